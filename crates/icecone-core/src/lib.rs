@@ -1,0 +1,6 @@
+//! IceCone's domain: the types and policy decisions that every other crate shares.
+//!
+//! This crate does no IO and knows nothing of the web, the database or HTTP clients: it
+//! can be read, and tested, on its own. The gateway asks it questions; it never calls out.
+
+pub mod provider;

@@ -1,0 +1,154 @@
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+use crate::migration::Migrator;
+use crate::{Backend, DatabaseUrl};
+
+/// An error from the database.
+///
+/// Its message never contains SQL, bound values or the database URL; the underlying driver
+/// error is kept as the `source` for the operator's logs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be reached or opened.
+    #[error("could not connect to the database")]
+    Connect(#[source] DbErr),
+    /// Applying or inspecting migrations failed.
+    #[error("database migration failed")]
+    Migrate(#[source] DbErr),
+    /// The database answered, but its schema is behind the code: run `icecone migrate`.
+    #[error("the database schema is behind the code: {pending} migration(s) not applied")]
+    SchemaBehind {
+        /// How many migrations are missing.
+        pending: usize,
+    },
+    /// A query failed.
+    #[error("database query failed")]
+    Query(#[source] DbErr),
+}
+
+/// IceCone's database: a connection pool plus the operations the gateway needs.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to the database. An SQLite file is created if missing and put in WAL mode.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new(url.expose().to_owned());
+        options
+            // Statements and their bound values are personal data: never log them.
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10));
+        match url.backend() {
+            Backend::Sqlite => {
+                options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
+                    opts.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(5))
+                });
+            }
+            Backend::Postgres => {
+                options.max_connections(16);
+            }
+        }
+        let db = Database::connect(options)
+            .await
+            .map_err(StoreError::Connect)?;
+        Ok(Self {
+            db,
+            backend: url.backend(),
+        })
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None)
+            .await
+            .map_err(StoreError::Migrate)
+    }
+
+    /// Rolls back every migration (used by the migration tests).
+    pub async fn migrate_down_all(&self) -> Result<(), StoreError> {
+        Migrator::down(&self.db, None)
+            .await
+            .map_err(StoreError::Migrate)
+    }
+
+    /// The names of the migrations this code knows but the database has not applied.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let pending = Migrator::get_pending_migrations(&self.db)
+            .await
+            .map_err(StoreError::Migrate)?;
+        Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// Answers whether the database is reachable and its schema is up to date.
+    pub async fn check_ready(&self) -> Result<(), StoreError> {
+        self.db
+            .execute_unprepared("SELECT 1")
+            .await
+            .map_err(StoreError::Query)?;
+        let pending = self.pending_migrations().await?.len();
+        if pending > 0 {
+            return Err(StoreError::SchemaBehind { pending });
+        }
+        Ok(())
+    }
+
+    /// The names of the tables IceCone owns, sorted (for the migration tests).
+    pub async fn table_names(&self) -> Result<Vec<String>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations' ORDER BY name"
+            }
+            Backend::Postgres => {
+                "SELECT table_name AS name FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name <> 'seaql_migrations' \
+                 ORDER BY table_name"
+            }
+        };
+        let rows = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .map_err(StoreError::Query)?;
+        rows.iter()
+            .map(|row| row.try_get::<String>("", "name").map_err(StoreError::Query))
+            .collect()
+    }
+
+    /// SQLite's journal mode (`wal` for every store this crate opens), for the tests.
+    pub async fn sqlite_journal_mode(&self) -> Result<String, StoreError> {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                "PRAGMA journal_mode",
+            ))
+            .await
+            .map_err(StoreError::Query)?
+            .ok_or(StoreError::Query(DbErr::RecordNotFound("journal_mode".into())))?;
+        row.try_get::<String>("", "journal_mode")
+            .map_err(StoreError::Query)
+    }
+
+    /// Closes every connection of the pool.
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await.map_err(StoreError::Query)
+    }
+}
