@@ -127,7 +127,11 @@ mod tests {
     use super::*;
 
     fn check(input: &str, accepted: bool) {
-        assert_eq!(ProviderId::parse(input).is_ok(), accepted, "input: {input:?}");
+        assert_eq!(
+            ProviderId::parse(input).is_ok(),
+            accepted,
+            "input: {input:?}"
+        );
     }
 
     #[test]

@@ -1,1 +1,5 @@
-fn main(){}
+//! The `icecone` command: see `icecone --help`.
+
+fn main() -> std::process::ExitCode {
+    icecone_gateway::cli::main()
+}

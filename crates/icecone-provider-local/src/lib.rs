@@ -28,8 +28,9 @@ pub const POLICY: ProviderPolicy = ProviderPolicy {
     },
 };
 
-static PROVIDER_ID: LazyLock<ProviderId> =
-    LazyLock::new(|| ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`local` is a valid id")));
+static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
+    ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`local` is a valid id"))
+});
 
 /// The offline, deterministic provider adapter.
 #[derive(Debug, Default, Clone, Copy)]

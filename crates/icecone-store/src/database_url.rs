@@ -86,7 +86,10 @@ mod tests {
     fn database_urls_are_recognised_by_their_scheme() {
         check("sqlite://data/icecone.db", Some(Backend::Sqlite));
         check("sqlite::memory:", Some(Backend::Sqlite));
-        check("postgres://postgres@127.0.0.1:5432/test", Some(Backend::Postgres));
+        check(
+            "postgres://postgres@127.0.0.1:5432/test",
+            Some(Backend::Postgres),
+        );
         check("postgresql://u:p@db/icecone", Some(Backend::Postgres));
         check("mysql://root@localhost/icecone", None);
         check("data/icecone.db", None);
@@ -97,8 +100,8 @@ mod tests {
 
     #[test]
     fn the_debug_output_of_a_database_url_hides_the_password() {
-        let url = DatabaseUrl::parse("postgres://icecone:hunter2-secret@db/icecone")
-            .expect("valid url");
+        let url =
+            DatabaseUrl::parse("postgres://icecone:hunter2-secret@db/icecone").expect("valid url");
         let shown = format!("{url:?}");
         assert!(!shown.contains("hunter2-secret"), "{shown}");
         assert!(shown.contains("Postgres"), "{shown}");

@@ -124,7 +124,10 @@ impl Store {
         };
         let rows = self
             .db
-            .query_all_raw(sea_orm::Statement::from_string(self.db.get_database_backend(), sql))
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                sql,
+            ))
             .await
             .map_err(StoreError::Query)?;
         rows.iter()
@@ -142,7 +145,9 @@ impl Store {
             ))
             .await
             .map_err(StoreError::Query)?
-            .ok_or(StoreError::Query(DbErr::RecordNotFound("journal_mode".into())))?;
+            .ok_or(StoreError::Query(DbErr::RecordNotFound(
+                "journal_mode".into(),
+            )))?;
         row.try_get::<String>("", "journal_mode")
             .map_err(StoreError::Query)
     }

@@ -34,7 +34,10 @@ impl TestDatabase {
     /// When the database cannot be created: a test cannot run without one.
     pub async fn new() -> Self {
         let db = Self::unmigrated().await;
-        db.store.migrate().await.expect("migrating the test database");
+        db.store
+            .migrate()
+            .await
+            .expect("migrating the test database");
         db
     }
 
@@ -57,7 +60,9 @@ impl TestDatabase {
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("creating a temporary directory");
         let url = DatabaseUrl::sqlite_file(&dir.path().join("icecone.db"));
-        let store = Store::connect(&url).await.expect("opening the SQLite test database");
+        let store = Store::connect(&url)
+            .await
+            .expect("opening the SQLite test database");
         Self {
             url,
             store,
@@ -77,7 +82,9 @@ impl TestDatabase {
         admin.close().await.expect("closing the admin connection");
         let url = DatabaseUrl::parse(&with_database_name(&admin_url, &name))
             .expect("ICECONE_TEST_DATABASE_URL is a postgres:// URL");
-        let store = Store::connect(&url).await.expect("opening the PostgreSQL test database");
+        let store = Store::connect(&url)
+            .await
+            .expect("opening the PostgreSQL test database");
         Self {
             url,
             store,
@@ -147,8 +154,14 @@ mod tests {
     #[test]
     fn the_database_name_of_a_postgres_url_is_replaced() {
         let cases = [
-            ("postgres://postgres@127.0.0.1:5432/test", "postgres://postgres@127.0.0.1:5432/t1"),
-            ("postgres://u:p@db/test?sslmode=disable", "postgres://u:p@db/t1?sslmode=disable"),
+            (
+                "postgres://postgres@127.0.0.1:5432/test",
+                "postgres://postgres@127.0.0.1:5432/t1",
+            ),
+            (
+                "postgres://u:p@db/test?sslmode=disable",
+                "postgres://u:p@db/t1?sslmode=disable",
+            ),
             ("postgresql://db", "postgresql://db/t1"),
         ];
         for (input, expected) in cases {

@@ -21,7 +21,12 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(DataSubjects::Table)
-                    .col(ColumnDef::new(DataSubjects::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(DataSubjects::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(
                         ColumnDef::new(DataSubjects::CreatedAt)
                             .timestamp_with_time_zone()

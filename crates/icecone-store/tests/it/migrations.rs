@@ -4,30 +4,60 @@ use icecone_store::testing::TestDatabase;
 async fn migrations_apply_roll_back_and_apply_again() {
     let db = TestDatabase::unmigrated().await;
     let store = db.store();
-    assert!(!store.pending_migrations().await.expect("pending").is_empty());
-    assert!(store.check_ready().await.is_err(), "an unmigrated database is not ready");
+    assert!(
+        !store
+            .pending_migrations()
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    assert!(
+        store.check_ready().await.is_err(),
+        "an unmigrated database is not ready"
+    );
 
     store.migrate().await.expect("first up");
-    assert_eq!(store.pending_migrations().await.expect("pending"), Vec::<String>::new());
-    assert_eq!(store.table_names().await.expect("tables"), ["data_subjects"]);
-    store.check_ready().await.expect("a migrated database is ready");
+    assert_eq!(
+        store.pending_migrations().await.expect("pending"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        store.table_names().await.expect("tables"),
+        ["data_subjects"]
+    );
+    store
+        .check_ready()
+        .await
+        .expect("a migrated database is ready");
 
     store.migrate_down_all().await.expect("down");
-    assert_eq!(store.table_names().await.expect("tables"), Vec::<String>::new());
+    assert_eq!(
+        store.table_names().await.expect("tables"),
+        Vec::<String>::new()
+    );
 
     store.migrate().await.expect("second up");
-    assert_eq!(store.table_names().await.expect("tables"), ["data_subjects"]);
+    assert_eq!(
+        store.table_names().await.expect("tables"),
+        ["data_subjects"]
+    );
 }
 
 #[tokio::test]
 async fn migrating_twice_changes_nothing() {
     let db = TestDatabase::new().await;
-    db.store().migrate().await.expect("second migrate is a no-op");
+    db.store()
+        .migrate()
+        .await
+        .expect("second migrate is a no-op");
     db.store().check_ready().await.expect("still ready");
 }
 
 #[tokio::test]
 async fn an_sqlite_database_runs_in_wal_mode() {
     let db = TestDatabase::sqlite().await;
-    assert_eq!(db.store().sqlite_journal_mode().await.expect("pragma"), "wal");
+    assert_eq!(
+        db.store().sqlite_journal_mode().await.expect("pragma"),
+        "wal"
+    );
 }

@@ -1,0 +1,166 @@
+//! The `icecone` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Settings, settings_help};
+use crate::startup::{self, Application};
+use crate::telemetry::{self, Telemetry};
+
+/// IceCone's privacy gateway: GraphQL over HTTP in front of AI content generation.
+///
+/// With no configuration at all it serves on 127.0.0.1:8080 with an SQLite database and a
+/// generated development key in ./data, and the offline `local` provider.
+#[derive(Debug, Parser)]
+#[command(name = "icecone", version, after_long_help = settings_help(), after_help = "Run `icecone --help` for every setting.")]
+pub struct Cli {
+    /// Settings file; without it, `icecone.toml` in the working directory is read if present.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the gateway (the default).
+    Serve {
+        /// Address to bind; overrides ICECONE_LISTEN.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) to standard output.
+    Schema,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve { listen: None }) {
+        Command::Schema => {
+            print_stdout(&crate::graphql::sdl());
+            ExitCode::SUCCESS
+        }
+        Command::Serve { listen } => run(
+            cli.config,
+            |config| {
+                if let Some(listen) = listen {
+                    config.listen = listen;
+                }
+            },
+            serve,
+        ),
+        Command::Migrate => run(cli.config, |_| {}, migrate),
+    }
+}
+
+/// Loads the configuration and telemetry, then runs `task` on a fresh runtime. Telemetry is
+/// set up before the runtime and torn down after it, because trace export blocks.
+fn run<F>(
+    file: Option<PathBuf>,
+    adjust: impl FnOnce(&mut Config),
+    task: impl FnOnce(Config) -> F,
+) -> ExitCode
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config = match Settings::load(file.as_deref()).and_then(Settings::resolve) {
+        Ok(mut config) => {
+            adjust(&mut config);
+            config
+        }
+        Err(error) => {
+            print_stderr(&format!("icecone: {error}"));
+            return ExitCode::from(2);
+        }
+    };
+    let telemetry: Telemetry = match telemetry::init(&config.log, config.env) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            print_stderr(&format!("icecone: {error}"));
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = actix_web::rt::System::new().block_on(task(config));
+    let code = match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "icecone stopped with an error"
+            );
+            ExitCode::FAILURE
+        }
+    };
+    drop(telemetry);
+    code
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let store = startup::open_store(&config).await?;
+    store.close().await?;
+    tracing::info!("the database schema is up to date");
+    Ok(())
+}
+
+#[allow(
+    clippy::print_stdout,
+    reason = "`icecone schema` writes the SDL to standard output"
+)]
+fn print_stdout(text: &str) {
+    print!("{text}");
+}
+
+#[allow(
+    clippy::print_stderr,
+    reason = "errors before logging is set up go to standard error"
+)]
+fn print_stderr(text: &str) {
+    eprintln!("{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_is_the_default_command() {
+        let cli = Cli::try_parse_from(["icecone"]).expect("parses");
+        assert!(cli.command.is_none());
+        let cli =
+            Cli::try_parse_from(["icecone", "serve", "--listen", "127.0.0.1:0"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Serve { listen: Some(_) })
+        ));
+    }
+
+    #[test]
+    fn the_long_help_documents_every_setting() {
+        let help = Cli::command().render_long_help().to_string();
+        for setting in crate::config::SETTINGS {
+            assert!(
+                help.contains(&setting.env_var()),
+                "{} is not in --help",
+                setting.env_var()
+            );
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! Configuration: built-in defaults → optional `icecone.toml` → `ICECONE_*` environment
+//! variables → command-line flags. Every setting is listed once, in [`SETTINGS`], which
+//! `--help` prints and a test checks against the [`Settings`] fields.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use icecone_store::DatabaseUrl;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::graphql::limits::Limits;
+
+/// The deployment mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Local development: generated master key, GraphiQL, human-readable logs.
+    #[default]
+    Development,
+    /// Production: explicit key and database, JSON logs, no GraphiQL.
+    Production,
+}
+
+/// One documented setting.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingDoc {
+    /// The key in `icecone.toml` (and the field of [`Settings`]).
+    pub key: &'static str,
+    /// The default, as it would be written in `icecone.toml`; `None` when unset by default.
+    pub default: Option<&'static str>,
+    /// What the setting does.
+    pub help: &'static str,
+}
+
+impl SettingDoc {
+    /// The environment variable that sets it: `ICECONE_` and the upper-cased key.
+    pub fn env_var(&self) -> String {
+        format!("ICECONE_{}", self.key.to_ascii_uppercase())
+    }
+}
+
+/// Every setting, in the order `--help` shows them.
+pub const SETTINGS: &[SettingDoc] = &[
+    SettingDoc {
+        key: "listen",
+        default: Some("127.0.0.1:8080"),
+        help: "address to bind (also `serve --listen`)",
+    },
+    SettingDoc {
+        key: "data_dir",
+        default: Some("./data"),
+        help: "where the SQLite file and the development key live",
+    },
+    SettingDoc {
+        key: "database_url",
+        default: None,
+        help: "sqlite://... or postgres://...; unset: <data_dir>/icecone.db (required in production)",
+    },
+    SettingDoc {
+        key: "env",
+        default: Some("development"),
+        help: "development or production",
+    },
+    SettingDoc {
+        key: "master_key_file",
+        default: None,
+        help: "root key file (32 bytes, base64); unset: generated in <data_dir> (required in production)",
+    },
+    SettingDoc {
+        key: "log",
+        default: Some("info"),
+        help: "log filter (tracing EnvFilter syntax); logs are JSON in production",
+    },
+    SettingDoc {
+        key: "max_body_bytes",
+        default: Some("262144"),
+        help: "largest accepted request body, in bytes",
+    },
+    SettingDoc {
+        key: "graphql_max_depth",
+        default: Some("10"),
+        help: "deepest selection nesting of a query (introspection has its own fixed bound)",
+    },
+    SettingDoc {
+        key: "graphql_max_complexity",
+        default: Some("500"),
+        help: "most fields a query may select, counting fragments where they are spread",
+    },
+    SettingDoc {
+        key: "graphql_max_aliases",
+        default: Some("15"),
+        help: "most aliased fields in one operation",
+    },
+    SettingDoc {
+        key: "graphql_max_root_fields",
+        default: Some("15"),
+        help: "most top-level fields in one operation",
+    },
+    SettingDoc {
+        key: "graphql_max_batch",
+        default: Some("10"),
+        help: "most operations in one batched request",
+    },
+    SettingDoc {
+        key: "graphql_max_tokens",
+        default: Some("3000"),
+        help: "most lexical tokens in a query document",
+    },
+];
+
+/// The settings as read from defaults, file and environment, before they are checked.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite file and the development key.
+    pub data_dir: PathBuf,
+    /// Database URL; may hold a password.
+    #[serde(serialize_with = "redacted")]
+    pub database_url: Option<SecretString>,
+    /// Deployment mode.
+    pub env: Environment,
+    /// Root key file.
+    pub master_key_file: Option<PathBuf>,
+    /// Log filter.
+    pub log: String,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// See [`Limits::max_depth`].
+    pub graphql_max_depth: usize,
+    /// See [`Limits::max_complexity`].
+    pub graphql_max_complexity: usize,
+    /// See [`Limits::max_aliases`].
+    pub graphql_max_aliases: usize,
+    /// See [`Limits::max_root_fields`].
+    pub graphql_max_root_fields: usize,
+    /// Most operations in a batch.
+    pub graphql_max_batch: usize,
+    /// See [`Limits::max_tokens`].
+    pub graphql_max_tokens: usize,
+}
+
+fn redacted<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => serializer.serialize_some("[redacted]"),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let limits = Limits::default();
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            env: Environment::Development,
+            master_key_file: None,
+            log: "info".to_owned(),
+            max_body_bytes: 256 * 1024,
+            graphql_max_depth: limits.max_depth,
+            graphql_max_complexity: limits.max_complexity,
+            graphql_max_aliases: limits.max_aliases,
+            graphql_max_root_fields: limits.max_root_fields,
+            graphql_max_batch: 10,
+            graphql_max_tokens: limits.max_tokens,
+        }
+    }
+}
+
+/// Why the configuration cannot be used. Messages name the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an environment variable could not be read as settings.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// Production mode is missing a setting that has a development-only default.
+    #[error(
+        "ICECONE_ENV=production needs an explicit {missing}: set it in the environment or in icecone.toml"
+    )]
+    ProductionNeeds {
+        /// The settings that are missing, by environment variable name.
+        missing: String,
+    },
+    /// A named configuration file does not exist.
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+}
+
+impl Settings {
+    /// Reads the settings: defaults, then the TOML file, then `ICECONE_*` variables.
+    ///
+    /// `file` is `None` for the default `icecone.toml` in the working directory, which may be
+    /// absent; a file named explicitly must exist.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
+            Some(path) => path.to_owned(),
+            None => PathBuf::from("icecone.toml"),
+        };
+        Self::from_figment(Figment::new().merge(Toml::file(path)).merge(env_provider()))
+    }
+
+    /// Reads settings from a figment (the tests build their own).
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        figment
+            .extract()
+            .map_err(|error| ConfigError::Invalid(describe(&error)))
+    }
+
+    /// Checks the settings and resolves the defaults that depend on others.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        if self.env == Environment::Production {
+            let mut missing = Vec::new();
+            if self.master_key_file.is_none() {
+                missing.push("ICECONE_MASTER_KEY_FILE (the root key file)");
+            }
+            if self.database_url.is_none() {
+                missing.push("ICECONE_DATABASE_URL");
+            }
+            if !missing.is_empty() {
+                return Err(ConfigError::ProductionNeeds {
+                    missing: missing.join(" and "),
+                });
+            }
+        }
+        let database_url = match &self.database_url {
+            Some(url) => DatabaseUrl::parse(url.expose_secret())
+                .map_err(|error| ConfigError::Invalid(format!("database_url: {error}")))?,
+            None => DatabaseUrl::sqlite_file(&self.data_dir.join("icecone.db")),
+        };
+        let positive = [
+            ("max_body_bytes", self.max_body_bytes),
+            ("graphql_max_depth", self.graphql_max_depth),
+            ("graphql_max_complexity", self.graphql_max_complexity),
+            ("graphql_max_root_fields", self.graphql_max_root_fields),
+            ("graphql_max_batch", self.graphql_max_batch),
+            ("graphql_max_tokens", self.graphql_max_tokens),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
+        }
+        Ok(Config {
+            listen: self.listen,
+            env: self.env,
+            database_url,
+            master_key_file: self.master_key_file,
+            data_dir: self.data_dir,
+            log: self.log,
+            max_body_bytes: self.max_body_bytes,
+            max_batch: self.graphql_max_batch,
+            limits: Limits {
+                max_depth: self.graphql_max_depth,
+                max_complexity: self.graphql_max_complexity,
+                max_aliases: self.graphql_max_aliases,
+                max_root_fields: self.graphql_max_root_fields,
+                max_tokens: self.graphql_max_tokens,
+            },
+        })
+    }
+}
+
+/// The `ICECONE_*` variables that name a documented setting (others, such as
+/// `ICECONE_TEST_DATABASE_URL`, belong to other tools and are ignored).
+fn env_provider() -> Env {
+    Env::prefixed("ICECONE_").only(&SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>())
+}
+
+/// A figment error without the value that failed, which may be a secret.
+fn describe(error: &figment::Error) -> String {
+    let key = error.path.join(".");
+    let origin = error
+        .metadata
+        .as_ref()
+        .map(|m| m.name.to_string())
+        .unwrap_or_else(|| "configuration".to_owned());
+    match &error.kind {
+        figment::error::Kind::UnknownField(field, _) => {
+            format!("unknown setting `{field}` in {origin}")
+        }
+        figment::error::Kind::InvalidType(_, expected)
+        | figment::error::Kind::InvalidValue(_, expected) => {
+            format!("`{key}` from {origin}: expected {expected}")
+        }
+        other => format!("`{key}` from {origin}: {other}"),
+    }
+}
+
+/// The checked configuration the gateway runs with.
+#[derive(Debug)]
+pub struct Config {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Deployment mode.
+    pub env: Environment,
+    /// The database.
+    pub database_url: DatabaseUrl,
+    /// The root key file; `None` means the development key in the data directory.
+    pub master_key_file: Option<PathBuf>,
+    /// Directory for the SQLite file and the development key.
+    pub data_dir: PathBuf,
+    /// Log filter.
+    pub log: String,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Most operations in a batched request.
+    pub max_batch: usize,
+    /// Limits on each GraphQL document.
+    pub limits: Limits,
+}
+
+/// The `--help` text that lists every setting.
+pub fn settings_help() -> String {
+    let mut text = String::from(
+        "Settings (defaults → icecone.toml → environment → flags). In icecone.toml use the key; \
+         in the environment, the variable:\n\n",
+    );
+    for setting in SETTINGS {
+        let default = setting.default.unwrap_or("unset");
+        text.push_str(&format!(
+            "  {:<32} {}\n      {} (default: {default})\n",
+            setting.env_var(),
+            setting.key,
+            setting.help
+        ));
+    }
+    text.push_str(
+        "\n  OTEL_EXPORTER_OTLP_ENDPOINT      turns on OpenTelemetry trace export over OTLP/HTTP\n",
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml: &str) -> Result<Settings, ConfigError> {
+        Settings::from_figment(Figment::new().merge(Toml::string(toml)))
+    }
+
+    #[test]
+    fn every_setting_is_documented_with_its_real_default() {
+        let defaults = serde_json::to_value(Settings::default()).expect("serializable");
+        let fields = defaults.as_object().expect("an object");
+        let documented: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
+        let mut field_names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        field_names.sort_unstable();
+        let mut sorted_documented = documented.clone();
+        sorted_documented.sort_unstable();
+        assert_eq!(
+            field_names, sorted_documented,
+            "SETTINGS and Settings disagree"
+        );
+        for setting in SETTINGS {
+            let actual = &fields[setting.key];
+            let shown = match actual {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(text) => Some(text.clone()),
+                other => Some(other.to_string()),
+            };
+            assert_eq!(
+                shown.as_deref(),
+                setting.default,
+                "default of {}",
+                setting.key
+            );
+        }
+    }
+
+    #[test]
+    fn no_configuration_means_the_embedded_default() {
+        let config = settings("").expect("defaults").resolve().expect("valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.env, Environment::Development);
+        assert_eq!(
+            config.database_url,
+            DatabaseUrl::sqlite_file(Path::new("./data/icecone.db"))
+        );
+        assert_eq!(config.master_key_file, None);
+    }
+
+    #[test]
+    fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("icecone.toml", "listen = \"0.0.0.0:9000\"\nlog = \"debug\"")?;
+            jail.set_env("ICECONE_LOG", "warn");
+            jail.set_env("ICECONE_TEST_DATABASE_URL", "ignored://not-a-setting");
+            let settings = Settings::load(None).expect("loads");
+            assert_eq!(settings.listen.to_string(), "0.0.0.0:9000");
+            assert_eq!(settings.log, "warn");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_misspelt_setting_in_the_file_is_an_error_that_names_it() {
+        let error = settings("lissten = \"0.0.0.0:1\"").expect_err("unknown key");
+        assert!(
+            error.to_string().contains("unknown setting `lissten`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_the_setting_but_not_the_value() {
+        let error = settings("listen = \"secret-looking-value\"").expect_err("not an address");
+        let message = error.to_string();
+        assert!(message.contains("listen"), "{message}");
+        assert!(!message.contains("secret-looking-value"), "{message}");
+    }
+
+    #[test]
+    fn an_explicitly_named_file_must_exist() {
+        let error =
+            Settings::load(Some(Path::new("/nonexistent/icecone.toml"))).expect_err("missing");
+        assert!(matches!(error, ConfigError::MissingFile(_)));
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_an_explicit_key_and_database() {
+        let cases = [
+            (
+                "",
+                Some("ICECONE_MASTER_KEY_FILE (the root key file) and ICECONE_DATABASE_URL"),
+            ),
+            ("master_key_file = \"/k\"", Some("ICECONE_DATABASE_URL")),
+            (
+                "database_url = \"postgres://db/icecone\"",
+                Some("ICECONE_MASTER_KEY_FILE (the root key file)"),
+            ),
+            (
+                "master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone\"",
+                None,
+            ),
+        ];
+        for (toml, missing) in cases {
+            let result = settings(&format!("env = \"production\"\n{toml}"))
+                .expect("parses")
+                .resolve();
+            match (result, missing) {
+                (Ok(_), None) => {}
+                (Err(ConfigError::ProductionNeeds { missing: actual }), Some(expected)) => {
+                    assert_eq!(actual, expected, "case {toml:?}");
+                }
+                (other, _) => panic!("case {toml:?}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_database_url_with_an_unknown_scheme_is_rejected_without_echoing_it() {
+        let error = settings("database_url = \"mysql://root:pw@db/x\"")
+            .expect("parses")
+            .resolve()
+            .expect_err("unsupported");
+        assert!(!error.to_string().contains("pw@db"), "{error}");
+    }
+
+    #[test]
+    fn zero_limits_are_rejected() {
+        let error = settings("graphql_max_depth = 0")
+            .expect("parses")
+            .resolve()
+            .expect_err("zero");
+        assert!(error.to_string().contains("graphql_max_depth"), "{error}");
+    }
+
+    #[test]
+    fn the_settings_help_lists_every_variable() {
+        let help = settings_help();
+        for setting in SETTINGS {
+            assert!(
+                help.contains(&setting.env_var()),
+                "{} missing from --help",
+                setting.key
+            );
+        }
+    }
+}

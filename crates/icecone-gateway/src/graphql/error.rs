@@ -1,0 +1,163 @@
+//! The one place where errors become GraphQL errors.
+//!
+//! Resolvers return [`ApiError`]; it turns into an `async_graphql::Error` carrying the
+//! `extensions.code` of the API sketch. [`ApiError`] deliberately does not implement
+//! `Display`, so no other conversion (such as async-graphql's blanket one for displayable
+//! errors, which would put an internal message in front of the client) can be used by
+//! accident. Errors raised by async-graphql itself (syntax, validation, variable coercion)
+//! get their code from [`ErrorCodes`], the schema extension that finishes every response.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::{ErrorExtensionValues, Response, Value};
+
+/// The `extensions.code` values clients rely on (`../shared/api-sketch.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No or invalid credentials.
+    Unauthenticated,
+    /// Authenticated, but not allowed.
+    Forbidden,
+    /// A second factor is needed.
+    MfaRequired,
+    /// A recent second factor is needed.
+    ReauthenticationRequired,
+    /// The data subject has not consented to the purpose (`extensions.purpose`).
+    ConsentRequired,
+    /// The data subject has restricted processing.
+    ProcessingRestricted,
+    /// The request's input is invalid.
+    BadUserInput,
+    /// No such object, or not visible to the caller.
+    NotFound,
+    /// Too many requests (`extensions.retryAfterSeconds`).
+    RateLimited,
+    /// No provider satisfies the privacy constraints.
+    NoCompliantProvider,
+    /// The provider could not be reached.
+    ProviderUnavailable,
+    /// The caller's quota is used up.
+    QuotaExceeded,
+    /// The query exceeds a depth, complexity, alias, root-field, batch or token limit.
+    QueryTooComplex,
+    /// Something failed inside the gateway; the message says nothing more.
+    InternalServerError,
+}
+
+impl ErrorCode {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::MfaRequired => "MFA_REQUIRED",
+            Self::ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
+            Self::ConsentRequired => "CONSENT_REQUIRED",
+            Self::ProcessingRestricted => "PROCESSING_RESTRICTED",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::NoCompliantProvider => "NO_COMPLIANT_PROVIDER",
+            Self::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
+            Self::QuotaExceeded => "QUOTA_EXCEEDED",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+/// The message every internal error shows: nothing about the cause.
+pub const INTERNAL_MESSAGE: &str = "internal server error";
+
+/// An error a resolver returns.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The input is invalid; the message says how, without echoing personal data.
+    BadUserInput(String),
+    /// A limit on the query was exceeded.
+    QueryTooComplex(String),
+    /// No such object.
+    NotFound,
+    /// An unexpected failure: logged with its cause chain, shown as [`INTERNAL_MESSAGE`].
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    /// The code this error carries.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::BadUserInput(_) => ErrorCode::BadUserInput,
+            Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Internal(_) => ErrorCode::InternalServerError,
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Internal(error)
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(error: ApiError) -> Self {
+        let code = error.code();
+        let message = match error {
+            ApiError::BadUserInput(message) | ApiError::QueryTooComplex(message) => message,
+            ApiError::NotFound => "not found".to_owned(),
+            ApiError::Internal(cause) => {
+                // The request span carries the request id, so this line can be matched with
+                // the client's report; the chain is for operators and holds no personal data
+                // because domain errors are built without it.
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                INTERNAL_MESSAGE.to_owned()
+            }
+        };
+        with_code(async_graphql::Error::new(message), code)
+    }
+}
+
+/// Puts `code` into an error's extensions.
+pub fn with_code(mut error: async_graphql::Error, code: ErrorCode) -> async_graphql::Error {
+    let mut extensions = error
+        .extensions
+        .take()
+        .unwrap_or_else(ErrorExtensionValues::default);
+    extensions.set("code", code.as_str());
+    error.extensions = Some(extensions);
+    error
+}
+
+/// Gives every error of a response a code: errors raised by async-graphql itself (syntax,
+/// validation, variable coercion, argument parsing) are about the client's input.
+pub fn finish_response(response: &mut Response) {
+    for error in &mut response.errors {
+        let extensions = error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", Value::from(ErrorCode::BadUserInput.as_str()));
+        }
+    }
+}
+
+/// The schema extension that applies [`finish_response`] on every transport.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        finish_response(&mut response);
+        response
+    }
+}

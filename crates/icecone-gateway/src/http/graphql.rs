@@ -1,0 +1,407 @@
+//! `/graphql`: the GraphQL-over-HTTP endpoint, written by hand so that status codes and
+//! media types follow the spec (async-graphql's actix integration answers every request
+//! with 200 `application/graphql-response+json`).
+//!
+//! | situation | `application/json` | `application/graphql-response+json` |
+//! | --- | --- | --- |
+//! | executed (data present, maybe with field errors) | 200 | 200 |
+//! | request error: syntax, validation, limits, variables | 200 | 400 |
+//! | body not JSON, no `query`, batch over the cap | 400 | 400 |
+//! | body not `application/json` | 415 | 415 |
+//! | body too large | 413 | 413 |
+//! | `Accept` names nothing we produce | 406 | 406 |
+//! | mutation over GET | 405 | 405 |
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError, Variables};
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::AppState;
+use super::negotiate::{ResponseType, is_json_body, response_type, wants_html};
+use crate::config::Environment;
+use crate::graphql::error::ErrorCode;
+
+/// `POST /graphql`.
+pub(crate) async fn post(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(response_type) = response_type(header_str(&request, header::ACCEPT)) else {
+        return not_acceptable();
+    };
+    if !is_json_body(header_str(&request, header::CONTENT_TYPE)) {
+        return refusal(
+            response_type,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadUserInput,
+            "the request body must be application/json",
+        );
+    }
+    let body = match read_body(payload, state.max_body_bytes).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return refusal(
+                response_type,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BadUserInput,
+                &format!(
+                    "the request body is larger than {} bytes",
+                    state.max_body_bytes
+                ),
+            );
+        }
+        Err(BodyError::Broken) => {
+            return refusal(
+                response_type,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "the request body could not be read",
+            );
+        }
+    };
+    let json: Json = match serde_json::from_slice(&body) {
+        Ok(json) => json,
+        Err(_) => {
+            return refusal(
+                response_type,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "the request body is not valid JSON",
+            );
+        }
+    };
+    let batch = match json {
+        Json::Array(items) => {
+            if items.is_empty() {
+                return refusal(
+                    response_type,
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadUserInput,
+                    "the batch is empty",
+                );
+            }
+            if items.len() > state.max_batch {
+                return refusal(
+                    response_type,
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::QueryTooComplex,
+                    &format!("a batch may hold at most {} operations", state.max_batch),
+                );
+            }
+            match items
+                .into_iter()
+                .map(graphql_request)
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(requests) => BatchRequest::Batch(requests),
+                Err(message) => {
+                    return refusal(
+                        response_type,
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::BadUserInput,
+                        message,
+                    );
+                }
+            }
+        }
+        other => match graphql_request(other) {
+            Ok(request) => BatchRequest::Single(request),
+            Err(message) => {
+                return refusal(
+                    response_type,
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadUserInput,
+                    message,
+                );
+            }
+        },
+    };
+    let response = state.schema.execute_batch(batch).await;
+    respond(response_type, response)
+}
+
+/// The parameters of a GET request.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// `GET /graphql`: GraphiQL for browsers in development, queries (never mutations) for
+/// everyone else.
+pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let accept = header_str(&request, header::ACCEPT);
+    let Ok(params) = serde_urlencoded::from_str::<GetParams>(request.query_string()) else {
+        return refusal(
+            response_type(accept).unwrap_or(ResponseType::Json),
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "the query string could not be decoded",
+        );
+    };
+    if params.query.is_none() && wants_html(accept) && state.environment == Environment::Development
+    {
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(
+                async_graphql::http::GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .finish(),
+            );
+    }
+    let Some(response_type) = response_type(accept) else {
+        return not_acceptable();
+    };
+    let Some(query) = params.query else {
+        return refusal(
+            response_type,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "the `query` parameter is missing",
+        );
+    };
+    let variables = match params
+        .variables
+        .as_deref()
+        .map(serde_json::from_str::<Json>)
+    {
+        None => None,
+        Some(Ok(json)) => Some(json),
+        Some(Err(_)) => {
+            return refusal(
+                response_type,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "`variables` is not valid JSON",
+            );
+        }
+    };
+    let extensions = match params
+        .extensions
+        .as_deref()
+        .map(serde_json::from_str::<Json>)
+    {
+        None => None,
+        Some(Ok(json)) => Some(json),
+        Some(Err(_)) => {
+            return refusal(
+                response_type,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "`extensions` is not valid JSON",
+            );
+        }
+    };
+    if selects_non_query(&query, params.operation_name.as_deref()) {
+        let mut response = refusal(
+            response_type,
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::BadUserInput,
+            "only queries may be sent with GET; send mutations with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        return response;
+    }
+    let mut object = serde_json::Map::new();
+    object.insert("query".to_owned(), Json::String(query));
+    if let Some(name) = params.operation_name {
+        object.insert("operationName".to_owned(), Json::String(name));
+    }
+    if let Some(variables) = variables {
+        object.insert("variables".to_owned(), variables);
+    }
+    if let Some(extensions) = extensions {
+        object.insert("extensions".to_owned(), extensions);
+    }
+    match graphql_request(Json::Object(object)) {
+        Ok(request) => respond(
+            response_type,
+            BatchResponse::Single(state.schema.execute(request).await),
+        ),
+        Err(message) => refusal(
+            response_type,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            message,
+        ),
+    }
+}
+
+/// Whether the operation a GET request would run is a mutation or a subscription. A
+/// document that does not parse is left to the schema, which reports the syntax error.
+fn selects_non_query(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    document.operations.iter().any(|(name, operation)| {
+        let selected = match (operation_name, name) {
+            (Some(wanted), Some(name)) => wanted == name.as_str(),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        selected && operation.node.ty != OperationType::Query
+    })
+}
+
+/// Turns one JSON request object into an async-graphql request, checking the parameter
+/// types the spec prescribes.
+fn graphql_request(json: Json) -> Result<Request, &'static str> {
+    let Json::Object(mut object) = json else {
+        return Err("a GraphQL request must be a JSON object");
+    };
+    let Some(Json::String(query)) = object.remove("query") else {
+        return Err("`query` must be a string holding a GraphQL document");
+    };
+    let mut request = Request::new(query);
+    match object.remove("operationName") {
+        None | Some(Json::Null) => {}
+        Some(Json::String(name)) => request = request.operation_name(name),
+        Some(_) => return Err("`operationName` must be a string"),
+    }
+    match object.remove("variables") {
+        None | Some(Json::Null) => {}
+        Some(variables @ Json::Object(_)) => {
+            request = request.variables(Variables::from_json(variables));
+        }
+        Some(_) => return Err("`variables` must be an object"),
+    }
+    match object.remove("extensions") {
+        None | Some(Json::Null) | Some(Json::Object(_)) => {}
+        Some(_) => return Err("`extensions` must be an object"),
+    }
+    Ok(request)
+}
+
+/// The body of a GraphQL response. `data` is left out for request errors, as the spec asks.
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+}
+
+impl<'a> Body<'a> {
+    fn of(response: &'a Response) -> Self {
+        Self {
+            data: (!is_request_error(response)).then_some(&response.data),
+            errors: &response.errors,
+            extensions: &response.extensions,
+        }
+    }
+}
+
+/// A request error: nothing was executed, so there is no data and no error has a path.
+fn is_request_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+fn respond(response_type: ResponseType, response: BatchResponse) -> HttpResponse {
+    let (status, body) = match &response {
+        BatchResponse::Single(single) => {
+            let status = match response_type {
+                ResponseType::GraphqlResponseJson if is_request_error(single) => {
+                    StatusCode::BAD_REQUEST
+                }
+                _ => StatusCode::OK,
+            };
+            (status, serde_json::to_vec(&Body::of(single)))
+        }
+        BatchResponse::Batch(all) => (
+            StatusCode::OK,
+            serde_json::to_vec(&all.iter().map(Body::of).collect::<Vec<_>>()),
+        ),
+    };
+    match body {
+        Ok(body) => HttpResponse::build(status)
+            .content_type(response_type.content_type())
+            .body(body),
+        Err(error) => {
+            tracing::error!(error = %error, "serializing a GraphQL response failed");
+            HttpResponse::InternalServerError()
+                .content_type(response_type.content_type())
+                .body(r#"{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#)
+        }
+    }
+}
+
+/// A response for a request refused before GraphQL processing.
+pub(crate) fn refusal(
+    response_type: ResponseType,
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+) -> HttpResponse {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
+    });
+    HttpResponse::build(status)
+        .content_type(response_type.content_type())
+        .body(body.to_string())
+}
+
+fn not_acceptable() -> HttpResponse {
+    refusal(
+        ResponseType::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        ErrorCode::BadUserInput,
+        "Accept must allow application/graphql-response+json or application/json",
+    )
+}
+
+/// Any other method on `/graphql`.
+pub(crate) async fn method_not_allowed(request: HttpRequest) -> HttpResponse {
+    let response_type =
+        response_type(header_str(&request, header::ACCEPT)).unwrap_or(ResponseType::Json);
+    let mut response = refusal(
+        response_type,
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::BadUserInput,
+        "use POST, or GET for queries",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
+}
+
+fn header_str(request: &HttpRequest, name: header::HeaderName) -> Option<&str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads the body, refusing early (by `Content-Length` or while streaming) once it exceeds
+/// `limit`.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, BodyError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| match error {
+            actix_web::error::PayloadError::Overflow => BodyError::TooLarge,
+            _ => BodyError::Broken,
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -1,0 +1,153 @@
+//! Building and running the gateway: [`Application::build`] opens the store, applies the
+//! migrations, loads the root key, builds the schema and binds the listener (port 0 in the
+//! tests); [`Application::run_until_stopped`] serves until SIGTERM or SIGINT, then stops
+//! accepting and lets in-flight requests finish.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use icecone_core::provider::ProviderAdapter;
+use icecone_provider_local::LocalProvider;
+use icecone_store::{Backend, Store};
+
+use crate::config::{Config, Environment};
+use crate::graphql::{self, Services};
+use crate::http::{self, AppState};
+use crate::master_key::{KeyOrigin, MasterKey};
+
+/// How long in-flight requests get to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// A built gateway, bound and ready to serve.
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Opens everything the gateway needs and binds its listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let master_key = load_master_key(&config)?;
+        if config.database_url.backend() == Backend::Sqlite {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    config.data_dir.display()
+                )
+            })?;
+        }
+        let store = open_store(&config).await?;
+        // Nothing encrypts with the root key yet (envelope encryption is issue #3); loading
+        // it here makes a missing, malformed or world-readable key stop the start.
+        drop(master_key);
+
+        let providers: Vec<Arc<dyn ProviderAdapter>> = vec![Arc::new(LocalProvider)];
+        let schema = graphql::build_schema(
+            Services {
+                providers: providers.into(),
+            },
+            config.limits,
+        );
+        let state = web::Data::new(AppState {
+            sdl: graphql::sdl_of(&schema),
+            schema,
+            store,
+            environment: config.env,
+            max_body_bytes: config.max_body_bytes,
+            max_batch: config.max_batch,
+        });
+
+        let listener = TcpListener::bind(config.listen)
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let address = listener
+            .local_addr()
+            .context("the listener has no local address")?;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap_fn(http::request_span)
+                .configure(http::routes)
+        })
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .listen(listener)
+        .context("cannot serve on the listener")?
+        .run();
+        if config.env == Environment::Development {
+            tracing::warn!(%address, "TLS is off: serving plain HTTP for development");
+        }
+        tracing::info!(%address, environment = ?config.env, "IceCone gateway listening");
+        Ok(Self { address, server })
+    }
+
+    /// The address the gateway listens on (the real port when the config asked for 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until the process receives SIGTERM or SIGINT; in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await?;
+        tracing::info!("IceCone gateway stopped");
+        Ok(())
+    }
+}
+
+/// Opens the store and brings its schema up to date.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database_url)
+        .await
+        .context("cannot open the database (ICECONE_DATABASE_URL)")?;
+    let pending = store
+        .pending_migrations()
+        .await
+        .context("cannot read the migration state")?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply the database migrations")?;
+    if !pending.is_empty() {
+        tracing::info!(applied = pending.len(), "database migrations applied");
+    }
+    Ok(store)
+}
+
+/// Creates a directory (and its parents) that only the owner can enter, as the data
+/// directory holds the database and the development key. An existing directory is left as
+/// the operator made it.
+pub(crate) fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    match &config.master_key_file {
+        Some(path) => Ok(MasterKey::load(path)?),
+        None => {
+            let (key, origin) = MasterKey::load_or_generate_development(&config.data_dir)?;
+            let path = match &origin {
+                KeyOrigin::Existing(path) | KeyOrigin::GeneratedForDevelopment(path) => path,
+            };
+            if matches!(origin, KeyOrigin::GeneratedForDevelopment(_)) {
+                tracing::warn!(path = %path.display(), "GENERATED A DEVELOPMENT MASTER KEY: for development only; production needs ICECONE_MASTER_KEY_FILE");
+            } else {
+                tracing::warn!(path = %path.display(), "using the DEVELOPMENT master key: for development only; production needs ICECONE_MASTER_KEY_FILE");
+            }
+            Ok(key)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Logs and traces.
+//!
+//! `tracing` everywhere: human-readable lines in development, JSON in production, each line
+//! inside the request span that carries the request id. With `OTEL_EXPORTER_OTLP_ENDPOINT`
+//! set, spans are also exported over OTLP/HTTP (the exporter reads the standard `OTEL_*`
+//! variables itself).
+//!
+//! Log fields are chosen so that personal data cannot reach them: request ids, route
+//! patterns, status codes, counts and durations, and error chains built from domain errors
+//! that carry no personal data. Never the path, the query string, a GraphQL document, its
+//! variables, or a header value other than the sanitised request id. SQL statement logging
+//! is switched off in the store and silenced here as well.
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::Environment;
+
+/// The variable that turns on OpenTelemetry export.
+pub const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// Directives appended to every filter: statement logs carry bound values.
+const ALWAYS_OFF: &str = "sqlx::query=off,sea_orm::driver=off";
+
+/// Flushes and stops trace export when dropped. Drop it outside the async runtime: the
+/// exporter's HTTP client blocks.
+#[derive(Debug)]
+pub struct Telemetry {
+    tracer_provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(provider) = self.tracer_provider.take() {
+            if let Err(error) = provider.shutdown() {
+                tracing::warn!(error = %error, "flushing traces at shutdown failed");
+            }
+        }
+    }
+}
+
+/// Why telemetry could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The log filter does not parse.
+    #[error("invalid log filter in ICECONE_LOG: {0}")]
+    Filter(String),
+    /// The OTLP exporter could not be built.
+    #[error("cannot set up OpenTelemetry export")]
+    Exporter(#[source] opentelemetry_otlp::ExporterBuildError),
+    /// A global subscriber is already installed.
+    #[error("logging was already initialised")]
+    AlreadyInitialised,
+}
+
+/// Installs the global subscriber. Call it before starting the async runtime.
+pub fn init(filter: &str, environment: Environment) -> Result<Telemetry, TelemetryError> {
+    let filter = EnvFilter::try_new(format!("{filter},{ALWAYS_OFF}"))
+        .map_err(|error| TelemetryError::Filter(error.to_string()))?;
+    let tracer_provider = match std::env::var(OTLP_ENDPOINT_VAR) {
+        Ok(endpoint) if !endpoint.trim().is_empty() => Some(otlp_provider()?),
+        _ => None,
+    };
+    let otel_layer = tracer_provider
+        .as_ref()
+        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("icecone")));
+    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    let result = match environment {
+        Environment::Production => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
+            .try_init(),
+        Environment::Development => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+    };
+    result.map_err(|_| TelemetryError::AlreadyInitialised)?;
+    Ok(Telemetry { tracer_provider })
+}
+
+fn otlp_provider() -> Result<SdkTracerProvider, TelemetryError> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+        .map_err(TelemetryError::Exporter)?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name("icecone")
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build())
+}
