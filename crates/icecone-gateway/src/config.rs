@@ -384,6 +384,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment::Error"
+    )]
     fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("icecone.toml", "listen = \"0.0.0.0:9000\"\nlog = \"debug\"")?;

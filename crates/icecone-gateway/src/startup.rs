@@ -40,14 +40,6 @@ impl Application {
     /// Opens everything the gateway needs and binds its listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let master_key = load_master_key(&config)?;
-        if config.database_url.backend() == Backend::Sqlite {
-            std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                format!(
-                    "cannot create the data directory {}",
-                    config.data_dir.display()
-                )
-            })?;
-        }
         let store = open_store(&config).await?;
         // Nothing encrypts with the root key yet (envelope encryption is issue #3); loading
         // it here makes a missing, malformed or world-readable key stop the start.
@@ -106,6 +98,14 @@ impl Application {
 
 /// Opens the store and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if config.database_url.backend() == Backend::Sqlite {
+        create_private_dir(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
     let store = Store::connect(&config.database_url)
         .await
         .context("cannot open the database (ICECONE_DATABASE_URL)")?;

@@ -34,10 +34,10 @@ pub struct Telemetry {
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        if let Some(provider) = self.tracer_provider.take() {
-            if let Err(error) = provider.shutdown() {
-                tracing::warn!(error = %error, "flushing traces at shutdown failed");
-            }
+        if let Some(provider) = self.tracer_provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            tracing::warn!(error = %error, "flushing traces at shutdown failed");
         }
     }
 }

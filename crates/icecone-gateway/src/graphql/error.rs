@@ -121,10 +121,7 @@ impl From<ApiError> for async_graphql::Error {
 
 /// Puts `code` into an error's extensions.
 pub fn with_code(mut error: async_graphql::Error, code: ErrorCode) -> async_graphql::Error {
-    let mut extensions = error
-        .extensions
-        .take()
-        .unwrap_or_else(ErrorExtensionValues::default);
+    let mut extensions = error.extensions.take().unwrap_or_default();
     extensions.set("code", code.as_str());
     error.extensions = Some(extensions);
     error

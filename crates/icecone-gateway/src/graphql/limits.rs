@@ -308,20 +308,20 @@ impl<'a> Walk<'a> {
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = spread.node.fragment_name.node.as_str();
-                    if let Some(fragment) = self
+                    let fragment = self
                         .document
                         .fragments
-                        .get(spread.node.fragment_name.node.as_str())
+                        .get(spread.node.fragment_name.node.as_str());
+                    if let Some(fragment) = fragment
+                        && self.active_fragments.insert(name)
                     {
-                        if self.active_fragments.insert(name) {
-                            let result = self.selection_set(
-                                &fragment.node.selection_set.node,
-                                depth,
-                                introspection,
-                            );
-                            self.active_fragments.remove(name);
-                            result?;
-                        }
+                        let result = self.selection_set(
+                            &fragment.node.selection_set.node,
+                            depth,
+                            introspection,
+                        );
+                        self.active_fragments.remove(name);
+                        result?;
                     }
                 }
             }

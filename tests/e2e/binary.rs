@@ -1,0 +1,240 @@
+//! The `icecone` binary itself: zero-configuration start, production refusal, `schema`,
+//! graceful shutdown, and what reaches its logs.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_icecone");
+
+/// A command for the binary with no `ICECONE_*` or `OTEL_*` settings inherited.
+fn icecone(dir: &Path) -> Command {
+    let mut command = Command::new(BINARY);
+    command.current_dir(dir);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("ICECONE_") || name.starts_with("OTEL_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Waits until `/healthz` answers, or panics after 30 s.
+async fn wait_until_healthy(child: &mut Child, port: u16) {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        let health = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await;
+        if health.is_ok_and(|response| response.status() == 200) {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("icecone exited early with {status}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "icecone did not become healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "icecone did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn output_of(child: &mut Child) -> String {
+    let mut text = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_string(&mut text).expect("stdout");
+    }
+    if let Some(mut err) = child.stderr.take() {
+        err.read_to_string(&mut text).expect("stderr");
+    }
+    text
+}
+
+#[tokio::test]
+async fn with_no_configuration_the_gateway_creates_its_embedded_default_and_stops_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = icecone(dir.path())
+        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("icecone starts");
+    wait_until_healthy(&mut child, port).await;
+
+    let client = reqwest::Client::new();
+    let ready = client
+        .get(format!("http://127.0.0.1:{port}/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+    // A request whose variables hold personal data, sent where logs might pick it up.
+    let sentinel = "alice.sentinel@example.com";
+    let answer = client
+        .get(format!("http://127.0.0.1:{port}/graphql"))
+        .query(&[
+            ("query", "query Q($e: String) { __typename }"),
+            ("variables", &format!("{{\"e\": \"{sentinel}\"}}")),
+        ])
+        .send()
+        .await
+        .expect("graphql");
+    assert_eq!(answer.status(), 200);
+
+    let data = dir.path().join("data");
+    assert!(
+        data.join("icecone.db").exists(),
+        "the SQLite file is created"
+    );
+    let key = data.join("master.key");
+    assert!(key.exists(), "the development key is created");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("key").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the key is readable by its owner only");
+    }
+
+    let status = terminate(&mut child);
+    assert!(status.success(), "SIGTERM is a clean stop: {status}");
+    let output = output_of(&mut child);
+    assert!(
+        output.contains("DEVELOPMENT MASTER KEY"),
+        "a loud development-key line: {output}"
+    );
+    assert!(output.contains("stopped"), "{output}");
+    assert!(
+        !output.contains(sentinel),
+        "personal data reached the logs: {output}"
+    );
+    assert!(
+        !output.contains("__typename"),
+        "GraphQL documents reached the logs: {output}"
+    );
+
+    // Started again, it reuses the database and the key.
+    let key_before = std::fs::read(&key).expect("key");
+    let mut child = icecone(dir.path())
+        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("icecone restarts");
+    wait_until_healthy(&mut child, port).await;
+    assert!(terminate(&mut child).success());
+    assert_eq!(std::fs::read(&key).expect("key"), key_before);
+}
+
+#[test]
+fn production_without_an_explicit_key_and_database_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = icecone(dir.path())
+        .env("ICECONE_ENV", "production")
+        .env("ICECONE_LISTEN", "127.0.0.1:0")
+        .output()
+        .expect("icecone runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ICECONE_MASTER_KEY_FILE"), "{stderr}");
+    assert!(stderr.contains("ICECONE_DATABASE_URL"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
+#[test]
+fn a_broken_configuration_file_is_reported_by_setting_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("icecone.toml"),
+        "listen = \"not an address\"\n",
+    )
+    .expect("write");
+    let output = icecone(dir.path()).output().expect("icecone runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("listen"), "{stderr}");
+}
+
+#[test]
+fn icecone_schema_prints_exactly_the_committed_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = icecone(dir.path())
+        .arg("schema")
+        .output()
+        .expect("icecone runs");
+    assert!(output.status.success());
+    let committed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema.graphql"))
+            .expect("schema.graphql is committed");
+    assert!(
+        String::from_utf8_lossy(&output.stdout) == committed,
+        "`icecone schema` differs from schema.graphql"
+    );
+}
+
+#[test]
+fn icecone_migrate_brings_a_database_up_to_date() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = icecone(dir.path())
+        .arg("migrate")
+        .output()
+        .expect("icecone runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.path().join("data/icecone.db").exists());
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = icecone(dir.path())
+        .arg("--help")
+        .output()
+        .expect("icecone runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for setting in icecone_gateway::config::SETTINGS {
+        assert!(
+            help.contains(&setting.env_var()),
+            "{} missing from --help",
+            setting.env_var()
+        );
+    }
+    assert!(help.contains("OTEL_EXPORTER_OTLP_ENDPOINT"));
+}

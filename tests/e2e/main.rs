@@ -1,0 +1,13 @@
+//! End-to-end tests: they start the real gateway — in process on a random port, or as the
+//! `icecone` binary — against a fresh database (SQLite, or PostgreSQL when
+//! `ICECONE_TEST_DATABASE_URL` is set) and talk to it over HTTP.
+
+mod binary;
+mod graphql_over_http;
+mod health;
+mod helpers;
+mod limits;
+mod privacy_promises;
+mod providers;
+mod schema;
+mod tidy;
