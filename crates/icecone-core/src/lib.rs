@@ -2,5 +2,7 @@
 //!
 //! This crate does no IO and knows nothing of the web, the database or HTTP clients: it
 //! can be read, and tested, on its own. The gateway asks it questions; it never calls out.
+//! (The one thing it asks the operating system for is randomness, for keys and nonces.)
 
+pub mod crypto;
 pub mod provider;

@@ -1,0 +1,361 @@
+//! The ciphertext format and the associated-data binding.
+//!
+//! ```text
+//! offset  size   field
+//! 0       1      format version (1)
+//! 1       1      algorithm id (1 = XChaCha20-Poly1305, 2 = AES-256-GCM)
+//! 2       4      key version, big-endian (the data key's for data, the KEK's for wrapped keys)
+//! 6       n      nonce (24 bytes for XChaCha20-Poly1305, 12 for AES-256-GCM), random
+//! 6+n     m+16   ciphertext followed by the 16-byte tag
+//! ```
+//!
+//! The associated data is the 6 header bytes followed by the [`Binding`], so changing any
+//! header byte, or presenting the ciphertext for another table, column, row or person, fails
+//! authentication.
+
+use zeroize::Zeroizing;
+
+use super::CryptoError;
+use super::aead::{self, Algorithm, TAG_LEN};
+use super::keys::SecretKey;
+
+/// The only format this code writes.
+pub const FORMAT_VERSION: u8 = 1;
+
+const HEADER_LEN: usize = 6;
+
+/// Where a ciphertext belongs: table, column, row id and data subject. Sealed under one
+/// binding, a ciphertext opens under that binding only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding(Vec<u8>);
+
+impl Binding {
+    /// The binding of a personal field: `subject` is the data subject the value is about.
+    pub fn personal(table: &str, column: &str, row_id: &str, subject: &str) -> Self {
+        Self::encode(b'P', [table, column, row_id, subject])
+    }
+
+    /// The binding of a non-personal secret (a provider API key, the system key itself).
+    pub fn system(table: &str, column: &str, row_id: &str) -> Self {
+        Self::encode(b'S', [table, column, row_id, ""])
+    }
+
+    /// Unambiguous: a domain tag, a kind byte, then each part prefixed by its length.
+    fn encode(kind: u8, parts: [&str; 4]) -> Self {
+        let mut bytes = Vec::with_capacity(16 + parts.iter().map(|p| p.len() + 4).sum::<usize>());
+        bytes.extend_from_slice(b"icecone.binding.v1");
+        bytes.push(kind);
+        for part in parts {
+            let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+            bytes.extend_from_slice(&len.to_be_bytes());
+            bytes.extend_from_slice(part.as_bytes());
+        }
+        Self(bytes)
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// The header of a ciphertext, read without decrypting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The algorithm it was sealed with.
+    pub algorithm: Algorithm,
+    /// The version of the key it was sealed with.
+    pub key_version: u32,
+}
+
+impl Header {
+    /// Reads the header of `ciphertext`, checking that the whole envelope is long enough.
+    pub fn parse(ciphertext: &[u8]) -> Result<Self, CryptoError> {
+        let (&format, _) = ciphertext.split_first().ok_or(CryptoError::Truncated)?;
+        if format != FORMAT_VERSION {
+            return Err(CryptoError::UnknownFormat(format));
+        }
+        if ciphertext.len() < HEADER_LEN {
+            return Err(CryptoError::Truncated);
+        }
+        let algorithm = Algorithm::from_id(ciphertext[1])?;
+        if ciphertext.len() < HEADER_LEN + algorithm.nonce_len() + TAG_LEN {
+            return Err(CryptoError::Truncated);
+        }
+        let key_version =
+            u32::from_be_bytes([ciphertext[2], ciphertext[3], ciphertext[4], ciphertext[5]]);
+        Ok(Self {
+            algorithm,
+            key_version,
+        })
+    }
+
+    fn bytes(self) -> [u8; HEADER_LEN] {
+        let v = self.key_version.to_be_bytes();
+        [FORMAT_VERSION, self.algorithm.id(), v[0], v[1], v[2], v[3]]
+    }
+}
+
+fn aad(header: Header, binding: &Binding) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(HEADER_LEN + binding.as_bytes().len());
+    aad.extend_from_slice(&header.bytes());
+    aad.extend_from_slice(binding.as_bytes());
+    aad
+}
+
+/// Encrypts `plaintext` for `binding` with `key`, recording `key_version` in the header.
+pub fn seal(
+    algorithm: Algorithm,
+    key: &SecretKey,
+    key_version: u32,
+    binding: &Binding,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let header = Header {
+        algorithm,
+        key_version,
+    };
+    let mut nonce = vec![0u8; algorithm.nonce_len()];
+    super::random(&mut nonce)?;
+    let sealed = aead::seal_with_nonce(algorithm, key, &nonce, &aad(header, binding), plaintext)?;
+    let mut out = Vec::with_capacity(HEADER_LEN + nonce.len() + sealed.len());
+    out.extend_from_slice(&header.bytes());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// Decrypts a ciphertext sealed for `binding` with `key` (whose version is `key_version`).
+///
+/// The plaintext is wiped from memory when the returned value is dropped.
+pub fn open(
+    key: &SecretKey,
+    key_version: u32,
+    binding: &Binding,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let header = Header::parse(ciphertext)?;
+    if header.key_version != key_version {
+        return Err(CryptoError::UnknownKeyVersion(header.key_version));
+    }
+    let nonce_end = HEADER_LEN + header.algorithm.nonce_len();
+    let opened = aead::open_with_nonce(
+        header.algorithm,
+        key,
+        &ciphertext[HEADER_LEN..nonce_end],
+        &aad(header, binding),
+        &ciphertext[nonce_end..],
+    )?;
+    Ok(Zeroizing::new(opened))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn key(byte: u8) -> SecretKey {
+        SecretKey::from_slice(&[byte; 32]).expect("32 bytes")
+    }
+
+    fn binding() -> Binding {
+        Binding::personal("accounts", "email", "row-1", "subject-1")
+    }
+
+    const ALGORITHMS: [Algorithm; 2] = [Algorithm::XChaCha20Poly1305, Algorithm::Aes256Gcm];
+
+    #[test]
+    fn a_sealed_value_opens_with_the_same_key_and_binding() {
+        for algorithm in ALGORITHMS {
+            let sealed =
+                seal(algorithm, &key(1), 7, &binding(), b"alice@example.com").expect("seals");
+            assert_eq!(
+                Header::parse(&sealed),
+                Ok(Header {
+                    algorithm,
+                    key_version: 7
+                })
+            );
+            assert_eq!(sealed.len(), 6 + algorithm.nonce_len() + 17 + 16);
+            let opened = open(&key(1), 7, &binding(), &sealed).expect("opens");
+            assert_eq!(opened.as_slice(), b"alice@example.com");
+        }
+    }
+
+    #[test]
+    fn two_seals_of_the_same_value_differ() {
+        let a = seal(Algorithm::default(), &key(1), 1, &binding(), b"same").expect("seals");
+        let b = seal(Algorithm::default(), &key(1), 1, &binding(), b"same").expect("seals");
+        assert_ne!(a, b, "random nonces");
+    }
+
+    #[test]
+    fn bad_ciphertexts_are_typed_errors() {
+        let sealed = seal(
+            Algorithm::XChaCha20Poly1305,
+            &key(1),
+            3,
+            &binding(),
+            b"secret",
+        )
+        .expect("seals");
+        let mut unknown_format = sealed.clone();
+        unknown_format[0] = 9;
+        let mut unknown_algorithm = sealed.clone();
+        unknown_algorithm[1] = 77;
+        let mut other_version = sealed.clone();
+        other_version[5] = 4;
+        let mut flipped_tag = sealed.clone();
+        let last = flipped_tag.len() - 1;
+        flipped_tag[last] ^= 1;
+        let (key_1, key_2) = (key(1), key(2));
+        let cases: Vec<(&str, Vec<u8>, &SecretKey, Binding, CryptoError)> = vec![
+            ("empty", vec![], &key_1, binding(), CryptoError::Truncated),
+            (
+                "header only",
+                sealed[..6].to_vec(),
+                &key_1,
+                binding(),
+                CryptoError::Truncated,
+            ),
+            (
+                "truncated tag",
+                sealed[..sealed.len() - 1 - 6].to_vec(),
+                &key_1,
+                binding(),
+                CryptoError::Truncated,
+            ),
+            (
+                "one byte short",
+                sealed[..sealed.len() - 1].to_vec(),
+                &key_1,
+                binding(),
+                CryptoError::Authentication,
+            ),
+            (
+                "unknown format",
+                unknown_format,
+                &key_1,
+                binding(),
+                CryptoError::UnknownFormat(9),
+            ),
+            (
+                "unknown algorithm",
+                unknown_algorithm,
+                &key_1,
+                binding(),
+                CryptoError::UnknownAlgorithm(77),
+            ),
+            (
+                "other key version",
+                other_version,
+                &key_1,
+                binding(),
+                CryptoError::UnknownKeyVersion(4),
+            ),
+            (
+                "flipped tag",
+                flipped_tag,
+                &key_1,
+                binding(),
+                CryptoError::Authentication,
+            ),
+            (
+                "wrong key",
+                sealed.clone(),
+                &key_2,
+                binding(),
+                CryptoError::Authentication,
+            ),
+            (
+                "other row",
+                sealed.clone(),
+                &key_1,
+                Binding::personal("accounts", "email", "row-2", "subject-1"),
+                CryptoError::Authentication,
+            ),
+            (
+                "other person",
+                sealed.clone(),
+                &key_1,
+                Binding::personal("accounts", "email", "row-1", "subject-2"),
+                CryptoError::Authentication,
+            ),
+            (
+                "other column",
+                sealed.clone(),
+                &key_1,
+                Binding::personal("accounts", "display_name", "row-1", "subject-1"),
+                CryptoError::Authentication,
+            ),
+            (
+                "system binding",
+                sealed.clone(),
+                &key_1,
+                Binding::system("accounts", "email", "row-1"),
+                CryptoError::Authentication,
+            ),
+        ];
+        for (name, ciphertext, key, binding, expected) in cases {
+            assert_eq!(
+                open(key, 3, &binding, &ciphertext).map(|p| p.to_vec()),
+                Err(expected),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn bindings_do_not_collide_when_parts_are_shifted() {
+        assert_ne!(
+            Binding::personal("ab", "c", "r", "s"),
+            Binding::personal("a", "bc", "r", "s")
+        );
+        assert_ne!(
+            Binding::personal("t", "c", "r", ""),
+            Binding::system("t", "c", "r")
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_plaintext_and_binding_round_trip(
+            plaintext in proptest::collection::vec(any::<u8>(), 0..2048),
+            table in "[a-z_]{1,12}", column in "[a-z_]{1,12}", row in ".{0,16}", subject in ".{0,16}",
+            aes in any::<bool>(),
+        ) {
+            let algorithm = if aes { Algorithm::Aes256Gcm } else { Algorithm::XChaCha20Poly1305 };
+            let binding = Binding::personal(&table, &column, &row, &subject);
+            let sealed = seal(algorithm, &key(5), 1, &binding, &plaintext).expect("seals");
+            let opened = open(&key(5), 1, &binding, &sealed).expect("opens");
+            prop_assert_eq!(opened.as_slice(), plaintext.as_slice());
+        }
+
+        #[test]
+        fn any_single_bit_flip_is_rejected(
+            plaintext in proptest::collection::vec(any::<u8>(), 0..256),
+            bit in any::<prop::sample::Index>(),
+            aes in any::<bool>(),
+        ) {
+            let algorithm = if aes { Algorithm::Aes256Gcm } else { Algorithm::XChaCha20Poly1305 };
+            let mut sealed = seal(algorithm, &key(5), 1, &binding(), &plaintext).expect("seals");
+            let bit = bit.index(sealed.len() * 8);
+            sealed[bit / 8] ^= 1 << (bit % 8);
+            prop_assert!(open(&key(5), 1, &binding(), &sealed).is_err());
+        }
+
+        #[test]
+        fn a_ciphertext_moved_to_another_binding_is_rejected(
+            row in "[a-z0-9-]{1,16}", other_row in "[a-z0-9-]{1,16}",
+            subject in "[a-z0-9-]{1,16}", other_subject in "[a-z0-9-]{1,16}",
+        ) {
+            prop_assume!(row != other_row || subject != other_subject);
+            let from = Binding::personal("generations", "prompt", &row, &subject);
+            let to = Binding::personal("generations", "prompt", &other_row, &other_subject);
+            let sealed = seal(Algorithm::default(), &key(5), 1, &from, b"a prompt").expect("seals");
+            prop_assert_eq!(open(&key(5), 1, &to, &sealed).map(|p| p.to_vec()), Err(CryptoError::Authentication));
+        }
+    }
+}
