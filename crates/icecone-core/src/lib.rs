@@ -6,3 +6,4 @@
 
 pub mod crypto;
 pub mod provider;
+pub mod subject;

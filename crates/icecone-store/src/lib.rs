@@ -5,6 +5,8 @@
 //! bound values are personal data.
 
 mod database_url;
+mod entity;
+pub mod keys;
 mod migration;
 mod store;
 #[cfg(feature = "testing")]

@@ -29,12 +29,15 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed")]
     Query(#[source] DbErr),
+    /// A stored number does not fit the domain type (a corrupted or foreign row).
+    #[error("a stored {0} is out of range")]
+    OutOfRange(&'static str),
 }
 
 /// IceCone's database: a connection pool plus the operations the gateway needs.
 #[derive(Debug, Clone)]
 pub struct Store {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
     backend: Backend,
 }
 

@@ -8,12 +8,16 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_data_subjects;
+mod m20261128_000002_keys;
 
 pub(crate) struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_data_subjects::Migration)]
+        vec![
+            Box::new(m20261128_000001_data_subjects::Migration),
+            Box::new(m20261128_000002_keys::Migration),
+        ]
     }
 }

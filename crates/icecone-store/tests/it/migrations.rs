@@ -23,7 +23,7 @@ async fn migrations_apply_roll_back_and_apply_again() {
     );
     assert_eq!(
         store.table_names().await.expect("tables"),
-        ["data_subjects"]
+        ["data_keys", "data_subjects", "system_keys"]
     );
     store
         .check_ready()
@@ -39,7 +39,7 @@ async fn migrations_apply_roll_back_and_apply_again() {
     store.migrate().await.expect("second up");
     assert_eq!(
         store.table_names().await.expect("tables"),
-        ["data_subjects"]
+        ["data_keys", "data_subjects", "system_keys"]
     );
 }
 
