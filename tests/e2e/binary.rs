@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 const BINARY: &str = env!("CARGO_BIN_EXE_icecone");
 
 /// A command for the binary with no `ICECONE_*` or `OTEL_*` settings inherited.
-fn icecone(dir: &Path) -> Command {
+pub(crate) fn icecone(dir: &Path) -> Command {
     let mut command = Command::new(BINARY);
     command.current_dir(dir);
     for (name, _) in std::env::vars_os() {
@@ -22,7 +22,7 @@ fn icecone(dir: &Path) -> Command {
     command
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -53,7 +53,7 @@ async fn wait_until_healthy(child: &mut Child, port: u16) {
     }
 }
 
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let status = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -73,7 +73,7 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
     }
 }
 
-fn output_of(child: &mut Child) -> String {
+pub(crate) fn output_of(child: &mut Child) -> String {
     let mut text = String::new();
     if let Some(mut out) = child.stdout.take() {
         out.read_to_string(&mut text).expect("stdout");

@@ -74,6 +74,11 @@ impl TestApp {
         format!("http://{}{path}", self.address)
     }
 
+    /// The `https://` URL of `path`, for a gateway started with a TLS certificate and key.
+    pub(crate) fn https_url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.address)
+    }
+
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
         let response = request.send().await.expect("the request is answered");
         let status = response.status().as_u16();

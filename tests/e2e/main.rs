@@ -11,3 +11,4 @@ mod privacy_promises;
 mod providers;
 mod schema;
 mod tidy;
+mod tls;

@@ -30,6 +30,12 @@ enum Command {
         /// Address to bind; overrides ICECONE_LISTEN.
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+        /// PEM certificate chain: serve HTTPS, TLS 1.3 only; overrides ICECONE_TLS_CERT.
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of that certificate, mode 0600; overrides ICECONE_TLS_KEY.
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -40,39 +46,62 @@ enum Command {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve { listen: None }) {
+    let serve_by_default = Command::Serve {
+        listen: None,
+        tls_cert: None,
+        tls_key: None,
+    };
+    match cli.command.unwrap_or(serve_by_default) {
         Command::Schema => {
             print_stdout(&crate::graphql::sdl());
             ExitCode::SUCCESS
         }
-        Command::Serve { listen } => run(
-            cli.config,
-            |config| {
-                if let Some(listen) = listen {
-                    config.listen = listen;
-                }
-            },
-            serve,
-        ),
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => run(cli.config, serve_flags(listen, tls_cert, tls_key), serve),
         Command::Migrate => run(cli.config, |_| {}, migrate),
     }
 }
 
-/// Loads the configuration and telemetry, then runs `task` on a fresh runtime. Telemetry is
-/// set up before the runtime and torn down after it, because trace export blocks.
+/// The `serve` flags, applied over the loaded settings before they are checked (so that,
+/// e.g., `--listen 0.0.0.0:443` meets the same production rules as `ICECONE_LISTEN`).
+fn serve_flags(
+    listen: Option<std::net::SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+) -> impl FnOnce(&mut Settings) {
+    move |settings| {
+        if let Some(listen) = listen {
+            settings.listen = listen;
+        }
+        if let Some(cert) = tls_cert {
+            settings.tls_cert = Some(cert);
+        }
+        if let Some(key) = tls_key {
+            settings.tls_key = Some(key);
+        }
+    }
+}
+
+/// Loads the settings, applies `adjust` (the command's flags), checks them, sets up
+/// telemetry, then runs `task` on a fresh runtime. Telemetry is set up before the runtime
+/// and torn down after it, because trace export blocks.
 fn run<F>(
     file: Option<PathBuf>,
-    adjust: impl FnOnce(&mut Config),
+    adjust: impl FnOnce(&mut Settings),
     task: impl FnOnce(Config) -> F,
 ) -> ExitCode
 where
     F: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let config = match Settings::load(file.as_deref()).and_then(Settings::resolve) {
-        Ok(mut config) => {
-            adjust(&mut config);
-            config
-        }
+    let loaded = Settings::load(file.as_deref()).and_then(|mut settings| {
+        adjust(&mut settings);
+        settings.resolve()
+    });
+    let config = match loaded {
+        Ok(config) => config,
         Err(error) => {
             print_stderr(&format!("icecone: {error}"));
             return ExitCode::from(2);
@@ -148,8 +177,60 @@ mod tests {
             Cli::try_parse_from(["icecone", "serve", "--listen", "127.0.0.1:0"]).expect("parses");
         assert!(matches!(
             cli.command,
-            Some(Command::Serve { listen: Some(_) })
+            Some(Command::Serve {
+                listen: Some(_),
+                ..
+            })
         ));
+    }
+
+    #[test]
+    fn the_serve_flags_override_the_settings_and_meet_the_production_rules() {
+        let cli = Cli::try_parse_from([
+            "icecone",
+            "serve",
+            "--tls-cert",
+            "/tls/cert.pem",
+            "--tls-key",
+            "/tls/key.pem",
+            "--listen",
+            "0.0.0.0:8443",
+        ])
+        .expect("parses");
+        let Some(Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        }) = cli.command
+        else {
+            panic!("serve: {:?}", cli.command);
+        };
+        let production = || Settings {
+            env: crate::config::Environment::Production,
+            master_key_file: Some(PathBuf::from("/k")),
+            database_url: Some("postgres://db/icecone".to_owned().into()),
+            ..Settings::default()
+        };
+
+        let mut settings = production();
+        serve_flags(listen, tls_cert, tls_key)(&mut settings);
+        let config = settings.resolve().expect("HTTPS off loopback is allowed");
+        assert_eq!(config.listen.to_string(), "0.0.0.0:8443");
+        let tls = config.tls.expect("TLS files");
+        assert_eq!(tls.cert, PathBuf::from("/tls/cert.pem"));
+        assert_eq!(tls.key, PathBuf::from("/tls/key.pem"));
+
+        // `--listen` alone goes through the same check as ICECONE_LISTEN.
+        let mut settings = production();
+        serve_flags(listen, None, None)(&mut settings);
+        let error = settings.resolve().expect_err("plain HTTP off loopback");
+        assert!(
+            matches!(
+                error,
+                crate::config::ConfigError::PlainHttpInProduction { .. }
+            ),
+            "{error:?}"
+        );
     }
 
     #[test]

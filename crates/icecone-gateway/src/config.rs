@@ -70,6 +70,21 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "root key file (32 bytes, base64); unset: generated in <data_dir> (required in production)",
     },
     SettingDoc {
+        key: "tls_cert",
+        default: None,
+        help: "PEM certificate chain (also `serve --tls-cert`); with tls_key: HTTPS, TLS 1.3 only, HSTS",
+    },
+    SettingDoc {
+        key: "tls_key",
+        default: None,
+        help: "PEM private key of tls_cert, mode 0600 (also `serve --tls-key`)",
+    },
+    SettingDoc {
+        key: "behind_tls_proxy",
+        default: Some("false"),
+        help: "true when a TLS-terminating proxy is the only way in: production may then serve plain HTTP on a non-loopback address",
+    },
+    SettingDoc {
         key: "log",
         default: Some("info"),
         help: "log filter (tracing EnvFilter syntax); logs are JSON in production",
@@ -126,6 +141,13 @@ pub struct Settings {
     pub env: Environment,
     /// Root key file.
     pub master_key_file: Option<PathBuf>,
+    /// PEM certificate chain; with [`Settings::tls_key`], the gateway serves HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of [`Settings::tls_cert`].
+    pub tls_key: Option<PathBuf>,
+    /// A TLS-terminating proxy is the only way in (allows plain HTTP off loopback in
+    /// production).
+    pub behind_tls_proxy: bool,
     /// Log filter.
     pub log: String,
     /// Largest request body.
@@ -160,6 +182,9 @@ impl Default for Settings {
             database_url: None,
             env: Environment::Development,
             master_key_file: None,
+            tls_cert: None,
+            tls_key: None,
+            behind_tls_proxy: false,
             log: "info".to_owned(),
             max_body_bytes: 256 * 1024,
             graphql_max_depth: limits.max_depth,
@@ -189,6 +214,22 @@ pub enum ConfigError {
     /// A named configuration file does not exist.
     #[error("configuration file {0} does not exist")]
     MissingFile(PathBuf),
+    /// Only one of the TLS certificate and key is set.
+    #[error(
+        "TLS needs both ICECONE_TLS_CERT and ICECONE_TLS_KEY (or `serve --tls-cert` and `--tls-key`): {missing} is not set"
+    )]
+    TlsNeedsBoth {
+        /// The one that is missing, by environment variable name.
+        missing: &'static str,
+    },
+    /// Production mode would serve plain HTTP on an address other hosts can reach.
+    #[error(
+        "ICECONE_ENV=production refuses to serve plain HTTP on {listen}, which is not a loopback address: set ICECONE_TLS_CERT and ICECONE_TLS_KEY to serve HTTPS, or ICECONE_BEHIND_TLS_PROXY=true if a TLS-terminating proxy is the only way in"
+    )]
+    PlainHttpInProduction {
+        /// The address that was to be bound.
+        listen: SocketAddr,
+    },
 }
 
 impl Settings {
@@ -228,6 +269,29 @@ impl Settings {
                 });
             }
         }
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::TlsNeedsBoth {
+                    missing: "ICECONE_TLS_KEY",
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::TlsNeedsBoth {
+                    missing: "ICECONE_TLS_CERT",
+                });
+            }
+        };
+        if self.env == Environment::Production
+            && tls.is_none()
+            && !self.behind_tls_proxy
+            && !self.listen.ip().is_loopback()
+        {
+            return Err(ConfigError::PlainHttpInProduction {
+                listen: self.listen,
+            });
+        }
         let database_url = match &self.database_url {
             Some(url) => DatabaseUrl::parse(url.expose_secret())
                 .map_err(|error| ConfigError::Invalid(format!("database_url: {error}")))?,
@@ -249,6 +313,8 @@ impl Settings {
             env: self.env,
             database_url,
             master_key_file: self.master_key_file,
+            tls,
+            behind_tls_proxy: self.behind_tls_proxy,
             data_dir: self.data_dir,
             log: self.log,
             max_body_bytes: self.max_body_bytes,
@@ -301,6 +367,10 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// The root key file; `None` means the development key in the data directory.
     pub master_key_file: Option<PathBuf>,
+    /// The certificate and key to serve HTTPS with; `None` means plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// A TLS-terminating proxy is the only way in.
+    pub behind_tls_proxy: bool,
     /// Directory for the SQLite file and the development key.
     pub data_dir: PathBuf,
     /// Log filter.
@@ -311,6 +381,15 @@ pub struct Config {
     pub max_batch: usize,
     /// Limits on each GraphQL document.
     pub limits: Limits,
+}
+
+/// The PEM files the gateway serves HTTPS with (loaded by [`crate::tls::server_config`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key of the leaf certificate.
+    pub key: PathBuf,
 }
 
 /// The `--help` text that lists every setting.
@@ -453,6 +532,114 @@ mod tests {
                 (other, _) => panic!("case {toml:?}: unexpected {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn production_refuses_plain_http_off_loopback_unless_behind_a_tls_proxy() {
+        // (env, listen, TLS files, behind_tls_proxy, accepted)
+        let cases = [
+            ("development", "127.0.0.1:8080", false, false, true),
+            ("development", "127.0.0.1:8080", false, true, true),
+            ("development", "127.0.0.1:8080", true, false, true),
+            ("development", "127.0.0.1:8080", true, true, true),
+            ("development", "0.0.0.0:8080", false, false, true),
+            ("development", "0.0.0.0:8080", false, true, true),
+            ("development", "0.0.0.0:8080", true, false, true),
+            ("development", "0.0.0.0:8080", true, true, true),
+            ("production", "127.0.0.1:8080", false, false, true),
+            ("production", "127.0.0.1:8080", false, true, true),
+            ("production", "127.0.0.1:8080", true, false, true),
+            ("production", "127.0.0.1:8080", true, true, true),
+            ("production", "[::1]:8080", false, false, true),
+            ("production", "0.0.0.0:8080", false, false, false),
+            ("production", "[::]:8080", false, false, false),
+            ("production", "10.1.2.3:8080", false, false, false),
+            ("production", "0.0.0.0:8080", false, true, true),
+            ("production", "0.0.0.0:8080", true, false, true),
+            ("production", "0.0.0.0:8080", true, true, true),
+        ];
+        for (env, listen, tls, proxy, accepted) in cases {
+            let mut toml = format!(
+                "env = \"{env}\"\nlisten = \"{listen}\"\nbehind_tls_proxy = {proxy}\n\
+                 master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone\"\n"
+            );
+            if tls {
+                toml.push_str("tls_cert = \"/tls/cert.pem\"\ntls_key = \"/tls/key.pem\"\n");
+            }
+            let case = format!("{env} {listen} tls={tls} proxy={proxy}");
+            let result = settings(&toml).expect("parses").resolve();
+            match (result, accepted) {
+                (Ok(config), true) => {
+                    assert_eq!(config.tls.is_some(), tls, "{case}");
+                    assert_eq!(config.behind_tls_proxy, proxy, "{case}");
+                }
+                (Err(error @ ConfigError::PlainHttpInProduction { .. }), false) => {
+                    let message = error.to_string();
+                    for named in [listen, "ICECONE_TLS_CERT", "ICECONE_BEHIND_TLS_PROXY"] {
+                        assert!(message.contains(named), "{case}: {message}");
+                    }
+                }
+                (other, _) => panic!("{case}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_tls_certificate_without_its_key_or_a_key_without_its_certificate_is_refused() {
+        let cases = [
+            ("tls_cert = \"/c.pem\"", "ICECONE_TLS_KEY"),
+            ("tls_key = \"/k.pem\"", "ICECONE_TLS_CERT"),
+        ];
+        for env in ["development", "production"] {
+            for (toml, missing) in cases {
+                let error = settings(&format!(
+                    "env = \"{env}\"\nmaster_key_file = \"/k\"\n\
+                     database_url = \"postgres://db/icecone\"\n{toml}"
+                ))
+                .expect("parses")
+                .resolve()
+                .expect_err("half a TLS configuration");
+                assert!(
+                    matches!(error, ConfigError::TlsNeedsBoth { missing: m } if m == missing),
+                    "{env} {toml}: {error:?}"
+                );
+            }
+        }
+        let config = settings("tls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"")
+            .expect("parses")
+            .resolve()
+            .expect("both set");
+        assert_eq!(
+            config.tls,
+            Some(TlsFiles {
+                cert: PathBuf::from("/c.pem"),
+                key: PathBuf::from("/k.pem"),
+            })
+        );
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment::Error"
+    )]
+    fn the_tls_settings_are_read_from_their_environment_variables() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ICECONE_TLS_CERT", "/etc/icecone/cert.pem");
+            jail.set_env("ICECONE_TLS_KEY", "/etc/icecone/key.pem");
+            jail.set_env("ICECONE_BEHIND_TLS_PROXY", "true");
+            let settings = Settings::load(None).expect("loads");
+            assert_eq!(
+                settings.tls_cert.as_deref(),
+                Some(Path::new("/etc/icecone/cert.pem"))
+            );
+            assert_eq!(
+                settings.tls_key.as_deref(),
+                Some(Path::new("/etc/icecone/key.pem"))
+            );
+            assert!(settings.behind_tls_proxy);
+            Ok(())
+        });
     }
 
     #[test]

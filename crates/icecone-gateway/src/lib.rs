@@ -8,5 +8,7 @@ pub mod config;
 pub mod graphql;
 mod http;
 pub mod master_key;
+mod owner_only;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;

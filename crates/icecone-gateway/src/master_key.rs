@@ -11,6 +11,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretBox};
 
+use crate::owner_only::{PermissionProblem, check_owner_only};
+
 /// The length of the root key in bytes (256 bits).
 pub const KEY_LEN: usize = 32;
 
@@ -111,31 +113,6 @@ impl MasterKey {
             .map_err(io)?;
         Ok((Self(bytes), KeyOrigin::GeneratedForDevelopment(path)))
     }
-}
-
-enum PermissionProblem {
-    Io(std::io::Error),
-    TooOpen,
-}
-
-#[cfg(unix)]
-fn check_owner_only(path: &Path) -> Result<(), PermissionProblem> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(path)
-        .map_err(PermissionProblem::Io)?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(PermissionProblem::TooOpen);
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_owner_only(path: &Path) -> Result<(), PermissionProblem> {
-    fs::metadata(path)
-        .map(|_| ())
-        .map_err(PermissionProblem::Io)
 }
 
 #[cfg(unix)]

@@ -1,13 +1,16 @@
 //! Building and running the gateway: [`Application::build`] opens the store, applies the
 //! migrations, loads the root key, builds the schema and binds the listener (port 0 in the
 //! tests); [`Application::run_until_stopped`] serves until SIGTERM or SIGINT, then stops
-//! accepting and lets in-flight requests finish.
+//! accepting and lets in-flight requests finish. With a TLS certificate and key it serves
+//! HTTPS (TLS 1.3 only, see [`crate::tls`]) and sends HSTS on every response.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::http::header::STRICT_TRANSPORT_SECURITY;
+use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use icecone_core::provider::ProviderAdapter;
@@ -18,6 +21,7 @@ use crate::config::{Config, Environment};
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
 use crate::master_key::{KeyOrigin, MasterKey};
+use crate::tls;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -40,6 +44,12 @@ impl Application {
     /// Opens everything the gateway needs and binds its listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let master_key = load_master_key(&config)?;
+        // Before the store: a missing or open key file stops the start with nothing migrated.
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|files| tls::server_config(&files.cert, &files.key))
+            .transpose()?;
         let store = open_store(&config).await?;
         // Nothing encrypts with the root key yet (envelope encryption is issue #3); loading
         // it here makes a missing, malformed or world-readable key stop the start.
@@ -66,18 +76,37 @@ impl Application {
         let address = listener
             .local_addr()
             .context("the listener has no local address")?;
+        let hsts = tls.is_some();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .wrap_fn(http::request_span)
+                .wrap(Condition::new(
+                    hsts,
+                    DefaultHeaders::new().add((STRICT_TRANSPORT_SECURITY, http::HSTS)),
+                ))
                 .configure(http::routes)
         })
-        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
-        .listen(listener)
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
         .context("cannot serve on the listener")?
         .run();
-        if config.env == Environment::Development {
-            tracing::warn!(%address, "TLS is off: serving plain HTTP for development");
+        match &config.tls {
+            Some(files) => {
+                tracing::info!(%address, cert = %files.cert.display(), "TLS 1.3 on: serving HTTPS with HSTS");
+            }
+            None if config.behind_tls_proxy => {
+                tracing::warn!(%address, "TLS is off: serving plain HTTP behind a TLS-terminating proxy (ICECONE_BEHIND_TLS_PROXY)");
+            }
+            None if config.env == Environment::Development => {
+                tracing::warn!(%address, "TLS is off: serving plain HTTP for development; set ICECONE_TLS_CERT and ICECONE_TLS_KEY for HTTPS");
+            }
+            None => {
+                tracing::warn!(%address, "TLS is off: serving plain HTTP on a loopback address; set ICECONE_TLS_CERT and ICECONE_TLS_KEY for HTTPS");
+            }
         }
         tracing::info!(%address, environment = ?config.env, "IceCone gateway listening");
         Ok(Self { address, server })

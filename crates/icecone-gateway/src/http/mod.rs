@@ -35,6 +35,11 @@ impl std::fmt::Debug for AppState {
 /// The request-id header, set on every response and accepted from a trusted proxy.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The `Strict-Transport-Security` value sent on every response when the gateway serves
+/// HTTPS: browsers keep to HTTPS for this host and its subdomains for two years. Never sent
+/// over plain HTTP, where browsers ignore it; behind a TLS proxy, the proxy sends it.
+pub(crate) const HSTS: &str = "max-age=63072000; includeSubDomains";
+
 /// Registers every route.
 pub(crate) fn routes(config: &mut web::ServiceConfig) {
     config
