@@ -31,7 +31,7 @@ pub(crate) fn free_port() -> u16 {
 }
 
 /// Waits until `/healthz` answers, or panics after 30 s.
-async fn wait_until_healthy(child: &mut Child, port: u16) {
+pub(crate) async fn wait_until_healthy(child: &mut Child, port: u16) {
     let client = reqwest::Client::new();
     let started = Instant::now();
     loop {

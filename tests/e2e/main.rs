@@ -3,6 +3,7 @@
 //! `ICECONE_TEST_DATABASE_URL` is set) and talk to it over HTTP.
 
 mod binary;
+mod encryption;
 mod graphql_over_http;
 mod health;
 mod helpers;

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Settings, settings_help};
+use crate::keys::rotation::{self, RotationOptions};
+use crate::keys::vault::{CacheLimits, Vault};
 use crate::startup::{self, Application};
 use crate::telemetry::{self, Telemetry};
 
@@ -41,6 +43,24 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Manage the root keys that protect the data at rest.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Add a root key version and re-wrap every data key with it, while gateways keep
+    /// serving; resumes an interrupted rotation; retires versions nothing uses any more.
+    Rotate {
+        /// Keys re-wrapped per database round trip.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+        batch_size: u64,
+    },
+    /// Show the root key versions, how many keys each wraps, and rotation progress.
+    Status,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -62,6 +82,7 @@ pub fn main() -> ExitCode {
             tls_key,
         } => run(cli.config, serve_flags(listen, tls_cert, tls_key), serve),
         Command::Migrate => run(cli.config, |_| {}, migrate),
+        Command::Keys { action } => run(cli.config, |_| {}, move |config| keys(config, action)),
     }
 }
 
@@ -142,9 +163,59 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn keys(config: Config, action: KeysAction) -> anyhow::Result<()> {
+    let provider = startup::open_key_provider(&config)?;
+    let store = startup::open_store(&config).await?;
+    // Opening the vault creates the system key if this is a fresh database.
+    Vault::open(
+        store.clone(),
+        provider.clone(),
+        config.encryption_algorithm,
+        CacheLimits::default(),
+    )
+    .await?;
+    match action {
+        KeysAction::Status => {
+            print_stdout(&format!(
+                "{}\n",
+                rotation::status(&store, provider.as_ref()).await?
+            ));
+        }
+        KeysAction::Rotate { batch_size } => {
+            let options = RotationOptions {
+                batch_size,
+                max_keys: None,
+            };
+            let report = rotation::rotate(&store, provider.as_ref(), options).await?;
+            let mut text = match report.created_version {
+                Some(version) => format!("created root key version {version}\n"),
+                None => format!(
+                    "resumed the rotation to root key version {}\n",
+                    report.target_version
+                ),
+            };
+            text.push_str(&format!(
+                "re-wrapped {} data key(s) and {} system key(s) with version {}\n",
+                report.rewrapped_data_keys, report.rewrapped_system_keys, report.target_version
+            ));
+            for version in &report.retired {
+                text.push_str(&format!("retired root key version {version}\n"));
+            }
+            for (version, reason) in &report.not_retired {
+                text.push_str(&format!(
+                    "version {version} is unused but was not retired: {reason}\n"
+                ));
+            }
+            print_stdout(&text);
+        }
+    }
+    store.close().await?;
+    Ok(())
+}
+
 #[allow(
     clippy::print_stdout,
-    reason = "`icecone schema` writes the SDL to standard output"
+    reason = "`icecone schema` and `icecone keys` write their output to standard output"
 )]
 fn print_stdout(text: &str) {
     print!("{text}");

@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::graphql::limits::Limits;
+use icecone_core::crypto::aead::Algorithm;
 
 /// The deployment mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -67,7 +68,17 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         key: "master_key_file",
         default: None,
-        help: "root key file (32 bytes, base64); unset: generated in <data_dir> (required in production)",
+        help: "root keyring file, mode 0600 (`<version> <32 bytes base64>` lines, or one base64 key); unset: generated in <data_dir> (production needs it or master_key)",
+    },
+    SettingDoc {
+        key: "master_key",
+        default: None,
+        help: "root keyring text instead of a file (`;` separates lines); read-only, so rotation needs a restart",
+    },
+    SettingDoc {
+        key: "encryption_algorithm",
+        default: Some("xchacha20poly1305"),
+        help: "AEAD for new ciphertexts: xchacha20poly1305 or aes256gcm (existing ones keep theirs)",
     },
     SettingDoc {
         key: "tls_cert",
@@ -139,8 +150,13 @@ pub struct Settings {
     pub database_url: Option<SecretString>,
     /// Deployment mode.
     pub env: Environment,
-    /// Root key file.
+    /// Root keyring file.
     pub master_key_file: Option<PathBuf>,
+    /// Root keyring text (from `ICECONE_MASTER_KEY`).
+    #[serde(serialize_with = "redacted")]
+    pub master_key: Option<SecretString>,
+    /// The AEAD for new ciphertexts.
+    pub encryption_algorithm: String,
     /// PEM certificate chain; with [`Settings::tls_key`], the gateway serves HTTPS.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of [`Settings::tls_cert`].
@@ -182,6 +198,8 @@ impl Default for Settings {
             database_url: None,
             env: Environment::Development,
             master_key_file: None,
+            master_key: None,
+            encryption_algorithm: "xchacha20poly1305".to_owned(),
             tls_cert: None,
             tls_key: None,
             behind_tls_proxy: false,
@@ -257,8 +275,8 @@ impl Settings {
     pub fn resolve(self) -> Result<Config, ConfigError> {
         if self.env == Environment::Production {
             let mut missing = Vec::new();
-            if self.master_key_file.is_none() {
-                missing.push("ICECONE_MASTER_KEY_FILE (the root key file)");
+            if self.master_key_file.is_none() && self.master_key.is_none() {
+                missing.push("ICECONE_MASTER_KEY_FILE or ICECONE_MASTER_KEY (the root key)");
             }
             if self.database_url.is_none() {
                 missing.push("ICECONE_DATABASE_URL");
@@ -269,6 +287,22 @@ impl Settings {
                 });
             }
         }
+        let root_keys = match (self.master_key_file, self.master_key) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "set either master_key_file or master_key, not both".to_owned(),
+                ));
+            }
+            (Some(path), None) => RootKeys::File(path),
+            (None, Some(text)) => RootKeys::Env(text),
+            (None, None) => RootKeys::Development,
+        };
+        let encryption_algorithm =
+            Algorithm::from_name(&self.encryption_algorithm).ok_or_else(|| {
+                ConfigError::Invalid(
+                    "encryption_algorithm must be xchacha20poly1305 or aes256gcm".to_owned(),
+                )
+            })?;
         let tls = match (self.tls_cert, self.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
             (None, None) => None,
@@ -312,7 +346,8 @@ impl Settings {
             listen: self.listen,
             env: self.env,
             database_url,
-            master_key_file: self.master_key_file,
+            root_keys,
+            encryption_algorithm,
             tls,
             behind_tls_proxy: self.behind_tls_proxy,
             data_dir: self.data_dir,
@@ -365,8 +400,10 @@ pub struct Config {
     pub env: Environment,
     /// The database.
     pub database_url: DatabaseUrl,
-    /// The root key file; `None` means the development key in the data directory.
-    pub master_key_file: Option<PathBuf>,
+    /// Where the root keys come from.
+    pub root_keys: RootKeys,
+    /// The AEAD for new ciphertexts.
+    pub encryption_algorithm: Algorithm,
     /// The certificate and key to serve HTTPS with; `None` means plain HTTP.
     pub tls: Option<TlsFiles>,
     /// A TLS-terminating proxy is the only way in.
@@ -381,6 +418,28 @@ pub struct Config {
     pub max_batch: usize,
     /// Limits on each GraphQL document.
     pub limits: Limits,
+}
+
+/// Where the root keys come from.
+#[derive(Debug)]
+pub enum RootKeys {
+    /// A keyring file (`ICECONE_MASTER_KEY_FILE`).
+    File(PathBuf),
+    /// A keyring text (`ICECONE_MASTER_KEY`).
+    Env(SecretString),
+    /// The development keyring in the data directory, generated if missing.
+    Development,
+}
+
+impl RootKeys {
+    /// The key source for [`crate::keys::open_provider`].
+    pub fn source<'a>(&'a self, data_dir: &'a Path) -> crate::keys::KeySource<'a> {
+        match self {
+            Self::File(path) => crate::keys::KeySource::File(path),
+            Self::Env(text) => crate::keys::KeySource::Env(text),
+            Self::Development => crate::keys::KeySource::Development(data_dir),
+        }
+    }
 }
 
 /// The PEM files the gateway serves HTTPS with (loaded by [`crate::tls::server_config`]).
@@ -459,7 +518,40 @@ mod tests {
             config.database_url,
             DatabaseUrl::sqlite_file(Path::new("./data/icecone.db"))
         );
-        assert_eq!(config.master_key_file, None);
+        assert!(matches!(config.root_keys, RootKeys::Development));
+        assert_eq!(config.encryption_algorithm, Algorithm::XChaCha20Poly1305);
+    }
+
+    #[test]
+    fn root_keys_come_from_exactly_one_place_and_the_algorithm_is_named() {
+        let file = settings("master_key_file = \"/k\"")
+            .expect("parses")
+            .resolve()
+            .expect("valid");
+        assert!(matches!(file.root_keys, RootKeys::File(_)));
+        let env = settings("master_key = \"a-keyring\"")
+            .expect("parses")
+            .resolve()
+            .expect("valid");
+        assert!(matches!(env.root_keys, RootKeys::Env(_)));
+        let both = settings("master_key_file = \"/k\"\nmaster_key = \"a-keyring\"")
+            .expect("parses")
+            .resolve();
+        assert!(matches!(both, Err(ConfigError::Invalid(_))));
+        let aes = settings("encryption_algorithm = \"aes256gcm\"")
+            .expect("parses")
+            .resolve()
+            .expect("valid");
+        assert_eq!(aes.encryption_algorithm, Algorithm::Aes256Gcm);
+        let unknown = settings("encryption_algorithm = \"des\"")
+            .expect("parses")
+            .resolve();
+        assert!(matches!(unknown, Err(ConfigError::Invalid(_))));
+        let secret = settings("master_key = \"sekrit-keyring-text\"").expect("parses");
+        assert!(
+            !format!("{secret:?}").contains("sekrit"),
+            "the keyring text is never shown"
+        );
     }
 
     #[test]
@@ -508,12 +600,19 @@ mod tests {
         let cases = [
             (
                 "",
-                Some("ICECONE_MASTER_KEY_FILE (the root key file) and ICECONE_DATABASE_URL"),
+                Some(
+                    "ICECONE_MASTER_KEY_FILE or ICECONE_MASTER_KEY (the root key) and ICECONE_DATABASE_URL",
+                ),
             ),
             ("master_key_file = \"/k\"", Some("ICECONE_DATABASE_URL")),
+            ("master_key = \"k\"", Some("ICECONE_DATABASE_URL")),
             (
                 "database_url = \"postgres://db/icecone\"",
-                Some("ICECONE_MASTER_KEY_FILE (the root key file)"),
+                Some("ICECONE_MASTER_KEY_FILE or ICECONE_MASTER_KEY (the root key)"),
+            ),
+            (
+                "master_key = \"k\"\ndatabase_url = \"postgres://db/icecone\"",
+                None,
             ),
             (
                 "master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone\"",

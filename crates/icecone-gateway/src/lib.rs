@@ -7,7 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod graphql;
 mod http;
-pub mod master_key;
+pub mod keys;
 mod owner_only;
 pub mod startup;
 pub mod telemetry;

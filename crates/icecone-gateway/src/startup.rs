@@ -20,8 +20,10 @@ use icecone_store::{Backend, Store};
 use crate::config::{Config, Environment};
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
-use crate::master_key::{KeyOrigin, MasterKey};
+use crate::keys::vault::{CacheLimits, Vault};
+use crate::keys::{self};
 use crate::tls;
+use icecone_core::crypto::keys::KeyProvider;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -43,7 +45,7 @@ impl std::fmt::Debug for Application {
 impl Application {
     /// Opens everything the gateway needs and binds its listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let master_key = load_master_key(&config)?;
+        let provider = open_key_provider(&config)?;
         // Before the store: a missing or open key file stops the start with nothing migrated.
         let tls = config
             .tls
@@ -51,14 +53,20 @@ impl Application {
             .map(|files| tls::server_config(&files.cert, &files.key))
             .transpose()?;
         let store = open_store(&config).await?;
-        // Nothing encrypts with the root key yet (envelope encryption is issue #3); loading
-        // it here makes a missing, malformed or world-readable key stop the start.
-        drop(master_key);
+        let vault = Vault::open(
+            store.clone(),
+            provider,
+            config.encryption_algorithm,
+            CacheLimits::default(),
+        )
+        .await
+        .context("cannot open the key vault (root keys and the system key)")?;
 
         let providers: Vec<Arc<dyn ProviderAdapter>> = vec![Arc::new(LocalProvider)];
         let schema = graphql::build_schema(
             Services {
                 providers: providers.into(),
+                vault: Arc::new(vault),
             },
             config.limits,
         );
@@ -163,20 +171,21 @@ pub(crate) fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> 
     builder.create(path)
 }
 
-fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
-    match &config.master_key_file {
-        Some(path) => Ok(MasterKey::load(path)?),
-        None => {
-            let (key, origin) = MasterKey::load_or_generate_development(&config.data_dir)?;
-            let path = match &origin {
-                KeyOrigin::Existing(path) | KeyOrigin::GeneratedForDevelopment(path) => path,
-            };
-            if matches!(origin, KeyOrigin::GeneratedForDevelopment(_)) {
-                tracing::warn!(path = %path.display(), "GENERATED A DEVELOPMENT MASTER KEY: for development only; production needs ICECONE_MASTER_KEY_FILE");
-            } else {
-                tracing::warn!(path = %path.display(), "using the DEVELOPMENT master key: for development only; production needs ICECONE_MASTER_KEY_FILE");
-            }
-            Ok(key)
-        }
+/// Opens the configured root key provider, announcing loudly when it is the development key.
+pub fn open_key_provider(config: &Config) -> anyhow::Result<Arc<dyn KeyProvider>> {
+    let source = config.root_keys.source(&config.data_dir);
+    let development = matches!(source, keys::KeySource::Development(_));
+    let (provider, generated) = keys::open_provider(source, config.encryption_algorithm)?;
+    if generated {
+        tracing::warn!(
+            path = %config.data_dir.join(keys::file_provider::DEVELOPMENT_KEY_FILE).display(),
+            "GENERATED A DEVELOPMENT MASTER KEY: for development only; production needs ICECONE_MASTER_KEY_FILE or ICECONE_MASTER_KEY"
+        );
+    } else if development {
+        tracing::warn!(
+            path = %config.data_dir.join(keys::file_provider::DEVELOPMENT_KEY_FILE).display(),
+            "using the DEVELOPMENT master key: for development only; production needs ICECONE_MASTER_KEY_FILE or ICECONE_MASTER_KEY"
+        );
     }
+    Ok(provider)
 }

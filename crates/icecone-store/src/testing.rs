@@ -4,7 +4,7 @@
 //! points at a PostgreSQL server, each test gets its own database on it instead, created
 //! from that URL and dropped when the [`TestDatabase`] is dropped.
 
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 use crate::{DatabaseUrl, Store};
 
@@ -22,7 +22,7 @@ pub struct TestDatabase {
 #[derive(Debug)]
 enum Cleanup {
     /// The SQLite file lives in this directory, removed on drop.
-    Directory(#[allow(dead_code, reason = "held for its Drop")] tempfile::TempDir),
+    Directory(tempfile::TempDir),
     /// A PostgreSQL database to drop, reached through the admin URL.
     PostgresDatabase { admin_url: String, name: String },
 }
@@ -100,6 +100,68 @@ impl TestDatabase {
     /// The URL of this database, for a gateway started by the test.
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
+    }
+
+    /// Runs SQL without parameters (DDL for scratch tables in tests).
+    ///
+    /// # Panics
+    /// When the statement fails.
+    pub async fn execute(&self, sql: &str) {
+        self.store
+            .db
+            .execute_unprepared(sql)
+            .await
+            .expect("test SQL runs");
+    }
+
+    /// Inserts `(id, value)` into a scratch table created with [`TestDatabase::execute`].
+    ///
+    /// # Panics
+    /// When the insert fails.
+    pub async fn insert_blob(&self, table: &str, id: &str, value: Vec<u8>) {
+        let backend = self.store.db.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => format!("INSERT INTO {table} (id, value) VALUES ($1, $2)"),
+            _ => format!("INSERT INTO {table} (id, value) VALUES (?, ?)"),
+        };
+        let statement = Statement::from_sql_and_values(backend, sql, [id.into(), value.into()]);
+        self.store
+            .db
+            .execute_raw(statement)
+            .await
+            .expect("test insert runs");
+    }
+
+    /// Everything the database holds, as bytes an attacker with the disk or a dump would
+    /// see: the SQLite file and its write-ahead log, or a `pg_dump` of the PostgreSQL
+    /// database.
+    ///
+    /// # Panics
+    /// When the file cannot be read or `pg_dump` cannot run.
+    pub async fn raw_bytes(&self) -> Vec<u8> {
+        match &self.cleanup {
+            Cleanup::Directory(dir) => {
+                let mut bytes = Vec::new();
+                for entry in std::fs::read_dir(dir.path()).expect("the database directory") {
+                    let path = entry.expect("entry").path();
+                    bytes.extend(std::fs::read(&path).expect("a database file"));
+                }
+                bytes
+            }
+            Cleanup::PostgresDatabase { .. } => {
+                let output = std::process::Command::new("pg_dump")
+                    .arg("--no-owner")
+                    .arg(self.url.expose())
+                    .output()
+                    .expect("pg_dump runs");
+                assert!(
+                    output.status.success(),
+                    "pg_dump failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                output.stdout
+            }
+        }
     }
 }
 

@@ -24,6 +24,8 @@ pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 pub struct Services {
     /// The configured provider adapters, in the order they are listed.
     pub providers: Arc<[Arc<dyn ProviderAdapter>]>,
+    /// Seals and opens personal data; resolvers decrypt through it and nowhere else.
+    pub vault: Arc<crate::keys::vault::Vault>,
 }
 
 /// Builds the schema that serves requests.

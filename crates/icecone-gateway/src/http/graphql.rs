@@ -169,38 +169,6 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
             "the `query` parameter is missing",
         );
     };
-    let variables = match params
-        .variables
-        .as_deref()
-        .map(serde_json::from_str::<Json>)
-    {
-        None => None,
-        Some(Ok(json)) => Some(json),
-        Some(Err(_)) => {
-            return refusal(
-                response_type,
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadUserInput,
-                "`variables` is not valid JSON",
-            );
-        }
-    };
-    let extensions = match params
-        .extensions
-        .as_deref()
-        .map(serde_json::from_str::<Json>)
-    {
-        None => None,
-        Some(Ok(json)) => Some(json),
-        Some(Err(_)) => {
-            return refusal(
-                response_type,
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadUserInput,
-                "`extensions` is not valid JSON",
-            );
-        }
-    };
     if selects_non_query(&query, params.operation_name.as_deref()) {
         let mut response = refusal(
             response_type,
@@ -218,11 +186,21 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
     if let Some(name) = params.operation_name {
         object.insert("operationName".to_owned(), Json::String(name));
     }
-    if let Some(variables) = variables {
-        object.insert("variables".to_owned(), variables);
-    }
-    if let Some(extensions) = extensions {
-        object.insert("extensions".to_owned(), extensions);
+    // GET carries these two as JSON text inside the query string.
+    for (key, text) in [
+        ("variables", params.variables),
+        ("extensions", params.extensions),
+    ] {
+        let Some(text) = text else { continue };
+        let Ok(json) = serde_json::from_str::<Json>(&text) else {
+            return refusal(
+                response_type,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                &format!("`{key}` is not valid JSON"),
+            );
+        };
+        object.insert(key.to_owned(), json);
     }
     match graphql_request(Json::Object(object)) {
         Ok(request) => respond(
