@@ -2,7 +2,7 @@
 
 use aes_gcm::Aes256Gcm;
 use chacha20poly1305::XChaCha20Poly1305;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 
 use super::CryptoError;
 use super::keys::SecretKey;
@@ -57,50 +57,53 @@ impl Algorithm {
     }
 }
 
-/// Encrypts with an explicit nonce; returns ciphertext followed by the tag.
-pub(crate) fn seal_with_nonce(
+/// Encrypts `buffer` in place with an explicit nonce; returns the tag.
+pub(crate) fn seal_in_place(
     algorithm: Algorithm,
     key: &SecretKey,
     nonce: &[u8],
     aad: &[u8],
-    plaintext: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
+    buffer: &mut [u8],
+) -> Result<[u8; TAG_LEN], CryptoError> {
     if nonce.len() != algorithm.nonce_len() {
         return Err(CryptoError::InvalidKey(
             "nonce length does not match the algorithm",
         ));
     }
-    let payload = Payload {
-        msg: plaintext,
-        aad,
-    };
-    let sealed = match algorithm {
-        Algorithm::XChaCha20Poly1305 => {
-            XChaCha20Poly1305::new(key.expose().into()).encrypt(nonce.into(), payload)
+    let tag = match algorithm {
+        Algorithm::XChaCha20Poly1305 => XChaCha20Poly1305::new(key.expose().into())
+            .encrypt_in_place_detached(nonce.into(), aad, buffer),
+        Algorithm::Aes256Gcm => {
+            Aes256Gcm::new(key.expose().into()).encrypt_in_place_detached(nonce.into(), aad, buffer)
         }
-        Algorithm::Aes256Gcm => Aes256Gcm::new(key.expose().into()).encrypt(nonce.into(), payload),
     };
-    // Encryption fails only for messages beyond the algorithm's length limit (~256 GiB).
-    sealed.map_err(|_| CryptoError::InvalidKey("the message is too long for the algorithm"))
+    // Encryption fails only for messages beyond the algorithm's length limit (~64 GiB).
+    tag.map(Into::into)
+        .map_err(|_| CryptoError::InvalidKey("the message is too long for the algorithm"))
 }
 
-/// Decrypts ciphertext-and-tag; any failure is [`CryptoError::Authentication`].
-pub(crate) fn open_with_nonce(
+/// Decrypts `buffer` in place; any failure is [`CryptoError::Authentication`], and then
+/// `buffer` holds no plaintext (the AEAD crates verify the tag before decrypting).
+pub(crate) fn open_in_place(
     algorithm: Algorithm,
     key: &SecretKey,
     nonce: &[u8],
     aad: &[u8],
-    sealed: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
-    if nonce.len() != algorithm.nonce_len() {
+    buffer: &mut [u8],
+    tag: &[u8],
+) -> Result<(), CryptoError> {
+    if nonce.len() != algorithm.nonce_len() || tag.len() != TAG_LEN {
         return Err(CryptoError::Truncated);
     }
-    let payload = Payload { msg: sealed, aad };
     let opened = match algorithm {
-        Algorithm::XChaCha20Poly1305 => {
-            XChaCha20Poly1305::new(key.expose().into()).decrypt(nonce.into(), payload)
-        }
-        Algorithm::Aes256Gcm => Aes256Gcm::new(key.expose().into()).decrypt(nonce.into(), payload),
+        Algorithm::XChaCha20Poly1305 => XChaCha20Poly1305::new(key.expose().into())
+            .decrypt_in_place_detached(nonce.into(), aad, buffer, tag.into()),
+        Algorithm::Aes256Gcm => Aes256Gcm::new(key.expose().into()).decrypt_in_place_detached(
+            nonce.into(),
+            aad,
+            buffer,
+            tag.into(),
+        ),
     };
     opened.map_err(|_| CryptoError::Authentication)
 }
@@ -108,8 +111,35 @@ pub(crate) fn open_with_nonce(
 #[cfg(test)]
 mod tests {
     use chacha20poly1305::ChaCha20Poly1305;
+    use chacha20poly1305::aead::{Aead, Payload};
 
     use super::*;
+
+    fn seal_with_nonce(
+        algorithm: Algorithm,
+        key: &SecretKey,
+        nonce: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let mut buffer = plaintext.to_vec();
+        let tag = seal_in_place(algorithm, key, nonce, aad, &mut buffer)?;
+        buffer.extend_from_slice(&tag);
+        Ok(buffer)
+    }
+
+    fn open_with_nonce(
+        algorithm: Algorithm,
+        key: &SecretKey,
+        nonce: &[u8],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let (body, tag) = sealed.split_at(sealed.len() - TAG_LEN);
+        let mut buffer = body.to_vec();
+        open_in_place(algorithm, key, nonce, aad, &mut buffer, tag)?;
+        Ok(buffer)
+    }
 
     pub(crate) fn hex(text: &str) -> Vec<u8> {
         let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();

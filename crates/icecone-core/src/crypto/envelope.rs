@@ -13,8 +13,6 @@
 //! header byte, or presenting the ciphertext for another table, column, row or person, fails
 //! authentication.
 
-use zeroize::Zeroizing;
-
 use super::CryptoError;
 use super::aead::{self, Algorithm, TAG_LEN};
 use super::keys::SecretKey;
@@ -103,6 +101,9 @@ fn aad(header: Header, binding: &Binding) -> Vec<u8> {
 }
 
 /// Encrypts `plaintext` for `binding` with `key`, recording `key_version` in the header.
+///
+/// One allocation, sized for the whole envelope; the plaintext is copied into it once and
+/// encrypted in place.
 pub fn seal(
     algorithm: Algorithm,
     key: &SecretKey,
@@ -114,38 +115,82 @@ pub fn seal(
         algorithm,
         key_version,
     };
-    let mut nonce = vec![0u8; algorithm.nonce_len()];
-    super::random(&mut nonce)?;
-    let sealed = aead::seal_with_nonce(algorithm, key, &nonce, &aad(header, binding), plaintext)?;
-    let mut out = Vec::with_capacity(HEADER_LEN + nonce.len() + sealed.len());
+    let nonce_end = HEADER_LEN + algorithm.nonce_len();
+    let mut out = Vec::with_capacity(nonce_end + plaintext.len() + TAG_LEN);
     out.extend_from_slice(&header.bytes());
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&sealed);
+    out.resize(nonce_end, 0);
+    super::random(&mut out[HEADER_LEN..nonce_end])?;
+    out.extend_from_slice(plaintext);
+    let (head, body) = out.split_at_mut(nonce_end);
+    let tag = aead::seal_in_place(
+        algorithm,
+        key,
+        &head[HEADER_LEN..],
+        &aad(header, binding),
+        body,
+    )?;
+    out.extend_from_slice(&tag);
     Ok(out)
 }
 
 /// Decrypts a ciphertext sealed for `binding` with `key` (whose version is `key_version`).
-///
-/// The plaintext is wiped from memory when the returned value is dropped.
 pub fn open(
     key: &SecretKey,
     key_version: u32,
     binding: &Binding,
     ciphertext: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+) -> Result<Plaintext, CryptoError> {
     let header = Header::parse(ciphertext)?;
     if header.key_version != key_version {
         return Err(CryptoError::UnknownKeyVersion(header.key_version));
     }
     let nonce_end = HEADER_LEN + header.algorithm.nonce_len();
-    let opened = aead::open_with_nonce(
+    let tag_start = ciphertext.len() - TAG_LEN;
+    let mut plaintext = Plaintext(ciphertext[nonce_end..tag_start].to_vec());
+    aead::open_in_place(
         header.algorithm,
         key,
         &ciphertext[HEADER_LEN..nonce_end],
         &aad(header, binding),
-        &ciphertext[nonce_end..],
+        &mut plaintext.0,
+        &ciphertext[tag_start..],
     )?;
-    Ok(Zeroizing::new(opened))
+    Ok(plaintext)
+}
+
+/// A decrypted value, overwritten with zeroes when dropped.
+///
+/// The wipe is a plain `fill(0)` that the optimiser is kept from removing (best effort) by
+/// `std::hint::black_box`, so that large plaintexts (media) are wiped at memory speed
+/// rather than byte by byte; keys use `zeroize`.
+pub struct Plaintext(Vec<u8>);
+
+impl Plaintext {
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Plaintext {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Plaintext({} bytes, redacted)", self.0.len())
+    }
+}
+
+impl Drop for Plaintext {
+    fn drop(&mut self) {
+        self.0.fill(0);
+        std::hint::black_box(&mut self.0);
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use icecone_core::crypto::CryptoError;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::crypto::blind_index::BlindIndexKey;
+use icecone_core::crypto::envelope::Plaintext;
 use icecone_core::crypto::envelope::{self, Binding};
 use icecone_core::crypto::keys::{
     KeyProvider, KeyProviderError, SecretKey, data_key_binding, system_key_binding,
@@ -26,7 +27,6 @@ use icecone_core::crypto::keys::{
 use icecone_core::subject::SubjectId;
 use icecone_store::keys::StoredDataKey;
 use icecone_store::{Store, StoreError};
-use zeroize::Zeroizing;
 
 /// The name of the system key in `system_keys`.
 const SYSTEM_KEY: &str = "system";
@@ -181,7 +181,7 @@ impl Vault {
         subject: SubjectId,
         field: Field<'_>,
         ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    ) -> Result<Plaintext, VaultError> {
         let key = self.data_key(subject).await?;
         Ok(envelope::open(
             &key,
@@ -216,7 +216,7 @@ impl Vault {
         &self,
         binding: &Binding,
         ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    ) -> Result<Plaintext, VaultError> {
         Ok(envelope::open(
             &self.system_key,
             SYSTEM_KEY_VERSION,
