@@ -4,6 +4,8 @@
 //! can be read, and tested, on its own. The gateway asks it questions; it never calls out.
 //! (The one thing it asks the operating system for is randomness, for keys and nonces.)
 
+pub mod audit;
 pub mod crypto;
+pub mod identity;
 pub mod provider;
 pub mod subject;
