@@ -46,8 +46,10 @@ impl Store {
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
         let mut options = ConnectOptions::new(url.expose().to_owned());
         options
-            // Statements and their bound values are personal data: never log them.
+            // Statements and their bound values are personal data: never log them, and never
+            // record them in the spans sea-orm opens (they would reach OpenTelemetry).
             .sqlx_logging(false)
+            .record_stmt_in_spans(false)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10));
         match url.backend() {

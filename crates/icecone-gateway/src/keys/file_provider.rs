@@ -166,6 +166,13 @@ fn write_owner_only(path: &Path, keyring: &Keyring, create_new: bool) -> Result<
     } else {
         path.with_extension("key.tmp")
     };
+    if !create_new {
+        // A temporary file left by an interrupted write may carry other permissions.
+        match fs::remove_file(&target) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(io(error)),
+            _ => {}
+        }
+    }
     let mut options = fs::OpenOptions::new();
     options.write(true);
     if create_new {

@@ -83,6 +83,9 @@ pub enum VaultError {
     /// The subject's data key was destroyed: their data is gone for good.
     #[error("the data subject's key was destroyed")]
     Shredded,
+    /// The system key vanished between being stored and read back.
+    #[error("the system key is missing from the database")]
+    SystemKeyMissing,
 }
 
 #[derive(Debug)]
@@ -130,7 +133,7 @@ impl Vault {
         let (_, wrapped) = store
             .system_key(SYSTEM_KEY)
             .await?
-            .ok_or(VaultError::UnknownSubject)?;
+            .ok_or(VaultError::SystemKeyMissing)?;
         let system_key = provider.unwrap(&wrapped, &binding).await?;
         Ok(Self {
             store,
