@@ -57,34 +57,19 @@ pub(crate) async fn post(
             );
         }
         Err(BodyError::Broken) => {
-            return refusal(
-                response_type,
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadUserInput,
-                "the request body could not be read",
-            );
+            return bad_request(response_type, "the request body could not be read");
         }
     };
     let json: Json = match serde_json::from_slice(&body) {
         Ok(json) => json,
         Err(_) => {
-            return refusal(
-                response_type,
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadUserInput,
-                "the request body is not valid JSON",
-            );
+            return bad_request(response_type, "the request body is not valid JSON");
         }
     };
     let batch = match json {
         Json::Array(items) => {
             if items.is_empty() {
-                return refusal(
-                    response_type,
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadUserInput,
-                    "the batch is empty",
-                );
+                return bad_request(response_type, "the batch is empty");
             }
             if items.len() > state.max_batch {
                 return refusal(
@@ -101,24 +86,14 @@ pub(crate) async fn post(
             {
                 Ok(requests) => BatchRequest::Batch(requests),
                 Err(message) => {
-                    return refusal(
-                        response_type,
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::BadUserInput,
-                        message,
-                    );
+                    return bad_request(response_type, message);
                 }
             }
         }
         other => match graphql_request(other) {
             Ok(request) => BatchRequest::Single(request),
             Err(message) => {
-                return refusal(
-                    response_type,
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadUserInput,
-                    message,
-                );
+                return bad_request(response_type, message);
             }
         },
     };
@@ -141,10 +116,8 @@ struct GetParams {
 pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let accept = header_str(&request, header::ACCEPT);
     let Ok(params) = serde_urlencoded::from_str::<GetParams>(request.query_string()) else {
-        return refusal(
+        return bad_request(
             response_type(accept).unwrap_or(ResponseType::Json),
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadUserInput,
             "the query string could not be decoded",
         );
     };
@@ -162,12 +135,7 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
         return not_acceptable();
     };
     let Some(query) = params.query else {
-        return refusal(
-            response_type,
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadUserInput,
-            "the `query` parameter is missing",
-        );
+        return bad_request(response_type, "the `query` parameter is missing");
     };
     if selects_non_query(&query, params.operation_name.as_deref()) {
         let mut response = refusal(
@@ -193,12 +161,7 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
     ] {
         let Some(text) = text else { continue };
         let Ok(json) = serde_json::from_str::<Json>(&text) else {
-            return refusal(
-                response_type,
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadUserInput,
-                &format!("`{key}` is not valid JSON"),
-            );
+            return bad_request(response_type, &format!("`{key}` is not valid JSON"));
         };
         object.insert(key.to_owned(), json);
     }
@@ -207,12 +170,7 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
             response_type,
             BatchResponse::Single(state.schema.execute(request).await),
         ),
-        Err(message) => refusal(
-            response_type,
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadUserInput,
-            message,
-        ),
+        Err(message) => bad_request(response_type, message),
     }
 }
 
@@ -331,6 +289,16 @@ pub(crate) fn refusal(
     HttpResponse::build(status)
         .content_type(response_type.content_type())
         .body(body.to_string())
+}
+
+/// A 400 for a request that is not a well-formed GraphQL-over-HTTP request.
+fn bad_request(response_type: ResponseType, message: &str) -> HttpResponse {
+    refusal(
+        response_type,
+        StatusCode::BAD_REQUEST,
+        ErrorCode::BadUserInput,
+        message,
+    )
 }
 
 fn not_acceptable() -> HttpResponse {
