@@ -238,3 +238,112 @@ fn help_documents_every_setting() {
     }
     assert!(help.contains("OTEL_EXPORTER_OTLP_ENDPOINT"));
 }
+
+/// A one-purpose OTLP/HTTP collector: records the path and body of every POST it gets.
+fn fake_collector() -> (u16, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+                    let mut length = 0usize;
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if header == "\r\n" {
+                            break;
+                        }
+                        if let Some((name, value)) = header.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let _ = sender.send((path, body));
+                    let mut writer = &stream;
+                    let _ = writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                }
+            });
+        }
+    });
+    (port, receiver)
+}
+
+#[tokio::test]
+async fn traces_are_exported_over_otlp_without_request_content() {
+    let (collector, received) = fake_collector();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = icecone(dir.path())
+        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{collector}"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("icecone starts");
+    wait_until_healthy(&mut child, port).await;
+    let sentinel = "otel.sentinel@example.com";
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/graphql"))
+        .json(&serde_json::json!({
+            "query": "query Q($e: String) { providers { id } }",
+            "variables": { "e": sentinel },
+        }))
+        .send()
+        .await
+        .expect("graphql");
+    assert_eq!(answer.status(), 200);
+    // SIGTERM flushes the batch of spans on the way out.
+    assert!(terminate(&mut child).success());
+    let mut exported = Vec::new();
+    while let Ok((path, body)) = received.recv_timeout(Duration::from_secs(10)) {
+        assert_eq!(path, "/v1/traces");
+        exported.extend(body);
+        if contains(&exported, b"/graphql") {
+            break;
+        }
+    }
+    assert!(
+        contains(&exported, b"icecone"),
+        "the service name is exported"
+    );
+    assert!(
+        contains(&exported, b"request"),
+        "the request span is exported"
+    );
+    assert!(contains(&exported, b"/graphql"), "its route is exported");
+    assert!(
+        !contains(&exported, sentinel.as_bytes()),
+        "request content reached the traces"
+    );
+    assert!(
+        !contains(&exported, b"providers { id }"),
+        "the GraphQL document reached the traces"
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
