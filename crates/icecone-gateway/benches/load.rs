@@ -1,0 +1,1242 @@
+//! Load benchmark: the gateway answering `{ providers { id } }` against a bare actix-web +
+//! async-graphql server answering `{ __typename }`, measured in the same run, and the idle
+//! resident memory of the `icecone` binary. Rewrites `docs/performance.md`.
+//!
+//! Run it with `cargo bench -p icecone-gateway --bench load`. `ICECONE_BENCH_SECONDS`
+//! (default 10) and `ICECONE_BENCH_CONNECTIONS` (default 32) change the measured duration
+//! of each round and the number of keep-alive connections; `ICECONE_BENCH_MACHINE`, if set,
+//! describes the machine in the document. Started without `--bench` (as
+//! `cargo test --benches` does) it is a short smoke run that checks the answers and leaves
+//! the document alone.
+//!
+//! How it measures:
+//!
+//! - Both servers run in this process, each on its own actix `System` in its own thread,
+//!   with actix-web's default worker count (one per CPU). The gateway has no worker
+//!   setting, so the bare server is given the same count explicitly.
+//! - The in-process gateway runs as the binary does: a temporary SQLite data directory and
+//!   the telemetry subscriber installed with the log filter `warn`.
+//! - The load generator is a minimal HTTP/1.1 keep-alive client on one thread (a tokio
+//!   current-thread runtime), closed loop like wrk: each connection sends its next request
+//!   when the previous answer is complete. It is written here rather than taken from
+//!   reqwest so that the client, which shares the CPUs with the server, costs little.
+//! - Every answer must be 200 with exactly the body of a first answer whose `data` was
+//!   checked; any other answer or connection error fails the bench.
+//! - Rounds alternate bare, gateway, bare, gateway (warm-up, then the measured window) and
+//!   each server's best round (highest requests/s) is reported: on a shared machine the
+//!   best round is the least disturbed one. Every round is listed as well.
+//! - CPU time of the process, of the client thread and of the whole machine is read from
+//!   `/proc` around each window. Process minus client is the server's CPU time per request,
+//!   which is steadier than throughput when other processes compete for the CPUs.
+//!
+//! Never used for assertions in tests: timings only go to the console and the document.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark reports on the console"
+)]
+
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpServer, web};
+use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use icecone_gateway::config::{Config, Settings};
+use icecone_gateway::startup::Application;
+use serde_json::{Value as Json, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+/// What the gateway is asked, and the `data` it must answer with.
+const GATEWAY_QUERY: &str = "{ providers { id } }";
+/// What the bare server is asked.
+const BARE_QUERY: &str = "{ __typename }";
+/// The gateway's throughput must be at least this share of the bare server's.
+const THROUGHPUT_TARGET: f64 = 0.70;
+/// The idle resident memory must stay under this many bytes (40 MB).
+const IDLE_RSS_TARGET_BYTES: u64 = 40_000_000;
+/// Requests sent to the binary before it is left idle.
+const WARM_REQUESTS: usize = 20;
+
+fn main() -> ExitCode {
+    let options = Options::from_env();
+    let machine = Machine::read();
+
+    let gateway_dir = tempfile::tempdir().expect("a temporary data directory for the gateway");
+    let config = gateway_config(gateway_dir.path());
+    let _telemetry = icecone_gateway::telemetry::init(&config.log, config.env)
+        .expect("the telemetry subscriber installs");
+    let gateway = start_gateway(config);
+    let bare = start_bare(machine.cpus);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the load generator");
+    let outcome = runtime.block_on(async {
+        let mut targets = Vec::new();
+        for server in Server::ALL {
+            let address = match server {
+                Server::Bare => bare,
+                Server::Gateway | Server::GatewayTypename => gateway,
+            };
+            targets.push(Arc::new(Target::prepare(server, address).await));
+        }
+        let mut rounds = Vec::new();
+        for round in 1..=options.rounds {
+            for target in &targets {
+                let measured = run_round(target, round, &options, machine.ticks_per_second).await;
+                eprintln!("{}", measured.summary());
+                rounds.push(measured);
+            }
+        }
+        let memory = idle_memory(&options).await;
+        (rounds, memory)
+    });
+    let (rounds, memory) = outcome;
+    let memory = match memory {
+        Ok(memory) => memory,
+        Err(error) => {
+            eprintln!("idle memory: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let failed: Vec<&Round> = rounds.iter().filter(|r| r.failures > 0).collect();
+    if !failed.is_empty() {
+        for round in failed {
+            eprintln!(
+                "{} round {}: {} failed requests; first: {}",
+                round.server.label(),
+                round.number,
+                round.failures,
+                round.first_failure.as_deref().unwrap_or("?")
+            );
+        }
+        eprintln!("the bench failed: docs/performance.md is left unchanged");
+        return ExitCode::FAILURE;
+    }
+
+    let report = Report {
+        options: &options,
+        machine: &machine,
+        rounds: &rounds,
+        memory: &memory,
+    };
+    let markdown = report.markdown();
+    println!("{markdown}");
+    if options.full {
+        let path = performance_doc();
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("the docs directory can be created");
+        }
+        std::fs::write(&path, markdown).expect("docs/performance.md can be written");
+        eprintln!("wrote {}", path.display());
+    } else {
+        eprintln!("smoke run (started without --bench): docs/performance.md left unchanged");
+    }
+    ExitCode::SUCCESS
+}
+
+/// How long and how hard to load.
+#[derive(Debug)]
+struct Options {
+    /// `--bench` was given: full durations, and the document is written.
+    full: bool,
+    warm_up: Duration,
+    measured: Duration,
+    connections: usize,
+    rounds: usize,
+    /// How long the binary is left idle before its memory is read.
+    idle: Duration,
+    /// `ICECONE_BENCH_MACHINE`: what the report should say about the machine.
+    machine_note: Option<String>,
+}
+
+impl Options {
+    fn from_env() -> Self {
+        let machine_note = std::env::var("ICECONE_BENCH_MACHINE")
+            .ok()
+            .map(|note| note.trim().to_owned())
+            .filter(|note| !note.is_empty());
+        if std::env::args().any(|arg| arg == "--bench") {
+            Self {
+                full: true,
+                warm_up: Duration::from_secs(2),
+                measured: Duration::from_secs(positive_env("ICECONE_BENCH_SECONDS", 10)),
+                connections: usize::try_from(positive_env("ICECONE_BENCH_CONNECTIONS", 32))
+                    .expect("ICECONE_BENCH_CONNECTIONS fits in memory"),
+                rounds: 2,
+                idle: Duration::from_secs(2),
+                machine_note,
+            }
+        } else {
+            Self {
+                full: false,
+                warm_up: Duration::from_millis(200),
+                measured: Duration::from_millis(500),
+                connections: 4,
+                rounds: 1,
+                idle: Duration::ZERO,
+                machine_note,
+            }
+        }
+    }
+}
+
+fn positive_env(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Err(_) => default,
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(value) if value > 0 => value,
+            _ => panic!("{name} must be a positive whole number, not {text:?}"),
+        },
+    }
+}
+
+/// What the report says about the machine.
+#[derive(Debug)]
+struct Machine {
+    cpus: usize,
+    model: String,
+    memory_gib: f64,
+    date: String,
+    ticks_per_second: f64,
+}
+
+impl Machine {
+    fn read() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let model = cpuinfo
+            .lines()
+            .find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                (key.trim() == "model name").then(|| value.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown CPU".to_owned());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory_kib = status_field(&meminfo, "MemTotal").unwrap_or(0);
+        // USER_HZ, the unit of the CPU times in /proc; 100 on every common Linux.
+        let ticks_per_second = Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|text| text.trim().parse::<f64>().ok())
+            .unwrap_or(100.0);
+        Self {
+            cpus: std::thread::available_parallelism().map_or(2, NonZeroUsize::get),
+            model,
+            memory_gib: kib_to_f64(memory_kib) / (1024.0 * 1024.0),
+            date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            ticks_per_second,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The two servers
+
+fn gateway_config(data_dir: &Path) -> Config {
+    Settings {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: data_dir.to_owned(),
+        log: "warn".to_owned(),
+        ..Settings::default()
+    }
+    .resolve()
+    .expect("the bench's gateway settings are valid")
+}
+
+/// Starts the real gateway on its own actix `System` and thread; returns its address.
+fn start_gateway(config: Config) -> SocketAddr {
+    let (address_tx, address_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("gateway".to_owned())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(config)
+                    .await
+                    .expect("the gateway starts");
+                address_tx
+                    .send(app.address())
+                    .expect("the bench waits for the gateway's address");
+                app.run_until_stopped().await.expect("the gateway serves");
+            });
+        })
+        .expect("a thread for the gateway");
+    address_rx.recv().expect("the gateway reports its address")
+}
+
+/// The bare server's query root, named `Query` as usual: a schema needs one field; the
+/// bench asks `__typename`.
+struct BareQuery;
+
+#[Object(name = "Query")]
+impl BareQuery {
+    async fn ok(&self) -> bool {
+        true
+    }
+}
+
+type BareSchema = Schema<BareQuery, EmptyMutation, EmptySubscription>;
+
+async fn bare_graphql(schema: web::Data<BareSchema>, request: GraphQLRequest) -> GraphQLResponse {
+    schema.execute(request.into_inner()).await.into()
+}
+
+/// Starts the bare server with `workers` workers on its own `System` and thread.
+fn start_bare(workers: usize) -> SocketAddr {
+    let (address_tx, address_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("bare".to_owned())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let schema =
+                    web::Data::new(Schema::new(BareQuery, EmptyMutation, EmptySubscription));
+                let listener =
+                    StdTcpListener::bind(("127.0.0.1", 0)).expect("the bare server binds a port");
+                let address = listener
+                    .local_addr()
+                    .expect("a bound listener has an address");
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(schema.clone())
+                        .route("/graphql", web::post().to(bare_graphql))
+                })
+                .workers(workers)
+                .listen(listener)
+                .expect("the bare server listens")
+                .run();
+                address_tx
+                    .send(address)
+                    .expect("the bench waits for the bare server's address");
+                server.await.expect("the bare server serves");
+            });
+        })
+        .expect("a thread for the bare server");
+    address_rx
+        .recv()
+        .expect("the bare server reports its address")
+}
+
+// ---------------------------------------------------------------------------------------
+// The load generator
+
+/// What is loaded, in the order of each round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    /// The bare actix-web + async-graphql server with `{ __typename }`.
+    Bare,
+    /// The gateway with `{ providers { id } }`: the pair the throughput target is about.
+    Gateway,
+    /// The gateway with the bare server's query, to tell what the query costs from what the
+    /// gateway's request path costs. Not part of the target.
+    GatewayTypename,
+}
+
+impl Server {
+    const ALL: [Self; 3] = [Self::Bare, Self::Gateway, Self::GatewayTypename];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Bare => "bare actix-web + async-graphql",
+            Self::Gateway => "IceCone gateway",
+            Self::GatewayTypename => "IceCone gateway (same query as bare)",
+        }
+    }
+
+    fn query(self) -> &'static str {
+        match self {
+            Self::Bare | Self::GatewayTypename => BARE_QUERY,
+            Self::Gateway => GATEWAY_QUERY,
+        }
+    }
+
+    fn expected_data(self) -> Json {
+        match self {
+            Self::Bare | Self::GatewayTypename => json!({ "__typename": "Query" }),
+            Self::Gateway => json!({ "providers": [{ "id": "local" }] }),
+        }
+    }
+}
+
+/// A server under load: where it is, what it is sent, and the answer it must give.
+#[derive(Debug)]
+struct Target {
+    server: Server,
+    request: Vec<u8>,
+    address: SocketAddr,
+    expected_body: Vec<u8>,
+}
+
+impl Target {
+    /// Sends the query once, checks the `data` of the answer and keeps its body as the one
+    /// every answer under load must equal.
+    async fn prepare(server: Server, address: SocketAddr) -> Self {
+        let (label, query) = (server.label(), server.query());
+        let request = post_request(address, query);
+        let mut connection = Connection::open(address)
+            .await
+            .unwrap_or_else(|error| panic!("cannot connect to the {label}: {error}"));
+        let (status, body) = connection
+            .exchange(&request)
+            .await
+            .unwrap_or_else(|error| panic!("the {label} did not answer: {error}"));
+        if let Err(problem) = check_answer(status, body, &server.expected_data()) {
+            panic!("the {label} answered `{query}` wrongly: {problem}");
+        }
+        let expected_body = body.to_vec();
+        Self {
+            server,
+            request,
+            address,
+            expected_body,
+        }
+    }
+}
+
+fn post_request(address: SocketAddr, query: &str) -> Vec<u8> {
+    let body = json!({ "query": query }).to_string();
+    format!(
+        "POST /graphql HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Accept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn get_request(address: SocketAddr, path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n").into_bytes()
+}
+
+/// 200, valid JSON, no `errors`, and `data` as expected.
+fn check_answer(status: u16, body: &[u8], expected_data: &Json) -> Result<(), String> {
+    let text = String::from_utf8_lossy(body);
+    if status != 200 {
+        return Err(format!("status {status}, body {text}"));
+    }
+    let json: Json =
+        serde_json::from_slice(body).map_err(|error| format!("not JSON ({error}): {text}"))?;
+    if json.get("errors").is_some() {
+        return Err(format!("errors in the answer: {text}"));
+    }
+    if json.get("data") != Some(expected_data) {
+        return Err(format!("unexpected data, expected {expected_data}: {text}"));
+    }
+    Ok(())
+}
+
+/// One keep-alive HTTP/1.1 connection that reads answers sized by `Content-Length`.
+struct Connection {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    /// Bytes at the start of `buffer` that belong to the previous answer.
+    consumed: usize,
+}
+
+impl Connection {
+    async fn open(address: SocketAddr) -> io::Result<Self> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self {
+            stream,
+            buffer: Vec::with_capacity(4096),
+            consumed: 0,
+        })
+    }
+
+    /// Sends one request and reads its answer: the status and the body.
+    async fn exchange(&mut self, request: &[u8]) -> io::Result<(u16, &[u8])> {
+        self.buffer.drain(..self.consumed);
+        self.consumed = 0;
+        self.stream.write_all(request).await?;
+        let head_end = loop {
+            if let Some(at) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            self.fill().await?;
+        };
+        let head = std::str::from_utf8(&self.buffer[..head_end])
+            .map_err(|_| invalid("the response head is not UTF-8"))?;
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse::<u16>().ok())
+            .ok_or_else(|| invalid("no status line"))?;
+        let mut length = None;
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("content-length") {
+                length = Some(
+                    value
+                        .trim()
+                        .parse::<usize>()
+                        .map_err(|_| invalid("a malformed Content-Length"))?,
+                );
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                return Err(invalid("chunked answers are not supported by this client"));
+            }
+        }
+        let length = length.ok_or_else(|| invalid("an answer without Content-Length"))?;
+        while self.buffer.len() < head_end + length {
+            self.fill().await?;
+        }
+        self.consumed = head_end + length;
+        Ok((status, &self.buffer[head_end..head_end + length]))
+    }
+
+    async fn fill(&mut self) -> io::Result<()> {
+        if self.buffer.capacity() - self.buffer.len() < 1024 {
+            self.buffer.reserve(4096);
+        }
+        let read = self.stream.read_buf(&mut self.buffer).await?;
+        if read == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn invalid(message: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+/// What one connection saw.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Latencies of the requests sent and answered inside the measured window, in µs.
+    latencies_us: Vec<u32>,
+    failures: u64,
+    first_failure: Option<String>,
+}
+
+impl Tally {
+    fn fail(&mut self, what: String) {
+        self.failures += 1;
+        self.first_failure.get_or_insert(what);
+    }
+}
+
+/// Keeps one connection busy until `window_end`, recording the requests that fall inside
+/// the window.
+async fn drive(target: Arc<Target>, window_start: Instant, window_end: Instant) -> Tally {
+    let mut tally = Tally::default();
+    let mut connection: Option<Connection> = None;
+    while Instant::now() < window_end {
+        let open = match connection.as_mut() {
+            Some(open) => open,
+            None => match Connection::open(target.address).await {
+                Ok(new) => connection.insert(new),
+                Err(error) => {
+                    tally.fail(format!("connecting: {error}"));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let sent = Instant::now();
+        let broken = match open.exchange(&target.request).await {
+            Ok((200, body)) if body == target.expected_body.as_slice() => {
+                let done = Instant::now();
+                if sent >= window_start && done <= window_end {
+                    tally.latencies_us.push(micros(done - sent));
+                }
+                false
+            }
+            Ok((status, body)) => {
+                tally.fail(format!(
+                    "status {status}, body {}",
+                    String::from_utf8_lossy(body)
+                ));
+                false
+            }
+            Err(error) => {
+                tally.fail(error.to_string());
+                true
+            }
+        };
+        if broken {
+            connection = None;
+        }
+    }
+    tally
+}
+
+fn micros(duration: Duration) -> u32 {
+    u32::try_from(duration.as_micros()).unwrap_or(u32::MAX)
+}
+
+/// CPU time used so far, in clock ticks.
+#[derive(Debug, Clone, Copy)]
+struct CpuTimes {
+    process: u64,
+    /// The calling thread: the load generator's.
+    client: u64,
+    machine_busy: u64,
+}
+
+impl CpuTimes {
+    fn now() -> Self {
+        Self {
+            process: task_ticks("/proc/self/stat"),
+            client: task_ticks("/proc/thread-self/stat"),
+            machine_busy: machine_busy_ticks(),
+        }
+    }
+}
+
+/// utime + stime of a `/proc/.../stat` file.
+fn task_ticks(path: &str) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces;
+    // utime and stime are fields 14 and 15, that is 11 and 12 after the name.
+    let fields: Vec<&str> = text
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let field = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|value| value.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+/// All CPUs' time in user, nice, system, irq, softirq and steal (not idle or iowait).
+fn machine_busy_ticks() -> u64 {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = text.lines().find(|line| line.starts_with("cpu ")) else {
+        return 0;
+    };
+    let values: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|value| value.parse().unwrap_or(0))
+        .collect();
+    values
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| *index != 3 && *index != 4)
+        .map(|(_, value)| value)
+        .sum()
+}
+
+/// One measured round against one target.
+#[derive(Debug)]
+struct Round {
+    server: Server,
+    number: usize,
+    requests: usize,
+    seconds: f64,
+    p50_us: u32,
+    p99_us: u32,
+    failures: u64,
+    first_failure: Option<String>,
+    /// CPU seconds during the window: the whole process, the client thread, the machine.
+    process_cpu: f64,
+    client_cpu: f64,
+    machine_cpu: f64,
+}
+
+impl Round {
+    fn requests_per_second(&self) -> f64 {
+        count_to_f64(self.requests) / self.seconds
+    }
+
+    /// CPU time of the server per request, in µs (the process minus the load generator).
+    fn server_cpu_per_request_us(&self) -> f64 {
+        (self.process_cpu - self.client_cpu) / count_to_f64(self.requests.max(1)) * 1e6
+    }
+
+    /// CPUs used on average by the server (the process minus the load generator).
+    fn server_cpus(&self) -> f64 {
+        (self.process_cpu - self.client_cpu) / self.seconds
+    }
+
+    /// CPUs used on average by other processes on the machine.
+    fn others_cpus(&self) -> f64 {
+        ((self.machine_cpu - self.process_cpu) / self.seconds).max(0.0)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} round {}: {:.0} requests/s, p50 {}, p99 {}, server {:.2} CPUs, client {:.2} CPUs, \
+             other processes {:.2} CPUs, {} failures",
+            self.server.label(),
+            self.number,
+            self.requests_per_second(),
+            ms(self.p50_us),
+            ms(self.p99_us),
+            self.server_cpus(),
+            self.client_cpu / self.seconds,
+            self.others_cpus(),
+            self.failures
+        )
+    }
+}
+
+async fn run_round(
+    target: &Arc<Target>,
+    number: usize,
+    options: &Options,
+    ticks_per_second: f64,
+) -> Round {
+    let window_start = Instant::now() + options.warm_up;
+    let window_end = window_start + options.measured;
+    let connections: Vec<_> = (0..options.connections)
+        .map(|_| tokio::spawn(drive(Arc::clone(target), window_start, window_end)))
+        .collect();
+    tokio::time::sleep_until(window_start.into()).await;
+    let before = CpuTimes::now();
+    tokio::time::sleep_until(window_end.into()).await;
+    let after = CpuTimes::now();
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    let mut first_failure = None;
+    for connection in connections {
+        let tally = connection.await.expect("a connection task panicked");
+        latencies.extend_from_slice(&tally.latencies_us);
+        failures += tally.failures;
+        if first_failure.is_none() {
+            first_failure = tally.first_failure;
+        }
+    }
+    latencies.sort_unstable();
+    let seconds = |from: u64, to: u64| ticks_to_f64(to.saturating_sub(from)) / ticks_per_second;
+    Round {
+        server: target.server,
+        number,
+        requests: latencies.len(),
+        seconds: options.measured.as_secs_f64(),
+        p50_us: percentile(&latencies, 0.50),
+        p99_us: percentile(&latencies, 0.99),
+        failures,
+        first_failure,
+        process_cpu: seconds(before.process, after.process),
+        client_cpu: seconds(before.client, after.client),
+        machine_cpu: seconds(before.machine_busy, after.machine_busy),
+    }
+}
+
+/// Nearest-rank percentile of sorted values; 0 when there are none.
+fn percentile(sorted: &[u32], fraction: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (fraction * count_to_f64(sorted.len())).ceil();
+    let index = sorted
+        .len()
+        .saturating_sub(1)
+        .min(f64_to_index(rank).saturating_sub(1));
+    sorted[index]
+}
+
+// ---------------------------------------------------------------------------------------
+// Idle memory of the binary
+
+/// The `icecone` process after start-up, a few requests and a pause.
+#[derive(Debug)]
+struct IdleMemory {
+    rss_kib: u64,
+    peak_kib: u64,
+    threads: u64,
+}
+
+async fn idle_memory(options: &Options) -> Result<IdleMemory, String> {
+    let dir = tempfile::tempdir().map_err(|error| format!("no temporary directory: {error}"))?;
+    let address = free_local_address()?;
+    let log_path = dir.path().join("icecone.log");
+    let log = std::fs::File::create(&log_path).map_err(|error| format!("log file: {error}"))?;
+    let log_copy = log
+        .try_clone()
+        .map_err(|error| format!("log file: {error}"))?;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_icecone"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ICECONE_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("ICECONE_DATA_DIR", dir.path().join("data"))
+        .env("ICECONE_LISTEN", address.to_string())
+        .env("ICECONE_LOG", "warn")
+        .env_remove(icecone_gateway::telemetry::OTLP_ENDPOINT_VAR)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_copy)
+        .spawn()
+        .map_err(|error| format!("cannot start icecone: {error}"))?;
+    let measured = measure_idle(&mut child, address, options).await;
+    let stopped = stop(&mut child);
+    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+    match (measured, stopped) {
+        (Ok(memory), Ok(())) => Ok(memory),
+        (Err(error), _) | (Ok(_), Err(error)) => Err(format!("{error}; icecone wrote:\n{output}")),
+    }
+}
+
+/// A port that was free a moment ago (the binary cannot report the port it got for `:0`).
+fn free_local_address() -> Result<SocketAddr, String> {
+    let listener = StdTcpListener::bind(("127.0.0.1", 0))
+        .map_err(|error| format!("cannot find a free port: {error}"))?;
+    listener
+        .local_addr()
+        .map_err(|error| format!("cannot find a free port: {error}"))
+}
+
+async fn measure_idle(
+    child: &mut Child,
+    address: SocketAddr,
+    options: &Options,
+) -> Result<IdleMemory, String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let health = get_request(address, "/healthz");
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("icecone exited during start-up ({status})"));
+        }
+        if let Ok(mut connection) = Connection::open(address).await
+            && let Ok((200, _)) = connection.exchange(&health).await
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("icecone did not answer /healthz within 60 s".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let expected = Server::Gateway.expected_data();
+    let request = post_request(address, GATEWAY_QUERY);
+    let mut connection = Connection::open(address)
+        .await
+        .map_err(|error| format!("cannot connect to icecone: {error}"))?;
+    for _ in 0..WARM_REQUESTS {
+        let (status, body) = connection
+            .exchange(&request)
+            .await
+            .map_err(|error| format!("icecone did not answer: {error}"))?;
+        check_answer(status, body, &expected)?;
+    }
+    drop(connection);
+    tokio::time::sleep(options.idle).await;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .map_err(|error| format!("cannot read icecone's /proc status: {error}"))?;
+    let field = |name: &str| {
+        status_field(&status, name).ok_or_else(|| format!("no {name} in icecone's /proc status"))
+    };
+    Ok(IdleMemory {
+        rss_kib: field("VmRSS")?,
+        peak_kib: field("VmHWM")?,
+        threads: field("Threads")?,
+    })
+}
+
+/// Sends SIGTERM and waits for a clean exit.
+fn stop(child: &mut Child) -> Result<(), String> {
+    let signalled = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .map_err(|error| format!("cannot run kill: {error}"))?;
+    if !signalled.success() {
+        return Err(format!("kill -TERM failed ({signalled})"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("icecone stopped with {status}")),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Ok(None) => {
+                // Best effort: the process is reported as not stopping either way.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("icecone did not stop within 40 s of SIGTERM".to_owned());
+            }
+            Err(error) => return Err(format!("cannot wait for icecone: {error}")),
+        }
+    }
+}
+
+/// A `Name:   123 kB` field of a `/proc` status-like file, as a number.
+fn status_field(text: &str, name: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        if key.trim() != name {
+            return None;
+        }
+        value.split_whitespace().next()?.parse().ok()
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The report
+
+#[derive(Debug)]
+struct Report<'a> {
+    options: &'a Options,
+    machine: &'a Machine,
+    rounds: &'a [Round],
+    memory: &'a IdleMemory,
+}
+
+impl Report<'_> {
+    /// The best round (highest requests/s) of one server.
+    fn best(&self, server: Server) -> &Round {
+        self.rounds
+            .iter()
+            .filter(|round| round.server == server)
+            .max_by(|a, b| a.requests_per_second().total_cmp(&b.requests_per_second()))
+            .expect("every server has at least one round")
+    }
+
+    /// The largest difference between two rounds of one server, as a share of the faster.
+    fn largest_spread(&self) -> f64 {
+        Server::ALL
+            .iter()
+            .map(|&server| {
+                let rates = self
+                    .rounds
+                    .iter()
+                    .filter(|round| round.server == server)
+                    .map(Round::requests_per_second);
+                let (low, high) = rates.fold((f64::INFINITY, 0.0_f64), |(low, high), rate| {
+                    (low.min(rate), high.max(rate))
+                });
+                if high > 0.0 { 1.0 - low / high } else { 0.0 }
+            })
+            .fold(0.0_f64, f64::max)
+    }
+
+    fn markdown(&self) -> String {
+        let bare = self.best(Server::Bare);
+        let gateway = self.best(Server::Gateway);
+        let same_query = self.best(Server::GatewayTypename);
+        let ratio = gateway.requests_per_second() / bare.requests_per_second();
+        let cpu_ratio = bare.server_cpu_per_request_us() / gateway.server_cpu_per_request_us();
+        let rss_bytes = self.memory.rss_kib * 1024;
+        let verdict = |met: bool| if met { "met" } else { "**not met**" };
+        let others_max = self
+            .rounds
+            .iter()
+            .map(Round::others_cpus)
+            .fold(0.0_f64, f64::max);
+        let client_max = self
+            .rounds
+            .iter()
+            .map(|round| round.client_cpu / round.seconds)
+            .fold(0.0_f64, f64::max);
+        let machine = self.machine;
+        let options = self.options;
+        // Outside load that differs between the two rounds compared skews the ratio.
+        let skew = (gateway.others_cpus() - bare.others_cpus()).abs() >= 0.25;
+        let caution = format!(
+            "**Caution**: the two rounds compared ran under different load from other \
+             processes ({:.2} CPUs during the bare server's, {:.2} during the gateway's), so \
+             this run's throughput ratio is skewed; the server CPU time per request is less \
+             sensitive to other processes.",
+            bare.others_cpus(),
+            gateway.others_cpus()
+        );
+
+        let mut md = String::new();
+        let mut line = |text: &str| {
+            md.push_str(text);
+            md.push('\n');
+        };
+        line("# Performance");
+        line("");
+        line(
+            "<!-- Written by `cargo bench -p icecone-gateway --bench load` \
+             (crates/icecone-gateway/benches/load.rs): change the bench, not this file. -->",
+        );
+        line("");
+        line(
+            "What the gateway's own request path costs, measured against the frameworks it is \
+             built on. In one run, the load benchmark sends the same load to:",
+        );
+        line("");
+        line(&format!(
+            "- **the gateway** answering the public query `{GATEWAY_QUERY}` through everything \
+             a request goes through (request-id middleware and span, content negotiation, the \
+             body size limit, the request-limits and error-code schema extensions, the \
+             response body), started in process with `Application::build`, a temporary \
+             SQLite data directory and the log filter `warn`;"
+        ));
+        line(&format!(
+            "- **a bare server**: actix-web and async-graphql with `async-graphql-actix-web`'s \
+             `GraphQLRequest`/`GraphQLResponse` and no middleware, answering `{BARE_QUERY}`;"
+        ));
+        line(&format!(
+            "- for information, the gateway answering the bare server's `{BARE_QUERY}`, which \
+             tells what the query costs from what the gateway's request path costs;"
+        ));
+        line("");
+        line("and it reads the resident memory of the `icecone` binary when idle.");
+        line("");
+        line("```sh");
+        line("cargo bench -p icecone-gateway --bench load");
+        line("```");
+        line("");
+        line(
+            "It builds in the release profile, runs for about a minute and a half, prints \
+             this page and writes it to `docs/performance.md`. `ICECONE_BENCH_SECONDS` \
+             (default 10) and `ICECONE_BENCH_CONNECTIONS` (default 32) change the measured \
+             window of each round and the number of connections; `ICECONE_BENCH_MACHINE` adds \
+             a description of the machine. The bench fails, and leaves this page alone, if any \
+             answer is not a 200 with the expected data.",
+        );
+        line("");
+        line("## Targets");
+        line("");
+        line("| target | measured | |");
+        line("| --- | ---: | --- |");
+        line(&format!(
+            "| gateway throughput on `{GATEWAY_QUERY}` ≥ {:.0} % of the bare server's on \
+             `{BARE_QUERY}` | {:.1} % | {} |",
+            THROUGHPUT_TARGET * 100.0,
+            ratio * 100.0,
+            verdict(ratio >= THROUGHPUT_TARGET)
+        ));
+        line(&format!(
+            "| idle resident memory of `icecone` < {} MB | {:.1} MB | {} |",
+            IDLE_RSS_TARGET_BYTES / 1_000_000,
+            bytes_to_mb(rss_bytes),
+            verdict(rss_bytes < IDLE_RSS_TARGET_BYTES)
+        ));
+        line("");
+        if skew {
+            line(&caution);
+            line("");
+        }
+        let spread = self.largest_spread();
+        if (ratio / THROUGHPUT_TARGET - 1.0).abs() < spread {
+            line(&format!(
+                "The throughput ratio is {:.1} % away from its target, less than the {:.1} % \
+                 by which rounds of one server differed in this run: one run cannot tell \
+                 whether the target is met.",
+                (ratio / THROUGHPUT_TARGET - 1.0).abs() * 100.0,
+                spread * 100.0
+            ));
+            line("");
+        }
+        line("## Last run");
+        line("");
+        let note = options
+            .machine_note
+            .as_deref()
+            .map(|note| format!(" {note}."))
+            .unwrap_or_default();
+        line(&format!(
+            "{}: {} CPUs ({}), {:.1} GiB of memory.{note} {} connections, {} s warm-up and {} s \
+             measured per round, {} round{} per server, the servers taking turns; the table \
+             shows each server's best round (highest requests/s).",
+            machine.date,
+            machine.cpus,
+            machine.model,
+            machine.memory_gib,
+            options.connections,
+            options.warm_up.as_secs_f64(),
+            options.measured.as_secs_f64(),
+            options.rounds,
+            if options.rounds == 1 { "" } else { "s" }
+        ));
+        line("");
+        if others_max >= 0.1 {
+            line(&format!(
+                "**The machine was shared**: other processes used up to {others_max:.2} of its \
+                 {} CPUs during the measured windows (see every round below), and the load \
+                 generator itself used up to {client_max:.2}. Absolute numbers are lower and \
+                 noisier than on a dedicated machine; the server CPU time per request is less \
+                 sensitive to other processes than throughput.",
+                machine.cpus
+            ));
+        } else {
+            line(&format!(
+                "Other processes used at most {others_max:.2} CPUs during the measured \
+                 windows. The load generator runs on the same machine and used up to \
+                 {client_max:.2} CPUs."
+            ));
+        }
+        line("");
+        line(&format!(
+            "Rounds of the same server differed by up to {:.1} % in requests/s in this run, \
+             which is the noise to expect from one run.",
+            spread * 100.0
+        ));
+        line("");
+        line("| server | query | requests/s | p50 | p99 | server CPU per request |");
+        line("| --- | --- | ---: | ---: | ---: | ---: |");
+        for round in [bare, gateway, same_query] {
+            line(&format!(
+                "| {} | `{}` | {:.0} | {} | {} | {:.1} µs |",
+                round.server.label(),
+                round.server.query(),
+                round.requests_per_second(),
+                ms(round.p50_us),
+                ms(round.p99_us),
+                round.server_cpu_per_request_us()
+            ));
+        }
+        line("");
+        line(&format!(
+            "Gateway / bare throughput: **{ratio:.3}** (target ≥ {THROUGHPUT_TARGET:.2}: {}). \
+             Counting server CPU time per request instead, which leaves out the load generator \
+             and other processes, the gateway serves {cpu_ratio:.3} times the bare server's \
+             rate.",
+            verdict(ratio >= THROUGHPUT_TARGET)
+        ));
+        line("");
+        line(&format!(
+            "In these best rounds, of the gateway's {:.1} µs of CPU per request, {:.1} µs is \
+             what the bare server spends on `{BARE_QUERY}`, {:.1} µs is the gateway's request \
+             path on the same query (middleware, negotiation, body handling, schema \
+             extensions), and {:.1} µs is what `{GATEWAY_QUERY}` costs the gateway over \
+             `{BARE_QUERY}` (a longer document to parse and validate, a list and two field \
+             resolvers, each resolver call going through the hooks of the gateway's two schema \
+             extensions).",
+            gateway.server_cpu_per_request_us(),
+            bare.server_cpu_per_request_us(),
+            same_query.server_cpu_per_request_us() - bare.server_cpu_per_request_us(),
+            gateway.server_cpu_per_request_us() - same_query.server_cpu_per_request_us()
+        ));
+        line("");
+        line(&format!(
+            "Idle memory of the `icecone` binary (release build, SQLite in a temporary \
+             directory, log filter `warn`, {} workers by default), read from \
+             `/proc/<pid>/status` after `/healthz`, {WARM_REQUESTS} `{GATEWAY_QUERY}` queries \
+             and {} s idle: VmRSS **{:.1} MB** ({:.1} MiB), peak VmHWM {:.1} MB, {} threads \
+             (target < {} MB: {}).",
+            machine.cpus,
+            options.idle.as_secs_f64(),
+            bytes_to_mb(rss_bytes),
+            kib_to_f64(self.memory.rss_kib) / 1024.0,
+            bytes_to_mb(self.memory.peak_kib * 1024),
+            self.memory.threads,
+            IDLE_RSS_TARGET_BYTES / 1_000_000,
+            verdict(rss_bytes < IDLE_RSS_TARGET_BYTES)
+        ));
+        line("");
+        line("### Every round");
+        line("");
+        line(
+            "CPU columns are average CPUs busy during the measured window: the server (this \
+             process minus the load generator), the load generator, and every other process \
+             on the machine.",
+        );
+        line("");
+        line(
+            "| round | server | query | requests/s | p50 | p99 | server CPU per request | \
+             server CPUs | load generator CPUs | other processes' CPUs |",
+        );
+        line("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for round in self.rounds {
+            line(&format!(
+                "| {} | {} | `{}` | {:.0} | {} | {} | {:.1} µs | {:.2} | {:.2} | {:.2} |",
+                round.number,
+                round.server.label(),
+                round.server.query(),
+                round.requests_per_second(),
+                ms(round.p50_us),
+                ms(round.p99_us),
+                round.server_cpu_per_request_us(),
+                round.server_cpus(),
+                round.client_cpu / round.seconds,
+                round.others_cpus()
+            ));
+        }
+        line("");
+        line("## How it measures");
+        line("");
+        for item in [
+            "Both servers run in the bench process, each on its own actix `System` in its own \
+             thread, with actix-web's default worker count (one per CPU). The gateway has no \
+             worker setting, so the bare server is given the same count.",
+            "The in-process gateway installs the telemetry subscriber as the binary does, with \
+             the filter `warn`: its per-request span and access-log line are created and \
+             filtered out. With `info`, every request also writes a log line.",
+            "The load generator is a minimal HTTP/1.1 keep-alive client in the bench, on one \
+             thread, closed loop like wrk: each connection sends its next request when the \
+             previous answer is complete. It shares the CPUs with the server, which is why it \
+             is hand-written rather than a general HTTP client.",
+            "Latency is from writing a request to reading its whole answer, for requests sent \
+             and answered inside the measured window. In a closed loop it is the latency at \
+             the throughput reached, not at a fixed offered rate.",
+            "Every answer must be a 200 whose body equals a first answer whose `data` was \
+             checked (`providers` is `[{\"id\": \"local\"}]`; `__typename` is `Query`).",
+            "CPU times come from `/proc/self/stat`, `/proc/thread-self/stat` (the load \
+             generator's thread) and `/proc/stat`. Server CPU per request is the process's CPU \
+             time minus the load generator's, divided by the requests answered.",
+            "Numbers are only comparable within one run: the targets are relative (a ratio) \
+             or about memory, not absolute throughput.",
+        ] {
+            line(&format!("- {item}"));
+        }
+        md
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Number formatting
+
+fn ms(micros: u32) -> String {
+    format!("{:.2} ms", f64::from(micros) / 1000.0)
+}
+
+fn bytes_to_mb(bytes: u64) -> f64 {
+    kib_to_f64(bytes) / 1e6
+}
+
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "memory sizes and tick counts are far below 2^52"
+)]
+fn kib_to_f64(value: u64) -> f64 {
+    value as f64
+}
+
+#[allow(clippy::cast_precision_loss, reason = "tick counts are far below 2^52")]
+fn ticks_to_f64(ticks: u64) -> f64 {
+    ticks as f64
+}
+
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "request counts are far below 2^52"
+)]
+fn count_to_f64(count: usize) -> f64 {
+    count as f64
+}
+
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "a rank between 0 and the number of samples"
+)]
+fn f64_to_index(value: f64) -> usize {
+    value.max(0.0) as usize
+}
+
+/// Where the report is written.
+fn performance_doc() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/performance.md")
+}
