@@ -4,10 +4,18 @@
 //! logs SQL or bound values: statement logging is switched off at the connection, because
 //! bound values are personal data.
 
+pub mod accounts;
+pub mod attempts;
+pub mod audit_log;
+mod convert;
 mod database_url;
 mod entity;
 pub mod keys;
+pub mod mfa;
 mod migration;
+pub mod outbox;
+pub mod sessions;
+pub mod signing_keys;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

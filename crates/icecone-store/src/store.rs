@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
 use sea_orm_migration::MigratorTrait;
 
 use crate::migration::Migrator;
@@ -32,6 +32,22 @@ pub enum StoreError {
     /// A stored number does not fit the domain type (a corrupted or foreign row).
     #[error("a stored {0} is out of range")]
     OutOfRange(&'static str),
+    /// The row conflicts with one that exists: a unique key (an e-mail index, an audit
+    /// sequence number, a token digest...) is taken, or a confirmed TOTP factor is in the way.
+    /// Nothing was written; the caller decides (re-read and retry, or refuse).
+    #[error("a conflicting row already exists")]
+    Duplicate,
+}
+
+impl StoreError {
+    /// Maps the error of an insert: a unique (or primary key) violation becomes
+    /// [`StoreError::Duplicate`], anything else a [`StoreError::Query`].
+    pub(crate) fn from_insert(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Duplicate,
+            _ => Self::Query(err),
+        }
+    }
 }
 
 /// IceCone's database: a connection pool plus the operations the gateway needs.

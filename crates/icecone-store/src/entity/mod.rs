@@ -4,6 +4,17 @@
 // sea-orm's derive macros generate `pub` items; the modules themselves are crate-private.
 #![allow(unreachable_pub)]
 
+pub(crate) mod account;
+pub(crate) mod attempt_counter;
+pub(crate) mod audit_entry;
 pub(crate) mod data_key;
 pub(crate) mod data_subject;
+pub(crate) mod mfa_challenge;
+pub(crate) mod notification;
+pub(crate) mod recovery_code;
+pub(crate) mod refresh_token;
+pub(crate) mod session;
+pub(crate) mod signing_key;
+pub(crate) mod staff_role;
 pub(crate) mod system_key;
+pub(crate) mod totp_factor;

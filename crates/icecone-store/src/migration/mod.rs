@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_data_subjects;
 mod m20261128_000002_keys;
+mod m20261129_000003_accounts;
 
 pub(crate) struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_data_subjects::Migration),
             Box::new(m20261128_000002_keys::Migration),
+            Box::new(m20261129_000003_accounts::Migration),
         ]
     }
 }

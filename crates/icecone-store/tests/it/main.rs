@@ -1,5 +1,13 @@
 //! The store's integration tests, run on SQLite and, with `ICECONE_TEST_DATABASE_URL`, on
 //! PostgreSQL.
 
+mod accounts;
+mod attempts;
+mod audit_log;
 mod keys;
+mod mfa;
 mod migrations;
+mod outbox;
+mod sessions;
+mod signing_keys;
+mod support;

@@ -1,5 +1,23 @@
 use icecone_store::testing::TestDatabase;
 
+/// Every table the migrations create, sorted.
+const ALL_TABLES: [&str; 14] = [
+    "accounts",
+    "attempt_counters",
+    "audit_log",
+    "data_keys",
+    "data_subjects",
+    "mfa_challenges",
+    "notification_outbox",
+    "recovery_codes",
+    "refresh_tokens",
+    "sessions",
+    "signing_keys",
+    "staff_roles",
+    "system_keys",
+    "totp_factors",
+];
+
 #[tokio::test]
 async fn migrations_apply_roll_back_and_apply_again() {
     let db = TestDatabase::unmigrated().await;
@@ -21,10 +39,7 @@ async fn migrations_apply_roll_back_and_apply_again() {
         store.pending_migrations().await.expect("pending"),
         Vec::<String>::new()
     );
-    assert_eq!(
-        store.table_names().await.expect("tables"),
-        ["data_keys", "data_subjects", "system_keys"]
-    );
+    assert_eq!(store.table_names().await.expect("tables"), ALL_TABLES);
     store
         .check_ready()
         .await
@@ -37,10 +52,7 @@ async fn migrations_apply_roll_back_and_apply_again() {
     );
 
     store.migrate().await.expect("second up");
-    assert_eq!(
-        store.table_names().await.expect("tables"),
-        ["data_keys", "data_subjects", "system_keys"]
-    );
+    assert_eq!(store.table_names().await.expect("tables"), ALL_TABLES);
 }
 
 #[tokio::test]

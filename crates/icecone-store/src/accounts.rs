@@ -1,0 +1,258 @@
+//! Repositories for accounts and staff roles.
+//!
+//! An account's e-mail arrives sealed by the gateway's vault, with its blind index for
+//! look-ups; the password arrives as an Argon2id hash. Nothing here is personal in clear.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use icecone_core::subject::SubjectId;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::convert::bytes32_from_db;
+use crate::entity::{account, staff_role};
+use crate::{Store, StoreError};
+
+/// Who an account belongs to: a user of the product, or a member of IceCone's staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountKind {
+    /// A user of the product.
+    User,
+    /// A member of IceCone's staff (roles in `staff_roles`, TOTP required by the gateway).
+    Staff,
+}
+
+impl AccountKind {
+    fn to_db(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Staff => "staff",
+        }
+    }
+
+    fn from_db(value: &str) -> Result<Self, StoreError> {
+        match value {
+            "user" => Ok(Self::User),
+            "staff" => Ok(Self::Staff),
+            _ => Err(StoreError::OutOfRange("account kind")),
+        }
+    }
+}
+
+/// An account to create. Its data subject must exist (see [`Store::create_data_subject`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    /// The account's id.
+    pub id: Uuid,
+    /// The data subject whose key seals the account's personal fields.
+    pub subject: SubjectId,
+    /// The normalised e-mail address, sealed by the vault.
+    pub email_sealed: Vec<u8>,
+    /// The e-mail's blind index: unique across accounts.
+    pub email_index: [u8; 32],
+    /// The password's Argon2id hash (PHC string).
+    pub password_hash: String,
+    /// The privacy policy version the person accepted.
+    pub policy_version: String,
+    /// User or staff.
+    pub kind: AccountKind,
+}
+
+impl fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("id", &self.id)
+            .field("subject", &self.subject)
+            .field("kind", &self.kind)
+            .field("policy_version", &self.policy_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An account as stored (every column).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// The account's id.
+    pub id: Uuid,
+    /// The data subject whose key seals the account's personal fields.
+    pub subject: SubjectId,
+    /// The normalised e-mail address, sealed.
+    pub email_sealed: Vec<u8>,
+    /// The e-mail's blind index.
+    pub email_index: [u8; 32],
+    /// The display name, sealed, if one was given.
+    pub display_name_sealed: Option<Vec<u8>>,
+    /// The password's Argon2id hash (PHC string).
+    pub password_hash: String,
+    /// The privacy policy version the person accepted.
+    pub policy_version: String,
+    /// User or staff.
+    pub kind: AccountKind,
+    /// When the account was suspended, if it is.
+    pub suspended_at: Option<DateTime<Utc>>,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// When the account row last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When the password was last set.
+    pub password_changed_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for AccountRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The password hash stays out of debug output (and so out of logs).
+        f.debug_struct("AccountRecord")
+            .field("id", &self.id)
+            .field("subject", &self.subject)
+            .field("kind", &self.kind)
+            .field("policy_version", &self.policy_version)
+            .field("suspended_at", &self.suspended_at)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("password_changed_at", &self.password_changed_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TryFrom<account::Model> for AccountRecord {
+    type Error = StoreError;
+
+    fn try_from(row: account::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.id,
+            subject: SubjectId::from_uuid(row.subject_id),
+            email_sealed: row.email_sealed,
+            email_index: bytes32_from_db(row.email_index, "e-mail index")?,
+            display_name_sealed: row.display_name_sealed,
+            password_hash: row.password_hash,
+            policy_version: row.policy_version,
+            kind: AccountKind::from_db(&row.kind)?,
+            suspended_at: row.suspended_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            password_changed_at: row.password_changed_at,
+        })
+    }
+}
+
+impl Store {
+    /// Creates an account.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] when an account with the same e-mail index, id or subject
+    /// exists (the unique constraints decide, so two concurrent sign-ups with one e-mail
+    /// cannot both succeed).
+    pub async fn create_account(&self, new: NewAccount) -> Result<(), StoreError> {
+        let now = Utc::now();
+        account::Entity::insert(account::ActiveModel {
+            id: Set(new.id),
+            subject_id: Set(new.subject.as_uuid()),
+            email_sealed: Set(new.email_sealed),
+            email_index: Set(new.email_index.to_vec()),
+            display_name_sealed: Set(None),
+            password_hash: Set(new.password_hash),
+            policy_version: Set(new.policy_version),
+            kind: Set(new.kind.to_db().to_owned()),
+            suspended_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            password_changed_at: Set(now),
+        })
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    /// An account by id.
+    pub async fn account(&self, id: Uuid) -> Result<Option<AccountRecord>, StoreError> {
+        account::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .map(AccountRecord::try_from)
+            .transpose()
+    }
+
+    /// The account whose e-mail has this blind index.
+    pub async fn account_by_email_index(
+        &self,
+        email_index: &[u8; 32],
+    ) -> Result<Option<AccountRecord>, StoreError> {
+        account::Entity::find()
+            .filter(account::Column::EmailIndex.eq(email_index.to_vec()))
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .map(AccountRecord::try_from)
+            .transpose()
+    }
+
+    /// Replaces an account's password hash. Returns whether the account exists.
+    pub async fn set_password_hash(
+        &self,
+        id: Uuid,
+        password_hash: String,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = account::Entity::update_many()
+            .col_expr(account::Column::PasswordHash, Expr::value(password_hash))
+            .col_expr(account::Column::PasswordChangedAt, Expr::value(at))
+            .col_expr(account::Column::UpdatedAt, Expr::value(at))
+            .filter(account::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Suspends an account. Returns whether this call suspended it (`false` when it does
+    /// not exist or was already suspended; the first suspension time is kept).
+    pub async fn suspend_account(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let result = account::Entity::update_many()
+            .col_expr(account::Column::SuspendedAt, Expr::value(at))
+            .col_expr(account::Column::UpdatedAt, Expr::value(at))
+            .filter(account::Column::Id.eq(id))
+            .filter(account::Column::SuspendedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Grants a staff role (its name as `StaffRole::as_str` spells it, at most 16 bytes).
+    /// Returns whether it was newly granted; granting a held role changes nothing.
+    ///
+    /// The store does not check that the account is a staff account: the gateway does.
+    pub async fn grant_staff_role(&self, id: Uuid, role: &str) -> Result<bool, StoreError> {
+        let inserted = staff_role::Entity::insert(staff_role::ActiveModel {
+            account_id: Set(id),
+            role: Set(role.to_owned()),
+            granted_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::columns([staff_role::Column::AccountId, staff_role::Column::Role])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(StoreError::Query)?;
+        Ok(inserted > 0)
+    }
+
+    /// The staff roles an account holds, sorted by name.
+    pub async fn staff_roles(&self, id: Uuid) -> Result<Vec<String>, StoreError> {
+        staff_role::Entity::find()
+            .select_only()
+            .column(staff_role::Column::Role)
+            .filter(staff_role::Column::AccountId.eq(id))
+            .order_by_asc(staff_role::Column::Role)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)
+    }
+}
