@@ -137,7 +137,9 @@ fn main() -> ExitCode {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("the docs directory can be created");
         }
-        std::fs::write(&path, markdown).expect("docs/performance.md can be written");
+        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        std::fs::write(&path, with_section(&existing, &markdown))
+            .expect("docs/performance.md can be written");
         eprintln!("wrote {}", path.display());
     } else {
         eprintln!("smoke run (started without --bench): docs/performance.md left unchanged");
@@ -963,11 +965,11 @@ impl Report<'_> {
             md.push_str(text);
             md.push('\n');
         };
-        line("# Performance");
+        line("## Gateway request path and idle memory (issue #2)");
         line("");
         line(
             "<!-- Written by `cargo bench -p icecone-gateway --bench load` \
-             (crates/icecone-gateway/benches/load.rs): change the bench, not this file. -->",
+             (crates/icecone-gateway/benches/load.rs): change the bench, not this section. -->",
         );
         line("");
         line(
@@ -978,7 +980,7 @@ impl Report<'_> {
         line(&format!(
             "- **the gateway** answering the public query `{GATEWAY_QUERY}` through everything \
              a request goes through (request-id middleware and span, content negotiation, the \
-             body size limit, the request-limits and error-code schema extensions, the \
+             body size limit, the request limits and error codes of `graphql::Executor`, the \
              response body), started in process with `Application::build`, a temporary \
              SQLite data directory and the log filter `warn`;"
         ));
@@ -999,14 +1001,14 @@ impl Report<'_> {
         line("");
         line(
             "It builds in the release profile, runs for about a minute and a half, prints \
-             this page and writes it to `docs/performance.md`. `ICECONE_BENCH_SECONDS` \
+             this section and writes it into `docs/performance.md`, between its markers. `ICECONE_BENCH_SECONDS` \
              (default 10) and `ICECONE_BENCH_CONNECTIONS` (default 32) change the measured \
              window of each round and the number of connections; `ICECONE_BENCH_MACHINE` adds \
-             a description of the machine. The bench fails, and leaves this page alone, if any \
+             a description of the machine. The bench fails, and leaves the page alone, if any \
              answer is not a 200 with the expected data.",
         );
         line("");
-        line("## Targets");
+        line("### Targets");
         line("");
         line("| target | measured | |");
         line("| --- | ---: | --- |");
@@ -1039,7 +1041,7 @@ impl Report<'_> {
             ));
             line("");
         }
-        line("## Last run");
+        line("### Last run");
         line("");
         let note = options
             .machine_note
@@ -1109,11 +1111,10 @@ impl Report<'_> {
         line(&format!(
             "In these best rounds, of the gateway's {:.1} µs of CPU per request, {:.1} µs is \
              what the bare server spends on `{BARE_QUERY}`, {:.1} µs is the gateway's request \
-             path on the same query (middleware, negotiation, body handling, schema \
-             extensions), and {:.1} µs is what `{GATEWAY_QUERY}` costs the gateway over \
-             `{BARE_QUERY}` (a longer document to parse and validate, a list and two field \
-             resolvers, each resolver call going through the hooks of the gateway's two schema \
-             extensions).",
+             path on the same query (middleware, negotiation, body handling, the request \
+             limits and error codes), and {:.1} µs is what `{GATEWAY_QUERY}` costs the \
+             gateway over `{BARE_QUERY}` (a longer document to parse and validate, a list and \
+             two field resolvers).",
             gateway.server_cpu_per_request_us(),
             bare.server_cpu_per_request_us(),
             same_query.server_cpu_per_request_us() - bare.server_cpu_per_request_us(),
@@ -1165,7 +1166,7 @@ impl Report<'_> {
             ));
         }
         line("");
-        line("## How it measures");
+        line("### How it measures");
         line("");
         for item in [
             "Both servers run in the bench process, each on its own actix `System` in its own \
@@ -1239,4 +1240,24 @@ fn f64_to_index(value: f64) -> usize {
 /// Where the report is written.
 fn performance_doc() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/performance.md")
+}
+
+const SECTION_START: &str = "<!-- load-bench:start -->";
+const SECTION_END: &str = "<!-- load-bench:end -->";
+
+/// `document` with this bench's section replaced by `section`; other benches' sections of
+/// docs/performance.md are left as they are. Without markers, the section is put first.
+fn with_section(document: &str, section: &str) -> String {
+    let block = format!("{SECTION_START}\n{}\n{SECTION_END}", section.trim_end());
+    match (document.find(SECTION_START), document.find(SECTION_END)) {
+        (Some(start), Some(end)) if start < end => {
+            format!(
+                "{}{block}{}",
+                &document[..start],
+                &document[end + SECTION_END.len()..]
+            )
+        }
+        _ if document.trim().is_empty() => format!("{block}\n"),
+        _ => format!("{block}\n\n{document}"),
+    }
 }

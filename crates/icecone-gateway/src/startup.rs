@@ -63,7 +63,7 @@ impl Application {
         .context("cannot open the key vault (root keys and the system key)")?;
 
         let providers: Vec<Arc<dyn ProviderAdapter>> = vec![Arc::new(LocalProvider)];
-        let schema = graphql::build_schema(
+        let executor = graphql::Executor::new(
             Services {
                 providers: providers.into(),
                 vault: Arc::new(vault),
@@ -71,8 +71,8 @@ impl Application {
             config.limits,
         );
         let state = web::Data::new(AppState {
-            sdl: graphql::sdl_of(&schema),
-            schema,
+            sdl: executor.sdl(),
+            executor,
             store,
             environment: config.env,
             max_body_bytes: config.max_body_bytes,

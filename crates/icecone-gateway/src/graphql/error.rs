@@ -5,11 +5,8 @@
 //! `Display`, so no other conversion (such as async-graphql's blanket one for displayable
 //! errors, which would put an internal message in front of the client) can be used by
 //! accident. Errors raised by async-graphql itself (syntax, validation, variable coercion)
-//! get their code from [`ErrorCodes`], the schema extension that finishes every response.
+//! get their code from [`finish_response`], which the executor applies to every answer.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
 use async_graphql::{ErrorExtensionValues, Response, Value};
 
 /// The `extensions.code` values clients rely on (`../shared/api-sketch.md`).
@@ -137,24 +134,5 @@ pub fn finish_response(response: &mut Response) {
         if extensions.get("code").is_none() {
             extensions.set("code", Value::from(ErrorCode::BadUserInput.as_str()));
         }
-    }
-}
-
-/// The schema extension that applies [`finish_response`] on every transport.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        finish_response(&mut response);
-        response
     }
 }

@@ -15,13 +15,9 @@
 //! Over-limit documents are refused with `QUERY_TOO_COMPLEX`.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Request, ServerError, ServerResult, Variables};
+use async_graphql::{Request, ServerError};
 
 use super::error::ApiError;
 
@@ -330,40 +326,14 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// The schema extension that enforces [`Limits`] on every transport.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestLimits(pub Limits);
-
-impl ExtensionFactory for RequestLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for RequestLimits {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        check_tokens(&request.query, self.0.max_tokens)
-            .map_err(LimitExceeded::into_server_error)?;
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        check_document(&document, &self.0).map_err(LimitExceeded::into_server_error)?;
-        Ok(document)
-    }
+/// Checks a request against `limits` before it runs: tokens and bracket nesting on the raw
+/// text, then the parsed document, which stays in the request so it is parsed only once. A
+/// syntax error comes back as the parser reports it.
+pub fn prepare(mut request: Request, limits: &Limits) -> Result<Request, ServerError> {
+    check_tokens(&request.query, limits.max_tokens).map_err(LimitExceeded::into_server_error)?;
+    let document = request.parsed_query()?;
+    check_document(document, limits).map_err(LimitExceeded::into_server_error)?;
+    Ok(request)
 }
 
 #[cfg(test)]

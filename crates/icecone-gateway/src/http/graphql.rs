@@ -97,7 +97,7 @@ pub(crate) async fn post(
             }
         },
     };
-    let response = state.schema.execute_batch(batch).await;
+    let response = state.executor.execute_batch(batch).await;
     respond(response_type, response)
 }
 
@@ -168,14 +168,14 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
     match graphql_request(Json::Object(object)) {
         Ok(request) => respond(
             response_type,
-            BatchResponse::Single(state.schema.execute(request).await),
+            BatchResponse::Single(state.executor.execute(request).await),
         ),
         Err(message) => bad_request(response_type, message),
     }
 }
 
 /// Whether the operation a GET request would run is a mutation or a subscription. A
-/// document that does not parse is left to the schema, which reports the syntax error.
+/// document that does not parse is left to the executor, which reports the syntax error.
 fn selects_non_query(query: &str, operation_name: Option<&str>) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(query) else {
         return false;

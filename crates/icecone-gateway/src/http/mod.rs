@@ -7,14 +7,14 @@ use icecone_store::Store;
 use tracing::Instrument;
 
 use crate::config::Environment;
-use crate::graphql::AppSchema;
+use crate::graphql::Executor;
 
 mod graphql;
 mod negotiate;
 
 /// What every handler can reach.
 pub(crate) struct AppState {
-    pub(crate) schema: AppSchema,
+    pub(crate) executor: Executor,
     pub(crate) store: Store,
     pub(crate) environment: Environment,
     pub(crate) max_body_bytes: usize,
