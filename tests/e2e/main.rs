@@ -13,3 +13,4 @@ mod providers;
 mod schema;
 mod tidy;
 mod tls;
+mod tokens;

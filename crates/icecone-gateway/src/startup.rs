@@ -17,6 +17,7 @@ use icecone_core::provider::ProviderAdapter;
 use icecone_provider_local::LocalProvider;
 use icecone_store::{Backend, Store};
 
+use crate::auth::tokens::TokenSigner;
 use crate::config::{Config, Environment};
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
@@ -62,6 +63,11 @@ impl Application {
         .await
         .context("cannot open the key vault (root keys and the system key)")?;
 
+        let tokens = Arc::new(
+            TokenSigner::load_or_create(&store, &vault)
+                .await
+                .context("cannot load the access-token signing keys")?,
+        );
         let providers: Vec<Arc<dyn ProviderAdapter>> = vec![Arc::new(LocalProvider)];
         let executor = graphql::Executor::new(
             Services {
@@ -73,6 +79,7 @@ impl Application {
         let state = web::Data::new(AppState {
             sdl: executor.sdl(),
             executor,
+            tokens,
             store,
             environment: config.env,
             max_body_bytes: config.max_body_bytes,

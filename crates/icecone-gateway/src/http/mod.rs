@@ -15,6 +15,8 @@ mod negotiate;
 /// What every handler can reach.
 pub(crate) struct AppState {
     pub(crate) executor: Executor,
+    /// Signs and verifies access tokens; publishes their keys.
+    pub(crate) tokens: std::sync::Arc<crate::auth::tokens::TokenSigner>,
     pub(crate) store: Store,
     pub(crate) environment: Environment,
     pub(crate) max_body_bytes: usize,
@@ -50,6 +52,7 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
                 .default_service(web::to(graphql::method_not_allowed)),
         )
         .route("/schema.graphql", web::get().to(schema_sdl))
+        .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
 }
@@ -58,6 +61,14 @@ async fn schema_sdl(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(state.sdl.clone())
+}
+
+/// The public keys of access tokens (RFC 7517), for clients and partners that verify them.
+async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/jwk-set+json")
+        .insert_header(("cache-control", "public, max-age=300"))
+        .json(state.tokens.jwks())
 }
 
 async fn healthz() -> HttpResponse {

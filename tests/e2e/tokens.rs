@@ -1,0 +1,89 @@
+//! Access-token signing keys: stored sealed, published as a JWKS, kept across restarts.
+
+use std::sync::Arc;
+
+use icecone_core::crypto::aead::Algorithm;
+use icecone_gateway::auth::tokens::{AccessClaims, Acr, TokenSigner};
+use icecone_gateway::keys::file_provider::FileKeyProvider;
+use icecone_gateway::keys::vault::{CacheLimits, Vault};
+use icecone_store::testing::TestDatabase;
+
+use crate::helpers::TestApp;
+
+async fn vault(db: &TestDatabase, dir: &std::path::Path) -> Vault {
+    let (provider, _) =
+        FileKeyProvider::open_or_generate_development(dir, Algorithm::default()).expect("keyring");
+    Vault::open(
+        db.store().clone(),
+        Arc::new(provider),
+        Algorithm::default(),
+        CacheLimits::default(),
+    )
+    .await
+    .expect("vault")
+}
+
+#[tokio::test]
+async fn signing_keys_survive_a_restart_and_rotation_keeps_old_tokens_valid() {
+    let db = TestDatabase::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = vault(&db, dir.path()).await;
+    let first = TokenSigner::load_or_create(db.store(), &vault)
+        .await
+        .expect("signer");
+    let now = chrono::Utc::now();
+    let claims = AccessClaims::new("a", "s", now, vec!["pwd".to_owned()], Acr::Aal1, now);
+    let token = first.issue(&claims).expect("signs");
+
+    // Another gateway instance (or a restart) loads the same key.
+    let again = TokenSigner::load_or_create(db.store(), &vault)
+        .await
+        .expect("signer");
+    assert_eq!(again.current_kid(), first.current_kid());
+    assert_eq!(again.verify(&token), Ok(claims.clone()));
+
+    let new_kid = TokenSigner::add_key(db.store(), &vault)
+        .await
+        .expect("rotates");
+    let rotated = TokenSigner::load(db.store(), &vault).await.expect("signer");
+    assert_eq!(rotated.current_kid(), new_kid);
+    assert_eq!(
+        rotated.verify(&token),
+        Ok(claims),
+        "tokens of the old key still verify"
+    );
+    assert_eq!(rotated.jwks()["keys"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn the_gateway_publishes_its_token_keys_as_a_jwks() {
+    let app = TestApp::spawn().await;
+    let answer = app.get("/.well-known/jwks.json").await;
+    assert_eq!(answer.status, 200);
+    assert!(
+        answer.content_type.starts_with("application/jwk-set+json"),
+        "{}",
+        answer.content_type
+    );
+    let keys = answer.json()["keys"].as_array().cloned().expect("keys");
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(
+        (
+            key["kty"].as_str(),
+            key["crv"].as_str(),
+            key["alg"].as_str(),
+            key["use"].as_str()
+        ),
+        (Some("OKP"), Some("Ed25519"), Some("EdDSA"), Some("sig"))
+    );
+    assert!(
+        key["kid"]
+            .as_str()
+            .is_some_and(|kid| kid.starts_with("ed25519-"))
+    );
+    assert!(
+        key.get("d").is_none(),
+        "no private key material is published"
+    );
+}
