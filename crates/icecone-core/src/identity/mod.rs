@@ -5,7 +5,9 @@
 //!
 //! - [`email`]: [`email::Email`], an e-mail address parsed into its one canonical form.
 //! - [`password`]: [`password::Password`], a candidate password that meets the length rules
-//!   and is not on the bundled list of common passwords. Hashing belongs to the gateway.
+//!   and is not on the bundled list of common passwords.
+//! - [`password_hash`]: Argon2id hashes of passwords, and a verification of the same cost
+//!   for unknown accounts.
 //! - [`policy`]: the privacy policy version a person must accept at sign-up.
 //! - [`roles`]: staff roles and the role rules staff fields declare.
 //! - [`throttle`]: how long a person (or a client address) must wait after failed attempts.
@@ -14,6 +16,7 @@
 
 pub mod email;
 pub mod password;
+pub mod password_hash;
 pub mod policy;
 pub mod recovery;
 pub mod roles;
