@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::audit::{self, AuditEvent};
 use crate::config::{Config, Settings, settings_help};
 use crate::keys::rotation::{self, RotationOptions};
 use crate::keys::vault::{CacheLimits, Vault};
@@ -48,6 +49,19 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Check the tamper-evident audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Walk the audit trail's HMAC chain from its first entry; name the first entry that
+    /// was edited, deleted or inserted (exit status 1), or print the chain head to keep as an
+    /// anchor.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +97,9 @@ pub fn main() -> ExitCode {
         } => run(cli.config, serve_flags(listen, tls_cert, tls_key), serve),
         Command::Migrate => run(cli.config, |_| {}, migrate),
         Command::Keys { action } => run(cli.config, |_| {}, move |config| keys(config, action)),
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => run(cli.config, |_| {}, audit_verify),
     }
 }
 
@@ -167,7 +184,7 @@ async fn keys(config: Config, action: KeysAction) -> anyhow::Result<()> {
     let provider = startup::open_key_provider(&config)?;
     let store = startup::open_store(&config).await?;
     // Opening the vault creates the system key if this is a fresh database.
-    Vault::open(
+    let vault = Vault::open(
         store.clone(),
         provider.clone(),
         config.encryption_algorithm,
@@ -187,6 +204,15 @@ async fn keys(config: Config, action: KeysAction) -> anyhow::Result<()> {
                 max_keys: None,
             };
             let report = rotation::rotate(&store, provider.as_ref(), options).await?;
+            let target = format!("kek:v{}", report.target_version);
+            let event = AuditEvent {
+                actor: "cli",
+                action: "keys.rotate",
+                target: Some(&target),
+                reason: None,
+                request_id: None,
+            };
+            audit::record(&store, &vault, event).await?;
             let mut text = match report.created_version {
                 Some(version) => format!("created root key version {version}\n"),
                 None => format!(
@@ -213,9 +239,39 @@ async fn keys(config: Config, action: KeysAction) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn audit_verify(config: Config) -> anyhow::Result<()> {
+    let provider = startup::open_key_provider(&config)?;
+    let store = startup::open_store(&config).await?;
+    let vault = Vault::open(
+        store.clone(),
+        provider,
+        config.encryption_algorithm,
+        CacheLimits::default(),
+    )
+    .await?;
+    let outcome = audit::verify(&store, &vault).await?;
+    store.close().await?;
+    match outcome {
+        audit::Verification::Intact(verified) => {
+            let mac: String = verified
+                .head
+                .mac
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            print_stdout(&format!(
+                "audit trail intact: {} entries; head: entry {} with MAC {mac}\n",
+                verified.entries, verified.head.seq
+            ));
+            Ok(())
+        }
+        audit::Verification::Broken(broken) => Err(anyhow::anyhow!("{broken}")),
+    }
+}
+
 #[allow(
     clippy::print_stdout,
-    reason = "`icecone schema` and `icecone keys` write their output to standard output"
+    reason = "`icecone schema`, `icecone keys` and `icecone audit` write their output to standard output"
 )]
 fn print_stdout(text: &str) {
     print!("{text}");

@@ -3,6 +3,7 @@
 //! [`cli`] is the entry point of the `icecone` binary; [`startup::Application`] builds the
 //! HTTP server (the end-to-end tests start it on port 0); [`graphql`] builds the schema.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

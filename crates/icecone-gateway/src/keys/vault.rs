@@ -228,6 +228,11 @@ impl Vault {
         )?)
     }
 
+    /// The key of the audit trail's HMAC chain, derived from the system key.
+    pub fn audit_chain_key(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        icecone_core::audit::derive_chain_key(&self.system_key)
+    }
+
     /// The blind-index token of a normalised value for `purpose` (e.g. `accounts.email`).
     pub fn blind_index(&self, purpose: &str, value: &[u8]) -> [u8; 32] {
         BlindIndexKey::derive(&self.system_key, purpose).token(value)
