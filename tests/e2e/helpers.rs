@@ -70,6 +70,11 @@ impl TestApp {
         }
     }
 
+    /// The gateway's data directory (its development root key lives there).
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }

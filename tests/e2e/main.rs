@@ -2,6 +2,7 @@
 //! `icecone` binary — against a fresh database (SQLite, or PostgreSQL when
 //! `ICECONE_TEST_DATABASE_URL` is set) and talk to it over HTTP.
 
+mod accounts;
 mod audit;
 mod binary;
 mod encryption;

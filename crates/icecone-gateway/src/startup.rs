@@ -73,6 +73,7 @@ impl Application {
             Services {
                 providers: providers.into(),
                 vault: Arc::new(vault),
+                store: Arc::new(store.clone()),
             },
             config.limits,
         );

@@ -1,3 +1,6 @@
-//! Authentication: access tokens ([`tokens`]). Accounts, sessions and MFA build on it.
+//! Authentication: accounts ([`accounts`]), access tokens ([`tokens`]) and who is asking
+//! ([`viewer`]). Sign-up, log-in, sessions and MFA operations build on these.
 
+pub mod accounts;
 pub mod tokens;
+pub mod viewer;

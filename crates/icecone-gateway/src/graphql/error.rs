@@ -70,6 +70,8 @@ pub const INTERNAL_MESSAGE: &str = "internal server error";
 /// An error a resolver returns.
 #[derive(Debug)]
 pub enum ApiError {
+    /// The field needs a signed-in account.
+    Unauthenticated,
     /// The input is invalid; the message says how, without echoing personal data.
     BadUserInput(String),
     /// A limit on the query was exceeded.
@@ -84,6 +86,7 @@ impl ApiError {
     /// The code this error carries.
     pub fn code(&self) -> ErrorCode {
         match self {
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::BadUserInput(_) => ErrorCode::BadUserInput,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             Self::NotFound => ErrorCode::NotFound,
@@ -104,6 +107,7 @@ impl From<ApiError> for async_graphql::Error {
         let message = match error {
             ApiError::BadUserInput(message) | ApiError::QueryTooComplex(message) => message,
             ApiError::NotFound => "not found".to_owned(),
+            ApiError::Unauthenticated => "sign in first".to_owned(),
             ApiError::Internal(cause) => {
                 // The request span carries the request id, so this line can be matched with
                 // the client's report; the chain is for operators and holds no personal data

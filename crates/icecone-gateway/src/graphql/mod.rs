@@ -14,6 +14,7 @@ use async_graphql::{
 };
 use icecone_core::provider::ProviderAdapter;
 
+mod account;
 pub mod error;
 pub mod limits;
 mod providers;
@@ -21,7 +22,7 @@ mod scalars;
 
 /// The query root.
 #[derive(MergedObject, Default, Debug)]
-pub struct Query(providers::ProvidersQuery);
+pub struct Query(account::AccountQuery, providers::ProvidersQuery);
 
 /// The gateway's schema type.
 pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
@@ -33,6 +34,8 @@ pub struct Services {
     pub providers: Arc<[Arc<dyn ProviderAdapter>]>,
     /// Seals and opens personal data; resolvers decrypt through it and nowhere else.
     pub vault: Arc<crate::keys::vault::Vault>,
+    /// The database.
+    pub store: Arc<icecone_store::Store>,
 }
 
 /// The schema with the checks every request goes through.

@@ -23,6 +23,7 @@ use serde_json::Value as Json;
 
 use super::AppState;
 use super::negotiate::{ResponseType, is_json_body, response_type, wants_html};
+use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
 use crate::config::Environment;
 use crate::graphql::error::ErrorCode;
 
@@ -97,8 +98,54 @@ pub(crate) async fn post(
             }
         },
     };
+    let viewer = match viewer_of(&request, &state).await {
+        Ok(viewer) => viewer,
+        Err(refusal) => return refusal,
+    };
+    let batch = match batch {
+        BatchRequest::Single(request) => BatchRequest::Single(request.data(viewer)),
+        BatchRequest::Batch(requests) => BatchRequest::Batch(
+            requests
+                .into_iter()
+                .map(|request| request.data(viewer.clone()))
+                .collect(),
+        ),
+    };
     let response = state.executor.execute_batch(batch).await;
     respond(response_type, response)
+}
+
+/// Who sent the request, or the 401 (RFC 6750 `invalid_token`) that refuses it.
+async fn viewer_of(request: &HttpRequest, state: &AppState) -> Result<Viewer, HttpResponse> {
+    let header = header_str(request, header::AUTHORIZATION);
+    let response_type =
+        response_type(header_str(request, header::ACCEPT)).unwrap_or(ResponseType::Json);
+    match authenticate(header, &state.tokens, &state.store).await {
+        Ok(viewer) => Ok(viewer),
+        Err(AuthFailure::Unavailable) => {
+            tracing::error!("the session store could not be read while authenticating");
+            Err(refusal(
+                response_type,
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::InternalServerError,
+                crate::graphql::error::INTERNAL_MESSAGE,
+            ))
+        }
+        Err(failure) => {
+            tracing::info!(reason = %failure, "credentials refused");
+            let mut response = refusal(
+                response_type,
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "the access token is not valid: sign in again",
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            Err(response)
+        }
+    }
 }
 
 /// The parameters of a GET request.
@@ -165,10 +212,14 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
         };
         object.insert(key.to_owned(), json);
     }
+    let viewer = match viewer_of(&request, &state).await {
+        Ok(viewer) => viewer,
+        Err(refusal) => return refusal,
+    };
     match graphql_request(Json::Object(object)) {
-        Ok(request) => respond(
+        Ok(graphql) => respond(
             response_type,
-            BatchResponse::Single(state.executor.execute(request).await),
+            BatchResponse::Single(state.executor.execute(graphql.data(viewer)).await),
         ),
         Err(message) => bad_request(response_type, message),
     }

@@ -1,0 +1,186 @@
+//! Accounts and bearer authentication: the e-mail sealed with the person's own key, `me`
+//! decrypting it for its owner only, and every way a bearer token can fail.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use icecone_core::crypto::aead::Algorithm;
+use icecone_core::identity::email::Email;
+use icecone_core::identity::password::Password;
+use icecone_core::identity::policy::PolicyVersion;
+use icecone_gateway::auth::accounts::{self, RegisterError};
+use icecone_gateway::auth::tokens::{AccessClaims, Acr, TokenSigner};
+use icecone_gateway::keys::file_provider::FileKeyProvider;
+use icecone_gateway::keys::vault::{CacheLimits, Vault};
+use icecone_store::accounts::AccountKind;
+use icecone_store::sessions::NewSession;
+use uuid::Uuid;
+
+use crate::helpers::TestApp;
+
+/// The app's vault and token keys, as a second gateway instance would open them.
+async fn instance(app: &TestApp) -> (Vault, TokenSigner) {
+    let provider = FileKeyProvider::open(&app.data_dir().join("master.key"), Algorithm::default())
+        .expect("keyring");
+    let vault = Vault::open(
+        app.db.store().clone(),
+        Arc::new(provider),
+        Algorithm::default(),
+        CacheLimits::default(),
+    )
+    .await
+    .expect("vault");
+    let tokens = TokenSigner::load(app.db.store(), &vault)
+        .await
+        .expect("signer");
+    (vault, tokens)
+}
+
+async fn signed_in(
+    app: &TestApp,
+    vault: &Vault,
+    tokens: &TokenSigner,
+    email: &str,
+) -> (Uuid, Uuid, String) {
+    let account = accounts::register(
+        app.db.store(),
+        vault,
+        &Email::parse(email).expect("email"),
+        &Password::parse("correct horse battery staple".to_owned()).expect("password"),
+        PolicyVersion::current(),
+        AccountKind::User,
+    )
+    .await
+    .expect("registered");
+    let session = Uuid::new_v4();
+    let now = Utc::now();
+    app.db
+        .store()
+        .create_session(NewSession {
+            id: session,
+            account,
+            auth_time: now,
+            mfa_at: None,
+            amr: "pwd".to_owned(),
+        })
+        .await
+        .expect("session");
+    let claims = AccessClaims::new(
+        &account.to_string(),
+        &session.to_string(),
+        now,
+        vec!["pwd".to_owned()],
+        Acr::Aal1,
+        now,
+    );
+    (account, session, tokens.issue(&claims).expect("token"))
+}
+
+async fn me(app: &TestApp, authorization: Option<&str>) -> crate::helpers::Answer {
+    let mut request = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "query": "{ me { id email mfaEnabled } }" }).to_string());
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn me_answers_the_signed_in_owner_with_their_decrypted_email() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let canary = format!("canary.{}@example.com", Uuid::new_v4().simple());
+    let (account, _, token) = signed_in(&app, &vault, &tokens, &canary).await;
+    let answer = me(&app, Some(&format!("Bearer {token}"))).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!(body["data"]["me"]["id"], account.to_string(), "{body}");
+    assert_eq!(body["data"]["me"]["email"], canary);
+    assert_eq!(body["data"]["me"]["mfaEnabled"], false);
+    // Stored sealed: the address is nowhere in the database in clear.
+    let raw = app.db.raw_bytes().await;
+    assert!(
+        !raw.windows(canary.len()).any(|w| w == canary.as_bytes()),
+        "the e-mail is stored in clear"
+    );
+}
+
+#[tokio::test]
+async fn anonymous_me_is_unauthenticated() {
+    let app = TestApp::spawn().await;
+    let answer = me(&app, None).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.first_code(), "UNAUTHENTICATED");
+    assert!(answer.json()["data"].is_null());
+}
+
+#[tokio::test]
+async fn bad_bearer_credentials_are_refused_with_401() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let (_, session, token) = signed_in(&app, &vault, &tokens, "alice@example.com").await;
+    let (_, _, other_token) = signed_in(&app, &vault, &tokens, "bob@example.com").await;
+    let mut tampered = token.clone();
+    tampered.pop();
+    let cases = [
+        ("not bearer", "Basic YWxpY2U6c2VjcmV0".to_owned()),
+        ("empty bearer", "Bearer ".to_owned()),
+        ("garbage", "Bearer not-a-token".to_owned()),
+        ("tampered signature", format!("Bearer {tampered}")),
+    ];
+    for (name, authorization) in cases {
+        let answer = me(&app, Some(&authorization)).await;
+        assert_eq!(answer.status, 401, "{name}: {}", answer.text);
+        assert_eq!(answer.first_code(), "UNAUTHENTICATED", "{name}");
+        let challenge = answer
+            .headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(challenge, Some("Bearer error=\"invalid_token\""), "{name}");
+    }
+    // A revoked session ends access at once, before the token expires.
+    app.db
+        .store()
+        .revoke_session(session, "logout", Utc::now())
+        .await
+        .expect("revoked");
+    assert_eq!(me(&app, Some(&format!("Bearer {token}"))).await.status, 401);
+    assert_eq!(
+        me(&app, Some(&format!("Bearer {other_token}")))
+            .await
+            .status,
+        200,
+        "other sessions go on"
+    );
+}
+
+#[tokio::test]
+async fn an_email_can_hold_one_account_only() {
+    let app = TestApp::spawn().await;
+    let (vault, _) = instance(&app).await;
+    let register = |email: &'static str| {
+        let (store, vault) = (app.db.store(), &vault);
+        async move {
+            accounts::register(
+                store,
+                vault,
+                &Email::parse(email).expect("email"),
+                &Password::parse("correct horse battery staple".to_owned()).expect("password"),
+                PolicyVersion::current(),
+                AccountKind::User,
+            )
+            .await
+        }
+    };
+    register("Carol@Example.com").await.expect("first");
+    assert!(
+        matches!(
+            register("carol@example.com").await,
+            Err(RegisterError::EmailTaken)
+        ),
+        "case-insensitive"
+    );
+}
