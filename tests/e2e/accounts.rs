@@ -184,3 +184,171 @@ async fn an_email_can_hold_one_account_only() {
         "case-insensitive"
     );
 }
+
+async fn graphql(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    variables: serde_json::Value,
+) -> crate::helpers::Answer {
+    let mut request = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "query": query, "variables": variables }).to_string());
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    app.send(request).await
+}
+
+/// A second session of the same account, with its own token.
+async fn second_session(app: &TestApp, tokens: &TokenSigner, account: Uuid) -> (Uuid, String) {
+    let session = Uuid::new_v4();
+    let now = Utc::now();
+    app.db
+        .store()
+        .create_session(NewSession {
+            id: session,
+            account,
+            auth_time: now,
+            mfa_at: None,
+            amr: "pwd".to_owned(),
+        })
+        .await
+        .expect("session");
+    let claims = AccessClaims::new(
+        &account.to_string(),
+        &session.to_string(),
+        now,
+        vec!["pwd".to_owned()],
+        Acr::Aal1,
+        now,
+    );
+    (session, tokens.issue(&claims).expect("token"))
+}
+
+#[tokio::test]
+async fn people_see_and_end_their_own_sessions_only() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let (alice, alice_session, alice_token) =
+        signed_in(&app, &vault, &tokens, "alice@example.com").await;
+    let (laptop, laptop_token) = second_session(&app, &tokens, alice).await;
+    let (_, bob_session, bob_token) = signed_in(&app, &vault, &tokens, "bob@example.com").await;
+
+    let listed = graphql(
+        &app,
+        Some(&alice_token),
+        "{ me { sessions { id current mfa } } }",
+        serde_json::json!({}),
+    )
+    .await;
+    let sessions = listed.json()["data"]["me"]["sessions"]
+        .as_array()
+        .cloned()
+        .expect("sessions");
+    let mut seen: Vec<(String, bool)> = sessions
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap_or("").to_owned(),
+                s["current"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut expected = vec![
+        (alice_session.to_string(), true),
+        (laptop.to_string(), false),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected, "{}", listed.text);
+
+    let revoke = "mutation R($id: ID!) { revokeSession(id: $id) }";
+    let answer = graphql(
+        &app,
+        Some(&alice_token),
+        revoke,
+        serde_json::json!({ "id": bob_session.to_string() }),
+    )
+    .await;
+    assert_eq!(
+        answer.first_code(),
+        "NOT_FOUND",
+        "another person's session: {}",
+        answer.text
+    );
+    let answer = graphql(
+        &app,
+        Some(&alice_token),
+        revoke,
+        serde_json::json!({ "id": "not-a-uuid" }),
+    )
+    .await;
+    assert_eq!(answer.first_code(), "BAD_USER_INPUT");
+    let answer = graphql(
+        &app,
+        Some(&alice_token),
+        revoke,
+        serde_json::json!({ "id": laptop.to_string() }),
+    )
+    .await;
+    assert_eq!(
+        answer.json()["data"]["revokeSession"],
+        true,
+        "{}",
+        answer.text
+    );
+    assert_eq!(
+        me(&app, Some(&format!("Bearer {laptop_token}")))
+            .await
+            .status,
+        401,
+        "the laptop is signed out"
+    );
+    assert_eq!(
+        me(&app, Some(&format!("Bearer {bob_token}"))).await.status,
+        200,
+        "Bob is untouched"
+    );
+
+    let answer = graphql(
+        &app,
+        Some(&alice_token),
+        "mutation { logOut }",
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(answer.json()["data"]["logOut"], true, "{}", answer.text);
+    assert_eq!(
+        me(&app, Some(&format!("Bearer {alice_token}")))
+            .await
+            .status,
+        401,
+        "logged out at once"
+    );
+    let anonymous = graphql(&app, None, "mutation { logOut }", serde_json::json!({})).await;
+    assert_eq!(anonymous.first_code(), "UNAUTHENTICATED");
+
+    // Both ends are in the audit trail, by pseudonymous ids only.
+    let trail = app.db.store().audit_page(None, 10).await.expect("audit");
+    let actions: Vec<(&str, &str)> = trail
+        .iter()
+        .map(|e| (e.action.as_str(), e.target.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("auth.session_ended", format!("session:{laptop}").as_str()),
+            (
+                "auth.session_ended",
+                format!("session:{alice_session}").as_str()
+            )
+        ]
+    );
+    assert!(
+        trail.iter().all(|e| !e.actor.contains('@')),
+        "no e-mail addresses in the trail"
+    );
+}

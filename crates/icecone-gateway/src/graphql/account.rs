@@ -1,14 +1,32 @@
-//! `me`: the signed-in account.
-
-use std::sync::Arc;
+//! `me`: the signed-in account, its fields resolved (and decrypted) only when asked for.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
-use icecone_store::Store;
+use chrono::{DateTime, Utc};
+use icecone_store::accounts::AccountRecord;
+use uuid::Uuid;
 
 use super::Services;
 use super::error::ApiError;
 use crate::auth::accounts;
-use crate::auth::viewer::Viewer;
+use crate::auth::viewer::{Authenticated, Viewer};
+
+/// The services, or an internal error when the schema was built without them.
+pub(super) fn services<'a>(ctx: &Context<'a>) -> Result<&'a Services, ApiError> {
+    ctx.data::<Services>()
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("schema built without services")))
+}
+
+/// The signed-in viewer, or `UNAUTHENTICATED`.
+pub(super) fn signed_in<'a>(ctx: &Context<'a>) -> Result<&'a Authenticated, ApiError> {
+    match ctx.data::<Viewer>() {
+        Ok(Viewer::Account(viewer)) => Ok(viewer),
+        _ => Err(ApiError::Unauthenticated),
+    }
+}
+
+fn internal(error: impl Into<anyhow::Error>) -> ApiError {
+    ApiError::Internal(error.into())
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct AccountQuery;
@@ -17,41 +35,83 @@ pub(crate) struct AccountQuery;
 impl AccountQuery {
     /// The signed-in account. `UNAUTHENTICATED` when anonymous.
     async fn me(&self, ctx: &Context<'_>) -> Result<Account, ApiError> {
-        let Ok(Viewer::Account(viewer)) = ctx.data::<Viewer>() else {
-            return Err(ApiError::Unauthenticated);
-        };
-        let services = ctx
-            .data::<Services>()
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("schema built without services")))?;
-        let store: &Arc<Store> = &services.store;
-        let record = store
+        let viewer = signed_in(ctx)?;
+        let record = services(ctx)?
+            .store
             .account(viewer.account)
             .await
-            .map_err(|e| ApiError::Internal(e.into()))?
+            .map_err(internal)?
             .ok_or(ApiError::Unauthenticated)?;
-        let email = accounts::email_of(&services.vault, &record)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        let mfa_enabled = store
-            .totp_factor(record.id)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-            .is_some_and(|factor| factor.confirmed_at.is_some());
         Ok(Account {
-            id: ID(record.id.to_string()),
-            email,
-            mfa_enabled,
+            record,
+            session: viewer.session,
         })
     }
 }
 
 /// An IceCone account, as its owner sees it.
-#[derive(SimpleObject)]
 pub(crate) struct Account {
+    record: AccountRecord,
+    /// The session the request came with.
+    session: Uuid,
+}
+
+#[Object]
+impl Account {
     /// The account's id.
-    id: ID,
+    async fn id(&self) -> ID {
+        ID(self.record.id.to_string())
+    }
+
     /// The e-mail address (stored encrypted with the person's own key).
-    email: String,
+    async fn email(&self, ctx: &Context<'_>) -> Result<String, ApiError> {
+        accounts::email_of(&services(ctx)?.vault, &self.record)
+            .await
+            .map_err(internal)
+    }
+
     /// Whether a second factor (TOTP) is active.
-    mfa_enabled: bool,
+    async fn mfa_enabled(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
+        let factor = services(ctx)?
+            .store
+            .totp_factor(self.record.id)
+            .await
+            .map_err(internal)?;
+        Ok(factor.is_some_and(|factor| factor.confirmed_at.is_some()))
+    }
+
+    /// The account's live sessions, newest first; end one with `revokeSession`.
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<SessionInfo>, ApiError> {
+        let sessions = services(ctx)?
+            .store
+            .sessions_of(self.record.id)
+            .await
+            .map_err(internal)?;
+        Ok(sessions
+            .into_iter()
+            .filter(|session| session.revoked_at.is_none())
+            .map(|session| SessionInfo {
+                id: ID(session.id.to_string()),
+                created_at: session.created_at,
+                last_refreshed_at: session.last_refreshed_at,
+                mfa: session.mfa_at.is_some(),
+                current: session.id == self.session,
+            })
+            .collect())
+    }
+}
+
+/// A signed-in session of the account.
+#[derive(SimpleObject)]
+pub(crate) struct SessionInfo {
+    /// The session's id.
+    id: ID,
+    /// When it began.
+    created_at: DateTime<Utc>,
+    /// When its tokens were last refreshed.
+    last_refreshed_at: DateTime<Utc>,
+    /// Whether a second factor was used in it.
+    mfa: bool,
+    /// Whether it is the session of this request.
+    current: bool,
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    BatchRequest, BatchResponse, EmptyMutation, EmptySubscription, MergedObject, Request, Response,
+    BatchRequest, BatchResponse, EmptySubscription, MergedObject, Request, Response,
     SDLExportOptions, Schema,
 };
 use icecone_core::provider::ProviderAdapter;
@@ -19,13 +19,18 @@ pub mod error;
 pub mod limits;
 mod providers;
 mod scalars;
+mod sessions;
 
 /// The query root.
 #[derive(MergedObject, Default, Debug)]
 pub struct Query(account::AccountQuery, providers::ProvidersQuery);
 
+/// The mutation root.
+#[derive(MergedObject, Default, Debug)]
+pub struct Mutation(sessions::SessionMutation);
+
 /// The gateway's schema type.
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// What resolvers can reach through the context.
 #[derive(Debug, Clone)]
@@ -55,7 +60,7 @@ impl std::fmt::Debug for Executor {
 impl Executor {
     /// Builds the schema that serves requests.
     pub fn new(services: Services, limits: limits::Limits) -> Self {
-        let schema = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        let schema = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
             .data(services)
             .finish();
         Self { schema, limits }
@@ -95,7 +100,7 @@ impl Executor {
 /// The SDL of the schema, sorted so that it is stable: what `icecone schema` prints, what
 /// `GET /schema.graphql` serves, and what the committed `schema.graphql` must equal.
 pub fn sdl() -> String {
-    let schema = Schema::build(Query::default(), EmptyMutation, EmptySubscription).finish();
+    let schema = Schema::build(Query::default(), Mutation::default(), EmptySubscription).finish();
     sdl_of(&schema)
 }
 

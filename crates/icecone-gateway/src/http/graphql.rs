@@ -21,8 +21,8 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::AppState;
 use super::negotiate::{ResponseType, is_json_body, response_type, wants_html};
+use super::{AppState, RequestId};
 use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
 use crate::config::Environment;
 use crate::graphql::error::ErrorCode;
@@ -102,14 +102,18 @@ pub(crate) async fn post(
         Ok(viewer) => viewer,
         Err(refusal) => return refusal,
     };
+    let request_id = actix_web::HttpMessage::extensions(&request)
+        .get::<RequestId>()
+        .cloned();
+    let with_context = |graphql: async_graphql::Request| match &request_id {
+        Some(id) => graphql.data(viewer.clone()).data(id.clone()),
+        None => graphql.data(viewer.clone()),
+    };
     let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(request.data(viewer)),
-        BatchRequest::Batch(requests) => BatchRequest::Batch(
-            requests
-                .into_iter()
-                .map(|request| request.data(viewer.clone()))
-                .collect(),
-        ),
+        BatchRequest::Single(graphql) => BatchRequest::Single(with_context(graphql)),
+        BatchRequest::Batch(requests) => {
+            BatchRequest::Batch(requests.into_iter().map(with_context).collect())
+        }
     };
     let response = state.executor.execute_batch(batch).await;
     respond(response_type, response)

@@ -1,0 +1,69 @@
+//! Ending sessions: `logOut` (this one) and `revokeSession` (any of one's own).
+
+use async_graphql::{Context, ID, Object};
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::account::{services, signed_in};
+use super::error::ApiError;
+use crate::audit::{self, AuditEvent};
+use crate::http::RequestId;
+
+#[derive(Debug, Default)]
+pub(crate) struct SessionMutation;
+
+#[Object]
+impl SessionMutation {
+    /// Ends the session of this request: its access token stops working at once.
+    async fn log_out(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
+        let viewer = signed_in(ctx)?;
+        end_session(ctx, viewer.account, viewer.session, "logout").await
+    }
+
+    /// Ends one of the signed-in account's own sessions. `NOT_FOUND` for any other id.
+    async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool, ApiError> {
+        let viewer = signed_in(ctx)?;
+        let session = Uuid::try_parse(&id)
+            .map_err(|_| ApiError::BadUserInput("`id` is not a session id".to_owned()))?;
+        let record = services(ctx)?
+            .store
+            .session(session)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        match record {
+            // Someone else's session is answered like one that does not exist.
+            Some(record) if record.account == viewer.account => {
+                end_session(ctx, viewer.account, session, "revoked").await
+            }
+            _ => Err(ApiError::NotFound),
+        }
+    }
+}
+
+async fn end_session(
+    ctx: &Context<'_>,
+    account: Uuid,
+    session: Uuid,
+    reason: &str,
+) -> Result<bool, ApiError> {
+    let services = services(ctx)?;
+    services
+        .store
+        .revoke_session(session, reason, Utc::now())
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let actor = format!("account:{account}");
+    let target = format!("session:{session}");
+    let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.as_str());
+    let event = AuditEvent {
+        actor: &actor,
+        action: "auth.session_ended",
+        target: Some(&target),
+        reason: Some(reason),
+        request_id,
+    };
+    audit::record(&services.store, &services.vault, event)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(true)
+}
