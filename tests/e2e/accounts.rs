@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::helpers::TestApp;
 
 /// The app's vault and token keys, as a second gateway instance would open them.
-async fn instance(app: &TestApp) -> (Vault, TokenSigner) {
+pub(crate) async fn instance(app: &TestApp) -> (Vault, TokenSigner) {
     let provider = FileKeyProvider::open(&app.data_dir().join("master.key"), Algorithm::default())
         .expect("keyring");
     let vault = Vault::open(

@@ -10,6 +10,7 @@ mod graphql_over_http;
 mod health;
 mod helpers;
 mod limits;
+mod login;
 mod privacy_promises;
 mod providers;
 mod schema;

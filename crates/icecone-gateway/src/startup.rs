@@ -74,6 +74,7 @@ impl Application {
                 providers: providers.into(),
                 vault: Arc::new(vault),
                 store: Arc::new(store.clone()),
+                tokens: tokens.clone(),
             },
             config.limits,
         );

@@ -2,5 +2,6 @@
 //! ([`viewer`]). Sign-up, log-in, sessions and MFA operations build on these.
 
 pub mod accounts;
+pub mod login;
 pub mod tokens;
 pub mod viewer;

@@ -10,6 +10,9 @@ use super::error::ApiError;
 use crate::auth::accounts;
 use crate::auth::viewer::{Authenticated, Viewer};
 
+/// The message of `UNAUTHENTICATED` for anonymous requests.
+pub(super) const SIGN_IN_FIRST: &str = "sign in first";
+
 /// The services, or an internal error when the schema was built without them.
 pub(super) fn services<'a>(ctx: &Context<'a>) -> Result<&'a Services, ApiError> {
     ctx.data::<Services>()
@@ -20,7 +23,7 @@ pub(super) fn services<'a>(ctx: &Context<'a>) -> Result<&'a Services, ApiError> 
 pub(super) fn signed_in<'a>(ctx: &Context<'a>) -> Result<&'a Authenticated, ApiError> {
     match ctx.data::<Viewer>() {
         Ok(Viewer::Account(viewer)) => Ok(viewer),
-        _ => Err(ApiError::Unauthenticated),
+        _ => Err(ApiError::Unauthenticated(SIGN_IN_FIRST)),
     }
 }
 
@@ -41,7 +44,7 @@ impl AccountQuery {
             .account(viewer.account)
             .await
             .map_err(internal)?
-            .ok_or(ApiError::Unauthenticated)?;
+            .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;
         Ok(Account {
             record,
             session: viewer.session,

@@ -70,8 +70,15 @@ pub const INTERNAL_MESSAGE: &str = "internal server error";
 /// An error a resolver returns.
 #[derive(Debug)]
 pub enum ApiError {
-    /// The field needs a signed-in account.
-    Unauthenticated,
+    /// The field needs a signed-in account, or the credentials given are wrong.
+    Unauthenticated(&'static str),
+    /// Signed in, but not allowed.
+    Forbidden(&'static str),
+    /// Too many attempts: retry after this many seconds.
+    RateLimited {
+        /// Seconds to wait.
+        retry_after_seconds: u64,
+    },
     /// The input is invalid; the message says how, without echoing personal data.
     BadUserInput(String),
     /// A limit on the query was exceeded.
@@ -86,7 +93,9 @@ impl ApiError {
     /// The code this error carries.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::BadUserInput(_) => ErrorCode::BadUserInput,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             Self::NotFound => ErrorCode::NotFound,
@@ -107,7 +116,21 @@ impl From<ApiError> for async_graphql::Error {
         let message = match error {
             ApiError::BadUserInput(message) | ApiError::QueryTooComplex(message) => message,
             ApiError::NotFound => "not found".to_owned(),
-            ApiError::Unauthenticated => "sign in first".to_owned(),
+            ApiError::Unauthenticated(message) | ApiError::Forbidden(message) => message.to_owned(),
+            ApiError::RateLimited {
+                retry_after_seconds,
+            } => {
+                let mut error = with_code(
+                    async_graphql::Error::new(format!(
+                        "too many attempts: try again in {retry_after_seconds} s"
+                    )),
+                    code,
+                );
+                if let Some(extensions) = error.extensions.as_mut() {
+                    extensions.set("retryAfterSeconds", retry_after_seconds);
+                }
+                return error;
+            }
             ApiError::Internal(cause) => {
                 // The request span carries the request id, so this line can be matched with
                 // the client's report; the chain is for operators and holds no personal data

@@ -15,6 +15,7 @@ use async_graphql::{
 use icecone_core::provider::ProviderAdapter;
 
 mod account;
+mod auth;
 pub mod error;
 pub mod limits;
 mod providers;
@@ -27,7 +28,7 @@ pub struct Query(account::AccountQuery, providers::ProvidersQuery);
 
 /// The mutation root.
 #[derive(MergedObject, Default, Debug)]
-pub struct Mutation(sessions::SessionMutation);
+pub struct Mutation(auth::AuthMutation, sessions::SessionMutation);
 
 /// The gateway's schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -41,6 +42,8 @@ pub struct Services {
     pub vault: Arc<crate::keys::vault::Vault>,
     /// The database.
     pub store: Arc<icecone_store::Store>,
+    /// Signs and verifies access tokens.
+    pub tokens: Arc<crate::auth::tokens::TokenSigner>,
 }
 
 /// The schema with the checks every request goes through.

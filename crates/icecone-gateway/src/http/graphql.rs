@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::negotiate::{ResponseType, is_json_body, response_type, wants_html};
-use super::{AppState, RequestId};
+use super::{AppState, ClientAddress, RequestId};
 use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
 use crate::config::Environment;
 use crate::graphql::error::ErrorCode;
@@ -105,9 +105,18 @@ pub(crate) async fn post(
     let request_id = actix_web::HttpMessage::extensions(&request)
         .get::<RequestId>()
         .cloned();
-    let with_context = |graphql: async_graphql::Request| match &request_id {
-        Some(id) => graphql.data(viewer.clone()).data(id.clone()),
-        None => graphql.data(viewer.clone()),
+    let address = request
+        .peer_addr()
+        .map(|peer| ClientAddress(peer.ip().to_string()));
+    let with_context = |graphql: async_graphql::Request| {
+        let mut graphql = graphql.data(viewer.clone());
+        if let Some(id) = &request_id {
+            graphql = graphql.data(id.clone());
+        }
+        if let Some(address) = &address {
+            graphql = graphql.data(address.clone());
+        }
+        graphql
     };
     let batch = match batch {
         BatchRequest::Single(graphql) => BatchRequest::Single(with_context(graphql)),

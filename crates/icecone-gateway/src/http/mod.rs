@@ -97,6 +97,11 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The client's IP address (the TCP peer), for per-address throttling. Personal data: it
+/// is only ever stored as a keyed blind index.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientAddress(pub(crate) String);
+
 /// A request id: the caller's `x-request-id` when it is a short token of safe characters
 /// (so nothing personal or hostile can ride on it into the logs), else a fresh UUID.
 #[derive(Debug, Clone)]

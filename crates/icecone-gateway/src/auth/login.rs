@@ -1,0 +1,313 @@
+//! Log-in and refresh: passwords checked with throttling, sessions with rotating refresh
+//! tokens, and the reuse of a spent refresh token ending the whole session.
+//!
+//! Throttling (`icecone_core::identity::throttle`): failures are counted per e-mail address
+//! — by its blind index, whether or not an account has it, so that the throttle itself does
+//! not reveal which addresses have accounts — with growing delays capped at 15 minutes
+//! (passwords are not locked for good: anyone could lock anyone out), and per client
+//! address in fixed 15-minute windows (60 failures). Each attempt is decided and counted
+//! before the next one runs, so attempts packed as aliases or into a batch all count.
+//! An unknown address costs the same Argon2id time as a real verification.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use icecone_core::identity::email::Email;
+use icecone_core::identity::password_hash;
+use icecone_core::identity::throttle::{self, AttemptDecision};
+use icecone_store::sessions::{NewSession, RefreshSpend};
+use icecone_store::{Store, StoreError};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::accounts::EMAIL_INDEX;
+use super::tokens::{AccessClaims, Acr, TokenError, TokenSigner};
+use crate::audit::{self, AuditError, AuditEvent};
+use crate::keys::vault::{Vault, VaultError};
+
+/// How long a refresh token lives.
+pub const REFRESH_TOKEN_LIFETIME: TimeDelta = TimeDelta::days(30);
+/// How long an MFA challenge lives.
+pub const MFA_CHALLENGE_LIFETIME: TimeDelta = TimeDelta::minutes(5);
+
+/// What a successful first step of log-in gives.
+#[derive(Debug)]
+pub enum LogIn {
+    /// Signed in.
+    Session(Tokens),
+    /// The password was right; a second factor is needed to finish.
+    Challenge {
+        /// The opaque challenge to send with the code.
+        challenge: String,
+        /// When it expires.
+        expires_at: DateTime<Utc>,
+    },
+}
+
+/// A session's tokens.
+#[derive(Debug)]
+pub struct Tokens {
+    /// The access token (a JWT, 15 minutes).
+    pub access_token: String,
+    /// The opaque refresh token, spent on use.
+    pub refresh_token: String,
+    /// When the access token expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why log-in or refresh failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogInError {
+    /// Wrong e-mail or password — deliberately one answer for both.
+    #[error("the e-mail address or the password is wrong")]
+    WrongCredentials,
+    /// Too many failures: try again after this many seconds.
+    #[error("too many attempts")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after_seconds: u64,
+    },
+    /// The account is suspended.
+    #[error("the account is suspended")]
+    Suspended,
+    /// The refresh token is unknown, expired, or its session has ended.
+    #[error("the refresh token is not valid")]
+    InvalidRefreshToken,
+    /// Token signing failed.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The vault failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The audit trail failed.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// The password check did not run to completion.
+    #[error("the password check failed to run")]
+    Worker,
+}
+
+/// What log-in needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The database.
+    pub store: &'a Store,
+    /// The vault.
+    pub vault: &'a Vault,
+    /// The token signer.
+    pub tokens: &'a TokenSigner,
+    /// The client's address, if known.
+    pub client_address: Option<&'a str>,
+    /// The request id, for the audit trail.
+    pub request_id: Option<&'a str>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_token() -> Result<(String, [u8; 32]), VaultError> {
+    let key = icecone_core::crypto::keys::SecretKey::generate()?;
+    let token = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.expose())
+    };
+    Ok((token.clone(), digest(&token)))
+}
+
+/// The stored form of an opaque token.
+pub fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn throttled(decision: AttemptDecision) -> Result<(), LogInError> {
+    match decision {
+        AttemptDecision::Allowed => Ok(()),
+        AttemptDecision::RetryAfter(_) | AttemptDecision::Locked => Err(LogInError::Throttled {
+            retry_after_seconds: decision
+                .retry_after_seconds()
+                .unwrap_or_else(|| u64::try_from(throttle::MAX_DELAY.num_seconds()).unwrap_or(900)),
+        }),
+    }
+}
+
+/// The first step of log-in.
+pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<LogIn, LogInError> {
+    let now = Utc::now();
+    let email_index = cx.vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes());
+    let email_bucket = format!("login:email:{}", hex(&email_index));
+    let address_bucket = cx.client_address.map(|address| {
+        let window = throttle::fixed_window_start(now, throttle::ADDRESS_WINDOW);
+        let address = cx
+            .vault
+            .blind_index("attempts.client_address", address.as_bytes());
+        format!("login:addr:{}:{}", hex(&address[..16]), window.timestamp())
+    });
+
+    if let Some(bucket) = &address_bucket
+        && let Some(state) = cx.store.attempt_state(bucket).await?
+    {
+        throttled(throttle::window_decision(
+            state.failures,
+            throttle::fixed_window_start(now, throttle::ADDRESS_WINDOW),
+            now,
+            throttle::ADDRESS_LIMIT,
+            throttle::ADDRESS_WINDOW,
+        ))?;
+    }
+    if let Some(state) = cx.store.attempt_state(&email_bucket).await? {
+        let failures = state.failures.min(throttle::HARD_STOP - 1);
+        throttled(throttle::attempt_decision(
+            failures,
+            Some(state.last_failure_at),
+            now,
+        ))?;
+    }
+
+    let account = cx.store.account_by_email_index(&email_index).await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || match stored {
+        Some(stored) => password_hash::verify(&stored, &password),
+        None => password_hash::verify_unknown_account(&password),
+    })
+    .await
+    .map_err(|_| LogInError::Worker)?;
+
+    let Some(account) = account.filter(|_| matches) else {
+        cx.store.record_attempt_failure(&email_bucket, now).await?;
+        if let Some(bucket) = &address_bucket {
+            cx.store.record_attempt_failure(bucket, now).await?;
+        }
+        return Err(LogInError::WrongCredentials);
+    };
+    cx.store.clear_attempts(&email_bucket).await?;
+    if account.suspended_at.is_some() {
+        return Err(LogInError::Suspended);
+    }
+
+    let totp = cx.store.totp_factor(account.id).await?;
+    if totp.is_some_and(|factor| factor.confirmed_at.is_some()) {
+        let (challenge, challenge_digest) = random_token()?;
+        let expires_at = now + MFA_CHALLENGE_LIFETIME;
+        cx.store
+            .create_mfa_challenge(challenge_digest, account.id, expires_at)
+            .await?;
+        return Ok(LogIn::Challenge {
+            challenge,
+            expires_at,
+        });
+    }
+
+    let session = Uuid::new_v4();
+    cx.store
+        .create_session(NewSession {
+            id: session,
+            account: account.id,
+            auth_time: now,
+            mfa_at: None,
+            amr: "pwd".to_owned(),
+        })
+        .await?;
+    let tokens = issue(
+        cx,
+        account.id,
+        session,
+        now,
+        vec!["pwd".to_owned()],
+        Acr::Aal1,
+        now,
+    )
+    .await?;
+    let actor = format!("account:{}", account.id);
+    let event = AuditEvent {
+        actor: &actor,
+        action: "auth.sign_in",
+        target: Some(&actor),
+        reason: None,
+        request_id: cx.request_id,
+    };
+    audit::record(cx.store, cx.vault, event).await?;
+    cx.store
+        .enqueue_notification(Uuid::new_v4(), account.id, "new_sign_in", now)
+        .await?;
+    Ok(LogIn::Session(tokens))
+}
+
+async fn issue(
+    cx: Context<'_>,
+    account: Uuid,
+    session: Uuid,
+    auth_time: DateTime<Utc>,
+    amr: Vec<String>,
+    acr: Acr,
+    now: DateTime<Utc>,
+) -> Result<Tokens, LogInError> {
+    let claims = AccessClaims::new(
+        &account.to_string(),
+        &session.to_string(),
+        auth_time,
+        amr,
+        acr,
+        now,
+    );
+    let access_token = cx.tokens.issue(&claims)?;
+    let (refresh_token, refresh_digest) = random_token()?;
+    cx.store
+        .insert_refresh_token(refresh_digest, session, now, now + REFRESH_TOKEN_LIFETIME)
+        .await?;
+    let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
+    Ok(Tokens {
+        access_token,
+        refresh_token,
+        expires_at,
+    })
+}
+
+/// Spends a refresh token for a new pair. A token spent before ends its whole session
+/// (someone else holds a copy) and is recorded in the audit trail.
+pub async fn refresh(cx: Context<'_>, refresh_token: &str) -> Result<Tokens, LogInError> {
+    let now = Utc::now();
+    match cx
+        .store
+        .spend_refresh_token(&digest(refresh_token), now)
+        .await?
+    {
+        RefreshSpend::Fresh { session } => {
+            let record = cx
+                .store
+                .session(session)
+                .await?
+                .ok_or(LogInError::InvalidRefreshToken)?;
+            if record.revoked_at.is_some() {
+                return Err(LogInError::InvalidRefreshToken);
+            }
+            let (amr, acr) = match record.mfa_at {
+                Some(_) => (vec!["pwd".to_owned(), "otp".to_owned()], Acr::Aal2),
+                None => (vec!["pwd".to_owned()], Acr::Aal1),
+            };
+            issue(cx, record.account, session, record.auth_time, amr, acr, now).await
+        }
+        RefreshSpend::Reused { session } => {
+            if let Some(record) = cx.store.session(session).await? {
+                cx.store
+                    .revoke_session(session, "refresh_reuse", now)
+                    .await?;
+                let actor = format!("account:{}", record.account);
+                let target = format!("session:{session}");
+                let event = AuditEvent {
+                    actor: &actor,
+                    action: "auth.refresh_reuse",
+                    target: Some(&target),
+                    reason: None,
+                    request_id: cx.request_id,
+                };
+                audit::record(cx.store, cx.vault, event).await?;
+            }
+            Err(LogInError::InvalidRefreshToken)
+        }
+        RefreshSpend::Expired { .. } | RefreshSpend::Unknown => {
+            Err(LogInError::InvalidRefreshToken)
+        }
+    }
+}

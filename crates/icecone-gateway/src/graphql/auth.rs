@@ -1,0 +1,125 @@
+//! `logIn` and `refreshSession`.
+
+use async_graphql::{Context, Object, SimpleObject, Union};
+use chrono::{DateTime, Utc};
+use icecone_core::identity::email::Email;
+
+use super::account::services;
+use super::error::ApiError;
+use crate::auth::login::{self, LogIn, LogInError, Tokens};
+use crate::http::{ClientAddress, RequestId};
+
+#[derive(Debug, Default)]
+pub(crate) struct AuthMutation;
+
+const WRONG_CREDENTIALS: &str = "the e-mail address or the password is wrong";
+
+fn api_error(error: LogInError) -> ApiError {
+    match error {
+        LogInError::WrongCredentials => ApiError::Unauthenticated(WRONG_CREDENTIALS),
+        LogInError::InvalidRefreshToken => {
+            ApiError::Unauthenticated("the refresh token is not valid: sign in again")
+        }
+        LogInError::Throttled {
+            retry_after_seconds,
+        } => ApiError::RateLimited {
+            retry_after_seconds,
+        },
+        LogInError::Suspended => ApiError::Forbidden("the account is suspended"),
+        other => ApiError::Internal(other.into()),
+    }
+}
+
+fn context<'a>(ctx: &Context<'a>) -> Result<login::Context<'a>, ApiError> {
+    let services = services(ctx)?;
+    Ok(login::Context {
+        store: &services.store,
+        vault: &services.vault,
+        tokens: &services.tokens,
+        client_address: ctx.data_opt::<ClientAddress>().map(|a| a.0.as_str()),
+        request_id: ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
+    })
+}
+
+#[Object]
+impl AuthMutation {
+    /// Signs in with e-mail and password. Accounts with a second factor get an
+    /// `MfaChallenge` to finish with `completeMfa`; the others an `AuthSession`. Wrong
+    /// e-mail and wrong password get the same `UNAUTHENTICATED` answer in the same time;
+    /// repeated failures answer `RATE_LIMITED` with `retryAfterSeconds`.
+    async fn log_in(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> Result<LogInResult, ApiError> {
+        let Ok(email) = Email::parse(&email) else {
+            return Err(ApiError::Unauthenticated(WRONG_CREDENTIALS));
+        };
+        match login::log_in(context(ctx)?, &email, password)
+            .await
+            .map_err(api_error)?
+        {
+            LogIn::Session(tokens) => Ok(LogInResult::AuthSession(tokens.into())),
+            LogIn::Challenge {
+                challenge,
+                expires_at,
+            } => Ok(LogInResult::MfaChallenge(MfaChallenge {
+                challenge,
+                expires_at,
+            })),
+        }
+    }
+
+    /// Spends a refresh token for a new access token and a new refresh token. A refresh
+    /// token that was already spent ends its whole session.
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> Result<AuthSession, ApiError> {
+        let tokens = login::refresh(context(ctx)?, &refresh_token)
+            .await
+            .map_err(api_error)?;
+        Ok(tokens.into())
+    }
+}
+
+/// A signed-in session's tokens.
+#[derive(SimpleObject)]
+pub(crate) struct AuthSession {
+    /// The access token: `Authorization: Bearer <accessToken>`.
+    access_token: String,
+    /// The refresh token for `refreshSession`; spent on use.
+    refresh_token: String,
+    /// When the access token expires.
+    expires_at: DateTime<Utc>,
+}
+
+impl From<Tokens> for AuthSession {
+    fn from(tokens: Tokens) -> Self {
+        Self {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_at: tokens.expires_at,
+        }
+    }
+}
+
+/// The password was right; send a second factor with this challenge to `completeMfa`.
+#[derive(SimpleObject)]
+pub(crate) struct MfaChallenge {
+    /// The challenge.
+    challenge: String,
+    /// When it expires.
+    expires_at: DateTime<Utc>,
+}
+
+/// What `logIn` gives.
+#[derive(Union)]
+pub(crate) enum LogInResult {
+    /// Signed in.
+    AuthSession(AuthSession),
+    /// A second factor is needed.
+    MfaChallenge(MfaChallenge),
+}

@@ -1,0 +1,242 @@
+//! Log-in and refresh over HTTP: the journey, refresh-token reuse, enumeration resistance
+//! and throttling (including attempts packed as aliases).
+
+use chrono::Utc;
+use icecone_core::identity::email::Email;
+use icecone_core::identity::password::Password;
+use icecone_core::identity::policy::PolicyVersion;
+use icecone_gateway::auth::accounts;
+use icecone_store::accounts::AccountKind;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::accounts::instance;
+use crate::helpers::TestApp;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn register(app: &TestApp, email: &str) -> Uuid {
+    let (vault, _) = instance(app).await;
+    accounts::register(
+        app.db.store(),
+        &vault,
+        &Email::parse(email).expect("email"),
+        &Password::parse(PASSWORD.to_owned()).expect("password"),
+        PolicyVersion::current(),
+        AccountKind::User,
+    )
+    .await
+    .expect("registered")
+}
+
+async fn post(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut request = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(json!({ "query": query, "variables": variables }).to_string());
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    app.send(request).await.json()
+}
+
+const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
+    __typename ... on AuthSession { accessToken refreshToken expiresAt } \
+    ... on MfaChallenge { challenge expiresAt } } }";
+const REFRESH: &str =
+    "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken } }";
+
+async fn log_in(app: &TestApp, email: &str, password: &str) -> Value {
+    post(app, None, LOG_IN, json!({ "e": email, "p": password })).await
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
+#[tokio::test]
+async fn log_in_refresh_and_reuse_detection_end_to_end() {
+    let app = TestApp::spawn().await;
+    let account = register(&app, "dana@example.com").await;
+
+    let body = log_in(&app, "Dana@Example.com", PASSWORD).await;
+    let session = &body["data"]["logIn"];
+    assert_eq!(session["__typename"], "AuthSession", "{body}");
+    let access = session["accessToken"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    let refresh = session["refreshToken"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned();
+    let me = post(&app, Some(&access), "{ me { id email } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["id"], account.to_string(), "{me}");
+    assert_eq!(me["data"]["me"]["email"], "dana@example.com");
+
+    let renewed = post(&app, None, REFRESH, json!({ "t": refresh })).await;
+    let new_access = renewed["data"]["refreshSession"]["accessToken"]
+        .as_str()
+        .expect("new access")
+        .to_owned();
+    let new_refresh = renewed["data"]["refreshSession"]["refreshToken"]
+        .as_str()
+        .expect("new refresh")
+        .to_owned();
+    assert_ne!(new_refresh, refresh, "refresh tokens rotate");
+    assert!(
+        post(&app, Some(&new_access), "{ me { id } }", json!({})).await["data"]["me"]["id"]
+            .is_string()
+    );
+
+    // The spent token used again: someone holds a copy, so the whole session ends.
+    let reused = post(&app, None, REFRESH, json!({ "t": refresh })).await;
+    assert_eq!(code(&reused), "UNAUTHENTICATED", "{reused}");
+    let after = app
+        .send(
+            app.client
+                .post(app.url("/graphql"))
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {new_access}"))
+                .body(json!({ "query": "{ me { id } }" }).to_string()),
+        )
+        .await;
+    assert_eq!(after.status, 401, "the session was revoked");
+    assert_eq!(
+        code(&post(&app, None, REFRESH, json!({ "t": new_refresh })).await),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        code(&post(&app, None, REFRESH, json!({ "t": "not-a-token" })).await),
+        "UNAUTHENTICATED"
+    );
+
+    let trail = app.db.store().audit_page(None, 10).await.expect("audit");
+    let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["auth.sign_in", "auth.refresh_reuse"]);
+    let notices = app
+        .db
+        .store()
+        .undelivered_notifications(10)
+        .await
+        .expect("outbox");
+    assert_eq!(
+        notices.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
+        ["new_sign_in"]
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_emails_get_the_same_answer_and_the_same_throttle() {
+    let app = TestApp::spawn().await;
+    register(&app, "erin@example.com").await;
+    let wrong = log_in(&app, "erin@example.com", "not the password at all").await;
+    let unknown = log_in(&app, "nobody@example.com", "not the password at all").await;
+    assert_eq!(code(&wrong), "UNAUTHENTICATED");
+    assert_eq!(
+        wrong["errors"][0]["message"], unknown["errors"][0]["message"],
+        "one answer for both"
+    );
+    // The first failures are free (core's throttle policy), then both addresses are
+    // throttled alike.
+    for _ in 0..3 {
+        assert_eq!(
+            code(&log_in(&app, "erin@example.com", "nope nope nope").await),
+            "UNAUTHENTICATED"
+        );
+        assert_eq!(
+            code(&log_in(&app, "nobody@example.com", "nope nope nope").await),
+            "UNAUTHENTICATED"
+        );
+    }
+    for email in ["erin@example.com", "nobody@example.com"] {
+        let body = log_in(&app, email, PASSWORD).await;
+        assert_eq!(code(&body), "RATE_LIMITED", "{email}: {body}");
+        assert!(
+            body["errors"][0]["extensions"]["retryAfterSeconds"]
+                .as_u64()
+                .is_some_and(|s| s >= 1),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn log_in_attempts_packed_as_aliases_each_count() {
+    let app = TestApp::spawn().await;
+    register(&app, "finn@example.com").await;
+    let fields: String = (0..8)
+        .map(|i| format!("a{i}: logIn(email: \"finn@example.com\", password: \"guess-number-{i:04}\") {{ __typename }} "))
+        .collect();
+    let body = post(&app, None, &format!("mutation {{ {fields} }}"), json!({})).await;
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["extensions"]["code"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "RATE_LIMITED",
+            "RATE_LIMITED",
+            "RATE_LIMITED",
+            "RATE_LIMITED"
+        ],
+        "{body}"
+    );
+    // The right password is throttled too until the delay is over.
+    assert_eq!(
+        code(&log_in(&app, "finn@example.com", PASSWORD).await),
+        "RATE_LIMITED"
+    );
+}
+
+#[tokio::test]
+async fn suspended_accounts_and_second_factors() {
+    let app = TestApp::spawn().await;
+    let suspended = register(&app, "gus@example.com").await;
+    app.db
+        .store()
+        .suspend_account(suspended, Utc::now())
+        .await
+        .expect("suspended");
+    assert_eq!(
+        code(&log_in(&app, "gus@example.com", "wrong wrong wrong").await),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        code(&log_in(&app, "gus@example.com", PASSWORD).await),
+        "FORBIDDEN",
+        "only with the password"
+    );
+
+    let with_totp = register(&app, "hana@example.com").await;
+    app.db
+        .store()
+        .put_totp_factor(with_totp, vec![1, 2, 3])
+        .await
+        .expect("enrolled");
+    app.db
+        .store()
+        .confirm_totp_factor(with_totp, Utc::now())
+        .await
+        .expect("confirmed");
+    let body = log_in(&app, "hana@example.com", PASSWORD).await;
+    assert_eq!(
+        body["data"]["logIn"]["__typename"], "MfaChallenge",
+        "{body}"
+    );
+    assert!(
+        body["data"]["logIn"]["challenge"]
+            .as_str()
+            .is_some_and(|c| c.len() >= 40)
+    );
+}
