@@ -13,9 +13,9 @@ use uuid::Uuid;
 use crate::accounts::instance;
 use crate::helpers::TestApp;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-async fn register(app: &TestApp, email: &str) -> Uuid {
+pub(crate) async fn register(app: &TestApp, email: &str) -> Uuid {
     let (vault, _) = instance(app).await;
     accounts::register(
         app.db.store(),
@@ -29,7 +29,12 @@ async fn register(app: &TestApp, email: &str) -> Uuid {
     .expect("registered")
 }
 
-async fn post(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> Value {
+pub(crate) async fn post(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
     let mut request = app
         .client
         .post(app.url("/graphql"))

@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod limits;
 mod login;
+mod mfa;
 mod privacy_promises;
 mod providers;
 mod schema;

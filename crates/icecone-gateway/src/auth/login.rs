@@ -121,7 +121,7 @@ pub fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn throttled(decision: AttemptDecision) -> Result<(), LogInError> {
+pub(crate) fn throttled(decision: AttemptDecision) -> Result<(), LogInError> {
     match decision {
         AttemptDecision::Allowed => Ok(()),
         AttemptDecision::RetryAfter(_) | AttemptDecision::Locked => Err(LogInError::Throttled {
@@ -234,7 +234,7 @@ pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<
     Ok(LogIn::Session(tokens))
 }
 
-async fn issue(
+pub(crate) async fn issue(
     cx: Context<'_>,
     account: Uuid,
     session: Uuid,

@@ -3,5 +3,6 @@
 
 pub mod accounts;
 pub mod login;
+pub mod mfa;
 pub mod tokens;
 pub mod viewer;

@@ -14,7 +14,7 @@ pub(crate) struct AuthMutation;
 
 const WRONG_CREDENTIALS: &str = "the e-mail address or the password is wrong";
 
-fn api_error(error: LogInError) -> ApiError {
+pub(super) fn log_in_error(error: LogInError) -> ApiError {
     match error {
         LogInError::WrongCredentials => ApiError::Unauthenticated(WRONG_CREDENTIALS),
         LogInError::InvalidRefreshToken => {
@@ -30,7 +30,7 @@ fn api_error(error: LogInError) -> ApiError {
     }
 }
 
-fn context<'a>(ctx: &Context<'a>) -> Result<login::Context<'a>, ApiError> {
+pub(super) fn login_context<'a>(ctx: &Context<'a>) -> Result<login::Context<'a>, ApiError> {
     let services = services(ctx)?;
     Ok(login::Context {
         store: &services.store,
@@ -56,9 +56,9 @@ impl AuthMutation {
         let Ok(email) = Email::parse(&email) else {
             return Err(ApiError::Unauthenticated(WRONG_CREDENTIALS));
         };
-        match login::log_in(context(ctx)?, &email, password)
+        match login::log_in(login_context(ctx)?, &email, password)
             .await
-            .map_err(api_error)?
+            .map_err(log_in_error)?
         {
             LogIn::Session(tokens) => Ok(LogInResult::AuthSession(tokens.into())),
             LogIn::Challenge {
@@ -78,9 +78,9 @@ impl AuthMutation {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> Result<AuthSession, ApiError> {
-        let tokens = login::refresh(context(ctx)?, &refresh_token)
+        let tokens = login::refresh(login_context(ctx)?, &refresh_token)
             .await
-            .map_err(api_error)?;
+            .map_err(log_in_error)?;
         Ok(tokens.into())
     }
 }

@@ -18,6 +18,7 @@ mod account;
 mod auth;
 pub mod error;
 pub mod limits;
+mod mfa;
 mod providers;
 mod scalars;
 mod sessions;
@@ -28,7 +29,11 @@ pub struct Query(account::AccountQuery, providers::ProvidersQuery);
 
 /// The mutation root.
 #[derive(MergedObject, Default, Debug)]
-pub struct Mutation(auth::AuthMutation, sessions::SessionMutation);
+pub struct Mutation(
+    auth::AuthMutation,
+    mfa::MfaMutation,
+    sessions::SessionMutation,
+);
 
 /// The gateway's schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

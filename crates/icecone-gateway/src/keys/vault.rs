@@ -228,6 +228,11 @@ impl Vault {
         )?)
     }
 
+    /// The pepper of recovery-code digests, derived from the system key.
+    pub fn recovery_pepper(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        icecone_core::identity::recovery::derive_pepper(&self.system_key)
+    }
+
     /// The key of the audit trail's HMAC chain, derived from the system key.
     pub fn audit_chain_key(&self) -> zeroize::Zeroizing<[u8; 32]> {
         icecone_core::audit::derive_chain_key(&self.system_key)

@@ -1,0 +1,267 @@
+//! Second factors: TOTP enrolment and confirmation (with ten single-use recovery codes),
+//! and completing a log-in with a TOTP or a recovery code.
+//!
+//! A TOTP code is accepted once only: the last accepted time step is stored per account
+//! and moved forward by one conditional update, so a replay fails on every gateway
+//! instance. Failed codes are counted per account with growing delays and a hard stop at
+//! 20 (`icecone_core::identity::throttle`). Completing a log-in consumes its challenge
+//! whatever the outcome, so every guess costs a password log-in as well.
+
+use chrono::Utc;
+use icecone_core::identity::recovery::{RecoveryCode, code_digest};
+use icecone_core::identity::throttle;
+use icecone_core::identity::totp::{self, TotpCheck, TotpConfig, TotpSecret};
+use icecone_store::accounts::AccountRecord;
+use icecone_store::sessions::NewSession;
+use icecone_store::{Store, StoreError};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::accounts;
+use super::login::{self, Context, LogInError, Tokens};
+use super::tokens::Acr;
+use crate::audit::{self, AuditEvent};
+use crate::keys::vault::{Field, Vault};
+
+/// A TOTP secret to add to an authenticator app, shown once.
+#[derive(Debug)]
+pub struct Enrollment {
+    /// The secret, base32.
+    pub secret: Zeroizing<String>,
+    /// The `otpauth://` URI (for a QR code).
+    pub otpauth_uri: Zeroizing<String>,
+}
+
+/// Why a second-factor step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MfaError {
+    /// TOTP is already active.
+    #[error("a second factor is already active")]
+    AlreadyActive,
+    /// No TOTP enrolment to confirm, or none active to use.
+    #[error("no second factor is enrolled")]
+    NotEnrolled,
+    /// The code is wrong, already used, or the challenge is not valid.
+    #[error("the code is not valid")]
+    WrongCode,
+    /// Other log-in failures (throttling, storage).
+    #[error(transparent)]
+    LogIn(#[from] LogInError),
+}
+
+impl From<StoreError> for MfaError {
+    fn from(error: StoreError) -> Self {
+        Self::LogIn(error.into())
+    }
+}
+
+impl From<crate::keys::vault::VaultError> for MfaError {
+    fn from(error: crate::keys::vault::VaultError) -> Self {
+        Self::LogIn(error.into())
+    }
+}
+
+impl From<audit::AuditError> for MfaError {
+    fn from(error: audit::AuditError) -> Self {
+        Self::LogIn(error.into())
+    }
+}
+
+fn secret_field(account: &str) -> Field<'_> {
+    Field {
+        table: "totp_factors",
+        column: "secret_sealed",
+        row_id: account,
+    }
+}
+
+fn now_unix() -> u64 {
+    u64::try_from(Utc::now().timestamp()).unwrap_or(0)
+}
+
+/// Starts TOTP enrolment (replacing an unconfirmed one).
+pub async fn enroll(
+    store: &Store,
+    vault: &Vault,
+    account: &AccountRecord,
+) -> Result<Enrollment, MfaError> {
+    let secret = TotpSecret::generate()
+        .map_err(|e| MfaError::from(crate::keys::vault::VaultError::from(e)))?;
+    let id = account.id.to_string();
+    let sealed = vault
+        .seal(account.subject, secret_field(&id), secret.as_bytes())
+        .await?;
+    match store.put_totp_factor(account.id, sealed).await {
+        Ok(()) => {}
+        Err(StoreError::Duplicate) => return Err(MfaError::AlreadyActive),
+        Err(other) => return Err(other.into()),
+    }
+    let email = accounts::email_of(vault, account).await?;
+    let label = if email.contains(':') {
+        id.clone()
+    } else {
+        email
+    };
+    let otpauth_uri = totp::otpauth_uri(&TotpConfig::PRODUCTION, &secret, &label)
+        .map_err(|_| MfaError::NotEnrolled)?;
+    Ok(Enrollment {
+        secret: secret.base32(),
+        otpauth_uri,
+    })
+}
+
+/// Checks a TOTP code against the account's factor, counting failures; returns whether it
+/// was accepted (and, then, moved the accepted step forward).
+async fn check_totp(
+    store: &Store,
+    vault: &Vault,
+    account: &AccountRecord,
+    code: &str,
+) -> Result<bool, MfaError> {
+    let factor = store
+        .totp_factor(account.id)
+        .await?
+        .ok_or(MfaError::NotEnrolled)?;
+    let now = Utc::now();
+    login::throttled(throttle::attempt_decision(
+        factor.failures,
+        factor.last_failure_at,
+        now,
+    ))?;
+    let id = account.id.to_string();
+    let secret = vault
+        .open_field(account.subject, secret_field(&id), &factor.secret_sealed)
+        .await?;
+    let secret = TotpSecret::from_bytes(&secret).map_err(|_| MfaError::NotEnrolled)?;
+    let accepted = match totp::verify(
+        &TotpConfig::PRODUCTION,
+        &secret,
+        code.trim(),
+        now_unix(),
+        factor.last_step,
+    ) {
+        // The conditional update is what refuses a replay on another gateway instance.
+        TotpCheck::Accepted { step } => store.accept_totp_step(account.id, step).await?,
+        TotpCheck::Replayed | TotpCheck::Wrong => false,
+    };
+    if !accepted {
+        store.record_totp_failure(account.id, now).await?;
+    }
+    Ok(accepted)
+}
+
+/// Confirms enrolment with a first code; returns the ten recovery codes, shown once.
+pub async fn confirm(
+    cx: Context<'_>,
+    account: &AccountRecord,
+    session: Uuid,
+    code: &str,
+) -> Result<Vec<Zeroizing<String>>, MfaError> {
+    let factor = cx
+        .store
+        .totp_factor(account.id)
+        .await?
+        .ok_or(MfaError::NotEnrolled)?;
+    if factor.confirmed_at.is_some() {
+        return Err(MfaError::AlreadyActive);
+    }
+    if !check_totp(cx.store, cx.vault, account, code).await? {
+        return Err(MfaError::WrongCode);
+    }
+    let now = Utc::now();
+    cx.store.confirm_totp_factor(account.id, now).await?;
+    let codes = RecoveryCode::generate_set()
+        .map_err(|e| MfaError::from(crate::keys::vault::VaultError::from(e)))?;
+    let pepper = cx.vault.recovery_pepper();
+    let digests = codes
+        .iter()
+        .map(|c| code_digest(&pepper, account.id.as_bytes(), c))
+        .collect();
+    cx.store.replace_recovery_codes(account.id, digests).await?;
+    cx.store.record_mfa(session, now).await?;
+    let actor = format!("account:{}", account.id);
+    let event = AuditEvent {
+        actor: &actor,
+        action: "mfa.enabled",
+        target: Some(&actor),
+        reason: None,
+        request_id: cx.request_id,
+    };
+    audit::record(cx.store, cx.vault, event).await?;
+    cx.store
+        .enqueue_notification(Uuid::new_v4(), account.id, "mfa_changed", now)
+        .await?;
+    Ok(codes.iter().map(RecoveryCode::display_form).collect())
+}
+
+/// Completes a log-in with the challenge `logIn` gave and a TOTP or recovery code.
+pub async fn complete(cx: Context<'_>, challenge: &str, code: &str) -> Result<Tokens, MfaError> {
+    let now = Utc::now();
+    let account_id = cx
+        .store
+        .consume_mfa_challenge(&login::digest(challenge), now)
+        .await?
+        .ok_or(MfaError::WrongCode)?;
+    let account = cx
+        .store
+        .account(account_id)
+        .await?
+        .ok_or(MfaError::WrongCode)?;
+    let accepted = if code.trim().bytes().all(|b| b.is_ascii_digit()) {
+        check_totp(cx.store, cx.vault, &account, code).await?
+    } else {
+        let factor = cx
+            .store
+            .totp_factor(account.id)
+            .await?
+            .ok_or(MfaError::NotEnrolled)?;
+        login::throttled(throttle::attempt_decision(
+            factor.failures,
+            factor.last_failure_at,
+            now,
+        ))?;
+        let used = match RecoveryCode::parse(code) {
+            Ok(recovery) => {
+                let digest = code_digest(
+                    &cx.vault.recovery_pepper(),
+                    account.id.as_bytes(),
+                    &recovery,
+                );
+                cx.store.use_recovery_code(account.id, &digest, now).await?
+            }
+            Err(_) => false,
+        };
+        if !used {
+            cx.store.record_totp_failure(account.id, now).await?;
+        }
+        used
+    };
+    if !accepted {
+        return Err(MfaError::WrongCode);
+    }
+    let session = Uuid::new_v4();
+    let amr = vec!["pwd".to_owned(), "otp".to_owned()];
+    cx.store
+        .create_session(NewSession {
+            id: session,
+            account: account.id,
+            auth_time: now,
+            mfa_at: Some(now),
+            amr: amr.join(" "),
+        })
+        .await?;
+    let tokens = login::issue(cx, account.id, session, now, amr, Acr::Aal2, now).await?;
+    let actor = format!("account:{}", account.id);
+    let event = AuditEvent {
+        actor: &actor,
+        action: "auth.sign_in_mfa",
+        target: Some(&actor),
+        reason: None,
+        request_id: cx.request_id,
+    };
+    audit::record(cx.store, cx.vault, event).await?;
+    cx.store
+        .enqueue_notification(Uuid::new_v4(), account.id, "new_sign_in", now)
+        .await?;
+    Ok(tokens)
+}

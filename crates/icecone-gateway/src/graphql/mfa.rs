@@ -1,0 +1,87 @@
+//! `enrollTotp`, `confirmTotp` and `completeMfa`.
+
+use async_graphql::{Context, Object, SimpleObject};
+
+use super::account::{SIGN_IN_FIRST, services, signed_in};
+use super::auth::{AuthSession, log_in_error, login_context};
+use super::error::ApiError;
+use crate::auth::mfa::{self, MfaError};
+
+#[derive(Debug, Default)]
+pub(crate) struct MfaMutation;
+
+fn api_error(error: MfaError) -> ApiError {
+    match error {
+        MfaError::AlreadyActive => {
+            ApiError::BadUserInput("a second factor is already active".to_owned())
+        }
+        MfaError::NotEnrolled => {
+            ApiError::BadUserInput("no second factor is enrolled: call enrollTotp first".to_owned())
+        }
+        MfaError::WrongCode => ApiError::Unauthenticated("the code or the challenge is not valid"),
+        MfaError::LogIn(error) => log_in_error(error),
+    }
+}
+
+#[Object]
+impl MfaMutation {
+    /// Starts TOTP enrolment: a new secret for an authenticator app, shown once. Replaces an
+    /// enrolment that was not confirmed yet.
+    async fn enroll_totp(&self, ctx: &Context<'_>) -> Result<TotpEnrollment, ApiError> {
+        let viewer = signed_in(ctx)?;
+        let services = services(ctx)?;
+        let account = services
+            .store
+            .account(viewer.account)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+            .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;
+        let enrollment = mfa::enroll(&services.store, &services.vault, &account)
+            .await
+            .map_err(api_error)?;
+        Ok(TotpEnrollment {
+            secret: enrollment.secret.to_string(),
+            otpauth_uri: enrollment.otpauth_uri.to_string(),
+        })
+    }
+
+    /// Activates TOTP with a first code; answers the ten single-use recovery codes, shown
+    /// once.
+    async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> Result<Vec<String>, ApiError> {
+        let viewer = signed_in(ctx)?;
+        let cx = login_context(ctx)?;
+        let account = cx
+            .store
+            .account(viewer.account)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+            .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;
+        let codes = mfa::confirm(cx, &account, viewer.session, &code)
+            .await
+            .map_err(api_error)?;
+        Ok(codes.iter().map(|c| c.to_string()).collect())
+    }
+
+    /// Finishes a log-in that answered an `MfaChallenge`, with a TOTP or a recovery code.
+    /// The challenge is used up either way: after a wrong code, log in again.
+    async fn complete_mfa(
+        &self,
+        ctx: &Context<'_>,
+        challenge: String,
+        code: String,
+    ) -> Result<AuthSession, ApiError> {
+        let tokens = mfa::complete(login_context(ctx)?, &challenge, &code)
+            .await
+            .map_err(api_error)?;
+        Ok(tokens.into())
+    }
+}
+
+/// A TOTP secret to add to an authenticator app.
+#[derive(SimpleObject)]
+pub(crate) struct TotpEnrollment {
+    /// The secret, base32.
+    secret: String,
+    /// The `otpauth://` URI, for a QR code.
+    otpauth_uri: String,
+}

@@ -1,0 +1,208 @@
+//! TOTP over HTTP: enrol, confirm (recovery codes), log in with a second factor, replay
+//! refusal, recovery codes used once.
+
+use icecone_core::identity::totp::{self, TotpConfig, TotpSecret};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::login::{PASSWORD, post, register};
+
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        let index = ALPHABET
+            .iter()
+            .position(|a| *a == c.to_ascii_uppercase())
+            .expect("base32");
+        value = (value << 5) | u32::try_from(index).expect("small");
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((value >> bits) & 0xff).expect("byte"));
+        }
+    }
+    out
+}
+
+fn code_at(secret: &TotpSecret, offset_seconds: i64) -> String {
+    let now = u64::try_from(chrono::Utc::now().timestamp() + offset_seconds).expect("time");
+    totp::generate(&TotpConfig::PRODUCTION, secret, now).to_string()
+}
+
+const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
+    __typename ... on AuthSession { accessToken } ... on MfaChallenge { challenge } } }";
+const COMPLETE: &str =
+    "mutation C($c: String!, $k: String!) { completeMfa(challenge: $c, code: $k) { accessToken } }";
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
+async fn challenge(app: &TestApp, email: &str) -> String {
+    let body = post(app, None, LOG_IN, json!({ "e": email, "p": PASSWORD })).await;
+    assert_eq!(
+        body["data"]["logIn"]["__typename"], "MfaChallenge",
+        "{body}"
+    );
+    body["data"]["logIn"]["challenge"]
+        .as_str()
+        .expect("challenge")
+        .to_owned()
+}
+
+fn acr_of(access_token: &str) -> String {
+    let payload = access_token.split('.').nth(1).expect("payload");
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+        .expect("base64");
+    let claims: Value = serde_json::from_slice(&bytes).expect("claims");
+    claims["acr"].as_str().unwrap_or("").to_owned()
+}
+
+#[tokio::test]
+async fn the_totp_journey_with_replay_refusal_and_single_use_recovery_codes() {
+    let app = TestApp::spawn().await;
+    register(&app, "ivy@example.com").await;
+    let first = post(
+        &app,
+        None,
+        LOG_IN,
+        json!({ "e": "ivy@example.com", "p": PASSWORD }),
+    )
+    .await;
+    let token = first["data"]["logIn"]["accessToken"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+
+    let enrolled = post(
+        &app,
+        Some(&token),
+        "mutation { enrollTotp { secret otpauthUri } }",
+        json!({}),
+    )
+    .await;
+    let secret_text = enrolled["data"]["enrollTotp"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let uri = enrolled["data"]["enrollTotp"]["otpauthUri"]
+        .as_str()
+        .expect("uri");
+    assert!(
+        uri.starts_with("otpauth://totp/IceCone:ivy%40example.com?")
+            || uri.starts_with("otpauth://totp/IceCone:ivy@example.com?"),
+        "{uri}"
+    );
+    let secret = TotpSecret::from_bytes(&base32_decode(&secret_text)).expect("secret");
+
+    let wrong = post(
+        &app,
+        Some(&token),
+        "mutation C($k: String!) { confirmTotp(code: $k) }",
+        json!({ "k": "000000" }),
+    )
+    .await;
+    assert_eq!(code(&wrong), "UNAUTHENTICATED", "{wrong}");
+    let now_code = code_at(&secret, 0);
+    let confirmed = post(
+        &app,
+        Some(&token),
+        "mutation C($k: String!) { confirmTotp(code: $k) }",
+        json!({ "k": now_code }),
+    )
+    .await;
+    let recovery: Vec<String> = confirmed["data"]["confirmTotp"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|c| c.as_str().expect("code").to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10, "{confirmed}");
+    let me = post(&app, Some(&token), "{ me { mfaEnabled } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["mfaEnabled"], true);
+    let again = post(
+        &app,
+        Some(&token),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        code(&again),
+        "BAD_USER_INPUT",
+        "a second enrolment needs disabling first"
+    );
+
+    // The code that confirmed enrolment cannot be used again (accepted once only).
+    let replay = post(
+        &app,
+        None,
+        COMPLETE,
+        json!({ "c": challenge(&app, "ivy@example.com").await, "k": now_code }),
+    )
+    .await;
+    assert_eq!(code(&replay), "UNAUTHENTICATED", "replayed TOTP: {replay}");
+
+    // The next time step's code works (within the one-step skew).
+    let next = post(
+        &app,
+        None,
+        COMPLETE,
+        json!({ "c": challenge(&app, "ivy@example.com").await, "k": code_at(&secret, 30) }),
+    )
+    .await;
+    let access = next["data"]["completeMfa"]["accessToken"]
+        .as_str()
+        .expect("signed in with TOTP");
+    assert_eq!(acr_of(access), "aal2");
+
+    // A recovery code works once.
+    let with_recovery = post(
+        &app,
+        None,
+        COMPLETE,
+        json!({ "c": challenge(&app, "ivy@example.com").await, "k": recovery[0] }),
+    )
+    .await;
+    assert!(
+        with_recovery["data"]["completeMfa"]["accessToken"].is_string(),
+        "{with_recovery}"
+    );
+    let reused = post(
+        &app,
+        None,
+        COMPLETE,
+        json!({ "c": challenge(&app, "ivy@example.com").await, "k": recovery[0] }),
+    )
+    .await;
+    assert_eq!(
+        code(&reused),
+        "UNAUTHENTICATED",
+        "a recovery code is single-use"
+    );
+
+    // A challenge is used up by any attempt.
+    let used_up = challenge(&app, "ivy@example.com").await;
+    let _ = post(&app, None, COMPLETE, json!({ "c": used_up, "k": "123456" })).await;
+    let later = post(
+        &app,
+        None,
+        COMPLETE,
+        json!({ "c": used_up, "k": recovery[1] }),
+    )
+    .await;
+    assert_eq!(code(&later), "UNAUTHENTICATED");
+
+    let trail = app.db.store().audit_page(None, 20).await.expect("audit");
+    assert!(trail.iter().any(|e| e.action == "mfa.enabled"));
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|e| e.action == "auth.sign_in_mfa")
+            .count(),
+        2
+    );
+}
