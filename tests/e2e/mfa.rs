@@ -53,12 +53,16 @@ async fn challenge(app: &TestApp, email: &str) -> String {
         .to_owned()
 }
 
-fn acr_of(access_token: &str) -> String {
+fn claim(access_token: &str, name: &str) -> String {
     let payload = access_token.split('.').nth(1).expect("payload");
     let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
         .expect("base64");
     let claims: Value = serde_json::from_slice(&bytes).expect("claims");
-    claims["acr"].as_str().unwrap_or("").to_owned()
+    claims[name].as_str().unwrap_or("").to_owned()
+}
+
+fn acr_of(access_token: &str) -> String {
+    claim(access_token, "acr")
 }
 
 #[tokio::test]
@@ -204,5 +208,110 @@ async fn the_totp_journey_with_replay_refusal_and_single_use_recovery_codes() {
             .filter(|e| e.action == "auth.sign_in_mfa")
             .count(),
         2
+    );
+}
+
+#[tokio::test]
+async fn turning_totp_off_needs_a_recent_second_factor() {
+    let app = TestApp::spawn().await;
+    register(&app, "jo@example.com").await;
+    let first = post(
+        &app,
+        None,
+        LOG_IN,
+        json!({ "e": "jo@example.com", "p": PASSWORD }),
+    )
+    .await;
+    let aal1 = first["data"]["logIn"]["accessToken"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let enrolled = post(
+        &app,
+        Some(&aal1),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    let secret = TotpSecret::from_bytes(&base32_decode(
+        enrolled["data"]["enrollTotp"]["secret"]
+            .as_str()
+            .expect("secret"),
+    ))
+    .expect("secret");
+    // Three consecutive steps: the previous one confirms, the current one logs in, the next
+    // one turns the factor off (each step is accepted once only).
+    let confirm = "mutation C($k: String!) { confirmTotp(code: $k) }";
+    let confirmed = post(
+        &app,
+        Some(&aal1),
+        confirm,
+        json!({ "k": code_at(&secret, -30) }),
+    )
+    .await;
+    assert!(confirmed["data"]["confirmTotp"].is_array(), "{confirmed}");
+
+    // Confirming proves the factor in this session; ten minutes later that is stale.
+    let session = claim(&aal1, "sid").parse::<uuid::Uuid>().expect("sid");
+    let ten_minutes_ago = chrono::Utc::now() - chrono::TimeDelta::minutes(10);
+    app.db
+        .store()
+        .record_mfa(session, ten_minutes_ago)
+        .await
+        .expect("aged");
+    let disable = "mutation D($k: String!) { disableTotp(code: $k) }";
+    let stale = post(
+        &app,
+        Some(&aal1),
+        disable,
+        json!({ "k": code_at(&secret, 30) }),
+    )
+    .await;
+    assert_eq!(code(&stale), "REAUTHENTICATION_REQUIRED", "{stale}");
+
+    let completed = post(
+        &app,
+        None,
+        COMPLETE,
+        json!({ "c": challenge(&app, "jo@example.com").await, "k": code_at(&secret, 0) }),
+    )
+    .await;
+    let aal2 = completed["data"]["completeMfa"]["accessToken"]
+        .as_str()
+        .expect("aal2")
+        .to_owned();
+    let off = post(
+        &app,
+        Some(&aal2),
+        disable,
+        json!({ "k": code_at(&secret, 30) }),
+    )
+    .await;
+    assert_eq!(off["data"]["disableTotp"], true, "{off}");
+    assert_eq!(
+        post(&app, Some(&aal2), "{ me { mfaEnabled } }", json!({})).await["data"]["me"]["mfaEnabled"],
+        false
+    );
+    let plain = post(
+        &app,
+        None,
+        LOG_IN,
+        json!({ "e": "jo@example.com", "p": PASSWORD }),
+    )
+    .await;
+    assert_eq!(
+        plain["data"]["logIn"]["__typename"], "AuthSession",
+        "no challenge any more: {plain}"
+    );
+    let notices = app
+        .db
+        .store()
+        .undelivered_notifications(20)
+        .await
+        .expect("outbox");
+    assert_eq!(
+        notices.iter().filter(|n| n.kind == "mfa_changed").count(),
+        2,
+        "enabled and disabled are notified"
     );
 }

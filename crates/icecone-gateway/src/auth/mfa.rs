@@ -44,6 +44,9 @@ pub enum MfaError {
     /// The code is wrong, already used, or the challenge is not valid.
     #[error("the code is not valid")]
     WrongCode,
+    /// The action needs a second factor performed within the last five minutes.
+    #[error("a recent second factor is needed")]
+    StaleMfa,
     /// Other log-in failures (throttling, storage).
     #[error(transparent)]
     LogIn(#[from] LogInError),
@@ -264,4 +267,42 @@ pub async fn complete(cx: Context<'_>, challenge: &str, code: &str) -> Result<To
         .enqueue_notification(Uuid::new_v4(), account.id, "new_sign_in", now)
         .await?;
     Ok(tokens)
+}
+
+/// How recent the second factor of a session must be for sensitive actions.
+pub const FRESH_MFA: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// Turns TOTP off (and voids the recovery codes). Needs a session whose second factor was
+/// performed within [`FRESH_MFA`], and a current code.
+pub async fn disable(
+    cx: Context<'_>,
+    account: &AccountRecord,
+    session: Uuid,
+    code: &str,
+) -> Result<(), MfaError> {
+    let now = Utc::now();
+    let record = cx.store.session(session).await?.ok_or(MfaError::StaleMfa)?;
+    if record.mfa_at.is_none_or(|at| now - at > FRESH_MFA) {
+        return Err(MfaError::StaleMfa);
+    }
+    if !check_totp(cx.store, cx.vault, account, code).await? {
+        return Err(MfaError::WrongCode);
+    }
+    cx.store.delete_totp_factor(account.id).await?;
+    cx.store
+        .replace_recovery_codes(account.id, Vec::new())
+        .await?;
+    let actor = format!("account:{}", account.id);
+    let event = AuditEvent {
+        actor: &actor,
+        action: "mfa.disabled",
+        target: Some(&actor),
+        reason: None,
+        request_id: cx.request_id,
+    };
+    audit::record(cx.store, cx.vault, event).await?;
+    cx.store
+        .enqueue_notification(Uuid::new_v4(), account.id, "mfa_changed", now)
+        .await?;
+    Ok(())
 }

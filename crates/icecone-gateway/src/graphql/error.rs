@@ -74,6 +74,8 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     /// Signed in, but not allowed.
     Forbidden(&'static str),
+    /// The action needs a second factor performed within the last five minutes.
+    ReauthenticationRequired,
     /// Too many attempts: retry after this many seconds.
     RateLimited {
         /// Seconds to wait.
@@ -96,6 +98,7 @@ impl ApiError {
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             Self::BadUserInput(_) => ErrorCode::BadUserInput,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             Self::NotFound => ErrorCode::NotFound,
@@ -117,6 +120,9 @@ impl From<ApiError> for async_graphql::Error {
             ApiError::BadUserInput(message) | ApiError::QueryTooComplex(message) => message,
             ApiError::NotFound => "not found".to_owned(),
             ApiError::Unauthenticated(message) | ApiError::Forbidden(message) => message.to_owned(),
+            ApiError::ReauthenticationRequired => {
+                "this needs a second factor within the last five minutes: log in again".to_owned()
+            }
             ApiError::RateLimited {
                 retry_after_seconds,
             } => {

@@ -19,6 +19,7 @@ fn api_error(error: MfaError) -> ApiError {
             ApiError::BadUserInput("no second factor is enrolled: call enrollTotp first".to_owned())
         }
         MfaError::WrongCode => ApiError::Unauthenticated("the code or the challenge is not valid"),
+        MfaError::StaleMfa => ApiError::ReauthenticationRequired,
         MfaError::LogIn(error) => log_in_error(error),
     }
 }
@@ -60,6 +61,23 @@ impl MfaMutation {
             .await
             .map_err(api_error)?;
         Ok(codes.iter().map(|c| c.to_string()).collect())
+    }
+
+    /// Turns TOTP off and voids the recovery codes. Needs a second factor performed within
+    /// the last five minutes (`REAUTHENTICATION_REQUIRED` otherwise) and a current code.
+    async fn disable_totp(&self, ctx: &Context<'_>, code: String) -> Result<bool, ApiError> {
+        let viewer = signed_in(ctx)?;
+        let cx = login_context(ctx)?;
+        let account = cx
+            .store
+            .account(viewer.account)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+            .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;
+        mfa::disable(cx, &account, viewer.session, &code)
+            .await
+            .map_err(api_error)?;
+        Ok(true)
     }
 
     /// Finishes a log-in that answered an `MfaChallenge`, with a TOTP or a recovery code.
