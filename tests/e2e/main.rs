@@ -15,6 +15,7 @@ mod mfa;
 mod privacy_promises;
 mod providers;
 mod schema;
+mod staff;
 mod tidy;
 mod tls;
 mod tokens;

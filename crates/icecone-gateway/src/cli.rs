@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use icecone_core::identity::email::Email;
+use icecone_core::identity::password::Password;
+use icecone_core::identity::roles::StaffRole;
+
 use crate::audit::{self, AuditEvent};
 use crate::config::{Config, Settings, settings_help};
 use crate::keys::rotation::{self, RotationOptions};
@@ -54,6 +58,25 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffAction {
+    /// Create a staff account with a TOTP factor. Reads the password from standard input
+    /// and prints the account's `otpauth://` URI on a line of its own.
+    Create {
+        /// The staff member's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// SUPPORT, DPO, AUDITOR or ADMIN.
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +123,22 @@ pub fn main() -> ExitCode {
         Command::Audit {
             action: AuditAction::Verify,
         } => run(cli.config, |_| {}, audit_verify),
+        Command::Staff {
+            action: StaffAction::Create { email, role },
+        } => {
+            let input = match read_staff_input(&email, &role) {
+                Ok(input) => input,
+                Err(message) => {
+                    print_stderr(&format!("icecone: {message}"));
+                    return ExitCode::from(2);
+                }
+            };
+            run(
+                cli.config,
+                |_| {},
+                move |config| staff_create(config, input),
+            )
+        }
     }
 }
 
@@ -236,6 +275,48 @@ async fn keys(config: Config, action: KeysAction) -> anyhow::Result<()> {
         }
     }
     store.close().await?;
+    Ok(())
+}
+
+/// The checked inputs of `icecone staff create`.
+struct StaffInput {
+    email: Email,
+    password: Password,
+    role: StaffRole,
+}
+
+/// Parses the flags and reads the password from standard input (one line).
+fn read_staff_input(email: &str, role: &str) -> Result<StaffInput, String> {
+    let email = Email::parse(email).map_err(|error| format!("--email: {error}"))?;
+    let role = StaffRole::parse(role)
+        .map_err(|_| "--role must be SUPPORT, DPO, AUDITOR or ADMIN".to_owned())?;
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|_| "could not read the password from standard input".to_owned())?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    let password = Password::parse(password).map_err(|error| format!("the password: {error}"))?;
+    Ok(StaffInput {
+        email,
+        password,
+        role,
+    })
+}
+
+async fn staff_create(config: Config, input: StaffInput) -> anyhow::Result<()> {
+    let provider = startup::open_key_provider(&config)?;
+    let store = startup::open_store(&config).await?;
+    let vault = Vault::open(
+        store.clone(),
+        provider,
+        config.encryption_algorithm,
+        CacheLimits::default(),
+    )
+    .await?;
+    let uri = crate::auth::staff::create(&store, &vault, &input.email, &input.password, input.role)
+        .await?;
+    store.close().await?;
+    print_stdout(&format!("{}\n", uri.as_str()));
     Ok(())
 }
 

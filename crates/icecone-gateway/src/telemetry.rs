@@ -1,7 +1,9 @@
 //! Logs and traces.
 //!
 //! `tracing` everywhere: human-readable lines in development, JSON in production, each line
-//! inside the request span that carries the request id. With `OTEL_EXPORTER_OTLP_ENDPOINT`
+//! inside the request span that carries the request id. Logs go to standard error, so that
+//! standard output carries only what a command prints (the SDL, key status, a staff
+//! account's `otpauth://` URI). With `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! set, spans are also exported over OTLP/HTTP (the exporter reads the standard `OTEL_*`
 //! variables itself).
 //!
@@ -72,12 +74,15 @@ pub fn init(filter: &str, environment: Environment) -> Result<Telemetry, Telemet
         Environment::Production => registry
             .with(
                 tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
                     .json()
                     .with_current_span(true)
                     .with_span_list(false),
             )
             .try_init(),
-        Environment::Development => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+        Environment::Development => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
     };
     result.map_err(|_| TelemetryError::AlreadyInitialised)?;
     Ok(Telemetry { tracer_provider })

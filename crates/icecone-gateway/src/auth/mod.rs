@@ -4,5 +4,6 @@
 pub mod accounts;
 pub mod login;
 pub mod mfa;
+pub mod staff;
 pub mod tokens;
 pub mod viewer;
