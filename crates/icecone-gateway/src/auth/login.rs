@@ -219,19 +219,31 @@ pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<
         now,
     )
     .await?;
-    let actor = format!("account:{}", account.id);
+    security_event(cx, account.id, "auth.sign_in", "new_sign_in").await?;
+    Ok(LogIn::Session(tokens))
+}
+
+/// Records a security event of an account in the audit trail and queues the notification
+/// the account holder gets about it (new sign-in, second factor changed).
+pub(crate) async fn security_event(
+    cx: Context<'_>,
+    account: Uuid,
+    action: &str,
+    notification: &str,
+) -> Result<(), LogInError> {
+    let actor = format!("account:{account}");
     let event = AuditEvent {
         actor: &actor,
-        action: "auth.sign_in",
+        action,
         target: Some(&actor),
         reason: None,
         request_id: cx.request_id,
     };
     audit::record(cx.store, cx.vault, event).await?;
     cx.store
-        .enqueue_notification(Uuid::new_v4(), account.id, "new_sign_in", now)
+        .enqueue_notification(Uuid::new_v4(), account, notification, Utc::now())
         .await?;
-    Ok(LogIn::Session(tokens))
+    Ok(())
 }
 
 pub(crate) async fn issue(

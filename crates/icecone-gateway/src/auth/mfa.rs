@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 use super::accounts;
 use super::login::{self, Context, LogInError, Tokens};
 use super::tokens::Acr;
-use crate::audit::{self, AuditEvent};
+use crate::audit;
 use crate::keys::vault::{Field, Vault};
 
 /// A TOTP secret to add to an authenticator app, shown once.
@@ -182,18 +182,7 @@ pub async fn confirm(
         .collect();
     cx.store.replace_recovery_codes(account.id, digests).await?;
     cx.store.record_mfa(session, now).await?;
-    let actor = format!("account:{}", account.id);
-    let event = AuditEvent {
-        actor: &actor,
-        action: "mfa.enabled",
-        target: Some(&actor),
-        reason: None,
-        request_id: cx.request_id,
-    };
-    audit::record(cx.store, cx.vault, event).await?;
-    cx.store
-        .enqueue_notification(Uuid::new_v4(), account.id, "mfa_changed", now)
-        .await?;
+    login::security_event(cx, account.id, "mfa.enabled", "mfa_changed").await?;
     Ok(codes.iter().map(RecoveryCode::display_form).collect())
 }
 
@@ -254,18 +243,7 @@ pub async fn complete(cx: Context<'_>, challenge: &str, code: &str) -> Result<To
         })
         .await?;
     let tokens = login::issue(cx, account.id, session, now, amr, Acr::Aal2, now).await?;
-    let actor = format!("account:{}", account.id);
-    let event = AuditEvent {
-        actor: &actor,
-        action: "auth.sign_in_mfa",
-        target: Some(&actor),
-        reason: None,
-        request_id: cx.request_id,
-    };
-    audit::record(cx.store, cx.vault, event).await?;
-    cx.store
-        .enqueue_notification(Uuid::new_v4(), account.id, "new_sign_in", now)
-        .await?;
+    login::security_event(cx, account.id, "auth.sign_in_mfa", "new_sign_in").await?;
     Ok(tokens)
 }
 
@@ -292,17 +270,6 @@ pub async fn disable(
     cx.store
         .replace_recovery_codes(account.id, Vec::new())
         .await?;
-    let actor = format!("account:{}", account.id);
-    let event = AuditEvent {
-        actor: &actor,
-        action: "mfa.disabled",
-        target: Some(&actor),
-        reason: None,
-        request_id: cx.request_id,
-    };
-    audit::record(cx.store, cx.vault, event).await?;
-    cx.store
-        .enqueue_notification(Uuid::new_v4(), account.id, "mfa_changed", now)
-        .await?;
+    login::security_event(cx, account.id, "mfa.disabled", "mfa_changed").await?;
     Ok(())
 }

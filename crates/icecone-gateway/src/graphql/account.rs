@@ -27,7 +27,21 @@ pub(super) fn signed_in<'a>(ctx: &Context<'a>) -> Result<&'a Authenticated, ApiE
     }
 }
 
-fn internal(error: impl Into<anyhow::Error>) -> ApiError {
+/// The signed-in viewer and their account, or `UNAUTHENTICATED`.
+pub(super) async fn viewer_account<'a>(
+    ctx: &Context<'a>,
+) -> Result<(&'a Authenticated, AccountRecord), ApiError> {
+    let viewer = signed_in(ctx)?;
+    let record = services(ctx)?
+        .store
+        .account(viewer.account)
+        .await
+        .map_err(internal)?
+        .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;
+    Ok((viewer, record))
+}
+
+pub(super) fn internal(error: impl Into<anyhow::Error>) -> ApiError {
     ApiError::Internal(error.into())
 }
 
@@ -38,13 +52,7 @@ pub(crate) struct AccountQuery;
 impl AccountQuery {
     /// The signed-in account. `UNAUTHENTICATED` when anonymous.
     async fn me(&self, ctx: &Context<'_>) -> Result<Account, ApiError> {
-        let viewer = signed_in(ctx)?;
-        let record = services(ctx)?
-            .store
-            .account(viewer.account)
-            .await
-            .map_err(internal)?
-            .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;
+        let (viewer, record) = viewer_account(ctx).await?;
         Ok(Account {
             record,
             session: viewer.session,

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::account::{SIGN_IN_FIRST, services, signed_in};
+use super::account::{services, viewer_account};
 use super::auth::{AuthSession, log_in_error, login_context};
 use super::error::ApiError;
 use crate::auth::mfa::{self, MfaError};
@@ -29,14 +29,8 @@ impl MfaMutation {
     /// Starts TOTP enrolment: a new secret for an authenticator app, shown once. Replaces an
     /// enrolment that was not confirmed yet.
     async fn enroll_totp(&self, ctx: &Context<'_>) -> Result<TotpEnrollment, ApiError> {
-        let viewer = signed_in(ctx)?;
+        let (_, account) = viewer_account(ctx).await?;
         let services = services(ctx)?;
-        let account = services
-            .store
-            .account(viewer.account)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-            .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;
         let enrollment = mfa::enroll(&services.store, &services.vault, &account)
             .await
             .map_err(api_error)?;
@@ -49,14 +43,8 @@ impl MfaMutation {
     /// Activates TOTP with a first code; answers the ten single-use recovery codes, shown
     /// once.
     async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> Result<Vec<String>, ApiError> {
-        let viewer = signed_in(ctx)?;
+        let (viewer, account) = viewer_account(ctx).await?;
         let cx = login_context(ctx)?;
-        let account = cx
-            .store
-            .account(viewer.account)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-            .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;
         let codes = mfa::confirm(cx, &account, viewer.session, &code)
             .await
             .map_err(api_error)?;
@@ -66,14 +54,8 @@ impl MfaMutation {
     /// Turns TOTP off and voids the recovery codes. Needs a second factor performed within
     /// the last five minutes (`REAUTHENTICATION_REQUIRED` otherwise) and a current code.
     async fn disable_totp(&self, ctx: &Context<'_>, code: String) -> Result<bool, ApiError> {
-        let viewer = signed_in(ctx)?;
+        let (viewer, account) = viewer_account(ctx).await?;
         let cx = login_context(ctx)?;
-        let account = cx
-            .store
-            .account(viewer.account)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-            .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;
         mfa::disable(cx, &account, viewer.session, &code)
             .await
             .map_err(api_error)?;
