@@ -52,28 +52,8 @@ async fn signed_in(
     )
     .await
     .expect("registered");
-    let session = Uuid::new_v4();
-    let now = Utc::now();
-    app.db
-        .store()
-        .create_session(NewSession {
-            id: session,
-            account,
-            auth_time: now,
-            mfa_at: None,
-            amr: "pwd".to_owned(),
-        })
-        .await
-        .expect("session");
-    let claims = AccessClaims::new(
-        &account.to_string(),
-        &session.to_string(),
-        now,
-        vec!["pwd".to_owned()],
-        Acr::Aal1,
-        now,
-    );
-    (account, session, tokens.issue(&claims).expect("token"))
+    let (session, token) = second_session(app, tokens, account).await;
+    (account, session, token)
 }
 
 async fn me(app: &TestApp, authorization: Option<&str>) -> crate::helpers::Answer {
@@ -202,7 +182,7 @@ async fn graphql(
     app.send(request).await
 }
 
-/// A second session of the same account, with its own token.
+/// A new session of `account`, with its own access token.
 async fn second_session(app: &TestApp, tokens: &TokenSigner, account: Uuid) -> (Uuid, String) {
     let session = Uuid::new_v4();
     let now = Utc::now();

@@ -23,12 +23,13 @@ fn staff_create(
         .stderr(Stdio::piped())
         .spawn()
         .expect("icecone runs");
-    child
+    // With a bad --email or --role the command exits before it reads the password, so the
+    // write may meet a closed pipe; the exit status and output are what the tests check.
+    let _ = child
         .stdin
         .take()
         .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("password");
+        .write_all(format!("{password}\n").as_bytes());
     child.wait_with_output().expect("output")
 }
 
