@@ -1,17 +1,101 @@
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use icecone_gateway::config::{Environment, Settings};
+use icecone_gateway::notify::{DeliveryError, Notification, NotificationKind, Notifier};
 use icecone_gateway::startup::Application;
 use icecone_store::testing::TestDatabase;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 /// A gateway running for one test, with its own database and data directory.
 pub(crate) struct TestApp {
     pub(crate) address: SocketAddr,
     pub(crate) client: reqwest::Client,
     pub(crate) db: TestDatabase,
+    /// What the gateway's notifier was handed.
+    pub(crate) notifications: Arc<RecordingNotifier>,
     _data_dir: tempfile::TempDir,
+}
+
+/// A notification as the test notifier received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Delivered {
+    pub(crate) account: Uuid,
+    pub(crate) kind: NotificationKind,
+    pub(crate) recipient: String,
+    pub(crate) token: Option<String>,
+}
+
+/// A notifier that keeps what it is handed, for the tests to read.
+#[derive(Debug, Default)]
+pub(crate) struct RecordingNotifier {
+    delivered: Mutex<Vec<Delivered>>,
+    /// How many deliveries to refuse before accepting again.
+    failures_left: std::sync::atomic::AtomicUsize,
+}
+
+impl Notifier for RecordingNotifier {
+    fn deliver<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        use std::sync::atomic::Ordering;
+        if self
+            .failures_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Box::pin(async {
+                Err(DeliveryError(anyhow::anyhow!("the mail server is down")))
+            });
+        }
+        let delivered = Delivered {
+            account: notification.account,
+            kind: notification.kind,
+            recipient: notification.recipient.expose_secret().to_owned(),
+            token: notification
+                .token
+                .as_ref()
+                .map(|token| token.expose_secret().to_owned()),
+        };
+        self.delivered.lock().expect("lock").push(delivered);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl RecordingNotifier {
+    /// Makes the next `n` deliveries fail.
+    pub(crate) fn fail_next(&self, n: usize) {
+        self.failures_left
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Everything delivered so far.
+    pub(crate) fn delivered(&self) -> Vec<Delivered> {
+        self.delivered.lock().expect("lock").clone()
+    }
+
+    /// Waits (up to ten seconds) for a delivery of `kind` to `recipient`.
+    pub(crate) async fn wait_for(&self, kind: NotificationKind, recipient: &str) -> Delivered {
+        for _ in 0..200 {
+            if let Some(found) = self
+                .delivered()
+                .into_iter()
+                .find(|d| d.kind == kind && d.recipient == recipient)
+            {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no {kind:?} notification was delivered: {:?}",
+            self.delivered()
+        );
+    }
 }
 
 /// An HTTP answer, read whole.
@@ -54,7 +138,8 @@ impl TestApp {
         };
         adjust(&mut settings);
         let config = settings.resolve().expect("valid test settings");
-        let app = Application::build(config)
+        let notifications = Arc::new(RecordingNotifier::default());
+        let app = Application::build_with_notifier(config, notifications.clone())
             .await
             .expect("the gateway builds");
         let address = app.address();
@@ -66,6 +151,7 @@ impl TestApp {
                 .build()
                 .expect("client"),
             db,
+            notifications,
             _data_dir: data_dir,
         }
     }

@@ -15,6 +15,7 @@ mod mfa;
 mod privacy_promises;
 mod providers;
 mod schema;
+mod sign_up;
 mod staff;
 mod tidy;
 mod tls;

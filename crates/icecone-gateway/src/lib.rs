@@ -10,6 +10,7 @@ pub mod config;
 pub mod graphql;
 mod http;
 pub mod keys;
+pub mod notify;
 mod owner_only;
 pub mod startup;
 pub mod telemetry;

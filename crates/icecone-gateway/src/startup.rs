@@ -23,6 +23,7 @@ use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
 use crate::keys::vault::{CacheLimits, Vault};
 use crate::keys::{self};
+use crate::notify::{self, LogNotifier, Notifier};
 use crate::tls;
 use icecone_core::crypto::keys::KeyProvider;
 
@@ -33,6 +34,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Application {
     address: SocketAddr,
     server: Server,
+    delivery: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Application {
@@ -44,8 +46,17 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
-    /// Opens everything the gateway needs and binds its listener.
+    /// Opens everything the gateway needs and binds its listener; notifications go to the
+    /// log-only [`LogNotifier`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_notifier(config, Arc::new(LogNotifier)).await
+    }
+
+    /// As [`Application::build`], delivering notifications through `notifier`.
+    pub async fn build_with_notifier(
+        config: Config,
+        notifier: Arc<dyn Notifier>,
+    ) -> anyhow::Result<Self> {
         let provider = open_key_provider(&config)?;
         // Before the store: a missing or open key file stops the start with nothing migrated.
         let tls = config
@@ -69,10 +80,12 @@ impl Application {
                 .context("cannot load the access-token signing keys")?,
         );
         let providers: Vec<Arc<dyn ProviderAdapter>> = vec![Arc::new(LocalProvider)];
+        let vault = Arc::new(vault);
+        let outbox = (store.clone(), vault.clone());
         let executor = graphql::Executor::new(
             Services {
                 providers: providers.into(),
-                vault: Arc::new(vault),
+                vault,
                 store: Arc::new(store.clone()),
                 tokens: tokens.clone(),
             },
@@ -126,7 +139,13 @@ impl Application {
             }
         }
         tracing::info!(%address, environment = ?config.env, "IceCone gateway listening");
-        Ok(Self { address, server })
+        // Last, so that a failed start leaves no task behind.
+        let delivery = notify::spawn_delivery(outbox.0, outbox.1, notifier);
+        Ok(Self {
+            address,
+            server,
+            delivery,
+        })
     }
 
     /// The address the gateway listens on (the real port when the config asked for 0).
@@ -136,7 +155,9 @@ impl Application {
 
     /// Serves until the process receives SIGTERM or SIGINT; in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await?;
+        let served = self.server.await;
+        self.delivery.abort();
+        served?;
         tracing::info!("IceCone gateway stopped");
         Ok(())
     }

@@ -50,7 +50,9 @@ pub struct NewAccount {
     pub subject: SubjectId,
     /// The normalised e-mail address, sealed by the vault.
     pub email_sealed: Vec<u8>,
-    /// The e-mail's blind index: unique across accounts.
+    /// The e-mail's blind index once the address is verified: unique across accounts. An
+    /// unverified account holds a random value here that no look-up can match, so the
+    /// unique constraint says nothing about which addresses have accounts.
     pub email_index: [u8; 32],
     /// The password's Argon2id hash (PHC string).
     pub password_hash: String,
@@ -58,6 +60,9 @@ pub struct NewAccount {
     pub policy_version: String,
     /// User or staff.
     pub kind: AccountKind,
+    /// When the e-mail address was verified (`None`: not yet; it cannot sign in by
+    /// password until it is).
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for NewAccount {
@@ -98,6 +103,8 @@ pub struct AccountRecord {
     pub updated_at: DateTime<Utc>,
     /// When the password was last set.
     pub password_changed_at: DateTime<Utc>,
+    /// When the e-mail address was verified, if it was.
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for AccountRecord {
@@ -112,6 +119,7 @@ impl fmt::Debug for AccountRecord {
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .field("password_changed_at", &self.password_changed_at)
+            .field("verified_at", &self.email_verified_at)
             .finish_non_exhaustive()
     }
 }
@@ -133,6 +141,7 @@ impl TryFrom<account::Model> for AccountRecord {
             created_at: row.created_at,
             updated_at: row.updated_at,
             password_changed_at: row.password_changed_at,
+            email_verified_at: row.email_verified_at,
         })
     }
 }
@@ -159,6 +168,7 @@ impl Store {
             created_at: Set(now),
             updated_at: Set(now),
             password_changed_at: Set(now),
+            email_verified_at: Set(new.email_verified_at),
         })
         .exec_without_returning(&self.db)
         .await
@@ -176,7 +186,7 @@ impl Store {
             .transpose()
     }
 
-    /// The account whose e-mail has this blind index.
+    /// The account whose verified e-mail has this blind index.
     pub async fn account_by_email_index(
         &self,
         email_index: &[u8; 32],
@@ -188,6 +198,33 @@ impl Store {
             .map_err(StoreError::Query)?
             .map(AccountRecord::try_from)
             .transpose()
+    }
+
+    /// Makes a verified address the account's e-mail: its ciphertext, its blind index and
+    /// the time of verification. Returns whether the account exists.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] when another account has verified the same address.
+    pub async fn set_verified_email(
+        &self,
+        id: Uuid,
+        email_sealed: Vec<u8>,
+        email_index: [u8; 32],
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = account::Entity::update_many()
+            .col_expr(account::Column::EmailSealed, Expr::value(email_sealed))
+            .col_expr(
+                account::Column::EmailIndex,
+                Expr::value(email_index.to_vec()),
+            )
+            .col_expr(account::Column::EmailVerifiedAt, Expr::value(at))
+            .col_expr(account::Column::UpdatedAt, Expr::value(at))
+            .filter(account::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::from_insert)?;
+        Ok(result.rows_affected > 0)
     }
 
     /// Replaces an account's password hash. Returns whether the account exists.

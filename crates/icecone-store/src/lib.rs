@@ -19,6 +19,7 @@ pub mod signing_keys;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod verifications;
 
 pub use database_url::{Backend, DatabaseUrl, InvalidDatabaseUrl};
 pub use store::{Store, StoreError};

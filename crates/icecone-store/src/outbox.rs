@@ -1,6 +1,8 @@
 //! Repositories for the notification outbox: security notifications (new sign-in, MFA
 //! changed, password changed) written with the change and delivered later by a notifier.
-//! Only the account and the kind are stored; the notifier looks up the address itself.
+//! The account, the kind and, where a message carries more (a verification link's token),
+//! that payload sealed under the account's data key; the notifier looks up the address
+//! itself.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -23,6 +25,8 @@ pub struct NotificationRecord {
     pub created_at: DateTime<Utc>,
     /// When it was delivered, if it was.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// What the message carries beyond its kind, sealed under the account's data key.
+    pub payload_sealed: Option<Vec<u8>>,
 }
 
 impl From<notification::Model> for NotificationRecord {
@@ -33,12 +37,13 @@ impl From<notification::Model> for NotificationRecord {
             kind: row.kind,
             created_at: row.created_at,
             delivered_at: row.delivered_at,
+            payload_sealed: row.payload_sealed,
         }
     }
 }
 
 impl Store {
-    /// Queues a notification.
+    /// Queues a notification, with its sealed payload if it has one.
     ///
     /// # Errors
     /// [`StoreError::Duplicate`] when the id is taken.
@@ -47,6 +52,7 @@ impl Store {
         id: Uuid,
         account: Uuid,
         kind: &str,
+        payload_sealed: Option<Vec<u8>>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         notification::Entity::insert(notification::ActiveModel {
@@ -55,6 +61,7 @@ impl Store {
             kind: Set(kind.to_owned()),
             created_at: Set(at),
             delivered_at: Set(None),
+            payload_sealed: Set(payload_sealed),
         })
         .exec_without_returning(&self.db)
         .await
@@ -80,8 +87,9 @@ impl Store {
             .collect())
     }
 
-    /// Marks a notification delivered. Returns whether this call did (a conditional
-    /// `UPDATE ... WHERE delivered_at IS NULL`: of two concurrent deliverers, one wins).
+    /// Marks a notification delivered — in practice, claims it for delivery. Returns whether
+    /// this call did (a conditional `UPDATE ... WHERE delivered_at IS NULL`: of two
+    /// concurrent deliverers, one wins, so no message goes out twice).
     pub async fn mark_notification_delivered(
         &self,
         id: Uuid,
@@ -95,5 +103,19 @@ impl Store {
             .await
             .map_err(StoreError::Query)?;
         Ok(result.rows_affected > 0)
+    }
+
+    /// Puts a claimed notification back in the queue after its delivery failed.
+    pub async fn release_notification(&self, id: Uuid) -> Result<(), StoreError> {
+        notification::Entity::update_many()
+            .col_expr(
+                notification::Column::DeliveredAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(notification::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(())
     }
 }

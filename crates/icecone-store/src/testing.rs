@@ -114,6 +114,25 @@ impl TestDatabase {
             .expect("test SQL runs");
     }
 
+    /// How many rows `table` holds.
+    ///
+    /// # Panics
+    /// When the query fails.
+    pub async fn count(&self, table: &str) -> i64 {
+        let backend = self.store.db.get_database_backend();
+        let row = self
+            .store
+            .db
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count runs")
+            .expect("a count row");
+        row.try_get::<i64>("", "n").expect("a count")
+    }
+
     /// Inserts `(id, value)` into a scratch table created with [`TestDatabase::execute`].
     ///
     /// # Panics

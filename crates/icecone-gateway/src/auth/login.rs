@@ -22,6 +22,7 @@ use super::accounts::EMAIL_INDEX;
 use super::tokens::{AccessClaims, Acr, TokenError, TokenSigner};
 use crate::audit::{self, AuditError, AuditEvent};
 use crate::keys::vault::{Vault, VaultError};
+use crate::notify::{self, NotificationKind, NotifyError};
 
 /// How long a refresh token lives.
 pub const REFRESH_TOKEN_LIFETIME: TimeDelta = TimeDelta::days(30);
@@ -83,6 +84,9 @@ pub enum LogInError {
     /// The audit trail failed.
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// The notification could not be queued.
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
     /// The password check did not run to completion.
     #[error("the password check failed to run")]
     Worker,
@@ -103,11 +107,11 @@ pub struct Context<'a> {
     pub request_id: Option<&'a str>,
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn random_token() -> Result<(String, [u8; 32]), VaultError> {
+pub(crate) fn random_token() -> Result<(String, [u8; 32]), VaultError> {
     let key = icecone_core::crypto::keys::SecretKey::generate()?;
     let token = {
         use base64::Engine;
@@ -219,7 +223,7 @@ pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<
         now,
     )
     .await?;
-    security_event(cx, account.id, "auth.sign_in", "new_sign_in").await?;
+    security_event(cx, account.id, "auth.sign_in", NotificationKind::NewSignIn).await?;
     Ok(LogIn::Session(tokens))
 }
 
@@ -229,7 +233,7 @@ pub(crate) async fn security_event(
     cx: Context<'_>,
     account: Uuid,
     action: &str,
-    notification: &str,
+    notification: NotificationKind,
 ) -> Result<(), LogInError> {
     let actor = format!("account:{account}");
     let event = AuditEvent {
@@ -240,9 +244,7 @@ pub(crate) async fn security_event(
         request_id: cx.request_id,
     };
     audit::record(cx.store, cx.vault, event).await?;
-    cx.store
-        .enqueue_notification(Uuid::new_v4(), account, notification, Utc::now())
-        .await?;
+    notify::enqueue(cx.store, account, notification).await?;
     Ok(())
 }
 

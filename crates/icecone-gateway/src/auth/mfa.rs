@@ -22,6 +22,7 @@ use super::login::{self, Context, LogInError, Tokens};
 use super::tokens::Acr;
 use crate::audit;
 use crate::keys::vault::{Field, Vault};
+use crate::notify::NotificationKind;
 
 /// A TOTP secret to add to an authenticator app, shown once.
 #[derive(Debug)]
@@ -182,7 +183,7 @@ pub async fn confirm(
         .collect();
     cx.store.replace_recovery_codes(account.id, digests).await?;
     cx.store.record_mfa(session, now).await?;
-    login::security_event(cx, account.id, "mfa.enabled", "mfa_changed").await?;
+    login::security_event(cx, account.id, "mfa.enabled", NotificationKind::MfaChanged).await?;
     Ok(codes.iter().map(RecoveryCode::display_form).collect())
 }
 
@@ -243,7 +244,13 @@ pub async fn complete(cx: Context<'_>, challenge: &str, code: &str) -> Result<To
         })
         .await?;
     let tokens = login::issue(cx, account.id, session, now, amr, Acr::Aal2, now).await?;
-    login::security_event(cx, account.id, "auth.sign_in_mfa", "new_sign_in").await?;
+    login::security_event(
+        cx,
+        account.id,
+        "auth.sign_in_mfa",
+        NotificationKind::NewSignIn,
+    )
+    .await?;
     Ok(tokens)
 }
 
@@ -270,6 +277,6 @@ pub async fn disable(
     cx.store
         .replace_recovery_codes(account.id, Vec::new())
         .await?;
-    login::security_event(cx, account.id, "mfa.disabled", "mfa_changed").await?;
+    login::security_event(cx, account.id, "mfa.disabled", NotificationKind::MfaChanged).await?;
     Ok(())
 }

@@ -81,6 +81,12 @@ impl Account {
             .map_err(internal)
     }
 
+    /// Whether the e-mail address is verified. Until it is, the account cannot sign in by
+    /// password (only through the session `signUp` gave); see `resendVerificationEmail`.
+    async fn email_verified(&self) -> bool {
+        self.record.email_verified_at.is_some()
+    }
+
     /// Whether a second factor (TOTP) is active.
     async fn mfa_enabled(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
         let factor = services(ctx)?

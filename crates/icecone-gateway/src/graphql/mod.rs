@@ -22,6 +22,7 @@ mod mfa;
 mod providers;
 mod scalars;
 mod sessions;
+mod sign_up;
 
 /// The query root.
 #[derive(MergedObject, Default, Debug)]
@@ -33,6 +34,7 @@ pub struct Mutation(
     auth::AuthMutation,
     mfa::MfaMutation,
     sessions::SessionMutation,
+    sign_up::SignUpMutation,
 );
 
 /// The gateway's schema type.

@@ -9,6 +9,7 @@ pub(crate) mod attempt_counter;
 pub(crate) mod audit_entry;
 pub(crate) mod data_key;
 pub(crate) mod data_subject;
+pub(crate) mod email_verification;
 pub(crate) mod mfa_challenge;
 pub(crate) mod notification;
 pub(crate) mod recovery_code;

@@ -9,6 +9,7 @@ pub struct Model {
     pub kind: String,
     pub created_at: ChronoDateTimeUtc,
     pub delivered_at: Option<ChronoDateTimeUtc>,
+    pub payload_sealed: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000001_data_subjects;
 mod m20261128_000002_keys;
 mod m20261129_000003_accounts;
+mod m20261129_000004_email_verification;
 
 pub(crate) struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_data_subjects::Migration),
             Box::new(m20261128_000002_keys::Migration),
             Box::new(m20261129_000003_accounts::Migration),
+            Box::new(m20261129_000004_email_verification::Migration),
         ]
     }
 }

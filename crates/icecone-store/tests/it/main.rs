@@ -11,3 +11,4 @@ mod outbox;
 mod sessions;
 mod signing_keys;
 mod support;
+mod verifications;

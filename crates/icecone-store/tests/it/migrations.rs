@@ -1,12 +1,13 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 14] = [
+const ALL_TABLES: [&str; 15] = [
     "accounts",
     "attempt_counters",
     "audit_log",
     "data_keys",
     "data_subjects",
+    "email_verifications",
     "mfa_challenges",
     "notification_outbox",
     "recovery_codes",

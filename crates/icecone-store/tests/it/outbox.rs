@@ -12,20 +12,20 @@ async fn undelivered_notifications_are_listed_oldest_first_until_delivered() {
     let at = now();
     let (first, second, third) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     store
-        .enqueue_notification(second, account, "mfa_changed", plus(at, 1))
+        .enqueue_notification(second, account, "mfa_changed", None, plus(at, 1))
         .await
         .expect("queued");
     store
-        .enqueue_notification(first, account, "new_sign_in", at)
+        .enqueue_notification(first, account, "new_sign_in", None, at)
         .await
         .expect("queued");
     store
-        .enqueue_notification(third, account, "password_changed", plus(at, 2))
+        .enqueue_notification(third, account, "password_changed", None, plus(at, 2))
         .await
         .expect("queued");
     assert!(matches!(
         store
-            .enqueue_notification(first, account, "new_sign_in", at)
+            .enqueue_notification(first, account, "new_sign_in", None, at)
             .await,
         Err(StoreError::Duplicate)
     ));
@@ -65,4 +65,35 @@ async fn undelivered_notifications_are_listed_oldest_first_until_delivered() {
             .collect::<Vec<_>>(),
         [second, third]
     );
+}
+
+#[tokio::test]
+async fn a_released_notification_is_queued_again_with_its_payload() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let account = create_user(store, 1).await;
+    let id = Uuid::new_v4();
+    let at = now();
+    store
+        .enqueue_notification(id, account, "verify_email", Some(vec![0xAB, 0xCD]), at)
+        .await
+        .expect("queued");
+    assert!(
+        store
+            .mark_notification_delivered(id, plus(at, 1))
+            .await
+            .expect("claimed")
+    );
+    assert!(
+        store
+            .undelivered_notifications(10)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    store.release_notification(id).await.expect("released");
+    let pending = store.undelivered_notifications(10).await.expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].payload_sealed, Some(vec![0xAB, 0xCD]));
+    assert_eq!(pending[0].delivered_at, None);
 }

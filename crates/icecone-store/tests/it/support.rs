@@ -33,6 +33,7 @@ pub(crate) fn new_account(index: u8, kind: AccountKind) -> NewAccount {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
         policy_version: "2026-11-01".to_owned(),
         kind,
+        email_verified_at: Some(now()),
     }
 }
 

@@ -1,0 +1,91 @@
+//! `signUp`, `verifyEmail` and `resendVerificationEmail`.
+
+use async_graphql::{Context, InputObject, Object};
+use icecone_core::identity::email::Email;
+use icecone_core::identity::password::Password;
+use icecone_core::identity::policy::PolicyVersion;
+
+use super::account::signed_in;
+use super::auth::{AuthSession, log_in_error, login_context};
+use super::error::ApiError;
+use crate::auth::sign_up::{self, SignUpError};
+
+#[derive(Debug, Default)]
+pub(crate) struct SignUpMutation;
+
+/// What `signUp` takes.
+#[derive(InputObject)]
+pub(crate) struct SignUpInput {
+    /// The e-mail address; it becomes the account's sign-in name once verified.
+    email: String,
+    /// 12 to 128 characters, not on the list of common passwords; no composition rules.
+    password: String,
+    /// The privacy policy version the person accepted: must be the current one
+    /// (`privacyPolicy { version }`).
+    accepted_policy_version: String,
+}
+
+fn sign_up_error(error: SignUpError) -> ApiError {
+    match error {
+        SignUpError::Throttled {
+            retry_after_seconds,
+        } => ApiError::RateLimited {
+            retry_after_seconds,
+        },
+        SignUpError::InvalidLink => ApiError::BadUserInput(
+            "the verification link is not valid: it was used already or has expired".to_owned(),
+        ),
+        SignUpError::AddressTaken => ApiError::BadUserInput(
+            "this address belongs to another account: sign in to that one instead".to_owned(),
+        ),
+        SignUpError::AlreadyVerified => {
+            ApiError::BadUserInput("the e-mail address is verified already".to_owned())
+        }
+        SignUpError::Session(error) => log_in_error(error),
+        SignUpError::Register(error) => ApiError::Internal(error.into()),
+    }
+}
+
+#[Object]
+impl SignUpMutation {
+    /// Creates an account and signs it in. The answer is the same whether or not the
+    /// address already has an account (no one learns who has one): the address is
+    /// unverified until the link sent to it is used with `verifyEmail`, and only then can
+    /// it be used with `logIn`. If the address belongs to an account already, its owner is
+    /// told that someone tried to sign up with it, and the new account never gets it.
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpInput,
+    ) -> Result<AuthSession, ApiError> {
+        let email = Email::parse(&input.email)
+            .map_err(|error| ApiError::BadUserInput(format!("email: {error}")))?;
+        let password = Password::parse(input.password)
+            .map_err(|error| ApiError::BadUserInput(format!("password: {error}")))?;
+        let policy = PolicyVersion::parse_current(&input.accepted_policy_version)
+            .map_err(|error| ApiError::BadUserInput(format!("acceptedPolicyVersion: {error}")))?;
+        let tokens = sign_up::sign_up(login_context(ctx)?, &email, password, policy)
+            .await
+            .map_err(sign_up_error)?;
+        Ok(tokens.into())
+    }
+
+    /// Uses the token of a verification link: the address it was sent to becomes the
+    /// account's sign-in name. Works without signing in (the link may be opened anywhere).
+    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<bool, ApiError> {
+        sign_up::verify_email(login_context(ctx)?, &token)
+            .await
+            .map_err(sign_up_error)?;
+        Ok(true)
+    }
+
+    /// Sends a new verification link to the signed-in account's unverified address (three
+    /// per 15 minutes).
+    async fn resend_verification_email(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
+        let viewer = signed_in(ctx)?;
+        sign_up::resend_verification(login_context(ctx)?, viewer.account)
+            .await
+            .map_err(sign_up_error)?;
+        Ok(true)
+    }
+}

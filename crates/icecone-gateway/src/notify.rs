@@ -1,0 +1,317 @@
+//! Notifications to account holders: security notices (new sign-in, second factor changed,
+//! password changed, someone tried to sign up with your address) and e-mail verification
+//! links.
+//!
+//! A notification is written to the outbox table in the same request as the change it is
+//! about ([`enqueue`]); a background task ([`spawn_delivery`]) hands queued notifications to
+//! the configured [`Notifier`]. Delivery claims a notification before handing it over (a
+//! conditional update only one gateway instance wins), so with several instances no
+//! message goes out twice; a failed delivery puts it back in the queue for the next round.
+//!
+//! The outbox holds no address: the deliverer decrypts the recipient's address with their
+//! own data key at delivery time, so an erased account's notifications can no longer be
+//! delivered. A verification link's token travels sealed under the same key.
+//!
+//! [`LogNotifier`], the default, only logs that a message of a kind was handed over — never
+//! the address or the token. Deployments that send e-mail implement [`Notifier`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::future::BoxFuture;
+use icecone_core::subject::SubjectId;
+use icecone_store::outbox::NotificationRecord;
+use icecone_store::{Store, StoreError};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::auth::accounts;
+use crate::keys::vault::{Field, Vault, VaultError};
+
+/// How often the delivery task looks for queued notifications.
+pub const DELIVERY_INTERVAL: Duration = Duration::from_secs(1);
+/// How many notifications one delivery round takes.
+const DELIVERY_BATCH: u64 = 50;
+
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationKind {
+    /// The account was signed in to.
+    NewSignIn,
+    /// A second factor was turned on or off.
+    MfaChanged,
+    /// The password was changed.
+    PasswordChanged,
+    /// Please verify your e-mail address: carries the verification link's token.
+    VerifyEmail,
+    /// Someone tried to sign up with this account's address (sent to the account's owner
+    /// instead of a verification link, so that sign-up never tells who has an account).
+    SignUpAttempt,
+    /// The account was suspended by IceCone's staff.
+    AccountSuspended,
+}
+
+impl NotificationKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [Self; 6] = [
+        Self::NewSignIn,
+        Self::MfaChanged,
+        Self::PasswordChanged,
+        Self::VerifyEmail,
+        Self::SignUpAttempt,
+        Self::AccountSuspended,
+    ];
+
+    /// The stored name (at most 32 bytes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NewSignIn => "new_sign_in",
+            Self::MfaChanged => "mfa_changed",
+            Self::PasswordChanged => "password_changed",
+            Self::VerifyEmail => "verify_email",
+            Self::SignUpAttempt => "sign_up_attempt",
+            Self::AccountSuspended => "account_suspended",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+}
+
+/// A notification ready to be delivered.
+pub struct Notification {
+    /// The outbox id (stable across retries: a notifier can de-duplicate on it).
+    pub id: Uuid,
+    /// The account it is for.
+    pub account: Uuid,
+    /// What it is about.
+    pub kind: NotificationKind,
+    /// The recipient's e-mail address.
+    pub recipient: SecretString,
+    /// The verification link's token, for [`NotificationKind::VerifyEmail`].
+    pub token: Option<SecretString>,
+}
+
+impl fmt::Debug for Notification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The address and the token stay out of debug output (and so out of logs).
+        f.debug_struct("Notification")
+            .field("id", &self.id)
+            .field("account", &self.account)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A notification could not be delivered; it is retried in the next round.
+#[derive(Debug, thiserror::Error)]
+#[error("the notification could not be delivered")]
+pub struct DeliveryError(#[source] pub anyhow::Error);
+
+/// Sends notifications to people (by e-mail, in a real deployment).
+///
+/// Dyn-compatible: the gateway holds one as `Arc<dyn Notifier>`.
+pub trait Notifier: fmt::Debug + Send + Sync {
+    /// Delivers one notification.
+    fn deliver<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>>;
+}
+
+/// The default notifier: logs that a notification was handed over (its id and kind only).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogNotifier;
+
+impl Notifier for LogNotifier {
+    fn deliver<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            tracing::info!(
+                notification = %notification.id,
+                kind = notification.kind.as_str(),
+                "notification handed to the log-only notifier (configure a real notifier to send e-mail)"
+            );
+            Ok(())
+        })
+    }
+}
+
+fn payload_field(id: &str) -> Field<'_> {
+    Field {
+        table: "notification_outbox",
+        column: "payload",
+        row_id: id,
+    }
+}
+
+/// Why a notification could not be queued or delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// The vault failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Queues a notification without a payload.
+pub async fn enqueue(
+    store: &Store,
+    account: Uuid,
+    kind: NotificationKind,
+) -> Result<(), NotifyError> {
+    store
+        .enqueue_notification(Uuid::new_v4(), account, kind.as_str(), None, Utc::now())
+        .await?;
+    Ok(())
+}
+
+/// Queues a notification carrying a token, sealed under the account's data key.
+pub async fn enqueue_with_token(
+    store: &Store,
+    vault: &Vault,
+    (account, subject): (Uuid, SubjectId),
+    kind: NotificationKind,
+    token: &str,
+) -> Result<(), NotifyError> {
+    let id = Uuid::new_v4();
+    let sealed = vault
+        .seal(subject, payload_field(&id.to_string()), token.as_bytes())
+        .await?;
+    store
+        .enqueue_notification(id, account, kind.as_str(), Some(sealed), Utc::now())
+        .await?;
+    Ok(())
+}
+
+/// Delivers what is queued, oldest first; returns how many were delivered.
+pub async fn deliver_queued(
+    store: &Store,
+    vault: &Vault,
+    notifier: &dyn Notifier,
+) -> Result<usize, NotifyError> {
+    let mut delivered = 0;
+    for record in store.undelivered_notifications(DELIVERY_BATCH).await? {
+        if !store
+            .mark_notification_delivered(record.id, Utc::now())
+            .await?
+        {
+            continue; // another instance took it
+        }
+        let Some(notification) = prepare(store, vault, &record).await? else {
+            continue;
+        };
+        match notifier.deliver(&notification).await {
+            Ok(()) => delivered += 1,
+            Err(error) => {
+                tracing::warn!(
+                    notification = %record.id,
+                    kind = notification.kind.as_str(),
+                    error = format!("{error:#}"),
+                    "notification not delivered; it stays queued"
+                );
+                store.release_notification(record.id).await?;
+            }
+        }
+    }
+    Ok(delivered)
+}
+
+/// The deliverable form of a queued notification; `None` when there is nobody to deliver
+/// it to any more (the account was erased) or its kind is unknown to this version.
+async fn prepare(
+    store: &Store,
+    vault: &Vault,
+    record: &NotificationRecord,
+) -> Result<Option<Notification>, NotifyError> {
+    let Some(kind) = NotificationKind::parse(&record.kind) else {
+        tracing::warn!(notification = %record.id, "notification of an unknown kind dropped");
+        return Ok(None);
+    };
+    let Some(account) = store.account(record.account).await? else {
+        return Ok(None);
+    };
+    let recipient = accounts::email_of(vault, &account).await?;
+    let token = match &record.payload_sealed {
+        Some(sealed) => {
+            let plaintext = vault
+                .open_field(
+                    account.subject,
+                    payload_field(&record.id.to_string()),
+                    sealed,
+                )
+                .await?;
+            Some(SecretString::from(
+                String::from_utf8_lossy(&plaintext).into_owned(),
+            ))
+        }
+        None => None,
+    };
+    Ok(Some(Notification {
+        id: record.id,
+        account: account.id,
+        kind,
+        recipient: SecretString::from(recipient),
+        token,
+    }))
+}
+
+/// Starts the delivery task: a round every [`DELIVERY_INTERVAL`] until the handle is
+/// aborted.
+pub fn spawn_delivery(
+    store: Store,
+    vault: Arc<Vault>,
+    notifier: Arc<dyn Notifier>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(DELIVERY_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(error) = deliver_queued(&store, &vault, notifier.as_ref()).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "notification delivery round failed"
+                );
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_and_fit_the_column() {
+        for kind in NotificationKind::ALL {
+            assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
+            assert!(kind.as_str().len() <= 32, "{kind:?}");
+        }
+        assert_eq!(NotificationKind::parse("NEW_SIGN_IN"), None);
+        assert_eq!(NotificationKind::parse(""), None);
+    }
+
+    #[test]
+    fn debug_output_leaves_out_the_address_and_the_token() {
+        let notification = Notification {
+            id: Uuid::nil(),
+            account: Uuid::nil(),
+            kind: NotificationKind::VerifyEmail,
+            recipient: SecretString::from("alice@example.com"),
+            token: Some(SecretString::from("the-token")),
+        };
+        let debug = format!("{notification:?}");
+        assert!(!debug.contains("alice"), "{debug}");
+        assert!(!debug.contains("the-token"), "{debug}");
+        assert!(debug.contains("VerifyEmail"), "{debug}");
+    }
+}
