@@ -60,6 +60,13 @@ const GATEWAY_QUERY: &str = "{ providers { id } }";
 const BARE_QUERY: &str = "{ __typename }";
 /// The gateway's throughput must be at least this share of the bare server's.
 const THROUGHPUT_TARGET: f64 = 0.70;
+/// The authenticated query of issue #4: token verification, the session check, an account
+/// read and a decryption.
+const ME_QUERY: &str = "{ me { id email } }";
+/// Its throughput must be at least this share of the bare server's.
+const ME_TARGET: f64 = 0.40;
+/// The address of the account the bench signs up.
+const BENCH_EMAIL: &str = "bench@example.com";
 /// The idle resident memory must stay under this many bytes (40 MB).
 const IDLE_RSS_TARGET_BYTES: u64 = 40_000_000;
 /// Requests sent to the binary before it is left idle.
@@ -81,13 +88,18 @@ fn main() -> ExitCode {
         .build()
         .expect("a runtime for the load generator");
     let outcome = runtime.block_on(async {
+        let (token, account) = sign_up(gateway).await;
         let mut targets = Vec::new();
         for server in Server::ALL {
             let address = match server {
                 Server::Bare => bare,
-                Server::Gateway | Server::GatewayTypename => gateway,
+                Server::Gateway | Server::GatewayTypename | Server::GatewayMe => gateway,
             };
-            targets.push(Arc::new(Target::prepare(server, address).await));
+            let authorization = (server == Server::GatewayMe).then_some(token.as_str());
+            let expected = server.expected_data(&account);
+            targets.push(Arc::new(
+                Target::prepare(server, address, authorization, &expected).await,
+            ));
         }
         let mut rounds = Vec::new();
         for round in 1..=options.rounds {
@@ -342,16 +354,24 @@ enum Server {
     /// The gateway with the bare server's query, to tell what the query costs from what the
     /// gateway's request path costs. Not part of the target.
     GatewayTypename,
+    /// The gateway with `{ me { id email } }` and a bearer token: issue #4's target.
+    GatewayMe,
 }
 
 impl Server {
-    const ALL: [Self; 3] = [Self::Bare, Self::Gateway, Self::GatewayTypename];
+    const ALL: [Self; 4] = [
+        Self::Bare,
+        Self::Gateway,
+        Self::GatewayTypename,
+        Self::GatewayMe,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Self::Bare => "bare actix-web + async-graphql",
             Self::Gateway => "IceCone gateway",
             Self::GatewayTypename => "IceCone gateway (same query as bare)",
+            Self::GatewayMe => "IceCone gateway, signed in",
         }
     }
 
@@ -359,13 +379,16 @@ impl Server {
         match self {
             Self::Bare | Self::GatewayTypename => BARE_QUERY,
             Self::Gateway => GATEWAY_QUERY,
+            Self::GatewayMe => ME_QUERY,
         }
     }
 
-    fn expected_data(self) -> Json {
+    /// The `data` of a correct answer; `account` is the signed-up account's id.
+    fn expected_data(self, account: &str) -> Json {
         match self {
             Self::Bare | Self::GatewayTypename => json!({ "__typename": "Query" }),
             Self::Gateway => json!({ "providers": [{ "id": "local" }] }),
+            Self::GatewayMe => json!({ "me": { "id": account, "email": BENCH_EMAIL } }),
         }
     }
 }
@@ -382,9 +405,14 @@ struct Target {
 impl Target {
     /// Sends the query once, checks the `data` of the answer and keeps its body as the one
     /// every answer under load must equal.
-    async fn prepare(server: Server, address: SocketAddr) -> Self {
+    async fn prepare(
+        server: Server,
+        address: SocketAddr,
+        authorization: Option<&str>,
+        expected: &Json,
+    ) -> Self {
         let (label, query) = (server.label(), server.query());
-        let request = post_request(address, query);
+        let request = post_request(address, query, authorization);
         let mut connection = Connection::open(address)
             .await
             .unwrap_or_else(|error| panic!("cannot connect to the {label}: {error}"));
@@ -392,7 +420,7 @@ impl Target {
             .exchange(&request)
             .await
             .unwrap_or_else(|error| panic!("the {label} did not answer: {error}"));
-        if let Err(problem) = check_answer(status, body, &server.expected_data()) {
+        if let Err(problem) = check_answer(status, body, expected) {
             panic!("the {label} answered `{query}` wrongly: {problem}");
         }
         let expected_body = body.to_vec();
@@ -405,14 +433,56 @@ impl Target {
     }
 }
 
-fn post_request(address: SocketAddr, query: &str) -> Vec<u8> {
-    let body = json!({ "query": query }).to_string();
+fn post_request(address: SocketAddr, query: &str, bearer: Option<&str>) -> Vec<u8> {
+    post_json(address, &json!({ "query": query }), bearer)
+}
+
+fn post_json(address: SocketAddr, body: &Json, bearer: Option<&str>) -> Vec<u8> {
+    let body = body.to_string();
+    let authorization = bearer
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     format!(
         "POST /graphql HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         Accept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+         Accept: application/json\r\n{authorization}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
+}
+
+/// Signs an account up through the gateway's `signUp`; returns its access token (15
+/// minutes, longer than a run) and its id.
+async fn sign_up(address: SocketAddr) -> (String, String) {
+    let mut connection = Connection::open(address)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to the gateway: {error}"));
+    let sign_up = json!({
+        "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
+        "variables": { "i": {
+            "email": BENCH_EMAIL,
+            "password": "bench passphrase for the load run",
+            "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
+        } },
+    });
+    let (status, body) = connection
+        .exchange(&post_json(address, &sign_up, None))
+        .await
+        .unwrap_or_else(|error| panic!("signUp did not answer: {error}"));
+    let answer: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
+    let token = answer["data"]["signUp"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("signUp failed ({status}): {answer}"))
+        .to_owned();
+    let (status, body) = connection
+        .exchange(&post_request(address, "{ me { id } }", Some(&token)))
+        .await
+        .unwrap_or_else(|error| panic!("me did not answer: {error}"));
+    let answer: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
+    let account = answer["data"]["me"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("me failed ({status}): {answer}"))
+        .to_owned();
+    (token, account)
 }
 
 fn get_request(address: SocketAddr, path: &str) -> Vec<u8> {
@@ -825,8 +895,8 @@ async fn measure_idle(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let expected = Server::Gateway.expected_data();
-    let request = post_request(address, GATEWAY_QUERY);
+    let expected = Server::Gateway.expected_data("");
+    let request = post_request(address, GATEWAY_QUERY, None);
     let mut connection = Connection::open(address)
         .await
         .map_err(|error| format!("cannot connect to icecone: {error}"))?;
@@ -933,7 +1003,9 @@ impl Report<'_> {
         let bare = self.best(Server::Bare);
         let gateway = self.best(Server::Gateway);
         let same_query = self.best(Server::GatewayTypename);
+        let me = self.best(Server::GatewayMe);
         let ratio = gateway.requests_per_second() / bare.requests_per_second();
+        let me_ratio = me.requests_per_second() / bare.requests_per_second();
         let cpu_ratio = bare.server_cpu_per_request_us() / gateway.server_cpu_per_request_us();
         let rss_bytes = self.memory.rss_kib * 1024;
         let verdict = |met: bool| if met { "met" } else { "**not met**" };
@@ -965,7 +1037,7 @@ impl Report<'_> {
             md.push_str(text);
             md.push('\n');
         };
-        line("## Gateway request path and idle memory (issue #2)");
+        line("## Gateway request path, signed-in requests and idle memory (issues #2 and #4)");
         line("");
         line(
             "<!-- Written by `cargo bench -p icecone-gateway --bench load` \
@@ -992,6 +1064,13 @@ impl Report<'_> {
             "- for information, the gateway answering the bare server's `{BARE_QUERY}`, which \
              tells what the query costs from what the gateway's request path costs;"
         ));
+        line(&format!(
+            "- **the gateway, signed in**: `{ME_QUERY}` with `Authorization: Bearer` and an \
+             access token of an account the bench signs up first — the token's Ed25519 \
+             signature and claims verified, its session looked up, the account read and its \
+             e-mail decrypted with the person's data key (cached by the vault), on every \
+             request;"
+        ));
         line("");
         line("and it reads the resident memory of the `icecone` binary when idle.");
         line("");
@@ -1000,7 +1079,7 @@ impl Report<'_> {
         line("```");
         line("");
         line(
-            "It builds in the release profile, runs for about a minute and a half, prints \
+            "It builds in the release profile, runs for about two minutes, prints \
              this section and writes it into `docs/performance.md`, between its markers. `ICECONE_BENCH_SECONDS` \
              (default 10) and `ICECONE_BENCH_CONNECTIONS` (default 32) change the measured \
              window of each round and the number of connections; `ICECONE_BENCH_MACHINE` adds \
@@ -1018,6 +1097,13 @@ impl Report<'_> {
             THROUGHPUT_TARGET * 100.0,
             ratio * 100.0,
             verdict(ratio >= THROUGHPUT_TARGET)
+        ));
+        line(&format!(
+            "| signed-in `{ME_QUERY}` throughput ≥ {:.0} % of the bare server's on \
+             `{BARE_QUERY}` | {:.1} % | {} |",
+            ME_TARGET * 100.0,
+            me_ratio * 100.0,
+            verdict(me_ratio >= ME_TARGET)
         ));
         line(&format!(
             "| idle resident memory of `icecone` < {} MB | {:.1} MB | {} |",
@@ -1088,7 +1174,7 @@ impl Report<'_> {
         line("");
         line("| server | query | requests/s | p50 | p99 | server CPU per request |");
         line("| --- | --- | ---: | ---: | ---: | ---: |");
-        for round in [bare, gateway, same_query] {
+        for round in [bare, gateway, same_query, me] {
             line(&format!(
                 "| {} | `{}` | {:.0} | {} | {} | {:.1} µs |",
                 round.server.label(),
@@ -1119,6 +1205,16 @@ impl Report<'_> {
             bare.server_cpu_per_request_us(),
             same_query.server_cpu_per_request_us() - bare.server_cpu_per_request_us(),
             gateway.server_cpu_per_request_us() - same_query.server_cpu_per_request_us()
+        ));
+        line("");
+        line(&format!(
+            "Signed in, `{ME_QUERY}` reaches **{me_ratio:.3}** of the bare server's throughput \
+             (target ≥ {ME_TARGET:.2}: {}), at {:.1} µs of server CPU per request: {:.1} µs \
+             more than the gateway's `{BARE_QUERY}`, for verifying the token, reading the \
+             session and the account, and decrypting the address.",
+            verdict(me_ratio >= ME_TARGET),
+            me.server_cpu_per_request_us(),
+            me.server_cpu_per_request_us() - same_query.server_cpu_per_request_us()
         ));
         line("");
         line(&format!(
