@@ -16,6 +16,7 @@ mod privacy_promises;
 mod providers;
 mod schema;
 mod staff;
+mod staff_console;
 mod tidy;
 mod tls;
 mod tokens;

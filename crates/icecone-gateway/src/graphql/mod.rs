@@ -22,10 +22,15 @@ mod mfa;
 mod providers;
 mod scalars;
 mod sessions;
+mod staff;
 
 /// The query root.
 #[derive(MergedObject, Default, Debug)]
-pub struct Query(account::AccountQuery, providers::ProvidersQuery);
+pub struct Query(
+    account::AccountQuery,
+    providers::ProvidersQuery,
+    staff::StaffQuery,
+);
 
 /// The mutation root.
 #[derive(MergedObject, Default, Debug)]
@@ -33,6 +38,7 @@ pub struct Mutation(
     auth::AuthMutation,
     mfa::MfaMutation,
     sessions::SessionMutation,
+    staff::StaffMutation,
 );
 
 /// The gateway's schema type.
