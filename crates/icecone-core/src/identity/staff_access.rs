@@ -190,18 +190,20 @@ mod tests {
         sets
     }
 
+    /// (roles, second factor age, field's MFA requirement, answer)
+    type Row = (
+        Fit,
+        Option<TimeDelta>,
+        MfaRequirement,
+        Result<(), StaffDenial>,
+    );
+
     #[test]
     fn every_combination_of_caller_and_requirement_gets_its_answer() {
         use MfaRequirement::{Fresh, Session};
         use StaffDenial::{Forbidden, MfaRequired, ReauthenticationRequired};
         let ok = Ok(());
-        // (roles, second factor age, field's MFA requirement, answer)
-        let table: [(
-            Fit,
-            Option<TimeDelta>,
-            MfaRequirement,
-            Result<(), StaffDenial>,
-        ); 32] = [
+        let table: [Row; 32] = [
             (Fit::NotStaff, NO_MFA, Session, Err(Forbidden)),
             (Fit::NotStaff, RECENT, Session, Err(Forbidden)),
             (Fit::NotStaff, EXACTLY_FIVE, Session, Err(Forbidden)),
