@@ -154,8 +154,9 @@ pub async fn caller(
 }
 
 /// An account as staff see it: the stored record (the e-mail still sealed), the roles it
-/// holds and whether a second factor is active. Never the password hash or TOTP secret in
-/// any form a caller gets.
+/// holds and whether a second factor is active. The record carries the password hash (its
+/// `Debug` hides it); the staff console's view of it shows neither the hash nor anything of
+/// the second factor but whether it is active.
 #[derive(Debug, Clone)]
 pub struct AccountFile {
     /// The stored account.
