@@ -1009,3 +1009,42 @@ async fn every_staff_field_enforces_the_rule_its_schema_directives_declare() {
         }
     }
 }
+
+#[test]
+fn the_staff_view_of_an_account_shows_no_password_hash_or_second_factor_secret() {
+    let sdl = icecone_gateway::graphql::sdl();
+    let document = parse_schema(&sdl).expect("the SDL parses");
+    let fields: Vec<String> = document
+        .definitions
+        .iter()
+        .find_map(|definition| match definition {
+            TypeSystemDefinition::Type(ty) if ty.node.name.node == "StaffAccountView" => {
+                match &ty.node.kind {
+                    TypeKind::Object(object) => Some(
+                        object
+                            .fields
+                            .iter()
+                            .map(|field| field.node.name.node.to_string())
+                            .collect(),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .expect("StaffAccountView is in the schema");
+    assert_eq!(
+        fields,
+        [
+            "createdAt",
+            "email",
+            "id",
+            "kind",
+            "mfaEnabled",
+            "roles",
+            "suspended",
+            "suspendedAt"
+        ],
+        "a new field of the staff view needs a look: it must not carry a secret"
+    );
+}
