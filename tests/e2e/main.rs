@@ -17,6 +17,7 @@ mod providers;
 mod schema;
 mod sign_up;
 mod staff;
+mod staff_console;
 mod tidy;
 mod tls;
 mod tokens;

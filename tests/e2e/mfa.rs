@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::TestApp;
 use crate::login::{PASSWORD, post, register};
 
-fn base32_decode(text: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
     for c in text.trim_end_matches('=').bytes() {
@@ -25,7 +25,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
     out
 }
 
-fn code_at(secret: &TotpSecret, offset_seconds: i64) -> String {
+pub(crate) fn code_at(secret: &TotpSecret, offset_seconds: i64) -> String {
     let now = u64::try_from(chrono::Utc::now().timestamp() + offset_seconds).expect("time");
     totp::generate(&TotpConfig::PRODUCTION, secret, now).to_string()
 }

@@ -102,6 +102,74 @@ pub async fn record(
     Err(AuditError::Contended)
 }
 
+/// An entry as readers of the trail see it: the reason opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadEntry {
+    /// The position in the chain.
+    pub seq: u64,
+    /// When it happened.
+    pub at: chrono::DateTime<Utc>,
+    /// Who acted.
+    pub actor: String,
+    /// What was done.
+    pub action: String,
+    /// On whom or what, pseudonymised.
+    pub target: Option<String>,
+    /// The written reason, opened.
+    pub reason: Option<String>,
+    /// The request that caused it.
+    pub request_id: Option<String>,
+}
+
+/// The most entries [`read_page`] returns at once.
+pub const MAX_READ_PAGE: u64 = 200;
+
+/// Up to `limit` (at most [`MAX_READ_PAGE`]) entries after `after_seq`, oldest first, for
+/// `reader` (an actor such as `account:<uuid>`). The reading itself is recorded first
+/// (`audit.read`, the first sequence number asked for as its target): no entry is shown
+/// unless the read is in the trail.
+pub async fn read_page(
+    store: &Store,
+    vault: &Vault,
+    reader: &str,
+    request_id: Option<&str>,
+    after_seq: Option<u64>,
+    limit: u64,
+) -> Result<Vec<ReadEntry>, AuditError> {
+    let target = format!("audit:after:{}", after_seq.unwrap_or(0));
+    let event = AuditEvent {
+        actor: reader,
+        action: "audit.read",
+        target: Some(&target),
+        reason: None,
+        request_id,
+    };
+    record(store, vault, event).await?;
+    let rows = store
+        .audit_page(after_seq, limit.min(MAX_READ_PAGE))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let reason = row
+                .reason_sealed
+                .map(|sealed| {
+                    let plaintext = vault.open_system(&reason_binding(row.seq), &sealed)?;
+                    Ok::<_, VaultError>(String::from_utf8_lossy(&plaintext).into_owned())
+                })
+                .transpose()?;
+            Ok(ReadEntry {
+                seq: row.seq,
+                at: row.at,
+                actor: row.actor,
+                action: row.action,
+                target: row.target,
+                reason,
+                request_id: row.request_id,
+            })
+        })
+        .collect()
+}
+
 /// The outcome of walking the chain.
 #[derive(Debug)]
 pub enum Verification {

@@ -10,6 +10,7 @@
 //!   for unknown accounts.
 //! - [`policy`]: the privacy policy version a person must accept at sign-up.
 //! - [`roles`]: staff roles and the role rules staff fields declare.
+//! - [`staff_access`]: whether a staff field may run for a caller, and staff reasons.
 //! - [`throttle`]: how long a person (or a client address) must wait after failed attempts.
 //! - [`totp`]: time-based one-time passwords (RFC 6238), each code accepted once only.
 //! - [`recovery`]: single-use recovery codes and the keyed digest they are stored as.
@@ -20,5 +21,6 @@ pub mod password_hash;
 pub mod policy;
 pub mod recovery;
 pub mod roles;
+pub mod staff_access;
 pub mod throttle;
 pub mod totp;

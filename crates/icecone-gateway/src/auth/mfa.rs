@@ -254,8 +254,9 @@ pub async fn complete(cx: Context<'_>, challenge: &str, code: &str) -> Result<To
     Ok(tokens)
 }
 
-/// How recent the second factor of a session must be for sensitive actions.
-pub const FRESH_MFA: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+/// How recent the second factor of a session must be for sensitive actions: the value
+/// the staff access decision uses too (`icecone_core::identity::staff_access`).
+pub const FRESH_MFA: chrono::TimeDelta = icecone_core::identity::staff_access::FRESH_MFA;
 
 /// Turns TOTP off (and voids the recovery codes). Needs a session whose second factor was
 /// performed within [`FRESH_MFA`], and a current code.

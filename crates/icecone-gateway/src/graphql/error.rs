@@ -74,6 +74,8 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     /// Signed in, but not allowed.
     Forbidden(&'static str),
+    /// The field needs a second factor performed in this session (staff fields).
+    MfaRequired,
     /// The action needs a second factor performed within the last five minutes.
     ReauthenticationRequired,
     /// Too many attempts: retry after this many seconds.
@@ -98,6 +100,7 @@ impl ApiError {
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::MfaRequired => ErrorCode::MfaRequired,
             Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             Self::BadUserInput(_) => ErrorCode::BadUserInput,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
@@ -120,6 +123,9 @@ impl From<ApiError> for async_graphql::Error {
             ApiError::BadUserInput(message) | ApiError::QueryTooComplex(message) => message,
             ApiError::NotFound => "not found".to_owned(),
             ApiError::Unauthenticated(message) | ApiError::Forbidden(message) => message.to_owned(),
+            ApiError::MfaRequired => {
+                "this needs a second factor: log in again and complete it".to_owned()
+            }
             ApiError::ReauthenticationRequired => {
                 "this needs a second factor within the last five minutes: log in again".to_owned()
             }

@@ -23,10 +23,15 @@ mod providers;
 mod scalars;
 mod sessions;
 mod sign_up;
+mod staff;
 
 /// The query root.
 #[derive(MergedObject, Default, Debug)]
-pub struct Query(account::AccountQuery, providers::ProvidersQuery);
+pub struct Query(
+    account::AccountQuery,
+    providers::ProvidersQuery,
+    staff::StaffQuery,
+);
 
 /// The mutation root.
 #[derive(MergedObject, Default, Debug)]
@@ -35,6 +40,7 @@ pub struct Mutation(
     mfa::MfaMutation,
     sessions::SessionMutation,
     sign_up::SignUpMutation,
+    staff::StaffMutation,
 );
 
 /// The gateway's schema type.

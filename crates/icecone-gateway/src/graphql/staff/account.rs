@@ -1,0 +1,166 @@
+//! `staffAccount` (read a person's account, with a reason) and `suspendAccount`.
+
+use async_graphql::{Context, Enum, ID, Object};
+use chrono::{DateTime, Utc};
+use icecone_core::identity::roles::RoleRule;
+use icecone_core::identity::staff_access::StaffReason;
+use icecone_store::accounts::AccountKind;
+use uuid::Uuid;
+
+use super::access::{StaffField, StaffRoleValue, requires_mfa, requires_role};
+use crate::auth::accounts;
+use crate::auth::staff::{self, AccountFile, StaffError};
+use crate::graphql::account::{internal, services, signed_in};
+use crate::graphql::auth::login_context;
+use crate::graphql::error::ApiError;
+
+/// `staffAccount`: SUPPORT, DPO or ADMIN, with a second factor in the session.
+const READ_ACCOUNT: StaffField = StaffField::new(RoleRule::SupportOrAbove);
+/// `suspendAccount`: SUPPORT, DPO or ADMIN, with a second factor in the last five minutes.
+const SUSPEND_ACCOUNT: StaffField = StaffField::fresh(RoleRule::SupportOrAbove);
+
+fn reason(text: &str) -> Result<StaffReason, ApiError> {
+    // The message never repeats the reason: it may name a person.
+    StaffReason::parse(text).map_err(|error| ApiError::BadUserInput(error.to_string()))
+}
+
+fn account_id(id: &ID) -> Result<Uuid, ApiError> {
+    Uuid::try_parse(id).map_err(|_| ApiError::BadUserInput("`id` is not an account id".to_owned()))
+}
+
+fn api_error(error: StaffError) -> ApiError {
+    match error {
+        StaffError::NotFound => ApiError::NotFound,
+        StaffError::OwnAccount => ApiError::Forbidden("staff cannot do this to their own account"),
+        StaffError::StaffTargetNeedsAdmin => {
+            ApiError::Forbidden("acting on a staff account needs ADMIN")
+        }
+        other => internal(other),
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct StaffAccountQuery;
+
+#[Object]
+impl StaffAccountQuery {
+    /// A person's account, for staff who say why they need it: `reason` (10 to 500
+    /// characters, e.g. a ticket reference) is recorded in the audit trail with who looked
+    /// at whom, before anything is read — also when no account has the id (`null`). A
+    /// malformed id or a short reason is `BAD_USER_INPUT`, and nothing is read or recorded.
+    #[graphql(
+        guard = READ_ACCOUNT.guard(),
+        directive = requires_role::apply(READ_ACCOUNT.roles()),
+        directive = requires_mfa::apply(READ_ACCOUNT.fresh_mfa())
+    )]
+    async fn staff_account(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> Result<Option<StaffAccountView>, ApiError> {
+        let reason = self::reason(&reason)?;
+        let target = account_id(&id)?;
+        let staff_member = signed_in(ctx)?.account;
+        let file = staff::read_account(login_context(ctx)?, staff_member, target, &reason)
+            .await
+            .map_err(api_error)?;
+        Ok(file.map(StaffAccountView))
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct StaffAccountMutation;
+
+#[Object]
+impl StaffAccountMutation {
+    /// Suspends a person's account, for staff who say why (10 to 500 characters): it can no
+    /// longer log in, all its sessions end at once, and its holder is notified. Recorded in
+    /// the audit trail before it happens. Needs a second factor within the last five
+    /// minutes. Staff cannot suspend their own account, and suspending a staff account
+    /// needs ADMIN (`FORBIDDEN`); an unknown id is `NOT_FOUND`.
+    #[graphql(
+        guard = SUSPEND_ACCOUNT.guard(),
+        directive = requires_role::apply(SUSPEND_ACCOUNT.roles()),
+        directive = requires_mfa::apply(SUSPEND_ACCOUNT.fresh_mfa())
+    )]
+    async fn suspend_account(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> Result<Option<StaffAccountView>, ApiError> {
+        let reason = self::reason(&reason)?;
+        let target = account_id(&id)?;
+        let staff_member = signed_in(ctx)?.account;
+        let file = staff::suspend(login_context(ctx)?, staff_member, target, &reason)
+            .await
+            .map_err(api_error)?;
+        Ok(Some(StaffAccountView(file)))
+    }
+}
+
+/// Whose account it is.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "AccountKind")]
+pub(crate) enum AccountKindValue {
+    /// A user of the product.
+    User,
+    /// A member of IceCone's staff.
+    Staff,
+}
+
+pub(crate) struct StaffAccountView(AccountFile);
+
+/// An account as staff see it: never its password hash or second-factor secret.
+#[Object]
+impl StaffAccountView {
+    /// The account's id.
+    async fn id(&self) -> ID {
+        ID(self.0.record.id.to_string())
+    }
+
+    /// The e-mail address (decrypted for this read, which the audit trail records).
+    async fn email(&self, ctx: &Context<'_>) -> Result<String, ApiError> {
+        accounts::email_of(&services(ctx)?.vault, &self.0.record)
+            .await
+            .map_err(internal)
+    }
+
+    /// A user's or a staff member's account.
+    async fn kind(&self) -> AccountKindValue {
+        match self.0.record.kind {
+            AccountKind::User => AccountKindValue::User,
+            AccountKind::Staff => AccountKindValue::Staff,
+        }
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.record.created_at
+    }
+
+    /// Whether it is suspended.
+    async fn suspended(&self) -> bool {
+        self.0.record.suspended_at.is_some()
+    }
+
+    /// When it was suspended, if it is.
+    async fn suspended_at(&self) -> Option<DateTime<Utc>> {
+        self.0.record.suspended_at
+    }
+
+    /// Whether a second factor (TOTP) is active.
+    async fn mfa_enabled(&self) -> bool {
+        self.0.mfa_enabled
+    }
+
+    /// The staff roles it holds (none for users).
+    async fn roles(&self) -> Vec<StaffRoleValue> {
+        self.0
+            .roles
+            .iter()
+            .map(|role| StaffRoleValue::from(*role))
+            .collect()
+    }
+}

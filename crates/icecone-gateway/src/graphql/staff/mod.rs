@@ -1,0 +1,22 @@
+//! The staff console: `staffAccount`, `suspendAccount` and `auditLog`.
+//!
+//! Every field here declares one [`access::StaffField`] — a role rule and a second-factor
+//! requirement — from which both its guard (enforcement at resolve time) and its
+//! `@requiresRole` / `@requiresMfa` directives (what the SDL shows partners) are made, so
+//! the two cannot disagree. The decision itself is
+//! `icecone_core::identity::staff_access::staff_access`; the actions (audited before they
+//! happen) are in `crate::auth::staff`.
+
+use async_graphql::MergedObject;
+
+mod access;
+mod account;
+mod audit_log;
+
+/// The staff console's queries.
+#[derive(MergedObject, Default, Debug)]
+pub(crate) struct StaffQuery(account::StaffAccountQuery, audit_log::AuditLogQuery);
+
+/// The staff console's mutations.
+#[derive(MergedObject, Default, Debug)]
+pub(crate) struct StaffMutation(account::StaffAccountMutation);

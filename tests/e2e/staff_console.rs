@@ -1,0 +1,1050 @@
+//! The staff console over HTTP: who may use which staff field (role, second factor, fresh
+//! second factor), `staffAccount` with its audited reason, `suspendAccount` ending every
+//! session of the person, `auditLog` paging — and a walk of the schema that fails when a
+//! staff field carries no role rule, or when a field enforces something other than what
+//! its directives declare.
+
+use async_graphql::parser::parse_schema;
+use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+use chrono::{TimeDelta, Utc};
+use icecone_core::identity::email::Email;
+use icecone_core::identity::password::Password;
+use icecone_core::identity::roles::StaffRole;
+use icecone_core::identity::totp::TotpSecret;
+use icecone_gateway::auth::accounts::EMAIL_INDEX;
+use icecone_gateway::auth::staff;
+use icecone_gateway::auth::tokens::{AccessClaims, Acr, TokenSigner};
+use icecone_gateway::keys::vault::Vault;
+use icecone_store::sessions::NewSession;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::accounts::instance;
+use crate::helpers::TestApp;
+use crate::login::{PASSWORD, post, register};
+use crate::mfa::{base32_decode, code_at};
+
+const STAFF_ACCOUNT: &str = "query S($id: ID!, $r: String!) { staffAccount(id: $id, reason: $r) \
+    { id email kind createdAt suspended suspendedAt mfaEnabled roles } }";
+const SUSPEND: &str = "mutation S($id: ID!, $r: String!) { suspendAccount(id: $id, reason: $r) \
+    { id suspended suspendedAt } }";
+const AUDIT_LOG: &str = "query A($first: Int, $after: String) { auditLog(first: $first, after: $after) \
+    { edges { cursor node { seq at actor action target reason requestId } } \
+      pageInfo { hasNextPage endCursor } } }";
+const REASON: &str = "ticket 4711: the person asked why sign-in fails";
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
+/// A staff account holding `role`, as `icecone staff create` makes it; returns its id and
+/// its TOTP secret.
+async fn staff_member(
+    app: &TestApp,
+    vault: &Vault,
+    email: &str,
+    role: StaffRole,
+) -> (Uuid, TotpSecret) {
+    let email = Email::parse(email).expect("email");
+    let uri = staff::create(
+        app.db.store(),
+        vault,
+        &email,
+        &Password::parse(PASSWORD.to_owned()).expect("password"),
+        role,
+    )
+    .await
+    .expect("staff created");
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .expect("secret in the otpauth URI");
+    let secret = TotpSecret::from_bytes(&base32_decode(secret)).expect("secret");
+    let index = vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes());
+    let account = app
+        .db
+        .store()
+        .account_by_email_index(&index)
+        .await
+        .expect("read")
+        .expect("the staff account exists");
+    (account.id, secret)
+}
+
+/// How the session of a minted token used its second factor.
+#[derive(Debug, Clone, Copy)]
+enum Factor {
+    /// Password only: an `aal1` token.
+    None,
+    /// A second factor this long ago: an `aal2` token.
+    Ago(TimeDelta),
+}
+
+/// A new session of `account` and its access token, as log-in would issue it.
+async fn token(app: &TestApp, tokens: &TokenSigner, account: Uuid, factor: Factor) -> String {
+    let session = Uuid::new_v4();
+    let now = Utc::now();
+    let (auth_time, mfa_at, amr, acr) = match factor {
+        Factor::None => (now, None, vec!["pwd"], Acr::Aal1),
+        Factor::Ago(age) => (now - age, Some(now - age), vec!["pwd", "otp"], Acr::Aal2),
+    };
+    let amr: Vec<String> = amr.into_iter().map(str::to_owned).collect();
+    app.db
+        .store()
+        .create_session(NewSession {
+            id: session,
+            account,
+            auth_time,
+            mfa_at,
+            amr: amr.join(" "),
+        })
+        .await
+        .expect("session");
+    let claims = AccessClaims::new(
+        &account.to_string(),
+        &session.to_string(),
+        auth_time,
+        amr,
+        acr,
+        now,
+    );
+    tokens.issue(&claims).expect("token")
+}
+
+const FRESH: Factor = Factor::Ago(TimeDelta::seconds(30));
+const STALE: Factor = Factor::Ago(TimeDelta::minutes(10));
+
+/// Whether an answer carries no data: `data` is null or holds only nulls.
+fn no_data(body: &Value) -> bool {
+    match &body["data"] {
+        Value::Null => true,
+        Value::Object(fields) => fields.values().all(Value::is_null),
+        _ => false,
+    }
+}
+
+async fn actions(app: &TestApp, action: &str) -> usize {
+    app.db
+        .store()
+        .audit_page(None, 1000)
+        .await
+        .expect("audit")
+        .iter()
+        .filter(|row| row.action == action)
+        .count()
+}
+
+async fn staff_account(app: &TestApp, token: Option<&str>, id: Uuid, reason: &str) -> Value {
+    post(
+        app,
+        token,
+        STAFF_ACCOUNT,
+        json!({ "id": id.to_string(), "r": reason }),
+    )
+    .await
+}
+
+async fn suspend(app: &TestApp, token: &str, id: Uuid, reason: &str) -> Value {
+    post(
+        app,
+        Some(token),
+        SUSPEND,
+        json!({ "id": id.to_string(), "r": reason }),
+    )
+    .await
+}
+
+async fn audit_log(app: &TestApp, token: &str, first: Option<i64>, after: Option<&str>) -> Value {
+    post(
+        app,
+        Some(token),
+        AUDIT_LOG,
+        json!({ "first": first, "after": after }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn staff_fields_refuse_anonymous_callers_and_people_who_are_not_staff() {
+    let app = TestApp::spawn().await;
+    let (_, tokens) = instance(&app).await;
+    let mallory = register(&app, "mallory@example.com").await;
+    let dana = register(&app, "dana@example.com").await;
+    let before = actions(&app, "staff.read_account").await;
+
+    let anonymous = [
+        staff_account(&app, None, dana, REASON).await,
+        post(&app, None, AUDIT_LOG, json!({})).await,
+        post(
+            &app,
+            None,
+            SUSPEND,
+            json!({ "id": dana.to_string(), "r": REASON }),
+        )
+        .await,
+    ];
+    for body in &anonymous {
+        assert_eq!(code(body), "UNAUTHENTICATED", "{body}");
+    }
+
+    // A person reading another person's account by id: the only by-id account field is the
+    // staff console's, and it tells them nothing about the person — with or without a
+    // second factor in their session.
+    for factor in [Factor::None, FRESH] {
+        let token = token(&app, &tokens, mallory, factor).await;
+        let bodies = [
+            staff_account(&app, Some(&token), dana, REASON).await,
+            audit_log(&app, &token, None, None).await,
+            suspend(&app, &token, dana, REASON).await,
+        ];
+        for body in &bodies {
+            assert_eq!(code(body), "FORBIDDEN", "{factor:?}: {body}");
+            assert!(no_data(body), "no data at all: {body}");
+            let text = body.to_string();
+            assert!(!text.contains("dana@example.com"), "{text}");
+            assert!(!text.contains(&dana.to_string()), "{text}");
+        }
+    }
+    assert_eq!(actions(&app, "staff.read_account").await, before);
+    let person = app
+        .db
+        .store()
+        .account(dana)
+        .await
+        .expect("read")
+        .expect("dana");
+    assert!(person.suspended_at.is_none(), "nobody suspended dana");
+}
+
+#[tokio::test]
+async fn staff_without_a_second_factor_get_mfa_required_on_every_staff_field() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let dana = register(&app, "dana@example.com").await;
+    for (email, role) in [
+        ("support@icecone.example", StaffRole::Support),
+        ("auditor@icecone.example", StaffRole::Auditor),
+        ("admin@icecone.example", StaffRole::Admin),
+    ] {
+        let (id, _) = staff_member(&app, &vault, email, role).await;
+        let aal1 = token(&app, &tokens, id, Factor::None).await;
+        let bodies = [
+            staff_account(&app, Some(&aal1), dana, REASON).await,
+            audit_log(&app, &aal1, None, None).await,
+            suspend(&app, &aal1, dana, REASON).await,
+        ];
+        for body in &bodies {
+            assert_eq!(code(body), "MFA_REQUIRED", "{role}: {body}");
+            assert!(no_data(body), "{body}");
+        }
+    }
+    assert_eq!(actions(&app, "staff.read_account").await, 0);
+}
+
+#[tokio::test]
+async fn staff_log_in_with_totp_and_each_role_reaches_only_its_fields() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let dana = register(&app, "dana@example.com").await;
+    let (_, support_secret) =
+        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
+    let (auditor, _) =
+        staff_member(&app, &vault, "auditor@icecone.example", StaffRole::Auditor).await;
+
+    // A real staff log-in: the password, then the TOTP code, gives an aal2 session.
+    let challenge = post(
+        &app,
+        None,
+        "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
+         __typename ... on MfaChallenge { challenge } } }",
+        json!({ "e": "support@icecone.example", "p": PASSWORD }),
+    )
+    .await;
+    assert_eq!(
+        challenge["data"]["logIn"]["__typename"], "MfaChallenge",
+        "{challenge}"
+    );
+    let completed = post(
+        &app,
+        None,
+        "mutation C($c: String!, $k: String!) { completeMfa(challenge: $c, code: $k) { accessToken } }",
+        json!({ "c": challenge["data"]["logIn"]["challenge"], "k": code_at(&support_secret, 0) }),
+    )
+    .await;
+    let support = completed["data"]["completeMfa"]["accessToken"]
+        .as_str()
+        .expect("signed in with TOTP")
+        .to_owned();
+    let read = staff_account(&app, Some(&support), dana, REASON).await;
+    assert_eq!(
+        read["data"]["staffAccount"]["email"], "dana@example.com",
+        "{read}"
+    );
+    assert_eq!(
+        code(&audit_log(&app, &support, None, None).await),
+        "FORBIDDEN",
+        "SUPPORT does not read the audit trail"
+    );
+
+    // AUDITOR reads the trail and nothing else: not the people it is about.
+    let auditor_token = token(&app, &tokens, auditor, FRESH).await;
+    let denied = staff_account(&app, Some(&auditor_token), dana, REASON).await;
+    assert_eq!(code(&denied), "FORBIDDEN", "{denied}");
+    assert!(!denied.to_string().contains("dana@example.com"));
+    assert!(
+        audit_log(&app, &auditor_token, None, None).await["data"]["auditLog"]["edges"].is_array()
+    );
+
+    // Roles are read on every request, not taken from the token: granting one works at
+    // once, on the same token.
+    app.db
+        .store()
+        .grant_staff_role(auditor, StaffRole::Support.as_str())
+        .await
+        .expect("granted");
+    let now_allowed = staff_account(&app, Some(&auditor_token), dana, REASON).await;
+    assert_eq!(
+        now_allowed["data"]["staffAccount"]["id"],
+        dana.to_string(),
+        "{now_allowed}"
+    );
+
+    // A suspended staff account is refused even with a live session.
+    app.db
+        .store()
+        .suspend_account(auditor, Utc::now())
+        .await
+        .expect("suspended");
+    assert_eq!(
+        code(&audit_log(&app, &auditor_token, None, None).await),
+        "FORBIDDEN"
+    );
+}
+
+#[tokio::test]
+async fn reading_an_account_needs_a_reason_and_is_audited_before_it_is_returned() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let dana = register(&app, "dana@example.com").await;
+    let (support, _) =
+        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
+    let (admin, _) = staff_member(&app, &vault, "admin@icecone.example", StaffRole::Admin).await;
+    let (auditor, _) =
+        staff_member(&app, &vault, "auditor@icecone.example", StaffRole::Auditor).await;
+    let support_token = token(&app, &tokens, support, FRESH).await;
+
+    for short in ["", "because", "   dana    "] {
+        let body = staff_account(&app, Some(&support_token), dana, short).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{short:?}: {body}");
+        assert!(body["data"]["staffAccount"].is_null());
+        if !short.trim().is_empty() {
+            assert!(
+                !body.to_string().contains(short.trim()),
+                "the reason is not echoed: {body}"
+            );
+        }
+    }
+    let malformed = post(
+        &app,
+        Some(&support_token),
+        STAFF_ACCOUNT,
+        json!({ "id": "not-an-id", "r": REASON }),
+    )
+    .await;
+    assert_eq!(code(&malformed), "BAD_USER_INPUT", "{malformed}");
+    assert_eq!(
+        actions(&app, "staff.read_account").await,
+        0,
+        "nothing read, nothing recorded"
+    );
+
+    let read = staff_account(&app, Some(&support_token), dana, REASON).await;
+    assert!(read["errors"].is_null(), "{read}");
+    let view = &read["data"]["staffAccount"];
+    assert_eq!(view["id"], dana.to_string());
+    assert_eq!(view["email"], "dana@example.com");
+    assert_eq!(view["kind"], "USER");
+    assert_eq!(view["suspended"], false);
+    assert!(view["suspendedAt"].is_null());
+    assert_eq!(view["mfaEnabled"], false);
+    assert_eq!(view["roles"], json!([]));
+    assert!(view["createdAt"].is_string());
+
+    let staff_view = staff_account(&app, Some(&support_token), admin, REASON).await;
+    assert_eq!(staff_view["data"]["staffAccount"]["kind"], "STAFF");
+    assert_eq!(
+        staff_view["data"]["staffAccount"]["roles"],
+        json!(["ADMIN"])
+    );
+    assert_eq!(staff_view["data"]["staffAccount"]["mfaEnabled"], true);
+
+    // An unknown id answers null — and the look-up is recorded all the same.
+    let nobody = Uuid::new_v4();
+    let unknown = staff_account(&app, Some(&support_token), nobody, REASON).await;
+    assert!(unknown["errors"].is_null(), "{unknown}");
+    assert!(unknown["data"]["staffAccount"].is_null());
+
+    // Who looked at whom and why, as AUDITOR and ADMIN see it through auditLog.
+    for reader in [auditor, admin] {
+        let reader_token = token(&app, &tokens, reader, FRESH).await;
+        let page = audit_log(&app, &reader_token, Some(200), None).await;
+        let entries: Vec<&Value> = page["data"]["auditLog"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{page}"))
+            .iter()
+            .map(|edge| &edge["node"])
+            .filter(|node| node["action"] == "staff.read_account")
+            .collect();
+        assert_eq!(entries.len(), 3, "{page}");
+        let targets: Vec<String> = [dana, admin, nobody]
+            .iter()
+            .map(|id| format!("account:{id}"))
+            .collect();
+        for (entry, target) in entries.iter().zip(&targets) {
+            assert_eq!(entry["actor"], format!("account:{support}"));
+            assert_eq!(entry["target"], *target);
+            assert_eq!(entry["reason"], REASON, "reasons are opened for readers");
+            assert!(
+                entry["requestId"].as_str().is_some_and(|id| !id.is_empty()),
+                "{entry}"
+            );
+        }
+        assert!(
+            !page.to_string().contains("dana@example.com"),
+            "no e-mail in the trail"
+        );
+    }
+    // The reason is sealed at rest.
+    let raw = app.db.raw_bytes().await;
+    assert!(
+        !raw.windows(11).any(|w| w == b"ticket 4711"),
+        "the reason is stored in clear"
+    );
+}
+
+#[tokio::test]
+async fn suspending_needs_a_second_factor_within_five_minutes() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let dana = register(&app, "dana@example.com").await;
+    let (support, _) =
+        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
+    let stale = token(&app, &tokens, support, STALE).await;
+    let body = suspend(&app, &stale, dana, REASON).await;
+    assert_eq!(code(&body), "REAUTHENTICATION_REQUIRED", "{body}");
+    // A stale second factor is still enough for reading.
+    let read = staff_account(&app, Some(&stale), dana, REASON).await;
+    assert_eq!(read["data"]["staffAccount"]["suspended"], false, "{read}");
+    assert_eq!(actions(&app, "staff.suspend_account").await, 0);
+    let person = app
+        .db
+        .store()
+        .account(dana)
+        .await
+        .expect("read")
+        .expect("dana");
+    assert!(person.suspended_at.is_none());
+
+    let fresh = token(&app, &tokens, support, FRESH).await;
+    let short = suspend(&app, &fresh, dana, "spam").await;
+    assert_eq!(code(&short), "BAD_USER_INPUT", "{short}");
+    let unknown = suspend(&app, &fresh, Uuid::new_v4(), REASON).await;
+    assert_eq!(code(&unknown), "NOT_FOUND", "{unknown}");
+    assert_eq!(actions(&app, "staff.suspend_account").await, 0);
+}
+
+#[tokio::test]
+async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let dana = register(&app, "dana@example.com").await;
+    let (support, _) =
+        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
+    let logged_in = post(
+        &app,
+        None,
+        "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
+         ... on AuthSession { accessToken refreshToken } } }",
+        json!({ "e": "dana@example.com", "p": PASSWORD }),
+    )
+    .await;
+    let access = logged_in["data"]["logIn"]["accessToken"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let refresh = logged_in["data"]["logIn"]["refreshToken"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned();
+    let other_access = token(&app, &tokens, dana, Factor::None).await;
+    assert!(
+        post(&app, Some(&access), "{ me { id } }", json!({})).await["data"]["me"]["id"].is_string()
+    );
+
+    let fresh = token(&app, &tokens, support, FRESH).await;
+    let body = suspend(&app, &fresh, dana, REASON).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(body["data"]["suspendAccount"]["id"], dana.to_string());
+    assert_eq!(body["data"]["suspendAccount"]["suspended"], true);
+    assert!(body["data"]["suspendAccount"]["suspendedAt"].is_string());
+
+    for token in [&access, &other_access] {
+        let answer = app
+            .send(
+                app.client
+                    .post(app.url("/graphql"))
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(json!({ "query": "{ me { id } }" }).to_string()),
+            )
+            .await;
+        assert_eq!(answer.status, 401, "every session ended: {}", answer.text);
+    }
+    let refreshed = post(
+        &app,
+        None,
+        "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken } }",
+        json!({ "t": refresh }),
+    )
+    .await;
+    assert_eq!(code(&refreshed), "UNAUTHENTICATED", "{refreshed}");
+    let again = post(
+        &app,
+        None,
+        "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { __typename } }",
+        json!({ "e": "dana@example.com", "p": PASSWORD }),
+    )
+    .await;
+    assert_eq!(code(&again), "FORBIDDEN", "{again}");
+    assert!(
+        again["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("suspended"))
+    );
+
+    let rows = app.db.store().audit_page(None, 1000).await.expect("audit");
+    let entry = rows
+        .iter()
+        .find(|row| row.action == "staff.suspend_account")
+        .expect("the suspension is recorded");
+    assert_eq!(entry.actor, format!("account:{support}"));
+    assert_eq!(
+        entry.target.as_deref(),
+        Some(format!("account:{dana}").as_str())
+    );
+    assert!(entry.reason_sealed.is_some());
+    let queued = app
+        .db
+        .store()
+        .undelivered_notifications(100)
+        .await
+        .expect("outbox");
+    assert!(
+        queued
+            .iter()
+            .any(|n| n.account == dana && n.kind == "account_suspended"),
+        "the person is told: {queued:?}"
+    );
+
+    // Suspending again keeps the first suspension time.
+    let first_time = body["data"]["suspendAccount"]["suspendedAt"].clone();
+    let twice = suspend(&app, &fresh, dana, REASON).await;
+    assert_eq!(
+        twice["data"]["suspendAccount"]["suspendedAt"], first_time,
+        "{twice}"
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_read_or_changed_when_the_audit_trail_cannot_record_it() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let dana = register(&app, "dana@example.com").await;
+    let (support, _) =
+        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
+    let (auditor, _) =
+        staff_member(&app, &vault, "auditor@icecone.example", StaffRole::Auditor).await;
+    let support_token = token(&app, &tokens, support, FRESH).await;
+    let auditor_token = token(&app, &tokens, auditor, FRESH).await;
+
+    // The trail's table is out of reach: every append fails.
+    app.db
+        .execute("ALTER TABLE audit_log RENAME TO audit_log_away")
+        .await;
+    let read = staff_account(&app, Some(&support_token), dana, REASON).await;
+    let suspended = suspend(&app, &support_token, dana, REASON).await;
+    let trail = audit_log(&app, &auditor_token, None, None).await;
+    app.db
+        .execute("ALTER TABLE audit_log_away RENAME TO audit_log")
+        .await;
+
+    for body in [&read, &suspended, &trail] {
+        assert_eq!(code(body), "INTERNAL_SERVER_ERROR", "{body}");
+        assert!(no_data(body), "{body}");
+        assert_eq!(body["errors"][0]["message"], "internal server error");
+        let text = body.to_string();
+        assert!(!text.contains("dana@example.com"), "{text}");
+        assert!(!text.contains("audit_log"), "no SQL in the answer: {text}");
+    }
+    let person = app
+        .db
+        .store()
+        .account(dana)
+        .await
+        .expect("read")
+        .expect("dana");
+    assert!(
+        person.suspended_at.is_none(),
+        "an unrecorded suspension did not happen"
+    );
+    let read = staff_account(&app, Some(&support_token), dana, REASON).await;
+    assert_eq!(
+        read["data"]["staffAccount"]["email"], "dana@example.com",
+        "{read}"
+    );
+}
+
+#[tokio::test]
+async fn staff_cannot_suspend_themselves_and_only_admins_suspend_staff() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let (support, _) =
+        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
+    let (dpo, _) = staff_member(&app, &vault, "dpo@icecone.example", StaffRole::Dpo).await;
+    let (admin, _) = staff_member(&app, &vault, "admin@icecone.example", StaffRole::Admin).await;
+    let support_token = token(&app, &tokens, support, FRESH).await;
+    let admin_token = token(&app, &tokens, admin, FRESH).await;
+
+    let own = suspend(&app, &support_token, support, REASON).await;
+    assert_eq!(code(&own), "FORBIDDEN", "{own}");
+    let own_admin = suspend(&app, &admin_token, admin, REASON).await;
+    assert_eq!(code(&own_admin), "FORBIDDEN", "{own_admin}");
+    let colleague = suspend(&app, &support_token, dpo, REASON).await;
+    assert_eq!(code(&colleague), "FORBIDDEN", "{colleague}");
+    assert_eq!(actions(&app, "staff.suspend_account").await, 0);
+
+    let dpo_token = token(&app, &tokens, dpo, FRESH).await;
+    let by_admin = suspend(&app, &admin_token, dpo, REASON).await;
+    assert_eq!(
+        by_admin["data"]["suspendAccount"]["suspended"], true,
+        "{by_admin}"
+    );
+    let answer = app
+        .send(
+            app.client
+                .post(app.url("/graphql"))
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {dpo_token}"))
+                .body(json!({ "query": "{ me { id } }" }).to_string()),
+        )
+        .await;
+    assert_eq!(
+        answer.status, 401,
+        "the suspended staff member's session ended"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_oldest_first_with_opaque_cursors() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let (admin, _) = staff_member(&app, &vault, "admin@icecone.example", StaffRole::Admin).await;
+    let (dpo, _) = staff_member(&app, &vault, "dpo@icecone.example", StaffRole::Dpo).await;
+    let admin_token = token(&app, &tokens, admin, FRESH).await;
+    let dpo_token = token(&app, &tokens, dpo, FRESH).await;
+
+    let first = audit_log(&app, &admin_token, Some(2), None).await;
+    let page = &first["data"]["auditLog"];
+    let edges = page["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{first}"));
+    assert_eq!(edges.len(), 2);
+    assert_eq!(edges[0]["node"]["seq"], 1);
+    assert_eq!(edges[1]["node"]["seq"], 2);
+    assert_eq!(edges[0]["node"]["action"], "staff.created");
+    assert_eq!(edges[0]["node"]["actor"], "cli");
+    assert_eq!(edges[0]["node"]["reason"], "ADMIN");
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    let cursor = page["pageInfo"]["endCursor"].as_str().expect("cursor");
+    assert_eq!(edges[1]["cursor"], cursor);
+    assert_ne!(cursor, "2", "the cursor is opaque");
+
+    // The next page continues after the cursor; the reads themselves were recorded.
+    let second = audit_log(&app, &dpo_token, Some(2), Some(cursor)).await;
+    let edges = second["data"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{second}"));
+    assert_eq!(edges.len(), 2, "{second}");
+    assert_eq!(edges[0]["node"]["seq"], 3);
+    assert_eq!(edges[1]["node"]["seq"], 4);
+    // Reading is recorded before the page is read: the first read (by ADMIN) is entry 3,
+    // this one (by DPO) entry 4.
+    assert_eq!(edges[0]["node"]["action"], "audit.read");
+    assert_eq!(edges[0]["node"]["actor"], format!("account:{admin}"));
+    assert_eq!(edges[1]["node"]["action"], "audit.read");
+    assert_eq!(edges[1]["node"]["actor"], format!("account:{dpo}"));
+
+    let all = audit_log(&app, &admin_token, None, None).await;
+    let seqs: Vec<u64> = all["data"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{all}"))
+        .iter()
+        .map(|edge| edge["node"]["seq"].as_u64().expect("seq"))
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "oldest first, no gaps"
+    );
+    assert_eq!(all["data"]["auditLog"]["pageInfo"]["hasNextPage"], false);
+
+    for bad in [0, -1, 201] {
+        let body = audit_log(&app, &admin_token, Some(bad), None).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "first: {bad}: {body}");
+    }
+    for bad in ["", "not a cursor", "YXVkaXQ6eA"] {
+        let body = audit_log(&app, &admin_token, Some(2), Some(bad)).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "after: {bad:?}: {body}");
+    }
+    assert!(audit_log(&app, &admin_token, Some(200), None).await["errors"].is_null());
+}
+
+// ---------------------------------------------------------------------------------------
+// The schema walk.
+
+/// The staff console's root fields named in the API sketch: any of them in the schema is a
+/// staff field, whatever it returns.
+const STAFF_FIELD_NAMES: [&str; 5] = [
+    "staffAccount",
+    "dataRequests",
+    "auditLog",
+    "suspendAccount",
+    "setProviderCredential",
+];
+
+/// What one root field of the SDL declares.
+#[derive(Debug)]
+struct RootField {
+    root: &'static str,
+    name: String,
+    base_type: String,
+    arguments: Vec<(String, Type)>,
+    roles: Option<Vec<String>>,
+    fresh_mfa: Option<bool>,
+}
+
+fn base_name(ty: &Type) -> String {
+    match &ty.base {
+        BaseType::Named(name) => name.to_string(),
+        BaseType::List(inner) => base_name(inner),
+    }
+}
+
+/// Every root field of `sdl`, with its `@requiresRole` roles and `@requiresMfa(fresh:)`.
+fn root_fields(sdl: &str) -> Vec<RootField> {
+    let document = parse_schema(sdl).expect("the SDL parses");
+    let mut fields = Vec::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let root = match ty.node.name.node.as_str() {
+            "Query" => "Query",
+            "Mutation" => "Mutation",
+            _ => continue,
+        };
+        let TypeKind::Object(object) = &ty.node.kind else {
+            continue;
+        };
+        for field in &object.fields {
+            let field = &field.node;
+            let mut roles = None;
+            let mut fresh_mfa = None;
+            for directive in &field.directives {
+                let directive = &directive.node;
+                match directive.name.node.as_str() {
+                    "requiresRole" => {
+                        let value = directive.get_argument("roles").map(|v| v.node.clone());
+                        let list = match value {
+                            Some(async_graphql::Value::List(items)) => items
+                                .into_iter()
+                                .map(|item| match item {
+                                    async_graphql::Value::Enum(name) => name.to_string(),
+                                    other => panic!("a role name, not {other}"),
+                                })
+                                .collect(),
+                            _ => Vec::new(),
+                        };
+                        roles = Some(list);
+                    }
+                    "requiresMfa" => {
+                        let value = directive.get_argument("fresh").map(|v| v.node.clone());
+                        fresh_mfa =
+                            Some(matches!(value, Some(async_graphql::Value::Boolean(true))));
+                    }
+                    _ => {}
+                }
+            }
+            fields.push(RootField {
+                root,
+                name: field.name.node.to_string(),
+                base_type: base_name(&field.ty.node),
+                arguments: field
+                    .arguments
+                    .iter()
+                    .map(|arg| (arg.node.name.node.to_string(), arg.node.ty.node.clone()))
+                    .collect(),
+                roles,
+                fresh_mfa,
+            });
+        }
+    }
+    fields
+}
+
+/// Whether a root field belongs to the staff console: named in the API sketch, returning a
+/// `Staff*` type, an audit connection or a provider credential, or carrying either
+/// directive.
+fn is_staff_field(field: &RootField) -> bool {
+    STAFF_FIELD_NAMES.contains(&field.name.as_str())
+        || field.base_type.starts_with("Staff")
+        || field.base_type.starts_with("AuditEntry")
+        || field.base_type.starts_with("ProviderCredential")
+        || field.roles.is_some()
+        || field.fresh_mfa.is_some()
+}
+
+/// The staff fields of `sdl` that do not declare both a non-empty role rule and a second
+/// factor requirement.
+fn staff_fields_without_rules(sdl: &str) -> Vec<String> {
+    root_fields(sdl)
+        .into_iter()
+        .filter(is_staff_field)
+        .filter(|field| field.roles.as_ref().is_none_or(Vec::is_empty) || field.fresh_mfa.is_none())
+        .map(|field| format!("{}.{}", field.root, field.name))
+        .collect()
+}
+
+#[test]
+fn every_staff_field_in_the_schema_declares_a_role_rule_and_a_second_factor() {
+    let sdl = icecone_gateway::graphql::sdl();
+    let staff: Vec<String> = root_fields(&sdl)
+        .into_iter()
+        .filter(is_staff_field)
+        .map(|field| field.name)
+        .collect();
+    for name in ["staffAccount", "auditLog", "suspendAccount"] {
+        assert!(
+            staff.contains(&name.to_owned()),
+            "{name} is a staff field: {staff:?}"
+        );
+    }
+    assert_eq!(staff_fields_without_rules(&sdl), Vec::<String>::new());
+    assert!(sdl.contains("directive @requiresRole(roles: [StaffRole!]!) on FIELD_DEFINITION"));
+    assert!(sdl.contains("directive @requiresMfa(fresh: Boolean!) on FIELD_DEFINITION"));
+}
+
+#[test]
+fn the_schema_walk_finds_staff_fields_without_a_role_rule() {
+    let sdl = r#"
+        enum StaffRole { SUPPORT DPO AUDITOR ADMIN }
+        type StaffAccountView { id: ID! }
+        type DataRequest { id: ID! }
+        type AuditEntryConnection { totalCount: Int! }
+        type Query {
+            me: String!
+            guarded(id: ID!): StaffAccountView @requiresRole(roles: [SUPPORT]) @requiresMfa(fresh: false)
+            lookUp(id: ID!): StaffAccountView
+            dataRequests: [DataRequest!]! @requiresMfa(fresh: false)
+            trail: AuditEntryConnection! @requiresRole(roles: []) @requiresMfa(fresh: false)
+            secret: String! @requiresRole(roles: [ADMIN])
+        }
+        type Mutation {
+            suspendAccount(id: ID!): Boolean!
+            logOut: Boolean!
+        }
+    "#;
+    assert_eq!(
+        staff_fields_without_rules(sdl),
+        [
+            "Query.lookUp",
+            "Query.dataRequests",
+            "Query.trail",
+            "Query.secret",
+            "Mutation.suspendAccount"
+        ]
+    );
+}
+
+/// Variables for a staff field, made from its argument types: every required argument gets
+/// a harmless value (an unknown id, a long enough reason); optional ones are left out.
+fn arguments_for(field: &RootField) -> (String, String, Value) {
+    let mut declarations = Vec::new();
+    let mut uses = Vec::new();
+    let mut variables = serde_json::Map::new();
+    for (name, ty) in &field.arguments {
+        if ty.nullable {
+            continue;
+        }
+        let value = match &ty.base {
+            BaseType::Named(named) if named.as_str() == "ID" => json!(Uuid::new_v4().to_string()),
+            BaseType::Named(named) if named.as_str() == "String" => json!(REASON),
+            BaseType::Named(named) if named.as_str() == "Boolean" => json!(false),
+            BaseType::Named(named) if named.as_str() == "Int" => json!(1),
+            other => panic!(
+                "{}.{}: teach arguments_for a value of type {other} for `{name}`",
+                field.root, field.name
+            ),
+        };
+        declarations.push(format!("${name}: {ty}"));
+        uses.push(format!("{name}: ${name}"));
+        variables.insert(name.clone(), value);
+    }
+    let declarations = if declarations.is_empty() {
+        String::new()
+    } else {
+        format!("({})", declarations.join(", "))
+    };
+    let uses = if uses.is_empty() {
+        String::new()
+    } else {
+        format!("({})", uses.join(", "))
+    };
+    (declarations, uses, Value::Object(variables))
+}
+
+/// Calls a root field with harmless arguments, selecting only `__typename` of object types.
+async fn call(app: &TestApp, token: &str, field: &RootField, scalars: &[String]) -> Value {
+    let (declarations, uses, variables) = arguments_for(field);
+    let selection = if scalars.contains(&field.base_type) {
+        ""
+    } else {
+        " { __typename }"
+    };
+    let operation = if field.root == "Query" {
+        "query"
+    } else {
+        "mutation"
+    };
+    let document = format!(
+        "{operation} W{declarations} {{ {}{uses}{selection} }}",
+        field.name
+    );
+    post(app, Some(token), &document, variables).await
+}
+
+#[tokio::test]
+async fn every_staff_field_enforces_the_rule_its_schema_directives_declare() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = instance(&app).await;
+    let sdl = icecone_gateway::graphql::sdl();
+    let document = parse_schema(&sdl).expect("the SDL parses");
+    let mut scalars: Vec<String> = ["ID", "String", "Boolean", "Int", "Float"]
+        .map(str::to_owned)
+        .to_vec();
+    for definition in &document.definitions {
+        if let TypeSystemDefinition::Type(ty) = definition
+            && matches!(ty.node.kind, TypeKind::Scalar | TypeKind::Enum(_))
+        {
+            scalars.push(ty.node.name.node.to_string());
+        }
+    }
+    let fields: Vec<RootField> = root_fields(&sdl)
+        .into_iter()
+        .filter(is_staff_field)
+        .collect();
+    assert!(fields.len() >= 3, "{fields:?}");
+
+    for role in StaffRole::ALL {
+        let email = format!("{}@icecone.example", role.as_str().to_ascii_lowercase());
+        let (id, _) = staff_member(&app, &vault, &email, role).await;
+        let fresh = token(&app, &tokens, id, FRESH).await;
+        let stale = token(&app, &tokens, id, STALE).await;
+        let aal1 = token(&app, &tokens, id, Factor::None).await;
+        for field in &fields {
+            let declared = field.roles.clone().unwrap_or_default();
+            let allowed = declared.iter().any(|name| name == role.as_str());
+            let what = format!("{}.{} as {role}", field.root, field.name);
+
+            let body = call(&app, &aal1, field, &scalars).await;
+            assert_eq!(code(&body), "MFA_REQUIRED", "{what} at aal1: {body}");
+
+            let body = call(&app, &fresh, field, &scalars).await;
+            if allowed {
+                assert!(
+                    ![
+                        "FORBIDDEN",
+                        "MFA_REQUIRED",
+                        "REAUTHENTICATION_REQUIRED",
+                        "UNAUTHENTICATED"
+                    ]
+                    .contains(&code(&body)),
+                    "{what} is declared for {role}: {body}"
+                );
+            } else {
+                assert_eq!(
+                    code(&body),
+                    "FORBIDDEN",
+                    "{what} is not declared for {role}: {body}"
+                );
+            }
+
+            let body = call(&app, &stale, field, &scalars).await;
+            let expected_stale = match (allowed, field.fresh_mfa) {
+                (false, _) => Some("FORBIDDEN"),
+                (true, Some(true)) => Some("REAUTHENTICATION_REQUIRED"),
+                (true, _) => None,
+            };
+            match expected_stale {
+                Some(expected) => assert_eq!(code(&body), expected, "{what}, stale: {body}"),
+                None => assert!(
+                    !["FORBIDDEN", "MFA_REQUIRED", "REAUTHENTICATION_REQUIRED"]
+                        .contains(&code(&body)),
+                    "{what} does not declare a fresh second factor: {body}"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn the_staff_view_of_an_account_shows_no_password_hash_or_second_factor_secret() {
+    let sdl = icecone_gateway::graphql::sdl();
+    let document = parse_schema(&sdl).expect("the SDL parses");
+    let fields: Vec<String> = document
+        .definitions
+        .iter()
+        .find_map(|definition| match definition {
+            TypeSystemDefinition::Type(ty) if ty.node.name.node == "StaffAccountView" => {
+                match &ty.node.kind {
+                    TypeKind::Object(object) => Some(
+                        object
+                            .fields
+                            .iter()
+                            .map(|field| field.node.name.node.to_string())
+                            .collect(),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .expect("StaffAccountView is in the schema");
+    assert_eq!(
+        fields,
+        [
+            "createdAt",
+            "email",
+            "id",
+            "kind",
+            "mfaEnabled",
+            "roles",
+            "suspended",
+            "suspendedAt"
+        ],
+        "a new field of the staff view needs a look: it must not carry a secret"
+    );
+}
