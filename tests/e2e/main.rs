@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod binary;
+mod consent;
 mod encryption;
 mod graphql_over_http;
 mod health;

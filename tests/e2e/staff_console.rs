@@ -15,6 +15,7 @@ use icecone_gateway::auth::accounts::EMAIL_INDEX;
 use icecone_gateway::auth::staff;
 use icecone_gateway::auth::tokens::{AccessClaims, Acr, TokenSigner};
 use icecone_gateway::keys::vault::Vault;
+use icecone_gateway::notify::NotificationKind;
 use icecone_store::sessions::NewSession;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -536,18 +537,12 @@ async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
         Some(format!("account:{dana}").as_str())
     );
     assert!(entry.reason_sealed.is_some());
-    let queued = app
-        .db
-        .store()
-        .undelivered_notifications(100)
-        .await
-        .expect("outbox");
-    assert!(
-        queued
-            .iter()
-            .any(|n| n.account == dana && n.kind == "account_suspended"),
-        "the person is told: {queued:?}"
-    );
+    // The person is told.
+    let notice = app
+        .notifications
+        .wait_for(NotificationKind::AccountSuspended, "dana@example.com")
+        .await;
+    assert_eq!(notice.account, dana);
 
     // Suspending again keeps the first suspension time.
     let first_time = body["data"]["suspendAccount"]["suspendedAt"].clone();

@@ -5,7 +5,9 @@
 //! (The one thing it asks the operating system for is randomness, for keys and nonces.)
 
 pub mod audit;
+pub mod consent;
 pub mod crypto;
 pub mod identity;
+pub mod personalization;
 pub mod provider;
 pub mod subject;

@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::future::BoxFuture;
+use icecone_core::consent::Purpose;
+use icecone_core::consent::decision::Activity;
 use icecone_core::subject::SubjectId;
 use icecone_store::outbox::NotificationRecord;
 use icecone_store::{Store, StoreError};
@@ -28,6 +30,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::auth::accounts;
+use crate::consent;
 use crate::keys::vault::{Field, Vault, VaultError};
 
 /// How often the delivery task looks for queued notifications.
@@ -51,18 +54,35 @@ pub enum NotificationKind {
     SignUpAttempt,
     /// The account was suspended by IceCone's staff.
     AccountSuspended,
+    /// News about IceCone's products: marketing, delivered only with consent to it.
+    ProductNews,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
         Self::VerifyEmail,
         Self::SignUpAttempt,
         Self::AccountSuspended,
+        Self::ProductNews,
     ];
+
+    /// What the notification processes the recipient's address for: delivery asks the
+    /// consent decision for this purpose first.
+    pub fn purpose(self) -> Purpose {
+        match self {
+            Self::ProductNews => Purpose::Marketing,
+            Self::NewSignIn
+            | Self::MfaChanged
+            | Self::PasswordChanged
+            | Self::VerifyEmail
+            | Self::SignUpAttempt
+            | Self::AccountSuspended => Purpose::Security,
+        }
+    }
 
     /// The stored name (at most 32 bytes).
     pub fn as_str(self) -> &'static str {
@@ -73,6 +93,7 @@ impl NotificationKind {
             Self::VerifyEmail => "verify_email",
             Self::SignUpAttempt => "sign_up_attempt",
             Self::AccountSuspended => "account_suspended",
+            Self::ProductNews => "product_news",
         }
     }
 
@@ -226,7 +247,8 @@ pub async fn deliver_queued(
 }
 
 /// The deliverable form of a queued notification; `None` when there is nobody to deliver
-/// it to any more (the account was erased) or its kind is unknown to this version.
+/// it to any more (the account was erased), the person does not allow its purpose (no
+/// consent to marketing, or processing restricted), or its kind is unknown to this version.
 async fn prepare(
     store: &Store,
     vault: &Vault,
@@ -239,6 +261,16 @@ async fn prepare(
     let Some(account) = store.account(record.account).await? else {
         return Ok(None);
     };
+    let activity = Activity::Process(kind.purpose());
+    if let Err(denial) = consent::check(store, None, account.id, activity).await? {
+        tracing::info!(
+            notification = %record.id,
+            kind = kind.as_str(),
+            reason = %denial,
+            "notification not delivered: the person does not allow its purpose"
+        );
+        return Ok(None);
+    }
     let recipient = accounts::email_of(vault, &account).await?;
     let token = match &record.payload_sealed {
         Some(sealed) => {

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod attempts;
 pub mod audit_log;
+pub mod consent;
 mod convert;
 mod database_url;
 mod entity;

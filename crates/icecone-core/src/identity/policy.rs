@@ -8,7 +8,7 @@
 use std::fmt;
 
 /// The version of the privacy policy currently published.
-pub const CURRENT_POLICY_VERSION: &str = "2026-11-28";
+pub const CURRENT_POLICY_VERSION: &str = crate::consent::policy::CURRENT.version;
 
 /// A privacy policy version known to be the current one when it was parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

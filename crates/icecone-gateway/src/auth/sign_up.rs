@@ -30,8 +30,11 @@ use super::accounts::{self, EMAIL_INDEX, NewAccountFields, RegisterError};
 use super::login::{self, Context, LogInError, Tokens};
 use super::tokens::Acr;
 use crate::audit::{self, AuditEvent};
+use crate::consent;
 use crate::keys::vault::Field;
 use crate::notify::{self, NotificationKind};
+use icecone_core::consent::Purpose;
+use icecone_core::consent::ledger::{Change, ConsentSource};
 
 /// How long a verification link works.
 pub const VERIFICATION_LIFETIME: TimeDelta = TimeDelta::hours(24);
@@ -100,11 +103,14 @@ async fn count_in_window(cx: Context<'_>, bucket: &str, limit: u32) -> Result<()
 
 /// Creates an account with an unverified address and signs it in; see the module
 /// documentation for why the answer is the same whether or not the address is taken.
+/// `consents` are the consent-based purposes the person opted into on the sign-up form,
+/// recorded in the ledger with the source `SIGN_UP`.
 pub async fn sign_up(
     cx: Context<'_>,
     email: &Email,
     password: Password,
     policy: PolicyVersion,
+    consents: &[Purpose],
 ) -> Result<Tokens, SignUpError> {
     if let Some(address) = cx.client_address {
         let address = cx
@@ -134,6 +140,19 @@ pub async fn sign_up(
         },
     )
     .await?;
+    let entries: Vec<_> = consents
+        .iter()
+        .map(|&purpose| {
+            consent::entry_now(
+                Change::Consent {
+                    purpose,
+                    granted: true,
+                },
+                ConsentSource::SignUp,
+            )
+        })
+        .collect();
+    cx.store.append_consent_entries(account, &entries).await?;
     let token = new_verification(cx, account, subject, email, email_index).await?;
     match owner {
         Some(owner) => notify::enqueue(cx.store, owner.id, NotificationKind::SignUpAttempt)

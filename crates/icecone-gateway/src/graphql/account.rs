@@ -5,10 +5,16 @@ use chrono::{DateTime, Utc};
 use icecone_store::accounts::AccountRecord;
 use uuid::Uuid;
 
+use icecone_core::consent::Purpose;
+use icecone_core::personalization::{self, GenerationKind, Profile};
+
 use super::Services;
+use super::classification::essential;
+use super::consent::{Consent, ConsentField, PurposeValue, consents_of, requires_consent};
 use super::error::ApiError;
 use crate::auth::accounts;
 use crate::auth::viewer::{Authenticated, Viewer};
+use crate::consent::{self, ConsentCache};
 
 /// The message of `UNAUTHENTICATED` for anonymous requests.
 pub(super) const SIGN_IN_FIRST: &str = "sign in first";
@@ -53,10 +59,7 @@ impl AccountQuery {
     /// The signed-in account. `UNAUTHENTICATED` when anonymous.
     async fn me(&self, ctx: &Context<'_>) -> Result<Account, ApiError> {
         let (viewer, record) = viewer_account(ctx).await?;
-        Ok(Account {
-            record,
-            session: viewer.session,
-        })
+        Ok(Account::new(record, viewer.session))
     }
 }
 
@@ -67,7 +70,20 @@ pub(crate) struct Account {
     session: Uuid,
 }
 
-#[Object]
+/// `Account.personalization` processes the person's history for personalisation.
+const PERSONALIZATION: ConsentField = ConsentField(Purpose::Personalization);
+
+impl Account {
+    pub(crate) fn new(record: AccountRecord, session: Uuid) -> Self {
+        Self { record, session }
+    }
+
+    pub(crate) fn created_at(&self) -> DateTime<Utc> {
+        self.record.created_at
+    }
+}
+
+#[Object(directive = essential::apply(PurposeValue::ServiceProvision))]
 impl Account {
     /// The account's id.
     async fn id(&self) -> ID {
@@ -97,6 +113,36 @@ impl Account {
         Ok(factor.is_some_and(|factor| factor.confirmed_at.is_some()))
     }
 
+    /// Every purpose of processing and where the person stands on it, defaults included.
+    async fn consents(&self, ctx: &Context<'_>) -> Result<Vec<Consent>, ApiError> {
+        consents_of(ctx, self.record.id, self.record.created_at).await
+    }
+
+    /// Whether the person has restricted processing of their data (`restrictProcessing`).
+    async fn processing_restricted(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
+        let state = consent::state(
+            &services(ctx)?.store,
+            ctx.data_opt::<ConsentCache>(),
+            self.record.id,
+        )
+        .await
+        .map_err(internal)?;
+        Ok(state.restricted)
+    }
+
+    /// Personalised features, derived from the person's own generation history when asked
+    /// for, and only while they consent to `PERSONALIZATION`: nothing is computed without
+    /// it, and nothing is kept, so withdrawing it leaves no profile behind.
+    #[graphql(
+        guard = PERSONALIZATION.guard(self.record.id),
+        directive = requires_consent::apply(PERSONALIZATION.purpose())
+    )]
+    async fn personalization(&self) -> Option<Personalization> {
+        // The generation history arrives with the generation pipeline (issue #6); until
+        // then every person's history is empty.
+        Some(Personalization(personalization::derive(&[])))
+    }
+
     /// The account's live sessions, newest first; end one with `revokeSession`.
     async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<SessionInfo>, ApiError> {
         let sessions = services(ctx)?
@@ -120,6 +166,7 @@ impl Account {
 
 /// A signed-in session of the account.
 #[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::Security))]
 pub(crate) struct SessionInfo {
     /// The session's id.
     id: ID,
@@ -131,4 +178,45 @@ pub(crate) struct SessionInfo {
     mfa: bool,
     /// Whether it is the session of this request.
     current: bool,
+}
+
+/// What a generation produces.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "GenerationKind",
+    remote = "icecone_core::personalization::GenerationKind"
+)]
+pub(crate) enum GenerationKindValue {
+    /// Text.
+    Text,
+    /// An image.
+    Image,
+    /// A video.
+    Video,
+}
+
+/// Personalised features, derived from the person's own generation history.
+pub(crate) struct Personalization(Profile);
+
+#[Object(directive = requires_consent::apply(PurposeValue::Personalization))]
+impl Personalization {
+    /// The kinds the person generates most, most used first.
+    async fn favourite_kinds(&self) -> Vec<GenerationKindValue> {
+        self.0
+            .favourite_kinds
+            .iter()
+            .copied()
+            .map(|kind: GenerationKind| kind.into())
+            .collect()
+    }
+
+    /// Recent distinct prompts to start from, newest first.
+    async fn suggested_prompts(&self) -> &[String] {
+        &self.0.suggested_prompts
+    }
+
+    /// The providers the person uses most, most used first.
+    async fn preferred_providers(&self) -> Vec<ID> {
+        self.0.preferred_providers.iter().cloned().map(ID).collect()
+    }
 }

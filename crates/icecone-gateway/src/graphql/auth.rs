@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use icecone_core::identity::email::Email;
 
 use super::account::services;
+use super::classification::essential;
+use super::consent::PurposeValue;
 use super::error::ApiError;
 use crate::auth::login::{self, LogIn, LogInError, Tokens};
 use crate::http::{ClientAddress, RequestId};
@@ -87,6 +89,7 @@ impl AuthMutation {
 
 /// A signed-in session's tokens.
 #[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::Security))]
 pub(crate) struct AuthSession {
     /// The access token: `Authorization: Bearer <accessToken>`.
     access_token: String,
@@ -108,6 +111,7 @@ impl From<Tokens> for AuthSession {
 
 /// The password was right; send a second factor with this challenge to `completeMfa`.
 #[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::Security))]
 pub(crate) struct MfaChallenge {
     /// The challenge.
     challenge: String,

@@ -89,6 +89,11 @@ pub enum ApiError {
     QueryTooComplex(String),
     /// No such object.
     NotFound,
+    /// The person the field is about has not consented to the purpose
+    /// (`extensions.purpose`).
+    ConsentRequired(icecone_core::consent::Purpose),
+    /// The person the field is about has restricted processing of their data.
+    ProcessingRestricted,
     /// An unexpected failure: logged with its cause chain, shown as [`INTERNAL_MESSAGE`].
     Internal(anyhow::Error),
 }
@@ -105,6 +110,8 @@ impl ApiError {
             Self::BadUserInput(_) => ErrorCode::BadUserInput,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             Self::NotFound => ErrorCode::NotFound,
+            Self::ConsentRequired(_) => ErrorCode::ConsentRequired,
+            Self::ProcessingRestricted => ErrorCode::ProcessingRestricted,
             Self::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -128,6 +135,22 @@ impl From<ApiError> for async_graphql::Error {
             }
             ApiError::ReauthenticationRequired => {
                 "this needs a second factor within the last five minutes: log in again".to_owned()
+            }
+            ApiError::ProcessingRestricted => {
+                "the person this is about has restricted processing of their data".to_owned()
+            }
+            ApiError::ConsentRequired(purpose) => {
+                let mut error = with_code(
+                    async_graphql::Error::new(format!(
+                        "this needs consent to {purpose}, which the person this is about has \
+                         not given"
+                    )),
+                    code,
+                );
+                if let Some(extensions) = error.extensions.as_mut() {
+                    extensions.set("purpose", purpose.as_str());
+                }
+                return error;
             }
             ApiError::RateLimited {
                 retry_after_seconds,

@@ -4,6 +4,8 @@ use async_graphql::{Context, Object, SimpleObject};
 
 use super::account::{services, viewer_account};
 use super::auth::{AuthSession, log_in_error, login_context};
+use super::classification::essential;
+use super::consent::PurposeValue;
 use super::error::ApiError;
 use crate::auth::mfa::{self, MfaError};
 
@@ -42,6 +44,7 @@ impl MfaMutation {
 
     /// Activates TOTP with a first code; answers the ten single-use recovery codes, shown
     /// once.
+    #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> Result<Vec<String>, ApiError> {
         let (viewer, account) = viewer_account(ctx).await?;
         let cx = login_context(ctx)?;
@@ -53,6 +56,7 @@ impl MfaMutation {
 
     /// Turns TOTP off and voids the recovery codes. Needs a second factor performed within
     /// the last five minutes (`REAUTHENTICATION_REQUIRED` otherwise) and a current code.
+    #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn disable_totp(&self, ctx: &Context<'_>, code: String) -> Result<bool, ApiError> {
         let (viewer, account) = viewer_account(ctx).await?;
         let cx = login_context(ctx)?;
@@ -79,6 +83,7 @@ impl MfaMutation {
 
 /// A TOTP secret to add to an authenticator app.
 #[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::Security))]
 pub(crate) struct TotpEnrollment {
     /// The secret, base32.
     secret: String,

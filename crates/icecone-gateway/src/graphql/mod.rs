@@ -16,6 +16,8 @@ use icecone_core::provider::ProviderAdapter;
 
 mod account;
 mod auth;
+mod classification;
+mod consent;
 pub mod error;
 pub mod limits;
 mod mfa;
@@ -29,6 +31,7 @@ mod staff;
 #[derive(MergedObject, Default, Debug)]
 pub struct Query(
     account::AccountQuery,
+    consent::ConsentQuery,
     providers::ProvidersQuery,
     staff::StaffQuery,
 );
@@ -37,6 +40,7 @@ pub struct Query(
 #[derive(MergedObject, Default, Debug)]
 pub struct Mutation(
     auth::AuthMutation,
+    consent::ConsentMutation,
     mfa::MfaMutation,
     sessions::SessionMutation,
     sign_up::SignUpMutation,

@@ -6,6 +6,7 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use icecone_core::provider::{self, ProviderAdapter};
 
 use super::Services;
+use super::classification::not_personal;
 use super::error::ApiError;
 use super::scalars::Date;
 
@@ -27,7 +28,7 @@ impl ProvidersQuery {
 /// An AI provider and the data-handling policy our requests to it are held to.
 pub(crate) struct Provider(Arc<dyn ProviderAdapter>);
 
-#[Object]
+#[Object(directive = not_personal::apply())]
 impl Provider {
     /// The stable id clients pass as `provider` (`local` is the offline built-in one).
     async fn id(&self) -> ID {
@@ -147,6 +148,7 @@ pub(crate) enum RetentionKind {
 
 /// How long a provider keeps our requests and its outputs.
 #[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
 pub(crate) struct Retention {
     /// The kind of retention.
     kind: RetentionKind,

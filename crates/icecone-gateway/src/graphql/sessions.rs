@@ -5,6 +5,8 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::account::{services, signed_in};
+use super::classification::essential;
+use super::consent::PurposeValue;
 use super::error::ApiError;
 use crate::audit::{self, AuditEvent};
 use crate::http::RequestId;
@@ -15,12 +17,14 @@ pub(crate) struct SessionMutation;
 #[Object]
 impl SessionMutation {
     /// Ends the session of this request: its access token stops working at once.
+    #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn log_out(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
         let viewer = signed_in(ctx)?;
         end_session(ctx, viewer.account, viewer.session, "logout").await
     }
 
     /// Ends one of the signed-in account's own sessions. `NOT_FOUND` for any other id.
+    #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool, ApiError> {
         let viewer = signed_in(ctx)?;
         let session = Uuid::try_parse(&id)

@@ -5,8 +5,12 @@ use icecone_core::identity::email::Email;
 use icecone_core::identity::password::Password;
 use icecone_core::identity::policy::PolicyVersion;
 
+use icecone_core::consent::Purpose;
+
 use super::account::signed_in;
 use super::auth::{AuthSession, log_in_error, login_context};
+use super::classification::essential;
+use super::consent::PurposeValue;
 use super::error::ApiError;
 use crate::auth::sign_up::{self, SignUpError};
 
@@ -23,6 +27,11 @@ pub(crate) struct SignUpInput {
     /// The privacy policy version the person accepted: must be the current one
     /// (`privacyPolicy { version }`).
     accepted_policy_version: String,
+    /// The consent-based purposes the person opts into (recorded with the source
+    /// `SIGN_UP`); all others stay off. Purposes that do not rest on consent are
+    /// `BAD_USER_INPUT`.
+    #[graphql(default)]
+    consents: Vec<PurposeValue>,
 }
 
 fn sign_up_error(error: SignUpError) -> ApiError {
@@ -64,7 +73,13 @@ impl SignUpMutation {
             .map_err(|error| ApiError::BadUserInput(format!("password: {error}")))?;
         let policy = PolicyVersion::parse_current(&input.accepted_policy_version)
             .map_err(|error| ApiError::BadUserInput(format!("acceptedPolicyVersion: {error}")))?;
-        let tokens = sign_up::sign_up(login_context(ctx)?, &email, password, policy)
+        let consents: Vec<Purpose> = input.consents.into_iter().map(Purpose::from).collect();
+        if let Some(purpose) = consents.iter().find(|p| !p.needs_consent()) {
+            return Err(ApiError::BadUserInput(format!(
+                "consents: {purpose} does not rest on consent"
+            )));
+        }
+        let tokens = sign_up::sign_up(login_context(ctx)?, &email, password, policy, &consents)
             .await
             .map_err(sign_up_error)?;
         Ok(tokens.into())
@@ -72,6 +87,7 @@ impl SignUpMutation {
 
     /// Uses the token of a verification link: the address it was sent to becomes the
     /// account's sign-in name. Works without signing in (the link may be opened anywhere).
+    #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<bool, ApiError> {
         sign_up::verify_email(login_context(ctx)?, &token)
             .await
@@ -81,6 +97,7 @@ impl SignUpMutation {
 
     /// Sends a new verification link to the signed-in account's unverified address (three
     /// per 15 minutes).
+    #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn resend_verification_email(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
         let viewer = signed_in(ctx)?;
         sign_up::resend_verification(login_context(ctx)?, viewer.account)

@@ -25,6 +25,7 @@ use super::negotiate::{ResponseType, is_json_body, response_type, wants_html};
 use super::{AppState, ClientAddress, RequestId};
 use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
 use crate::config::Environment;
+use crate::consent::{self, ConsentCache};
 use crate::graphql::error::ErrorCode;
 
 /// `POST /graphql`.
@@ -98,26 +99,11 @@ pub(crate) async fn post(
             }
         },
     };
-    let viewer = match viewer_of(&request, &state).await {
-        Ok(viewer) => viewer,
+    let context = match RequestContext::of(&request, &state).await {
+        Ok(context) => context,
         Err(refusal) => return refusal,
     };
-    let request_id = actix_web::HttpMessage::extensions(&request)
-        .get::<RequestId>()
-        .cloned();
-    let address = request
-        .peer_addr()
-        .map(|peer| ClientAddress(peer.ip().to_string()));
-    let with_context = |graphql: async_graphql::Request| {
-        let mut graphql = graphql.data(viewer.clone());
-        if let Some(id) = &request_id {
-            graphql = graphql.data(id.clone());
-        }
-        if let Some(address) = &address {
-            graphql = graphql.data(address.clone());
-        }
-        graphql
-    };
+    let with_context = |graphql| context.attach(graphql);
     let batch = match batch {
         BatchRequest::Single(graphql) => BatchRequest::Single(with_context(graphql)),
         BatchRequest::Batch(requests) => {
@@ -127,6 +113,60 @@ pub(crate) async fn post(
     let response = state.executor.execute_batch(batch).await;
     respond(response_type, response)
 }
+
+/// What every GraphQL operation of one HTTP request can reach: who sent it, its id, the
+/// client's address, and the consent states read while answering it.
+struct RequestContext {
+    viewer: Viewer,
+    request_id: Option<RequestId>,
+    address: Option<ClientAddress>,
+    consents: ConsentCache,
+}
+
+impl RequestContext {
+    /// Authenticates the request (or answers the refusal) and, for a signed-in request that
+    /// carries `Sec-GPC: 1`, withdraws marketing before anything runs.
+    async fn of(request: &HttpRequest, state: &AppState) -> Result<Self, HttpResponse> {
+        let viewer = viewer_of(request, state).await?;
+        let consents = ConsentCache::default();
+        if let Viewer::Account(account) = &viewer
+            && header_str(request, GPC).is_some_and(|value| value.trim() == "1")
+            && let Err(error) =
+                consent::honour_gpc(&state.store, Some(&consents), account.account).await
+        {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "a GPC signal could not be recorded"
+            );
+        }
+        Ok(Self {
+            viewer,
+            request_id: actix_web::HttpMessage::extensions(request)
+                .get::<RequestId>()
+                .cloned(),
+            address: request
+                .peer_addr()
+                .map(|peer| ClientAddress(peer.ip().to_string())),
+            consents,
+        })
+    }
+
+    fn attach(&self, graphql: async_graphql::Request) -> async_graphql::Request {
+        let mut graphql = graphql
+            .data(self.viewer.clone())
+            .data(self.consents.clone());
+        if let Some(id) = &self.request_id {
+            graphql = graphql.data(id.clone());
+        }
+        if let Some(address) = &self.address {
+            graphql = graphql.data(address.clone());
+        }
+        graphql
+    }
+}
+
+/// The Global Privacy Control request header.
+const GPC: header::HeaderName = header::HeaderName::from_static("sec-gpc");
 
 /// Who sent the request, or the 401 (RFC 6750 `invalid_token`) that refuses it.
 async fn viewer_of(request: &HttpRequest, state: &AppState) -> Result<Viewer, HttpResponse> {
@@ -225,14 +265,14 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
         };
         object.insert(key.to_owned(), json);
     }
-    let viewer = match viewer_of(&request, &state).await {
-        Ok(viewer) => viewer,
+    let context = match RequestContext::of(&request, &state).await {
+        Ok(context) => context,
         Err(refusal) => return refusal,
     };
     match graphql_request(Json::Object(object)) {
         Ok(graphql) => respond(
             response_type,
-            BatchResponse::Single(state.executor.execute(graphql.data(viewer)).await),
+            BatchResponse::Single(state.executor.execute(context.attach(graphql)).await),
         ),
         Err(message) => bad_request(response_type, message),
     }

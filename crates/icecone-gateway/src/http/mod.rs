@@ -53,6 +53,7 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
         )
         .route("/schema.graphql", web::get().to(schema_sdl))
         .route("/.well-known/jwks.json", web::get().to(jwks))
+        .route("/.well-known/gpc.json", web::get().to(gpc))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
 }
@@ -70,6 +71,17 @@ async fn jwks(state: web::Data<AppState>) -> HttpResponse {
         .insert_header(("cache-control", "public, max-age=300"))
         .json(state.tokens.jwks())
 }
+
+/// The Global Privacy Control support resource: signed-in requests with `Sec-GPC: 1`
+/// withdraw consent to marketing. `lastUpdate` is when that behaviour last changed.
+async fn gpc() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "public, max-age=86400"))
+        .json(serde_json::json!({ "gpc": true, "lastUpdate": GPC_LAST_UPDATE }))
+}
+
+/// When the gateway's handling of GPC last changed.
+const GPC_LAST_UPDATE: &str = "2026-11-29";
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))

@@ -7,6 +7,7 @@
 pub(crate) mod account;
 pub(crate) mod attempt_counter;
 pub(crate) mod audit_entry;
+pub(crate) mod consent_entry;
 pub(crate) mod data_key;
 pub(crate) mod data_subject;
 pub(crate) mod email_verification;

@@ -11,6 +11,7 @@ mod m20261128_000001_data_subjects;
 mod m20261128_000002_keys;
 mod m20261129_000003_accounts;
 mod m20261129_000004_email_verification;
+mod m20261129_000005_consent_ledger;
 
 pub(crate) struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_keys::Migration),
             Box::new(m20261129_000003_accounts::Migration),
             Box::new(m20261129_000004_email_verification::Migration),
+            Box::new(m20261129_000005_consent_ledger::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod attempts;
 mod audit_log;
+mod consent;
 mod keys;
 mod mfa;
 mod migrations;

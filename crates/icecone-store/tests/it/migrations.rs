@@ -1,10 +1,11 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 15] = [
+const ALL_TABLES: [&str; 16] = [
     "accounts",
     "attempt_counters",
     "audit_log",
+    "consent_ledger",
     "data_keys",
     "data_subjects",
     "email_verifications",

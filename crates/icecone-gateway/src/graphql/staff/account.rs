@@ -12,6 +12,8 @@ use crate::auth::accounts;
 use crate::auth::staff::{self, AccountFile, StaffError};
 use crate::graphql::account::{internal, services, signed_in};
 use crate::graphql::auth::login_context;
+use crate::graphql::classification::essential;
+use crate::graphql::consent::PurposeValue;
 use crate::graphql::error::ApiError;
 
 /// `staffAccount`: SUPPORT, DPO or ADMIN, with a second factor in the session.
@@ -113,7 +115,7 @@ pub(crate) enum AccountKindValue {
 pub(crate) struct StaffAccountView(AccountFile);
 
 /// An account as staff see it: never its password hash or second-factor secret.
-#[Object]
+#[Object(directive = essential::apply(PurposeValue::ServiceProvision))]
 impl StaffAccountView {
     /// The account's id.
     async fn id(&self) -> ID {

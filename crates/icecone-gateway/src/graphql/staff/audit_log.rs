@@ -10,6 +10,8 @@ use icecone_core::identity::roles::RoleRule;
 use super::access::{StaffField, requires_mfa, requires_role};
 use crate::audit::{self, MAX_READ_PAGE, ReadEntry};
 use crate::graphql::account::{internal, services, signed_in};
+use crate::graphql::classification::essential;
+use crate::graphql::consent::PurposeValue;
 use crate::graphql::error::ApiError;
 use crate::http::RequestId;
 
@@ -70,6 +72,7 @@ impl AuditLogQuery {
     /// itself recorded (`audit.read`) before the page is returned.
     #[graphql(
         guard = READ_AUDIT_LOG.guard(),
+        directive = essential::apply(PurposeValue::LegalCompliance),
         directive = requires_role::apply(READ_AUDIT_LOG.roles()),
         directive = requires_mfa::apply(READ_AUDIT_LOG.fresh_mfa())
     )]
@@ -115,7 +118,7 @@ pub(crate) struct AuditEntry(ReadEntry);
 
 /// An entry of the audit trail: who did what to whom, why, when, in which request. Targets
 /// are pseudonymous ids; e-mail addresses and names never appear here.
-#[Object]
+#[Object(directive = essential::apply(PurposeValue::LegalCompliance))]
 impl AuditEntry {
     /// Its position in the chain, from 1 with no gaps.
     async fn seq(&self) -> u64 {

@@ -1,0 +1,392 @@
+//! Consent: `privacyPolicy`, `setConsent`, `objectToProcessing`, `restrictProcessing`, the
+//! `Consent` type, and `@requiresConsent` — the directive and guard that gate a field on a
+//! purpose for the person the field is about.
+//!
+//! A gated field declares one [`ConsentField`]; its guard and its directive are both made
+//! from it, so the SDL shows exactly the purpose that is enforced.
+
+use async_graphql::{Context, Enum, Guard, Object, SimpleObject, TypeDirective};
+use chrono::{DateTime, Utc};
+use icecone_core::consent::decision::{Activity, Denial};
+use icecone_core::consent::ledger::{Change, ConsentSource, ConsentState};
+use icecone_core::consent::policy::{self, HISTORY};
+use icecone_core::consent::{LegalBasis, Purpose};
+use uuid::Uuid;
+
+use super::account::{Account, internal, services, viewer_account};
+use super::classification::{essential, not_personal};
+use super::error::ApiError;
+use super::scalars::Date;
+use crate::audit::{self, AuditEvent};
+use crate::consent::{self, ConsentCache};
+use crate::http::RequestId;
+
+/// Why personal data is processed.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "Purpose", remote = "icecone_core::consent::Purpose")]
+pub(crate) enum PurposeValue {
+    /// Providing the service: the account, customer support (contract).
+    ServiceProvision,
+    /// Generating what the person asks for through AI providers (contract).
+    AiGeneration,
+    /// Keeping the service and its accounts secure (legitimate interest).
+    Security,
+    /// Improving IceCone's algorithms with the person's content (consent).
+    Improvement,
+    /// Personalised features from the person's own history (consent).
+    Personalization,
+    /// Optional marketing communications (consent).
+    Marketing,
+    /// Anonymised, aggregated analytics (consent).
+    Analytics,
+    /// Complying with the law, protecting against fraud or abuse (legal obligation).
+    LegalCompliance,
+}
+
+/// Why processing for a purpose is lawful (GDPR Art. 6(1)).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "LegalBasis", remote = "icecone_core::consent::LegalBasis")]
+pub(crate) enum LegalBasisValue {
+    /// Necessary for the contract with the person.
+    Contract,
+    /// IceCone's legitimate interest, balanced against the person's.
+    LegitimateInterest,
+    /// The person's consent: off until given, withdrawable at any time.
+    Consent,
+    /// A legal obligation.
+    LegalObligation,
+}
+
+/// Who recorded a consent.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "ConsentSource",
+    remote = "icecone_core::consent::ledger::ConsentSource"
+)]
+pub(crate) enum ConsentSourceValue {
+    /// Nobody: the purpose's default.
+    Default,
+    /// The person, when signing up.
+    SignUp,
+    /// The person.
+    User,
+    /// The person's browser, by Global Privacy Control (`Sec-GPC: 1`).
+    Gpc,
+    /// IceCone's staff, on the person's documented request.
+    Staff,
+}
+
+/// This field processes the data of the person it is about for `purpose`, which rests on
+/// their consent: without a consent that counts it is `null` with `CONSENT_REQUIRED` (and
+/// `extensions.purpose`); while processing is restricted, `PROCESSING_RESTRICTED`. On a type:
+/// the type is reached only through fields gated on the same purpose.
+#[TypeDirective(
+    location = "FieldDefinition",
+    location = "Object",
+    name = "requiresConsent"
+)]
+pub(crate) fn requires_consent(purpose: PurposeValue) {}
+
+/// The one declaration of the purpose a gated field processes data for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConsentField(pub(crate) Purpose);
+
+impl ConsentField {
+    /// The `purpose` argument of `@requiresConsent`.
+    pub(crate) fn purpose(self) -> PurposeValue {
+        self.0.into()
+    }
+
+    /// The guard that enforces it for `subject`, the account the field is about.
+    pub(crate) fn guard(self, subject: Uuid) -> ConsentGuard {
+        ConsentGuard {
+            purpose: self.0,
+            subject,
+        }
+    }
+}
+
+/// Enforces a purpose's consent for one person before the field resolves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConsentGuard {
+    purpose: Purpose,
+    subject: Uuid,
+}
+
+impl Guard for ConsentGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        require(ctx, self.subject, Activity::Process(self.purpose))
+            .await
+            .map_err(Into::into)
+    }
+}
+
+/// Refuses `activity` for `subject` unless the consent decision allows it.
+pub(crate) async fn require(
+    ctx: &Context<'_>,
+    subject: Uuid,
+    activity: Activity,
+) -> Result<(), ApiError> {
+    let store = &services(ctx)?.store;
+    consent::check(store, ctx.data_opt::<ConsentCache>(), subject, activity)
+        .await
+        .map_err(internal)?
+        .map_err(denial)
+}
+
+fn denial(denial: Denial) -> ApiError {
+    match denial {
+        Denial::Restricted => ApiError::ProcessingRestricted,
+        Denial::ConsentRequired(purpose) => ApiError::ConsentRequired(purpose),
+    }
+}
+
+/// Where the person stands on one purpose.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+pub(crate) struct Consent {
+    /// The purpose.
+    purpose: PurposeValue,
+    /// Whether processing for the purpose may happen now, as far as consent goes: always
+    /// for purposes that do not rest on consent; for the others, only with a consent given
+    /// under a policy version that still counts for it.
+    granted: bool,
+    /// The legal basis of the purpose.
+    legal_basis: LegalBasisValue,
+    /// Whether the person can withdraw it (`setConsent`) or object to it.
+    withdrawable: bool,
+    /// Who recorded the current state.
+    source: ConsentSourceValue,
+    /// The policy version it was recorded under (`null` for the default).
+    policy_version: Option<String>,
+    /// Whether the person objected to the purpose and has not consented since.
+    objected: bool,
+    /// When it was recorded (the account's creation for the default).
+    updated_at: DateTime<Utc>,
+}
+
+impl Consent {
+    pub(crate) fn of(state: &ConsentState, purpose: Purpose, created: DateTime<Utc>) -> Self {
+        let own = state.purpose(purpose);
+        Self {
+            purpose: purpose.into(),
+            granted: state.allows(purpose, HISTORY),
+            legal_basis: purpose.legal_basis().into(),
+            withdrawable: purpose.needs_consent(),
+            source: own.source.into(),
+            policy_version: own.policy_version.clone(),
+            objected: own.objected,
+            updated_at: own.updated_at.unwrap_or(created),
+        }
+    }
+}
+
+/// Every purpose's consent for a person, in the order of the `Purpose` enum.
+pub(crate) async fn consents_of(
+    ctx: &Context<'_>,
+    account: Uuid,
+    created: DateTime<Utc>,
+) -> Result<Vec<Consent>, ApiError> {
+    let state = consent::state(
+        &services(ctx)?.store,
+        ctx.data_opt::<ConsentCache>(),
+        account,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(Purpose::ALL
+        .into_iter()
+        .map(|purpose| Consent::of(&state, purpose, created))
+        .collect())
+}
+
+/// A purpose as the privacy policy describes it.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct PolicyPurpose {
+    /// The purpose.
+    purpose: PurposeValue,
+    /// Its legal basis.
+    legal_basis: LegalBasisValue,
+    /// What the policy says it is.
+    description: &'static str,
+    /// Its data use in the fideslang taxonomy (`essential.service`, `personalize`, ...).
+    data_use: &'static str,
+    /// Whether it happens without the person's consent; consent-based purposes are off
+    /// until given.
+    on_by_default: bool,
+    /// Whether the person can withdraw it or object to it.
+    withdrawable: bool,
+    /// Whether it continues while the person restricts processing (GDPR Art. 18).
+    continues_while_restricted: bool,
+    /// The policy version that last changed it: consents given under older versions no
+    /// longer count.
+    revised_in: &'static str,
+}
+
+/// The privacy policy in force.
+pub(crate) struct PrivacyPolicy;
+
+#[Object(directive = not_personal::apply())]
+impl PrivacyPolicy {
+    /// The version (`YYYY-MM-DD`): what `signUp(acceptedPolicyVersion)` must name and what
+    /// every consent records.
+    async fn version(&self) -> &'static str {
+        policy::CURRENT.version
+    }
+
+    /// When it took effect.
+    async fn effective_on(&self) -> Date {
+        Date(policy::CURRENT.effective_on)
+    }
+
+    /// Every purpose of processing, with its legal basis.
+    async fn purposes(&self) -> Vec<PolicyPurpose> {
+        Purpose::ALL
+            .into_iter()
+            .map(|purpose| PolicyPurpose {
+                purpose: purpose.into(),
+                legal_basis: purpose.legal_basis().into(),
+                description: purpose.description(),
+                data_use: purpose.data_use(),
+                on_by_default: purpose.on_by_default(),
+                withdrawable: purpose.needs_consent(),
+                continues_while_restricted: purpose.survives_restriction(),
+                revised_in: HISTORY
+                    .iter()
+                    .rev()
+                    .find(|p| p.changed.contains(&purpose))
+                    .map_or(policy::CURRENT.version, |p| p.version),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ConsentQuery;
+
+#[Object]
+impl ConsentQuery {
+    /// The privacy policy in force: its version and its purposes. Public.
+    async fn privacy_policy(&self) -> PrivacyPolicy {
+        PrivacyPolicy
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ConsentMutation;
+
+fn withdrawable(purpose: Purpose) -> Result<(), ApiError> {
+    if purpose.needs_consent() {
+        Ok(())
+    } else {
+        Err(ApiError::BadUserInput(format!(
+            "{purpose} does not rest on consent ({}): it cannot be given, withdrawn or objected to",
+            match purpose.legal_basis() {
+                LegalBasis::Contract => "it is needed to provide the service",
+                LegalBasis::LegitimateInterest => "it protects the service and its users",
+                LegalBasis::LegalObligation => "the law requires it",
+                LegalBasis::Consent => "it rests on consent",
+            }
+        )))
+    }
+}
+
+/// Appends one change to the viewer's ledger, records it in the audit trail, and answers
+/// the new state.
+async fn change_own(
+    ctx: &Context<'_>,
+    change: Change,
+    action: &str,
+) -> Result<(Account, ConsentState), ApiError> {
+    let (viewer, record) = viewer_account(ctx).await?;
+    let services = services(ctx)?;
+    let entry = consent::entry_now(change, ConsentSource::User);
+    let state = consent::record(
+        &services.store,
+        ctx.data_opt::<ConsentCache>(),
+        record.id,
+        &[entry],
+    )
+    .await
+    .map_err(internal)?;
+    let actor = format!("account:{}", record.id);
+    audit::record(
+        &services.store,
+        &services.vault,
+        AuditEvent {
+            actor: &actor,
+            action,
+            target: Some(&actor),
+            reason: None,
+            request_id: ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
+        },
+    )
+    .await
+    .map_err(internal)?;
+    Ok((Account::new(record, viewer.session), (*state).clone()))
+}
+
+#[Object]
+impl ConsentMutation {
+    /// Gives (`true`) or withdraws (`false`) consent to a purpose that rests on consent;
+    /// other purposes are `BAD_USER_INPUT`. Recorded in the ledger (source `USER`, the
+    /// current policy version) and in the audit trail. Withdrawing takes effect at once.
+    async fn set_consent(
+        &self,
+        ctx: &Context<'_>,
+        purpose: PurposeValue,
+        granted: bool,
+    ) -> Result<Consent, ApiError> {
+        let purpose = Purpose::from(purpose);
+        withdrawable(purpose)?;
+        let (account, state) = change_own(
+            ctx,
+            Change::Consent { purpose, granted },
+            if granted {
+                "consent.given"
+            } else {
+                "consent.withdrawn"
+            },
+        )
+        .await?;
+        Ok(Consent::of(&state, purpose, account.created_at()))
+    }
+
+    /// Objects to processing for a purpose (GDPR Art. 21): it stops at once, and only a
+    /// consent the person gives again themselves lifts the objection. Objection to
+    /// `MARKETING` is unconditional.
+    async fn object_to_processing(
+        &self,
+        ctx: &Context<'_>,
+        purpose: PurposeValue,
+    ) -> Result<Consent, ApiError> {
+        let purpose = Purpose::from(purpose);
+        withdrawable(purpose)?;
+        let (account, state) =
+            change_own(ctx, Change::Objection { purpose }, "consent.objection").await?;
+        Ok(Consent::of(&state, purpose, account.created_at()))
+    }
+
+    /// Restricts processing of the viewer's data (GDPR Art. 18), or lifts the restriction.
+    /// While restricted, only storage, the person's own access, export and correction, and
+    /// the purposes that continue while restricted (`SECURITY`, `LEGAL_COMPLIANCE`) run;
+    /// everything else answers `PROCESSING_RESTRICTED`.
+    async fn restrict_processing(
+        &self,
+        ctx: &Context<'_>,
+        restricted: bool,
+    ) -> Result<Account, ApiError> {
+        let (account, _) = change_own(
+            ctx,
+            Change::Restriction { restricted },
+            if restricted {
+                "processing.restricted"
+            } else {
+                "processing.restriction_lifted"
+            },
+        )
+        .await?;
+        Ok(account)
+    }
+}
