@@ -81,18 +81,30 @@ impl RecordingNotifier {
 
     /// Waits (up to ten seconds) for a delivery of `kind` to `recipient`.
     pub(crate) async fn wait_for(&self, kind: NotificationKind, recipient: &str) -> Delivered {
+        self.wait_for_all(kind, recipient, 1).await.remove(0)
+    }
+
+    /// Waits (up to ten seconds) until `count` deliveries of `kind` to `recipient` arrived;
+    /// returns them, oldest first.
+    pub(crate) async fn wait_for_all(
+        &self,
+        kind: NotificationKind,
+        recipient: &str,
+        count: usize,
+    ) -> Vec<Delivered> {
         for _ in 0..200 {
-            if let Some(found) = self
+            let found: Vec<Delivered> = self
                 .delivered()
                 .into_iter()
-                .find(|d| d.kind == kind && d.recipient == recipient)
-            {
+                .filter(|d| d.kind == kind && d.recipient == recipient)
+                .collect();
+            if found.len() >= count {
                 return found;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!(
-            "no {kind:?} notification was delivered: {:?}",
+            "{count} {kind:?} notifications were not delivered: {:?}",
             self.delivered()
         );
     }

@@ -6,6 +6,7 @@ use icecone_core::identity::email::Email;
 use icecone_core::identity::password::Password;
 use icecone_core::identity::policy::PolicyVersion;
 use icecone_gateway::auth::accounts;
+use icecone_gateway::notify::NotificationKind;
 use icecone_store::accounts::AccountKind;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -122,16 +123,11 @@ async fn log_in_refresh_and_reuse_detection_end_to_end() {
     let trail = app.db.store().audit_page(None, 10).await.expect("audit");
     let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["auth.sign_in", "auth.refresh_reuse"]);
-    let notices = app
-        .db
-        .store()
-        .undelivered_notifications(10)
-        .await
-        .expect("outbox");
-    assert_eq!(
-        notices.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
-        ["new_sign_in"]
-    );
+    let notice = app
+        .notifications
+        .wait_for(NotificationKind::NewSignIn, "dana@example.com")
+        .await;
+    assert_eq!(notice.account, account);
 }
 
 #[tokio::test]

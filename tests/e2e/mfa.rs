@@ -2,6 +2,7 @@
 //! refusal, recovery codes used once.
 
 use icecone_core::identity::totp::{self, TotpConfig, TotpSecret};
+use icecone_gateway::notify::NotificationKind;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -303,15 +304,10 @@ async fn turning_totp_off_needs_a_recent_second_factor() {
         plain["data"]["logIn"]["__typename"], "AuthSession",
         "no challenge any more: {plain}"
     );
+    // Enabled and disabled are notified.
     let notices = app
-        .db
-        .store()
-        .undelivered_notifications(20)
-        .await
-        .expect("outbox");
-    assert_eq!(
-        notices.iter().filter(|n| n.kind == "mfa_changed").count(),
-        2,
-        "enabled and disabled are notified"
-    );
+        .notifications
+        .wait_for_all(NotificationKind::MfaChanged, "jo@example.com", 2)
+        .await;
+    assert_eq!(notices.len(), 2, "{notices:?}");
 }
