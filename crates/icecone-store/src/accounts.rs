@@ -2,6 +2,7 @@
 //!
 //! An account's e-mail arrives sealed by the gateway's vault, with its blind index for
 //! look-ups; the password arrives as an Argon2id hash. Nothing here is personal in clear.
+//! Every method that changes an account row drops it from the read cache first.
 
 use std::fmt;
 
@@ -224,6 +225,7 @@ impl Store {
             .exec(&self.db)
             .await
             .map_err(StoreError::from_insert)?;
+        self.cache.forget_account(id);
         Ok(result.rows_affected > 0)
     }
 
@@ -242,6 +244,7 @@ impl Store {
             .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;
+        self.cache.forget_account(id);
         Ok(result.rows_affected > 0)
     }
 
@@ -256,6 +259,7 @@ impl Store {
             .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;
+        self.cache.forget_account(id);
         Ok(result.rows_affected > 0)
     }
 

@@ -14,6 +14,7 @@ mod entity;
 pub mod keys;
 pub mod mfa;
 mod migration;
+pub mod read_cache;
 pub mod outbox;
 pub mod sessions;
 pub mod signing_keys;

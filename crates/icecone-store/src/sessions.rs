@@ -149,6 +149,7 @@ impl Store {
             .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;
+        self.cache.forget_session(session);
         Ok(result.rows_affected > 0)
     }
 
@@ -168,6 +169,7 @@ impl Store {
             .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;
+        self.cache.forget_session(id);
         Ok(result.rows_affected > 0)
     }
 
@@ -186,6 +188,7 @@ impl Store {
             .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;
+        self.cache.forget_sessions_of(account);
         Ok(result.rows_affected)
     }
 
@@ -262,6 +265,9 @@ impl Store {
             },
         };
         txn.commit().await.map_err(StoreError::Query)?;
+        if let RefreshSpend::Fresh { session } = &outcome {
+            self.cache.forget_session(*session);
+        }
         Ok(outcome)
     }
 }

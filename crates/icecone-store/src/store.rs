@@ -55,6 +55,8 @@ impl StoreError {
 pub struct Store {
     pub(crate) db: DatabaseConnection,
     backend: Backend,
+    /// Rows the per-request path reads through (see `read_cache`); shared by clones.
+    pub(crate) cache: std::sync::Arc<crate::read_cache::ReadCache>,
 }
 
 impl Store {
@@ -87,6 +89,7 @@ impl Store {
         Ok(Self {
             db,
             backend: url.backend(),
+            cache: std::sync::Arc::default(),
         })
     }
 

@@ -16,6 +16,7 @@
 //! verify until they expire, and are retired afterwards.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
@@ -24,6 +25,7 @@ use icecone_core::crypto::keys::SecretKey;
 use icecone_store::Store;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::keys::vault::{Vault, VaultError};
@@ -135,7 +137,15 @@ pub struct TokenSigner {
     current: KeyPair,
     verifying: HashMap<String, DecodingKey>,
     jwks: serde_json::Value,
+    /// Tokens that verified, by SHA-256 digest, with their claims: a token is checked with
+    /// Ed25519 once, and until it expires a repeat costs a hash and a look-up. The keys a
+    /// signer verifies with never change during its life, so a cached verification stays
+    /// true; expiry is checked on every use.
+    verified: Mutex<HashMap<[u8; 32], AccessClaims>>,
 }
+
+/// The most verified tokens remembered; past it the memory starts over.
+const MAX_VERIFIED: usize = 20_000;
 
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -235,6 +245,7 @@ impl TokenSigner {
             current: current?,
             verifying,
             jwks: serde_json::json!({ "keys": keys }),
+            verified: Mutex::default(),
         })
     }
 
@@ -264,6 +275,31 @@ impl TokenSigner {
 
     /// Verifies an access token and returns its claims.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let remembered = self
+            .verified
+            .lock()
+            .ok()
+            .and_then(|verified| verified.get(&digest).cloned());
+        if let Some(claims) = remembered {
+            let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(0);
+            return if claims.exp.saturating_add(leeway) < Utc::now().timestamp() {
+                Err(TokenError::Expired)
+            } else {
+                Ok(claims)
+            };
+        }
+        let claims = self.verify_signature_and_claims(token)?;
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= MAX_VERIFIED {
+                verified.clear();
+            }
+            verified.insert(digest, claims.clone());
+        }
+        Ok(claims)
+    }
+
+    fn verify_signature_and_claims(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::WrongAlgorithm);
@@ -317,6 +353,33 @@ mod tests {
             Acr::Aal2,
             now,
         )
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_and_still_expires() {
+        let signer = signer(&[("k1", 1)]);
+        let now = Utc::now();
+        let token = signer.issue(&claims(now)).expect("signed");
+        assert_eq!(signer.verify(&token), Ok(claims(now)));
+        assert_eq!(signer.verify(&token), Ok(claims(now)), "served from memory");
+        assert_eq!(signer.verified.lock().expect("lock").len(), 1);
+
+        // A remembered token whose expiry has passed is refused like any other.
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let mut stale = claims(now);
+        stale.exp = now.timestamp() - i64::try_from(LEEWAY_SECONDS).unwrap_or(0) - 1;
+        signer
+            .verified
+            .lock()
+            .expect("lock")
+            .insert(digest, stale);
+        assert_eq!(signer.verify(&token), Err(TokenError::Expired));
+
+        // Another token — even one differing in a single character — is verified afresh.
+        let mut tampered = token.clone();
+        tampered.pop();
+        tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+        assert!(signer.verify(&tampered).is_err());
     }
 
     /// Re-encodes one segment of a token.

@@ -71,7 +71,7 @@ pub async fn authenticate(
     let session =
         Uuid::try_parse(&claims.sid).map_err(|_| AuthFailure::Token(TokenError::Invalid))?;
     let record = store
-        .session(session)
+        .session_cached(session)
         .await
         .map_err(|_| AuthFailure::Unavailable)?;
     match record {

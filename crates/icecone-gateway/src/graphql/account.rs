@@ -40,7 +40,7 @@ pub(super) async fn viewer_account<'a>(
     let viewer = signed_in(ctx)?;
     let record = services(ctx)?
         .store
-        .account(viewer.account)
+        .account_cached(viewer.account)
         .await
         .map_err(internal)?
         .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;

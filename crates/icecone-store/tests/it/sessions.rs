@@ -296,3 +296,63 @@ async fn of_many_concurrent_spends_of_one_refresh_token_exactly_one_is_fresh() {
     assert_eq!((fresh, reused), (1, 7), "{outcomes:?}");
     second.close().await.expect("closed");
 }
+
+#[tokio::test]
+async fn cached_rows_are_dropped_by_this_stores_writes_and_expire_for_another_stores() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let other = second_store(&db).await;
+    let account = create_user(store, 1).await;
+    let (mine, theirs) = (new_session(account, now()), new_session(account, now()));
+    let (mine_id, theirs_id) = (mine.id, theirs.id);
+    store.create_session(mine).await.expect("session");
+    store.create_session(theirs).await.expect("session");
+    let live = |row: Option<icecone_store::sessions::SessionRecord>| {
+        row.expect("the session exists").revoked_at.is_none()
+    };
+    assert!(live(store.session_cached(mine_id).await.expect("read")));
+    assert!(live(store.session_cached(theirs_id).await.expect("read")));
+
+    // A revocation through this store is seen at once.
+    store
+        .revoke_session(mine_id, "log_out", now())
+        .await
+        .expect("revoked");
+    assert!(!live(store.session_cached(mine_id).await.expect("read")));
+
+    // Another instance's revocation is seen within the cache's lifetime, and at once by
+    // the uncached read.
+    other
+        .revoke_session(theirs_id, "log_out", now())
+        .await
+        .expect("revoked");
+    assert!(!live(store.session(theirs_id).await.expect("read")));
+    tokio::time::sleep(icecone_store::read_cache::READ_CACHE_TTL).await;
+    assert!(!live(store.session_cached(theirs_id).await.expect("read")));
+
+    // Accounts: a suspension through this store is seen at once.
+    assert!(
+        store
+            .account_cached(account)
+            .await
+            .expect("read")
+            .expect("account")
+            .suspended_at
+            .is_none()
+    );
+    store.suspend_account(account, now()).await.expect("suspended");
+    assert!(
+        store
+            .account_cached(account)
+            .await
+            .expect("read")
+            .expect("account")
+            .suspended_at
+            .is_some()
+    );
+    assert_eq!(
+        store.session_cached(Uuid::new_v4()).await.expect("read"),
+        None,
+        "unknown rows are not cached"
+    );
+}

@@ -1,0 +1,112 @@
+//! A short-lived, in-process cache of account and session rows for the per-request
+//! authentication path, which would otherwise read both on every request.
+//!
+//! Only [`Store::account_cached`] and [`Store::session_cached`] read through it; every other
+//! read goes to the database. Every write this store makes to an account or a session
+//! drops the cached row at once, so on one gateway instance nothing is ever stale; a write
+//! made by another instance is seen within [`READ_CACHE_TTL`].
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+use crate::Store;
+use crate::StoreError;
+use crate::accounts::AccountRecord;
+use crate::sessions::SessionRecord;
+
+/// How long a cached row is served before it is read again.
+pub const READ_CACHE_TTL: Duration = Duration::from_secs(2);
+/// The most rows of one kind kept; past it the cache starts over.
+const MAX_ROWS: usize = 20_000;
+
+#[derive(Debug)]
+struct Rows<T>(Mutex<HashMap<Uuid, (Instant, T)>>);
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<T: Clone> Rows<T> {
+    fn get(&self, id: Uuid) -> Option<T> {
+        let rows = self.0.lock().ok()?;
+        let (read_at, row) = rows.get(&id)?;
+        (read_at.elapsed() < READ_CACHE_TTL).then(|| row.clone())
+    }
+
+    fn put(&self, id: Uuid, row: T) {
+        if let Ok(mut rows) = self.0.lock() {
+            if rows.len() >= MAX_ROWS {
+                rows.clear();
+            }
+            rows.insert(id, (Instant::now(), row));
+        }
+    }
+
+    fn forget(&self, id: Uuid) {
+        if let Ok(mut rows) = self.0.lock() {
+            rows.remove(&id);
+        }
+    }
+
+    fn forget_where(&self, mut drop: impl FnMut(&T) -> bool) {
+        if let Ok(mut rows) = self.0.lock() {
+            rows.retain(|_, (_, row)| !drop(row));
+        }
+    }
+}
+
+/// The cached rows of one store (shared by its clones).
+#[derive(Debug, Default)]
+pub(crate) struct ReadCache {
+    accounts: Rows<AccountRecord>,
+    sessions: Rows<SessionRecord>,
+}
+
+impl ReadCache {
+    pub(crate) fn forget_account(&self, id: Uuid) {
+        self.accounts.forget(id);
+    }
+
+    pub(crate) fn forget_session(&self, id: Uuid) {
+        self.sessions.forget(id);
+    }
+
+    pub(crate) fn forget_sessions_of(&self, account: Uuid) {
+        self.sessions.forget_where(|session| session.account == account);
+    }
+}
+
+impl Store {
+    /// An account by id, served from the read cache when it was read in the last
+    /// [`READ_CACHE_TTL`]. For the per-request path only: decisions that must see another
+    /// instance's writes at once use [`Store::account`].
+    pub async fn account_cached(&self, id: Uuid) -> Result<Option<AccountRecord>, StoreError> {
+        if let Some(row) = self.cache.accounts.get(id) {
+            return Ok(Some(row));
+        }
+        let row = self.account(id).await?;
+        if let Some(row) = &row {
+            self.cache.accounts.put(id, row.clone());
+        }
+        Ok(row)
+    }
+
+    /// A session by id, served from the read cache when it was read in the last
+    /// [`READ_CACHE_TTL`]. For authenticating requests: a revocation made through this
+    /// store is seen at once, one made by another instance within [`READ_CACHE_TTL`].
+    pub async fn session_cached(&self, id: Uuid) -> Result<Option<SessionRecord>, StoreError> {
+        if let Some(row) = self.cache.sessions.get(id) {
+            return Ok(Some(row));
+        }
+        let row = self.session(id).await?;
+        if let Some(row) = &row {
+            self.cache.sessions.put(id, row.clone());
+        }
+        Ok(row)
+    }
+}
