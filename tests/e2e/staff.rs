@@ -121,3 +121,73 @@ async fn staff_create_refuses_bad_input_and_creates_nothing() {
         "nothing was created"
     );
 }
+
+fn staff_role(
+    dir: &std::path::Path,
+    db: &TestDatabase,
+    verb: &str,
+    email: &str,
+    role: &str,
+) -> std::process::Output {
+    icecone(dir)
+        .env("ICECONE_DATABASE_URL", db.url().expose())
+        .args(["staff", verb, "--email", email, "--role", role])
+        .stdin(Stdio::null())
+        .output()
+        .expect("icecone runs")
+}
+
+#[tokio::test]
+async fn staff_roles_are_granted_and_revoked_from_the_command_line_and_audited() {
+    let db = TestDatabase::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let created = staff_create(
+        dir.path(),
+        &db,
+        "ops@example.com",
+        "ADMIN",
+        "a long admin passphrase",
+    );
+    assert!(created.status.success());
+
+    let granted = staff_role(dir.path(), &db, "grant", "ops@example.com", "DPO");
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&granted.stdout), "DPO granted\n");
+    let again = staff_role(dir.path(), &db, "grant", "ops@example.com", "DPO");
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("nothing to do"));
+
+    // The last ADMIN keeps the role.
+    let last = staff_role(dir.path(), &db, "revoke", "ops@example.com", "ADMIN");
+    assert!(!last.status.success());
+    assert!(
+        String::from_utf8_lossy(&last.stderr).contains("last ADMIN"),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let revoked = staff_role(dir.path(), &db, "revoke", "ops@example.com", "DPO");
+    assert!(revoked.status.success());
+
+    let page = db.store().audit_page(None, 10).await.expect("audit");
+    let actions: Vec<&str> = page.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["staff.created", "staff.role_granted", "staff.role_revoked"]
+    );
+    let target = page[0].target.clone().expect("target");
+    let id = uuid::Uuid::try_parse(target.trim_start_matches("account:")).expect("id");
+    assert_eq!(db.store().staff_roles(id).await.expect("roles"), ["ADMIN"]);
+
+    // Unknown and non-staff addresses, and bad flags, are refused without a change.
+    let unknown = staff_role(dir.path(), &db, "grant", "nobody@example.com", "DPO");
+    assert!(!unknown.status.success());
+    let bad_role = staff_role(dir.path(), &db, "grant", "ops@example.com", "ROOT");
+    assert_eq!(bad_role.status.code(), Some(2));
+    assert_eq!(
+        db.store().audit_page(None, 10).await.expect("audit").len(),
+        3
+    );
+}

@@ -65,6 +65,13 @@ const THROUGHPUT_TARGET: f64 = 0.70;
 const ME_QUERY: &str = "{ me { id email } }";
 /// Its throughput must be at least this share of the bare server's.
 const ME_TARGET: f64 = 0.40;
+/// The consent-gated field of issue #5, against the same account's `{ me { id } }`.
+const PERSONALIZATION_QUERY: &str =
+    "{ me { id personalization { favouriteKinds suggestedPrompts preferredProviders } } }";
+/// `{ me { id } }`: the baseline of the consent check.
+const ME_ID_QUERY: &str = "{ me { id } }";
+/// The consent check may cost at most this share of `{ me { id } }`'s throughput.
+const CONSENT_TARGET: f64 = 0.10;
 /// The address of the account the bench signs up.
 const BENCH_EMAIL: &str = "bench@example.com";
 /// The idle resident memory must stay under this many bytes (40 MB).
@@ -93,9 +100,13 @@ fn main() -> ExitCode {
         for server in Server::ALL {
             let address = match server {
                 Server::Bare => bare,
-                Server::Gateway | Server::GatewayTypename | Server::GatewayMe => gateway,
+                Server::Gateway
+                | Server::GatewayTypename
+                | Server::GatewayMe
+                | Server::GatewayMeId
+                | Server::GatewayPersonalization => gateway,
             };
-            let authorization = (server == Server::GatewayMe).then_some(token.as_str());
+            let authorization = server.signed_in().then_some(token.as_str());
             let expected = server.expected_data(&account);
             targets.push(Arc::new(
                 Target::prepare(server, address, authorization, &expected).await,
@@ -356,15 +367,29 @@ enum Server {
     GatewayTypename,
     /// The gateway with `{ me { id email } }` and a bearer token: issue #4's target.
     GatewayMe,
+    /// The gateway with `{ me { id } }`: the baseline of the consent check.
+    GatewayMeId,
+    /// The gateway with the consent-gated `personalization` (consent given): issue #5's
+    /// target, against `GatewayMeId`.
+    GatewayPersonalization,
 }
 
 impl Server {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 6] = [
         Self::Bare,
         Self::Gateway,
         Self::GatewayTypename,
         Self::GatewayMe,
+        Self::GatewayMeId,
+        Self::GatewayPersonalization,
     ];
+
+    fn signed_in(self) -> bool {
+        matches!(
+            self,
+            Self::GatewayMe | Self::GatewayMeId | Self::GatewayPersonalization
+        )
+    }
 
     fn label(self) -> &'static str {
         match self {
@@ -372,6 +397,8 @@ impl Server {
             Self::Gateway => "IceCone gateway",
             Self::GatewayTypename => "IceCone gateway (same query as bare)",
             Self::GatewayMe => "IceCone gateway, signed in",
+            Self::GatewayMeId => "IceCone gateway, signed in, id only",
+            Self::GatewayPersonalization => "IceCone gateway, signed in, consent-gated field",
         }
     }
 
@@ -380,6 +407,8 @@ impl Server {
             Self::Bare | Self::GatewayTypename => BARE_QUERY,
             Self::Gateway => GATEWAY_QUERY,
             Self::GatewayMe => ME_QUERY,
+            Self::GatewayMeId => ME_ID_QUERY,
+            Self::GatewayPersonalization => PERSONALIZATION_QUERY,
         }
     }
 
@@ -389,6 +418,10 @@ impl Server {
             Self::Bare | Self::GatewayTypename => json!({ "__typename": "Query" }),
             Self::Gateway => json!({ "providers": [{ "id": "local" }] }),
             Self::GatewayMe => json!({ "me": { "id": account, "email": BENCH_EMAIL } }),
+            Self::GatewayMeId => json!({ "me": { "id": account } }),
+            Self::GatewayPersonalization => json!({ "me": { "id": account, "personalization": {
+                "favouriteKinds": [], "suggestedPrompts": [], "preferredProviders": [],
+            } } }),
         }
     }
 }
@@ -462,6 +495,7 @@ async fn sign_up(address: SocketAddr) -> (String, String) {
             "email": BENCH_EMAIL,
             "password": "bench passphrase for the load run",
             "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
+            "consents": ["PERSONALIZATION"],
         } },
     });
     let (status, body) = connection
@@ -1004,6 +1038,9 @@ impl Report<'_> {
         let gateway = self.best(Server::Gateway);
         let same_query = self.best(Server::GatewayTypename);
         let me = self.best(Server::GatewayMe);
+        let me_id = self.best(Server::GatewayMeId);
+        let gated = self.best(Server::GatewayPersonalization);
+        let consent_cost = 1.0 - gated.requests_per_second() / me_id.requests_per_second();
         let ratio = gateway.requests_per_second() / bare.requests_per_second();
         let me_ratio = me.requests_per_second() / bare.requests_per_second();
         let cpu_ratio = bare.server_cpu_per_request_us() / gateway.server_cpu_per_request_us();
@@ -1037,7 +1074,10 @@ impl Report<'_> {
             md.push_str(text);
             md.push('\n');
         };
-        line("## Gateway request path, signed-in requests and idle memory (issues #2 and #4)");
+        line(
+            "## Gateway request path, signed-in requests, the consent check and idle memory \
+             (issues #2, #4 and #5)",
+        );
         line("");
         line(
             "<!-- Written by `cargo bench -p icecone-gateway --bench load` \
@@ -1071,6 +1111,12 @@ impl Report<'_> {
              e-mail decrypted with the person's data key (cached by the vault), on every \
              request;"
         ));
+        line(&format!(
+            "- **the consent check**: the same signed-in account (which consented to \
+             `PERSONALIZATION` at sign-up) asking `{PERSONALIZATION_QUERY}` — the \
+             `@requiresConsent` guard reads the person's consent ledger once per request and \
+             asks the decision function — against `{ME_ID_QUERY}`;"
+        ));
         line("");
         line("and it reads the resident memory of the `icecone` binary when idle.");
         line("");
@@ -1079,7 +1125,7 @@ impl Report<'_> {
         line("```");
         line("");
         line(
-            "It builds in the release profile, runs for about two minutes, prints \
+            "It builds in the release profile, runs for about three minutes, prints \
              this section and writes it into `docs/performance.md`, between its markers. `ICECONE_BENCH_SECONDS` \
              (default 10) and `ICECONE_BENCH_CONNECTIONS` (default 32) change the measured \
              window of each round and the number of connections; `ICECONE_BENCH_MACHINE` adds \
@@ -1104,6 +1150,13 @@ impl Report<'_> {
             ME_TARGET * 100.0,
             me_ratio * 100.0,
             verdict(me_ratio >= ME_TARGET)
+        ));
+        line(&format!(
+            "| `personalization` (consent-gated) throughput within {:.0} % of `{ME_ID_QUERY}`'s \
+             | {:.1} % lower | {} |",
+            CONSENT_TARGET * 100.0,
+            consent_cost * 100.0,
+            verdict(consent_cost <= CONSENT_TARGET)
         ));
         line(&format!(
             "| idle resident memory of `icecone` < {} MB | {:.1} MB | {} |",
@@ -1174,7 +1227,7 @@ impl Report<'_> {
         line("");
         line("| server | query | requests/s | p50 | p99 | server CPU per request |");
         line("| --- | --- | ---: | ---: | ---: | ---: |");
-        for round in [bare, gateway, same_query, me] {
+        for round in [bare, gateway, same_query, me, me_id, gated] {
             line(&format!(
                 "| {} | `{}` | {:.0} | {} | {} | {:.1} µs |",
                 round.server.label(),
@@ -1215,6 +1268,17 @@ impl Report<'_> {
             verdict(me_ratio >= ME_TARGET),
             me.server_cpu_per_request_us(),
             me.server_cpu_per_request_us() - same_query.server_cpu_per_request_us()
+        ));
+        line("");
+        line(&format!(
+            "The consent-gated `personalization` costs {:.1} % of `{ME_ID_QUERY}`'s throughput \
+             (target ≤ {:.0} %: {}): {:.1} µs against {:.1} µs of server CPU per request — one \
+             read of the consent ledger per request, the decision, and three list fields.",
+            consent_cost * 100.0,
+            CONSENT_TARGET * 100.0,
+            verdict(consent_cost <= CONSENT_TARGET),
+            gated.server_cpu_per_request_us(),
+            me_id.server_cpu_per_request_us()
         ));
         line("");
         line(&format!(

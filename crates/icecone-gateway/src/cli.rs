@@ -77,6 +77,25 @@ enum StaffAction {
         #[arg(long)]
         role: String,
     },
+    /// Grant a role to a staff account (recorded in the audit trail).
+    Grant {
+        /// The staff member's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// SUPPORT, DPO, AUDITOR or ADMIN.
+        #[arg(long)]
+        role: String,
+    },
+    /// Revoke a role from a staff account (recorded in the audit trail); effective on the
+    /// staff member's next request. The last ADMIN keeps the role.
+    Revoke {
+        /// The staff member's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// SUPPORT, DPO, AUDITOR or ADMIN.
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +158,12 @@ pub fn main() -> ExitCode {
                 move |config| staff_create(config, input),
             )
         }
+        Command::Staff {
+            action: StaffAction::Grant { email, role },
+        } => staff_role_command(cli.config, &email, &role, true),
+        Command::Staff {
+            action: StaffAction::Revoke { email, role },
+        } => staff_role_command(cli.config, &email, &role, false),
     }
 }
 
@@ -318,6 +343,50 @@ async fn staff_create(config: Config, input: StaffInput) -> anyhow::Result<()> {
     store.close().await?;
     print_stdout(&format!("{}\n", uri.as_str()));
     Ok(())
+}
+
+/// `icecone staff grant|revoke`: checks the flags, then changes the role.
+fn staff_role_command(
+    config: Option<std::path::PathBuf>,
+    email: &str,
+    role: &str,
+    grant: bool,
+) -> ExitCode {
+    let email = match Email::parse(email) {
+        Ok(email) => email,
+        Err(error) => {
+            print_stderr(&format!("icecone: --email: {error}"));
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(role) = StaffRole::parse(role) else {
+        print_stderr("icecone: --role must be SUPPORT, DPO, AUDITOR or ADMIN");
+        return ExitCode::from(2);
+    };
+    run(
+        config,
+        |_| {},
+        move |config| async move {
+            let provider = startup::open_key_provider(&config)?;
+            let store = startup::open_store(&config).await?;
+            let vault = Vault::open(
+                store.clone(),
+                provider,
+                config.encryption_algorithm,
+                CacheLimits::default(),
+            )
+            .await?;
+            let changed =
+                crate::auth::staff::change_role(&store, &vault, &email, role, grant).await;
+            store.close().await?;
+            let verb = if grant { "granted" } else { "revoked" };
+            match changed? {
+                true => print_stdout(&format!("{role} {verb}\n")),
+                false => print_stdout(&format!("nothing to do: {role} already {verb}\n")),
+            }
+            Ok(())
+        },
+    )
 }
 
 async fn audit_verify(config: Config) -> anyhow::Result<()> {

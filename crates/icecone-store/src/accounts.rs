@@ -9,7 +9,10 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use icecone_core::subject::SubjectId;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::convert::bytes32_from_db;
@@ -282,6 +285,26 @@ impl Store {
         .await
         .map_err(StoreError::Query)?;
         Ok(inserted > 0)
+    }
+
+    /// Revokes a staff role. Returns whether it was held.
+    pub async fn revoke_staff_role(&self, id: Uuid, role: &str) -> Result<bool, StoreError> {
+        let result = staff_role::Entity::delete_many()
+            .filter(staff_role::Column::AccountId.eq(id))
+            .filter(staff_role::Column::Role.eq(role))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// How many accounts hold a staff role.
+    pub async fn staff_role_holders(&self, role: &str) -> Result<u64, StoreError> {
+        staff_role::Entity::find()
+            .filter(staff_role::Column::Role.eq(role))
+            .count(&self.db)
+            .await
+            .map_err(StoreError::Query)
     }
 
     /// The staff roles an account holds, sorted by name.

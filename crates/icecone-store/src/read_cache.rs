@@ -77,7 +77,8 @@ impl ReadCache {
     }
 
     pub(crate) fn forget_sessions_of(&self, account: Uuid) {
-        self.sessions.forget_where(|session| session.account == account);
+        self.sessions
+            .forget_where(|session| session.account == account);
     }
 }
 

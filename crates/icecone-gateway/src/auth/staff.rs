@@ -50,6 +50,60 @@ pub enum StaffError {
     /// Acting on a staff account needs ADMIN.
     #[error("acting on a staff account needs ADMIN")]
     StaffTargetNeedsAdmin,
+    /// No staff account has this e-mail address.
+    #[error("no staff account has this e-mail address")]
+    NoSuchStaff,
+    /// The last ADMIN cannot lose the role: nobody could manage staff any more.
+    #[error("this is the last ADMIN: grant ADMIN to another staff account first")]
+    LastAdmin,
+}
+
+/// Grants (`grant: true`) or revokes a role of the staff account with this e-mail address,
+/// from the command line; records `staff.role_granted` or `staff.role_revoked` in the audit
+/// trail. Returns whether anything changed. Revoking ADMIN from its last holder is refused.
+pub async fn change_role(
+    store: &Store,
+    vault: &Vault,
+    email: &Email,
+    role: StaffRole,
+    grant: bool,
+) -> Result<bool, StaffError> {
+    let index = vault.blind_index(accounts::EMAIL_INDEX, email.as_str().as_bytes());
+    let account = store
+        .account_by_email_index(&index)
+        .await?
+        .filter(|account| account.kind == AccountKind::Staff)
+        .ok_or(StaffError::NoSuchStaff)?;
+    let held = store.staff_roles(account.id).await?;
+    let holds = held.iter().any(|name| name == role.as_str());
+    if grant == holds {
+        return Ok(false);
+    }
+    if !grant
+        && role == StaffRole::Admin
+        && store.staff_role_holders(StaffRole::Admin.as_str()).await? <= 1
+    {
+        return Err(StaffError::LastAdmin);
+    }
+    let target = format!("account:{}", account.id);
+    let event = AuditEvent {
+        actor: "cli",
+        action: if grant {
+            "staff.role_granted"
+        } else {
+            "staff.role_revoked"
+        },
+        target: Some(&target),
+        reason: Some(role.as_str()),
+        request_id: None,
+    };
+    audit::record(store, vault, event).await?;
+    if grant {
+        store.grant_staff_role(account.id, role.as_str()).await?;
+    } else {
+        store.revoke_staff_role(account.id, role.as_str()).await?;
+    }
+    Ok(true)
 }
 
 /// Creates a staff account with `role` and an active TOTP factor; returns the factor's

@@ -368,11 +368,7 @@ mod tests {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let mut stale = claims(now);
         stale.exp = now.timestamp() - i64::try_from(LEEWAY_SECONDS).unwrap_or(0) - 1;
-        signer
-            .verified
-            .lock()
-            .expect("lock")
-            .insert(digest, stale);
+        signer.verified.lock().expect("lock").insert(digest, stale);
         assert_eq!(signer.verify(&token), Err(TokenError::Expired));
 
         // Another token — even one differing in a single character — is verified afresh.

@@ -340,7 +340,10 @@ async fn cached_rows_are_dropped_by_this_stores_writes_and_expire_for_another_st
             .suspended_at
             .is_none()
     );
-    store.suspend_account(account, now()).await.expect("suspended");
+    store
+        .suspend_account(account, now())
+        .await
+        .expect("suspended");
     assert!(
         store
             .account_cached(account)
