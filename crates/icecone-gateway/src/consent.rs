@@ -44,8 +44,8 @@ pub async fn state(
     if let Some(state) = cache.and_then(|cache| cache.get(account)) {
         return Ok(state);
     }
-    let entries = store.consent_entries(account).await?;
-    let state = Arc::new(ConsentState::from_entries(&entries));
+    let entries = store.consent_entries_cached(account).await?;
+    let state = Arc::new(ConsentState::from_entries(entries.iter()));
     if let Some(cache) = cache {
         cache.put(account, state.clone());
     }

@@ -70,6 +70,7 @@ impl Store {
             .exec_without_returning(&self.db)
             .await
             .map_err(StoreError::from_insert)?;
+        self.cache.forget_ledger(account);
         Ok(())
     }
 

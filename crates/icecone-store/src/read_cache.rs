@@ -1,10 +1,12 @@
-//! A short-lived, in-process cache of account and session rows for the per-request
-//! authentication path, which would otherwise read both on every request.
+//! A short-lived, in-process cache of the rows every signed-in request needs — the session,
+//! the account, and the person's consent ledger — which would otherwise be read from the
+//! database on every request.
 //!
-//! Only [`Store::account_cached`] and [`Store::session_cached`] read through it; every other
-//! read goes to the database. Every write this store makes to an account or a session
-//! drops the cached row at once, so on one gateway instance nothing is ever stale; a write
-//! made by another instance is seen within [`READ_CACHE_TTL`].
+//! Only [`Store::account_cached`], [`Store::session_cached`] and
+//! [`Store::consent_entries_cached`] read through it; every other read goes to the
+//! database. Every write this store makes to an account, a session or a ledger drops the
+//! cached rows at once, so on one gateway instance nothing is ever stale; a write made by
+//! another instance is seen within [`READ_CACHE_TTL`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,6 +16,10 @@ use uuid::Uuid;
 
 use crate::Store;
 use crate::StoreError;
+use std::sync::Arc;
+
+use icecone_core::consent::ledger::LedgerEntry;
+
 use crate::accounts::AccountRecord;
 use crate::sessions::SessionRecord;
 
@@ -65,6 +71,7 @@ impl<T: Clone> Rows<T> {
 pub(crate) struct ReadCache {
     accounts: Rows<AccountRecord>,
     sessions: Rows<SessionRecord>,
+    ledgers: Rows<Arc<[LedgerEntry]>>,
 }
 
 impl ReadCache {
@@ -74,6 +81,10 @@ impl ReadCache {
 
     pub(crate) fn forget_session(&self, id: Uuid) {
         self.sessions.forget(id);
+    }
+
+    pub(crate) fn forget_ledger(&self, account: Uuid) {
+        self.ledgers.forget(account);
     }
 
     pub(crate) fn forget_sessions_of(&self, account: Uuid) {
@@ -109,5 +120,20 @@ impl Store {
             self.cache.sessions.put(id, row.clone());
         }
         Ok(row)
+    }
+
+    /// An account's consent ledger, oldest first, served from the read cache when it was
+    /// read in the last [`READ_CACHE_TTL`]: a change appended through this store is seen at
+    /// once, one appended by another instance within [`READ_CACHE_TTL`].
+    pub async fn consent_entries_cached(
+        &self,
+        account: Uuid,
+    ) -> Result<Arc<[LedgerEntry]>, StoreError> {
+        if let Some(entries) = self.cache.ledgers.get(account) {
+            return Ok(entries);
+        }
+        let entries: Arc<[LedgerEntry]> = self.consent_entries(account).await?.into();
+        self.cache.ledgers.put(account, entries.clone());
+        Ok(entries)
     }
 }

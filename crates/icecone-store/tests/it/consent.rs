@@ -65,6 +65,28 @@ async fn ledger_entries_of_every_kind_are_read_back_in_the_order_written_per_acc
 
     let read = store.consent_entries(first).await.expect("read");
     assert_eq!(read, entries);
+    // The cached read sees this store's appends at once.
+    assert_eq!(
+        *store.consent_entries_cached(first).await.expect("read"),
+        entries[..]
+    );
+    let later = entry(
+        Change::Restriction { restricted: false },
+        ConsentSource::User,
+        3,
+    );
+    store
+        .append_consent_entries(first, std::slice::from_ref(&later))
+        .await
+        .expect("appended");
+    assert_eq!(
+        store
+            .consent_entries_cached(first)
+            .await
+            .expect("read")
+            .last(),
+        Some(&later)
+    );
     assert_eq!(
         store.consent_entries(second).await.expect("read"),
         entries[2..3]
