@@ -81,14 +81,22 @@ async fn providers_publishes_openai_effective_policy_with_and_without_a_zdr_cont
         assert_eq!(openai["sourceUrl"], OPENAI_DATA_CONTROLS);
         assert_eq!(openai["verifiedOn"], "2026-11-29");
         let sources = openai["sources"].as_array().expect("sources");
-        let claims: Vec<&str> = sources.iter().map(|s| s["claim"].as_str().expect("claim")).collect();
-        assert_eq!(claims, ["TRAINING_USE", "RETENTION", "ZERO_DATA_RETENTION", "REGION"]);
+        let claims: Vec<&str> = sources
+            .iter()
+            .map(|s| s["claim"].as_str().expect("claim"))
+            .collect();
+        assert_eq!(
+            claims,
+            ["TRAINING_USE", "RETENTION", "ZERO_DATA_RETENTION", "REGION"]
+        );
         assert!(sources.iter().all(|s| s["url"] == OPENAI_DATA_CONTROLS));
         match contract {
             None => {
                 assert_eq!(openai["retention"]["kind"], "DAYS");
                 assert_eq!(openai["retention"]["maxDays"], 30);
-                let condition = openai["retention"]["condition"].as_str().expect("condition");
+                let condition = openai["retention"]["condition"]
+                    .as_str()
+                    .expect("condition");
                 assert!(condition.contains("abuse-monitoring"), "{condition}");
                 assert_eq!(openai["zeroDataRetention"], false);
                 assert_eq!(openai["zeroDataRetentionContract"], false);
@@ -100,7 +108,10 @@ async fn providers_publishes_openai_effective_policy_with_and_without_a_zdr_cont
                 );
                 assert_eq!(openai["zeroDataRetention"], true);
                 assert_eq!(openai["zeroDataRetentionContract"], true);
-                assert!(!answer.text.contains(reference), "the reference stays internal");
+                assert!(
+                    !answer.text.contains(reference),
+                    "the reference stays internal"
+                );
             }
         }
     }
@@ -149,7 +160,10 @@ async fn an_openai_key_given_to_the_binary_never_reaches_its_output_its_schema_o
     wait_until_healthy(&mut child, port).await;
     let client = reqwest::Client::new();
     let mut answers = String::new();
-    for path in ["/schema.graphql", "/graphql?query=%7B%20__schema%20%7B%20types%20%7B%20name%20%7D%20%7D%20%7D"] {
+    for path in [
+        "/schema.graphql",
+        "/graphql?query=%7B%20__schema%20%7B%20types%20%7B%20name%20%7D%20%7D%20%7D",
+    ] {
         let answer = client
             .get(format!("http://127.0.0.1:{port}{path}"))
             .send()
@@ -170,7 +184,10 @@ async fn an_openai_key_given_to_the_binary_never_reaches_its_output_its_schema_o
     let body: serde_json::Value = serde_json::from_str(&providers).expect("JSON");
     let openai = provider(&body, "openai");
     assert_eq!(openai["available"], true, "ICECONE_OPENAI_API_KEY was read");
-    assert_eq!(openai["zeroDataRetention"], true, "ICECONE_OPENAI_ZDR_CONTRACT was read");
+    assert_eq!(
+        openai["zeroDataRetention"], true,
+        "ICECONE_OPENAI_ZDR_CONTRACT was read"
+    );
     assert!(terminate(&mut child).success());
     let output = output_of(&mut child);
     assert!(output.contains("AI provider adapter"), "{output}");

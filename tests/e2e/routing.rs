@@ -118,7 +118,13 @@ async fn openai_without_a_zdr_contract_is_refused_when_the_deployment_promises_n
     // Unnamed, the request goes to `local` — OpenAI never sees it.
     let routed = router.route(&request(), None).await.expect("local");
     assert_eq!(routed.provider, id("local"));
-    assert!(server.received_requests().await.expect("recorded").is_empty());
+    assert!(
+        server
+            .received_requests()
+            .await
+            .expect("recorded")
+            .is_empty()
+    );
 }
 
 #[tokio::test]

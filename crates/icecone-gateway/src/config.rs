@@ -505,8 +505,8 @@ impl ProvidersConfig {
             ));
         }
         let base_url = openai_base_url.trim().to_owned();
-        let https = base_url.starts_with("https://");
-        if !https && !(env == Environment::Development && base_url.starts_with("http://")) {
+        let plain_http_allowed = env == Environment::Development && base_url.starts_with("http://");
+        if !base_url.starts_with("https://") && !plain_http_allowed {
             return Err(ConfigError::Invalid(
                 "openai_base_url must be an https:// URL (http:// only in development)".to_owned(),
             ));
@@ -884,7 +884,10 @@ mod tests {
         assert_eq!(config.providers.max_retention_days, 0);
         assert!(config.providers.openai.api_key.is_none());
         assert!(config.providers.zdr_contracts.is_empty());
-        assert_eq!(config.providers.openai.base_url, "https://api.openai.com/v1");
+        assert_eq!(
+            config.providers.openai.base_url,
+            "https://api.openai.com/v1"
+        );
         let config = settings(
             "openai_api_key = \"sk-sentinel-key\"\nopenai_base_url = \"http://127.0.0.1:9/v1\"\n\
              openai_zdr_contract = \"ZDR-2026-7\"\nmax_provider_retention_days = 30",
@@ -897,12 +900,18 @@ mod tests {
         assert_eq!(config.providers.max_retention_days, 30);
         assert_eq!(config.providers.zdr_contracts.len(), 1);
         assert_eq!(config.providers.zdr_contracts[0].reference(), "ZDR-2026-7");
-        assert_eq!(config.providers.zdr_contracts[0].provider().as_str(), "openai");
+        assert_eq!(
+            config.providers.zdr_contracts[0].provider().as_str(),
+            "openai"
+        );
         let blank = settings("openai_api_key = \"  \"\nopenai_zdr_contract = \"\"")
             .expect("parses")
             .resolve()
             .expect("valid");
-        assert!(blank.providers.openai.api_key.is_none(), "a blank key is no key");
+        assert!(
+            blank.providers.openai.api_key.is_none(),
+            "a blank key is no key"
+        );
         assert!(blank.providers.zdr_contracts.is_empty());
         for (toml, key) in [
             ("openai_base_url = \"ftp://x\"", "openai_base_url"),

@@ -83,7 +83,10 @@ impl Application {
         );
         let router = Router::new(
             providers::entries(&config.providers)?,
-            RouterSettings::new(config.providers.max_retention_days, config.providers.timeout),
+            RouterSettings::new(
+                config.providers.max_retention_days,
+                config.providers.timeout,
+            ),
         );
         for entry in router.entries() {
             let adapter = entry.adapter();

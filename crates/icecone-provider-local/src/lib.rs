@@ -245,7 +245,10 @@ mod tests {
             provider.policy().zero_data_retention.value,
             ZdrArrangement::Inherent
         );
-        assert_eq!(provider.policy().retention.source.url, "docs/providers.md#local");
+        assert_eq!(
+            provider.policy().retention.source.url,
+            "docs/providers.md#local"
+        );
         assert!(provider.is_available());
     }
 
@@ -299,15 +302,24 @@ mod tests {
             assert_eq!(kinds, [b"IHDR", b"IDAT", b"IEND"]);
             let ihdr = &chunks[0].1;
             assert_eq!(u32::from_be_bytes(ihdr[..4].try_into().expect("4")), width);
-            assert_eq!(u32::from_be_bytes(ihdr[4..8].try_into().expect("4")), height);
+            assert_eq!(
+                u32::from_be_bytes(ihdr[4..8].try_into().expect("4")),
+                height
+            );
             assert_eq!(&ihdr[8..], &[8, 2, 0, 0, 0]);
             let raw = inflate_stored(&chunks[1].1);
             let row = usize::try_from(width * 3 + 1).expect("fits");
             assert_eq!(raw.len(), row * usize::try_from(height).expect("fits"));
             assert!(raw.chunks(row).all(|line| line[0] == 0), "filter type 0");
         }
-        assert_eq!(image("a red fox", ImageSize::Square), image("a red fox", ImageSize::Square));
-        assert_ne!(image("a red fox", ImageSize::Square), image("a blue fox", ImageSize::Square));
+        assert_eq!(
+            image("a red fox", ImageSize::Square),
+            image("a red fox", ImageSize::Square)
+        );
+        assert_ne!(
+            image("a red fox", ImageSize::Square),
+            image("a blue fox", ImageSize::Square)
+        );
     }
 
     #[test]
@@ -333,7 +345,10 @@ mod tests {
                 u32::from_be_bytes(chunks[1].1[..4].try_into().expect("4")),
                 frames
             );
-            assert_eq!(u32::from_be_bytes(chunks[1].1[4..].try_into().expect("4")), 0);
+            assert_eq!(
+                u32::from_be_bytes(chunks[1].1[4..].try_into().expect("4")),
+                0
+            );
             // Sequence numbers of fcTL and fdAT run 0, 1, 2, … without gaps.
             let sequence: Vec<u32> = chunks
                 .iter()
@@ -379,6 +394,9 @@ mod tests {
         assert_eq!(text, "Offline draft (1 words): hello");
         let job = icecone_core::provider::adapter::JobHandle::new("any");
         let deleted = provider.delete_remote(&job).as_mut().poll(&mut context);
-        assert!(matches!(deleted, Poll::Ready(Ok(RemoteDeletion::NothingKept))));
+        assert!(matches!(
+            deleted,
+            Poll::Ready(Ok(RemoteDeletion::NothingKept))
+        ));
     }
 }

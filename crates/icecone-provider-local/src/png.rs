@@ -173,6 +173,9 @@ mod tests {
             70_000 - 65_535
         );
         assert_eq!(stream.len(), 2 + 2 * 5 + 70_000 + 4);
-        assert_eq!(zlib_stored(&[]), vec![0x78, 0x01, 1, 0, 0, 0xff, 0xff, 0, 0, 0, 1]);
+        assert_eq!(
+            zlib_stored(&[]),
+            vec![0x78, 0x01, 1, 0, 0, 0xff, 0xff, 0, 0, 0, 1]
+        );
     }
 }

@@ -128,7 +128,10 @@ fn error_for(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ProviderEr
         .map(|body| body.error);
     let code = detail.as_ref().and_then(|d| d.code.as_deref());
     let kind = detail.as_ref().and_then(|d| d.kind.as_deref());
-    let refused_content = matches!(code, Some("content_policy_violation" | "moderation_blocked"));
+    let refused_content = matches!(
+        code,
+        Some("content_policy_violation" | "moderation_blocked")
+    );
     match status.as_u16() {
         401 | 403 => ProviderError::Unauthorized,
         429 if code == Some("insufficient_quota") || kind == Some("insufficient_quota") => {

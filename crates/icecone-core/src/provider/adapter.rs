@@ -324,7 +324,8 @@ impl ProviderError {
 }
 
 /// The boxed future every adapter method returns (dyn-compatible, runtime-free).
-pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
+pub type ProviderFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
 
 /// An AI provider as the gateway uses it.
 ///

@@ -280,23 +280,87 @@ mod tests {
         let with_contract = [ZdrContract::new(openai.clone(), "ZDR-2026-001").expect("valid")];
         let other_contract = [ZdrContract::new(id("other"), "ZDR-9").expect("valid")];
         // (arrangement, declared retention, contracts, effective retention, source, contract applied)
-        let cases: [(ZdrArrangement, Retention, &[ZdrContract], Retention, Source, bool); 8] = [
+        type Case<'a> = (
+            ZdrArrangement,
+            Retention,
+            &'a [ZdrContract],
+            Retention,
+            Source,
+            bool,
+        );
+        let cases: [Case<'_>; 8] = [
             (ZdrArrangement::ByContract, ABUSE, &[], ABUSE, SOURCE, false),
-            (ZdrArrangement::ByContract, ABUSE, &with_contract, Retention::None, ZDR_PAGE, true),
-            (ZdrArrangement::ByContract, ABUSE, &other_contract, ABUSE, SOURCE, false),
-            (ZdrArrangement::Unavailable, ABUSE, &with_contract, ABUSE, SOURCE, false),
-            (ZdrArrangement::Unknown, Retention::Unknown, &with_contract, Retention::Unknown, SOURCE, false),
-            (ZdrArrangement::PerRequest, Retention::None, &[], Retention::None, SOURCE, false),
-            (ZdrArrangement::Inherent, Retention::None, &with_contract, Retention::None, SOURCE, false),
-            (ZdrArrangement::ByContract, Retention::Unknown, &with_contract, Retention::None, ZDR_PAGE, true),
+            (
+                ZdrArrangement::ByContract,
+                ABUSE,
+                &with_contract,
+                Retention::None,
+                ZDR_PAGE,
+                true,
+            ),
+            (
+                ZdrArrangement::ByContract,
+                ABUSE,
+                &other_contract,
+                ABUSE,
+                SOURCE,
+                false,
+            ),
+            (
+                ZdrArrangement::Unavailable,
+                ABUSE,
+                &with_contract,
+                ABUSE,
+                SOURCE,
+                false,
+            ),
+            (
+                ZdrArrangement::Unknown,
+                Retention::Unknown,
+                &with_contract,
+                Retention::Unknown,
+                SOURCE,
+                false,
+            ),
+            (
+                ZdrArrangement::PerRequest,
+                Retention::None,
+                &[],
+                Retention::None,
+                SOURCE,
+                false,
+            ),
+            (
+                ZdrArrangement::Inherent,
+                Retention::None,
+                &with_contract,
+                Retention::None,
+                SOURCE,
+                false,
+            ),
+            (
+                ZdrArrangement::ByContract,
+                Retention::Unknown,
+                &with_contract,
+                Retention::None,
+                ZDR_PAGE,
+                true,
+            ),
         ];
         for (arrangement, retention, contracts, expected, source, applied) in cases {
             let effective = effective_policy(&openai, &declared(arrangement, retention), contracts);
-            let case = format!("{arrangement:?} {retention:?} with {} contracts", contracts.len());
+            let case = format!(
+                "{arrangement:?} {retention:?} with {} contracts",
+                contracts.len()
+            );
             assert_eq!(effective.retention.value, expected, "{case}");
             assert_eq!(effective.retention.source, source, "{case}");
             assert_eq!(effective.contract.is_some(), applied, "{case}");
-            assert_eq!(effective.zero_data_retention(), expected == Retention::None, "{case}");
+            assert_eq!(
+                effective.zero_data_retention(),
+                expected == Retention::None,
+                "{case}"
+            );
             assert_eq!(effective.training_use.value, TrainingUse::No, "{case}");
         }
     }
@@ -315,7 +379,10 @@ mod tests {
 
     #[test]
     fn data_categories_are_fideslang_keys() {
-        assert_eq!(DataCategory::UserContentPrivate.as_str(), "user.content.private");
+        assert_eq!(
+            DataCategory::UserContentPrivate.as_str(),
+            "user.content.private"
+        );
         assert_eq!(
             DataCategory::UserUniqueIdPseudonymous.as_str(),
             "user.unique_id.pseudonymous"

@@ -287,15 +287,63 @@ mod tests {
         let cases = [
             (No, Retention::None, Text, 0, Ok(())),
             (No, Retention::None, Image, 0, Ok(())),
-            (No, Retention::None, Video, 30, Err(Ineligible::MissingCapability(Video))),
+            (
+                No,
+                Retention::None,
+                Video,
+                30,
+                Err(Ineligible::MissingCapability(Video)),
+            ),
             (No, THIRTY, Text, 30, Ok(())),
             (No, THIRTY, Text, 31, Ok(())),
-            (No, THIRTY, Text, 29, Err(Ineligible::RetentionTooLong { days: 30, allowed: 29 })),
-            (No, THIRTY, Text, 0, Err(Ineligible::RetentionTooLong { days: 30, allowed: 0 })),
-            (No, Retention::Unknown, Text, u32::MAX, Err(Ineligible::RetentionUnknown)),
-            (Yes, Retention::None, Text, 30, Err(Ineligible::TrainingUse(Yes))),
-            (Unknown, Retention::None, Text, 30, Err(Ineligible::TrainingUse(Unknown))),
-            (Unknown, Retention::Unknown, Text, 30, Err(Ineligible::TrainingUse(Unknown))),
+            (
+                No,
+                THIRTY,
+                Text,
+                29,
+                Err(Ineligible::RetentionTooLong {
+                    days: 30,
+                    allowed: 29,
+                }),
+            ),
+            (
+                No,
+                THIRTY,
+                Text,
+                0,
+                Err(Ineligible::RetentionTooLong {
+                    days: 30,
+                    allowed: 0,
+                }),
+            ),
+            (
+                No,
+                Retention::Unknown,
+                Text,
+                u32::MAX,
+                Err(Ineligible::RetentionUnknown),
+            ),
+            (
+                Yes,
+                Retention::None,
+                Text,
+                30,
+                Err(Ineligible::TrainingUse(Yes)),
+            ),
+            (
+                Unknown,
+                Retention::None,
+                Text,
+                30,
+                Err(Ineligible::TrainingUse(Unknown)),
+            ),
+            (
+                Unknown,
+                Retention::Unknown,
+                Text,
+                30,
+                Err(Ineligible::TrainingUse(Unknown)),
+            ),
         ];
         for (training, retention, capability, max_retention_days, verdict) in cases {
             let constraints = Constraints {
@@ -333,7 +381,12 @@ mod tests {
             (3, ProviderError::Timeout, f64::NAN, Some(ms(150))),
             (3, ProviderError::Connect, -3.0, Some(ms(150))),
             (4, unavailable.clone(), 0.5, None),
-            (1, ProviderError::RateLimited { retry_after: None }, 0.0, Some(ms(50))),
+            (
+                1,
+                ProviderError::RateLimited { retry_after: None },
+                0.0,
+                Some(ms(50)),
+            ),
             (1, limited(2), 0.0, Some(Duration::from_secs(2))),
             (1, limited(10), 0.0, Some(Duration::from_secs(10))),
             (1, limited(11), 0.0, None),
@@ -383,7 +436,10 @@ mod tests {
         assert!(!breaker.try_acquire(at(62)));
         assert!(breaker.try_acquire(at(63)));
         breaker.record_neutral(at(63));
-        assert!(breaker.try_acquire(at(63)), "a neutral end lets the next trial through");
+        assert!(
+            breaker.try_acquire(at(63)),
+            "a neutral end lets the next trial through"
+        );
         breaker.record_success();
         assert_eq!(
             breaker.state(),

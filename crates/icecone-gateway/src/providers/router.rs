@@ -168,12 +168,11 @@ impl Router {
                     .iter()
                     .position(|entry| entry.adapter().id() == id)
                     .ok_or(RouteError::UnknownProvider)?;
-                self.check(&self.entries[index], request).map_err(|refusal| {
-                    RouteError::NoCompliantProvider {
+                self.check(&self.entries[index], request)
+                    .map_err(|refusal| RouteError::NoCompliantProvider {
                         requested: Some(id.clone()),
                         refused: vec![(id.clone(), refusal)],
-                    }
-                })?;
+                    })?;
                 vec![index]
             }
             None => {
@@ -225,9 +224,10 @@ impl Router {
         let mut last = None;
         let mut attempt = 1;
         while self.with_breaker(index, |breaker| breaker.try_acquire(now())) {
-            let answer = tokio::time::timeout(self.settings.attempt_timeout, adapter.submit(request))
-                .await
-                .unwrap_or(Err(ProviderError::Timeout));
+            let answer =
+                tokio::time::timeout(self.settings.attempt_timeout, adapter.submit(request))
+                    .await
+                    .unwrap_or(Err(ProviderError::Timeout));
             let error = match answer {
                 Ok(submission) => {
                     self.with_breaker(index, CircuitBreaker::record_success);
@@ -438,8 +438,17 @@ mod tests {
         let local = Scripted::new("local", COMPLIANT, vec![]);
         let router = router(&[local.clone(), unknown.clone(), keeps.clone()], 0);
         for (named, reason) in [
-            ("unknown-training", Ineligible::TrainingUse(TrainingUse::Unknown)),
-            ("keeps", Ineligible::RetentionTooLong { days: 30, allowed: 0 }),
+            (
+                "unknown-training",
+                Ineligible::TrainingUse(TrainingUse::Unknown),
+            ),
+            (
+                "keeps",
+                Ineligible::RetentionTooLong {
+                    days: 30,
+                    allowed: 0,
+                },
+            ),
         ] {
             let error = router
                 .route(&request(), Some(&id(named)))
@@ -464,9 +473,19 @@ mod tests {
         assert_eq!((unknown.calls(), keeps.calls(), local.calls()), (0, 0, 1));
         // When the deployment allows 30 days, `keeps` is eligible and preferred to local.
         let router = super::tests::router(&[local.clone(), keeps.clone()], 30);
-        let routed = router.route(&request(), Some(&id("keeps"))).await.expect("routed");
+        let routed = router
+            .route(&request(), Some(&id("keeps")))
+            .await
+            .expect("routed");
         assert_eq!(routed.provider, id("keeps"));
-        assert_eq!(router.route(&request(), None).await.expect("routed").provider, id("keeps"));
+        assert_eq!(
+            router
+                .route(&request(), None)
+                .await
+                .expect("routed")
+                .provider,
+            id("keeps")
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -481,13 +500,16 @@ mod tests {
                 unavailable(),
             ],
         );
-        let router = router(&[flaky.clone()], 0);
+        let router = router(std::slice::from_ref(&flaky), 0);
         let started = tokio::time::Instant::now();
         let routed = router.route(&request(), None).await.expect("third attempt");
         assert_eq!(routed.provider, id("flaky"));
         assert_eq!(flaky.calls(), 3);
         // 4 s for Retry-After, then 100 ms · 2 · (0.5 + 0) for the second retry.
-        assert_eq!(started.elapsed(), Duration::from_secs(4) + Duration::from_millis(100));
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(4) + Duration::from_millis(100)
+        );
 
         // A Retry-After beyond the router's patience is not waited for.
         let slow = Scripted::new(
@@ -497,7 +519,7 @@ mod tests {
                 retry_after: Some(Duration::from_secs(3600)),
             }],
         );
-        let router = super::tests::router(&[slow.clone()], 0);
+        let router = super::tests::router(std::slice::from_ref(&slow), 0);
         let started = tokio::time::Instant::now();
         let error = router.route(&request(), None).await.expect_err("gave up");
         assert_eq!(
@@ -514,12 +536,16 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn fallback_goes_only_to_another_compliant_provider() {
         let failing = Scripted::new("failing", COMPLIANT, vec![unavailable(); 3]);
-        let noncompliant = Scripted::new("trains", policy(TrainingUse::Yes, Retention::None), vec![]);
+        let noncompliant =
+            Scripted::new("trains", policy(TrainingUse::Yes, Retention::None), vec![]);
         let local = Scripted::new("local", COMPLIANT, vec![]);
         let router = router(&[local.clone(), noncompliant.clone(), failing.clone()], 0);
         let routed = router.route(&request(), None).await.expect("fell back");
         assert_eq!(routed.provider, id("local"));
-        assert_eq!((failing.calls(), noncompliant.calls(), local.calls()), (3, 0, 1));
+        assert_eq!(
+            (failing.calls(), noncompliant.calls(), local.calls()),
+            (3, 0, 1)
+        );
 
         // Named explicitly, a failing provider is not replaced by another one.
         let failing = Scripted::new("failing", COMPLIANT, vec![unavailable(); 3]);
@@ -528,14 +554,22 @@ mod tests {
             .route(&request(), Some(&id("failing")))
             .await
             .expect_err("no fallback for a named provider");
-        assert_eq!(error, RouteError::ProviderUnavailable { last: Some(unavailable()) });
+        assert_eq!(
+            error,
+            RouteError::ProviderUnavailable {
+                last: Some(unavailable())
+            }
+        );
         assert_eq!(local.calls(), 1, "local was not called again");
 
         // Without any compliant provider, nothing is sent anywhere.
-        let router = super::tests::router(&[noncompliant.clone()], 0);
+        let router = super::tests::router(std::slice::from_ref(&noncompliant), 0);
         assert!(matches!(
             router.route(&request(), None).await,
-            Err(RouteError::NoCompliantProvider { requested: None, .. })
+            Err(RouteError::NoCompliantProvider {
+                requested: None,
+                ..
+            })
         ));
         assert_eq!(noncompliant.calls(), 0);
     }
@@ -551,7 +585,10 @@ mod tests {
         );
         assert_eq!((refusing.calls(), local.calls()), (1, 0));
         // The refusal did not count against the provider: it answers the next request.
-        assert_eq!(router.route(&request(), None).await.expect("ok").provider, id("refusing"));
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("refusing")
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -560,21 +597,39 @@ mod tests {
         let flaky = Scripted::new("flaky", COMPLIANT, vec![unavailable(); 4]);
         let local = Scripted::new("local", COMPLIANT, vec![]);
         let router = router(&[local.clone(), flaky.clone()], 0);
-        assert_eq!(router.route(&request(), None).await.expect("ok").provider, id("local"));
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("local")
+        );
         assert_eq!(flaky.calls(), 3);
         // While open, the provider is skipped without a call.
-        assert_eq!(router.route(&request(), None).await.expect("ok").provider, id("local"));
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("local")
+        );
         assert_eq!(flaky.calls(), 3);
         // After the cool-down one trial goes through; it fails and the circuit reopens.
         tokio::time::advance(Duration::from_secs(30)).await;
-        assert_eq!(router.route(&request(), None).await.expect("ok").provider, id("local"));
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("local")
+        );
         assert_eq!(flaky.calls(), 4);
-        assert_eq!(router.route(&request(), None).await.expect("ok").provider, id("local"));
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("local")
+        );
         assert_eq!(flaky.calls(), 4);
         // The next trial succeeds and the circuit closes: requests go to flaky again.
         tokio::time::advance(Duration::from_secs(30)).await;
-        assert_eq!(router.route(&request(), None).await.expect("ok").provider, id("flaky"));
-        assert_eq!(router.route(&request(), None).await.expect("ok").provider, id("flaky"));
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("flaky")
+        );
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("flaky")
+        );
         assert_eq!(flaky.calls(), 6);
     }
 

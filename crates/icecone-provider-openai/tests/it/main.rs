@@ -81,11 +81,11 @@ async fn answer_with(answer: ResponseTemplate, request: GenerationRequest) -> Pr
 
 /// The smallest valid PNG: 1 × 1, RGB.
 const ONE_PIXEL_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-    0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90,
-    0x77, 0x53, 0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8,
-    0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00,
-    0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
+    0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
 #[tokio::test]
@@ -113,7 +113,11 @@ async fn chat_completions_send_only_the_prompt_with_store_false_and_return_text_
         .submit(&text(PROMPT, Some(60)))
         .await
         .expect("text");
-    let Submission::Done(Output::Text { text: written, usage }) = answer else {
+    let Submission::Done(Output::Text {
+        text: written,
+        usage,
+    }) = answer
+    else {
         panic!("text expected: {answer:?}");
     };
     assert_eq!(written, "Waves fold into foam");
@@ -148,7 +152,12 @@ async fn image_generations_return_the_decoded_png_for_gpt_image_and_dall_e_model
         ("gpt-image-1", ImageSize::Landscape, "1536x1024", None),
         ("gpt-image-1", ImageSize::Portrait, "1024x1536", None),
         ("dall-e-3", ImageSize::Square, "1024x1024", Some("b64_json")),
-        ("dall-e-3", ImageSize::Landscape, "1792x1024", Some("b64_json")),
+        (
+            "dall-e-3",
+            ImageSize::Landscape,
+            "1792x1024",
+            Some("b64_json"),
+        ),
     ];
     for (model, size, size_field, response_format) in cases {
         let (server, provider) = setup(|config| config.image_model = model.to_owned()).await;
@@ -196,7 +205,10 @@ async fn a_bad_key_is_unauthorized_and_the_error_shows_neither_key_nor_message()
     .await;
     assert_eq!(error, ProviderError::Unauthorized);
     for shown in [error.to_string(), format!("{error:?}")] {
-        assert!(!shown.contains("sk-test") && !shown.contains("haiku"), "{shown}");
+        assert!(
+            !shown.contains("sk-test") && !shown.contains("haiku"),
+            "{shown}"
+        );
     }
 }
 
@@ -218,7 +230,12 @@ async fn rate_limits_carry_retry_after_when_given_and_a_spent_quota_is_not_a_rat
     let without = answer_with(limited(), text(PROMPT, None)).await;
     assert_eq!(without, ProviderError::RateLimited { retry_after: None });
     let quota = answer_with(
-        error_answer(429, "You exceeded your current quota", "insufficient_quota", "insufficient_quota"),
+        error_answer(
+            429,
+            "You exceeded your current quota",
+            "insufficient_quota",
+            "insufficient_quota",
+        ),
         text(PROMPT, None),
     )
     .await;
@@ -230,7 +247,12 @@ async fn rate_limits_carry_retry_after_when_given_and_a_spent_quota_is_not_a_rat
 async fn server_errors_500_and_503_are_transient_unavailability() {
     for status in [500u16, 503] {
         let error = answer_with(
-            error_answer(status, "The server had an error", "server_error", "server_error"),
+            error_answer(
+                status,
+                "The server had an error",
+                "server_error",
+                "server_error",
+            ),
             text(PROMPT, None),
         )
         .await;
@@ -282,13 +304,39 @@ async fn an_unreachable_provider_is_a_connection_error() {
 #[tokio::test]
 async fn malformed_answers_are_malformed() {
     let cases = [
-        (ResponseTemplate::new(200).set_body_string("{\"choices\": [tru"), text(PROMPT, None)),
-        (ResponseTemplate::new(200).set_body_json(json!({ "choices": [] , "usage": {"prompt_tokens": 1, "completion_tokens": 0}})), text(PROMPT, None)),
-        (ResponseTemplate::new(200).set_body_json(json!({ "id": "x" })), text(PROMPT, None)),
-        (ResponseTemplate::new(200).set_body_json(chat_answer(json!(null), "stop")), text(PROMPT, None)),
-        (ResponseTemplate::new(200).set_body_json(json!({ "data": [{ "b64_json": "!!not base64!!" }] })), image(ImageSize::Square)),
-        (ResponseTemplate::new(200).set_body_json(json!({ "data": [{ "b64_json": "aGVsbG8=" }] })), image(ImageSize::Square)),
-        (ResponseTemplate::new(200).set_body_json(json!({ "data": [{ "url": "https://example.invalid/x.png" }] })), image(ImageSize::Square)),
+        (
+            ResponseTemplate::new(200).set_body_string("{\"choices\": [tru"),
+            text(PROMPT, None),
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(
+                json!({ "choices": [] , "usage": {"prompt_tokens": 1, "completion_tokens": 0}}),
+            ),
+            text(PROMPT, None),
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({ "id": "x" })),
+            text(PROMPT, None),
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(chat_answer(json!(null), "stop")),
+            text(PROMPT, None),
+        ),
+        (
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "data": [{ "b64_json": "!!not base64!!" }] })),
+            image(ImageSize::Square),
+        ),
+        (
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "data": [{ "b64_json": "aGVsbG8=" }] })),
+            image(ImageSize::Square),
+        ),
+        (
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "data": [{ "url": "https://example.invalid/x.png" }] })),
+            image(ImageSize::Square),
+        ),
     ];
     for (index, (answer, request)) in cases.into_iter().enumerate() {
         assert_eq!(
@@ -324,7 +372,12 @@ async fn content_policy_refusals_are_refusals_not_failures() {
     assert!(!refused.is_transient() && !refused.counts_against_provider());
     // Any other 400 is a refused parameter, not a content decision.
     let rejected = answer_with(
-        error_answer(400, "Invalid size", "invalid_request_error", "invalid_value"),
+        error_answer(
+            400,
+            "Invalid size",
+            "invalid_request_error",
+            "invalid_value",
+        ),
         image(ImageSize::Square),
     )
     .await;
@@ -362,9 +415,17 @@ async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
     });
     assert!(matches!(
         provider.submit(&video).await,
-        Err(ProviderError::InvalidRequest(InvalidRequest::Unsupported(_)))
+        Err(ProviderError::InvalidRequest(InvalidRequest::Unsupported(
+            _
+        )))
     ));
-    assert!(server.received_requests().await.expect("recorded").is_empty());
+    assert!(
+        server
+            .received_requests()
+            .await
+            .expect("recorded")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -376,7 +437,13 @@ async fn without_a_key_the_adapter_is_unavailable_and_sends_nothing() {
         .await
         .expect_err("no key");
     assert_eq!(error, ProviderError::Unauthorized);
-    assert!(server.received_requests().await.expect("recorded").is_empty());
+    assert!(
+        server
+            .received_requests()
+            .await
+            .expect("recorded")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -385,11 +452,13 @@ async fn the_key_never_appears_in_debug_output() {
     assert!(provider.is_available());
     let shown = format!("{provider:?}");
     assert!(!shown.contains(KEY), "{shown}");
-    assert!(OpenAiProvider::new(OpenAiConfig {
-        base_url: "ftp://example.invalid".to_owned(),
-        ..OpenAiConfig::new(None)
-    })
-    .is_err());
+    assert!(
+        OpenAiProvider::new(OpenAiConfig {
+            base_url: "ftp://example.invalid".to_owned(),
+            ..OpenAiConfig::new(None)
+        })
+        .is_err()
+    );
 }
 
 #[test]
@@ -407,7 +476,10 @@ fn the_openai_policy_is_sourced_and_dated_per_claim() {
         POLICY.zero_data_retention.source,
         POLICY.region.source,
     ] {
-        assert_eq!(source.url, "https://platform.openai.com/docs/guides/your-data");
+        assert_eq!(
+            source.url,
+            "https://platform.openai.com/docs/guides/your-data"
+        );
         assert_eq!(source.verified_on.to_string(), "2026-11-29");
     }
 }
