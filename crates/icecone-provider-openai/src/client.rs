@@ -51,6 +51,18 @@ impl OpenAiProvider {
     pub(crate) async fn image(&self, request: &ImageRequest) -> Result<Output, ProviderError> {
         let model = self.config.image_model.as_str();
         let dall_e = model.starts_with("dall-e");
+        // The image endpoint's prompt limits: 1,000 characters for DALL·E 2, 4,000 for
+        // DALL·E 3, 32,000 for the GPT image models.
+        let model_limit = if model.starts_with("dall-e-2") {
+            1_000
+        } else if dall_e {
+            4_000
+        } else {
+            32_000
+        };
+        request
+            .prompt
+            .check_len(model_limit.min(self.config.max_prompt_chars))?;
         let size = match (dall_e, request.size) {
             (_, ImageSize::Square) => "1024x1024",
             (true, ImageSize::Landscape) => "1792x1024",

@@ -426,6 +426,31 @@ async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
             .expect("recorded")
             .is_empty()
     );
+
+    // DALL·E 3 takes at most 4,000 characters, whatever the adapter's own limit.
+    let (server, provider) = setup(|config| config.image_model = "dall-e-3".to_owned()).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let long = GenerationRequest::Image(ImageRequest {
+        prompt: Prompt::parse(&"a".repeat(4_001)).expect("valid"),
+        size: ImageSize::Square,
+    });
+    assert_eq!(
+        provider.submit(&long).await,
+        Err(ProviderError::InvalidRequest(
+            InvalidRequest::PromptTooLong { max_chars: 4_000 }
+        ))
+    );
+    assert!(
+        server
+            .received_requests()
+            .await
+            .expect("recorded")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
