@@ -15,6 +15,7 @@ mod login;
 mod mfa;
 mod privacy_promises;
 mod providers;
+mod routing;
 mod schema;
 mod sign_up;
 mod staff;

@@ -416,7 +416,7 @@ impl Server {
     fn expected_data(self, account: &str) -> Json {
         match self {
             Self::Bare | Self::GatewayTypename => json!({ "__typename": "Query" }),
-            Self::Gateway => json!({ "providers": [{ "id": "local" }] }),
+            Self::Gateway => json!({ "providers": [{ "id": "local" }, { "id": "openai" }] }),
             Self::GatewayMe => json!({ "me": { "id": account, "email": BENCH_EMAIL } }),
             Self::GatewayMeId => json!({ "me": { "id": account } }),
             Self::GatewayPersonalization => json!({ "me": { "id": account, "personalization": {
@@ -1343,7 +1343,8 @@ impl Report<'_> {
              and answered inside the measured window. In a closed loop it is the latency at \
              the throughput reached, not at a fixed offered rate.",
             "Every answer must be a 200 whose body equals a first answer whose `data` was \
-             checked (`providers` is `[{\"id\": \"local\"}]`; `__typename` is `Query`).",
+             checked (`providers` is `[{\"id\": \"local\"}, {\"id\": \"openai\"}]`; `__typename` \
+             is `Query`).",
             "CPU times come from `/proc/self/stat`, `/proc/thread-self/stat` (the load \
              generator's thread) and `/proc/stat`. Server CPU per request is the process's CPU \
              time minus the load generator's, divided by the requests answered.",

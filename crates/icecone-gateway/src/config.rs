@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -13,6 +14,9 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::graphql::limits::Limits;
 use icecone_core::crypto::aead::Algorithm;
+use icecone_core::provider::ProviderId;
+use icecone_core::provider::policy::ZdrContract;
+use icecone_provider_openai::OpenAiConfig;
 
 /// The deployment mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -135,6 +139,31 @@ pub const SETTINGS: &[SettingDoc] = &[
         default: Some("3000"),
         help: "most lexical tokens in a query document",
     },
+    SettingDoc {
+        key: "max_provider_retention_days",
+        default: Some("0"),
+        help: "the longest an AI provider may keep prompts and outputs for a request to be routed to it; 0: only providers that keep nothing (a provider whose retention is unknown is never used)",
+    },
+    SettingDoc {
+        key: "provider_timeout_seconds",
+        default: Some("60"),
+        help: "the longest one request to an AI provider may take before it counts as a timeout",
+    },
+    SettingDoc {
+        key: "openai_api_key",
+        default: None,
+        help: "OpenAI API key, server-side only, never logged; unset: OpenAI is listed but unavailable",
+    },
+    SettingDoc {
+        key: "openai_base_url",
+        default: Some(icecone_provider_openai::DEFAULT_BASE_URL),
+        help: "OpenAI API base URL up to /v1 (tests point it at a local mock); https:// in production",
+    },
+    SettingDoc {
+        key: "openai_zdr_contract",
+        default: None,
+        help: "reference of this deployment's zero-data-retention contract with OpenAI; when set, OpenAI's effective retention is none",
+    },
 ];
 
 /// The settings as read from defaults, file and environment, before they are checked.
@@ -180,6 +209,17 @@ pub struct Settings {
     pub graphql_max_batch: usize,
     /// See [`Limits::max_tokens`].
     pub graphql_max_tokens: usize,
+    /// The longest a provider may keep our data for a request to be routed to it.
+    pub max_provider_retention_days: u32,
+    /// The longest one provider request may take.
+    pub provider_timeout_seconds: u64,
+    /// OpenAI's API key.
+    #[serde(serialize_with = "redacted")]
+    pub openai_api_key: Option<SecretString>,
+    /// OpenAI's API base URL.
+    pub openai_base_url: String,
+    /// This deployment's zero-data-retention contract with OpenAI.
+    pub openai_zdr_contract: Option<String>,
 }
 
 fn redacted<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -211,6 +251,11 @@ impl Default for Settings {
             graphql_max_root_fields: limits.max_root_fields,
             graphql_max_batch: 10,
             graphql_max_tokens: limits.max_tokens,
+            max_provider_retention_days: 0,
+            provider_timeout_seconds: 60,
+            openai_api_key: None,
+            openai_base_url: icecone_provider_openai::DEFAULT_BASE_URL.to_owned(),
+            openai_zdr_contract: None,
         }
     }
 }
@@ -342,6 +387,14 @@ impl Settings {
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
         }
+        let providers = ProvidersConfig::from_settings(
+            self.env,
+            self.max_provider_retention_days,
+            self.provider_timeout_seconds,
+            self.openai_api_key,
+            self.openai_base_url,
+            self.openai_zdr_contract,
+        )?;
         Ok(Config {
             listen: self.listen,
             env: self.env,
@@ -361,6 +414,7 @@ impl Settings {
                 max_root_fields: self.graphql_max_root_fields,
                 max_tokens: self.graphql_max_tokens,
             },
+            providers,
         })
     }
 }
@@ -418,6 +472,71 @@ pub struct Config {
     pub max_batch: usize,
     /// Limits on each GraphQL document.
     pub limits: Limits,
+    /// The AI provider adapters and the deployment's promises about them.
+    pub providers: ProvidersConfig,
+}
+
+/// The AI providers: how to reach them, this deployment's contracts with them and the
+/// promises every routed request must meet.
+#[derive(Debug, Clone)]
+pub struct ProvidersConfig {
+    /// The longest a provider may keep our data (`0`: nothing may be kept).
+    pub max_retention_days: u32,
+    /// The longest one provider request may take.
+    pub timeout: Duration,
+    /// The OpenAI adapter's configuration; its key is `None` when unset.
+    pub openai: OpenAiConfig,
+    /// The zero-data-retention contracts this deployment holds.
+    pub zdr_contracts: Vec<ZdrContract>,
+}
+
+impl ProvidersConfig {
+    fn from_settings(
+        env: Environment,
+        max_retention_days: u32,
+        timeout_seconds: u64,
+        openai_api_key: Option<SecretString>,
+        openai_base_url: String,
+        openai_zdr_contract: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        if timeout_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "provider_timeout_seconds must be at least 1".to_owned(),
+            ));
+        }
+        let base_url = openai_base_url.trim().to_owned();
+        let plain_http_allowed = env == Environment::Development && base_url.starts_with("http://");
+        if !base_url.starts_with("https://") && !plain_http_allowed {
+            return Err(ConfigError::Invalid(
+                "openai_base_url must be an https:// URL (http:// only in development)".to_owned(),
+            ));
+        }
+        let timeout = Duration::from_secs(timeout_seconds);
+        let mut openai =
+            OpenAiConfig::new(openai_api_key.filter(|key| !key.expose_secret().trim().is_empty()));
+        openai.base_url = base_url;
+        openai.timeout = timeout;
+        let openai_id = ProviderId::parse(icecone_provider_openai::ID)
+            .map_err(|_| ConfigError::Invalid("the OpenAI adapter's id is invalid".to_owned()))?;
+        let zdr_contracts = openai_zdr_contract
+            .filter(|reference| !reference.trim().is_empty())
+            .map(|reference| {
+                ZdrContract::new(openai_id, &reference).map_err(|_| {
+                    ConfigError::Invalid(
+                        "openai_zdr_contract must be 1 to 200 printable characters".to_owned(),
+                    )
+                })
+            })
+            .transpose()?
+            .into_iter()
+            .collect();
+        Ok(Self {
+            max_retention_days,
+            timeout,
+            openai,
+            zdr_contracts,
+        })
+    }
 }
 
 /// Where the root keys come from.
@@ -757,6 +876,66 @@ mod tests {
             .resolve()
             .expect_err("zero");
         assert!(error.to_string().contains("graphql_max_depth"), "{error}");
+    }
+
+    #[test]
+    fn provider_settings_resolve_into_the_adapter_configuration_and_contracts() {
+        let config = settings("").expect("defaults").resolve().expect("valid");
+        assert_eq!(config.providers.max_retention_days, 0);
+        assert!(config.providers.openai.api_key.is_none());
+        assert!(config.providers.zdr_contracts.is_empty());
+        assert_eq!(
+            config.providers.openai.base_url,
+            "https://api.openai.com/v1"
+        );
+        let config = settings(
+            "openai_api_key = \"sk-sentinel-key\"\nopenai_base_url = \"http://127.0.0.1:9/v1\"\n\
+             openai_zdr_contract = \"ZDR-2026-7\"\nmax_provider_retention_days = 30",
+        )
+        .expect("parses")
+        .resolve()
+        .expect("valid");
+        assert!(config.providers.openai.api_key.is_some());
+        assert_eq!(config.providers.openai.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(config.providers.max_retention_days, 30);
+        assert_eq!(config.providers.zdr_contracts.len(), 1);
+        assert_eq!(config.providers.zdr_contracts[0].reference(), "ZDR-2026-7");
+        assert_eq!(
+            config.providers.zdr_contracts[0].provider().as_str(),
+            "openai"
+        );
+        let blank = settings("openai_api_key = \"  \"\nopenai_zdr_contract = \"\"")
+            .expect("parses")
+            .resolve()
+            .expect("valid");
+        assert!(
+            blank.providers.openai.api_key.is_none(),
+            "a blank key is no key"
+        );
+        assert!(blank.providers.zdr_contracts.is_empty());
+        for (toml, key) in [
+            ("openai_base_url = \"ftp://x\"", "openai_base_url"),
+            ("provider_timeout_seconds = 0", "provider_timeout_seconds"),
+            ("openai_zdr_contract = \"a\\nb\"", "openai_zdr_contract"),
+            (
+                "env = \"production\"\nmaster_key_file = \"/k\"\ndatabase_url = \"postgres://db/x\"\n\
+                 openai_base_url = \"http://api.example/v1\"",
+                "openai_base_url",
+            ),
+        ] {
+            let error = settings(toml).expect("parses").resolve().expect_err(toml);
+            assert!(error.to_string().contains(key), "{toml}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_openai_key_never_shows_in_debug_output_or_serialized_settings() {
+        let settings = settings("openai_api_key = \"sk-sentinel-key\"").expect("parses");
+        assert!(!format!("{settings:?}").contains("sk-sentinel"));
+        let serialized = serde_json::to_string(&settings).expect("serializable");
+        assert!(!serialized.contains("sk-sentinel"), "{serialized}");
+        let config = settings.resolve().expect("valid");
+        assert!(!format!("{config:?}").contains("sk-sentinel"));
     }
 
     #[test]

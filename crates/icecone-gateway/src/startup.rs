@@ -13,8 +13,6 @@ use actix_web::http::header::STRICT_TRANSPORT_SECURITY;
 use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
-use icecone_core::provider::ProviderAdapter;
-use icecone_provider_local::LocalProvider;
 use icecone_store::{Backend, Store};
 
 use crate::auth::tokens::TokenSigner;
@@ -24,6 +22,10 @@ use crate::http::{self, AppState};
 use crate::keys::vault::{CacheLimits, Vault};
 use crate::keys::{self};
 use crate::notify::{self, LogNotifier, Notifier};
+use crate::providers::{
+    self,
+    router::{Router, RouterSettings},
+};
 use crate::tls;
 use icecone_core::crypto::keys::KeyProvider;
 
@@ -79,12 +81,28 @@ impl Application {
                 .await
                 .context("cannot load the access-token signing keys")?,
         );
-        let providers: Vec<Arc<dyn ProviderAdapter>> = vec![Arc::new(LocalProvider)];
+        let router = Router::new(
+            providers::entries(&config.providers)?,
+            RouterSettings::new(
+                config.providers.max_retention_days,
+                config.providers.timeout,
+            ),
+        );
+        for entry in router.entries() {
+            let adapter = entry.adapter();
+            tracing::info!(
+                provider = %adapter.id(),
+                available = adapter.is_available(),
+                zero_data_retention = entry.effective().zero_data_retention(),
+                zdr_contract = entry.effective().contract.is_some(),
+                "AI provider adapter"
+            );
+        }
         let vault = Arc::new(vault);
         let outbox = (store.clone(), vault.clone());
         let executor = graphql::Executor::new(
             Services {
-                providers: providers.into(),
+                providers: Arc::new(router),
                 vault,
                 store: Arc::new(store.clone()),
                 tokens: tokens.clone(),

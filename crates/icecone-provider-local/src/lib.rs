@@ -3,30 +3,66 @@
 //!
 //! Nothing leaves the machine, so nothing is trained on or retained by a third party: the
 //! only copy of a prompt or an output is the one in IceCone's own encrypted store.
+//!
+//! Its outputs are deterministic functions of the request, so tests can compare them:
+//! - text: an offline draft that names the prompt's words, cut to `max_tokens` words;
+//! - image: a 64 × 64 (or 96 × 64, 64 × 96) 8-bit RGB PNG whose colours come from the
+//!   prompt's FNV-1a hash;
+//! - video: an animated PNG (APNG, `image/apng`), 64 × 64 at 4 frames per second, 1 to 4
+//!   seconds long, looping — a real animation format that browsers play in an `<img>` and
+//!   `ffprobe` reports as codec `apng`, chosen because it needs no video codec.
 
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
-use icecone_core::provider::{
-    Capability, ProviderAdapter, ProviderId, ProviderPolicy, Retention, TrainingUse,
+use icecone_core::provider::adapter::{
+    GenerationRequest, ImageSize, InvalidRequest, Output, ProviderAdapter, ProviderFuture,
+    RemoteDeletion, Submission, TokenUsage,
 };
+use icecone_core::provider::policy::{
+    Claim, DataCategory, ProviderPolicy, Retention, Source, TrainingUse, ZdrArrangement,
+};
+use icecone_core::provider::{Capability, ProviderId};
+
+mod png;
 
 /// The id clients use to pick this provider.
 pub const ID: &str = "local";
 
-/// The data-handling policy of the local provider.
-pub const POLICY: ProviderPolicy = ProviderPolicy {
-    capabilities: &[Capability::Text, Capability::Image],
-    training_use: TrainingUse::No,
-    retention: Retention::None,
-    zero_data_retention: true,
-    region: None,
-    source_url: "docs/providers.md#local",
-    verified_on: match NaiveDate::from_ymd_opt(2026, 11, 28) {
+const SOURCE: Source = Source {
+    url: "docs/providers.md#local",
+    verified_on: match NaiveDate::from_ymd_opt(2026, 11, 29) {
         Some(date) => date,
         None => panic!("invalid verification date"),
     },
 };
+
+/// The data-handling policy of the local provider: everything stays in the process.
+pub const POLICY: ProviderPolicy = ProviderPolicy {
+    capabilities: &[Capability::Text, Capability::Image, Capability::Video],
+    data_categories: &[DataCategory::UserContentPrivate],
+    training_use: Claim {
+        value: TrainingUse::No,
+        source: SOURCE,
+    },
+    retention: Claim {
+        value: Retention::None,
+        source: SOURCE,
+    },
+    zero_data_retention: Claim {
+        value: ZdrArrangement::Inherent,
+        source: SOURCE,
+    },
+    region: Claim {
+        value: Some("the gateway's own host"),
+        source: SOURCE,
+    },
+};
+
+/// Frames per second of the local video.
+pub const VIDEO_FPS: u16 = 4;
+/// The longest local video, in seconds.
+pub const MAX_VIDEO_SECONDS: u32 = 4;
 
 static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
     ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`local` is a valid id"))
@@ -35,6 +71,29 @@ static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
 /// The offline, deterministic provider adapter.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LocalProvider;
+
+impl LocalProvider {
+    /// Generates the output for `request`, synchronously.
+    pub fn generate(&self, request: &GenerationRequest) -> Result<Output, InvalidRequest> {
+        Ok(match request {
+            GenerationRequest::Text(text) => draft(text.prompt.as_str(), text.max_tokens),
+            GenerationRequest::Image(image) => Output::Media {
+                bytes: png::encode_png(&picture(image.prompt.as_str(), image.size, 0)),
+                mime_type: "image/png",
+            },
+            GenerationRequest::Video(video) => {
+                let seconds = video.duration_seconds.clamp(1, MAX_VIDEO_SECONDS);
+                let frames: Vec<png::Frame> = (0..seconds * u32::from(VIDEO_FPS))
+                    .map(|index| picture(video.prompt.as_str(), ImageSize::Square, index))
+                    .collect();
+                Output::Media {
+                    bytes: png::encode_apng(&frames, VIDEO_FPS),
+                    mime_type: "image/apng",
+                }
+            }
+        })
+    }
+}
 
 impl ProviderAdapter for LocalProvider {
     fn id(&self) -> &ProviderId {
@@ -52,19 +111,292 @@ impl ProviderAdapter for LocalProvider {
     fn is_available(&self) -> bool {
         true
     }
+
+    fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
+        let answer = self
+            .generate(request)
+            .map(Submission::Done)
+            .map_err(Into::into);
+        Box::pin(std::future::ready(answer))
+    }
+
+    fn delete_remote<'a>(
+        &'a self,
+        _job: &'a icecone_core::provider::adapter::JobHandle,
+    ) -> ProviderFuture<'a, RemoteDeletion> {
+        Box::pin(std::future::ready(Ok(RemoteDeletion::NothingKept)))
+    }
+}
+
+fn draft(prompt: &str, max_tokens: Option<u32>) -> Output {
+    let words: Vec<&str> = prompt.split_whitespace().collect();
+    let mut text: Vec<String> = vec![
+        "Offline".to_owned(),
+        "draft".to_owned(),
+        format!("({} words):", words.len()),
+    ];
+    text.extend(words.iter().rev().map(|word| word.to_owned().to_owned()));
+    if let Some(limit) = max_tokens {
+        text.truncate(usize::try_from(limit).unwrap_or(usize::MAX).max(1));
+    }
+    Output::Text {
+        usage: TokenUsage {
+            prompt_tokens: u32::try_from(words.len()).unwrap_or(u32::MAX),
+            completion_tokens: u32::try_from(text.len()).unwrap_or(u32::MAX),
+        },
+        text: text.join(" "),
+    }
+}
+
+/// FNV-1a, 64 bits: a stable hash of the prompt for the picture's colours.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A diagonal gradient between two colours taken from the prompt's hash, with a bright
+/// vertical bar at a position that moves with `frame`.
+fn picture(prompt: &str, size: ImageSize, frame: u32) -> png::Frame {
+    let (width, height) = match size {
+        ImageSize::Square => (64u32, 64u32),
+        ImageSize::Landscape => (96, 64),
+        ImageSize::Portrait => (64, 96),
+    };
+    let [r0, g0, b0, r1, g1, b1, _, _] = fnv1a(prompt).to_be_bytes();
+    let bar = (frame * 4) % width;
+    let mut rgb = Vec::with_capacity(usize::try_from(width * height * 3).unwrap_or(0));
+    let span = width + height - 2;
+    for y in 0..height {
+        for x in 0..width {
+            if x >= bar && x < bar + 4 {
+                rgb.extend_from_slice(&[255, 255, 255]);
+                continue;
+            }
+            let t = x + y;
+            let mix = |a: u8, b: u8| {
+                let value = (u32::from(a) * (span - t) + u32::from(b) * t) / span;
+                u8::try_from(value).unwrap_or(u8::MAX)
+            };
+            rgb.extend_from_slice(&[mix(r0, r1), mix(g0, g1), mix(b0, b1)]);
+        }
+    }
+    png::Frame { width, height, rgb }
 }
 
 #[cfg(test)]
 mod tests {
+    use icecone_core::provider::adapter::{ImageRequest, Prompt, TextRequest, VideoRequest};
+
     use super::*;
+
+    fn prompt(text: &str) -> Prompt {
+        Prompt::parse(text).expect("valid prompt")
+    }
+
+    /// Walks a PNG's chunks, checking every CRC; returns (type, data) pairs.
+    fn chunks(file: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
+        assert_eq!(&file[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+        let mut rest = &file[8..];
+        let mut chunks = Vec::new();
+        while !rest.is_empty() {
+            let len = usize::try_from(u32::from_be_bytes(rest[..4].try_into().expect("4")))
+                .expect("fits");
+            let kind: [u8; 4] = rest[4..8].try_into().expect("4");
+            let data = rest[8..8 + len].to_vec();
+            let crc = u32::from_be_bytes(rest[8 + len..12 + len].try_into().expect("4"));
+            assert_eq!(crc, png::crc32(&rest[4..8 + len]), "CRC of {kind:?}");
+            chunks.push((kind, data));
+            rest = &rest[12 + len..];
+        }
+        chunks
+    }
+
+    /// Inflates a zlib stream made of stored blocks, checking its Adler-32.
+    fn inflate_stored(stream: &[u8]) -> Vec<u8> {
+        assert_eq!(u16::from_be_bytes([stream[0], stream[1]]) % 31, 0);
+        let mut out = Vec::new();
+        let mut at = 2;
+        loop {
+            let last = stream[at] & 1 == 1;
+            assert_eq!(stream[at] >> 1, 0, "stored block");
+            let len = usize::from(u16::from_le_bytes([stream[at + 1], stream[at + 2]]));
+            let nlen = u16::from_le_bytes([stream[at + 3], stream[at + 4]]);
+            assert_eq!(nlen, !u16::try_from(len).expect("fits"));
+            out.extend_from_slice(&stream[at + 5..at + 5 + len]);
+            at += 5 + len;
+            if last {
+                break;
+            }
+        }
+        let adler = u32::from_be_bytes(stream[at..at + 4].try_into().expect("4"));
+        assert_eq!(adler, png::adler32(&out));
+        assert_eq!(at + 4, stream.len());
+        out
+    }
 
     #[test]
     fn the_local_provider_promises_no_training_and_no_retention() {
         let provider = LocalProvider;
         assert_eq!(provider.id().as_str(), "local");
-        assert_eq!(provider.policy().training_use, TrainingUse::No);
-        assert_eq!(provider.policy().retention, Retention::None);
-        assert!(provider.policy().zero_data_retention);
+        assert_eq!(provider.policy().training_use.value, TrainingUse::No);
+        assert_eq!(provider.policy().retention.value, Retention::None);
+        assert_eq!(
+            provider.policy().zero_data_retention.value,
+            ZdrArrangement::Inherent
+        );
+        assert_eq!(
+            provider.policy().retention.source.url,
+            "docs/providers.md#local"
+        );
         assert!(provider.is_available());
+    }
+
+    #[test]
+    fn text_is_deterministic_and_bounded_by_max_tokens() {
+        let request = |max_tokens| {
+            GenerationRequest::Text(TextRequest {
+                prompt: prompt("a cat on a mat"),
+                max_tokens,
+            })
+        };
+        let first = LocalProvider.generate(&request(None)).expect("text");
+        assert_eq!(first, LocalProvider.generate(&request(None)).expect("text"));
+        let Output::Text { text, usage } = first else {
+            panic!("text expected");
+        };
+        assert_eq!(text, "Offline draft (5 words): mat a on cat a");
+        assert_eq!(usage.prompt_tokens, 5);
+        assert_eq!(usage.completion_tokens, 8);
+        let Output::Text { text, usage } = LocalProvider.generate(&request(Some(2))).expect("text")
+        else {
+            panic!("text expected");
+        };
+        assert_eq!(text, "Offline draft");
+        assert_eq!(usage.completion_tokens, 2);
+    }
+
+    #[test]
+    fn images_are_valid_pngs_of_the_requested_shape_that_depend_on_the_prompt() {
+        let image = |text: &str, size| {
+            let request = GenerationRequest::Image(ImageRequest {
+                prompt: prompt(text),
+                size,
+            });
+            match LocalProvider.generate(&request).expect("image") {
+                Output::Media { bytes, mime_type } => {
+                    assert_eq!(mime_type, "image/png");
+                    bytes
+                }
+                other => panic!("media expected: {other:?}"),
+            }
+        };
+        for (size, width, height) in [
+            (ImageSize::Square, 64u32, 64u32),
+            (ImageSize::Landscape, 96, 64),
+            (ImageSize::Portrait, 64, 96),
+        ] {
+            let file = image("a red fox", size);
+            let chunks = chunks(&file);
+            let kinds: Vec<&[u8; 4]> = chunks.iter().map(|(kind, _)| kind).collect();
+            assert_eq!(kinds, [b"IHDR", b"IDAT", b"IEND"]);
+            let ihdr = &chunks[0].1;
+            assert_eq!(u32::from_be_bytes(ihdr[..4].try_into().expect("4")), width);
+            assert_eq!(
+                u32::from_be_bytes(ihdr[4..8].try_into().expect("4")),
+                height
+            );
+            assert_eq!(&ihdr[8..], &[8, 2, 0, 0, 0]);
+            let raw = inflate_stored(&chunks[1].1);
+            let row = usize::try_from(width * 3 + 1).expect("fits");
+            assert_eq!(raw.len(), row * usize::try_from(height).expect("fits"));
+            assert!(raw.chunks(row).all(|line| line[0] == 0), "filter type 0");
+        }
+        assert_eq!(
+            image("a red fox", ImageSize::Square),
+            image("a red fox", ImageSize::Square)
+        );
+        assert_ne!(
+            image("a red fox", ImageSize::Square),
+            image("a blue fox", ImageSize::Square)
+        );
+    }
+
+    #[test]
+    fn videos_are_looping_animated_pngs_of_four_frames_a_second() {
+        let video = |seconds| {
+            let request = GenerationRequest::Video(VideoRequest {
+                prompt: prompt("waves"),
+                duration_seconds: seconds,
+            });
+            match LocalProvider.generate(&request).expect("video") {
+                Output::Media { bytes, mime_type } => {
+                    assert_eq!(mime_type, "image/apng");
+                    bytes
+                }
+                other => panic!("media expected: {other:?}"),
+            }
+        };
+        for (asked, frames) in [(0u32, 4u32), (2, 8), (4, 16), (60, 16)] {
+            let chunks = chunks(&video(asked));
+            assert_eq!(&chunks[0].0, b"IHDR");
+            assert_eq!(&chunks[1].0, b"acTL", "acTL before the first IDAT");
+            assert_eq!(
+                u32::from_be_bytes(chunks[1].1[..4].try_into().expect("4")),
+                frames
+            );
+            assert_eq!(
+                u32::from_be_bytes(chunks[1].1[4..].try_into().expect("4")),
+                0
+            );
+            // Sequence numbers of fcTL and fdAT run 0, 1, 2, … without gaps.
+            let sequence: Vec<u32> = chunks
+                .iter()
+                .filter(|(kind, _)| kind == b"fcTL" || kind == b"fdAT")
+                .map(|(_, data)| u32::from_be_bytes(data[..4].try_into().expect("4")))
+                .collect();
+            let expected: Vec<u32> = (0..frames * 2 - 1).collect();
+            assert_eq!(sequence, expected);
+            let controls: Vec<&Vec<u8>> = chunks
+                .iter()
+                .filter(|(kind, _)| kind == b"fcTL")
+                .map(|(_, data)| data)
+                .collect();
+            assert_eq!(controls.len(), usize::try_from(frames).expect("fits"));
+            for control in controls {
+                assert_eq!(control.len(), 26);
+                assert_eq!(&control[20..24], &[0, 1, 0, 4], "1/4 s per frame");
+            }
+            let idats = chunks.iter().filter(|(kind, _)| kind == b"IDAT").count();
+            assert_eq!(idats, 1, "the first frame is the default image");
+            for (kind, data) in &chunks {
+                if kind == b"fdAT" {
+                    assert_eq!(inflate_stored(&data[4..]).len(), 64 * (64 * 3 + 1));
+                }
+            }
+            assert_eq!(&chunks.last().expect("chunks").0, b"IEND");
+        }
+    }
+
+    #[test]
+    fn submit_answers_at_once_and_there_is_no_remote_copy_to_delete() {
+        use std::task::{Context, Poll, Waker};
+        let request = GenerationRequest::Text(TextRequest {
+            prompt: prompt("hello"),
+            max_tokens: None,
+        });
+        let provider: &dyn ProviderAdapter = &LocalProvider;
+        let mut context = Context::from_waker(Waker::noop());
+        let submitted = provider.submit(&request).as_mut().poll(&mut context);
+        let Poll::Ready(Ok(Submission::Done(Output::Text { text, .. }))) = submitted else {
+            panic!("an immediate text answer: {submitted:?}");
+        };
+        assert_eq!(text, "Offline draft (1 words): hello");
+        let job = icecone_core::provider::adapter::JobHandle::new("any");
+        let deleted = provider.delete_remote(&job).as_mut().poll(&mut context);
+        assert!(matches!(
+            deleted,
+            Poll::Ready(Ok(RemoteDeletion::NothingKept))
+        ));
     }
 }

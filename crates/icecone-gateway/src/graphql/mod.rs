@@ -12,7 +12,6 @@ use async_graphql::{
     BatchRequest, BatchResponse, EmptySubscription, MergedObject, Request, Response,
     SDLExportOptions, Schema,
 };
-use icecone_core::provider::ProviderAdapter;
 
 mod account;
 mod auth;
@@ -53,8 +52,8 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 /// What resolvers can reach through the context.
 #[derive(Debug, Clone)]
 pub struct Services {
-    /// The configured provider adapters, in the order they are listed.
-    pub providers: Arc<[Arc<dyn ProviderAdapter>]>,
+    /// The provider adapters with their effective policies, and the router.
+    pub providers: Arc<crate::providers::router::Router>,
     /// Seals and opens personal data; resolvers decrypt through it and nowhere else.
     pub vault: Arc<crate::keys::vault::Vault>,
     /// The database.

@@ -1,49 +1,75 @@
-//! `providers`: the public list of provider adapters and their data-handling policy.
-
-use std::sync::Arc;
+//! `providers`: the public list of provider adapters and the EFFECTIVE data-handling
+//! policy our requests to each are held to (declared policy + this deployment's contracts).
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use icecone_core::provider::{self, ProviderAdapter};
+use icecone_core::provider::{self, policy};
 
 use super::Services;
 use super::classification::not_personal;
 use super::error::ApiError;
 use super::scalars::Date;
+use crate::providers::Entry;
 
 #[derive(Debug, Default)]
 pub(crate) struct ProvidersQuery;
 
 #[Object]
 impl ProvidersQuery {
-    /// Every configured AI provider with the data-handling policy it is held to. Public:
-    /// this is what the privacy policy's provider section is made from.
+    /// Every AI provider adapter with the data-handling policy our requests to it are
+    /// held to — the provider's declared terms with this deployment's contracts applied,
+    /// which is also what routing decides on. Public: this is what the privacy policy's
+    /// provider section is made from.
     async fn providers(&self, ctx: &Context<'_>) -> Result<Vec<Provider>, ApiError> {
         let services = ctx
             .data::<Services>()
             .map_err(|_| ApiError::Internal(anyhow::anyhow!("schema built without services")))?;
-        Ok(services.providers.iter().cloned().map(Provider).collect())
+        Ok(services
+            .providers
+            .entries()
+            .iter()
+            .cloned()
+            .map(Provider)
+            .collect())
     }
 }
 
 /// An AI provider and the data-handling policy our requests to it are held to.
-pub(crate) struct Provider(Arc<dyn ProviderAdapter>);
+pub(crate) struct Provider(Entry);
+
+impl Provider {
+    fn policy(&self) -> &policy::EffectivePolicy {
+        self.0.effective()
+    }
+
+    fn claim_sources(&self) -> [(PolicyClaim, policy::Source); 4] {
+        let policy = self.policy();
+        [
+            (PolicyClaim::TrainingUse, policy.training_use.source),
+            (PolicyClaim::Retention, policy.retention.source),
+            (
+                PolicyClaim::ZeroDataRetention,
+                policy.zero_data_retention_arrangement.source,
+            ),
+            (PolicyClaim::Region, policy.region.source),
+        ]
+    }
+}
 
 #[Object(directive = not_personal::apply())]
 impl Provider {
     /// The stable id clients pass as `provider` (`local` is the offline built-in one).
     async fn id(&self) -> ID {
-        ID(self.0.id().to_string())
+        ID(self.0.adapter().id().to_string())
     }
 
     /// A human-readable name.
     async fn name(&self) -> &str {
-        self.0.name()
+        self.0.adapter().name()
     }
 
     /// What the provider can generate.
     async fn capabilities(&self) -> Vec<Capability> {
-        self.0
-            .policy()
+        self.policy()
             .capabilities
             .iter()
             .copied()
@@ -51,39 +77,81 @@ impl Provider {
             .collect()
     }
 
+    /// The kinds of personal data sent to the provider, as fideslang data categories
+    /// (`user.content.private`: the prompt and any input the person gives).
+    async fn data_categories(&self) -> Vec<&'static str> {
+        self.policy()
+            .data_categories
+            .iter()
+            .map(|category| category.as_str())
+            .collect()
+    }
+
     /// Whether the provider trains its models on our requests.
     async fn training_use(&self) -> TrainingUse {
-        self.0.policy().training_use.into()
+        self.policy().training_use.value.into()
     }
 
-    /// How long the provider keeps our requests and its outputs.
+    /// How long the provider keeps our requests and its outputs, this deployment's
+    /// contracts included.
     async fn retention(&self) -> Retention {
-        self.0.policy().retention.into()
+        self.policy().retention.value.into()
     }
 
-    /// Whether zero data retention is in force for our requests.
+    /// Whether nothing is kept by the provider once a request is answered (effective:
+    /// true for OpenAI only when this deployment holds a zero-data-retention contract).
     async fn zero_data_retention(&self) -> bool {
-        self.0.policy().zero_data_retention
+        self.policy().zero_data_retention()
     }
 
-    /// Where the processing happens, when the provider says.
-    async fn region(&self) -> Option<&str> {
-        self.0.policy().region
+    /// How zero data retention can be had from the provider.
+    async fn zero_data_retention_arrangement(&self) -> ZeroDataRetentionArrangement {
+        self.policy().zero_data_retention_arrangement.value.into()
     }
 
-    /// Where the claims above come from.
-    async fn source_url(&self) -> &str {
-        self.0.policy().source_url
+    /// Whether this deployment holds a zero-data-retention contract with the provider
+    /// that is in force for our requests.
+    async fn zero_data_retention_contract(&self) -> bool {
+        self.policy().contract.is_some()
     }
 
-    /// When the claims were last checked against their source.
+    /// Where the processing happens, when the provider commits to it.
+    async fn region(&self) -> Option<&'static str> {
+        self.policy().region.value
+    }
+
+    /// The provider's main data-handling source (that of the training-use claim); every
+    /// claim's own source is in `sources`.
+    async fn source_url(&self) -> &'static str {
+        self.policy().training_use.source.url
+    }
+
+    /// The oldest date on which one of the claims was checked against its source.
     async fn verified_on(&self) -> Date {
-        Date(self.0.policy().verified_on)
+        let oldest = self
+            .claim_sources()
+            .iter()
+            .map(|(_, source)| source.verified_on)
+            .min()
+            .unwrap_or(self.policy().training_use.source.verified_on);
+        Date(oldest)
     }
 
-    /// Whether the provider can take requests now.
+    /// The source and verification date of each claim.
+    async fn sources(&self) -> Vec<PolicySource> {
+        self.claim_sources()
+            .into_iter()
+            .map(|(claim, source)| PolicySource {
+                claim,
+                url: source.url,
+                verified_on: Date(source.verified_on),
+            })
+            .collect()
+    }
+
+    /// Whether the provider can take requests now (an external provider needs its key).
     async fn available(&self) -> bool {
-        self.0.is_available()
+        self.0.adapter().is_available()
     }
 }
 
@@ -125,14 +193,66 @@ pub(crate) enum TrainingUse {
     Unknown,
 }
 
-impl From<provider::TrainingUse> for TrainingUse {
-    fn from(value: provider::TrainingUse) -> Self {
+impl From<policy::TrainingUse> for TrainingUse {
+    fn from(value: policy::TrainingUse) -> Self {
         match value {
-            provider::TrainingUse::Yes => Self::Yes,
-            provider::TrainingUse::No => Self::No,
-            provider::TrainingUse::Unknown => Self::Unknown,
+            policy::TrainingUse::Yes => Self::Yes,
+            policy::TrainingUse::No => Self::No,
+            policy::TrainingUse::Unknown => Self::Unknown,
         }
     }
+}
+
+/// How zero data retention can be had from a provider.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ZeroDataRetentionArrangement {
+    /// Nothing is kept whatever is arranged (the provider runs inside the gateway).
+    Inherent,
+    /// Each request can ask for it.
+    PerRequest,
+    /// Only by contract between the provider and the deployment's organisation.
+    ByContract,
+    /// The provider does not offer it.
+    Unavailable,
+    /// Its terms do not establish it.
+    Unknown,
+}
+
+impl From<policy::ZdrArrangement> for ZeroDataRetentionArrangement {
+    fn from(value: policy::ZdrArrangement) -> Self {
+        match value {
+            policy::ZdrArrangement::Inherent => Self::Inherent,
+            policy::ZdrArrangement::PerRequest => Self::PerRequest,
+            policy::ZdrArrangement::ByContract => Self::ByContract,
+            policy::ZdrArrangement::Unavailable => Self::Unavailable,
+            policy::ZdrArrangement::Unknown => Self::Unknown,
+        }
+    }
+}
+
+/// A claim of a provider's data-handling policy.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PolicyClaim {
+    /// `trainingUse`.
+    TrainingUse,
+    /// `retention`.
+    Retention,
+    /// `zeroDataRetentionArrangement`.
+    ZeroDataRetention,
+    /// `region`.
+    Region,
+}
+
+/// Where one claim comes from.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct PolicySource {
+    /// The claim.
+    claim: PolicyClaim,
+    /// The provider's page (or, for `local`, the section of IceCone's documentation).
+    url: &'static str,
+    /// When the claim was last checked against it.
+    verified_on: Date,
 }
 
 /// How a provider keeps data.
@@ -158,15 +278,15 @@ pub(crate) struct Retention {
     condition: Option<&'static str>,
 }
 
-impl From<provider::Retention> for Retention {
-    fn from(value: provider::Retention) -> Self {
+impl From<policy::Retention> for Retention {
+    fn from(value: policy::Retention) -> Self {
         match value {
-            provider::Retention::None => Self {
+            policy::Retention::None => Self {
                 kind: RetentionKind::None,
                 max_days: None,
                 condition: None,
             },
-            provider::Retention::Days {
+            policy::Retention::Days {
                 max_days,
                 condition,
             } => Self {
@@ -174,7 +294,7 @@ impl From<provider::Retention> for Retention {
                 max_days: Some(max_days),
                 condition: Some(condition),
             },
-            provider::Retention::Unknown => Self {
+            policy::Retention::Unknown => Self {
                 kind: RetentionKind::Unknown,
                 max_days: None,
                 condition: None,

@@ -1,9 +1,17 @@
-//! AI providers as the rest of IceCone sees them: an id, a name and a typed
-//! data-handling policy, behind the dyn-compatible [`ProviderAdapter`] trait.
+//! AI providers as the rest of IceCone sees them.
+//!
+//! - [`policy`]: a provider's declared data-handling policy (every claim with its source and
+//!   date), this deployment's contracts with providers, and the effective policy made of both.
+//! - [`adapter`]: the provider-neutral requests and outputs, the typed [`adapter::ProviderError`]
+//!   and the dyn-compatible [`adapter::ProviderAdapter`] trait every adapter crate implements.
+//! - [`routing`]: the router's decisions as pure functions — eligibility under the
+//!   deployment's promises, retry backoff with jitter, and the circuit breaker.
 
 use std::fmt;
 
-use chrono::NaiveDate;
+pub mod adapter;
+pub mod policy;
+pub mod routing;
 
 /// The stable identifier of a provider adapter, such as `local` or `openai`.
 ///
@@ -59,67 +67,17 @@ pub enum Capability {
     AvatarVideo,
 }
 
-/// Whether a provider uses the data we send it to train its models.
-///
-/// Three-valued on purpose: [`TrainingUse::Unknown`] never satisfies a promise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TrainingUse {
-    /// The provider's terms say our data is used for training.
-    Yes,
-    /// The provider's terms say our data is not used for training.
-    No,
-    /// We could not establish it from the provider's terms.
-    Unknown,
-}
-
-/// How long a provider keeps the data we send it and the outputs it returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Retention {
-    /// Nothing is kept once the request has been answered.
-    None,
-    /// Kept for at most `max_days` days, under the stated condition.
-    Days {
-        /// The longest the provider may keep the data.
-        max_days: u32,
-        /// When and why the data is kept (for example abuse monitoring).
-        condition: &'static str,
-    },
-    /// We could not establish it from the provider's terms.
-    Unknown,
-}
-
-/// A provider's data-handling policy, each claim backed by a source and a date.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderPolicy {
-    /// What the provider can generate.
-    pub capabilities: &'static [Capability],
-    /// Whether our data is used for training.
-    pub training_use: TrainingUse,
-    /// How long our data is kept.
-    pub retention: Retention,
-    /// Whether zero data retention is in force for our requests.
-    pub zero_data_retention: bool,
-    /// Where the processing happens, when the provider says.
-    pub region: Option<&'static str>,
-    /// Where the claims above come from: the provider's terms, or for adapters that run in
-    /// process, the document in this repository that explains them.
-    pub source_url: &'static str,
-    /// When the claims were last checked against the source.
-    pub verified_on: NaiveDate,
-}
-
-/// An AI provider as the gateway uses it.
-///
-/// Dyn-compatible: the gateway holds adapters as `Arc<dyn ProviderAdapter>`.
-pub trait ProviderAdapter: fmt::Debug + Send + Sync {
-    /// The adapter's stable id.
-    fn id(&self) -> &ProviderId;
-    /// A human-readable name.
-    fn name(&self) -> &str;
-    /// The provider's declared data-handling policy.
-    fn policy(&self) -> &ProviderPolicy;
-    /// Whether the adapter can take requests now (for example, whether it has an API key).
-    fn is_available(&self) -> bool;
+impl Capability {
+    /// The capability in lower-case words, for messages and documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Image => "image",
+            Self::Video => "video",
+            Self::VideoEdit => "video edit",
+            Self::AvatarVideo => "avatar video",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,452 @@
+//! The router's decisions, as pure functions the gateway asks: may this provider take
+//! this request under the deployment's promises ([`eligible`]), how long to wait before a
+//! retry ([`RetryPolicy::delay`]), and whether a provider's circuit is open
+//! ([`CircuitBreaker`], with time passed in).
+
+use std::time::{Duration, Instant};
+
+use super::Capability;
+use super::adapter::ProviderError;
+use super::policy::{EffectivePolicy, Retention, TrainingUse};
+
+/// What a request demands of a provider: the capability it needs and the deployment's
+/// promises. Training use must always be [`TrainingUse::No`]: IceCone's policy promises
+/// it for every provider, so there is no setting to relax it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Constraints {
+    /// What the request needs generated.
+    pub capability: Capability,
+    /// The longest a provider may keep our data; `0` demands that it keeps nothing.
+    pub max_retention_days: u32,
+}
+
+/// Why a provider may not take a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Ineligible {
+    /// It cannot generate what is asked.
+    #[error("the provider cannot generate {}", .0.as_str())]
+    MissingCapability(Capability),
+    /// It trains on our data, or its terms do not establish that it does not.
+    #[error("the provider's training use is {0:?}, not No")]
+    TrainingUse(TrainingUse),
+    /// Its terms do not establish how long it keeps our data.
+    #[error("the provider's retention is unknown")]
+    RetentionUnknown,
+    /// It keeps our data longer than the deployment allows.
+    #[error("the provider keeps data up to {days} days; at most {allowed} allowed")]
+    RetentionTooLong {
+        /// The provider's retention.
+        days: u32,
+        /// The deployment's maximum.
+        allowed: u32,
+    },
+}
+
+/// Whether a provider's effective policy meets a request's constraints. Unknown facts
+/// never satisfy a promise.
+pub fn eligible(policy: &EffectivePolicy, constraints: &Constraints) -> Result<(), Ineligible> {
+    if !policy.capabilities.contains(&constraints.capability) {
+        return Err(Ineligible::MissingCapability(constraints.capability));
+    }
+    match policy.training_use.value {
+        TrainingUse::No => {}
+        other => return Err(Ineligible::TrainingUse(other)),
+    }
+    match policy.retention.value {
+        Retention::None => Ok(()),
+        Retention::Days { max_days, .. } if max_days <= constraints.max_retention_days => Ok(()),
+        Retention::Days { max_days, .. } => Err(Ineligible::RetentionTooLong {
+            days: max_days,
+            allowed: constraints.max_retention_days,
+        }),
+        Retention::Unknown => Err(Ineligible::RetentionUnknown),
+    }
+}
+
+/// How transient failures are retried: exponential backoff with jitter, honouring a
+/// provider's `Retry-After`, for a bounded number of attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per provider, the first included.
+    pub max_attempts: u32,
+    /// The delay before the first retry, before jitter.
+    pub base_delay: Duration,
+    /// The longest computed delay.
+    pub max_delay: Duration,
+    /// The longest `Retry-After` we wait for; a provider asking more is given up on.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// How long to wait before attempt `failed_attempt + 1`, after attempt `failed_attempt`
+    /// (1-based) failed with `error`; `None` to stop trying this provider.
+    ///
+    /// `random_fraction` in `[0, 1)` is the jitter: the delay is between half and all of
+    /// `base_delay · 2^(failed_attempt − 1)` (capped at `max_delay`) — and never less than
+    /// the provider's `Retry-After`.
+    pub fn delay(
+        &self,
+        failed_attempt: u32,
+        error: &ProviderError,
+        random_fraction: f64,
+    ) -> Option<Duration> {
+        if !error.is_transient() || failed_attempt >= self.max_attempts {
+            return None;
+        }
+        let retry_after = error.retry_after().unwrap_or(Duration::ZERO);
+        if retry_after > self.max_retry_after {
+            return None;
+        }
+        let exponent = failed_attempt.saturating_sub(1).min(16);
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1 << exponent)
+            .min(self.max_delay);
+        let fraction = if random_fraction.is_finite() {
+            random_fraction.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let jittered = ceiling.mul_f64(0.5 + fraction / 2.0);
+        Some(jittered.max(retry_after))
+    }
+}
+
+/// When a provider's circuit opens and how long it stays open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerPolicy {
+    /// Consecutive failures that open the circuit.
+    pub failure_threshold: u32,
+    /// How long the circuit stays open before one trial request is let through.
+    pub cool_down: Duration,
+}
+
+impl Default for BreakerPolicy {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            cool_down: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The state of a circuit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    /// Requests go through; failures are counted.
+    Closed {
+        /// Failures in a row so far.
+        consecutive_failures: u32,
+    },
+    /// Requests are refused until the cool-down has passed.
+    Open {
+        /// When the circuit opened.
+        since: Instant,
+    },
+    /// One trial request is in flight; its outcome closes or reopens the circuit.
+    HalfOpen,
+}
+
+/// A per-provider circuit breaker: closed → open after `failure_threshold` consecutive
+/// failures → half-open (one trial) after the cool-down → closed on success, open again
+/// on failure. Pure: the caller passes the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CircuitBreaker {
+    policy: BreakerPolicy,
+    state: BreakerState,
+}
+
+impl CircuitBreaker {
+    /// A closed breaker.
+    pub fn new(policy: BreakerPolicy) -> Self {
+        Self {
+            policy,
+            state: BreakerState::Closed {
+                consecutive_failures: 0,
+            },
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> BreakerState {
+        self.state
+    }
+
+    /// Whether a request may be sent at `now`; moves an open circuit whose cool-down has
+    /// passed to half-open and lets that one trial through.
+    pub fn try_acquire(&mut self, now: Instant) -> bool {
+        match self.state {
+            BreakerState::Closed { .. } => true,
+            BreakerState::Open { since } => {
+                if now.saturating_duration_since(since) >= self.policy.cool_down {
+                    self.state = BreakerState::HalfOpen;
+                    true
+                } else {
+                    false
+                }
+            }
+            BreakerState::HalfOpen => false,
+        }
+    }
+
+    /// Records a success: the circuit closes.
+    pub fn record_success(&mut self) {
+        self.state = BreakerState::Closed {
+            consecutive_failures: 0,
+        };
+    }
+
+    /// Records a failure at `now` that counts against the provider.
+    pub fn record_failure(&mut self, now: Instant) {
+        self.state = match self.state {
+            BreakerState::Closed {
+                consecutive_failures,
+            } if consecutive_failures + 1 < self.policy.failure_threshold => BreakerState::Closed {
+                consecutive_failures: consecutive_failures + 1,
+            },
+            BreakerState::Closed { .. } | BreakerState::HalfOpen => {
+                BreakerState::Open { since: now }
+            }
+            open @ BreakerState::Open { .. } => open,
+        };
+    }
+
+    /// Records the end of a request whose failure says nothing about the provider (such as
+    /// a content-policy refusal): a half-open trial ends without a verdict, so the next
+    /// request may be the trial.
+    pub fn record_neutral(&mut self, now: Instant) {
+        if self.state == BreakerState::HalfOpen {
+            // Back to open with the cool-down already over: the next try_acquire is a trial.
+            self.state = BreakerState::Open {
+                since: now.checked_sub(self.policy.cool_down).unwrap_or(now),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::super::policy::{Claim, DataCategory, Source, ZdrArrangement};
+    use super::*;
+
+    const SOURCE: Source = Source {
+        url: "https://provider.example/terms",
+        verified_on: match NaiveDate::from_ymd_opt(2026, 11, 28) {
+            Some(date) => date,
+            None => panic!("invalid date"),
+        },
+    };
+
+    fn policy(training: TrainingUse, retention: Retention) -> EffectivePolicy {
+        EffectivePolicy {
+            capabilities: &[Capability::Text, Capability::Image],
+            data_categories: &[DataCategory::UserContentPrivate],
+            training_use: Claim {
+                value: training,
+                source: SOURCE,
+            },
+            retention: Claim {
+                value: retention,
+                source: SOURCE,
+            },
+            zero_data_retention_arrangement: Claim {
+                value: ZdrArrangement::ByContract,
+                source: SOURCE,
+            },
+            contract: None,
+            region: Claim {
+                value: None,
+                source: SOURCE,
+            },
+        }
+    }
+
+    const THIRTY: Retention = Retention::Days {
+        max_days: 30,
+        condition: "abuse monitoring",
+    };
+
+    #[test]
+    fn eligibility_demands_no_training_and_known_bounded_retention() {
+        use Capability::{Image, Text, Video};
+        use TrainingUse::{No, Unknown, Yes};
+        // (training, retention, capability, max days, verdict)
+        let cases = [
+            (No, Retention::None, Text, 0, Ok(())),
+            (No, Retention::None, Image, 0, Ok(())),
+            (
+                No,
+                Retention::None,
+                Video,
+                30,
+                Err(Ineligible::MissingCapability(Video)),
+            ),
+            (No, THIRTY, Text, 30, Ok(())),
+            (No, THIRTY, Text, 31, Ok(())),
+            (
+                No,
+                THIRTY,
+                Text,
+                29,
+                Err(Ineligible::RetentionTooLong {
+                    days: 30,
+                    allowed: 29,
+                }),
+            ),
+            (
+                No,
+                THIRTY,
+                Text,
+                0,
+                Err(Ineligible::RetentionTooLong {
+                    days: 30,
+                    allowed: 0,
+                }),
+            ),
+            (
+                No,
+                Retention::Unknown,
+                Text,
+                u32::MAX,
+                Err(Ineligible::RetentionUnknown),
+            ),
+            (
+                Yes,
+                Retention::None,
+                Text,
+                30,
+                Err(Ineligible::TrainingUse(Yes)),
+            ),
+            (
+                Unknown,
+                Retention::None,
+                Text,
+                30,
+                Err(Ineligible::TrainingUse(Unknown)),
+            ),
+            (
+                Unknown,
+                Retention::Unknown,
+                Text,
+                30,
+                Err(Ineligible::TrainingUse(Unknown)),
+            ),
+        ];
+        for (training, retention, capability, max_retention_days, verdict) in cases {
+            let constraints = Constraints {
+                capability,
+                max_retention_days,
+            };
+            assert_eq!(
+                eligible(&policy(training, retention), &constraints),
+                verdict,
+                "{training:?} {retention:?} {capability:?} ≤{max_retention_days}"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_honours_retry_after_and_stops() {
+        let retry = RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+            max_retry_after: Duration::from_secs(10),
+        };
+        let unavailable = ProviderError::Unavailable { status: 503 };
+        let limited = |secs| ProviderError::RateLimited {
+            retry_after: Some(Duration::from_secs(secs)),
+        };
+        let ms = Duration::from_millis;
+        // (failed attempt, error, random fraction, delay)
+        let cases = [
+            (1, unavailable.clone(), 0.0, Some(ms(50))),
+            (1, unavailable.clone(), 1.0, Some(ms(100))),
+            (2, unavailable.clone(), 0.0, Some(ms(100))),
+            (2, unavailable.clone(), 0.5, Some(ms(150))),
+            (3, unavailable.clone(), 1.0, Some(ms(300))),
+            (3, ProviderError::Timeout, f64::NAN, Some(ms(150))),
+            (3, ProviderError::Connect, -3.0, Some(ms(150))),
+            (4, unavailable.clone(), 0.5, None),
+            (
+                1,
+                ProviderError::RateLimited { retry_after: None },
+                0.0,
+                Some(ms(50)),
+            ),
+            (1, limited(2), 0.0, Some(Duration::from_secs(2))),
+            (1, limited(10), 0.0, Some(Duration::from_secs(10))),
+            (1, limited(11), 0.0, None),
+            (1, ProviderError::Unauthorized, 0.0, None),
+            (1, ProviderError::ContentPolicy, 0.0, None),
+            (1, ProviderError::Malformed, 0.0, None),
+        ];
+        for (attempt, error, fraction, expected) in cases {
+            assert_eq!(
+                retry.delay(attempt, &error, fraction),
+                expected,
+                "attempt {attempt} {error:?} {fraction}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_breaker_opens_after_consecutive_failures_and_closes_after_a_good_trial() {
+        let policy = BreakerPolicy {
+            failure_threshold: 3,
+            cool_down: Duration::from_secs(30),
+        };
+        let t0 = Instant::now();
+        let at = |secs| t0 + Duration::from_secs(secs);
+        let mut breaker = CircuitBreaker::new(policy);
+        // A success in between resets the count.
+        breaker.record_failure(at(0));
+        breaker.record_failure(at(0));
+        breaker.record_success();
+        breaker.record_failure(at(1));
+        breaker.record_failure(at(1));
+        assert!(breaker.try_acquire(at(1)));
+        assert_eq!(
+            breaker.state(),
+            BreakerState::Closed {
+                consecutive_failures: 2
+            }
+        );
+        breaker.record_failure(at(2));
+        assert_eq!(breaker.state(), BreakerState::Open { since: at(2) });
+        assert!(!breaker.try_acquire(at(31)), "still cooling down");
+        assert!(breaker.try_acquire(at(32)), "one trial after the cool-down");
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        assert!(!breaker.try_acquire(at(32)), "only one trial at a time");
+        breaker.record_failure(at(33));
+        assert_eq!(breaker.state(), BreakerState::Open { since: at(33) });
+        assert!(!breaker.try_acquire(at(62)));
+        assert!(breaker.try_acquire(at(63)));
+        breaker.record_neutral(at(63));
+        assert!(
+            breaker.try_acquire(at(63)),
+            "a neutral end lets the next trial through"
+        );
+        breaker.record_success();
+        assert_eq!(
+            breaker.state(),
+            BreakerState::Closed {
+                consecutive_failures: 0
+            }
+        );
+        assert!(breaker.try_acquire(at(63)));
+    }
+}

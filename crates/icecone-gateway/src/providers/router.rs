@@ -1,0 +1,650 @@
+//! Picks the provider for a request and sends it there.
+//!
+//! Only providers whose effective policy meets the deployment's promises are eligible
+//! (core's `eligible`); an explicitly requested provider that is not eligible is refused
+//! with [`RouteError::NoCompliantProvider`] — never silently replaced. Transient failures
+//! are retried with core's jittered backoff (honouring `Retry-After`) for a bounded number
+//! of attempts; each provider has a circuit breaker; when a provider fails, the request
+//! falls back to the next eligible provider only, and only when no provider was named.
+//! External providers are preferred over `local`, which is the last resort.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use icecone_core::provider::ProviderId;
+use icecone_core::provider::adapter::{GenerationRequest, ProviderError, Submission};
+use icecone_core::provider::routing::{
+    BreakerPolicy, CircuitBreaker, Constraints, Ineligible, RetryPolicy, eligible,
+};
+
+use super::Entry;
+
+/// How the router treats providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouterSettings {
+    /// The longest a provider may keep our data (the deployment's promise).
+    pub max_retention_days: u32,
+    /// Retries of transient failures.
+    pub retry: RetryPolicy,
+    /// When a provider's circuit opens.
+    pub breaker: BreakerPolicy,
+    /// The longest one attempt may take.
+    pub attempt_timeout: Duration,
+}
+
+impl RouterSettings {
+    /// The defaults of [`RetryPolicy`] and [`BreakerPolicy`] with the configured promise
+    /// and timeout.
+    pub fn new(max_retention_days: u32, attempt_timeout: Duration) -> Self {
+        Self {
+            max_retention_days,
+            retry: RetryPolicy::default(),
+            breaker: BreakerPolicy::default(),
+            attempt_timeout,
+        }
+    }
+}
+
+/// Why a provider was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Its effective policy does not meet the promises or the request.
+    Ineligible(Ineligible),
+    /// It is not configured (for example, it has no API key).
+    NotAvailable,
+}
+
+/// Why a request was not generated. Carries no prompt, key or personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// No provider, or not the requested one, may take the request under the
+    /// deployment's promises (`NO_COMPLIANT_PROVIDER`).
+    #[error("no provider may take this request under the deployment's promises")]
+    NoCompliantProvider {
+        /// The provider the client named, if it named one.
+        requested: Option<ProviderId>,
+        /// Each refused provider with the reason.
+        refused: Vec<(ProviderId, Refusal)>,
+    },
+    /// The client named a provider that does not exist.
+    #[error("no such provider")]
+    UnknownProvider,
+    /// Every eligible provider failed or has its circuit open (`PROVIDER_UNAVAILABLE`).
+    #[error("no eligible provider answered")]
+    ProviderUnavailable {
+        /// The last failure, if a provider was tried at all.
+        last: Option<ProviderError>,
+    },
+    /// The provider refused this request itself (content policy, invalid parameters); it
+    /// is neither retried nor sent elsewhere.
+    #[error("the provider refused the request")]
+    Refused(ProviderError),
+}
+
+/// A generated request and the provider that took it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed {
+    /// The provider that answered.
+    pub provider: ProviderId,
+    /// Its answer.
+    pub submission: Submission,
+}
+
+/// The jitter source: a number in `[0, 1)`.
+type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
+
+/// The router: the adapters with their effective policies and a breaker per provider.
+pub struct Router {
+    entries: Vec<Entry>,
+    /// Indices of `entries` in order of preference.
+    preference: Vec<usize>,
+    settings: RouterSettings,
+    breakers: Mutex<Vec<CircuitBreaker>>,
+    jitter: Jitter,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("entries", &self.entries)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Router {
+    /// A router over `entries` (in listing order) with random jitter.
+    pub fn new(entries: Vec<Entry>, settings: RouterSettings) -> Self {
+        Self::with_jitter(entries, settings, Arc::new(random_fraction))
+    }
+
+    /// As [`Router::new`], with the jitter source given (tests pass a constant).
+    pub fn with_jitter(entries: Vec<Entry>, settings: RouterSettings, jitter: Jitter) -> Self {
+        let local = |entry: &Entry| entry.adapter().id().as_str() == icecone_provider_local::ID;
+        let mut preference: Vec<usize> = (0..entries.len())
+            .filter(|&i| !local(&entries[i]))
+            .collect();
+        preference.extend((0..entries.len()).filter(|&i| local(&entries[i])));
+        let breakers = vec![CircuitBreaker::new(settings.breaker); entries.len()];
+        Self {
+            entries,
+            preference,
+            settings,
+            breakers: Mutex::new(breakers),
+            jitter,
+        }
+    }
+
+    /// Every adapter with its effective policy, in listing order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Whether `entry` may take a request needing `constraints`.
+    fn check(&self, entry: &Entry, request: &GenerationRequest) -> Result<(), Refusal> {
+        let constraints = Constraints {
+            capability: request.capability(),
+            max_retention_days: self.settings.max_retention_days,
+        };
+        eligible(entry.effective(), &constraints).map_err(Refusal::Ineligible)?;
+        if entry.adapter().is_available() {
+            Ok(())
+        } else {
+            Err(Refusal::NotAvailable)
+        }
+    }
+
+    /// Sends `request` to `explicit` if named (and eligible), otherwise to the first
+    /// eligible provider that answers.
+    pub async fn route(
+        &self,
+        request: &GenerationRequest,
+        explicit: Option<&ProviderId>,
+    ) -> Result<Routed, RouteError> {
+        let candidates = match explicit {
+            Some(id) => {
+                let index = self
+                    .entries
+                    .iter()
+                    .position(|entry| entry.adapter().id() == id)
+                    .ok_or(RouteError::UnknownProvider)?;
+                self.check(&self.entries[index], request)
+                    .map_err(|refusal| RouteError::NoCompliantProvider {
+                        requested: Some(id.clone()),
+                        refused: vec![(id.clone(), refusal)],
+                    })?;
+                vec![index]
+            }
+            None => {
+                let mut refused = Vec::new();
+                let eligible: Vec<usize> = self
+                    .preference
+                    .iter()
+                    .copied()
+                    .filter(|&i| match self.check(&self.entries[i], request) {
+                        Ok(()) => true,
+                        Err(refusal) => {
+                            refused.push((self.entries[i].adapter().id().clone(), refusal));
+                            false
+                        }
+                    })
+                    .collect();
+                if eligible.is_empty() {
+                    return Err(RouteError::NoCompliantProvider {
+                        requested: None,
+                        refused,
+                    });
+                }
+                eligible
+            }
+        };
+        let mut last = None;
+        for index in candidates {
+            match self.try_provider(index, request).await {
+                Ok(submission) => {
+                    return Ok(Routed {
+                        provider: self.entries[index].adapter().id().clone(),
+                        submission,
+                    });
+                }
+                Err(Attempted::Refused(error)) => return Err(RouteError::Refused(error)),
+                Err(Attempted::Failed(error)) => last = error.or(last),
+            }
+        }
+        Err(RouteError::ProviderUnavailable { last })
+    }
+
+    /// Tries one provider, retrying transient failures while its circuit allows.
+    async fn try_provider(
+        &self,
+        index: usize,
+        request: &GenerationRequest,
+    ) -> Result<Submission, Attempted> {
+        let adapter = self.entries[index].adapter();
+        let mut last = None;
+        let mut attempt = 1;
+        while self.with_breaker(index, |breaker| breaker.try_acquire(now())) {
+            let answer =
+                tokio::time::timeout(self.settings.attempt_timeout, adapter.submit(request))
+                    .await
+                    .unwrap_or(Err(ProviderError::Timeout));
+            let error = match answer {
+                Ok(submission) => {
+                    self.with_breaker(index, CircuitBreaker::record_success);
+                    return Ok(submission);
+                }
+                Err(error) => error,
+            };
+            if !error.counts_against_provider() {
+                self.with_breaker(index, |breaker| breaker.record_neutral(now()));
+                return Err(Attempted::Refused(error));
+            }
+            self.with_breaker(index, |breaker| breaker.record_failure(now()));
+            tracing::warn!(provider = %adapter.id(), attempt, error = %error, "provider request failed");
+            let delay = self.settings.retry.delay(attempt, &error, (self.jitter)());
+            last = Some(error);
+            match delay {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => break,
+            }
+            attempt += 1;
+        }
+        Err(Attempted::Failed(last))
+    }
+
+    fn with_breaker<T>(&self, index: usize, f: impl FnOnce(&mut CircuitBreaker) -> T) -> T {
+        let mut breakers = self.breakers.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut breakers[index])
+    }
+}
+
+enum Attempted {
+    /// The provider refused this request itself.
+    Refused(ProviderError),
+    /// The provider failed (or its circuit was open: `None`).
+    Failed(Option<ProviderError>),
+}
+
+/// The time the breakers are kept in; follows tokio's clock, so paused-time tests move it.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// A uniformly distributed number in `[0, 1)` from the operating system.
+fn random_fraction() -> f64 {
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        // 53 random bits: exactly representable, so the result is below 1.
+        #[allow(clippy::cast_precision_loss, reason = "53 bits fit an f64 mantissa")]
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.5,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use chrono::NaiveDate;
+    use icecone_core::provider::Capability;
+    use icecone_core::provider::adapter::{
+        Output, Prompt, ProviderAdapter, ProviderFuture, TextRequest, TokenUsage,
+    };
+    use icecone_core::provider::policy::{
+        Claim, DataCategory, ProviderPolicy, Retention, Source, TrainingUse, ZdrArrangement,
+    };
+
+    use super::*;
+
+    const SOURCE: Source = Source {
+        url: "https://provider.example/terms",
+        verified_on: match NaiveDate::from_ymd_opt(2026, 11, 29) {
+            Some(date) => date,
+            None => panic!("invalid date"),
+        },
+    };
+
+    const fn policy(training: TrainingUse, retention: Retention) -> ProviderPolicy {
+        ProviderPolicy {
+            capabilities: &[Capability::Text],
+            data_categories: &[DataCategory::UserContentPrivate],
+            training_use: Claim {
+                value: training,
+                source: SOURCE,
+            },
+            retention: Claim {
+                value: retention,
+                source: SOURCE,
+            },
+            zero_data_retention: Claim {
+                value: ZdrArrangement::Unavailable,
+                source: SOURCE,
+            },
+            region: Claim {
+                value: None,
+                source: SOURCE,
+            },
+        }
+    }
+
+    const COMPLIANT: ProviderPolicy = policy(TrainingUse::No, Retention::None);
+    const TRAINING_UNKNOWN: ProviderPolicy = policy(TrainingUse::Unknown, Retention::None);
+    const KEEPS_30_DAYS: ProviderPolicy = policy(
+        TrainingUse::No,
+        Retention::Days {
+            max_days: 30,
+            condition: "abuse monitoring",
+        },
+    );
+
+    /// An adapter that answers from a script (then succeeds) and counts its calls.
+    #[derive(Debug)]
+    struct Scripted {
+        id: ProviderId,
+        policy: ProviderPolicy,
+        available: bool,
+        script: Mutex<VecDeque<ProviderError>>,
+        calls: AtomicUsize,
+    }
+
+    impl Scripted {
+        fn new(id: &str, policy: ProviderPolicy, failures: Vec<ProviderError>) -> Arc<Self> {
+            Arc::new(Self {
+                id: ProviderId::parse(id).expect("valid id"),
+                policy,
+                available: true,
+                script: Mutex::new(failures.into()),
+                calls: AtomicUsize::new(0),
+            })
+        }
+
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    impl ProviderAdapter for Scripted {
+        fn id(&self) -> &ProviderId {
+            &self.id
+        }
+        fn name(&self) -> &str {
+            "scripted"
+        }
+        fn policy(&self) -> &ProviderPolicy {
+            &self.policy
+        }
+        fn is_available(&self) -> bool {
+            self.available
+        }
+        fn submit<'a>(&'a self, _: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let next = self.script.lock().expect("script").pop_front();
+            let answer = match next {
+                Some(error) => Err(error),
+                None => Ok(Submission::Done(Output::Text {
+                    text: self.id.to_string(),
+                    usage: TokenUsage::default(),
+                })),
+            };
+            Box::pin(std::future::ready(answer))
+        }
+    }
+
+    fn settings(max_retention_days: u32) -> RouterSettings {
+        RouterSettings {
+            max_retention_days,
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(100),
+                max_delay: Duration::from_secs(1),
+                max_retry_after: Duration::from_secs(10),
+            },
+            breaker: BreakerPolicy {
+                failure_threshold: 3,
+                cool_down: Duration::from_secs(30),
+            },
+            attempt_timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn router(adapters: &[Arc<Scripted>], max_retention_days: u32) -> Router {
+        let entries = adapters
+            .iter()
+            .map(|adapter| Entry::new(adapter.clone(), &[]))
+            .collect();
+        Router::with_jitter(entries, settings(max_retention_days), Arc::new(|| 0.0))
+    }
+
+    fn request() -> GenerationRequest {
+        GenerationRequest::Text(TextRequest {
+            prompt: Prompt::parse("hello").expect("valid"),
+            max_tokens: None,
+        })
+    }
+
+    fn id(text: &str) -> ProviderId {
+        ProviderId::parse(text).expect("valid id")
+    }
+
+    fn unavailable() -> ProviderError {
+        ProviderError::Unavailable { status: 503 }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_explicit_provider_that_fails_the_promises_is_refused_never_replaced() {
+        let unknown = Scripted::new("unknown-training", TRAINING_UNKNOWN, vec![]);
+        let keeps = Scripted::new("keeps", KEEPS_30_DAYS, vec![]);
+        let local = Scripted::new("local", COMPLIANT, vec![]);
+        let router = router(&[local.clone(), unknown.clone(), keeps.clone()], 0);
+        for (named, reason) in [
+            (
+                "unknown-training",
+                Ineligible::TrainingUse(TrainingUse::Unknown),
+            ),
+            (
+                "keeps",
+                Ineligible::RetentionTooLong {
+                    days: 30,
+                    allowed: 0,
+                },
+            ),
+        ] {
+            let error = router
+                .route(&request(), Some(&id(named)))
+                .await
+                .expect_err("ineligible");
+            assert_eq!(
+                error,
+                RouteError::NoCompliantProvider {
+                    requested: Some(id(named)),
+                    refused: vec![(id(named), Refusal::Ineligible(reason))],
+                }
+            );
+        }
+        assert_eq!(
+            router.route(&request(), Some(&id("nope"))).await,
+            Err(RouteError::UnknownProvider)
+        );
+        assert_eq!((unknown.calls(), keeps.calls(), local.calls()), (0, 0, 0));
+        // Unnamed, the request goes to the only compliant provider.
+        let routed = router.route(&request(), None).await.expect("routed");
+        assert_eq!(routed.provider, id("local"));
+        assert_eq!((unknown.calls(), keeps.calls(), local.calls()), (0, 0, 1));
+        // When the deployment allows 30 days, `keeps` is eligible and preferred to local.
+        let router = super::tests::router(&[local.clone(), keeps.clone()], 30);
+        let routed = router
+            .route(&request(), Some(&id("keeps")))
+            .await
+            .expect("routed");
+        assert_eq!(routed.provider, id("keeps"));
+        assert_eq!(
+            router
+                .route(&request(), None)
+                .await
+                .expect("routed")
+                .provider,
+            id("keeps")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_retried_with_backoff_honouring_retry_after() {
+        let flaky = Scripted::new(
+            "flaky",
+            COMPLIANT,
+            vec![
+                ProviderError::RateLimited {
+                    retry_after: Some(Duration::from_secs(4)),
+                },
+                unavailable(),
+            ],
+        );
+        let router = router(std::slice::from_ref(&flaky), 0);
+        let started = tokio::time::Instant::now();
+        let routed = router.route(&request(), None).await.expect("third attempt");
+        assert_eq!(routed.provider, id("flaky"));
+        assert_eq!(flaky.calls(), 3);
+        // 4 s for Retry-After, then 100 ms · 2 · (0.5 + 0) for the second retry.
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(4) + Duration::from_millis(100)
+        );
+
+        // A Retry-After beyond the router's patience is not waited for.
+        let slow = Scripted::new(
+            "slow",
+            COMPLIANT,
+            vec![ProviderError::RateLimited {
+                retry_after: Some(Duration::from_secs(3600)),
+            }],
+        );
+        let router = super::tests::router(std::slice::from_ref(&slow), 0);
+        let started = tokio::time::Instant::now();
+        let error = router.route(&request(), None).await.expect_err("gave up");
+        assert_eq!(
+            error,
+            RouteError::ProviderUnavailable {
+                last: Some(ProviderError::RateLimited {
+                    retry_after: Some(Duration::from_secs(3600))
+                })
+            }
+        );
+        assert_eq!((slow.calls(), started.elapsed()), (1, Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fallback_goes_only_to_another_compliant_provider() {
+        let failing = Scripted::new("failing", COMPLIANT, vec![unavailable(); 3]);
+        let noncompliant =
+            Scripted::new("trains", policy(TrainingUse::Yes, Retention::None), vec![]);
+        let local = Scripted::new("local", COMPLIANT, vec![]);
+        let router = router(&[local.clone(), noncompliant.clone(), failing.clone()], 0);
+        let routed = router.route(&request(), None).await.expect("fell back");
+        assert_eq!(routed.provider, id("local"));
+        assert_eq!(
+            (failing.calls(), noncompliant.calls(), local.calls()),
+            (3, 0, 1)
+        );
+
+        // Named explicitly, a failing provider is not replaced by another one.
+        let failing = Scripted::new("failing", COMPLIANT, vec![unavailable(); 3]);
+        let router = super::tests::router(&[local.clone(), failing.clone()], 0);
+        let error = router
+            .route(&request(), Some(&id("failing")))
+            .await
+            .expect_err("no fallback for a named provider");
+        assert_eq!(
+            error,
+            RouteError::ProviderUnavailable {
+                last: Some(unavailable())
+            }
+        );
+        assert_eq!(local.calls(), 1, "local was not called again");
+
+        // Without any compliant provider, nothing is sent anywhere.
+        let router = super::tests::router(std::slice::from_ref(&noncompliant), 0);
+        assert!(matches!(
+            router.route(&request(), None).await,
+            Err(RouteError::NoCompliantProvider {
+                requested: None,
+                ..
+            })
+        ));
+        assert_eq!(noncompliant.calls(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_are_neither_retried_nor_sent_elsewhere() {
+        let refusing = Scripted::new("refusing", COMPLIANT, vec![ProviderError::ContentPolicy]);
+        let local = Scripted::new("local", COMPLIANT, vec![]);
+        let router = router(&[local.clone(), refusing.clone()], 0);
+        assert_eq!(
+            router.route(&request(), None).await,
+            Err(RouteError::Refused(ProviderError::ContentPolicy))
+        );
+        assert_eq!((refusing.calls(), local.calls()), (1, 0));
+        // The refusal did not count against the provider: it answers the next request.
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("refusing")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_breaker_opens_after_repeated_failures_and_closes_again_after_a_good_trial() {
+        // Three failures open the circuit (threshold 3): one request of three attempts.
+        let flaky = Scripted::new("flaky", COMPLIANT, vec![unavailable(); 4]);
+        let local = Scripted::new("local", COMPLIANT, vec![]);
+        let router = router(&[local.clone(), flaky.clone()], 0);
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("local")
+        );
+        assert_eq!(flaky.calls(), 3);
+        // While open, the provider is skipped without a call.
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("local")
+        );
+        assert_eq!(flaky.calls(), 3);
+        // After the cool-down one trial goes through; it fails and the circuit reopens.
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("local")
+        );
+        assert_eq!(flaky.calls(), 4);
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("local")
+        );
+        assert_eq!(flaky.calls(), 4);
+        // The next trial succeeds and the circuit closes: requests go to flaky again.
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("flaky")
+        );
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("flaky")
+        );
+        assert_eq!(flaky.calls(), 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unconfigured_provider_is_not_eligible() {
+        let mut unconfigured = Scripted::new("keyless", COMPLIANT, vec![]);
+        Arc::get_mut(&mut unconfigured).expect("unique").available = false;
+        let router = router(&[unconfigured.clone()], 0);
+        assert_eq!(
+            router.route(&request(), Some(&id("keyless"))).await,
+            Err(RouteError::NoCompliantProvider {
+                requested: Some(id("keyless")),
+                refused: vec![(id("keyless"), Refusal::NotAvailable)],
+            })
+        );
+        assert_eq!(unconfigured.calls(), 0);
+    }
+}

@@ -1,0 +1,177 @@
+//! `openai`: text through Chat Completions (`POST /chat/completions` with `store: false`)
+//! and images through `POST /images/generations` (base64 answers), with OpenAI's
+//! data-handling policy as sourced, dated claims.
+//!
+//! Only the prompt and the parameters the endpoint needs are sent: no e-mail address, name,
+//! account id or `user` field. The API key is held as a [`SecretString`] and is never
+//! logged, shown by `Debug` or carried by an error.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use icecone_core::provider::adapter::{
+    GenerationRequest, InvalidRequest, ProviderAdapter, ProviderError, ProviderFuture, Submission,
+};
+use icecone_core::provider::policy::{
+    Claim, DataCategory, ProviderPolicy, Retention, Source, TrainingUse, ZdrArrangement,
+};
+use icecone_core::provider::{Capability, ProviderId};
+use secrecy::SecretString;
+
+mod client;
+mod wire;
+
+/// The id clients use to pick this provider.
+pub const ID: &str = "openai";
+
+/// OpenAI's public API.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// OpenAI's data-controls page: the source of every claim below.
+const DATA_CONTROLS: Source = Source {
+    url: "https://platform.openai.com/docs/guides/your-data",
+    verified_on: match NaiveDate::from_ymd_opt(2026, 11, 29) {
+        Some(date) => date,
+        None => panic!("invalid verification date"),
+    },
+};
+
+/// OpenAI's declared data-handling policy for API requests.
+///
+/// - Training: "As of March 1, 2023, data sent to the OpenAI API is not used to train or
+///   improve OpenAI models (unless you explicitly opt in)". This deployment never opts in.
+/// - Retention: abuse-monitoring logs, which may contain prompts and outputs, are kept up
+///   to 30 days, unless OpenAI is legally required to keep them longer.
+/// - Zero data retention: only for an organisation or project that OpenAI has approved
+///   (by contract), never per request.
+/// - Region: not committed; regional data residency is only for eligible, approved
+///   projects.
+pub const POLICY: ProviderPolicy = ProviderPolicy {
+    capabilities: &[Capability::Text, Capability::Image],
+    data_categories: &[DataCategory::UserContentPrivate],
+    training_use: Claim {
+        value: TrainingUse::No,
+        source: DATA_CONTROLS,
+    },
+    retention: Claim {
+        value: Retention::Days {
+            max_days: 30,
+            condition: "abuse-monitoring logs may keep prompts and outputs up to 30 days, longer only where OpenAI is legally required to",
+        },
+        source: DATA_CONTROLS,
+    },
+    zero_data_retention: Claim {
+        value: ZdrArrangement::ByContract,
+        source: DATA_CONTROLS,
+    },
+    region: Claim {
+        value: None,
+        source: DATA_CONTROLS,
+    },
+};
+
+static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
+    ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`openai` is a valid id"))
+});
+
+/// How the adapter reaches OpenAI.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// The API key; `None` leaves the adapter listed but unavailable.
+    pub api_key: Option<SecretString>,
+    /// The API's base URL, up to and including `/v1`.
+    pub base_url: String,
+    /// The model for text.
+    pub text_model: String,
+    /// The model for images (`gpt-image-*` or `dall-e-*`).
+    pub image_model: String,
+    /// The longest a request may take, connection included.
+    pub timeout: Duration,
+    /// The longest prompt sent; longer ones are refused before any request.
+    pub max_prompt_chars: usize,
+}
+
+impl OpenAiConfig {
+    /// The defaults: OpenAI's public URL, `gpt-4o-mini`, `gpt-image-1`, 60 s, 32,000
+    /// characters (the GPT image models' prompt limit).
+    pub fn new(api_key: Option<SecretString>) -> Self {
+        Self {
+            api_key,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            text_model: "gpt-4o-mini".to_owned(),
+            image_model: "gpt-image-1".to_owned(),
+            timeout: Duration::from_secs(60),
+            max_prompt_chars: 32_000,
+        }
+    }
+}
+
+/// Why the adapter cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The base URL is not an `http://` or `https://` URL.
+    #[error("the OpenAI base URL must start with https:// (or http:// for a local mock)")]
+    BaseUrl,
+    /// The HTTP client could not be initialised.
+    #[error("cannot initialise the HTTP client")]
+    Client(#[source] reqwest::Error),
+}
+
+/// The OpenAI adapter.
+#[derive(Debug)]
+pub struct OpenAiProvider {
+    config: OpenAiConfig,
+    http: reqwest::Client,
+}
+
+impl OpenAiProvider {
+    /// Builds the adapter; no request is sent.
+    pub fn new(mut config: OpenAiConfig) -> Result<Self, BuildError> {
+        let base = config.base_url.trim().trim_end_matches('/');
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(BuildError::BaseUrl);
+        }
+        config.base_url = base.to_owned();
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(BuildError::Client)?;
+        Ok(Self { config, http })
+    }
+}
+
+impl ProviderAdapter for OpenAiProvider {
+    fn id(&self) -> &ProviderId {
+        &PROVIDER_ID
+    }
+
+    fn name(&self) -> &str {
+        "OpenAI"
+    }
+
+    fn policy(&self) -> &ProviderPolicy {
+        &POLICY
+    }
+
+    fn is_available(&self) -> bool {
+        self.config.api_key.is_some()
+    }
+
+    fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
+        Box::pin(async move {
+            request.prompt().check_len(self.config.max_prompt_chars)?;
+            let output = match request {
+                GenerationRequest::Text(text) => self.chat(text).await?,
+                GenerationRequest::Image(image) => self.image(image).await?,
+                GenerationRequest::Video(_) => {
+                    return Err(ProviderError::InvalidRequest(InvalidRequest::Unsupported(
+                        Capability::Video,
+                    )));
+                }
+            };
+            Ok(Submission::Done(output))
+        })
+    }
+}

@@ -1,0 +1,510 @@
+//! The OpenAI adapter against a local mock speaking OpenAI's wire format (wiremock). The
+//! mock asserts the exact outgoing request; no test touches the internet.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use icecone_core::provider::adapter::{
+    GenerationRequest, ImageRequest, ImageSize, InvalidRequest, Output, Prompt, ProviderAdapter,
+    ProviderError, Submission, TextRequest, VideoRequest,
+};
+use icecone_core::provider::policy::{Retention, TrainingUse, ZdrArrangement};
+use icecone_provider_openai::{OpenAiConfig, OpenAiProvider, POLICY};
+use secrecy::SecretString;
+use serde_json::json;
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "sk-test-0123456789abcdef";
+const PROMPT: &str = "Write a haiku about the sea";
+
+/// A mock OpenAI and an adapter pointed at it.
+async fn setup(adjust: impl FnOnce(&mut OpenAiConfig)) -> (MockServer, OpenAiProvider) {
+    let server = MockServer::start().await;
+    let mut config = OpenAiConfig::new(Some(SecretString::from(KEY)));
+    config.base_url = format!("{}/v1", server.uri());
+    config.timeout = Duration::from_secs(5);
+    adjust(&mut config);
+    let provider = OpenAiProvider::new(config).expect("adapter builds");
+    (server, provider)
+}
+
+fn text(prompt: &str, max_tokens: Option<u32>) -> GenerationRequest {
+    GenerationRequest::Text(TextRequest {
+        prompt: Prompt::parse(prompt).expect("valid prompt"),
+        max_tokens,
+    })
+}
+
+fn image(size: ImageSize) -> GenerationRequest {
+    GenerationRequest::Image(ImageRequest {
+        prompt: Prompt::parse("a lighthouse at dusk").expect("valid prompt"),
+        size,
+    })
+}
+
+fn chat_answer(content: serde_json::Value, finish_reason: &str) -> serde_json::Value {
+    json!({
+        "id": "chatcmpl-123",
+        "object": "chat.completion",
+        "created": 1_764_000_000,
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{
+            "index": 0,
+            "message": { "role": "assistant", "content": content, "refusal": null },
+            "logprobs": null,
+            "finish_reason": finish_reason
+        }],
+        "usage": { "prompt_tokens": 14, "completion_tokens": 17, "total_tokens": 31 }
+    })
+}
+
+fn error_answer(status: u16, message: &str, kind: &str, code: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "error": { "message": message, "type": kind, "param": null, "code": code }
+    }))
+}
+
+/// Sends `request` to a mock answering every POST with `answer`.
+async fn answer_with(answer: ResponseTemplate, request: GenerationRequest) -> ProviderError {
+    let (server, provider) = setup(|_| {}).await;
+    Mock::given(method("POST"))
+        .respond_with(answer)
+        .expect(1)
+        .mount(&server)
+        .await;
+    provider
+        .submit(&request)
+        .await
+        .expect_err("the mock answers an error")
+}
+
+/// The smallest valid PNG: 1 × 1, RGB.
+const ONE_PIXEL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
+    0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+#[tokio::test]
+async fn chat_completions_send_only_the_prompt_with_store_false_and_return_text_and_usage() {
+    let (server, provider) = setup(|_| {}).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .and(header("content-type", "application/json"))
+        // The whole body, exactly: the prompt and the parameters, nothing about the person.
+        .and(body_json(json!({
+            "model": "gpt-4o-mini",
+            "messages": [{ "role": "user", "content": PROMPT }],
+            "store": false,
+            "max_completion_tokens": 60
+        })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(chat_answer(json!("Waves fold into foam"), "stop")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let answer = provider
+        .submit(&text(PROMPT, Some(60)))
+        .await
+        .expect("text");
+    let Submission::Done(Output::Text {
+        text: written,
+        usage,
+    }) = answer
+    else {
+        panic!("text expected: {answer:?}");
+    };
+    assert_eq!(written, "Waves fold into foam");
+    assert_eq!((usage.prompt_tokens, usage.completion_tokens), (14, 17));
+
+    // Without max_tokens the field is left out, not sent as null.
+    let (server, provider) = setup(|_| {}).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_json(json!({
+            "model": "gpt-4o-mini",
+            "messages": [{ "role": "user", "content": PROMPT }],
+            "store": false
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(chat_answer(json!("ok"), "stop")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    provider.submit(&text(PROMPT, None)).await.expect("text");
+}
+
+#[tokio::test]
+async fn image_generations_return_the_decoded_png_for_gpt_image_and_dall_e_models() {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(ONE_PIXEL_PNG);
+    let answer = ResponseTemplate::new(200).set_body_json(json!({
+        "created": 1_764_000_000,
+        "data": [{ "b64_json": encoded }],
+        "usage": { "total_tokens": 100, "input_tokens": 50, "output_tokens": 50 }
+    }));
+    // (model, size, expected size field, response_format sent)
+    let cases = [
+        ("gpt-image-1", ImageSize::Landscape, "1536x1024", None),
+        ("gpt-image-1", ImageSize::Portrait, "1024x1536", None),
+        ("dall-e-3", ImageSize::Square, "1024x1024", Some("b64_json")),
+        (
+            "dall-e-3",
+            ImageSize::Landscape,
+            "1792x1024",
+            Some("b64_json"),
+        ),
+    ];
+    for (model, size, size_field, response_format) in cases {
+        let (server, provider) = setup(|config| config.image_model = model.to_owned()).await;
+        let mut body = json!({
+            "model": model,
+            "prompt": "a lighthouse at dusk",
+            "n": 1,
+            "size": size_field
+        });
+        if let Some(format) = response_format {
+            body["response_format"] = json!(format);
+        }
+        Mock::given(method("POST"))
+            .and(path("/v1/images/generations"))
+            .and(header("authorization", format!("Bearer {KEY}").as_str()))
+            .and(header("content-type", "application/json"))
+            .and(body_json(body))
+            .respond_with(answer.clone())
+            .expect(1)
+            .mount(&server)
+            .await;
+        let submitted = provider.submit(&image(size)).await.expect("image");
+        assert_eq!(
+            submitted,
+            Submission::Done(Output::Media {
+                bytes: ONE_PIXEL_PNG.to_vec(),
+                mime_type: "image/png"
+            }),
+            "{model} {size:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_key_is_unauthorized_and_the_error_shows_neither_key_nor_message() {
+    let error = answer_with(
+        error_answer(
+            401,
+            &format!("Incorrect API key provided: {KEY}. {PROMPT}"),
+            "invalid_request_error",
+            "invalid_api_key",
+        ),
+        text(PROMPT, None),
+    )
+    .await;
+    assert_eq!(error, ProviderError::Unauthorized);
+    for shown in [error.to_string(), format!("{error:?}")] {
+        assert!(
+            !shown.contains("sk-test") && !shown.contains("haiku"),
+            "{shown}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_carry_retry_after_when_given_and_a_spent_quota_is_not_a_rate_limit() {
+    let limited = || error_answer(429, "Rate limit reached", "requests", "rate_limit_exceeded");
+    let with_header = answer_with(
+        limited().insert_header("retry-after", "7"),
+        text(PROMPT, None),
+    )
+    .await;
+    assert_eq!(
+        with_header,
+        ProviderError::RateLimited {
+            retry_after: Some(Duration::from_secs(7))
+        }
+    );
+    assert!(with_header.is_transient());
+    let without = answer_with(limited(), text(PROMPT, None)).await;
+    assert_eq!(without, ProviderError::RateLimited { retry_after: None });
+    let quota = answer_with(
+        error_answer(
+            429,
+            "You exceeded your current quota",
+            "insufficient_quota",
+            "insufficient_quota",
+        ),
+        text(PROMPT, None),
+    )
+    .await;
+    assert_eq!(quota, ProviderError::QuotaExhausted);
+    assert!(!quota.is_transient());
+}
+
+#[tokio::test]
+async fn server_errors_500_and_503_are_transient_unavailability() {
+    for status in [500u16, 503] {
+        let error = answer_with(
+            error_answer(
+                status,
+                "The server had an error",
+                "server_error",
+                "server_error",
+            ),
+            text(PROMPT, None),
+        )
+        .await;
+        assert_eq!(error, ProviderError::Unavailable { status });
+        assert!(error.is_transient());
+    }
+    // A 502 from a proxy in front of OpenAI has no JSON body at all.
+    let error = answer_with(
+        ResponseTemplate::new(502).set_body_string("<html>Bad gateway</html>"),
+        image(ImageSize::Square),
+    )
+    .await;
+    assert_eq!(error, ProviderError::Unavailable { status: 502 });
+}
+
+#[tokio::test]
+async fn a_provider_slower_than_the_timeout_is_a_timeout() {
+    let (server, provider) = setup(|config| config.timeout = Duration::from_millis(200)).await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(chat_answer(json!("late"), "stop"))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    let error = provider
+        .submit(&text(PROMPT, None))
+        .await
+        .expect_err("too slow");
+    assert_eq!(error, ProviderError::Timeout);
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_a_connection_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let address = listener.local_addr().expect("address");
+    drop(listener);
+    let mut config = OpenAiConfig::new(Some(SecretString::from(KEY)));
+    config.base_url = format!("http://{address}/v1");
+    let provider = OpenAiProvider::new(config).expect("adapter builds");
+    let error = provider
+        .submit(&text(PROMPT, None))
+        .await
+        .expect_err("nothing listens");
+    assert_eq!(error, ProviderError::Connect);
+}
+
+#[tokio::test]
+async fn malformed_answers_are_malformed() {
+    let cases = [
+        (
+            ResponseTemplate::new(200).set_body_string("{\"choices\": [tru"),
+            text(PROMPT, None),
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(
+                json!({ "choices": [] , "usage": {"prompt_tokens": 1, "completion_tokens": 0}}),
+            ),
+            text(PROMPT, None),
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({ "id": "x" })),
+            text(PROMPT, None),
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(chat_answer(json!(null), "stop")),
+            text(PROMPT, None),
+        ),
+        (
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "data": [{ "b64_json": "!!not base64!!" }] })),
+            image(ImageSize::Square),
+        ),
+        (
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "data": [{ "b64_json": "aGVsbG8=" }] })),
+            image(ImageSize::Square),
+        ),
+        (
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "data": [{ "url": "https://example.invalid/x.png" }] })),
+            image(ImageSize::Square),
+        ),
+    ];
+    for (index, (answer, request)) in cases.into_iter().enumerate() {
+        assert_eq!(
+            answer_with(answer, request).await,
+            ProviderError::Malformed,
+            "case {index}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn content_policy_refusals_are_refusals_not_failures() {
+    let image_refused = answer_with(
+        error_answer(
+            400,
+            "Your request was rejected as a result of our safety system.",
+            "image_generation_user_error",
+            "content_policy_violation",
+        ),
+        image(ImageSize::Square),
+    )
+    .await;
+    assert_eq!(image_refused, ProviderError::ContentPolicy);
+    let filtered = answer_with_ok(
+        ResponseTemplate::new(200).set_body_json(chat_answer(json!(""), "content_filter")),
+    )
+    .await;
+    assert_eq!(filtered, ProviderError::ContentPolicy);
+    let mut refusal = chat_answer(json!(null), "stop");
+    refusal["choices"][0]["message"]["refusal"] = json!("I can't help with that.");
+    let refused = answer_with_ok(ResponseTemplate::new(200).set_body_json(refusal)).await;
+    assert_eq!(refused, ProviderError::ContentPolicy);
+    assert!(!refused.is_transient() && !refused.counts_against_provider());
+    // Any other 400 is a refused parameter, not a content decision.
+    let rejected = answer_with(
+        error_answer(
+            400,
+            "Invalid size",
+            "invalid_request_error",
+            "invalid_value",
+        ),
+        image(ImageSize::Square),
+    )
+    .await;
+    assert_eq!(
+        rejected,
+        ProviderError::InvalidRequest(InvalidRequest::Rejected { status: 400 })
+    );
+}
+
+/// Like [`answer_with`], for answers that are HTTP 200 but still refusals.
+async fn answer_with_ok(answer: ResponseTemplate) -> ProviderError {
+    answer_with(answer, text(PROMPT, None)).await
+}
+
+#[tokio::test]
+async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
+    let (server, provider) = setup(|config| config.max_prompt_chars = 10).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    assert_eq!(Prompt::parse(""), Err(InvalidRequest::EmptyPrompt));
+    assert_eq!(Prompt::parse("   \n"), Err(InvalidRequest::EmptyPrompt));
+    for request in [text("eleven char", None), image(ImageSize::Square)] {
+        let error = provider.submit(&request).await.expect_err("too long");
+        assert_eq!(
+            error,
+            ProviderError::InvalidRequest(InvalidRequest::PromptTooLong { max_chars: 10 })
+        );
+    }
+    let video = GenerationRequest::Video(VideoRequest {
+        prompt: Prompt::parse("tiny").expect("valid"),
+        duration_seconds: 2,
+    });
+    assert!(matches!(
+        provider.submit(&video).await,
+        Err(ProviderError::InvalidRequest(InvalidRequest::Unsupported(
+            _
+        )))
+    ));
+    assert!(
+        server
+            .received_requests()
+            .await
+            .expect("recorded")
+            .is_empty()
+    );
+
+    // DALL·E 3 takes at most 4,000 characters, whatever the adapter's own limit.
+    let (server, provider) = setup(|config| config.image_model = "dall-e-3".to_owned()).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let long = GenerationRequest::Image(ImageRequest {
+        prompt: Prompt::parse(&"a".repeat(4_001)).expect("valid"),
+        size: ImageSize::Square,
+    });
+    assert_eq!(
+        provider.submit(&long).await,
+        Err(ProviderError::InvalidRequest(
+            InvalidRequest::PromptTooLong { max_chars: 4_000 }
+        ))
+    );
+    assert!(
+        server
+            .received_requests()
+            .await
+            .expect("recorded")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn without_a_key_the_adapter_is_unavailable_and_sends_nothing() {
+    let (server, provider) = setup(|config| config.api_key = None).await;
+    assert!(!provider.is_available());
+    let error = provider
+        .submit(&text(PROMPT, None))
+        .await
+        .expect_err("no key");
+    assert_eq!(error, ProviderError::Unauthorized);
+    assert!(
+        server
+            .received_requests()
+            .await
+            .expect("recorded")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_key_never_appears_in_debug_output() {
+    let (_server, provider) = setup(|_| {}).await;
+    assert!(provider.is_available());
+    let shown = format!("{provider:?}");
+    assert!(!shown.contains(KEY), "{shown}");
+    assert!(
+        OpenAiProvider::new(OpenAiConfig {
+            base_url: "ftp://example.invalid".to_owned(),
+            ..OpenAiConfig::new(None)
+        })
+        .is_err()
+    );
+}
+
+#[test]
+fn the_openai_policy_is_sourced_and_dated_per_claim() {
+    assert_eq!(POLICY.training_use.value, TrainingUse::No);
+    assert!(matches!(
+        POLICY.retention.value,
+        Retention::Days { max_days: 30, condition } if condition.contains("abuse-monitoring")
+    ));
+    assert_eq!(POLICY.zero_data_retention.value, ZdrArrangement::ByContract);
+    assert_eq!(POLICY.region.value, None);
+    for source in [
+        POLICY.training_use.source,
+        POLICY.retention.source,
+        POLICY.zero_data_retention.source,
+        POLICY.region.source,
+    ] {
+        assert_eq!(
+            source.url,
+            "https://platform.openai.com/docs/guides/your-data"
+        );
+        assert_eq!(source.verified_on.to_string(), "2026-11-29");
+    }
+}

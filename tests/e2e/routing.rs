@@ -1,0 +1,199 @@
+//! The router with the real adapters: OpenAI against a local mock speaking its wire
+//! format, and `local`. Routing follows the effective policy (declared terms + this
+//! deployment's ZDR contract) and the deployment's retention promise.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use icecone_core::provider::ProviderId;
+use icecone_core::provider::adapter::{
+    GenerationRequest, Output, Prompt, ProviderError, Submission, TextRequest,
+};
+use icecone_core::provider::routing::{BreakerPolicy, Ineligible, RetryPolicy};
+use icecone_gateway::config::Settings;
+use icecone_gateway::providers::router::{Refusal, RouteError, Router, RouterSettings};
+use secrecy::SecretString;
+use serde_json::json;
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "sk-routing-test-key";
+const PROMPT: &str = "Summarise the tides";
+
+fn router(server: &MockServer, contract: Option<&str>, max_retention_days: u32) -> Router {
+    let config = Settings {
+        openai_api_key: Some(SecretString::from(KEY)),
+        openai_base_url: format!("{}/v1", server.uri()),
+        openai_zdr_contract: contract.map(str::to_owned),
+        max_provider_retention_days: max_retention_days,
+        ..Settings::default()
+    }
+    .resolve()
+    .expect("valid settings");
+    let entries = icecone_gateway::providers::entries(&config.providers).expect("adapters");
+    let settings = RouterSettings {
+        max_retention_days: config.providers.max_retention_days,
+        retry: RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_retry_after: Duration::from_secs(1),
+        },
+        breaker: BreakerPolicy {
+            failure_threshold: 2,
+            cool_down: Duration::from_millis(300),
+        },
+        attempt_timeout: Duration::from_secs(5),
+    };
+    Router::with_jitter(entries, settings, Arc::new(|| 0.0))
+}
+
+fn request() -> GenerationRequest {
+    GenerationRequest::Text(TextRequest {
+        prompt: Prompt::parse(PROMPT).expect("valid"),
+        max_tokens: Some(40),
+    })
+}
+
+fn id(text: &str) -> ProviderId {
+    ProviderId::parse(text).expect("valid id")
+}
+
+/// OpenAI's answer to the exact request the adapter must send.
+async fn mount_openai_success(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .and(body_json(json!({
+            "model": "gpt-4o-mini",
+            "messages": [{ "role": "user", "content": PROMPT }],
+            "store": false,
+            "max_completion_tokens": 40
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1_764_000_000,
+            "model": "gpt-4o-mini",
+            "choices": [{
+                "index": 0,
+                "message": { "role": "assistant", "content": "High, then low.", "refusal": null },
+                "finish_reason": "stop"
+            }],
+            "usage": { "prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9 }
+        })))
+        .mount(server)
+        .await;
+}
+
+fn text_of(submission: &Submission) -> &str {
+    match submission {
+        Submission::Done(Output::Text { text, .. }) => text,
+        other => panic!("text expected: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn openai_without_a_zdr_contract_is_refused_when_the_deployment_promises_no_retention() {
+    let server = MockServer::start().await;
+    mount_openai_success(&server).await;
+    let router = router(&server, None, 0);
+    let error = router
+        .route(&request(), Some(&id("openai")))
+        .await
+        .expect_err("OpenAI keeps abuse-monitoring logs for 30 days");
+    assert_eq!(
+        error,
+        RouteError::NoCompliantProvider {
+            requested: Some(id("openai")),
+            refused: vec![(
+                id("openai"),
+                Refusal::Ineligible(Ineligible::RetentionTooLong {
+                    days: 30,
+                    allowed: 0
+                })
+            )],
+        }
+    );
+    // Unnamed, the request goes to `local` — OpenAI never sees it.
+    let routed = router.route(&request(), None).await.expect("local");
+    assert_eq!(routed.provider, id("local"));
+    assert!(
+        server
+            .received_requests()
+            .await
+            .expect("recorded")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn with_a_zdr_contract_or_an_allowed_window_openai_takes_the_request_with_store_false() {
+    for (contract, max_days) in [(Some("ZDR-2026-11"), 0), (None, 30)] {
+        let server = MockServer::start().await;
+        mount_openai_success(&server).await;
+        let router = router(&server, contract, max_days);
+        for explicit in [Some(id("openai")), None] {
+            let routed = router
+                .route(&request(), explicit.as_ref())
+                .await
+                .expect("OpenAI is eligible");
+            assert_eq!(routed.provider, id("openai"), "{contract:?} {max_days}");
+            assert_eq!(text_of(&routed.submission), "High, then low.");
+        }
+        assert_eq!(server.received_requests().await.expect("recorded").len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn a_failing_openai_falls_back_to_local_opens_its_breaker_and_closes_it_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({
+            "error": { "message": "overloaded", "type": "server_error", "param": null, "code": null }
+        })))
+        .mount(&server)
+        .await;
+    let router = router(&server, Some("ZDR-2026-11"), 0);
+    // Two attempts (both 503) open OpenAI's circuit; the request falls back to local.
+    let routed = router.route(&request(), None).await.expect("fell back");
+    assert_eq!(routed.provider, id("local"));
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 2);
+    // Named explicitly while its circuit is open, OpenAI is not replaced by local.
+    assert_eq!(
+        router.route(&request(), Some(&id("openai"))).await,
+        Err(RouteError::ProviderUnavailable { last: None })
+    );
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 2);
+    // OpenAI recovers; after the cool-down one trial goes through and closes the circuit.
+    server.reset().await;
+    mount_openai_success(&server).await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    for _ in 0..2 {
+        let routed = router.route(&request(), None).await.expect("OpenAI again");
+        assert_eq!(routed.provider, id("openai"));
+    }
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 2);
+}
+
+#[tokio::test]
+async fn a_content_policy_refusal_is_answered_not_rerouted_to_local() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "choices": [{
+                "index": 0,
+                "message": { "role": "assistant", "content": null, "refusal": "I can't help with that." },
+                "finish_reason": "stop"
+            }],
+            "usage": { "prompt_tokens": 5, "completion_tokens": 0, "total_tokens": 5 }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let router = router(&server, Some("ZDR-2026-11"), 0);
+    assert_eq!(
+        router.route(&request(), None).await,
+        Err(RouteError::Refused(ProviderError::ContentPolicy))
+    );
+}
