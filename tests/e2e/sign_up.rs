@@ -402,3 +402,126 @@ async fn security_alerts_reach_the_account_holder_through_the_notifier() {
         0
     );
 }
+
+#[tokio::test]
+async fn the_whole_journey_sign_up_log_in_enroll_mfa_log_in_refresh_log_out() {
+    use icecone_core::identity::totp::TotpSecret;
+
+    use crate::mfa::{base32_decode, code_at};
+
+    let app = TestApp::spawn().await;
+    let email = "journey@example.com";
+    let signed_up = sign_up(&app, email, PASSWORD, CURRENT_POLICY_VERSION).await;
+    access_token(&signed_up);
+    let link = app
+        .notifications
+        .wait_for(NotificationKind::VerifyEmail, email)
+        .await;
+    let verified = post(
+        &app,
+        None,
+        VERIFY,
+        json!({ "t": link.token.expect("token") }),
+    )
+    .await;
+    assert_eq!(verified["data"]["verifyEmail"], true, "{verified}");
+
+    let log_in = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
+        __typename ... on AuthSession { accessToken refreshToken } \
+        ... on MfaChallenge { challenge } } }";
+    let first = post(&app, None, log_in, json!({ "e": email, "p": PASSWORD })).await;
+    assert_eq!(
+        first["data"]["logIn"]["__typename"], "AuthSession",
+        "{first}"
+    );
+    let token = first["data"]["logIn"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    let enrolled = post(
+        &app,
+        Some(&token),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    let secret = TotpSecret::from_bytes(&base32_decode(
+        enrolled["data"]["enrollTotp"]["secret"]
+            .as_str()
+            .expect("secret"),
+    ))
+    .expect("secret");
+    let confirmed = post(
+        &app,
+        Some(&token),
+        "mutation C($k: String!) { confirmTotp(code: $k) }",
+        json!({ "k": code_at(&secret, 0) }),
+    )
+    .await;
+    assert_eq!(
+        confirmed["data"]["confirmTotp"].as_array().map(Vec::len),
+        Some(10),
+        "{confirmed}"
+    );
+
+    // With a second factor, log-in ends in a challenge that the next code completes.
+    let second = post(&app, None, log_in, json!({ "e": email, "p": PASSWORD })).await;
+    assert_eq!(
+        second["data"]["logIn"]["__typename"], "MfaChallenge",
+        "{second}"
+    );
+    let completed = post(
+        &app,
+        None,
+        "mutation C($c: String!, $k: String!) { completeMfa(challenge: $c, code: $k) { \
+         accessToken refreshToken } }",
+        json!({ "c": second["data"]["logIn"]["challenge"], "k": code_at(&secret, 30) }),
+    )
+    .await;
+    let refresh_token = completed["data"]["completeMfa"]["refreshToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{completed}"))
+        .to_owned();
+
+    let refreshed = post(
+        &app,
+        None,
+        "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken } }",
+        json!({ "t": refresh_token }),
+    )
+    .await;
+    let access = refreshed["data"]["refreshSession"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{refreshed}"))
+        .to_owned();
+    let me = post(
+        &app,
+        Some(&access),
+        "{ me { email mfaEnabled emailVerified } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        me["data"]["me"],
+        json!({ "email": email, "mfaEnabled": true, "emailVerified": true }),
+        "{me}"
+    );
+
+    let logged_out = post(&app, Some(&access), "mutation { logOut }", json!({})).await;
+    assert_eq!(logged_out["data"]["logOut"], true, "{logged_out}");
+    let after = app
+        .send(
+            app.client
+                .post(app.url("/graphql"))
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {access}"))
+                .body(json!({ "query": "{ me { id } }" }).to_string()),
+        )
+        .await;
+    assert_eq!(
+        after.status, 401,
+        "the logged-out token is refused: {}",
+        after.text
+    );
+}

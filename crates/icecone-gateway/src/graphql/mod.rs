@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots merged from one module per feature, the SDL export, and the
-//! [`Executor`] every transport goes through: it applies the request [`limits`] before a
-//! request runs and gives every error of the answer its code ([`error::finish_response`]).
+//! [`Executor`] every transport goes through: it reuses the parsed document of a text seen
+//! before (`documents`), applies the request [`limits`] before a request runs and gives
+//! every error of the answer its code ([`error::finish_response`]).
 //!
 //! These are deliberately not async-graphql schema extensions: once any extension is
 //! registered, every resolved field passes through every extension's boxed `resolve` hook,
@@ -17,6 +18,7 @@ mod account;
 mod auth;
 mod classification;
 mod consent;
+mod documents;
 pub mod error;
 pub mod limits;
 mod mfa;
@@ -66,6 +68,7 @@ pub struct Services {
 pub struct Executor {
     schema: AppSchema,
     limits: limits::Limits,
+    documents: documents::Documents,
 }
 
 impl std::fmt::Debug for Executor {
@@ -82,14 +85,22 @@ impl Executor {
         let schema = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
             .data(services)
             .finish();
-        Self { schema, limits }
+        Self {
+            schema,
+            limits,
+            documents: documents::Documents::default(),
+        }
     }
 
     /// Runs one request: refused with `QUERY_TOO_COMPLEX` when over a limit (nothing runs),
     /// and every error of the answer carries a code.
-    pub async fn execute(&self, request: Request) -> Response {
+    pub async fn execute(&self, mut request: Request) -> Response {
+        self.documents.attach(&mut request);
         let mut response = match limits::prepare(request, &self.limits) {
-            Ok(request) => self.schema.execute(request).await,
+            Ok(mut request) => {
+                self.documents.keep(&mut request);
+                self.schema.execute(request).await
+            }
             Err(error) => Response::from_errors(vec![error]),
         };
         error::finish_response(&mut response);
