@@ -262,7 +262,7 @@ async fn prepare(
         return Ok(None);
     };
     let activity = Activity::Process(kind.purpose());
-    if let Err(denial) = consent::check(store, None, account.id, activity).await? {
+    if let Err(denial) = consent::check(store, account.id, activity).await? {
         tracing::info!(
             notification = %record.id,
             kind = kind.as_str(),

@@ -1,9 +1,9 @@
-//! A short-lived, in-process cache of the rows every signed-in request needs — the session,
-//! the account, and the person's consent ledger — which would otherwise be read from the
-//! database on every request.
+//! A short-lived, in-process cache of what every signed-in request needs — the session, the
+//! account, and the person's consent state (computed from their ledger) — which would
+//! otherwise be read from the database on every request.
 //!
 //! Only [`Store::account_cached`], [`Store::session_cached`] and
-//! [`Store::consent_entries_cached`] read through it; every other read goes to the
+//! [`Store::consent_state_cached`] read through it; every other read goes to the
 //! database. Every write this store makes to an account, a session or a ledger drops the
 //! cached rows at once, so on one gateway instance nothing is ever stale; a write made by
 //! another instance is seen within [`READ_CACHE_TTL`].
@@ -18,7 +18,7 @@ use crate::Store;
 use crate::StoreError;
 use std::sync::Arc;
 
-use icecone_core::consent::ledger::LedgerEntry;
+use icecone_core::consent::ledger::ConsentState;
 
 use crate::accounts::AccountRecord;
 use crate::sessions::SessionRecord;
@@ -71,7 +71,7 @@ impl<T: Clone> Rows<T> {
 pub(crate) struct ReadCache {
     accounts: Rows<AccountRecord>,
     sessions: Rows<SessionRecord>,
-    ledgers: Rows<Arc<[LedgerEntry]>>,
+    ledgers: Rows<Arc<ConsentState>>,
 }
 
 impl ReadCache {
@@ -122,18 +122,20 @@ impl Store {
         Ok(row)
     }
 
-    /// An account's consent ledger, oldest first, served from the read cache when it was
-    /// read in the last [`READ_CACHE_TTL`]: a change appended through this store is seen at
-    /// once, one appended by another instance within [`READ_CACHE_TTL`].
-    pub async fn consent_entries_cached(
+    /// The current state of an account's consent ledger (computed by
+    /// `ConsentState::from_entries`), served from the read cache when it was read in the
+    /// last [`READ_CACHE_TTL`]: a change appended through this store is seen at once, one
+    /// appended by another instance within [`READ_CACHE_TTL`].
+    pub async fn consent_state_cached(
         &self,
         account: Uuid,
-    ) -> Result<Arc<[LedgerEntry]>, StoreError> {
-        if let Some(entries) = self.cache.ledgers.get(account) {
-            return Ok(entries);
+    ) -> Result<Arc<ConsentState>, StoreError> {
+        if let Some(state) = self.cache.ledgers.get(account) {
+            return Ok(state);
         }
-        let entries: Arc<[LedgerEntry]> = self.consent_entries(account).await?.into();
-        self.cache.ledgers.put(account, entries.clone());
-        Ok(entries)
+        let entries = self.consent_entries(account).await?;
+        let state = Arc::new(ConsentState::from_entries(&entries));
+        self.cache.ledgers.put(account, state.clone());
+        Ok(state)
     }
 }

@@ -14,7 +14,7 @@ use super::consent::{Consent, ConsentField, PurposeValue, consents_of, requires_
 use super::error::ApiError;
 use crate::auth::accounts;
 use crate::auth::viewer::{Authenticated, Viewer};
-use crate::consent::{self, ConsentCache};
+use crate::consent;
 
 /// The message of `UNAUTHENTICATED` for anonymous requests.
 pub(super) const SIGN_IN_FIRST: &str = "sign in first";
@@ -120,13 +120,9 @@ impl Account {
 
     /// Whether the person has restricted processing of their data (`restrictProcessing`).
     async fn processing_restricted(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
-        let state = consent::state(
-            &services(ctx)?.store,
-            ctx.data_opt::<ConsentCache>(),
-            self.record.id,
-        )
-        .await
-        .map_err(internal)?;
+        let state = consent::state(&services(ctx)?.store, self.record.id)
+            .await
+            .map_err(internal)?;
         Ok(state.restricted)
     }
 

@@ -18,7 +18,7 @@ use super::classification::{essential, not_personal};
 use super::error::ApiError;
 use super::scalars::Date;
 use crate::audit::{self, AuditEvent};
-use crate::consent::{self, ConsentCache};
+use crate::consent;
 use crate::http::RequestId;
 
 /// Why personal data is processed.
@@ -128,7 +128,7 @@ pub(crate) async fn require(
     activity: Activity,
 ) -> Result<(), ApiError> {
     let store = &services(ctx)?.store;
-    consent::check(store, ctx.data_opt::<ConsentCache>(), subject, activity)
+    consent::check(store, subject, activity)
         .await
         .map_err(internal)?
         .map_err(denial)
@@ -187,13 +187,9 @@ pub(crate) async fn consents_of(
     account: Uuid,
     created: DateTime<Utc>,
 ) -> Result<Vec<Consent>, ApiError> {
-    let state = consent::state(
-        &services(ctx)?.store,
-        ctx.data_opt::<ConsentCache>(),
-        account,
-    )
-    .await
-    .map_err(internal)?;
+    let state = consent::state(&services(ctx)?.store, account)
+        .await
+        .map_err(internal)?;
     Ok(Purpose::ALL
         .into_iter()
         .map(|purpose| Consent::of(&state, purpose, created))
@@ -302,14 +298,9 @@ async fn change_own(
     let (viewer, record) = viewer_account(ctx).await?;
     let services = services(ctx)?;
     let entry = consent::entry_now(change, ConsentSource::User);
-    let state = consent::record(
-        &services.store,
-        ctx.data_opt::<ConsentCache>(),
-        record.id,
-        &[entry],
-    )
-    .await
-    .map_err(internal)?;
+    let state = consent::record(&services.store, record.id, &[entry])
+        .await
+        .map_err(internal)?;
     let actor = format!("account:{}", record.id);
     audit::record(
         &services.store,

@@ -25,7 +25,7 @@ use super::negotiate::{ResponseType, is_json_body, response_type, wants_html};
 use super::{AppState, ClientAddress, RequestId};
 use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
 use crate::config::Environment;
-use crate::consent::{self, ConsentCache};
+use crate::consent;
 use crate::graphql::error::ErrorCode;
 
 /// `POST /graphql`.
@@ -114,13 +114,12 @@ pub(crate) async fn post(
     respond(response_type, response)
 }
 
-/// What every GraphQL operation of one HTTP request can reach: who sent it, its id, the
-/// client's address, and the consent states read while answering it.
+/// What every GraphQL operation of one HTTP request can reach: who sent it, its id and the
+/// client's address.
 struct RequestContext {
     viewer: Viewer,
     request_id: Option<RequestId>,
     address: Option<ClientAddress>,
-    consents: ConsentCache,
 }
 
 impl RequestContext {
@@ -128,11 +127,9 @@ impl RequestContext {
     /// carries `Sec-GPC: 1`, withdraws marketing before anything runs.
     async fn of(request: &HttpRequest, state: &AppState) -> Result<Self, HttpResponse> {
         let viewer = viewer_of(request, state).await?;
-        let consents = ConsentCache::default();
         if let Viewer::Account(account) = &viewer
             && header_str(request, GPC).is_some_and(|value| value.trim() == "1")
-            && let Err(error) =
-                consent::honour_gpc(&state.store, Some(&consents), account.account).await
+            && let Err(error) = consent::honour_gpc(&state.store, account.account).await
         {
             tracing::error!(
                 error = format!("{error:#}"),
@@ -147,14 +144,11 @@ impl RequestContext {
             address: request
                 .peer_addr()
                 .map(|peer| ClientAddress(peer.ip().to_string())),
-            consents,
         })
     }
 
     fn attach(&self, graphql: async_graphql::Request) -> async_graphql::Request {
-        let mut graphql = graphql
-            .data(self.viewer.clone())
-            .data(self.consents.clone());
+        let mut graphql = graphql.data(self.viewer.clone());
         if let Some(id) = &self.request_id {
             graphql = graphql.data(id.clone());
         }
