@@ -15,6 +15,7 @@ use crate::keys::rotation::{self, RotationOptions};
 use crate::keys::vault::{CacheLimits, Vault};
 use crate::startup::{self, Application};
 use crate::telemetry::{self, Telemetry};
+use icecone_store::Store;
 
 /// IceCone's privacy gateway: GraphQL over HTTP in front of AI content generation.
 ///
@@ -303,6 +304,21 @@ async fn keys(config: Config, action: KeysAction) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens the store (applying migrations) and the vault, for commands that read or write
+/// sealed data.
+async fn open_vault(config: &Config) -> anyhow::Result<(Store, Vault)> {
+    let provider = startup::open_key_provider(config)?;
+    let store = startup::open_store(config).await?;
+    let vault = Vault::open(
+        store.clone(),
+        provider,
+        config.encryption_algorithm,
+        CacheLimits::default(),
+    )
+    .await?;
+    Ok((store, vault))
+}
+
 /// The checked inputs of `icecone staff create`.
 struct StaffInput {
     email: Email,
@@ -329,15 +345,7 @@ fn read_staff_input(email: &str, role: &str) -> Result<StaffInput, String> {
 }
 
 async fn staff_create(config: Config, input: StaffInput) -> anyhow::Result<()> {
-    let provider = startup::open_key_provider(&config)?;
-    let store = startup::open_store(&config).await?;
-    let vault = Vault::open(
-        store.clone(),
-        provider,
-        config.encryption_algorithm,
-        CacheLimits::default(),
-    )
-    .await?;
+    let (store, vault) = open_vault(&config).await?;
     let uri = crate::auth::staff::create(&store, &vault, &input.email, &input.password, input.role)
         .await?;
     store.close().await?;
@@ -367,15 +375,7 @@ fn staff_role_command(
         config,
         |_| {},
         move |config| async move {
-            let provider = startup::open_key_provider(&config)?;
-            let store = startup::open_store(&config).await?;
-            let vault = Vault::open(
-                store.clone(),
-                provider,
-                config.encryption_algorithm,
-                CacheLimits::default(),
-            )
-            .await?;
+            let (store, vault) = open_vault(&config).await?;
             let changed =
                 crate::auth::staff::change_role(&store, &vault, &email, role, grant).await;
             store.close().await?;
@@ -390,15 +390,7 @@ fn staff_role_command(
 }
 
 async fn audit_verify(config: Config) -> anyhow::Result<()> {
-    let provider = startup::open_key_provider(&config)?;
-    let store = startup::open_store(&config).await?;
-    let vault = Vault::open(
-        store.clone(),
-        provider,
-        config.encryption_algorithm,
-        CacheLimits::default(),
-    )
-    .await?;
+    let (store, vault) = open_vault(&config).await?;
     let outcome = audit::verify(&store, &vault).await?;
     store.close().await?;
     match outcome {
