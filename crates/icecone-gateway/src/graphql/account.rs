@@ -136,7 +136,7 @@ impl Account {
     async fn personalization(&self) -> Option<Personalization> {
         // The generation history arrives with the generation pipeline (issue #6); until
         // then every person's history is empty.
-        Some(Personalization(personalization::derive(&[])))
+        Some(personalization::derive(&[]).into())
     }
 
     /// The account's live sessions, newest first; end one with `revokeSession`.
@@ -192,27 +192,27 @@ pub(crate) enum GenerationKindValue {
 }
 
 /// Personalised features, derived from the person's own generation history.
-pub(crate) struct Personalization(Profile);
-
-#[Object(directive = requires_consent::apply(PurposeValue::Personalization))]
-impl Personalization {
+#[derive(SimpleObject)]
+#[graphql(directive = requires_consent::apply(PurposeValue::Personalization))]
+pub(crate) struct Personalization {
     /// The kinds the person generates most, most used first.
-    async fn favourite_kinds(&self) -> Vec<GenerationKindValue> {
-        self.0
-            .favourite_kinds
-            .iter()
-            .copied()
-            .map(|kind: GenerationKind| kind.into())
-            .collect()
-    }
-
+    favourite_kinds: Vec<GenerationKindValue>,
     /// Recent distinct prompts to start from, newest first.
-    async fn suggested_prompts(&self) -> &[String] {
-        &self.0.suggested_prompts
-    }
-
+    suggested_prompts: Vec<String>,
     /// The providers the person uses most, most used first.
-    async fn preferred_providers(&self) -> Vec<ID> {
-        self.0.preferred_providers.iter().cloned().map(ID).collect()
+    preferred_providers: Vec<ID>,
+}
+
+impl From<Profile> for Personalization {
+    fn from(profile: Profile) -> Self {
+        Self {
+            favourite_kinds: profile
+                .favourite_kinds
+                .into_iter()
+                .map(|kind: GenerationKind| kind.into())
+                .collect(),
+            suggested_prompts: profile.suggested_prompts,
+            preferred_providers: profile.preferred_providers.into_iter().map(ID).collect(),
+        }
     }
 }
