@@ -128,7 +128,10 @@ impl fmt::Debug for Notification {
     }
 }
 
-/// A notification could not be delivered; it is retried in the next round.
+/// A notification could not be delivered; it is retried in the next round. Its source is
+/// logged with the notification's id, so a [`Notifier`] must build it without the
+/// recipient's address or the token (say "the mail server refused the message", not what
+/// was sent where).
 #[derive(Debug, thiserror::Error)]
 #[error("the notification could not be delivered")]
 pub struct DeliveryError(#[source] pub anyhow::Error);

@@ -203,26 +203,7 @@ pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<
         });
     }
 
-    let session = Uuid::new_v4();
-    cx.store
-        .create_session(NewSession {
-            id: session,
-            account: account.id,
-            auth_time: now,
-            mfa_at: None,
-            amr: "pwd".to_owned(),
-        })
-        .await?;
-    let tokens = issue(
-        cx,
-        account.id,
-        session,
-        now,
-        vec!["pwd".to_owned()],
-        Acr::Aal1,
-        now,
-    )
-    .await?;
+    let tokens = open_session(cx, account.id, false, now).await?;
     security_event(cx, account.id, "auth.sign_in", NotificationKind::NewSignIn).await?;
     Ok(LogIn::Session(tokens))
 }
@@ -248,7 +229,39 @@ pub(crate) async fn security_event(
     Ok(())
 }
 
-pub(crate) async fn issue(
+/// The authentication methods (`amr`) and assurance level of a session, with or without a
+/// second factor.
+fn assurance(second_factor: bool) -> (Vec<String>, Acr) {
+    if second_factor {
+        (vec!["pwd".to_owned(), "otp".to_owned()], Acr::Aal2)
+    } else {
+        (vec!["pwd".to_owned()], Acr::Aal1)
+    }
+}
+
+/// Opens a session for an account that has just authenticated — by password, and with a
+/// second factor or not — and issues its first tokens.
+pub(crate) async fn open_session(
+    cx: Context<'_>,
+    account: Uuid,
+    second_factor: bool,
+    now: DateTime<Utc>,
+) -> Result<Tokens, LogInError> {
+    let session = Uuid::new_v4();
+    let (amr, acr) = assurance(second_factor);
+    cx.store
+        .create_session(NewSession {
+            id: session,
+            account,
+            auth_time: now,
+            mfa_at: second_factor.then_some(now),
+            amr: amr.join(" "),
+        })
+        .await?;
+    issue(cx, account, session, now, amr, acr, now).await
+}
+
+async fn issue(
     cx: Context<'_>,
     account: Uuid,
     session: Uuid,
@@ -296,10 +309,7 @@ pub async fn refresh(cx: Context<'_>, refresh_token: &str) -> Result<Tokens, Log
             if record.revoked_at.is_some() {
                 return Err(LogInError::InvalidRefreshToken);
             }
-            let (amr, acr) = match record.mfa_at {
-                Some(_) => (vec!["pwd".to_owned(), "otp".to_owned()], Acr::Aal2),
-                None => (vec!["pwd".to_owned()], Acr::Aal1),
-            };
+            let (amr, acr) = assurance(record.mfa_at.is_some());
             issue(cx, record.account, session, record.auth_time, amr, acr, now).await
         }
         RefreshSpend::Reused { session } => {

@@ -12,14 +12,12 @@ use icecone_core::identity::recovery::{RecoveryCode, code_digest};
 use icecone_core::identity::throttle;
 use icecone_core::identity::totp::{self, TotpCheck, TotpConfig, TotpSecret};
 use icecone_store::accounts::AccountRecord;
-use icecone_store::sessions::NewSession;
 use icecone_store::{Store, StoreError};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::accounts;
 use super::login::{self, Context, LogInError, Tokens};
-use super::tokens::Acr;
 use crate::audit;
 use crate::keys::vault::{Field, Vault};
 use crate::notify::NotificationKind;
@@ -232,18 +230,7 @@ pub async fn complete(cx: Context<'_>, challenge: &str, code: &str) -> Result<To
     if !accepted {
         return Err(MfaError::WrongCode);
     }
-    let session = Uuid::new_v4();
-    let amr = vec!["pwd".to_owned(), "otp".to_owned()];
-    cx.store
-        .create_session(NewSession {
-            id: session,
-            account: account.id,
-            auth_time: now,
-            mfa_at: Some(now),
-            amr: amr.join(" "),
-        })
-        .await?;
-    let tokens = login::issue(cx, account.id, session, now, amr, Acr::Aal2, now).await?;
+    let tokens = login::open_session(cx, account.id, true, now).await?;
     login::security_event(
         cx,
         account.id,

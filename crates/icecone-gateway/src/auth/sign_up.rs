@@ -22,13 +22,11 @@ use icecone_core::identity::policy::PolicyVersion;
 use icecone_core::identity::throttle;
 use icecone_store::StoreError;
 use icecone_store::accounts::AccountKind;
-use icecone_store::sessions::NewSession;
 use icecone_store::verifications::NewEmailVerification;
 use uuid::Uuid;
 
 use super::accounts::{self, EMAIL_INDEX, NewAccountFields, RegisterError};
 use super::login::{self, Context, LogInError, Tokens};
-use super::tokens::Acr;
 use crate::audit::{self, AuditEvent};
 use crate::consent;
 use crate::keys::vault::Field;
@@ -154,20 +152,7 @@ pub async fn sign_up(
         .collect();
     cx.store.append_consent_entries(account, &entries).await?;
     let token = new_verification(cx, account, subject, email, email_index).await?;
-    match owner {
-        Some(owner) => notify::enqueue(cx.store, owner.id, NotificationKind::SignUpAttempt)
-            .await
-            .map_err(LogInError::from)?,
-        None => notify::enqueue_with_token(
-            cx.store,
-            cx.vault,
-            (account, subject),
-            NotificationKind::VerifyEmail,
-            &token,
-        )
-        .await
-        .map_err(LogInError::from)?,
-    }
+    send_link_or_notice(cx, owner.map(|owner| owner.id), (account, subject), &token).await?;
     let actor = format!("account:{account}");
     audit::record(
         cx.store,
@@ -183,27 +168,32 @@ pub async fn sign_up(
     .await
     .map_err(LogInError::from)?;
 
-    let now = Utc::now();
-    let session = Uuid::new_v4();
-    cx.store
-        .create_session(NewSession {
-            id: session,
-            account,
-            auth_time: now,
-            mfa_at: None,
-            amr: "pwd".to_owned(),
-        })
-        .await?;
-    Ok(login::issue(
-        cx,
-        account,
-        session,
-        now,
-        vec!["pwd".to_owned()],
-        Acr::Aal1,
-        now,
-    )
-    .await?)
+    Ok(login::open_session(cx, account, false, Utc::now()).await?)
+}
+
+/// Queues the verification link for the address — or, when a verified account `owner`
+/// holds the address already, the notice to that owner instead: the new account never gets
+/// a link to an address that is not its holder's.
+async fn send_link_or_notice(
+    cx: Context<'_>,
+    owner: Option<Uuid>,
+    (account, subject): (Uuid, icecone_core::subject::SubjectId),
+    token: &str,
+) -> Result<(), SignUpError> {
+    match owner {
+        Some(owner) => notify::enqueue(cx.store, owner, NotificationKind::SignUpAttempt).await,
+        None => {
+            notify::enqueue_with_token(
+                cx.store,
+                cx.vault,
+                (account, subject),
+                NotificationKind::VerifyEmail,
+                token,
+            )
+            .await
+        }
+    }
+    .map_err(|error| LogInError::from(error).into())
 }
 
 /// Records a verification link for `email` and returns its token.
@@ -312,19 +302,12 @@ pub async fn resend_verification(cx: Context<'_>, account: Uuid) -> Result<(), S
     let email = Email::parse(&address).map_err(|_| SignUpError::InvalidLink)?;
     let email_index = cx.vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes());
     let token = new_verification(cx, account, record.subject, &email, email_index).await?;
-    match cx.store.account_by_email_index(&email_index).await? {
-        Some(owner) => notify::enqueue(cx.store, owner.id, NotificationKind::SignUpAttempt).await,
-        None => {
-            notify::enqueue_with_token(
-                cx.store,
-                cx.vault,
-                (account, record.subject),
-                NotificationKind::VerifyEmail,
-                &token,
-            )
-            .await
-        }
-    }
-    .map_err(LogInError::from)?;
-    Ok(())
+    let owner = cx.store.account_by_email_index(&email_index).await?;
+    send_link_or_notice(
+        cx,
+        owner.map(|owner| owner.id),
+        (account, record.subject),
+        &token,
+    )
+    .await
 }
