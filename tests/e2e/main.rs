@@ -13,6 +13,7 @@ mod helpers;
 mod limits;
 mod login;
 mod mfa;
+mod partners;
 mod privacy_promises;
 mod providers;
 mod routing;

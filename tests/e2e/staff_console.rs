@@ -42,7 +42,7 @@ fn code(body: &Value) -> &str {
 
 /// A staff account holding `role`, as `icecone staff create` makes it; returns its id and
 /// its TOTP secret.
-async fn staff_member(
+pub(crate) async fn staff_member(
     app: &TestApp,
     vault: &Vault,
     email: &str,
@@ -77,7 +77,7 @@ async fn staff_member(
 
 /// How the session of a minted token used its second factor.
 #[derive(Debug, Clone, Copy)]
-enum Factor {
+pub(crate) enum Factor {
     /// Password only: an `aal1` token.
     None,
     /// A second factor this long ago: an `aal2` token.
@@ -85,7 +85,12 @@ enum Factor {
 }
 
 /// A new session of `account` and its access token, as log-in would issue it.
-async fn token(app: &TestApp, tokens: &TokenSigner, account: Uuid, factor: Factor) -> String {
+pub(crate) async fn token(
+    app: &TestApp,
+    tokens: &TokenSigner,
+    account: Uuid,
+    factor: Factor,
+) -> String {
     let session = Uuid::new_v4();
     let now = Utc::now();
     let (auth_time, mfa_at, amr, acr) = match factor {
@@ -115,8 +120,8 @@ async fn token(app: &TestApp, tokens: &TokenSigner, account: Uuid, factor: Facto
     tokens.issue(&claims).expect("token")
 }
 
-const FRESH: Factor = Factor::Ago(TimeDelta::seconds(30));
-const STALE: Factor = Factor::Ago(TimeDelta::minutes(10));
+pub(crate) const FRESH: Factor = Factor::Ago(TimeDelta::seconds(30));
+pub(crate) const STALE: Factor = Factor::Ago(TimeDelta::minutes(10));
 
 /// Whether an answer carries no data: `data` is null or holds only nulls.
 fn no_data(body: &Value) -> bool {
@@ -875,7 +880,8 @@ fn the_schema_walk_finds_staff_fields_without_a_role_rule() {
 }
 
 /// Variables for a staff field, made from its argument types: every required argument gets
-/// a harmless value (an unknown id, a long enough reason); optional ones are left out.
+/// a harmless value (an unknown id, a long enough reason, an empty list); optional ones are
+/// left out.
 fn arguments_for(field: &RootField) -> (String, String, Value) {
     let mut declarations = Vec::new();
     let mut uses = Vec::new();
@@ -889,6 +895,7 @@ fn arguments_for(field: &RootField) -> (String, String, Value) {
             BaseType::Named(named) if named.as_str() == "String" => json!(REASON),
             BaseType::Named(named) if named.as_str() == "Boolean" => json!(false),
             BaseType::Named(named) if named.as_str() == "Int" => json!(1),
+            BaseType::List(_) => json!([]),
             other => panic!(
                 "{}.{}: teach arguments_for a value of type {other} for `{name}`",
                 field.root, field.name

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod consent;
 pub mod crypto;
 pub mod identity;
+pub mod partner;
 pub mod personalization;
 pub mod provider;
 pub mod subject;

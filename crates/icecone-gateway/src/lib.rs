@@ -13,6 +13,7 @@ mod http;
 pub mod keys;
 pub mod notify;
 mod owner_only;
+pub mod partners;
 pub mod providers;
 pub mod startup;
 pub mod telemetry;

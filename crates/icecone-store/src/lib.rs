@@ -15,6 +15,7 @@ pub mod keys;
 pub mod mfa;
 mod migration;
 pub mod outbox;
+pub mod partners;
 pub mod read_cache;
 pub mod sessions;
 pub mod signing_keys;

@@ -3,13 +3,17 @@
 //! No header: anonymous. `Bearer <access token>`: the token must verify
 //! ([`super::tokens`]) and its session must exist, belong to the token's subject and not be
 //! revoked — so logging out or a detected refresh-token reuse ends access at once, not when
-//! the token expires. Anything else is refused with 401 (RFC 6750 `invalid_token`).
+//! the token expires. `ApiKey <key>`: a partner's key, which must be live (found by its
+//! digest, not revoked) — revoking it ends access at once. Anything else is refused with 401.
 
 use chrono::{DateTime, Utc};
 use icecone_store::Store;
 use uuid::Uuid;
 
+use icecone_core::partner::ApiKey;
+
 use super::tokens::{Acr, TokenError, TokenSigner};
+use crate::partners::{self, PartnerCaller};
 
 /// An authenticated account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,14 +35,19 @@ pub enum Viewer {
     Anonymous,
     /// A signed-in account.
     Account(Authenticated),
+    /// A partner, by its API key.
+    Partner(PartnerCaller),
 }
 
 /// Why credentials were refused (all answered alike, as `invalid_token`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthFailure {
-    /// The header is not `Bearer <token>`.
-    #[error("the Authorization header is not a bearer token")]
+    /// The header is neither `Bearer <token>` nor `ApiKey <key>`.
+    #[error("the Authorization header is neither a bearer token nor an API key")]
     Scheme,
+    /// The API key is malformed, unknown or revoked.
+    #[error("the API key is not a live partner key")]
+    ApiKey,
     /// The token does not verify.
     #[error(transparent)]
     Token(#[from] TokenError),
@@ -59,6 +68,14 @@ pub async fn authenticate(
     let Some(header) = header else {
         return Ok(Viewer::Anonymous);
     };
+    if let Some(key) = header.strip_prefix("ApiKey ") {
+        let key = ApiKey::parse(key.trim()).map_err(|_| AuthFailure::ApiKey)?;
+        return match partners::caller(store, &key).await {
+            Ok(Some(caller)) => Ok(Viewer::Partner(caller)),
+            Ok(None) => Err(AuthFailure::ApiKey),
+            Err(_) => Err(AuthFailure::Unavailable),
+        };
+    }
     let token = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))

@@ -12,6 +12,7 @@ use super::Services;
 use super::classification::essential;
 use super::consent::{Consent, ConsentField, PurposeValue, consents_of, requires_consent};
 use super::error::ApiError;
+use super::partners::{PartnerGrant, grants_of};
 use crate::auth::accounts;
 use crate::auth::viewer::{Authenticated, Viewer};
 use crate::consent;
@@ -133,10 +134,17 @@ impl Account {
         guard = PERSONALIZATION.guard(self.record.id),
         directive = requires_consent::apply(PERSONALIZATION.purpose())
     )]
-    async fn personalization(&self) -> Option<Personalization> {
-        // The generation history arrives with the generation pipeline (issue #6); until
-        // then every person's history is empty.
-        Some(personalization::derive(&[]).into())
+    async fn personalization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<Personalization>, ApiError> {
+        personalization_of(ctx, self.record.id).await.map(Some)
+    }
+
+    /// The partners the person granted access to their data, newest first, revoked grants
+    /// included (`grantPartnerAccess`, `revokePartnerAccess`).
+    async fn partner_grants(&self, ctx: &Context<'_>) -> Result<Vec<PartnerGrant>, ApiError> {
+        grants_of(ctx, self.record.id).await
     }
 
     /// The account's live sessions, newest first; end one with `revokeSession`.
@@ -158,6 +166,17 @@ impl Account {
             })
             .collect())
     }
+}
+
+/// The personalised features of `account`, derived when asked for; callers have checked the
+/// `PERSONALIZATION` consent (by the field's guard).
+pub(crate) async fn personalization_of(
+    _ctx: &Context<'_>,
+    _account: Uuid,
+) -> Result<Personalization, ApiError> {
+    // The generation history arrives with the generation pipeline (issue #6); until then
+    // every person's history is empty.
+    Ok(personalization::derive(&[]).into())
 }
 
 /// A signed-in session of the account.

@@ -22,6 +22,7 @@ mod documents;
 pub mod error;
 pub mod limits;
 mod mfa;
+mod partners;
 mod providers;
 mod scalars;
 mod sessions;
@@ -33,6 +34,7 @@ mod staff;
 pub struct Query(
     account::AccountQuery,
     consent::ConsentQuery,
+    partners::PartnerQuery,
     providers::ProvidersQuery,
     staff::StaffQuery,
 );
@@ -43,6 +45,7 @@ pub struct Mutation(
     auth::AuthMutation,
     consent::ConsentMutation,
     mfa::MfaMutation,
+    partners::PartnerMutation,
     sessions::SessionMutation,
     sign_up::SignUpMutation,
     staff::StaffMutation,

@@ -180,15 +180,22 @@ async fn viewer_of(request: &HttpRequest, state: &AppState) -> Result<Viewer, Ht
         }
         Err(failure) => {
             tracing::info!(reason = %failure, "credentials refused");
+            let (message, challenge) = match failure {
+                AuthFailure::ApiKey => ("the API key is not valid or was revoked", "ApiKey"),
+                _ => (
+                    "the access token is not valid: sign in again",
+                    "Bearer error=\"invalid_token\"",
+                ),
+            };
             let mut response = refusal(
                 response_type,
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Unauthenticated,
-                "the access token is not valid: sign in again",
+                message,
             );
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                HeaderValue::from_static(challenge),
             );
             Err(response)
         }

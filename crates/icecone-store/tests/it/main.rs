@@ -9,6 +9,7 @@ mod keys;
 mod mfa;
 mod migrations;
 mod outbox;
+mod partners;
 mod sessions;
 mod signing_keys;
 mod support;

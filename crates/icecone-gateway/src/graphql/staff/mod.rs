@@ -1,4 +1,5 @@
-//! The staff console: `staffAccount`, `suspendAccount` and `auditLog`.
+//! The staff console: `staffAccount`, `suspendAccount`, `auditLog` and partner management
+//! (`createPartner`, `issuePartnerKey`, `revokePartnerKey`, `partnerKeys`).
 //!
 //! Every field here declares one [`access::StaffField`] — a role rule and a second-factor
 //! requirement — from which both its guard (enforcement at resolve time) and its
@@ -12,11 +13,16 @@ use async_graphql::MergedObject;
 mod access;
 mod account;
 mod audit_log;
+mod partners;
 
 /// The staff console's queries.
 #[derive(MergedObject, Default, Debug)]
-pub(crate) struct StaffQuery(account::StaffAccountQuery, audit_log::AuditLogQuery);
+pub(crate) struct StaffQuery(
+    account::StaffAccountQuery,
+    audit_log::AuditLogQuery,
+    partners::PartnerKeysQuery,
+);
 
 /// The staff console's mutations.
 #[derive(MergedObject, Default, Debug)]
-pub(crate) struct StaffMutation(account::StaffAccountMutation);
+pub(crate) struct StaffMutation(account::StaffAccountMutation, partners::PartnerKeysMutation);
