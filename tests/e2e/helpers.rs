@@ -168,6 +168,26 @@ impl TestApp {
         }
     }
 
+    /// Starts another gateway instance on this one's database and data directory (so the
+    /// same root key), with `adjust` applied to its settings; returns its address.
+    pub(crate) async fn another_instance(&self, adjust: impl FnOnce(&mut Settings)) -> SocketAddr {
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            data_dir: self.data_dir().to_owned(),
+            database_url: Some(SecretString::from(self.db.url().expose().to_owned())),
+            env: Environment::Development,
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        let config = settings.resolve().expect("valid test settings");
+        let app = Application::build_with_notifier(config, Arc::new(RecordingNotifier::default()))
+            .await
+            .expect("the second instance builds");
+        let address = app.address();
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     /// The gateway's data directory (its development root key lives there).
     pub(crate) fn data_dir(&self) -> &std::path::Path {
         self._data_dir.path()

@@ -194,3 +194,214 @@ async fn an_openai_key_given_to_the_binary_never_reaches_its_output_its_schema_o
     assert!(!output.contains(KEY), "the key reached the logs: {output}");
     assert!(!answers.contains(KEY), "the key reached an answer");
 }
+
+const SET_CREDENTIAL: &str = "mutation S($p: ID!, $k: String!) { setProviderCredential(provider: $p, apiKey: $k) \
+    { provider { id available } fingerprint setAt } }";
+
+#[tokio::test]
+async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_instance() {
+    use icecone_core::identity::roles::StaffRole;
+    use serde_json::json;
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use crate::accounts::instance;
+    use crate::consent::codes;
+    use crate::login::post;
+    use crate::staff_console::{FRESH, STALE, staff_member, token};
+
+    const NEW_KEY: &str = "sk-set-at-run-time-5150-abcdef";
+    let server = MockServer::start().await;
+    let base_url = format!("{}/v1", server.uri());
+    let app = TestApp::spawn_with(|settings| settings.openai_base_url = base_url.clone()).await;
+    let (vault, tokens) = instance(&app).await;
+    let (admin, _) = staff_member(&app, &vault, "root@icecone.example", StaffRole::Admin).await;
+    let (support, _) = staff_member(&app, &vault, "help@icecone.example", StaffRole::Support).await;
+    let fresh = token(&app, &tokens, admin, FRESH).await;
+    let stale = token(&app, &tokens, admin, STALE).await;
+    let support = token(&app, &tokens, support, FRESH).await;
+    let set = |token: String, provider: &str, key: &str| {
+        let app = &app;
+        let variables = json!({ "p": provider, "k": key });
+        async move { post(app, Some(&token), SET_CREDENTIAL, variables).await }
+    };
+
+    assert_eq!(codes(&set(support, "openai", NEW_KEY).await), ["FORBIDDEN"]);
+    assert_eq!(
+        codes(&set(stale, "openai", NEW_KEY).await),
+        ["REAUTHENTICATION_REQUIRED"]
+    );
+    assert_eq!(
+        codes(&set(fresh.clone(), "local", NEW_KEY).await),
+        ["BAD_USER_INPUT"]
+    );
+    assert_eq!(
+        codes(&set(fresh.clone(), "nobody", NEW_KEY).await),
+        ["NOT_FOUND"]
+    );
+    let short = set(fresh.clone(), "openai", "sk-1").await;
+    assert_eq!(codes(&short), ["BAD_USER_INPUT"]);
+    assert!(
+        !short.to_string().contains("sk-1\""),
+        "the key is not echoed: {short}"
+    );
+    assert!(
+        app.db
+            .store()
+            .provider_credentials()
+            .await
+            .expect("read")
+            .is_empty()
+    );
+
+    let body = set(fresh, "openai", NEW_KEY).await;
+    assert!(codes(&body).is_empty(), "{body}");
+    assert!(!body.to_string().contains(NEW_KEY), "write-only: {body}");
+    let info = &body["data"]["setProviderCredential"];
+    assert_eq!(
+        info["provider"],
+        json!({ "id": "openai", "available": true })
+    );
+    let fingerprint = info["fingerprint"].as_str().expect("fingerprint");
+    assert!(fingerprint.starts_with("sha256:"), "{fingerprint}");
+
+    // Stored sealed, audited by fingerprint, never in clear.
+    let stored = app.db.store().provider_credentials().await.expect("read");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].fingerprint, fingerprint);
+    let sealed = &stored[0].key_sealed;
+    assert!(
+        !sealed
+            .windows(NEW_KEY.len())
+            .any(|w| w == NEW_KEY.as_bytes())
+    );
+    let trail = app.db.store().audit_page(None, 1000).await.expect("audit");
+    let entry = trail
+        .iter()
+        .find(|row| row.action == "provider.set_credential")
+        .expect("audited");
+    let target = entry.target.as_deref().unwrap_or_default();
+    assert!(
+        target.contains(fingerprint) && !target.contains(NEW_KEY),
+        "{target}"
+    );
+
+    // Another instance on the same database uses the key from its start, with no key in
+    // its own configuration: its `providers` says so and its requests carry it.
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header("authorization", format!("Bearer {NEW_KEY}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1_764_000_000,
+            "model": "gpt-4o-mini",
+            "choices": [{ "index": 0, "message": { "role": "assistant", "content": "ok", "refusal": null },
+                          "logprobs": null, "finish_reason": "stop" }],
+            "usage": { "prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2 }
+        })))
+        .mount(&server)
+        .await;
+    let second = app
+        .another_instance(|settings| settings.openai_base_url = base_url.clone())
+        .await;
+    let answer = app
+        .send(
+            app.client
+                .post(format!("http://{second}/graphql"))
+                .header("content-type", "application/json")
+                .body(json!({ "query": "{ providers { id available } }" }).to_string()),
+        )
+        .await;
+    assert!(!answer.text.contains(NEW_KEY));
+    let providers = answer.json();
+    assert_eq!(
+        provider(&providers, "openai")["available"],
+        true,
+        "{providers}"
+    );
+}
+
+/// Every text field of the schema whose name suggests a secret, with why it may return one.
+/// Provider API keys appear in none of them.
+const SECRET_LOOKING_FIELDS: [(&str, &str); 8] = [
+    (
+        "AuthSession.accessToken",
+        "the caller's own access token, issued to them",
+    ),
+    (
+        "AuthSession.refreshToken",
+        "the caller's own refresh token, issued to them",
+    ),
+    (
+        "TotpEnrollment.secret",
+        "the caller's own TOTP secret, shown once at enrolment",
+    ),
+    (
+        "TotpEnrollment.otpauthUri",
+        "the same secret as a URI for authenticator apps",
+    ),
+    (
+        "IssuedPartnerKey.key",
+        "a partner API key, shown once to ADMIN when it is issued",
+    ),
+    (
+        "IssuedPartnerKey.hint",
+        "the start of that partner key, as lists show it",
+    ),
+    (
+        "PartnerKeyInfo.hint",
+        "the start of a partner key, never the key",
+    ),
+    (
+        "MfaChallenge.challenge",
+        "a single-use handle for completing a log-in",
+    ),
+];
+
+#[test]
+fn no_field_of_the_schema_returns_a_provider_key_or_an_unlisted_secret() {
+    use async_graphql::parser::parse_schema;
+    use async_graphql::parser::types::{BaseType, TypeKind, TypeSystemDefinition};
+
+    let sdl = icecone_gateway::graphql::sdl();
+    let document = parse_schema(&sdl).expect("the SDL parses");
+    let mut found = Vec::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let TypeKind::Object(object) = &ty.node.kind else {
+            continue;
+        };
+        for field in &object.fields {
+            let name = field.node.name.node.as_str();
+            let lower = name.to_lowercase();
+            let text = matches!(&field.node.ty.node.base, BaseType::Named(named) if named.as_str() == "String");
+            if text
+                && [
+                    "key",
+                    "secret",
+                    "token",
+                    "credential",
+                    "password",
+                    "otpauth",
+                    "challenge",
+                    "hint",
+                ]
+                .iter()
+                .any(|word| lower.contains(word))
+            {
+                found.push(format!("{}.{name}", ty.node.name.node));
+            }
+        }
+    }
+    found.sort();
+    let mut allowed: Vec<String> = SECRET_LOOKING_FIELDS
+        .iter()
+        .map(|(field, _)| (*field).to_owned())
+        .collect();
+    allowed.sort();
+    assert_eq!(
+        found, allowed,
+        "a field that may return a secret must be listed with its reason"
+    );
+}

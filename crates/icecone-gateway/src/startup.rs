@@ -4,6 +4,7 @@
 //! accepting and lets in-flight requests finish. With a TLS certificate and key it serves
 //! HTTPS (TLS 1.3 only, see [`crate::tls`]) and sends HSTS on every response.
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,7 @@ use crate::keys::vault::{CacheLimits, Vault};
 use crate::keys::{self};
 use crate::notify::{self, LogNotifier, Notifier};
 use crate::providers::{
-    self,
+    self, credentials,
     router::{Router, RouterSettings},
 };
 use crate::tls;
@@ -36,7 +37,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Application {
     address: SocketAddr,
     server: Server,
-    delivery: tokio::task::JoinHandle<()>,
+    /// The background tasks: notification delivery, re-reading stored provider keys.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Application {
@@ -98,11 +100,16 @@ impl Application {
                 "AI provider adapter"
             );
         }
+        let mut applied_keys = HashMap::new();
+        credentials::apply_stored(&store, &vault, &router, &mut applied_keys)
+            .await
+            .context("cannot apply the stored provider API keys")?;
         let vault = Arc::new(vault);
-        let outbox = (store.clone(), vault.clone());
+        let router = Arc::new(router);
+        let background = (store.clone(), vault.clone(), router.clone());
         let executor = graphql::Executor::new(
             Services {
-                providers: Arc::new(router),
+                providers: router,
                 vault,
                 store: Arc::new(store.clone()),
                 tokens: tokens.clone(),
@@ -158,11 +165,15 @@ impl Application {
         }
         tracing::info!(%address, environment = ?config.env, "IceCone gateway listening");
         // Last, so that a failed start leaves no task behind.
-        let delivery = notify::spawn_delivery(outbox.0, outbox.1, notifier);
+        let (store, vault, router) = background;
+        let tasks = vec![
+            notify::spawn_delivery(store.clone(), vault.clone(), notifier),
+            credentials::spawn_refresh(store, vault, router, applied_keys),
+        ];
         Ok(Self {
             address,
             server,
-            delivery,
+            tasks,
         })
     }
 
@@ -174,7 +185,9 @@ impl Application {
     /// Serves until the process receives SIGTERM or SIGINT; in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        self.delivery.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
         served?;
         tracing::info!("IceCone gateway stopped");
         Ok(())

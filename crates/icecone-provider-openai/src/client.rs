@@ -96,11 +96,7 @@ impl OpenAiProvider {
         path: &str,
         body: &B,
     ) -> Result<R, ProviderError> {
-        let key = self
-            .config
-            .api_key
-            .as_ref()
-            .ok_or(ProviderError::Unauthorized)?;
+        let key = self.api_key().ok_or(ProviderError::Unauthorized)?;
         let response = self
             .http
             .post(format!("{}{path}", self.config.base_url))

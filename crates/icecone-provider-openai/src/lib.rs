@@ -6,13 +6,14 @@
 //! account id or `user` field. The API key is held as a [`SecretString`] and is never
 //! logged, shown by `Debug` or carried by an error.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use icecone_core::provider::adapter::{
     GenerationRequest, InvalidRequest, ProviderAdapter, ProviderError, ProviderFuture, Submission,
 };
+use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{
     Claim, DataCategory, ProviderPolicy, Retention, Source, TrainingUse, ZdrArrangement,
 };
@@ -122,6 +123,8 @@ pub enum BuildError {
 #[derive(Debug)]
 pub struct OpenAiProvider {
     config: OpenAiConfig,
+    /// The key in use: the configured one, until `setProviderCredential` replaces it.
+    api_key: RwLock<Option<Arc<SecretString>>>,
     http: reqwest::Client,
 }
 
@@ -138,7 +141,20 @@ impl OpenAiProvider {
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .build()
             .map_err(BuildError::Client)?;
-        Ok(Self { config, http })
+        let api_key = RwLock::new(config.api_key.take().map(Arc::new));
+        Ok(Self {
+            config,
+            api_key,
+            http,
+        })
+    }
+
+    /// The key in use, if any.
+    fn api_key(&self) -> Option<Arc<SecretString>> {
+        self.api_key
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -156,7 +172,16 @@ impl ProviderAdapter for OpenAiProvider {
     }
 
     fn is_available(&self) -> bool {
-        self.config.api_key.is_some()
+        self.api_key().is_some()
+    }
+
+    fn takes_credential(&self) -> bool {
+        true
+    }
+
+    fn replace_credential(&self, credential: ApiCredential) {
+        let key = Arc::new(SecretString::from(credential.expose()));
+        *self.api_key.write().unwrap_or_else(PoisonError::into_inner) = Some(key);
     }
 
     fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {

@@ -16,6 +16,7 @@ pub mod mfa;
 mod migration;
 pub mod outbox;
 pub mod partners;
+pub mod provider_credentials;
 pub mod read_cache;
 pub mod sessions;
 pub mod signing_keys;

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use super::credential::ApiCredential;
 use super::policy::ProviderPolicy;
 use super::{Capability, ProviderId};
 
@@ -341,6 +342,15 @@ pub trait ProviderAdapter: fmt::Debug + Send + Sync {
     fn policy(&self) -> &ProviderPolicy;
     /// Whether the adapter can take requests now (for example, whether it has an API key).
     fn is_available(&self) -> bool;
+    /// Whether the adapter authenticates with an API key (the built-in `local` does not).
+    fn takes_credential(&self) -> bool {
+        false
+    }
+    /// Uses `credential` as the provider API key from now on. Adapters that take no key
+    /// ignore it.
+    fn replace_credential(&self, credential: ApiCredential) {
+        let _ = credential;
+    }
     /// Sends a request; synchronous providers answer [`Submission::Done`].
     fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission>;
     /// The state of an asynchronous job.

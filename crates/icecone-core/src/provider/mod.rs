@@ -10,6 +10,7 @@
 use std::fmt;
 
 pub mod adapter;
+pub mod credential;
 pub mod policy;
 pub mod routing;
 

@@ -37,6 +37,10 @@ impl ProvidersQuery {
 pub(crate) struct Provider(Entry);
 
 impl Provider {
+    pub(crate) fn new(entry: Entry) -> Self {
+        Self(entry)
+    }
+
     fn policy(&self) -> &policy::EffectivePolicy {
         self.0.effective()
     }

@@ -12,6 +12,7 @@ use icecone_provider_openai::OpenAiProvider;
 
 use crate::config::ProvidersConfig;
 
+pub mod credentials;
 pub mod router;
 
 /// An adapter with the policy our requests to it are held to.

@@ -8,6 +8,7 @@ use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, InvalidRequest, Output, Prompt, ProviderAdapter,
     ProviderError, Submission, TextRequest, VideoRequest,
 };
+use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{Retention, TrainingUse, ZdrArrangement};
 use icecone_provider_openai::{OpenAiConfig, OpenAiProvider, POLICY};
 use secrecy::SecretString;
@@ -469,6 +470,33 @@ async fn without_a_key_the_adapter_is_unavailable_and_sends_nothing() {
             .expect("recorded")
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_one() {
+    let (server, provider) = setup(|config| config.api_key = None).await;
+    let replacement = "sk-rotated-fedcba9876543210";
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header(
+            "authorization",
+            format!("Bearer {replacement}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(chat_answer(json!("Waves"), "stop")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(!provider.is_available());
+    let credential = ApiCredential::parse(replacement).expect("valid key");
+    assert!(provider.takes_credential());
+    provider.replace_credential(credential);
+    assert!(provider.is_available());
+    provider
+        .submit(&text(PROMPT, None))
+        .await
+        .expect("the mock accepts the new key");
+    let shown = format!("{provider:?}");
+    assert!(!shown.contains(replacement), "{shown}");
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ pub(crate) mod notification;
 pub(crate) mod partner;
 pub(crate) mod partner_grant;
 pub(crate) mod partner_key;
+pub(crate) mod provider_credential;
 pub(crate) mod recovery_code;
 pub(crate) mod refresh_token;
 pub(crate) mod session;

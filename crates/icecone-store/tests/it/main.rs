@@ -10,6 +10,7 @@ mod mfa;
 mod migrations;
 mod outbox;
 mod partners;
+mod provider_credentials;
 mod sessions;
 mod signing_keys;
 mod support;

@@ -1,5 +1,6 @@
 //! The staff console: `staffAccount`, `suspendAccount`, `auditLog` and partner management
-//! (`createPartner`, `issuePartnerKey`, `revokePartnerKey`, `partnerKeys`).
+//! (`createPartner`, `issuePartnerKey`, `revokePartnerKey`, `partnerKeys`) and
+//! `setProviderCredential`.
 //!
 //! Every field here declares one [`access::StaffField`] — a role rule and a second-factor
 //! requirement — from which both its guard (enforcement at resolve time) and its
@@ -13,6 +14,7 @@ use async_graphql::MergedObject;
 mod access;
 mod account;
 mod audit_log;
+mod credentials;
 mod partners;
 
 /// The staff console's queries.
@@ -25,4 +27,8 @@ pub(crate) struct StaffQuery(
 
 /// The staff console's mutations.
 #[derive(MergedObject, Default, Debug)]
-pub(crate) struct StaffMutation(account::StaffAccountMutation, partners::PartnerKeysMutation);
+pub(crate) struct StaffMutation(
+    account::StaffAccountMutation,
+    partners::PartnerKeysMutation,
+    credentials::CredentialMutation,
+);
