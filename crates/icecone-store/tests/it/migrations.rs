@@ -1,7 +1,7 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 16] = [
+const ALL_TABLES: [&str; 20] = [
     "accounts",
     "attempt_counters",
     "audit_log",
@@ -11,6 +11,10 @@ const ALL_TABLES: [&str; 16] = [
     "email_verifications",
     "mfa_challenges",
     "notification_outbox",
+    "partner_grants",
+    "partner_keys",
+    "partners",
+    "provider_credentials",
     "recovery_codes",
     "refresh_tokens",
     "sessions",
