@@ -82,6 +82,23 @@ fn account_actor(account: Uuid) -> String {
     format!("account:{account}")
 }
 
+/// Records a partner action in the audit trail, before it happens.
+async fn audited(
+    cx: login::Context<'_>,
+    actor: &str,
+    action: &str,
+    target: &str,
+) -> Result<(), AuditError> {
+    let event = AuditEvent {
+        actor,
+        action,
+        target: Some(target),
+        reason: None,
+        request_id: cx.request_id,
+    };
+    audit::record(cx.store, cx.vault, event).await.map(|_| ())
+}
+
 /// The caller for an API key, if the key is live.
 pub async fn caller(store: &Store, key: &ApiKey) -> Result<Option<PartnerCaller>, StoreError> {
     Ok(store
@@ -110,14 +127,7 @@ pub async fn create_partner(
         created_at: Utc::now(),
     };
     let target = format!("partner:{}", record.id);
-    let event = AuditEvent {
-        actor: &account_actor(admin),
-        action: "partner.create",
-        target: Some(&target),
-        reason: None,
-        request_id: cx.request_id,
-    };
-    audit::record(cx.store, cx.vault, event).await?;
+    audited(cx, &account_actor(admin), "partner.create", &target).await?;
     match cx.store.create_partner(&record).await {
         Err(StoreError::Duplicate) => return Err(PartnerError::NameTaken),
         other => other?,
@@ -146,14 +156,7 @@ pub async fn issue_key(
         scopes,
     };
     let target = format!("partner_key:{}", issued.id);
-    let event = AuditEvent {
-        actor: &account_actor(admin),
-        action: "partner.issue_key",
-        target: Some(&target),
-        reason: None,
-        request_id: cx.request_id,
-    };
-    audit::record(cx.store, cx.vault, event).await?;
+    audited(cx, &account_actor(admin), "partner.issue_key", &target).await?;
     cx.store
         .create_partner_key(&NewPartnerKey {
             id: issued.id,
@@ -175,14 +178,7 @@ pub async fn revoke_key(
     key: Uuid,
 ) -> Result<bool, PartnerError> {
     let target = format!("partner_key:{key}");
-    let event = AuditEvent {
-        actor: &account_actor(admin),
-        action: "partner.revoke_key",
-        target: Some(&target),
-        reason: None,
-        request_id: cx.request_id,
-    };
-    audit::record(cx.store, cx.vault, event).await?;
+    audited(cx, &account_actor(admin), "partner.revoke_key", &target).await?;
     let (_, revoked) = cx
         .store
         .revoke_partner_key(key, Utc::now())
@@ -206,14 +202,7 @@ pub async fn grant(
         .await?
         .ok_or(PartnerError::NotFound)?;
     let target = format!("partner:{partner}");
-    let event = AuditEvent {
-        actor: &account_actor(account),
-        action: "partner.grant",
-        target: Some(&target),
-        reason: None,
-        request_id: cx.request_id,
-    };
-    audit::record(cx.store, cx.vault, event).await?;
+    audited(cx, &account_actor(account), "partner.grant", &target).await?;
     let record = GrantRecord {
         id: Uuid::new_v4(),
         account,
@@ -233,14 +222,7 @@ pub async fn revoke_grant(
     partner: Uuid,
 ) -> Result<bool, PartnerError> {
     let target = format!("partner:{partner}");
-    let event = AuditEvent {
-        actor: &account_actor(account),
-        action: "partner.revoke_grant",
-        target: Some(&target),
-        reason: None,
-        request_id: cx.request_id,
-    };
-    audit::record(cx.store, cx.vault, event).await?;
+    audited(cx, &account_actor(account), "partner.revoke_grant", &target).await?;
     Ok(cx
         .store
         .revoke_partner_grant(account, partner, Utc::now())
@@ -269,14 +251,7 @@ pub async fn open_account(
         .ok_or(PartnerDenial::NoGrant)?;
     let actor = format!("partner:{}", caller.partner);
     let target = account_actor(account);
-    let event = AuditEvent {
-        actor: &actor,
-        action: "partner.read_account",
-        target: Some(&target),
-        reason: None,
-        request_id: cx.request_id,
-    };
-    audit::record(cx.store, cx.vault, event).await?;
+    audited(cx, &actor, "partner.read_account", &target).await?;
     Ok(PartnerView {
         record,
         key_scopes: caller.scopes,
