@@ -82,6 +82,22 @@ fn account_actor(account: Uuid) -> String {
     format!("account:{account}")
 }
 
+/// Refuses an empty scope set and a partner that does not exist.
+async fn scopes_for_known_partner(
+    store: &Store,
+    partner: Uuid,
+    scopes: ScopeSet,
+) -> Result<(), PartnerError> {
+    if scopes.is_empty() {
+        return Err(PartnerError::NoScopes);
+    }
+    store
+        .partner(partner)
+        .await?
+        .ok_or(PartnerError::NotFound)?;
+    Ok(())
+}
+
 /// Records a partner action in the audit trail, before it happens.
 async fn audited(
     cx: login::Context<'_>,
@@ -143,13 +159,7 @@ pub async fn issue_key(
     partner: Uuid,
     scopes: ScopeSet,
 ) -> Result<IssuedKey, PartnerError> {
-    if scopes.is_empty() {
-        return Err(PartnerError::NoScopes);
-    }
-    cx.store
-        .partner(partner)
-        .await?
-        .ok_or(PartnerError::NotFound)?;
+    scopes_for_known_partner(cx.store, partner, scopes).await?;
     let issued = IssuedKey {
         id: Uuid::new_v4(),
         key: ApiKey::generate()?,
@@ -194,13 +204,7 @@ pub async fn grant(
     partner: Uuid,
     scopes: ScopeSet,
 ) -> Result<GrantRecord, PartnerError> {
-    if scopes.is_empty() {
-        return Err(PartnerError::NoScopes);
-    }
-    cx.store
-        .partner(partner)
-        .await?
-        .ok_or(PartnerError::NotFound)?;
+    scopes_for_known_partner(cx.store, partner, scopes).await?;
     let target = format!("partner:{partner}");
     audited(cx, &account_actor(account), "partner.grant", &target).await?;
     let record = GrantRecord {
