@@ -23,7 +23,7 @@ const PERSONALIZATION: &str =
     "{ me { id personalization { favouriteKinds suggestedPrompts preferredProviders } } }";
 
 /// A verified account and an access token for it.
-async fn signed_in(app: &TestApp, email: &str) -> (Uuid, String) {
+pub(crate) async fn signed_in(app: &TestApp, email: &str) -> (Uuid, String) {
     let account = register(app, email).await;
     let body = post(app, None, LOG_IN, json!({ "e": email, "p": PASSWORD })).await;
     let token = body["data"]["logIn"]["accessToken"]
@@ -33,7 +33,7 @@ async fn signed_in(app: &TestApp, email: &str) -> (Uuid, String) {
     (account, token)
 }
 
-async fn set(app: &TestApp, token: &str, purpose: &str, granted: bool) -> Value {
+pub(crate) async fn set(app: &TestApp, token: &str, purpose: &str, granted: bool) -> Value {
     post(app, Some(token), SET, json!({ "p": purpose, "g": granted })).await
 }
 

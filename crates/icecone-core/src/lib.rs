@@ -11,3 +11,4 @@ pub mod identity;
 pub mod personalization;
 pub mod provider;
 pub mod subject;
+pub mod usage;

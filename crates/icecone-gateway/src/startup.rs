@@ -17,6 +17,7 @@ use icecone_store::{Backend, Store};
 
 use crate::auth::tokens::TokenSigner;
 use crate::config::{Config, Environment};
+use crate::generation::{Generations, purge};
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
 use crate::keys::vault::{CacheLimits, Vault};
@@ -37,6 +38,7 @@ pub struct Application {
     address: SocketAddr,
     server: Server,
     delivery: tokio::task::JoinHandle<()>,
+    purge: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Application {
@@ -100,12 +102,20 @@ impl Application {
         }
         let vault = Arc::new(vault);
         let outbox = (store.clone(), vault.clone());
+        let router = Arc::new(router);
+        let generations = Arc::new(Generations::new(
+            store.clone(),
+            vault.clone(),
+            router.clone(),
+            config.generations.quota,
+        ));
         let executor = graphql::Executor::new(
             Services {
-                providers: Arc::new(router),
+                providers: router,
                 vault,
                 store: Arc::new(store.clone()),
                 tokens: tokens.clone(),
+                generations: generations.clone(),
             },
             config.limits,
         );
@@ -113,7 +123,8 @@ impl Application {
             sdl: executor.sdl(),
             executor,
             tokens,
-            store,
+            generations,
+            store: store.clone(),
             environment: config.env,
             max_body_bytes: config.max_body_bytes,
             max_batch: config.max_batch,
@@ -159,10 +170,12 @@ impl Application {
         tracing::info!(%address, environment = ?config.env, "IceCone gateway listening");
         // Last, so that a failed start leaves no task behind.
         let delivery = notify::spawn_delivery(outbox.0, outbox.1, notifier);
+        let purge = purge::spawn_purge(store, config.generations.retention, purge::PURGE_INTERVAL);
         Ok(Self {
             address,
             server,
             delivery,
+            purge,
         })
     }
 
@@ -175,6 +188,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.delivery.abort();
+        self.purge.abort();
         served?;
         tracing::info!("IceCone gateway stopped");
         Ok(())

@@ -5,13 +5,15 @@ use chrono::{DateTime, Utc};
 use icecone_store::accounts::AccountRecord;
 use uuid::Uuid;
 
+use async_graphql::connection::{Connection, EmptyFields};
 use icecone_core::consent::Purpose;
-use icecone_core::personalization::{self, GenerationKind, Profile};
+use icecone_core::personalization::{GenerationKind, Profile};
 
 use super::Services;
 use super::classification::essential;
 use super::consent::{Consent, ConsentField, PurposeValue, consents_of, requires_consent};
 use super::error::ApiError;
+use super::generation::{Generation, GenerationCursor, generations_of};
 use crate::auth::accounts;
 use crate::auth::viewer::{Authenticated, Viewer};
 use crate::consent;
@@ -133,10 +135,28 @@ impl Account {
         guard = PERSONALIZATION.guard(self.record.id),
         directive = requires_consent::apply(PERSONALIZATION.purpose())
     )]
-    async fn personalization(&self) -> Option<Personalization> {
-        // The generation history arrives with the generation pipeline (issue #6); until
-        // then every person's history is empty.
-        Some(personalization::derive(&[]).into())
+    async fn personalization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<Personalization>, ApiError> {
+        let profile = services(ctx)?
+            .generations
+            .profile(&self.record)
+            .await
+            .map_err(internal)?;
+        Ok(Some(profile.into()))
+    }
+
+    /// The account's generations, newest first: `first` of them (1 to 100, default 20)
+    /// after the cursor `after`.
+    #[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
+    async fn generations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<GenerationCursor, Generation, EmptyFields, EmptyFields>, ApiError> {
+        generations_of(ctx, self.record.id, self.record.subject, first, after).await
     }
 
     /// The account's live sessions, newest first; end one with `revokeSession`.

@@ -20,6 +20,7 @@ mod classification;
 mod consent;
 mod documents;
 pub mod error;
+mod generation;
 pub mod limits;
 mod mfa;
 mod providers;
@@ -33,6 +34,7 @@ mod staff;
 pub struct Query(
     account::AccountQuery,
     consent::ConsentQuery,
+    generation::GenerationQuery,
     providers::ProvidersQuery,
     staff::StaffQuery,
 );
@@ -42,6 +44,7 @@ pub struct Query(
 pub struct Mutation(
     auth::AuthMutation,
     consent::ConsentMutation,
+    generation::GenerationMutation,
     mfa::MfaMutation,
     sessions::SessionMutation,
     sign_up::SignUpMutation,
@@ -62,6 +65,8 @@ pub struct Services {
     pub store: Arc<icecone_store::Store>,
     /// Signs and verifies access tokens.
     pub tokens: Arc<crate::auth::tokens::TokenSigner>,
+    /// The generation pipeline and the stored generations.
+    pub generations: Arc<crate::generation::Generations>,
 }
 
 /// The schema with the checks every request goes through.

@@ -12,6 +12,7 @@ mod m20261128_000002_keys;
 mod m20261129_000003_accounts;
 mod m20261129_000004_email_verification;
 mod m20261129_000005_consent_ledger;
+mod m20261129_000007_generations;
 
 pub(crate) struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_accounts::Migration),
             Box::new(m20261129_000004_email_verification::Migration),
             Box::new(m20261129_000005_consent_ledger::Migration),
+            Box::new(m20261129_000007_generations::Migration),
         ]
     }
 }
