@@ -11,12 +11,13 @@ use icecone_gateway::config::Settings;
 use icecone_gateway::generation::purge::{purge_expired, spawn_purge};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::matchers::{body_json, header, method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::consent::{set, signed_in};
 use crate::helpers::{Answer, TestApp};
 use crate::login::post;
+use crate::routing::mount_openai_chat;
 
 const GENERATION_FIELDS: &str = "id kind status prompt error createdAt \
     provider { id zeroDataRetention } \
@@ -397,32 +398,9 @@ async fn openai_text_generation_sends_only_the_prompt_with_store_false() {
     const KEY: &str = "sk-generation-test-key";
     const PROMPT: &str = "Write one line about tides";
     let server = MockServer::start().await;
-    // The exact body: model, the prompt as the only message, `store: false`, the token
-    // limit — and no `user`, e-mail, name or account id.
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
-        .and(body_json(json!({
-            "model": "gpt-4o-mini",
-            "messages": [{ "role": "user", "content": PROMPT }],
-            "store": false,
-            "max_completion_tokens": 30
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 1_764_000_000,
-            "model": "gpt-4o-mini",
-            "choices": [{
-                "index": 0,
-                "message": { "role": "assistant", "content": "The sea breathes in.", "refusal": null },
-                "finish_reason": "stop"
-            }],
-            "usage": { "prompt_tokens": 6, "completion_tokens": 5, "total_tokens": 11 }
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    // Answered only for the exact body: the model, the prompt as the only message,
+    // `store: false`, the token limit — no `user`, e-mail, name or account id.
+    mount_openai_chat(&server, KEY, PROMPT, 30, "The sea breathes in.").await;
     let base = format!("{}/v1", server.uri());
     let app = TestApp::spawn_with(|settings: &mut Settings| {
         settings.openai_api_key = Some(SecretString::from(KEY));

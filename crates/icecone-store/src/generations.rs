@@ -13,8 +13,8 @@ use icecone_core::personalization::GenerationKind;
 use icecone_core::usage::Usage;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IdenStatic, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -78,51 +78,7 @@ fn kind_from_db(value: &str) -> Result<GenerationKind, StoreError> {
     }
 }
 
-/// A generation to store.
-#[derive(Clone, PartialEq, Eq)]
-pub struct NewGeneration {
-    /// Its id.
-    pub id: Uuid,
-    /// The account it belongs to.
-    pub account: Uuid,
-    /// What it produces.
-    pub kind: GenerationKind,
-    /// Where it stands.
-    pub status: GenerationStatus,
-    /// The provider that took it.
-    pub provider: String,
-    /// The provider's job id, for a provider that runs jobs (to poll, cancel or delete).
-    pub provider_job_id: Option<String>,
-    /// The prompt, sealed by the vault.
-    pub prompt_sealed: Vec<u8>,
-    /// A text output, sealed by the vault.
-    pub text_sealed: Option<Vec<u8>>,
-    /// Media bytes, sealed by the vault.
-    pub media_sealed: Option<Vec<u8>>,
-    /// The media's type, such as `image/png`.
-    pub media_type: Option<String>,
-    /// Why it failed: a stable code, never a provider's message.
-    pub error_code: Option<String>,
-    /// What it was metered at.
-    pub usage: Usage,
-    /// When it was asked for.
-    pub created_at: DateTime<Utc>,
-    /// When it finished.
-    pub completed_at: Option<DateTime<Utc>>,
-}
-
-impl fmt::Debug for NewGeneration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewGeneration")
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .field("status", &self.status)
-            .field("provider", &self.provider)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A stored generation, without its media bytes.
+/// A generation as stored, without its media bytes (see [`Store::generation_media`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct GenerationRecord {
     /// Its id.
@@ -165,26 +121,7 @@ impl fmt::Debug for GenerationRecord {
     }
 }
 
-/// The columns of a record: every column but the media bytes.
-#[derive(FromQueryResult)]
-struct RecordRow {
-    id: Uuid,
-    account_id: Uuid,
-    kind: String,
-    status: String,
-    provider: String,
-    provider_job_id: Option<String>,
-    prompt_sealed: Vec<u8>,
-    text_sealed: Option<Vec<u8>>,
-    media_type: Option<String>,
-    error_code: Option<String>,
-    tokens: i64,
-    images: i64,
-    video_seconds: i64,
-    created_at: DateTime<Utc>,
-    completed_at: Option<DateTime<Utc>>,
-}
-
+/// Every column but the media bytes, which record queries select as `NULL`.
 const RECORD_COLUMNS: [generation::Column; 15] = [
     generation::Column::Id,
     generation::Column::AccountId,
@@ -203,10 +140,10 @@ const RECORD_COLUMNS: [generation::Column; 15] = [
     generation::Column::CompletedAt,
 ];
 
-impl TryFrom<RecordRow> for GenerationRecord {
+impl TryFrom<generation::Model> for GenerationRecord {
     type Error = StoreError;
 
-    fn try_from(row: RecordRow) -> Result<Self, StoreError> {
+    fn try_from(row: generation::Model) -> Result<Self, StoreError> {
         Ok(Self {
             id: row.id,
             account: row.account_id,
@@ -257,32 +194,47 @@ impl fmt::Debug for SealedMedia {
     }
 }
 
+/// Generations without their media bytes: every other column, and `NULL` in their place.
+fn records() -> sea_orm::Select<generation::Entity> {
+    generation::Entity::find()
+        .select_only()
+        .columns(RECORD_COLUMNS)
+        .expr_as(
+            Expr::value(Option::<Vec<u8>>::None),
+            generation::Column::MediaSealed.as_str(),
+        )
+}
+
 impl Store {
-    /// Stores a generation.
+    /// Stores a generation, with its sealed media bytes if it has media.
     ///
     /// # Errors
     /// [`StoreError::Duplicate`] when the id is taken.
-    pub async fn insert_generation(&self, new: NewGeneration) -> Result<(), StoreError> {
+    pub async fn insert_generation(
+        &self,
+        record: &GenerationRecord,
+        media_sealed: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
         generation::Entity::insert(generation::ActiveModel {
-            id: Set(new.id),
-            account_id: Set(new.account),
-            kind: Set(kind_to_db(new.kind).to_owned()),
-            status: Set(new.status.to_db().to_owned()),
-            provider: Set(new.provider),
-            provider_job_id: Set(new.provider_job_id),
-            prompt_sealed: Set(new.prompt_sealed),
-            text_sealed: Set(new.text_sealed),
-            media_sealed: Set(new.media_sealed),
-            media_type: Set(new.media_type),
-            error_code: Set(new.error_code),
-            tokens: Set(u64_to_db(new.usage.tokens, "generation tokens")?),
-            images: Set(u64_to_db(new.usage.images, "generation images")?),
+            id: Set(record.id),
+            account_id: Set(record.account),
+            kind: Set(kind_to_db(record.kind).to_owned()),
+            status: Set(record.status.to_db().to_owned()),
+            provider: Set(record.provider.clone()),
+            provider_job_id: Set(record.provider_job_id.clone()),
+            prompt_sealed: Set(record.prompt_sealed.clone()),
+            text_sealed: Set(record.text_sealed.clone()),
+            media_sealed: Set(media_sealed),
+            media_type: Set(record.media_type.clone()),
+            error_code: Set(record.error_code.clone()),
+            tokens: Set(u64_to_db(record.usage.tokens, "generation tokens")?),
+            images: Set(u64_to_db(record.usage.images, "generation images")?),
             video_seconds: Set(u64_to_db(
-                new.usage.video_seconds,
+                record.usage.video_seconds,
                 "generation video seconds",
             )?),
-            created_at: Set(new.created_at),
-            completed_at: Set(new.completed_at),
+            created_at: Set(record.created_at),
+            completed_at: Set(record.completed_at),
         })
         .exec_without_returning(&self.db)
         .await
@@ -297,12 +249,9 @@ impl Store {
         account: Uuid,
         id: Uuid,
     ) -> Result<Option<GenerationRecord>, StoreError> {
-        generation::Entity::find()
-            .select_only()
-            .columns(RECORD_COLUMNS)
+        records()
             .filter(generation::Column::Id.eq(id))
             .filter(generation::Column::AccountId.eq(account))
-            .into_model::<RecordRow>()
             .one(&self.db)
             .await
             .map_err(StoreError::Query)?
@@ -317,10 +266,7 @@ impl Store {
         after: Option<GenerationPosition>,
         limit: u64,
     ) -> Result<Vec<GenerationRecord>, StoreError> {
-        let mut query = generation::Entity::find()
-            .select_only()
-            .columns(RECORD_COLUMNS)
-            .filter(generation::Column::AccountId.eq(account));
+        let mut query = records().filter(generation::Column::AccountId.eq(account));
         if let Some(after) = after {
             query = query.filter(
                 Condition::any()
@@ -336,7 +282,6 @@ impl Store {
             .order_by_desc(generation::Column::CreatedAt)
             .order_by_desc(generation::Column::Id)
             .limit(limit)
-            .into_model::<RecordRow>()
             .all(&self.db)
             .await
             .map_err(StoreError::Query)?

@@ -23,9 +23,7 @@ use icecone_core::subject::SubjectId;
 use icecone_core::usage::{self, Period, Quota, QuotaExceeded, Resource, Usage};
 use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
-use icecone_store::generations::{
-    GenerationPosition, GenerationRecord, GenerationStatus, NewGeneration,
-};
+use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
 use uuid::Uuid;
 
 use crate::consent;
@@ -261,7 +259,7 @@ impl Generations {
                 Some((*mime_type).to_owned()),
             ),
         };
-        let new = NewGeneration {
+        let record = GenerationRecord {
             id,
             account: account.id,
             kind: kind_of(request),
@@ -270,7 +268,6 @@ impl Generations {
             provider_job_id: None,
             prompt_sealed,
             text_sealed,
-            media_sealed,
             media_type,
             error_code: None,
             usage: Usage::reserved_for(request).plus(Usage::metered_from(output)),
@@ -278,14 +275,10 @@ impl Generations {
             completed_at: Some(now()),
         };
         self.store
-            .insert_generation(new)
+            .insert_generation(&record, media_sealed)
             .await
             .map_err(anyhow::Error::from)?;
-        self.store
-            .generation_of(account.id, id)
-            .await
-            .map_err(anyhow::Error::from)?
-            .ok_or_else(|| anyhow::anyhow!("a stored generation could not be read back").into())
+        Ok(record)
     }
 
     async fn seal(

@@ -1,19 +1,20 @@
 use icecone_core::personalization::GenerationKind;
 use icecone_core::usage::Usage;
 use icecone_store::StoreError;
-use icecone_store::generations::{GenerationPosition, GenerationStatus, NewGeneration};
+use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
 use icecone_store::testing::TestDatabase;
 use uuid::Uuid;
 
 use crate::support::{create_user, now, plus};
 
+/// A generation to store and its sealed media (for images).
 fn new_generation(
     account: Uuid,
     kind: GenerationKind,
     created_at: chrono::DateTime<chrono::Utc>,
-) -> NewGeneration {
+) -> (GenerationRecord, Option<Vec<u8>>) {
     let media = kind != GenerationKind::Text;
-    NewGeneration {
+    let record = GenerationRecord {
         id: Uuid::new_v4(),
         account,
         kind,
@@ -22,7 +23,6 @@ fn new_generation(
         provider_job_id: None,
         prompt_sealed: vec![0xA1, 1],
         text_sealed: (!media).then(|| vec![0xA2, 2]),
-        media_sealed: media.then(|| vec![0xA3, 3, 3]),
         media_type: media.then(|| "image/png".to_owned()),
         error_code: None,
         usage: Usage {
@@ -32,7 +32,24 @@ fn new_generation(
         },
         created_at,
         completed_at: Some(created_at),
+    };
+    (record, media.then(|| vec![0xA3, 3, 3]))
+}
+
+/// Stores generations; returns their records.
+async fn insert(
+    store: &icecone_store::Store,
+    generations: Vec<(GenerationRecord, Option<Vec<u8>>)>,
+) -> Vec<GenerationRecord> {
+    let mut records = Vec::new();
+    for (record, media) in generations {
+        store
+            .insert_generation(&record, media)
+            .await
+            .expect("stored");
+        records.push(record);
     }
+    records
 }
 
 #[tokio::test]
@@ -42,14 +59,20 @@ async fn generations_are_read_listed_and_deleted_by_their_owner_only() {
     let owner = create_user(store, 1).await;
     let other = create_user(store, 2).await;
     let at = now();
-    let text = new_generation(owner, GenerationKind::Text, at);
-    let image = new_generation(owner, GenerationKind::Image, plus(at, 1));
-    let theirs = new_generation(other, GenerationKind::Text, plus(at, 2));
-    for generation in [text.clone(), image.clone(), theirs.clone()] {
-        store.insert_generation(generation).await.expect("stored");
-    }
+    let [text, image, theirs] = <[GenerationRecord; 3]>::try_from(
+        insert(
+            store,
+            vec![
+                new_generation(owner, GenerationKind::Text, at),
+                new_generation(owner, GenerationKind::Image, plus(at, 1)),
+                new_generation(other, GenerationKind::Text, plus(at, 2)),
+            ],
+        )
+        .await,
+    )
+    .expect("three");
     assert!(matches!(
-        store.insert_generation(text.clone()).await,
+        store.insert_generation(&text, None).await,
         Err(StoreError::Duplicate)
     ));
 
@@ -62,10 +85,7 @@ async fn generations_are_read_listed_and_deleted_by_their_owner_only() {
         (read.kind, read.status, read.provider.as_str()),
         (GenerationKind::Text, GenerationStatus::Succeeded, "local")
     );
-    assert_eq!(read.prompt_sealed, text.prompt_sealed);
-    assert_eq!(read.text_sealed, text.text_sealed);
-    assert_eq!(read.usage.tokens, 12);
-    assert_eq!(read.created_at, at);
+    assert_eq!(read, text, "read back as stored");
     assert_eq!(
         store.generation_of(owner, theirs.id).await.expect("read"),
         None,
@@ -149,8 +169,8 @@ async fn ties_in_creation_time_page_by_id_without_gaps_or_repeats() {
     let mut ids = Vec::new();
     for _ in 0..5 {
         let generation = new_generation(owner, GenerationKind::Text, at);
-        ids.push(generation.id);
-        store.insert_generation(generation).await.expect("stored");
+        ids.push(generation.0.id);
+        insert(store, vec![generation]).await;
     }
     let mut seen = Vec::new();
     let mut after = None;
@@ -175,12 +195,16 @@ async fn the_purge_deletes_every_accounts_generations_older_than_the_cutoff_only
     let first = create_user(store, 1).await;
     let second = create_user(store, 2).await;
     let at = now();
-    let old_first = new_generation(first, GenerationKind::Image, plus(at, -100));
-    let old_second = new_generation(second, GenerationKind::Text, plus(at, -50));
-    let young = new_generation(first, GenerationKind::Text, at);
-    for generation in [old_first.clone(), old_second.clone(), young.clone()] {
-        store.insert_generation(generation).await.expect("stored");
-    }
+    let stored = insert(
+        store,
+        vec![
+            new_generation(first, GenerationKind::Image, plus(at, -100)),
+            new_generation(second, GenerationKind::Text, plus(at, -50)),
+            new_generation(first, GenerationKind::Text, at),
+        ],
+    )
+    .await;
+    let young = &stored[2];
     assert_eq!(
         store
             .purge_generations_before(plus(at, -10))

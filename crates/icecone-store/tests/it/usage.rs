@@ -94,14 +94,12 @@ async fn concurrent_reservations_from_two_instances_never_pass_the_ceiling() {
     let db = TestDatabase::new().await;
     let second = second_store(&db).await;
     let account = create_user(db.store(), 1).await;
+    // Half the callers go through a second connection pool, as a second gateway would.
+    let stores = [db.store().clone(), second.clone()];
     let ceiling = usage(0, 5, 0);
     let mut tasks = JoinSet::new();
     for i in 0..12 {
-        let store = if i % 2 == 0 {
-            db.store().clone()
-        } else {
-            second.clone()
-        };
+        let store = stores[i % 2].clone();
         tasks.spawn(async move {
             store
                 .add_usage_within(account, &period(11), usage(0, 1, 0), ceiling, now())
@@ -123,11 +121,7 @@ async fn concurrent_reservations_from_two_instances_never_pass_the_ceiling() {
 
     let mut tasks = JoinSet::new();
     for i in 0..10 {
-        let store = if i % 2 == 0 {
-            db.store().clone()
-        } else {
-            second.clone()
-        };
+        let store = stores[i % 2].clone();
         tasks.spawn(async move {
             store
                 .add_usage(account, &period(11), usage(7, 0, 0), now())
