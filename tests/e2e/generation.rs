@@ -1,22 +1,37 @@
 //! The generation pipeline over HTTP: text and images through `local` and text through the
 //! OpenAI adapter (against a local mock), owner-only reads, lists, deletion and media,
 //! bad input, quotas, routing refusals, restriction, encryption at rest, the retention
-//! purge and personalisation from the history.
+//! purge, personalisation from the history, and the provider's copy deleted without
+//! holding up the local deletion.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use icecone_core::usage::{Period, Usage};
+use icecone_core::personalization::GenerationKind;
+use icecone_core::provider::ProviderId;
+use icecone_core::provider::adapter::{
+    GenerationRequest, JobHandle, ProviderAdapter, ProviderError, ProviderFuture, RemoteDeletion,
+    Submission,
+};
+use icecone_core::provider::policy::ProviderPolicy;
+use icecone_core::usage::{Period, Quota, Usage};
 use icecone_gateway::config::Settings;
+use icecone_gateway::generation::Generations;
 use icecone_gateway::generation::purge::{purge_expired, spawn_purge};
+use icecone_gateway::providers::Entry;
+use icecone_gateway::providers::router::{Router, RouterSettings};
+use icecone_store::generations::{GenerationRecord, GenerationStatus};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::accounts::instance;
 use crate::consent::{set, signed_in};
 use crate::helpers::{Answer, TestApp};
-use crate::login::post;
+use crate::login::{post, register};
 use crate::routing::mount_openai_chat;
 
 const GENERATION_FIELDS: &str = "id kind status prompt error createdAt \
@@ -564,4 +579,101 @@ async fn personalization_reflects_the_persons_own_history_only_with_consent() {
     set(&app, &token, "PERSONALIZATION", false).await;
     let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
     assert_eq!(code(&body), "CONSENT_REQUIRED", "{body}");
+}
+
+/// A provider that keeps jobs: it records each request to delete one, and never answers it.
+#[derive(Debug)]
+struct KeepsJobs {
+    id: ProviderId,
+    deletions_asked: AtomicUsize,
+}
+
+impl ProviderAdapter for KeepsJobs {
+    fn id(&self) -> &ProviderId {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        "keeps jobs"
+    }
+    fn policy(&self) -> &ProviderPolicy {
+        &icecone_provider_local::POLICY
+    }
+    fn is_available(&self) -> bool {
+        true
+    }
+    fn submit<'a>(&'a self, _: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
+        Box::pin(std::future::ready(Err(ProviderError::UnsupportedOperation)))
+    }
+    fn delete_remote<'a>(&'a self, _: &'a JobHandle) -> ProviderFuture<'a, RemoteDeletion> {
+        self.deletions_asked.fetch_add(1, Ordering::SeqCst);
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test]
+async fn deleting_asks_the_provider_to_delete_its_copy_without_waiting_for_it() {
+    let app = TestApp::spawn().await;
+    let account = register(&app, "remote@example.com").await;
+    let (vault, _) = instance(&app).await;
+    let adapter = Arc::new(KeepsJobs {
+        id: ProviderId::parse("keeps-jobs").expect("valid id"),
+        deletions_asked: AtomicUsize::new(0),
+    });
+    let router = Router::new(
+        vec![Entry::new(adapter.clone(), &[])],
+        RouterSettings::new(0, Duration::from_secs(5)),
+    );
+    let store = app.db.store().clone();
+    let generations = Generations::new(
+        store.clone(),
+        Arc::new(vault),
+        Arc::new(router),
+        Quota {
+            tokens: 0,
+            images: 0,
+            video_seconds: 0,
+        },
+    );
+    let now = Utc::now();
+    let record = GenerationRecord {
+        id: uuid::Uuid::new_v4(),
+        account,
+        kind: GenerationKind::Video,
+        status: GenerationStatus::Succeeded,
+        provider: "keeps-jobs".to_owned(),
+        provider_job_id: Some("job-42".to_owned()),
+        prompt_sealed: vec![1, 2, 3],
+        text_sealed: None,
+        media_type: Some("video/mp4".to_owned()),
+        error_code: None,
+        usage: Usage::default(),
+        created_at: now,
+        completed_at: Some(now),
+    };
+    store
+        .insert_generation(&record, Some(vec![4, 5, 6]))
+        .await
+        .expect("stored");
+
+    // The provider never answers, yet the local deletion completes at once.
+    assert!(
+        generations
+            .delete(account, record.id)
+            .await
+            .expect("deleted")
+    );
+    assert_eq!(app.db.count("generations").await, 0);
+    for _ in 0..100 {
+        if adapter.deletions_asked.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(adapter.deletions_asked.load(Ordering::SeqCst), 1);
+    assert!(
+        !generations
+            .delete(account, record.id)
+            .await
+            .expect("nothing left")
+    );
 }

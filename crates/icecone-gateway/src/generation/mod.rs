@@ -170,7 +170,7 @@ impl Generations {
             }
         }
 
-        let output = match self.route(&request, provider).await {
+        let (provider, output) = match self.route(&request, provider).await {
             Ok(routed) => routed,
             Err(error) => {
                 if reserved != Usage::default()
@@ -187,7 +187,6 @@ impl Generations {
                 return Err(error);
             }
         };
-        let (provider, output) = output;
         let record = self
             .store_result(account, &request, &provider, &output, started)
             .await?;
