@@ -285,3 +285,95 @@ pub fn finish_response(response: &mut Response) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use icecone_core::consent::Purpose;
+    use icecone_core::provider::ProviderId;
+    use icecone_core::provider::adapter::InvalidRequest;
+    use icecone_core::usage::{QuotaExceeded, Resource};
+
+    use super::*;
+
+    fn code_of(error: impl Into<ApiError>) -> &'static str {
+        error.into().code().as_str()
+    }
+
+    #[test]
+    fn generation_failures_get_the_codes_clients_rely_on() {
+        let openai = ProviderId::parse("openai").expect("valid id");
+        let cases: Vec<(GenerateError, &str)> = vec![
+            (
+                GenerateError::Denied(Denial::Restricted),
+                "PROCESSING_RESTRICTED",
+            ),
+            (
+                GenerateError::Denied(Denial::ConsentRequired(Purpose::Personalization)),
+                "CONSENT_REQUIRED",
+            ),
+            (
+                QuotaExceeded {
+                    resource: Resource::Images,
+                }
+                .into(),
+                "QUOTA_EXCEEDED",
+            ),
+            (
+                RouteError::NoCompliantProvider {
+                    requested: Some(openai),
+                    refused: vec![],
+                }
+                .into(),
+                "NO_COMPLIANT_PROVIDER",
+            ),
+            (
+                RouteError::ProviderUnavailable {
+                    last: Some(ProviderError::Timeout),
+                }
+                .into(),
+                "PROVIDER_UNAVAILABLE",
+            ),
+            (RouteError::UnknownProvider.into(), "BAD_USER_INPUT"),
+            (
+                RouteError::Refused(ProviderError::ContentPolicy).into(),
+                "BAD_USER_INPUT",
+            ),
+            (
+                RouteError::Refused(InvalidRequest::EmptyPrompt.into()).into(),
+                "BAD_USER_INPUT",
+            ),
+            (
+                RouteError::Refused(ProviderError::UnsupportedOperation).into(),
+                "PROVIDER_UNAVAILABLE",
+            ),
+            (
+                GenerateError::Internal(anyhow::anyhow!("disk full at /var/lib/icecone")),
+                "INTERNAL_SERVER_ERROR",
+            ),
+        ];
+        for (error, expected) in cases {
+            let label = format!("{error:?}");
+            assert_eq!(code_of(error), expected, "{label}");
+        }
+    }
+
+    #[test]
+    fn internal_and_provider_failures_show_no_internals_to_the_client() {
+        let internal: async_graphql::Error = ApiError::from(GenerateError::Internal(
+            anyhow::anyhow!("disk full at /var/lib/icecone"),
+        ))
+        .into();
+        assert_eq!(internal.message, INTERNAL_MESSAGE);
+        let refused: async_graphql::Error =
+            ApiError::from(RouteError::Refused(ProviderError::ContentPolicy)).into();
+        assert_eq!(
+            refused.message,
+            "the provider refused the request under its content policy"
+        );
+        let quota: async_graphql::Error = ApiError::QuotaExceeded(Resource::Tokens).into();
+        assert_eq!(
+            quota.message,
+            "this month's quota of text tokens is used up"
+        );
+    }
+}
