@@ -1,11 +1,11 @@
 //! `me`: the signed-in account, its fields resolved (and decrypted) only when asked for.
 
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use icecone_store::accounts::AccountRecord;
 use uuid::Uuid;
 
-use async_graphql::connection::{Connection, EmptyFields};
 use icecone_core::consent::Purpose;
 use icecone_core::personalization::{GenerationKind, Profile};
 
