@@ -61,14 +61,28 @@ fn id(text: &str) -> ProviderId {
 
 /// OpenAI's answer to the exact request the adapter must send.
 async fn mount_openai_success(server: &MockServer) {
+    mount_openai_chat(server, KEY, PROMPT, 40, "High, then low.").await;
+}
+
+/// Mounts OpenAI's Chat Completions answer `answer`, given only for the exact request the
+/// adapter must send: `key` as the bearer token, the default model, `prompt` as the only
+/// message, `store: false` and `max_tokens` — no `user` field or anything else about the
+/// person.
+pub(crate) async fn mount_openai_chat(
+    server: &MockServer,
+    key: &str,
+    prompt: &str,
+    max_tokens: u32,
+    answer: &str,
+) {
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .and(header("authorization", format!("Bearer {key}").as_str()))
         .and(body_json(json!({
             "model": "gpt-4o-mini",
-            "messages": [{ "role": "user", "content": PROMPT }],
+            "messages": [{ "role": "user", "content": prompt }],
             "store": false,
-            "max_completion_tokens": 40
+            "max_completion_tokens": max_tokens
         })))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "id": "chatcmpl-1",
@@ -77,7 +91,7 @@ async fn mount_openai_success(server: &MockServer) {
             "model": "gpt-4o-mini",
             "choices": [{
                 "index": 0,
-                "message": { "role": "assistant", "content": "High, then low.", "refusal": null },
+                "message": { "role": "assistant", "content": answer, "refusal": null },
                 "finish_reason": "stop"
             }],
             "usage": { "prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9 }

@@ -12,3 +12,4 @@ pub mod partner;
 pub mod personalization;
 pub mod provider;
 pub mod subject;
+pub mod usage;

@@ -16,6 +16,7 @@ use crate::graphql::limits::Limits;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::policy::ZdrContract;
+use icecone_core::usage::Quota;
 use icecone_provider_openai::OpenAiConfig;
 
 /// The deployment mode.
@@ -150,6 +151,26 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "the longest one request to an AI provider may take before it counts as a timeout",
     },
     SettingDoc {
+        key: "quota_tokens_per_month",
+        default: Some("200000"),
+        help: "text tokens (prompt and answer) each account may use per calendar month (UTC); a text starts while any are left; 0: no text generation",
+    },
+    SettingDoc {
+        key: "quota_images_per_month",
+        default: Some("100"),
+        help: "images each account may generate per calendar month (UTC); 0: no image generation",
+    },
+    SettingDoc {
+        key: "quota_video_seconds_per_month",
+        default: Some("120"),
+        help: "seconds of video each account may generate per calendar month (UTC); 0: no video generation",
+    },
+    SettingDoc {
+        key: "generation_retention",
+        default: Some("90d"),
+        help: "how long IceCone keeps a generation (prompt, output, media) before the purge job deletes it: a number with s, m, h or d (`90d`, `12h`)",
+    },
+    SettingDoc {
         key: "openai_api_key",
         default: None,
         help: "OpenAI API key, server-side only, never logged; unset: OpenAI is listed but unavailable",
@@ -213,6 +234,14 @@ pub struct Settings {
     pub max_provider_retention_days: u32,
     /// The longest one provider request may take.
     pub provider_timeout_seconds: u64,
+    /// Text tokens per account and month.
+    pub quota_tokens_per_month: u64,
+    /// Images per account and month.
+    pub quota_images_per_month: u64,
+    /// Seconds of video per account and month.
+    pub quota_video_seconds_per_month: u64,
+    /// How long generations are kept (`90d`).
+    pub generation_retention: String,
     /// OpenAI's API key.
     #[serde(serialize_with = "redacted")]
     pub openai_api_key: Option<SecretString>,
@@ -253,6 +282,10 @@ impl Default for Settings {
             graphql_max_tokens: limits.max_tokens,
             max_provider_retention_days: 0,
             provider_timeout_seconds: 60,
+            quota_tokens_per_month: 200_000,
+            quota_images_per_month: 100,
+            quota_video_seconds_per_month: 120,
+            generation_retention: "90d".to_owned(),
             openai_api_key: None,
             openai_base_url: icecone_provider_openai::DEFAULT_BASE_URL.to_owned(),
             openai_zdr_contract: None,
@@ -387,6 +420,21 @@ impl Settings {
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
         }
+        let generations = GenerationsConfig {
+            quota: Quota {
+                tokens: self.quota_tokens_per_month,
+                images: self.quota_images_per_month,
+                video_seconds: self.quota_video_seconds_per_month,
+            },
+            retention: parse_duration(&self.generation_retention)
+                .filter(|retention| !retention.is_zero())
+                .ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "generation_retention must be a positive number with s, m, h or d, such as 90d"
+                            .to_owned(),
+                    )
+                })?,
+        };
         let providers = ProvidersConfig::from_settings(
             self.env,
             self.max_provider_retention_days,
@@ -415,8 +463,29 @@ impl Settings {
                 max_tokens: self.graphql_max_tokens,
             },
             providers,
+            generations,
         })
     }
+}
+
+/// A duration written as a whole number and a unit: `s`, `m`, `h` or `d` (`90d`, `0s`).
+/// `None` for anything else, or a duration too long to represent.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let seconds_per_unit: u64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let digits = &text[..text.len() - unit.len_utf8()];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let count: u64 = digits.parse().ok()?;
+    count.checked_mul(seconds_per_unit).map(Duration::from_secs)
 }
 
 /// The `ICECONE_*` variables that name a documented setting (others, such as
@@ -474,6 +543,18 @@ pub struct Config {
     pub limits: Limits,
     /// The AI provider adapters and the deployment's promises about them.
     pub providers: ProvidersConfig,
+    /// Quotas and retention of generations.
+    pub generations: GenerationsConfig,
+}
+
+/// How generations are metered and kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerationsConfig {
+    /// What every account may generate per calendar month (every account is on this one
+    /// plan until plans are assigned per account).
+    pub quota: Quota,
+    /// How long a generation is kept before the purge job deletes it.
+    pub retention: Duration,
 }
 
 /// The AI providers: how to reach them, this deployment's contracts with them and the
@@ -624,6 +705,70 @@ mod tests {
                 setting.default,
                 "default of {}",
                 setting.key
+            );
+        }
+    }
+
+    #[test]
+    fn durations_are_a_whole_number_and_a_unit() {
+        let cases = [
+            ("90d", Some(90 * 86_400)),
+            ("12h", Some(12 * 3_600)),
+            ("30m", Some(1_800)),
+            ("0s", Some(0)),
+            (" 7d ", Some(7 * 86_400)),
+            ("", None),
+            ("d", None),
+            ("90", None),
+            ("1.5d", None),
+            ("-1d", None),
+            ("90 d", None),
+            ("3w", None),
+            ("99999999999999999999d", None),
+        ];
+        for (text, seconds) in cases {
+            assert_eq!(
+                parse_duration(text),
+                seconds.map(Duration::from_secs),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn generation_quotas_and_retention_come_from_the_settings() {
+        let config = settings("").expect("defaults").resolve().expect("valid");
+        assert_eq!(
+            config.generations,
+            GenerationsConfig {
+                quota: Quota {
+                    tokens: 200_000,
+                    images: 100,
+                    video_seconds: 120,
+                },
+                retention: Duration::from_secs(90 * 86_400),
+            }
+        );
+        let config = settings(
+            "quota_images_per_month = 0\nquota_tokens_per_month = 5\ngeneration_retention = \"12h\"",
+        )
+        .expect("parses")
+        .resolve()
+        .expect("valid");
+        assert_eq!(config.generations.quota.images, 0);
+        assert_eq!(config.generations.quota.tokens, 5);
+        assert_eq!(
+            config.generations.retention,
+            Duration::from_secs(12 * 3_600)
+        );
+        for retention in ["0s", "forever", "90"] {
+            let error = settings(&format!("generation_retention = \"{retention}\""))
+                .expect("parses")
+                .resolve()
+                .expect_err("refused");
+            assert!(
+                error.to_string().contains("generation_retention"),
+                "{error}"
             );
         }
     }

@@ -18,6 +18,7 @@ use icecone_store::{Backend, Store};
 
 use crate::auth::tokens::TokenSigner;
 use crate::config::{Config, Environment};
+use crate::generation::{Generations, purge};
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
 use crate::keys::vault::{CacheLimits, Vault};
@@ -37,7 +38,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Application {
     address: SocketAddr,
     server: Server,
-    /// The background tasks: notification delivery, re-reading stored provider keys.
+    /// The background tasks: notification delivery, generation purge, re-reading stored
+    /// provider keys.
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -107,12 +109,19 @@ impl Application {
         let vault = Arc::new(vault);
         let router = Arc::new(router);
         let background = (store.clone(), vault.clone(), router.clone());
+        let generations = Arc::new(Generations::new(
+            store.clone(),
+            vault.clone(),
+            router.clone(),
+            config.generations.quota,
+        ));
         let executor = graphql::Executor::new(
             Services {
                 providers: router,
                 vault,
                 store: Arc::new(store.clone()),
                 tokens: tokens.clone(),
+                generations: generations.clone(),
             },
             config.limits,
         );
@@ -120,7 +129,8 @@ impl Application {
             sdl: executor.sdl(),
             executor,
             tokens,
-            store,
+            generations,
+            store: store.clone(),
             environment: config.env,
             max_body_bytes: config.max_body_bytes,
             max_batch: config.max_batch,
@@ -168,6 +178,11 @@ impl Application {
         let (store, vault, router) = background;
         let tasks = vec![
             notify::spawn_delivery(store.clone(), vault.clone(), notifier),
+            purge::spawn_purge(
+                store.clone(),
+                config.generations.retention,
+                purge::PURGE_INTERVAL,
+            ),
             credentials::spawn_refresh(store, vault, router, applied_keys),
         ];
         Ok(Self {

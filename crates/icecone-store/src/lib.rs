@@ -11,6 +11,7 @@ pub mod consent;
 mod convert;
 mod database_url;
 mod entity;
+pub mod generations;
 pub mod keys;
 pub mod mfa;
 mod migration;
@@ -23,6 +24,7 @@ pub mod signing_keys;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod usage;
 pub mod verifications;
 
 pub use database_url::{Backend, DatabaseUrl, InvalidDatabaseUrl};

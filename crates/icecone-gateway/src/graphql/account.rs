@@ -1,17 +1,19 @@
 //! `me`: the signed-in account, its fields resolved (and decrypted) only when asked for.
 
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use icecone_store::accounts::AccountRecord;
 use uuid::Uuid;
 
 use icecone_core::consent::Purpose;
-use icecone_core::personalization::{self, GenerationKind, Profile};
+use icecone_core::personalization::{GenerationKind, Profile};
 
 use super::Services;
 use super::classification::essential;
 use super::consent::{Consent, ConsentField, PurposeValue, consents_of, requires_consent};
 use super::error::ApiError;
+use super::generation::{Generation, GenerationCursor, generations_of};
 use super::partners::{PartnerGrant, grants_of};
 use crate::auth::accounts;
 use crate::auth::viewer::{Authenticated, Viewer};
@@ -138,13 +140,25 @@ impl Account {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Option<Personalization>, ApiError> {
-        personalization_of(ctx, self.record.id).await.map(Some)
+        personalization_of(ctx, &self.record).await.map(Some)
     }
 
     /// The partners the person granted access to their data, newest first, revoked grants
     /// included (`grantPartnerAccess`, `revokePartnerAccess`).
     async fn partner_grants(&self, ctx: &Context<'_>) -> Result<Vec<PartnerGrant>, ApiError> {
         grants_of(ctx, self.record.id).await
+    }
+
+    /// The account's generations, newest first: `first` of them (1 to 100, default 20)
+    /// after the cursor `after`.
+    #[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
+    async fn generations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<GenerationCursor, Generation, EmptyFields, EmptyFields>, ApiError> {
+        generations_of(ctx, self.record.id, self.record.subject, first, after).await
     }
 
     /// The account's live sessions, newest first; end one with `revokeSession`.
@@ -171,12 +185,15 @@ impl Account {
 /// The personalised features of `account`, derived when asked for; callers have checked the
 /// `PERSONALIZATION` consent (by the field's guard).
 pub(crate) async fn personalization_of(
-    _ctx: &Context<'_>,
-    _account: Uuid,
+    ctx: &Context<'_>,
+    account: &AccountRecord,
 ) -> Result<Personalization, ApiError> {
-    // The generation history arrives with the generation pipeline (issue #6); until then
-    // every person's history is empty.
-    Ok(personalization::derive(&[]).into())
+    let profile = services(ctx)?
+        .generations
+        .profile(account)
+        .await
+        .map_err(internal)?;
+    Ok(profile.into())
 }
 
 /// A signed-in session of the account.

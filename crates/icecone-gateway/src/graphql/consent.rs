@@ -7,7 +7,7 @@
 
 use async_graphql::{Context, Enum, Guard, Object, SimpleObject, TypeDirective};
 use chrono::{DateTime, Utc};
-use icecone_core::consent::decision::{Activity, Denial};
+use icecone_core::consent::decision::Activity;
 use icecone_core::consent::ledger::{Change, ConsentSource, ConsentState};
 use icecone_core::consent::policy::{self, HISTORY};
 use icecone_core::consent::{LegalBasis, Purpose};
@@ -131,14 +131,7 @@ pub(crate) async fn require(
     consent::check(store, subject, activity)
         .await
         .map_err(internal)?
-        .map_err(denial)
-}
-
-fn denial(denial: Denial) -> ApiError {
-    match denial {
-        Denial::Restricted => ApiError::ProcessingRestricted,
-        Denial::ConsentRequired(purpose) => ApiError::ConsentRequired(purpose),
-    }
+        .map_err(ApiError::from)
 }
 
 /// Where the person stands on one purpose.

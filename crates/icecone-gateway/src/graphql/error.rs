@@ -8,6 +8,12 @@
 //! get their code from [`finish_response`], which the executor applies to every answer.
 
 use async_graphql::{ErrorExtensionValues, Response, Value};
+use icecone_core::provider::adapter::ProviderError;
+
+use icecone_core::consent::decision::Denial;
+
+use crate::generation::GenerateError;
+use crate::providers::router::RouteError;
 
 /// The `extensions.code` values clients rely on (`../shared/api-sketch.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +100,13 @@ pub enum ApiError {
     ConsentRequired(icecone_core::consent::Purpose),
     /// The person the field is about has restricted processing of their data.
     ProcessingRestricted,
+    /// No provider may take the request under the deployment's promises, or the one named
+    /// may not.
+    NoCompliantProvider,
+    /// No eligible provider answered.
+    ProviderUnavailable,
+    /// The caller's quota of a resource for this period is used up.
+    QuotaExceeded(icecone_core::usage::Resource),
     /// An unexpected failure: logged with its cause chain, shown as [`INTERNAL_MESSAGE`].
     Internal(anyhow::Error),
 }
@@ -112,6 +125,9 @@ impl ApiError {
             Self::NotFound => ErrorCode::NotFound,
             Self::ConsentRequired(_) => ErrorCode::ConsentRequired,
             Self::ProcessingRestricted => ErrorCode::ProcessingRestricted,
+            Self::NoCompliantProvider => ErrorCode::NoCompliantProvider,
+            Self::ProviderUnavailable => ErrorCode::ProviderUnavailable,
+            Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             Self::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -120,6 +136,68 @@ impl ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
         Self::Internal(error)
+    }
+}
+
+impl From<icecone_core::provider::adapter::InvalidRequest> for ApiError {
+    /// The request's input is refused; the message names the rule, never the input.
+    fn from(error: icecone_core::provider::adapter::InvalidRequest) -> Self {
+        Self::BadUserInput(error.to_string())
+    }
+}
+
+impl From<Denial> for ApiError {
+    /// The consent decision's refusals: restriction, or a consent that is missing.
+    fn from(denial: Denial) -> Self {
+        match denial {
+            Denial::Restricted => Self::ProcessingRestricted,
+            Denial::ConsentRequired(purpose) => Self::ConsentRequired(purpose),
+        }
+    }
+}
+
+impl From<GenerateError> for ApiError {
+    /// Why a generation was not made.
+    fn from(error: GenerateError) -> Self {
+        match error {
+            GenerateError::Denied(denial) => denial.into(),
+            GenerateError::QuotaExceeded(exceeded) => Self::QuotaExceeded(exceeded.resource),
+            GenerateError::Route(route) => route.into(),
+            GenerateError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<RouteError> for ApiError {
+    /// Routing's refusals: the provider named does not exist (`BAD_USER_INPUT`), none may
+    /// take the request (`NO_COMPLIANT_PROVIDER`), none answered (`PROVIDER_UNAVAILABLE`),
+    /// or the provider refused this request itself — under its content policy or for its
+    /// parameters (`BAD_USER_INPUT`). Which providers were refused and why is logged, never
+    /// answered in more detail than the public `providers` list gives.
+    fn from(error: RouteError) -> Self {
+        match error {
+            RouteError::UnknownProvider => Self::BadUserInput("no such provider".to_owned()),
+            RouteError::NoCompliantProvider { requested, refused } => {
+                tracing::info!(
+                    requested = requested.as_ref().map(|id| id.as_str()),
+                    refused = ?refused,
+                    "no compliant provider"
+                );
+                Self::NoCompliantProvider
+            }
+            RouteError::ProviderUnavailable { last } => {
+                tracing::warn!(last = ?last, "no provider answered");
+                Self::ProviderUnavailable
+            }
+            RouteError::Refused(ProviderError::ContentPolicy) => Self::BadUserInput(
+                "the provider refused the request under its content policy".to_owned(),
+            ),
+            RouteError::Refused(ProviderError::InvalidRequest(invalid)) => invalid.into(),
+            RouteError::Refused(other) => {
+                tracing::warn!(error = %other, "the provider refused the operation");
+                Self::ProviderUnavailable
+            }
+        }
     }
 }
 
@@ -138,6 +216,15 @@ impl From<ApiError> for async_graphql::Error {
             }
             ApiError::ProcessingRestricted => {
                 "the person this is about has restricted processing of their data".to_owned()
+            }
+            ApiError::NoCompliantProvider => "no AI provider may take this request under \
+                                              IceCone's privacy promises (see `providers`)"
+                .to_owned(),
+            ApiError::ProviderUnavailable => {
+                "no AI provider could answer this request: try again later".to_owned()
+            }
+            ApiError::QuotaExceeded(resource) => {
+                format!("this month's quota of {} is used up", resource.as_str())
             }
             ApiError::ConsentRequired(purpose) => {
                 let mut error = with_code(
@@ -196,5 +283,97 @@ pub fn finish_response(response: &mut Response) {
         if extensions.get("code").is_none() {
             extensions.set("code", Value::from(ErrorCode::BadUserInput.as_str()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use icecone_core::consent::Purpose;
+    use icecone_core::provider::ProviderId;
+    use icecone_core::provider::adapter::InvalidRequest;
+    use icecone_core::usage::{QuotaExceeded, Resource};
+
+    use super::*;
+
+    fn code_of(error: impl Into<ApiError>) -> &'static str {
+        error.into().code().as_str()
+    }
+
+    #[test]
+    fn generation_failures_get_the_codes_clients_rely_on() {
+        let openai = ProviderId::parse("openai").expect("valid id");
+        let cases: Vec<(GenerateError, &str)> = vec![
+            (
+                GenerateError::Denied(Denial::Restricted),
+                "PROCESSING_RESTRICTED",
+            ),
+            (
+                GenerateError::Denied(Denial::ConsentRequired(Purpose::Personalization)),
+                "CONSENT_REQUIRED",
+            ),
+            (
+                QuotaExceeded {
+                    resource: Resource::Images,
+                }
+                .into(),
+                "QUOTA_EXCEEDED",
+            ),
+            (
+                RouteError::NoCompliantProvider {
+                    requested: Some(openai),
+                    refused: vec![],
+                }
+                .into(),
+                "NO_COMPLIANT_PROVIDER",
+            ),
+            (
+                RouteError::ProviderUnavailable {
+                    last: Some(ProviderError::Timeout),
+                }
+                .into(),
+                "PROVIDER_UNAVAILABLE",
+            ),
+            (RouteError::UnknownProvider.into(), "BAD_USER_INPUT"),
+            (
+                RouteError::Refused(ProviderError::ContentPolicy).into(),
+                "BAD_USER_INPUT",
+            ),
+            (
+                RouteError::Refused(InvalidRequest::EmptyPrompt.into()).into(),
+                "BAD_USER_INPUT",
+            ),
+            (
+                RouteError::Refused(ProviderError::UnsupportedOperation).into(),
+                "PROVIDER_UNAVAILABLE",
+            ),
+            (
+                GenerateError::Internal(anyhow::anyhow!("disk full at /var/lib/icecone")),
+                "INTERNAL_SERVER_ERROR",
+            ),
+        ];
+        for (error, expected) in cases {
+            let label = format!("{error:?}");
+            assert_eq!(code_of(error), expected, "{label}");
+        }
+    }
+
+    #[test]
+    fn internal_and_provider_failures_show_no_internals_to_the_client() {
+        let internal: async_graphql::Error = ApiError::from(GenerateError::Internal(
+            anyhow::anyhow!("disk full at /var/lib/icecone"),
+        ))
+        .into();
+        assert_eq!(internal.message, INTERNAL_MESSAGE);
+        let refused: async_graphql::Error =
+            ApiError::from(RouteError::Refused(ProviderError::ContentPolicy)).into();
+        assert_eq!(
+            refused.message,
+            "the provider refused the request under its content policy"
+        );
+        let quota: async_graphql::Error = ApiError::QuotaExceeded(Resource::Tokens).into();
+        assert_eq!(
+            quota.message,
+            "this month's quota of text tokens is used up"
+        );
     }
 }

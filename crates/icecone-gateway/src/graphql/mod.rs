@@ -20,6 +20,7 @@ mod classification;
 mod consent;
 mod documents;
 pub mod error;
+mod generation;
 pub mod limits;
 mod mfa;
 mod partners;
@@ -35,6 +36,7 @@ pub struct Query(
     account::AccountQuery,
     consent::ConsentQuery,
     partners::PartnerQuery,
+    generation::GenerationQuery,
     providers::ProvidersQuery,
     staff::StaffQuery,
 );
@@ -44,6 +46,7 @@ pub struct Query(
 pub struct Mutation(
     auth::AuthMutation,
     consent::ConsentMutation,
+    generation::GenerationMutation,
     mfa::MfaMutation,
     partners::PartnerMutation,
     sessions::SessionMutation,
@@ -65,6 +68,8 @@ pub struct Services {
     pub store: Arc<icecone_store::Store>,
     /// Signs and verifies access tokens.
     pub tokens: Arc<crate::auth::tokens::TokenSigner>,
+    /// The generation pipeline and the stored generations.
+    pub generations: Arc<crate::generation::Generations>,
 }
 
 /// The schema with the checks every request goes through.

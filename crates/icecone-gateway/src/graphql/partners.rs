@@ -312,7 +312,7 @@ impl PartnerAccountView {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Option<Personalization>, ApiError> {
-        super::account::personalization_of(ctx, self.0.record.id)
+        super::account::personalization_of(ctx, &self.0.record)
             .await
             .map(Some)
     }

@@ -34,7 +34,7 @@ impl ProvidersQuery {
 }
 
 /// An AI provider and the data-handling policy our requests to it are held to.
-pub(crate) struct Provider(Entry);
+pub(crate) struct Provider(pub(crate) Entry);
 
 impl Provider {
     pub(crate) fn new(entry: Entry) -> Self {

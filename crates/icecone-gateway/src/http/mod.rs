@@ -10,6 +10,7 @@ use crate::config::Environment;
 use crate::graphql::Executor;
 
 mod graphql;
+mod media;
 mod negotiate;
 
 /// What every handler can reach.
@@ -17,6 +18,8 @@ pub(crate) struct AppState {
     pub(crate) executor: Executor,
     /// Signs and verifies access tokens; publishes their keys.
     pub(crate) tokens: std::sync::Arc<crate::auth::tokens::TokenSigner>,
+    /// The stored generations, whose media `/media/{id}` serves.
+    pub(crate) generations: std::sync::Arc<crate::generation::Generations>,
     pub(crate) store: Store,
     pub(crate) environment: Environment,
     pub(crate) max_body_bytes: usize,
@@ -51,6 +54,7 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
                 .route(web::get().to(graphql::get))
                 .default_service(web::to(graphql::method_not_allowed)),
         )
+        .route("/media/{id}", web::get().to(media::get))
         .route("/schema.graphql", web::get().to(schema_sdl))
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/.well-known/gpc.json", web::get().to(gpc))

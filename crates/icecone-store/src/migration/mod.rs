@@ -13,6 +13,7 @@ mod m20261129_000003_accounts;
 mod m20261129_000004_email_verification;
 mod m20261129_000005_consent_ledger;
 mod m20261129_000006_partners;
+mod m20261129_000007_generations;
 mod m20261129_000008_provider_credentials;
 
 pub(crate) struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_email_verification::Migration),
             Box::new(m20261129_000005_consent_ledger::Migration),
             Box::new(m20261129_000006_partners::Migration),
+            Box::new(m20261129_000007_generations::Migration),
             Box::new(m20261129_000008_provider_credentials::Migration),
         ]
     }

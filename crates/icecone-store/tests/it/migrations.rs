@@ -1,7 +1,7 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 20] = [
+const ALL_TABLES: [&str; 22] = [
     "accounts",
     "attempt_counters",
     "audit_log",
@@ -9,6 +9,7 @@ const ALL_TABLES: [&str; 20] = [
     "data_keys",
     "data_subjects",
     "email_verifications",
+    "generations",
     "mfa_challenges",
     "notification_outbox",
     "partner_grants",
@@ -22,6 +23,7 @@ const ALL_TABLES: [&str; 20] = [
     "staff_roles",
     "system_keys",
     "totp_factors",
+    "usage_counters",
 ];
 
 #[tokio::test]

@@ -1,0 +1,290 @@
+//! Usage metering and quotas: what a generation costs, what a person's plan allows per
+//! period, and the one decision of whether a request may still start.
+//!
+//! Periods are calendar months in UTC. Text is metered in tokens (known only once the
+//! provider answered), images one by one and video in seconds (both known before the
+//! request is sent, so they can be reserved up front).
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::provider::adapter::{GenerationRequest, Output, TokenUsage};
+
+/// Amounts of metered resources: what was used in a period, or what one request costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Text tokens, prompt and completion together.
+    pub tokens: u64,
+    /// Images generated.
+    pub images: u64,
+    /// Seconds of video generated.
+    pub video_seconds: u64,
+}
+
+impl Usage {
+    /// Component-wise sum, saturating.
+    pub fn plus(self, other: Self) -> Self {
+        Self {
+            tokens: self.tokens.saturating_add(other.tokens),
+            images: self.images.saturating_add(other.images),
+            video_seconds: self.video_seconds.saturating_add(other.video_seconds),
+        }
+    }
+
+    /// What a request reserves before it is sent: one image, or the video's seconds. Text
+    /// reserves nothing: its tokens are counted from the provider's answer.
+    pub fn reserved_for(request: &GenerationRequest) -> Self {
+        match request {
+            GenerationRequest::Text(_) => Self::default(),
+            GenerationRequest::Image(_) => Self {
+                images: 1,
+                ..Self::default()
+            },
+            GenerationRequest::Video(video) => Self {
+                video_seconds: u64::from(video.duration_seconds),
+                ..Self::default()
+            },
+        }
+    }
+
+    /// What a text answer adds once it arrived: its prompt and completion tokens. Media
+    /// answers add nothing (they were reserved).
+    pub fn metered_from(output: &Output) -> Self {
+        match output {
+            Output::Text {
+                usage:
+                    TokenUsage {
+                        prompt_tokens,
+                        completion_tokens,
+                    },
+                ..
+            } => Self {
+                tokens: u64::from(*prompt_tokens) + u64::from(*completion_tokens),
+                ..Self::default()
+            },
+            Output::Media { .. } => Self::default(),
+        }
+    }
+}
+
+/// What a plan allows per period. `0` allows nothing of that resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Text tokens per period.
+    pub tokens: u64,
+    /// Images per period.
+    pub images: u64,
+    /// Seconds of video per period.
+    pub video_seconds: u64,
+}
+
+impl Quota {
+    /// The quota as the most each counter may reach: the ceiling of a reservation.
+    pub fn as_ceiling(self) -> Usage {
+        Usage {
+            tokens: self.tokens,
+            images: self.images,
+            video_seconds: self.video_seconds,
+        }
+    }
+}
+
+/// A metered resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// Text tokens.
+    Tokens,
+    /// Images.
+    Images,
+    /// Seconds of video.
+    VideoSeconds,
+}
+
+impl Resource {
+    /// The resource a request is limited by.
+    pub fn of(request: &GenerationRequest) -> Self {
+        match request {
+            GenerationRequest::Text(_) => Self::Tokens,
+            GenerationRequest::Image(_) => Self::Images,
+            GenerationRequest::Video(_) => Self::VideoSeconds,
+        }
+    }
+
+    /// The resource in words, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tokens => "text tokens",
+            Self::Images => "images",
+            Self::VideoSeconds => "video seconds",
+        }
+    }
+}
+
+/// The request would go beyond the period's quota of a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the quota of {} for this period is used up", .resource.as_str())]
+pub struct QuotaExceeded {
+    /// The resource that is used up.
+    pub resource: Resource,
+}
+
+/// Whether `request` may start for a person who used `usage` of `quota` this period.
+///
+/// Images and video must fit whole (`used + cost <= quota`); text may start while any
+/// token is left (`used < quota`): its own tokens are known only afterwards, so the last
+/// text of a period may take the count past the quota, and the next one is refused.
+pub fn check(
+    quota: &Quota,
+    usage: &Usage,
+    request: &GenerationRequest,
+) -> Result<(), QuotaExceeded> {
+    let cost = Usage::reserved_for(request);
+    let fits = |used: u64, cost: u64, allowed: u64| used.saturating_add(cost) <= allowed;
+    let resource = Resource::of(request);
+    let ok = match resource {
+        Resource::Tokens => usage.tokens < quota.tokens,
+        Resource::Images => fits(usage.images, cost.images, quota.images),
+        Resource::VideoSeconds => {
+            fits(usage.video_seconds, cost.video_seconds, quota.video_seconds)
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(QuotaExceeded { resource })
+    }
+}
+
+/// A metering period: a calendar month in UTC, written `YYYY-MM`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period(String);
+
+impl Period {
+    /// The period `date` falls in.
+    pub fn of(date: NaiveDate) -> Self {
+        Self(format!("{:04}-{:02}", date.year(), date.month()))
+    }
+
+    /// The period as stored, `YYYY-MM`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::adapter::{ImageRequest, ImageSize, Prompt, TextRequest, VideoRequest};
+
+    fn text() -> GenerationRequest {
+        GenerationRequest::Text(TextRequest {
+            prompt: Prompt::parse("a poem").expect("valid"),
+            max_tokens: None,
+        })
+    }
+
+    fn image() -> GenerationRequest {
+        GenerationRequest::Image(ImageRequest {
+            prompt: Prompt::parse("a fox").expect("valid"),
+            size: ImageSize::Square,
+        })
+    }
+
+    fn video(seconds: u32) -> GenerationRequest {
+        GenerationRequest::Video(VideoRequest {
+            prompt: Prompt::parse("waves").expect("valid"),
+            duration_seconds: seconds,
+        })
+    }
+
+    fn used(tokens: u64, images: u64, video_seconds: u64) -> Usage {
+        Usage {
+            tokens,
+            images,
+            video_seconds,
+        }
+    }
+
+    const QUOTA: Quota = Quota {
+        tokens: 100,
+        images: 2,
+        video_seconds: 10,
+    };
+
+    fn check_case(usage: Usage, request: GenerationRequest, expected: Option<Resource>) {
+        assert_eq!(
+            check(&QUOTA, &usage, &request).err().map(|e| e.resource),
+            expected,
+            "{usage:?} {request:?}"
+        );
+    }
+
+    #[test]
+    fn a_request_starts_only_while_its_resource_is_left() {
+        use Resource::{Images, Tokens, VideoSeconds};
+        let cases = [
+            (used(0, 0, 0), text(), None),
+            (used(99, 0, 0), text(), None),
+            (used(100, 0, 0), text(), Some(Tokens)),
+            (used(250, 0, 0), text(), Some(Tokens)),
+            // Other resources used up do not stop text.
+            (used(0, 2, 10), text(), None),
+            (used(0, 1, 0), image(), None),
+            (used(0, 2, 0), image(), Some(Images)),
+            (used(100, 0, 10), image(), None),
+            (used(0, 0, 6), video(4), None),
+            (used(0, 0, 7), video(4), Some(VideoSeconds)),
+            (used(0, 0, 0), video(11), Some(VideoSeconds)),
+            (used(u64::MAX, u64::MAX, u64::MAX), image(), Some(Images)),
+        ];
+        for (usage, request, expected) in cases {
+            check_case(usage, request, expected);
+        }
+        let nothing = Quota {
+            tokens: 0,
+            images: 0,
+            video_seconds: 0,
+        };
+        for request in [text(), image(), video(1)] {
+            assert!(check(&nothing, &Usage::default(), &request).is_err());
+        }
+    }
+
+    #[test]
+    fn reservations_and_metering_count_what_each_kind_costs() {
+        assert_eq!(Usage::reserved_for(&text()), used(0, 0, 0));
+        assert_eq!(Usage::reserved_for(&image()), used(0, 1, 0));
+        assert_eq!(Usage::reserved_for(&video(3)), used(0, 0, 3));
+        let answer = Output::Text {
+            text: "words".to_owned(),
+            usage: TokenUsage {
+                prompt_tokens: 7,
+                completion_tokens: 5,
+            },
+        };
+        assert_eq!(Usage::metered_from(&answer), used(12, 0, 0));
+        let picture = Output::Media {
+            bytes: vec![1],
+            mime_type: "image/png",
+        };
+        assert_eq!(Usage::metered_from(&picture), used(0, 0, 0));
+        assert_eq!(
+            used(1, 2, 3).plus(used(u64::MAX, 1, 1)),
+            used(u64::MAX, 3, 4)
+        );
+        assert_eq!(QUOTA.as_ceiling(), used(100, 2, 10));
+    }
+
+    #[test]
+    fn periods_are_utc_calendar_months() {
+        let cases = [
+            ((2026, 11, 1), "2026-11"),
+            ((2026, 11, 30), "2026-11"),
+            ((2026, 12, 1), "2026-12"),
+            ((2027, 1, 31), "2027-01"),
+        ];
+        for ((y, m, d), expected) in cases {
+            let date = NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+            assert_eq!(Period::of(date).as_str(), expected);
+        }
+    }
+}

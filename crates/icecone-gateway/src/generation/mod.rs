@@ -1,0 +1,424 @@
+//! The generation pipeline: a person's request checked, routed, stored encrypted and
+//! metered — and their generations read, listed, served and deleted by them alone.
+//!
+//! [`Generations::generate`] runs, in this order: the consent decision for
+//! `Process(AI_GENERATION)` (restriction refuses it), the quota (core's
+//! `usage::check`, then a conditional reservation of images or video seconds in the store),
+//! the router (only providers whose effective policy meets the deployment's promises), the
+//! vault (prompt and output sealed with the person's key, bound to the row) and the meter
+//! (tokens counted from the answer). The request sent to a provider carries the prompt and
+//! the parameters the provider needs, and nothing that identifies the person.
+//!
+//! `purge` deletes generations older than the retention window, for everyone.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use icecone_core::consent::Purpose;
+use icecone_core::consent::decision::{Activity, Denial};
+use icecone_core::personalization::{GenerationKind, PastGeneration, Profile};
+use icecone_core::provider::ProviderId;
+use icecone_core::provider::adapter::{GenerationRequest, Output, Submission};
+use icecone_core::subject::SubjectId;
+use icecone_core::usage::{self, Period, Quota, QuotaExceeded, Resource, Usage};
+use icecone_store::Store;
+use icecone_store::accounts::AccountRecord;
+use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
+use uuid::Uuid;
+
+use crate::consent;
+use crate::keys::vault::{Field, Vault};
+use crate::providers::router::{RouteError, Router};
+
+pub mod purge;
+
+/// The table whose sealed columns this module writes.
+const TABLE: &str = "generations";
+
+/// How many past generations personalisation looks at.
+pub const HISTORY_LIMIT: u64 = 50;
+
+/// Why a generation was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// The consent decision refused `Process(AI_GENERATION)`.
+    #[error("processing for AI generation is not allowed: {0}")]
+    Denied(Denial),
+    /// The quota of a resource for this period is used up.
+    #[error(transparent)]
+    QuotaExceeded(#[from] QuotaExceeded),
+    /// Routing refused or failed.
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// Something failed inside the gateway (store, vault).
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The generation pipeline and its stored generations.
+#[derive(Debug)]
+pub struct Generations {
+    store: Store,
+    vault: Arc<Vault>,
+    router: Arc<Router>,
+    quota: Quota,
+}
+
+/// A decrypted piece of media and its type.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Media {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// Their media type.
+    pub media_type: String,
+}
+
+impl std::fmt::Debug for Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Media")
+            .field("bytes", &self.bytes.len())
+            .field("media_type", &self.media_type)
+            .finish()
+    }
+}
+
+/// The binding of a sealed column of generation `id`.
+fn field<'a>(column: &'a str, id: &'a str) -> Field<'a> {
+    Field {
+        table: TABLE,
+        column,
+        row_id: id,
+    }
+}
+
+/// The kind a request produces.
+fn kind_of(request: &GenerationRequest) -> GenerationKind {
+    match request {
+        GenerationRequest::Text(_) => GenerationKind::Text,
+        GenerationRequest::Image(_) => GenerationKind::Image,
+        GenerationRequest::Video(_) => GenerationKind::Video,
+    }
+}
+
+/// Now, to the microsecond (what PostgreSQL keeps), so stored times compare equal on both
+/// databases and cursors round-trip.
+fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+impl Generations {
+    /// The pipeline over the store, the vault and the router, with every account's quota.
+    pub fn new(store: Store, vault: Arc<Vault>, router: Arc<Router>, quota: Quota) -> Self {
+        Self {
+            store,
+            vault,
+            router,
+            quota,
+        }
+    }
+
+    /// The router the pipeline sends requests through.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Generates `request` for `account` — through `provider` when one is named — and
+    /// stores the result.
+    pub async fn generate(
+        &self,
+        account: &AccountRecord,
+        request: GenerationRequest,
+        provider: Option<&ProviderId>,
+    ) -> Result<GenerationRecord, GenerateError> {
+        consent::check(
+            &self.store,
+            account.id,
+            Activity::Process(Purpose::AiGeneration),
+        )
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(GenerateError::Denied)?;
+
+        let started = now();
+        let period = Period::of(started.date_naive());
+        let used = self
+            .store
+            .usage(account.id, &period)
+            .await
+            .map_err(anyhow::Error::from)?;
+        usage::check(&self.quota, &used, &request)?;
+        let reserved = Usage::reserved_for(&request);
+        if reserved != Usage::default() {
+            let taken = self
+                .store
+                .add_usage_within(
+                    account.id,
+                    &period,
+                    reserved,
+                    self.quota.as_ceiling(),
+                    started,
+                )
+                .await
+                .map_err(anyhow::Error::from)?;
+            if !taken {
+                // Another request of the same person took the last of the quota meanwhile.
+                return Err(QuotaExceeded {
+                    resource: Resource::of(&request),
+                }
+                .into());
+            }
+        }
+
+        let (provider, output) = match self.route(&request, provider).await {
+            Ok(routed) => routed,
+            Err(error) => {
+                if reserved != Usage::default()
+                    && let Err(release) = self
+                        .store
+                        .release_usage(account.id, &period, reserved, now())
+                        .await
+                {
+                    tracing::error!(
+                        error = %crate::http::error_chain(&release),
+                        "a usage reservation could not be released"
+                    );
+                }
+                return Err(error);
+            }
+        };
+        let record = self
+            .store_result(account, &request, &provider, &output, started)
+            .await?;
+        let metered = Usage::metered_from(&output);
+        if metered != Usage::default() {
+            self.store
+                .add_usage(account.id, &period, metered, now())
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+        Ok(record)
+    }
+
+    /// Sends the request through the router; a provider that answers with a job instead
+    /// of an output is asked to cancel it (the jobs of asynchronous providers are not
+    /// followed by this pipeline yet) and the request fails as unavailable.
+    async fn route(
+        &self,
+        request: &GenerationRequest,
+        provider: Option<&ProviderId>,
+    ) -> Result<(ProviderId, Output), GenerateError> {
+        let routed = self.router.route(request, provider).await?;
+        match routed.submission {
+            Submission::Done(output) => Ok((routed.provider, output)),
+            Submission::Pending(job) => {
+                if let Some(entry) = self
+                    .router
+                    .entries()
+                    .iter()
+                    .find(|entry| entry.adapter().id() == &routed.provider)
+                    && let Err(error) = entry.adapter().cancel(&job).await
+                {
+                    tracing::warn!(provider = %routed.provider, error = %error, "an unexpected provider job could not be cancelled");
+                }
+                Err(RouteError::ProviderUnavailable { last: None }.into())
+            }
+        }
+    }
+
+    /// Seals and stores a finished generation.
+    async fn store_result(
+        &self,
+        account: &AccountRecord,
+        request: &GenerationRequest,
+        provider: &ProviderId,
+        output: &Output,
+        created_at: DateTime<Utc>,
+    ) -> Result<GenerationRecord, GenerateError> {
+        let id = Uuid::new_v4();
+        let row = id.to_string();
+        let subject = account.subject;
+        let prompt_sealed = self
+            .seal(
+                subject,
+                "prompt",
+                &row,
+                request.prompt().as_str().as_bytes(),
+            )
+            .await?;
+        let (text_sealed, media_sealed, media_type) = match output {
+            Output::Text { text, .. } => (
+                Some(self.seal(subject, "text", &row, text.as_bytes()).await?),
+                None,
+                None,
+            ),
+            Output::Media { bytes, mime_type } => (
+                None,
+                Some(self.seal(subject, "media", &row, bytes).await?),
+                Some((*mime_type).to_owned()),
+            ),
+        };
+        let record = GenerationRecord {
+            id,
+            account: account.id,
+            kind: kind_of(request),
+            status: GenerationStatus::Succeeded,
+            provider: provider.to_string(),
+            provider_job_id: None,
+            prompt_sealed,
+            text_sealed,
+            media_type,
+            error_code: None,
+            usage: Usage::reserved_for(request).plus(Usage::metered_from(output)),
+            created_at,
+            completed_at: Some(now()),
+        };
+        self.store
+            .insert_generation(&record, media_sealed)
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok(record)
+    }
+
+    async fn seal(
+        &self,
+        subject: SubjectId,
+        column: &str,
+        row: &str,
+        plaintext: &[u8],
+    ) -> anyhow::Result<Vec<u8>> {
+        Ok(self
+            .vault
+            .seal(subject, field(column, row), plaintext)
+            .await?)
+    }
+
+    /// The account's generation `id`, or `None` — also when it is someone else's.
+    pub async fn get(&self, account: Uuid, id: Uuid) -> anyhow::Result<Option<GenerationRecord>> {
+        Ok(self.store.generation_of(account, id).await?)
+    }
+
+    /// Up to `limit` of the account's generations, newest first, after `after`.
+    pub async fn page(
+        &self,
+        account: Uuid,
+        after: Option<GenerationPosition>,
+        limit: u64,
+    ) -> anyhow::Result<Vec<GenerationRecord>> {
+        Ok(self.store.generations_page(account, after, limit).await?)
+    }
+
+    /// The generation's prompt, decrypted.
+    pub async fn prompt(
+        &self,
+        subject: SubjectId,
+        record: &GenerationRecord,
+    ) -> anyhow::Result<String> {
+        self.open_text(subject, record, "prompt", &record.prompt_sealed)
+            .await
+    }
+
+    /// The generation's text output, decrypted; `None` for media or no output.
+    pub async fn text(
+        &self,
+        subject: SubjectId,
+        record: &GenerationRecord,
+    ) -> anyhow::Result<Option<String>> {
+        match &record.text_sealed {
+            Some(sealed) => Ok(Some(self.open_text(subject, record, "text", sealed).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn open_text(
+        &self,
+        subject: SubjectId,
+        record: &GenerationRecord,
+        column: &str,
+        sealed: &[u8],
+    ) -> anyhow::Result<String> {
+        let plaintext = self
+            .vault
+            .open_field(subject, field(column, &record.id.to_string()), sealed)
+            .await?;
+        String::from_utf8(plaintext.to_vec())
+            .map_err(|_| anyhow::anyhow!("a sealed generation text is not UTF-8"))
+    }
+
+    /// The media of the account's generation `id`, decrypted; `None` when it has none, does
+    /// not exist or is someone else's.
+    pub async fn media(&self, account: &AccountRecord, id: Uuid) -> anyhow::Result<Option<Media>> {
+        let Some(sealed) = self.store.generation_media(account.id, id).await? else {
+            return Ok(None);
+        };
+        let bytes = self
+            .vault
+            .open_field(
+                account.subject,
+                field("media", &id.to_string()),
+                &sealed.sealed,
+            )
+            .await?;
+        Ok(Some(Media {
+            bytes: bytes.to_vec(),
+            media_type: sealed.media_type,
+        }))
+    }
+
+    /// Deletes the account's generation `id` with its media; returns whether there was one.
+    /// Where the provider kept a job of it and can delete it, it is asked to — after the
+    /// local deletion, in the background, so a slow or failing provider never holds it up.
+    pub async fn delete(&self, account: Uuid, id: Uuid) -> anyhow::Result<bool> {
+        let Some(record) = self.store.generation_of(account, id).await? else {
+            return Ok(false);
+        };
+        if !self.store.delete_generation(account, id).await? {
+            return Ok(false);
+        }
+        if let Some(job) = record.provider_job_id {
+            let adapter = self
+                .router
+                .entries()
+                .iter()
+                .find(|entry| entry.adapter().id().as_str() == record.provider)
+                .map(|entry| entry.adapter().clone());
+            if let Some(adapter) = adapter {
+                tokio::spawn(async move {
+                    let job = icecone_core::provider::adapter::JobHandle::new(job);
+                    match adapter.delete_remote(&job).await {
+                        Ok(outcome) => {
+                            tracing::info!(provider = %adapter.id(), outcome = ?outcome, "remote copy of a deleted generation");
+                        }
+                        Err(error) => {
+                            tracing::warn!(provider = %adapter.id(), error = %error, "the remote copy of a deleted generation could not be deleted");
+                        }
+                    }
+                });
+            }
+        }
+        Ok(true)
+    }
+
+    /// The person's profile, derived from their most recent generations (newest first) and
+    /// never stored. Callers ask the `PERSONALIZATION` consent first.
+    pub async fn profile(&self, account: &AccountRecord) -> anyhow::Result<Profile> {
+        let records = self
+            .store
+            .generations_page(account.id, None, HISTORY_LIMIT)
+            .await?;
+        let mut prompts = Vec::with_capacity(records.len());
+        for record in &records {
+            prompts.push(self.prompt(account.subject, record).await?);
+        }
+        let history: Vec<PastGeneration<'_>> = records
+            .iter()
+            .zip(&prompts)
+            .map(|(record, prompt)| PastGeneration {
+                kind: record.kind,
+                provider: &record.provider,
+                prompt,
+            })
+            .collect();
+        Ok(icecone_core::personalization::derive(&history))
+    }
+}

@@ -1,0 +1,402 @@
+//! Generation: `generateText`, `generateImage`, `generation`, `deleteGeneration`, and
+//! `Account.generations` (resolved in `account`), over the pipeline of
+//! `crate::generation`. A person reads only their own generations: someone else's id
+//! answers exactly as an unknown one.
+
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Union};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use icecone_core::provider::ProviderId;
+use icecone_core::provider::adapter::{
+    GenerationRequest, ImageRequest, ImageSize, Prompt, TextRequest,
+};
+use icecone_core::subject::SubjectId;
+use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
+use uuid::Uuid;
+
+use super::account::{GenerationKindValue, internal, services, viewer_account};
+use super::classification::essential;
+use super::consent::PurposeValue;
+use super::error::ApiError;
+use super::providers::Provider;
+
+/// Generations per page when `first` is not given.
+const DEFAULT_PAGE: u64 = 20;
+/// The most generations one page holds.
+const MAX_PAGE: u64 = 100;
+/// The most tokens `maxTokens` may ask for.
+const MAX_TOKENS: i32 = 32_768;
+
+/// The path of a generation's media, served to its owner by the HTTP layer.
+pub(crate) fn media_url(id: Uuid) -> String {
+    format!("/media/{id}")
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct GenerationQuery;
+
+#[Object]
+impl GenerationQuery {
+    /// One of the signed-in person's generations; `null` when there is none with this id —
+    /// also when the id is someone else's, which is answered exactly alike.
+    async fn generation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Generation>, ApiError> {
+        let (_, account) = viewer_account(ctx).await?;
+        let Ok(id) = Uuid::try_parse(&id) else {
+            return Ok(None);
+        };
+        let record = services(ctx)?
+            .generations
+            .get(account.id, id)
+            .await
+            .map_err(internal)?;
+        Ok(record.map(|record| Generation::new(record, account.subject)))
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct GenerationMutation;
+
+/// What to write.
+#[derive(InputObject)]
+pub(crate) struct GenerateTextInput {
+    /// The prompt: not blank, at most 32,000 characters.
+    prompt: String,
+    /// The provider to use (see `providers`); when not given, the first provider whose
+    /// effective policy meets IceCone's promises. A named provider that does not meet
+    /// them answers `NO_COMPLIANT_PROVIDER` — it is never silently replaced.
+    provider: Option<ID>,
+    /// The most tokens to generate (1 to 32,768); when not given, the provider decides.
+    max_tokens: Option<i32>,
+}
+
+/// What to draw.
+#[derive(InputObject)]
+pub(crate) struct GenerateImageInput {
+    /// The prompt: not blank, at most 32,000 characters.
+    prompt: String,
+    /// The provider to use, as for `generateText`.
+    provider: Option<ID>,
+    /// The image's shape.
+    #[graphql(default_with = "ImageSizeValue::Square")]
+    size: ImageSizeValue,
+}
+
+/// The shape of a generated image; each provider maps it to the nearest size it has.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "ImageSize",
+    remote = "icecone_core::provider::adapter::ImageSize"
+)]
+pub(crate) enum ImageSizeValue {
+    /// Square.
+    Square,
+    /// Wider than high.
+    Landscape,
+    /// Higher than wide.
+    Portrait,
+}
+
+fn prompt(text: &str) -> Result<Prompt, ApiError> {
+    Ok(Prompt::parse(text)?)
+}
+
+fn provider(id: Option<&ID>) -> Result<Option<ProviderId>, ApiError> {
+    id.map(|id| {
+        ProviderId::parse(id).map_err(|_| ApiError::BadUserInput("no such provider".to_owned()))
+    })
+    .transpose()
+}
+
+/// Runs a generation for the signed-in person.
+async fn generate(
+    ctx: &Context<'_>,
+    request: GenerationRequest,
+    provider: Option<ProviderId>,
+) -> Result<Generation, ApiError> {
+    let (_, account) = viewer_account(ctx).await?;
+    let record = services(ctx)?
+        .generations
+        .generate(&account, request, provider.as_ref())
+        .await?;
+    Ok(Generation::new(record, account.subject))
+}
+
+#[Object]
+impl GenerationMutation {
+    /// Generates text. The prompt goes only to a provider whose effective data-handling
+    /// policy meets IceCone's promises; the prompt and the answer are stored encrypted with
+    /// the person's own key. Counts against the month's token quota (`QUOTA_EXCEEDED`).
+    async fn generate_text(
+        &self,
+        ctx: &Context<'_>,
+        input: GenerateTextInput,
+    ) -> Result<Generation, ApiError> {
+        let max_tokens = input
+            .max_tokens
+            .map(|n| {
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| (1..=MAX_TOKENS.unsigned_abs()).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::BadUserInput(format!("`maxTokens` must be 1 to {MAX_TOKENS}"))
+                    })
+            })
+            .transpose()?;
+        let request = GenerationRequest::Text(TextRequest {
+            prompt: prompt(&input.prompt)?,
+            max_tokens,
+        });
+        generate(ctx, request, provider(input.provider.as_ref())?).await
+    }
+
+    /// Generates an image, as `generateText` does text; the image is stored encrypted and
+    /// served to its owner only, from `MediaOutput.url`. Counts against the month's image
+    /// quota.
+    async fn generate_image(
+        &self,
+        ctx: &Context<'_>,
+        input: GenerateImageInput,
+    ) -> Result<Generation, ApiError> {
+        let request = GenerationRequest::Image(ImageRequest {
+            prompt: prompt(&input.prompt)?,
+            size: ImageSize::from(input.size),
+        });
+        generate(ctx, request, provider(input.provider.as_ref())?).await
+    }
+
+    /// Deletes one of the signed-in person's generations with its prompt, output and
+    /// media, and asks the provider to delete its copy where it kept one and can. `true`
+    /// once deleted; `NOT_FOUND` when there is none with this id (someone else's included).
+    #[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
+    async fn delete_generation(&self, ctx: &Context<'_>, id: ID) -> Result<bool, ApiError> {
+        let (_, account) = viewer_account(ctx).await?;
+        let id = Uuid::try_parse(&id).map_err(|_| ApiError::NotFound)?;
+        if services(ctx)?
+            .generations
+            .delete(account.id, id)
+            .await
+            .map_err(internal)?
+        {
+            Ok(true)
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+}
+
+/// The opaque cursor of a generation in its owner's newest-first list.
+pub(crate) struct GenerationCursor(GenerationPosition);
+
+/// A cursor that is not one `generations` gave.
+#[derive(Debug)]
+pub(crate) struct BadCursor;
+
+impl std::fmt::Display for BadCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("`after` is not a cursor of generations")
+    }
+}
+
+impl CursorType for GenerationCursor {
+    type Error = BadCursor;
+
+    fn decode_cursor(text: &str) -> Result<Self, BadCursor> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| BadCursor)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| BadCursor)?;
+        let (micros, id) = text
+            .strip_prefix("generation:")
+            .and_then(|rest| rest.split_once(':'))
+            .ok_or(BadCursor)?;
+        let created_at = micros
+            .parse()
+            .ok()
+            .and_then(DateTime::<Utc>::from_timestamp_micros)
+            .ok_or(BadCursor)?;
+        let id = Uuid::try_parse(id).map_err(|_| BadCursor)?;
+        Ok(Self(GenerationPosition { created_at, id }))
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "generation:{}:{}",
+            self.0.created_at.timestamp_micros(),
+            self.0.id
+        ))
+    }
+}
+
+/// A page of an account's generations, newest first: `first` of them (1 to 100, default
+/// 20) after the cursor `after`.
+pub(crate) async fn generations_of(
+    ctx: &Context<'_>,
+    account: Uuid,
+    subject: SubjectId,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Connection<GenerationCursor, Generation, EmptyFields, EmptyFields>, ApiError> {
+    let limit = match first {
+        None => DEFAULT_PAGE,
+        Some(first) => u64::try_from(first)
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| ApiError::BadUserInput(format!("`first` must be 1 to {MAX_PAGE}")))?,
+    };
+    let after = after
+        .map(|text| GenerationCursor::decode_cursor(&text))
+        .transpose()
+        .map_err(|error| ApiError::BadUserInput(error.to_string()))?
+        .map(|cursor| cursor.0);
+    // One more than asked for tells whether there is a next page.
+    let mut records = services(ctx)?
+        .generations
+        .page(account, after, limit + 1)
+        .await
+        .map_err(internal)?;
+    let has_next_page = records.len() as u64 > limit;
+    records.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let mut connection = Connection::new(after.is_some(), has_next_page);
+    connection.edges.extend(records.into_iter().map(|record| {
+        let position = GenerationPosition {
+            created_at: record.created_at,
+            id: record.id,
+        };
+        Edge::new(GenerationCursor(position), Generation::new(record, subject))
+    }));
+    Ok(connection)
+}
+
+/// Where a generation stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "GenerationStatus",
+    remote = "icecone_store::generations::GenerationStatus"
+)]
+pub(crate) enum GenerationStatusValue {
+    /// Accepted, not yet sent to a provider.
+    Queued,
+    /// A provider is working on it.
+    Running,
+    /// Done: `output` holds the result.
+    Succeeded,
+    /// Ended without an output: `error` says why.
+    Failed,
+    /// Cancelled before it finished.
+    Cancelled,
+}
+
+/// Something the person asked an AI provider to generate, and what came back.
+pub(crate) struct Generation {
+    record: GenerationRecord,
+    subject: SubjectId,
+}
+
+impl Generation {
+    fn new(record: GenerationRecord, subject: SubjectId) -> Self {
+        Self { record, subject }
+    }
+}
+
+#[Object(directive = essential::apply(PurposeValue::AiGeneration))]
+impl Generation {
+    /// Its id.
+    async fn id(&self) -> ID {
+        ID(self.record.id.to_string())
+    }
+
+    /// What it produces.
+    async fn kind(&self) -> GenerationKindValue {
+        self.record.kind.into()
+    }
+
+    /// Where it stands.
+    async fn status(&self) -> GenerationStatusValue {
+        self.record.status.into()
+    }
+
+    /// The provider that took it, with the data-handling policy the request was held to.
+    async fn provider(&self, ctx: &Context<'_>) -> Result<Provider, ApiError> {
+        services(ctx)?
+            .generations
+            .router()
+            .entries()
+            .iter()
+            .find(|entry| entry.adapter().id().as_str() == self.record.provider)
+            .cloned()
+            .map(Provider)
+            .ok_or_else(|| internal(anyhow::anyhow!("a generation names an unknown provider")))
+    }
+
+    /// The prompt (stored encrypted with the person's own key).
+    async fn prompt(&self, ctx: &Context<'_>) -> Result<String, ApiError> {
+        services(ctx)?
+            .generations
+            .prompt(self.subject, &self.record)
+            .await
+            .map_err(internal)
+    }
+
+    /// What was generated, once it succeeded: the text, or where to fetch the media.
+    async fn output(&self, ctx: &Context<'_>) -> Result<Option<GenerationOutput>, ApiError> {
+        if self.record.status != GenerationStatus::Succeeded {
+            return Ok(None);
+        }
+        if let Some(media_type) = &self.record.media_type {
+            return Ok(Some(GenerationOutput::Media(MediaOutput {
+                url: media_url(self.record.id),
+                mime_type: media_type.clone(),
+            })));
+        }
+        let text = services(ctx)?
+            .generations
+            .text(self.subject, &self.record)
+            .await
+            .map_err(internal)?;
+        Ok(text.map(|text| GenerationOutput::Text(TextOutput { text })))
+    }
+
+    /// Why it failed, as a stable code (never a provider's message); `null` unless
+    /// `FAILED`.
+    async fn error(&self) -> Option<&str> {
+        self.record.error_code.as_deref()
+    }
+
+    /// When it was asked for.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.record.created_at
+    }
+
+    /// When it finished, if it did.
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.record.completed_at
+    }
+}
+
+/// What a generation produced.
+#[derive(Union)]
+pub(crate) enum GenerationOutput {
+    /// Text.
+    Text(TextOutput),
+    /// An image or a video.
+    Media(MediaOutput),
+}
+
+/// Generated text.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
+pub(crate) struct TextOutput {
+    /// The text (stored encrypted with the person's own key).
+    text: String,
+}
+
+/// Generated media, served by the gateway to its owner only.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
+pub(crate) struct MediaOutput {
+    /// Where to fetch it: a path on this gateway (`/media/<generation id>`) that answers
+    /// only with the owner's bearer token, `404` to anyone else.
+    url: String,
+    /// Its media type, such as `image/png`.
+    mime_type: String,
+}

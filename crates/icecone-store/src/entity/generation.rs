@@ -1,0 +1,28 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "generations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub provider: String,
+    pub provider_job_id: Option<String>,
+    pub prompt_sealed: Vec<u8>,
+    pub text_sealed: Option<Vec<u8>>,
+    pub media_sealed: Option<Vec<u8>>,
+    pub media_type: Option<String>,
+    pub error_code: Option<String>,
+    pub tokens: i64,
+    pub images: i64,
+    pub video_seconds: i64,
+    pub created_at: ChronoDateTimeUtc,
+    pub completed_at: Option<ChronoDateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

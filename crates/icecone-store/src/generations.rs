@@ -1,0 +1,338 @@
+//! Repositories for generations: what a person asked an AI provider for and what came back.
+//!
+//! The prompt, a text output and media bytes arrive sealed by the gateway's vault under the
+//! account's data key; the store keeps ciphertexts, the provider id, counts and times. Every
+//! read and delete is scoped to the owning account, so another person's generation is
+//! indistinguishable from one that does not exist. Lists never load media bytes (they have
+//! their own column); [`Store::generation_media`] reads them for the owner's media route.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use icecone_core::personalization::GenerationKind;
+use icecone_core::usage::Usage;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IdenStatic, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::convert::{u64_from_db, u64_to_db};
+use crate::entity::generation;
+use crate::{Store, StoreError};
+
+/// Where a generation stands. Synchronous providers go straight to `Succeeded`; the other
+/// states are those of asynchronous jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GenerationStatus {
+    /// Accepted, not yet sent to the provider.
+    Queued,
+    /// The provider is working on it.
+    Running,
+    /// Done, with an output.
+    Succeeded,
+    /// Ended without an output (see the error code).
+    Failed,
+    /// Cancelled before it finished.
+    Cancelled,
+}
+
+impl GenerationStatus {
+    fn to_db(self) -> &'static str {
+        match self {
+            Self::Queued => "QUEUED",
+            Self::Running => "RUNNING",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    fn from_db(value: &str) -> Result<Self, StoreError> {
+        match value {
+            "QUEUED" => Ok(Self::Queued),
+            "RUNNING" => Ok(Self::Running),
+            "SUCCEEDED" => Ok(Self::Succeeded),
+            "FAILED" => Ok(Self::Failed),
+            "CANCELLED" => Ok(Self::Cancelled),
+            _ => Err(StoreError::OutOfRange("generation status")),
+        }
+    }
+}
+
+fn kind_to_db(kind: GenerationKind) -> &'static str {
+    match kind {
+        GenerationKind::Text => "TEXT",
+        GenerationKind::Image => "IMAGE",
+        GenerationKind::Video => "VIDEO",
+    }
+}
+
+fn kind_from_db(value: &str) -> Result<GenerationKind, StoreError> {
+    match value {
+        "TEXT" => Ok(GenerationKind::Text),
+        "IMAGE" => Ok(GenerationKind::Image),
+        "VIDEO" => Ok(GenerationKind::Video),
+        _ => Err(StoreError::OutOfRange("generation kind")),
+    }
+}
+
+/// A generation as stored, without its media bytes (see [`Store::generation_media`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct GenerationRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// The account it belongs to.
+    pub account: Uuid,
+    /// What it produces.
+    pub kind: GenerationKind,
+    /// Where it stands.
+    pub status: GenerationStatus,
+    /// The provider that took it.
+    pub provider: String,
+    /// The provider's job id, if it ran one.
+    pub provider_job_id: Option<String>,
+    /// The prompt, sealed.
+    pub prompt_sealed: Vec<u8>,
+    /// A text output, sealed.
+    pub text_sealed: Option<Vec<u8>>,
+    /// The media's type, when it has media.
+    pub media_type: Option<String>,
+    /// Why it failed.
+    pub error_code: Option<String>,
+    /// What it was metered at.
+    pub usage: Usage,
+    /// When it was asked for.
+    pub created_at: DateTime<Utc>,
+    /// When it finished.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for GenerationRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GenerationRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("status", &self.status)
+            .field("provider", &self.provider)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every column but the media bytes, which record queries select as `NULL`.
+const RECORD_COLUMNS: [generation::Column; 15] = [
+    generation::Column::Id,
+    generation::Column::AccountId,
+    generation::Column::Kind,
+    generation::Column::Status,
+    generation::Column::Provider,
+    generation::Column::ProviderJobId,
+    generation::Column::PromptSealed,
+    generation::Column::TextSealed,
+    generation::Column::MediaType,
+    generation::Column::ErrorCode,
+    generation::Column::Tokens,
+    generation::Column::Images,
+    generation::Column::VideoSeconds,
+    generation::Column::CreatedAt,
+    generation::Column::CompletedAt,
+];
+
+impl TryFrom<generation::Model> for GenerationRecord {
+    type Error = StoreError;
+
+    fn try_from(row: generation::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.id,
+            account: row.account_id,
+            kind: kind_from_db(&row.kind)?,
+            status: GenerationStatus::from_db(&row.status)?,
+            provider: row.provider,
+            provider_job_id: row.provider_job_id,
+            prompt_sealed: row.prompt_sealed,
+            text_sealed: row.text_sealed,
+            media_type: row.media_type,
+            error_code: row.error_code,
+            usage: Usage {
+                tokens: u64_from_db(row.tokens, "generation tokens")?,
+                images: u64_from_db(row.images, "generation images")?,
+                video_seconds: u64_from_db(row.video_seconds, "generation video seconds")?,
+            },
+            created_at: row.created_at,
+            completed_at: row.completed_at,
+        })
+    }
+}
+
+/// A position in an account's newest-first list: the creation time and id of the last
+/// generation seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerationPosition {
+    /// When the generation was created.
+    pub created_at: DateTime<Utc>,
+    /// Its id (breaks ties between generations created at the same time).
+    pub id: Uuid,
+}
+
+/// Sealed media bytes and their type.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedMedia {
+    /// The bytes, sealed.
+    pub sealed: Vec<u8>,
+    /// Their media type.
+    pub media_type: String,
+}
+
+impl fmt::Debug for SealedMedia {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedMedia")
+            .field("bytes", &self.sealed.len())
+            .field("media_type", &self.media_type)
+            .finish()
+    }
+}
+
+/// Generations without their media bytes: every other column, and `NULL` in their place.
+fn records() -> sea_orm::Select<generation::Entity> {
+    generation::Entity::find()
+        .select_only()
+        .columns(RECORD_COLUMNS)
+        .expr_as(
+            Expr::value(Option::<Vec<u8>>::None),
+            generation::Column::MediaSealed.as_str(),
+        )
+}
+
+impl Store {
+    /// Stores a generation, with its sealed media bytes if it has media.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] when the id is taken.
+    pub async fn insert_generation(
+        &self,
+        record: &GenerationRecord,
+        media_sealed: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        generation::Entity::insert(generation::ActiveModel {
+            id: Set(record.id),
+            account_id: Set(record.account),
+            kind: Set(kind_to_db(record.kind).to_owned()),
+            status: Set(record.status.to_db().to_owned()),
+            provider: Set(record.provider.clone()),
+            provider_job_id: Set(record.provider_job_id.clone()),
+            prompt_sealed: Set(record.prompt_sealed.clone()),
+            text_sealed: Set(record.text_sealed.clone()),
+            media_sealed: Set(media_sealed),
+            media_type: Set(record.media_type.clone()),
+            error_code: Set(record.error_code.clone()),
+            tokens: Set(u64_to_db(record.usage.tokens, "generation tokens")?),
+            images: Set(u64_to_db(record.usage.images, "generation images")?),
+            video_seconds: Set(u64_to_db(
+                record.usage.video_seconds,
+                "generation video seconds",
+            )?),
+            created_at: Set(record.created_at),
+            completed_at: Set(record.completed_at),
+        })
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    /// The account's generation `id`; `None` when there is none — or when it is someone
+    /// else's, which the caller cannot tell apart.
+    pub async fn generation_of(
+        &self,
+        account: Uuid,
+        id: Uuid,
+    ) -> Result<Option<GenerationRecord>, StoreError> {
+        records()
+            .filter(generation::Column::Id.eq(id))
+            .filter(generation::Column::AccountId.eq(account))
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .map(GenerationRecord::try_from)
+            .transpose()
+    }
+
+    /// Up to `limit` of the account's generations, newest first, after `after`.
+    pub async fn generations_page(
+        &self,
+        account: Uuid,
+        after: Option<GenerationPosition>,
+        limit: u64,
+    ) -> Result<Vec<GenerationRecord>, StoreError> {
+        let mut query = records().filter(generation::Column::AccountId.eq(account));
+        if let Some(after) = after {
+            query = query.filter(
+                Condition::any()
+                    .add(generation::Column::CreatedAt.lt(after.created_at))
+                    .add(
+                        Condition::all()
+                            .add(generation::Column::CreatedAt.eq(after.created_at))
+                            .add(generation::Column::Id.lt(after.id)),
+                    ),
+            );
+        }
+        query
+            .order_by_desc(generation::Column::CreatedAt)
+            .order_by_desc(generation::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .into_iter()
+            .map(GenerationRecord::try_from)
+            .collect()
+    }
+
+    /// The sealed media of the account's generation `id`; `None` when it has none, does not
+    /// exist or is someone else's.
+    pub async fn generation_media(
+        &self,
+        account: Uuid,
+        id: Uuid,
+    ) -> Result<Option<SealedMedia>, StoreError> {
+        let row: Option<(Option<Vec<u8>>, Option<String>)> = generation::Entity::find()
+            .select_only()
+            .column(generation::Column::MediaSealed)
+            .column(generation::Column::MediaType)
+            .filter(generation::Column::Id.eq(id))
+            .filter(generation::Column::AccountId.eq(account))
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(match row {
+            Some((Some(sealed), Some(media_type))) => Some(SealedMedia { sealed, media_type }),
+            _ => None,
+        })
+    }
+
+    /// Deletes the account's generation `id`, media included. Returns whether it existed
+    /// (and was the account's).
+    pub async fn delete_generation(&self, account: Uuid, id: Uuid) -> Result<bool, StoreError> {
+        let result = generation::Entity::delete_many()
+            .filter(generation::Column::Id.eq(id))
+            .filter(generation::Column::AccountId.eq(account))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Deletes every generation, of every account, created before `cutoff`; returns how
+    /// many. Media go with their rows.
+    pub async fn purge_generations_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = generation::Entity::delete_many()
+            .filter(Expr::col(generation::Column::CreatedAt).lt(cutoff))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected)
+    }
+}

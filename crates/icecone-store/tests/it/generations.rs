@@ -1,0 +1,230 @@
+use icecone_core::personalization::GenerationKind;
+use icecone_core::usage::Usage;
+use icecone_store::StoreError;
+use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
+use icecone_store::testing::TestDatabase;
+use uuid::Uuid;
+
+use crate::support::{create_user, now, plus};
+
+/// A generation to store and its sealed media (for images).
+fn new_generation(
+    account: Uuid,
+    kind: GenerationKind,
+    created_at: chrono::DateTime<chrono::Utc>,
+) -> (GenerationRecord, Option<Vec<u8>>) {
+    let media = kind != GenerationKind::Text;
+    let record = GenerationRecord {
+        id: Uuid::new_v4(),
+        account,
+        kind,
+        status: GenerationStatus::Succeeded,
+        provider: "local".to_owned(),
+        provider_job_id: None,
+        prompt_sealed: vec![0xA1, 1],
+        text_sealed: (!media).then(|| vec![0xA2, 2]),
+        media_type: media.then(|| "image/png".to_owned()),
+        error_code: None,
+        usage: Usage {
+            tokens: if media { 0 } else { 12 },
+            images: u64::from(media),
+            video_seconds: 0,
+        },
+        created_at,
+        completed_at: Some(created_at),
+    };
+    (record, media.then(|| vec![0xA3, 3, 3]))
+}
+
+/// Stores generations; returns their records.
+async fn insert(
+    store: &icecone_store::Store,
+    generations: Vec<(GenerationRecord, Option<Vec<u8>>)>,
+) -> Vec<GenerationRecord> {
+    let mut records = Vec::new();
+    for (record, media) in generations {
+        store
+            .insert_generation(&record, media)
+            .await
+            .expect("stored");
+        records.push(record);
+    }
+    records
+}
+
+#[tokio::test]
+async fn generations_are_read_listed_and_deleted_by_their_owner_only() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let owner = create_user(store, 1).await;
+    let other = create_user(store, 2).await;
+    let at = now();
+    let [text, image, theirs] = <[GenerationRecord; 3]>::try_from(
+        insert(
+            store,
+            vec![
+                new_generation(owner, GenerationKind::Text, at),
+                new_generation(owner, GenerationKind::Image, plus(at, 1)),
+                new_generation(other, GenerationKind::Text, plus(at, 2)),
+            ],
+        )
+        .await,
+    )
+    .expect("three");
+    assert!(matches!(
+        store.insert_generation(&text, None).await,
+        Err(StoreError::Duplicate)
+    ));
+
+    let read = store
+        .generation_of(owner, text.id)
+        .await
+        .expect("read")
+        .expect("the owner's");
+    assert_eq!(
+        (read.kind, read.status, read.provider.as_str()),
+        (GenerationKind::Text, GenerationStatus::Succeeded, "local")
+    );
+    assert_eq!(read, text, "read back as stored");
+    assert_eq!(
+        store.generation_of(owner, theirs.id).await.expect("read"),
+        None,
+        "someone else's generation reads as missing"
+    );
+    assert_eq!(
+        store
+            .generation_of(owner, Uuid::new_v4())
+            .await
+            .expect("read"),
+        None
+    );
+
+    let media = store
+        .generation_media(owner, image.id)
+        .await
+        .expect("read")
+        .expect("media");
+    assert_eq!(
+        (media.sealed, media.media_type.as_str()),
+        (vec![0xA3, 3, 3], "image/png")
+    );
+    assert_eq!(
+        store.generation_media(other, image.id).await.expect("read"),
+        None
+    );
+    assert_eq!(
+        store.generation_media(owner, text.id).await.expect("read"),
+        None,
+        "text has no media"
+    );
+
+    let page = store.generations_page(owner, None, 10).await.expect("page");
+    assert_eq!(
+        page.iter().map(|g| g.id).collect::<Vec<_>>(),
+        [image.id, text.id],
+        "newest first, the owner's only"
+    );
+    let first = store.generations_page(owner, None, 1).await.expect("page");
+    let position = GenerationPosition {
+        created_at: first[0].created_at,
+        id: first[0].id,
+    };
+    let rest = store
+        .generations_page(owner, Some(position), 10)
+        .await
+        .expect("page");
+    assert_eq!(rest.iter().map(|g| g.id).collect::<Vec<_>>(), [text.id]);
+
+    assert!(
+        !store
+            .delete_generation(other, text.id)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        store
+            .delete_generation(owner, image.id)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_generation(owner, image.id)
+            .await
+            .expect("again")
+    );
+    assert_eq!(
+        store.generation_media(owner, image.id).await.expect("read"),
+        None
+    );
+    assert_eq!(db.count("generations").await, 2);
+}
+
+#[tokio::test]
+async fn ties_in_creation_time_page_by_id_without_gaps_or_repeats() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let owner = create_user(store, 1).await;
+    let at = now();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let generation = new_generation(owner, GenerationKind::Text, at);
+        ids.push(generation.0.id);
+        insert(store, vec![generation]).await;
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.generations_page(owner, after, 2).await.expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some(GenerationPosition {
+            created_at: last.created_at,
+            id: last.id,
+        });
+        seen.extend(page.iter().map(|g| g.id));
+    }
+    ids.sort_unstable();
+    ids.reverse();
+    assert_eq!(seen, ids);
+}
+
+#[tokio::test]
+async fn the_purge_deletes_every_accounts_generations_older_than_the_cutoff_only() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let first = create_user(store, 1).await;
+    let second = create_user(store, 2).await;
+    let at = now();
+    let stored = insert(
+        store,
+        vec![
+            new_generation(first, GenerationKind::Image, plus(at, -100)),
+            new_generation(second, GenerationKind::Text, plus(at, -50)),
+            new_generation(first, GenerationKind::Text, at),
+        ],
+    )
+    .await;
+    let young = &stored[2];
+    assert_eq!(
+        store
+            .purge_generations_before(plus(at, -10))
+            .await
+            .expect("purged"),
+        2
+    );
+    assert_eq!(db.count("generations").await, 1);
+    assert!(
+        store
+            .generation_of(first, young.id)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .purge_generations_before(plus(at, -10))
+            .await
+            .expect("again"),
+        0
+    );
+}
