@@ -202,12 +202,12 @@ const SET_CREDENTIAL: &str = "mutation S($p: ID!, $k: String!) { setProviderCred
 async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_instance() {
     use icecone_core::identity::roles::StaffRole;
     use serde_json::json;
-    use wiremock::matchers::{header, method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::MockServer;
 
     use crate::accounts::instance;
-    use crate::consent::codes;
+    use crate::consent::{codes, signed_in};
     use crate::login::post;
+    use crate::routing::mount_openai_chat;
     use crate::staff_console::{FRESH, STALE, staff_member, token};
 
     const NEW_KEY: &str = "sk-set-at-run-time-5150-abcdef";
@@ -286,30 +286,26 @@ async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_inst
         "{target}"
     );
 
-    // Another instance on the same database uses the key from its start, with no key in
-    // its own configuration: its `providers` says so and its requests carry it.
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .and(header("authorization", format!("Bearer {NEW_KEY}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 1_764_000_000,
-            "model": "gpt-4o-mini",
-            "choices": [{ "index": 0, "message": { "role": "assistant", "content": "ok", "refusal": null },
-                          "logprobs": null, "finish_reason": "stop" }],
-            "usage": { "prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2 }
-        })))
-        .mount(&server)
-        .await;
+    // Another instance on the same database, with no key in its own configuration, uses
+    // the stored key from its start: its `providers` says so, and a generation through it
+    // reaches OpenAI with that key.
+    mount_openai_chat(&server, NEW_KEY, "Name a colour", 10, "Teal.").await;
     let second = app
-        .another_instance(|settings| settings.openai_base_url = base_url.clone())
+        .another_instance(|settings| {
+            settings.openai_base_url = base_url.clone();
+            settings.openai_zdr_contract = Some("ZDR-2026-7".to_owned());
+        })
         .await;
+    let (_, person) = signed_in(&app, "gen@example.com").await;
+    let on_second = |query: &str, variables: serde_json::Value| {
+        app.client
+            .post(format!("http://{second}/graphql"))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {person}"))
+            .body(json!({ "query": query, "variables": variables }).to_string())
+    };
     let answer = app
-        .send(
-            app.client
-                .post(format!("http://{second}/graphql"))
-                .header("content-type", "application/json")
-                .body(json!({ "query": "{ providers { id available } }" }).to_string()),
-        )
+        .send(on_second("{ providers { id available } }", json!({})))
         .await;
     assert!(!answer.text.contains(NEW_KEY));
     let providers = answer.json();
@@ -317,6 +313,17 @@ async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_inst
         provider(&providers, "openai")["available"],
         true,
         "{providers}"
+    );
+    let generated = app
+        .send(on_second(
+            "mutation G($i: GenerateTextInput!) { generateText(input: $i) { status output { ... on TextOutput { text } } } }",
+            json!({ "i": { "prompt": "Name a colour", "provider": "openai", "maxTokens": 10 } }),
+        ))
+        .await
+        .json();
+    assert_eq!(
+        generated["data"]["generateText"]["output"]["text"], "Teal.",
+        "{generated}"
     );
 }
 
