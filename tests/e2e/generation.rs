@@ -16,7 +16,7 @@ use icecone_core::provider::adapter::{
     Submission,
 };
 use icecone_core::provider::policy::ProviderPolicy;
-use icecone_core::usage::{Period, Quota, Usage};
+use icecone_core::usage::{Period, Plans, Quota, Usage};
 use icecone_gateway::config::Settings;
 use icecone_gateway::generation::Generations;
 use icecone_gateway::generation::purge::{purge_expired, spawn_purge};
@@ -357,6 +357,108 @@ async fn generations_answer_quota_exceeded_once_the_months_quota_is_used_up() {
 }
 
 #[tokio::test]
+async fn the_quota_follows_the_plan_that_admin_sets_and_the_person_sees_their_usage() {
+    use icecone_core::identity::roles::StaffRole;
+
+    use crate::consent::codes;
+    use crate::staff_console::{FRESH, staff_member, token};
+
+    const SET_PLAN: &str = "mutation P($id: ID!, $p: Plan!, $r: String!) { \
+        setAccountPlan(id: $id, plan: $p, reason: $r) { id plan } }";
+    const USAGE: &str = "{ me { usage { period plan used { images } quota { images tokens } } } }";
+    const REASON: &str = "order 2026-4711: upgraded to PRO";
+    let app = TestApp::spawn_with(|settings| {
+        settings.quota_images_per_month = 1;
+        settings.pro_quota_images_per_month = 3;
+    })
+    .await;
+    let (vault, tokens) = instance(&app).await;
+    let (admin, _) = staff_member(&app, &vault, "root@icecone.example", StaffRole::Admin).await;
+    let (support, _) = staff_member(&app, &vault, "help@icecone.example", StaffRole::Support).await;
+    let admin = token(&app, &tokens, admin, FRESH).await;
+    let support_token = token(&app, &tokens, support, FRESH).await;
+    let (account, person) = signed_in(&app, "plan@example.com").await;
+
+    generated(
+        &generate_image(&app, &person, json!({ "prompt": "one" })).await,
+        "generateImage",
+    );
+    let body = generate_image(&app, &person, json!({ "prompt": "two" })).await;
+    assert_eq!(code(&body), "QUOTA_EXCEEDED", "{body}");
+    let usage = post(&app, Some(&person), USAGE, json!({})).await;
+    let usage = &usage["data"]["me"]["usage"];
+    assert_eq!(usage["plan"], "FREE");
+    assert_eq!(usage["used"]["images"], 1);
+    assert_eq!(usage["quota"]["images"], 1);
+    assert_eq!(
+        usage["period"],
+        Period::of(Utc::now().date_naive()).as_str()
+    );
+
+    let variables = |id: String, plan: &str| json!({ "id": id, "p": plan, "r": REASON });
+    let refused = post(
+        &app,
+        Some(&support_token),
+        SET_PLAN,
+        variables(account.to_string(), "PRO"),
+    )
+    .await;
+    assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
+    let on_staff = post(
+        &app,
+        Some(&admin),
+        SET_PLAN,
+        variables(support.to_string(), "PRO"),
+    )
+    .await;
+    assert_eq!(codes(&on_staff), ["FORBIDDEN"], "{on_staff}");
+    let unknown = post(
+        &app,
+        Some(&admin),
+        SET_PLAN,
+        variables(uuid::Uuid::new_v4().to_string(), "PRO"),
+    )
+    .await;
+    assert_eq!(codes(&unknown), ["NOT_FOUND"], "{unknown}");
+    let upgraded = post(
+        &app,
+        Some(&admin),
+        SET_PLAN,
+        variables(account.to_string(), "PRO"),
+    )
+    .await;
+    assert_eq!(
+        upgraded["data"]["setAccountPlan"]["plan"], "PRO",
+        "{upgraded}"
+    );
+
+    // The next request is held to the PRO quota; the month's usage carries over.
+    generated(
+        &generate_image(&app, &person, json!({ "prompt": "two" })).await,
+        "generateImage",
+    );
+    let usage = post(&app, Some(&person), USAGE, json!({})).await;
+    assert_eq!(usage["data"]["me"]["usage"]["plan"], "PRO");
+    assert_eq!(usage["data"]["me"]["usage"]["used"]["images"], 2);
+    assert_eq!(usage["data"]["me"]["usage"]["quota"]["images"], 3);
+    let trail = app.db.store().audit_page(None, 1000).await.expect("audit");
+    let changes: Vec<_> = trail
+        .iter()
+        .filter(|row| row.action == "staff.set_plan")
+        .collect();
+    assert_eq!(
+        changes.len(),
+        1,
+        "the change is recorded; the refusals changed nothing"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|row| row.target.as_deref() == Some(&format!("account:{account}:plan:PRO")))
+    );
+}
+
+#[tokio::test]
 async fn a_named_provider_that_fails_the_promises_answers_no_compliant_provider() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -628,10 +730,9 @@ async fn deleting_asks_the_provider_to_delete_its_copy_without_waiting_for_it() 
         store.clone(),
         Arc::new(vault),
         Arc::new(router),
-        Quota {
-            tokens: 0,
-            images: 0,
-            video_seconds: 0,
+        Plans {
+            free: Quota::default(),
+            pro: Quota::default(),
         },
     );
     let now = Utc::now();

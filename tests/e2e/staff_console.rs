@@ -895,6 +895,7 @@ fn arguments_for(field: &RootField) -> (String, String, Value) {
             BaseType::Named(named) if named.as_str() == "String" => json!(REASON),
             BaseType::Named(named) if named.as_str() == "Boolean" => json!(false),
             BaseType::Named(named) if named.as_str() == "Int" => json!(1),
+            BaseType::Named(named) if named.as_str() == "Plan" => json!("FREE"),
             BaseType::List(_) => json!([]),
             other => panic!(
                 "{}.{}: teach arguments_for a value of type {other} for `{name}`",
@@ -1043,6 +1044,7 @@ fn the_staff_view_of_an_account_shows_no_password_hash_or_second_factor_secret()
             "id",
             "kind",
             "mfaEnabled",
+            "plan",
             "roles",
             "suspended",
             "suspendedAt"

@@ -66,8 +66,8 @@ impl Usage {
     }
 }
 
-/// What a plan allows per period. `0` allows nothing of that resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a plan allows per period. `0` allows nothing of that resource (the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Quota {
     /// Text tokens per period.
     pub tokens: u64,
@@ -84,6 +84,61 @@ impl Quota {
             tokens: self.tokens,
             images: self.images,
             video_seconds: self.video_seconds,
+        }
+    }
+}
+
+/// The plan an account is on, which sets its quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Plan {
+    /// The plan every account starts on.
+    #[default]
+    Free,
+    /// The paid plan.
+    Pro,
+}
+
+/// A stored plan name this version does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown plan")]
+pub struct UnknownPlan;
+
+impl Plan {
+    /// Every plan.
+    pub const ALL: [Self; 2] = [Self::Free, Self::Pro];
+
+    /// The stored and published name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Free => "FREE",
+            Self::Pro => "PRO",
+        }
+    }
+
+    /// The plan named `text`.
+    pub fn parse(text: &str) -> Result<Self, UnknownPlan> {
+        Self::ALL
+            .into_iter()
+            .find(|plan| plan.as_str() == text)
+            .ok_or(UnknownPlan)
+    }
+}
+
+/// Every plan's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plans {
+    /// The `FREE` plan's quota.
+    pub free: Quota,
+    /// The `PRO` plan's quota.
+    pub pro: Quota,
+}
+
+impl Plans {
+    /// The quota of `plan`.
+    pub fn quota(&self, plan: Plan) -> Quota {
+        match plan {
+            Plan::Free => self.free,
+            Plan::Pro => self.pro,
         }
     }
 }
@@ -173,6 +228,37 @@ impl Period {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_plan_has_its_own_quota_and_a_stable_name() {
+        let quota = |n| Quota {
+            tokens: n,
+            images: n,
+            video_seconds: n,
+        };
+        let plans = Plans {
+            free: quota(1),
+            pro: quota(9),
+        };
+        for (plan, name, expected) in [(Plan::Free, "FREE", 1), (Plan::Pro, "PRO", 9)] {
+            assert_eq!(plan.as_str(), name);
+            assert_eq!(Plan::parse(name), Ok(plan));
+            assert_eq!(plans.quota(plan), quota(expected));
+        }
+        assert_eq!(Plan::default(), Plan::Free);
+        assert_eq!(Plan::parse("free"), Err(UnknownPlan));
+        // A request that the free quota refuses starts on the pro plan.
+        let used = Usage {
+            images: 1,
+            ..Usage::default()
+        };
+        let image = GenerationRequest::Image(ImageRequest {
+            prompt: Prompt::parse("a fox").expect("valid"),
+            size: ImageSize::Square,
+        });
+        assert!(check(&plans.quota(Plan::Free), &used, &image).is_err());
+        assert!(check(&plans.quota(Plan::Pro), &used, &image).is_ok());
+    }
     use crate::provider::adapter::{ImageRequest, ImageSize, Prompt, TextRequest, VideoRequest};
 
     fn text() -> GenerationRequest {

@@ -16,7 +16,7 @@ use crate::graphql::limits::Limits;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::policy::ZdrContract;
-use icecone_core::usage::Quota;
+use icecone_core::usage::{Plans, Quota};
 use icecone_provider_openai::OpenAiConfig;
 
 /// The deployment mode.
@@ -153,17 +153,32 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         key: "quota_tokens_per_month",
         default: Some("200000"),
-        help: "text tokens (prompt and answer) each account may use per calendar month (UTC); a text starts while any are left; 0: no text generation",
+        help: "text tokens (prompt and answer) each account on the FREE plan may use per calendar month (UTC); a text starts while any are left; 0: no text generation",
     },
     SettingDoc {
         key: "quota_images_per_month",
         default: Some("100"),
-        help: "images each account may generate per calendar month (UTC); 0: no image generation",
+        help: "images each account on the FREE plan may generate per calendar month (UTC); 0: no image generation",
     },
     SettingDoc {
         key: "quota_video_seconds_per_month",
         default: Some("120"),
-        help: "seconds of video each account may generate per calendar month (UTC); 0: no video generation",
+        help: "seconds of video each account on the FREE plan may generate per calendar month (UTC); 0: no video generation",
+    },
+    SettingDoc {
+        key: "pro_quota_tokens_per_month",
+        default: Some("2000000"),
+        help: "text tokens each account on the PRO plan may use per calendar month (UTC)",
+    },
+    SettingDoc {
+        key: "pro_quota_images_per_month",
+        default: Some("1000"),
+        help: "images each account on the PRO plan may generate per calendar month (UTC)",
+    },
+    SettingDoc {
+        key: "pro_quota_video_seconds_per_month",
+        default: Some("1800"),
+        help: "seconds of video each account on the PRO plan may generate per calendar month (UTC)",
     },
     SettingDoc {
         key: "generation_retention",
@@ -240,6 +255,12 @@ pub struct Settings {
     pub quota_images_per_month: u64,
     /// Seconds of video per account and month.
     pub quota_video_seconds_per_month: u64,
+    /// Text tokens per account and month on the PRO plan.
+    pub pro_quota_tokens_per_month: u64,
+    /// Images per account and month on the PRO plan.
+    pub pro_quota_images_per_month: u64,
+    /// Seconds of video per account and month on the PRO plan.
+    pub pro_quota_video_seconds_per_month: u64,
     /// How long generations are kept (`90d`).
     pub generation_retention: String,
     /// OpenAI's API key.
@@ -285,6 +306,9 @@ impl Default for Settings {
             quota_tokens_per_month: 200_000,
             quota_images_per_month: 100,
             quota_video_seconds_per_month: 120,
+            pro_quota_tokens_per_month: 2_000_000,
+            pro_quota_images_per_month: 1_000,
+            pro_quota_video_seconds_per_month: 1_800,
             generation_retention: "90d".to_owned(),
             openai_api_key: None,
             openai_base_url: icecone_provider_openai::DEFAULT_BASE_URL.to_owned(),
@@ -421,10 +445,17 @@ impl Settings {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
         }
         let generations = GenerationsConfig {
-            quota: Quota {
-                tokens: self.quota_tokens_per_month,
-                images: self.quota_images_per_month,
-                video_seconds: self.quota_video_seconds_per_month,
+            plans: Plans {
+                free: Quota {
+                    tokens: self.quota_tokens_per_month,
+                    images: self.quota_images_per_month,
+                    video_seconds: self.quota_video_seconds_per_month,
+                },
+                pro: Quota {
+                    tokens: self.pro_quota_tokens_per_month,
+                    images: self.pro_quota_images_per_month,
+                    video_seconds: self.pro_quota_video_seconds_per_month,
+                },
             },
             retention: parse_duration(&self.generation_retention)
                 .filter(|retention| !retention.is_zero())
@@ -550,9 +581,8 @@ pub struct Config {
 /// How generations are metered and kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GenerationsConfig {
-    /// What every account may generate per calendar month (every account is on this one
-    /// plan until plans are assigned per account).
-    pub quota: Quota,
+    /// What an account may generate per calendar month, by its plan.
+    pub plans: Plans,
     /// How long a generation is kept before the purge job deletes it.
     pub retention: Duration,
 }
@@ -741,22 +771,30 @@ mod tests {
         assert_eq!(
             config.generations,
             GenerationsConfig {
-                quota: Quota {
-                    tokens: 200_000,
-                    images: 100,
-                    video_seconds: 120,
+                plans: Plans {
+                    free: Quota {
+                        tokens: 200_000,
+                        images: 100,
+                        video_seconds: 120,
+                    },
+                    pro: Quota {
+                        tokens: 2_000_000,
+                        images: 1_000,
+                        video_seconds: 1_800,
+                    },
                 },
                 retention: Duration::from_secs(90 * 86_400),
             }
         );
         let config = settings(
-            "quota_images_per_month = 0\nquota_tokens_per_month = 5\ngeneration_retention = \"12h\"",
+            "quota_images_per_month = 0\nquota_tokens_per_month = 5\npro_quota_images_per_month = 7\ngeneration_retention = \"12h\"",
         )
         .expect("parses")
         .resolve()
         .expect("valid");
-        assert_eq!(config.generations.quota.images, 0);
-        assert_eq!(config.generations.quota.tokens, 5);
+        assert_eq!(config.generations.plans.free.images, 0);
+        assert_eq!(config.generations.plans.free.tokens, 5);
+        assert_eq!(config.generations.plans.pro.images, 7);
         assert_eq!(
             config.generations.retention,
             Duration::from_secs(12 * 3_600)

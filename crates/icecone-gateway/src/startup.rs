@@ -113,7 +113,7 @@ impl Application {
             store.clone(),
             vault.clone(),
             router.clone(),
-            config.generations.quota,
+            config.generations.plans,
         ));
         let executor = graphql::Executor::new(
             Services {

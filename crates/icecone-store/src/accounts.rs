@@ -8,6 +8,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use icecone_core::subject::SubjectId;
+use icecone_core::usage::Plan;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -109,6 +110,8 @@ pub struct AccountRecord {
     pub password_changed_at: DateTime<Utc>,
     /// When the e-mail address was verified, if it was.
     pub email_verified_at: Option<DateTime<Utc>>,
+    /// The plan, which sets the generation quota.
+    pub plan: Plan,
 }
 
 impl fmt::Debug for AccountRecord {
@@ -146,6 +149,7 @@ impl TryFrom<account::Model> for AccountRecord {
             updated_at: row.updated_at,
             password_changed_at: row.password_changed_at,
             email_verified_at: row.email_verified_at,
+            plan: Plan::parse(&row.plan).map_err(|_| StoreError::OutOfRange("plan"))?,
         })
     }
 }
@@ -173,6 +177,7 @@ impl Store {
             updated_at: Set(now),
             password_changed_at: Set(now),
             email_verified_at: Set(new.email_verified_at),
+            plan: Set(Plan::default().as_str().to_owned()),
         })
         .exec_without_returning(&self.db)
         .await
@@ -259,6 +264,24 @@ impl Store {
             .col_expr(account::Column::UpdatedAt, Expr::value(at))
             .filter(account::Column::Id.eq(id))
             .filter(account::Column::SuspendedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        self.cache.forget_account(id);
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Puts an account on `plan`; whether an account has the id.
+    pub async fn set_account_plan(
+        &self,
+        id: Uuid,
+        plan: Plan,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = account::Entity::update_many()
+            .col_expr(account::Column::Plan, Expr::value(plan.as_str()))
+            .col_expr(account::Column::UpdatedAt, Expr::value(at))
+            .filter(account::Column::Id.eq(id))
             .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;

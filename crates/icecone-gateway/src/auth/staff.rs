@@ -9,6 +9,7 @@ use icecone_core::identity::password::Password;
 use icecone_core::identity::policy::PolicyVersion;
 use icecone_core::identity::roles::{RoleRule, StaffRole};
 use icecone_core::identity::staff_access::{StaffCaller, StaffReason};
+use icecone_core::usage::Plan;
 use icecone_store::Store;
 use icecone_store::accounts::{AccountKind, AccountRecord};
 use uuid::Uuid;
@@ -265,6 +266,38 @@ pub async fn read_account(
     };
     audit::record(cx.store, cx.vault, event).await?;
     account_file(cx.store, target).await
+}
+
+/// Puts a user's account on `plan` (which sets its generation quota from the next request
+/// on), for a staff member who gave `reason`. Recorded (`staff.set_plan`, the plan in the
+/// target) before the change is made. Staff accounts have no plan to change.
+pub async fn set_plan(
+    cx: login::Context<'_>,
+    staff: Uuid,
+    target: Uuid,
+    plan: Plan,
+    reason: &StaffReason,
+) -> Result<AccountFile, StaffError> {
+    let file = account_file(cx.store, target)
+        .await?
+        .ok_or(StaffError::NotFound)?;
+    if file.record.kind == AccountKind::Staff {
+        return Err(StaffError::StaffTargetNeedsAdmin);
+    }
+    let actor = actor(staff);
+    let target_ref = format!("account:{target}:plan:{}", plan.as_str());
+    let event = AuditEvent {
+        actor: &actor,
+        action: "staff.set_plan",
+        target: Some(&target_ref),
+        reason: Some(reason.as_str()),
+        request_id: cx.request_id,
+    };
+    audit::record(cx.store, cx.vault, event).await?;
+    cx.store.set_account_plan(target, plan, Utc::now()).await?;
+    account_file(cx.store, target)
+        .await?
+        .ok_or(StaffError::NotFound)
 }
 
 /// Suspends an account for a staff member who gave `reason`: it cannot log in any more,

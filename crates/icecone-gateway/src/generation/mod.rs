@@ -20,7 +20,7 @@ use icecone_core::personalization::{GenerationKind, PastGeneration, Profile};
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{GenerationRequest, Output, Submission};
 use icecone_core::subject::SubjectId;
-use icecone_core::usage::{self, Period, Quota, QuotaExceeded, Resource, Usage};
+use icecone_core::usage::{self, Period, Plans, QuotaExceeded, Resource, Usage};
 use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
 use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
@@ -61,7 +61,7 @@ pub struct Generations {
     store: Store,
     vault: Arc<Vault>,
     router: Arc<Router>,
-    quota: Quota,
+    plans: Plans,
 }
 
 /// A decrypted piece of media and its type.
@@ -108,14 +108,19 @@ fn now() -> DateTime<Utc> {
 }
 
 impl Generations {
-    /// The pipeline over the store, the vault and the router, with every account's quota.
-    pub fn new(store: Store, vault: Arc<Vault>, router: Arc<Router>, quota: Quota) -> Self {
+    /// The pipeline over the store, the vault and the router, with each plan's quota.
+    pub fn new(store: Store, vault: Arc<Vault>, router: Arc<Router>, plans: Plans) -> Self {
         Self {
             store,
             vault,
             router,
-            quota,
+            plans,
         }
+    }
+
+    /// Each plan's quota.
+    pub fn plans(&self) -> &Plans {
+        &self.plans
     }
 
     /// The router the pipeline sends requests through.
@@ -147,18 +152,13 @@ impl Generations {
             .usage(account.id, &period)
             .await
             .map_err(anyhow::Error::from)?;
-        usage::check(&self.quota, &used, &request)?;
+        let quota = self.plans.quota(account.plan);
+        usage::check(&quota, &used, &request)?;
         let reserved = Usage::reserved_for(&request);
         if reserved != Usage::default() {
             let taken = self
                 .store
-                .add_usage_within(
-                    account.id,
-                    &period,
-                    reserved,
-                    self.quota.as_ceiling(),
-                    started,
-                )
+                .add_usage_within(account.id, &period, reserved, quota.as_ceiling(), started)
                 .await
                 .map_err(anyhow::Error::from)?;
             if !taken {

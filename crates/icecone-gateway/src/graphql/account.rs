@@ -13,7 +13,7 @@ use super::Services;
 use super::classification::essential;
 use super::consent::{Consent, ConsentField, PurposeValue, consents_of, requires_consent};
 use super::error::ApiError;
-use super::generation::{Generation, GenerationCursor, generations_of};
+use super::generation::{Generation, GenerationCursor, UsageInfo, generations_of, usage_of};
 use super::partners::{PartnerGrant, grants_of};
 use crate::auth::accounts;
 use crate::auth::viewer::{Authenticated, Viewer};
@@ -147,6 +147,11 @@ impl Account {
     /// included (`grantPartnerAccess`, `revokePartnerAccess`).
     async fn partner_grants(&self, ctx: &Context<'_>) -> Result<Vec<PartnerGrant>, ApiError> {
         grants_of(ctx, self.record.id).await
+    }
+
+    /// This month's generation usage against the quota of the account's plan.
+    async fn usage(&self, ctx: &Context<'_>) -> Result<UsageInfo, ApiError> {
+        usage_of(ctx, &self.record).await
     }
 
     /// The account's generations, newest first: `first` of them (1 to 100, default 20)

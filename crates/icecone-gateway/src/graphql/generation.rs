@@ -400,3 +400,68 @@ pub(crate) struct MediaOutput {
     /// Its media type, such as `image/png`.
     mime_type: String,
 }
+
+/// The plan an account is on, which sets its monthly generation quota.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "Plan", remote = "icecone_core::usage::Plan")]
+pub(crate) enum PlanValue {
+    /// The plan every account starts on.
+    Free,
+    /// The paid plan.
+    Pro,
+}
+
+/// Amounts of the metered resources.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
+pub(crate) struct Amounts {
+    /// Text tokens, prompt and answer together.
+    tokens: u64,
+    /// Images.
+    images: u64,
+    /// Seconds of video.
+    video_seconds: u64,
+}
+
+/// What an account generated this month, against its plan's quota.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
+pub(crate) struct UsageInfo {
+    /// The calendar month (UTC), `YYYY-MM`.
+    period: String,
+    /// The plan.
+    plan: PlanValue,
+    /// What was used this month.
+    used: Amounts,
+    /// What the plan allows per month; past it, generations answer `QUOTA_EXCEEDED`.
+    quota: Amounts,
+}
+
+/// `Account.usage`: this month's metering of `account` against its plan.
+pub(crate) async fn usage_of(
+    ctx: &Context<'_>,
+    account: &icecone_store::accounts::AccountRecord,
+) -> Result<UsageInfo, ApiError> {
+    let services = services(ctx)?;
+    let period = icecone_core::usage::Period::of(Utc::now().date_naive());
+    let used = services
+        .store
+        .usage(account.id, &period)
+        .await
+        .map_err(internal)?;
+    let quota = services.generations.plans().quota(account.plan);
+    Ok(UsageInfo {
+        period: period.as_str().to_owned(),
+        plan: account.plan.into(),
+        used: Amounts {
+            tokens: used.tokens,
+            images: used.images,
+            video_seconds: used.video_seconds,
+        },
+        quota: Amounts {
+            tokens: quota.tokens,
+            images: quota.images,
+            video_seconds: quota.video_seconds,
+        },
+    })
+}

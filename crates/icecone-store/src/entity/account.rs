@@ -17,6 +17,7 @@ pub struct Model {
     pub updated_at: ChronoDateTimeUtc,
     pub password_changed_at: ChronoDateTimeUtc,
     pub email_verified_at: Option<ChronoDateTimeUtc>,
+    pub plan: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ mod m20261129_000005_consent_ledger;
 mod m20261129_000006_partners;
 mod m20261129_000007_generations;
 mod m20261129_000008_provider_credentials;
+mod m20261129_000009_account_plans;
 
 pub(crate) struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_partners::Migration),
             Box::new(m20261129_000007_generations::Migration),
             Box::new(m20261129_000008_provider_credentials::Migration),
+            Box::new(m20261129_000009_account_plans::Migration),
         ]
     }
 }

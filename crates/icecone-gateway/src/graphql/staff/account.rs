@@ -15,11 +15,14 @@ use crate::graphql::auth::login_context;
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::error::ApiError;
+use crate::graphql::generation::PlanValue;
 
 /// `staffAccount`: SUPPORT, DPO or ADMIN, with a second factor in the session.
 const READ_ACCOUNT: StaffField = StaffField::new(RoleRule::SupportOrAbove);
 /// `suspendAccount`: SUPPORT, DPO or ADMIN, with a second factor in the last five minutes.
 const SUSPEND_ACCOUNT: StaffField = StaffField::fresh(RoleRule::SupportOrAbove);
+/// `setAccountPlan`: ADMIN, with a second factor in the last five minutes.
+const SET_PLAN: StaffField = StaffField::fresh(RoleRule::Admin);
 
 fn reason(text: &str) -> Result<StaffReason, ApiError> {
     // The message never repeats the reason: it may name a person.
@@ -100,6 +103,40 @@ impl StaffAccountMutation {
             .map_err(api_error)?;
         Ok(Some(StaffAccountView(file)))
     }
+
+    /// Puts a person's account on a plan, which sets their monthly generation quota from
+    /// their next request on, for ADMIN who says why (10 to 500 characters). Recorded in
+    /// the audit trail before it happens. Needs a second factor within the last five
+    /// minutes. An unknown id is `NOT_FOUND`; a staff account has no plan (`FORBIDDEN`).
+    #[graphql(
+        guard = SET_PLAN.guard(),
+        directive = requires_role::apply(SET_PLAN.roles()),
+        directive = requires_mfa::apply(SET_PLAN.fresh_mfa())
+    )]
+    async fn set_account_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        plan: PlanValue,
+        reason: String,
+    ) -> Result<Option<StaffAccountView>, ApiError> {
+        let reason = self::reason(&reason)?;
+        let target = account_id(&id)?;
+        let staff_member = signed_in(ctx)?.account;
+        let file = staff::set_plan(
+            login_context(ctx)?,
+            staff_member,
+            target,
+            plan.into(),
+            &reason,
+        )
+        .await
+        .map_err(|error| match error {
+            StaffError::StaffTargetNeedsAdmin => ApiError::Forbidden("staff accounts have no plan"),
+            other => api_error(other),
+        })?;
+        Ok(Some(StaffAccountView(file)))
+    }
 }
 
 /// Whose account it is.
@@ -155,6 +192,11 @@ impl StaffAccountView {
     /// Whether a second factor (TOTP) is active.
     async fn mfa_enabled(&self) -> bool {
         self.0.mfa_enabled
+    }
+
+    /// The plan, which sets the monthly generation quota.
+    async fn plan(&self) -> PlanValue {
+        self.0.record.plan.into()
     }
 
     /// The staff roles it holds (none for users).
