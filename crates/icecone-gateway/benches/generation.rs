@@ -610,6 +610,15 @@ impl Report<'_> {
             options.run.measured.as_secs_f64(),
         ));
         line("");
+        if others_max >= 0.25 {
+            line(
+                "**The machine was shared** during this run (see the last column of every \
+                 round below): absolute numbers are lower and noisier than on a dedicated \
+                 machine, and tail latencies especially; the server CPU time per request is \
+                 less sensitive to other processes.",
+            );
+            line("");
+        }
         line("#### Sequential (one connection)");
         line("");
         line("| | requests | p50 | p90 | p99 |");
@@ -660,6 +669,24 @@ impl Report<'_> {
              that is what one persisted generation costs in CPU. At saturation, latency \
              includes queueing (in a closed loop, connections divided by requests/s), so the \
              latency targets are judged on the sequential rounds."
+        ));
+        line("");
+        let busy = sat_local.server_cpus();
+        let cpus = support::count_to_f64(machine.cpus);
+        line(&format!(
+            "In the best **gateway → local** round the server kept {busy:.2} of the {} CPUs \
+             busy, the load generator {:.2} and other processes {:.2}{}",
+            machine.cpus,
+            sat_local.client_cpus(),
+            sat_local.others_cpus(),
+            if busy + sat_local.client_cpus() + sat_local.others_cpus() < 0.8 * cpus {
+                ": the CPUs were not the limit. Requests also wait on something that does not \
+                 use CPU time, such as SQLite's single writer (one write transaction at a \
+                 time, the others retrying under `busy_timeout`); this bench does not tell \
+                 which."
+            } else {
+                "."
+            }
         ));
         line("");
         line("### Every round");
