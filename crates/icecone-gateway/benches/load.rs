@@ -37,22 +37,22 @@
     reason = "a benchmark reports on the console"
 )]
 
-use std::io;
+mod support;
+
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
-use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
-use icecone_gateway::config::{Config, Settings};
-use icecone_gateway::startup::Application;
+use icecone_gateway::config::Settings;
 use serde_json::{Value as Json, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
+use support::{
+    Connection, Load, Machine, RunOptions, Section, Window, bytes_to_mb, check_answer, kib_to_f64,
+    load_generator, ms, post_request, same_body, saturate, sign_up, start_gateway, start_server,
+    status_field,
+};
 
 /// What the gateway is asked, and the `data` it must answer with.
 const GATEWAY_QUERY: &str = "{ providers { id } }";
@@ -83,19 +83,12 @@ fn main() -> ExitCode {
     let options = Options::from_env();
     let machine = Machine::read();
 
-    let gateway_dir = tempfile::tempdir().expect("a temporary data directory for the gateway");
-    let config = gateway_config(gateway_dir.path());
-    let _telemetry = icecone_gateway::telemetry::init(&config.log, config.env)
-        .expect("the telemetry subscriber installs");
-    let gateway = start_gateway(config);
+    let gateway_server = start_gateway(Settings::default());
+    let gateway = gateway_server.address;
     let bare = start_bare(machine.cpus);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime for the load generator");
-    let outcome = runtime.block_on(async {
-        let (token, account) = sign_up(gateway).await;
+    let outcome = load_generator().block_on(async {
+        let (token, account) = sign_up(gateway, BENCH_EMAIL).await;
         let mut targets = Vec::new();
         for server in Server::ALL {
             let address = match server {
@@ -108,12 +101,10 @@ fn main() -> ExitCode {
             };
             let authorization = server.signed_in().then_some(token.as_str());
             let expected = server.expected_data(&account);
-            targets.push(Arc::new(
-                Target::prepare(server, address, authorization, &expected).await,
-            ));
+            targets.push(Target::prepare(server, address, authorization, &expected).await);
         }
         let mut rounds = Vec::new();
-        for round in 1..=options.rounds {
+        for round in 1..=options.run.rounds {
             for target in &targets {
                 let measured = run_round(target, round, &options, machine.ticks_per_second).await;
                 eprintln!("{}", measured.summary());
@@ -153,152 +144,37 @@ fn main() -> ExitCode {
         rounds: &rounds,
         memory: &memory,
     };
-    let markdown = report.markdown();
-    println!("{markdown}");
-    if options.full {
-        let path = performance_doc();
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("the docs directory can be created");
-        }
-        let existing = std::fs::read_to_string(&path).unwrap_or_default();
-        std::fs::write(&path, with_section(&existing, &markdown))
-            .expect("docs/performance.md can be written");
-        eprintln!("wrote {}", path.display());
-    } else {
-        eprintln!("smoke run (started without --bench): docs/performance.md left unchanged");
-    }
+    SECTION.publish(&report.markdown(), options.run.full, false);
     ExitCode::SUCCESS
 }
 
 /// How long and how hard to load.
 #[derive(Debug)]
 struct Options {
-    /// `--bench` was given: full durations, and the document is written.
-    full: bool,
-    warm_up: Duration,
-    measured: Duration,
-    connections: usize,
-    rounds: usize,
+    run: RunOptions,
     /// How long the binary is left idle before its memory is read.
     idle: Duration,
-    /// `ICECONE_BENCH_MACHINE`: what the report should say about the machine.
-    machine_note: Option<String>,
 }
 
 impl Options {
     fn from_env() -> Self {
-        let machine_note = std::env::var("ICECONE_BENCH_MACHINE")
-            .ok()
-            .map(|note| note.trim().to_owned())
-            .filter(|note| !note.is_empty());
-        if std::env::args().any(|arg| arg == "--bench") {
-            Self {
-                full: true,
-                warm_up: Duration::from_secs(2),
-                measured: Duration::from_secs(positive_env("ICECONE_BENCH_SECONDS", 10)),
-                connections: usize::try_from(positive_env("ICECONE_BENCH_CONNECTIONS", 32))
-                    .expect("ICECONE_BENCH_CONNECTIONS fits in memory"),
-                rounds: 2,
-                idle: Duration::from_secs(2),
-                machine_note,
-            }
+        let run = RunOptions::from_env(
+            Duration::from_secs(2),
+            10,
+            Duration::from_millis(200),
+            Duration::from_millis(500),
+        );
+        let idle = if run.full {
+            Duration::from_secs(2)
         } else {
-            Self {
-                full: false,
-                warm_up: Duration::from_millis(200),
-                measured: Duration::from_millis(500),
-                connections: 4,
-                rounds: 1,
-                idle: Duration::ZERO,
-                machine_note,
-            }
-        }
-    }
-}
-
-fn positive_env(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Err(_) => default,
-        Ok(text) => match text.trim().parse::<u64>() {
-            Ok(value) if value > 0 => value,
-            _ => panic!("{name} must be a positive whole number, not {text:?}"),
-        },
-    }
-}
-
-/// What the report says about the machine.
-#[derive(Debug)]
-struct Machine {
-    cpus: usize,
-    model: String,
-    memory_gib: f64,
-    date: String,
-    ticks_per_second: f64,
-}
-
-impl Machine {
-    fn read() -> Self {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let model = cpuinfo
-            .lines()
-            .find_map(|line| {
-                let (key, value) = line.split_once(':')?;
-                (key.trim() == "model name").then(|| value.trim().to_owned())
-            })
-            .unwrap_or_else(|| "unknown CPU".to_owned());
-        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let memory_kib = status_field(&meminfo, "MemTotal").unwrap_or(0);
-        // USER_HZ, the unit of the CPU times in /proc; 100 on every common Linux.
-        let ticks_per_second = Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .and_then(|text| text.trim().parse::<f64>().ok())
-            .unwrap_or(100.0);
-        Self {
-            cpus: std::thread::available_parallelism().map_or(2, NonZeroUsize::get),
-            model,
-            memory_gib: kib_to_f64(memory_kib) / (1024.0 * 1024.0),
-            date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-            ticks_per_second,
-        }
+            Duration::ZERO
+        };
+        Self { run, idle }
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // The two servers
-
-fn gateway_config(data_dir: &Path) -> Config {
-    Settings {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        data_dir: data_dir.to_owned(),
-        log: "warn".to_owned(),
-        ..Settings::default()
-    }
-    .resolve()
-    .expect("the bench's gateway settings are valid")
-}
-
-/// Starts the real gateway on its own actix `System` and thread; returns its address.
-fn start_gateway(config: Config) -> SocketAddr {
-    let (address_tx, address_rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("gateway".to_owned())
-        .spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let app = Application::build(config)
-                    .await
-                    .expect("the gateway starts");
-                address_tx
-                    .send(app.address())
-                    .expect("the bench waits for the gateway's address");
-                app.run_until_stopped().await.expect("the gateway serves");
-            });
-        })
-        .expect("a thread for the gateway");
-    address_rx.recv().expect("the gateway reports its address")
-}
 
 /// The bare server's query root, named `Query` as usual: a schema needs one field; the
 /// bench asks `__typename`.
@@ -319,37 +195,11 @@ async fn bare_graphql(schema: web::Data<BareSchema>, request: GraphQLRequest) ->
 
 /// Starts the bare server with `workers` workers on its own `System` and thread.
 fn start_bare(workers: usize) -> SocketAddr {
-    let (address_tx, address_rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("bare".to_owned())
-        .spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let schema =
-                    web::Data::new(Schema::new(BareQuery, EmptyMutation, EmptySubscription));
-                let listener =
-                    StdTcpListener::bind(("127.0.0.1", 0)).expect("the bare server binds a port");
-                let address = listener
-                    .local_addr()
-                    .expect("a bound listener has an address");
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(schema.clone())
-                        .route("/graphql", web::post().to(bare_graphql))
-                })
-                .workers(workers)
-                .listen(listener)
-                .expect("the bare server listens")
-                .run();
-                address_tx
-                    .send(address)
-                    .expect("the bench waits for the bare server's address");
-                server.await.expect("the bare server serves");
-            });
-        })
-        .expect("a thread for the bare server");
-    address_rx
-        .recv()
-        .expect("the bare server reports its address")
+    let schema = web::Data::new(Schema::new(BareQuery, EmptyMutation, EmptySubscription));
+    start_server("bare server", workers, move |app| {
+        app.app_data(schema.clone())
+            .route("/graphql", web::post().to(bare_graphql));
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -426,13 +276,11 @@ impl Server {
     }
 }
 
-/// A server under load: where it is, what it is sent, and the answer it must give.
+/// A server under load: what it is, and the load sent to it (with the answer it must give).
 #[derive(Debug)]
 struct Target {
     server: Server,
-    request: Vec<u8>,
-    address: SocketAddr,
-    expected_body: Vec<u8>,
+    load: Load,
 }
 
 impl Target {
@@ -456,291 +304,20 @@ impl Target {
         if let Err(problem) = check_answer(status, body, expected) {
             panic!("the {label} answered `{query}` wrongly: {problem}");
         }
-        let expected_body = body.to_vec();
+        let check = same_body(body.to_vec());
         Self {
             server,
-            request,
-            address,
-            expected_body,
+            load: Load {
+                address,
+                request: request.into(),
+                check,
+            },
         }
     }
-}
-
-fn post_request(address: SocketAddr, query: &str, bearer: Option<&str>) -> Vec<u8> {
-    post_json(address, &json!({ "query": query }), bearer)
-}
-
-fn post_json(address: SocketAddr, body: &Json, bearer: Option<&str>) -> Vec<u8> {
-    let body = body.to_string();
-    let authorization = bearer
-        .map(|token| format!("Authorization: Bearer {token}\r\n"))
-        .unwrap_or_default();
-    format!(
-        "POST /graphql HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         Accept: application/json\r\n{authorization}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
-/// Signs an account up through the gateway's `signUp`; returns its access token (15
-/// minutes, longer than a run) and its id.
-async fn sign_up(address: SocketAddr) -> (String, String) {
-    let mut connection = Connection::open(address)
-        .await
-        .unwrap_or_else(|error| panic!("cannot connect to the gateway: {error}"));
-    let sign_up = json!({
-        "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
-        "variables": { "i": {
-            "email": BENCH_EMAIL,
-            "password": "bench passphrase for the load run",
-            "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
-            "consents": ["PERSONALIZATION"],
-        } },
-    });
-    let (status, body) = connection
-        .exchange(&post_json(address, &sign_up, None))
-        .await
-        .unwrap_or_else(|error| panic!("signUp did not answer: {error}"));
-    let answer: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
-    let token = answer["data"]["signUp"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("signUp failed ({status}): {answer}"))
-        .to_owned();
-    let (status, body) = connection
-        .exchange(&post_request(address, "{ me { id } }", Some(&token)))
-        .await
-        .unwrap_or_else(|error| panic!("me did not answer: {error}"));
-    let answer: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
-    let account = answer["data"]["me"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("me failed ({status}): {answer}"))
-        .to_owned();
-    (token, account)
 }
 
 fn get_request(address: SocketAddr, path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n").into_bytes()
-}
-
-/// 200, valid JSON, no `errors`, and `data` as expected.
-fn check_answer(status: u16, body: &[u8], expected_data: &Json) -> Result<(), String> {
-    let text = String::from_utf8_lossy(body);
-    if status != 200 {
-        return Err(format!("status {status}, body {text}"));
-    }
-    let json: Json =
-        serde_json::from_slice(body).map_err(|error| format!("not JSON ({error}): {text}"))?;
-    if json.get("errors").is_some() {
-        return Err(format!("errors in the answer: {text}"));
-    }
-    if json.get("data") != Some(expected_data) {
-        return Err(format!("unexpected data, expected {expected_data}: {text}"));
-    }
-    Ok(())
-}
-
-/// One keep-alive HTTP/1.1 connection that reads answers sized by `Content-Length`.
-struct Connection {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-    /// Bytes at the start of `buffer` that belong to the previous answer.
-    consumed: usize,
-}
-
-impl Connection {
-    async fn open(address: SocketAddr) -> io::Result<Self> {
-        let stream = TcpStream::connect(address).await?;
-        stream.set_nodelay(true)?;
-        Ok(Self {
-            stream,
-            buffer: Vec::with_capacity(4096),
-            consumed: 0,
-        })
-    }
-
-    /// Sends one request and reads its answer: the status and the body.
-    async fn exchange(&mut self, request: &[u8]) -> io::Result<(u16, &[u8])> {
-        self.buffer.drain(..self.consumed);
-        self.consumed = 0;
-        self.stream.write_all(request).await?;
-        let head_end = loop {
-            if let Some(at) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            self.fill().await?;
-        };
-        let head = std::str::from_utf8(&self.buffer[..head_end])
-            .map_err(|_| invalid("the response head is not UTF-8"))?;
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|line| line.split(' ').nth(1))
-            .and_then(|code| code.parse::<u16>().ok())
-            .ok_or_else(|| invalid("no status line"))?;
-        let mut length = None;
-        for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(
-                    value
-                        .trim()
-                        .parse::<usize>()
-                        .map_err(|_| invalid("a malformed Content-Length"))?,
-                );
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                return Err(invalid("chunked answers are not supported by this client"));
-            }
-        }
-        let length = length.ok_or_else(|| invalid("an answer without Content-Length"))?;
-        while self.buffer.len() < head_end + length {
-            self.fill().await?;
-        }
-        self.consumed = head_end + length;
-        Ok((status, &self.buffer[head_end..head_end + length]))
-    }
-
-    async fn fill(&mut self) -> io::Result<()> {
-        if self.buffer.capacity() - self.buffer.len() < 1024 {
-            self.buffer.reserve(4096);
-        }
-        let read = self.stream.read_buf(&mut self.buffer).await?;
-        if read == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the server closed the connection",
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn invalid(message: &'static str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, message)
-}
-
-/// What one connection saw.
-#[derive(Debug, Default)]
-struct Tally {
-    /// Latencies of the requests sent and answered inside the measured window, in µs.
-    latencies_us: Vec<u32>,
-    failures: u64,
-    first_failure: Option<String>,
-}
-
-impl Tally {
-    fn fail(&mut self, what: String) {
-        self.failures += 1;
-        self.first_failure.get_or_insert(what);
-    }
-}
-
-/// Keeps one connection busy until `window_end`, recording the requests that fall inside
-/// the window.
-async fn drive(target: Arc<Target>, window_start: Instant, window_end: Instant) -> Tally {
-    let mut tally = Tally::default();
-    let mut connection: Option<Connection> = None;
-    while Instant::now() < window_end {
-        let open = match connection.as_mut() {
-            Some(open) => open,
-            None => match Connection::open(target.address).await {
-                Ok(new) => connection.insert(new),
-                Err(error) => {
-                    tally.fail(format!("connecting: {error}"));
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        let sent = Instant::now();
-        let broken = match open.exchange(&target.request).await {
-            Ok((200, body)) if body == target.expected_body.as_slice() => {
-                let done = Instant::now();
-                if sent >= window_start && done <= window_end {
-                    tally.latencies_us.push(micros(done - sent));
-                }
-                false
-            }
-            Ok((status, body)) => {
-                tally.fail(format!(
-                    "status {status}, body {}",
-                    String::from_utf8_lossy(body)
-                ));
-                false
-            }
-            Err(error) => {
-                tally.fail(error.to_string());
-                true
-            }
-        };
-        if broken {
-            connection = None;
-        }
-    }
-    tally
-}
-
-fn micros(duration: Duration) -> u32 {
-    u32::try_from(duration.as_micros()).unwrap_or(u32::MAX)
-}
-
-/// CPU time used so far, in clock ticks.
-#[derive(Debug, Clone, Copy)]
-struct CpuTimes {
-    process: u64,
-    /// The calling thread: the load generator's.
-    client: u64,
-    machine_busy: u64,
-}
-
-impl CpuTimes {
-    fn now() -> Self {
-        Self {
-            process: task_ticks("/proc/self/stat"),
-            client: task_ticks("/proc/thread-self/stat"),
-            machine_busy: machine_busy_ticks(),
-        }
-    }
-}
-
-/// utime + stime of a `/proc/.../stat` file.
-fn task_ticks(path: &str) -> u64 {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    // The fields after the command name, which is in parentheses and may hold spaces;
-    // utime and stime are fields 14 and 15, that is 11 and 12 after the name.
-    let fields: Vec<&str> = text
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let field = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|value| value.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    field(11) + field(12)
-}
-
-/// All CPUs' time in user, nice, system, irq, softirq and steal (not idle or iowait).
-fn machine_busy_ticks() -> u64 {
-    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let Some(line) = text.lines().find(|line| line.starts_with("cpu ")) else {
-        return 0;
-    };
-    let values: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .take(8)
-        .map(|value| value.parse().unwrap_or(0))
-        .collect();
-    values
-        .iter()
-        .enumerate()
-        .filter(|(index, _)| *index != 3 && *index != 4)
-        .map(|(_, value)| value)
-        .sum()
 }
 
 /// One measured round against one target.
@@ -748,38 +325,19 @@ fn machine_busy_ticks() -> u64 {
 struct Round {
     server: Server,
     number: usize,
-    requests: usize,
-    seconds: f64,
-    p50_us: u32,
-    p99_us: u32,
-    failures: u64,
-    first_failure: Option<String>,
-    /// CPU seconds during the window: the whole process, the client thread, the machine.
-    process_cpu: f64,
-    client_cpu: f64,
-    machine_cpu: f64,
+    window: Window,
+}
+
+/// A round is read as its measured window: `round.requests_per_second()`, `round.p50_us`.
+impl std::ops::Deref for Round {
+    type Target = Window;
+
+    fn deref(&self) -> &Window {
+        &self.window
+    }
 }
 
 impl Round {
-    fn requests_per_second(&self) -> f64 {
-        count_to_f64(self.requests) / self.seconds
-    }
-
-    /// CPU time of the server per request, in µs (the process minus the load generator).
-    fn server_cpu_per_request_us(&self) -> f64 {
-        (self.process_cpu - self.client_cpu) / count_to_f64(self.requests.max(1)) * 1e6
-    }
-
-    /// CPUs used on average by the server (the process minus the load generator).
-    fn server_cpus(&self) -> f64 {
-        (self.process_cpu - self.client_cpu) / self.seconds
-    }
-
-    /// CPUs used on average by other processes on the machine.
-    fn others_cpus(&self) -> f64 {
-        ((self.machine_cpu - self.process_cpu) / self.seconds).max(0.0)
-    }
-
     fn summary(&self) -> String {
         format!(
             "{} round {}: {:.0} requests/s, p50 {}, p99 {}, server {:.2} CPUs, client {:.2} CPUs, \
@@ -790,7 +348,7 @@ impl Round {
             ms(self.p50_us),
             ms(self.p99_us),
             self.server_cpus(),
-            self.client_cpu / self.seconds,
+            self.client_cpus(),
             self.others_cpus(),
             self.failures
         )
@@ -798,59 +356,23 @@ impl Round {
 }
 
 async fn run_round(
-    target: &Arc<Target>,
+    target: &Target,
     number: usize,
     options: &Options,
     ticks_per_second: f64,
 ) -> Round {
-    let window_start = Instant::now() + options.warm_up;
-    let window_end = window_start + options.measured;
-    let connections: Vec<_> = (0..options.connections)
-        .map(|_| tokio::spawn(drive(Arc::clone(target), window_start, window_end)))
-        .collect();
-    tokio::time::sleep_until(window_start.into()).await;
-    let before = CpuTimes::now();
-    tokio::time::sleep_until(window_end.into()).await;
-    let after = CpuTimes::now();
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    let mut first_failure = None;
-    for connection in connections {
-        let tally = connection.await.expect("a connection task panicked");
-        latencies.extend_from_slice(&tally.latencies_us);
-        failures += tally.failures;
-        if first_failure.is_none() {
-            first_failure = tally.first_failure;
-        }
-    }
-    latencies.sort_unstable();
-    let seconds = |from: u64, to: u64| ticks_to_f64(to.saturating_sub(from)) / ticks_per_second;
     Round {
         server: target.server,
         number,
-        requests: latencies.len(),
-        seconds: options.measured.as_secs_f64(),
-        p50_us: percentile(&latencies, 0.50),
-        p99_us: percentile(&latencies, 0.99),
-        failures,
-        first_failure,
-        process_cpu: seconds(before.process, after.process),
-        client_cpu: seconds(before.client, after.client),
-        machine_cpu: seconds(before.machine_busy, after.machine_busy),
+        window: saturate(
+            &target.load,
+            options.run.connections,
+            options.run.warm_up,
+            options.run.measured,
+            ticks_per_second,
+        )
+        .await,
     }
-}
-
-/// Nearest-rank percentile of sorted values; 0 when there are none.
-fn percentile(sorted: &[u32], fraction: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (fraction * count_to_f64(sorted.len())).ceil();
-    let index = sorted
-        .len()
-        .saturating_sub(1)
-        .min(f64_to_index(rank).saturating_sub(1));
-    sorted[index]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -983,17 +505,6 @@ fn stop(child: &mut Child) -> Result<(), String> {
     }
 }
 
-/// A `Name:   123 kB` field of a `/proc` status-like file, as a number.
-fn status_field(text: &str, name: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        if key.trim() != name {
-            return None;
-        }
-        value.split_whitespace().next()?.parse().ok()
-    })
-}
-
 // ---------------------------------------------------------------------------------------
 // The report
 
@@ -1024,7 +535,7 @@ impl Report<'_> {
                     .rounds
                     .iter()
                     .filter(|round| round.server == server)
-                    .map(Round::requests_per_second);
+                    .map(|round| round.requests_per_second());
                 let (low, high) = rates.fold((f64::INFINITY, 0.0_f64), |(low, high), rate| {
                     (low.min(rate), high.max(rate))
                 });
@@ -1049,12 +560,12 @@ impl Report<'_> {
         let others_max = self
             .rounds
             .iter()
-            .map(Round::others_cpus)
+            .map(|round| round.others_cpus())
             .fold(0.0_f64, f64::max);
         let client_max = self
             .rounds
             .iter()
-            .map(|round| round.client_cpu / round.seconds)
+            .map(|round| round.client_cpus())
             .fold(0.0_f64, f64::max);
         let machine = self.machine;
         let options = self.options;
@@ -1182,24 +693,16 @@ impl Report<'_> {
         }
         line("### Last run");
         line("");
-        let note = options
-            .machine_note
-            .as_deref()
-            .map(|note| format!(" {note}."))
-            .unwrap_or_default();
+        let run = options.run.describe(machine);
         line(&format!(
-            "{}: {} CPUs ({}), {:.1} GiB of memory.{note} {} connections, {} s warm-up and {} s \
+            "{run} {} connections, {} s warm-up and {} s \
              measured per round, {} round{} per server, the servers taking turns; the table \
              shows each server's best round (highest requests/s).",
-            machine.date,
-            machine.cpus,
-            machine.model,
-            machine.memory_gib,
-            options.connections,
-            options.warm_up.as_secs_f64(),
-            options.measured.as_secs_f64(),
-            options.rounds,
-            if options.rounds == 1 { "" } else { "s" }
+            options.run.connections,
+            options.run.warm_up.as_secs_f64(),
+            options.run.measured.as_secs_f64(),
+            options.run.rounds,
+            if options.run.rounds == 1 { "" } else { "s" }
         ));
         line("");
         if others_max >= 0.1 {
@@ -1321,7 +824,7 @@ impl Report<'_> {
                 ms(round.p99_us),
                 round.server_cpu_per_request_us(),
                 round.server_cpus(),
-                round.client_cpu / round.seconds,
+                round.client_cpus(),
                 round.others_cpus()
             ));
         }
@@ -1357,68 +860,8 @@ impl Report<'_> {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Number formatting
-
-fn ms(micros: u32) -> String {
-    format!("{:.2} ms", f64::from(micros) / 1000.0)
-}
-
-fn bytes_to_mb(bytes: u64) -> f64 {
-    kib_to_f64(bytes) / 1e6
-}
-
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "memory sizes and tick counts are far below 2^52"
-)]
-fn kib_to_f64(value: u64) -> f64 {
-    value as f64
-}
-
-#[allow(clippy::cast_precision_loss, reason = "tick counts are far below 2^52")]
-fn ticks_to_f64(ticks: u64) -> f64 {
-    ticks as f64
-}
-
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "request counts are far below 2^52"
-)]
-fn count_to_f64(count: usize) -> f64 {
-    count as f64
-}
-
-#[allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    reason = "a rank between 0 and the number of samples"
-)]
-fn f64_to_index(value: f64) -> usize {
-    value.max(0.0) as usize
-}
-
-/// Where the report is written.
-fn performance_doc() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/performance.md")
-}
-
-const SECTION_START: &str = "<!-- load-bench:start -->";
-const SECTION_END: &str = "<!-- load-bench:end -->";
-
-/// `document` with this bench's section replaced by `section`; other benches' sections of
-/// docs/performance.md are left as they are. Without markers, the section is put first.
-fn with_section(document: &str, section: &str) -> String {
-    let block = format!("{SECTION_START}\n{}\n{SECTION_END}", section.trim_end());
-    match (document.find(SECTION_START), document.find(SECTION_END)) {
-        (Some(start), Some(end)) if start < end => {
-            format!(
-                "{}{block}{}",
-                &document[..start],
-                &document[end + SECTION_END.len()..]
-            )
-        }
-        _ if document.trim().is_empty() => format!("{block}\n"),
-        _ => format!("{block}\n\n{document}"),
-    }
-}
+/// The load bench's part of docs/performance.md.
+const SECTION: Section = Section {
+    start: "<!-- load-bench:start -->",
+    end: "<!-- load-bench:end -->",
+};
