@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
 use sea_orm_migration::MigratorTrait;
 
@@ -60,7 +60,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to the database. An SQLite file is created if missing and put in WAL mode.
+    /// Connects to the database. An SQLite file is created if missing and put in WAL mode
+    /// with `synchronous = NORMAL`.
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
         let mut options = ConnectOptions::new(url.expose().to_owned());
         options
@@ -73,8 +74,14 @@ impl Store {
         match url.backend() {
             Backend::Sqlite => {
                 options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
+                    // WAL with `synchronous = NORMAL`: a commit is not flushed to disk on its
+                    // own but with the next checkpoint. Committed rows survive a crash of the
+                    // process; a power loss may lose the last commits, never corrupt the
+                    // file (SQLite's documented guarantee). The load run showed an fsync per
+                    // commit as the limit of writes per second.
                     opts.create_if_missing(true)
                         .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(5))
                 });
