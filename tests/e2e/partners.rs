@@ -11,7 +11,7 @@ use crate::accounts::instance;
 use crate::consent::{codes, set, signed_in};
 use crate::helpers::TestApp;
 use crate::login::post;
-use crate::staff_console::{FRESH, STALE, staff_member, token};
+use crate::staff_console::{FRESH, STALE, actions, staff_member, token};
 
 const CREATE: &str = "mutation C($n: String!, $s: [PartnerScope!]!) { createPartner(name: $n, scopes: $s) \
     { id key hint scopes partner { id name } } }";
@@ -74,17 +74,6 @@ async fn create(app: &TestApp, admin: &str, name: &str, scopes: &[&str]) -> Issu
     }
 }
 
-async fn audited(app: &TestApp, action: &str) -> usize {
-    app.db
-        .store()
-        .audit_page(None, 1000)
-        .await
-        .expect("audit")
-        .iter()
-        .filter(|row| row.action == action)
-        .count()
-}
-
 #[tokio::test]
 async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() {
     let app = TestApp::spawn().await;
@@ -112,7 +101,7 @@ async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() 
         codes(&post(&app, Some(&stale), CREATE, scopes).await),
         ["REAUTHENTICATION_REQUIRED"]
     );
-    assert_eq!(audited(&app, "partner.create").await, 0);
+    assert_eq!(actions(&app, "partner.create").await, 0);
 
     // Bad input loses nothing.
     for (name, scopes) in [("A", json!(["PROFILE"])), ("Acme", json!([]))] {
@@ -213,9 +202,9 @@ async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() 
     assert_eq!(status, 200);
 
     // Every attempt is recorded before it is made, the refused duplicate name too.
-    assert_eq!(audited(&app, "partner.create").await, 2);
-    assert_eq!(audited(&app, "partner.issue_key").await, 2);
-    assert_eq!(audited(&app, "partner.revoke_key").await, 2);
+    assert_eq!(actions(&app, "partner.create").await, 2);
+    assert_eq!(actions(&app, "partner.issue_key").await, 2);
+    assert_eq!(actions(&app, "partner.revoke_key").await, 2);
 }
 
 #[tokio::test]
@@ -371,9 +360,9 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
     );
 
     // Every read that opened an account is in the audit trail, none that did not.
-    assert_eq!(audited(&app, "partner.read_account").await, 5);
-    assert_eq!(audited(&app, "partner.grant").await, 3);
-    assert_eq!(audited(&app, "partner.revoke_grant").await, 2);
+    assert_eq!(actions(&app, "partner.read_account").await, 5);
+    assert_eq!(actions(&app, "partner.grant").await, 3);
+    assert_eq!(actions(&app, "partner.revoke_grant").await, 2);
 }
 
 #[tokio::test]

@@ -132,7 +132,8 @@ fn no_data(body: &Value) -> bool {
     }
 }
 
-async fn actions(app: &TestApp, action: &str) -> usize {
+/// How many entries of the audit trail record `action`.
+pub(crate) async fn actions(app: &TestApp, action: &str) -> usize {
     app.db
         .store()
         .audit_page(None, 1000)
