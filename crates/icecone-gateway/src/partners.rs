@@ -82,20 +82,16 @@ fn account_actor(account: Uuid) -> String {
     format!("account:{account}")
 }
 
-/// Refuses an empty scope set and a partner that does not exist.
+/// The partner, refusing an empty scope set and a partner that does not exist.
 async fn scopes_for_known_partner(
     store: &Store,
     partner: Uuid,
     scopes: ScopeSet,
-) -> Result<(), PartnerError> {
+) -> Result<PartnerRecord, PartnerError> {
     if scopes.is_empty() {
         return Err(PartnerError::NoScopes);
     }
-    store
-        .partner(partner)
-        .await?
-        .ok_or(PartnerError::NotFound)?;
-    Ok(())
+    store.partner(partner).await?.ok_or(PartnerError::NotFound)
 }
 
 /// Records a partner action in the audit trail, before it happens.
@@ -148,18 +144,18 @@ pub async fn create_partner(
         Err(StoreError::Duplicate) => return Err(PartnerError::NameTaken),
         other => other?,
     }
-    let key = issue_key(cx, admin, record.id, scopes).await?;
+    let (record, key) = issue_key(cx, admin, record.id, scopes).await?;
     Ok((record, key))
 }
 
-/// Issues a new key to `partner`, for ADMIN `admin`.
+/// Issues a new key to `partner`, for ADMIN `admin`; answers the partner and the key.
 pub async fn issue_key(
     cx: login::Context<'_>,
     admin: Uuid,
     partner: Uuid,
     scopes: ScopeSet,
-) -> Result<IssuedKey, PartnerError> {
-    scopes_for_known_partner(cx.store, partner, scopes).await?;
+) -> Result<(PartnerRecord, IssuedKey), PartnerError> {
+    let record = scopes_for_known_partner(cx.store, partner, scopes).await?;
     let issued = IssuedKey {
         id: Uuid::new_v4(),
         key: ApiKey::generate()?,
@@ -177,7 +173,7 @@ pub async fn issue_key(
             created_at: Utc::now(),
         })
         .await?;
-    Ok(issued)
+    Ok((record, issued))
 }
 
 /// Revokes a key at once, for ADMIN `admin`; whether this call revoked it (`false`: it was
@@ -197,14 +193,15 @@ pub async fn revoke_key(
     Ok(revoked)
 }
 
-/// `account` grants `partner` the `scopes`, replacing any grant it gave before.
+/// `account` grants `partner` the `scopes`, replacing any grant it gave before; answers
+/// the partner and the grant.
 pub async fn grant(
     cx: login::Context<'_>,
     account: Uuid,
     partner: Uuid,
     scopes: ScopeSet,
-) -> Result<GrantRecord, PartnerError> {
-    scopes_for_known_partner(cx.store, partner, scopes).await?;
+) -> Result<(PartnerRecord, GrantRecord), PartnerError> {
+    let known = scopes_for_known_partner(cx.store, partner, scopes).await?;
     let target = format!("partner:{partner}");
     audited(cx, &account_actor(account), "partner.grant", &target).await?;
     let record = GrantRecord {
@@ -216,7 +213,7 @@ pub async fn grant(
         revoked_at: None,
     };
     cx.store.grant_partner(&record).await?;
-    Ok(record)
+    Ok((known, record))
 }
 
 /// `account` revokes its grant to `partner`, at once; whether there was a live one.

@@ -187,10 +187,11 @@ impl PartnerMutation {
     ) -> Result<PartnerGrant, ApiError> {
         let account = signed_in(ctx)?.account;
         let partner = partner_id(&partner)?;
-        let grant = partners::grant(login_context(ctx)?, account, partner, scope_set(&scopes))
-            .await
-            .map_err(api_error)?;
-        PartnerGrant::of(ctx, grant).await
+        let (partner, grant) =
+            partners::grant(login_context(ctx)?, account, partner, scope_set(&scopes))
+                .await
+                .map_err(api_error)?;
+        Ok(PartnerGrant::of(grant, partner))
     }
 
     /// Ends a partner's access to your data at once. `false` when you had given it none.
@@ -239,20 +240,23 @@ pub(crate) struct PartnerGrant {
 }
 
 impl PartnerGrant {
-    async fn of(ctx: &Context<'_>, grant: GrantRecord) -> Result<Self, ApiError> {
-        let partner = services(ctx)?
-            .store
-            .partner(grant.partner)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| internal(anyhow::anyhow!("a grant names a missing partner")))?;
-        Ok(Self {
+    fn of(grant: GrantRecord, partner: PartnerRecord) -> Self {
+        Self {
             partner: Partner(partner),
             scopes: scope_values(grant.scopes),
             granted_at: grant.granted_at,
             revoked_at: grant.revoked_at,
-        })
+        }
     }
+}
+
+/// The partner a grant names, which the store keeps as long as grants name it.
+fn partner_of(partners: &[PartnerRecord], grant: &GrantRecord) -> Result<PartnerRecord, ApiError> {
+    partners
+        .iter()
+        .find(|partner| partner.id == grant.partner)
+        .cloned()
+        .ok_or_else(|| internal(anyhow::anyhow!("a grant names a missing partner")))
 }
 
 /// Every grant `account` gave, newest first, revoked ones included.
@@ -260,16 +264,16 @@ pub(crate) async fn grants_of(
     ctx: &Context<'_>,
     account: Uuid,
 ) -> Result<Vec<PartnerGrant>, ApiError> {
-    let grants = services(ctx)?
-        .store
-        .partner_grants_of(account)
-        .await
-        .map_err(internal)?;
-    let mut shown = Vec::with_capacity(grants.len());
-    for grant in grants {
-        shown.push(PartnerGrant::of(ctx, grant).await?);
-    }
-    Ok(shown)
+    let store = &services(ctx)?.store;
+    let grants = store.partner_grants_of(account).await.map_err(internal)?;
+    let partners = store.partners().await.map_err(internal)?;
+    grants
+        .into_iter()
+        .map(|grant| {
+            let partner = partner_of(&partners, &grant)?;
+            Ok(PartnerGrant::of(grant, partner))
+        })
+        .collect()
 }
 
 /// A person's account as a partner they granted access sees it.

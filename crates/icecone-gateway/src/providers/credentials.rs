@@ -16,6 +16,7 @@ use icecone_store::provider_credentials::CredentialRecord;
 use icecone_store::{Store, StoreError};
 use uuid::Uuid;
 
+use super::Entry;
 use super::router::Router;
 use crate::audit::{self, AuditError, AuditEvent};
 use crate::auth::login;
@@ -63,14 +64,15 @@ fn binding(provider: &str) -> Binding {
 }
 
 /// Sets `provider`'s API key for ADMIN `admin`: recorded in the audit trail (the provider
-/// and the fingerprint, never the key) before it is stored and used.
+/// and the fingerprint, never the key) before it is stored and used. Answers the provider's
+/// entry (now available) and what is shown of the key.
 pub async fn set(
     cx: login::Context<'_>,
     router: &Router,
     admin: Uuid,
     provider: &ProviderId,
     key: ApiCredential,
-) -> Result<CredentialInfo, CredentialError> {
+) -> Result<(Entry, CredentialInfo), CredentialError> {
     let entry = router
         .entries()
         .iter()
@@ -102,11 +104,12 @@ pub async fn set(
     cx.store.put_provider_credential(&record).await?;
     entry.adapter().replace_credential(key);
     tracing::info!(provider = %provider, fingerprint = %fingerprint, "provider API key set");
-    Ok(CredentialInfo {
+    let info = CredentialInfo {
         provider: provider.clone(),
         fingerprint,
         set_at: record.set_at,
-    })
+    };
+    Ok((entry.clone(), info))
 }
 
 /// Applies every stored key whose fingerprint differs from `applied` (provider → the

@@ -44,7 +44,7 @@ impl CredentialMutation {
         let provider = ProviderId::parse(&provider).map_err(|_| ApiError::NotFound)?;
         let admin = signed_in(ctx)?.account;
         let router = &services(ctx)?.providers;
-        let info = credentials::set(login_context(ctx)?, router, admin, &provider, key)
+        let (entry, info) = credentials::set(login_context(ctx)?, router, admin, &provider, key)
             .await
             .map_err(|error| match error {
                 CredentialError::UnknownProvider => ApiError::NotFound,
@@ -53,12 +53,6 @@ impl CredentialMutation {
                 }
                 other => internal(other),
             })?;
-        let entry = router
-            .entries()
-            .iter()
-            .find(|entry| entry.adapter().id() == &info.provider)
-            .cloned()
-            .ok_or(ApiError::NotFound)?;
         Ok(ProviderCredentialInfo {
             provider: Provider::new(entry),
             fingerprint: info.fingerprint,

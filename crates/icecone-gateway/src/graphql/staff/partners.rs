@@ -95,15 +95,10 @@ impl PartnerKeysMutation {
     ) -> Result<IssuedPartnerKey, ApiError> {
         let partner = partner_id(&partner)?;
         let admin = signed_in(ctx)?.account;
-        let key = partners::issue_key(login_context(ctx)?, admin, partner, scope_set(&scopes))
-            .await
-            .map_err(api_error)?;
-        let record = services(ctx)?
-            .store
-            .partner(partner)
-            .await
-            .map_err(internal)?
-            .ok_or(ApiError::NotFound)?;
+        let (record, key) =
+            partners::issue_key(login_context(ctx)?, admin, partner, scope_set(&scopes))
+                .await
+                .map_err(api_error)?;
         Ok(IssuedPartnerKey::new(Partner(record), key))
     }
 
