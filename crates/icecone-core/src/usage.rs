@@ -278,6 +278,7 @@ mod tests {
     fn video(seconds: u32) -> GenerationRequest {
         GenerationRequest::Video(VideoRequest {
             prompt: Prompt::parse("waves").expect("valid"),
+            image: None,
             duration_seconds: seconds,
         })
     }

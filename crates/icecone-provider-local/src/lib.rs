@@ -327,6 +327,7 @@ mod tests {
         let video = |seconds| {
             let request = GenerationRequest::Video(VideoRequest {
                 prompt: prompt("waves"),
+                image: None,
                 duration_seconds: seconds,
             });
             match LocalProvider.generate(&request).expect("video") {

@@ -1,14 +1,12 @@
 //! The HTTP calls and the mapping of OpenAI's answers to provider-neutral outputs and
 //! [`ProviderError`]s.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use icecone_core::provider::adapter::{
-    ImageRequest, ImageSize, InvalidRequest, Output, ProviderError, TextRequest, TokenUsage,
+    ImageRequest, ImageSize, Output, ProviderError, TextRequest, TokenUsage,
 };
+use icecone_provider_http::{Answer, sniff_media};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -87,7 +85,9 @@ impl OpenAiProvider {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.as_bytes())
             .map_err(|_| ProviderError::Malformed)?;
-        let mime_type = sniff_image(&bytes).ok_or(ProviderError::Malformed)?;
+        let mime_type = sniff_media(&bytes)
+            .filter(|mime| mime.starts_with("image/"))
+            .ok_or(ProviderError::Malformed)?;
         Ok(Output::Media { bytes, mime_type })
     }
 
@@ -96,41 +96,19 @@ impl OpenAiProvider {
         path: &str,
         body: &B,
     ) -> Result<R, ProviderError> {
-        let key = self.api_key().ok_or(ProviderError::Unauthorized)?;
-        let response = self
+        let key = self.api_key.require()?;
+        let request = self
             .http
             .post(format!("{}{path}", self.config.base_url))
             .bearer_auth(key.expose_secret())
-            .json(body)
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(transport)?;
-        if status.is_success() {
-            serde_json::from_slice(&bytes).map_err(|_| ProviderError::Malformed)
-        } else {
-            Err(error_for(status, &headers, &bytes))
-        }
+            .json(body);
+        Answer::of(request).await?.json(refine_error)
     }
 }
 
-/// A failure to exchange the request at all. The `reqwest` error is dropped: its text
-/// names the URL, which is not ours to log from here.
-fn transport(error: reqwest::Error) -> ProviderError {
-    if error.is_timeout() {
-        ProviderError::Timeout
-    } else if error.is_decode() || error.is_body() {
-        ProviderError::Malformed
-    } else {
-        ProviderError::Connect
-    }
-}
-
-/// Maps an error answer by status and OpenAI's `error.code`/`error.type`; the message is
-/// never read, since it may quote the request.
-fn error_for(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ProviderError {
+/// Refines an error answer by OpenAI's `error.code`/`error.type`: a spent quota and a
+/// content-policy refusal; the message is never read, since it may quote the request.
+fn refine_error(status: StatusCode, body: &[u8]) -> Option<ProviderError> {
     let detail = serde_json::from_slice::<wire::ErrorBody>(body)
         .ok()
         .map(|body| body.error);
@@ -141,36 +119,11 @@ fn error_for(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ProviderEr
         Some("content_policy_violation" | "moderation_blocked")
     );
     match status.as_u16() {
-        401 | 403 => ProviderError::Unauthorized,
         429 if code == Some("insufficient_quota") || kind == Some("insufficient_quota") => {
-            ProviderError::QuotaExhausted
+            Some(ProviderError::QuotaExhausted)
         }
-        429 => ProviderError::RateLimited {
-            retry_after: retry_after(headers),
-        },
-        408 => ProviderError::Timeout,
-        400..=499 if refused_content => ProviderError::ContentPolicy,
-        status @ 400..=499 => InvalidRequest::Rejected { status }.into(),
-        status @ 500..=599 => ProviderError::Unavailable { status },
-        _ => ProviderError::Malformed,
-    }
-}
-
-/// `Retry-After` in seconds (RFC 9110 §10.2.3; the HTTP-date form is not used by OpenAI).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    value.parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// The media type of an image by its magic bytes: PNG, JPEG or WebP, as OpenAI answers.
-fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        Some("image/jpeg")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
+        401 | 403 | 408 | 429 => None,
+        400..=499 if refused_content => Some(ProviderError::ContentPolicy),
+        _ => None,
     }
 }

@@ -6,7 +6,7 @@
 //! account id or `user` field. The API key is held as a [`SecretString`] and is never
 //! logged, shown by `Debug` or carried by an error.
 
-use std::sync::{Arc, LazyLock, PoisonError, RwLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -18,6 +18,7 @@ use icecone_core::provider::policy::{
     Claim, DataCategory, ProviderPolicy, Retention, Source, TrainingUse, ZdrArrangement,
 };
 use icecone_core::provider::{Capability, ProviderId};
+use icecone_provider_http::KeySlot;
 use secrecy::SecretString;
 
 mod client;
@@ -108,53 +109,28 @@ impl OpenAiConfig {
     }
 }
 
-/// Why the adapter cannot be built.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// The base URL is not an `http://` or `https://` URL.
-    #[error("the OpenAI base URL must start with https:// (or http:// for a local mock)")]
-    BaseUrl,
-    /// The HTTP client could not be initialised.
-    #[error("cannot initialise the HTTP client")]
-    Client(#[source] reqwest::Error),
-}
+pub use icecone_provider_http::BuildError;
 
 /// The OpenAI adapter.
 #[derive(Debug)]
 pub struct OpenAiProvider {
     config: OpenAiConfig,
     /// The key in use: the configured one, until `setProviderCredential` replaces it.
-    api_key: RwLock<Option<Arc<SecretString>>>,
+    api_key: KeySlot,
     http: reqwest::Client,
 }
 
 impl OpenAiProvider {
     /// Builds the adapter; no request is sent.
     pub fn new(mut config: OpenAiConfig) -> Result<Self, BuildError> {
-        let base = config.base_url.trim().trim_end_matches('/');
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(BuildError::BaseUrl);
-        }
-        config.base_url = base.to_owned();
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(BuildError::Client)?;
-        let api_key = RwLock::new(config.api_key.take().map(Arc::new));
+        config.base_url = icecone_provider_http::base_url(&config.base_url)?;
+        let http = icecone_provider_http::client(config.timeout)?;
+        let api_key = KeySlot::new(config.api_key.take());
         Ok(Self {
             config,
             api_key,
             http,
         })
-    }
-
-    /// The key in use, if any.
-    fn api_key(&self) -> Option<Arc<SecretString>> {
-        self.api_key
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 }
 
@@ -172,7 +148,7 @@ impl ProviderAdapter for OpenAiProvider {
     }
 
     fn is_available(&self) -> bool {
-        self.api_key().is_some()
+        self.api_key.get().is_some()
     }
 
     fn takes_credential(&self) -> bool {
@@ -180,8 +156,7 @@ impl ProviderAdapter for OpenAiProvider {
     }
 
     fn replace_credential(&self, credential: ApiCredential) {
-        let key = Arc::new(SecretString::from(credential.expose()));
-        *self.api_key.write().unwrap_or_else(PoisonError::into_inner) = Some(key);
+        self.api_key.replace(credential);
     }
 
     fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {

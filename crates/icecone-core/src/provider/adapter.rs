@@ -95,10 +95,85 @@ pub struct ImageRequest {
 /// A video generation request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoRequest {
-    /// What to film.
+    /// What to film (for a talking avatar: what it says).
     pub prompt: Prompt,
+    /// An image to start the video from, where the provider animates images.
+    pub image: Option<MediaUrl>,
     /// How long the video should be.
     pub duration_seconds: u32,
+}
+
+/// An `http` or `https` URL of a piece of media: an input image a person gives, or the
+/// temporary URL where a provider keeps an output until we fetch it.
+///
+/// Parsed, not validated: a scheme other than `http`/`https`, a missing host, credentials in
+/// the authority, whitespace or control characters are refused. Its `Debug` output shows
+/// the scheme and host only — signed URLs carry credentials in their query.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MediaUrl(String);
+
+/// Why a text is not a [`MediaUrl`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a media URL is an http or https URL with a host and no credentials")]
+pub struct InvalidMediaUrl;
+
+impl MediaUrl {
+    /// The longest URL accepted.
+    pub const MAX_LEN: usize = 4_096;
+
+    /// Parses a URL.
+    pub fn parse(text: &str) -> Result<Self, InvalidMediaUrl> {
+        if text.len() > Self::MAX_LEN || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(InvalidMediaUrl);
+        }
+        let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+        let rest = if lower.starts_with("https://") {
+            &text[8..]
+        } else if lower.starts_with("http://") {
+            &text[7..]
+        } else {
+            return Err(InvalidMediaUrl);
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = match authority.rsplit_once(':') {
+            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+            _ => authority,
+        };
+        if host.is_empty() || authority.contains('@') {
+            return Err(InvalidMediaUrl);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The scheme and authority, such as `https://cdn.example.com`: what may be logged.
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.0.find("://").map_or(0, |at| at + 3);
+        let end = self.0[after_scheme..]
+            .find(['/', '?', '#'])
+            .map_or(self.0.len(), |at| after_scheme + at);
+        &self.0[..end]
+    }
+}
+
+impl fmt::Debug for MediaUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MediaUrl({}/…)", self.origin())
+    }
+}
+
+/// A finished job's output that the provider keeps at a temporary URL; the gateway fetches
+/// it into its encrypted store and then asks the provider to delete its copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteMedia {
+    /// Where the output can be fetched.
+    pub url: MediaUrl,
+    /// Its media type, such as `video/mp4`.
+    pub mime_type: &'static str,
 }
 
 /// Something to generate.
@@ -209,6 +284,8 @@ pub enum JobStatus {
     Running,
     /// Finished with an output.
     Done(Output),
+    /// Finished; the output waits at a temporary URL for the gateway to fetch.
+    Ready(RemoteMedia),
     /// Cancelled before it finished.
     Cancelled,
 }
@@ -294,6 +371,16 @@ pub enum ProviderError {
     /// provider).
     #[error("the provider does not support this operation")]
     UnsupportedOperation,
+    /// The provider reports that the job failed (its reason is not kept: it may quote the
+    /// prompt).
+    #[error("the provider reports that the job failed")]
+    JobFailed,
+    /// The provider does not know the job (it expired or was deleted).
+    #[error("the provider does not know the job")]
+    UnknownJob,
+    /// The output's temporary URL no longer serves it (HTTP 403, 404 or 410).
+    #[error("the output is no longer available at the provider")]
+    OutputGone,
 }
 
 impl ProviderError {
@@ -409,11 +496,51 @@ mod tests {
             (ProviderError::ContentPolicy, false, false),
             (InvalidRequest::EmptyPrompt.into(), false, false),
             (ProviderError::UnsupportedOperation, false, false),
+            (ProviderError::JobFailed, false, true),
+            (ProviderError::UnknownJob, false, true),
+            (ProviderError::OutputGone, false, true),
         ];
         for (error, transient, counts) in cases {
             assert_eq!(error.is_transient(), transient, "{error:?}");
             assert_eq!(error.counts_against_provider(), counts, "{error:?}");
         }
+    }
+
+    #[test]
+    fn media_urls_are_http_or_https_with_a_host_and_debug_shows_the_origin_only() {
+        // (text, accepted)
+        let cases = [
+            ("https://cdn.example.com/v/1.mp4?sig=secret", true),
+            ("HTTPS://cdn.example.com/v.mp4", true),
+            ("http://127.0.0.1:8080/out", true),
+            ("https://[::1]:443/out", true),
+            ("https://cdn.example.com", true),
+            ("ftp://cdn.example.com/v.mp4", false),
+            ("file:///etc/passwd", false),
+            ("data:image/png;base64,AAAA", false),
+            ("javascript:alert(1)", false),
+            ("https://", false),
+            ("https:///path", false),
+            ("https://user:pass@cdn.example.com/v.mp4", false),
+            ("https://cdn.example.com/a b", false),
+            ("https://cdn.example.com/\u{7}", false),
+            ("cdn.example.com/v.mp4", false),
+            ("", false),
+        ];
+        for (text, accepted) in cases {
+            assert_eq!(MediaUrl::parse(text).is_ok(), accepted, "{text}");
+        }
+        let long = format!("https://cdn.example.com/{}", "a".repeat(MediaUrl::MAX_LEN));
+        assert_eq!(MediaUrl::parse(&long), Err(InvalidMediaUrl));
+
+        let url =
+            MediaUrl::parse("https://cdn.example.com:8443/v/1.mp4?sig=secret").expect("valid");
+        assert_eq!(url.origin(), "https://cdn.example.com:8443");
+        assert_eq!(
+            format!("{url:?}"),
+            "MediaUrl(https://cdn.example.com:8443/…)"
+        );
+        assert!(!format!("{url:?}").contains("secret"));
     }
 
     #[test]

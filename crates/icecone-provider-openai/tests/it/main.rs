@@ -412,6 +412,7 @@ async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
     }
     let video = GenerationRequest::Video(VideoRequest {
         prompt: Prompt::parse("tiny").expect("valid"),
+        image: None,
         duration_seconds: 2,
     });
     assert!(matches!(
