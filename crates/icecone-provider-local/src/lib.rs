@@ -20,7 +20,8 @@ use icecone_core::provider::adapter::{
     RemoteDeletion, Submission, TokenUsage,
 };
 use icecone_core::provider::policy::{
-    Claim, DataCategory, ProviderPolicy, Retention, Source, TrainingUse, ZdrArrangement,
+    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
+    ZdrArrangement,
 };
 use icecone_core::provider::{Capability, ProviderId};
 
@@ -51,6 +52,10 @@ pub const POLICY: ProviderPolicy = ProviderPolicy {
     },
     zero_data_retention: Claim {
         value: ZdrArrangement::Inherent,
+        source: SOURCE,
+    },
+    output_retention: Claim {
+        value: OutputRetention::Inline,
         source: SOURCE,
     },
     region: Claim {

@@ -15,7 +15,8 @@ use icecone_core::provider::adapter::{
 };
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{
-    Claim, DataCategory, ProviderPolicy, Retention, Source, TrainingUse, ZdrArrangement,
+    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
+    ZdrArrangement,
 };
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_provider_http::KeySlot;
@@ -65,6 +66,10 @@ pub const POLICY: ProviderPolicy = ProviderPolicy {
     },
     zero_data_retention: Claim {
         value: ZdrArrangement::ByContract,
+        source: DATA_CONTROLS,
+    },
+    output_retention: Claim {
+        value: OutputRetention::Inline,
         source: DATA_CONTROLS,
     },
     region: Claim {

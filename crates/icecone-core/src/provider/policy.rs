@@ -97,6 +97,24 @@ pub enum ZdrArrangement {
     Unknown,
 }
 
+/// What becomes of a generated output that a provider holds for us to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputRetention {
+    /// Outputs come in the answer itself: the provider holds none for us to fetch.
+    Inline,
+    /// Outputs wait at a temporary URL until the gateway has fetched them and deleted the
+    /// provider's copy through its API.
+    DeletedAfterFetch,
+    /// Outputs wait at a temporary URL that expires after at most `max_hours`; the API
+    /// offers no way to delete them sooner.
+    Expires {
+        /// The longest an output stays available.
+        max_hours: u32,
+    },
+    /// We could not establish it from the provider's terms.
+    Unknown,
+}
+
 /// A provider's declared data-handling policy, each claim backed by its own source and date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProviderPolicy {
@@ -110,6 +128,8 @@ pub struct ProviderPolicy {
     pub retention: Claim<Retention>,
     /// How zero data retention can be had.
     pub zero_data_retention: Claim<ZdrArrangement>,
+    /// What becomes of outputs the provider holds for us to fetch.
+    pub output_retention: Claim<OutputRetention>,
     /// Where the processing happens; `None` when the provider does not commit to a region.
     pub region: Claim<Option<&'static str>>,
 }
@@ -181,6 +201,8 @@ pub struct EffectivePolicy {
     pub zero_data_retention_arrangement: Claim<ZdrArrangement>,
     /// The contract that removed retention, when one did.
     pub contract: Option<ZdrContract>,
+    /// What becomes of outputs the provider holds for us to fetch.
+    pub output_retention: Claim<OutputRetention>,
     /// Where the processing happens.
     pub region: Claim<Option<&'static str>>,
 }
@@ -222,6 +244,7 @@ pub fn effective_policy(
         retention,
         zero_data_retention_arrangement: declared.zero_data_retention,
         contract,
+        output_retention: declared.output_retention,
         region: declared.region,
     }
 }
@@ -256,6 +279,10 @@ mod tests {
             },
             zero_data_retention: Claim {
                 value: arrangement,
+                source: ZDR_PAGE,
+            },
+            output_retention: Claim {
+                value: OutputRetention::Inline,
                 source: ZDR_PAGE,
             },
             region: Claim {

@@ -239,7 +239,7 @@ impl CircuitBreaker {
 mod tests {
     use chrono::NaiveDate;
 
-    use super::super::policy::{Claim, DataCategory, Source, ZdrArrangement};
+    use super::super::policy::{Claim, DataCategory, OutputRetention, Source, ZdrArrangement};
     use super::*;
 
     const SOURCE: Source = Source {
@@ -267,6 +267,10 @@ mod tests {
                 source: SOURCE,
             },
             contract: None,
+            output_retention: Claim {
+                value: OutputRetention::Inline,
+                source: SOURCE,
+            },
             region: Claim {
                 value: None,
                 source: SOURCE,

@@ -45,7 +45,7 @@ impl Provider {
         self.0.effective()
     }
 
-    fn claim_sources(&self) -> [(PolicyClaim, policy::Source); 4] {
+    fn claim_sources(&self) -> [(PolicyClaim, policy::Source); 5] {
         let policy = self.policy();
         [
             (PolicyClaim::TrainingUse, policy.training_use.source),
@@ -54,6 +54,7 @@ impl Provider {
                 PolicyClaim::ZeroDataRetention,
                 policy.zero_data_retention_arrangement.source,
             ),
+            (PolicyClaim::OutputRetention, policy.output_retention.source),
             (PolicyClaim::Region, policy.region.source),
         ]
     }
@@ -117,6 +118,13 @@ impl Provider {
     /// that is in force for our requests.
     async fn zero_data_retention_contract(&self) -> bool {
         self.policy().contract.is_some()
+    }
+
+    /// What becomes of the outputs the provider holds for us to fetch (video and some image
+    /// providers): deleted through its API once fetched, or kept until its temporary URL
+    /// expires.
+    async fn output_retention(&self) -> OutputRetention {
+        self.policy().output_retention.value.into()
     }
 
     /// Where the processing happens, when the provider commits to it.
@@ -243,6 +251,8 @@ pub(crate) enum PolicyClaim {
     Retention,
     /// `zeroDataRetentionArrangement`.
     ZeroDataRetention,
+    /// `outputRetention`.
+    OutputRetention,
     /// `region`.
     Region,
 }
@@ -268,6 +278,47 @@ pub(crate) enum RetentionKind {
     Days,
     /// Its terms do not establish it.
     Unknown,
+}
+
+/// The kinds of [`OutputRetention`].
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputRetentionKind {
+    /// Outputs come in the provider's answer itself: it holds none for us to fetch.
+    Inline,
+    /// Outputs wait at a temporary URL until the gateway has fetched them and deleted the
+    /// provider's copy through its API.
+    DeletedAfterFetch,
+    /// Outputs wait at a temporary URL that expires after `maxHours`; the provider offers
+    /// no way to delete them sooner.
+    Expires,
+    /// Its terms do not establish it.
+    Unknown,
+}
+
+/// What becomes of a generated output the provider holds for us to fetch.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct OutputRetention {
+    /// The kind.
+    kind: OutputRetentionKind,
+    /// The longest an output stays at the provider, for `EXPIRES`.
+    max_hours: Option<u32>,
+}
+
+impl From<policy::OutputRetention> for OutputRetention {
+    fn from(value: policy::OutputRetention) -> Self {
+        let (kind, max_hours) = match value {
+            policy::OutputRetention::Inline => (OutputRetentionKind::Inline, None),
+            policy::OutputRetention::DeletedAfterFetch => {
+                (OutputRetentionKind::DeletedAfterFetch, None)
+            }
+            policy::OutputRetention::Expires { max_hours } => {
+                (OutputRetentionKind::Expires, Some(max_hours))
+            }
+            policy::OutputRetention::Unknown => (OutputRetentionKind::Unknown, None),
+        };
+        Self { kind, max_hours }
+    }
 }
 
 /// How long a provider keeps our requests and its outputs.

@@ -292,7 +292,8 @@ mod tests {
         Output, Prompt, ProviderAdapter, ProviderFuture, TextRequest, TokenUsage,
     };
     use icecone_core::provider::policy::{
-        Claim, DataCategory, ProviderPolicy, Retention, Source, TrainingUse, ZdrArrangement,
+        Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
+        ZdrArrangement,
     };
 
     use super::*;
@@ -319,6 +320,10 @@ mod tests {
             },
             zero_data_retention: Claim {
                 value: ZdrArrangement::Unavailable,
+                source: SOURCE,
+            },
+            output_retention: Claim {
+                value: OutputRetention::Inline,
                 source: SOURCE,
             },
             region: Claim {
