@@ -1,0 +1,240 @@
+//! `stability`: images through Stability AI's Stable Image endpoints
+//! (`POST /v2beta/stable-image/generate/{core|ultra}`, multipart/form-data, the image's
+//! bytes in the answer), with Stability AI's data-handling policy as sourced, dated claims.
+//!
+//! Only the prompt, the aspect ratio and the output format are sent: no e-mail address,
+//! name, account id, `stability-client-user-id` or any other identifying header. The API key
+//! is held as a [`SecretString`] and is never logged, shown by `Debug` or carried by an
+//! error.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use icecone_core::provider::adapter::{
+    GenerationRequest, InvalidRequest, ProviderAdapter, ProviderFuture, Submission,
+};
+use icecone_core::provider::credential::ApiCredential;
+use icecone_core::provider::policy::{
+    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
+    ZdrArrangement,
+};
+use icecone_core::provider::{Capability, ProviderId};
+use icecone_provider_http::KeySlot;
+use secrecy::SecretString;
+
+mod client;
+mod wire;
+
+/// The id clients use to pick this provider.
+pub const ID: &str = "stability";
+
+/// Stability AI's public API.
+pub const DEFAULT_BASE_URL: &str = "https://api.stability.ai";
+
+/// The longest prompt the Stable Image endpoints take (`prompt`: 1 to 10,000 characters).
+const MAX_PROMPT_CHARS: usize = 10_000;
+
+const VERIFIED_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 29) {
+    Some(date) => date,
+    None => panic!("invalid verification date"),
+};
+
+/// Stability AI's privacy policy: what it does with the content submitted to its services,
+/// the API included, and how long it keeps personal data.
+const PRIVACY_POLICY: Source = Source {
+    url: "https://stability.ai/privacy-policy",
+    verified_on: VERIFIED_ON,
+};
+
+/// Stability AI's terms of service, which govern the API.
+const TERMS_OF_SERVICE: Source = Source {
+    url: "https://stability.ai/terms-of-service",
+    verified_on: VERIFIED_ON,
+};
+
+/// Stability AI's API reference: how the Stable Image endpoints answer.
+const API_REFERENCE: Source = Source {
+    url: "https://platform.stability.ai/docs/api-reference",
+    verified_on: VERIFIED_ON,
+};
+
+/// Stability AI's declared data-handling policy for API requests.
+///
+/// - Training: yes. The privacy policy says the content submitted to its services,
+///   "including prompts, inputs, and outputs", may be used "to improve and develop our AI
+///   models and Services", including for training; no API opt-out is stated.
+/// - Retention: unknown. Personal data is kept as long as Stability deems necessary; no
+///   period is stated.
+/// - Zero data retention: unknown. The terms describe no such arrangement.
+/// - Outputs: inline. With `Accept: image/*` the answer carries the image's bytes; nothing
+///   waits at a URL for us to fetch.
+/// - Region: not committed.
+pub const POLICY: ProviderPolicy = ProviderPolicy {
+    capabilities: &[Capability::Image],
+    data_categories: &[DataCategory::UserContentPrivate],
+    training_use: Claim {
+        value: TrainingUse::Yes,
+        source: PRIVACY_POLICY,
+    },
+    retention: Claim {
+        value: Retention::Unknown,
+        source: PRIVACY_POLICY,
+    },
+    zero_data_retention: Claim {
+        value: ZdrArrangement::Unknown,
+        source: TERMS_OF_SERVICE,
+    },
+    output_retention: Claim {
+        value: OutputRetention::Inline,
+        source: API_REFERENCE,
+    },
+    region: Claim {
+        value: None,
+        source: TERMS_OF_SERVICE,
+    },
+};
+
+static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
+    ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`stability` is a valid id"))
+});
+
+/// Which Stable Image endpoint generates the images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum StabilityModel {
+    /// `core`: Stable Image Core, the fast, cheaper tier.
+    #[default]
+    Core,
+    /// `ultra`: Stable Image Ultra, the highest-quality tier.
+    Ultra,
+}
+
+impl StabilityModel {
+    /// The endpoint's last path segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Core => "core",
+            Self::Ultra => "ultra",
+        }
+    }
+}
+
+/// Why a text names no Stable Image endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownModel;
+
+impl fmt::Display for UnknownModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Stability model is `core` or `ultra`")
+    }
+}
+
+impl std::error::Error for UnknownModel {}
+
+impl FromStr for StabilityModel {
+    type Err = UnknownModel;
+
+    /// `core` or `ultra`, in any case, surrounding blanks ignored.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "core" => Ok(Self::Core),
+            "ultra" => Ok(Self::Ultra),
+            _ => Err(UnknownModel),
+        }
+    }
+}
+
+/// How the adapter reaches Stability AI.
+#[derive(Debug, Clone)]
+pub struct StabilityConfig {
+    /// The API key; `None` leaves the adapter listed but unavailable.
+    pub api_key: Option<SecretString>,
+    /// The API's base URL, without `/v2beta`.
+    pub base_url: String,
+    /// Which Stable Image endpoint generates the images.
+    pub model: StabilityModel,
+    /// The longest a request may take, connection included.
+    pub timeout: Duration,
+    /// The longest prompt sent; longer ones are refused before any request (never more
+    /// than the endpoints' 10,000 characters).
+    pub max_prompt_chars: usize,
+}
+
+impl StabilityConfig {
+    /// The defaults: Stability's public URL, Stable Image Core, 60 s, 10,000 characters
+    /// (the endpoints' prompt limit).
+    pub fn new(api_key: Option<SecretString>) -> Self {
+        Self {
+            api_key,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            model: StabilityModel::Core,
+            timeout: Duration::from_secs(60),
+            max_prompt_chars: MAX_PROMPT_CHARS,
+        }
+    }
+}
+
+pub use icecone_provider_http::BuildError;
+
+/// The Stability AI adapter.
+#[derive(Debug)]
+pub struct StabilityProvider {
+    config: StabilityConfig,
+    /// The key in use: the configured one, until `setProviderCredential` replaces it.
+    api_key: KeySlot,
+    http: reqwest::Client,
+}
+
+impl StabilityProvider {
+    /// Builds the adapter; no request is sent.
+    pub fn new(mut config: StabilityConfig) -> Result<Self, BuildError> {
+        config.base_url = icecone_provider_http::base_url(&config.base_url)?;
+        let http = icecone_provider_http::client(config.timeout)?;
+        let api_key = KeySlot::new(config.api_key.take());
+        Ok(Self {
+            config,
+            api_key,
+            http,
+        })
+    }
+}
+
+impl ProviderAdapter for StabilityProvider {
+    fn id(&self) -> &ProviderId {
+        &PROVIDER_ID
+    }
+
+    fn name(&self) -> &str {
+        "Stability AI"
+    }
+
+    fn policy(&self) -> &ProviderPolicy {
+        &POLICY
+    }
+
+    fn is_available(&self) -> bool {
+        self.api_key.get().is_some()
+    }
+
+    fn takes_credential(&self) -> bool {
+        true
+    }
+
+    fn replace_credential(&self, credential: ApiCredential) {
+        self.api_key.replace(credential);
+    }
+
+    fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
+        Box::pin(async move {
+            request.prompt().check_len(self.config.max_prompt_chars)?;
+            match request {
+                GenerationRequest::Image(image) => Ok(Submission::Done(self.image(image).await?)),
+                GenerationRequest::Text(_) | GenerationRequest::Video(_) => {
+                    Err(InvalidRequest::Unsupported(request.capability()).into())
+                }
+            }
+        })
+    }
+}
