@@ -1,0 +1,218 @@
+//! `luma`: video through Luma's Dream Machine API — `POST /generations` starts a
+//! generation, `GET /generations/{id}` polls it until its video waits at a temporary URL,
+//! `DELETE /generations/{id}` deletes Luma's copy — with Luma's data-handling policy as
+//! sourced, dated claims.
+//!
+//! Only the prompt, the model, the aspect ratio, the duration and, for image-to-video, the
+//! start image's URL are sent: no e-mail address, name, account id or `callback_url`. The
+//! API key is held as a [`SecretString`] and is never logged, shown by `Debug` or carried by
+//! an error.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use icecone_core::provider::adapter::{
+    GenerationRequest, InvalidRequest, JobHandle, JobStatus, ProviderAdapter, ProviderError,
+    ProviderFuture, RemoteDeletion, Submission,
+};
+use icecone_core::provider::credential::ApiCredential;
+use icecone_core::provider::policy::{
+    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
+    ZdrArrangement,
+};
+use icecone_core::provider::{Capability, ProviderId};
+use icecone_provider_http::KeySlot;
+use secrecy::SecretString;
+
+mod client;
+mod wire;
+
+/// The id clients use to pick this provider.
+pub const ID: &str = "luma";
+
+/// Luma's public Dream Machine API.
+pub const DEFAULT_BASE_URL: &str = "https://api.lumalabs.ai/dream-machine/v1";
+
+const VERIFIED_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 29) {
+    Some(date) => date,
+    None => panic!("invalid verification date"),
+};
+
+/// Luma's terms of service, which the API terms incorporate: the licence to the input.
+const TERMS_OF_SERVICE: Source = Source {
+    url: "https://lumalabs.ai/legal/tos",
+    verified_on: VERIFIED_ON,
+};
+
+/// Luma's API terms ("Business Terms"), which govern API use.
+const API_TERMS: Source = Source {
+    url: "https://lumalabs.ai/dream-machine/api/terms",
+    verified_on: VERIFIED_ON,
+};
+
+/// Luma's published API specification: generations and their deletion.
+const API_SPECIFICATION: Source = Source {
+    url: "https://github.com/lumalabs/lumaai-api",
+    verified_on: VERIFIED_ON,
+};
+
+/// Luma's declared data-handling policy for API requests.
+///
+/// - Training: yes. The terms of service, which the API terms incorporate, license the
+///   input (prompts, images) to Luma to improve its services and models, also for paid
+///   use; no API opt-out is stated.
+/// - Retention: unknown. Neither the API terms nor the terms of service state a period.
+/// - Zero data retention: unknown. The API terms describe no such arrangement.
+/// - Outputs: deleted after fetch. A finished video waits at a URL in the generation;
+///   `DELETE /generations/{id}` deletes the generation, which the gateway asks for once it
+///   has fetched the video.
+/// - Region: not committed.
+pub const POLICY: ProviderPolicy = ProviderPolicy {
+    capabilities: &[Capability::Video],
+    data_categories: &[DataCategory::UserContentPrivate],
+    training_use: Claim {
+        value: TrainingUse::Yes,
+        source: TERMS_OF_SERVICE,
+    },
+    retention: Claim {
+        value: Retention::Unknown,
+        source: API_TERMS,
+    },
+    zero_data_retention: Claim {
+        value: ZdrArrangement::Unknown,
+        source: API_TERMS,
+    },
+    output_retention: Claim {
+        value: OutputRetention::DeletedAfterFetch,
+        source: API_SPECIFICATION,
+    },
+    region: Claim {
+        value: None,
+        source: API_TERMS,
+    },
+};
+
+static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
+    ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`luma` is a valid id"))
+});
+
+/// How the adapter reaches Luma.
+#[derive(Debug, Clone)]
+pub struct LumaConfig {
+    /// The API key; `None` leaves the adapter listed but unavailable.
+    pub api_key: Option<SecretString>,
+    /// The API's base URL, up to and including `/dream-machine/v1`.
+    pub base_url: String,
+    /// The video model, such as `ray-2` or `ray-flash-2`.
+    pub model: String,
+    /// The videos' aspect ratio, such as `16:9`.
+    pub aspect_ratio: String,
+    /// The longest a request may take, connection included.
+    pub timeout: Duration,
+    /// The longest prompt sent; longer ones are refused before any request.
+    pub max_prompt_chars: usize,
+}
+
+impl LumaConfig {
+    /// The defaults: Luma's public URL, `ray-2`, 16:9, 60 s, 5,000 characters (the
+    /// adapter's own cap: Luma publishes no prompt limit).
+    pub fn new(api_key: Option<SecretString>) -> Self {
+        Self {
+            api_key,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            model: "ray-2".to_owned(),
+            aspect_ratio: "16:9".to_owned(),
+            timeout: Duration::from_secs(60),
+            max_prompt_chars: 5_000,
+        }
+    }
+}
+
+pub use icecone_provider_http::BuildError;
+
+/// The Luma Dream Machine adapter.
+#[derive(Debug)]
+pub struct LumaProvider {
+    config: LumaConfig,
+    /// The key in use: the configured one, until `setProviderCredential` replaces it.
+    api_key: KeySlot,
+    http: reqwest::Client,
+}
+
+impl LumaProvider {
+    /// Builds the adapter; no request is sent.
+    pub fn new(mut config: LumaConfig) -> Result<Self, BuildError> {
+        config.base_url = icecone_provider_http::base_url(&config.base_url)?;
+        let http = icecone_provider_http::client(config.timeout)?;
+        let api_key = KeySlot::new(config.api_key.take());
+        Ok(Self {
+            config,
+            api_key,
+            http,
+        })
+    }
+}
+
+impl ProviderAdapter for LumaProvider {
+    fn id(&self) -> &ProviderId {
+        &PROVIDER_ID
+    }
+
+    fn name(&self) -> &str {
+        "Luma Dream Machine"
+    }
+
+    fn policy(&self) -> &ProviderPolicy {
+        &POLICY
+    }
+
+    fn is_available(&self) -> bool {
+        self.api_key.get().is_some()
+    }
+
+    fn takes_credential(&self) -> bool {
+        true
+    }
+
+    fn replace_credential(&self, credential: ApiCredential) {
+        self.api_key.replace(credential);
+    }
+
+    fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
+        Box::pin(async move {
+            request.prompt().check_len(self.config.max_prompt_chars)?;
+            match request {
+                GenerationRequest::Video(video) => {
+                    Ok(Submission::Pending(self.create(video).await?))
+                }
+                GenerationRequest::Text(_) | GenerationRequest::Image(_) => {
+                    Err(InvalidRequest::Unsupported(request.capability()).into())
+                }
+            }
+        })
+    }
+
+    fn poll<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, JobStatus> {
+        Box::pin(self.status(job))
+    }
+
+    /// Luma has no cancel endpoint: deleting the generation stops it.
+    fn cancel<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            if self.delete(job).await? {
+                Ok(())
+            } else {
+                Err(ProviderError::UnknownJob)
+            }
+        })
+    }
+
+    /// A generation Luma no longer knows (404) is already gone: deleted all the same.
+    fn delete_remote<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, RemoteDeletion> {
+        Box::pin(async move {
+            self.delete(job).await?;
+            Ok(RemoteDeletion::Deleted)
+        })
+    }
+}
