@@ -183,7 +183,6 @@ fn unknown_job(status: StatusCode, _body: &[u8]) -> Option<ProviderError> {
     (status == StatusCode::NOT_FOUND).then_some(ProviderError::UnknownJob)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
