@@ -70,16 +70,16 @@ impl HeyGenProvider {
 
     pub(crate) async fn status(&self, job: &JobHandle) -> Result<JobStatus, ProviderError> {
         let path = video_path(job)?;
-        let detail: wire::VideoDetail = self
-            .send::<()>(Method::GET, &path, None)
-            .await?
-            .json(|status, body| {
-                if status == StatusCode::NOT_FOUND {
-                    Some(ProviderError::UnknownJob)
-                } else {
-                    refine_error(status, body)
-                }
-            })?;
+        let detail: wire::VideoDetail =
+            self.send::<()>(Method::GET, &path, None)
+                .await?
+                .json(|status, body| {
+                    if status == StatusCode::NOT_FOUND {
+                        Some(ProviderError::UnknownJob)
+                    } else {
+                        refine_error(status, body)
+                    }
+                })?;
         let data = detail.data;
         match data.status.as_str() {
             "pending" | "waiting" | "processing" => Ok(JobStatus::Running),
@@ -157,18 +157,46 @@ mod tests {
     fn error_codes_refine_quota_and_moderation_only() {
         // (status, body, expected)
         let cases = [
-            (402, r#"{"error":{"code":"insufficient_credit","message":"x"}}"#, Some(ProviderError::QuotaExhausted)),
-            (429, r#"{"error":{"code":"quota_exceeded","message":"x"}}"#, Some(ProviderError::QuotaExhausted)),
-            (429, r#"{"error":{"code":"rate_limit_exceeded","message":"x"}}"#, None),
-            (400, r#"{"code":400105,"message":"Blocked words detected"}"#, Some(ProviderError::ContentPolicy)),
-            (400, r#"{"error":{"code":"content_moderation_failed","message":"x"}}"#, Some(ProviderError::ContentPolicy)),
-            (400, r#"{"error":{"code":"invalid_parameter","param":"avatar_id"}}"#, None),
+            (
+                402,
+                r#"{"error":{"code":"insufficient_credit","message":"x"}}"#,
+                Some(ProviderError::QuotaExhausted),
+            ),
+            (
+                429,
+                r#"{"error":{"code":"quota_exceeded","message":"x"}}"#,
+                Some(ProviderError::QuotaExhausted),
+            ),
+            (
+                429,
+                r#"{"error":{"code":"rate_limit_exceeded","message":"x"}}"#,
+                None,
+            ),
+            (
+                400,
+                r#"{"code":400105,"message":"Blocked words detected"}"#,
+                Some(ProviderError::ContentPolicy),
+            ),
+            (
+                400,
+                r#"{"error":{"code":"content_moderation_failed","message":"x"}}"#,
+                Some(ProviderError::ContentPolicy),
+            ),
+            (
+                400,
+                r#"{"error":{"code":"invalid_parameter","param":"avatar_id"}}"#,
+                None,
+            ),
             (401, r#"{"error":{"code":"unauthorized"}}"#, None),
             (500, "<html>", None),
         ];
         for (status, body, expected) in cases {
             let status = StatusCode::from_u16(status).expect("status");
-            assert_eq!(refine_error(status, body.as_bytes()), expected, "{status} {body}");
+            assert_eq!(
+                refine_error(status, body.as_bytes()),
+                expected,
+                "{status} {body}"
+            );
         }
     }
 
