@@ -61,7 +61,7 @@ impl HeyGenProvider {
         let created: wire::VideoCreated = self
             .send(Method::POST, "/v3/videos", Some(&body))
             .await?
-            .json(|status, body| refine_error(status, body))?;
+            .json(refine_error)?;
         if created.data.video_id.is_empty() {
             return Err(ProviderError::Malformed);
         }
