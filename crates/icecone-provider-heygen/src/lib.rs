@@ -1,0 +1,224 @@
+//! `heygen`: talking-avatar videos through HeyGen's v3 API — `POST /v3/videos` with a
+//! configured avatar (and voice) speaking the prompt, polled with
+//! `GET /v3/videos/{video_id}` and deleted with `DELETE /v3/videos/{video_id}` once the
+//! gateway has fetched the output — with HeyGen's data-handling policy as sourced, dated
+//! claims.
+//!
+//! v3, not v2: HeyGen supported its v1/v2 endpoints until 2026-10-31 and retired them on
+//! 2026-11-01, with `POST /v3/videos` replacing `POST /v2/video/generate` and
+//! `GET /v3/videos/{id}` replacing `GET /v1/video_status.get`.
+//!
+//! Only the script (the prompt), the configured avatar and voice ids and the output's
+//! resolution and aspect ratio are sent: no title, e-mail address, name or account id. The
+//! API key is held as a [`SecretString`], sent only in `X-Api-Key`, and is never logged,
+//! shown by `Debug` or carried by an error.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use icecone_core::provider::adapter::{
+    GenerationRequest, InvalidRequest, JobHandle, JobStatus, ProviderAdapter, ProviderError,
+    ProviderFuture, RemoteDeletion, Submission,
+};
+use icecone_core::provider::credential::ApiCredential;
+use icecone_core::provider::policy::{
+    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
+    ZdrArrangement,
+};
+use icecone_core::provider::{Capability, ProviderId};
+use icecone_provider_http::KeySlot;
+use secrecy::SecretString;
+
+mod client;
+mod wire;
+
+/// The id clients use to pick this provider.
+pub const ID: &str = "heygen";
+
+/// HeyGen's public API (the version is part of each path).
+pub const DEFAULT_BASE_URL: &str = "https://api.heygen.com";
+
+const VERIFIED_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 29) {
+    Some(date) => date,
+    None => panic!("invalid verification date"),
+};
+
+/// HeyGen's privacy policy: checked for training use, retention, a zero-data-retention
+/// offer and a region for API inputs; it commits to none of them (business customers'
+/// data is governed by their contracts).
+const PRIVACY_POLICY: Source = Source {
+    url: "https://www.heygen.com/policy",
+    verified_on: VERIFIED_ON,
+};
+
+/// HeyGen's API reference for deleting a generated video.
+const DELETE_VIDEO: Source = Source {
+    url: "https://docs.heygen.com/reference/delete-a-video",
+    verified_on: VERIFIED_ON,
+};
+
+/// HeyGen's declared data-handling policy for API requests.
+///
+/// - Training: unknown — the privacy policy does not say whether API scripts are used to
+///   train models (its biometric notice says uploaded avatar footage is; this adapter
+///   uploads none).
+/// - Retention: unknown — no period is given for API inputs.
+/// - Zero data retention: unknown — none is offered publicly.
+/// - Outputs: deleted after fetch — a finished video waits in the account, its
+///   `video_url` expiring after 7 days, until the gateway deletes it through the API.
+/// - Region: not committed.
+pub const POLICY: ProviderPolicy = ProviderPolicy {
+    capabilities: &[Capability::Video, Capability::AvatarVideo],
+    data_categories: &[DataCategory::UserContentPrivate],
+    training_use: Claim {
+        value: TrainingUse::Unknown,
+        source: PRIVACY_POLICY,
+    },
+    retention: Claim {
+        value: Retention::Unknown,
+        source: PRIVACY_POLICY,
+    },
+    zero_data_retention: Claim {
+        value: ZdrArrangement::Unknown,
+        source: PRIVACY_POLICY,
+    },
+    output_retention: Claim {
+        value: OutputRetention::DeletedAfterFetch,
+        source: DELETE_VIDEO,
+    },
+    region: Claim {
+        value: None,
+        source: PRIVACY_POLICY,
+    },
+};
+
+static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
+    ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`heygen` is a valid id"))
+});
+
+/// How the adapter reaches HeyGen.
+#[derive(Debug, Clone)]
+pub struct HeyGenConfig {
+    /// The API key; `None` leaves the adapter listed but unavailable.
+    pub api_key: Option<SecretString>,
+    /// The API's base URL, without a version.
+    pub base_url: String,
+    /// The avatar (look) that speaks; `None` leaves the adapter unavailable.
+    pub avatar_id: Option<String>,
+    /// The voice it speaks with; `None` uses the avatar's default voice.
+    pub voice_id: Option<String>,
+    /// The output's resolution: `720p`, `1080p` or `4k`.
+    pub resolution: String,
+    /// The output's aspect ratio: `16:9` or `9:16`.
+    pub aspect_ratio: String,
+    /// The longest a request may take, connection included.
+    pub timeout: Duration,
+    /// The longest script sent; longer ones are refused before any request.
+    pub max_prompt_chars: usize,
+}
+
+impl HeyGenConfig {
+    /// The defaults: HeyGen's public URL, no avatar or voice, `720p`, `16:9`, 60 s, 5,000
+    /// characters (HeyGen's text limit per scene).
+    pub fn new(api_key: Option<SecretString>) -> Self {
+        Self {
+            api_key,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            avatar_id: None,
+            voice_id: None,
+            resolution: "720p".to_owned(),
+            aspect_ratio: "16:9".to_owned(),
+            timeout: Duration::from_secs(60),
+            max_prompt_chars: 5_000,
+        }
+    }
+}
+
+pub use icecone_provider_http::BuildError;
+
+/// The HeyGen adapter.
+#[derive(Debug)]
+pub struct HeyGenProvider {
+    config: HeyGenConfig,
+    /// The key in use: the configured one, until `setProviderCredential` replaces it.
+    api_key: KeySlot,
+    http: reqwest::Client,
+}
+
+impl HeyGenProvider {
+    /// Builds the adapter; no request is sent.
+    pub fn new(mut config: HeyGenConfig) -> Result<Self, BuildError> {
+        config.base_url = icecone_provider_http::base_url(&config.base_url)?;
+        let http = icecone_provider_http::client(config.timeout)?;
+        let api_key = KeySlot::new(config.api_key.take());
+        Ok(Self {
+            config,
+            api_key,
+            http,
+        })
+    }
+}
+
+impl ProviderAdapter for HeyGenProvider {
+    fn id(&self) -> &ProviderId {
+        &PROVIDER_ID
+    }
+
+    fn name(&self) -> &str {
+        "HeyGen"
+    }
+
+    fn policy(&self) -> &ProviderPolicy {
+        &POLICY
+    }
+
+    /// A key and an avatar: without an avatar every request would be refused.
+    fn is_available(&self) -> bool {
+        self.api_key.get().is_some() && self.config.avatar_id.is_some()
+    }
+
+    fn takes_credential(&self) -> bool {
+        true
+    }
+
+    fn replace_credential(&self, credential: ApiCredential) {
+        self.api_key.replace(credential);
+    }
+
+    fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
+        Box::pin(async move {
+            request.prompt().check_len(self.config.max_prompt_chars)?;
+            match request {
+                GenerationRequest::Video(video) => {
+                    Ok(Submission::Pending(self.video(video).await?))
+                }
+                other => Err(InvalidRequest::Unsupported(other.capability()).into()),
+            }
+        })
+    }
+
+    fn poll<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, JobStatus> {
+        Box::pin(self.status(job))
+    }
+
+    /// HeyGen's API has no cancel call: cancelling deletes the video (whether that stops a
+    /// render already running is not documented; the gateway stops polling either way).
+    fn cancel<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            if self.delete_video(job).await? {
+                Ok(())
+            } else {
+                Err(ProviderError::UnknownJob)
+            }
+        })
+    }
+
+    fn delete_remote<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, RemoteDeletion> {
+        Box::pin(async move {
+            // A video HeyGen no longer knows is gone already.
+            self.delete_video(job).await?;
+            Ok(RemoteDeletion::Deleted)
+        })
+    }
+}

@@ -1,0 +1,231 @@
+//! The HTTP calls and the mapping of Runway's answers to provider-neutral job states and
+//! [`ProviderError`]s.
+
+use icecone_core::provider::Capability;
+use icecone_core::provider::adapter::{
+    InvalidRequest, JobHandle, JobStatus, MediaUrl, ProviderError, RemoteDeletion, RemoteMedia,
+    VideoRequest,
+};
+use icecone_provider_http::{Answer, error_for_status};
+use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret as _;
+use serde::Serialize;
+
+use crate::wire;
+use crate::{API_VERSION, RunwayProvider};
+
+/// Runway's limit on `promptText`: 1,000 UTF-16 code units.
+const PROMPT_TEXT_UTF16: usize = 1_000;
+
+/// The durations (seconds) a model accepts, for text-to-video (`text_only`) or
+/// image-to-video; `None` for a model this adapter does not know on that path.
+fn durations(model: &str, text_only: bool) -> Option<&'static [u32]> {
+    const TWO_TO_TEN: &[u32] = &[2, 3, 4, 5, 6, 7, 8, 9, 10];
+    match model {
+        "gen4.5" => Some(TWO_TO_TEN),
+        "veo3.1" | "veo3.1_fast" => Some(&[4, 6, 8]),
+        "veo3" => Some(&[8]),
+        "gen4_turbo" | "gen3a_turbo" if !text_only => Some(&[5, 10]),
+        _ => None,
+    }
+}
+
+/// The allowed duration nearest to `requested`; the shorter one on a tie.
+fn nearest(allowed: &[u32], requested: u32) -> Option<u32> {
+    allowed
+        .iter()
+        .copied()
+        .min_by_key(|duration| duration.abs_diff(requested))
+}
+
+/// A Runway task id is a UUID; anything else is not sent as a path segment.
+fn task_path(job: &JobHandle) -> Result<String, ProviderError> {
+    let id = job.as_str();
+    let plain = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if plain {
+        Ok(format!("/tasks/{id}"))
+    } else {
+        Err(ProviderError::UnknownJob)
+    }
+}
+
+impl RunwayProvider {
+    pub(crate) async fn video(&self, request: &VideoRequest) -> Result<JobHandle, ProviderError> {
+        let prompt = request.prompt.as_str();
+        if prompt.encode_utf16().count() > PROMPT_TEXT_UTF16 {
+            return Err(InvalidRequest::PromptTooLong {
+                max_chars: PROMPT_TEXT_UTF16,
+            }
+            .into());
+        }
+        let ratio = self.config.ratio.as_str();
+        let unsupported = || ProviderError::from(InvalidRequest::Unsupported(Capability::Video));
+        let created: wire::TaskCreated = match &request.image {
+            Some(image) => {
+                let model = self.config.image_model.as_str();
+                let duration = durations(model, false)
+                    .and_then(|allowed| nearest(allowed, request.duration_seconds))
+                    .ok_or_else(unsupported)?;
+                let body = wire::ImageToVideo {
+                    model,
+                    prompt_image: image.as_str(),
+                    prompt_text: prompt,
+                    ratio,
+                    duration,
+                };
+                self.send(Method::POST, "/image_to_video", Some(&body))
+                    .await?
+                    .json(|_, _| None)?
+            }
+            None => {
+                // Refused before any request when no text-to-video model is configured or
+                // the configured one has no text-only path at Runway.
+                let model = self.config.text_model.as_deref().ok_or_else(unsupported)?;
+                let duration = durations(model, true)
+                    .and_then(|allowed| nearest(allowed, request.duration_seconds))
+                    .ok_or_else(unsupported)?;
+                let body = wire::TextToVideo {
+                    model,
+                    prompt_text: prompt,
+                    ratio,
+                    duration,
+                };
+                self.send(Method::POST, "/text_to_video", Some(&body))
+                    .await?
+                    .json(|_, _| None)?
+            }
+        };
+        if created.id.is_empty() {
+            return Err(ProviderError::Malformed);
+        }
+        Ok(JobHandle::new(created.id))
+    }
+
+    pub(crate) async fn task(&self, job: &JobHandle) -> Result<JobStatus, ProviderError> {
+        let path = task_path(job)?;
+        let task: wire::Task = self
+            .send::<()>(Method::GET, &path, None)
+            .await?
+            .json(unknown_job)?;
+        match task.status.as_str() {
+            "PENDING" | "RUNNING" | "THROTTLED" => Ok(JobStatus::Running),
+            "SUCCEEDED" => {
+                let url = task
+                    .output
+                    .and_then(|outputs| outputs.into_iter().next())
+                    .ok_or(ProviderError::Malformed)?;
+                let url = MediaUrl::parse(&url).map_err(|_| ProviderError::Malformed)?;
+                Ok(JobStatus::Ready(RemoteMedia {
+                    url,
+                    mime_type: "video/mp4",
+                }))
+            }
+            // A moderation failure is a content decision, not the provider failing.
+            "FAILED"
+                if task
+                    .failure_code
+                    .as_deref()
+                    .is_some_and(|code| code.starts_with("SAFETY")) =>
+            {
+                Err(ProviderError::ContentPolicy)
+            }
+            "FAILED" => Err(ProviderError::JobFailed),
+            "CANCELLED" => Ok(JobStatus::Cancelled),
+            _ => Err(ProviderError::Malformed),
+        }
+    }
+
+    /// `DELETE /tasks/{id}`: cancels a running task, deletes a finished one. `Ok(false)`
+    /// when Runway does not know the task.
+    pub(crate) async fn delete_task(&self, job: &JobHandle) -> Result<bool, ProviderError> {
+        let path = task_path(job)?;
+        let answer = self.send::<()>(Method::DELETE, &path, None).await?;
+        match answer.status {
+            status if status.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            status => Err(error_for_status(status, &answer.headers)),
+        }
+    }
+
+    pub(crate) async fn delete(&self, job: &JobHandle) -> Result<RemoteDeletion, ProviderError> {
+        match self.delete_task(job).await {
+            // Gone already (deleted before, or expired): nothing is kept.
+            Ok(_) | Err(ProviderError::UnknownJob) => Ok(RemoteDeletion::Deleted),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Sends a request with the key and Runway's version header, and reads the answer.
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Answer, ProviderError> {
+        let key = self.api_key.require()?;
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.config.base_url))
+            .bearer_auth(key.expose_secret())
+            .header("X-Runway-Version", API_VERSION);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Answer::of(request).await
+    }
+}
+
+/// A 404 for a task means Runway does not know it (expired, deleted or never there). The
+/// body is not read: Runway's error bodies are free text.
+fn unknown_job(status: StatusCode, _body: &[u8]) -> Option<ProviderError> {
+    (status == StatusCode::NOT_FOUND).then_some(ProviderError::UnknownJob)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_map_to_the_nearest_the_model_accepts() {
+        // (model, text only, requested, expected)
+        let cases = [
+            ("gen4_turbo", false, 1, Some(5)),
+            ("gen4_turbo", false, 7, Some(5)),
+            ("gen4_turbo", false, 8, Some(10)),
+            ("gen4_turbo", false, 60, Some(10)),
+            ("gen4_turbo", true, 5, None),
+            ("gen4.5", true, 0, Some(2)),
+            ("gen4.5", true, 7, Some(7)),
+            ("gen4.5", true, 11, Some(10)),
+            ("veo3.1", true, 5, Some(4)),
+            ("veo3.1_fast", false, 7, Some(6)),
+            ("veo3", true, 2, Some(8)),
+            ("gen2", false, 5, None),
+        ];
+        for (model, text_only, requested, expected) in cases {
+            assert_eq!(
+                durations(model, text_only).and_then(|allowed| nearest(allowed, requested)),
+                expected,
+                "{model} {text_only} {requested}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_plain_task_ids_become_paths() {
+        let ok = JobHandle::new("17f20503-6c24-4c16-946b-35dbbce2af2f");
+        assert_eq!(
+            task_path(&ok).as_deref(),
+            Ok("/tasks/17f20503-6c24-4c16-946b-35dbbce2af2f")
+        );
+        for bad in ["", "../organization", "a/b", "a?b", "a b", &"a".repeat(65)] {
+            assert_eq!(
+                task_path(&JobHandle::new(bad)),
+                Err(ProviderError::UnknownJob),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! `runway`: video through Runway's API — `POST /image_to_video` when the request has an
+//! input image, `POST /text_to_video` when it has none — as asynchronous tasks that are
+//! polled (`GET /tasks/{id}`) and deleted (`DELETE /tasks/{id}`) once the gateway has
+//! fetched the output, with Runway's data-handling policy as sourced, dated claims.
+//!
+//! Every call carries `X-Runway-Version: 2024-11-06`. Only the prompt, the input image's
+//! URL and the parameters the endpoint needs are sent: no e-mail address, name or account
+//! id. The API key is held as a [`SecretString`] and is never logged, shown by `Debug` or
+//! carried by an error.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use icecone_core::provider::adapter::{
+    GenerationRequest, InvalidRequest, JobHandle, JobStatus, ProviderAdapter, ProviderError,
+    ProviderFuture, RemoteDeletion, Submission,
+};
+use icecone_core::provider::credential::ApiCredential;
+use icecone_core::provider::policy::{
+    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
+    ZdrArrangement,
+};
+use icecone_core::provider::{Capability, ProviderId};
+use icecone_provider_http::KeySlot;
+use secrecy::SecretString;
+
+mod client;
+mod wire;
+
+/// The id clients use to pick this provider.
+pub const ID: &str = "runway";
+
+/// Runway's public API.
+pub const DEFAULT_BASE_URL: &str = "https://api.dev.runwayml.com/v1";
+
+/// The API version this adapter speaks, sent as `X-Runway-Version` on every call.
+pub const API_VERSION: &str = "2024-11-06";
+
+const VERIFIED_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 29) {
+    Some(date) => date,
+    None => panic!("invalid verification date"),
+};
+
+/// Runway's Terms of Use: the licence over inputs and outputs, training included.
+const TERMS_OF_USE: Source = Source {
+    url: "https://runwayml.com/terms-of-use",
+    verified_on: VERIFIED_ON,
+};
+
+/// Runway's privacy policy: checked for a retention period and a region; it states neither
+/// for API inputs.
+const PRIVACY_POLICY: Source = Source {
+    url: "https://runwayml.com/privacy-policy",
+    verified_on: VERIFIED_ON,
+};
+
+/// Runway's enterprise terms: the only place a different data arrangement could be agreed;
+/// no zero-data-retention offer is published.
+const ENTERPRISE_TERMS: Source = Source {
+    url: "https://runwayml.com/enterprise-terms",
+    verified_on: VERIFIED_ON,
+};
+
+/// Runway's API reference for tasks: output URLs expire within 24–48 hours, and
+/// `DELETE /tasks/{id}` cancels or deletes a task.
+const TASKS_REFERENCE: Source = Source {
+    url: "https://docs.dev.runwayml.com/api/#tag/Task-management",
+    verified_on: VERIFIED_ON,
+};
+
+/// Runway's declared data-handling policy for API requests.
+///
+/// - Training: yes. The Terms of Use say that inputs and outputs may be used by Runway to
+///   train and improve its AI models, under a perpetual licence; only an enterprise
+///   agreement could say otherwise, and this adapter assumes none.
+/// - Retention: unknown — neither the terms nor the privacy policy give a period for API
+///   inputs.
+/// - Zero data retention: unknown — none is offered publicly.
+/// - Outputs: deleted after fetch — a task's output waits at signed URLs (which expire
+///   within 24–48 hours) and `DELETE /tasks/{id}` deletes the task.
+/// - Region: not committed.
+pub const POLICY: ProviderPolicy = ProviderPolicy {
+    capabilities: &[Capability::Video],
+    data_categories: &[DataCategory::UserContentPrivate],
+    training_use: Claim {
+        value: TrainingUse::Yes,
+        source: TERMS_OF_USE,
+    },
+    retention: Claim {
+        value: Retention::Unknown,
+        source: PRIVACY_POLICY,
+    },
+    zero_data_retention: Claim {
+        value: ZdrArrangement::Unknown,
+        source: ENTERPRISE_TERMS,
+    },
+    output_retention: Claim {
+        value: OutputRetention::DeletedAfterFetch,
+        source: TASKS_REFERENCE,
+    },
+    region: Claim {
+        value: None,
+        source: PRIVACY_POLICY,
+    },
+};
+
+static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
+    ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`runway` is a valid id"))
+});
+
+/// How the adapter reaches Runway.
+#[derive(Debug, Clone)]
+pub struct RunwayConfig {
+    /// The API key; `None` leaves the adapter listed but unavailable.
+    pub api_key: Option<SecretString>,
+    /// The API's base URL, up to and including `/v1`.
+    pub base_url: String,
+    /// The model for videos started from an image (`POST /image_to_video`).
+    pub image_model: String,
+    /// The model for videos from a prompt alone (`POST /text_to_video`); `None` refuses
+    /// such requests before any is sent.
+    pub text_model: Option<String>,
+    /// The output's resolution as Runway names it, such as `1280:720`.
+    pub ratio: String,
+    /// The longest a request may take, connection included.
+    pub timeout: Duration,
+    /// The longest prompt sent; longer ones are refused before any request.
+    pub max_prompt_chars: usize,
+}
+
+impl RunwayConfig {
+    /// The defaults: Runway's public URL, `gen4_turbo` for images, `gen4.5` for text alone,
+    /// `1280:720`, 60 s, 1,000 characters (Runway's `promptText` limit).
+    pub fn new(api_key: Option<SecretString>) -> Self {
+        Self {
+            api_key,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            image_model: "gen4_turbo".to_owned(),
+            text_model: Some("gen4.5".to_owned()),
+            ratio: "1280:720".to_owned(),
+            timeout: Duration::from_secs(60),
+            max_prompt_chars: 1_000,
+        }
+    }
+}
+
+pub use icecone_provider_http::BuildError;
+
+/// The Runway adapter.
+#[derive(Debug)]
+pub struct RunwayProvider {
+    config: RunwayConfig,
+    /// The key in use: the configured one, until `setProviderCredential` replaces it.
+    api_key: KeySlot,
+    http: reqwest::Client,
+}
+
+impl RunwayProvider {
+    /// Builds the adapter; no request is sent.
+    pub fn new(mut config: RunwayConfig) -> Result<Self, BuildError> {
+        config.base_url = icecone_provider_http::base_url(&config.base_url)?;
+        let http = icecone_provider_http::client(config.timeout)?;
+        let api_key = KeySlot::new(config.api_key.take());
+        Ok(Self {
+            config,
+            api_key,
+            http,
+        })
+    }
+}
+
+impl ProviderAdapter for RunwayProvider {
+    fn id(&self) -> &ProviderId {
+        &PROVIDER_ID
+    }
+
+    fn name(&self) -> &str {
+        "Runway"
+    }
+
+    fn policy(&self) -> &ProviderPolicy {
+        &POLICY
+    }
+
+    fn is_available(&self) -> bool {
+        self.api_key.get().is_some()
+    }
+
+    fn takes_credential(&self) -> bool {
+        true
+    }
+
+    fn replace_credential(&self, credential: ApiCredential) {
+        self.api_key.replace(credential);
+    }
+
+    fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
+        Box::pin(async move {
+            request.prompt().check_len(self.config.max_prompt_chars)?;
+            match request {
+                GenerationRequest::Video(video) => {
+                    Ok(Submission::Pending(self.video(video).await?))
+                }
+                other => Err(InvalidRequest::Unsupported(other.capability()).into()),
+            }
+        })
+    }
+
+    fn poll<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, JobStatus> {
+        Box::pin(self.task(job))
+    }
+
+    fn cancel<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, ()> {
+        Box::pin(async move {
+            if self.delete_task(job).await? {
+                Ok(())
+            } else {
+                Err(ProviderError::UnknownJob)
+            }
+        })
+    }
+
+    fn delete_remote<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, RemoteDeletion> {
+        Box::pin(self.delete(job))
+    }
+}
