@@ -423,7 +423,9 @@ async fn sigterm_lets_an_in_flight_request_finish() {
     stream.read_to_string(&mut answer).expect("answer");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(
-        answer.contains(r#"{"data":{"providers":[{"id":"local"},{"id":"openai"}]}}"#),
+        answer.contains(
+            r#"{"data":{"providers":[{"id":"local"},{"id":"openai"},{"id":"stability"},{"id":"luma"},{"id":"runway"},{"id":"heygen"}]}}"#
+        ),
         "{answer}"
     );
     let started = Instant::now();

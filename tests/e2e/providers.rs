@@ -19,6 +19,108 @@ fn provider<'a>(body: &'a serde_json::Value, id: &str) -> &'a serde_json::Value 
 }
 
 #[tokio::test]
+async fn image_and_video_providers_publish_their_sourced_policies_and_are_refused_where_they_may_train()
+ {
+    let server = wiremock::MockServer::start().await;
+    // Any request reaching a provider would be answered 500 and counted: none may arrive.
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let base = server.uri();
+    let app = TestApp::spawn_with(|settings| {
+        settings.stability_api_key = Some(SecretString::from("sk-stability-test"));
+        settings.stability_base_url = base.clone();
+        settings.luma_api_key = Some(SecretString::from("luma-test-key"));
+        settings.luma_base_url = base.clone();
+        settings.runway_api_key = Some(SecretString::from("runway-test-key"));
+        settings.runway_base_url = base.clone();
+        settings.heygen_api_key = Some(SecretString::from("heygen-test-key"));
+        settings.heygen_base_url = base.clone();
+        settings.heygen_avatar_id = Some("avatar-1".to_owned());
+    })
+    .await;
+    let answer = app
+        .query(
+            "{ providers { id capabilities trainingUse retention { kind } \
+             outputRetention { kind maxHours } available sources { claim url verifiedOn } } }",
+        )
+        .await;
+    let body = answer.json();
+    assert!(body.get("errors").is_none(), "{body}");
+    // (id, capabilities, training use, output retention)
+    let expected = [
+        ("stability", serde_json::json!(["IMAGE"]), "YES", "INLINE"),
+        (
+            "luma",
+            serde_json::json!(["VIDEO"]),
+            "YES",
+            "DELETED_AFTER_FETCH",
+        ),
+        (
+            "runway",
+            serde_json::json!(["VIDEO"]),
+            "YES",
+            "DELETED_AFTER_FETCH",
+        ),
+        (
+            "heygen",
+            serde_json::json!(["VIDEO", "AVATAR_VIDEO"]),
+            "UNKNOWN",
+            "DELETED_AFTER_FETCH",
+        ),
+    ];
+    for (id, capabilities, training, output) in expected {
+        let published = provider(&body, id);
+        assert_eq!(
+            published["available"], true,
+            "{id} has its key: {published}"
+        );
+        assert_eq!(published["capabilities"], capabilities, "{id}");
+        assert_eq!(published["trainingUse"], training, "{id}");
+        assert_eq!(published["outputRetention"]["kind"], output, "{id}");
+        let sources = published["sources"].as_array().expect("sources");
+        let claims: Vec<&str> = sources
+            .iter()
+            .map(|source| source["claim"].as_str().expect("claim"))
+            .collect();
+        assert_eq!(
+            claims,
+            [
+                "TRAINING_USE",
+                "RETENTION",
+                "ZERO_DATA_RETENTION",
+                "OUTPUT_RETENTION",
+                "REGION"
+            ],
+            "{id}"
+        );
+        for source in sources {
+            let url = source["url"].as_str().expect("url");
+            assert!(url.starts_with("https://"), "{id}: {url}");
+            assert_eq!(source["verifiedOn"], "2026-11-29", "{id}");
+        }
+    }
+
+    // Training "yes" never meets the promise of no training: an image request that names
+    // Stability is refused before anything is sent (the mock expects no request).
+    let (_, token) = crate::consent::signed_in(&app, "picture-maker@example.com").await;
+    let body = crate::login::post(
+        &app,
+        Some(&token),
+        "mutation($input: GenerateImageInput!) { generateImage(input: $input) { id } }",
+        serde_json::json!({ "input": { "prompt": "a private picture", "provider": "stability" } }),
+    )
+    .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "NO_COMPLIANT_PROVIDER",
+        "{body}"
+    );
+    assert_eq!(app.db.count("generations").await, 0);
+}
+
+#[tokio::test]
 async fn providers_lists_the_local_adapter_with_its_policy() {
     let app = TestApp::spawn().await;
     let answer = app.query(PROVIDER_FIELDS).await;
@@ -31,7 +133,10 @@ async fn providers_lists_the_local_adapter_with_its_policy() {
         .iter()
         .map(|p| p["id"].as_str().expect("id"))
         .collect();
-    assert_eq!(ids, ["local", "openai"]);
+    assert_eq!(
+        ids,
+        ["local", "openai", "stability", "luma", "runway", "heygen"]
+    );
     let local = provider(&body, "local");
     assert_eq!(
         local["capabilities"],
@@ -87,7 +192,13 @@ async fn providers_publishes_openai_effective_policy_with_and_without_a_zdr_cont
             .collect();
         assert_eq!(
             claims,
-            ["TRAINING_USE", "RETENTION", "ZERO_DATA_RETENTION", "REGION"]
+            [
+                "TRAINING_USE",
+                "RETENTION",
+                "ZERO_DATA_RETENTION",
+                "OUTPUT_RETENTION",
+                "REGION"
+            ]
         );
         assert!(sources.iter().all(|s| s["url"] == OPENAI_DATA_CONTROLS));
         match contract {

@@ -17,7 +17,11 @@ use icecone_core::crypto::aead::Algorithm;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::policy::ZdrContract;
 use icecone_core::usage::{Plans, Quota};
+use icecone_provider_heygen::HeyGenConfig;
+use icecone_provider_luma::LumaConfig;
 use icecone_provider_openai::OpenAiConfig;
+use icecone_provider_runway::RunwayConfig;
+use icecone_provider_stability::StabilityConfig;
 
 /// The deployment mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -200,6 +204,61 @@ pub const SETTINGS: &[SettingDoc] = &[
         default: None,
         help: "reference of this deployment's zero-data-retention contract with OpenAI; when set, OpenAI's effective retention is none",
     },
+    SettingDoc {
+        key: "stability_api_key",
+        default: None,
+        help: "Stability AI API key (images), server-side only, never logged; unset: Stability is listed but unavailable",
+    },
+    SettingDoc {
+        key: "stability_base_url",
+        default: Some(icecone_provider_stability::DEFAULT_BASE_URL),
+        help: "Stability AI API base URL (tests point it at a local mock); https:// in production",
+    },
+    SettingDoc {
+        key: "stability_model",
+        default: Some("core"),
+        help: "the Stable Image endpoint images are generated with: core or ultra",
+    },
+    SettingDoc {
+        key: "luma_api_key",
+        default: None,
+        help: "Luma Dream Machine API key (video), server-side only, never logged; unset: Luma is listed but unavailable",
+    },
+    SettingDoc {
+        key: "luma_base_url",
+        default: Some(icecone_provider_luma::DEFAULT_BASE_URL),
+        help: "Luma Dream Machine API base URL up to /dream-machine/v1 (tests point it at a local mock); https:// in production",
+    },
+    SettingDoc {
+        key: "runway_api_key",
+        default: None,
+        help: "Runway API key (video), server-side only, never logged; unset: Runway is listed but unavailable",
+    },
+    SettingDoc {
+        key: "runway_base_url",
+        default: Some(icecone_provider_runway::DEFAULT_BASE_URL),
+        help: "Runway API base URL up to /v1 (tests point it at a local mock); https:// in production",
+    },
+    SettingDoc {
+        key: "heygen_api_key",
+        default: None,
+        help: "HeyGen API key (avatar video), server-side only, never logged; unset: HeyGen is listed but unavailable",
+    },
+    SettingDoc {
+        key: "heygen_base_url",
+        default: Some(icecone_provider_heygen::DEFAULT_BASE_URL),
+        help: "HeyGen API base URL (tests point it at a local mock); https:// in production",
+    },
+    SettingDoc {
+        key: "heygen_avatar_id",
+        default: None,
+        help: "the HeyGen avatar that speaks a video's script; unset: HeyGen is unavailable",
+    },
+    SettingDoc {
+        key: "heygen_voice_id",
+        default: None,
+        help: "the HeyGen voice the avatar speaks with; unset: the avatar's default voice",
+    },
 ];
 
 /// The settings as read from defaults, file and environment, before they are checked.
@@ -270,6 +329,32 @@ pub struct Settings {
     pub openai_base_url: String,
     /// This deployment's zero-data-retention contract with OpenAI.
     pub openai_zdr_contract: Option<String>,
+    /// Stability AI's API key.
+    #[serde(serialize_with = "redacted")]
+    pub stability_api_key: Option<SecretString>,
+    /// Stability AI's API base URL.
+    pub stability_base_url: String,
+    /// The Stable Image endpoint: `core` or `ultra`.
+    pub stability_model: String,
+    /// Luma's API key.
+    #[serde(serialize_with = "redacted")]
+    pub luma_api_key: Option<SecretString>,
+    /// Luma's API base URL.
+    pub luma_base_url: String,
+    /// Runway's API key.
+    #[serde(serialize_with = "redacted")]
+    pub runway_api_key: Option<SecretString>,
+    /// Runway's API base URL.
+    pub runway_base_url: String,
+    /// HeyGen's API key.
+    #[serde(serialize_with = "redacted")]
+    pub heygen_api_key: Option<SecretString>,
+    /// HeyGen's API base URL.
+    pub heygen_base_url: String,
+    /// The HeyGen avatar.
+    pub heygen_avatar_id: Option<String>,
+    /// The HeyGen voice.
+    pub heygen_voice_id: Option<String>,
 }
 
 fn redacted<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -313,6 +398,17 @@ impl Default for Settings {
             openai_api_key: None,
             openai_base_url: icecone_provider_openai::DEFAULT_BASE_URL.to_owned(),
             openai_zdr_contract: None,
+            stability_api_key: None,
+            stability_base_url: icecone_provider_stability::DEFAULT_BASE_URL.to_owned(),
+            stability_model: "core".to_owned(),
+            luma_api_key: None,
+            luma_base_url: icecone_provider_luma::DEFAULT_BASE_URL.to_owned(),
+            runway_api_key: None,
+            runway_base_url: icecone_provider_runway::DEFAULT_BASE_URL.to_owned(),
+            heygen_api_key: None,
+            heygen_base_url: icecone_provider_heygen::DEFAULT_BASE_URL.to_owned(),
+            heygen_avatar_id: None,
+            heygen_voice_id: None,
         }
     }
 }
@@ -468,11 +564,19 @@ impl Settings {
         };
         let providers = ProvidersConfig::from_settings(
             self.env,
-            self.max_provider_retention_days,
-            self.provider_timeout_seconds,
-            self.openai_api_key,
-            self.openai_base_url,
-            self.openai_zdr_contract,
+            ProviderSettings {
+                max_retention_days: self.max_provider_retention_days,
+                timeout_seconds: self.provider_timeout_seconds,
+                openai: (self.openai_api_key, self.openai_base_url),
+                openai_zdr_contract: self.openai_zdr_contract,
+                stability: (self.stability_api_key, self.stability_base_url),
+                stability_model: self.stability_model,
+                luma: (self.luma_api_key, self.luma_base_url),
+                runway: (self.runway_api_key, self.runway_base_url),
+                heygen: (self.heygen_api_key, self.heygen_base_url),
+                heygen_avatar_id: self.heygen_avatar_id,
+                heygen_voice_id: self.heygen_voice_id,
+            },
         )?;
         Ok(Config {
             listen: self.listen,
@@ -597,40 +701,103 @@ pub struct ProvidersConfig {
     pub timeout: Duration,
     /// The OpenAI adapter's configuration; its key is `None` when unset.
     pub openai: OpenAiConfig,
+    /// The Stability AI adapter's configuration.
+    pub stability: StabilityConfig,
+    /// The Luma adapter's configuration.
+    pub luma: LumaConfig,
+    /// The Runway adapter's configuration.
+    pub runway: RunwayConfig,
+    /// The HeyGen adapter's configuration.
+    pub heygen: HeyGenConfig,
     /// The zero-data-retention contracts this deployment holds.
     pub zdr_contracts: Vec<ZdrContract>,
 }
 
+/// An external provider's API key and base URL, as set.
+type Access = (Option<SecretString>, String);
+
+/// The provider settings, before they are checked.
+struct ProviderSettings {
+    max_retention_days: u32,
+    timeout_seconds: u64,
+    openai: Access,
+    openai_zdr_contract: Option<String>,
+    stability: Access,
+    stability_model: String,
+    luma: Access,
+    runway: Access,
+    heygen: Access,
+    heygen_avatar_id: Option<String>,
+    heygen_voice_id: Option<String>,
+}
+
+/// A key that is set and not blank.
+fn api_key(key: Option<SecretString>) -> Option<SecretString> {
+    key.filter(|key| !key.expose_secret().trim().is_empty())
+}
+
+/// A text setting that is set and not blank, trimmed.
+fn non_blank(value: Option<String>) -> Option<String> {
+    value
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// A provider's base URL: `https://`, or `http://` in development (for local mocks).
+fn base_url(env: Environment, provider: &str, url: &str) -> Result<String, ConfigError> {
+    let url = url.trim().to_owned();
+    let plain_http_allowed = env == Environment::Development && url.starts_with("http://");
+    if url.starts_with("https://") || plain_http_allowed {
+        Ok(url)
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "{provider}_base_url must be an https:// URL (http:// only in development)"
+        )))
+    }
+}
+
 impl ProvidersConfig {
-    fn from_settings(
-        env: Environment,
-        max_retention_days: u32,
-        timeout_seconds: u64,
-        openai_api_key: Option<SecretString>,
-        openai_base_url: String,
-        openai_zdr_contract: Option<String>,
-    ) -> Result<Self, ConfigError> {
-        if timeout_seconds == 0 {
+    fn from_settings(env: Environment, settings: ProviderSettings) -> Result<Self, ConfigError> {
+        if settings.timeout_seconds == 0 {
             return Err(ConfigError::Invalid(
                 "provider_timeout_seconds must be at least 1".to_owned(),
             ));
         }
-        let base_url = openai_base_url.trim().to_owned();
-        let plain_http_allowed = env == Environment::Development && base_url.starts_with("http://");
-        if !base_url.starts_with("https://") && !plain_http_allowed {
-            return Err(ConfigError::Invalid(
-                "openai_base_url must be an https:// URL (http:// only in development)".to_owned(),
-            ));
-        }
-        let timeout = Duration::from_secs(timeout_seconds);
-        let mut openai =
-            OpenAiConfig::new(openai_api_key.filter(|key| !key.expose_secret().trim().is_empty()));
-        openai.base_url = base_url;
+        let timeout = Duration::from_secs(settings.timeout_seconds);
+
+        let (key, url) = settings.openai;
+        let mut openai = OpenAiConfig::new(api_key(key));
+        openai.base_url = base_url(env, "openai", &url)?;
         openai.timeout = timeout;
+
+        let (key, url) = settings.stability;
+        let mut stability = StabilityConfig::new(api_key(key));
+        stability.base_url = base_url(env, "stability", &url)?;
+        stability.model = settings.stability_model.trim().parse().map_err(|_| {
+            ConfigError::Invalid("stability_model must be core or ultra".to_owned())
+        })?;
+        stability.timeout = timeout;
+
+        let (key, url) = settings.luma;
+        let mut luma = LumaConfig::new(api_key(key));
+        luma.base_url = base_url(env, "luma", &url)?;
+        luma.timeout = timeout;
+
+        let (key, url) = settings.runway;
+        let mut runway = RunwayConfig::new(api_key(key));
+        runway.base_url = base_url(env, "runway", &url)?;
+        runway.timeout = timeout;
+
+        let (key, url) = settings.heygen;
+        let mut heygen = HeyGenConfig::new(api_key(key));
+        heygen.base_url = base_url(env, "heygen", &url)?;
+        heygen.avatar_id = non_blank(settings.heygen_avatar_id);
+        heygen.voice_id = non_blank(settings.heygen_voice_id);
+        heygen.timeout = timeout;
+
         let openai_id = ProviderId::parse(icecone_provider_openai::ID)
             .map_err(|_| ConfigError::Invalid("the OpenAI adapter's id is invalid".to_owned()))?;
-        let zdr_contracts = openai_zdr_contract
-            .filter(|reference| !reference.trim().is_empty())
+        let zdr_contracts = non_blank(settings.openai_zdr_contract)
             .map(|reference| {
                 ZdrContract::new(openai_id, &reference).map_err(|_| {
                     ConfigError::Invalid(
@@ -642,9 +809,13 @@ impl ProvidersConfig {
             .into_iter()
             .collect();
         Ok(Self {
-            max_retention_days,
+            max_retention_days: settings.max_retention_days,
             timeout,
             openai,
+            stability,
+            luma,
+            runway,
+            heygen,
             zdr_contracts,
         })
     }

@@ -70,7 +70,11 @@ impl Store {
             .sqlx_logging(false)
             .record_stmt_in_spans(false)
             .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(Duration::from_secs(10))
+            // A pooled connection is pinged before use only after 30 s idle, when a server,
+            // proxy or firewall may have dropped it: pinging on every acquire cost one
+            // extra round trip per statement (on SQLite, to the connection's worker thread).
+            .test_before_acquire_if_idle_for(Duration::from_secs(30));
         match url.backend() {
             Backend::Sqlite => {
                 options.max_connections(8).map_sqlx_sqlite_opts(|opts| {

@@ -7,8 +7,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use icecone_core::provider::adapter::ProviderAdapter;
 use icecone_core::provider::policy::{EffectivePolicy, effective_policy};
+use icecone_provider_heygen::HeyGenProvider;
 use icecone_provider_local::LocalProvider;
+use icecone_provider_luma::LumaProvider;
 use icecone_provider_openai::OpenAiProvider;
+use icecone_provider_runway::RunwayProvider;
+use icecone_provider_stability::StabilityProvider;
 
 use crate::config::ProvidersConfig;
 
@@ -47,9 +51,26 @@ impl Entry {
 /// (always available), then the external providers, listed whether or not they are
 /// configured (an external provider without a key is `available: false`).
 pub fn entries(config: &ProvidersConfig) -> anyhow::Result<Vec<Entry>> {
-    let openai =
-        OpenAiProvider::new(config.openai.clone()).context("cannot build the OpenAI adapter")?;
-    let adapters: [Arc<dyn ProviderAdapter>; 2] = [Arc::new(LocalProvider), Arc::new(openai)];
+    let adapters: [Arc<dyn ProviderAdapter>; 6] = [
+        Arc::new(LocalProvider),
+        Arc::new(
+            OpenAiProvider::new(config.openai.clone())
+                .context("cannot build the OpenAI adapter")?,
+        ),
+        Arc::new(
+            StabilityProvider::new(config.stability.clone())
+                .context("cannot build the Stability AI adapter")?,
+        ),
+        Arc::new(LumaProvider::new(config.luma.clone()).context("cannot build the Luma adapter")?),
+        Arc::new(
+            RunwayProvider::new(config.runway.clone())
+                .context("cannot build the Runway adapter")?,
+        ),
+        Arc::new(
+            HeyGenProvider::new(config.heygen.clone())
+                .context("cannot build the HeyGen adapter")?,
+        ),
+    ];
     Ok(adapters
         .into_iter()
         .map(|adapter| Entry::new(adapter, &config.zdr_contracts))
