@@ -49,7 +49,10 @@ impl Entry {
 pub fn entries(config: &ProvidersConfig) -> anyhow::Result<Vec<Entry>> {
     let openai =
         OpenAiProvider::new(config.openai.clone()).context("cannot build the OpenAI adapter")?;
-    let adapters: [Arc<dyn ProviderAdapter>; 2] = [Arc::new(LocalProvider), Arc::new(openai)];
+    let adapters: [Arc<dyn ProviderAdapter>; 2] = [
+        Arc::new(LocalProvider::new(config.local_video_delay)),
+        Arc::new(openai),
+    ];
     Ok(adapters
         .into_iter()
         .map(|adapter| Entry::new(adapter, &config.zdr_contracts))
