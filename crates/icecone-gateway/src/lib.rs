@@ -10,6 +10,7 @@ pub mod config;
 pub mod consent;
 pub mod generation;
 pub mod graphql;
+pub mod jobs;
 mod http;
 pub mod keys;
 pub mod notify;
