@@ -514,7 +514,9 @@ impl Settings {
                     )
                 })?,
         };
-        if self.job_poll_interval_ms == 0 || self.job_lease_seconds == 0 || self.max_output_bytes == 0
+        if self.job_poll_interval_ms == 0
+            || self.job_lease_seconds == 0
+            || self.max_output_bytes == 0
         {
             return Err(ConfigError::Invalid(
                 "job_poll_interval_ms, job_lease_seconds and max_output_bytes must be at least 1"

@@ -407,7 +407,7 @@ impl Generations {
             usage: Usage::reserved_for(request).plus(Usage::metered_from(output)),
             created_at,
             completed_at: Some(now()),
-        remote_copy: None,
+            remote_copy: None,
         };
         self.store
             .insert_generation(&record, media_sealed)

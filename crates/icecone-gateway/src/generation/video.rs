@@ -402,7 +402,9 @@ async fn forget_remote(adapter: &dyn ProviderAdapter, handle: &JobHandle) {
         Ok(Err(error)) => {
             tracing::warn!(provider = %adapter.id(), error = %error, "the provider's job could not be cancelled");
         }
-        Err(_) => tracing::warn!(provider = %adapter.id(), "cancelling the provider's job timed out"),
+        Err(_) => {
+            tracing::warn!(provider = %adapter.id(), "cancelling the provider's job timed out")
+        }
     }
     match tokio::time::timeout(bound, adapter.delete_remote(handle)).await {
         Ok(Ok(outcome)) => {

@@ -8,8 +8,8 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscr
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use icecone_core::provider::ProviderId;
 use futures_util::Stream;
+use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, MediaUrl, Prompt, TextRequest, VideoRequest,
 };

@@ -96,9 +96,13 @@ impl std::fmt::Debug for Executor {
 impl Executor {
     /// Builds the schema that serves requests.
     pub fn new(services: Services, limits: limits::Limits) -> Self {
-        let schema = Schema::build(Query::default(), Mutation::default(), Subscription::default())
-            .data(services)
-            .finish();
+        let schema = Schema::build(
+            Query::default(),
+            Mutation::default(),
+            Subscription::default(),
+        )
+        .data(services)
+        .finish();
         Self {
             schema,
             limits,
@@ -184,10 +188,10 @@ impl async_graphql::Executor for Subscriptions {
             Ok(request) => self
                 .schema
                 .execute_stream_with_session_data(request, session_data.unwrap_or_default()),
-            Err(error) => futures_util::stream::once(std::future::ready(Response::from_errors(
-                vec![error],
-            )))
-            .boxed(),
+            Err(error) => {
+                futures_util::stream::once(std::future::ready(Response::from_errors(vec![error])))
+                    .boxed()
+            }
         };
         stream
             .map(|mut response| {
@@ -201,8 +205,12 @@ impl async_graphql::Executor for Subscriptions {
 /// The SDL of the schema, sorted so that it is stable: what `icecone schema` prints, what
 /// `GET /schema.graphql` serves, and what the committed `schema.graphql` must equal.
 pub fn sdl() -> String {
-    let schema =
-        Schema::build(Query::default(), Mutation::default(), Subscription::default()).finish();
+    let schema = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish();
     sdl_of(&schema)
 }
 

@@ -107,8 +107,11 @@ pub trait JobHandler: fmt::Debug + Send + Sync {
     /// The job fails for good with `code`: undo what it holds (a reservation, a provider's
     /// job). Called before the job is marked failed, so it may run again after a crash:
     /// it must be idempotent.
-    fn give_up<'a>(&'a self, job: &'a JobRecord, code: &'a str)
-    -> BoxFuture<'a, anyhow::Result<()>>;
+    fn give_up<'a>(
+        &'a self,
+        job: &'a JobRecord,
+        code: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
 }
 
 /// Now, to the microsecond (what PostgreSQL keeps).
@@ -125,9 +128,7 @@ fn after(duration: Duration) -> DateTime<Utc> {
 /// doubled per attempt, at most [`MAX_BACKOFF`].
 pub fn backoff(poll_interval: Duration, attempts: u32) -> Duration {
     let exponent = attempts.saturating_sub(1).min(16);
-    poll_interval
-        .saturating_mul(1 << exponent)
-        .min(MAX_BACKOFF)
+    poll_interval.saturating_mul(1 << exponent).min(MAX_BACKOFF)
 }
 
 /// The job runner: its handlers by kind, the store and its settings.
@@ -250,7 +251,10 @@ impl Runner {
             return Ok(());
         };
         let outcome = outcome.unwrap_or_else(|error| {
-            tracing::warn!(error = format!("{error:#}"), "the job failed inside the gateway");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "the job failed inside the gateway"
+            );
             Outcome::Retry { code: INTERNAL }
         });
         let held = match outcome {
@@ -262,7 +266,11 @@ impl Runner {
             }
             Outcome::Retry { code } if attempts < max_attempts => {
                 let wait = backoff(self.config.poll_interval, attempts);
-                tracing::info!(code, retry_in_ms = wait.as_millis(), "the job will be retried");
+                tracing::info!(
+                    code,
+                    retry_in_ms = wait.as_millis(),
+                    "the job will be retried"
+                );
                 self.store
                     .fail_job(id, owner, code, Some(after(wait)), now())
                     .await?

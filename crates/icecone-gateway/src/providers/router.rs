@@ -224,10 +224,13 @@ impl Router {
         explicit: Option<&ProviderId>,
     ) -> Result<ProviderId, RouteError> {
         let candidates = self.candidates(request, explicit)?;
-        let first = candidates.first().copied().ok_or(RouteError::NoCompliantProvider {
-            requested: explicit.cloned(),
-            refused: Vec::new(),
-        })?;
+        let first = candidates
+            .first()
+            .copied()
+            .ok_or(RouteError::NoCompliantProvider {
+                requested: explicit.cloned(),
+                refused: Vec::new(),
+            })?;
         Ok(self.entries[first].adapter().id().clone())
     }
 
