@@ -583,7 +583,10 @@ mod tests {
             now(LocalProvider::default().poll(&handle)).expect("polled"),
             JobStatus::Done(render_video(job.seed, 2))
         );
-        assert_ne!(render_video(job.seed, 2), render_video(job.seed ^ (1 << 63), 2));
+        assert_ne!(
+            render_video(job.seed, 2),
+            render_video(job.seed ^ (1 << 63), 2)
+        );
 
         // With a delay it runs until the delay has passed.
         let slow = LocalProvider::new(Duration::from_secs(5));

@@ -529,23 +529,23 @@ impl Generations {
         }
         // Re-read nothing: a job that stored its provider's id after our read finds no row
         // and cancels the provider's job itself (see `video`).
-        if let Some(job) = record.provider_job_id {
-            if let Some(adapter) = self.router.adapter(&record.provider).cloned() {
-                tokio::spawn(async move {
-                    let job = JobHandle::new(job);
-                    if cancel_remote && let Err(error) = adapter.cancel(&job).await {
-                        tracing::warn!(provider = %adapter.id(), error = %error, "the provider's job of a deleted generation could not be cancelled");
+        if let Some(job) = record.provider_job_id
+            && let Some(adapter) = self.router.adapter(&record.provider).cloned()
+        {
+            tokio::spawn(async move {
+                let job = JobHandle::new(job);
+                if cancel_remote && let Err(error) = adapter.cancel(&job).await {
+                    tracing::warn!(provider = %adapter.id(), error = %error, "the provider's job of a deleted generation could not be cancelled");
+                }
+                match adapter.delete_remote(&job).await {
+                    Ok(outcome) => {
+                        tracing::info!(provider = %adapter.id(), outcome = ?outcome, "remote copy of a deleted generation");
                     }
-                    match adapter.delete_remote(&job).await {
-                        Ok(outcome) => {
-                            tracing::info!(provider = %adapter.id(), outcome = ?outcome, "remote copy of a deleted generation");
-                        }
-                        Err(error) => {
-                            tracing::warn!(provider = %adapter.id(), error = %error, "the remote copy of a deleted generation could not be deleted");
-                        }
+                    Err(error) => {
+                        tracing::warn!(provider = %adapter.id(), error = %error, "the remote copy of a deleted generation could not be deleted");
                     }
-                });
-            }
+                }
+            });
         }
         Ok(true)
     }
