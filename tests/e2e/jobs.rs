@@ -763,8 +763,20 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
     first.wait().expect("reaped");
     let store = db.store();
     let before = job_of(store, &id).await;
-    assert_eq!(before.step, "poll", "submitted before the kill: {before:?}");
+    // RUNNING means submitted: the provider's job id is stored before the step moves on.
+    assert!(
+        ["submit", "poll"].contains(&before.step.as_str()),
+        "{before:?}"
+    );
     assert!(!before.state.is_final());
+    let account = before.account.expect("account");
+    let submitted = store
+        .generations_page(account, None, 10)
+        .await
+        .expect("page")[0]
+        .provider_job_id
+        .clone()
+        .expect("the provider's job id is stored while RUNNING");
 
     let mut second = start();
     wait_until_healthy(&mut second, port).await;
@@ -791,6 +803,11 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
     assert_eq!(record.len(), 1);
     assert_eq!(record[0].status, GenerationStatus::Succeeded);
     assert_eq!(record[0].remote_copy, Some(RemoteCopy::NothingKept));
+    assert_eq!(
+        record[0].provider_job_id.as_deref(),
+        Some(submitted.as_str()),
+        "followed after the restart, not submitted again"
+    );
     assert_eq!(
         video_seconds_used(store, job.account.expect("account")).await,
         2,
