@@ -11,6 +11,7 @@ mod generation;
 mod graphql_over_http;
 mod health;
 mod helpers;
+mod jobs;
 mod limits;
 mod login;
 mod mfa;

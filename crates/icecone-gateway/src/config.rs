@@ -190,6 +190,36 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "how long IceCone keeps a generation (prompt, output, media) before the purge job deletes it: a number with s, m, h or d (`90d`, `12h`)",
     },
     SettingDoc {
+        key: "job_workers",
+        default: Some("2"),
+        help: "background job workers per instance (video generations); 0: this instance runs no jobs (another one must)",
+    },
+    SettingDoc {
+        key: "job_poll_interval_ms",
+        default: Some("1000"),
+        help: "how often an idle job worker looks for due jobs, a running video is polled at its provider and a `generationUpdated` subscription re-reads its generation, in milliseconds",
+    },
+    SettingDoc {
+        key: "job_lease_seconds",
+        default: Some("60"),
+        help: "how long a worker's claim on a job lasts without renewal (renewed while it works); a job whose worker died is taken over once it expires",
+    },
+    SettingDoc {
+        key: "video_job_deadline",
+        default: Some("30m"),
+        help: "how long a video generation may take from its request; past it, it fails with TIMEOUT and is cancelled at the provider (s, m, h or d)",
+    },
+    SettingDoc {
+        key: "max_output_bytes",
+        default: Some("268435456"),
+        help: "largest output fetched from a provider's temporary URL, in bytes; a larger one fails the generation",
+    },
+    SettingDoc {
+        key: "local_video_delay",
+        default: Some("0s"),
+        help: "how long the built-in `local` provider's video jobs run before they are ready (s, m, h or d); for demonstrations and tests",
+    },
+    SettingDoc {
         key: "openai_api_key",
         default: None,
         help: "OpenAI API key, server-side only, never logged; unset: OpenAI is listed but unavailable",
@@ -322,6 +352,18 @@ pub struct Settings {
     pub pro_quota_video_seconds_per_month: u64,
     /// How long generations are kept (`90d`).
     pub generation_retention: String,
+    /// Job workers per instance.
+    pub job_workers: usize,
+    /// Idle poll interval of job workers, in milliseconds.
+    pub job_poll_interval_ms: u64,
+    /// Job lease, in seconds.
+    pub job_lease_seconds: u64,
+    /// How long a video generation may take (`30m`).
+    pub video_job_deadline: String,
+    /// Largest output fetched from a provider.
+    pub max_output_bytes: usize,
+    /// How long the local provider's video jobs run (`0s`).
+    pub local_video_delay: String,
     /// OpenAI's API key.
     #[serde(serialize_with = "redacted")]
     pub openai_api_key: Option<SecretString>,
@@ -395,6 +437,12 @@ impl Default for Settings {
             pro_quota_images_per_month: 1_000,
             pro_quota_video_seconds_per_month: 1_800,
             generation_retention: "90d".to_owned(),
+            job_workers: 2,
+            job_poll_interval_ms: 1_000,
+            job_lease_seconds: 60,
+            video_job_deadline: "30m".to_owned(),
+            max_output_bytes: 256 * 1024 * 1024,
+            local_video_delay: "0s".to_owned(),
             openai_api_key: None,
             openai_base_url: icecone_provider_openai::DEFAULT_BASE_URL.to_owned(),
             openai_zdr_contract: None,
@@ -562,6 +610,34 @@ impl Settings {
                     )
                 })?,
         };
+        if self.job_poll_interval_ms == 0
+            || self.job_lease_seconds == 0
+            || self.max_output_bytes == 0
+        {
+            return Err(ConfigError::Invalid(
+                "job_poll_interval_ms, job_lease_seconds and max_output_bytes must be at least 1"
+                    .to_owned(),
+            ));
+        }
+        let jobs = JobsConfig {
+            workers: self.job_workers,
+            poll_interval: Duration::from_millis(self.job_poll_interval_ms),
+            lease: Duration::from_secs(self.job_lease_seconds),
+            video_deadline: parse_duration(&self.video_job_deadline)
+                .filter(|deadline| !deadline.is_zero())
+                .ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "video_job_deadline must be a positive number with s, m, h or d, such as 30m"
+                            .to_owned(),
+                    )
+                })?,
+            max_output_bytes: self.max_output_bytes,
+        };
+        let local_video_delay = parse_duration(&self.local_video_delay).ok_or_else(|| {
+            ConfigError::Invalid(
+                "local_video_delay must be a number with s, m, h or d, such as 0s".to_owned(),
+            )
+        })?;
         let providers = ProvidersConfig::from_settings(
             self.env,
             ProviderSettings {
@@ -576,6 +652,7 @@ impl Settings {
                 heygen: (self.heygen_api_key, self.heygen_base_url),
                 heygen_avatar_id: self.heygen_avatar_id,
                 heygen_voice_id: self.heygen_voice_id,
+                local_video_delay,
             },
         )?;
         Ok(Config {
@@ -599,6 +676,7 @@ impl Settings {
             },
             providers,
             generations,
+            jobs,
         })
     }
 }
@@ -680,6 +758,36 @@ pub struct Config {
     pub providers: ProvidersConfig,
     /// Quotas and retention of generations.
     pub generations: GenerationsConfig,
+    /// The background job runner.
+    pub jobs: JobsConfig,
+}
+
+/// How the background job runner works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobsConfig {
+    /// Workers per instance (`0`: this instance runs no jobs).
+    pub workers: usize,
+    /// How often an idle worker looks for due jobs, a running video is polled and a
+    /// subscription re-reads its generation.
+    pub poll_interval: Duration,
+    /// How long a claim lasts without renewal.
+    pub lease: Duration,
+    /// How long a video generation may take from its request.
+    pub video_deadline: Duration,
+    /// The largest output fetched from a provider's temporary URL.
+    pub max_output_bytes: usize,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
+            video_deadline: Duration::from_secs(30 * 60),
+            max_output_bytes: 256 * 1024 * 1024,
+        }
+    }
 }
 
 /// How generations are metered and kept.
@@ -711,6 +819,8 @@ pub struct ProvidersConfig {
     pub heygen: HeyGenConfig,
     /// The zero-data-retention contracts this deployment holds.
     pub zdr_contracts: Vec<ZdrContract>,
+    /// How long the local provider's video jobs run before they are ready.
+    pub local_video_delay: Duration,
 }
 
 /// An external provider's API key and base URL, as set.
@@ -729,6 +839,7 @@ struct ProviderSettings {
     heygen: Access,
     heygen_avatar_id: Option<String>,
     heygen_voice_id: Option<String>,
+    local_video_delay: Duration,
 }
 
 /// A key that is set and not blank.
@@ -817,6 +928,7 @@ impl ProvidersConfig {
             runway,
             heygen,
             zdr_contracts,
+            local_video_delay: settings.local_video_delay,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod consent;
 pub mod generation;
 pub mod graphql;
 mod http;
+pub mod jobs;
 pub mod keys;
 pub mod notify;
 mod owner_only;

@@ -18,7 +18,7 @@ use icecone_store::{Backend, Store};
 
 use crate::auth::tokens::TokenSigner;
 use crate::config::{Config, Environment};
-use crate::generation::{Generations, purge};
+use crate::generation::{Generations, purge, video};
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
 use crate::keys::vault::{CacheLimits, Vault};
@@ -39,7 +39,7 @@ pub struct Application {
     address: SocketAddr,
     server: Server,
     /// The background tasks: notification delivery, generation purge, re-reading stored
-    /// provider keys.
+    /// provider keys, the job workers.
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -109,12 +109,26 @@ impl Application {
         let vault = Arc::new(vault);
         let router = Arc::new(router);
         let background = (store.clone(), vault.clone(), router.clone());
-        let generations = Arc::new(Generations::new(
+        let generations = Arc::new(
+            Generations::new(
+                store.clone(),
+                vault.clone(),
+                router.clone(),
+                config.generations.plans,
+            )
+            .with_jobs(config.jobs),
+        );
+        // Outputs are fetched from providers' temporary URLs with the providers' timeout.
+        let fetch_client = icecone_provider_http::client(config.providers.timeout)
+            .context("cannot build the HTTP client that fetches providers' outputs")?;
+        let runner = crate::jobs::Runner::new(
             store.clone(),
-            vault.clone(),
-            router.clone(),
-            config.generations.plans,
-        ));
+            vec![Arc::new(video::VideoJobs::new(
+                generations.clone(),
+                fetch_client,
+            ))],
+            config.jobs,
+        );
         let executor = graphql::Executor::new(
             Services {
                 providers: router,
@@ -127,6 +141,7 @@ impl Application {
         );
         let state = web::Data::new(AppState {
             sdl: executor.sdl(),
+            subscriptions: executor.subscriptions(),
             executor,
             tokens,
             generations,
@@ -176,7 +191,7 @@ impl Application {
         tracing::info!(%address, environment = ?config.env, "IceCone gateway listening");
         // Last, so that a failed start leaves no task behind.
         let (store, vault, router) = background;
-        let tasks = vec![
+        let mut tasks = vec![
             notify::spawn_delivery(store.clone(), vault.clone(), notifier),
             purge::spawn_purge(
                 store.clone(),
@@ -185,6 +200,7 @@ impl Application {
             ),
             credentials::spawn_refresh(store, vault, router, applied_keys),
         ];
+        tasks.extend(runner.spawn());
         Ok(Self {
             address,
             server,

@@ -11,13 +11,21 @@
 //! - video: an animated PNG (APNG, `image/apng`), 64 × 64 at 4 frames per second, 1 to 4
 //!   seconds long, looping — a real animation format that browsers play in an `<img>` and
 //!   `ffprobe` reports as codec `apng`, chosen because it needs no video codec.
+//!
+//! Video runs as an asynchronous job, like the external video providers, so that the
+//! gateway's job runner is exercised offline: `submit` answers a [`JobHandle`] and `poll`
+//! answers the video once [`LocalProvider::video_delay`] has passed. The job is stateless —
+//! its id holds a random seed, the duration and the submission time, and nothing of the
+//! prompt — so it survives a restart of the gateway; the video is rendered from the seed.
 
+use std::hash::{BuildHasher, Hasher};
 use std::sync::LazyLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::NaiveDate;
 use icecone_core::provider::adapter::{
-    GenerationRequest, ImageSize, InvalidRequest, Output, ProviderAdapter, ProviderFuture,
-    RemoteDeletion, Submission, TokenUsage,
+    GenerationRequest, ImageSize, InvalidRequest, JobHandle, JobStatus, Output, ProviderAdapter,
+    ProviderError, ProviderFuture, RemoteDeletion, Submission, TokenUsage,
 };
 use icecone_core::provider::policy::{
     Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
@@ -75,28 +83,125 @@ static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
 
 /// The offline, deterministic provider adapter.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct LocalProvider;
+pub struct LocalProvider {
+    video_delay: Duration,
+}
+
+/// What a local video job's id holds: never anything of the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoJob {
+    /// The seed the video is rendered from.
+    pub seed: u64,
+    /// Its length in seconds (1 to [`MAX_VIDEO_SECONDS`]).
+    pub seconds: u32,
+    /// When it was submitted, in milliseconds since the Unix epoch.
+    pub submitted_ms: u64,
+}
+
+/// The prefix of a local video job's id.
+const VIDEO_JOB_PREFIX: &str = "local-video-v1";
+
+impl VideoJob {
+    /// The job's id: `local-video-v1:<seed, 16 hex digits>:<seconds>:<submitted ms>`.
+    pub fn handle(&self) -> JobHandle {
+        JobHandle::new(format!(
+            "{VIDEO_JOB_PREFIX}:{:016x}:{}:{}",
+            self.seed, self.seconds, self.submitted_ms
+        ))
+    }
+
+    /// Reads a job id made by [`VideoJob::handle`].
+    pub fn parse(handle: &JobHandle) -> Option<Self> {
+        let mut parts = handle.as_str().split(':');
+        if parts.next()? != VIDEO_JOB_PREFIX {
+            return None;
+        }
+        let seed = u64::from_str_radix(parts.next()?, 16).ok()?;
+        let seconds = parts.next()?.parse().ok()?;
+        let submitted_ms = parts.next()?.parse().ok()?;
+        if parts.next().is_some() || !(1..=MAX_VIDEO_SECONDS).contains(&seconds) {
+            return None;
+        }
+        Some(Self {
+            seed,
+            seconds,
+            submitted_ms,
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
+}
+
+/// A random seed, from the process's randomly keyed hasher (no dependency needed: the seed
+/// picks colours, it guards nothing).
+fn random_seed() -> u64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(now_ms());
+    hasher.finish()
+}
 
 impl LocalProvider {
-    /// Generates the output for `request`, synchronously.
+    /// The local provider whose videos are ready `video_delay` after they were submitted.
+    pub fn new(video_delay: Duration) -> Self {
+        Self { video_delay }
+    }
+
+    /// How long a video job runs before `poll` answers it.
+    pub fn video_delay(&self) -> Duration {
+        self.video_delay
+    }
+
+    /// Generates the text or image for `request`, synchronously; video is a job
+    /// ([`LocalProvider::submit_video`], [`render_video`]).
     pub fn generate(&self, request: &GenerationRequest) -> Result<Output, InvalidRequest> {
-        Ok(match request {
-            GenerationRequest::Text(text) => draft(text.prompt.as_str(), text.max_tokens),
-            GenerationRequest::Image(image) => Output::Media {
-                bytes: png::encode_png(&picture(image.prompt.as_str(), image.size, 0)),
+        match request {
+            GenerationRequest::Text(text) => Ok(draft(text.prompt.as_str(), text.max_tokens)),
+            GenerationRequest::Image(image) => Ok(Output::Media {
+                bytes: png::encode_png(&picture(fnv1a(image.prompt.as_str()), image.size, 0)),
                 mime_type: "image/png",
-            },
-            GenerationRequest::Video(video) => {
-                let seconds = video.duration_seconds.clamp(1, MAX_VIDEO_SECONDS);
-                let frames: Vec<png::Frame> = (0..seconds * u32::from(VIDEO_FPS))
-                    .map(|index| picture(video.prompt.as_str(), ImageSize::Square, index))
-                    .collect();
-                Output::Media {
-                    bytes: png::encode_apng(&frames, VIDEO_FPS),
-                    mime_type: "image/apng",
-                }
-            }
-        })
+            }),
+            GenerationRequest::Video(_) => Err(InvalidRequest::Unsupported(Capability::Video)),
+        }
+    }
+
+    /// Starts a video job of `seconds` (clamped to 1 to [`MAX_VIDEO_SECONDS`]) at
+    /// `submitted_ms`, with a fresh random seed.
+    pub fn submit_video(&self, seconds: u32, submitted_ms: u64) -> VideoJob {
+        VideoJob {
+            seed: random_seed(),
+            seconds: seconds.clamp(1, MAX_VIDEO_SECONDS),
+            submitted_ms,
+        }
+    }
+
+    /// The state of a video job at `now_ms`: running until the delay has passed, then done.
+    pub fn video_status(&self, job: &VideoJob, now_ms: u64) -> JobStatus {
+        let delay = u64::try_from(self.video_delay.as_millis()).unwrap_or(u64::MAX);
+        if now_ms.saturating_sub(job.submitted_ms) < delay {
+            JobStatus::Running
+        } else {
+            JobStatus::Done(render_video(job.seed, job.seconds))
+        }
+    }
+}
+
+/// The video of a job: an APNG of `seconds` (1 to [`MAX_VIDEO_SECONDS`]) whose colours come
+/// from `seed`.
+pub fn render_video(seed: u64, seconds: u32) -> Output {
+    let seconds = seconds.clamp(1, MAX_VIDEO_SECONDS);
+    let frames: Vec<png::Frame> = (0..seconds * u32::from(VIDEO_FPS))
+        .map(|index| picture(seed, ImageSize::Square, index))
+        .collect();
+    Output::Media {
+        bytes: png::encode_apng(&frames, VIDEO_FPS),
+        mime_type: "image/apng",
     }
 }
 
@@ -118,17 +223,31 @@ impl ProviderAdapter for LocalProvider {
     }
 
     fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
-        let answer = self
-            .generate(request)
-            .map(Submission::Done)
-            .map_err(Into::into);
+        let answer = match request {
+            GenerationRequest::Video(video) => Ok(Submission::Pending(
+                self.submit_video(video.duration_seconds, now_ms()).handle(),
+            )),
+            other => self
+                .generate(other)
+                .map(Submission::Done)
+                .map_err(Into::into),
+        };
         Box::pin(std::future::ready(answer))
     }
 
-    fn delete_remote<'a>(
-        &'a self,
-        _job: &'a icecone_core::provider::adapter::JobHandle,
-    ) -> ProviderFuture<'a, RemoteDeletion> {
+    fn poll<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, JobStatus> {
+        let answer = VideoJob::parse(job)
+            .map(|job| self.video_status(&job, now_ms()))
+            .ok_or(ProviderError::UnknownJob);
+        Box::pin(std::future::ready(answer))
+    }
+
+    fn cancel<'a>(&'a self, _job: &'a JobHandle) -> ProviderFuture<'a, ()> {
+        // Nothing runs anywhere: a job is its id, which the gateway forgets.
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn delete_remote<'a>(&'a self, _job: &'a JobHandle) -> ProviderFuture<'a, RemoteDeletion> {
         Box::pin(std::future::ready(Ok(RemoteDeletion::NothingKept)))
     }
 }
@@ -160,15 +279,15 @@ fn fnv1a(text: &str) -> u64 {
     })
 }
 
-/// A diagonal gradient between two colours taken from the prompt's hash, with a bright
-/// vertical bar at a position that moves with `frame`.
-fn picture(prompt: &str, size: ImageSize, frame: u32) -> png::Frame {
+/// A diagonal gradient between two colours taken from `seed` (an image's prompt hash, a
+/// video's random seed), with a bright vertical bar at a position that moves with `frame`.
+fn picture(seed: u64, size: ImageSize, frame: u32) -> png::Frame {
     let (width, height) = match size {
         ImageSize::Square => (64u32, 64u32),
         ImageSize::Landscape => (96, 64),
         ImageSize::Portrait => (64, 96),
     };
-    let [r0, g0, b0, r1, g1, b1, _, _] = fnv1a(prompt).to_be_bytes();
+    let [r0, g0, b0, r1, g1, b1, _, _] = seed.to_be_bytes();
     let bar = (frame * 4) % width;
     let mut rgb = Vec::with_capacity(usize::try_from(width * height * 3).unwrap_or(0));
     let span = width + height - 2;
@@ -242,7 +361,7 @@ mod tests {
 
     #[test]
     fn the_local_provider_promises_no_training_and_no_retention() {
-        let provider = LocalProvider;
+        let provider = LocalProvider::default();
         assert_eq!(provider.id().as_str(), "local");
         assert_eq!(provider.policy().training_use.value, TrainingUse::No);
         assert_eq!(provider.policy().retention.value, Retention::None);
@@ -265,15 +384,24 @@ mod tests {
                 max_tokens,
             })
         };
-        let first = LocalProvider.generate(&request(None)).expect("text");
-        assert_eq!(first, LocalProvider.generate(&request(None)).expect("text"));
+        let first = LocalProvider::default()
+            .generate(&request(None))
+            .expect("text");
+        assert_eq!(
+            first,
+            LocalProvider::default()
+                .generate(&request(None))
+                .expect("text")
+        );
         let Output::Text { text, usage } = first else {
             panic!("text expected");
         };
         assert_eq!(text, "Offline draft (5 words): mat a on cat a");
         assert_eq!(usage.prompt_tokens, 5);
         assert_eq!(usage.completion_tokens, 8);
-        let Output::Text { text, usage } = LocalProvider.generate(&request(Some(2))).expect("text")
+        let Output::Text { text, usage } = LocalProvider::default()
+            .generate(&request(Some(2)))
+            .expect("text")
         else {
             panic!("text expected");
         };
@@ -288,7 +416,7 @@ mod tests {
                 prompt: prompt(text),
                 size,
             });
-            match LocalProvider.generate(&request).expect("image") {
+            match LocalProvider::default().generate(&request).expect("image") {
                 Output::Media { bytes, mime_type } => {
                     assert_eq!(mime_type, "image/png");
                     bytes
@@ -329,19 +457,12 @@ mod tests {
 
     #[test]
     fn videos_are_looping_animated_pngs_of_four_frames_a_second() {
-        let video = |seconds| {
-            let request = GenerationRequest::Video(VideoRequest {
-                prompt: prompt("waves"),
-                image: None,
-                duration_seconds: seconds,
-            });
-            match LocalProvider.generate(&request).expect("video") {
-                Output::Media { bytes, mime_type } => {
-                    assert_eq!(mime_type, "image/apng");
-                    bytes
-                }
-                other => panic!("media expected: {other:?}"),
+        let video = |seconds| match render_video(0x0123_4567_89ab_cdef, seconds) {
+            Output::Media { bytes, mime_type } => {
+                assert_eq!(mime_type, "image/apng");
+                bytes
             }
+            other => panic!("media expected: {other:?}"),
         };
         for (asked, frames) in [(0u32, 4u32), (2, 8), (4, 16), (60, 16)] {
             let chunks = chunks(&video(asked));
@@ -391,7 +512,7 @@ mod tests {
             prompt: prompt("hello"),
             max_tokens: None,
         });
-        let provider: &dyn ProviderAdapter = &LocalProvider;
+        let provider: &dyn ProviderAdapter = &LocalProvider::default();
         let mut context = Context::from_waker(Waker::noop());
         let submitted = provider.submit(&request).as_mut().poll(&mut context);
         let Poll::Ready(Ok(Submission::Done(Output::Text { text, .. }))) = submitted else {
@@ -404,5 +525,103 @@ mod tests {
             deleted,
             Poll::Ready(Ok(RemoteDeletion::NothingKept))
         ));
+    }
+
+    /// Runs a future that never waits (the local provider answers at once).
+    fn now<T>(future: ProviderFuture<'_, T>) -> Result<T, ProviderError> {
+        use std::task::{Context, Poll, Waker};
+        let mut future = future;
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(answer) => answer,
+            Poll::Pending => panic!("the local provider answers at once"),
+        }
+    }
+
+    #[test]
+    fn video_is_a_stateless_job_whose_id_holds_nothing_of_the_prompt() {
+        let secret = "a very private scene with Alice";
+        let request = GenerationRequest::Video(VideoRequest {
+            prompt: prompt(secret),
+            image: None,
+            duration_seconds: 2,
+        });
+        let immediate = LocalProvider::default();
+        let Submission::Pending(handle) = now(immediate.submit(&request)).expect("submitted")
+        else {
+            panic!("video runs as a job");
+        };
+        let job = VideoJob::parse(&handle).expect("the id parses");
+        assert_eq!(job.seconds, 2);
+        assert_eq!(job.handle(), handle, "the id round-trips");
+        for word in secret.split_whitespace().filter(|word| word.len() > 1) {
+            assert!(!handle.as_str().contains(word), "{handle:?}");
+        }
+        assert!(
+            !handle.as_str().contains(&format!("{:016x}", fnv1a(secret))),
+            "not even the prompt's hash"
+        );
+        let Submission::Pending(second) = now(immediate.submit(&request)).expect("submitted")
+        else {
+            panic!("video runs as a job");
+        };
+        assert_ne!(
+            VideoJob::parse(&second).expect("parses").seed,
+            job.seed,
+            "a fresh seed"
+        );
+
+        // Without a delay the video is ready at once, rendered from the seed alone: any
+        // instance (a restarted gateway) answers the same video for the same id.
+        let JobStatus::Done(output) = now(immediate.poll(&handle)).expect("polled") else {
+            panic!("done without a delay");
+        };
+        assert_eq!(output, render_video(job.seed, 2));
+        assert_eq!(
+            now(LocalProvider::default().poll(&handle)).expect("polled"),
+            JobStatus::Done(render_video(job.seed, 2))
+        );
+        assert_ne!(
+            render_video(job.seed, 2),
+            render_video(job.seed ^ (1 << 63), 2)
+        );
+
+        // With a delay it runs until the delay has passed.
+        let slow = LocalProvider::new(Duration::from_secs(5));
+        assert_eq!(slow.video_delay(), Duration::from_secs(5));
+        let job = slow.submit_video(9, 1_000_000);
+        assert_eq!(job.seconds, MAX_VIDEO_SECONDS);
+        assert_eq!(slow.video_status(&job, 1_000_000), JobStatus::Running);
+        assert_eq!(slow.video_status(&job, 1_004_999), JobStatus::Running);
+        assert_eq!(
+            slow.video_status(&job, 1_005_000),
+            JobStatus::Done(render_video(job.seed, MAX_VIDEO_SECONDS))
+        );
+
+        // Ids it did not make are unknown; cancelling and deleting keep nothing.
+        for id in [
+            "",
+            "job-42",
+            "local-video-v1:zz:2:1",
+            "local-video-v1:01:9:1",
+            "local-video-v1:01:2:1:x",
+        ] {
+            assert_eq!(
+                now(immediate.poll(&JobHandle::new(id))),
+                Err(ProviderError::UnknownJob),
+                "{id}"
+            );
+        }
+        assert_eq!(now(immediate.cancel(&handle)), Ok(()));
+        assert_eq!(
+            now(immediate.delete_remote(&handle)),
+            Ok(RemoteDeletion::NothingKept)
+        );
+        assert_eq!(
+            immediate.generate(&request),
+            Err(InvalidRequest::Unsupported(Capability::Video))
+        );
     }
 }

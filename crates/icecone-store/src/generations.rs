@@ -14,7 +14,7 @@ use icecone_core::usage::Usage;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IdenStatic, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -60,6 +60,43 @@ impl GenerationStatus {
         }
     }
 }
+
+/// What became of the provider's copy of an asynchronous generation's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RemoteCopy {
+    /// The provider deleted it on our request.
+    Deleted,
+    /// The provider kept nothing to delete.
+    NothingKept,
+    /// The provider offers no deletion: its effective policy's output retention applies.
+    NotSupported,
+    /// Deleting it failed, after retries; its effective policy's output retention applies.
+    DeleteFailed,
+}
+
+impl RemoteCopy {
+    fn to_db(self) -> &'static str {
+        match self {
+            Self::Deleted => "DELETED",
+            Self::NothingKept => "NOTHING_KEPT",
+            Self::NotSupported => "NOT_SUPPORTED",
+            Self::DeleteFailed => "DELETE_FAILED",
+        }
+    }
+
+    fn from_db(value: &str) -> Result<Self, StoreError> {
+        match value {
+            "DELETED" => Ok(Self::Deleted),
+            "NOTHING_KEPT" => Ok(Self::NothingKept),
+            "NOT_SUPPORTED" => Ok(Self::NotSupported),
+            "DELETE_FAILED" => Ok(Self::DeleteFailed),
+            _ => Err(StoreError::OutOfRange("generation remote copy")),
+        }
+    }
+}
+
+/// The states of a generation that has not ended.
+const UNFINISHED: [&str; 2] = ["QUEUED", "RUNNING"];
 
 fn kind_to_db(kind: GenerationKind) -> &'static str {
     match kind {
@@ -107,6 +144,8 @@ pub struct GenerationRecord {
     pub created_at: DateTime<Utc>,
     /// When it finished.
     pub completed_at: Option<DateTime<Utc>>,
+    /// What became of the provider's copy of the output, when it ran as a provider job.
+    pub remote_copy: Option<RemoteCopy>,
 }
 
 impl fmt::Debug for GenerationRecord {
@@ -121,8 +160,9 @@ impl fmt::Debug for GenerationRecord {
     }
 }
 
-/// Every column but the media bytes, which record queries select as `NULL`.
-const RECORD_COLUMNS: [generation::Column; 15] = [
+/// Every column but the media bytes and the sealed input, which record queries select as
+/// `NULL`.
+const RECORD_COLUMNS: [generation::Column; 16] = [
     generation::Column::Id,
     generation::Column::AccountId,
     generation::Column::Kind,
@@ -138,6 +178,7 @@ const RECORD_COLUMNS: [generation::Column; 15] = [
     generation::Column::VideoSeconds,
     generation::Column::CreatedAt,
     generation::Column::CompletedAt,
+    generation::Column::RemoteCopy,
 ];
 
 impl TryFrom<generation::Model> for GenerationRecord {
@@ -162,6 +203,11 @@ impl TryFrom<generation::Model> for GenerationRecord {
             },
             created_at: row.created_at,
             completed_at: row.completed_at,
+            remote_copy: row
+                .remote_copy
+                .as_deref()
+                .map(RemoteCopy::from_db)
+                .transpose()?,
         })
     }
 }
@@ -203,6 +249,48 @@ fn records() -> sea_orm::Select<generation::Entity> {
             Expr::value(Option::<Vec<u8>>::None),
             generation::Column::MediaSealed.as_str(),
         )
+        .expr_as(
+            Expr::value(Option::<Vec<u8>>::None),
+            generation::Column::InputSealed.as_str(),
+        )
+}
+
+fn active_model(
+    record: &GenerationRecord,
+    media_sealed: Option<Vec<u8>>,
+    input_sealed: Option<Vec<u8>>,
+) -> Result<generation::ActiveModel, StoreError> {
+    Ok(generation::ActiveModel {
+        id: Set(record.id),
+        account_id: Set(record.account),
+        kind: Set(kind_to_db(record.kind).to_owned()),
+        status: Set(record.status.to_db().to_owned()),
+        provider: Set(record.provider.clone()),
+        provider_job_id: Set(record.provider_job_id.clone()),
+        prompt_sealed: Set(record.prompt_sealed.clone()),
+        text_sealed: Set(record.text_sealed.clone()),
+        media_sealed: Set(media_sealed),
+        media_type: Set(record.media_type.clone()),
+        error_code: Set(record.error_code.clone()),
+        tokens: Set(u64_to_db(record.usage.tokens, "generation tokens")?),
+        images: Set(u64_to_db(record.usage.images, "generation images")?),
+        video_seconds: Set(u64_to_db(
+            record.usage.video_seconds,
+            "generation video seconds",
+        )?),
+        created_at: Set(record.created_at),
+        completed_at: Set(record.completed_at),
+        input_sealed: Set(input_sealed),
+        remote_copy: Set(record.remote_copy.map(|copy| copy.to_db().to_owned())),
+    })
+}
+
+/// An update of the account's generation `id`, only while it has not ended.
+fn unfinished(account: Uuid, id: Uuid) -> sea_orm::UpdateMany<generation::Entity> {
+    generation::Entity::update_many()
+        .filter(generation::Column::Id.eq(id))
+        .filter(generation::Column::AccountId.eq(account))
+        .filter(generation::Column::Status.is_in(UNFINISHED))
 }
 
 impl Store {
@@ -215,30 +303,10 @@ impl Store {
         record: &GenerationRecord,
         media_sealed: Option<Vec<u8>>,
     ) -> Result<(), StoreError> {
-        generation::Entity::insert(generation::ActiveModel {
-            id: Set(record.id),
-            account_id: Set(record.account),
-            kind: Set(kind_to_db(record.kind).to_owned()),
-            status: Set(record.status.to_db().to_owned()),
-            provider: Set(record.provider.clone()),
-            provider_job_id: Set(record.provider_job_id.clone()),
-            prompt_sealed: Set(record.prompt_sealed.clone()),
-            text_sealed: Set(record.text_sealed.clone()),
-            media_sealed: Set(media_sealed),
-            media_type: Set(record.media_type.clone()),
-            error_code: Set(record.error_code.clone()),
-            tokens: Set(u64_to_db(record.usage.tokens, "generation tokens")?),
-            images: Set(u64_to_db(record.usage.images, "generation images")?),
-            video_seconds: Set(u64_to_db(
-                record.usage.video_seconds,
-                "generation video seconds",
-            )?),
-            created_at: Set(record.created_at),
-            completed_at: Set(record.completed_at),
-        })
-        .exec_without_returning(&self.db)
-        .await
-        .map_err(StoreError::from_insert)?;
+        generation::Entity::insert(active_model(record, media_sealed, None)?)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(StoreError::from_insert)?;
         Ok(())
     }
 
@@ -319,6 +387,155 @@ impl Store {
         let result = generation::Entity::delete_many()
             .filter(generation::Column::Id.eq(id))
             .filter(generation::Column::AccountId.eq(account))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Stores a generation that a job will run — with its sealed input — and queues that
+    /// job, in one transaction: there is never a queued generation without its job.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] when an id is taken.
+    pub async fn insert_generation_with_job(
+        &self,
+        record: &GenerationRecord,
+        input_sealed: Option<Vec<u8>>,
+        job: &crate::jobs::NewJob,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await.map_err(StoreError::Query)?;
+        generation::Entity::insert(active_model(record, None, input_sealed)?)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(StoreError::from_insert)?;
+        crate::entity::job::Entity::insert(crate::jobs::active_model(job, record.created_at)?)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(StoreError::from_insert)?;
+        txn.commit().await.map_err(StoreError::Query)
+    }
+
+    /// The sealed input of the account's generation `id` (the parameters a job submits it
+    /// with); `None` when it has none, does not exist or is someone else's.
+    pub async fn generation_input(
+        &self,
+        account: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<Option<Vec<u8>>> = generation::Entity::find()
+            .select_only()
+            .column(generation::Column::InputSealed)
+            .filter(generation::Column::Id.eq(id))
+            .filter(generation::Column::AccountId.eq(account))
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(row.flatten())
+    }
+
+    /// Marks the account's unfinished generation `id` as running at the provider, with the
+    /// provider's job id when it runs one. Returns whether it was still unfinished.
+    pub async fn start_generation(
+        &self,
+        account: Uuid,
+        id: Uuid,
+        provider_job_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut update = unfinished(account, id).col_expr(
+            generation::Column::Status,
+            Expr::value(GenerationStatus::Running.to_db()),
+        );
+        if let Some(job) = provider_job_id {
+            update = update.col_expr(generation::Column::ProviderJobId, Expr::value(job));
+        }
+        let result = update.exec(&self.db).await.map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Stores the sealed media of the account's unfinished generation `id` and marks it
+    /// succeeded. One conditional statement: of two writers, one stores; a generation that
+    /// ended (or was deleted) meanwhile is left alone. Returns whether this call stored it.
+    pub async fn finish_generation_media(
+        &self,
+        account: Uuid,
+        id: Uuid,
+        media: SealedMedia,
+        completed_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = unfinished(account, id)
+            .col_expr(
+                generation::Column::Status,
+                Expr::value(GenerationStatus::Succeeded.to_db()),
+            )
+            .col_expr(generation::Column::MediaSealed, Expr::value(media.sealed))
+            .col_expr(generation::Column::MediaType, Expr::value(media.media_type))
+            .col_expr(generation::Column::CompletedAt, Expr::value(completed_at))
+            .col_expr(
+                generation::Column::InputSealed,
+                Expr::value(Option::<Vec<u8>>::None),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Ends the account's unfinished generation `id` without an output — `Failed` or
+    /// `Cancelled` — with an error code. Returns whether this call ended it (so that what
+    /// it had reserved is given back once).
+    pub async fn end_generation(
+        &self,
+        account: Uuid,
+        id: Uuid,
+        status: GenerationStatus,
+        error_code: &str,
+        completed_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = unfinished(account, id)
+            .col_expr(generation::Column::Status, Expr::value(status.to_db()))
+            .col_expr(generation::Column::ErrorCode, Expr::value(error_code))
+            .col_expr(generation::Column::CompletedAt, Expr::value(completed_at))
+            .col_expr(
+                generation::Column::InputSealed,
+                Expr::value(Option::<Vec<u8>>::None),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Records what became of the provider's copy of the account's generation `id`.
+    pub async fn record_remote_copy(
+        &self,
+        account: Uuid,
+        id: Uuid,
+        copy: RemoteCopy,
+    ) -> Result<(), StoreError> {
+        generation::Entity::update_many()
+            .col_expr(generation::Column::RemoteCopy, Expr::value(copy.to_db()))
+            .filter(generation::Column::Id.eq(id))
+            .filter(generation::Column::AccountId.eq(account))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(())
+    }
+
+    /// Deletes the account's generation `id` only if it has not ended (queued or running);
+    /// returns whether it did. One statement, so a job finishing at the same moment either
+    /// finished first (and this deletes nothing) or finds no row.
+    pub async fn delete_unfinished_generation(
+        &self,
+        account: Uuid,
+        id: Uuid,
+    ) -> Result<bool, StoreError> {
+        let result = generation::Entity::delete_many()
+            .filter(generation::Column::Id.eq(id))
+            .filter(generation::Column::AccountId.eq(account))
+            .filter(generation::Column::Status.is_in(UNFINISHED))
             .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;

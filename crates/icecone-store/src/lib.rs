@@ -12,6 +12,7 @@ mod convert;
 mod database_url;
 mod entity;
 pub mod generations;
+pub mod jobs;
 pub mod keys;
 pub mod mfa;
 mod migration;

@@ -9,6 +9,10 @@
 //! (tokens counted from the answer). The request sent to a provider carries the prompt and
 //! the parameters the provider needs, and nothing that identifies the person.
 //!
+//! Video is asynchronous: [`Generations::enqueue_video`] runs the same checks — consent,
+//! quota and reservation, the router's eligibility — then stores the generation `QUEUED`
+//! together with a job (`video::KIND`) that the job runner takes from there.
+//!
 //! `purge` deletes generations older than the retention window, for everyone.
 
 use std::sync::Arc;
@@ -18,19 +22,24 @@ use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::{Activity, Denial};
 use icecone_core::personalization::{GenerationKind, PastGeneration, Profile};
 use icecone_core::provider::ProviderId;
-use icecone_core::provider::adapter::{GenerationRequest, Output, Submission};
+use icecone_core::provider::adapter::{
+    GenerationRequest, JobHandle, Output, Submission, VideoRequest,
+};
 use icecone_core::subject::SubjectId;
 use icecone_core::usage::{self, Period, Plans, QuotaExceeded, Resource, Usage};
 use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
 use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
+use icecone_store::jobs::NewJob;
 use uuid::Uuid;
 
+use crate::config::JobsConfig;
 use crate::consent;
 use crate::keys::vault::{Field, Vault};
 use crate::providers::router::{RouteError, Router};
 
 pub mod purge;
+pub mod video;
 
 /// The table whose sealed columns this module writes.
 const TABLE: &str = "generations";
@@ -62,6 +71,7 @@ pub struct Generations {
     vault: Arc<Vault>,
     router: Arc<Router>,
     plans: Plans,
+    jobs: JobsConfig,
 }
 
 /// A decrypted piece of media and its type.
@@ -102,7 +112,7 @@ fn kind_of(request: &GenerationRequest) -> GenerationKind {
 
 /// Now, to the microsecond (what PostgreSQL keeps), so stored times compare equal on both
 /// databases and cursors round-trip.
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
@@ -115,7 +125,19 @@ impl Generations {
             vault,
             router,
             plans,
+            jobs: JobsConfig::default(),
         }
+    }
+
+    /// The pipeline with these job settings (video deadline, poll interval).
+    pub fn with_jobs(mut self, jobs: JobsConfig) -> Self {
+        self.jobs = jobs;
+        self
+    }
+
+    /// The job settings.
+    pub fn jobs(&self) -> &JobsConfig {
+        &self.jobs
     }
 
     /// Each plan's quota.
@@ -136,6 +158,37 @@ impl Generations {
         request: GenerationRequest,
         provider: Option<&ProviderId>,
     ) -> Result<GenerationRecord, GenerateError> {
+        let (started, reserved) = self.admit(account, &request).await?;
+        let period = Period::of(started.date_naive());
+
+        let (provider, output) = match self.route(&request, provider).await {
+            Ok(routed) => routed,
+            Err(error) => {
+                self.release(account.id, started, reserved).await;
+                return Err(error);
+            }
+        };
+        let record = self
+            .store_result(account, &request, &provider, &output, started)
+            .await?;
+        let metered = Usage::metered_from(&output);
+        if metered != Usage::default() {
+            self.store
+                .add_usage(account.id, &period, metered, now())
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+        Ok(record)
+    }
+
+    /// The checks every generation passes before anything is sent: the consent decision,
+    /// the quota, and the reservation of what the request will use (images, video
+    /// seconds). Returns when it started and what was reserved.
+    async fn admit(
+        &self,
+        account: &AccountRecord,
+        request: &GenerationRequest,
+    ) -> Result<(DateTime<Utc>, Usage), GenerateError> {
         consent::check(
             &self.store,
             account.id,
@@ -153,8 +206,8 @@ impl Generations {
             .await
             .map_err(anyhow::Error::from)?;
         let quota = self.plans.quota(account.plan);
-        usage::check(&quota, &used, &request)?;
-        let reserved = Usage::reserved_for(&request);
+        usage::check(&quota, &used, request)?;
+        let reserved = Usage::reserved_for(request);
         if reserved != Usage::default() {
             let taken = self
                 .store
@@ -164,40 +217,126 @@ impl Generations {
             if !taken {
                 // Another request of the same person took the last of the quota meanwhile.
                 return Err(QuotaExceeded {
-                    resource: Resource::of(&request),
+                    resource: Resource::of(request),
                 }
                 .into());
             }
         }
+        Ok((started, reserved))
+    }
 
-        let (provider, output) = match self.route(&request, provider).await {
-            Ok(routed) => routed,
-            Err(error) => {
-                if reserved != Usage::default()
-                    && let Err(release) = self
-                        .store
-                        .release_usage(account.id, &period, reserved, now())
-                        .await
-                {
-                    tracing::error!(
-                        error = %crate::http::error_chain(&release),
-                        "a usage reservation could not be released"
-                    );
-                }
-                return Err(error);
-            }
-        };
-        let record = self
-            .store_result(account, &request, &provider, &output, started)
-            .await?;
-        let metered = Usage::metered_from(&output);
-        if metered != Usage::default() {
+    /// Gives back what a request that produced nothing reserved, in the month it was
+    /// reserved in. A failure is logged: the person is never billed twice, at worst once
+    /// for nothing.
+    pub(crate) async fn release(&self, account: Uuid, started: DateTime<Utc>, reserved: Usage) {
+        if reserved == Usage::default() {
+            return;
+        }
+        let period = Period::of(started.date_naive());
+        if let Err(release) = self
+            .store
+            .release_usage(account, &period, reserved, now())
+            .await
+        {
+            tracing::error!(
+                error = %crate::http::error_chain(&release),
+                "a usage reservation could not be released"
+            );
+        }
+    }
+
+    /// Accepts a video generation for `account` — through `provider` when one is named —
+    /// after the same checks as [`Generations::generate`]: the generation is stored
+    /// `QUEUED` with its job, which the job runner submits, follows and stores. Its video
+    /// seconds are reserved now, once; they are given back if it fails before an output.
+    pub async fn enqueue_video(
+        &self,
+        account: &AccountRecord,
+        request: VideoRequest,
+        provider: Option<&ProviderId>,
+    ) -> Result<GenerationRecord, GenerateError> {
+        let image = request.image.clone();
+        let request = GenerationRequest::Video(request);
+        let (started, reserved) = self.admit(account, &request).await?;
+        let queued = async {
+            let provider = self.router.choose(&request, provider)?;
+            let id = Uuid::new_v4();
+            let row = id.to_string();
+            let prompt_sealed = self
+                .seal(
+                    account.subject,
+                    "prompt",
+                    &row,
+                    request.prompt().as_str().as_bytes(),
+                )
+                .await?;
+            let input_sealed = match &image {
+                Some(url) => Some(
+                    self.seal(account.subject, "input", &row, url.as_str().as_bytes())
+                        .await?,
+                ),
+                None => None,
+            };
+            let record = GenerationRecord {
+                id,
+                account: account.id,
+                kind: GenerationKind::Video,
+                status: GenerationStatus::Queued,
+                provider: provider.to_string(),
+                provider_job_id: None,
+                prompt_sealed,
+                text_sealed: None,
+                media_type: None,
+                error_code: None,
+                usage: reserved,
+                created_at: started,
+                completed_at: None,
+                remote_copy: None,
+            };
+            let deadline = chrono::TimeDelta::from_std(self.jobs.video_deadline)
+                .ok()
+                .and_then(|deadline| started.checked_add_signed(deadline));
+            let job = NewJob {
+                id: Uuid::new_v4(),
+                kind: video::KIND.to_owned(),
+                account: Some(account.id),
+                subject: row,
+                step: video::SUBMIT.to_owned(),
+                max_attempts: video::MAX_ATTEMPTS,
+                run_after: started,
+                deadline,
+            };
             self.store
-                .add_usage(account.id, &period, metered, now())
+                .insert_generation_with_job(&record, input_sealed, &job)
                 .await
                 .map_err(anyhow::Error::from)?;
+            Ok::<_, GenerateError>(record)
         }
-        Ok(record)
+        .await;
+        if queued.is_err() {
+            self.release(account.id, started, reserved).await;
+        }
+        queued
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Opens a sealed column of generation `record` of `subject`.
+    pub(crate) async fn open(
+        &self,
+        subject: SubjectId,
+        record: &GenerationRecord,
+        column: &str,
+        sealed: &[u8],
+    ) -> anyhow::Result<Vec<u8>> {
+        Ok(self
+            .vault
+            .open_field(subject, field(column, &record.id.to_string()), sealed)
+            .await?
+            .to_vec())
     }
 
     /// Sends the request through the router; a provider that answers with a job instead
@@ -212,12 +351,8 @@ impl Generations {
         match routed.submission {
             Submission::Done(output) => Ok((routed.provider, output)),
             Submission::Pending(job) => {
-                if let Some(entry) = self
-                    .router
-                    .entries()
-                    .iter()
-                    .find(|entry| entry.adapter().id() == &routed.provider)
-                    && let Err(error) = entry.adapter().cancel(&job).await
+                if let Some(adapter) = self.router.adapter(routed.provider.as_str())
+                    && let Err(error) = adapter.cancel(&job).await
                 {
                     tracing::warn!(provider = %routed.provider, error = %error, "an unexpected provider job could not be cancelled");
                 }
@@ -272,6 +407,7 @@ impl Generations {
             usage: Usage::reserved_for(request).plus(Usage::metered_from(output)),
             created_at,
             completed_at: Some(now()),
+            remote_copy: None,
         };
         self.store
             .insert_generation(&record, media_sealed)
@@ -280,7 +416,7 @@ impl Generations {
         Ok(record)
     }
 
-    async fn seal(
+    pub(crate) async fn seal(
         &self,
         subject: SubjectId,
         column: &str,
@@ -366,35 +502,50 @@ impl Generations {
     }
 
     /// Deletes the account's generation `id` with its media; returns whether there was one.
-    /// Where the provider kept a job of it and can delete it, it is asked to — after the
-    /// local deletion, in the background, so a slow or failing provider never holds it up.
+    /// A video still queued or running has its job cancelled first and what it reserved
+    /// given back. Where the provider kept a job of it, it is asked to cancel it (if it had
+    /// not ended) and to delete its copy where it can — after the local deletion, in the
+    /// background, so a slow or failing provider never holds it up.
     pub async fn delete(&self, account: Uuid, id: Uuid) -> anyhow::Result<bool> {
         let Some(record) = self.store.generation_of(account, id).await? else {
             return Ok(false);
         };
-        if !self.store.delete_generation(account, id).await? {
+        let unfinished = matches!(
+            record.status,
+            GenerationStatus::Queued | GenerationStatus::Running
+        );
+        let mut cancel_remote = false;
+        if unfinished {
+            for job in self.store.jobs_for(video::KIND, &id.to_string()).await? {
+                self.store.cancel_job(job.id, now()).await?;
+            }
+            if self.store.delete_unfinished_generation(account, id).await? {
+                self.release(account, record.created_at, record.usage).await;
+                cancel_remote = true;
+            }
+        }
+        if !cancel_remote && !self.store.delete_generation(account, id).await? {
             return Ok(false);
         }
-        if let Some(job) = record.provider_job_id {
-            let adapter = self
-                .router
-                .entries()
-                .iter()
-                .find(|entry| entry.adapter().id().as_str() == record.provider)
-                .map(|entry| entry.adapter().clone());
-            if let Some(adapter) = adapter {
-                tokio::spawn(async move {
-                    let job = icecone_core::provider::adapter::JobHandle::new(job);
-                    match adapter.delete_remote(&job).await {
-                        Ok(outcome) => {
-                            tracing::info!(provider = %adapter.id(), outcome = ?outcome, "remote copy of a deleted generation");
-                        }
-                        Err(error) => {
-                            tracing::warn!(provider = %adapter.id(), error = %error, "the remote copy of a deleted generation could not be deleted");
-                        }
+        // Re-read nothing: a job that stored its provider's id after our read finds no row
+        // and cancels the provider's job itself (see `video`).
+        if let Some(job) = record.provider_job_id
+            && let Some(adapter) = self.router.adapter(&record.provider).cloned()
+        {
+            tokio::spawn(async move {
+                let job = JobHandle::new(job);
+                if cancel_remote && let Err(error) = adapter.cancel(&job).await {
+                    tracing::warn!(provider = %adapter.id(), error = %error, "the provider's job of a deleted generation could not be cancelled");
+                }
+                match adapter.delete_remote(&job).await {
+                    Ok(outcome) => {
+                        tracing::info!(provider = %adapter.id(), outcome = ?outcome, "remote copy of a deleted generation");
                     }
-                });
-            }
+                    Err(error) => {
+                        tracing::warn!(provider = %adapter.id(), error = %error, "the remote copy of a deleted generation could not be deleted");
+                    }
+                }
+            });
         }
         Ok(true)
     }

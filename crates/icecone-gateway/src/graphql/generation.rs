@@ -1,16 +1,17 @@
-//! Generation: `generateText`, `generateImage`, `generation`, `deleteGeneration`, and
-//! `Account.generations` (resolved in `account`), over the pipeline of
-//! `crate::generation`. A person reads only their own generations: someone else's id
-//! answers exactly as an unknown one.
+//! Generation: `generateText`, `generateImage`, `generateVideo`, `generation`,
+//! `deleteGeneration`, the `generationUpdated` subscription, and `Account.generations`
+//! (resolved in `account`), over the pipeline of `crate::generation`. A person reads only
+//! their own generations: someone else's id answers exactly as an unknown one.
 
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Union};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription, Union};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use futures_util::Stream;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
-    GenerationRequest, ImageRequest, ImageSize, Prompt, TextRequest,
+    GenerationRequest, ImageRequest, ImageSize, MediaUrl, Prompt, TextRequest, VideoRequest,
 };
 use icecone_core::subject::SubjectId;
 use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
@@ -82,6 +83,24 @@ pub(crate) struct GenerateImageInput {
     #[graphql(default_with = "ImageSizeValue::Square")]
     size: ImageSizeValue,
 }
+
+/// What to film.
+#[derive(InputObject)]
+pub(crate) struct GenerateVideoInput {
+    /// The prompt: not blank, at most 32,000 characters.
+    prompt: String,
+    /// An `http` or `https` URL of an image to start from, for providers that animate
+    /// images; it is sent to the provider, so it must be reachable by it.
+    image_url: Option<String>,
+    /// The provider to use, as for `generateText`.
+    provider: Option<ID>,
+    /// How long the video should be, in seconds (1 to 60; providers may make it shorter).
+    #[graphql(default = 4)]
+    duration_seconds: i32,
+}
+
+/// The longest video `durationSeconds` may ask for.
+const MAX_VIDEO_SECONDS: i32 = 60;
 
 /// The shape of a generated image; each provider maps it to the nearest size it has.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,9 +185,51 @@ impl GenerationMutation {
         generate(ctx, request, provider(input.provider.as_ref())?).await
     }
 
+    /// Asks for a video. It is made in the background: the answer is the generation,
+    /// `QUEUED`; follow it with `generation(id)` or the `generationUpdated` subscription
+    /// until it is `SUCCEEDED` (its `output` is then the video, stored encrypted and served
+    /// to its owner only) or `FAILED` (`error` says why). The same consent, quota and
+    /// provider rules as `generateText` apply; the month's video seconds are counted now,
+    /// and given back if it fails. `imageUrl` must be an `http` or `https` URL
+    /// (`BAD_USER_INPUT` otherwise).
+    async fn generate_video(
+        &self,
+        ctx: &Context<'_>,
+        input: GenerateVideoInput,
+    ) -> Result<Generation, ApiError> {
+        let duration_seconds = u32::try_from(input.duration_seconds)
+            .ok()
+            .filter(|seconds| (1..=MAX_VIDEO_SECONDS.unsigned_abs()).contains(seconds))
+            .ok_or_else(|| {
+                ApiError::BadUserInput(format!(
+                    "`durationSeconds` must be 1 to {MAX_VIDEO_SECONDS}"
+                ))
+            })?;
+        let image = input
+            .image_url
+            .as_deref()
+            .map(MediaUrl::parse)
+            .transpose()
+            .map_err(|error| ApiError::BadUserInput(format!("`imageUrl`: {error}")))?;
+        let request = VideoRequest {
+            prompt: prompt(&input.prompt)?,
+            image,
+            duration_seconds,
+        };
+        let provider = provider(input.provider.as_ref())?;
+        let (_, account) = viewer_account(ctx).await?;
+        let record = services(ctx)?
+            .generations
+            .enqueue_video(&account, request, provider.as_ref())
+            .await?;
+        Ok(Generation::new(record, account.subject))
+    }
+
     /// Deletes one of the signed-in person's generations with its prompt, output and
-    /// media, and asks the provider to delete its copy where it kept one and can. `true`
-    /// once deleted; `NOT_FOUND` when there is none with this id (someone else's included).
+    /// media, and asks the provider to delete its copy where it kept one and can; a video
+    /// still queued or running is cancelled (at the provider too) and its reserved seconds
+    /// given back. `true` once deleted; `NOT_FOUND` when there is none with this id
+    /// (someone else's included).
     #[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
     async fn delete_generation(&self, ctx: &Context<'_>, id: ID) -> Result<bool, ApiError> {
         let (_, account) = viewer_account(ctx).await?;
@@ -183,6 +244,84 @@ impl GenerationMutation {
         } else {
             Err(ApiError::NotFound)
         }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct GenerationSubscription;
+
+/// Whether a generation will change no more.
+fn is_final(status: GenerationStatus) -> bool {
+    matches!(
+        status,
+        GenerationStatus::Succeeded | GenerationStatus::Failed | GenerationStatus::Cancelled
+    )
+}
+
+#[Subscription]
+impl GenerationSubscription {
+    /// One of the signed-in person's generations, now and at every change of its status;
+    /// the subscription completes after a final status (`SUCCEEDED`, `FAILED`,
+    /// `CANCELLED`) or when the generation is deleted. `NOT_FOUND` for an id that is not
+    /// the person's, someone else's included. It follows the stored generation, so it
+    /// sees a job run by any gateway instance. Over `graphql-transport-ws` at
+    /// `/graphql/ws`, authenticated by `{"Authorization": "Bearer <token>"}` in
+    /// `connection_init`.
+    #[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
+    async fn generation_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<impl Stream<Item = Generation> + use<>, ApiError> {
+        let (_, account) = viewer_account(ctx).await?;
+        let id = Uuid::try_parse(&id).map_err(|_| ApiError::NotFound)?;
+        let generations = services(ctx)?.generations.clone();
+        let first = generations
+            .get(account.id, id)
+            .await
+            .map_err(internal)?
+            .ok_or(ApiError::NotFound)?;
+        let interval = generations.jobs().poll_interval;
+        let subject = account.subject;
+        let owner = account.id;
+        // State: the generation to emit next, or the status last emitted.
+        let stream = futures_util::stream::unfold(
+            (Some(first), None::<GenerationStatus>),
+            move |(next, last)| {
+                let generations = generations.clone();
+                async move {
+                    if let Some(record) = next {
+                        let status = record.status;
+                        return Some((Generation::new(record, subject), (None, Some(status))));
+                    }
+                    let last = last?;
+                    if is_final(last) {
+                        return None;
+                    }
+                    loop {
+                        tokio::time::sleep(interval).await;
+                        match generations.get(owner, id).await {
+                            Ok(Some(record)) if record.status != last => {
+                                let status = record.status;
+                                return Some((
+                                    Generation::new(record, subject),
+                                    (None, Some(status)),
+                                ));
+                            }
+                            Ok(Some(_)) => {}
+                            Ok(None) => return None,
+                            Err(error) => {
+                                tracing::warn!(
+                                    error = format!("{error:#}"),
+                                    "a watched generation could not be read"
+                                );
+                            }
+                        }
+                    }
+                }
+            },
+        );
+        Ok(stream)
     }
 }
 

@@ -10,9 +10,11 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    BatchRequest, BatchResponse, EmptySubscription, MergedObject, Request, Response,
+    BatchRequest, BatchResponse, Data, MergedObject, MergedSubscription, Request, Response,
     SDLExportOptions, Schema,
 };
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 
 mod account;
 mod auth;
@@ -54,8 +56,12 @@ pub struct Mutation(
     staff::StaffMutation,
 );
 
+/// The subscription root.
+#[derive(MergedSubscription, Default, Debug)]
+pub struct Subscription(generation::GenerationSubscription);
+
 /// The gateway's schema type.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// What resolvers can reach through the context.
 #[derive(Debug, Clone)]
@@ -90,9 +96,13 @@ impl std::fmt::Debug for Executor {
 impl Executor {
     /// Builds the schema that serves requests.
     pub fn new(services: Services, limits: limits::Limits) -> Self {
-        let schema = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-            .data(services)
-            .finish();
+        let schema = Schema::build(
+            Query::default(),
+            Mutation::default(),
+            Subscription::default(),
+        )
+        .data(services)
+        .finish();
         Self {
             schema,
             limits,
@@ -133,12 +143,74 @@ impl Executor {
     pub fn sdl(&self) -> String {
         sdl_of(&self.schema)
     }
+
+    /// The executor of subscriptions over WebSocket, with the same limits and error codes.
+    pub fn subscriptions(&self) -> Subscriptions {
+        Subscriptions {
+            schema: self.schema.clone(),
+            limits: self.limits,
+        }
+    }
+}
+
+/// What `GraphQLSubscription` executes with: the schema behind the same request limits,
+/// every error of every answer coded ([`error::finish_response`]).
+#[derive(Clone)]
+pub struct Subscriptions {
+    schema: AppSchema,
+    limits: limits::Limits,
+}
+
+impl std::fmt::Debug for Subscriptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriptions")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl async_graphql::Executor for Subscriptions {
+    async fn execute(&self, request: Request) -> Response {
+        let mut response = match limits::prepare(request, &self.limits) {
+            Ok(request) => self.schema.execute(request).await,
+            Err(error) => Response::from_errors(vec![error]),
+        };
+        error::finish_response(&mut response);
+        response
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let stream = match limits::prepare(request, &self.limits) {
+            Ok(request) => self
+                .schema
+                .execute_stream_with_session_data(request, session_data.unwrap_or_default()),
+            Err(error) => {
+                futures_util::stream::once(std::future::ready(Response::from_errors(vec![error])))
+                    .boxed()
+            }
+        };
+        stream
+            .map(|mut response| {
+                error::finish_response(&mut response);
+                response
+            })
+            .boxed()
+    }
 }
 
 /// The SDL of the schema, sorted so that it is stable: what `icecone schema` prints, what
 /// `GET /schema.graphql` serves, and what the committed `schema.graphql` must equal.
 pub fn sdl() -> String {
-    let schema = Schema::build(Query::default(), Mutation::default(), EmptySubscription).finish();
+    let schema = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish();
     sdl_of(&schema)
 }
 

@@ -159,6 +159,46 @@ impl RequestContext {
     }
 }
 
+/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws`. The `connection_init`
+/// payload carries the credentials as HTTP requests do (`{"Authorization": "Bearer
+/// <token>"}`), checked by the same [`authenticate`]; refused credentials close the
+/// connection, none make an anonymous viewer (whose subscriptions answer
+/// `UNAUTHENTICATED`).
+pub(crate) async fn ws(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    let tokens = state.tokens.clone();
+    let store = state.store.clone();
+    let request_id = actix_web::HttpMessage::extensions(&request)
+        .get::<RequestId>()
+        .cloned();
+    async_graphql_actix_web::GraphQLSubscription::new(state.subscriptions.clone())
+        .on_connection_init(move |init: Json| async move {
+            let header = init
+                .get("Authorization")
+                .or_else(|| init.get("authorization"))
+                .and_then(Json::as_str);
+            let viewer = match authenticate(header, &tokens, &store).await {
+                Ok(viewer) => viewer,
+                Err(failure) => {
+                    tracing::info!(reason = %failure, "subscription credentials refused");
+                    return Err(async_graphql::Error::new(
+                        "the access token is not valid: sign in again",
+                    ));
+                }
+            };
+            let mut data = async_graphql::Data::default();
+            data.insert(viewer);
+            if let Some(id) = request_id {
+                data.insert(id);
+            }
+            Ok(data)
+        })
+        .start(&request, payload)
+}
+
 /// The Global Privacy Control request header.
 const GPC: header::HeaderName = header::HeaderName::from_static("sec-gpc");
 

@@ -16,6 +16,8 @@ mod negotiate;
 /// What every handler can reach.
 pub(crate) struct AppState {
     pub(crate) executor: Executor,
+    /// The executor of subscriptions (`/graphql/ws`).
+    pub(crate) subscriptions: crate::graphql::Subscriptions,
     /// Signs and verifies access tokens; publishes their keys.
     pub(crate) tokens: std::sync::Arc<crate::auth::tokens::TokenSigner>,
     /// The stored generations, whose media `/media/{id}` serves.
@@ -54,6 +56,7 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
                 .route(web::get().to(graphql::get))
                 .default_service(web::to(graphql::method_not_allowed)),
         )
+        .route("/graphql/ws", web::get().to(graphql::ws))
         .route("/media/{id}", web::get().to(media::get))
         .route("/schema.graphql", web::get().to(schema_sdl))
         .route("/.well-known/jwks.json", web::get().to(jwks))

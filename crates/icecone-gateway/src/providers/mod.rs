@@ -52,7 +52,7 @@ impl Entry {
 /// configured (an external provider without a key is `available: false`).
 pub fn entries(config: &ProvidersConfig) -> anyhow::Result<Vec<Entry>> {
     let adapters: [Arc<dyn ProviderAdapter>; 6] = [
-        Arc::new(LocalProvider),
+        Arc::new(LocalProvider::new(config.local_video_delay)),
         Arc::new(
             OpenAiProvider::new(config.openai.clone())
                 .context("cannot build the OpenAI adapter")?,

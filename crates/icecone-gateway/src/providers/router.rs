@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use icecone_core::provider::ProviderId;
-use icecone_core::provider::adapter::{GenerationRequest, ProviderError, Submission};
+use icecone_core::provider::adapter::{
+    GenerationRequest, ProviderAdapter, ProviderError, Submission,
+};
 use icecone_core::provider::routing::{
     BreakerPolicy, CircuitBreaker, Constraints, Ineligible, RetryPolicy, eligible,
 };
@@ -135,6 +137,11 @@ impl Router {
         }
     }
 
+    /// The longest one provider request may take.
+    pub fn attempt_timeout(&self) -> Duration {
+        self.settings.attempt_timeout
+    }
+
     /// Every adapter with its effective policy, in listing order.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
@@ -154,14 +161,22 @@ impl Router {
         }
     }
 
-    /// Sends `request` to `explicit` if named (and eligible), otherwise to the first
-    /// eligible provider that answers.
-    pub async fn route(
+    /// The adapter with id `id`.
+    pub fn adapter(&self, id: &str) -> Option<&Arc<dyn ProviderAdapter>> {
+        self.entries
+            .iter()
+            .map(Entry::adapter)
+            .find(|adapter| adapter.id().as_str() == id)
+    }
+
+    /// The providers that may take `request`, in order of preference: `explicit` alone if
+    /// named (and eligible), otherwise every eligible one.
+    fn candidates(
         &self,
         request: &GenerationRequest,
         explicit: Option<&ProviderId>,
-    ) -> Result<Routed, RouteError> {
-        let candidates = match explicit {
+    ) -> Result<Vec<usize>, RouteError> {
+        Ok(match explicit {
             Some(id) => {
                 let index = self
                     .entries
@@ -197,7 +212,36 @@ impl Router {
                 }
                 eligible
             }
-        };
+        })
+    }
+
+    /// The provider that will take `request` — `explicit` if named and eligible, otherwise
+    /// the first eligible one — without sending anything: for requests that a job sends
+    /// later (through [`Router::route`], which checks eligibility again).
+    pub fn choose(
+        &self,
+        request: &GenerationRequest,
+        explicit: Option<&ProviderId>,
+    ) -> Result<ProviderId, RouteError> {
+        let candidates = self.candidates(request, explicit)?;
+        let first = candidates
+            .first()
+            .copied()
+            .ok_or(RouteError::NoCompliantProvider {
+                requested: explicit.cloned(),
+                refused: Vec::new(),
+            })?;
+        Ok(self.entries[first].adapter().id().clone())
+    }
+
+    /// Sends `request` to `explicit` if named (and eligible), otherwise to the first
+    /// eligible provider that answers.
+    pub async fn route(
+        &self,
+        request: &GenerationRequest,
+        explicit: Option<&ProviderId>,
+    ) -> Result<Routed, RouteError> {
+        let candidates = self.candidates(request, explicit)?;
         let mut last = None;
         for index in candidates {
             match self.try_provider(index, request).await {

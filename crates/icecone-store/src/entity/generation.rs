@@ -20,6 +20,8 @@ pub struct Model {
     pub video_seconds: i64,
     pub created_at: ChronoDateTimeUtc,
     pub completed_at: Option<ChronoDateTimeUtc>,
+    pub input_sealed: Option<Vec<u8>>,
+    pub remote_copy: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ pub(crate) mod data_key;
 pub(crate) mod data_subject;
 pub(crate) mod email_verification;
 pub(crate) mod generation;
+pub(crate) mod job;
 pub(crate) mod mfa_challenge;
 pub(crate) mod notification;
 pub(crate) mod partner;

@@ -16,6 +16,7 @@ mod m20261129_000006_partners;
 mod m20261129_000007_generations;
 mod m20261129_000008_provider_credentials;
 mod m20261129_000009_account_plans;
+mod m20261129_000010_jobs;
 
 pub(crate) struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_generations::Migration),
             Box::new(m20261129_000008_provider_credentials::Migration),
             Box::new(m20261129_000009_account_plans::Migration),
+            Box::new(m20261129_000010_jobs::Migration),
         ]
     }
 }

@@ -32,6 +32,7 @@ fn new_generation(
         },
         created_at,
         completed_at: Some(created_at),
+        remote_copy: None,
     };
     (record, media.then(|| vec![0xA3, 3, 3]))
 }

@@ -6,6 +6,7 @@ mod attempts;
 mod audit_log;
 mod consent;
 mod generations;
+mod jobs;
 mod keys;
 mod mfa;
 mod migrations;

@@ -1,7 +1,7 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 22] = [
+const ALL_TABLES: [&str; 23] = [
     "accounts",
     "attempt_counters",
     "audit_log",
@@ -10,6 +10,7 @@ const ALL_TABLES: [&str; 22] = [
     "data_subjects",
     "email_verifications",
     "generations",
+    "jobs",
     "mfa_challenges",
     "notification_outbox",
     "partner_grants",

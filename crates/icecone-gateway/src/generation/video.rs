@@ -1,0 +1,436 @@
+//! The video generation job (`video_generation`): a queued video generation submitted,
+//! followed and stored, in idempotent steps recorded on the job.
+//!
+//! | step | what it does | resumed after a crash |
+//! | --- | --- | --- |
+//! | `submit` | rebuilds the request (prompt and image URL opened with the owner's key), sends it through the router; a provider job's id is stored on the generation (`RUNNING`) before the step moves on; a synchronous answer is stored at once | a generation that already has a provider job id goes on to `poll`, so it is not submitted twice |
+//! | `poll` | asks the provider; still running: polled again after `job_poll_interval_ms`; an output in the answer is stored; an output at a temporary URL is fetched (`icecone_provider_http::fetch_media`, at most `max_output_bytes`), sealed and stored; the generation is `SUCCEEDED` | a generation already `SUCCEEDED` goes on to `delete_remote`: nothing is fetched twice |
+//! | `delete_remote` | asks the provider to delete its copy and records what became of it on the generation (`DELETED`, `NOTHING_KEPT`, `NOT_SUPPORTED` — then the provider's declared output retention applies — or `DELETE_FAILED` after the retries) | asked again (deleting is idempotent at the providers) |
+//!
+//! Transient provider failures are retried with backoff up to [`MAX_ATTEMPTS`] claims
+//! without progress; permanent ones fail the generation with a code (`PROVIDER_FAILED`
+//! when the provider reports the job failed, `OUTPUT_GONE` when the output's URL no longer
+//! serves it, ...). A generation failing before it produced an output gets its reserved
+//! video seconds back, once (the failure is one conditional update). Past the deadline the
+//! job fails with `TIMEOUT` and the provider's job is cancelled.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use icecone_core::provider::adapter::{
+    GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, Prompt, ProviderAdapter,
+    ProviderError, RemoteDeletion, Submission, VideoRequest,
+};
+use icecone_store::accounts::AccountRecord;
+use icecone_store::generations::{GenerationRecord, GenerationStatus, RemoteCopy, SealedMedia};
+use icecone_store::jobs::JobRecord;
+use uuid::Uuid;
+
+use super::{Generations, now};
+use crate::jobs::{JobHandler, Leased, Outcome};
+use crate::providers::router::RouteError;
+
+/// The kind of the job.
+pub const KIND: &str = "video_generation";
+/// The first step: send the request.
+pub const SUBMIT: &str = "submit";
+/// Follow the provider's job until it has an output, and store it.
+pub const POLL: &str = "poll";
+/// Ask the provider to delete its copy.
+pub const DELETE_REMOTE: &str = "delete_remote";
+/// Claims without progress before a video generation fails for good.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The provider reports that the job failed.
+pub const PROVIDER_FAILED: &str = "PROVIDER_FAILED";
+/// The provider cancelled the job.
+pub const PROVIDER_CANCELLED: &str = "PROVIDER_CANCELLED";
+/// The output's temporary URL no longer serves it.
+pub const OUTPUT_GONE: &str = "OUTPUT_GONE";
+
+/// The code a provider error fails a generation with.
+pub fn code_of(error: &ProviderError) -> &'static str {
+    match error {
+        ProviderError::Unauthorized => "PROVIDER_UNAUTHORIZED",
+        ProviderError::RateLimited { .. } => "PROVIDER_RATE_LIMITED",
+        ProviderError::QuotaExhausted => "PROVIDER_QUOTA_EXHAUSTED",
+        ProviderError::Unavailable { .. } | ProviderError::Connect => "PROVIDER_UNAVAILABLE",
+        ProviderError::Timeout => "PROVIDER_TIMEOUT",
+        ProviderError::Malformed => "PROVIDER_MALFORMED",
+        ProviderError::ContentPolicy => "CONTENT_POLICY",
+        ProviderError::InvalidRequest(_) => "INVALID_REQUEST",
+        ProviderError::JobFailed => PROVIDER_FAILED,
+        ProviderError::UnknownJob => "UNKNOWN_JOB",
+        ProviderError::OutputGone => OUTPUT_GONE,
+        _ => "PROVIDER_ERROR",
+    }
+}
+
+/// Retry a transient provider error, fail on a permanent one.
+fn outcome_of(error: &ProviderError) -> Outcome {
+    let code = code_of(error);
+    if error.is_transient() {
+        Outcome::Retry { code }
+    } else {
+        Outcome::Failed { code }
+    }
+}
+
+/// The handler of `video_generation` jobs.
+#[derive(Debug)]
+pub struct VideoJobs {
+    generations: Arc<Generations>,
+    client: reqwest::Client,
+}
+
+impl VideoJobs {
+    /// The handler over the pipeline; `client` fetches outputs from providers' URLs.
+    pub fn new(generations: Arc<Generations>, client: reqwest::Client) -> Self {
+        Self {
+            generations,
+            client,
+        }
+    }
+
+    /// The generation and its owner a job is about; `None` when either is gone.
+    async fn subject(
+        &self,
+        job: &JobRecord,
+    ) -> anyhow::Result<Option<(AccountRecord, GenerationRecord)>> {
+        let (Some(account), Ok(id)) = (job.account, Uuid::try_parse(&job.subject)) else {
+            anyhow::bail!("a video job without an account or generation id");
+        };
+        let store = self.generations.store();
+        let Some(owner) = store.account(account).await? else {
+            return Ok(None);
+        };
+        Ok(store
+            .generation_of(account, id)
+            .await?
+            .map(|record| (owner, record)))
+    }
+
+    fn adapter(&self, record: &GenerationRecord) -> anyhow::Result<Arc<dyn ProviderAdapter>> {
+        self.generations
+            .router()
+            .adapter(&record.provider)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("a generation names a provider this gateway lacks"))
+    }
+
+    /// The request as it was accepted, opened with the owner's key.
+    async fn request(
+        &self,
+        owner: &AccountRecord,
+        record: &GenerationRecord,
+    ) -> anyhow::Result<GenerationRequest> {
+        let prompt = self.generations.prompt(owner.subject, record).await?;
+        let prompt = Prompt::parse(&prompt)
+            .map_err(|_| anyhow::anyhow!("a stored prompt is no longer a valid prompt"))?;
+        let image = match self
+            .generations
+            .store()
+            .generation_input(owner.id, record.id)
+            .await?
+        {
+            Some(sealed) => {
+                let url = self
+                    .generations
+                    .open(owner.subject, record, "input", &sealed)
+                    .await?;
+                let url = String::from_utf8(url)
+                    .map_err(|_| anyhow::anyhow!("a sealed image URL is not UTF-8"))?;
+                Some(
+                    MediaUrl::parse(&url)
+                        .map_err(|_| anyhow::anyhow!("a stored image URL no longer parses"))?,
+                )
+            }
+            None => None,
+        };
+        Ok(GenerationRequest::Video(VideoRequest {
+            prompt,
+            image,
+            duration_seconds: u32::try_from(record.usage.video_seconds).unwrap_or(u32::MAX),
+        }))
+    }
+
+    /// Seals and stores an output; `false` when the generation ended or was deleted
+    /// meanwhile.
+    async fn store_output(
+        &self,
+        owner: &AccountRecord,
+        record: &GenerationRecord,
+        output: Output,
+    ) -> anyhow::Result<bool> {
+        let Output::Media { bytes, mime_type } = output else {
+            anyhow::bail!("a video provider answered text");
+        };
+        let sealed = self
+            .generations
+            .seal(owner.subject, "media", &record.id.to_string(), &bytes)
+            .await?;
+        Ok(self
+            .generations
+            .store()
+            .finish_generation_media(
+                owner.id,
+                record.id,
+                SealedMedia {
+                    sealed,
+                    media_type: mime_type.to_owned(),
+                },
+                now(),
+            )
+            .await?)
+    }
+
+    async fn submit(
+        &self,
+        job: &mut Leased<'_>,
+        owner: &AccountRecord,
+        record: &GenerationRecord,
+    ) -> anyhow::Result<Outcome> {
+        let request = self.request(owner, record).await?;
+        let provider = icecone_core::provider::ProviderId::parse(&record.provider)
+            .map_err(|_| anyhow::anyhow!("a generation names an invalid provider id"))?;
+        let routed = match self
+            .generations
+            .router()
+            .route(&request, Some(&provider))
+            .await
+        {
+            Ok(routed) => routed,
+            Err(RouteError::ProviderUnavailable { .. }) => {
+                return Ok(Outcome::Retry {
+                    code: "PROVIDER_UNAVAILABLE",
+                });
+            }
+            Err(RouteError::NoCompliantProvider { .. } | RouteError::UnknownProvider) => {
+                return Ok(Outcome::Failed {
+                    code: "NO_COMPLIANT_PROVIDER",
+                });
+            }
+            Err(RouteError::Refused(error)) => return Ok(outcome_of(&error)),
+        };
+        match routed.submission {
+            Submission::Done(output) => {
+                self.store_output(owner, record, output).await?;
+                Ok(Outcome::Done)
+            }
+            Submission::Pending(handle) => {
+                let store = self.generations.store();
+                if !store
+                    .start_generation(owner.id, record.id, Some(handle.as_str()))
+                    .await?
+                {
+                    // Deleted (or cancelled) while it was being submitted: the provider's
+                    // job must not outlive it.
+                    let adapter = self.adapter(record)?;
+                    forget_remote(&*adapter, &handle).await;
+                    return Ok(Outcome::Done);
+                }
+                if !job.advance(POLL).await? {
+                    return Ok(Outcome::Done);
+                }
+                Ok(Outcome::Later {
+                    step: POLL,
+                    after: self.generations.jobs().poll_interval,
+                })
+            }
+        }
+    }
+
+    async fn poll(
+        &self,
+        job: &mut Leased<'_>,
+        owner: &AccountRecord,
+        record: &GenerationRecord,
+    ) -> anyhow::Result<Outcome> {
+        let Some(handle) = record.provider_job_id.clone().map(JobHandle::new) else {
+            anyhow::bail!("a polled video generation has no provider job id");
+        };
+        let adapter = self.adapter(record)?;
+        let timeout = self.generations.router().attempt_timeout();
+        let status = tokio::time::timeout(timeout, adapter.poll(&handle))
+            .await
+            .unwrap_or(Err(ProviderError::Timeout));
+        let output = match status {
+            Err(error) => return Ok(outcome_of(&error)),
+            Ok(JobStatus::Running) => {
+                if record.status == GenerationStatus::Queued {
+                    self.generations
+                        .store()
+                        .start_generation(owner.id, record.id, None)
+                        .await?;
+                }
+                return Ok(Outcome::Later {
+                    step: POLL,
+                    after: self.generations.jobs().poll_interval,
+                });
+            }
+            Ok(JobStatus::Cancelled) => {
+                return Ok(Outcome::Failed {
+                    code: PROVIDER_CANCELLED,
+                });
+            }
+            Ok(JobStatus::Done(output)) => output,
+            Ok(JobStatus::Ready(remote)) => {
+                let fetched = tokio::time::timeout(
+                    timeout,
+                    icecone_provider_http::fetch_media(
+                        &self.client,
+                        &remote.url,
+                        self.generations.jobs().max_output_bytes,
+                    ),
+                )
+                .await
+                .unwrap_or(Err(ProviderError::Timeout));
+                match fetched {
+                    Ok(output) => output,
+                    Err(error) => {
+                        tracing::warn!(origin = remote.url.origin(), error = %error, "a provider's output could not be fetched");
+                        return Ok(outcome_of(&error));
+                    }
+                }
+            }
+        };
+        self.store_output(owner, record, output).await?;
+        if !job.advance(DELETE_REMOTE).await? {
+            return Ok(Outcome::Done);
+        }
+        self.delete_remote(job, owner, record).await
+    }
+
+    async fn delete_remote(
+        &self,
+        job: &Leased<'_>,
+        owner: &AccountRecord,
+        record: &GenerationRecord,
+    ) -> anyhow::Result<Outcome> {
+        let Some(handle) = record.provider_job_id.clone().map(JobHandle::new) else {
+            return Ok(Outcome::Done);
+        };
+        let adapter = self.adapter(record)?;
+        let copy = match adapter.delete_remote(&handle).await {
+            Ok(RemoteDeletion::Deleted) => RemoteCopy::Deleted,
+            Ok(RemoteDeletion::NothingKept) => RemoteCopy::NothingKept,
+            Ok(RemoteDeletion::NotSupported) => {
+                tracing::info!(provider = %record.provider, "the provider cannot delete its copy of an output: its declared output retention applies");
+                RemoteCopy::NotSupported
+            }
+            Err(error) if error.is_transient() && job.record().attempts < MAX_ATTEMPTS => {
+                return Ok(Outcome::Retry {
+                    code: code_of(&error),
+                });
+            }
+            Err(error) => {
+                tracing::warn!(provider = %record.provider, error = %error, "the provider's copy of an output could not be deleted");
+                RemoteCopy::DeleteFailed
+            }
+        };
+        self.generations
+            .store()
+            .record_remote_copy(owner.id, record.id, copy)
+            .await?;
+        Ok(Outcome::Done)
+    }
+
+    async fn run_job(&self, job: &mut Leased<'_>) -> anyhow::Result<Outcome> {
+        let Some((owner, record)) = self.subject(job.record()).await? else {
+            // Deleted with its generation (or its account): nothing left to do.
+            return Ok(Outcome::Done);
+        };
+        match (record.status, job.record().step.as_str()) {
+            (GenerationStatus::Failed | GenerationStatus::Cancelled, _) => Ok(Outcome::Done),
+            // Stored before a crash: go on to the provider's copy, never fetch again.
+            (GenerationStatus::Succeeded, SUBMIT | POLL) => {
+                if record.provider_job_id.is_none() {
+                    return Ok(Outcome::Done);
+                }
+                if !job.advance(DELETE_REMOTE).await? {
+                    return Ok(Outcome::Done);
+                }
+                self.delete_remote(job, &owner, &record).await
+            }
+            (_, DELETE_REMOTE) => self.delete_remote(job, &owner, &record).await,
+            // Submitted before a crash: follow that job, never submit twice.
+            (_, SUBMIT) if record.provider_job_id.is_some() => {
+                if !job.advance(POLL).await? {
+                    return Ok(Outcome::Done);
+                }
+                self.poll(job, &owner, &record).await
+            }
+            (_, SUBMIT) => self.submit(job, &owner, &record).await,
+            (_, POLL) => self.poll(job, &owner, &record).await,
+            (_, other) => anyhow::bail!("a video job at an unknown step `{other}`"),
+        }
+    }
+
+    async fn fail(&self, job: &JobRecord, code: &str) -> anyhow::Result<()> {
+        let Some((owner, record)) = self.subject(job).await? else {
+            return Ok(());
+        };
+        let ended = self
+            .generations
+            .store()
+            .end_generation(owner.id, record.id, GenerationStatus::Failed, code, now())
+            .await?;
+        if !ended {
+            // It had an output already (or ended otherwise): nothing reserved to give back.
+            return Ok(());
+        }
+        self.generations
+            .release(owner.id, record.created_at, record.usage)
+            .await;
+        let provider_ended = matches!(code, PROVIDER_FAILED | PROVIDER_CANCELLED | OUTPUT_GONE);
+        if let Some(handle) = record.provider_job_id.clone().map(JobHandle::new)
+            && !provider_ended
+            && let Ok(adapter) = self.adapter(&record)
+        {
+            forget_remote(&*adapter, &handle).await;
+        }
+        Ok(())
+    }
+}
+
+/// Cancels a provider's job and asks it to delete what it kept; failures are logged.
+async fn forget_remote(adapter: &dyn ProviderAdapter, handle: &JobHandle) {
+    let bound = Duration::from_secs(30);
+    match tokio::time::timeout(bound, adapter.cancel(handle)).await {
+        Ok(Ok(())) => tracing::info!(provider = %adapter.id(), "the provider's job was cancelled"),
+        Ok(Err(error)) => {
+            tracing::warn!(provider = %adapter.id(), error = %error, "the provider's job could not be cancelled");
+        }
+        Err(_) => {
+            tracing::warn!(provider = %adapter.id(), "cancelling the provider's job timed out")
+        }
+    }
+    match tokio::time::timeout(bound, adapter.delete_remote(handle)).await {
+        Ok(Ok(outcome)) => {
+            tracing::info!(provider = %adapter.id(), outcome = ?outcome, "remote copy of a cancelled job");
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(provider = %adapter.id(), error = %error, "the remote copy of a cancelled job could not be deleted");
+        }
+        Err(_) => tracing::warn!(provider = %adapter.id(), "deleting the remote copy timed out"),
+    }
+}
+
+impl JobHandler for VideoJobs {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn run<'a>(&'a self, job: &'a mut Leased<'_>) -> BoxFuture<'a, anyhow::Result<Outcome>> {
+        Box::pin(self.run_job(job))
+    }
+
+    fn give_up<'a>(
+        &'a self,
+        job: &'a JobRecord,
+        code: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.fail(job, code))
+    }
+}

@@ -1,0 +1,318 @@
+//! The durable job runner: workers that claim due jobs from the store, run them through the
+//! handler of their kind and record the outcome — on one instance or many.
+//!
+//! A worker claims a job with a lease (`job_lease_seconds`) and renews it while the handler
+//! runs; if the renewal finds the lease gone (the job was cancelled, or the worker stalled
+//! so long that another took it over), the handler's future is dropped and nothing more is
+//! recorded. Handlers are written as idempotent steps: the step a job reached is stored with
+//! it ([`Leased::advance`]), and a job taken over after a crash resumes from that step.
+//!
+//! A handler answers an [`Outcome`]: done; again later at a step (a provider still busy);
+//! a transient failure, retried with exponential backoff until the job's attempts run out;
+//! or a permanent failure. When a job fails for good — permanently, out of attempts, or
+//! past its deadline — [`JobHandler::give_up`] lets the handler undo what it reserved
+//! before the job is marked failed. Failures are recorded as codes, never messages.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use icecone_store::Store;
+use icecone_store::jobs::JobRecord;
+use uuid::Uuid;
+
+use crate::config::JobsConfig;
+
+/// The error code of a job that ran past its deadline.
+pub const TIMEOUT: &str = "TIMEOUT";
+/// The error code of a job that failed inside the gateway (store, vault).
+pub const INTERNAL: &str = "INTERNAL";
+/// The error code of a job whose kind no handler knows.
+pub const UNKNOWN_KIND: &str = "UNKNOWN_JOB_KIND";
+/// The step a job ends at when it succeeded.
+pub const DONE: &str = "done";
+/// The longest wait between retries of a transient failure.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What a handler's run of a job came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Finished.
+    Done,
+    /// Run again at `step` after `after` (a provider that is still working).
+    Later {
+        /// The step to resume at.
+        step: &'static str,
+        /// How long to wait.
+        after: Duration,
+    },
+    /// Failed in a way worth retrying (a provider that is unavailable, a store that failed).
+    Retry {
+        /// Why, as a code.
+        code: &'static str,
+    },
+    /// Failed for good.
+    Failed {
+        /// Why, as a code.
+        code: &'static str,
+    },
+}
+
+/// A job under this worker's lease, as a handler sees it.
+pub struct Leased<'a> {
+    store: &'a Store,
+    record: JobRecord,
+    owner: &'a str,
+}
+
+impl fmt::Debug for Leased<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Leased")
+            .field("record", &self.record)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Leased<'_> {
+    /// The job as it was claimed (its step updated by [`Leased::advance`]).
+    pub fn record(&self) -> &JobRecord {
+        &self.record
+    }
+
+    /// Records that the job reached `step`. `false` when the lease is gone: the handler
+    /// must stop, changing nothing more.
+    pub async fn advance(&mut self, step: &str) -> anyhow::Result<bool> {
+        let held = self
+            .store
+            .advance_job_step(self.record.id, self.owner, step, now())
+            .await?;
+        if held {
+            step.clone_into(&mut self.record.step);
+            self.record.attempts = 1;
+        }
+        Ok(held)
+    }
+}
+
+/// The handler of one kind of job.
+pub trait JobHandler: fmt::Debug + Send + Sync {
+    /// The kind of job it runs.
+    fn kind(&self) -> &'static str;
+    /// Runs the job from its recorded step. An error is a transient failure ([`INTERNAL`]).
+    fn run<'a>(&'a self, job: &'a mut Leased<'_>) -> BoxFuture<'a, anyhow::Result<Outcome>>;
+    /// The job fails for good with `code`: undo what it holds (a reservation, a provider's
+    /// job). Called before the job is marked failed, so it may run again after a crash:
+    /// it must be idempotent.
+    fn give_up<'a>(
+        &'a self,
+        job: &'a JobRecord,
+        code: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+}
+
+/// Now, to the microsecond (what PostgreSQL keeps).
+fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+fn after(duration: Duration) -> DateTime<Utc> {
+    now() + chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX)
+}
+
+/// How long to wait before the next attempt after `attempts` failed ones: the poll interval
+/// doubled per attempt, at most [`MAX_BACKOFF`].
+pub fn backoff(poll_interval: Duration, attempts: u32) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(16);
+    poll_interval.saturating_mul(1 << exponent).min(MAX_BACKOFF)
+}
+
+/// The job runner: its handlers by kind, the store and its settings.
+pub struct Runner {
+    store: Store,
+    handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
+    config: JobsConfig,
+    instance: Uuid,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("kinds", &self.handlers.keys().collect::<Vec<_>>())
+            .field("config", &self.config)
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner over `handlers` (one per kind).
+    pub fn new(store: Store, handlers: Vec<Arc<dyn JobHandler>>, config: JobsConfig) -> Self {
+        Self {
+            store,
+            handlers: handlers
+                .into_iter()
+                .map(|handler| (handler.kind(), handler))
+                .collect(),
+            config,
+            instance: Uuid::new_v4(),
+        }
+    }
+
+    /// Starts the workers; each claims and runs jobs until aborted.
+    pub fn spawn(self) -> Vec<tokio::task::JoinHandle<()>> {
+        let runner = Arc::new(self);
+        (0..runner.config.workers)
+            .map(|index| {
+                let runner = runner.clone();
+                tokio::spawn(async move {
+                    let owner = format!("{}/{index}", runner.instance);
+                    loop {
+                        match runner.run_next(&owner).await {
+                            Ok(true) => {}
+                            Ok(false) => tokio::time::sleep(runner.config.poll_interval).await,
+                            Err(error) => {
+                                tracing::warn!(
+                                    error = format!("{error:#}"),
+                                    "the job worker could not claim or record a job"
+                                );
+                                tokio::time::sleep(runner.config.poll_interval).await;
+                            }
+                        }
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Claims and runs one due job as `owner`; `false` when none was due.
+    pub async fn run_next(&self, owner: &str) -> anyhow::Result<bool> {
+        let Some(record) = self
+            .store
+            .claim_job(owner, now(), after(self.config.lease))
+            .await?
+        else {
+            return Ok(false);
+        };
+        let span = tracing::info_span!(
+            "job",
+            job = %record.id,
+            kind = %record.kind,
+            step = %record.step,
+            attempt = record.attempts
+        );
+        tracing::Instrument::instrument(self.run(record, owner), span).await?;
+        Ok(true)
+    }
+
+    async fn run(&self, record: JobRecord, owner: &str) -> anyhow::Result<()> {
+        let Some(handler) = self.handlers.get(record.kind.as_str()).cloned() else {
+            tracing::error!("no handler for this kind of job");
+            self.store
+                .fail_job(record.id, owner, UNKNOWN_KIND, None, now())
+                .await?;
+            return Ok(());
+        };
+        if record.deadline.is_some_and(|deadline| deadline <= now()) {
+            tracing::warn!("the job ran past its deadline");
+            return self.give_up(&*handler, &record, owner, TIMEOUT).await;
+        }
+        let id = record.id;
+        let attempts = record.attempts;
+        let max_attempts = record.max_attempts;
+        let mut leased = Leased {
+            store: &self.store,
+            record,
+            owner,
+        };
+        let outcome = {
+            let run = handler.run(&mut leased);
+            tokio::pin!(run);
+            let mut renewals = tokio::time::interval(self.config.lease / 3);
+            renewals.tick().await;
+            loop {
+                tokio::select! {
+                    outcome = &mut run => break Some(outcome),
+                    _ = renewals.tick() => {
+                        if !self.store.extend_job_lease(id, owner, after(self.config.lease), now()).await? {
+                            break None;
+                        }
+                    }
+                }
+            }
+        };
+        let record = leased.record;
+        let Some(outcome) = outcome else {
+            tracing::info!("the job's lease was lost (cancelled or taken over): stopped");
+            return Ok(());
+        };
+        let outcome = outcome.unwrap_or_else(|error| {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "the job failed inside the gateway"
+            );
+            Outcome::Retry { code: INTERNAL }
+        });
+        let held = match outcome {
+            Outcome::Done => self.store.complete_job(id, owner, DONE, now()).await?,
+            Outcome::Later { step, after: wait } => {
+                self.store
+                    .reschedule_job(id, owner, step, after(wait), now())
+                    .await?
+            }
+            Outcome::Retry { code } if attempts < max_attempts => {
+                let wait = backoff(self.config.poll_interval, attempts);
+                tracing::info!(
+                    code,
+                    retry_in_ms = wait.as_millis(),
+                    "the job will be retried"
+                );
+                self.store
+                    .fail_job(id, owner, code, Some(after(wait)), now())
+                    .await?
+            }
+            Outcome::Retry { code } | Outcome::Failed { code } => {
+                self.give_up(&*handler, &record, owner, code).await?;
+                return Ok(());
+            }
+        };
+        if !held {
+            tracing::info!("the job's lease was lost before its outcome was recorded");
+        }
+        Ok(())
+    }
+
+    async fn give_up(
+        &self,
+        handler: &dyn JobHandler,
+        record: &JobRecord,
+        owner: &str,
+        code: &str,
+    ) -> anyhow::Result<()> {
+        tracing::warn!(code, "the job failed");
+        handler.give_up(record, code).await?;
+        self.store
+            .fail_job(record.id, owner, code, None, now())
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_a_ceiling() {
+        let second = Duration::from_secs(1);
+        assert_eq!(backoff(second, 0), second);
+        assert_eq!(backoff(second, 1), second);
+        assert_eq!(backoff(second, 2), 2 * second);
+        assert_eq!(backoff(second, 4), 8 * second);
+        assert_eq!(backoff(second, 30), MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,816 @@
+//! Video generations through the durable job runner: `generateVideo` end to end with
+//! `local`, the `generationUpdated` subscription over a real WebSocket, cancellation by
+//! deletion, the deadline, providers that fail or whose output is gone, and a gateway
+//! killed with SIGKILL in the middle of a job.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures_util::{SinkExt, StreamExt};
+use icecone_core::provider::ProviderId;
+use icecone_core::provider::adapter::{
+    GenerationRequest, JobHandle, JobStatus, MediaUrl, ProviderAdapter, ProviderError,
+    ProviderFuture, RemoteMedia, Submission, VideoRequest,
+};
+use icecone_core::provider::policy::ProviderPolicy;
+use icecone_core::usage::{Period, Plans, Quota};
+use icecone_gateway::config::JobsConfig;
+use icecone_gateway::generation::Generations;
+use icecone_gateway::generation::video::{self, VideoJobs};
+use icecone_gateway::jobs::Runner;
+use icecone_gateway::providers::Entry;
+use icecone_gateway::providers::router::{Router, RouterSettings};
+use icecone_store::generations::{GenerationStatus, RemoteCopy};
+use icecone_store::jobs::{JobRecord, JobState};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use uuid::Uuid;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::accounts::instance;
+use crate::binary::{free_port, icecone, wait_until_healthy};
+use crate::consent::signed_in;
+use crate::helpers::TestApp;
+use crate::login::post;
+
+const FIELDS: &str = "id kind status error prompt provider { id } \
+    output { __typename ... on MediaOutput { url mimeType } }";
+
+fn generate_video_query() -> String {
+    format!(
+        "mutation V($input: GenerateVideoInput!) {{ generateVideo(input: $input) {{ {FIELDS} }} }}"
+    )
+}
+
+fn generation_query() -> String {
+    format!("query Q($id: ID!) {{ generation(id: $id) {{ {FIELDS} }} }}")
+}
+
+const DELETE: &str = "mutation D($id: ID!) { deleteGeneration(id: $id) }";
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
+/// A gateway whose workers poll every 100 ms, with `adjust` applied.
+async fn spawn(adjust: impl FnOnce(&mut icecone_gateway::config::Settings)) -> TestApp {
+    TestApp::spawn_with(|settings| {
+        settings.job_poll_interval_ms = 100;
+        adjust(settings);
+    })
+    .await
+}
+
+async fn generate_video(app: &TestApp, token: &str, input: Value) -> Value {
+    post(
+        app,
+        Some(token),
+        &generate_video_query(),
+        json!({ "input": input }),
+    )
+    .await
+}
+
+/// Asks for a video and returns the generation answered, checking it is queued.
+async fn queued_video(app: &TestApp, token: &str, input: Value) -> Value {
+    let body = generate_video(app, token, input).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let generation = body["data"]["generateVideo"].clone();
+    assert_eq!(generation["status"], "QUEUED", "{generation}");
+    assert_eq!(generation["kind"], "VIDEO");
+    assert_eq!(generation["output"], Value::Null);
+    generation
+}
+
+/// Polls `generation(id)` over `url` until `done` holds, for up to `seconds`.
+async fn wait_for_generation(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    id: &str,
+    seconds: u64,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let started = Instant::now();
+    loop {
+        let body: Value = client
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({ "query": generation_query(), "variables": { "id": id } }))
+            .send()
+            .await
+            .expect("answered")
+            .json()
+            .await
+            .expect("JSON");
+        let generation = &body["data"]["generation"];
+        if done(generation) {
+            return generation.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(seconds),
+            "the generation did not get there: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_for_status(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
+    wait_for_generation(&app.client, &app.url("/graphql"), token, id, 20, |g| {
+        g["status"] == status
+    })
+    .await
+}
+
+/// The one job of the generation `id`.
+async fn job_of(store: &icecone_store::Store, id: &str) -> JobRecord {
+    let mut jobs = store.jobs_for(video::KIND, id).await.expect("jobs");
+    assert_eq!(jobs.len(), 1, "one job per generation: {jobs:?}");
+    jobs.remove(0)
+}
+
+async fn video_seconds_used(store: &icecone_store::Store, account: Uuid) -> u64 {
+    store
+        .usage(account, &Period::of(Utc::now().date_naive()))
+        .await
+        .expect("usage")
+        .video_seconds
+}
+
+#[tokio::test]
+async fn generate_video_runs_through_the_job_runner_with_local_and_is_stored_encrypted() {
+    let app = spawn(|_| {}).await;
+    let (account, token) = signed_in(&app, "video@example.com").await;
+    let generation = queued_video(
+        &app,
+        &token,
+        json!({ "prompt": "canaryvideoprompt waves at dusk", "durationSeconds": 2,
+                "imageUrl": "https://images.example.com/start.png?sig=s3cr3t" }),
+    )
+    .await;
+    assert_eq!(generation["provider"]["id"], "local");
+    assert_eq!(generation["prompt"], "canaryvideoprompt waves at dusk");
+    let id = generation["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        video_seconds_used(app.db.store(), account).await,
+        2,
+        "reserved at once"
+    );
+
+    let done = wait_for_status(&app, &token, &id, "SUCCEEDED").await;
+    assert_eq!(done["error"], Value::Null);
+    assert_eq!(done["output"]["__typename"], "MediaOutput");
+    assert_eq!(done["output"]["mimeType"], "image/apng");
+    let url = done["output"]["url"].as_str().expect("url");
+    let response = app
+        .client
+        .get(app.url(url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("media");
+    assert_eq!(response.status(), 200);
+    let video = response.bytes().await.expect("bytes");
+    assert!(video.starts_with(b"\x89PNG\r\n\x1a\n"), "an APNG");
+    assert!(video.windows(4).any(|w| w == b"acTL"), "animated");
+
+    let store = app.db.store();
+    let record = store
+        .generation_of(account, Uuid::parse_str(&id).expect("uuid"))
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(record.status, GenerationStatus::Succeeded);
+    assert_eq!(record.remote_copy, Some(RemoteCopy::NothingKept));
+    let provider_job = record.provider_job_id.expect("the provider's job id");
+    assert!(!provider_job.contains("canaryvideoprompt"));
+    let job = job_of(store, &id).await;
+    assert_eq!(
+        (job.state, job.step.as_str()),
+        (JobState::Succeeded, "done")
+    );
+    assert_eq!(job.lease_owner, None);
+    assert_eq!(video_seconds_used(store, account).await, 2, "counted once");
+
+    // Neither the prompt nor the image URL is stored in clear.
+    let raw = app.db.raw_bytes().await;
+    for canary in [&b"canaryvideoprompt"[..], b"s3cr3t"] {
+        assert!(!raw.windows(canary.len()).any(|w| w == canary));
+    }
+}
+
+#[tokio::test]
+async fn generate_video_refuses_bad_input_and_bad_image_urls_as_bad_user_input() {
+    let app = spawn(|settings| settings.quota_video_seconds_per_month = 3).await;
+    let (account, token) = signed_in(&app, "badvideo@example.com").await;
+    for input in [
+        json!({ "prompt": "x", "imageUrl": "ftp://images.example.com/a.png" }),
+        json!({ "prompt": "x", "imageUrl": "file:///etc/passwd" }),
+        json!({ "prompt": "x", "imageUrl": "https://user:pw@images.example.com/a.png" }),
+        json!({ "prompt": "x", "durationSeconds": 0 }),
+        json!({ "prompt": "x", "durationSeconds": 61 }),
+        json!({ "prompt": "  " }),
+        json!({ "prompt": "x", "provider": "nonexistent", "durationSeconds": 1 }),
+    ] {
+        let body = generate_video(&app, &token, input.clone()).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{input} → {body}");
+        assert!(!body.to_string().contains("passwd"), "{body}");
+    }
+    // The quota applies as for images: 4 seconds do not fit in 3.
+    let body = generate_video(
+        &app,
+        &token,
+        json!({ "prompt": "long", "durationSeconds": 4 }),
+    )
+    .await;
+    assert_eq!(code(&body), "QUOTA_EXCEEDED", "{body}");
+    assert_eq!(app.db.count("generations").await, 0);
+    assert_eq!(app.db.count("jobs").await, 0);
+    assert_eq!(video_seconds_used(app.db.store(), account).await, 0);
+    let body = post(
+        &app,
+        None,
+        &generate_video_query(),
+        json!({ "input": { "prompt": "x" } }),
+    )
+    .await;
+    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+}
+
+/// A `graphql-transport-ws` connection to the gateway.
+struct Subscription {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Subscription {
+    /// Connects and sends `connection_init` with `payload`.
+    async fn connect(app: &TestApp, payload: Value) -> Self {
+        let mut request = format!("ws://{}/graphql/ws", app.address)
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (socket, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("the WebSocket opens");
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok()),
+            Some("graphql-transport-ws")
+        );
+        let mut connection = Self { socket };
+        connection
+            .send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
+        connection
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("sent");
+    }
+
+    /// The next JSON message; `None` once the connection is closed.
+    async fn next(&mut self) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
+                .await
+                .expect("a message in time");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(serde_json::from_str(&text).expect("JSON message"));
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, id: &str, generation: &str) {
+        self.send(json!({
+            "id": id,
+            "type": "subscribe",
+            "payload": {
+                "query": "subscription S($id: ID!) { generationUpdated(id: $id) { id status error output { __typename } } }",
+                "variables": { "id": generation },
+            },
+        }))
+        .await;
+    }
+}
+
+/// A subscription refused with `code`: an error and no data.
+fn assert_refused(answer: &Value, id: &str, code: &str) {
+    assert_eq!(answer["id"], id, "{answer}");
+    let errors = match answer["type"].as_str() {
+        Some("next") => {
+            assert_eq!(answer["payload"]["data"], Value::Null, "{answer}");
+            &answer["payload"]["errors"]
+        }
+        Some("error") => &answer["payload"],
+        _ => panic!("not a refusal: {answer}"),
+    };
+    assert_eq!(errors[0]["extensions"]["code"], code, "{answer}");
+}
+
+#[tokio::test]
+async fn generation_updated_streams_every_status_over_a_websocket_to_the_owner_only() {
+    let app = spawn(|settings| settings.local_video_delay = "1s".to_owned()).await;
+    let (_, token) = signed_in(&app, "watch@example.com").await;
+    let (_, other) = signed_in(&app, "peek@example.com").await;
+    let generation = queued_video(
+        &app,
+        &token,
+        json!({ "prompt": "a comet", "durationSeconds": 1 }),
+    )
+    .await;
+    let id = generation["id"].as_str().expect("id");
+
+    let mut owner =
+        Subscription::connect(&app, json!({ "Authorization": format!("Bearer {token}") })).await;
+    assert_eq!(owner.next().await.expect("ack")["type"], "connection_ack");
+    owner.subscribe("1", id).await;
+    let mut statuses = Vec::new();
+    loop {
+        let message = owner.next().await.expect("a message");
+        match message["type"].as_str() {
+            Some("next") => {
+                assert!(message["payload"].get("errors").is_none(), "{message}");
+                let update = &message["payload"]["data"]["generationUpdated"];
+                assert_eq!(update["id"], id);
+                statuses.push(update["status"].as_str().expect("status").to_owned());
+                if update["status"] == "SUCCEEDED" {
+                    assert_eq!(update["output"]["__typename"], "MediaOutput");
+                }
+            }
+            Some("complete") => {
+                assert_eq!(message["id"], "1");
+                break;
+            }
+            other => panic!("unexpected {other:?}: {message}"),
+        }
+    }
+    assert!(
+        matches!(
+            statuses.first().map(String::as_str),
+            Some("QUEUED" | "RUNNING")
+        ),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&"RUNNING".to_owned()), "{statuses:?}");
+    assert_eq!(
+        statuses.last().map(String::as_str),
+        Some("SUCCEEDED"),
+        "{statuses:?}"
+    );
+    let mut deduplicated = statuses.clone();
+    deduplicated.dedup();
+    assert_eq!(deduplicated, statuses, "one message per change");
+
+    // Someone else, an unknown id and an anonymous caller get an error, never data.
+    let mut intruder =
+        Subscription::connect(&app, json!({ "Authorization": format!("Bearer {other}") })).await;
+    assert_eq!(
+        intruder.next().await.expect("ack")["type"],
+        "connection_ack"
+    );
+    for (message_id, target) in [("2", id.to_owned()), ("3", Uuid::new_v4().to_string())] {
+        intruder.subscribe(message_id, &target).await;
+        let answer = intruder.next().await.expect("an answer");
+        assert_refused(&answer, message_id, "NOT_FOUND");
+        assert!(!answer.to_string().contains("comet"));
+        let end = intruder.next().await.expect("the end");
+        assert_eq!(
+            (end["type"].as_str(), end["id"].as_str()),
+            (Some("complete"), Some(message_id))
+        );
+    }
+    let mut anonymous = Subscription::connect(&app, json!({})).await;
+    assert_eq!(
+        anonymous.next().await.expect("ack")["type"],
+        "connection_ack"
+    );
+    anonymous.subscribe("4", id).await;
+    let answer = anonymous.next().await.expect("an answer");
+    assert_refused(&answer, "4", "UNAUTHENTICATED");
+
+    // A token that does not verify closes the connection without an acknowledgement.
+    let mut forged =
+        Subscription::connect(&app, json!({ "Authorization": "Bearer not-a-token" })).await;
+    let answer = forged.next().await;
+    assert!(
+        answer
+            .as_ref()
+            .is_none_or(|message| message["type"] != "connection_ack"),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_running_video_cancels_its_job_and_gives_its_seconds_back() {
+    let app = spawn(|settings| settings.local_video_delay = "10m".to_owned()).await;
+    let (account, token) = signed_in(&app, "cancel@example.com").await;
+    let generation = queued_video(
+        &app,
+        &token,
+        json!({ "prompt": "never mind", "durationSeconds": 3 }),
+    )
+    .await;
+    let id = generation["id"].as_str().expect("id").to_owned();
+    wait_for_status(&app, &token, &id, "RUNNING").await;
+    let store = app.db.store();
+    assert_eq!(video_seconds_used(store, account).await, 3);
+    assert_eq!(job_of(store, &id).await.step, "poll");
+
+    let deleted = post(&app, Some(&token), DELETE, json!({ "id": id })).await;
+    assert_eq!(deleted["data"]["deleteGeneration"], true, "{deleted}");
+    assert_eq!(app.db.count("generations").await, 0);
+    let job = job_of(store, &id).await;
+    assert_eq!(job.state, JobState::Cancelled);
+    assert_eq!(job.lease_owner, None);
+    assert_eq!(video_seconds_used(store, account).await, 0, "given back");
+    // The workers leave it alone from now on.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(job_of(store, &id).await.state, JobState::Cancelled);
+    assert_eq!(app.db.count("generations").await, 0);
+}
+
+#[tokio::test]
+async fn a_video_past_its_deadline_fails_with_timeout_and_its_seconds_are_given_back() {
+    let app = spawn(|settings| {
+        settings.local_video_delay = "10m".to_owned();
+        settings.video_job_deadline = "1s".to_owned();
+    })
+    .await;
+    let (account, token) = signed_in(&app, "slow@example.com").await;
+    let generation = queued_video(
+        &app,
+        &token,
+        json!({ "prompt": "too slow", "durationSeconds": 2 }),
+    )
+    .await;
+    let id = generation["id"].as_str().expect("id").to_owned();
+    let failed = wait_for_status(&app, &token, &id, "FAILED").await;
+    assert_eq!(failed["error"], "TIMEOUT");
+    assert_eq!(failed["output"], Value::Null);
+    let store = app.db.store();
+    let job = job_of(store, &id).await;
+    assert_eq!(job.state, JobState::Failed);
+    assert_eq!(job.last_error_code.as_deref(), Some("TIMEOUT"));
+    assert_eq!(video_seconds_used(store, account).await, 0, "given back");
+}
+
+/// How the scripted provider answers polls.
+#[derive(Debug, Clone)]
+enum Script {
+    /// Its job failed.
+    Fails,
+    /// Its output waits at this URL.
+    ReadyAt(String),
+}
+
+/// An asynchronous provider that answers as scripted and offers no deletion.
+#[derive(Debug)]
+struct Scripted {
+    id: ProviderId,
+    script: Script,
+    cancels: std::sync::atomic::AtomicUsize,
+}
+
+impl ProviderAdapter for Scripted {
+    fn id(&self) -> &ProviderId {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        "scripted"
+    }
+    fn policy(&self) -> &ProviderPolicy {
+        &icecone_provider_local::POLICY
+    }
+    fn is_available(&self) -> bool {
+        true
+    }
+    fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
+        assert!(matches!(request, GenerationRequest::Video(_)));
+        Box::pin(std::future::ready(Ok(Submission::Pending(JobHandle::new(
+            "job-7",
+        )))))
+    }
+    fn poll<'a>(&'a self, job: &'a JobHandle) -> ProviderFuture<'a, JobStatus> {
+        assert_eq!(job.as_str(), "job-7");
+        let status = match &self.script {
+            Script::Fails => Err(ProviderError::JobFailed),
+            Script::ReadyAt(url) => Ok(JobStatus::Ready(RemoteMedia {
+                url: MediaUrl::parse(url).expect("url"),
+                mime_type: "video/mp4",
+            })),
+        };
+        Box::pin(std::future::ready(status))
+    }
+    fn cancel<'a>(&'a self, _: &'a JobHandle) -> ProviderFuture<'a, ()> {
+        self.cancels
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// Runs one video through a runner over the scripted provider; returns the generation and
+/// its job once the job ended.
+async fn run_scripted(
+    script: Script,
+) -> (
+    icecone_store::generations::GenerationRecord,
+    JobRecord,
+    u64,
+    usize,
+) {
+    let app = spawn(|settings| settings.job_workers = 0).await;
+    let (account, _) = signed_in(&app, "scripted@example.com").await;
+    let (vault, _) = instance(&app).await;
+    let adapter = Arc::new(Scripted {
+        id: ProviderId::parse("scripted").expect("id"),
+        script,
+        cancels: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let router = Router::new(
+        vec![Entry::new(adapter.clone(), &[])],
+        RouterSettings::new(0, Duration::from_secs(5)),
+    );
+    let store = app.db.store().clone();
+    let jobs = JobsConfig {
+        workers: 1,
+        poll_interval: Duration::from_millis(10),
+        lease: Duration::from_secs(30),
+        video_deadline: Duration::from_secs(60),
+        max_output_bytes: 1024,
+    };
+    let generations = Arc::new(
+        Generations::new(
+            store.clone(),
+            Arc::new(vault),
+            Arc::new(router),
+            Plans {
+                free: Quota {
+                    video_seconds: 10,
+                    ..Quota::default()
+                },
+                pro: Quota::default(),
+            },
+        )
+        .with_jobs(jobs),
+    );
+    let person = store
+        .account(account)
+        .await
+        .expect("read")
+        .expect("account");
+    let record = generations
+        .enqueue_video(
+            &person,
+            VideoRequest {
+                prompt: icecone_core::provider::adapter::Prompt::parse("scripted scene")
+                    .expect("prompt"),
+                image: None,
+                duration_seconds: 4,
+            },
+            None,
+        )
+        .await
+        .expect("queued");
+    assert_eq!(video_seconds_used(&store, account).await, 4);
+    let runner = Runner::new(
+        store.clone(),
+        vec![Arc::new(VideoJobs::new(
+            generations.clone(),
+            reqwest::Client::new(),
+        ))],
+        jobs,
+    );
+    let id = record.id.to_string();
+    for _ in 0..200 {
+        runner.run_next("test-worker").await.expect("ran");
+        if job_of(&store, &id).await.state.is_final() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let job = job_of(&store, &id).await;
+    let generation = store
+        .generation_of(account, record.id)
+        .await
+        .expect("read")
+        .expect("row");
+    let used = video_seconds_used(&store, account).await;
+    (
+        generation,
+        job,
+        used,
+        adapter.cancels.load(std::sync::atomic::Ordering::SeqCst),
+    )
+}
+
+#[tokio::test]
+async fn a_provider_reporting_the_job_failed_fails_the_generation_and_gives_its_seconds_back() {
+    let (generation, job, used, cancels) = run_scripted(Script::Fails).await;
+    assert_eq!(generation.status, GenerationStatus::Failed);
+    assert_eq!(generation.error_code.as_deref(), Some("PROVIDER_FAILED"));
+    assert_eq!(generation.provider_job_id.as_deref(), Some("job-7"));
+    assert_eq!(
+        (job.state, job.last_error_code.as_deref()),
+        (JobState::Failed, Some("PROVIDER_FAILED"))
+    );
+    assert_eq!(used, 0);
+    assert_eq!(cancels, 0, "the provider's job had ended");
+}
+
+#[tokio::test]
+async fn an_output_url_that_is_gone_fails_the_generation_with_output_gone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (generation, job, used, _) = run_scripted(Script::ReadyAt(format!(
+        "{}/out/7.mp4?sig=abc",
+        server.uri()
+    )))
+    .await;
+    assert_eq!(generation.status, GenerationStatus::Failed);
+    assert_eq!(generation.error_code.as_deref(), Some("OUTPUT_GONE"));
+    assert_eq!(job.last_error_code.as_deref(), Some("OUTPUT_GONE"));
+    assert_eq!(used, 0);
+}
+
+#[tokio::test]
+async fn an_output_at_a_temporary_url_is_fetched_once_stored_and_its_remote_copy_recorded() {
+    let server = MockServer::start().await;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[0; 32]);
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(png))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (generation, job, used, _) =
+        run_scripted(Script::ReadyAt(format!("{}/out/7?sig=abc", server.uri()))).await;
+    assert_eq!(
+        generation.status,
+        GenerationStatus::Succeeded,
+        "{generation:?}"
+    );
+    assert_eq!(generation.media_type.as_deref(), Some("image/png"));
+    assert_eq!(generation.remote_copy, Some(RemoteCopy::NotSupported));
+    assert_eq!(
+        (job.state, job.step.as_str()),
+        (JobState::Succeeded, "done")
+    );
+    assert_eq!(used, 4, "counted once");
+}
+
+#[tokio::test]
+async fn an_output_larger_than_the_cap_fails_the_generation() {
+    let server = MockServer::start().await;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[0; 2048]);
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(png))
+        .mount(&server)
+        .await;
+    let (generation, _, used, _) =
+        run_scripted(Script::ReadyAt(format!("{}/out/big", server.uri()))).await;
+    assert_eq!(generation.status, GenerationStatus::Failed);
+    assert_eq!(generation.error_code.as_deref(), Some("PROVIDER_MALFORMED"));
+    assert_eq!(used, 0);
+}
+
+#[tokio::test]
+async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once() {
+    let db = icecone_store::testing::TestDatabase::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let start = || {
+        icecone(dir.path())
+            .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ICECONE_DATA_DIR", dir.path())
+            .env("ICECONE_DATABASE_URL", db.url().expose())
+            .env("ICECONE_LOCAL_VIDEO_DELAY", "4s")
+            .env("ICECONE_JOB_POLL_INTERVAL_MS", "200")
+            .env("ICECONE_JOB_LEASE_SECONDS", "2")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("icecone starts")
+    };
+    let mut first = start();
+    wait_until_healthy(&mut first, port).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let signed_up: Value = client
+        .post(&url)
+        .json(&json!({
+            "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
+            "variables": { "i": {
+                "email": "killed@example.com",
+                "password": "a long enough passphrase 42",
+                "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
+            } },
+        }))
+        .send()
+        .await
+        .expect("signUp")
+        .json()
+        .await
+        .expect("JSON");
+    let token = signed_up["data"]["signUp"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{signed_up}"))
+        .to_owned();
+    let body: Value = client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({ "query": generate_video_query(),
+                       "variables": { "input": { "prompt": "survive", "durationSeconds": 2 } } }))
+        .send()
+        .await
+        .expect("generateVideo")
+        .json()
+        .await
+        .expect("JSON");
+    let id = body["data"]["generateVideo"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned();
+    wait_for_generation(&client, &url, &token, &id, 20, |g| g["status"] == "RUNNING").await;
+
+    // SIGKILL: no shutdown, no cleanup, whatever the worker was doing.
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    let store = db.store();
+    let before = job_of(store, &id).await;
+    // RUNNING means submitted: the provider's job id is stored before the step moves on.
+    assert!(
+        ["submit", "poll"].contains(&before.step.as_str()),
+        "{before:?}"
+    );
+    assert!(!before.state.is_final());
+    let account = before.account.expect("account");
+    let submitted = store
+        .generations_page(account, None, 10)
+        .await
+        .expect("page")[0]
+        .provider_job_id
+        .clone()
+        .expect("the provider's job id is stored while RUNNING");
+
+    let mut second = start();
+    wait_until_healthy(&mut second, port).await;
+    let done = wait_for_generation(&client, &url, &token, &id, 30, |g| {
+        g["status"] == "SUCCEEDED"
+    })
+    .await;
+    assert_eq!(done["output"]["mimeType"], "image/apng");
+    crate::binary::terminate(&mut second);
+
+    assert_eq!(db.count("generations").await, 1, "one generation");
+    assert_eq!(db.count("jobs").await, 1, "one job");
+    let job = job_of(store, &id).await;
+    assert_eq!(
+        (job.state, job.step.as_str()),
+        (JobState::Succeeded, "done")
+    );
+    assert!((1..=2).contains(&job.attempts), "{job:?}");
+    assert_eq!(job.lease_owner, None);
+    let record = store
+        .generations_page(job.account.expect("account"), None, 10)
+        .await
+        .expect("page");
+    assert_eq!(record.len(), 1);
+    assert_eq!(record[0].status, GenerationStatus::Succeeded);
+    assert_eq!(record[0].remote_copy, Some(RemoteCopy::NothingKept));
+    assert_eq!(
+        record[0].provider_job_id.as_deref(),
+        Some(submitted.as_str()),
+        "followed after the restart, not submitted again"
+    );
+    assert_eq!(
+        video_seconds_used(store, job.account.expect("account")).await,
+        2,
+        "usage counted once"
+    );
+}
