@@ -39,11 +39,15 @@ async fn image_and_video_providers_publish_their_sourced_policies_and_are_refuse
         settings.heygen_api_key = Some(SecretString::from("heygen-test-key"));
         settings.heygen_base_url = base.clone();
         settings.heygen_avatar_id = Some("avatar-1".to_owned());
+        // Runway grants no zero data retention by contract: a recorded contract changes
+        // nothing of what is published or routed on.
+        settings.runway_zdr_contract = Some("RW-ENTERPRISE-7".to_owned());
     })
     .await;
     let answer = app
         .query(
             "{ providers { id capabilities trainingUse retention { kind } \
+             zeroDataRetention zeroDataRetentionContract \
              outputRetention { kind maxHours } available sources { claim url verifiedOn } } }",
         )
         .await;
@@ -80,6 +84,9 @@ async fn image_and_video_providers_publish_their_sourced_policies_and_are_refuse
         assert_eq!(published["capabilities"], capabilities, "{id}");
         assert_eq!(published["trainingUse"], training, "{id}");
         assert_eq!(published["outputRetention"]["kind"], output, "{id}");
+        assert_eq!(published["retention"]["kind"], "UNKNOWN", "{id}");
+        assert_eq!(published["zeroDataRetention"], false, "{id}");
+        assert_eq!(published["zeroDataRetentionContract"], false, "{id}");
         let sources = published["sources"].as_array().expect("sources");
         let claims: Vec<&str> = sources
             .iter()

@@ -245,6 +245,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "Stability AI API base URL (tests point it at a local mock); https:// in production",
     },
     SettingDoc {
+        key: "stability_zdr_contract",
+        default: None,
+        help: "reference of this deployment's zero-data-retention contract with Stability AI; it changes the effective retention only where Stability AI grants zero data retention by contract",
+    },
+    SettingDoc {
         key: "stability_model",
         default: Some("core"),
         help: "the Stable Image endpoint images are generated with: core or ultra",
@@ -260,6 +265,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "Luma Dream Machine API base URL up to /dream-machine/v1 (tests point it at a local mock); https:// in production",
     },
     SettingDoc {
+        key: "luma_zdr_contract",
+        default: None,
+        help: "reference of this deployment's zero-data-retention contract with Luma; it changes the effective retention only where Luma grants zero data retention by contract",
+    },
+    SettingDoc {
         key: "runway_api_key",
         default: None,
         help: "Runway API key (video), server-side only, never logged; unset: Runway is listed but unavailable",
@@ -270,6 +280,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "Runway API base URL up to /v1 (tests point it at a local mock); https:// in production",
     },
     SettingDoc {
+        key: "runway_zdr_contract",
+        default: None,
+        help: "reference of this deployment's zero-data-retention contract with Runway; it changes the effective retention only where Runway grants zero data retention by contract",
+    },
+    SettingDoc {
         key: "heygen_api_key",
         default: None,
         help: "HeyGen API key (avatar video), server-side only, never logged; unset: HeyGen is listed but unavailable",
@@ -278,6 +293,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         key: "heygen_base_url",
         default: Some(icecone_provider_heygen::DEFAULT_BASE_URL),
         help: "HeyGen API base URL (tests point it at a local mock); https:// in production",
+    },
+    SettingDoc {
+        key: "heygen_zdr_contract",
+        default: None,
+        help: "reference of this deployment's zero-data-retention contract with HeyGen; it changes the effective retention only where HeyGen grants zero data retention by contract",
     },
     SettingDoc {
         key: "heygen_avatar_id",
@@ -376,6 +396,8 @@ pub struct Settings {
     pub stability_api_key: Option<SecretString>,
     /// Stability AI's API base URL.
     pub stability_base_url: String,
+    /// This deployment's zero-data-retention contract with Stability AI.
+    pub stability_zdr_contract: Option<String>,
     /// The Stable Image endpoint: `core` or `ultra`.
     pub stability_model: String,
     /// Luma's API key.
@@ -383,16 +405,22 @@ pub struct Settings {
     pub luma_api_key: Option<SecretString>,
     /// Luma's API base URL.
     pub luma_base_url: String,
+    /// This deployment's zero-data-retention contract with Luma.
+    pub luma_zdr_contract: Option<String>,
     /// Runway's API key.
     #[serde(serialize_with = "redacted")]
     pub runway_api_key: Option<SecretString>,
     /// Runway's API base URL.
     pub runway_base_url: String,
+    /// This deployment's zero-data-retention contract with Runway.
+    pub runway_zdr_contract: Option<String>,
     /// HeyGen's API key.
     #[serde(serialize_with = "redacted")]
     pub heygen_api_key: Option<SecretString>,
     /// HeyGen's API base URL.
     pub heygen_base_url: String,
+    /// This deployment's zero-data-retention contract with HeyGen.
+    pub heygen_zdr_contract: Option<String>,
     /// The HeyGen avatar.
     pub heygen_avatar_id: Option<String>,
     /// The HeyGen voice.
@@ -448,13 +476,17 @@ impl Default for Settings {
             openai_zdr_contract: None,
             stability_api_key: None,
             stability_base_url: icecone_provider_stability::DEFAULT_BASE_URL.to_owned(),
+            stability_zdr_contract: None,
             stability_model: "core".to_owned(),
             luma_api_key: None,
             luma_base_url: icecone_provider_luma::DEFAULT_BASE_URL.to_owned(),
+            luma_zdr_contract: None,
             runway_api_key: None,
             runway_base_url: icecone_provider_runway::DEFAULT_BASE_URL.to_owned(),
+            runway_zdr_contract: None,
             heygen_api_key: None,
             heygen_base_url: icecone_provider_heygen::DEFAULT_BASE_URL.to_owned(),
+            heygen_zdr_contract: None,
             heygen_avatar_id: None,
             heygen_voice_id: None,
         }
@@ -644,7 +676,13 @@ impl Settings {
                 max_retention_days: self.max_provider_retention_days,
                 timeout_seconds: self.provider_timeout_seconds,
                 openai: (self.openai_api_key, self.openai_base_url),
-                openai_zdr_contract: self.openai_zdr_contract,
+                zdr_contracts: [
+                    (icecone_provider_openai::ID, self.openai_zdr_contract),
+                    (icecone_provider_stability::ID, self.stability_zdr_contract),
+                    (icecone_provider_luma::ID, self.luma_zdr_contract),
+                    (icecone_provider_runway::ID, self.runway_zdr_contract),
+                    (icecone_provider_heygen::ID, self.heygen_zdr_contract),
+                ],
                 stability: (self.stability_api_key, self.stability_base_url),
                 stability_model: self.stability_model,
                 luma: (self.luma_api_key, self.luma_base_url),
@@ -831,7 +869,8 @@ struct ProviderSettings {
     max_retention_days: u32,
     timeout_seconds: u64,
     openai: Access,
-    openai_zdr_contract: Option<String>,
+    /// Each external provider's id and the contract reference set for it.
+    zdr_contracts: [(&'static str, Option<String>); 5],
     stability: Access,
     stability_model: String,
     luma: Access,
@@ -906,19 +945,20 @@ impl ProvidersConfig {
         heygen.voice_id = non_blank(settings.heygen_voice_id);
         heygen.timeout = timeout;
 
-        let openai_id = ProviderId::parse(icecone_provider_openai::ID)
-            .map_err(|_| ConfigError::Invalid("the OpenAI adapter's id is invalid".to_owned()))?;
-        let zdr_contracts = non_blank(settings.openai_zdr_contract)
-            .map(|reference| {
-                ZdrContract::new(openai_id, &reference).map_err(|_| {
-                    ConfigError::Invalid(
-                        "openai_zdr_contract must be 1 to 200 printable characters".to_owned(),
-                    )
-                })
-            })
-            .transpose()?
-            .into_iter()
-            .collect();
+        let mut zdr_contracts = Vec::new();
+        for (provider, reference) in settings.zdr_contracts {
+            let Some(reference) = non_blank(reference) else {
+                continue;
+            };
+            let id = ProviderId::parse(provider).map_err(|_| {
+                ConfigError::Invalid(format!("the {provider} adapter's id is invalid"))
+            })?;
+            zdr_contracts.push(ZdrContract::new(id, &reference).map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "{provider}_zdr_contract must be 1 to 200 printable characters"
+                ))
+            })?);
+        }
         Ok(Self {
             max_retention_days: settings.max_retention_days,
             timeout,
