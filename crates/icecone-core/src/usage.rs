@@ -30,6 +30,15 @@ impl Usage {
         }
     }
 
+    /// Component-wise difference, never below zero.
+    pub fn minus(self, other: Self) -> Self {
+        Self {
+            tokens: self.tokens.saturating_sub(other.tokens),
+            images: self.images.saturating_sub(other.images),
+            video_seconds: self.video_seconds.saturating_sub(other.video_seconds),
+        }
+    }
+
     /// What a request reserves before it is sent: one image, or the video's seconds. Text
     /// reserves nothing: its tokens are counted from the provider's answer.
     pub fn reserved_for(request: &GenerationRequest) -> Self {
@@ -334,6 +343,16 @@ mod tests {
         for request in [text(), image(), video(1)] {
             assert!(check(&nothing, &Usage::default(), &request).is_err());
         }
+    }
+
+    #[test]
+    fn usage_adds_and_subtracts_component_wise_without_wrapping() {
+        assert_eq!(used(5, 1, 10).plus(used(2, 3, 4)), used(7, 4, 14));
+        assert_eq!(used(5, 1, 10).minus(used(2, 3, 4)), used(3, 0, 6));
+        assert_eq!(
+            used(u64::MAX, 0, 0).plus(used(1, 0, 0)),
+            used(u64::MAX, 0, 0)
+        );
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! A short-lived, in-process cache of what every signed-in request needs — the session, the
-//! account, and the person's consent state (computed from their ledger) — which would
-//! otherwise be read from the database on every request.
+//! account, the person's consent state (computed from their ledger) and, for generations,
+//! their usage this month — which would otherwise be read from the database on every
+//! request.
 //!
-//! Only [`Store::account_cached`], [`Store::session_cached`] and
-//! [`Store::consent_state_cached`] read through it; every other read goes to the
-//! database. Every write this store makes to an account, a session or a ledger drops the
-//! cached rows at once, so on one gateway instance nothing is ever stale; a write made by
-//! another instance is seen within [`READ_CACHE_TTL`].
+//! Only [`Store::account_cached`], [`Store::session_cached`],
+//! [`Store::consent_state_cached`] and [`Store::usage_cached`] read through it; every
+//! other read goes to the database. Every write this store makes to an account, a session
+//! or a ledger drops the cached rows at once, and every change of usage is applied to the
+//! cached counters, so on one gateway instance nothing is stale (but for a change racing
+//! the read that fills the cache); a write made by another instance is seen within
+//! [`READ_CACHE_TTL`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,6 +22,7 @@ use crate::StoreError;
 use std::sync::Arc;
 
 use icecone_core::consent::ledger::ConsentState;
+use icecone_core::usage::{Period, Usage};
 
 use crate::accounts::AccountRecord;
 use crate::sessions::SessionRecord;
@@ -72,6 +76,8 @@ pub(crate) struct ReadCache {
     accounts: Rows<AccountRecord>,
     sessions: Rows<SessionRecord>,
     ledgers: Rows<Arc<ConsentState>>,
+    /// Each account's usage in one period (the period's key, the counters).
+    usage: Rows<(String, Usage)>,
 }
 
 impl ReadCache {
@@ -85,6 +91,22 @@ impl ReadCache {
 
     pub(crate) fn forget_ledger(&self, account: Uuid) {
         self.ledgers.forget(account);
+    }
+
+    /// Applies a change of an account's usage in `period` to its cached counters, if they
+    /// are cached for that period.
+    pub(crate) fn adjust_usage(
+        &self,
+        account: Uuid,
+        period: &str,
+        change: impl Fn(Usage) -> Usage,
+    ) {
+        if let Ok(mut rows) = self.usage.0.lock()
+            && let Some((_, (cached_period, usage))) = rows.get_mut(&account)
+            && cached_period == period
+        {
+            *usage = change(*usage);
+        }
     }
 
     pub(crate) fn forget_sessions_of(&self, account: Uuid) {
@@ -120,6 +142,23 @@ impl Store {
             self.cache.sessions.put(id, row.clone());
         }
         Ok(row)
+    }
+
+    /// What the account used in `period`, served from the read cache when it was read in
+    /// the last [`READ_CACHE_TTL`] (with this store's later changes applied). For the
+    /// pre-check of a generation only: the conditional reservations
+    /// ([`Store::add_usage_within`]) decide on the database's counters.
+    pub async fn usage_cached(&self, account: Uuid, period: &Period) -> Result<Usage, StoreError> {
+        if let Some((cached_period, usage)) = self.cache.usage.get(account)
+            && cached_period == period.as_str()
+        {
+            return Ok(usage);
+        }
+        let usage = self.usage(account, period).await?;
+        self.cache
+            .usage
+            .put(account, (period.as_str().to_owned(), usage));
+        Ok(usage)
     }
 
     /// The current state of an account's consent ledger (computed by

@@ -100,6 +100,7 @@ impl Store {
         amount: Usage,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let taken = amount;
         let amount = DbUsage::of(amount)?;
         let minus = |column: usage_counter::Column, by: i64| {
             Expr::case(
@@ -127,6 +128,8 @@ impl Store {
             .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;
+        self.cache
+            .adjust_usage(account, period.as_str(), |usage| usage.minus(taken));
         Ok(())
     }
 
@@ -138,6 +141,7 @@ impl Store {
         now: DateTime<Utc>,
         ceiling: Option<DbUsage>,
     ) -> Result<bool, StoreError> {
+        let added = amount;
         let amount = DbUsage::of(amount)?;
         let mut on_conflict = OnConflict::columns([
             usage_counter::Column::AccountId,
@@ -180,6 +184,10 @@ impl Store {
         .exec_without_returning(&self.db)
         .await
         .map_err(StoreError::Query)?;
+        if written > 0 {
+            self.cache
+                .adjust_usage(account, period.as_str(), |usage| usage.plus(added));
+        }
         Ok(written > 0)
     }
 }

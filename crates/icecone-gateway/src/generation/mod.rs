@@ -202,7 +202,7 @@ impl Generations {
         let period = Period::of(started.date_naive());
         let used = self
             .store
-            .usage(account.id, &period)
+            .usage_cached(account.id, &period)
             .await
             .map_err(anyhow::Error::from)?;
         let quota = self.plans.quota(account.plan);

@@ -142,3 +142,99 @@ async fn concurrent_reservations_from_two_instances_never_pass_the_ceiling() {
     );
     second.close().await.expect("closed");
 }
+
+#[tokio::test]
+async fn cached_usage_follows_this_stores_changes_and_sees_another_stores_after_its_lifetime() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let other = second_store(&db).await;
+    let account = create_user(store, 1).await;
+    assert_eq!(
+        store
+            .usage_cached(account, &period(11))
+            .await
+            .expect("read"),
+        Usage::default()
+    );
+
+    // This store's metering, reservations and releases are applied to the cached counters.
+    store
+        .add_usage(account, &period(11), usage(40, 0, 0), now())
+        .await
+        .expect("metered");
+    assert!(
+        store
+            .add_usage_within(
+                account,
+                &period(11),
+                usage(0, 1, 0),
+                usage(1000, 1, 0),
+                now()
+            )
+            .await
+            .expect("reserved")
+    );
+    assert!(
+        !store
+            .add_usage_within(
+                account,
+                &period(11),
+                usage(0, 1, 0),
+                usage(1000, 1, 0),
+                now()
+            )
+            .await
+            .expect("refused"),
+        "a refused reservation changes nothing"
+    );
+    assert_eq!(
+        store
+            .usage_cached(account, &period(11))
+            .await
+            .expect("read"),
+        usage(40, 1, 0)
+    );
+    store
+        .release_usage(account, &period(11), usage(0, 1, 0), now())
+        .await
+        .expect("released");
+    assert_eq!(
+        store
+            .usage_cached(account, &period(11))
+            .await
+            .expect("read"),
+        usage(40, 0, 0)
+    );
+    // Another month is its own row.
+    assert_eq!(
+        store
+            .usage_cached(account, &period(12))
+            .await
+            .expect("read"),
+        Usage::default()
+    );
+
+    // Another instance's metering is seen by the uncached read at once and by the cached
+    // one within the cache's lifetime.
+    store
+        .usage_cached(account, &period(11))
+        .await
+        .expect("read");
+    other
+        .add_usage(account, &period(11), usage(2, 0, 0), now())
+        .await
+        .expect("metered");
+    assert_eq!(
+        store.usage(account, &period(11)).await.expect("read"),
+        usage(42, 0, 0)
+    );
+    tokio::time::sleep(icecone_store::read_cache::READ_CACHE_TTL).await;
+    assert_eq!(
+        store
+            .usage_cached(account, &period(11))
+            .await
+            .expect("read"),
+        usage(42, 0, 0)
+    );
+    other.close().await.expect("closed");
+}
