@@ -59,6 +59,13 @@ pub enum AuthFailure {
     Unavailable,
 }
 
+/// The credentials of an `Authorization` header in `scheme`, whose name is matched
+/// without regard to case (RFC 9110 §11.1), followed by one or more spaces.
+fn credentials<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
+    let (name, rest) = header.split_once(' ')?;
+    name.eq_ignore_ascii_case(scheme).then(|| rest.trim_start())
+}
+
 /// The viewer of a request with this `Authorization` header.
 pub async fn authenticate(
     header: Option<&str>,
@@ -68,7 +75,7 @@ pub async fn authenticate(
     let Some(header) = header else {
         return Ok(Viewer::Anonymous);
     };
-    if let Some(key) = header.strip_prefix("ApiKey ") {
+    if let Some(key) = credentials(header, "ApiKey") {
         let key = ApiKey::parse(key.trim()).map_err(|_| AuthFailure::ApiKey)?;
         return match partners::caller(store, &key).await {
             Ok(Some(caller)) => Ok(Viewer::Partner(caller)),
@@ -76,9 +83,7 @@ pub async fn authenticate(
             Err(_) => Err(AuthFailure::Unavailable),
         };
     }
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
+    let token = credentials(header, "Bearer")
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(AuthFailure::Scheme)?;
@@ -103,5 +108,29 @@ pub async fn authenticate(
             }))
         }
         _ => Err(AuthFailure::Session),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::credentials;
+
+    #[test]
+    fn auth_schemes_are_matched_without_regard_to_case() {
+        // (header, scheme, credentials)
+        let cases = [
+            ("Bearer abc", "Bearer", Some("abc")),
+            ("bearer abc", "Bearer", Some("abc")),
+            ("BEARER  abc", "Bearer", Some("abc")),
+            ("ApiKey icp_x", "ApiKey", Some("icp_x")),
+            ("apikey icp_x", "ApiKey", Some("icp_x")),
+            ("Bearerabc", "Bearer", None),
+            ("Basic abc", "Bearer", None),
+            ("ApiKey icp_x", "Bearer", None),
+            ("Bearer", "Bearer", None),
+        ];
+        for (header, scheme, expected) in cases {
+            assert_eq!(credentials(header, scheme), expected, "{header}");
+        }
     }
 }
