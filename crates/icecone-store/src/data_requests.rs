@@ -516,6 +516,25 @@ impl Store {
             .is_some())
     }
 
+    /// Moves request `id`'s receipt and due date to other times (tests make a request
+    /// overdue with it); returns whether it exists.
+    #[cfg(feature = "testing")]
+    pub async fn backdate_data_request(
+        &self,
+        id: Uuid,
+        received_at: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = data_request::Entity::update_many()
+            .col_expr(data_request::Column::ReceivedAt, Expr::value(received_at))
+            .col_expr(data_request::Column::DueAt, Expr::value(due_at))
+            .filter(data_request::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected == 1)
+    }
+
     /// Deletes every stored export bundle whose link expired by `now`; returns how many.
     pub async fn purge_expired_exports(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let result = data_export::Entity::delete_many()
