@@ -275,7 +275,13 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
     app.notifications
         .wait_for(NotificationKind::DataExportReady, "exporter@example.com")
         .await;
-    assert!(actions(&app, "data_request.export_ready").await >= 1);
+    for action in [
+        "data_request.export_requested",
+        "data_request.start",
+        "data_request.export_ready",
+    ] {
+        assert!(actions(&app, action).await >= 1, "{action} is audited");
+    }
 
     // Nobody but the owner gets it: anonymous and another person are told it does not exist.
     let (anonymous, _) = download(&app, &url, None).await;
@@ -291,6 +297,10 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
     let document: Value =
         serde_json::from_slice(files.get("export.json").expect("export.json")).expect("JSON");
     assert_eq!(schema_errors(&document), Vec::<String>::new());
+    let mut broken = document.clone();
+    broken["account"]["plan"] = json!("GOLD");
+    broken["generations"][0]["secret"] = json!("not in the schema");
+    assert_eq!(schema_errors(&broken).len(), 2, "the schema does catch errors");
     assert_eq!(document["schema"], export::SCHEMA);
 
     // The published schema is the one in the repository.

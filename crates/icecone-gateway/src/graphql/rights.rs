@@ -13,7 +13,7 @@ use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
 use crate::auth::viewer::Viewer;
-use crate::http::ClientAddress;
+use crate::http::{ClientAddress, RequestId};
 use crate::rights::tickets::{self, TicketError, TicketInput};
 use crate::rights::{self, RightsError, export};
 
@@ -304,9 +304,15 @@ impl RightsMutation {
     /// of the account is pending.
     async fn request_data_export(&self, ctx: &Context<'_>) -> Result<DataRequest, ApiError> {
         let (_, account) = viewer_account(ctx).await?;
-        let record = rights::request_export(&services(ctx)?.store, account.id)
-            .await
-            .map_err(rights_error)?;
+        let services = services(ctx)?;
+        let record = rights::request_export(
+            &services.store,
+            &services.vault,
+            account.id,
+            ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
+        )
+        .await
+        .map_err(rights_error)?;
         Ok(DataRequest::new(record, Reader::Owner))
     }
 

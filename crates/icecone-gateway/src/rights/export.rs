@@ -168,6 +168,19 @@ impl ExportJobs {
             return Ok(Outcome::Done);
         }
         if request.status == DataRequestStatus::Received {
+            let target = super::audit_target(request.account, id);
+            audit::record(
+                store,
+                &self.vault,
+                AuditEvent {
+                    actor: SYSTEM,
+                    action: "data_request.start",
+                    target: Some(&target),
+                    reason: None,
+                    request_id: None,
+                },
+            )
+            .await?;
             let started = Transition {
                 from: request.status,
                 to: transition(request.status, DataRequestEvent::Start)?,

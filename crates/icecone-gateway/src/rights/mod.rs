@@ -88,11 +88,13 @@ fn new_request(account: Uuid, kind: DataRequestKind, status: DataRequestStatus) 
     }
 }
 
-/// Records an export request of `account` and queues the job that builds it — refused
-/// while an erasure of the account is pending.
+/// Records an export request of `account` (in the audit trail too) and queues the job
+/// that builds it — refused while an erasure of the account is pending.
 pub async fn request_export(
     store: &Store,
+    vault: &Vault,
     account: Uuid,
+    request_id: Option<&str>,
 ) -> Result<DataRequestRecord, RightsError> {
     let new = new_request(account, DataRequestKind::Export, DataRequestStatus::Received);
     if !store
@@ -116,6 +118,21 @@ pub async fn request_export(
             new.received_at,
         )
         .await?;
+    let actor = format!("account:{account}");
+    let target = audit_target(account, new.id);
+    audit::record(
+        store,
+        vault,
+        AuditEvent {
+            actor: &actor,
+            action: "data_request.export_requested",
+            target: Some(&target),
+            reason: None,
+            request_id,
+        },
+    )
+    .await
+    .map_err(|error| RightsError::Internal(error.into()))?;
     store
         .data_request(new.id)
         .await?
