@@ -39,8 +39,7 @@ const DENY: &str =
     "mutation D($id: ID!, $r: String!) { denyDataRequest(id: $id, reason: $r) { id status } }";
 const CONTACT: &str = "mutation C($i: PrivacyTicketInput!) { contactPrivacyOfficer(input: $i) \
     { id receivedAt status } }";
-const TICKETS: &str =
-    "{ privacyTickets { id accountId email subject message receivedAt status } }";
+const TICKETS: &str = "{ privacyTickets { id accountId email subject message receivedAt status } }";
 const READ_REASON: &str = "ticket 7781: the person asked what we hold about them";
 
 fn code(body: &Value) -> &str {
@@ -260,7 +259,13 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
         .as_array()
         .expect("history")
         .iter()
-        .map(|step| (step["from"].clone(), step["to"].clone(), step["actor"].clone()))
+        .map(|step| {
+            (
+                step["from"].clone(),
+                step["to"].clone(),
+                step["actor"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         steps,
@@ -270,7 +275,10 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
             (json!("IN_PROGRESS"), json!("COMPLETED"), json!("system")),
         ]
     );
-    let url = done["downloadUrl"].as_str().expect("a download link").to_owned();
+    let url = done["downloadUrl"]
+        .as_str()
+        .expect("a download link")
+        .to_owned();
     assert!(url.starts_with("/exports/"), "{url}");
     app.notifications
         .wait_for(NotificationKind::DataExportReady, "exporter@example.com")
@@ -300,7 +308,11 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
     let mut broken = document.clone();
     broken["account"]["plan"] = json!("GOLD");
     broken["generations"][0]["secret"] = json!("not in the schema");
-    assert_eq!(schema_errors(&broken).len(), 2, "the schema does catch errors");
+    assert_eq!(
+        schema_errors(&broken).len(),
+        2,
+        "the schema does catch errors"
+    );
     assert_eq!(document["schema"], export::SCHEMA);
 
     // The published schema is the one in the repository.
@@ -341,7 +353,9 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
     for media in [&image, &video] {
         let exported = by_id(&media["id"]);
         let file = exported["mediaFile"].as_str().expect("a media file");
-        let in_zip = files.get(file).unwrap_or_else(|| panic!("{file} not in the ZIP"));
+        let in_zip = files
+            .get(file)
+            .unwrap_or_else(|| panic!("{file} not in the ZIP"));
         let served_url = format!("/media/{}", media["id"].as_str().expect("id"));
         let (served, served_bytes) = download(&app, &served_url, Some(&token)).await;
         assert_eq!(served.status, 200);
@@ -367,7 +381,10 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
         .iter()
         .filter_map(|request| request["kind"].as_str())
         .collect();
-    assert!(kinds.contains(&"EXPORT") && kinds.contains(&"OBJECTION"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"EXPORT") && kinds.contains(&"OBJECTION"),
+        "{kinds:?}"
+    );
 
     let audit = document["auditEntries"].as_array().expect("audit");
     let staff_read = audit
@@ -427,7 +444,11 @@ async fn an_expired_export_link_is_gone_and_the_purge_deletes_the_bundle() {
     assert_eq!(answer.status, 410, "{}", answer.text);
     assert_eq!(answer.json()["error"]["code"], "EXPORT_LINK_EXPIRED");
     let listed = requests(&app, &token).await;
-    assert_eq!(listed[0]["downloadUrl"], Value::Null, "an expired link is not shown");
+    assert_eq!(
+        listed[0]["downloadUrl"],
+        Value::Null,
+        "an expired link is not shown"
+    );
 
     let store = app.db.store();
     assert!(store.export_stored(id).await.expect("read"));
@@ -480,7 +501,10 @@ async fn restriction_and_objection_are_tracked_as_completed_requests() {
         json!({}),
     )
     .await;
-    assert_eq!(data(&body, "restrictProcessing")["processingRestricted"], true);
+    assert_eq!(
+        data(&body, "restrictProcessing")["processingRestricted"],
+        true
+    );
     let body = post(
         &app,
         Some(&token),
@@ -564,7 +588,10 @@ async fn dpo_sees_overdue_requests_extends_them_with_a_reason_and_completes_them
 
     let reads_before = actions(&app, "data_requests.read").await;
     let body = post(&app, Some(&dpo_token), STAFF_REQUESTS, json!({ "o": true })).await;
-    let overdue = data(&body, "dataRequests").as_array().expect("list").clone();
+    let overdue = data(&body, "dataRequests")
+        .as_array()
+        .expect("list")
+        .clone();
     assert_eq!(overdue.len(), 1, "{overdue:?}");
     assert_eq!(overdue[0]["id"], late.as_str());
     assert_eq!(overdue[0]["overdue"], true);
@@ -577,7 +604,10 @@ async fn dpo_sees_overdue_requests_extends_them_with_a_reason_and_completes_them
         json!({ "s": "RECEIVED" }),
     )
     .await;
-    assert_eq!(data(&body, "dataRequests").as_array().expect("list").len(), 2);
+    assert_eq!(
+        data(&body, "dataRequests").as_array().expect("list").len(),
+        2
+    );
 
     // Too late to extend the overdue one; the fresh one is extended once, with a reason
     // the person is told.
@@ -645,7 +675,13 @@ async fn dpo_sees_overdue_requests_extends_them_with_a_reason_and_completes_them
     )
     .await;
     assert_eq!(code(&body), "FAILED_PRECONDITION");
-    let body = post(&app, Some(&dpo_token), COMPLETE, json!({ "id": late, "n": "short" })).await;
+    let body = post(
+        &app,
+        Some(&dpo_token),
+        COMPLETE,
+        json!({ "id": late, "n": "short" }),
+    )
+    .await;
     assert_eq!(code(&body), "BAD_USER_INPUT");
 
     let history = &requests(&app, &late_token).await[0]["history"];
@@ -711,14 +747,25 @@ async fn contact_privacy_officer_needs_an_email_when_anonymous_is_encrypted_and_
     let body = post(&app, None, CONTACT, message(Some("anon@example.com"))).await;
     assert_eq!(code(&body), "RATE_LIMITED", "{body}");
     let body = post(&app, None, CONTACT, message(Some("other@example.com"))).await;
-    assert_eq!(code(&body), "RATE_LIMITED", "the client address is limited too");
+    assert_eq!(
+        code(&body),
+        "RATE_LIMITED",
+        "the client address is limited too"
+    );
 
     let (dpo, _) = staff_member(&app, &vault, "dpo@example.com", StaffRole::Dpo).await;
     let dpo_token = token_for(&app, &tokens, dpo).await;
     let body = post(&app, Some(&dpo_token), TICKETS, json!({})).await;
-    let tickets = data(&body, "privacyTickets").as_array().expect("list").clone();
+    let tickets = data(&body, "privacyTickets")
+        .as_array()
+        .expect("list")
+        .clone();
     assert_eq!(tickets.len(), 4, "{tickets:?}");
-    assert!(tickets.iter().all(|t| t["message"] == "canaryticketmessage please tell me"));
+    assert!(
+        tickets
+            .iter()
+            .all(|t| t["message"] == "canaryticketmessage please tell me")
+    );
     let signed = tickets
         .iter()
         .find(|t| t["accountId"] == account.to_string())

@@ -386,11 +386,15 @@ mod tests {
         let deadline = Deadline::new(received);
         assert_eq!(deadline.due_at(), at(2029, 1, 31));
 
-        let two = deadline.extend(at(2029, 1, 10), 2).expect("within the month");
+        let two = deadline
+            .extend(at(2029, 1, 10), 2)
+            .expect("within the month");
         assert_eq!(two.due_at(), at(2029, 1, 31), "the original stays");
         // 31 December + 3 months = 31 March, not 28 February + 2 months.
         assert_eq!(two.effective_due_at(), at(2029, 3, 31));
-        let one = deadline.extend(at(2029, 1, 10), 1).expect("within the month");
+        let one = deadline
+            .extend(at(2029, 1, 10), 1)
+            .expect("within the month");
         assert_eq!(one.effective_due_at(), at(2029, 2, 28));
 
         let leap = Deadline::new(at(2027, 12, 31))

@@ -546,10 +546,7 @@ impl Store {
     }
 }
 
-async fn insert_request(
-    db: &impl ConnectionTrait,
-    new: &NewDataRequest,
-) -> Result<(), StoreError> {
+async fn insert_request(db: &impl ConnectionTrait, new: &NewDataRequest) -> Result<(), StoreError> {
     let completed = !new.status.is_open();
     data_request::Entity::insert(data_request::ActiveModel {
         id: Set(new.id),

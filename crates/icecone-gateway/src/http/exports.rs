@@ -40,7 +40,11 @@ pub(crate) async fn get(
         Ok(viewer) => viewer,
         Err(AuthFailure::Unavailable) => {
             tracing::error!("the session store could not be read while authenticating");
-            return error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "try again later");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                "try again later",
+            );
         }
         Err(failure) => {
             tracing::info!(reason = %failure, "credentials refused");
@@ -69,7 +73,10 @@ pub(crate) async fn get(
     if request.download_used_at.is_some() {
         return gone("EXPORT_LINK_USED", "this download link was used already");
     }
-    if request.download_expires_at.is_none_or(|expires| expires <= now) {
+    if request
+        .download_expires_at
+        .is_none_or(|expires| expires <= now)
+    {
         return gone("EXPORT_LINK_EXPIRED", "this download link has expired");
     }
     let owner = match state.store.account(viewer.account).await {
@@ -94,7 +101,10 @@ pub(crate) async fn get(
             .insert_header((NOSNIFF, "nosniff"))
             .body(zip),
         Err(failure) => {
-            tracing::error!(error = format!("{failure:#}"), "an export could not be opened");
+            tracing::error!(
+                error = format!("{failure:#}"),
+                "an export could not be opened"
+            );
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL_SERVER_ERROR",

@@ -242,7 +242,9 @@ impl ExportJobs {
                 SealedExport {
                     sealed,
                     download_digest: crate::auth::login::digest(&token),
-                    expires_at: at.checked_add_signed(ttl).unwrap_or(DateTime::<Utc>::MAX_UTC),
+                    expires_at: at
+                        .checked_add_signed(ttl)
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC),
                 },
             )
             .await?;
@@ -438,11 +440,7 @@ impl ExportJobs {
                 let text = generations.text(owner.subject, record).await?;
                 let file = match generations.media(owner, record.id).await? {
                     Some(found) => {
-                        let name = format!(
-                            "media/{}.{}",
-                            record.id,
-                            extension(&found.media_type)
-                        );
+                        let name = format!("media/{}.{}", record.id, extension(&found.media_type));
                         media.push((name.clone(), found.bytes));
                         Some(name)
                     }

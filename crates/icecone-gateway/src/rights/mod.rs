@@ -96,7 +96,11 @@ pub async fn request_export(
     account: Uuid,
     request_id: Option<&str>,
 ) -> Result<DataRequestRecord, RightsError> {
-    let new = new_request(account, DataRequestKind::Export, DataRequestStatus::Received);
+    let new = new_request(
+        account,
+        DataRequestKind::Export,
+        DataRequestStatus::Received,
+    );
     if !store
         .insert_data_request_unless_open(&new, &[DataRequestKind::Erasure], SUBJECT)
         .await?
@@ -249,12 +253,9 @@ pub async fn extend(
     let request = read(store, id).await?;
     let to = rights::transition(request.status, DataRequestEvent::Extend)?;
     let at = now();
-    let extended = Deadline::from_parts(
-        request.received_at,
-        request.due_at,
-        request.extended_due_at,
-    )
-    .extend(at, months)?;
+    let extended =
+        Deadline::from_parts(request.received_at, request.due_at, request.extended_due_at)
+            .extend(at, months)?;
     let owner = store
         .account(request.account)
         .await?

@@ -110,9 +110,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(DataRequests::ExtensionReasonSealed).blob())
                     .col(ColumnDef::new(DataRequests::CompletedAt).timestamp_with_time_zone())
                     .col(ColumnDef::new(DataRequests::DownloadDigest).blob())
-                    .col(
-                        ColumnDef::new(DataRequests::DownloadExpiresAt).timestamp_with_time_zone(),
-                    )
+                    .col(ColumnDef::new(DataRequests::DownloadExpiresAt).timestamp_with_time_zone())
                     .col(ColumnDef::new(DataRequests::DownloadUsedAt).timestamp_with_time_zone())
                     .col(at(DataRequests::CreatedAt))
                     .col(at(DataRequests::UpdatedAt))

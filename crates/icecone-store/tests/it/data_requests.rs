@@ -78,7 +78,11 @@ async fn requests_keep_their_history_and_transitions_are_compare_and_set() {
         DataRequestStatus::InProgress,
         &staff,
     );
-    let deny = step(DataRequestStatus::Received, DataRequestStatus::Denied, "system");
+    let deny = step(
+        DataRequestStatus::Received,
+        DataRequestStatus::Denied,
+        "system",
+    );
     let (a, b) = tokio::join!(
         store.transition_data_request(request.id, &start),
         other.transition_data_request(request.id, &deny),
