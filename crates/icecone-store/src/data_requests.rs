@@ -242,14 +242,17 @@ impl Store {
         txn.commit().await.map_err(StoreError::Query)
     }
 
-    /// Stores a request unless the account has an open request of one of the `blocking`
-    /// kinds (an export while an erasure is pending); returns whether it was stored. The
-    /// check and the insert are one transaction.
+    /// Stores a request — with the job that works on it, if any — unless the account has an
+    /// open request of one of the `blocking` kinds (an export while an erasure is pending);
+    /// returns whether it was stored. The check, the request, its first history entry and
+    /// the job are one transaction: there is never a request waiting for a job that was
+    /// not queued.
     pub async fn insert_data_request_unless_open(
         &self,
         new: &NewDataRequest,
         blocking: &[DataRequestKind],
         actor: &str,
+        job: Option<&crate::jobs::NewJob>,
     ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await.map_err(StoreError::Query)?;
         let open = data_request::Entity::find()
@@ -278,6 +281,12 @@ impl Store {
             },
         )
         .await?;
+        if let Some(job) = job {
+            crate::entity::job::Entity::insert(crate::jobs::active_model(job, new.received_at)?)
+                .exec_without_returning(&txn)
+                .await
+                .map_err(StoreError::from_insert)?;
+        }
         txn.commit().await.map_err(StoreError::Query)?;
         Ok(true)
     }

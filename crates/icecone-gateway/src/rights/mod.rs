@@ -101,27 +101,22 @@ pub async fn request_export(
         DataRequestKind::Export,
         DataRequestStatus::Received,
     );
+    let job = NewJob {
+        id: Uuid::new_v4(),
+        kind: export::KIND.to_owned(),
+        account: Some(account),
+        subject: new.id.to_string(),
+        step: export::BUILD.to_owned(),
+        max_attempts: export::MAX_ATTEMPTS,
+        run_after: new.received_at,
+        deadline: None,
+    };
     if !store
-        .insert_data_request_unless_open(&new, &[DataRequestKind::Erasure], SUBJECT)
+        .insert_data_request_unless_open(&new, &[DataRequestKind::Erasure], SUBJECT, Some(&job))
         .await?
     {
         return Err(RightsError::ErasurePending);
     }
-    store
-        .enqueue_job(
-            &NewJob {
-                id: Uuid::new_v4(),
-                kind: export::KIND.to_owned(),
-                account: Some(account),
-                subject: new.id.to_string(),
-                step: export::BUILD.to_owned(),
-                max_attempts: export::MAX_ATTEMPTS,
-                run_after: new.received_at,
-                deadline: None,
-            },
-            new.received_at,
-        )
-        .await?;
     let actor = format!("account:{account}");
     let target = audit_target(account, new.id);
     audit::record(

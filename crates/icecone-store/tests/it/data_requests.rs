@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 use icecone_core::rights::{self, DataRequestKind, DataRequestStatus};
 use icecone_store::Store;
 use icecone_store::data_requests::{NewDataRequest, SealedExport, Transition};
+use icecone_store::jobs::NewJob;
 use icecone_store::privacy_tickets::PrivacyTicketRecord;
 use icecone_store::testing::TestDatabase;
 use uuid::Uuid;
@@ -31,6 +32,19 @@ fn step(from: DataRequestStatus, to: DataRequestStatus, actor: &str) -> Transiti
         at: now(),
         actor,
         note_code: Some("test"),
+    }
+}
+
+fn job_for(request: Uuid) -> NewJob {
+    NewJob {
+        id: Uuid::new_v4(),
+        kind: "rights.export".to_owned(),
+        account: None,
+        subject: request.to_string(),
+        step: "build".to_owned(),
+        max_attempts: 3,
+        run_after: now(),
+        deadline: None,
     }
 }
 
@@ -196,11 +210,24 @@ async fn an_export_is_blocked_by_a_pending_erasure() {
     let export = new_request(account, DataRequestKind::Export);
     assert!(
         !store
-            .insert_data_request_unless_open(&export, &[DataRequestKind::Erasure], "subject")
+            .insert_data_request_unless_open(
+                &export,
+                &[DataRequestKind::Erasure],
+                "subject",
+                Some(&job_for(export.id)),
+            )
             .await
             .expect("checked")
     );
     assert!(store.data_request(export.id).await.expect("read").is_none());
+    assert!(
+        store
+            .jobs_for("rights.export", &export.id.to_string())
+            .await
+            .expect("jobs")
+            .is_empty(),
+        "nor its job"
+    );
 
     store
         .transition_data_request(
@@ -215,10 +242,24 @@ async fn an_export_is_blocked_by_a_pending_erasure() {
         .expect("cancelled");
     assert!(
         store
-            .insert_data_request_unless_open(&export, &[DataRequestKind::Erasure], "subject")
+            .insert_data_request_unless_open(
+                &export,
+                &[DataRequestKind::Erasure],
+                "subject",
+                Some(&job_for(export.id)),
+            )
             .await
             .expect("checked"),
         "a cancelled erasure blocks nothing"
+    );
+    assert_eq!(
+        store
+            .jobs_for("rights.export", &export.id.to_string())
+            .await
+            .expect("jobs")
+            .len(),
+        1,
+        "the request and its job are stored together"
     );
 }
 
