@@ -781,3 +781,67 @@ async fn contact_privacy_officer_needs_an_email_when_anonymous_is_encrypted_and_
     let body = post(&app, Some(&token), TICKETS, json!({})).await;
     assert_eq!(code(&body), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn an_export_extended_by_dpo_is_still_built_when_a_worker_takes_it() {
+    // This instance runs no jobs: DPO extends the export before any worker sees it.
+    let app = spawn(|settings| settings.job_workers = 0).await;
+    let (vault, tokens) = instance(&app).await;
+    let (_, token) = signed_in(&app, "patient@example.com").await;
+    let body = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let id = data(&body, "requestDataExport")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (dpo, _) = staff_member(&app, &vault, "dpo@example.com", StaffRole::Dpo).await;
+    let dpo_token = token_for(&app, &tokens, dpo).await;
+    let body = post(
+        &app,
+        Some(&dpo_token),
+        EXTEND,
+        json!({ "id": id, "r": "Waiting for the archive restore of older generations" }),
+    )
+    .await;
+    assert_eq!(data(&body, "extendDataRequest")["status"], "EXTENDED");
+
+    // A second instance with a worker builds it from EXTENDED.
+    app.another_instance(|settings| {
+        settings.job_workers = 1;
+        settings.job_poll_interval_ms = 100;
+    })
+    .await;
+    let done = completed(&app, &token, &id).await;
+    let steps: Vec<(Value, Value)> = done["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|step| (step["from"].clone(), step["to"].clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (Value::Null, json!("RECEIVED")),
+            (json!("RECEIVED"), json!("EXTENDED")),
+            (json!("EXTENDED"), json!("COMPLETED")),
+        ]
+    );
+    let url = done["downloadUrl"].as_str().expect("a link");
+    let (answer, bytes) = download(&app, url, Some(&token)).await;
+    assert_eq!(answer.status, 200);
+    let files = unzip(&bytes);
+    let document: Value =
+        serde_json::from_slice(files.get("export.json").expect("export.json")).expect("JSON");
+    assert_eq!(schema_errors(&document), Vec::<String>::new());
+    let own = document["dataRequests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .find(|request| request["id"] == id.as_str())
+        .expect("the export lists itself")
+        .clone();
+    assert_eq!(own["status"], "EXTENDED", "as it stood while it was built");
+    assert_eq!(
+        own["extensionReason"],
+        "Waiting for the archive restore of older generations"
+    );
+}

@@ -249,8 +249,19 @@ impl ExportJobs {
             )
             .await?;
         if !completed {
-            // Closed meanwhile (cancelled, or completed by DPO): nothing more to do.
-            return Ok(Outcome::Done);
+            // Changed meanwhile: closed (cancelled, completed by DPO) — nothing more to do —
+            // or still open in another status (extended by DPO): built again on the retry.
+            let open = store
+                .data_request(id)
+                .await?
+                .is_some_and(|request| request.status.is_open());
+            return Ok(if open {
+                Outcome::Retry {
+                    code: "REQUEST_CHANGED",
+                }
+            } else {
+                Outcome::Done
+            });
         }
         notify::enqueue(store, owner.id, NotificationKind::DataExportReady).await?;
         Ok(Outcome::Done)
