@@ -845,3 +845,46 @@ async fn an_export_extended_by_dpo_is_still_built_when_a_worker_takes_it() {
         "Waiting for the archive restore of older generations"
     );
 }
+
+#[tokio::test]
+async fn two_dpo_staff_closing_one_request_at_once_leave_one_answer() {
+    let app = spawn(|settings| settings.job_workers = 0).await;
+    let (vault, tokens) = instance(&app).await;
+    let (_, token) = signed_in(&app, "contested@example.com").await;
+    let body = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let id = data(&body, "requestDataExport")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (first, _) = staff_member(&app, &vault, "dpo1@example.com", StaffRole::Dpo).await;
+    let (second, _) = staff_member(&app, &vault, "dpo2@example.com", StaffRole::Dpo).await;
+    let first = token_for(&app, &tokens, first).await;
+    let second = token_for(&app, &tokens, second).await;
+    let (completed, denied) = tokio::join!(
+        post(
+            &app,
+            Some(&first),
+            COMPLETE,
+            json!({ "id": id, "n": "Sent by post after checking the identity" }),
+        ),
+        post(
+            &app,
+            Some(&second),
+            DENY,
+            json!({ "id": id, "r": "Duplicate of an earlier request by the person" }),
+        ),
+    );
+    let codes = [code(&completed), code(&denied)];
+    assert_eq!(
+        codes.iter().filter(|code| **code == "none").count(),
+        1,
+        "exactly one wins: {completed} {denied}"
+    );
+    assert!(codes.contains(&"FAILED_PRECONDITION"), "{codes:?}");
+    let history = &requests(&app, &token).await[0]["history"];
+    assert_eq!(
+        history.as_array().expect("history").len(),
+        2,
+        "one closing step: {history}"
+    );
+}
