@@ -888,3 +888,113 @@ async fn two_dpo_staff_closing_one_request_at_once_leave_one_answer() {
         "one closing step: {history}"
     );
 }
+
+/// POSTs a GraphQL request to a gateway run as the `icecone` binary.
+async fn post_to(client: &reqwest::Client, url: &str, token: Option<&str>, body: Value) -> Value {
+    let mut request = client.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test]
+async fn an_export_survives_sigkill_of_the_gateway_and_completes_exactly_once() {
+    use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
+    use std::process::Stdio;
+
+    let db = icecone_store::testing::TestDatabase::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let start = || {
+        icecone(dir.path())
+            .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ICECONE_DATA_DIR", dir.path())
+            .env("ICECONE_DATABASE_URL", db.url().expose())
+            .env("ICECONE_JOB_POLL_INTERVAL_MS", "100")
+            .env("ICECONE_JOB_LEASE_SECONDS", "2")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("icecone starts")
+    };
+    let mut first = start();
+    wait_until_healthy(&mut first, port).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let signed_up = post_to(
+        &client,
+        &url,
+        None,
+        json!({
+            "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
+            "variables": { "i": {
+                "email": "killed-export@example.com",
+                "password": "a long enough passphrase 42",
+                "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
+            } },
+        }),
+    )
+    .await;
+    let token = signed_up["data"]["signUp"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{signed_up}"))
+        .to_owned();
+    let body = post_to(
+        &client,
+        &url,
+        Some(&token),
+        json!({ "query": REQUEST_EXPORT }),
+    )
+    .await;
+    let id = data(&body, "requestDataExport")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    // SIGKILL at once: the job is queued, claimed or running — whatever it was doing stops.
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+
+    let mut second = start();
+    wait_until_healthy(&mut second, port).await;
+    let started = Instant::now();
+    let done = loop {
+        let body = post_to(&client, &url, Some(&token), json!({ "query": REQUESTS })).await;
+        let request = data(&body, "me")["dataRequests"][0].clone();
+        if request["status"] == "COMPLETED" {
+            break request;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{request}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done["id"], id.as_str());
+    let readies = done["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|step| step["note"] == "export_ready")
+        .count();
+    assert_eq!(readies, 1, "completed once: {done}");
+    let link = done["downloadUrl"].as_str().expect("a link").to_owned();
+    let download = client
+        .get(format!("http://127.0.0.1:{port}{link}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(download.status().as_u16(), 200);
+    let files = unzip(&download.bytes().await.expect("bytes"));
+    assert!(files.contains_key("export.json"));
+    terminate(&mut second);
+
+    assert_eq!(db.count("data_requests").await, 1, "one request");
+    assert_eq!(db.count("jobs").await, 1, "one job");
+    assert_eq!(db.count("data_exports").await, 0, "taken on download");
+}
