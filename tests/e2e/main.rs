@@ -18,6 +18,7 @@ mod mfa;
 mod partners;
 mod privacy_promises;
 mod providers;
+mod rights;
 mod routing;
 mod schema;
 mod sign_up;

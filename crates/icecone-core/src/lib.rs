@@ -11,5 +11,6 @@ pub mod identity;
 pub mod partner;
 pub mod personalization;
 pub mod provider;
+pub mod rights;
 pub mod subject;
 pub mod usage;

@@ -148,26 +148,41 @@ pub async fn read_page(
     let rows = store
         .audit_page(after_seq, limit.min(MAX_READ_PAGE))
         .await?;
-    rows.into_iter()
-        .map(|row| {
-            let reason = row
-                .reason_sealed
-                .map(|sealed| {
-                    let plaintext = vault.open_system(&reason_binding(row.seq), &sealed)?;
-                    Ok::<_, VaultError>(String::from_utf8_lossy(&plaintext).into_owned())
-                })
-                .transpose()?;
-            Ok(ReadEntry {
-                seq: row.seq,
-                at: row.at,
-                actor: row.actor,
-                action: row.action,
-                target: row.target,
-                reason,
-                request_id: row.request_id,
-            })
-        })
+    rows.into_iter().map(|row| read_entry(vault, row)).collect()
+}
+
+/// Every entry about the account or by it, oldest first, reasons opened: staff who read the
+/// account and why, what was done to it and what its holder did (for the person's export).
+pub async fn entries_of_account(
+    store: &Store,
+    vault: &Vault,
+    account: uuid::Uuid,
+) -> Result<Vec<ReadEntry>, AuditError> {
+    store
+        .audit_entries_of_account(account)
+        .await?
+        .into_iter()
+        .map(|row| read_entry(vault, row))
         .collect()
+}
+
+fn read_entry(vault: &Vault, row: AuditRow) -> Result<ReadEntry, AuditError> {
+    let reason = row
+        .reason_sealed
+        .map(|sealed| {
+            let plaintext = vault.open_system(&reason_binding(row.seq), &sealed)?;
+            Ok::<_, VaultError>(String::from_utf8_lossy(&plaintext).into_owned())
+        })
+        .transpose()?;
+    Ok(ReadEntry {
+        seq: row.seq,
+        at: row.at,
+        actor: row.actor,
+        action: row.action,
+        target: row.target,
+        reason,
+        request_id: row.request_id,
+    })
 }
 
 /// The outcome of walking the chain.

@@ -190,6 +190,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "how long IceCone keeps a generation (prompt, output, media) before the purge job deletes it: a number with s, m, h or d (`90d`, `12h`)",
     },
     SettingDoc {
+        key: "export_link_ttl",
+        default: Some("7d"),
+        help: "how long the single-use download link of a data export works; the stored export is deleted when it expires: a number with s, m, h or d (`7d`, `12h`)",
+    },
+    SettingDoc {
         key: "job_workers",
         default: Some("2"),
         help: "background job workers per instance (video generations); 0: this instance runs no jobs (another one must)",
@@ -372,6 +377,8 @@ pub struct Settings {
     pub pro_quota_video_seconds_per_month: u64,
     /// How long generations are kept (`90d`).
     pub generation_retention: String,
+    /// How long a data export's download link works (`7d`).
+    pub export_link_ttl: String,
     /// Job workers per instance.
     pub job_workers: usize,
     /// Idle poll interval of job workers, in milliseconds.
@@ -465,6 +472,7 @@ impl Default for Settings {
             pro_quota_images_per_month: 1_000,
             pro_quota_video_seconds_per_month: 1_800,
             generation_retention: "90d".to_owned(),
+            export_link_ttl: "7d".to_owned(),
             job_workers: 2,
             job_poll_interval_ms: 1_000,
             job_lease_seconds: 60,
@@ -642,6 +650,16 @@ impl Settings {
                     )
                 })?,
         };
+        let rights = RightsConfig {
+            export_link_ttl: parse_duration(&self.export_link_ttl)
+                .filter(|ttl| !ttl.is_zero())
+                .ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "export_link_ttl must be a positive number with s, m, h or d, such as 7d"
+                            .to_owned(),
+                    )
+                })?,
+        };
         if self.job_poll_interval_ms == 0
             || self.job_lease_seconds == 0
             || self.max_output_bytes == 0
@@ -715,6 +733,7 @@ impl Settings {
             providers,
             generations,
             jobs,
+            rights,
         })
     }
 }
@@ -798,6 +817,23 @@ pub struct Config {
     pub generations: GenerationsConfig,
     /// The background job runner.
     pub jobs: JobsConfig,
+    /// Data subject rights: exports and their links.
+    pub rights: RightsConfig,
+}
+
+/// How data subject requests are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RightsConfig {
+    /// How long an export's single-use download link (and the stored export) lasts.
+    pub export_link_ttl: Duration,
+}
+
+impl Default for RightsConfig {
+    fn default() -> Self {
+        Self {
+            export_link_ttl: Duration::from_secs(7 * 86_400),
+        }
+    }
 }
 
 /// How the background job runner works.

@@ -17,6 +17,7 @@ pub mod notify;
 mod owner_only;
 pub mod partners;
 pub mod providers;
+pub mod rights;
 pub mod startup;
 pub mod telemetry;
 pub mod tls;

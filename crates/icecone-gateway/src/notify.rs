@@ -56,11 +56,15 @@ pub enum NotificationKind {
     AccountSuspended,
     /// News about IceCone's products: marketing, delivered only with consent to it.
     ProductNews,
+    /// A data request's deadline was extended: carries the reason (GDPR Art. 12(3)).
+    DataRequestExtended,
+    /// A data export is ready to download (`me { dataRequests { downloadUrl } }`).
+    DataExportReady,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -68,6 +72,8 @@ impl NotificationKind {
         Self::SignUpAttempt,
         Self::AccountSuspended,
         Self::ProductNews,
+        Self::DataRequestExtended,
+        Self::DataExportReady,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -81,6 +87,8 @@ impl NotificationKind {
             | Self::VerifyEmail
             | Self::SignUpAttempt
             | Self::AccountSuspended => Purpose::Security,
+            // Answering a data subject's request is a legal obligation (GDPR Art. 12).
+            Self::DataRequestExtended | Self::DataExportReady => Purpose::LegalCompliance,
         }
     }
 
@@ -94,6 +102,8 @@ impl NotificationKind {
             Self::SignUpAttempt => "sign_up_attempt",
             Self::AccountSuspended => "account_suspended",
             Self::ProductNews => "product_news",
+            Self::DataRequestExtended => "data_request_extended",
+            Self::DataExportReady => "data_export_ready",
         }
     }
 
@@ -113,7 +123,8 @@ pub struct Notification {
     pub kind: NotificationKind,
     /// The recipient's e-mail address.
     pub recipient: SecretString,
-    /// The verification link's token, for [`NotificationKind::VerifyEmail`].
+    /// The verification link's token, for [`NotificationKind::VerifyEmail`]; the
+    /// extension's reason, for [`NotificationKind::DataRequestExtended`].
     pub token: Option<SecretString>,
 }
 

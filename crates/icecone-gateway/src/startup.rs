@@ -28,6 +28,7 @@ use crate::providers::{
     self, credentials,
     router::{Router, RouterSettings},
 };
+use crate::rights;
 use crate::tls;
 use icecone_core::crypto::keys::KeyProvider;
 
@@ -38,8 +39,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Application {
     address: SocketAddr,
     server: Server,
-    /// The background tasks: notification delivery, generation purge, re-reading stored
-    /// provider keys, the job workers.
+    /// The background tasks: notification delivery, generation purge, export purge,
+    /// re-reading stored provider keys, the job workers.
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -123,12 +124,18 @@ impl Application {
             .context("cannot build the HTTP client that fetches providers' outputs")?;
         let runner = crate::jobs::Runner::new(
             store.clone(),
-            vec![Arc::new(video::VideoJobs::new(
-                generations.clone(),
-                fetch_client,
-            ))],
+            vec![
+                Arc::new(video::VideoJobs::new(generations.clone(), fetch_client))
+                    as Arc<dyn crate::jobs::JobHandler>,
+                Arc::new(rights::export::ExportJobs::new(
+                    generations.clone(),
+                    vault.clone(),
+                    config.rights,
+                )),
+            ],
             config.jobs,
         );
+        let http_vault = vault.clone();
         let executor = graphql::Executor::new(
             Services {
                 providers: router,
@@ -146,6 +153,7 @@ impl Application {
             tokens,
             generations,
             store: store.clone(),
+            vault: http_vault,
             environment: config.env,
             max_body_bytes: config.max_body_bytes,
             max_batch: config.max_batch,
@@ -198,6 +206,7 @@ impl Application {
                 config.generations.retention,
                 purge::PURGE_INTERVAL,
             ),
+            rights::export::spawn_purge(store.clone(), rights::export::PURGE_INTERVAL),
             credentials::spawn_refresh(store, vault, router, applied_keys),
         ];
         tasks.extend(runner.spawn());

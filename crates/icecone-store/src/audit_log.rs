@@ -117,6 +117,28 @@ impl Store {
         )
     }
 
+    /// Every entry about the account or by it, ascending: its target is `account:<id>` or
+    /// starts with `account:<id>:`, or its actor is `account:<id>` (what an export lists).
+    pub async fn audit_entries_of_account(
+        &self,
+        account: uuid::Uuid,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        let reference = format!("account:{account}");
+        rows(
+            audit_entry::Entity::find()
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(audit_entry::Column::Target.eq(reference.as_str()))
+                        .add(audit_entry::Column::Target.starts_with(format!("{reference}:")))
+                        .add(audit_entry::Column::Actor.eq(reference.as_str())),
+                )
+                .order_by_asc(audit_entry::Column::Seq)
+                .all(&self.db)
+                .await
+                .map_err(StoreError::Query)?,
+        )
+    }
+
     /// Every entry about a (pseudonymised) target, ascending.
     pub async fn audit_entries_about(&self, target: &str) -> Result<Vec<AuditRow>, StoreError> {
         rows(

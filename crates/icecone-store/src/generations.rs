@@ -39,6 +39,11 @@ pub enum GenerationStatus {
 }
 
 impl GenerationStatus {
+    /// The stable name (`SUCCEEDED`, ...), as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        self.to_db()
+    }
+
     fn to_db(self) -> &'static str {
         match self {
             Self::Queued => "QUEUED",
@@ -75,6 +80,11 @@ pub enum RemoteCopy {
 }
 
 impl RemoteCopy {
+    /// The stable name (`DELETED`, ...), as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        self.to_db()
+    }
+
     fn to_db(self) -> &'static str {
         match self {
             Self::Deleted => "DELETED",

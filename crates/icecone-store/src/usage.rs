@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use icecone_core::usage::{Period, Usage};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, SimpleExpr};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::convert::{u64_from_db, u64_to_db};
@@ -189,5 +189,30 @@ impl Store {
                 .adjust_usage(account, period.as_str(), |usage| usage.plus(added));
         }
         Ok(written > 0)
+    }
+
+    /// Every period's usage of the account, oldest period first (what an export lists).
+    pub async fn usage_counters_of(
+        &self,
+        account: Uuid,
+    ) -> Result<Vec<(String, Usage)>, StoreError> {
+        usage_counter::Entity::find()
+            .filter(usage_counter::Column::AccountId.eq(account))
+            .order_by_asc(usage_counter::Column::Period)
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .into_iter()
+            .map(|row| {
+                Ok((
+                    row.period,
+                    Usage {
+                        tokens: u64_from_db(row.tokens, "usage tokens")?,
+                        images: u64_from_db(row.images, "usage images")?,
+                        video_seconds: u64_from_db(row.video_seconds, "usage video seconds")?,
+                    },
+                ))
+            })
+            .collect()
     }
 }

@@ -84,6 +84,10 @@ impl Account {
     pub(crate) fn created_at(&self) -> DateTime<Utc> {
         self.record.created_at
     }
+
+    pub(crate) fn account_id(&self) -> Uuid {
+        self.record.id
+    }
 }
 
 #[Object(directive = essential::apply(PurposeValue::ServiceProvision))]
@@ -164,6 +168,16 @@ impl Account {
         after: Option<String>,
     ) -> Result<Connection<GenerationCursor, Generation, EmptyFields, EmptyFields>, ApiError> {
         generations_of(ctx, self.record.id, self.record.subject, first, after).await
+    }
+
+    /// The person's data subject requests (export, restriction, objection, ...), newest
+    /// first, each with its status, due date and history.
+    #[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+    async fn data_requests(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::rights::DataRequest>, ApiError> {
+        super::rights::requests_of(ctx, self.record.id).await
     }
 
     /// The account's live sessions, newest first; end one with `revokeSession`.

@@ -11,6 +11,7 @@ use icecone_core::consent::decision::Activity;
 use icecone_core::consent::ledger::{Change, ConsentSource, ConsentState};
 use icecone_core::consent::policy::{self, HISTORY};
 use icecone_core::consent::{LegalBasis, Purpose};
+use icecone_core::rights::DataRequestKind;
 use uuid::Uuid;
 
 use super::account::{Account, internal, services, viewer_account};
@@ -339,7 +340,7 @@ impl ConsentMutation {
 
     /// Objects to processing for a purpose (GDPR Art. 21): it stops at once, and only a
     /// consent the person gives again themselves lifts the objection. Objection to
-    /// `MARKETING` is unconditional.
+    /// `MARKETING` is unconditional. Tracked as a completed `OBJECTION` data request.
     async fn object_to_processing(
         &self,
         ctx: &Context<'_>,
@@ -349,13 +350,15 @@ impl ConsentMutation {
         withdrawable(purpose)?;
         let (account, state) =
             change_own(ctx, Change::Objection { purpose }, "consent.objection").await?;
+        record_request(ctx, &account, DataRequestKind::Objection, purpose.as_str()).await?;
         Ok(Consent::of(&state, purpose, account.created_at()))
     }
 
     /// Restricts processing of the viewer's data (GDPR Art. 18), or lifts the restriction.
     /// While restricted, only storage, the person's own access, export and correction, and
     /// the purposes that continue while restricted (`SECURITY`, `LEGAL_COMPLIANCE`) run;
-    /// everything else answers `PROCESSING_RESTRICTED`.
+    /// everything else answers `PROCESSING_RESTRICTED`. Tracked as a completed
+    /// `RESTRICTION` data request.
     async fn restrict_processing(
         &self,
         ctx: &Context<'_>,
@@ -371,6 +374,31 @@ impl ConsentMutation {
             },
         )
         .await?;
+        record_request(
+            ctx,
+            &account,
+            DataRequestKind::Restriction,
+            if restricted {
+                "restricted"
+            } else {
+                "restriction_lifted"
+            },
+        )
+        .await?;
         Ok(account)
     }
+}
+
+/// Records a right that took effect at once as a completed data request, so that it is
+/// tracked with the others (`me { dataRequests }`, DPO's `dataRequests`).
+async fn record_request(
+    ctx: &Context<'_>,
+    account: &Account,
+    kind: DataRequestKind,
+    note_code: &str,
+) -> Result<(), ApiError> {
+    crate::rights::record_immediate(&services(ctx)?.store, account.account_id(), kind, note_code)
+        .await
+        .map_err(super::rights::rights_error)?;
+    Ok(())
 }

@@ -44,6 +44,9 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// The query exceeds a depth, complexity, alias, root-field, batch or token limit.
     QueryTooComplex,
+    /// The operation is not possible in the current state (an export while an erasure is
+    /// pending, a second extension of a data request, a request changed meanwhile).
+    FailedPrecondition,
     /// Something failed inside the gateway; the message says nothing more.
     InternalServerError,
 }
@@ -65,6 +68,7 @@ impl ErrorCode {
             Self::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
             Self::QuotaExceeded => "QUOTA_EXCEEDED",
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::FailedPrecondition => "FAILED_PRECONDITION",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -107,6 +111,8 @@ pub enum ApiError {
     ProviderUnavailable,
     /// The caller's quota of a resource for this period is used up.
     QuotaExceeded(icecone_core::usage::Resource),
+    /// Not possible in the current state; the message says why, without personal data.
+    FailedPrecondition(String),
     /// An unexpected failure: logged with its cause chain, shown as [`INTERNAL_MESSAGE`].
     Internal(anyhow::Error),
 }
@@ -128,6 +134,7 @@ impl ApiError {
             Self::NoCompliantProvider => ErrorCode::NoCompliantProvider,
             Self::ProviderUnavailable => ErrorCode::ProviderUnavailable,
             Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
+            Self::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             Self::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -205,7 +212,9 @@ impl From<ApiError> for async_graphql::Error {
     fn from(error: ApiError) -> Self {
         let code = error.code();
         let message = match error {
-            ApiError::BadUserInput(message) | ApiError::QueryTooComplex(message) => message,
+            ApiError::BadUserInput(message)
+            | ApiError::QueryTooComplex(message)
+            | ApiError::FailedPrecondition(message) => message,
             ApiError::NotFound => "not found".to_owned(),
             ApiError::Unauthenticated(message) | ApiError::Forbidden(message) => message.to_owned(),
             ApiError::MfaRequired => {

@@ -27,6 +27,7 @@ pub mod limits;
 mod mfa;
 mod partners;
 mod providers;
+mod rights;
 mod scalars;
 mod sessions;
 mod sign_up;
@@ -51,6 +52,7 @@ pub struct Mutation(
     generation::GenerationMutation,
     mfa::MfaMutation,
     partners::PartnerMutation,
+    rights::RightsMutation,
     sessions::SessionMutation,
     sign_up::SignUpMutation,
     staff::StaffMutation,

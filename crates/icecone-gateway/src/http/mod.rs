@@ -9,6 +9,7 @@ use tracing::Instrument;
 use crate::config::Environment;
 use crate::graphql::Executor;
 
+mod exports;
 mod graphql;
 mod media;
 mod negotiate;
@@ -23,6 +24,8 @@ pub(crate) struct AppState {
     /// The stored generations, whose media `/media/{id}` serves.
     pub(crate) generations: std::sync::Arc<crate::generation::Generations>,
     pub(crate) store: Store,
+    /// Opens the data exports `/exports/{token}` serves.
+    pub(crate) vault: std::sync::Arc<crate::keys::vault::Vault>,
     pub(crate) environment: Environment,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_batch: usize,
@@ -58,6 +61,8 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
         )
         .route("/graphql/ws", web::get().to(graphql::ws))
         .route("/media/{id}", web::get().to(media::get))
+        .route("/exports/{token}", web::get().to(exports::get))
+        .route("/schemas/export-v1.json", web::get().to(exports::schema))
         .route("/schema.graphql", web::get().to(schema_sdl))
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/.well-known/gpc.json", web::get().to(gpc))

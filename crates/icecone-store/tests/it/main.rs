@@ -5,6 +5,7 @@ mod accounts;
 mod attempts;
 mod audit_log;
 mod consent;
+mod data_requests;
 mod generations;
 mod jobs;
 mod keys;

@@ -1,12 +1,15 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 23] = [
+const ALL_TABLES: [&str; 27] = [
     "accounts",
     "attempt_counters",
     "audit_log",
     "consent_ledger",
+    "data_exports",
     "data_keys",
+    "data_request_events",
+    "data_requests",
     "data_subjects",
     "email_verifications",
     "generations",
@@ -16,6 +19,7 @@ const ALL_TABLES: [&str; 23] = [
     "partner_grants",
     "partner_keys",
     "partners",
+    "privacy_tickets",
     "provider_credentials",
     "recovery_codes",
     "refresh_tokens",

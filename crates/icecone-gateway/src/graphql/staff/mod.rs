@@ -1,6 +1,7 @@
 //! The staff console: `staffAccount`, `suspendAccount`, `auditLog` and partner management
 //! (`createPartner`, `issuePartnerKey`, `revokePartnerKey`, `partnerKeys`) and
-//! `setProviderCredential`.
+//! `setProviderCredential`, and DPO's queue of data subject requests (`dataRequests`,
+//! `privacyTickets`, `extendDataRequest`, `completeDataRequest`, `denyDataRequest`).
 //!
 //! Every field here declares one [`access::StaffField`] — a role rule and a second-factor
 //! requirement — from which both its guard (enforcement at resolve time) and its
@@ -16,6 +17,7 @@ mod account;
 mod audit_log;
 mod credentials;
 mod partners;
+mod rights;
 
 /// The staff console's queries.
 #[derive(MergedObject, Default, Debug)]
@@ -23,6 +25,7 @@ pub(crate) struct StaffQuery(
     account::StaffAccountQuery,
     audit_log::AuditLogQuery,
     partners::PartnerKeysQuery,
+    rights::RightsStaffQuery,
 );
 
 /// The staff console's mutations.
@@ -31,4 +34,5 @@ pub(crate) struct StaffMutation(
     account::StaffAccountMutation,
     partners::PartnerKeysMutation,
     credentials::CredentialMutation,
+    rights::RightsStaffMutation,
 );

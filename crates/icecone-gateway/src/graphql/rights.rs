@@ -1,0 +1,347 @@
+//! Data subject rights: `requestDataExport`, `contactPrivacyOfficer`, the `DataRequest`
+//! type (`me { dataRequests }`, and DPO's `dataRequests` in the staff console) and the
+//! mapping of the rights errors to API errors.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use icecone_core::rights::Deadline;
+use icecone_store::data_requests::DataRequestRecord;
+use icecone_store::privacy_tickets::PrivacyTicketRecord;
+
+use super::account::{internal, services, viewer_account};
+use super::classification::essential;
+use super::consent::PurposeValue;
+use super::error::ApiError;
+use crate::auth::viewer::Viewer;
+use crate::http::{ClientAddress, RequestId};
+use crate::rights::tickets::{self, TicketError, TicketInput};
+use crate::rights::{self, RightsError, export};
+
+/// Which right a data request exercises (GDPR Art. 15 to 21).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "DataRequestKind",
+    remote = "icecone_core::rights::DataRequestKind"
+)]
+pub(crate) enum DataRequestKindValue {
+    /// A copy of the data (Art. 15).
+    Access,
+    /// The data in a machine-readable format (Art. 20).
+    Export,
+    /// Correction (Art. 16).
+    Rectification,
+    /// Erasure (Art. 17).
+    Erasure,
+    /// Restriction of processing (Art. 18).
+    Restriction,
+    /// Objection to processing (Art. 21).
+    Objection,
+}
+
+/// Where a data request stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "DataRequestStatus",
+    remote = "icecone_core::rights::DataRequestStatus"
+)]
+pub(crate) enum DataRequestStatusValue {
+    /// Received, not yet worked on.
+    Received,
+    /// Being worked on.
+    InProgress,
+    /// Done.
+    Completed,
+    /// Its deadline was extended, with a reason told to the person; still open.
+    Extended,
+    /// Refused, with a reason.
+    Denied,
+    /// Withdrawn by the person.
+    Cancelled,
+}
+
+/// Maps the rights errors to the API's codes; no message carries personal data.
+pub(crate) fn rights_error(error: RightsError) -> ApiError {
+    match error {
+        RightsError::ErasurePending => ApiError::FailedPrecondition(
+            "an erasure of this account is pending: nothing is exported from it".to_owned(),
+        ),
+        RightsError::NotFound => ApiError::NotFound,
+        RightsError::Transition(invalid) => ApiError::FailedPrecondition(invalid.to_string()),
+        RightsError::Extension(refused) => ApiError::FailedPrecondition(refused.to_string()),
+        RightsError::Changed => ApiError::FailedPrecondition(
+            "the data request changed meanwhile: read it again".to_owned(),
+        ),
+        RightsError::Internal(cause) => ApiError::Internal(cause),
+    }
+}
+
+fn ticket_error(error: TicketError) -> ApiError {
+    match error {
+        TicketError::BadInput(message) => ApiError::BadUserInput(message.to_owned()),
+        TicketError::Throttled {
+            retry_after_seconds,
+        } => ApiError::RateLimited {
+            retry_after_seconds,
+        },
+        TicketError::Internal(cause) => ApiError::Internal(cause),
+    }
+}
+
+/// Who looks at a request: its owner (who sees the download link and the extension's
+/// reason) or DPO staff (who see neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reader {
+    Owner,
+    Staff,
+}
+
+/// A data subject request.
+pub(crate) struct DataRequest {
+    record: DataRequestRecord,
+    reader: Reader,
+}
+
+impl DataRequest {
+    pub(crate) fn new(record: DataRequestRecord, reader: Reader) -> Self {
+        Self { record, reader }
+    }
+
+    fn deadline(&self) -> Deadline {
+        Deadline::from_parts(
+            self.record.received_at,
+            self.record.due_at,
+            self.record.extended_due_at,
+        )
+    }
+}
+
+/// One step in a request's history.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+pub(crate) struct DataRequestHistoryEntry {
+    /// When.
+    at: DateTime<Utc>,
+    /// The status before (`null` for its receipt).
+    from: Option<DataRequestStatusValue>,
+    /// The status after.
+    to: DataRequestStatusValue,
+    /// Who: `subject` (the person), `staff:<id>` or `system`.
+    actor: String,
+    /// What was done, as a code (`export_ready`, `extended`, `restricted`, ...).
+    note: Option<String>,
+}
+
+#[Object(directive = essential::apply(PurposeValue::LegalCompliance))]
+impl DataRequest {
+    /// The request's id.
+    async fn id(&self) -> ID {
+        ID(self.record.id.to_string())
+    }
+
+    /// The account that made it.
+    async fn account_id(&self) -> ID {
+        ID(self.record.account.to_string())
+    }
+
+    /// Which right.
+    async fn kind(&self) -> DataRequestKindValue {
+        self.record.kind.into()
+    }
+
+    /// Where it stands.
+    async fn status(&self) -> DataRequestStatusValue {
+        self.record.status.into()
+    }
+
+    /// When it was received.
+    async fn received_at(&self) -> DateTime<Utc> {
+        self.record.received_at
+    }
+
+    /// When it is due: one calendar month after receipt, or the extended due date once
+    /// extended (GDPR Art. 12(3)).
+    async fn due_at(&self) -> DateTime<Utc> {
+        self.deadline().effective_due_at()
+    }
+
+    /// The extended due date, once extended.
+    async fn extended_due_at(&self) -> Option<DateTime<Utc>> {
+        self.record.extended_due_at
+    }
+
+    /// Why the deadline was extended (shown to the person only).
+    async fn extension_reason(&self, ctx: &Context<'_>) -> Result<Option<String>, ApiError> {
+        let (Reader::Owner, Some(sealed)) = (self.reader, &self.record.extension_reason_sealed)
+        else {
+            return Ok(None);
+        };
+        let services = services(ctx)?;
+        let (_, owner) = viewer_account(ctx).await?;
+        let plain = services
+            .vault
+            .open_field(
+                owner.subject,
+                rights::reason_field(&self.record.id.to_string()),
+                sealed,
+            )
+            .await
+            .map_err(internal)?;
+        Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+    }
+
+    /// Whether it is open and past its due date.
+    async fn overdue(&self) -> bool {
+        self.deadline().is_overdue(self.record.status, Utc::now())
+    }
+
+    /// When it was completed, denied or cancelled.
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.record.completed_at
+    }
+
+    /// Where to download a completed export (`GET` with the owner's bearer token): shown
+    /// to the owner only, while the single-use link is valid and unused.
+    async fn download_url(&self, ctx: &Context<'_>) -> Result<Option<String>, ApiError> {
+        let live = self.record.download_used_at.is_none()
+            && self
+                .record
+                .download_expires_at
+                .is_some_and(|expires| expires > Utc::now());
+        if self.reader != Reader::Owner || !live {
+            return Ok(None);
+        }
+        Ok(Some(export::download_path(
+            &services(ctx)?.vault,
+            self.record.id,
+        )))
+    }
+
+    /// When the download link expires.
+    async fn download_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.record.download_expires_at
+    }
+
+    /// Its history, oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<DataRequestHistoryEntry>, ApiError> {
+        let events = services(ctx)?
+            .store
+            .data_request_events(self.record.id)
+            .await
+            .map_err(internal)?;
+        Ok(events
+            .into_iter()
+            .map(|event| DataRequestHistoryEntry {
+                at: event.at,
+                from: event.from.map(Into::into),
+                to: event.to.into(),
+                actor: event.actor,
+                note: event.note_code,
+            })
+            .collect())
+    }
+}
+
+/// The person's own requests, newest first.
+pub(crate) async fn requests_of(
+    ctx: &Context<'_>,
+    account: uuid::Uuid,
+) -> Result<Vec<DataRequest>, ApiError> {
+    let records = services(ctx)?
+        .store
+        .data_requests_of(account)
+        .await
+        .map_err(internal)?;
+    Ok(records
+        .into_iter()
+        .map(|record| DataRequest::new(record, Reader::Owner))
+        .collect())
+}
+
+/// A message to the data protection officer.
+#[derive(InputObject, Debug)]
+#[graphql(name = "PrivacyTicketInput")]
+pub(crate) struct PrivacyTicketInput {
+    /// Where the DPO can answer: required when not signed in.
+    email: Option<String>,
+    /// The subject line (1 to 200 characters).
+    subject: String,
+    /// The message (1 to 5000 characters).
+    message: String,
+}
+
+/// A message received by the data protection officer, as its sender sees it.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+pub(crate) struct PrivacyTicket {
+    /// Its id (quote it in later messages).
+    id: ID,
+    /// When it arrived.
+    received_at: DateTime<Utc>,
+    /// Where it stands (`OPEN`).
+    status: String,
+}
+
+impl From<PrivacyTicketRecord> for PrivacyTicket {
+    fn from(record: PrivacyTicketRecord) -> Self {
+        Self {
+            id: ID(record.id.to_string()),
+            received_at: record.received_at,
+            status: record.status,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RightsMutation;
+
+#[Object]
+impl RightsMutation {
+    /// Asks for a copy of everything IceCone holds about the viewer, in a machine-readable
+    /// bundle (GDPR Art. 15 and 20): a ZIP with `export.json` (schema at
+    /// `/schemas/export-v1.json`) and the media of their generations. A job builds it; when
+    /// it is ready the request is `COMPLETED` and `downloadUrl` holds a single-use link for
+    /// the viewer that expires (7 days by default). `FAILED_PRECONDITION` while an erasure
+    /// of the account is pending.
+    async fn request_data_export(&self, ctx: &Context<'_>) -> Result<DataRequest, ApiError> {
+        let (_, account) = viewer_account(ctx).await?;
+        let services = services(ctx)?;
+        let record = rights::request_export(
+            &services.store,
+            &services.vault,
+            account.id,
+            ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
+        )
+        .await
+        .map_err(rights_error)?;
+        Ok(DataRequest::new(record, Reader::Owner))
+    }
+
+    /// Writes to IceCone's data protection officer, signed in or not (then `email` is
+    /// required, to answer). Stored encrypted; limited per client address, per reply
+    /// address and per account (`RATE_LIMITED`).
+    async fn contact_privacy_officer(
+        &self,
+        ctx: &Context<'_>,
+        input: PrivacyTicketInput,
+    ) -> Result<PrivacyTicket, ApiError> {
+        let sender = match ctx.data_opt::<Viewer>() {
+            Some(Viewer::Account(_)) => Some(viewer_account(ctx).await?.1),
+            _ => None,
+        };
+        let services = services(ctx)?;
+        let ticket = tickets::contact(
+            &services.store,
+            &services.vault,
+            sender.as_ref(),
+            ctx.data_opt::<ClientAddress>().map(|a| a.0.as_str()),
+            TicketInput {
+                email: input.email.as_deref(),
+                subject: &input.subject,
+                message: &input.message,
+            },
+        )
+        .await
+        .map_err(ticket_error)?;
+        Ok(ticket.into())
+    }
+}

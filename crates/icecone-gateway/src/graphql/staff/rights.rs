@@ -1,0 +1,250 @@
+//! DPO's queue of data subject requests: `dataRequests`, `privacyTickets`, and the manual
+//! steps `extendDataRequest`, `completeDataRequest`, `denyDataRequest` — each recorded in
+//! the audit trail (with its reason) before it happens and in the request's history.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use icecone_core::identity::roles::RoleRule;
+use icecone_core::identity::staff_access::StaffReason;
+use icecone_core::rights::{DataRequestEvent, DataRequestStatus, Deadline};
+use uuid::Uuid;
+
+use super::access::{StaffField, requires_mfa, requires_role};
+use crate::audit::{self, AuditEvent};
+use crate::graphql::account::{internal, services, signed_in};
+use crate::graphql::classification::essential;
+use crate::graphql::consent::PurposeValue;
+use crate::graphql::error::ApiError;
+use crate::graphql::rights::{DataRequest, DataRequestStatusValue, Reader, rights_error};
+use crate::http::RequestId;
+use crate::rights::{self, StaffAct, tickets};
+
+/// `dataRequests`, `privacyTickets`: DPO or ADMIN, with a second factor in the session.
+const READ_REQUESTS: StaffField = StaffField::new(RoleRule::Dpo);
+/// `extendDataRequest`, `completeDataRequest`, `denyDataRequest`: DPO or ADMIN, with a
+/// second factor within the last five minutes.
+const ACT_ON_REQUEST: StaffField = StaffField::fresh(RoleRule::Dpo);
+
+fn reason(text: &str) -> Result<StaffReason, ApiError> {
+    StaffReason::parse(text).map_err(|error| ApiError::BadUserInput(error.to_string()))
+}
+
+fn request_id(id: &ID) -> Result<Uuid, ApiError> {
+    Uuid::try_parse(id)
+        .map_err(|_| ApiError::BadUserInput("`id` is not a data request id".to_owned()))
+}
+
+async fn record_read(ctx: &Context<'_>, action: &str, target: &str) -> Result<(), ApiError> {
+    let services = services(ctx)?;
+    let actor = format!("account:{}", signed_in(ctx)?.account);
+    audit::record(
+        &services.store,
+        &services.vault,
+        AuditEvent {
+            actor: &actor,
+            action,
+            target: Some(target),
+            reason: None,
+            request_id: ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
+        },
+    )
+    .await
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// A message to the DPO, opened for DPO staff.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+pub(crate) struct PrivacyTicketView {
+    /// Its id.
+    id: ID,
+    /// The sender's account, when they were signed in.
+    account_id: Option<ID>,
+    /// The reply address given.
+    email: Option<String>,
+    /// The subject line.
+    subject: String,
+    /// The message.
+    message: String,
+    /// When it arrived.
+    received_at: DateTime<Utc>,
+    /// Where it stands.
+    status: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RightsStaffQuery;
+
+#[Object]
+impl RightsStaffQuery {
+    /// Everyone's data subject requests, the earliest due first: those in `status` (all
+    /// when not given), and with `overdueOnly: true` only those open past their due date.
+    /// The read is recorded in the audit trail first.
+    #[graphql(
+        guard = READ_REQUESTS.guard(),
+        directive = requires_role::apply(READ_REQUESTS.roles()),
+        directive = requires_mfa::apply(READ_REQUESTS.fresh_mfa())
+    )]
+    async fn data_requests(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<DataRequestStatusValue>,
+        overdue_only: Option<bool>,
+    ) -> Result<Vec<DataRequest>, ApiError> {
+        let status = status.map(DataRequestStatus::from);
+        let target = format!(
+            "data_requests:{}",
+            status.map_or("ALL", DataRequestStatus::as_str)
+        );
+        record_read(ctx, "data_requests.read", &target).await?;
+        let now = Utc::now();
+        let records = services(ctx)?
+            .store
+            .data_requests_in(status)
+            .await
+            .map_err(internal)?;
+        Ok(records
+            .into_iter()
+            .filter(|record| {
+                !overdue_only.unwrap_or(false)
+                    || Deadline::from_parts(
+                        record.received_at,
+                        record.due_at,
+                        record.extended_due_at,
+                    )
+                    .is_overdue(record.status, now)
+            })
+            .map(|record| DataRequest::new(record, Reader::Staff))
+            .collect())
+    }
+
+    /// The messages sent to the DPO (`contactPrivacyOfficer`), newest first, opened. The
+    /// read is recorded in the audit trail first.
+    #[graphql(
+        guard = READ_REQUESTS.guard(),
+        directive = requires_role::apply(READ_REQUESTS.roles()),
+        directive = requires_mfa::apply(READ_REQUESTS.fresh_mfa())
+    )]
+    async fn privacy_tickets(&self, ctx: &Context<'_>) -> Result<Vec<PrivacyTicketView>, ApiError> {
+        record_read(ctx, "privacy_tickets.read", "privacy_tickets").await?;
+        let services = services(ctx)?;
+        let opened = tickets::read_all(&services.store, &services.vault)
+            .await
+            .map_err(internal)?;
+        Ok(opened
+            .into_iter()
+            .map(|ticket| PrivacyTicketView {
+                id: ID(ticket.id.to_string()),
+                account_id: ticket.account.map(|id| ID(id.to_string())),
+                email: ticket.email,
+                subject: ticket.subject,
+                message: ticket.message,
+                received_at: ticket.received_at,
+                status: ticket.status,
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RightsStaffMutation;
+
+fn act<'a>(ctx: &Context<'a>, reason: &'a StaffReason) -> Result<StaffAct<'a>, ApiError> {
+    Ok(StaffAct {
+        staff: signed_in(ctx)?.account,
+        reason,
+        request_id: ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
+    })
+}
+
+#[Object]
+impl RightsStaffMutation {
+    /// Extends a request's deadline by `months` (1 or 2, default 2) — once, and only
+    /// before its original due date (GDPR Art. 12(3)); `reason` (10 to 500 characters) is
+    /// kept with the request and told to the person. Otherwise `FAILED_PRECONDITION`.
+    #[graphql(
+        guard = ACT_ON_REQUEST.guard(),
+        directive = requires_role::apply(ACT_ON_REQUEST.roles()),
+        directive = requires_mfa::apply(ACT_ON_REQUEST.fresh_mfa())
+    )]
+    async fn extend_data_request(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+        months: Option<i32>,
+    ) -> Result<DataRequest, ApiError> {
+        let reason = self::reason(&reason)?;
+        let id = request_id(&id)?;
+        let months = u32::try_from(months.unwrap_or(2))
+            .map_err(|_| ApiError::BadUserInput("`months` must be 1 or 2".to_owned()))?;
+        let services = services(ctx)?;
+        let record = rights::extend(
+            &services.store,
+            &services.vault,
+            act(ctx, &reason)?,
+            id,
+            months,
+        )
+        .await
+        .map_err(rights_error)?;
+        Ok(DataRequest::new(record, Reader::Staff))
+    }
+
+    /// Completes an open request whose remaining steps were done by hand; `note` (10 to
+    /// 500 characters) says what was done and is kept in the audit trail.
+    #[graphql(
+        guard = ACT_ON_REQUEST.guard(),
+        directive = requires_role::apply(ACT_ON_REQUEST.roles()),
+        directive = requires_mfa::apply(ACT_ON_REQUEST.fresh_mfa())
+    )]
+    async fn complete_data_request(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        note: String,
+    ) -> Result<DataRequest, ApiError> {
+        let note = reason(&note)?;
+        let id = request_id(&id)?;
+        let services = services(ctx)?;
+        let record = rights::close(
+            &services.store,
+            &services.vault,
+            act(ctx, &note)?,
+            id,
+            DataRequestEvent::Complete,
+        )
+        .await
+        .map_err(rights_error)?;
+        Ok(DataRequest::new(record, Reader::Staff))
+    }
+
+    /// Refuses an open request (for example as manifestly unfounded, Art. 12(5)); `reason`
+    /// (10 to 500 characters) is kept in the audit trail.
+    #[graphql(
+        guard = ACT_ON_REQUEST.guard(),
+        directive = requires_role::apply(ACT_ON_REQUEST.roles()),
+        directive = requires_mfa::apply(ACT_ON_REQUEST.fresh_mfa())
+    )]
+    async fn deny_data_request(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> Result<DataRequest, ApiError> {
+        let reason = self::reason(&reason)?;
+        let id = request_id(&id)?;
+        let services = services(ctx)?;
+        let record = rights::close(
+            &services.store,
+            &services.vault,
+            act(ctx, &reason)?,
+            id,
+            DataRequestEvent::Deny,
+        )
+        .await
+        .map_err(rights_error)?;
+        Ok(DataRequest::new(record, Reader::Staff))
+    }
+}

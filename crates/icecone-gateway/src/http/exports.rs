@@ -1,0 +1,139 @@
+//! `GET /exports/{token}`: a completed data export (a ZIP), once, for its owner only; and
+//! `GET /schemas/export-v1.json`, the published JSON Schema of its `export.json`.
+//!
+//! The caller must carry the owner's bearer token. An unknown token, an anonymous caller
+//! and someone else's link all get the same `404`. A link that was used or has expired is
+//! `410 Gone` with a typed JSON error (`EXPORT_LINK_USED`, `EXPORT_LINK_EXPIRED`): the
+//! bundle is deleted once downloaded, and the purge deletes it when the link expires.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+
+use super::AppState;
+use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
+use crate::rights::export;
+
+const NO_STORE: &str = "private, no-store";
+const NOSNIFF: HeaderName = HeaderName::from_static("x-content-type-options");
+
+/// `GET /schemas/export-v1.json`.
+pub(crate) async fn schema() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/schema+json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(export::SCHEMA_JSON)
+}
+
+/// `GET /exports/{token}`.
+pub(crate) async fn get(
+    request: HttpRequest,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let viewer = match authenticate(authorization, &state.tokens, &state.store).await {
+        Ok(viewer) => viewer,
+        Err(AuthFailure::Unavailable) => {
+            tracing::error!("the session store could not be read while authenticating");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                "try again later",
+            );
+        }
+        Err(failure) => {
+            tracing::info!(reason = %failure, "credentials refused");
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "the access token is not valid",
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            return response;
+        }
+    };
+    let Viewer::Account(viewer) = viewer else {
+        return not_found();
+    };
+    let digest = crate::auth::login::digest(&token);
+    let request = match state.store.data_request_by_download(&digest).await {
+        Ok(Some(request)) if request.account == viewer.account => request,
+        Ok(_) => return not_found(),
+        Err(failure) => return internal(&failure),
+    };
+    let now = Utc::now();
+    if request.download_used_at.is_some() {
+        return gone("EXPORT_LINK_USED", "this download link was used already");
+    }
+    if request
+        .download_expires_at
+        .is_none_or(|expires| expires <= now)
+    {
+        return gone("EXPORT_LINK_EXPIRED", "this download link has expired");
+    }
+    let owner = match state.store.account(viewer.account).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => return not_found(),
+        Err(failure) => return internal(&failure),
+    };
+    let sealed = match state.store.take_export(owner.id, request.id, now).await {
+        Ok(Some(sealed)) => sealed,
+        // Spent or expired between the read and the update.
+        Ok(None) => return gone("EXPORT_LINK_USED", "this download link was used already"),
+        Err(failure) => return internal(&failure),
+    };
+    match export::open_bundle(&state.vault, &owner, request.id, &sealed).await {
+        Ok(zip) => HttpResponse::Ok()
+            .content_type("application/zip")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"icecone-export.zip\"",
+            ))
+            .insert_header((header::CACHE_CONTROL, NO_STORE))
+            .insert_header((NOSNIFF, "nosniff"))
+            .body(zip),
+        Err(failure) => {
+            tracing::error!(
+                error = format!("{failure:#}"),
+                "an export could not be opened"
+            );
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "internal server error",
+            )
+        }
+    }
+}
+
+fn internal(failure: &icecone_store::StoreError) -> HttpResponse {
+    tracing::error!(error = %super::error_chain(failure), "an export could not be read");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_SERVER_ERROR",
+        "internal server error",
+    )
+}
+
+fn not_found() -> HttpResponse {
+    error(StatusCode::NOT_FOUND, "NOT_FOUND", "not found")
+}
+
+fn gone(code: &'static str, message: &'static str) -> HttpResponse {
+    error(StatusCode::GONE, code, message)
+}
+
+fn error(status: StatusCode, code: &'static str, message: &'static str) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, NO_STORE))
+        .insert_header((NOSNIFF, "nosniff"))
+        .json(serde_json::json!({ "error": { "code": code, "message": message } }))
+}
