@@ -17,6 +17,7 @@ mod m20261129_000007_generations;
 mod m20261129_000008_provider_credentials;
 mod m20261129_000009_account_plans;
 mod m20261129_000010_jobs;
+mod m20261129_000012_erasure;
 
 pub(crate) struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_provider_credentials::Migration),
             Box::new(m20261129_000009_account_plans::Migration),
             Box::new(m20261129_000010_jobs::Migration),
+            Box::new(m20261129_000012_erasure::Migration),
         ]
     }
 }

@@ -1,7 +1,8 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 23] = [
+const ALL_TABLES: [&str; 27] = [
+    "account_deletions",
     "accounts",
     "attempt_counters",
     "audit_log",
@@ -9,8 +10,11 @@ const ALL_TABLES: [&str; 23] = [
     "data_keys",
     "data_subjects",
     "email_verifications",
+    "erasure_followups",
+    "erasure_tombstones",
     "generations",
     "jobs",
+    "legal_holds",
     "mfa_challenges",
     "notification_outbox",
     "partner_grants",
