@@ -56,11 +56,15 @@ pub enum NotificationKind {
     AccountSuspended,
     /// News about IceCone's products: marketing, delivered only with consent to it.
     ProductNews,
+    /// The person asked to delete their account: when it runs and how to cancel.
+    AccountDeletionRequested,
+    /// The person's erasure is held by a legal hold: carries the grounds (never the note).
+    ErasureHeld,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -68,6 +72,8 @@ impl NotificationKind {
         Self::SignUpAttempt,
         Self::AccountSuspended,
         Self::ProductNews,
+        Self::AccountDeletionRequested,
+        Self::ErasureHeld,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -81,6 +87,7 @@ impl NotificationKind {
             | Self::VerifyEmail
             | Self::SignUpAttempt
             | Self::AccountSuspended => Purpose::Security,
+            Self::AccountDeletionRequested | Self::ErasureHeld => Purpose::LegalCompliance,
         }
     }
 
@@ -94,6 +101,8 @@ impl NotificationKind {
             Self::SignUpAttempt => "sign_up_attempt",
             Self::AccountSuspended => "account_suspended",
             Self::ProductNews => "product_news",
+            Self::AccountDeletionRequested => "account_deletion_requested",
+            Self::ErasureHeld => "erasure_held",
         }
     }
 
@@ -113,7 +122,8 @@ pub struct Notification {
     pub kind: NotificationKind,
     /// The recipient's e-mail address.
     pub recipient: SecretString,
-    /// The verification link's token, for [`NotificationKind::VerifyEmail`].
+    /// The payload: the verification link's token for [`NotificationKind::VerifyEmail`],
+    /// the grounds (comma-separated) for [`NotificationKind::ErasureHeld`].
     pub token: Option<SecretString>,
 }
 

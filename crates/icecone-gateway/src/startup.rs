@@ -123,10 +123,14 @@ impl Application {
             .context("cannot build the HTTP client that fetches providers' outputs")?;
         let runner = crate::jobs::Runner::new(
             store.clone(),
-            vec![Arc::new(video::VideoJobs::new(
-                generations.clone(),
-                fetch_client,
-            ))],
+            vec![
+                Arc::new(video::VideoJobs::new(generations.clone(), fetch_client)),
+                Arc::new(crate::erasure::job::ErasureJobs::new(
+                    store.clone(),
+                    vault.clone(),
+                    router.clone(),
+                )),
+            ],
             config.jobs,
         );
         let executor = graphql::Executor::new(

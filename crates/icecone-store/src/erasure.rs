@@ -328,6 +328,30 @@ impl Store {
             > 0)
     }
 
+    /// Cancels every queued or running job acting for the account (a video in progress
+    /// must not write into an account being erased); returns how many.
+    pub async fn cancel_jobs_of_account(
+        &self,
+        account: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let update = Query::update()
+            .table(table("jobs"))
+            .value(col("state"), "cancelled")
+            .value(col("lease_owner"), Option::<String>::None)
+            .value(col("lease_expires_at"), Option::<DateTime<Utc>>::None)
+            .value(col("updated_at"), now)
+            .and_where(Expr::col(col("account_id")).eq(account))
+            .and_where(Expr::col(col("state")).is_in(["queued", "running"]))
+            .to_owned();
+        Ok(self
+            .db
+            .execute(&update)
+            .await
+            .map_err(StoreError::Query)?
+            .rows_affected())
+    }
+
     /// Places a legal hold.
     pub async fn place_legal_hold(&self, hold: &LegalHold) -> Result<(), StoreError> {
         let insert = Query::insert()
