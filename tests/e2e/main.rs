@@ -7,6 +7,7 @@ mod audit;
 mod binary;
 mod consent;
 mod encryption;
+mod erasure;
 mod generation;
 mod graphql_over_http;
 mod health;

@@ -140,6 +140,7 @@ impl Application {
                 store: Arc::new(store.clone()),
                 tokens: tokens.clone(),
                 generations: generations.clone(),
+                erasure_grace: config.jobs.erasure_grace,
             },
             config.limits,
         );

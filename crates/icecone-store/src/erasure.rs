@@ -446,10 +446,12 @@ impl Store {
             .rows_affected())
     }
 
-    /// The provider copies of the account's generations not yet settled (deleted, nothing
-    /// kept, deletion not supported, or given up on).
+    /// The provider copies of the account's generations that erasure `request` must still
+    /// ask to delete: not settled (deleted, nothing kept, deletion not supported) and not
+    /// recorded for follow-up by this erasure.
     pub async fn remote_copies_to_delete(
         &self,
+        request: Uuid,
         account: Uuid,
     ) -> Result<Vec<RemoteCopyToDelete>, StoreError> {
         let select = Query::select()
@@ -457,7 +459,22 @@ impl Store {
             .from(table("generations"))
             .and_where(Expr::col(col("account_id")).eq(account))
             .and_where(Expr::col(col("provider_job_id")).is_not_null())
-            .and_where(Expr::col(col("remote_copy")).is_null())
+            // Never settled, or a deletion the video job gave up on: asked again, unless
+            // this erasure already recorded it for follow-up.
+            .and_where(
+                Expr::col(col("remote_copy"))
+                    .is_null()
+                    .or(Expr::col(col("remote_copy")).eq("DELETE_FAILED")),
+            )
+            .and_where(
+                Expr::col(col("provider_job_id")).not_in_subquery(
+                    Query::select()
+                        .column(col("remote_ref"))
+                        .from(table("erasure_followups"))
+                        .and_where(Expr::col(col("tombstone_id")).eq(request))
+                        .to_owned(),
+                ),
+            )
             .order_by(col("created_at"), sea_orm::Order::Asc)
             .order_by(col("id"), sea_orm::Order::Asc)
             .to_owned();

@@ -141,7 +141,10 @@ impl ErasureJobs {
         request: &AccountDeletion,
         account: &AccountRecord,
     ) -> anyhow::Result<Outcome> {
-        let copies = self.store.remote_copies_to_delete(account.id).await?;
+        let copies = self
+            .store
+            .remote_copies_to_delete(request.id, account.id)
+            .await?;
         for copy in copies {
             let outcome = match self.router.adapter(&copy.provider) {
                 None => Err(("PROVIDER_UNKNOWN", false)),

@@ -94,6 +94,9 @@ pub enum ErasureError {
     /// No such account.
     #[error("no such account")]
     NotFound,
+    /// The signed-in account was erased while the request ran.
+    #[error("the account no longer exists")]
+    AccountGone,
     /// Log-in machinery failed or throttled.
     #[error(transparent)]
     LogIn(#[from] LogInError),
@@ -233,10 +236,19 @@ pub async fn request(
         cancelled_at: None,
         job: Some(job.id),
     };
-    let (mut stored, created) = cx
+    let (mut stored, created) = match cx
         .store
         .request_account_deletion(&request, &job, requested_at)
-        .await?;
+        .await
+    {
+        Ok(answer) => answer,
+        // Erased between reading the account and recording the request (a foreign key
+        // refused the row): the caller's account is gone.
+        Err(_) if cx.store.account(account.id).await?.is_none() => {
+            return Err(ErasureError::AccountGone);
+        }
+        Err(error) => return Err(error.into()),
+    };
     if !created {
         return Ok(stored);
     }

@@ -166,6 +166,26 @@ impl Account {
         generations_of(ctx, self.record.id, self.record.subject, first, after).await
     }
 
+    /// The account's open deletion request (`requestAccountDeletion`), if any: when it
+    /// runs, and the grounds of a legal hold that keeps it from running.
+    #[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+    async fn account_deletion(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::data_request::DataRequest>, ApiError> {
+        let open = services(ctx)?
+            .store
+            .open_account_deletion(self.record.id)
+            .await
+            .map_err(internal)?;
+        match open {
+            Some(deletion) => super::erasure::data_request_of(ctx, deletion)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The account's live sessions, newest first; end one with `revokeSession`.
     async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<SessionInfo>, ApiError> {
         let sessions = services(ctx)?

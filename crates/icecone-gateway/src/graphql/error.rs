@@ -12,6 +12,7 @@ use icecone_core::provider::adapter::ProviderError;
 
 use icecone_core::consent::decision::Denial;
 
+use crate::erasure::ErasureError;
 use crate::generation::GenerateError;
 use crate::providers::router::RouteError;
 
@@ -164,6 +165,26 @@ impl From<GenerateError> for ApiError {
             GenerateError::QuotaExceeded(exceeded) => Self::QuotaExceeded(exceeded.resource),
             GenerateError::Route(route) => route.into(),
             GenerateError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<ErasureError> for ApiError {
+    /// Erasure and legal holds: a wrong password or code asks for re-authentication, a
+    /// missing code for the second factor; cancelling with no open request is
+    /// `NOT_FOUND`, after the grace period `BAD_USER_INPUT`.
+    fn from(error: ErasureError) -> Self {
+        match error {
+            ErasureError::WrongPassword | ErasureError::WrongCode => Self::ReauthenticationRequired,
+            ErasureError::CodeRequired => Self::MfaRequired,
+            ErasureError::NoRequest | ErasureError::NotFound => Self::NotFound,
+            ErasureError::AccountGone => Self::Unauthenticated("sign in first"),
+            ErasureError::TooLate => Self::BadUserInput(
+                "the grace period is over: the erasure can no longer be cancelled".to_owned(),
+            ),
+            ErasureError::LogIn(error) => super::auth::log_in_error(error),
+            ErasureError::Store(error) => Self::Internal(error.into()),
+            ErasureError::Other(error) => Self::Internal(error),
         }
     }
 }

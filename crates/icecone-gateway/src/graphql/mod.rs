@@ -20,7 +20,9 @@ mod account;
 mod auth;
 mod classification;
 mod consent;
+mod data_request;
 mod documents;
+mod erasure;
 pub mod error;
 mod generation;
 pub mod limits;
@@ -48,6 +50,7 @@ pub struct Query(
 pub struct Mutation(
     auth::AuthMutation,
     consent::ConsentMutation,
+    erasure::ErasureMutation,
     generation::GenerationMutation,
     mfa::MfaMutation,
     partners::PartnerMutation,
@@ -76,6 +79,8 @@ pub struct Services {
     pub tokens: Arc<crate::auth::tokens::TokenSigner>,
     /// The generation pipeline and the stored generations.
     pub generations: Arc<crate::generation::Generations>,
+    /// How long after `requestAccountDeletion` the erasure runs.
+    pub erasure_grace: std::time::Duration,
 }
 
 /// The schema with the checks every request goes through.

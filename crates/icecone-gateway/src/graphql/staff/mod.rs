@@ -1,6 +1,7 @@
 //! The staff console: `staffAccount`, `suspendAccount`, `auditLog` and partner management
 //! (`createPartner`, `issuePartnerKey`, `revokePartnerKey`, `partnerKeys`) and
-//! `setProviderCredential`.
+//! `setProviderCredential`, and DPO's legal holds on erasure (`setLegalHold`,
+//! `releaseLegalHold`, `erasureFollowups`).
 //!
 //! Every field here declares one [`access::StaffField`] — a role rule and a second-factor
 //! requirement — from which both its guard (enforcement at resolve time) and its
@@ -15,6 +16,7 @@ mod access;
 mod account;
 mod audit_log;
 mod credentials;
+mod legal_holds;
 mod partners;
 
 /// The staff console's queries.
@@ -23,6 +25,7 @@ pub(crate) struct StaffQuery(
     account::StaffAccountQuery,
     audit_log::AuditLogQuery,
     partners::PartnerKeysQuery,
+    legal_holds::LegalHoldQuery,
 );
 
 /// The staff console's mutations.
@@ -31,4 +34,5 @@ pub(crate) struct StaffMutation(
     account::StaffAccountMutation,
     partners::PartnerKeysMutation,
     credentials::CredentialMutation,
+    legal_holds::LegalHoldMutation,
 );
