@@ -83,20 +83,7 @@ fn request_id(body: &Value) -> Uuid {
 
 /// Waits (up to 20 s) until the erasure `request` left its tombstone.
 pub(crate) async fn wait_for_tombstone(app: &TestApp, request: Uuid) {
-    for _ in 0..400 {
-        if app
-            .db
-            .store()
-            .erasure_tombstone(request)
-            .await
-            .expect("read")
-            .is_some()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the erasure did not finish");
+    wait_for_tombstone_in(app.db.store(), request).await;
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -238,10 +225,7 @@ async fn an_erased_account_leaves_only_a_tombstone_and_everyone_else_is_untouche
         assert_eq!(code(&second), "UNAUTHENTICATED", "{second}");
     }
     wait_for_tombstone(&app, id).await;
-    let jobs = store
-        .jobs_for(icecone_gateway::erasure::job::KIND, &id.to_string())
-        .await
-        .expect("jobs");
+    let jobs = finished_jobs(store, id).await;
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].state, JobState::Succeeded);
     assert_eq!(jobs[0].account, None);
@@ -600,33 +584,7 @@ async fn a_provider_that_will_not_delete_its_copy_is_retried_recorded_for_dpo_an
     .await;
     let (account, token) = signed_in(&app, "hank@example.com").await;
     let remote_ref = "a1b2c3d4-0000-4000-8000-00000000beef";
-    app.db
-        .store()
-        .insert_generation(
-            &GenerationRecord {
-                id: Uuid::new_v4(),
-                account,
-                kind: GenerationKind::Video,
-                status: GenerationStatus::Succeeded,
-                provider: "luma".to_owned(),
-                provider_job_id: Some(remote_ref.to_owned()),
-                prompt_sealed: vec![0xAB; 40],
-                text_sealed: None,
-                media_type: Some("video/mp4".to_owned()),
-                error_code: None,
-                usage: Usage {
-                    tokens: 0,
-                    images: 0,
-                    video_seconds: 5,
-                },
-                created_at: Utc::now(),
-                completed_at: Some(Utc::now()),
-                remote_copy: None,
-            },
-            Some(vec![0xCD; 64]),
-        )
-        .await
-        .expect("a video generation at luma");
+    luma_video(app.db.store(), account, remote_ref).await;
 
     let body = request_deletion(&app, &token, PASSWORD, None).await;
     let id = request_id(&body);
@@ -664,4 +622,246 @@ async fn a_provider_that_will_not_delete_its_copy_is_retried_recorded_for_dpo_an
                  "remoteRef": remote_ref, "errorCode": "PROVIDER_UNAVAILABLE" }]),
         "{seen}"
     );
+}
+
+/// A luma video generation of `account` whose provider job is `remote_ref`, stored as the
+/// video job leaves it before the remote copy is settled.
+async fn luma_video(store: &icecone_store::Store, account: Uuid, remote_ref: &str) {
+    store
+        .insert_generation(
+            &GenerationRecord {
+                id: Uuid::new_v4(),
+                account,
+                kind: GenerationKind::Video,
+                status: GenerationStatus::Succeeded,
+                provider: "luma".to_owned(),
+                provider_job_id: Some(remote_ref.to_owned()),
+                prompt_sealed: vec![0xAB; 40],
+                text_sealed: None,
+                media_type: Some("video/mp4".to_owned()),
+                error_code: None,
+                usage: Usage {
+                    tokens: 0,
+                    images: 0,
+                    video_seconds: 5,
+                },
+                created_at: Utc::now(),
+                completed_at: Some(Utc::now()),
+                remote_copy: None,
+            },
+            Some(vec![0xCD; 64]),
+        )
+        .await
+        .expect("a video generation at luma");
+}
+
+#[tokio::test]
+async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one_else() {
+    use std::process::Stdio;
+
+    use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
+
+    let luma = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)))
+        .mount(&luma)
+        .await;
+    let db = icecone_store::testing::TestDatabase::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let start = || {
+        icecone(dir.path())
+            .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ICECONE_DATA_DIR", dir.path())
+            .env("ICECONE_DATABASE_URL", db.url().expose())
+            .env("ICECONE_ERASURE_GRACE", "0s")
+            .env("ICECONE_JOB_POLL_INTERVAL_MS", "200")
+            .env("ICECONE_JOB_LEASE_SECONDS", "2")
+            .env("ICECONE_LUMA_API_KEY", "luma-test-key")
+            .env("ICECONE_LUMA_BASE_URL", luma.uri())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("icecone starts")
+    };
+    let mut first = start();
+    wait_until_healthy(&mut first, port).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let password = "a long enough passphrase 42";
+    let mut people = Vec::new();
+    for email in ["killed.erased@example.com", "kept.intact@example.com"] {
+        let signed_up: Value = client
+            .post(&url)
+            .json(&json!({
+                "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
+                "variables": { "i": {
+                    "email": email,
+                    "password": password,
+                    "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
+                } },
+            }))
+            .send()
+            .await
+            .expect("signUp")
+            .json()
+            .await
+            .expect("JSON");
+        let token = signed_up["data"]["signUp"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{signed_up}"))
+            .to_owned();
+        let me: Value = client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&json!({ "query": "{ me { id } }" }))
+            .send()
+            .await
+            .expect("me")
+            .json()
+            .await
+            .expect("JSON");
+        let id = Uuid::try_parse(me["data"]["me"]["id"].as_str().expect("id")).expect("uuid");
+        people.push((id, token));
+    }
+    let (person, person_token) = people[0].clone();
+    let (other, _) = people[1].clone();
+    let store = db.store();
+    let refs: Vec<String> = (0..4).map(|i| format!("erased-video-{i}")).collect();
+    for remote_ref in &refs {
+        luma_video(store, person, remote_ref).await;
+    }
+    luma_video(store, other, "kept-video-0").await;
+    let person_record = store.account(person).await.expect("read").expect("person");
+    let other_record = store.account(other).await.expect("read").expect("other");
+    let other_before = store
+        .rows_about(other, other_record.subject, &other_record.email_index)
+        .await
+        .expect("count");
+
+    let body: Value = client
+        .post(&url)
+        .bearer_auth(&person_token)
+        .json(&json!({ "query": REQUEST, "variables": { "p": password } }))
+        .send()
+        .await
+        .expect("requestAccountDeletion")
+        .json()
+        .await
+        .expect("JSON");
+    let request = request_id(&body);
+    // Wait until the erasure is asking the provider (each answer takes 1.5 s).
+    let started = std::time::Instant::now();
+    while luma
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no remote delete was asked"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // SIGKILL in the middle of the remote_copies step.
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    let jobs = store
+        .jobs_for(icecone_gateway::erasure::job::KIND, &request.to_string())
+        .await
+        .expect("jobs");
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        jobs[0].step,
+        icecone_gateway::erasure::job::REMOTE_COPIES,
+        "{:?}",
+        jobs[0]
+    );
+    assert!(!jobs[0].state.is_final());
+    assert!(
+        store.account(person).await.expect("read").is_some(),
+        "not erased yet"
+    );
+
+    let mut second = start();
+    wait_until_healthy(&mut second, port).await;
+    wait_for_tombstone_in(store, request).await;
+    terminate(&mut second);
+
+    assert_eq!(
+        finished_jobs(store, request).await[0].state,
+        JobState::Succeeded
+    );
+    for (table, count) in store
+        .rows_about(person, person_record.subject, &person_record.email_index)
+        .await
+        .expect("count")
+    {
+        if table != "audit_log" {
+            assert_eq!(count, 0, "{table} still has rows about the erased person");
+        }
+    }
+    let paths: Vec<String> = luma
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    for remote_ref in &refs {
+        assert!(
+            paths.iter().any(|path| path.ends_with(remote_ref.as_str())),
+            "{remote_ref} was never deleted at the provider: {paths:?}"
+        );
+    }
+    assert!(
+        paths.iter().all(|path| !path.ends_with("kept-video-0")),
+        "the other person's copy was deleted: {paths:?}"
+    );
+    assert_eq!(
+        store
+            .rows_about(other, other_record.subject, &other_record.email_index)
+            .await
+            .expect("count"),
+        other_before,
+        "the other person's rows changed"
+    );
+    let raw = db.raw_bytes().await;
+    assert_no_reference(&raw, db.url().backend(), person, "account id");
+}
+
+async fn wait_for_tombstone_in(store: &icecone_store::Store, request: Uuid) {
+    for _ in 0..600 {
+        if store
+            .erasure_tombstone(request)
+            .await
+            .expect("read")
+            .is_some()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the erasure did not finish after the restart");
+}
+
+/// The erasure jobs of `request`, once the runner recorded their outcome (the tombstone is
+/// committed just before).
+async fn finished_jobs(
+    store: &icecone_store::Store,
+    request: Uuid,
+) -> Vec<icecone_store::jobs::JobRecord> {
+    for _ in 0..200 {
+        let jobs = store
+            .jobs_for(icecone_gateway::erasure::job::KIND, &request.to_string())
+            .await
+            .expect("jobs");
+        if jobs.iter().all(|job| job.state.is_final()) {
+            return jobs;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the erasure job did not end");
 }
