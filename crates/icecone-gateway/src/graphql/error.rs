@@ -12,6 +12,7 @@ use icecone_core::provider::adapter::ProviderError;
 
 use icecone_core::consent::decision::Denial;
 
+use crate::auth::profile::ProfileError;
 use crate::erasure::ErasureError;
 use crate::generation::GenerateError;
 use crate::providers::router::RouteError;
@@ -187,6 +188,25 @@ impl From<ErasureError> for ApiError {
             ErasureError::Other(error) => Self::Internal(error),
         }
     }
+}
+
+impl From<ProfileError> for ApiError {
+    /// `updateProfile`: invalid input names the rule (never the value); an e-mail change
+    /// without a recent log-in asks for re-authentication.
+    fn from(error: ProfileError) -> Self {
+        match error {
+            ProfileError::InvalidDisplayName | ProfileError::InvalidEmail => {
+                Self::BadUserInput(error_message(&error))
+            }
+            ProfileError::StaleAuthentication => Self::ReauthenticationRequired,
+            ProfileError::SignUp(error) => super::sign_up::sign_up_error(error),
+        }
+    }
+}
+
+/// The message of a domain error whose text names a rule, never a value.
+fn error_message(error: &impl std::fmt::Display) -> String {
+    error.to_string()
 }
 
 impl From<RouteError> for ApiError {

@@ -28,6 +28,7 @@ mod generation;
 pub mod limits;
 mod mfa;
 mod partners;
+mod profile;
 mod providers;
 mod scalars;
 mod sessions;
@@ -54,6 +55,7 @@ pub struct Mutation(
     generation::GenerationMutation,
     mfa::MfaMutation,
     partners::PartnerMutation,
+    profile::ProfileMutation,
     sessions::SessionMutation,
     sign_up::SignUpMutation,
     staff::StaffMutation,
