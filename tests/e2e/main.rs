@@ -19,6 +19,7 @@ mod mfa;
 mod partners;
 mod privacy_promises;
 mod providers;
+mod rectification;
 mod routing;
 mod schema;
 mod sign_up;

@@ -26,7 +26,7 @@ use icecone_core::consent::decision::Activity;
 use icecone_core::subject::SubjectId;
 use icecone_store::outbox::NotificationRecord;
 use icecone_store::{Store, StoreError};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::auth::accounts;
@@ -60,11 +60,14 @@ pub enum NotificationKind {
     AccountDeletionRequested,
     /// The person's erasure is held by a legal hold: carries the grounds (never the note).
     ErasureHeld,
+    /// Please verify the new address you asked to change to (`updateProfile`): sent to
+    /// that address, not the account's current one; carries the link's token.
+    VerifyNewEmail,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -74,6 +77,7 @@ impl NotificationKind {
         Self::ProductNews,
         Self::AccountDeletionRequested,
         Self::ErasureHeld,
+        Self::VerifyNewEmail,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -85,6 +89,7 @@ impl NotificationKind {
             | Self::MfaChanged
             | Self::PasswordChanged
             | Self::VerifyEmail
+            | Self::VerifyNewEmail
             | Self::SignUpAttempt
             | Self::AccountSuspended => Purpose::Security,
             Self::AccountDeletionRequested | Self::ErasureHeld => Purpose::LegalCompliance,
@@ -103,6 +108,7 @@ impl NotificationKind {
             Self::ProductNews => "product_news",
             Self::AccountDeletionRequested => "account_deletion_requested",
             Self::ErasureHeld => "erasure_held",
+            Self::VerifyNewEmail => "verify_new_email",
         }
     }
 
@@ -284,8 +290,8 @@ async fn prepare(
         );
         return Ok(None);
     }
-    let recipient = accounts::email_of(vault, &account).await?;
-    let token = match &record.payload_sealed {
+    let mut recipient = accounts::email_of(vault, &account).await?;
+    let mut token = match &record.payload_sealed {
         Some(sealed) => {
             let plaintext = vault
                 .open_field(
@@ -300,6 +306,19 @@ async fn prepare(
         }
         None => None,
     };
+    if kind == NotificationKind::VerifyNewEmail {
+        // The payload is `<new address>\n<token>`: the link goes to the new address.
+        let payload = token.take();
+        let Some((address, link)) = payload
+            .as_ref()
+            .and_then(|payload| payload.expose_secret().split_once('\n'))
+        else {
+            tracing::warn!(notification = %record.id, "a new-address verification without its address dropped");
+            return Ok(None);
+        };
+        recipient = address.to_owned();
+        token = Some(SecretString::from(link.to_owned()));
+    }
     Ok(Some(Notification {
         id: record.id,
         account: account.id,

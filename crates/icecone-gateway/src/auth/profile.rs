@@ -19,6 +19,7 @@ use super::sign_up::{self, SignUpError};
 use super::viewer::Authenticated;
 use crate::audit::{self, AuditEvent};
 use crate::keys::vault::Field;
+use crate::notify::{self, NotificationKind};
 
 /// How recent the log-in (and second factor) must be to change the e-mail address: the
 /// window sensitive staff actions use.
@@ -169,7 +170,23 @@ pub async fn update(
             .await?
             .filter(|owner| owner.email_verified_at.is_some())
             .map(|owner| owner.id);
-        sign_up::send_link_or_notice(cx, owner, (account.id, account.subject), &token).await?;
+        match owner {
+            Some(_) => {
+                sign_up::send_link_or_notice(cx, owner, (account.id, account.subject), &token)
+                    .await?;
+            }
+            None => {
+                notify::enqueue_with_token(
+                    cx.store,
+                    cx.vault,
+                    (account.id, account.subject),
+                    NotificationKind::VerifyNewEmail,
+                    &format!("{}\n{token}", email.as_str()),
+                )
+                .await
+                .map_err(LogInError::from)?;
+            }
+        }
         change.email_verification_sent = true;
     }
     Ok(change)
