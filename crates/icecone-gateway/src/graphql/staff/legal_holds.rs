@@ -109,7 +109,8 @@ impl LegalHoldMutation {
     #[graphql(
         guard = HOLD.guard(),
         directive = requires_role::apply(HOLD.roles()),
-        directive = requires_mfa::apply(HOLD.fresh_mfa())
+        directive = requires_mfa::apply(HOLD.fresh_mfa()),
+        directive = essential::apply(PurposeValue::LegalCompliance)
     )]
     async fn release_legal_hold(
         &self,
