@@ -558,6 +558,7 @@ async fn run_scripted(
         lease: Duration::from_secs(30),
         video_deadline: Duration::from_secs(60),
         max_output_bytes: 1024,
+        ..JobsConfig::default()
     };
     let generations = Arc::new(
         Generations::new(

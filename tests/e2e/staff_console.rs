@@ -897,6 +897,7 @@ fn arguments_for(field: &RootField) -> (String, String, Value) {
             BaseType::Named(named) if named.as_str() == "Boolean" => json!(false),
             BaseType::Named(named) if named.as_str() == "Int" => json!(1),
             BaseType::Named(named) if named.as_str() == "Plan" => json!("FREE"),
+            BaseType::Named(named) if named.as_str() == "LegalHoldGround" => json!("LEGAL_CLAIMS"),
             BaseType::List(_) => json!([]),
             other => panic!(
                 "{}.{}: teach arguments_for a value of type {other} for `{name}`",

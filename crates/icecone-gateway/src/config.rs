@@ -195,6 +195,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "how long the single-use download link of a data export works; the stored export is deleted when it expires: a number with s, m, h or d (`7d`, `12h`)",
     },
     SettingDoc {
+        key: "erasure_grace",
+        default: Some("7d"),
+        help: "grace period between `requestAccountDeletion` and the erasure, during which `cancelAccountDeletion` works: a number with s, m, h or d (`7d`, `0s`)",
+    },
+    SettingDoc {
         key: "job_workers",
         default: Some("2"),
         help: "background job workers per instance (video generations); 0: this instance runs no jobs (another one must)",
@@ -379,6 +384,8 @@ pub struct Settings {
     pub generation_retention: String,
     /// How long a data export's download link works (`7d`).
     pub export_link_ttl: String,
+    /// Grace period before an erasure runs (`7d`, `0s`).
+    pub erasure_grace: String,
     /// Job workers per instance.
     pub job_workers: usize,
     /// Idle poll interval of job workers, in milliseconds.
@@ -473,6 +480,7 @@ impl Default for Settings {
             pro_quota_video_seconds_per_month: 1_800,
             generation_retention: "90d".to_owned(),
             export_link_ttl: "7d".to_owned(),
+            erasure_grace: "7d".to_owned(),
             job_workers: 2,
             job_poll_interval_ms: 1_000,
             job_lease_seconds: 60,
@@ -682,6 +690,11 @@ impl Settings {
                     )
                 })?,
             max_output_bytes: self.max_output_bytes,
+            erasure_grace: parse_duration(&self.erasure_grace).ok_or_else(|| {
+                ConfigError::Invalid(
+                    "erasure_grace must be a number with s, m, h or d, such as 7d or 0s".to_owned(),
+                )
+            })?,
         };
         let local_video_delay = parse_duration(&self.local_video_delay).ok_or_else(|| {
             ConfigError::Invalid(
@@ -850,6 +863,9 @@ pub struct JobsConfig {
     pub video_deadline: Duration,
     /// The largest output fetched from a provider's temporary URL.
     pub max_output_bytes: usize,
+    /// How long after `requestAccountDeletion` the erasure job runs (it may be cancelled
+    /// until then).
+    pub erasure_grace: Duration,
 }
 
 impl Default for JobsConfig {
@@ -860,6 +876,7 @@ impl Default for JobsConfig {
             lease: Duration::from_secs(60),
             video_deadline: Duration::from_secs(30 * 60),
             max_output_bytes: 256 * 1024 * 1024,
+            erasure_grace: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod consent;
+pub mod erasure;
 pub mod generation;
 pub mod graphql;
 mod http;

@@ -26,7 +26,7 @@ use icecone_core::consent::decision::Activity;
 use icecone_core::subject::SubjectId;
 use icecone_store::outbox::NotificationRecord;
 use icecone_store::{Store, StoreError};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::auth::accounts;
@@ -60,11 +60,18 @@ pub enum NotificationKind {
     DataRequestExtended,
     /// A data export is ready to download (`me { dataRequests { downloadUrl } }`).
     DataExportReady,
+    /// The person asked to delete their account: when it runs and how to cancel.
+    AccountDeletionRequested,
+    /// The person's erasure is held by a legal hold: carries the grounds (never the note).
+    ErasureHeld,
+    /// Please verify the new address you asked to change to (`updateProfile`): sent to
+    /// that address, not the account's current one; carries the link's token.
+    VerifyNewEmail,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 12] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -74,6 +81,9 @@ impl NotificationKind {
         Self::ProductNews,
         Self::DataRequestExtended,
         Self::DataExportReady,
+        Self::AccountDeletionRequested,
+        Self::ErasureHeld,
+        Self::VerifyNewEmail,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -85,10 +95,12 @@ impl NotificationKind {
             | Self::MfaChanged
             | Self::PasswordChanged
             | Self::VerifyEmail
+            | Self::VerifyNewEmail
             | Self::SignUpAttempt
             | Self::AccountSuspended => Purpose::Security,
             // Answering a data subject's request is a legal obligation (GDPR Art. 12).
             Self::DataRequestExtended | Self::DataExportReady => Purpose::LegalCompliance,
+            Self::AccountDeletionRequested | Self::ErasureHeld => Purpose::LegalCompliance,
         }
     }
 
@@ -104,6 +116,9 @@ impl NotificationKind {
             Self::ProductNews => "product_news",
             Self::DataRequestExtended => "data_request_extended",
             Self::DataExportReady => "data_export_ready",
+            Self::AccountDeletionRequested => "account_deletion_requested",
+            Self::ErasureHeld => "erasure_held",
+            Self::VerifyNewEmail => "verify_new_email",
         }
     }
 
@@ -123,8 +138,9 @@ pub struct Notification {
     pub kind: NotificationKind,
     /// The recipient's e-mail address.
     pub recipient: SecretString,
-    /// The verification link's token, for [`NotificationKind::VerifyEmail`]; the
-    /// extension's reason, for [`NotificationKind::DataRequestExtended`].
+    /// The payload: the verification link's token for [`NotificationKind::VerifyEmail`],
+    /// the extension's reason for [`NotificationKind::DataRequestExtended`], the grounds
+    /// (comma-separated) for [`NotificationKind::ErasureHeld`].
     pub token: Option<SecretString>,
 }
 
@@ -285,8 +301,8 @@ async fn prepare(
         );
         return Ok(None);
     }
-    let recipient = accounts::email_of(vault, &account).await?;
-    let token = match &record.payload_sealed {
+    let mut recipient = accounts::email_of(vault, &account).await?;
+    let mut token = match &record.payload_sealed {
         Some(sealed) => {
             let plaintext = vault
                 .open_field(
@@ -301,6 +317,19 @@ async fn prepare(
         }
         None => None,
     };
+    if kind == NotificationKind::VerifyNewEmail {
+        // The payload is `<new address>\n<token>`: the link goes to the new address.
+        let payload = token.take();
+        let Some((address, link)) = payload
+            .as_ref()
+            .and_then(|payload| payload.expose_secret().split_once('\n'))
+        else {
+            tracing::warn!(notification = %record.id, "a new-address verification without its address dropped");
+            return Ok(None);
+        };
+        recipient = address.to_owned();
+        token = Some(SecretString::from(link.to_owned()));
+    }
     Ok(Some(Notification {
         id: record.id,
         account: account.id,

@@ -132,6 +132,11 @@ impl Application {
                     vault.clone(),
                     config.rights,
                 )),
+                Arc::new(crate::erasure::job::ErasureJobs::new(
+                    store.clone(),
+                    vault.clone(),
+                    router.clone(),
+                )),
             ],
             config.jobs,
         );
@@ -143,6 +148,7 @@ impl Application {
                 store: Arc::new(store.clone()),
                 tokens: tokens.clone(),
                 generations: generations.clone(),
+                erasure_grace: config.jobs.erasure_grace,
             },
             config.limits,
         );

@@ -237,6 +237,28 @@ impl Store {
         Ok(result.rows_affected > 0)
     }
 
+    /// Replaces (or, with `None`, clears) an account's sealed display name. Returns whether
+    /// the account exists.
+    pub async fn set_display_name(
+        &self,
+        id: Uuid,
+        display_name_sealed: Option<Vec<u8>>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = account::Entity::update_many()
+            .col_expr(
+                account::Column::DisplayNameSealed,
+                Expr::value(display_name_sealed),
+            )
+            .col_expr(account::Column::UpdatedAt, Expr::value(at))
+            .filter(account::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        self.cache.forget_account(id);
+        Ok(result.rows_affected > 0)
+    }
+
     /// Replaces an account's password hash. Returns whether the account exists.
     pub async fn set_password_hash(
         &self,

@@ -91,6 +91,9 @@ impl Store {
                         .journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
                         .foreign_keys(true)
+                        // Deleted rows are overwritten, not left in free pages: an erased
+                        // person's bytes must not stay readable in the file.
+                        .pragma("secure_delete", "ON")
                         .busy_timeout(Duration::from_secs(5))
                 });
             }

@@ -114,7 +114,7 @@ pub async fn enroll(
 
 /// Checks a TOTP code against the account's factor, counting failures; returns whether it
 /// was accepted (and, then, moved the accepted step forward).
-async fn check_totp(
+pub(crate) async fn check_totp(
     store: &Store,
     vault: &Vault,
     account: &AccountRecord,

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod login;
 pub mod mfa;
+pub mod profile;
 pub mod sign_up;
 pub mod staff;
 pub mod tokens;

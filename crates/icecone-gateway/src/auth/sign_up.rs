@@ -174,7 +174,7 @@ pub async fn sign_up(
 /// Queues the verification link for the address — or, when a verified account `owner`
 /// holds the address already, the notice to that owner instead: the new account never gets
 /// a link to an address that is not its holder's.
-async fn send_link_or_notice(
+pub(crate) async fn send_link_or_notice(
     cx: Context<'_>,
     owner: Option<Uuid>,
     (account, subject): (Uuid, icecone_core::subject::SubjectId),
@@ -197,7 +197,7 @@ async fn send_link_or_notice(
 }
 
 /// Records a verification link for `email` and returns its token.
-async fn new_verification(
+pub(crate) async fn new_verification(
     cx: Context<'_>,
     account: Uuid,
     subject: icecone_core::subject::SubjectId,

@@ -104,6 +104,27 @@ impl Account {
             .map_err(internal)
     }
 
+    /// The display name, if one was given (stored encrypted with the person's own key);
+    /// `updateProfile` changes it.
+    async fn display_name(&self, ctx: &Context<'_>) -> Result<Option<String>, ApiError> {
+        let Some(sealed) = &self.record.display_name_sealed else {
+            return Ok(None);
+        };
+        let id = self.record.id.to_string();
+        let name = services(ctx)?
+            .vault
+            .open_field(
+                self.record.subject,
+                crate::auth::profile::display_name_field(&id),
+                sealed,
+            )
+            .await
+            .map_err(internal)?;
+        String::from_utf8(name.to_vec())
+            .map(Some)
+            .map_err(|_| internal(anyhow::anyhow!("a sealed display name is not UTF-8")))
+    }
+
     /// Whether the e-mail address is verified. Until it is, the account cannot sign in by
     /// password (only through the session `signUp` gave); see `resendVerificationEmail`.
     async fn email_verified(&self) -> bool {
@@ -178,6 +199,26 @@ impl Account {
         ctx: &Context<'_>,
     ) -> Result<Vec<super::rights::DataRequest>, ApiError> {
         super::rights::requests_of(ctx, self.record.id).await
+    }
+
+    /// The account's open deletion request (`requestAccountDeletion`), if any: when it
+    /// runs, and the grounds of a legal hold that keeps it from running.
+    #[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+    async fn account_deletion(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::rights::DataRequest>, ApiError> {
+        let open = services(ctx)?
+            .store
+            .open_account_deletion(self.record.id)
+            .await
+            .map_err(internal)?;
+        match open {
+            Some(deletion) => super::erasure::data_request_of(ctx, deletion)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The account's live sessions, newest first; end one with `revokeSession`.

@@ -12,6 +12,8 @@ use icecone_core::provider::adapter::ProviderError;
 
 use icecone_core::consent::decision::Denial;
 
+use crate::auth::profile::ProfileError;
+use crate::erasure::ErasureError;
 use crate::generation::GenerateError;
 use crate::providers::router::RouteError;
 
@@ -173,6 +175,45 @@ impl From<GenerateError> for ApiError {
             GenerateError::Internal(cause) => Self::Internal(cause),
         }
     }
+}
+
+impl From<ErasureError> for ApiError {
+    /// Erasure and legal holds: a wrong password or code asks for re-authentication, a
+    /// missing code for the second factor; cancelling with no open request is
+    /// `NOT_FOUND`, after the grace period `BAD_USER_INPUT`.
+    fn from(error: ErasureError) -> Self {
+        match error {
+            ErasureError::WrongPassword | ErasureError::WrongCode => Self::ReauthenticationRequired,
+            ErasureError::CodeRequired => Self::MfaRequired,
+            ErasureError::NoRequest | ErasureError::NotFound => Self::NotFound,
+            ErasureError::AccountGone => Self::Unauthenticated("sign in first"),
+            ErasureError::TooLate => Self::BadUserInput(
+                "the grace period is over: the erasure can no longer be cancelled".to_owned(),
+            ),
+            ErasureError::LogIn(error) => super::auth::log_in_error(error),
+            ErasureError::Store(error) => Self::Internal(error.into()),
+            ErasureError::Other(error) => Self::Internal(error),
+        }
+    }
+}
+
+impl From<ProfileError> for ApiError {
+    /// `updateProfile`: invalid input names the rule (never the value); an e-mail change
+    /// without a recent log-in asks for re-authentication.
+    fn from(error: ProfileError) -> Self {
+        match error {
+            ProfileError::InvalidDisplayName | ProfileError::InvalidEmail => {
+                Self::BadUserInput(error_message(&error))
+            }
+            ProfileError::StaleAuthentication => Self::ReauthenticationRequired,
+            ProfileError::SignUp(error) => super::sign_up::sign_up_error(error),
+        }
+    }
+}
+
+/// The message of a domain error whose text names a rule, never a value.
+fn error_message(error: &impl std::fmt::Display) -> String {
+    error.to_string()
 }
 
 impl From<RouteError> for ApiError {

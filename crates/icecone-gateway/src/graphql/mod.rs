@@ -20,12 +20,15 @@ mod account;
 mod auth;
 mod classification;
 mod consent;
+mod data_request;
 mod documents;
+mod erasure;
 pub mod error;
 mod generation;
 pub mod limits;
 mod mfa;
 mod partners;
+mod profile;
 mod providers;
 mod rights;
 mod scalars;
@@ -49,10 +52,12 @@ pub struct Query(
 pub struct Mutation(
     auth::AuthMutation,
     consent::ConsentMutation,
+    erasure::ErasureMutation,
     generation::GenerationMutation,
     mfa::MfaMutation,
     partners::PartnerMutation,
     rights::RightsMutation,
+    profile::ProfileMutation,
     sessions::SessionMutation,
     sign_up::SignUpMutation,
     staff::StaffMutation,
@@ -78,6 +83,8 @@ pub struct Services {
     pub tokens: Arc<crate::auth::tokens::TokenSigner>,
     /// The generation pipeline and the stored generations.
     pub generations: Arc<crate::generation::Generations>,
+    /// How long after `requestAccountDeletion` the erasure runs.
+    pub erasure_grace: std::time::Duration,
 }
 
 /// The schema with the checks every request goes through.

@@ -6,13 +6,16 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use icecone_core::rights::Deadline;
 use icecone_store::data_requests::DataRequestRecord;
+use icecone_store::erasure::{AccountDeletion, DeletionState};
 use icecone_store::privacy_tickets::PrivacyTicketRecord;
 
 use super::account::{internal, services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
+use super::data_request::LegalHoldGroundValue;
 use super::error::ApiError;
 use crate::auth::viewer::Viewer;
+use crate::erasure::HoldGround;
 use crate::http::{ClientAddress, RequestId};
 use crate::rights::tickets::{self, TicketError, TicketInput};
 use crate::rights::{self, RightsError, export};
@@ -95,23 +98,59 @@ pub(crate) enum Reader {
     Staff,
 }
 
-/// A data subject request.
-pub(crate) struct DataRequest {
-    record: DataRequestRecord,
-    reader: Reader,
+/// A data subject request: one tracked in `data_requests` (access, export, restriction,
+/// objection), or an erasure, tracked by its account deletion request (its grace period
+/// and legal holds) and erased with the person.
+pub(crate) enum DataRequest {
+    /// A request in `data_requests`, as its owner or DPO staff see it.
+    Tracked {
+        record: DataRequestRecord,
+        reader: Reader,
+    },
+    /// An erasure request, with the grounds of the legal holds in force.
+    Erasure {
+        deletion: AccountDeletion,
+        grounds: Vec<HoldGround>,
+    },
 }
 
 impl DataRequest {
     pub(crate) fn new(record: DataRequestRecord, reader: Reader) -> Self {
-        Self { record, reader }
+        Self::Tracked { record, reader }
+    }
+
+    /// An erasure request, with the grounds of the legal holds in force.
+    pub(crate) fn erasure(deletion: AccountDeletion, grounds: Vec<HoldGround>) -> Self {
+        Self::Erasure { deletion, grounds }
+    }
+
+    fn tracked(&self) -> Option<(&DataRequestRecord, Reader)> {
+        match self {
+            Self::Tracked { record, reader } => Some((record, *reader)),
+            Self::Erasure { .. } => None,
+        }
     }
 
     fn deadline(&self) -> Deadline {
-        Deadline::from_parts(
-            self.record.received_at,
-            self.record.due_at,
-            self.record.extended_due_at,
-        )
+        match self {
+            Self::Tracked { record, .. } => {
+                Deadline::from_parts(record.received_at, record.due_at, record.extended_due_at)
+            }
+            // One calendar month from receipt, as for every request (GDPR Art. 12(3)).
+            Self::Erasure { deletion, .. } => Deadline::new(deletion.requested_at),
+        }
+    }
+
+    fn status_value(&self) -> DataRequestStatusValue {
+        match self {
+            Self::Tracked { record, .. } => record.status.into(),
+            Self::Erasure { deletion, .. } => match deletion.state {
+                DeletionState::Pending => DataRequestStatusValue::Received,
+                DeletionState::Held => DataRequestStatusValue::Denied,
+                DeletionState::Running => DataRequestStatusValue::InProgress,
+                DeletionState::Cancelled => DataRequestStatusValue::Cancelled,
+            },
+        }
     }
 }
 
@@ -135,27 +174,38 @@ pub(crate) struct DataRequestHistoryEntry {
 impl DataRequest {
     /// The request's id.
     async fn id(&self) -> ID {
-        ID(self.record.id.to_string())
+        match self {
+            Self::Tracked { record, .. } => ID(record.id.to_string()),
+            Self::Erasure { deletion, .. } => ID(deletion.id.to_string()),
+        }
     }
 
     /// The account that made it.
     async fn account_id(&self) -> ID {
-        ID(self.record.account.to_string())
+        match self {
+            Self::Tracked { record, .. } => ID(record.account.to_string()),
+            Self::Erasure { deletion, .. } => ID(deletion.account.to_string()),
+        }
     }
 
     /// Which right.
     async fn kind(&self) -> DataRequestKindValue {
-        self.record.kind.into()
+        match self {
+            Self::Tracked { record, .. } => record.kind.into(),
+            Self::Erasure { .. } => DataRequestKindValue::Erasure,
+        }
     }
 
     /// Where it stands.
+    /// Where it stands. An erasure held by a legal hold is `DENIED` (`legalHoldGrounds`
+    /// says why) until the hold is released.
     async fn status(&self) -> DataRequestStatusValue {
-        self.record.status.into()
+        self.status_value()
     }
 
     /// When it was received.
     async fn received_at(&self) -> DateTime<Utc> {
-        self.record.received_at
+        self.deadline().received_at()
     }
 
     /// When it is due: one calendar month after receipt, or the extended due date once
@@ -166,13 +216,16 @@ impl DataRequest {
 
     /// The extended due date, once extended.
     async fn extended_due_at(&self) -> Option<DateTime<Utc>> {
-        self.record.extended_due_at
+        self.tracked()
+            .and_then(|(record, _)| record.extended_due_at)
     }
 
     /// Why the deadline was extended (shown to the person only).
     async fn extension_reason(&self, ctx: &Context<'_>) -> Result<Option<String>, ApiError> {
-        let (Reader::Owner, Some(sealed)) = (self.reader, &self.record.extension_reason_sealed)
-        else {
+        let Some((record, Reader::Owner)) = self.tracked() else {
+            return Ok(None);
+        };
+        let Some(sealed) = &record.extension_reason_sealed else {
             return Ok(None);
         };
         let services = services(ctx)?;
@@ -181,7 +234,7 @@ impl DataRequest {
             .vault
             .open_field(
                 owner.subject,
-                rights::reason_field(&self.record.id.to_string()),
+                rights::reason_field(&record.id.to_string()),
                 sealed,
             )
             .await
@@ -191,41 +244,77 @@ impl DataRequest {
 
     /// Whether it is open and past its due date.
     async fn overdue(&self) -> bool {
-        self.deadline().is_overdue(self.record.status, Utc::now())
+        match self {
+            Self::Tracked { record, .. } => self.deadline().is_overdue(record.status, Utc::now()),
+            Self::Erasure { deletion, .. } => {
+                matches!(
+                    deletion.state,
+                    DeletionState::Pending | DeletionState::Running
+                ) && self.deadline().effective_due_at() < Utc::now()
+            }
+        }
     }
 
     /// When it was completed, denied or cancelled.
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.record.completed_at
+        match self {
+            Self::Tracked { record, .. } => record.completed_at,
+            Self::Erasure { deletion, .. } => deletion.cancelled_at,
+        }
     }
 
     /// Where to download a completed export (`GET` with the owner's bearer token): shown
     /// to the owner only, while the single-use link is valid and unused.
     async fn download_url(&self, ctx: &Context<'_>) -> Result<Option<String>, ApiError> {
-        let live = self.record.download_used_at.is_none()
-            && self
-                .record
+        let Some((record, Reader::Owner)) = self.tracked() else {
+            return Ok(None);
+        };
+        let live = record.download_used_at.is_none()
+            && record
                 .download_expires_at
                 .is_some_and(|expires| expires > Utc::now());
-        if self.reader != Reader::Owner || !live {
+        if !live {
             return Ok(None);
         }
         Ok(Some(export::download_path(
             &services(ctx)?.vault,
-            self.record.id,
+            record.id,
         )))
     }
 
     /// When the download link expires.
     async fn download_expires_at(&self) -> Option<DateTime<Utc>> {
-        self.record.download_expires_at
+        self.tracked()
+            .and_then(|(record, _)| record.download_expires_at)
+    }
+
+    /// For an erasure: when it runs — the end of the grace period, until which
+    /// `cancelAccountDeletion` works.
+    async fn erasure_runs_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Erasure { deletion, .. } => Some(deletion.runs_at),
+            Self::Tracked { .. } => None,
+        }
+    }
+
+    /// For an erasure held back: the Art. 17(3) grounds of the legal holds in force.
+    async fn legal_hold_grounds(&self) -> Vec<LegalHoldGroundValue> {
+        match self {
+            Self::Erasure { grounds, .. } => {
+                grounds.iter().map(|ground| (*ground).into()).collect()
+            }
+            Self::Tracked { .. } => Vec::new(),
+        }
     }
 
     /// Its history, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<DataRequestHistoryEntry>, ApiError> {
+        let Some((record, _)) = self.tracked() else {
+            return Ok(Vec::new());
+        };
         let events = services(ctx)?
             .store
-            .data_request_events(self.record.id)
+            .data_request_events(record.id)
             .await
             .map_err(internal)?;
         Ok(events

@@ -34,7 +34,7 @@ pub(crate) struct SignUpInput {
     consents: Vec<PurposeValue>,
 }
 
-fn sign_up_error(error: SignUpError) -> ApiError {
+pub(super) fn sign_up_error(error: SignUpError) -> ApiError {
     match error {
         SignUpError::Throttled {
             retry_after_seconds,

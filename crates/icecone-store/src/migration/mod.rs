@@ -18,6 +18,7 @@ mod m20261129_000008_provider_credentials;
 mod m20261129_000009_account_plans;
 mod m20261129_000010_jobs;
 mod m20261129_000011_data_requests;
+mod m20261129_000012_erasure;
 
 pub(crate) struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_account_plans::Migration),
             Box::new(m20261129_000010_jobs::Migration),
             Box::new(m20261129_000011_data_requests::Migration),
+            Box::new(m20261129_000012_erasure::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ mod mfa;
 mod migrations;
 mod outbox;
 mod partners;
+mod personal_data;
 mod provider_credentials;
 mod sessions;
 mod signing_keys;

@@ -1,7 +1,8 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 27] = [
+const ALL_TABLES: [&str; 31] = [
+    "account_deletions",
     "accounts",
     "attempt_counters",
     "audit_log",
@@ -12,8 +13,11 @@ const ALL_TABLES: [&str; 27] = [
     "data_requests",
     "data_subjects",
     "email_verifications",
+    "erasure_followups",
+    "erasure_tombstones",
     "generations",
     "jobs",
+    "legal_holds",
     "mfa_challenges",
     "notification_outbox",
     "partner_grants",

@@ -1,7 +1,8 @@
 //! The staff console: `staffAccount`, `suspendAccount`, `auditLog` and partner management
 //! (`createPartner`, `issuePartnerKey`, `revokePartnerKey`, `partnerKeys`) and
 //! `setProviderCredential`, and DPO's queue of data subject requests (`dataRequests`,
-//! `privacyTickets`, `extendDataRequest`, `completeDataRequest`, `denyDataRequest`).
+//! `privacyTickets`, `extendDataRequest`, `completeDataRequest`, `denyDataRequest`) and
+//! legal holds on erasure (`setLegalHold`, `releaseLegalHold`, `erasureFollowups`).
 //!
 //! Every field here declares one [`access::StaffField`] — a role rule and a second-factor
 //! requirement — from which both its guard (enforcement at resolve time) and its
@@ -16,6 +17,7 @@ mod access;
 mod account;
 mod audit_log;
 mod credentials;
+mod legal_holds;
 mod partners;
 mod rights;
 
@@ -26,6 +28,7 @@ pub(crate) struct StaffQuery(
     audit_log::AuditLogQuery,
     partners::PartnerKeysQuery,
     rights::RightsStaffQuery,
+    legal_holds::LegalHoldQuery,
 );
 
 /// The staff console's mutations.
@@ -35,4 +38,5 @@ pub(crate) struct StaffMutation(
     partners::PartnerKeysMutation,
     credentials::CredentialMutation,
     rights::RightsStaffMutation,
+    legal_holds::LegalHoldMutation,
 );

@@ -1,0 +1,255 @@
+//! The erasure job (`rights.erasure`): a person's account erased in idempotent steps
+//! recorded on the job; a job taken over after a crash resumes at the step it reached, and
+//! every step touches only the account of its deletion request.
+//!
+//! | step | what it does | resumed after a crash |
+//! | --- | --- | --- |
+//! | `start` | reads the request (the job's subject is its id — the job row names no account); cancelled, superseded or already erased: done; a legal hold in force: the request is held, the person told the ground, done (releasing the hold queues a new job); else the request is `running` | read again |
+//! | `revoke_sessions` | revokes every session and cancels every job acting for the account (a video in progress) | revokes again (no-op) |
+//! | `remote_copies` | asks each provider to delete its copy of the person's generations (`ProviderAdapter::delete_remote`) and records what became of it on the generation; a transient failure is retried by the runner with backoff up to [`REMOTE_ATTEMPTS`] claims; then, or on a permanent failure, the copy is recorded in `erasure_followups` for DPO staff and the erasure goes on — a provider never blocks local erasure | only copies not settled yet are asked again |
+//! | `shred_key` | destroys the person's data key (crypto-shredding): from here every ciphertext of theirs is unreadable, in the database and in every backup | destroying twice is harmless |
+//! | `delete_rows` | deletes every row of the person, table by table as the personal-data registry orders them, and writes the tombstone — one transaction (`Store::erase_account`) | the account is gone: done |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use icecone_core::provider::adapter::{JobHandle, ProviderError, RemoteDeletion};
+use icecone_store::Store;
+use icecone_store::accounts::AccountRecord;
+use icecone_store::erasure::{AccountDeletion, DeletionState, ErasureFollowup};
+use icecone_store::generations::RemoteCopy;
+use icecone_store::jobs::JobRecord;
+use uuid::Uuid;
+
+use super::now;
+use crate::generation::video::code_of;
+use crate::jobs::{JobHandler, Leased, Outcome};
+use crate::keys::vault::Vault;
+use crate::providers::router::Router;
+
+/// The kind of the job.
+pub const KIND: &str = "rights.erasure";
+/// Check the request and the holds.
+pub const START: &str = "start";
+/// Revoke the sessions, cancel the account's jobs.
+pub const REVOKE_SESSIONS: &str = "revoke_sessions";
+/// Ask providers to delete their copies.
+pub const REMOTE_COPIES: &str = "remote_copies";
+/// Destroy the data key.
+pub const SHRED_KEY: &str = "shred_key";
+/// Delete the rows and leave the tombstone.
+pub const DELETE_ROWS: &str = "delete_rows";
+/// Claims without progress before the job fails for good (a store that keeps failing).
+pub const MAX_ATTEMPTS: u32 = 10;
+/// Claims of the `remote_copies` step before a provider that keeps failing is recorded
+/// for follow-up and the erasure goes on.
+pub const REMOTE_ATTEMPTS: u32 = 3;
+/// The longest one provider call may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The handler of `rights.erasure` jobs.
+#[derive(Debug)]
+pub struct ErasureJobs {
+    store: Store,
+    vault: Arc<Vault>,
+    router: Arc<Router>,
+}
+
+impl ErasureJobs {
+    /// The handler over the store, the vault (for shredding) and the providers.
+    pub fn new(store: Store, vault: Arc<Vault>, router: Arc<Router>) -> Self {
+        Self {
+            store,
+            vault,
+            router,
+        }
+    }
+
+    /// The request and its account; `None` when there is nothing (more) to erase.
+    async fn subject(
+        &self,
+        job: &JobRecord,
+    ) -> anyhow::Result<Option<(AccountDeletion, AccountRecord)>> {
+        let Ok(id) = Uuid::try_parse(&job.subject) else {
+            anyhow::bail!("an erasure job whose subject is not a request id");
+        };
+        let Some(request) = self.store.account_deletion(id).await? else {
+            // Erased (the row went with the account) or never there.
+            return Ok(None);
+        };
+        if request.state == DeletionState::Cancelled || request.job != Some(job.id) {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .account(request.account)
+            .await?
+            .map(|account| (request, account)))
+    }
+
+    async fn start(
+        &self,
+        job: &mut Leased<'_>,
+        request: &AccountDeletion,
+        account: &AccountRecord,
+    ) -> anyhow::Result<Outcome> {
+        let holds = self.store.active_legal_holds(account.id).await?;
+        if !holds.is_empty() {
+            if request.state != DeletionState::Held {
+                self.store
+                    .set_account_deletion_state(request.id, DeletionState::Held, None)
+                    .await?;
+                super::tell_held(&self.store, &self.vault, account, &holds).await?;
+            }
+            tracing::info!("the erasure is held by a legal hold");
+            return Ok(Outcome::Done);
+        }
+        if !self
+            .store
+            .set_account_deletion_state(request.id, DeletionState::Running, None)
+            .await?
+        {
+            return Ok(Outcome::Done);
+        }
+        if !job.advance(REVOKE_SESSIONS).await? {
+            return Ok(Outcome::Done);
+        }
+        self.revoke_sessions(job, request, account).await
+    }
+
+    async fn revoke_sessions(
+        &self,
+        job: &mut Leased<'_>,
+        request: &AccountDeletion,
+        account: &AccountRecord,
+    ) -> anyhow::Result<Outcome> {
+        let now = now();
+        self.store
+            .revoke_all_sessions(account.id, "erasure", now)
+            .await?;
+        self.store.cancel_jobs_of_account(account.id, now).await?;
+        if !job.advance(REMOTE_COPIES).await? {
+            return Ok(Outcome::Done);
+        }
+        self.remote_copies(job, request, account).await
+    }
+
+    async fn remote_copies(
+        &self,
+        job: &mut Leased<'_>,
+        request: &AccountDeletion,
+        account: &AccountRecord,
+    ) -> anyhow::Result<Outcome> {
+        let copies = self
+            .store
+            .remote_copies_to_delete(request.id, account.id)
+            .await?;
+        for copy in copies {
+            let outcome = match self.router.adapter(&copy.provider) {
+                None => Err(("PROVIDER_UNKNOWN", false)),
+                Some(adapter) => {
+                    let handle = JobHandle::new(copy.remote_ref.clone());
+                    let answer = tokio::time::timeout(CALL_TIMEOUT, adapter.delete_remote(&handle))
+                        .await
+                        .unwrap_or(Err(ProviderError::Timeout));
+                    answer.map_err(|error| (code_of(&error), error.is_transient()))
+                }
+            };
+            let settled = match outcome {
+                Ok(RemoteDeletion::Deleted) => RemoteCopy::Deleted,
+                Ok(RemoteDeletion::NothingKept) => RemoteCopy::NothingKept,
+                Ok(RemoteDeletion::NotSupported) => {
+                    tracing::info!(provider = %copy.provider, "the provider cannot delete its copy: its declared output retention applies");
+                    RemoteCopy::NotSupported
+                }
+                Err((code, true)) if job.record().attempts < REMOTE_ATTEMPTS => {
+                    tracing::info!(provider = %copy.provider, code, "a provider's copy could not be deleted yet: retried");
+                    return Ok(Outcome::Retry { code });
+                }
+                Err((code, _)) => {
+                    tracing::warn!(provider = %copy.provider, code, "a provider's copy could not be deleted: recorded for DPO follow-up");
+                    self.store
+                        .record_erasure_followup(&ErasureFollowup {
+                            tombstone: request.id,
+                            provider: copy.provider.clone(),
+                            remote_ref: copy.remote_ref.clone(),
+                            error_code: code.to_owned(),
+                            recorded_at: now(),
+                        })
+                        .await?;
+                    RemoteCopy::DeleteFailed
+                }
+            };
+            self.store
+                .record_remote_copy(account.id, copy.generation, settled)
+                .await?;
+        }
+        if !job.advance(SHRED_KEY).await? {
+            return Ok(Outcome::Done);
+        }
+        self.shred_key(job, request, account).await
+    }
+
+    async fn shred_key(
+        &self,
+        job: &mut Leased<'_>,
+        request: &AccountDeletion,
+        account: &AccountRecord,
+    ) -> anyhow::Result<Outcome> {
+        self.vault.shred(account.subject).await?;
+        if !job.advance(DELETE_ROWS).await? {
+            return Ok(Outcome::Done);
+        }
+        self.delete_rows(request, account).await
+    }
+
+    async fn delete_rows(
+        &self,
+        request: &AccountDeletion,
+        account: &AccountRecord,
+    ) -> anyhow::Result<Outcome> {
+        self.store
+            .erase_account(request.id, account.id, request.requested_at, now())
+            .await?;
+        tracing::info!(tombstone = %request.id, "account erased");
+        Ok(Outcome::Done)
+    }
+
+    async fn run_job(&self, job: &mut Leased<'_>) -> anyhow::Result<Outcome> {
+        let Some((request, account)) = self.subject(job.record()).await? else {
+            return Ok(Outcome::Done);
+        };
+        match job.record().step.as_str() {
+            START => self.start(job, &request, &account).await,
+            REVOKE_SESSIONS => self.revoke_sessions(job, &request, &account).await,
+            REMOTE_COPIES => self.remote_copies(job, &request, &account).await,
+            SHRED_KEY => self.shred_key(job, &request, &account).await,
+            DELETE_ROWS => self.delete_rows(&request, &account).await,
+            other => anyhow::bail!("an erasure job at an unknown step `{other}`"),
+        }
+    }
+}
+
+impl JobHandler for ErasureJobs {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn run<'a>(&'a self, job: &'a mut Leased<'_>) -> BoxFuture<'a, anyhow::Result<Outcome>> {
+        Box::pin(self.run_job(job))
+    }
+
+    fn give_up<'a>(
+        &'a self,
+        job: &'a JobRecord,
+        code: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            // Nothing to undo: what ran is erasure, and must not be undone. The request stays
+            // `running` with its job failed, which DPO staff see; a new job resumes it.
+            tracing::error!(job = %job.id, code, "an erasure job failed for good: it needs an operator");
+            Ok(())
+        })
+    }
+}

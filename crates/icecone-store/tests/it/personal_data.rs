@@ -1,0 +1,242 @@
+//! The personal-data registry against the real schema, and erasure driven by it.
+
+use std::collections::BTreeSet;
+
+use chrono::TimeDelta;
+use icecone_store::erasure::{AccountDeletion, CancelDeletion, DeletionState, LegalHold};
+use icecone_store::jobs::NewJob;
+use icecone_store::personal_data::{Entry, Erase, REGISTRY};
+use icecone_store::sessions::NewSession;
+use icecone_store::testing::TestDatabase;
+use uuid::Uuid;
+
+use crate::support::{create_user, now, plus};
+
+#[tokio::test]
+async fn every_table_of_the_database_is_in_the_personal_data_registry() {
+    let db = TestDatabase::new().await;
+    let actual: BTreeSet<String> = db
+        .store()
+        .table_names()
+        .await
+        .expect("tables")
+        .into_iter()
+        .collect();
+    let registered: BTreeSet<String> = REGISTRY
+        .iter()
+        .map(|entry| entry.table().to_owned())
+        .collect();
+    let missing: Vec<_> = actual.difference(&registered).collect();
+    assert!(
+        missing.is_empty(),
+        "tables without export and erasure handling in icecone_store::personal_data: {missing:?}"
+    );
+    let stale: Vec<_> = registered.difference(&actual).collect();
+    assert!(stale.is_empty(), "registry entries for no table: {stale:?}");
+    // Only the audit trail is kept, pseudonymised, and it says why.
+    let kept: Vec<_> = REGISTRY
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::Personal(personal) => match personal.erase {
+                Erase::KeepPseudonymised { why } => Some((personal.table, why)),
+                Erase::DeleteRows => None,
+            },
+            Entry::NotPersonal { .. } => None,
+        })
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].0, "audit_log");
+    assert!(kept[0].1.contains("Art. 17(3)"));
+}
+
+fn deletion(account: Uuid, grace_seconds: i64) -> (AccountDeletion, NewJob) {
+    let id = Uuid::new_v4();
+    let requested_at = now();
+    let runs_at = plus(requested_at, grace_seconds);
+    let job = NewJob {
+        id: Uuid::new_v4(),
+        kind: "rights.erasure".to_owned(),
+        account: None,
+        subject: id.to_string(),
+        step: "start".to_owned(),
+        max_attempts: 5,
+        run_after: runs_at,
+        deadline: None,
+    };
+    (
+        AccountDeletion {
+            id,
+            account,
+            state: DeletionState::Pending,
+            requested_at,
+            runs_at,
+            cancelled_at: None,
+            job: Some(job.id),
+        },
+        job,
+    )
+}
+
+async fn add_session(db: &TestDatabase, account: Uuid) {
+    db.store()
+        .create_session(NewSession {
+            id: Uuid::new_v4(),
+            account,
+            auth_time: now(),
+            mfa_at: None,
+            amr: "pwd".to_owned(),
+        })
+        .await
+        .expect("session");
+    db.store()
+        .insert_refresh_token(
+            [account.as_bytes()[0]; 32],
+            db.store().sessions_of(account).await.expect("sessions")[0].id,
+            now(),
+            now() + TimeDelta::days(1),
+        )
+        .await
+        .expect("refresh token");
+}
+
+#[tokio::test]
+async fn a_second_request_answers_the_open_one_and_cancelling_ends_it_within_the_grace_only() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let account = create_user(store, 1).await;
+    let (first, job) = deletion(account, 3600);
+    let (stored, created) = store
+        .request_account_deletion(&first, &job, now())
+        .await
+        .expect("request");
+    assert!(created);
+    let (again, job_again) = deletion(account, 3600);
+    let (open, created) = store
+        .request_account_deletion(&again, &job_again, now())
+        .await
+        .expect("second request");
+    assert!(!created);
+    assert_eq!(open.id, stored.id);
+    assert!(store.job(job_again.id).await.expect("job").is_none());
+
+    assert_eq!(
+        store
+            .cancel_account_deletion(account, now())
+            .await
+            .expect("cancel"),
+        CancelDeletion::Cancelled(Some(job.id))
+    );
+    assert_eq!(
+        store
+            .cancel_account_deletion(account, now())
+            .await
+            .expect("cancel again"),
+        CancelDeletion::NoRequest
+    );
+
+    let (late, late_job) = deletion(account, 0);
+    store
+        .request_account_deletion(&late, &late_job, now())
+        .await
+        .expect("a new request after cancelling");
+    assert_eq!(
+        store
+            .cancel_account_deletion(account, plus(now(), 1))
+            .await
+            .expect("cancel after the grace"),
+        CancelDeletion::TooLate
+    );
+}
+
+#[tokio::test]
+async fn erasing_an_account_deletes_every_personal_row_of_it_and_nothing_of_anyone_else() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let person = create_user(store, 1).await;
+    let other = create_user(store, 2).await;
+    for account in [person, other] {
+        add_session(&db, account).await;
+        store
+            .place_legal_hold(&LegalHold {
+                id: Uuid::new_v4(),
+                account,
+                ground: "LEGAL_CLAIMS".to_owned(),
+                note_sealed: vec![1, 2, 3],
+                set_by: other,
+                set_at: now(),
+                released_at: None,
+            })
+            .await
+            .expect("hold");
+    }
+    let person_record = store.account(person).await.expect("read").expect("person");
+    let other_record = store.account(other).await.expect("read").expect("other");
+    let bucket = |index: &[u8; 32]| {
+        format!(
+            "login:email:{}",
+            index.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    };
+    for record in [&person_record, &other_record] {
+        store
+            .record_attempt_failure(&bucket(&record.email_index), now())
+            .await
+            .expect("bucket");
+    }
+    let (request, job) = deletion(person, 0);
+    store
+        .request_account_deletion(&request, &job, now())
+        .await
+        .expect("request");
+    let other_before = store
+        .rows_about(other, other_record.subject, &other_record.email_index)
+        .await
+        .expect("count");
+
+    assert!(
+        store
+            .erase_account(request.id, person, request.requested_at, now())
+            .await
+            .expect("erase")
+    );
+
+    let left = store
+        .rows_about(person, person_record.subject, &person_record.email_index)
+        .await
+        .expect("count");
+    for (table, count) in &left {
+        assert_eq!(*count, 0, "{table} still has rows about the erased person");
+    }
+    assert_eq!(
+        store
+            .rows_about(other, other_record.subject, &other_record.email_index)
+            .await
+            .expect("count"),
+        other_before
+    );
+    assert!(
+        other_before
+            .iter()
+            .any(|(table, n)| *table == "sessions" && *n == 1)
+    );
+    assert!(
+        other_before
+            .iter()
+            .any(|(table, n)| *table == "attempt_counters" && *n == 1)
+    );
+    let tombstone = store
+        .erasure_tombstone(request.id)
+        .await
+        .expect("read")
+        .expect("a tombstone");
+    assert_eq!(tombstone.requested_at, request.requested_at);
+    assert!(store.account(person).await.expect("read").is_none());
+    assert!(store.account(other).await.expect("read").is_some());
+    // Resumed after a crash past the commit: nothing left to do, and no error.
+    assert!(
+        !store
+            .erase_account(request.id, person, request.requested_at, now())
+            .await
+            .expect("erase again")
+    );
+}
