@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::convert::{u64_from_db, u64_to_db};
 use crate::entity::generation;
+use crate::group_commit::{Metered, Metering};
 use crate::{Store, StoreError};
 
 /// Where a generation stands. Synchronous providers go straight to `Succeeded`; the other
@@ -313,11 +314,39 @@ impl Store {
         record: &GenerationRecord,
         media_sealed: Option<Vec<u8>>,
     ) -> Result<(), StoreError> {
-        generation::Entity::insert(active_model(record, media_sealed, None)?)
-            .exec_without_returning(&self.db)
+        self.group_commit
+            .write(
+                &self.writer,
+                &self.cache,
+                active_model(record, media_sealed, None)?,
+                None,
+            )
             .await
-            .map_err(StoreError::from_insert)?;
-        Ok(())
+    }
+
+    /// Stores a finished generation and adds what it metered to its account's usage, in
+    /// one transaction — grouped with other generations finishing at the same time (see
+    /// `group_commit`).
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] when the id is taken; nothing is written then.
+    pub async fn insert_generation_metered(
+        &self,
+        record: &GenerationRecord,
+        media_sealed: Option<Vec<u8>>,
+        metering: Metering,
+    ) -> Result<(), StoreError> {
+        self.group_commit
+            .write(
+                &self.writer,
+                &self.cache,
+                active_model(record, media_sealed, None)?,
+                Some(Metered {
+                    account: record.account,
+                    metering,
+                }),
+            )
+            .await
     }
 
     /// The account's generation `id`; `None` when there is none — or when it is someone

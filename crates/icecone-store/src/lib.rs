@@ -14,6 +14,7 @@ mod database_url;
 mod entity;
 pub mod erasure;
 pub mod generations;
+mod group_commit;
 pub mod jobs;
 pub mod keys;
 pub mod mfa;
@@ -33,4 +34,5 @@ pub mod usage;
 pub mod verifications;
 
 pub use database_url::{Backend, DatabaseUrl, InvalidDatabaseUrl};
+pub use group_commit::Metering;
 pub use store::{Store, StoreError};

@@ -8,12 +8,15 @@
 
 use chrono::{DateTime, Utc};
 use icecone_core::usage::{Period, Usage};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, SimpleExpr};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, SimpleExpr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 use uuid::Uuid;
 
 use crate::convert::{u64_from_db, u64_to_db};
 use crate::entity::usage_counter;
+use crate::group_commit::Metered;
 use crate::{Store, StoreError};
 
 /// A usage amount as the database stores it.
@@ -36,6 +39,61 @@ impl DbUsage {
 /// `usage_counters.<column> + amount`.
 fn plus(column: usage_counter::Column, amount: i64) -> SimpleExpr {
     Expr::col((usage_counter::Entity, column)).add(amount)
+}
+
+/// Adds each of `metered` (at most one per account and period) to its counters: one
+/// multi-row `INSERT ... ON CONFLICT DO UPDATE SET <counter> = <counter> +
+/// excluded.<counter>`, in the caller's transaction. The read cache is the caller's to
+/// adjust once committed.
+pub(crate) async fn add_all(
+    db: &impl ConnectionTrait,
+    metered: &[Metered],
+) -> Result<(), StoreError> {
+    if metered.is_empty() {
+        return Ok(());
+    }
+    let plus_excluded = |column: usage_counter::Column| {
+        Expr::col((usage_counter::Entity, column)).add(Expr::col((Alias::new("excluded"), column)))
+    };
+    let rows = metered
+        .iter()
+        .map(|entry| {
+            let amount = DbUsage::of(entry.metering.usage)?;
+            Ok(usage_counter::ActiveModel {
+                account_id: Set(entry.account),
+                period: Set(entry.metering.period.as_str().to_owned()),
+                tokens: Set(amount.tokens),
+                images: Set(amount.images),
+                video_seconds: Set(amount.video_seconds),
+                updated_at: Set(entry.metering.at),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    usage_counter::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                usage_counter::Column::AccountId,
+                usage_counter::Column::Period,
+            ])
+            .value(
+                usage_counter::Column::Tokens,
+                plus_excluded(usage_counter::Column::Tokens),
+            )
+            .value(
+                usage_counter::Column::Images,
+                plus_excluded(usage_counter::Column::Images),
+            )
+            .value(
+                usage_counter::Column::VideoSeconds,
+                plus_excluded(usage_counter::Column::VideoSeconds),
+            )
+            .update_column(usage_counter::Column::UpdatedAt)
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map_err(StoreError::Query)?;
+    Ok(())
 }
 
 impl Store {
@@ -181,7 +239,7 @@ impl Store {
             updated_at: Set(now),
         })
         .on_conflict(on_conflict)
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&self.writer)
         .await
         .map_err(StoreError::Query)?;
         if written > 0 {

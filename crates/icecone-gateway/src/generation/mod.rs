@@ -27,10 +27,10 @@ use icecone_core::provider::adapter::{
 };
 use icecone_core::subject::SubjectId;
 use icecone_core::usage::{self, Period, Plans, QuotaExceeded, Resource, Usage};
-use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
 use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
 use icecone_store::jobs::NewJob;
+use icecone_store::{Metering, Store};
 use uuid::Uuid;
 
 use crate::config::JobsConfig;
@@ -168,17 +168,8 @@ impl Generations {
                 return Err(error);
             }
         };
-        let record = self
-            .store_result(account, &request, &provider, &output, started)
-            .await?;
-        let metered = Usage::metered_from(&output);
-        if metered != Usage::default() {
-            self.store
-                .add_usage(account.id, &period, metered, now())
-                .await
-                .map_err(anyhow::Error::from)?;
-        }
-        Ok(record)
+        self.store_result(account, &request, &provider, &output, started, period)
+            .await
     }
 
     /// The checks every generation passes before anything is sent: the consent decision,
@@ -361,7 +352,8 @@ impl Generations {
         }
     }
 
-    /// Seals and stores a finished generation.
+    /// Seals and stores a finished generation, with what it metered added to the usage of
+    /// `period`, in one transaction.
     async fn store_result(
         &self,
         account: &AccountRecord,
@@ -369,6 +361,7 @@ impl Generations {
         provider: &ProviderId,
         output: &Output,
         created_at: DateTime<Utc>,
+        period: Period,
     ) -> Result<GenerationRecord, GenerateError> {
         let id = Uuid::new_v4();
         let row = id.to_string();
@@ -409,10 +402,20 @@ impl Generations {
             completed_at: Some(now()),
             remote_copy: None,
         };
-        self.store
-            .insert_generation(&record, media_sealed)
-            .await
-            .map_err(anyhow::Error::from)?;
+        let metered = Usage::metered_from(output);
+        let stored = if metered == Usage::default() {
+            self.store.insert_generation(&record, media_sealed).await
+        } else {
+            let metering = Metering {
+                period,
+                usage: metered,
+                at: now(),
+            };
+            self.store
+                .insert_generation_metered(&record, media_sealed, metering)
+                .await
+        };
+        stored.map_err(anyhow::Error::from)?;
         Ok(record)
     }
 

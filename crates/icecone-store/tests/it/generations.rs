@@ -1,8 +1,9 @@
 use icecone_core::personalization::GenerationKind;
-use icecone_core::usage::Usage;
-use icecone_store::StoreError;
+use icecone_core::usage::{Period, Usage};
 use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
 use icecone_store::testing::TestDatabase;
+use icecone_store::{Metering, StoreError};
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::support::{create_user, now, plus};
@@ -228,4 +229,78 @@ async fn the_purge_deletes_every_accounts_generations_older_than_the_cutoff_only
             .expect("again"),
         0
     );
+}
+
+#[tokio::test]
+async fn generations_finishing_together_are_stored_with_their_metering_and_a_duplicate_fails_alone()
+{
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let first = create_user(store, 1).await;
+    let second = create_user(store, 2).await;
+    let at = now();
+    let period = Period::of(at.date_naive());
+    let (taken, _) = new_generation(first, GenerationKind::Text, at);
+    store.insert_generation(&taken, None).await.expect("stored");
+
+    // Forty writes at once, on one runtime thread: the first takes the gate, the others
+    // queue behind it and are committed together; one of them reuses a taken id.
+    const DUPLICATE: i64 = 17;
+    let mut writes = JoinSet::new();
+    for n in 0..40_i64 {
+        let store = store.clone();
+        let account = if n % 2 == 0 { first } else { second };
+        let (mut record, media) = new_generation(account, GenerationKind::Text, plus(at, n));
+        if n == DUPLICATE {
+            record.id = taken.id;
+        }
+        let metering = Metering {
+            period: period.clone(),
+            usage: Usage {
+                tokens: 10,
+                images: 0,
+                video_seconds: 1,
+            },
+            at,
+        };
+        writes.spawn(async move {
+            let outcome = store
+                .insert_generation_metered(&record, media, metering)
+                .await;
+            (n, record, outcome)
+        });
+    }
+    for (n, record, outcome) in writes.join_all().await {
+        if n == DUPLICATE {
+            assert!(matches!(outcome, Err(StoreError::Duplicate)), "{outcome:?}");
+            let kept = store
+                .generation_of(first, taken.id)
+                .await
+                .expect("read")
+                .expect("the first row stays");
+            assert_eq!(kept, taken, "the duplicate overwrote nothing");
+        } else {
+            outcome.expect("stored");
+            let stored = store
+                .generation_of(record.account, record.id)
+                .await
+                .expect("read")
+                .expect("stored");
+            assert_eq!(stored, record);
+        }
+    }
+    // Twenty writes each; the duplicate (an odd one, the second account's) is not metered.
+    for (account, writes) in [(first, 20), (second, 19)] {
+        let expected = Usage {
+            tokens: 10 * writes,
+            images: 0,
+            video_seconds: writes,
+        };
+        assert_eq!(store.usage(account, &period).await.expect("read"), expected);
+        assert_eq!(
+            store.usage_cached(account, &period).await.expect("read"),
+            expected,
+            "the read cache follows committed metering"
+        );
+    }
 }
