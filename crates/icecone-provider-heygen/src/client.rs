@@ -5,9 +5,8 @@ use icecone_core::provider::Capability;
 use icecone_core::provider::adapter::{
     InvalidRequest, JobHandle, JobStatus, MediaUrl, ProviderError, RemoteMedia, VideoRequest,
 };
-use icecone_provider_http::{Answer, error_for_status};
+use icecone_provider_http::Answer;
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret as _;
 use serde::Serialize;
 
 use crate::HeyGenProvider;
@@ -102,27 +101,19 @@ impl HeyGenProvider {
     /// `DELETE /v3/videos/{video_id}`. `Ok(false)` when HeyGen does not know the video.
     pub(crate) async fn delete_video(&self, job: &JobHandle) -> Result<bool, ProviderError> {
         let path = video_path(job)?;
-        let answer = self.send::<()>(Method::DELETE, &path, None).await?;
-        match answer.status {
-            status if status.is_success() => Ok(true),
-            StatusCode::NOT_FOUND => Ok(false),
-            status => Err(refine_error(status, &answer.body)
-                .unwrap_or_else(|| error_for_status(status, &answer.headers))),
-        }
+        self.send::<()>(Method::DELETE, &path, None)
+            .await?
+            .found(refine_error)
     }
 
-    /// Sends a request with the key in `X-Api-Key`, and reads the answer.
+    /// Sends a request with the key (in `X-Api-Key`), and reads the answer.
     async fn send<B: Serialize>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
     ) -> Result<Answer, ProviderError> {
-        let key = self.api_key.require()?;
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.config.base_url))
-            .header("X-Api-Key", key.expose_secret());
+        let mut request = self.base.request(method, path)?;
         if let Some(body) = body {
             request = request.json(body);
         }

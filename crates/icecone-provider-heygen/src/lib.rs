@@ -13,7 +13,6 @@
 //! API key is held as a [`SecretString`], sent only in `X-Api-Key`, and is never logged,
 //! shown by `Debug` or carried by an error.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -27,7 +26,7 @@ use icecone_core::provider::policy::{
     ZdrArrangement,
 };
 use icecone_core::provider::{Capability, ProviderId};
-use icecone_provider_http::KeySlot;
+use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
 
 mod client;
@@ -93,9 +92,14 @@ pub const POLICY: ProviderPolicy = ProviderPolicy {
     },
 };
 
-static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
-    ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`heygen` is a valid id"))
-});
+const IDENTITY: Identity = Identity {
+    id: ID,
+    name: "HeyGen",
+    policy: &POLICY,
+};
+
+/// `X-Api-Key: <key>`.
+const KEY_HEADER: KeyHeader = KeyHeader::Named("X-Api-Key");
 
 /// How the adapter reaches HeyGen.
 #[derive(Debug, Clone)]
@@ -140,42 +144,37 @@ pub use icecone_provider_http::BuildError;
 /// The HeyGen adapter.
 #[derive(Debug)]
 pub struct HeyGenProvider {
+    /// The identity, base URL, client and key (the configured one, until
+    /// `setProviderCredential` replaces it).
+    base: AdapterBase,
     config: HeyGenConfig,
-    /// The key in use: the configured one, until `setProviderCredential` replaces it.
-    api_key: KeySlot,
-    http: reqwest::Client,
 }
 
 impl HeyGenProvider {
     /// Builds the adapter; no request is sent.
     pub fn new(mut config: HeyGenConfig) -> Result<Self, BuildError> {
-        config.base_url = icecone_provider_http::base_url(&config.base_url)?;
-        let http = icecone_provider_http::client(config.timeout)?;
-        let api_key = KeySlot::new(config.api_key.take());
-        Ok(Self {
-            config,
-            api_key,
-            http,
-        })
+        let key = config.api_key.take();
+        let base = AdapterBase::new(IDENTITY, KEY_HEADER, key, &config.base_url, config.timeout)?;
+        Ok(Self { base, config })
     }
 }
 
 impl ProviderAdapter for HeyGenProvider {
     fn id(&self) -> &ProviderId {
-        &PROVIDER_ID
+        self.base.id()
     }
 
     fn name(&self) -> &str {
-        "HeyGen"
+        self.base.name()
     }
 
     fn policy(&self) -> &ProviderPolicy {
-        &POLICY
+        self.base.policy()
     }
 
     /// A key and an avatar: without an avatar every request would be refused.
     fn is_available(&self) -> bool {
-        self.api_key.get().is_some() && self.config.avatar_id.is_some()
+        self.base.has_key() && self.config.avatar_id.is_some()
     }
 
     fn takes_credential(&self) -> bool {
@@ -183,7 +182,7 @@ impl ProviderAdapter for HeyGenProvider {
     }
 
     fn replace_credential(&self, credential: ApiCredential) {
-        self.api_key.replace(credential);
+        self.base.replace_key(credential);
     }
 
     fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {

@@ -1,20 +1,28 @@
-//! What every HTTP provider adapter shares, written once: the base URL check, the client
-//! with its timeouts, the slot holding the API key, the mapping of HTTP answers and
-//! transport failures to [`ProviderError`], and fetching a finished job's output from the
-//! provider's temporary URL.
+//! What every HTTP provider adapter shares, written once: [`AdapterBase`] (the adapter's
+//! identity, base URL, client and API key, and the requests it sends with that key), the
+//! base URL check, the client with its timeouts, the slot holding the API key, the mapping
+//! of HTTP answers and transport failures to [`ProviderError`], and fetching a finished
+//! job's output from the provider's temporary URL. Behind the `testing` feature, the
+//! helpers of the adapters' wiremock tests (`testing`).
 //!
 //! Nothing here reads a provider's free-text error message (it may quote the prompt), logs
 //! a URL (signed URLs carry credentials) or shows a key.
 
+use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{InvalidRequest, MediaUrl, Output, ProviderError};
 use icecone_core::provider::credential::ApiCredential;
-use reqwest::StatusCode;
+use icecone_core::provider::policy::ProviderPolicy;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use secrecy::SecretString;
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::DeserializeOwned;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 /// Why an adapter cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +33,9 @@ pub enum BuildError {
     /// The HTTP client could not be initialised.
     #[error("cannot initialise the HTTP client")]
     Client(#[source] reqwest::Error),
+    /// The adapter's id is not a valid provider id (a mistake in the adapter's code).
+    #[error("an adapter's id must be a valid provider id")]
+    Id,
 }
 
 /// The base URL without surrounding blanks or trailing `/`, if it is `http(s)://`.
@@ -74,6 +85,117 @@ impl KeySlot {
     pub fn replace(&self, credential: ApiCredential) {
         let key = Arc::new(SecretString::from(credential.expose()));
         *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some(key);
+    }
+}
+
+/// Who an adapter is: what the gateway lists, publishes and routes on.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity {
+    /// The stable id clients use to pick the provider; a valid [`ProviderId`].
+    pub id: &'static str,
+    /// A human-readable name.
+    pub name: &'static str,
+    /// The provider's declared data-handling policy.
+    pub policy: &'static ProviderPolicy,
+}
+
+/// How a provider takes its API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHeader {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// The key alone in the named header, such as `X-Api-Key`.
+    Named(&'static str),
+}
+
+/// What every HTTP adapter holds: its identity, the provider's base URL, the client, and
+/// the API key in a [`KeySlot`]. An adapter keeps one and delegates the identity methods of
+/// `ProviderAdapter` (`id`, `name`, `policy`, `is_available`, `replace_credential`) to it;
+/// what remains in the adapter is the provider's own wire format, endpoints and status
+/// mapping.
+pub struct AdapterBase {
+    id: ProviderId,
+    name: &'static str,
+    policy: &'static ProviderPolicy,
+    key_header: KeyHeader,
+    base_url: String,
+    http: reqwest::Client,
+    api_key: KeySlot,
+}
+
+impl AdapterBase {
+    /// Checks the base URL and builds the client (see [`base_url`] and [`client`]); no
+    /// request is sent.
+    pub fn new(
+        identity: Identity,
+        key_header: KeyHeader,
+        api_key: Option<SecretString>,
+        base_url_text: &str,
+        timeout: Duration,
+    ) -> Result<Self, BuildError> {
+        Ok(Self {
+            id: ProviderId::parse(identity.id).map_err(|_| BuildError::Id)?,
+            name: identity.name,
+            policy: identity.policy,
+            key_header,
+            base_url: base_url(base_url_text)?,
+            http: client(timeout)?,
+            api_key: KeySlot::new(api_key),
+        })
+    }
+
+    /// The adapter's id.
+    pub fn id(&self) -> &ProviderId {
+        &self.id
+    }
+
+    /// The adapter's human-readable name.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// The provider's declared data-handling policy.
+    pub fn policy(&self) -> &ProviderPolicy {
+        self.policy
+    }
+
+    /// Whether a key is set: without one, every request is refused before it is sent.
+    pub fn has_key(&self) -> bool {
+        self.api_key.get().is_some()
+    }
+
+    /// Uses `credential` as the API key from now on.
+    pub fn replace_key(&self, credential: ApiCredential) {
+        self.api_key.replace(credential);
+    }
+
+    /// A request to `path` (appended to the base URL) carrying the key as the provider
+    /// takes it, or [`ProviderError::Unauthorized`] when there is no key.
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, ProviderError> {
+        let key = self.api_key.require()?;
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        Ok(match self.key_header {
+            KeyHeader::Bearer => request.bearer_auth(key.expose_secret()),
+            KeyHeader::Named(header) => request.header(header, key.expose_secret()),
+        })
+    }
+}
+
+/// The policy is left out: it is public and long.
+impl fmt::Debug for AdapterBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdapterBase")
+            .field("id", &self.id)
+            .field("base_url", &self.base_url)
+            .field("key_header", &self.key_header)
+            .field("api_key", &self.api_key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -146,9 +268,32 @@ impl Answer {
         if self.status.is_success() {
             serde_json::from_slice(&self.body).map_err(|_| ProviderError::Malformed)
         } else {
-            Err(refine(self.status, &self.body)
-                .unwrap_or_else(|| error_for_status(self.status, &self.headers)))
+            Err(self.error(refine))
         }
+    }
+
+    /// For a call on a remote job, such as a delete: `Ok(true)` when the status is a
+    /// success, `Ok(false)` when the provider does not know the job (404), otherwise what
+    /// `refine` makes of the error body, or [`error_for_status`].
+    pub fn found(
+        self,
+        refine: impl FnOnce(StatusCode, &[u8]) -> Option<ProviderError>,
+    ) -> Result<bool, ProviderError> {
+        match self.status {
+            status if status.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self.error(refine)),
+        }
+    }
+
+    /// The error an unsuccessful answer means: what `refine` makes of its body, or
+    /// [`error_for_status`].
+    pub fn error(
+        &self,
+        refine: impl FnOnce(StatusCode, &[u8]) -> Option<ProviderError>,
+    ) -> ProviderError {
+        refine(self.status, &self.body)
+            .unwrap_or_else(|| error_for_status(self.status, &self.headers))
     }
 }
 
@@ -210,7 +355,7 @@ pub async fn fetch_media(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wiremock::matchers::{method, path};
+    use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     #[test]
@@ -294,6 +439,93 @@ mod tests {
         slot.replace(ApiCredential::parse("sk-secret-value-123456").expect("valid"));
         assert!(slot.require().is_ok());
         assert!(!format!("{slot:?}").contains("secret-value"));
+    }
+
+    #[tokio::test]
+    async fn the_base_sends_the_key_as_the_provider_takes_it_and_nothing_without_one() {
+        use icecone_core::provider::policy::{
+            Claim, OutputRetention, Retention, Source, TrainingUse, ZdrArrangement,
+        };
+        const fn claim<T>(value: T) -> Claim<T> {
+            let source = Source {
+                url: "https://example.com/terms",
+                verified_on: chrono::NaiveDate::MIN,
+            };
+            Claim { value, source }
+        }
+        const POLICY: ProviderPolicy = ProviderPolicy {
+            capabilities: &[],
+            data_categories: &[],
+            training_use: claim(TrainingUse::Unknown),
+            retention: claim(Retention::Unknown),
+            zero_data_retention: claim(ZdrArrangement::Unknown),
+            output_retention: claim(OutputRetention::Inline),
+            region: claim(None),
+        };
+        let identity = Identity {
+            id: "example",
+            name: "Example",
+            policy: &POLICY,
+        };
+        let server = MockServer::start().await;
+        let base_url = format!("{}/v1/", server.uri());
+        let key = || Some(SecretString::from("sk-secret-value-123456"));
+        let timeout = Duration::from_secs(5);
+        for (key_header, name, value) in [
+            (
+                KeyHeader::Bearer,
+                "authorization",
+                "Bearer sk-secret-value-123456",
+            ),
+            (
+                KeyHeader::Named("x-api-key"),
+                "x-api-key",
+                "sk-secret-value-123456",
+            ),
+        ] {
+            Mock::given(method("GET"))
+                .and(path("/v1/things"))
+                .and(header(name, value))
+                .respond_with(ResponseTemplate::new(204))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let base =
+                AdapterBase::new(identity, key_header, key(), &base_url, timeout).expect("builds");
+            assert_eq!(
+                (base.id().as_str(), base.name(), base.policy()),
+                ("example", "Example", &POLICY)
+            );
+            assert!(base.has_key());
+            assert!(!format!("{base:?}").contains("secret-value"));
+            let request = base.request(Method::GET, "/things").expect("a key");
+            assert_eq!(
+                Answer::of(request).await.map(|answer| answer.status),
+                Ok(StatusCode::NO_CONTENT)
+            );
+            server.verify().await;
+            server.reset().await;
+        }
+
+        let keyless = AdapterBase::new(identity, KeyHeader::Bearer, None, &base_url, timeout)
+            .expect("builds");
+        assert!(!keyless.has_key());
+        assert_eq!(
+            keyless.request(Method::GET, "/things").err(),
+            Some(ProviderError::Unauthorized)
+        );
+        keyless.replace_key(ApiCredential::parse("sk-rotated-value-654321").expect("valid"));
+        assert!(keyless.has_key());
+        testing::assert_nothing_sent(&server).await;
+
+        let invalid = Identity {
+            id: "Not An Id",
+            ..identity
+        };
+        assert!(matches!(
+            AdapterBase::new(invalid, KeyHeader::Bearer, None, &base_url, timeout),
+            Err(BuildError::Id)
+        ));
     }
 
     #[tokio::test]

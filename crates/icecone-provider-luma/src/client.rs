@@ -3,9 +3,8 @@
 use icecone_core::provider::adapter::{
     JobHandle, JobStatus, MediaUrl, ProviderError, RemoteMedia, VideoRequest,
 };
-use icecone_provider_http::{Answer, error_for_status};
-use reqwest::StatusCode;
-use secrecy::ExposeSecret as _;
+use icecone_provider_http::Answer;
+use reqwest::{Method, StatusCode};
 
 use crate::LumaProvider;
 use crate::wire;
@@ -15,7 +14,6 @@ const MAX_ID_LEN: usize = 128;
 
 impl LumaProvider {
     pub(crate) async fn create(&self, request: &VideoRequest) -> Result<JobHandle, ProviderError> {
-        let key = self.api_key.require()?;
         let body = wire::GenerationRequest {
             prompt: request.prompt.as_str(),
             model: &self.config.model,
@@ -32,11 +30,7 @@ impl LumaProvider {
                 },
             }),
         };
-        let http_request = self
-            .http
-            .post(format!("{}/generations", self.config.base_url))
-            .bearer_auth(key.expose_secret())
-            .json(&body);
+        let http_request = self.base.request(Method::POST, "/generations")?.json(&body);
         let generation: wire::Generation = Answer::of(http_request).await?.json(refine_error)?;
         if !valid_id(&generation.id) {
             return Err(ProviderError::Malformed);
@@ -45,9 +39,8 @@ impl LumaProvider {
     }
 
     pub(crate) async fn status(&self, job: &JobHandle) -> Result<JobStatus, ProviderError> {
-        let url = self.generation_url(job)?;
-        let key = self.api_key.require()?;
-        let http_request = self.http.get(url).bearer_auth(key.expose_secret());
+        let path = generation_path(job)?;
+        let http_request = self.base.request(Method::GET, &path)?;
         let generation: wire::Generation =
             Answer::of(http_request)
                 .await?
@@ -77,29 +70,18 @@ impl LumaProvider {
     /// `DELETE /generations/{id}`: `Ok(true)` when deleted, `Ok(false)` when Luma no longer
     /// knows it (404).
     pub(crate) async fn delete(&self, job: &JobHandle) -> Result<bool, ProviderError> {
-        let url = self.generation_url(job)?;
-        let key = self.api_key.require()?;
-        let http_request = self.http.delete(url).bearer_auth(key.expose_secret());
-        let answer = Answer::of(http_request).await?;
-        match answer.status.as_u16() {
-            200..=299 => Ok(true),
-            404 => Ok(false),
-            _ => Err(refine_error(answer.status, &answer.body)
-                .unwrap_or_else(|| error_for_status(answer.status, &answer.headers))),
-        }
+        let path = generation_path(job)?;
+        let http_request = self.base.request(Method::DELETE, &path)?;
+        Answer::of(http_request).await?.found(refine_error)
     }
+}
 
-    /// The generation's URL; an id Luma could not have given is a job it does not know.
-    fn generation_url(&self, job: &JobHandle) -> Result<String, ProviderError> {
-        if valid_id(job.as_str()) {
-            Ok(format!(
-                "{}/generations/{}",
-                self.config.base_url,
-                job.as_str()
-            ))
-        } else {
-            Err(ProviderError::UnknownJob)
-        }
+/// The generation's path; an id Luma could not have given is a job it does not know.
+fn generation_path(job: &JobHandle) -> Result<String, ProviderError> {
+    if valid_id(job.as_str()) {
+        Ok(format!("/generations/{}", job.as_str()))
+    } else {
+        Err(ProviderError::UnknownJob)
     }
 }
 

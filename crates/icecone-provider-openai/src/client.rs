@@ -6,8 +6,7 @@ use icecone_core::provider::adapter::{
     ImageRequest, ImageSize, Output, ProviderError, TextRequest, TokenUsage,
 };
 use icecone_provider_http::{Answer, sniff_media};
-use reqwest::StatusCode;
-use secrecy::ExposeSecret as _;
+use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -96,12 +95,7 @@ impl OpenAiProvider {
         path: &str,
         body: &B,
     ) -> Result<R, ProviderError> {
-        let key = self.api_key.require()?;
-        let request = self
-            .http
-            .post(format!("{}{path}", self.config.base_url))
-            .bearer_auth(key.expose_secret())
-            .json(body);
+        let request = self.base.request(Method::POST, path)?.json(body);
         Answer::of(request).await?.json(refine_error)
     }
 }

@@ -6,9 +6,8 @@ use icecone_core::provider::adapter::{
     InvalidRequest, JobHandle, JobStatus, MediaUrl, ProviderError, RemoteDeletion, RemoteMedia,
     VideoRequest,
 };
-use icecone_provider_http::{Answer, error_for_status};
+use icecone_provider_http::Answer;
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret as _;
 use serde::Serialize;
 
 use crate::wire;
@@ -141,12 +140,10 @@ impl RunwayProvider {
     /// when Runway does not know the task.
     pub(crate) async fn delete_task(&self, job: &JobHandle) -> Result<bool, ProviderError> {
         let path = task_path(job)?;
-        let answer = self.send::<()>(Method::DELETE, &path, None).await?;
-        match answer.status {
-            status if status.is_success() => Ok(true),
-            StatusCode::NOT_FOUND => Ok(false),
-            status => Err(error_for_status(status, &answer.headers)),
-        }
+        // Runway's error bodies are free text: only the status is read.
+        self.send::<()>(Method::DELETE, &path, None)
+            .await?
+            .found(|_, _| None)
     }
 
     pub(crate) async fn delete(&self, job: &JobHandle) -> Result<RemoteDeletion, ProviderError> {
@@ -164,11 +161,9 @@ impl RunwayProvider {
         path: &str,
         body: Option<&B>,
     ) -> Result<Answer, ProviderError> {
-        let key = self.api_key.require()?;
         let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.config.base_url))
-            .bearer_auth(key.expose_secret())
+            .base
+            .request(method, path)?
             .header("X-Runway-Version", API_VERSION);
         if let Some(body) = body {
             request = request.json(body);

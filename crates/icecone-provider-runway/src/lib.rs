@@ -8,7 +8,6 @@
 //! id. The API key is held as a [`SecretString`] and is never logged, shown by `Debug` or
 //! carried by an error.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -22,7 +21,7 @@ use icecone_core::provider::policy::{
     ZdrArrangement,
 };
 use icecone_core::provider::{Capability, ProviderId};
-use icecone_provider_http::KeySlot;
+use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
 
 mod client;
@@ -105,9 +104,14 @@ pub const POLICY: ProviderPolicy = ProviderPolicy {
     },
 };
 
-static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
-    ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`runway` is a valid id"))
-});
+const IDENTITY: Identity = Identity {
+    id: ID,
+    name: "Runway",
+    policy: &POLICY,
+};
+
+/// `Authorization: Bearer <key>`.
+const KEY_HEADER: KeyHeader = KeyHeader::Bearer;
 
 /// How the adapter reaches Runway.
 #[derive(Debug, Clone)]
@@ -150,41 +154,36 @@ pub use icecone_provider_http::BuildError;
 /// The Runway adapter.
 #[derive(Debug)]
 pub struct RunwayProvider {
+    /// The identity, base URL, client and key (the configured one, until
+    /// `setProviderCredential` replaces it).
+    base: AdapterBase,
     config: RunwayConfig,
-    /// The key in use: the configured one, until `setProviderCredential` replaces it.
-    api_key: KeySlot,
-    http: reqwest::Client,
 }
 
 impl RunwayProvider {
     /// Builds the adapter; no request is sent.
     pub fn new(mut config: RunwayConfig) -> Result<Self, BuildError> {
-        config.base_url = icecone_provider_http::base_url(&config.base_url)?;
-        let http = icecone_provider_http::client(config.timeout)?;
-        let api_key = KeySlot::new(config.api_key.take());
-        Ok(Self {
-            config,
-            api_key,
-            http,
-        })
+        let key = config.api_key.take();
+        let base = AdapterBase::new(IDENTITY, KEY_HEADER, key, &config.base_url, config.timeout)?;
+        Ok(Self { base, config })
     }
 }
 
 impl ProviderAdapter for RunwayProvider {
     fn id(&self) -> &ProviderId {
-        &PROVIDER_ID
+        self.base.id()
     }
 
     fn name(&self) -> &str {
-        "Runway"
+        self.base.name()
     }
 
     fn policy(&self) -> &ProviderPolicy {
-        &POLICY
+        self.base.policy()
     }
 
     fn is_available(&self) -> bool {
-        self.api_key.get().is_some()
+        self.base.has_key()
     }
 
     fn takes_credential(&self) -> bool {
@@ -192,7 +191,7 @@ impl ProviderAdapter for RunwayProvider {
     }
 
     fn replace_credential(&self, credential: ApiCredential) {
-        self.api_key.replace(credential);
+        self.base.replace_key(credential);
     }
 
     fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {

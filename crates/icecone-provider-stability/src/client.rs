@@ -2,10 +2,9 @@
 //! [`ProviderError`]s.
 
 use icecone_core::provider::adapter::{ImageRequest, ImageSize, Output, ProviderError};
-use icecone_provider_http::{Answer, error_for_status, sniff_media};
-use reqwest::StatusCode;
+use icecone_provider_http::{Answer, sniff_media};
 use reqwest::header::ACCEPT;
-use secrecy::ExposeSecret as _;
+use reqwest::{Method, StatusCode};
 
 use crate::wire;
 use crate::{MAX_PROMPT_CHARS, StabilityProvider};
@@ -19,7 +18,6 @@ impl StabilityProvider {
         request
             .prompt
             .check_len(MAX_PROMPT_CHARS.min(self.config.max_prompt_chars))?;
-        let key = self.api_key.require()?;
         let form = wire::GenerateForm {
             prompt: request.prompt.as_str(),
             aspect_ratio: match request.size {
@@ -29,22 +27,19 @@ impl StabilityProvider {
             },
             output_format: "png",
         };
-        let url = format!(
-            "{}/v2beta/stable-image/generate/{}",
-            self.config.base_url,
+        let path = format!(
+            "/v2beta/stable-image/generate/{}",
             self.config.model.as_str()
         );
         let http_request = self
-            .http
-            .post(url)
-            .bearer_auth(key.expose_secret())
+            .base
+            .request(Method::POST, &path)?
             // The image's bytes, not base64 in JSON.
             .header(ACCEPT, "image/*")
             .multipart(form.into_form());
         let answer = Answer::of(http_request).await?;
         if !answer.status.is_success() {
-            return Err(refine_error(answer.status, &answer.body)
-                .unwrap_or_else(|| error_for_status(answer.status, &answer.headers)));
+            return Err(answer.error(refine_error));
         }
         let filtered = answer
             .headers

@@ -9,7 +9,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -22,7 +21,7 @@ use icecone_core::provider::policy::{
     ZdrArrangement,
 };
 use icecone_core::provider::{Capability, ProviderId};
-use icecone_provider_http::KeySlot;
+use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
 
 mod client;
@@ -97,9 +96,14 @@ pub const POLICY: ProviderPolicy = ProviderPolicy {
     },
 };
 
-static PROVIDER_ID: LazyLock<ProviderId> = LazyLock::new(|| {
-    ProviderId::parse(ID).unwrap_or_else(|_| unreachable!("`stability` is a valid id"))
-});
+const IDENTITY: Identity = Identity {
+    id: ID,
+    name: "Stability AI",
+    policy: &POLICY,
+};
+
+/// `Authorization: Bearer <key>`.
+const KEY_HEADER: KeyHeader = KeyHeader::Bearer;
 
 /// Which Stable Image endpoint generates the images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -181,41 +185,36 @@ pub use icecone_provider_http::BuildError;
 /// The Stability AI adapter.
 #[derive(Debug)]
 pub struct StabilityProvider {
+    /// The identity, base URL, client and key (the configured one, until
+    /// `setProviderCredential` replaces it).
+    base: AdapterBase,
     config: StabilityConfig,
-    /// The key in use: the configured one, until `setProviderCredential` replaces it.
-    api_key: KeySlot,
-    http: reqwest::Client,
 }
 
 impl StabilityProvider {
     /// Builds the adapter; no request is sent.
     pub fn new(mut config: StabilityConfig) -> Result<Self, BuildError> {
-        config.base_url = icecone_provider_http::base_url(&config.base_url)?;
-        let http = icecone_provider_http::client(config.timeout)?;
-        let api_key = KeySlot::new(config.api_key.take());
-        Ok(Self {
-            config,
-            api_key,
-            http,
-        })
+        let key = config.api_key.take();
+        let base = AdapterBase::new(IDENTITY, KEY_HEADER, key, &config.base_url, config.timeout)?;
+        Ok(Self { base, config })
     }
 }
 
 impl ProviderAdapter for StabilityProvider {
     fn id(&self) -> &ProviderId {
-        &PROVIDER_ID
+        self.base.id()
     }
 
     fn name(&self) -> &str {
-        "Stability AI"
+        self.base.name()
     }
 
     fn policy(&self) -> &ProviderPolicy {
-        &POLICY
+        self.base.policy()
     }
 
     fn is_available(&self) -> bool {
-        self.api_key.get().is_some()
+        self.base.has_key()
     }
 
     fn takes_credential(&self) -> bool {
@@ -223,7 +222,7 @@ impl ProviderAdapter for StabilityProvider {
     }
 
     fn replace_credential(&self, credential: ApiCredential) {
-        self.api_key.replace(credential);
+        self.base.replace_key(credential);
     }
 
     fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {

@@ -8,9 +8,11 @@ use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, InvalidRequest, JobHandle, JobStatus, MediaUrl,
     Prompt, ProviderAdapter, ProviderError, RemoteDeletion, RemoteMedia, Submission, VideoRequest,
 };
-use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{OutputRetention, Retention, TrainingUse, ZdrArrangement};
 use icecone_provider_heygen::{HeyGenConfig, HeyGenProvider, POLICY};
+use icecone_provider_http::testing::{
+    self, TIMEOUT, adapter_against_mock, answer_once, assert_nothing_sent,
+};
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
@@ -24,15 +26,16 @@ const VIDEO: &str = "4c1b2e9a0f5d4c7e8d1a2b3c4d5e6f70";
 
 /// A mock HeyGen and an adapter pointed at it, with an avatar and a voice.
 async fn setup(adjust: impl FnOnce(&mut HeyGenConfig)) -> (MockServer, HeyGenProvider) {
-    let server = MockServer::start().await;
-    let mut config = HeyGenConfig::new(Some(SecretString::from(KEY)));
-    config.base_url = server.uri();
-    config.avatar_id = Some(AVATAR.to_owned());
-    config.voice_id = Some(VOICE.to_owned());
-    config.timeout = Duration::from_secs(5);
-    adjust(&mut config);
-    let provider = HeyGenProvider::new(config).expect("adapter builds");
-    (server, provider)
+    adapter_against_mock(|uri| {
+        let mut config = HeyGenConfig::new(Some(SecretString::from(KEY)));
+        config.base_url = uri.to_owned();
+        config.avatar_id = Some(AVATAR.to_owned());
+        config.voice_id = Some(VOICE.to_owned());
+        config.timeout = TIMEOUT;
+        adjust(&mut config);
+        HeyGenProvider::new(config)
+    })
+    .await
 }
 
 fn video(script: &str) -> GenerationRequest {
@@ -61,42 +64,21 @@ fn error_answer(status: u16, code: &str, message: &str) -> ResponseTemplate {
 /// Submits a video request to a mock answering `answer`.
 async fn submit_answered(answer: ResponseTemplate) -> ProviderError {
     let (server, provider) = setup(|_| {}).await;
-    Mock::given(method("POST"))
-        .respond_with(answer)
-        .expect(1)
-        .mount(&server)
-        .await;
-    provider
-        .submit(&video(SCRIPT))
-        .await
-        .expect_err("the mock answers an error")
+    testing::submit_answered(&server, &provider, &video(SCRIPT), answer).await
 }
 
 /// Polls the video from a mock answering `answer`.
 async fn poll_answered(answer: ResponseTemplate) -> Result<JobStatus, ProviderError> {
     let (server, provider) = setup(|_| {}).await;
-    Mock::given(method("GET"))
+    let expected = Mock::given(method("GET"))
         .and(path(format!("/v3/videos/{VIDEO}")))
-        .and(header("x-api-key", KEY))
-        .respond_with(answer)
-        .expect(1)
-        .mount(&server)
-        .await;
+        .and(header("x-api-key", KEY));
+    answer_once(&server, expected, answer).await;
     provider.poll(&JobHandle::new(VIDEO)).await
 }
 
 fn detail(status: &str) -> serde_json::Value {
     json!({ "data": { "id": VIDEO, "status": status, "title": null, "video_url": null } })
-}
-
-async fn no_request_was_sent(server: &MockServer) {
-    assert!(
-        server
-            .received_requests()
-            .await
-            .expect("recorded")
-            .is_empty()
-    );
 }
 
 #[tokio::test]
@@ -166,7 +148,7 @@ async fn an_input_image_and_a_missing_avatar_are_refused_before_any_request() {
             Capability::Image
         )))
     );
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
 
     let (server, provider) = setup(|config| config.avatar_id = None).await;
     assert!(!provider.is_available());
@@ -176,7 +158,7 @@ async fn an_input_image_and_a_missing_avatar_are_refused_before_any_request() {
             Capability::AvatarVideo
         )))
     );
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -195,12 +177,7 @@ async fn a_bad_key_is_unauthorized_and_the_error_shows_neither_key_nor_message()
     .await;
     for error in [v3, legacy] {
         assert_eq!(error, ProviderError::Unauthorized);
-        for shown in [error.to_string(), format!("{error:?}")] {
-            assert!(
-                !shown.contains("hg-test") && !shown.contains("lighthouse"),
-                "{shown}"
-            );
-        }
+        testing::assert_error_hides(&error, &["hg-test", "lighthouse"]);
     }
 }
 
@@ -309,7 +286,7 @@ async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
             InvalidRequest::PromptTooLong { max_chars: 10 }
         ))
     );
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
     // The default limit is HeyGen's 5,000 characters.
     let (server, provider) = setup(|_| {}).await;
     assert_eq!(
@@ -318,7 +295,7 @@ async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
             InvalidRequest::PromptTooLong { max_chars: 5_000 }
         ))
     );
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -335,7 +312,7 @@ async fn without_a_key_the_adapter_is_unavailable_and_sends_nothing() {
         provider.cancel(&job).await,
         Err(ProviderError::Unauthorized)
     );
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -349,15 +326,12 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
         .expect(1)
         .mount(&server)
         .await;
-    assert!(provider.takes_credential());
-    provider.replace_credential(ApiCredential::parse(replacement).expect("valid key"));
-    assert!(provider.is_available());
+    testing::set_key_at_run_time(&provider, replacement);
     provider
         .submit(&video(SCRIPT))
         .await
         .expect("the mock accepts the new key");
-    let shown = format!("{provider:?}");
-    assert!(!shown.contains(replacement), "{shown}");
+    testing::assert_debug_hides(&provider, &[replacement]);
 }
 
 #[tokio::test]
@@ -431,7 +405,7 @@ async fn polling_a_video_heygen_does_not_know_is_an_unknown_job() {
         provider.poll(&JobHandle::new("../user/me")).await,
         Err(ProviderError::UnknownJob)
     );
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
 }
 
 /// A mock answering `DELETE /v3/videos/{VIDEO}` with `answer`, exactly once.
@@ -492,22 +466,16 @@ fn the_heygen_policy_is_sourced_and_dated_per_claim() {
         OutputRetention::DeletedAfterFetch
     );
     assert_eq!(POLICY.region.value, None);
-    // (claim's source, expected page)
-    let cases = [
-        (POLICY.training_use.source, "https://www.heygen.com/policy"),
-        (POLICY.retention.source, "https://www.heygen.com/policy"),
-        (
-            POLICY.zero_data_retention.source,
-            "https://www.heygen.com/policy",
-        ),
-        (
-            POLICY.output_retention.source,
+    let privacy_policy = "https://www.heygen.com/policy";
+    testing::assert_claim_sources(
+        &POLICY,
+        [
+            privacy_policy,
+            privacy_policy,
+            privacy_policy,
             "https://docs.heygen.com/reference/delete-a-video",
-        ),
-        (POLICY.region.source, "https://www.heygen.com/policy"),
-    ];
-    for (source, url) in cases {
-        assert_eq!(source.url, url);
-        assert_eq!(source.verified_on.to_string(), "2026-11-29");
-    }
+            privacy_policy,
+        ],
+        "2026-11-29",
+    );
 }

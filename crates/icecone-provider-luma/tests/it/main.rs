@@ -9,8 +9,11 @@ use icecone_core::provider::adapter::{
     Prompt, ProviderAdapter, ProviderError, RemoteDeletion, RemoteMedia, Submission, TextRequest,
     VideoRequest,
 };
-use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{OutputRetention, Retention, TrainingUse, ZdrArrangement};
+use icecone_provider_http::testing::{
+    self, TIMEOUT, adapter_against_mock, answer_once, assert_error_hides, assert_nothing_sent,
+    bearer,
+};
 use icecone_provider_luma::{DEFAULT_BASE_URL, ID, LumaConfig, LumaProvider, POLICY};
 use secrecy::SecretString;
 use serde_json::json;
@@ -23,13 +26,14 @@ const JOB: &str = "123e4567-e89b-12d3-a456-426614174000";
 
 /// A mock Luma and an adapter pointed at it.
 async fn setup(adjust: impl FnOnce(&mut LumaConfig)) -> (MockServer, LumaProvider) {
-    let server = MockServer::start().await;
-    let mut config = LumaConfig::new(Some(SecretString::from(KEY)));
-    config.base_url = format!("{}/dream-machine/v1", server.uri());
-    config.timeout = Duration::from_secs(5);
-    adjust(&mut config);
-    let provider = LumaProvider::new(config).expect("adapter builds");
-    (server, provider)
+    adapter_against_mock(|uri| {
+        let mut config = LumaConfig::new(Some(SecretString::from(KEY)));
+        config.base_url = format!("{uri}/dream-machine/v1");
+        config.timeout = TIMEOUT;
+        adjust(&mut config);
+        LumaProvider::new(config)
+    })
+    .await
 }
 
 fn video_of(prompt: &str, image: Option<&str>, duration_seconds: u32) -> GenerationRequest {
@@ -73,27 +77,16 @@ fn error_answer(status: u16, detail: &str) -> ResponseTemplate {
 /// Submits `request` to a mock answering every POST with `answer`.
 async fn answer_with(answer: ResponseTemplate, request: GenerationRequest) -> ProviderError {
     let (server, provider) = setup(|_| {}).await;
-    Mock::given(method("POST"))
-        .respond_with(answer)
-        .expect(1)
-        .mount(&server)
-        .await;
-    provider
-        .submit(&request)
-        .await
-        .expect_err("the mock answers an error")
+    testing::submit_answered(&server, &provider, &request, answer).await
 }
 
 /// Polls a mock answering every GET with `answer`.
 async fn poll_with(answer: ResponseTemplate) -> Result<JobStatus, ProviderError> {
     let (server, provider) = setup(|_| {}).await;
-    Mock::given(method("GET"))
+    let expected = Mock::given(method("GET"))
         .and(path(job_path()))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
-        .respond_with(answer)
-        .expect(1)
-        .mount(&server)
-        .await;
+        .and(bearer(KEY));
+    answer_once(&server, expected, answer).await;
     provider.poll(&job()).await
 }
 
@@ -124,7 +117,7 @@ async fn a_generation_sends_only_the_prompt_and_parameters_and_answers_a_pending
         let (server, provider) = setup(|_| {}).await;
         Mock::given(method("POST"))
             .and(path("/dream-machine/v1/generations"))
-            .and(header("authorization", format!("Bearer {KEY}").as_str()))
+            .and(bearer(KEY))
             .and(header("content-type", "application/json"))
             // The whole body, exactly: nothing about the person, no callback URL.
             .and(body_json(body))
@@ -178,9 +171,7 @@ async fn polling_maps_queued_dreaming_completed_and_failed() {
         .expect_err("failed");
     assert_eq!(failed, ProviderError::JobFailed);
     // The failure reason quotes the prompt: it is not kept.
-    for shown in [failed.to_string(), format!("{failed:?}")] {
-        assert!(!shown.contains("paper boat"), "{shown}");
-    }
+    assert_error_hides(&failed, &["paper boat"]);
 }
 
 #[tokio::test]
@@ -225,13 +216,7 @@ async fn polling_a_generation_luma_does_not_know_is_an_unknown_job() {
             "{id}"
         );
     }
-    assert!(
-        server
-            .received_requests()
-            .await
-            .expect("recorded")
-            .is_empty()
-    );
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -239,7 +224,7 @@ async fn cancel_and_delete_send_delete_and_a_gone_generation_counts_as_deleted()
     let (server, provider) = setup(|_| {}).await;
     Mock::given(method("DELETE"))
         .and(path(job_path()))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .and(bearer(KEY))
         .respond_with(ResponseTemplate::new(204))
         .expect(2)
         .mount(&server)
@@ -289,12 +274,7 @@ async fn a_bad_key_is_unauthorized_and_the_error_shows_neither_key_nor_message()
     )
     .await;
     assert_eq!(error, ProviderError::Unauthorized);
-    for shown in [error.to_string(), format!("{error:?}")] {
-        assert!(
-            !shown.contains("luma-test") && !shown.contains("paper boat"),
-            "{shown}"
-        );
-    }
+    assert_error_hides(&error, &["luma-test", "paper boat"]);
     assert_eq!(
         poll_with(error_answer(401, "Invalid API key")).await,
         Err(ProviderError::Unauthorized)
@@ -434,13 +414,7 @@ async fn empty_oversized_and_unsupported_requests_are_refused_before_any_request
             )))
         );
     }
-    assert!(
-        server
-            .received_requests()
-            .await
-            .expect("recorded")
-            .is_empty()
-    );
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -459,13 +433,7 @@ async fn without_a_key_the_adapter_is_unavailable_and_sends_nothing() {
         provider.delete_remote(&job()).await,
         Err(ProviderError::Unauthorized)
     );
-    assert!(
-        server
-            .received_requests()
-            .await
-            .expect("recorded")
-            .is_empty()
-    );
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -474,26 +442,17 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
     for configured in [None, Some(SecretString::from(KEY))] {
         let (server, provider) = setup(|config| config.api_key = configured).await;
         Mock::given(method("POST"))
-            .and(header(
-                "authorization",
-                format!("Bearer {replacement}").as_str(),
-            ))
+            .and(bearer(replacement))
             .respond_with(ResponseTemplate::new(201).set_body_json(generation("queued", None)))
             .expect(1)
             .mount(&server)
             .await;
-        assert!(provider.takes_credential());
-        provider.replace_credential(ApiCredential::parse(replacement).expect("valid key"));
-        assert!(provider.is_available());
+        testing::set_key_at_run_time(&provider, replacement);
         assert_eq!(
             provider.submit(&video()).await,
             Ok(Submission::Pending(job()))
         );
-        let shown = format!("{provider:?}");
-        assert!(
-            !shown.contains(replacement) && !shown.contains(KEY),
-            "{shown}"
-        );
+        testing::assert_debug_hides(&provider, &[replacement, KEY]);
     }
 }
 
@@ -528,27 +487,16 @@ fn the_luma_policy_is_sourced_and_dated_per_claim() {
         OutputRetention::DeletedAfterFetch
     );
     assert_eq!(POLICY.region.value, None);
-    let claims = [
-        (POLICY.training_use.source, "https://lumalabs.ai/legal/tos"),
-        (
-            POLICY.retention.source,
-            "https://lumalabs.ai/dream-machine/api/terms",
-        ),
-        (
-            POLICY.zero_data_retention.source,
-            "https://lumalabs.ai/dream-machine/api/terms",
-        ),
-        (
-            POLICY.output_retention.source,
+    let api_terms = "https://lumalabs.ai/dream-machine/api/terms";
+    testing::assert_claim_sources(
+        &POLICY,
+        [
+            "https://lumalabs.ai/legal/tos",
+            api_terms,
+            api_terms,
             "https://github.com/lumalabs/lumaai-api",
-        ),
-        (
-            POLICY.region.source,
-            "https://lumalabs.ai/dream-machine/api/terms",
-        ),
-    ];
-    for (source, url) in claims {
-        assert_eq!(source.url, url);
-        assert_eq!(source.verified_on.to_string(), "2026-11-29");
-    }
+            api_terms,
+        ],
+        "2026-11-29",
+    );
 }

@@ -8,8 +8,10 @@ use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, InvalidRequest, Output, Prompt, ProviderAdapter,
     ProviderError, Submission, TextRequest, VideoRequest,
 };
-use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{Retention, TrainingUse, ZdrArrangement};
+use icecone_provider_http::testing::{
+    self, ONE_PIXEL_PNG, TIMEOUT, adapter_against_mock, assert_nothing_sent, bearer,
+};
 use icecone_provider_openai::{OpenAiConfig, OpenAiProvider, POLICY};
 use secrecy::SecretString;
 use serde_json::json;
@@ -21,13 +23,14 @@ const PROMPT: &str = "Write a haiku about the sea";
 
 /// A mock OpenAI and an adapter pointed at it.
 async fn setup(adjust: impl FnOnce(&mut OpenAiConfig)) -> (MockServer, OpenAiProvider) {
-    let server = MockServer::start().await;
-    let mut config = OpenAiConfig::new(Some(SecretString::from(KEY)));
-    config.base_url = format!("{}/v1", server.uri());
-    config.timeout = Duration::from_secs(5);
-    adjust(&mut config);
-    let provider = OpenAiProvider::new(config).expect("adapter builds");
-    (server, provider)
+    adapter_against_mock(|uri| {
+        let mut config = OpenAiConfig::new(Some(SecretString::from(KEY)));
+        config.base_url = format!("{uri}/v1");
+        config.timeout = TIMEOUT;
+        adjust(&mut config);
+        OpenAiProvider::new(config)
+    })
+    .await
 }
 
 fn text(prompt: &str, max_tokens: Option<u32>) -> GenerationRequest {
@@ -69,32 +72,15 @@ fn error_answer(status: u16, message: &str, kind: &str, code: &str) -> ResponseT
 /// Sends `request` to a mock answering every POST with `answer`.
 async fn answer_with(answer: ResponseTemplate, request: GenerationRequest) -> ProviderError {
     let (server, provider) = setup(|_| {}).await;
-    Mock::given(method("POST"))
-        .respond_with(answer)
-        .expect(1)
-        .mount(&server)
-        .await;
-    provider
-        .submit(&request)
-        .await
-        .expect_err("the mock answers an error")
+    testing::submit_answered(&server, &provider, &request, answer).await
 }
-
-/// The smallest valid PNG: 1 × 1, RGB.
-const ONE_PIXEL_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
-    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
-    0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
-    0x44, 0xae, 0x42, 0x60, 0x82,
-];
 
 #[tokio::test]
 async fn chat_completions_send_only_the_prompt_with_store_false_and_return_text_and_usage() {
     let (server, provider) = setup(|_| {}).await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .and(bearer(KEY))
         .and(header("content-type", "application/json"))
         // The whole body, exactly: the prompt and the parameters, nothing about the person.
         .and(body_json(json!({
@@ -173,7 +159,7 @@ async fn image_generations_return_the_decoded_png_for_gpt_image_and_dall_e_model
         }
         Mock::given(method("POST"))
             .and(path("/v1/images/generations"))
-            .and(header("authorization", format!("Bearer {KEY}").as_str()))
+            .and(bearer(KEY))
             .and(header("content-type", "application/json"))
             .and(body_json(body))
             .respond_with(answer.clone())
@@ -205,12 +191,7 @@ async fn a_bad_key_is_unauthorized_and_the_error_shows_neither_key_nor_message()
     )
     .await;
     assert_eq!(error, ProviderError::Unauthorized);
-    for shown in [error.to_string(), format!("{error:?}")] {
-        assert!(
-            !shown.contains("sk-test") && !shown.contains("haiku"),
-            "{shown}"
-        );
-    }
+    testing::assert_error_hides(&error, &["sk-test", "haiku"]);
 }
 
 #[tokio::test]
@@ -289,11 +270,8 @@ async fn a_provider_slower_than_the_timeout_is_a_timeout() {
 
 #[tokio::test]
 async fn an_unreachable_provider_is_a_connection_error() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let address = listener.local_addr().expect("address");
-    drop(listener);
     let mut config = OpenAiConfig::new(Some(SecretString::from(KEY)));
-    config.base_url = format!("http://{address}/v1");
+    config.base_url = format!("{}/v1", testing::unreachable_base_url());
     let provider = OpenAiProvider::new(config).expect("adapter builds");
     let error = provider
         .submit(&text(PROMPT, None))
@@ -421,13 +399,7 @@ async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
             _
         )))
     ));
-    assert!(
-        server
-            .received_requests()
-            .await
-            .expect("recorded")
-            .is_empty()
-    );
+    assert_nothing_sent(&server).await;
 
     // DALL·E 3 takes at most 4,000 characters, whatever the adapter's own limit.
     let (server, provider) = setup(|config| config.image_model = "dall-e-3".to_owned()).await;
@@ -446,13 +418,7 @@ async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
             InvalidRequest::PromptTooLong { max_chars: 4_000 }
         ))
     );
-    assert!(
-        server
-            .received_requests()
-            .await
-            .expect("recorded")
-            .is_empty()
-    );
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -464,13 +430,7 @@ async fn without_a_key_the_adapter_is_unavailable_and_sends_nothing() {
         .await
         .expect_err("no key");
     assert_eq!(error, ProviderError::Unauthorized);
-    assert!(
-        server
-            .received_requests()
-            .await
-            .expect("recorded")
-            .is_empty()
-    );
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -479,33 +439,25 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
     let replacement = "sk-rotated-fedcba9876543210";
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .and(header(
-            "authorization",
-            format!("Bearer {replacement}").as_str(),
-        ))
+        .and(bearer(replacement))
         .respond_with(ResponseTemplate::new(200).set_body_json(chat_answer(json!("Waves"), "stop")))
         .expect(1)
         .mount(&server)
         .await;
     assert!(!provider.is_available());
-    let credential = ApiCredential::parse(replacement).expect("valid key");
-    assert!(provider.takes_credential());
-    provider.replace_credential(credential);
-    assert!(provider.is_available());
+    testing::set_key_at_run_time(&provider, replacement);
     provider
         .submit(&text(PROMPT, None))
         .await
         .expect("the mock accepts the new key");
-    let shown = format!("{provider:?}");
-    assert!(!shown.contains(replacement), "{shown}");
+    testing::assert_debug_hides(&provider, &[replacement]);
 }
 
 #[tokio::test]
 async fn the_key_never_appears_in_debug_output() {
     let (_server, provider) = setup(|_| {}).await;
     assert!(provider.is_available());
-    let shown = format!("{provider:?}");
-    assert!(!shown.contains(KEY), "{shown}");
+    testing::assert_debug_hides(&provider, &[KEY]);
     assert!(
         OpenAiProvider::new(OpenAiConfig {
             base_url: "ftp://example.invalid".to_owned(),
@@ -524,16 +476,9 @@ fn the_openai_policy_is_sourced_and_dated_per_claim() {
     ));
     assert_eq!(POLICY.zero_data_retention.value, ZdrArrangement::ByContract);
     assert_eq!(POLICY.region.value, None);
-    for source in [
-        POLICY.training_use.source,
-        POLICY.retention.source,
-        POLICY.zero_data_retention.source,
-        POLICY.region.source,
-    ] {
-        assert_eq!(
-            source.url,
-            "https://platform.openai.com/docs/guides/your-data"
-        );
-        assert_eq!(source.verified_on.to_string(), "2026-11-29");
-    }
+    testing::assert_claim_sources(
+        &POLICY,
+        ["https://platform.openai.com/docs/guides/your-data"; 5],
+        "2026-11-29",
+    );
 }

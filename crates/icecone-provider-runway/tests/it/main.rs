@@ -9,8 +9,10 @@ use icecone_core::provider::adapter::{
     Prompt, ProviderAdapter, ProviderError, RemoteDeletion, RemoteMedia, Submission, TextRequest,
     VideoRequest,
 };
-use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{OutputRetention, Retention, TrainingUse, ZdrArrangement};
+use icecone_provider_http::testing::{
+    self, TIMEOUT, adapter_against_mock, answer_once, assert_nothing_sent, bearer,
+};
 use icecone_provider_runway::{POLICY, RunwayConfig, RunwayProvider};
 use secrecy::SecretString;
 use serde_json::json;
@@ -24,13 +26,14 @@ const TASK: &str = "17f20503-6c24-4c16-946b-35dbbce2af2f";
 
 /// A mock Runway and an adapter pointed at it.
 async fn setup(adjust: impl FnOnce(&mut RunwayConfig)) -> (MockServer, RunwayProvider) {
-    let server = MockServer::start().await;
-    let mut config = RunwayConfig::new(Some(SecretString::from(KEY)));
-    config.base_url = format!("{}/v1", server.uri());
-    config.timeout = Duration::from_secs(5);
-    adjust(&mut config);
-    let provider = RunwayProvider::new(config).expect("adapter builds");
-    (server, provider)
+    adapter_against_mock(|uri| {
+        let mut config = RunwayConfig::new(Some(SecretString::from(KEY)));
+        config.base_url = format!("{uri}/v1");
+        config.timeout = TIMEOUT;
+        adjust(&mut config);
+        RunwayProvider::new(config)
+    })
+    .await
 }
 
 fn video(prompt: &str, image: Option<&str>, duration_seconds: u32) -> GenerationRequest {
@@ -45,36 +48,20 @@ fn from_image() -> GenerationRequest {
     video(PROMPT, Some(IMAGE), 5)
 }
 
-/// A mock for every call of `method`, answering `answer` once.
-async fn answer_once(server: &MockServer, verb: &str, answer: ResponseTemplate) {
-    Mock::given(method(verb))
-        .respond_with(answer)
-        .expect(1)
-        .mount(server)
-        .await;
-}
-
 /// Submits an image-to-video request to a mock answering `answer`.
 async fn submit_answered(answer: ResponseTemplate) -> ProviderError {
     let (server, provider) = setup(|_| {}).await;
-    answer_once(&server, "POST", answer).await;
-    provider
-        .submit(&from_image())
-        .await
-        .expect_err("the mock answers an error")
+    testing::submit_answered(&server, &provider, &from_image(), answer).await
 }
 
 /// Polls a task from a mock answering `answer`.
 async fn poll_answered(answer: ResponseTemplate) -> Result<JobStatus, ProviderError> {
     let (server, provider) = setup(|_| {}).await;
-    Mock::given(method("GET"))
+    let expected = Mock::given(method("GET"))
         .and(path(format!("/v1/tasks/{TASK}")))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
-        .and(header("x-runway-version", "2024-11-06"))
-        .respond_with(answer)
-        .expect(1)
-        .mount(&server)
-        .await;
+        .and(bearer(KEY))
+        .and(header("x-runway-version", "2024-11-06"));
+    answer_once(&server, expected, answer).await;
     provider.poll(&JobHandle::new(TASK)).await
 }
 
@@ -82,22 +69,12 @@ fn task(status: &str) -> serde_json::Value {
     json!({ "id": TASK, "status": status, "createdAt": "2026-11-29T10:00:00.000Z" })
 }
 
-async fn no_request_was_sent(server: &MockServer) {
-    assert!(
-        server
-            .received_requests()
-            .await
-            .expect("recorded")
-            .is_empty()
-    );
-}
-
 #[tokio::test]
 async fn image_to_video_sends_only_the_prompt_image_and_parameters_and_returns_the_task() {
     let (server, provider) = setup(|_| {}).await;
     Mock::given(method("POST"))
         .and(path("/v1/image_to_video"))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .and(bearer(KEY))
         .and(header("x-runway-version", "2024-11-06"))
         .and(header("content-type", "application/json"))
         // The whole body, exactly: nothing about the person.
@@ -127,7 +104,7 @@ async fn a_prompt_alone_goes_to_text_to_video_with_a_duration_the_model_accepts(
         let (server, provider) = setup(|config| config.text_model = Some(model.to_owned())).await;
         Mock::given(method("POST"))
             .and(path("/v1/text_to_video"))
-            .and(header("authorization", format!("Bearer {KEY}").as_str()))
+            .and(bearer(KEY))
             .and(header("x-runway-version", "2024-11-06"))
             .and(body_json(json!({
                 "model": model,
@@ -165,7 +142,7 @@ async fn a_prompt_alone_is_refused_before_any_request_without_a_text_to_video_mo
             "{text_model:?}"
         );
         assert!(!error.counts_against_provider());
-        no_request_was_sent(&server).await;
+        assert_nothing_sent(&server).await;
     }
     // An image model Runway does not document durations for is refused the same way.
     let (server, provider) = setup(|config| config.image_model = "gen2".to_owned()).await;
@@ -175,7 +152,7 @@ async fn a_prompt_alone_is_refused_before_any_request_without_a_text_to_video_mo
             Capability::Video
         )))
     ));
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -185,12 +162,7 @@ async fn a_bad_key_is_unauthorized_and_the_error_shows_neither_key_nor_message()
     })))
     .await;
     assert_eq!(error, ProviderError::Unauthorized);
-    for shown in [error.to_string(), format!("{error:?}")] {
-        assert!(
-            !shown.contains("key_0123") && !shown.contains("paper boat"),
-            "{shown}"
-        );
-    }
+    testing::assert_error_hides(&error, &["key_0123", "paper boat"]);
 }
 
 #[tokio::test]
@@ -282,7 +254,7 @@ async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
             InvalidRequest::PromptTooLong { max_chars: 10 }
         ))
     );
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
 
     // Runway counts UTF-16 code units: 600 emoji are 600 characters but 1,200 units.
     let (server, provider) = setup(|config| config.max_prompt_chars = 5_000).await;
@@ -311,7 +283,7 @@ async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
             )))
         );
     }
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -328,7 +300,7 @@ async fn without_a_key_the_adapter_is_unavailable_and_sends_nothing() {
         provider.delete_remote(&job).await,
         Err(ProviderError::Unauthorized)
     );
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -337,27 +309,18 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
     let replacement = "key_rotatedfedcba9876543210fedcba98";
     Mock::given(method("POST"))
         .and(path("/v1/image_to_video"))
-        .and(header(
-            "authorization",
-            format!("Bearer {replacement}").as_str(),
-        ))
+        .and(bearer(replacement))
         .and(header("x-runway-version", "2024-11-06"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": TASK })))
         .expect(1)
         .mount(&server)
         .await;
-    assert!(provider.takes_credential());
-    provider.replace_credential(ApiCredential::parse(replacement).expect("valid key"));
-    assert!(provider.is_available());
+    testing::set_key_at_run_time(&provider, replacement);
     provider
         .submit(&from_image())
         .await
         .expect("the mock accepts the new key");
-    let shown = format!("{provider:?}");
-    assert!(
-        !shown.contains(replacement) && !shown.contains(KEY),
-        "{shown}"
-    );
+    testing::assert_debug_hides(&provider, &[replacement, KEY]);
 }
 
 #[tokio::test]
@@ -446,7 +409,7 @@ async fn polling_a_task_runway_does_not_know_is_an_unknown_job() {
         provider.poll(&JobHandle::new("../organization")).await,
         Err(ProviderError::UnknownJob)
     );
-    no_request_was_sent(&server).await;
+    assert_nothing_sent(&server).await;
 }
 
 /// A mock answering `DELETE /v1/tasks/{TASK}` with `status`, exactly once.
@@ -454,7 +417,7 @@ async fn delete_answering(status: u16) -> (MockServer, RunwayProvider) {
     let (server, provider) = setup(|_| {}).await;
     Mock::given(method("DELETE"))
         .and(path(format!("/v1/tasks/{TASK}")))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .and(bearer(KEY))
         .and(header("x-runway-version", "2024-11-06"))
         .respond_with(ResponseTemplate::new(status))
         .expect(1)
@@ -498,28 +461,16 @@ fn the_runway_policy_is_sourced_and_dated_per_claim() {
         OutputRetention::DeletedAfterFetch
     );
     assert_eq!(POLICY.region.value, None);
-    // (claim's source, expected page)
-    let cases = [
-        (
-            POLICY.training_use.source,
+    let privacy_policy = "https://runwayml.com/privacy-policy";
+    testing::assert_claim_sources(
+        &POLICY,
+        [
             "https://runwayml.com/terms-of-use",
-        ),
-        (
-            POLICY.retention.source,
-            "https://runwayml.com/privacy-policy",
-        ),
-        (
-            POLICY.zero_data_retention.source,
+            privacy_policy,
             "https://runwayml.com/enterprise-terms",
-        ),
-        (
-            POLICY.output_retention.source,
             "https://docs.dev.runwayml.com/api/#tag/Task-management",
-        ),
-        (POLICY.region.source, "https://runwayml.com/privacy-policy"),
-    ];
-    for (source, url) in cases {
-        assert_eq!(source.url, url);
-        assert_eq!(source.verified_on.to_string(), "2026-11-29");
-    }
+            privacy_policy,
+        ],
+        "2026-11-29",
+    );
 }

@@ -8,8 +8,10 @@ use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, InvalidRequest, Output, Prompt, ProviderAdapter,
     ProviderError, Submission, TextRequest, VideoRequest,
 };
-use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{OutputRetention, Retention, TrainingUse, ZdrArrangement};
+use icecone_provider_http::testing::{
+    self, ONE_PIXEL_PNG, TIMEOUT, adapter_against_mock, assert_nothing_sent, bearer,
+};
 use icecone_provider_stability::{
     DEFAULT_BASE_URL, ID, POLICY, StabilityConfig, StabilityModel, StabilityProvider,
 };
@@ -23,13 +25,14 @@ const PROMPT: &str = "a lighthouse at dusk";
 
 /// A mock Stability AI and an adapter pointed at it.
 async fn setup(adjust: impl FnOnce(&mut StabilityConfig)) -> (MockServer, StabilityProvider) {
-    let server = MockServer::start().await;
-    let mut config = StabilityConfig::new(Some(SecretString::from(KEY)));
-    config.base_url = server.uri();
-    config.timeout = Duration::from_secs(5);
-    adjust(&mut config);
-    let provider = StabilityProvider::new(config).expect("adapter builds");
-    (server, provider)
+    adapter_against_mock(|uri| {
+        let mut config = StabilityConfig::new(Some(SecretString::from(KEY)));
+        config.base_url = uri.to_owned();
+        config.timeout = TIMEOUT;
+        adjust(&mut config);
+        StabilityProvider::new(config)
+    })
+    .await
 }
 
 fn image_of(prompt: &str, size: ImageSize) -> GenerationRequest {
@@ -42,15 +45,6 @@ fn image_of(prompt: &str, size: ImageSize) -> GenerationRequest {
 fn image(size: ImageSize) -> GenerationRequest {
     image_of(PROMPT, size)
 }
-
-/// The smallest valid PNG: 1 × 1, RGB.
-const ONE_PIXEL_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
-    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
-    0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
-    0x44, 0xae, 0x42, 0x60, 0x82,
-];
 
 /// Stability's answer to `Accept: image/*`: the PNG's bytes with its headers.
 fn png_answer() -> ResponseTemplate {
@@ -134,15 +128,7 @@ fn form(prompt: &str, aspect_ratio: &str) -> ExactForm {
 /// Sends `request` to a mock answering every POST with `answer`.
 async fn answer_with(answer: ResponseTemplate, request: GenerationRequest) -> ProviderError {
     let (server, provider) = setup(|_| {}).await;
-    Mock::given(method("POST"))
-        .respond_with(answer)
-        .expect(1)
-        .mount(&server)
-        .await;
-    provider
-        .submit(&request)
-        .await
-        .expect_err("the mock answers an error")
+    testing::submit_answered(&server, &provider, &request, answer).await
 }
 
 #[test]
@@ -206,7 +192,7 @@ async fn images_send_only_the_prompt_aspect_ratio_and_format_and_return_the_png(
         let (server, provider) = setup(|config| config.model = model).await;
         Mock::given(method("POST"))
             .and(path(endpoint))
-            .and(header("authorization", format!("Bearer {KEY}").as_str()))
+            .and(bearer(KEY))
             .and(header("accept", "image/*"))
             // The whole form, exactly: the prompt and the parameters, nothing about the person.
             .and(form(PROMPT, aspect_ratio))
@@ -244,12 +230,7 @@ async fn a_bad_key_is_unauthorized_and_the_error_shows_neither_key_nor_message()
         )
         .await;
         assert_eq!(error, ProviderError::Unauthorized, "{status}");
-        for shown in [error.to_string(), format!("{error:?}")] {
-            assert!(
-                !shown.contains("sk-stab") && !shown.contains("lighthouse"),
-                "{shown}"
-            );
-        }
+        testing::assert_error_hides(&error, &["sk-stab", "lighthouse"]);
     }
 }
 
@@ -339,11 +320,8 @@ async fn a_provider_slower_than_the_timeout_is_a_timeout() {
 
 #[tokio::test]
 async fn an_unreachable_provider_is_a_connection_error() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let address = listener.local_addr().expect("address");
-    drop(listener);
     let mut config = StabilityConfig::new(Some(SecretString::from(KEY)));
-    config.base_url = format!("http://{address}");
+    config.base_url = testing::unreachable_base_url();
     let provider = StabilityProvider::new(config).expect("adapter builds");
     let error = provider
         .submit(&image(ImageSize::Square))
@@ -450,13 +428,7 @@ async fn empty_oversized_and_unsupported_requests_are_refused_before_any_request
         ))
     );
     for server in [server, long_server] {
-        assert!(
-            server
-                .received_requests()
-                .await
-                .expect("recorded")
-                .is_empty()
-        );
+        assert_nothing_sent(&server).await;
     }
 }
 
@@ -469,13 +441,7 @@ async fn without_a_key_the_adapter_is_unavailable_and_sends_nothing() {
         .await
         .expect_err("no key");
     assert_eq!(error, ProviderError::Unauthorized);
-    assert!(
-        server
-            .received_requests()
-            .await
-            .expect("recorded")
-            .is_empty()
-    );
+    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -483,17 +449,12 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
     let (server, provider) = setup(|config| config.api_key = None).await;
     let replacement = "sk-rotated-fedcba9876543210";
     Mock::given(method("POST"))
-        .and(header(
-            "authorization",
-            format!("Bearer {replacement}").as_str(),
-        ))
+        .and(bearer(replacement))
         .respond_with(png_answer())
         .expect(1)
         .mount(&server)
         .await;
-    assert!(provider.takes_credential());
-    provider.replace_credential(ApiCredential::parse(replacement).expect("valid key"));
-    assert!(provider.is_available());
+    testing::set_key_at_run_time(&provider, replacement);
     provider
         .submit(&image(ImageSize::Square))
         .await
@@ -502,24 +463,17 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
     // A configured key is replaced too.
     let (server, provider) = setup(|_| {}).await;
     Mock::given(method("POST"))
-        .and(header(
-            "authorization",
-            format!("Bearer {replacement}").as_str(),
-        ))
+        .and(bearer(replacement))
         .respond_with(png_answer())
         .expect(1)
         .mount(&server)
         .await;
-    provider.replace_credential(ApiCredential::parse(replacement).expect("valid key"));
+    testing::set_key_at_run_time(&provider, replacement);
     provider
         .submit(&image(ImageSize::Square))
         .await
         .expect("only the new key is accepted");
-    let shown = format!("{provider:?}");
-    assert!(
-        !shown.contains(replacement) && !shown.contains(KEY),
-        "{shown}"
-    );
+    testing::assert_debug_hides(&provider, &[replacement, KEY]);
 }
 
 #[test]
@@ -556,30 +510,19 @@ fn the_stability_policy_is_sourced_and_dated_per_claim() {
     assert_eq!(POLICY.zero_data_retention.value, ZdrArrangement::Unknown);
     assert_eq!(POLICY.output_retention.value, OutputRetention::Inline);
     assert_eq!(POLICY.region.value, None);
-    let claims = [
-        (
-            POLICY.training_use.source,
-            "https://stability.ai/privacy-policy",
-        ),
-        (
-            POLICY.retention.source,
-            "https://stability.ai/privacy-policy",
-        ),
-        (
-            POLICY.zero_data_retention.source,
-            "https://stability.ai/terms-of-service",
-        ),
-        (
-            POLICY.output_retention.source,
+    let (privacy_policy, terms) = (
+        "https://stability.ai/privacy-policy",
+        "https://stability.ai/terms-of-service",
+    );
+    testing::assert_claim_sources(
+        &POLICY,
+        [
+            privacy_policy,
+            privacy_policy,
+            terms,
             "https://platform.stability.ai/docs/api-reference",
-        ),
-        (
-            POLICY.region.source,
-            "https://stability.ai/terms-of-service",
-        ),
-    ];
-    for (source, url) in claims {
-        assert_eq!(source.url, url);
-        assert_eq!(source.verified_on.to_string(), "2026-11-29");
-    }
+            terms,
+        ],
+        "2026-11-29",
+    );
 }
