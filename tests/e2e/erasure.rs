@@ -541,6 +541,45 @@ async fn a_legal_hold_blocks_erasure_and_tells_the_person_why_until_it_is_releas
         mine["data"]["me"]["accountDeletion"]["legalHoldGrounds"],
         json!(["LEGAL_CLAIMS"])
     );
+    // DPO staff track the held erasure with every other request: DENIED while held.
+    let listed = |body: &Value| {
+        body["data"]["dataRequests"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|request| request["id"] == id.to_string())
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let denied = post(
+        &app,
+        Some(&dpo_token),
+        crate::rights::STAFF_REQUESTS,
+        json!({ "s": "DENIED" }),
+    )
+    .await;
+    let entry = listed(&denied);
+    assert_eq!(entry.len(), 1, "{denied}");
+    assert_eq!(
+        (
+            &entry[0]["kind"],
+            &entry[0]["accountId"],
+            &entry[0]["overdue"]
+        ),
+        (
+            &json!("ERASURE"),
+            &json!(account.to_string()),
+            &json!(false)
+        )
+    );
+    let received = post(
+        &app,
+        Some(&dpo_token),
+        crate::rights::STAFF_REQUESTS,
+        json!({ "s": "RECEIVED" }),
+    )
+    .await;
+    assert!(listed(&received).is_empty(), "{received}");
     // The note never reaches the person.
     assert!(
         app.notifications

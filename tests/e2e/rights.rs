@@ -28,7 +28,7 @@ const REQUESTS: &str = "{ me { dataRequests { id kind status receivedAt dueAt ex
     extensionReason completedAt downloadUrl overdue history { from to actor note } } } }";
 const REQUEST_EXPORT: &str =
     "mutation { requestDataExport { id kind status receivedAt dueAt completedAt downloadUrl } }";
-const STAFF_REQUESTS: &str = "query Q($s: DataRequestStatus, $o: Boolean) { \
+pub(crate) const STAFF_REQUESTS: &str = "query Q($s: DataRequestStatus, $o: Boolean) { \
     dataRequests(status: $s, overdueOnly: $o) { id accountId kind status dueAt overdue \
     downloadUrl extensionReason } }";
 const EXTEND: &str = "mutation E($id: ID!, $r: String!) { extendDataRequest(id: $id, reason: $r) \
@@ -239,6 +239,16 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
     .await;
     assert_eq!(data(&objected, "objectToProcessing")["objected"], true);
 
+    // A message to the DPO sent while signed in belongs to the person's data.
+    let ticket = post(
+        &app,
+        Some(&token),
+        CONTACT,
+        json!({ "i": { "subject": "What do you keep?", "message": "canaryticketmessage please" } }),
+    )
+    .await;
+    assert!(ticket["errors"].is_null(), "{ticket}");
+
     let body = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
     let request = data(&body, "requestDataExport").clone();
     assert_eq!(request["kind"], "EXPORT");
@@ -384,6 +394,16 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
     assert!(
         kinds.contains(&"EXPORT") && kinds.contains(&"OBJECTION"),
         "{kinds:?}"
+    );
+
+    let tickets = document["privacyTickets"].as_array().expect("tickets");
+    assert_eq!(tickets.len(), 1, "{tickets:?}");
+    assert_eq!(
+        (&tickets[0]["subject"], &tickets[0]["message"]),
+        (
+            &json!("What do you keep?"),
+            &json!("canaryticketmessage please")
+        )
     );
 
     let audit = document["auditEntries"].as_array().expect("audit");

@@ -16,7 +16,7 @@ use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{InvalidRequest, MediaUrl, Output, ProviderError};
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::ProviderPolicy;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::DeserializeOwned;
@@ -182,7 +182,13 @@ impl AdapterBase {
             .request(method, format!("{}{path}", self.base_url));
         Ok(match self.key_header {
             KeyHeader::Bearer => request.bearer_auth(key.expose_secret()),
-            KeyHeader::Named(header) => request.header(header, key.expose_secret()),
+            KeyHeader::Named(header) => {
+                // Marked sensitive as `bearer_auth` marks its header: never in a `Debug`.
+                let mut value = HeaderValue::from_str(key.expose_secret())
+                    .map_err(|_| ProviderError::Unauthorized)?;
+                value.set_sensitive(true);
+                request.header(header, value)
+            }
         })
     }
 }
@@ -499,6 +505,15 @@ mod tests {
             assert!(base.has_key());
             assert!(!format!("{base:?}").contains("secret-value"));
             let request = base.request(Method::GET, "/things").expect("a key");
+            let built = request
+                .try_clone()
+                .expect("no body")
+                .build()
+                .expect("a request");
+            assert!(
+                built.headers()[name].is_sensitive(),
+                "the key's header is marked sensitive"
+            );
             assert_eq!(
                 Answer::of(request).await.map(|answer| answer.status),
                 Ok(StatusCode::NO_CONTENT)

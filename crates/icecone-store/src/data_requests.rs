@@ -243,10 +243,12 @@ impl Store {
     }
 
     /// Stores a request — with the job that works on it, if any — unless the account has an
-    /// open request of one of the `blocking` kinds (an export while an erasure is pending);
-    /// returns whether it was stored. The check, the request, its first history entry and
-    /// the job are one transaction: there is never a request waiting for a job that was
-    /// not queued.
+    /// open request of one of the `blocking` kinds (an export while an erasure is pending:
+    /// an erasure is open while its account deletion request is); returns whether it was
+    /// stored. The check, the request, its first history entry and the job are one
+    /// transaction, which first locks the account's row as a deletion request does, so a
+    /// request and an erasure asked for at the same instant are decided one after the
+    /// other; and there is never a request waiting for a job that was not queued.
     pub async fn insert_data_request_unless_open(
         &self,
         new: &NewDataRequest,
@@ -255,6 +257,14 @@ impl Store {
         job: Option<&crate::jobs::NewJob>,
     ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await.map_err(StoreError::Query)?;
+        crate::erasure::lock_account(&txn, new.account).await?;
+        if blocking.contains(&DataRequestKind::Erasure)
+            && crate::erasure::open_deletion(&txn, new.account)
+                .await?
+                .is_some()
+        {
+            return Ok(false);
+        }
         let open = data_request::Entity::find()
             .filter(data_request::Column::AccountId.eq(new.account))
             .filter(data_request::Column::Kind.is_in(blocking.iter().map(|kind| kind.as_str())))

@@ -6,9 +6,15 @@
 use chrono::{DateTime, Utc};
 use icecone_core::subject::SubjectId;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ConnectionTrait, QueryResult, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
 use uuid::Uuid;
 
+use crate::entity::{
+    account, account_deletion, erasure_followup, erasure_tombstone, generation, job, legal_hold,
+};
 use crate::jobs::NewJob;
 use crate::personal_data::{Entry, Erase, Owner, REGISTRY};
 use crate::{Backend, Store, StoreError};
@@ -141,69 +147,129 @@ fn col(name: &'static str) -> Alias {
     Alias::new(name)
 }
 
-fn deletion_from(row: &QueryResult) -> Result<AccountDeletion, StoreError> {
-    let get = |e| StoreError::Query(e);
-    Ok(AccountDeletion {
-        id: row.try_get("", "id").map_err(get)?,
-        account: row.try_get("", "account_id").map_err(get)?,
-        state: DeletionState::from_db(&row.try_get::<String>("", "state").map_err(get)?)?,
-        requested_at: row.try_get("", "requested_at").map_err(get)?,
-        runs_at: row.try_get("", "runs_at").map_err(get)?,
-        cancelled_at: row.try_get("", "cancelled_at").map_err(get)?,
-        job: row.try_get("", "job_id").map_err(get)?,
-    })
+impl TryFrom<account_deletion::Model> for AccountDeletion {
+    type Error = StoreError;
+
+    fn try_from(row: account_deletion::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.id,
+            account: row.account_id,
+            state: DeletionState::from_db(&row.state)?,
+            requested_at: row.requested_at,
+            runs_at: row.runs_at,
+            cancelled_at: row.cancelled_at,
+            job: row.job_id,
+        })
+    }
 }
 
-const DELETION_COLUMNS: [&str; 7] = [
-    "id",
-    "account_id",
-    "state",
-    "requested_at",
-    "runs_at",
-    "cancelled_at",
-    "job_id",
-];
+impl From<legal_hold::Model> for LegalHold {
+    fn from(row: legal_hold::Model) -> Self {
+        Self {
+            id: row.id,
+            account: row.account_id,
+            ground: row.ground,
+            note_sealed: row.note_sealed,
+            set_by: row.set_by,
+            set_at: row.set_at,
+            released_at: row.released_at,
+        }
+    }
+}
+
+impl From<erasure_followup::Model> for ErasureFollowup {
+    fn from(row: erasure_followup::Model) -> Self {
+        Self {
+            tombstone: row.tombstone_id,
+            provider: row.provider,
+            remote_ref: row.remote_ref,
+            error_code: row.error_code,
+            recorded_at: row.recorded_at,
+        }
+    }
+}
+
+/// The login-failure bucket of an e-mail's blind index (see `attempts`).
+fn email_bucket(email_index: &[u8]) -> String {
+    let hex: String = email_index.iter().map(|b| format!("{b:02x}")).collect();
+    format!("login:email:{hex}")
+}
 
 /// An audit actor or target naming `account`.
 fn audit_pattern(account: Uuid) -> String {
     format!("%{account}%")
 }
 
-impl Store {
-    async fn deletion_where(
-        &self,
-        column: &'static str,
-        value: Uuid,
-    ) -> Result<Option<AccountDeletion>, StoreError> {
-        let select = Query::select()
-            .columns(DELETION_COLUMNS.map(col))
-            .from(table("account_deletions"))
-            .and_where(Expr::col(col(column)).eq(value))
-            .to_owned();
-        self.db
-            .query_one(&select)
-            .await
-            .map_err(StoreError::Query)?
-            .map(|row| deletion_from(&row))
-            .transpose()
+/// Whose rows of a registry table are the person's: the condition on the table's
+/// columns for `owner`.
+fn owned_by(
+    owner: Owner,
+    account: Uuid,
+    subject: Uuid,
+    email_bucket: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    match owner {
+        Owner::Account(column) | Owner::AccountWithStaff { column, .. } => {
+            Expr::col(col(column)).eq(account)
+        }
+        Owner::AccountId => Expr::col(col("id")).eq(account),
+        Owner::Subject(column) => Expr::col(col(column)).eq(subject),
+        Owner::Through {
+            column,
+            parent,
+            parent_owner,
+        } => Expr::col(col(column)).in_subquery(
+            Query::select()
+                .column(col("id"))
+                .from(table(parent))
+                .and_where(Expr::col(col(parent_owner)).eq(account))
+                .to_owned(),
+        ),
+        Owner::EmailIndexBucket => Expr::col(col("bucket")).eq(email_bucket),
+        Owner::AuditText => Expr::col(col("actor"))
+            .like(audit_pattern(account))
+            .or(Expr::col(col("target")).like(audit_pattern(account))),
     }
+}
 
+impl Store {
     /// The account's open (not cancelled, not yet erased) deletion request.
     pub async fn open_account_deletion(
         &self,
         account: Uuid,
     ) -> Result<Option<AccountDeletion>, StoreError> {
-        self.deletion_where("open_account", account).await
+        open_deletion(&self.db, account).await
     }
 
     /// The deletion request `id`.
     pub async fn account_deletion(&self, id: Uuid) -> Result<Option<AccountDeletion>, StoreError> {
-        self.deletion_where("id", id).await
+        account_deletion::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .map(AccountDeletion::try_from)
+            .transpose()
+    }
+
+    /// Every deletion request not erased yet — open, held, running or cancelled — the
+    /// earliest requested first (what DPO staff track beside `data_requests`).
+    pub async fn account_deletions(&self) -> Result<Vec<AccountDeletion>, StoreError> {
+        account_deletion::Entity::find()
+            .order_by_asc(account_deletion::Column::RequestedAt)
+            .order_by_asc(account_deletion::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .into_iter()
+            .map(AccountDeletion::try_from)
+            .collect()
     }
 
     /// Records a deletion request and queues `job` to run it, atomically — unless the
     /// account has an open request already: then nothing is written and that one is
-    /// returned with `false`. One conditional insert (the unique `open_account`).
+    /// returned with `false`. One conditional insert (the unique `open_account`), after
+    /// the account's row is locked (see [`lock_account`]) so that an export requested at
+    /// the same instant is decided strictly before or after it.
     pub async fn request_account_deletion(
         &self,
         request: &AccountDeletion,
@@ -211,54 +277,36 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(AccountDeletion, bool), StoreError> {
         let txn = self.db.begin().await.map_err(StoreError::Query)?;
-        let insert = Query::insert()
-            .into_table(table("account_deletions"))
-            .columns(
-                [
-                    "id",
-                    "account_id",
-                    "open_account",
-                    "state",
-                    "requested_at",
-                    "runs_at",
-                    "job_id",
-                ]
-                .map(col),
-            )
-            .values_panic([
-                request.id.into(),
-                request.account.into(),
-                request.account.into(),
-                DeletionState::Pending.to_db().into(),
-                request.requested_at.into(),
-                request.runs_at.into(),
-                job.id.into(),
-            ])
-            .on_conflict(
-                OnConflict::column(col("open_account"))
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .to_owned();
-        let inserted = txn
-            .execute(&insert)
-            .await
-            .map_err(StoreError::Query)?
-            .rows_affected();
-        if inserted == 0 {
-            txn.rollback().await.map_err(StoreError::Query)?;
-            let open = self
-                .open_account_deletion(request.account)
-                .await?
-                .ok_or(StoreError::Duplicate)?;
-            return Ok((open, false));
-        }
-        <crate::entity::job::Entity as sea_orm::EntityTrait>::insert(crate::jobs::active_model(
-            job, now,
-        )?)
+        lock_account(&txn, request.account).await?;
+        let inserted = account_deletion::Entity::insert(account_deletion::ActiveModel {
+            id: Set(request.id),
+            account_id: Set(request.account),
+            open_account: Set(Some(request.account)),
+            state: Set(DeletionState::Pending.to_db().to_owned()),
+            requested_at: Set(request.requested_at),
+            runs_at: Set(request.runs_at),
+            cancelled_at: Set(None),
+            job_id: Set(Some(job.id)),
+        })
+        .on_conflict(
+            OnConflict::column(account_deletion::Column::OpenAccount)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(&txn)
         .await
-        .map_err(StoreError::from_insert)?;
+        .map_err(StoreError::Query)?;
+        if inserted == 0 {
+            let open = open_deletion(&txn, request.account)
+                .await?
+                .ok_or(StoreError::Duplicate)?;
+            txn.rollback().await.map_err(StoreError::Query)?;
+            return Ok((open, false));
+        }
+        job::Entity::insert(crate::jobs::active_model(job, now)?)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(StoreError::from_insert)?;
         txn.commit().await.map_err(StoreError::Query)?;
         let mut stored = request.clone();
         stored.state = DeletionState::Pending;
@@ -276,25 +324,27 @@ impl Store {
         let Some(open) = self.open_account_deletion(account).await? else {
             return Ok(CancelDeletion::NoRequest);
         };
-        let update = Query::update()
-            .table(table("account_deletions"))
-            .value(col("state"), DeletionState::Cancelled.to_db())
-            .value(col("cancelled_at"), now)
-            .value(col("open_account"), Option::<Uuid>::None)
-            .and_where(Expr::col(col("id")).eq(open.id))
-            .and_where(Expr::col(col("open_account")).eq(account))
-            .and_where(Expr::col(col("runs_at")).gt(now))
-            .and_where(
-                Expr::col(col("state"))
+        let changed = account_deletion::Entity::update_many()
+            .col_expr(
+                account_deletion::Column::State,
+                Expr::value(DeletionState::Cancelled.to_db()),
+            )
+            .col_expr(account_deletion::Column::CancelledAt, Expr::value(now))
+            .col_expr(
+                account_deletion::Column::OpenAccount,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .filter(account_deletion::Column::Id.eq(open.id))
+            .filter(account_deletion::Column::OpenAccount.eq(account))
+            .filter(account_deletion::Column::RunsAt.gt(now))
+            .filter(
+                account_deletion::Column::State
                     .is_in([DeletionState::Pending.to_db(), DeletionState::Held.to_db()]),
             )
-            .to_owned();
-        let changed = self
-            .db
-            .execute(&update)
+            .exec(&self.db)
             .await
             .map_err(StoreError::Query)?
-            .rows_affected();
+            .rows_affected;
         Ok(if changed > 0 {
             CancelDeletion::Cancelled(open.job)
         } else {
@@ -310,118 +360,51 @@ impl Store {
         state: DeletionState,
         job: Option<Uuid>,
     ) -> Result<bool, StoreError> {
-        let mut update = Query::update()
-            .table(table("account_deletions"))
-            .value(col("state"), state.to_db())
-            .and_where(Expr::col(col("id")).eq(id))
-            .and_where(Expr::col(col("state")).ne(DeletionState::Cancelled.to_db()))
-            .to_owned();
+        let mut update = account_deletion::Entity::update_many()
+            .col_expr(account_deletion::Column::State, Expr::value(state.to_db()))
+            .filter(account_deletion::Column::Id.eq(id))
+            .filter(account_deletion::Column::State.ne(DeletionState::Cancelled.to_db()));
         if let Some(job) = job {
-            update.value(col("job_id"), job);
+            update = update.col_expr(account_deletion::Column::JobId, Expr::value(job));
         }
-        Ok(self
-            .db
-            .execute(&update)
+        Ok(update
+            .exec(&self.db)
             .await
             .map_err(StoreError::Query)?
-            .rows_affected()
+            .rows_affected
             > 0)
-    }
-
-    /// Cancels every queued or running job acting for the account (a video in progress
-    /// must not write into an account being erased); returns how many.
-    pub async fn cancel_jobs_of_account(
-        &self,
-        account: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        let update = Query::update()
-            .table(table("jobs"))
-            .value(col("state"), "cancelled")
-            .value(col("lease_owner"), Option::<String>::None)
-            .value(col("lease_expires_at"), Option::<DateTime<Utc>>::None)
-            .value(col("updated_at"), now)
-            .and_where(Expr::col(col("account_id")).eq(account))
-            .and_where(Expr::col(col("state")).is_in(["queued", "running"]))
-            .to_owned();
-        Ok(self
-            .db
-            .execute(&update)
-            .await
-            .map_err(StoreError::Query)?
-            .rows_affected())
     }
 
     /// Places a legal hold.
     pub async fn place_legal_hold(&self, hold: &LegalHold) -> Result<(), StoreError> {
-        let insert = Query::insert()
-            .into_table(table("legal_holds"))
-            .columns(
-                [
-                    "id",
-                    "account_id",
-                    "ground",
-                    "note_sealed",
-                    "set_by",
-                    "set_at",
-                ]
-                .map(col),
-            )
-            .values_panic([
-                hold.id.into(),
-                hold.account.into(),
-                hold.ground.clone().into(),
-                hold.note_sealed.clone().into(),
-                hold.set_by.into(),
-                hold.set_at.into(),
-            ])
-            .to_owned();
-        self.db
-            .execute(&insert)
-            .await
-            .map_err(StoreError::from_insert)?;
+        legal_hold::Entity::insert(legal_hold::ActiveModel {
+            id: Set(hold.id),
+            account_id: Set(hold.account),
+            ground: Set(hold.ground.clone()),
+            note_sealed: Set(hold.note_sealed.clone()),
+            set_by: Set(hold.set_by),
+            set_at: Set(hold.set_at),
+            released_at: Set(None),
+            released_by: Set(None),
+        })
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(StoreError::from_insert)?;
         Ok(())
     }
 
     /// The account's legal holds in force, oldest first.
     pub async fn active_legal_holds(&self, account: Uuid) -> Result<Vec<LegalHold>, StoreError> {
-        let select = Query::select()
-            .columns(
-                [
-                    "id",
-                    "account_id",
-                    "ground",
-                    "note_sealed",
-                    "set_by",
-                    "set_at",
-                    "released_at",
-                ]
-                .map(col),
-            )
-            .from(table("legal_holds"))
-            .and_where(Expr::col(col("account_id")).eq(account))
-            .and_where(Expr::col(col("released_at")).is_null())
-            .order_by(col("set_at"), sea_orm::Order::Asc)
-            .to_owned();
-        let rows = self
-            .db
-            .query_all(&select)
+        Ok(legal_hold::Entity::find()
+            .filter(legal_hold::Column::AccountId.eq(account))
+            .filter(legal_hold::Column::ReleasedAt.is_null())
+            .order_by_asc(legal_hold::Column::SetAt)
+            .all(&self.db)
             .await
-            .map_err(StoreError::Query)?;
-        rows.iter()
-            .map(|row| {
-                let get = |e| StoreError::Query(e);
-                Ok(LegalHold {
-                    id: row.try_get("", "id").map_err(get)?,
-                    account: row.try_get("", "account_id").map_err(get)?,
-                    ground: row.try_get("", "ground").map_err(get)?,
-                    note_sealed: row.try_get("", "note_sealed").map_err(get)?,
-                    set_by: row.try_get("", "set_by").map_err(get)?,
-                    set_at: row.try_get("", "set_at").map_err(get)?,
-                    released_at: row.try_get("", "released_at").map_err(get)?,
-                })
-            })
-            .collect()
+            .map_err(StoreError::Query)?
+            .into_iter()
+            .map(LegalHold::from)
+            .collect())
     }
 
     /// Releases every legal hold in force on the account; returns how many.
@@ -431,19 +414,15 @@ impl Store {
         by: Uuid,
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let update = Query::update()
-            .table(table("legal_holds"))
-            .value(col("released_at"), at)
-            .value(col("released_by"), by)
-            .and_where(Expr::col(col("account_id")).eq(account))
-            .and_where(Expr::col(col("released_at")).is_null())
-            .to_owned();
-        Ok(self
-            .db
-            .execute(&update)
+        Ok(legal_hold::Entity::update_many()
+            .col_expr(legal_hold::Column::ReleasedAt, Expr::value(at))
+            .col_expr(legal_hold::Column::ReleasedBy, Expr::value(by))
+            .filter(legal_hold::Column::AccountId.eq(account))
+            .filter(legal_hold::Column::ReleasedAt.is_null())
+            .exec(&self.db)
             .await
             .map_err(StoreError::Query)?
-            .rows_affected())
+            .rows_affected)
     }
 
     /// The provider copies of the account's generations that erasure `request` must still
@@ -454,45 +433,44 @@ impl Store {
         request: Uuid,
         account: Uuid,
     ) -> Result<Vec<RemoteCopyToDelete>, StoreError> {
-        let select = Query::select()
-            .columns(["id", "provider", "provider_job_id"].map(col))
-            .from(table("generations"))
-            .and_where(Expr::col(col("account_id")).eq(account))
-            .and_where(Expr::col(col("provider_job_id")).is_not_null())
+        let recorded = Query::select()
+            .column(erasure_followup::Column::RemoteRef)
+            .from(erasure_followup::Entity)
+            .and_where(erasure_followup::Column::TombstoneId.eq(request))
+            .to_owned();
+        let rows: Vec<(Uuid, String, Option<String>)> = generation::Entity::find()
+            .select_only()
+            .columns([
+                generation::Column::Id,
+                generation::Column::Provider,
+                generation::Column::ProviderJobId,
+            ])
+            .filter(generation::Column::AccountId.eq(account))
+            .filter(generation::Column::ProviderJobId.is_not_null())
             // Never settled, or a deletion the video job gave up on: asked again, unless
             // this erasure already recorded it for follow-up.
-            .and_where(
-                Expr::col(col("remote_copy"))
+            .filter(
+                generation::Column::RemoteCopy
                     .is_null()
-                    .or(Expr::col(col("remote_copy")).eq("DELETE_FAILED")),
+                    .or(generation::Column::RemoteCopy.eq("DELETE_FAILED")),
             )
-            .and_where(
-                Expr::col(col("provider_job_id")).not_in_subquery(
-                    Query::select()
-                        .column(col("remote_ref"))
-                        .from(table("erasure_followups"))
-                        .and_where(Expr::col(col("tombstone_id")).eq(request))
-                        .to_owned(),
-                ),
-            )
-            .order_by(col("created_at"), sea_orm::Order::Asc)
-            .order_by(col("id"), sea_orm::Order::Asc)
-            .to_owned();
-        let rows = self
-            .db
-            .query_all(&select)
+            .filter(generation::Column::ProviderJobId.not_in_subquery(recorded))
+            .order_by_asc(generation::Column::CreatedAt)
+            .order_by_asc(generation::Column::Id)
+            .into_tuple()
+            .all(&self.db)
             .await
             .map_err(StoreError::Query)?;
-        rows.iter()
-            .map(|row| {
-                let get = |e| StoreError::Query(e);
-                Ok(RemoteCopyToDelete {
-                    generation: row.try_get("", "id").map_err(get)?,
-                    provider: row.try_get("", "provider").map_err(get)?,
-                    remote_ref: row.try_get("", "provider_job_id").map_err(get)?,
+        Ok(rows
+            .into_iter()
+            .filter_map(|(generation, provider, remote_ref)| {
+                Some(RemoteCopyToDelete {
+                    generation,
+                    provider,
+                    remote_ref: remote_ref?,
                 })
             })
-            .collect()
+            .collect())
     }
 
     /// Records a provider copy that could not be deleted (once per copy).
@@ -500,94 +478,54 @@ impl Store {
         &self,
         followup: &ErasureFollowup,
     ) -> Result<(), StoreError> {
-        let insert = Query::insert()
-            .into_table(table("erasure_followups"))
-            .columns(
-                [
-                    "id",
-                    "tombstone_id",
-                    "provider",
-                    "remote_ref",
-                    "error_code",
-                    "recorded_at",
-                ]
-                .map(col),
-            )
-            .values_panic([
-                Uuid::new_v4().into(),
-                followup.tombstone.into(),
-                followup.provider.clone().into(),
-                followup.remote_ref.clone().into(),
-                followup.error_code.clone().into(),
-                followup.recorded_at.into(),
+        erasure_followup::Entity::insert(erasure_followup::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            tombstone_id: Set(followup.tombstone),
+            provider: Set(followup.provider.clone()),
+            remote_ref: Set(followup.remote_ref.clone()),
+            error_code: Set(followup.error_code.clone()),
+            recorded_at: Set(followup.recorded_at),
+            resolved_at: Set(None),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                erasure_followup::Column::TombstoneId,
+                erasure_followup::Column::Provider,
+                erasure_followup::Column::RemoteRef,
             ])
-            .on_conflict(
-                OnConflict::columns(["tombstone_id", "provider", "remote_ref"].map(col))
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .to_owned();
-        self.db.execute(&insert).await.map_err(StoreError::Query)?;
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(StoreError::Query)?;
         Ok(())
     }
 
     /// The unresolved follow-ups of erasures, oldest first.
     pub async fn erasure_followups(&self) -> Result<Vec<ErasureFollowup>, StoreError> {
-        let select = Query::select()
-            .columns(
-                [
-                    "tombstone_id",
-                    "provider",
-                    "remote_ref",
-                    "error_code",
-                    "recorded_at",
-                ]
-                .map(col),
-            )
-            .from(table("erasure_followups"))
-            .and_where(Expr::col(col("resolved_at")).is_null())
-            .order_by(col("recorded_at"), sea_orm::Order::Asc)
-            .to_owned();
-        let rows = self
-            .db
-            .query_all(&select)
+        Ok(erasure_followup::Entity::find()
+            .filter(erasure_followup::Column::ResolvedAt.is_null())
+            .order_by_asc(erasure_followup::Column::RecordedAt)
+            .all(&self.db)
             .await
-            .map_err(StoreError::Query)?;
-        rows.iter()
-            .map(|row| {
-                let get = |e| StoreError::Query(e);
-                Ok(ErasureFollowup {
-                    tombstone: row.try_get("", "tombstone_id").map_err(get)?,
-                    provider: row.try_get("", "provider").map_err(get)?,
-                    remote_ref: row.try_get("", "remote_ref").map_err(get)?,
-                    error_code: row.try_get("", "error_code").map_err(get)?,
-                    recorded_at: row.try_get("", "recorded_at").map_err(get)?,
-                })
-            })
-            .collect()
+            .map_err(StoreError::Query)?
+            .into_iter()
+            .map(ErasureFollowup::from)
+            .collect())
     }
 
     /// The tombstone `id`, if that erasure ran.
     pub async fn erasure_tombstone(&self, id: Uuid) -> Result<Option<Tombstone>, StoreError> {
-        let select = Query::select()
-            .columns(["id", "requested_at", "erased_at"].map(col))
-            .from(table("erasure_tombstones"))
-            .and_where(Expr::col(col("id")).eq(id))
-            .to_owned();
-        let row = self
-            .db
-            .query_one(&select)
+        Ok(erasure_tombstone::Entity::find_by_id(id)
+            .one(&self.db)
             .await
-            .map_err(StoreError::Query)?;
-        row.map(|row| {
-            let get = |e| StoreError::Query(e);
-            Ok(Tombstone {
-                id: row.try_get("", "id").map_err(get)?,
-                requested_at: row.try_get("", "requested_at").map_err(get)?,
-                erased_at: row.try_get("", "erased_at").map_err(get)?,
-            })
-        })
-        .transpose()
+            .map_err(StoreError::Query)?
+            .map(|row| Tombstone {
+                id: row.id,
+                requested_at: row.requested_at,
+                erased_at: row.erased_at,
+            }))
     }
 
     /// Erases the account of deletion request `request`: in one transaction, deletes the
@@ -607,31 +545,18 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await.map_err(StoreError::Query)?;
-        let found = txn
-            .query_one(
-                &Query::select()
-                    .columns(["subject_id", "email_index"].map(col))
-                    .from(table("accounts"))
-                    .and_where(Expr::col(col("id")).eq(account))
-                    .to_owned(),
-            )
+        let found: Option<(Uuid, Vec<u8>)> = account::Entity::find_by_id(account)
+            .select_only()
+            .columns([account::Column::SubjectId, account::Column::EmailIndex])
+            .into_tuple()
+            .one(&txn)
             .await
             .map_err(StoreError::Query)?;
-        let Some(found) = found else {
+        let Some((subject, email_index)) = found else {
             txn.rollback().await.map_err(StoreError::Query)?;
             return Ok(false);
         };
-        let subject: Uuid = found.try_get("", "subject_id").map_err(StoreError::Query)?;
-        let email_index: Vec<u8> = found
-            .try_get("", "email_index")
-            .map_err(StoreError::Query)?;
-        let email_bucket = format!(
-            "login:email:{}",
-            email_index
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let email_bucket = email_bucket(&email_index);
         for entry in REGISTRY {
             let Entry::Personal(personal) = entry else {
                 continue;
@@ -639,51 +564,28 @@ impl Store {
             if !matches!(personal.erase, Erase::DeleteRows) {
                 continue;
             }
-            let mut delete = Query::delete().from_table(table(personal.table)).to_owned();
-            match personal.owner {
-                Owner::Account(column) | Owner::AccountWithStaff { column, .. } => {
-                    delete.and_where(Expr::col(col(column)).eq(account));
-                }
-                Owner::AccountId => {
-                    delete.and_where(Expr::col(col("id")).eq(account));
-                }
-                Owner::Subject(column) => {
-                    delete.and_where(Expr::col(col(column)).eq(subject));
-                }
-                Owner::Through {
-                    column,
-                    parent,
-                    parent_owner,
-                } => {
-                    delete.and_where(
-                        Expr::col(col(column)).in_subquery(
-                            Query::select()
-                                .column(col("id"))
-                                .from(table(parent))
-                                .and_where(Expr::col(col(parent_owner)).eq(account))
-                                .to_owned(),
-                        ),
-                    );
-                }
-                Owner::EmailIndexBucket => {
-                    delete.and_where(Expr::col(col("bucket")).eq(email_bucket.as_str()));
-                }
-                Owner::AuditText => {
-                    return Err(StoreError::OutOfRange(
-                        "a registry entry deleting audit entries",
-                    ));
-                }
+            if matches!(personal.owner, Owner::AuditText) {
+                return Err(StoreError::OutOfRange(
+                    "a registry entry deleting audit entries",
+                ));
             }
+            let delete = Query::delete()
+                .from_table(table(personal.table))
+                .and_where(owned_by(personal.owner, account, subject, &email_bucket))
+                .to_owned();
             txn.execute(&delete).await.map_err(StoreError::Query)?;
         }
-        txn.execute(
-            &Query::insert()
-                .into_table(table("erasure_tombstones"))
-                .columns(["id", "requested_at", "erased_at"].map(col))
-                .values_panic([request.into(), requested_at.into(), now.into()])
-                .on_conflict(OnConflict::column(col("id")).do_nothing().to_owned())
+        erasure_tombstone::Entity::insert(erasure_tombstone::ActiveModel {
+            id: Set(request),
+            requested_at: Set(requested_at),
+            erased_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(erasure_tombstone::Column::Id)
+                .do_nothing()
                 .to_owned(),
         )
+        .exec_without_returning(&txn)
         .await
         .map_err(StoreError::Query)?;
         txn.commit().await.map_err(StoreError::Query)?;
@@ -708,58 +610,22 @@ impl Store {
         subject: SubjectId,
         email_index: &[u8],
     ) -> Result<Vec<(&'static str, u64)>, StoreError> {
-        let email_bucket = format!(
-            "login:email:{}",
-            email_index
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let email_bucket = email_bucket(email_index);
         let mut counts = Vec::new();
         for entry in REGISTRY {
             let Entry::Personal(personal) = entry else {
                 continue;
             };
-            let mut select = Query::select()
+            let select = Query::select()
                 .expr_as(Expr::cust("COUNT(*)"), col("n"))
                 .from(table(personal.table))
+                .and_where(owned_by(
+                    personal.owner,
+                    account,
+                    subject.as_uuid(),
+                    &email_bucket,
+                ))
                 .to_owned();
-            match personal.owner {
-                Owner::Account(column) | Owner::AccountWithStaff { column, .. } => {
-                    select.and_where(Expr::col(col(column)).eq(account));
-                }
-                Owner::AccountId => {
-                    select.and_where(Expr::col(col("id")).eq(account));
-                }
-                Owner::Subject(column) => {
-                    select.and_where(Expr::col(col(column)).eq(subject.as_uuid()));
-                }
-                Owner::Through {
-                    column,
-                    parent,
-                    parent_owner,
-                } => {
-                    select.and_where(
-                        Expr::col(col(column)).in_subquery(
-                            Query::select()
-                                .column(col("id"))
-                                .from(table(parent))
-                                .and_where(Expr::col(col(parent_owner)).eq(account))
-                                .to_owned(),
-                        ),
-                    );
-                }
-                Owner::EmailIndexBucket => {
-                    select.and_where(Expr::col(col("bucket")).eq(email_bucket.as_str()));
-                }
-                Owner::AuditText => {
-                    select.and_where(
-                        Expr::col(col("actor"))
-                            .like(audit_pattern(account))
-                            .or(Expr::col(col("target")).like(audit_pattern(account))),
-                    );
-                }
-            }
             let row = self
                 .db
                 .query_one(&select)
@@ -773,4 +639,35 @@ impl Store {
         }
         Ok(counts)
     }
+}
+
+/// The account's open deletion request, read in `db` (the pool or a transaction).
+pub(crate) async fn open_deletion(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+) -> Result<Option<AccountDeletion>, StoreError> {
+    account_deletion::Entity::find()
+        .filter(account_deletion::Column::OpenAccount.eq(account))
+        .one(db)
+        .await
+        .map_err(StoreError::Query)?
+        .map(AccountDeletion::try_from)
+        .transpose()
+}
+
+/// Locks the account's row until the end of the transaction `txn` (a write that changes
+/// nothing: a row lock on PostgreSQL, the database's write lock on SQLite), so that
+/// requests of the same person that must exclude each other — an erasure and an export —
+/// are decided one after the other.
+pub(crate) async fn lock_account(
+    txn: &impl ConnectionTrait,
+    account: Uuid,
+) -> Result<(), StoreError> {
+    account::Entity::update_many()
+        .col_expr(account::Column::Id, Expr::col(account::Column::Id))
+        .filter(account::Column::Id.eq(account))
+        .exec(txn)
+        .await
+        .map_err(StoreError::Query)?;
+    Ok(())
 }

@@ -214,6 +214,23 @@ pub(crate) fn active_model(
     })
 }
 
+/// Cancels the queued or running jobs `filter` selects, releasing their leases.
+fn cancel_unfinished(
+    filter: sea_orm::sea_query::SimpleExpr,
+    now: DateTime<Utc>,
+) -> sea_orm::UpdateMany<job::Entity> {
+    job::Entity::update_many()
+        .col_expr(job::Column::State, Expr::value(JobState::Cancelled.to_db()))
+        .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(
+            job::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(filter)
+        .filter(job::Column::State.is_in([JobState::Queued.to_db(), JobState::Running.to_db()]))
+}
+
 impl Store {
     /// Queues a job.
     ///
@@ -407,20 +424,26 @@ impl Store {
     /// Cancels job `id` unless it already ended; a worker holding its lease loses it (its
     /// next change is refused). Returns whether this call cancelled it.
     pub async fn cancel_job(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let result = job::Entity::update_many()
-            .col_expr(job::Column::State, Expr::value(JobState::Cancelled.to_db()))
-            .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
-            .col_expr(
-                job::Column::LeaseExpiresAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(job::Column::UpdatedAt, Expr::value(now))
-            .filter(job::Column::Id.eq(id))
-            .filter(job::Column::State.is_in([JobState::Queued.to_db(), JobState::Running.to_db()]))
+        Ok(cancel_unfinished(job::Column::Id.eq(id), now)
             .exec(&self.db)
             .await
-            .map_err(StoreError::Query)?;
-        Ok(result.rows_affected > 0)
+            .map_err(StoreError::Query)?
+            .rows_affected
+            > 0)
+    }
+
+    /// Cancels every queued or running job acting for the account (a video in progress
+    /// must not write into an account being erased); returns how many.
+    pub async fn cancel_jobs_of_account(
+        &self,
+        account: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(cancel_unfinished(job::Column::AccountId.eq(account), now)
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .rows_affected)
     }
 
     async fn update_leased(

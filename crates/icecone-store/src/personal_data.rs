@@ -210,9 +210,8 @@ pub const REGISTRY: &[Entry] = &[
     personal(
         "privacy_tickets",
         Owner::Account("account_id"),
-        Export::Excluded(
-            "messages the person sent to the DPO (signed in); not yet part of the bundle — anonymous ones cannot be tied to an account",
-        ),
+        // Anonymous messages (no account) cannot be tied to a person and are not exported.
+        Export::Section("privacyTickets"),
     ),
     Entry::Personal(Personal {
         table: "legal_holds",

@@ -3,7 +3,7 @@
 //! before they reach the store.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::entity::privacy_ticket;
@@ -83,7 +83,26 @@ impl Store {
 
     /// Every ticket, newest first.
     pub async fn privacy_tickets(&self) -> Result<Vec<PrivacyTicketRecord>, StoreError> {
-        Ok(privacy_ticket::Entity::find()
+        self.tickets_where(None).await
+    }
+
+    /// The tickets the account sent while signed in, newest first (what its export holds).
+    pub async fn privacy_tickets_of(
+        &self,
+        account: Uuid,
+    ) -> Result<Vec<PrivacyTicketRecord>, StoreError> {
+        self.tickets_where(Some(account)).await
+    }
+
+    async fn tickets_where(
+        &self,
+        account: Option<Uuid>,
+    ) -> Result<Vec<PrivacyTicketRecord>, StoreError> {
+        let mut query = privacy_ticket::Entity::find();
+        if let Some(account) = account {
+            query = query.filter(privacy_ticket::Column::AccountId.eq(account));
+        }
+        Ok(query
             .order_by_desc(privacy_ticket::Column::ReceivedAt)
             .order_by_desc(privacy_ticket::Column::Id)
             .all(&self.db)

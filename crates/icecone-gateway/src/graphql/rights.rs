@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use icecone_core::rights::Deadline;
+use icecone_core::rights::{DataRequestStatus, Deadline};
 use icecone_store::data_requests::DataRequestRecord;
 use icecone_store::erasure::{AccountDeletion, DeletionState};
 use icecone_store::privacy_tickets::PrivacyTicketRecord;
@@ -141,16 +141,32 @@ impl DataRequest {
         }
     }
 
-    fn status_value(&self) -> DataRequestStatusValue {
+    /// Where it stands. An erasure held by a legal hold is `DENIED` until the hold is
+    /// released.
+    pub(crate) fn status(&self) -> DataRequestStatus {
         match self {
-            Self::Tracked { record, .. } => record.status.into(),
+            Self::Tracked { record, .. } => record.status,
             Self::Erasure { deletion, .. } => match deletion.state {
-                DeletionState::Pending => DataRequestStatusValue::Received,
-                DeletionState::Held => DataRequestStatusValue::Denied,
-                DeletionState::Running => DataRequestStatusValue::InProgress,
-                DeletionState::Cancelled => DataRequestStatusValue::Cancelled,
+                DeletionState::Pending => DataRequestStatus::Received,
+                DeletionState::Held => DataRequestStatus::Denied,
+                DeletionState::Running => DataRequestStatus::InProgress,
+                DeletionState::Cancelled => DataRequestStatus::Cancelled,
             },
         }
+    }
+
+    /// Whether it is open and past its due date at `now`.
+    pub(crate) fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.deadline().is_overdue(self.status(), now)
+    }
+
+    /// The order of a list by due date (then id, for a stable order).
+    pub(crate) fn due_order(&self) -> (DateTime<Utc>, uuid::Uuid) {
+        let id = match self {
+            Self::Tracked { record, .. } => record.id,
+            Self::Erasure { deletion, .. } => deletion.id,
+        };
+        (self.deadline().effective_due_at(), id)
     }
 }
 
@@ -196,11 +212,11 @@ impl DataRequest {
         }
     }
 
-    /// Where it stands.
     /// Where it stands. An erasure held by a legal hold is `DENIED` (`legalHoldGrounds`
     /// says why) until the hold is released.
-    async fn status(&self) -> DataRequestStatusValue {
-        self.status_value()
+    #[graphql(name = "status")]
+    async fn status_field(&self) -> DataRequestStatusValue {
+        self.status().into()
     }
 
     /// When it was received.
@@ -244,15 +260,7 @@ impl DataRequest {
 
     /// Whether it is open and past its due date.
     async fn overdue(&self) -> bool {
-        match self {
-            Self::Tracked { record, .. } => self.deadline().is_overdue(record.status, Utc::now()),
-            Self::Erasure { deletion, .. } => {
-                matches!(
-                    deletion.state,
-                    DeletionState::Pending | DeletionState::Running
-                ) && self.deadline().effective_due_at() < Utc::now()
-            }
-        }
+        self.is_overdue(Utc::now())
     }
 
     /// When it was completed, denied or cancelled.

@@ -328,6 +328,21 @@ impl ExportJobs {
             requests.push(self.request_json(owner, &request).await?);
         }
 
+        let tickets: Vec<Value> = super::tickets::read_of(store, vault, owner)
+            .await?
+            .into_iter()
+            .map(|ticket| {
+                json!({
+                    "id": ticket.id.to_string(),
+                    "receivedAt": time(ticket.received_at),
+                    "replyEmail": ticket.email,
+                    "subject": ticket.subject,
+                    "message": ticket.message,
+                    "status": ticket.status,
+                })
+            })
+            .collect();
+
         let mut audit_entries = Vec::new();
         for entry in audit::entries_of_account(store, vault, owner.id).await? {
             audit_entries.push(json!({
@@ -375,6 +390,7 @@ impl ExportJobs {
             "generations": generations,
             "sessions": sessions,
             "dataRequests": requests,
+            "privacyTickets": tickets,
             "auditEntries": audit_entries,
             "partnerGrants": grants,
             "usage": usage,

@@ -96,10 +96,6 @@ pub async fn request_export(
     account: Uuid,
     request_id: Option<&str>,
 ) -> Result<DataRequestRecord, RightsError> {
-    // An erasure waiting for its grace period (or held) is an account deletion request.
-    if store.open_account_deletion(account).await?.is_some() {
-        return Err(RightsError::ErasurePending);
-    }
     let new = new_request(
         account,
         DataRequestKind::Export,

@@ -262,34 +262,42 @@ pub async fn read_all(store: &Store, vault: &Vault) -> anyhow::Result<Vec<Opened
         if ticket.account.is_some() && sender.is_none() {
             continue;
         }
-        let row = ticket.id.to_string();
-        let email = match &ticket.email_sealed {
-            Some(sealed) => Some(open(vault, sender.as_ref(), "email", &row, sealed).await?),
-            None => None,
-        };
-        opened.push(OpenedTicket {
-            id: ticket.id,
-            account: ticket.account,
-            email,
-            subject: open(
-                vault,
-                sender.as_ref(),
-                "subject",
-                &row,
-                &ticket.subject_sealed,
-            )
-            .await?,
-            message: open(
-                vault,
-                sender.as_ref(),
-                "message",
-                &row,
-                &ticket.message_sealed,
-            )
-            .await?,
-            received_at: ticket.received_at,
-            status: ticket.status,
-        });
+        opened.push(open_ticket(vault, sender.as_ref(), ticket).await?);
     }
     Ok(opened)
+}
+
+/// The tickets `sender` sent while signed in, newest first, opened (for their export).
+pub async fn read_of(
+    store: &Store,
+    vault: &Vault,
+    sender: &AccountRecord,
+) -> anyhow::Result<Vec<OpenedTicket>> {
+    let mut opened = Vec::new();
+    for ticket in store.privacy_tickets_of(sender.id).await? {
+        opened.push(open_ticket(vault, Some(sender), ticket).await?);
+    }
+    Ok(opened)
+}
+
+/// Opens the sealed columns of `ticket`, sent by `sender` (`None`: anonymously).
+async fn open_ticket(
+    vault: &Vault,
+    sender: Option<&AccountRecord>,
+    ticket: PrivacyTicketRecord,
+) -> anyhow::Result<OpenedTicket> {
+    let row = ticket.id.to_string();
+    let email = match &ticket.email_sealed {
+        Some(sealed) => Some(open(vault, sender, "email", &row, sealed).await?),
+        None => None,
+    };
+    Ok(OpenedTicket {
+        id: ticket.id,
+        account: ticket.account,
+        email,
+        subject: open(vault, sender, "subject", &row, &ticket.subject_sealed).await?,
+        message: open(vault, sender, "message", &row, &ticket.message_sealed).await?,
+        received_at: ticket.received_at,
+        status: ticket.status,
+    })
 }

@@ -5,6 +5,7 @@
 #![allow(unreachable_pub)]
 
 pub(crate) mod account;
+pub(crate) mod account_deletion;
 pub(crate) mod attempt_counter;
 pub(crate) mod audit_entry;
 pub(crate) mod consent_entry;
@@ -14,8 +15,11 @@ pub(crate) mod data_request;
 pub(crate) mod data_request_event;
 pub(crate) mod data_subject;
 pub(crate) mod email_verification;
+pub(crate) mod erasure_followup;
+pub(crate) mod erasure_tombstone;
 pub(crate) mod generation;
 pub(crate) mod job;
+pub(crate) mod legal_hold;
 pub(crate) mod mfa_challenge;
 pub(crate) mod notification;
 pub(crate) mod partner;

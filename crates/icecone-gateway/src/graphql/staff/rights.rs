@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use icecone_core::identity::roles::RoleRule;
 use icecone_core::identity::staff_access::StaffReason;
-use icecone_core::rights::{DataRequestEvent, DataRequestStatus, Deadline};
+use icecone_core::rights::{DataRequestEvent, DataRequestStatus};
 use uuid::Uuid;
 
 use super::access::{StaffField, requires_mfa, requires_role};
@@ -14,6 +14,7 @@ use crate::audit::{self, AuditEvent};
 use crate::graphql::account::{internal, services, signed_in};
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
+use crate::graphql::erasure;
 use crate::graphql::error::ApiError;
 use crate::graphql::rights::{DataRequest, DataRequestStatusValue, Reader, rights_error};
 use crate::http::RequestId;
@@ -80,6 +81,9 @@ pub(crate) struct RightsStaffQuery;
 impl RightsStaffQuery {
     /// Everyone's data subject requests, the earliest due first: those in `status` (all
     /// when not given), and with `overdueOnly: true` only those open past their due date.
+    /// Erasures are listed as their account deletion requests stand (received during the
+    /// grace period, denied while a legal hold keeps them, in progress while erasing,
+    /// cancelled); an erasure that ran leaves only its tombstone and is no longer listed.
     /// The read is recorded in the audit trail first.
     #[graphql(
         guard = READ_REQUESTS.guard(),
@@ -98,25 +102,24 @@ impl RightsStaffQuery {
             status.map_or("ALL", DataRequestStatus::as_str)
         );
         record_read(ctx, "data_requests.read", &target).await?;
-        let now = Utc::now();
-        let records = services(ctx)?
-            .store
+        let store = &services(ctx)?.store;
+        let mut requests: Vec<DataRequest> = store
             .data_requests_in(status)
             .await
-            .map_err(internal)?;
-        Ok(records
+            .map_err(internal)?
             .into_iter()
-            .filter(|record| {
-                !overdue_only.unwrap_or(false)
-                    || Deadline::from_parts(
-                        record.received_at,
-                        record.due_at,
-                        record.extended_due_at,
-                    )
-                    .is_overdue(record.status, now)
-            })
             .map(|record| DataRequest::new(record, Reader::Staff))
-            .collect())
+            .collect();
+        for deletion in store.account_deletions().await.map_err(internal)? {
+            requests.push(erasure::data_request_of(ctx, deletion).await?);
+        }
+        let now = Utc::now();
+        requests.retain(|request| {
+            status.is_none_or(|status| request.status() == status)
+                && (!overdue_only.unwrap_or(false) || request.is_overdue(now))
+        });
+        requests.sort_by_key(DataRequest::due_order);
+        Ok(requests)
     }
 
     /// The messages sent to the DPO (`contactPrivacyOfficer`), newest first, opened. The
