@@ -315,12 +315,7 @@ impl Store {
         media_sealed: Option<Vec<u8>>,
     ) -> Result<(), StoreError> {
         self.group_commit
-            .write(
-                &self.writer,
-                &self.cache,
-                active_model(record, media_sealed, None)?,
-                None,
-            )
+            .write(active_model(record, media_sealed, None)?, None)
             .await
     }
 
@@ -336,16 +331,12 @@ impl Store {
         media_sealed: Option<Vec<u8>>,
         metering: Metering,
     ) -> Result<(), StoreError> {
+        let metered = Metered {
+            account: record.account,
+            metering,
+        };
         self.group_commit
-            .write(
-                &self.writer,
-                &self.cache,
-                active_model(record, media_sealed, None)?,
-                Some(Metered {
-                    account: record.account,
-                    metering,
-                }),
-            )
+            .write(active_model(record, media_sealed, None)?, Some(metered))
             .await
     }
 

@@ -7,26 +7,38 @@
 //! into `generations`, one multi-row upsert of `usage_counters` (the amounts summed per
 //! account and period), one commit. A caller whose write a previous holder committed
 //! returns as soon as it gets the gate. Alone, a write is its own batch, so nothing waits
-//! for company; under load, one commit serves many requests — SQLite has a single writer
-//! and each statement is a round trip to its connection's thread, so this is what lets
-//! persisted generations scale with requests.
+//! for company; under load, one commit serves many requests.
+//!
+//! On SQLite the batch goes to one connection the gate keeps — taken from the store's
+//! writer pool and never given back — as a single call (`BEGIN IMMEDIATE; INSERT ...;
+//! INSERT ... ON CONFLICT ...; COMMIT`): one round trip to the connection's thread, where
+//! a pooled transaction costs five (`BEGIN`, two statements, `COMMIT`, and the ping sqlx
+//! sends whenever a connection goes back to its pool). SQLite has one writer at a time, so
+//! round trips, not SQL, bounded the rate of persisted generations. On PostgreSQL the
+//! batch is an ordinary transaction on the pool.
 //!
 //! A batch that fails is written again one write per transaction, so one bad write (a
-//! duplicate id) fails alone. The batch runs in its own task: a caller that goes away
-//! (its client disconnected) does not abort the writes of the others.
+//! duplicate id) fails alone. The batch runs in its own task holding the gate: a caller
+//! that goes away (its client disconnected) does not abort the writes of the others, and
+//! no other batch starts before it ends.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use icecone_core::usage::{Period, Usage};
-use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
-use tokio::sync::oneshot;
+use sea_orm::sqlx::pool::PoolConnection;
+use sea_orm::sqlx::{self, Sqlite};
+use sea_orm::{
+    DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryTrait, RuntimeErr, TransactionTrait,
+};
+use sea_query_sqlx::SqlxValues;
+use tokio::sync::{OwnedMutexGuard, oneshot};
 use uuid::Uuid;
 
-use crate::StoreError;
 use crate::entity::generation;
 use crate::read_cache::ReadCache;
+use crate::{Backend, StoreError};
 
 /// The most writes one transaction takes (well within SQLite's bound parameters).
 const MAX_BATCH: usize = 128;
@@ -56,25 +68,41 @@ struct Pending {
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
+/// What the gate guards: on SQLite, the writer connection once taken.
+type Held = Option<PoolConnection<Sqlite>>;
+
 /// The queue and the gate; one per store, shared by its clones.
-#[derive(Default)]
 pub(crate) struct GroupCommit {
     queue: Mutex<Vec<Pending>>,
-    gate: tokio::sync::Mutex<()>,
+    gate: Arc<tokio::sync::Mutex<Held>>,
+    /// The writer pool (SQLite) or the pool (PostgreSQL).
+    writer: DatabaseConnection,
+    backend: Backend,
+    cache: Arc<ReadCache>,
 }
 
 impl std::fmt::Debug for GroupCommit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GroupCommit").finish_non_exhaustive()
+        f.debug_struct("GroupCommit")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
 impl GroupCommit {
+    pub(crate) fn new(writer: DatabaseConnection, backend: Backend, cache: Arc<ReadCache>) -> Self {
+        Self {
+            queue: Mutex::default(),
+            gate: Arc::default(),
+            writer,
+            backend,
+            cache,
+        }
+    }
+
     /// Writes `row` and its metering, with whatever else is queued; returns once committed.
     pub(crate) async fn write(
         &self,
-        db: &DatabaseConnection,
-        cache: &std::sync::Arc<ReadCache>,
         row: generation::ActiveModel,
         metered: Option<Metered>,
     ) -> Result<(), StoreError> {
@@ -84,7 +112,7 @@ impl GroupCommit {
             .map_err(|_| StoreError::Interrupted)?
             .push(Pending { row, metered, done });
         loop {
-            let _gate = self.gate.lock().await;
+            let gate = Arc::clone(&self.gate).lock_owned().await;
             match outcome.try_recv() {
                 Ok(result) => return result,
                 Err(oneshot::error::TryRecvError::Closed) => return Err(StoreError::Interrupted),
@@ -95,62 +123,149 @@ impl GroupCommit {
                 let keep = queue.len().saturating_sub(MAX_BATCH);
                 queue.split_off(keep)
             };
-            if batch.is_empty() {
-                continue;
-            }
-            let db = db.clone();
-            let cache = std::sync::Arc::clone(cache);
-            // Its own task: the batch is committed even if this caller is dropped.
-            let _ = tokio::spawn(commit(db, cache, batch)).await;
+            let sink = Sink {
+                writer: self.writer.clone(),
+                backend: self.backend,
+            };
+            // Its own task, holding the gate: committed even if this caller is dropped.
+            let cache = Arc::clone(&self.cache);
+            let _ = tokio::spawn(commit(sink, gate, cache, batch)).await;
         }
     }
 }
 
 /// Commits `batch` in one transaction, or — if that fails — each write in its own; tells
-/// every caller its outcome.
-async fn commit(db: DatabaseConnection, cache: std::sync::Arc<ReadCache>, batch: Vec<Pending>) {
+/// every caller its outcome. Holds the gate until done.
+async fn commit(
+    sink: Sink,
+    mut gate: OwnedMutexGuard<Held>,
+    cache: Arc<ReadCache>,
+    batch: Vec<Pending>,
+) {
     let rows: Vec<_> = batch.iter().map(|pending| pending.row.clone()).collect();
     let metered: Vec<_> = batch
         .iter()
         .filter_map(|pending| pending.metered.clone())
         .collect();
-    match transaction(&db, rows, &metered).await {
+    match sink.transaction(&mut gate, rows, &metered).await {
         Ok(()) => {
             apply(&cache, &metered);
             for pending in batch {
                 let _ = pending.done.send(Ok(()));
             }
         }
-        Err(_) if batch.len() > 1 => {
+        Err(error) if batch.len() == 1 => {
+            if let Some(pending) = batch.into_iter().next() {
+                let _ = pending.done.send(Err(error));
+            }
+        }
+        Err(_) => {
             for pending in batch {
                 let metered: Vec<_> = pending.metered.into_iter().collect();
-                let result = transaction(&db, vec![pending.row], &metered).await;
+                let result = sink
+                    .transaction(&mut gate, vec![pending.row], &metered)
+                    .await;
                 if result.is_ok() {
                     apply(&cache, &metered);
                 }
                 let _ = pending.done.send(result);
             }
         }
-        Err(error) => {
-            if let Some(pending) = batch.into_iter().next() {
-                let _ = pending.done.send(Err(error));
+    }
+}
+
+/// Where a batch goes: the writer pool (SQLite) or the pool (PostgreSQL).
+struct Sink {
+    writer: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Sink {
+    async fn transaction(
+        &self,
+        held: &mut Held,
+        rows: Vec<generation::ActiveModel>,
+        metered: &[Metered],
+    ) -> Result<(), StoreError> {
+        let insert = generation::Entity::insert_many(rows);
+        let upsert = crate::usage::add_all(&summed(metered))?;
+        match self.backend {
+            Backend::Postgres => {
+                let txn = self.writer.begin().await.map_err(StoreError::Query)?;
+                insert
+                    .exec_without_returning(&txn)
+                    .await
+                    .map_err(StoreError::from_insert)?;
+                if let Some(upsert) = upsert {
+                    upsert
+                        .exec_without_returning(&txn)
+                        .await
+                        .map_err(StoreError::Query)?;
+                }
+                txn.commit().await.map_err(StoreError::Query)
+            }
+            Backend::Sqlite => {
+                let mut statements = vec![insert.build(DbBackend::Sqlite)];
+                statements.extend(upsert.map(|upsert| upsert.build(DbBackend::Sqlite)));
+                self.sqlite_call(held, &statements).await
+            }
+        }
+    }
+
+    /// Runs `statements` in one transaction on the writer connection, in one call.
+    async fn sqlite_call(
+        &self,
+        held: &mut Held,
+        statements: &[sea_orm::Statement],
+    ) -> Result<(), StoreError> {
+        let connection = match held {
+            Some(connection) => connection,
+            None => held.insert(
+                self.writer
+                    .get_sqlite_connection_pool()
+                    .acquire()
+                    .await
+                    .map_err(|error| StoreError::Query(exec_error(error)))?,
+            ),
+        };
+        let mut sql = String::from("BEGIN IMMEDIATE;\n");
+        let mut values = Vec::new();
+        for statement in statements {
+            sql.push_str(&statement.sql);
+            sql.push_str(";\n");
+            values.extend(statement.values.iter().flat_map(|v| v.0.iter().cloned()));
+        }
+        sql.push_str("COMMIT;");
+        let result = sqlx::query_with(
+            sqlx::AssertSqlSafe(sql),
+            SqlxValues(sea_orm::sea_query::Values(values)),
+        )
+        .execute(&mut **connection)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                // The transaction may still be open (a statement failed after BEGIN): roll
+                // it back; if even that fails the connection is dropped, and the next
+                // batch takes a fresh one.
+                if sqlx::raw_sql(sqlx::AssertSqlSafe("ROLLBACK"))
+                    .execute(&mut **connection)
+                    .await
+                    .is_err()
+                    && let Some(connection) = held.take()
+                {
+                    drop(connection.detach());
+                }
+                Err(StoreError::from_insert(exec_error(error)))
             }
         }
     }
 }
 
-async fn transaction(
-    db: &DatabaseConnection,
-    rows: Vec<generation::ActiveModel>,
-    metered: &[Metered],
-) -> Result<(), StoreError> {
-    let txn = db.begin().await.map_err(StoreError::Query)?;
-    generation::Entity::insert_many(rows)
-        .exec_without_returning(&txn)
-        .await
-        .map_err(StoreError::from_insert)?;
-    crate::usage::add_all(&txn, &summed(metered)).await?;
-    txn.commit().await.map_err(StoreError::Query)
+/// An sqlx error as sea-orm reports one (so [`StoreError::from_insert`] can tell a
+/// duplicate).
+fn exec_error(error: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error)))
 }
 
 /// The amounts of `metered` summed per account and period (one row each in the upsert).

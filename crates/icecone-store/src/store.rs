@@ -57,16 +57,13 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) db: DatabaseConnection,
-    /// On SQLite, one more connection that takes the writes of the generation path (the
-    /// generation row and the usage counter): SQLite has one writer at a time, so these
-    /// never wait on each other in `busy_timeout`'s sleeps, and their connection's page
-    /// cache stays warm instead of being reread after every other connection's commit.
-    /// On PostgreSQL the pool itself.
-    pub(crate) writer: DatabaseConnection,
     backend: Backend,
     /// Rows the per-request path reads through (see `read_cache`); shared by clones.
     pub(crate) cache: std::sync::Arc<crate::read_cache::ReadCache>,
-    /// The queue and gate of finished generations' writes (see `group_commit`).
+    /// The queue and gate of finished generations' writes (see `group_commit`), with their
+    /// connection: on SQLite one more, kept by the group commit, so these writes never
+    /// wait in `busy_timeout`'s sleeps for each other and their page cache stays warm; on
+    /// PostgreSQL the pool.
     pub(crate) group_commit: std::sync::Arc<crate::group_commit::GroupCommit>,
 }
 
@@ -132,12 +129,17 @@ impl Store {
                 (db.clone(), db)
             }
         };
+        let cache = std::sync::Arc::<crate::read_cache::ReadCache>::default();
+        let group_commit = crate::group_commit::GroupCommit::new(
+            writer,
+            url.backend(),
+            std::sync::Arc::clone(&cache),
+        );
         Ok(Self {
             db,
-            writer,
             backend: url.backend(),
-            cache: std::sync::Arc::default(),
-            group_commit: std::sync::Arc::default(),
+            cache,
+            group_commit: std::sync::Arc::new(group_commit),
         })
     }
 

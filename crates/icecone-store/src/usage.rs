@@ -9,9 +9,7 @@
 use chrono::{DateTime, Utc};
 use icecone_core::usage::{Period, Usage};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, SimpleExpr};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::convert::{u64_from_db, u64_to_db};
@@ -41,16 +39,15 @@ fn plus(column: usage_counter::Column, amount: i64) -> SimpleExpr {
     Expr::col((usage_counter::Entity, column)).add(amount)
 }
 
-/// Adds each of `metered` (at most one per account and period) to its counters: one
-/// multi-row `INSERT ... ON CONFLICT DO UPDATE SET <counter> = <counter> +
-/// excluded.<counter>`, in the caller's transaction. The read cache is the caller's to
-/// adjust once committed.
-pub(crate) async fn add_all(
-    db: &impl ConnectionTrait,
+/// The statement adding each of `metered` (at most one per account and period) to its
+/// counters — one multi-row `INSERT ... ON CONFLICT DO UPDATE SET <counter> = <counter> +
+/// excluded.<counter>` — or `None` when there is nothing to add. The caller runs it in
+/// its transaction and adjusts the read cache once committed.
+pub(crate) fn add_all(
     metered: &[Metered],
-) -> Result<(), StoreError> {
+) -> Result<Option<sea_orm::InsertMany<usage_counter::ActiveModel>>, StoreError> {
     if metered.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let plus_excluded = |column: usage_counter::Column| {
         Expr::col((usage_counter::Entity, column)).add(Expr::col((Alias::new("excluded"), column)))
@@ -69,8 +66,8 @@ pub(crate) async fn add_all(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    usage_counter::Entity::insert_many(rows)
-        .on_conflict(
+    Ok(Some(
+        usage_counter::Entity::insert_many(rows).on_conflict(
             OnConflict::columns([
                 usage_counter::Column::AccountId,
                 usage_counter::Column::Period,
@@ -89,11 +86,8 @@ pub(crate) async fn add_all(
             )
             .update_column(usage_counter::Column::UpdatedAt)
             .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await
-        .map_err(StoreError::Query)?;
-    Ok(())
+        ),
+    ))
 }
 
 impl Store {
@@ -239,7 +233,7 @@ impl Store {
             updated_at: Set(now),
         })
         .on_conflict(on_conflict)
-        .exec_without_returning(&self.writer)
+        .exec_without_returning(&self.db)
         .await
         .map_err(StoreError::Query)?;
         if written > 0 {
