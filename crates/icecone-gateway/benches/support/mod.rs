@@ -171,6 +171,13 @@ pub(crate) struct Gateway {
     _telemetry: Telemetry,
 }
 
+impl Gateway {
+    /// Its data directory (the SQLite database and the development root key).
+    pub(crate) fn data_dir(&self) -> &Path {
+        self._data_dir.path()
+    }
+}
+
 /// Starts the real gateway as the binary runs: `settings` with a temporary SQLite data
 /// directory, any port on 127.0.0.1 and the log filter `warn`, the telemetry subscriber
 /// installed, on its own actix `System` and thread.

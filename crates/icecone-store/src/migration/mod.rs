@@ -19,6 +19,7 @@ mod m20261129_000009_account_plans;
 mod m20261129_000010_jobs;
 mod m20261129_000011_data_requests;
 mod m20261129_000012_erasure;
+mod m20261129_000013_person_indexes;
 
 pub(crate) struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_jobs::Migration),
             Box::new(m20261129_000011_data_requests::Migration),
             Box::new(m20261129_000012_erasure::Migration),
+            Box::new(m20261129_000013_person_indexes::Migration),
         ]
     }
 }
