@@ -36,6 +36,8 @@ const GENERATE_TEXT: &str =
     "mutation G($input: GenerateTextInput!) { generateText(input: $input) { id } }";
 const GENERATE_IMAGE: &str =
     "mutation G($input: GenerateImageInput!) { generateImage(input: $input) { id } }";
+const GENERATE_VIDEO: &str =
+    "mutation G($input: GenerateVideoInput!) { generateVideo(input: $input) { id } }";
 const LIST: &str = "{ me { generations(first: 10) { edges { node { id prompt \
     output { __typename ... on TextOutput { text } } } } } } }";
 const SET_HOLD: &str = "mutation H($a: ID!, $g: LegalHoldGround!, $n: String!) { \
@@ -152,6 +154,20 @@ async fn generate(app: &TestApp, token: &str, prompt: &str) -> Vec<String> {
     )
     .await;
     assert!(image.get("errors").is_none(), "{image}");
+    let video = post(
+        app,
+        Some(token),
+        GENERATE_VIDEO,
+        json!({ "input": { "prompt": format!("{prompt} in motion"), "durationSeconds": 2 } }),
+    )
+    .await;
+    assert!(video.get("errors").is_none(), "{video}");
+    let video = video["data"]["generateVideo"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // The local provider's video job runs to its end, stored like any other.
+    crate::rights::wait_for_video(app, token, &video).await;
     vec![
         text["data"]["generateText"]["id"]
             .as_str()
@@ -161,6 +177,7 @@ async fn generate(app: &TestApp, token: &str, prompt: &str) -> Vec<String> {
             .as_str()
             .expect("id")
             .to_owned(),
+        video,
     ]
 }
 
@@ -321,6 +338,7 @@ async fn an_erased_account_leaves_only_a_tombstone_and_everyone_else_is_untouche
     assert_eq!(
         prompts,
         [
+            "canary bob otter teapot in motion",
             "canary bob otter teapot as a picture",
             "canary bob otter teapot"
         ]

@@ -37,6 +37,8 @@ const COMPLETE: &str = "mutation C($id: ID!, $n: String!) { completeDataRequest(
     { id status completedAt } }";
 const DENY: &str =
     "mutation D($id: ID!, $r: String!) { denyDataRequest(id: $id, reason: $r) { id status } }";
+const CANCEL_REQUEST: &str =
+    "mutation C($id: ID!) { cancelDataRequest(id: $id) { id kind status } }";
 const CONTACT: &str = "mutation C($i: PrivacyTicketInput!) { contactPrivacyOfficer(input: $i) \
     { id receivedAt status } }";
 const TICKETS: &str = "{ privacyTickets { id accountId email subject message receivedAt status } }";
@@ -160,7 +162,7 @@ fn capitalised(name: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn wait_for_video(app: &TestApp, token: &str, id: &str) {
+pub(crate) async fn wait_for_video(app: &TestApp, token: &str, id: &str) {
     let started = Instant::now();
     loop {
         let body = post(
@@ -508,6 +510,95 @@ async fn an_export_is_refused_while_an_erasure_is_pending() {
         .collect();
     assert_eq!(kinds, [json!("ERASURE")], "no export was recorded");
     assert_eq!(app.db.count("jobs").await, 0, "and no job queued");
+
+    // The way a person asks for erasure: an account deletion request in its grace period.
+    let (_, leaving) = signed_in(&app, "leaving.too@example.com").await;
+    let asked =
+        crate::erasure::request_deletion(&app, &leaving, crate::login::PASSWORD, None).await;
+    assert!(asked.get("errors").is_none(), "{asked}");
+    let body = post(&app, Some(&leaving), REQUEST_EXPORT, json!({})).await;
+    assert_eq!(code(&body), "FAILED_PRECONDITION", "{body}");
+    let kinds: Vec<Value> = requests(&app, &leaving)
+        .await
+        .iter()
+        .map(|request| request["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [json!("ERASURE")],
+        "the erasure is listed, no export"
+    );
+    // Once the person cancels the erasure, exports work again.
+    let cancelled = post(
+        &app,
+        Some(&leaving),
+        "mutation { cancelAccountDeletion }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        cancelled["data"]["cancelAccountDeletion"], true,
+        "{cancelled}"
+    );
+    let body = post(&app, Some(&leaving), REQUEST_EXPORT, json!({})).await;
+    assert_eq!(data(&body, "requestDataExport")["kind"], "EXPORT", "{body}");
+}
+
+#[tokio::test]
+async fn a_person_withdraws_their_open_request_and_its_job_is_cancelled() {
+    // No job worker: the export stays open until it is withdrawn.
+    let app = spawn(|settings| settings.job_workers = 0).await;
+    let (_, token) = signed_in(&app, "withdrawing@example.com").await;
+    let (_, other) = signed_in(&app, "someone.else@example.com").await;
+    let requested = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let id = data(&requested, "requestDataExport")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    for (who, id, expected) in [
+        (&other, id.as_str(), "NOT_FOUND"),
+        (&token, "not-an-id", "NOT_FOUND"),
+        (&token, "00000000-0000-4000-8000-000000000000", "NOT_FOUND"),
+    ] {
+        let body = post(&app, Some(who), CANCEL_REQUEST, json!({ "id": id })).await;
+        assert_eq!(code(&body), expected, "{body}");
+    }
+    let anonymous = post(&app, None, CANCEL_REQUEST, json!({ "id": id })).await;
+    assert_eq!(code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
+
+    let cancelled = post(&app, Some(&token), CANCEL_REQUEST, json!({ "id": id })).await;
+    assert_eq!(
+        data(&cancelled, "cancelDataRequest")["status"],
+        "CANCELLED",
+        "{cancelled}"
+    );
+    let listed = requests(&app, &token).await;
+    let request = listed
+        .iter()
+        .find(|request| request["id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(request["status"], "CANCELLED");
+    assert_eq!(request["downloadUrl"], Value::Null);
+    assert_eq!(
+        request["history"],
+        json!([
+            { "from": null, "to": "RECEIVED", "actor": "subject", "note": null },
+            { "from": "RECEIVED", "to": "CANCELLED", "actor": "subject", "note": "withdrawn" },
+        ])
+    );
+    let jobs = app
+        .db
+        .store()
+        .jobs_for(export::KIND, &id)
+        .await
+        .expect("jobs");
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].state, icecone_store::jobs::JobState::Cancelled);
+
+    // A closed request takes no further step.
+    let again = post(&app, Some(&token), CANCEL_REQUEST, json!({ "id": id })).await;
+    assert_eq!(code(&again), "FAILED_PRECONDITION", "{again}");
 }
 
 #[tokio::test]

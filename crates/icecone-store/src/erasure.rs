@@ -251,6 +251,23 @@ impl Store {
             .transpose()
     }
 
+    /// The account's deletion requests (open or cancelled), the latest first.
+    pub async fn account_deletions_of(
+        &self,
+        account: Uuid,
+    ) -> Result<Vec<AccountDeletion>, StoreError> {
+        account_deletion::Entity::find()
+            .filter(account_deletion::Column::AccountId.eq(account))
+            .order_by_desc(account_deletion::Column::RequestedAt)
+            .order_by_desc(account_deletion::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .into_iter()
+            .map(AccountDeletion::try_from)
+            .collect()
+    }
+
     /// Every deletion request not erased yet — open, held, running or cancelled — the
     /// earliest requested first (what DPO staff track beside `data_requests`).
     pub async fn account_deletions(&self) -> Result<Vec<AccountDeletion>, StoreError> {

@@ -191,8 +191,9 @@ impl Account {
         generations_of(ctx, self.record.id, self.record.subject, first, after).await
     }
 
-    /// The person's data subject requests (export, restriction, objection, ...), newest
-    /// first, each with its status, due date and history.
+    /// The person's data subject requests (export, restriction, objection, erasure), newest
+    /// first, each with its status and due date, and — but for an erasure, followed on its
+    /// account deletion request — its history.
     #[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
     async fn data_requests(
         &self,

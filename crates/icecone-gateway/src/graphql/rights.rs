@@ -160,13 +160,21 @@ impl DataRequest {
         self.deadline().is_overdue(self.status(), now)
     }
 
-    /// The order of a list by due date (then id, for a stable order).
-    pub(crate) fn due_order(&self) -> (DateTime<Utc>, uuid::Uuid) {
-        let id = match self {
+    fn uuid(&self) -> uuid::Uuid {
+        match self {
             Self::Tracked { record, .. } => record.id,
             Self::Erasure { deletion, .. } => deletion.id,
-        };
-        (self.deadline().effective_due_at(), id)
+        }
+    }
+
+    /// The order of a list by due date (then id, for a stable order).
+    pub(crate) fn due_order(&self) -> (DateTime<Utc>, uuid::Uuid) {
+        (self.deadline().effective_due_at(), self.uuid())
+    }
+
+    /// The order of a list by receipt (then id, for a stable order).
+    pub(crate) fn received_order(&self) -> (DateTime<Utc>, uuid::Uuid) {
+        (self.deadline().received_at(), self.uuid())
     }
 }
 
@@ -190,10 +198,7 @@ pub(crate) struct DataRequestHistoryEntry {
 impl DataRequest {
     /// The request's id.
     async fn id(&self) -> ID {
-        match self {
-            Self::Tracked { record, .. } => ID(record.id.to_string()),
-            Self::Erasure { deletion, .. } => ID(deletion.id.to_string()),
-        }
+        ID(self.uuid().to_string())
     }
 
     /// The account that made it.
@@ -343,15 +348,23 @@ pub(crate) async fn requests_of(
     ctx: &Context<'_>,
     account: uuid::Uuid,
 ) -> Result<Vec<DataRequest>, ApiError> {
-    let records = services(ctx)?
-        .store
+    let store = &services(ctx)?.store;
+    let mut requests: Vec<DataRequest> = store
         .data_requests_of(account)
         .await
-        .map_err(internal)?;
-    Ok(records
+        .map_err(internal)?
         .into_iter()
         .map(|record| DataRequest::new(record, Reader::Owner))
-        .collect())
+        .collect();
+    for deletion in store
+        .account_deletions_of(account)
+        .await
+        .map_err(internal)?
+    {
+        requests.push(super::erasure::data_request_of(ctx, deletion).await?);
+    }
+    requests.sort_by_key(|request| std::cmp::Reverse(request.received_order()));
+    Ok(requests)
 }
 
 /// A message to the data protection officer.
@@ -406,6 +419,30 @@ impl RightsMutation {
             &services.store,
             &services.vault,
             account.id,
+            ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
+        )
+        .await
+        .map_err(rights_error)?;
+        Ok(DataRequest::new(record, Reader::Owner))
+    }
+
+    /// Withdraws one of the viewer's open data requests (an export not yet built, for
+    /// instance): it becomes `CANCELLED` and its job stops. Another person's or an unknown
+    /// id is `NOT_FOUND`, a closed request `FAILED_PRECONDITION`; an erasure is withdrawn
+    /// with `cancelAccountDeletion`.
+    async fn cancel_data_request(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<DataRequest, ApiError> {
+        let (_, account) = viewer_account(ctx).await?;
+        let id = uuid::Uuid::try_parse(id.as_str()).map_err(|_| ApiError::NotFound)?;
+        let services = services(ctx)?;
+        let record = rights::withdraw(
+            &services.store,
+            &services.vault,
+            account.id,
+            id,
             ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
         )
         .await

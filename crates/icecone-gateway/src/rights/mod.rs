@@ -138,6 +138,54 @@ pub async fn request_export(
         .ok_or_else(|| RightsError::Internal(anyhow::anyhow!("a stored request is gone")))
 }
 
+/// The person withdraws their open request `id` (GDPR requests are theirs to withdraw): it
+/// becomes `CANCELLED` and the job working on it, if any, is cancelled; audited. Someone
+/// else's request is [`RightsError::NotFound`]; a closed one a transition error. An erasure
+/// is withdrawn with `cancelAccountDeletion` instead: it is not in `data_requests`.
+pub async fn withdraw(
+    store: &Store,
+    vault: &Vault,
+    account: Uuid,
+    id: Uuid,
+    request_id: Option<&str>,
+) -> Result<DataRequestRecord, RightsError> {
+    let request = read(store, id).await?;
+    if request.account != account {
+        return Err(RightsError::NotFound);
+    }
+    let to = rights::transition(request.status, DataRequestEvent::Cancel)?;
+    let transition = Transition {
+        from: request.status,
+        to,
+        at: now(),
+        actor: SUBJECT,
+        note_code: Some("withdrawn"),
+    };
+    if !store.transition_data_request(id, &transition).await? {
+        return Err(RightsError::Changed);
+    }
+    // A job that already holds its lease finds the request closed and stops there.
+    for job in store.jobs_for(export::KIND, &id.to_string()).await? {
+        store.cancel_job(job.id, now()).await?;
+    }
+    let actor = format!("account:{account}");
+    let target = audit_target(account, id);
+    audit::record(
+        store,
+        vault,
+        AuditEvent {
+            actor: &actor,
+            action: "data_request.withdrawn",
+            target: Some(&target),
+            reason: None,
+            request_id,
+        },
+    )
+    .await
+    .map_err(|error| RightsError::Internal(error.into()))?;
+    read(store, id).await
+}
+
 /// Records a right that took effect at once (restriction, objection) as a completed
 /// request with its history; `note_code` says what was done (`restricted`, ...).
 pub async fn record_immediate(
