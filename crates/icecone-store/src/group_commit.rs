@@ -118,11 +118,16 @@ impl GroupCommit {
                 Err(oneshot::error::TryRecvError::Closed) => return Err(StoreError::Interrupted),
                 Err(oneshot::error::TryRecvError::Empty) => {}
             }
-            let batch = {
+            // The oldest writes first: under sustained load none waits for ever.
+            let batch: Vec<Pending> = {
                 let mut queue = self.queue.lock().map_err(|_| StoreError::Interrupted)?;
-                let keep = queue.len().saturating_sub(MAX_BATCH);
-                queue.split_off(keep)
+                let take = queue.len().min(MAX_BATCH);
+                queue.drain(..take).collect()
             };
+            if batch.is_empty() {
+                // Not served, yet no longer queued: the batch that took it was lost.
+                return Err(StoreError::Interrupted);
+            }
             let sink = Sink {
                 writer: self.writer.clone(),
                 backend: self.backend,

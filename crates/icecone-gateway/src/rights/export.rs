@@ -465,7 +465,12 @@ impl ExportJobs {
             for record in &page {
                 let prompt = generations.prompt(owner.subject, record).await?;
                 let text = generations.text(owner.subject, record).await?;
-                let file = match generations.media(owner, record.id).await? {
+                // Only a generation with a media type has media bytes to read.
+                let found = match record.media_type {
+                    Some(_) => generations.media(owner, record.id).await?,
+                    None => None,
+                };
+                let file = match found {
                     Some(found) => {
                         let name = format!("media/{}.{}", record.id, extension(&found.media_type));
                         media.push((name.clone(), found.bytes));
