@@ -112,9 +112,9 @@ impl RunPlan {
         if support::full_run() {
             Self {
                 full: true,
-                // 100,000, 1,000,000 and 3,000,000 other rows: whether time still grows
-                // between the two large databases is the target.
-                stages: vec![2_000, 20_000, 60_000],
+                // 100,000, 1,000,000, 3,000,000 and 10,000,000 other rows: whether time
+                // still grows between the two largest databases is the target.
+                stages: vec![2_000, 20_000, 60_000, 200_000],
                 sizes: vec![1_000, 10_000],
                 persons: usize::try_from(support::positive_env("ICECONE_BENCH_PERSONS", 3))
                     .expect("ICECONE_BENCH_PERSONS fits in memory"),
@@ -1236,7 +1236,7 @@ fn render(plan: &RunPlan, report: &Report, machine: &str) -> String {
          person take while other people's rows fill the database, and whether that time \
          grows with the person's own data or with the database.\n\n\
          ```sh\ncargo bench -p icecone-gateway --bench rights\n```\n\n\
-         It builds in the release profile, seeds and measures for a few minutes, prints this \
+         It builds in the release profile, seeds and measures for about twenty minutes, prints this \
          section and writes it into `docs/performance.md` between its markers. \
          `ICECONE_BENCH_PERSONS` (default 3) sets how many people of each size are measured \
          on each database; `ICECONE_BENCH_MACHINE` adds a description of the machine. \
