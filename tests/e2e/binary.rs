@@ -9,6 +9,36 @@ use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_icecone");
 
+/// Signs `email` up with `password` on the running binary whose GraphQL endpoint is `url`;
+/// returns the access token.
+pub(crate) async fn sign_up_over_http(
+    client: &reqwest::Client,
+    url: &str,
+    email: &str,
+    password: &str,
+) -> String {
+    let signed_up: serde_json::Value = client
+        .post(url)
+        .json(&serde_json::json!({
+            "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
+            "variables": { "i": {
+                "email": email,
+                "password": password,
+                "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
+            } },
+        }))
+        .send()
+        .await
+        .expect("signUp")
+        .json()
+        .await
+        .expect("JSON");
+    signed_up["data"]["signUp"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{signed_up}"))
+        .to_owned()
+}
+
 /// A command for the binary with no `ICECONE_*` or `OTEL_*` settings inherited.
 pub(crate) fn icecone(dir: &Path) -> Command {
     let mut command = Command::new(BINARY);

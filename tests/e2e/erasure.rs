@@ -751,26 +751,7 @@ async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one
     let password = "a long enough passphrase 42";
     let mut people = Vec::new();
     for email in ["killed.erased@example.com", "kept.intact@example.com"] {
-        let signed_up: Value = client
-            .post(&url)
-            .json(&json!({
-                "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
-                "variables": { "i": {
-                    "email": email,
-                    "password": password,
-                    "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
-                } },
-            }))
-            .send()
-            .await
-            .expect("signUp")
-            .json()
-            .await
-            .expect("JSON");
-        let token = signed_up["data"]["signUp"]["accessToken"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{signed_up}"))
-            .to_owned();
+        let token = crate::binary::sign_up_over_http(&client, &url, email, password).await;
         let me: Value = client
             .post(&url)
             .bearer_auth(&token)

@@ -722,26 +722,13 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
     wait_until_healthy(&mut first, port).await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/graphql");
-    let signed_up: Value = client
-        .post(&url)
-        .json(&json!({
-            "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
-            "variables": { "i": {
-                "email": "killed@example.com",
-                "password": "a long enough passphrase 42",
-                "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
-            } },
-        }))
-        .send()
-        .await
-        .expect("signUp")
-        .json()
-        .await
-        .expect("JSON");
-    let token = signed_up["data"]["signUp"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{signed_up}"))
-        .to_owned();
+    let token = crate::binary::sign_up_over_http(
+        &client,
+        &url,
+        "killed@example.com",
+        "a long enough passphrase 42",
+    )
+    .await;
     let body: Value = client
         .post(&url)
         .bearer_auth(&token)

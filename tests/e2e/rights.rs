@@ -1039,24 +1039,13 @@ async fn an_export_survives_sigkill_of_the_gateway_and_completes_exactly_once() 
     wait_until_healthy(&mut first, port).await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/graphql");
-    let signed_up = post_to(
+    let token = crate::binary::sign_up_over_http(
         &client,
         &url,
-        None,
-        json!({
-            "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
-            "variables": { "i": {
-                "email": "killed-export@example.com",
-                "password": "a long enough passphrase 42",
-                "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
-            } },
-        }),
+        "killed-export@example.com",
+        "a long enough passphrase 42",
     )
     .await;
-    let token = signed_up["data"]["signUp"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{signed_up}"))
-        .to_owned();
     let body = post_to(
         &client,
         &url,
