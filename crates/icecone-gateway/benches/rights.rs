@@ -1394,14 +1394,20 @@ fn render(plan: &RunPlan, report: &Report, machine: &str) -> String {
     if written.len() > 1 {
         let _ = writeln!(
             out,
-            "\nWhat an erasure of {} generations writes: {}. Deleting a generation removes an entry from each \
-             index of `generations` — its random UUID primary key and `created_at` among them, \
-             where the person's entries lie between everyone else's — and SQLite rewrites (and, \
-             with `secure_delete`, zeroes) every page that held one, in the write-ahead log and \
-             again at the checkpoint. The more other rows, the more distinct pages the \
-             person's entries are spread over, until there is about one page per generation; \
-             from there on the cost follows the person's data. No index is missing here: it \
-             is the cost of the indexes that exist.",
+            "\nWhat an erasure of {} generations writes: {}. Deleting a generation removes its row \
+             and its entry in each index of `generations`. Both indexes begin with the account \
+             id — the primary key `(account_id, id)` and the owner's list `(account_id, \
+             created_at)` (migration `m20261129_000014_generations_by_account`) — so the \
+             person's entries sit next to each other, and the pages SQLite rewrites (and, with \
+             `secure_delete`, zeroes), in the write-ahead log and again at the checkpoint, \
+             follow the person's generations. Before that migration the primary key was the \
+             random UUID alone, so the person's entries in it lay between everyone else's, \
+             about one page per generation once the table was large (the retention purge's \
+             index on `created_at` alone, also gone, did the same in a deployment, where a \
+             person's generations are made between other people's), and the same erasure wrote 45.8, 108.3, 157.4 and 172.0 MB and \
+             took 0.139, 0.337, 0.476 and 0.626 s with 100,000, 1,000,000, 3,000,000 and \
+             10,000,000 other rows (the run of 2026-11-29 13:59 UTC: 1.32 × from 3,000,000 to \
+             10,000,000 other rows).",
             thousands(big_person),
             written.join(", "),
         );

@@ -19,9 +19,12 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::convert::{u64_from_db, u64_to_db};
-use crate::entity::generation;
+use crate::entity::{account, generation};
 use crate::group_commit::{Metered, Metering};
 use crate::{Store, StoreError};
+
+/// How many accounts one statement of the retention purge covers.
+pub const PURGE_BATCH: u64 = 500;
 
 /// Where a generation stands. Synchronous providers go straight to `Succeeded`; the other
 /// states are those of asynchronous jobs.
@@ -308,7 +311,7 @@ impl Store {
     /// Stores a generation, with its sealed media bytes if it has media.
     ///
     /// # Errors
-    /// [`StoreError::Duplicate`] when the id is taken.
+    /// [`StoreError::Duplicate`] when the account already has a generation with this id.
     pub async fn insert_generation(
         &self,
         record: &GenerationRecord,
@@ -324,7 +327,8 @@ impl Store {
     /// `group_commit`).
     ///
     /// # Errors
-    /// [`StoreError::Duplicate`] when the id is taken; nothing is written then.
+    /// [`StoreError::Duplicate`] when the account already has a generation with this id;
+    /// nothing is written then.
     pub async fn insert_generation_metered(
         &self,
         record: &GenerationRecord,
@@ -574,12 +578,41 @@ impl Store {
 
     /// Deletes every generation, of every account, created before `cutoff`; returns how
     /// many. Media go with their rows.
+    ///
+    /// `generations` is keyed and indexed by account (so that erasing one person touches
+    /// only that person's index pages), so the purge walks the accounts in id order,
+    /// [`PURGE_BATCH`] at a time, each batch one short statement through
+    /// `idx_generations_account_created`: the work grows with the number of accounts and of
+    /// expired generations, and other writers wait for one batch at most, never for the
+    /// whole purge.
     pub async fn purge_generations_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let result = generation::Entity::delete_many()
-            .filter(Expr::col(generation::Column::CreatedAt).lt(cutoff))
-            .exec(&self.db)
-            .await
-            .map_err(StoreError::Query)?;
-        Ok(result.rows_affected)
+        let mut purged = 0;
+        let mut after: Option<Uuid> = None;
+        loop {
+            let mut batch = account::Entity::find()
+                .select_only()
+                .column(account::Column::Id)
+                .order_by_asc(account::Column::Id)
+                .limit(PURGE_BATCH);
+            if let Some(last) = after {
+                batch = batch.filter(account::Column::Id.gt(last));
+            }
+            let accounts: Vec<Uuid> = batch
+                .into_tuple()
+                .all(&self.db)
+                .await
+                .map_err(StoreError::Query)?;
+            let Some(&last) = accounts.last() else {
+                return Ok(purged);
+            };
+            purged += generation::Entity::delete_many()
+                .filter(generation::Column::AccountId.is_in(accounts))
+                .filter(Expr::col(generation::Column::CreatedAt).lt(cutoff))
+                .exec(&self.db)
+                .await
+                .map_err(StoreError::Query)?
+                .rows_affected;
+            after = Some(last);
+        }
     }
 }

@@ -155,6 +155,13 @@ impl Store {
             .map_err(StoreError::Migrate)
     }
 
+    /// Rolls back the newest `steps` migrations (used by the migration tests).
+    pub async fn migrate_down(&self, steps: u32) -> Result<(), StoreError> {
+        Migrator::down(&self.db, Some(steps))
+            .await
+            .map_err(StoreError::Migrate)
+    }
+
     /// Rolls back every migration (used by the migration tests).
     pub async fn migrate_down_all(&self) -> Result<(), StoreError> {
         Migrator::down(&self.db, None)

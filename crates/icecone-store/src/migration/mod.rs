@@ -20,6 +20,7 @@ mod m20261129_000010_jobs;
 mod m20261129_000011_data_requests;
 mod m20261129_000012_erasure;
 mod m20261129_000013_person_indexes;
+mod m20261129_000014_generations_by_account;
 
 pub(crate) struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000011_data_requests::Migration),
             Box::new(m20261129_000012_erasure::Migration),
             Box::new(m20261129_000013_person_indexes::Migration),
+            Box::new(m20261129_000014_generations_by_account::Migration),
         ]
     }
 }

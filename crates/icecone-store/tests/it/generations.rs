@@ -1,12 +1,15 @@
 use icecone_core::personalization::GenerationKind;
 use icecone_core::usage::{Period, Usage};
-use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
+use icecone_store::accounts::AccountKind;
+use icecone_store::generations::{
+    GenerationPosition, GenerationRecord, GenerationStatus, PURGE_BATCH,
+};
 use icecone_store::testing::TestDatabase;
 use icecone_store::{Metering, StoreError};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::support::{create_user, now, plus};
+use crate::support::{create_user, new_account, now, plus};
 
 /// A generation to store and its sealed media (for images).
 fn new_generation(
@@ -232,6 +235,106 @@ async fn the_purge_deletes_every_accounts_generations_older_than_the_cutoff_only
 }
 
 #[tokio::test]
+async fn rekeying_generations_by_account_keeps_every_generation_both_ways() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let first = create_user(store, 1).await;
+    let second = create_user(store, 2).await;
+    let at = now();
+    let generations = vec![
+        new_generation(first, GenerationKind::Text, at),
+        new_generation(first, GenerationKind::Image, plus(at, 1)),
+        new_generation(second, GenerationKind::Video, plus(at, 2)),
+    ];
+    let media: Vec<Option<Vec<u8>>> = generations.iter().map(|(_, m)| m.clone()).collect();
+    let stored = insert(store, generations).await;
+    let all_there = || async {
+        for (record, media) in stored.iter().zip(&media) {
+            let read = store
+                .generation_of(record.account, record.id)
+                .await
+                .expect("read")
+                .expect("kept");
+            assert_eq!(&read, record);
+            let read_media = store
+                .generation_media(record.account, record.id)
+                .await
+                .expect("read media")
+                .map(|m| m.sealed);
+            assert_eq!(&read_media, media);
+        }
+        assert_eq!(db.count("generations").await, 3);
+    };
+
+    // Back to the key on the id alone (the table rebuilt on SQLite), and forward again.
+    store.migrate_down(1).await.expect("down one");
+    assert_eq!(
+        store.pending_migrations().await.expect("pending"),
+        ["m20261129_000014_generations_by_account"]
+    );
+    all_there().await;
+    store.migrate().await.expect("up again");
+    all_there().await;
+    assert_eq!(
+        store
+            .generations_page(first, None, 10)
+            .await
+            .expect("page")
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn the_purge_walks_every_batch_of_accounts() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let at = now();
+    let accounts = usize::try_from(PURGE_BATCH).expect("a small batch") + 2;
+    let mut young = Vec::new();
+    for n in 0..accounts {
+        let mut account = new_account(0, AccountKind::User);
+        let index = u16::try_from(n)
+            .expect("a few hundred accounts")
+            .to_be_bytes();
+        account.email_index[..2].copy_from_slice(&index);
+        let id = account.id;
+        store
+            .create_data_subject(account.subject, 1, index.to_vec())
+            .await
+            .expect("subject created");
+        store
+            .create_account(account)
+            .await
+            .expect("account created");
+        let old = new_generation(id, GenerationKind::Text, plus(at, -100));
+        let kept = new_generation(id, GenerationKind::Text, at);
+        young.extend(insert(store, vec![old, kept]).await.into_iter().skip(1));
+    }
+    assert_eq!(
+        store
+            .purge_generations_before(plus(at, -10))
+            .await
+            .expect("purged"),
+        u64::try_from(accounts).expect("a count"),
+        "one old generation of every account, in every batch"
+    );
+    assert_eq!(
+        db.count("generations").await,
+        i64::try_from(accounts).expect("a count")
+    );
+    for record in &young {
+        assert!(
+            store
+                .generation_of(record.account, record.id)
+                .await
+                .expect("read")
+                .is_some()
+        );
+    }
+}
+
+#[tokio::test]
 async fn generations_finishing_together_are_stored_with_their_metering_and_a_duplicate_fails_alone()
 {
     let db = TestDatabase::new().await;
@@ -240,11 +343,12 @@ async fn generations_finishing_together_are_stored_with_their_metering_and_a_dup
     let second = create_user(store, 2).await;
     let at = now();
     let period = Period::of(at.date_naive());
-    let (taken, _) = new_generation(first, GenerationKind::Text, at);
+    let (taken, _) = new_generation(second, GenerationKind::Text, at);
     store.insert_generation(&taken, None).await.expect("stored");
 
     // Forty writes at once, on one runtime thread: the first takes the gate, the others
-    // queue behind it and are committed together; one of them reuses a taken id.
+    // queue behind it and are committed together; one of them reuses an id its account
+    // already has.
     const DUPLICATE: i64 = 17;
     let mut writes = JoinSet::new();
     for n in 0..40_i64 {
@@ -274,7 +378,7 @@ async fn generations_finishing_together_are_stored_with_their_metering_and_a_dup
         if n == DUPLICATE {
             assert!(matches!(outcome, Err(StoreError::Duplicate)), "{outcome:?}");
             let kept = store
-                .generation_of(first, taken.id)
+                .generation_of(second, taken.id)
                 .await
                 .expect("read")
                 .expect("the first row stays");
