@@ -9,7 +9,7 @@ use icecone_store::{Metering, StoreError};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::support::{create_user, new_account, now, plus};
+use crate::support::{create_user, new_account, now, plus, store_account};
 
 /// A generation to store and its sealed media (for images).
 fn new_generation(
@@ -298,15 +298,7 @@ async fn the_purge_walks_every_batch_of_accounts() {
             .expect("a few hundred accounts")
             .to_be_bytes();
         account.email_index[..2].copy_from_slice(&index);
-        let id = account.id;
-        store
-            .create_data_subject(account.subject, 1, index.to_vec())
-            .await
-            .expect("subject created");
-        store
-            .create_account(account)
-            .await
-            .expect("account created");
+        let id = store_account(store, account, index.to_vec()).await;
         let old = new_generation(id, GenerationKind::Text, plus(at, -100));
         let kept = new_generation(id, GenerationKind::Text, at);
         young.extend(insert(store, vec![old, kept]).await.into_iter().skip(1));

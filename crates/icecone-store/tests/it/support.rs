@@ -39,10 +39,18 @@ pub(crate) fn new_account(index: u8, kind: AccountKind) -> NewAccount {
 
 /// Creates a user account (and its data subject) and returns its id.
 pub(crate) async fn create_user(store: &Store, index: u8) -> Uuid {
-    let account = new_account(index, AccountKind::User);
+    store_account(store, new_account(index, AccountKind::User), vec![index]).await
+}
+
+/// Stores `account` and its data subject (with `wrapped_key` as its key) and returns its id.
+pub(crate) async fn store_account(
+    store: &Store,
+    account: NewAccount,
+    wrapped_key: Vec<u8>,
+) -> Uuid {
     let id = account.id;
     store
-        .create_data_subject(account.subject, 1, vec![index])
+        .create_data_subject(account.subject, 1, wrapped_key)
         .await
         .expect("subject created");
     store
