@@ -1406,8 +1406,8 @@ fn render(plan: &RunPlan, report: &Report, machine: &str) -> String {
              index on `created_at` alone, also gone, did the same in a deployment, where a \
              person's generations are made between other people's), and the same erasure wrote 45.8, 108.3, 157.4 and 172.0 MB and \
              took 0.139, 0.337, 0.476 and 0.626 s with 100,000, 1,000,000, 3,000,000 and \
-             10,000,000 other rows (the run of 2026-11-29 13:59 UTC: 1.32 × from 3,000,000 to \
-             10,000,000 other rows).",
+             10,000,000 other rows (the run of 2026-11-29 13:59 UTC, on another 2-core VM with \
+             AMD EPYC CPUs: 1.32 × from 3,000,000 to 10,000,000 other rows).",
             thousands(big_person),
             written.join(", "),
         );
