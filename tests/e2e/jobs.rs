@@ -329,6 +329,52 @@ fn assert_refused(answer: &Value, id: &str, code: &str) {
 }
 
 #[tokio::test]
+async fn generation_updated_completes_when_its_session_ends() {
+    // A video that stays running far longer than the test: only the session can end it.
+    let app = spawn(|settings| settings.local_video_delay = "10m".to_owned()).await;
+    let (_, token) = signed_in(&app, "leave@example.com").await;
+    let generation = queued_video(
+        &app,
+        &token,
+        json!({ "prompt": "a long night", "durationSeconds": 1 }),
+    )
+    .await;
+    let id = generation["id"].as_str().expect("id");
+
+    let mut watcher =
+        Subscription::connect(&app, json!({ "Authorization": format!("Bearer {token}") })).await;
+    assert_eq!(watcher.next().await.expect("ack")["type"], "connection_ack");
+    watcher.subscribe("1", id).await;
+    let first = watcher.next().await.expect("the generation as it stands");
+    assert_eq!(first["type"], "next", "{first}");
+    assert_eq!(first["payload"]["data"]["generationUpdated"]["id"], id);
+
+    let logged_out = post(&app, Some(&token), "mutation { logOut }", json!({})).await;
+    assert_eq!(logged_out["data"]["logOut"], true, "{logged_out}");
+
+    // Within a few poll intervals (100 ms here) the subscription completes; a status
+    // change (QUEUED to RUNNING) may still have been sent before the log-out was seen.
+    loop {
+        let message = watcher.next().await.expect("the subscription completes");
+        match message["type"].as_str() {
+            Some("complete") => {
+                assert_eq!(message["id"], "1");
+                break;
+            }
+            Some("next") => {
+                assert_eq!(
+                    message["payload"]["data"]["generationUpdated"]["status"], "RUNNING",
+                    "{message}"
+                );
+            }
+            other => panic!("unexpected {other:?}: {message}"),
+        }
+    }
+    let status = post(&app, Some(&token), &generation_query(), json!({ "id": id })).await;
+    assert_eq!(code(&status), "UNAUTHENTICATED", "{status}");
+}
+
+#[tokio::test]
 async fn generation_updated_streams_every_status_over_a_websocket_to_the_owner_only() {
     let app = spawn(|settings| settings.local_video_delay = "1s".to_owned()).await;
     let (_, token) = signed_in(&app, "watch@example.com").await;

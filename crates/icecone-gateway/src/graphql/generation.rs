@@ -22,6 +22,7 @@ use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
 use super::providers::Provider;
+use crate::auth::viewer::still_signed_in;
 
 /// Generations per page when `first` is not given.
 const DEFAULT_PAGE: u64 = 20;
@@ -264,7 +265,9 @@ impl GenerationSubscription {
     /// the subscription completes after a final status (`SUCCEEDED`, `FAILED`,
     /// `CANCELLED`) or when the generation is deleted. `NOT_FOUND` for an id that is not
     /// the person's, someone else's included. It follows the stored generation, so it
-    /// sees a job run by any gateway instance. Over `graphql-transport-ws` at
+    /// sees a job run by any gateway instance. It also completes, sending nothing more,
+    /// once the session that opened it ends (`logOut`, `revokeSession`, a detected
+    /// refresh-token reuse, an erasure) or the access token it was opened with expires. Over `graphql-transport-ws` at
     /// `/graphql/ws`, authenticated by `{"Authorization": "Bearer <token>"}` in
     /// `connection_init`.
     #[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
@@ -273,9 +276,12 @@ impl GenerationSubscription {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<impl Stream<Item = Generation> + use<>, ApiError> {
-        let (_, account) = viewer_account(ctx).await?;
+        let (viewer, account) = viewer_account(ctx).await?;
+        let viewer = viewer.clone();
         let id = Uuid::try_parse(&id).map_err(|_| ApiError::NotFound)?;
-        let generations = services(ctx)?.generations.clone();
+        let services = services(ctx)?;
+        let generations = services.generations.clone();
+        let store = services.store.clone();
         let first = generations
             .get(account.id, id)
             .await
@@ -289,6 +295,8 @@ impl GenerationSubscription {
             (Some(first), None::<GenerationStatus>),
             move |(next, last)| {
                 let generations = generations.clone();
+                let store = store.clone();
+                let viewer = viewer.clone();
                 async move {
                     if let Some(record) = next {
                         let status = record.status;
@@ -300,6 +308,9 @@ impl GenerationSubscription {
                     }
                     loop {
                         tokio::time::sleep(interval).await;
+                        if !still_signed_in(&store, &viewer).await {
+                            return None;
+                        }
                         match generations.get(owner, id).await {
                             Ok(Some(record)) if record.status != last => {
                                 let status = record.status;
