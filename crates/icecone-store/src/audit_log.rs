@@ -8,11 +8,13 @@
 //! retries, so the chain never forks.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::convert::{bytes32_from_db, u64_from_db, u64_to_db};
 use crate::entity::audit_entry;
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// An audit log entry. Nothing personal is in clear: the target is pseudonymised and the
 /// reason sealed.
@@ -124,12 +126,24 @@ impl Store {
         account: uuid::Uuid,
     ) -> Result<Vec<AuditRow>, StoreError> {
         let reference = format!("account:{account}");
+        // Targets that start with `account:<id>:`. On SQLite a range of the binary index on
+        // `target` (`:` and `;` are neighbours in ASCII): SQLite plans a `LIKE` prefix
+        // match with a bound pattern only by reading the bound value, which its stable
+        // query plans (`.cargo/config.toml`) do not do. PostgreSQL matches the prefix
+        // with its `varchar_pattern_ops` index, whatever the database's collation.
+        let below = match self.backend() {
+            Backend::Sqlite => Condition::all()
+                .add(audit_entry::Column::Target.gte(format!("{reference}:")))
+                .add(audit_entry::Column::Target.lt(format!("{reference};"))),
+            Backend::Postgres => Condition::all()
+                .add(audit_entry::Column::Target.starts_with(format!("{reference}:"))),
+        };
         rows(
             audit_entry::Entity::find()
                 .filter(
-                    sea_orm::Condition::any()
+                    Condition::any()
                         .add(audit_entry::Column::Target.eq(reference.as_str()))
-                        .add(audit_entry::Column::Target.starts_with(format!("{reference}:")))
+                        .add(below)
                         .add(audit_entry::Column::Actor.eq(reference.as_str())),
                 )
                 .order_by_asc(audit_entry::Column::Seq)

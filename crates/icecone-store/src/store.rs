@@ -216,6 +216,21 @@ impl Store {
             .collect()
     }
 
+    /// The options SQLite was compiled with (`PRAGMA compile_options`), for the tests.
+    pub async fn sqlite_compile_options(&self) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                "PRAGMA compile_options",
+            ))
+            .await
+            .map_err(StoreError::Query)?;
+        rows.iter()
+            .map(|row| row.try_get_by_index::<String>(0).map_err(StoreError::Query))
+            .collect()
+    }
+
     /// SQLite's journal mode (`wal` for every store this crate opens), for the tests.
     pub async fn sqlite_journal_mode(&self) -> Result<String, StoreError> {
         let row = self

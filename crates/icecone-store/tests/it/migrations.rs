@@ -90,3 +90,15 @@ async fn an_sqlite_database_runs_in_wal_mode() {
         "wal"
     );
 }
+
+#[tokio::test]
+async fn an_sqlite_database_is_built_with_stable_query_plans() {
+    // Without it a statement with a bound `LIMIT` is planned again on every execution
+    // (`.cargo/config.toml` explains).
+    let db = TestDatabase::sqlite().await;
+    let options = db.store().sqlite_compile_options().await.expect("pragma");
+    assert!(
+        options.iter().any(|option| option == "ENABLE_QPSG"),
+        "{options:?}"
+    );
+}
