@@ -93,3 +93,37 @@ async fn two_appends_with_the_same_seq_cannot_both_succeed() {
     ));
     second.close().await.expect("closed");
 }
+
+#[tokio::test]
+async fn an_accounts_entries_are_those_about_it_below_it_or_by_it() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let account = "account:00000000-0000-4000-8000-00000000000a";
+    let other = "account:00000000-0000-4000-8000-00000000000b";
+    let entry = |seq: u64, actor: &str, target: Option<String>| AuditRow {
+        actor: actor.to_owned(),
+        target,
+        ..row(seq, None)
+    };
+    let rows = [
+        entry(1, "staff:1", Some(account.to_owned())),
+        entry(2, "staff:1", Some(format!("{account}:dr:42"))),
+        entry(3, account, None),
+        entry(4, "staff:1", Some(other.to_owned())),
+        entry(5, "staff:1", Some(format!("{other}:dr:42"))),
+        entry(6, other, Some(format!("{account}x"))),
+        entry(7, "staff:1", Some("account:".to_owned())),
+        entry(8, "staff:1", Some(format!("{account};"))),
+    ];
+    for row in &rows {
+        store.append_audit(row.clone()).await.expect("appended");
+    }
+    let found = store
+        .audit_entries_of_account(
+            uuid::Uuid::parse_str("00000000-0000-4000-8000-00000000000a").expect("uuid"),
+        )
+        .await
+        .expect("read");
+    let seqs: Vec<u64> = found.iter().map(|row| row.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+}
