@@ -147,26 +147,13 @@ async fn with_no_configuration_the_gateway_creates_its_embedded_default_and_stop
     assert_eq!(answer.status(), 200);
     // A sign-up: its address and password go through the vault, the audit trail and the
     // notification outbox, whose default notifier only logs.
-    let signed_up: serde_json::Value = client
-        .post(format!("http://127.0.0.1:{port}/graphql"))
-        .json(&serde_json::json!({
-            "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
-            "variables": { "i": {
-                "email": sentinel,
-                "password": "sentinel passphrase 42",
-                "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
-            } },
-        }))
-        .send()
-        .await
-        .expect("signUp")
-        .json()
-        .await
-        .expect("JSON");
-    assert!(
-        signed_up["data"]["signUp"]["accessToken"].is_string(),
-        "{signed_up}"
-    );
+    sign_up_over_http(
+        &client,
+        &format!("http://127.0.0.1:{port}/graphql"),
+        sentinel,
+        "sentinel passphrase 42",
+    )
+    .await;
     // The delivery task runs every second; give it a few rounds before stopping.
     tokio::time::sleep(icecone_gateway::notify::DELIVERY_INTERVAL * 3).await;
 
