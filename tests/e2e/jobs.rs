@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures_util::{SinkExt, StreamExt};
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, JobStatus, MediaUrl, ProviderAdapter, ProviderError,
@@ -25,9 +24,6 @@ use icecone_gateway::providers::router::{Router, RouterSettings};
 use icecone_store::generations::{GenerationStatus, RemoteCopy};
 use icecone_store::jobs::{JobRecord, JobState};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use uuid::Uuid;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -37,6 +33,7 @@ use crate::binary::{free_port, icecone, wait_until_healthy};
 use crate::consent::signed_in;
 use crate::helpers::TestApp;
 use crate::login::post;
+use crate::websocket::Socket;
 
 const FIELDS: &str = "id kind status error prompt provider { id } \
     output { __typename ... on MediaOutput { url mimeType } }";
@@ -244,76 +241,6 @@ async fn generate_video_refuses_bad_input_and_bad_image_urls_as_bad_user_input()
     assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
 }
 
-/// A `graphql-transport-ws` connection to the gateway.
-struct Subscription {
-    socket: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-}
-
-impl Subscription {
-    /// Connects and sends `connection_init` with `payload`.
-    async fn connect(app: &TestApp, payload: Value) -> Self {
-        let mut request = format!("ws://{}/graphql/ws", app.address)
-            .into_client_request()
-            .expect("request");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_static("graphql-transport-ws"),
-        );
-        let (socket, response) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("the WebSocket opens");
-        assert_eq!(
-            response
-                .headers()
-                .get("sec-websocket-protocol")
-                .and_then(|v| v.to_str().ok()),
-            Some("graphql-transport-ws")
-        );
-        let mut connection = Self { socket };
-        connection
-            .send(json!({ "type": "connection_init", "payload": payload }))
-            .await;
-        connection
-    }
-
-    async fn send(&mut self, message: Value) {
-        self.socket
-            .send(Message::Text(message.to_string().into()))
-            .await
-            .expect("sent");
-    }
-
-    /// The next JSON message; `None` once the connection is closed.
-    async fn next(&mut self) -> Option<Value> {
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
-                .await
-                .expect("a message in time");
-            match message {
-                Some(Ok(Message::Text(text))) => {
-                    return Some(serde_json::from_str(&text).expect("JSON message"));
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
-                Some(Ok(_)) => {}
-            }
-        }
-    }
-
-    async fn subscribe(&mut self, id: &str, generation: &str) {
-        self.send(json!({
-            "id": id,
-            "type": "subscribe",
-            "payload": {
-                "query": "subscription S($id: ID!) { generationUpdated(id: $id) { id status error output { __typename } } }",
-                "variables": { "id": generation },
-            },
-        }))
-        .await;
-    }
-}
-
 /// A subscription refused with `code`: an error and no data.
 fn assert_refused(answer: &Value, id: &str, code: &str) {
     assert_eq!(answer["id"], id, "{answer}");
@@ -326,52 +253,6 @@ fn assert_refused(answer: &Value, id: &str, code: &str) {
         _ => panic!("not a refusal: {answer}"),
     };
     assert_eq!(errors[0]["extensions"]["code"], code, "{answer}");
-}
-
-#[tokio::test]
-async fn generation_updated_completes_when_its_session_ends() {
-    // A video that stays running far longer than the test: only the session can end it.
-    let app = spawn(|settings| settings.local_video_delay = "10m".to_owned()).await;
-    let (_, token) = signed_in(&app, "leave@example.com").await;
-    let generation = queued_video(
-        &app,
-        &token,
-        json!({ "prompt": "a long night", "durationSeconds": 1 }),
-    )
-    .await;
-    let id = generation["id"].as_str().expect("id");
-
-    let mut watcher =
-        Subscription::connect(&app, json!({ "Authorization": format!("Bearer {token}") })).await;
-    assert_eq!(watcher.next().await.expect("ack")["type"], "connection_ack");
-    watcher.subscribe("1", id).await;
-    let first = watcher.next().await.expect("the generation as it stands");
-    assert_eq!(first["type"], "next", "{first}");
-    assert_eq!(first["payload"]["data"]["generationUpdated"]["id"], id);
-
-    let logged_out = post(&app, Some(&token), "mutation { logOut }", json!({})).await;
-    assert_eq!(logged_out["data"]["logOut"], true, "{logged_out}");
-
-    // Within a few poll intervals (100 ms here) the subscription completes; a status
-    // change (QUEUED to RUNNING) may still have been sent before the log-out was seen.
-    loop {
-        let message = watcher.next().await.expect("the subscription completes");
-        match message["type"].as_str() {
-            Some("complete") => {
-                assert_eq!(message["id"], "1");
-                break;
-            }
-            Some("next") => {
-                assert_eq!(
-                    message["payload"]["data"]["generationUpdated"]["status"], "RUNNING",
-                    "{message}"
-                );
-            }
-            other => panic!("unexpected {other:?}: {message}"),
-        }
-    }
-    let status = post(&app, Some(&token), &generation_query(), json!({ "id": id })).await;
-    assert_eq!(code(&status), "UNAUTHENTICATED", "{status}");
 }
 
 #[tokio::test]
@@ -388,7 +269,7 @@ async fn generation_updated_streams_every_status_over_a_websocket_to_the_owner_o
     let id = generation["id"].as_str().expect("id");
 
     let mut owner =
-        Subscription::connect(&app, json!({ "Authorization": format!("Bearer {token}") })).await;
+        Socket::connect(&app, json!({ "Authorization": format!("Bearer {token}") })).await;
     assert_eq!(owner.next().await.expect("ack")["type"], "connection_ack");
     owner.subscribe("1", id).await;
     let mut statuses = Vec::new();
@@ -430,7 +311,7 @@ async fn generation_updated_streams_every_status_over_a_websocket_to_the_owner_o
 
     // Someone else, an unknown id and an anonymous caller get an error, never data.
     let mut intruder =
-        Subscription::connect(&app, json!({ "Authorization": format!("Bearer {other}") })).await;
+        Socket::connect(&app, json!({ "Authorization": format!("Bearer {other}") })).await;
     assert_eq!(
         intruder.next().await.expect("ack")["type"],
         "connection_ack"
@@ -446,7 +327,7 @@ async fn generation_updated_streams_every_status_over_a_websocket_to_the_owner_o
             (Some("complete"), Some(message_id))
         );
     }
-    let mut anonymous = Subscription::connect(&app, json!({})).await;
+    let mut anonymous = Socket::connect(&app, json!({})).await;
     assert_eq!(
         anonymous.next().await.expect("ack")["type"],
         "connection_ack"
@@ -456,8 +337,7 @@ async fn generation_updated_streams_every_status_over_a_websocket_to_the_owner_o
     assert_refused(&answer, "4", "UNAUTHENTICATED");
 
     // A token that does not verify closes the connection without an acknowledgement.
-    let mut forged =
-        Subscription::connect(&app, json!({ "Authorization": "Bearer not-a-token" })).await;
+    let mut forged = Socket::connect(&app, json!({ "Authorization": "Bearer not-a-token" })).await;
     let answer = forged.next().await;
     assert!(
         answer

@@ -29,3 +29,4 @@ mod staff_console;
 mod tidy;
 mod tls;
 mod tokens;
+mod websocket;

@@ -17,7 +17,7 @@ const CREATE: &str = "mutation C($n: String!, $s: [PartnerScope!]!) { createPart
     { id key hint scopes partner { id name } } }";
 const ISSUE: &str = "mutation I($p: ID!, $s: [PartnerScope!]!) { issuePartnerKey(partner: $p, scopes: $s) \
     { id key scopes } }";
-const REVOKE_KEY: &str = "mutation R($id: ID!) { revokePartnerKey(id: $id) }";
+pub(crate) const REVOKE_KEY: &str = "mutation R($id: ID!) { revokePartnerKey(id: $id) }";
 const KEYS: &str =
     "query K($p: ID!) { partnerKeys(partner: $p) { id hint scopes createdAt revokedAt } }";
 const GRANT: &str = "mutation G($p: ID!, $s: [PartnerScope!]!) { grantPartnerAccess(partner: $p, scopes: $s) \
@@ -27,10 +27,10 @@ const READ: &str = "query P($id: ID!) { partnerAccount(id: $id) { id email creat
     personalization { favouriteKinds suggestedPrompts preferredProviders } } }";
 
 /// A partner as ADMIN creates it: its id and its first key.
-struct Issued {
-    partner: String,
-    key_id: String,
-    key: String,
+pub(crate) struct Issued {
+    pub(crate) partner: String,
+    pub(crate) key_id: String,
+    pub(crate) key: String,
 }
 
 async fn as_partner(app: &TestApp, key: &str, query: &str, variables: Value) -> (u16, Value) {
@@ -46,7 +46,7 @@ async fn as_partner(app: &TestApp, key: &str, query: &str, variables: Value) -> 
     (answer.status, answer.json())
 }
 
-async fn admin_token(app: &TestApp, email: &str) -> (String, String) {
+pub(crate) async fn admin_token(app: &TestApp, email: &str) -> (String, String) {
     let (vault, tokens) = instance(app).await;
     let (admin, _) = staff_member(app, &vault, email, StaffRole::Admin).await;
     (
@@ -55,7 +55,7 @@ async fn admin_token(app: &TestApp, email: &str) -> (String, String) {
     )
 }
 
-async fn create(app: &TestApp, admin: &str, name: &str, scopes: &[&str]) -> Issued {
+pub(crate) async fn create(app: &TestApp, admin: &str, name: &str, scopes: &[&str]) -> Issued {
     let body = post(app, Some(admin), CREATE, json!({ "n": name, "s": scopes })).await;
     let created = &body["data"]["createPartner"];
     let text = |field: &str| {

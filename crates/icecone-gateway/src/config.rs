@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::graphql::limits::Limits;
+use icecone_core::client_address::TrustedProxies;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::policy::ZdrContract;
@@ -103,6 +104,36 @@ pub const SETTINGS: &[SettingDoc] = &[
         key: "behind_tls_proxy",
         default: Some("false"),
         help: "true when a TLS-terminating proxy is the only way in: production may then serve plain HTTP on a non-loopback address",
+    },
+    SettingDoc {
+        key: "trusted_proxies",
+        default: None,
+        help: "comma-separated CIDRs (`10.0.0.0/8, 2001:db8::/32`) of the proxies in front of the gateway: only from these peers are `Forwarded` and `X-Forwarded-For` believed, right to left; unset: none, the TCP peer is the client",
+    },
+    SettingDoc {
+        key: "ws_init_timeout",
+        default: Some("5s"),
+        help: "how long a WebSocket at /graphql/ws may take to send `connection_init` before it is closed (4408): s, m, h or d",
+    },
+    SettingDoc {
+        key: "ws_idle_timeout",
+        default: Some("2m"),
+        help: "how long a WebSocket with no running subscription may stay silent before it is closed: s, m, h or d",
+    },
+    SettingDoc {
+        key: "ws_connections_per_address",
+        default: Some("16"),
+        help: "open WebSockets per client address (IPv6: per /64) on each instance; more are refused with 429",
+    },
+    SettingDoc {
+        key: "ws_connections_per_account",
+        default: Some("8"),
+        help: "open WebSockets per signed-in account or partner on each instance; more are closed after `connection_init`",
+    },
+    SettingDoc {
+        key: "ws_subscriptions_per_connection",
+        default: Some("16"),
+        help: "subscriptions running at once on one WebSocket; one more is refused with RATE_LIMITED",
     },
     SettingDoc {
         key: "log",
@@ -348,6 +379,18 @@ pub struct Settings {
     /// A TLS-terminating proxy is the only way in (allows plain HTTP off loopback in
     /// production).
     pub behind_tls_proxy: bool,
+    /// CIDRs of the proxies whose forwarding headers are believed.
+    pub trusted_proxies: Option<String>,
+    /// See [`WsLimits::init_timeout`].
+    pub ws_init_timeout: String,
+    /// See [`WsLimits::idle_timeout`].
+    pub ws_idle_timeout: String,
+    /// See [`WsLimits::connections_per_address`].
+    pub ws_connections_per_address: usize,
+    /// See [`WsLimits::connections_per_account`].
+    pub ws_connections_per_account: usize,
+    /// See [`WsLimits::subscriptions_per_connection`].
+    pub ws_subscriptions_per_connection: usize,
     /// Log filter.
     pub log: String,
     /// Largest request body.
@@ -462,6 +505,12 @@ impl Default for Settings {
             tls_cert: None,
             tls_key: None,
             behind_tls_proxy: false,
+            trusted_proxies: None,
+            ws_init_timeout: "5s".to_owned(),
+            ws_idle_timeout: "2m".to_owned(),
+            ws_connections_per_address: 16,
+            ws_connections_per_account: 8,
+            ws_subscriptions_per_connection: 16,
             log: "info".to_owned(),
             max_body_bytes: 256 * 1024,
             graphql_max_depth: limits.max_depth,
@@ -632,10 +681,40 @@ impl Settings {
             ("graphql_max_root_fields", self.graphql_max_root_fields),
             ("graphql_max_batch", self.graphql_max_batch),
             ("graphql_max_tokens", self.graphql_max_tokens),
+            (
+                "ws_connections_per_address",
+                self.ws_connections_per_address,
+            ),
+            (
+                "ws_connections_per_account",
+                self.ws_connections_per_account,
+            ),
+            (
+                "ws_subscriptions_per_connection",
+                self.ws_subscriptions_per_connection,
+            ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
         }
+        let trusted_proxies = TrustedProxies::parse(self.trusted_proxies.as_deref().unwrap_or(""))
+            .map_err(|error| ConfigError::Invalid(format!("trusted_proxies: {error}")))?;
+        let positive_duration = |key: &str, value: &str| {
+            parse_duration(value)
+                .filter(|duration| !duration.is_zero())
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "{key} must be a positive number with s, m, h or d, such as 5s"
+                    ))
+                })
+        };
+        let websocket = WsLimits {
+            init_timeout: positive_duration("ws_init_timeout", &self.ws_init_timeout)?,
+            idle_timeout: positive_duration("ws_idle_timeout", &self.ws_idle_timeout)?,
+            connections_per_address: self.ws_connections_per_address,
+            connections_per_account: self.ws_connections_per_account,
+            subscriptions_per_connection: self.ws_subscriptions_per_connection,
+        };
         let generations = GenerationsConfig {
             plans: Plans {
                 free: Quota {
@@ -732,6 +811,8 @@ impl Settings {
             encryption_algorithm,
             tls,
             behind_tls_proxy: self.behind_tls_proxy,
+            trusted_proxies,
+            websocket,
             data_dir: self.data_dir,
             log: self.log,
             max_body_bytes: self.max_body_bytes,
@@ -814,6 +895,10 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// A TLS-terminating proxy is the only way in.
     pub behind_tls_proxy: bool,
+    /// The proxies whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
+    /// The limits of `/graphql/ws`.
+    pub websocket: WsLimits,
     /// Directory for the SQLite file and the development key.
     pub data_dir: PathBuf,
     /// Log filter.
@@ -832,6 +917,34 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Data subject rights: exports and their links.
     pub rights: RightsConfig,
+}
+
+/// What one client may hold open at `/graphql/ws`, so that memory stays bounded whatever
+/// clients send. A message is capped at the HTTP body limit (`max_body_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsLimits {
+    /// How long a connection may take to send `connection_init`.
+    pub init_timeout: Duration,
+    /// How long a connection with no running subscription may stay silent.
+    pub idle_timeout: Duration,
+    /// Open connections per client address (IPv6: per /64) on one instance.
+    pub connections_per_address: usize,
+    /// Open connections per signed-in account or partner on one instance.
+    pub connections_per_account: usize,
+    /// Subscriptions running at once on one connection.
+    pub subscriptions_per_connection: usize,
+}
+
+impl Default for WsLimits {
+    fn default() -> Self {
+        Self {
+            init_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(120),
+            connections_per_address: 16,
+            connections_per_account: 8,
+            subscriptions_per_connection: 16,
+        }
+    }
 }
 
 /// How data subject requests are served.

@@ -154,7 +154,6 @@ impl Application {
         );
         let state = web::Data::new(AppState {
             sdl: executor.sdl(),
-            subscriptions: executor.subscriptions(),
             executor,
             tokens,
             generations,
@@ -163,6 +162,8 @@ impl Application {
             environment: config.env,
             max_body_bytes: config.max_body_bytes,
             max_batch: config.max_batch,
+            trusted_proxies: config.trusted_proxies.clone(),
+            sockets: http::Sockets::new(config.websocket),
         });
 
         let listener = TcpListener::bind(config.listen)

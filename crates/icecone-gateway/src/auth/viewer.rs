@@ -31,28 +31,6 @@ pub struct Authenticated {
     pub token_expires_at: DateTime<Utc>,
 }
 
-impl Authenticated {
-    /// Whether this caller is still signed in at `now`, with `session` as the store has it:
-    /// the access token has not expired, and the session exists, is this account's and is
-    /// not revoked. What a connection that stays open (a subscription) asks before each
-    /// message it sends; a request asks the session part once, in [`authenticate`].
-    pub fn admitted_at(&self, session: Option<&SessionRecord>, now: DateTime<Utc>) -> bool {
-        now < self.token_expires_at && session.is_some_and(|record| is_live(record, self.account))
-    }
-}
-
-/// Whether `viewer` is still signed in now (see [`Authenticated::admitted_at`]), reading
-/// the session through the store's cache. A session that cannot be read counts as ended.
-pub async fn still_signed_in(store: &Store, viewer: &Authenticated) -> bool {
-    match store.session_cached(viewer.session).await {
-        Ok(record) => viewer.admitted_at(record.as_ref(), Utc::now()),
-        Err(_) => {
-            tracing::warn!("a session could not be read: counted as ended");
-            false
-        }
-    }
-}
-
 /// Whether a stored session lets `account` in: it is theirs and not revoked.
 fn is_live(record: &SessionRecord, account: Uuid) -> bool {
     record.account == account && record.revoked_at.is_none()
@@ -146,53 +124,7 @@ pub async fn authenticate(
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, TimeDelta};
-    use icecone_store::sessions::SessionRecord;
-    use uuid::Uuid;
-
-    use super::{Acr, Authenticated, credentials};
-
-    #[test]
-    fn a_caller_stays_signed_in_while_the_token_lasts_and_the_session_is_theirs_and_live() {
-        let now = DateTime::from_timestamp(1_800_000_000, 0).expect("a time");
-        let account = Uuid::from_u128(1);
-        let viewer = |expires_in: i64| Authenticated {
-            account,
-            session: Uuid::from_u128(2),
-            acr: Acr::Aal1,
-            auth_time: now,
-            token_expires_at: now + TimeDelta::seconds(expires_in),
-        };
-        let session = |owner: Uuid, revoked: bool| SessionRecord {
-            id: Uuid::from_u128(2),
-            account: owner,
-            created_at: now,
-            auth_time: now,
-            mfa_at: None,
-            amr: "pwd".to_owned(),
-            last_refreshed_at: now,
-            revoked_at: revoked.then_some(now),
-            revoked_reason: revoked.then(|| "logout".to_owned()),
-        };
-        let someone_else = Uuid::from_u128(3);
-        // (seconds until the token expires, the stored session, admitted)
-        let cases = [
-            (60, Some(session(account, false)), true),
-            (1, Some(session(account, false)), true),
-            (0, Some(session(account, false)), false),
-            (-60, Some(session(account, false)), false),
-            (60, Some(session(account, true)), false),
-            (60, Some(session(someone_else, false)), false),
-            (60, None, false),
-        ];
-        for (expires_in, stored, admitted) in cases {
-            assert_eq!(
-                viewer(expires_in).admitted_at(stored.as_ref(), now),
-                admitted,
-                "{expires_in} {stored:?}"
-            );
-        }
-    }
+    use super::credentials;
 
     #[test]
     fn auth_schemes_are_matched_without_regard_to_case() {

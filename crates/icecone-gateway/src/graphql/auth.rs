@@ -32,13 +32,23 @@ pub(super) fn log_in_error(error: LogInError) -> ApiError {
     }
 }
 
+/// What the per-address limits count this operation by. Every transport attaches it; an
+/// operation that arrives without one is refused rather than let past the limits.
+pub(super) fn client_address<'a>(ctx: &Context<'a>) -> Result<&'a str, ApiError> {
+    ctx.data_opt::<ClientAddress>()
+        .map(|address| address.0.as_str())
+        .ok_or(ApiError::Forbidden(
+            "the client's address is unknown, so its per-address limits cannot be applied",
+        ))
+}
+
 pub(super) fn login_context<'a>(ctx: &Context<'a>) -> Result<login::Context<'a>, ApiError> {
     let services = services(ctx)?;
     Ok(login::Context {
         store: &services.store,
         vault: &services.vault,
         tokens: &services.tokens,
-        client_address: ctx.data_opt::<ClientAddress>().map(|a| a.0.as_str()),
+        client_address: Some(client_address(ctx)?),
         request_id: ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
     })
 }

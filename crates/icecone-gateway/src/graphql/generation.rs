@@ -22,7 +22,6 @@ use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
 use super::providers::Provider;
-use crate::auth::viewer::still_signed_in;
 
 /// Generations per page when `first` is not given.
 const DEFAULT_PAGE: u64 = 20;
@@ -265,23 +264,20 @@ impl GenerationSubscription {
     /// the subscription completes after a final status (`SUCCEEDED`, `FAILED`,
     /// `CANCELLED`) or when the generation is deleted. `NOT_FOUND` for an id that is not
     /// the person's, someone else's included. It follows the stored generation, so it
-    /// sees a job run by any gateway instance. It also completes, sending nothing more,
-    /// once the session that opened it ends (`logOut`, `revokeSession`, a detected
-    /// refresh-token reuse, an erasure) or the access token it was opened with expires. Over `graphql-transport-ws` at
+    /// sees a job run by any gateway instance. Over `graphql-transport-ws` at
     /// `/graphql/ws`, authenticated by `{"Authorization": "Bearer <token>"}` in
-    /// `connection_init`.
+    /// `connection_init`; the server closes the socket (4403) once the session ends
+    /// (`logOut`, `revokeSession`, a detected refresh-token reuse, suspension, an erasure)
+    /// or the access token expires.
     #[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
     async fn generation_updated(
         &self,
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<impl Stream<Item = Generation> + use<>, ApiError> {
-        let (viewer, account) = viewer_account(ctx).await?;
-        let viewer = viewer.clone();
+        let (_, account) = viewer_account(ctx).await?;
         let id = Uuid::try_parse(&id).map_err(|_| ApiError::NotFound)?;
-        let services = services(ctx)?;
-        let generations = services.generations.clone();
-        let store = services.store.clone();
+        let generations = services(ctx)?.generations.clone();
         let first = generations
             .get(account.id, id)
             .await
@@ -295,8 +291,6 @@ impl GenerationSubscription {
             (Some(first), None::<GenerationStatus>),
             move |(next, last)| {
                 let generations = generations.clone();
-                let store = store.clone();
-                let viewer = viewer.clone();
                 async move {
                     if let Some(record) = next {
                         let status = record.status;
@@ -308,9 +302,6 @@ impl GenerationSubscription {
                     }
                     loop {
                         tokio::time::sleep(interval).await;
-                        if !still_signed_in(&store, &viewer).await {
-                            return None;
-                        }
                         match generations.get(owner, id).await {
                             Ok(Some(record)) if record.status != last => {
                                 let status = record.status;

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Data, MergedObject, MergedSubscription, Request, Response,
+    BatchRequest, BatchResponse, MergedObject, MergedSubscription, Request, Response,
     SDLExportOptions, Schema,
 };
 use futures_util::StreamExt;
@@ -153,50 +153,16 @@ impl Executor {
         sdl_of(&self.schema)
     }
 
-    /// The executor of subscriptions over WebSocket, with the same limits and error codes.
-    pub fn subscriptions(&self) -> Subscriptions {
-        Subscriptions {
-            schema: self.schema.clone(),
-            limits: self.limits,
-        }
-    }
-}
-
-/// What `GraphQLSubscription` executes with: the schema behind the same request limits,
-/// every error of every answer coded ([`error::finish_response`]).
-#[derive(Clone)]
-pub struct Subscriptions {
-    schema: AppSchema,
-    limits: limits::Limits,
-}
-
-impl std::fmt::Debug for Subscriptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscriptions")
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
-}
-
-impl async_graphql::Executor for Subscriptions {
-    async fn execute(&self, request: Request) -> Response {
-        let mut response = match limits::prepare(request, &self.limits) {
-            Ok(request) => self.schema.execute(request).await,
-            Err(error) => Response::from_errors(vec![error]),
-        };
-        error::finish_response(&mut response);
-        response
-    }
-
-    fn execute_stream(
-        &self,
-        request: Request,
-        session_data: Option<Arc<Data>>,
-    ) -> BoxStream<'static, Response> {
+    /// Runs one subscription (or any operation) as a stream of answers, through the same
+    /// document cache, limits and error codes as [`Executor::execute`]: what `/graphql/ws`
+    /// runs each `subscribe` with.
+    pub fn subscribe(&self, mut request: Request) -> BoxStream<'static, Response> {
+        self.documents.attach(&mut request);
         let stream = match limits::prepare(request, &self.limits) {
-            Ok(request) => self
-                .schema
-                .execute_stream_with_session_data(request, session_data.unwrap_or_default()),
+            Ok(mut request) => {
+                self.documents.keep(&mut request);
+                self.schema.execute_stream(request)
+            }
             Err(error) => {
                 futures_util::stream::once(std::future::ready(Response::from_errors(vec![error])))
                     .boxed()

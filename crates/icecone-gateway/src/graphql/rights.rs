@@ -16,7 +16,7 @@ use super::data_request::LegalHoldGroundValue;
 use super::error::ApiError;
 use crate::auth::viewer::Viewer;
 use crate::erasure::HoldGround;
-use crate::http::{ClientAddress, RequestId};
+use crate::http::RequestId;
 use crate::rights::tickets::{self, TicketError, TicketInput};
 use crate::rights::{self, RightsError, export};
 
@@ -467,7 +467,7 @@ impl RightsMutation {
             &services.store,
             &services.vault,
             sender.as_ref(),
-            ctx.data_opt::<ClientAddress>().map(|a| a.0.as_str()),
+            Some(super::auth::client_address(ctx)?),
             TicketInput {
                 email: input.email.as_deref(),
                 subject: &input.subject,

@@ -141,9 +141,7 @@ impl RequestContext {
             request_id: actix_web::HttpMessage::extensions(request)
                 .get::<RequestId>()
                 .cloned(),
-            address: request
-                .peer_addr()
-                .map(|peer| ClientAddress(peer.ip().to_string())),
+            address: ClientAddress::of(request, &state.trusted_proxies),
         })
     }
 
@@ -157,46 +155,6 @@ impl RequestContext {
         }
         graphql
     }
-}
-
-/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws`. The `connection_init`
-/// payload carries the credentials as HTTP requests do (`{"Authorization": "Bearer
-/// <token>"}`), checked by the same [`authenticate`]; refused credentials close the
-/// connection, none make an anonymous viewer (whose subscriptions answer
-/// `UNAUTHENTICATED`).
-pub(crate) async fn ws(
-    request: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> actix_web::Result<HttpResponse> {
-    let tokens = state.tokens.clone();
-    let store = state.store.clone();
-    let request_id = actix_web::HttpMessage::extensions(&request)
-        .get::<RequestId>()
-        .cloned();
-    async_graphql_actix_web::GraphQLSubscription::new(state.subscriptions.clone())
-        .on_connection_init(move |init: Json| async move {
-            let header = init
-                .get("Authorization")
-                .or_else(|| init.get("authorization"))
-                .and_then(Json::as_str);
-            let viewer = match authenticate(header, &tokens, &store).await {
-                Ok(viewer) => viewer,
-                Err(failure) => {
-                    tracing::info!(reason = %failure, "subscription credentials refused");
-                    return Err(async_graphql::Error::new(
-                        "the access token is not valid: sign in again",
-                    ));
-                }
-            };
-            let mut data = async_graphql::Data::default();
-            data.insert(viewer);
-            if let Some(id) = request_id {
-                data.insert(id);
-            }
-            Ok(data)
-        })
-        .start(&request, payload)
 }
 
 /// The Global Privacy Control request header.
@@ -319,25 +277,27 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
     }
 }
 
-/// Whether the operation a GET request would run is a mutation or a subscription. A
-/// document that does not parse is left to the executor, which reports the syntax error.
+/// Whether the operation a GET request would run is a mutation or a subscription.
 fn selects_non_query(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return false;
+    operation_type(query, operation_name).is_some_and(|kind| kind != OperationType::Query)
+}
+
+/// The type of the operation a request would run: the one named, or the only one. `None`
+/// for a document that does not parse or does not say which: the executor reports those.
+pub(super) fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
+    let document = async_graphql::parser::parse_query(query).ok()?;
+    let mut operations = document.operations.iter();
+    let (_, operation) = match operation_name {
+        Some(wanted) => operations.find(|(name, _)| name.is_some_and(|name| name == wanted))?,
+        None if operations.len() == 1 => operations.next()?,
+        None => return None,
     };
-    document.operations.iter().any(|(name, operation)| {
-        let selected = match (operation_name, name) {
-            (Some(wanted), Some(name)) => wanted == name.as_str(),
-            (Some(_), None) => false,
-            (None, _) => true,
-        };
-        selected && operation.node.ty != OperationType::Query
-    })
+    Some(operation.node.ty)
 }
 
 /// Turns one JSON request object into an async-graphql request, checking the parameter
 /// types the spec prescribes.
-fn graphql_request(json: Json) -> Result<Request, &'static str> {
+pub(super) fn graphql_request(json: Json) -> Result<Request, &'static str> {
     let Json::Object(mut object) = json else {
         return Err("a GraphQL request must be a JSON object");
     };
@@ -386,7 +346,7 @@ impl<'a> Body<'a> {
 }
 
 /// A request error: nothing was executed, so there is no data and no error has a path.
-fn is_request_error(response: &Response) -> bool {
+pub(super) fn is_request_error(response: &Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty())

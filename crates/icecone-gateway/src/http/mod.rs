@@ -3,6 +3,7 @@
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpMessage, HttpResponse, web};
+use icecone_core::client_address::{LimitKey, TrustedProxies, client_ip};
 use icecone_store::Store;
 use tracing::Instrument;
 
@@ -13,12 +14,13 @@ mod exports;
 mod graphql;
 mod media;
 mod negotiate;
+mod websocket;
+
+pub(crate) use websocket::Sockets;
 
 /// What every handler can reach.
 pub(crate) struct AppState {
     pub(crate) executor: Executor,
-    /// The executor of subscriptions (`/graphql/ws`).
-    pub(crate) subscriptions: crate::graphql::Subscriptions,
     /// Signs and verifies access tokens; publishes their keys.
     pub(crate) tokens: std::sync::Arc<crate::auth::tokens::TokenSigner>,
     /// The stored generations, whose media `/media/{id}` serves.
@@ -29,6 +31,10 @@ pub(crate) struct AppState {
     pub(crate) environment: Environment,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_batch: usize,
+    /// The proxies whose forwarding headers name the client.
+    pub(crate) trusted_proxies: TrustedProxies,
+    /// The WebSocket connections open on this instance, and their limits.
+    pub(crate) sockets: websocket::Sockets,
     /// The SDL, rendered once at start-up.
     pub(crate) sdl: String,
 }
@@ -59,7 +65,7 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
                 .route(web::get().to(graphql::get))
                 .default_service(web::to(graphql::method_not_allowed)),
         )
-        .route("/graphql/ws", web::get().to(graphql::ws))
+        .route("/graphql/ws", web::get().to(websocket::upgrade))
         .route("/media/{id}", web::get().to(media::get))
         .route("/exports/{token}", web::get().to(exports::get))
         .route("/schemas/export-v1.json", web::get().to(exports::schema))
@@ -121,10 +127,33 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The client's IP address (the TCP peer), for per-address throttling. Personal data: it
-/// is only ever stored as a keyed blind index.
-#[derive(Debug, Clone)]
+/// What per-address limits count a request by: its client's IP address (the TCP peer, or
+/// what the operator's trusted proxies say it forwarded), IPv6 grouped by /64. Personal
+/// data: it is only ever stored as a keyed blind index. Every door that runs GraphQL
+/// operations attaches one; an operation that needs it and finds none is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ClientAddress(pub(crate) String);
+
+impl ClientAddress {
+    /// The client of `request`; `None` when the connection has no IP peer.
+    pub(crate) fn of(request: &actix_web::HttpRequest, trusted: &TrustedProxies) -> Option<Self> {
+        let peer = request.peer_addr()?.ip();
+        let values = |name: &str| -> Vec<&str> {
+            request
+                .headers()
+                .get_all(name)
+                .filter_map(|value| value.to_str().ok())
+                .collect()
+        };
+        let client = client_ip(
+            peer,
+            &values("forwarded"),
+            &values("x-forwarded-for"),
+            trusted,
+        );
+        Some(Self(LimitKey::of(client).as_str().to_owned()))
+    }
+}
 
 /// A request id: the caller's `x-request-id` when it is a short token of safe characters
 /// (so nothing personal or hostile can ride on it into the logs), else a fresh UUID.
