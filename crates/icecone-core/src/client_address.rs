@@ -258,7 +258,10 @@ mod tests {
         }
         assert_eq!(
             TrustedProxies::parse(" 10.0.0.0/8 , ::1 ,").expect("a list"),
-            TrustedProxies(vec!["10.0.0.0/8".parse().unwrap(), "::1".parse().unwrap()])
+            TrustedProxies(vec![
+                "10.0.0.0/8".parse().expect("a network"),
+                "::1".parse().expect("an address"),
+            ])
         );
         assert!(TrustedProxies::parse("").expect("empty").is_empty());
         assert!(TrustedProxies::parse("10.0.0.0/8, nonsense").is_err());
@@ -269,7 +272,14 @@ mod tests {
         let trusted = TrustedProxies::parse("10.0.0.0/8, 2001:db8:ffff::/48").expect("list");
         let none = TrustedProxies::default();
         // (peer, Forwarded, X-Forwarded-For, trusted, client)
-        let cases: &[(&str, &[&str], &[&str], &TrustedProxies, &str)] = &[
+        type Case<'a> = (
+            &'a str,
+            &'a [&'a str],
+            &'a [&'a str],
+            &'a TrustedProxies,
+            &'a str,
+        );
+        let cases: &[Case<'_>] = &[
             // No trusted proxies: the headers are ignored.
             ("203.0.113.9", &[], &["198.51.100.1"], &none, "203.0.113.9"),
             ("10.0.0.1", &["for=198.51.100.1"], &[], &none, "10.0.0.1"),

@@ -199,7 +199,7 @@ struct Connection {
 
 /// What a subscription's task reports to its connection.
 enum Event {
-    Answer(String, Response),
+    Answer(String, Box<Response>),
     Done(String),
 }
 
@@ -473,7 +473,7 @@ impl Connection {
         let task = tokio::spawn(async move {
             while let Some(response) = stream.next().await {
                 if events
-                    .send(Event::Answer(task_id.clone(), response))
+                    .send(Event::Answer(task_id.clone(), Box::new(response)))
                     .await
                     .is_err()
                 {
