@@ -329,7 +329,7 @@ async fn empty_and_oversized_prompts_are_bad_user_input_and_nothing_is_stored() 
 async fn generations_answer_quota_exceeded_once_the_months_quota_is_used_up() {
     let app = TestApp::spawn_with(|settings| {
         settings.quota_images_per_month = 1;
-        settings.quota_tokens_per_month = 5;
+        settings.quota_tokens_per_month = 40;
     })
     .await;
     let (_, token) = signed_in(&app, "quota@example.com").await;
@@ -339,10 +339,16 @@ async fn generations_answer_quota_exceeded_once_the_months_quota_is_used_up() {
     assert_eq!(code(&body), "QUOTA_EXCEEDED", "{body}");
     assert_eq!(body["data"], Value::Null);
 
-    // A text starts while tokens are left; its own tokens may pass the quota.
-    let body = generate_text(&app, &token, json!({ "prompt": "four little words here" })).await;
+    // A text starts only when its reservation fits: `maxTokens` and its prompt's estimate
+    // (20 + 6 of 40); it is then charged what it used (4 + 7), so 29 are left.
+    let body = generate_text(
+        &app,
+        &token,
+        json!({ "prompt": "four little words here", "maxTokens": 20 }),
+    )
+    .await;
     generated(&body, "generateText");
-    let body = generate_text(&app, &token, json!({ "prompt": "more" })).await;
+    let body = generate_text(&app, &token, json!({ "prompt": "more", "maxTokens": 29 })).await;
     assert_eq!(code(&body), "QUOTA_EXCEEDED", "{body}");
     assert_eq!(
         app.db.count("generations").await,

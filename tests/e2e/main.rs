@@ -20,6 +20,7 @@ mod mfa;
 mod partners;
 mod privacy_promises;
 mod providers;
+mod quota;
 mod rectification;
 mod rights;
 mod routing;

@@ -1,9 +1,11 @@
 //! Usage metering and quotas: what a generation costs, what a person's plan allows per
 //! period, and the one decision of whether a request may still start.
 //!
-//! Periods are calendar months in UTC. Text is metered in tokens (known only once the
-//! provider answered), images one by one and video in seconds (both known before the
-//! request is sent, so they can be reserved up front).
+//! Periods are calendar months in UTC. Text is metered in tokens, images one by one and
+//! video in seconds. Every request reserves what it may cost before it is sent — an image,
+//! the video's seconds, or a text's `maxTokens` plus an estimate of its prompt — so that
+//! concurrent requests cannot pass the quota together; a text is settled afterwards to the
+//! tokens the provider counted.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -39,11 +41,16 @@ impl Usage {
         }
     }
 
-    /// What a request reserves before it is sent: one image, or the video's seconds. Text
-    /// reserves nothing: its tokens are counted from the provider's answer.
+    /// What a request reserves before it is sent: one image, the video's seconds, or a
+    /// text's `max_tokens` (the pipeline fills in the configured default before it asks)
+    /// plus [`prompt_token_estimate`] of its prompt.
     pub fn reserved_for(request: &GenerationRequest) -> Self {
         match request {
-            GenerationRequest::Text(_) => Self::default(),
+            GenerationRequest::Text(text) => Self {
+                tokens: u64::from(text.max_tokens.unwrap_or(0))
+                    .saturating_add(prompt_token_estimate(text.prompt.as_str())),
+                ..Self::default()
+            },
             GenerationRequest::Image(_) => Self {
                 images: 1,
                 ..Self::default()
@@ -55,8 +62,8 @@ impl Usage {
         }
     }
 
-    /// What a text answer adds once it arrived: its prompt and completion tokens. Media
-    /// answers add nothing (they were reserved).
+    /// What a text answer used: its prompt and completion tokens as the provider counted
+    /// them. Media answers count nothing here (their reservation is their cost).
     pub fn metered_from(output: &Output) -> Self {
         match output {
             Output::Text {
@@ -73,7 +80,33 @@ impl Usage {
             Output::Media { .. } => Self::default(),
         }
     }
+
+    /// What `request` answered with `output` costs in the end: a text what the provider
+    /// counted, media what was reserved.
+    pub fn charged(request: &GenerationRequest, output: &Output) -> Self {
+        match request {
+            GenerationRequest::Text(_) => Self::metered_from(output),
+            GenerationRequest::Image(_) | GenerationRequest::Video(_) => {
+                Self::reserved_for(request)
+            }
+        }
+    }
 }
+
+/// How many tokens a prompt is reserved as: one per four characters, rounded up (the
+/// usual rate of English text). A text's reservation is settled to the provider's count,
+/// so an estimate off by some tokens moves the quota by no more than that.
+pub fn prompt_token_estimate(prompt: &str) -> u64 {
+    u64::try_from(prompt.chars().count().div_ceil(4)).unwrap_or(u64::MAX)
+}
+
+/// The most an account whose e-mail address is not verified may use per period, whatever
+/// its plan: a taste of text and images, no video. Verifying lifts it.
+pub const UNVERIFIED_CEILING: Quota = Quota {
+    tokens: 4_000,
+    images: 2,
+    video_seconds: 0,
+};
 
 /// What a plan allows per period. `0` allows nothing of that resource (the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,6 +120,15 @@ pub struct Quota {
 }
 
 impl Quota {
+    /// Component-wise the smaller of this quota and `ceiling`.
+    pub fn capped_by(self, ceiling: Self) -> Self {
+        Self {
+            tokens: self.tokens.min(ceiling.tokens),
+            images: self.images.min(ceiling.images),
+            video_seconds: self.video_seconds.min(ceiling.video_seconds),
+        }
+    }
+
     /// The quota as the most each counter may reach: the ceiling of a reservation.
     pub fn as_ceiling(self) -> Usage {
         Usage {
@@ -150,6 +192,16 @@ impl Plans {
             Plan::Pro => self.pro,
         }
     }
+
+    /// The quota of an account on `plan`: the plan's, capped by [`UNVERIFIED_CEILING`]
+    /// while its e-mail address is not verified.
+    pub fn quota_for(&self, plan: Plan, verified: bool) -> Quota {
+        let quota = self.quota(plan);
+        if verified {
+            return quota;
+        }
+        quota.capped_by(UNVERIFIED_CEILING)
+    }
 }
 
 /// A metered resource.
@@ -191,11 +243,8 @@ pub struct QuotaExceeded {
     pub resource: Resource,
 }
 
-/// Whether `request` may start for a person who used `usage` of `quota` this period.
-///
-/// Images and video must fit whole (`used + cost <= quota`); text may start while any
-/// token is left (`used < quota`): its own tokens are known only afterwards, so the last
-/// text of a period may take the count past the quota, and the next one is refused.
+/// Whether `request` may start for a person who used `usage` of `quota` this period: what
+/// it reserves must fit whole (`used + reserved <= quota`).
 pub fn check(
     quota: &Quota,
     usage: &Usage,
@@ -205,7 +254,7 @@ pub fn check(
     let fits = |used: u64, cost: u64, allowed: u64| used.saturating_add(cost) <= allowed;
     let resource = Resource::of(request);
     let ok = match resource {
-        Resource::Tokens => usage.tokens < quota.tokens,
+        Resource::Tokens => fits(usage.tokens, cost.tokens, quota.tokens),
         Resource::Images => fits(usage.images, cost.images, quota.images),
         Resource::VideoSeconds => {
             fits(usage.video_seconds, cost.video_seconds, quota.video_seconds)
@@ -270,10 +319,11 @@ mod tests {
     }
     use crate::provider::adapter::{ImageRequest, ImageSize, Prompt, TextRequest, VideoRequest};
 
+    /// A text of six characters (two tokens estimated) that may answer with 20 tokens.
     fn text() -> GenerationRequest {
         GenerationRequest::Text(TextRequest {
             prompt: Prompt::parse("a poem").expect("valid"),
-            max_tokens: None,
+            max_tokens: Some(20),
         })
     }
 
@@ -319,7 +369,8 @@ mod tests {
         use Resource::{Images, Tokens, VideoSeconds};
         let cases = [
             (used(0, 0, 0), text(), None),
-            (used(99, 0, 0), text(), None),
+            (used(78, 0, 0), text(), None),
+            (used(79, 0, 0), text(), Some(Tokens)),
             (used(100, 0, 0), text(), Some(Tokens)),
             (used(250, 0, 0), text(), Some(Tokens)),
             // Other resources used up do not stop text.
@@ -346,6 +397,54 @@ mod tests {
     }
 
     #[test]
+    fn prompts_are_reserved_at_one_token_per_four_characters() {
+        // (prompt, tokens)
+        let cases = [("", 0), ("a", 1), ("four", 1), ("fives", 2), ("éééé", 1)];
+        for (prompt, tokens) in cases {
+            assert_eq!(prompt_token_estimate(prompt), tokens, "{prompt:?}");
+        }
+        assert_eq!(prompt_token_estimate(&"x".repeat(32_000)), 8_000);
+    }
+
+    #[test]
+    fn an_unverified_account_gets_its_plan_capped_by_the_unverified_ceiling() {
+        let plans = Plans {
+            free: Quota {
+                tokens: 50_000,
+                images: 1,
+                video_seconds: 60,
+            },
+            pro: Quota {
+                tokens: 1_000_000,
+                images: 500,
+                video_seconds: 1_800,
+            },
+        };
+        // (plan, verified, quota)
+        let cases = [
+            (Plan::Free, true, plans.free),
+            (Plan::Pro, true, plans.pro),
+            (
+                Plan::Free,
+                false,
+                Quota {
+                    tokens: 4_000,
+                    images: 1,
+                    video_seconds: 0,
+                },
+            ),
+            (Plan::Pro, false, UNVERIFIED_CEILING),
+        ];
+        for (plan, verified, quota) in cases {
+            assert_eq!(
+                plans.quota_for(plan, verified),
+                quota,
+                "{plan:?} {verified}"
+            );
+        }
+    }
+
+    #[test]
     fn usage_adds_and_subtracts_component_wise_without_wrapping() {
         assert_eq!(used(5, 1, 10).plus(used(2, 3, 4)), used(7, 4, 14));
         assert_eq!(used(5, 1, 10).minus(used(2, 3, 4)), used(3, 0, 6));
@@ -357,7 +456,7 @@ mod tests {
 
     #[test]
     fn reservations_and_metering_count_what_each_kind_costs() {
-        assert_eq!(Usage::reserved_for(&text()), used(0, 0, 0));
+        assert_eq!(Usage::reserved_for(&text()), used(22, 0, 0));
         assert_eq!(Usage::reserved_for(&image()), used(0, 1, 0));
         assert_eq!(Usage::reserved_for(&video(3)), used(0, 0, 3));
         let answer = Output::Text {
@@ -373,6 +472,9 @@ mod tests {
             mime_type: "image/png",
         };
         assert_eq!(Usage::metered_from(&picture), used(0, 0, 0));
+        assert_eq!(Usage::charged(&text(), &answer), used(12, 0, 0));
+        assert_eq!(Usage::charged(&image(), &picture), used(0, 1, 0));
+        assert_eq!(Usage::charged(&video(3), &picture), used(0, 0, 3));
         assert_eq!(
             used(1, 2, 3).plus(used(u64::MAX, 1, 1)),
             used(u64::MAX, 3, 4)

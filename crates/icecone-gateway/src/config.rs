@@ -226,6 +226,16 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "how long the single-use download link of a data export works; the stored export is deleted when it expires: a number with s, m, h or d (`7d`, `12h`)",
     },
     SettingDoc {
+        key: "unverified_account_ttl",
+        default: Some("7d"),
+        help: "how long an account may stay unverified before it is erased (the same erasure a person can ask for): a number with s, m, h or d",
+    },
+    SettingDoc {
+        key: "text_default_max_tokens",
+        default: Some("1024"),
+        help: "the completion limit of a text generation that names no `maxTokens`: sent to the provider and reserved from the quota before the call",
+    },
+    SettingDoc {
         key: "erasure_grace",
         default: Some("7d"),
         help: "grace period between `requestAccountDeletion` and the erasure, during which `cancelAccountDeletion` works: a number with s, m, h or d (`7d`, `0s`)",
@@ -429,6 +439,10 @@ pub struct Settings {
     pub export_link_ttl: String,
     /// Grace period before an erasure runs (`7d`, `0s`).
     pub erasure_grace: String,
+    /// See [`RightsConfig::unverified_account_ttl`].
+    pub unverified_account_ttl: String,
+    /// See [`GenerationsConfig::default_max_tokens`].
+    pub text_default_max_tokens: u32,
     /// Job workers per instance.
     pub job_workers: usize,
     /// Idle poll interval of job workers, in milliseconds.
@@ -530,6 +544,8 @@ impl Default for Settings {
             generation_retention: "90d".to_owned(),
             export_link_ttl: "7d".to_owned(),
             erasure_grace: "7d".to_owned(),
+            unverified_account_ttl: "7d".to_owned(),
+            text_default_max_tokens: 1_024,
             job_workers: 2,
             job_poll_interval_ms: 1_000,
             job_lease_seconds: 60,
@@ -736,6 +752,11 @@ impl Settings {
                             .to_owned(),
                     )
                 })?,
+            default_max_tokens: Some(self.text_default_max_tokens)
+                .filter(|n| (1..=32_768).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::Invalid("text_default_max_tokens must be 1 to 32768".to_owned())
+                })?,
         };
         let rights = RightsConfig {
             export_link_ttl: parse_duration(&self.export_link_ttl)
@@ -746,6 +767,10 @@ impl Settings {
                             .to_owned(),
                     )
                 })?,
+            unverified_account_ttl: positive_duration(
+                "unverified_account_ttl",
+                &self.unverified_account_ttl,
+            )?,
         };
         if self.job_poll_interval_ms == 0
             || self.job_lease_seconds == 0
@@ -952,12 +977,15 @@ impl Default for WsLimits {
 pub struct RightsConfig {
     /// How long an export's single-use download link (and the stored export) lasts.
     pub export_link_ttl: Duration,
+    /// How long an account may stay unverified before it is erased.
+    pub unverified_account_ttl: Duration,
 }
 
 impl Default for RightsConfig {
     fn default() -> Self {
         Self {
             export_link_ttl: Duration::from_secs(7 * 86_400),
+            unverified_account_ttl: Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -1001,6 +1029,8 @@ pub struct GenerationsConfig {
     pub plans: Plans,
     /// How long a generation is kept before the purge job deletes it.
     pub retention: Duration,
+    /// The completion limit of a text that names none.
+    pub default_max_tokens: u32,
 }
 
 /// The AI providers: how to reach them, this deployment's contracts with them and the
@@ -1273,6 +1303,7 @@ mod tests {
                     },
                 },
                 retention: Duration::from_secs(90 * 86_400),
+                default_max_tokens: 1_024,
             }
         );
         let config = settings(
@@ -1298,6 +1329,34 @@ mod tests {
                 "{error}"
             );
         }
+        // Settings that must be positive, or within a range, name themselves when not.
+        for (setting, key) in [
+            ("text_default_max_tokens = 0", "text_default_max_tokens"),
+            ("text_default_max_tokens = 40000", "text_default_max_tokens"),
+            ("unverified_account_ttl = \"0s\"", "unverified_account_ttl"),
+            ("ws_init_timeout = \"0s\"", "ws_init_timeout"),
+            ("ws_idle_timeout = \"soon\"", "ws_idle_timeout"),
+            (
+                "ws_connections_per_address = 0",
+                "ws_connections_per_address",
+            ),
+            ("trusted_proxies = \"10.0.0.0/33\"", "trusted_proxies"),
+        ] {
+            let error = settings(setting)
+                .expect("parses")
+                .resolve()
+                .expect_err("refused");
+            assert!(error.to_string().contains(key), "{setting}: {error}");
+        }
+        let config = settings("text_default_max_tokens = 64\nunverified_account_ttl = \"2d\"")
+            .expect("parses")
+            .resolve()
+            .expect("valid");
+        assert_eq!(config.generations.default_max_tokens, 64);
+        assert_eq!(
+            config.rights.unverified_account_ttl,
+            Duration::from_secs(2 * 86_400)
+        );
     }
 
     #[test]

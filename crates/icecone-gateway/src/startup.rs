@@ -117,7 +117,8 @@ impl Application {
                 router.clone(),
                 config.generations.plans,
             )
-            .with_jobs(config.jobs),
+            .with_jobs(config.jobs)
+            .with_default_max_tokens(config.generations.default_max_tokens),
         );
         // Outputs are fetched from providers' temporary URLs with the providers' timeout.
         let fetch_client = icecone_provider_http::client(config.providers.timeout)
@@ -214,6 +215,12 @@ impl Application {
                 purge::PURGE_INTERVAL,
             ),
             rights::export::spawn_purge(store.clone(), rights::export::PURGE_INTERVAL),
+            crate::erasure::unverified::spawn_purge(
+                store.clone(),
+                vault.clone(),
+                config.rights.unverified_account_ttl,
+                crate::erasure::unverified::PURGE_INTERVAL,
+            ),
             credentials::spawn_refresh(store, vault, router, applied_keys),
         ];
         tasks.extend(runner.spawn());

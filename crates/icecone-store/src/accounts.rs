@@ -364,4 +364,31 @@ impl Store {
             .await
             .map_err(StoreError::Query)
     }
+
+    /// Up to `limit` accounts, oldest first, whose e-mail address was never verified, that
+    /// were made before `cutoff` and have no open deletion request: what the purge of
+    /// unverified accounts erases. (Staff accounts are verified when they are made.)
+    pub async fn unverified_accounts_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let open_deletions = sea_orm::sea_query::Query::select()
+            .column(crate::entity::account_deletion::Column::OpenAccount)
+            .from(crate::entity::account_deletion::Entity)
+            .and_where(crate::entity::account_deletion::Column::OpenAccount.is_not_null())
+            .to_owned();
+        account::Entity::find()
+            .select_only()
+            .column(account::Column::Id)
+            .filter(account::Column::EmailVerifiedAt.is_null())
+            .filter(account::Column::CreatedAt.lt(cutoff))
+            .filter(account::Column::Id.not_in_subquery(open_deletions))
+            .order_by_asc(account::Column::CreatedAt)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)
+    }
 }

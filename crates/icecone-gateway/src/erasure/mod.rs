@@ -12,6 +12,7 @@
 //! erasure again.
 
 pub mod job;
+pub mod unverified;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use icecone_core::identity::password_hash;
@@ -197,6 +198,37 @@ async fn tell_held(
     Ok(())
 }
 
+/// A deletion request of `account` made at `requested_at`, and the job that runs it at
+/// `runs_at`: what [`Store::request_account_deletion`] records in one transaction.
+fn deletion(
+    account: Uuid,
+    requested_at: DateTime<Utc>,
+    runs_at: DateTime<Utc>,
+) -> (AccountDeletion, NewJob) {
+    let id = Uuid::new_v4();
+    let job = NewJob {
+        id: Uuid::new_v4(),
+        kind: job::KIND.to_owned(),
+        // Not the account: the job row outlives the erasure and must name no one.
+        account: None,
+        subject: id.to_string(),
+        step: job::START.to_owned(),
+        max_attempts: job::MAX_ATTEMPTS,
+        run_after: runs_at,
+        deadline: None,
+    };
+    let request = AccountDeletion {
+        id,
+        account,
+        state: DeletionState::Pending,
+        requested_at,
+        runs_at,
+        cancelled_at: None,
+        job: Some(job.id),
+    };
+    (request, job)
+}
+
 /// `requestAccountDeletion`: re-authenticates, then records the request and queues its
 /// job for `now + grace` — or answers the open request.
 pub async fn request(
@@ -212,27 +244,7 @@ pub async fn request(
     }
     let requested_at = now();
     let runs_at = requested_at + TimeDelta::from_std(grace).unwrap_or(TimeDelta::MAX);
-    let id = Uuid::new_v4();
-    let job = NewJob {
-        id: Uuid::new_v4(),
-        kind: job::KIND.to_owned(),
-        // Not the account: the job row outlives the erasure and must name no one.
-        account: None,
-        subject: id.to_string(),
-        step: job::START.to_owned(),
-        max_attempts: job::MAX_ATTEMPTS,
-        run_after: runs_at,
-        deadline: None,
-    };
-    let request = AccountDeletion {
-        id,
-        account: account.id,
-        state: DeletionState::Pending,
-        requested_at,
-        runs_at,
-        cancelled_at: None,
-        job: Some(job.id),
-    };
+    let (request, job) = deletion(account.id, requested_at, runs_at);
     let (mut stored, created) = match cx
         .store
         .request_account_deletion(&request, &job, requested_at)

@@ -2,11 +2,14 @@
 //! metered — and their generations read, listed, served and deleted by them alone.
 //!
 //! [`Generations::generate`] runs, in this order: the consent decision for
-//! `Process(AI_GENERATION)` (restriction refuses it), the quota (core's
-//! `usage::check`, then a conditional reservation of images or video seconds in the store),
+//! `Process(AI_GENERATION)` (restriction refuses it), the quota (core's `usage::check` on
+//! the plan's quota — capped while the e-mail address is unverified — then a conditional
+//! reservation in the store of what the request may cost: an image, video seconds, or a
+//! text's `maxTokens` (the configured default when none is given, and sent to the provider
+//! as its limit) plus its estimated prompt tokens),
 //! the router (only providers whose effective policy meets the deployment's promises), the
 //! vault (prompt and output sealed with the person's key, bound to the row) and the meter
-//! (tokens counted from the answer). The request sent to a provider carries the prompt and
+//! (a text's reservation settled to the tokens the provider counted). The request sent to a provider carries the prompt and
 //! the parameters the provider needs, and nothing that identifies the person.
 //!
 //! Video is asynchronous: [`Generations::enqueue_video`] runs the same checks — consent,
@@ -72,7 +75,11 @@ pub struct Generations {
     router: Arc<Router>,
     plans: Plans,
     jobs: JobsConfig,
+    default_max_tokens: u32,
 }
+
+/// The completion limit of a text that names none, until configured otherwise.
+pub const DEFAULT_MAX_TOKENS: u32 = 1_024;
 
 /// A decrypted piece of media and its type.
 #[derive(Clone, PartialEq, Eq)]
@@ -126,7 +133,14 @@ impl Generations {
             router,
             plans,
             jobs: JobsConfig::default(),
+            default_max_tokens: DEFAULT_MAX_TOKENS,
         }
+    }
+
+    /// The pipeline with this completion limit for texts that name none.
+    pub fn with_default_max_tokens(mut self, max_tokens: u32) -> Self {
+        self.default_max_tokens = max_tokens;
+        self
     }
 
     /// The pipeline with these job settings (video deadline, poll interval).
@@ -140,9 +154,10 @@ impl Generations {
         &self.jobs
     }
 
-    /// Each plan's quota.
-    pub fn plans(&self) -> &Plans {
-        &self.plans
+    /// The quota `account` has now: its plan's, capped while its address is unverified.
+    pub fn quota_of(&self, account: &AccountRecord) -> usage::Quota {
+        self.plans
+            .quota_for(account.plan, account.email_verified_at.is_some())
     }
 
     /// The router the pipeline sends requests through.
@@ -158,9 +173,11 @@ impl Generations {
         request: GenerationRequest,
         provider: Option<&ProviderId>,
     ) -> Result<GenerationRecord, GenerateError> {
+        let mut request = request;
+        if let GenerationRequest::Text(text) = &mut request {
+            text.max_tokens.get_or_insert(self.default_max_tokens);
+        }
         let (started, reserved) = self.admit(account, &request).await?;
-        let period = Period::of(started.date_naive());
-
         let (provider, output) = match self.route(&request, provider).await {
             Ok(routed) => routed,
             Err(error) => {
@@ -168,13 +185,25 @@ impl Generations {
                 return Err(error);
             }
         };
-        self.store_result(account, &request, &provider, &output, started, period)
-            .await
+        let stored = self
+            .store_result(account, &request, &provider, &output, started, reserved)
+            .await;
+        match &stored {
+            // What was reserved beyond the cost is given back once the generation is
+            // stored (a crash in between leaves the person charged the reservation, never
+            // less than the cost).
+            Ok(record) => {
+                self.release(account.id, started, reserved.minus(record.usage))
+                    .await;
+            }
+            Err(_) => self.release(account.id, started, reserved).await,
+        }
+        stored
     }
 
     /// The checks every generation passes before anything is sent: the consent decision,
-    /// the quota, and the reservation of what the request will use (images, video
-    /// seconds). Returns when it started and what was reserved.
+    /// the quota, and the reservation of what the request may use. Returns when it
+    /// started and what was reserved.
     async fn admit(
         &self,
         account: &AccountRecord,
@@ -196,7 +225,7 @@ impl Generations {
             .usage_cached(account.id, &period)
             .await
             .map_err(anyhow::Error::from)?;
-        let quota = self.plans.quota(account.plan);
+        let quota = self.quota_of(account);
         usage::check(&quota, &used, request)?;
         let reserved = Usage::reserved_for(request);
         if reserved != Usage::default() {
@@ -352,8 +381,8 @@ impl Generations {
         }
     }
 
-    /// Seals and stores a finished generation, with what it metered added to the usage of
-    /// `period`, in one transaction.
+    /// Seals and stores a finished generation, with what it cost beyond its reservation
+    /// `reserved` added to the usage of the month it started in, in one transaction.
     async fn store_result(
         &self,
         account: &AccountRecord,
@@ -361,8 +390,9 @@ impl Generations {
         provider: &ProviderId,
         output: &Output,
         created_at: DateTime<Utc>,
-        period: Period,
+        reserved: Usage,
     ) -> Result<GenerationRecord, GenerateError> {
+        let period = Period::of(created_at.date_naive());
         let id = Uuid::new_v4();
         let row = id.to_string();
         let subject = account.subject;
@@ -397,12 +427,12 @@ impl Generations {
             text_sealed,
             media_type,
             error_code: None,
-            usage: Usage::reserved_for(request).plus(Usage::metered_from(output)),
+            usage: Usage::charged(request, output),
             created_at,
             completed_at: Some(now()),
             remote_copy: None,
         };
-        let metered = Usage::metered_from(output);
+        let metered = record.usage.minus(reserved);
         let stored = if metered == Usage::default() {
             self.store.insert_generation(&record, media_sealed).await
         } else {

@@ -590,7 +590,7 @@ pub(crate) async fn usage_of(
         .usage(account.id, &period)
         .await
         .map_err(internal)?;
-    let quota = services.generations.plans().quota(account.plan);
+    let quota = services.generations.quota_of(account);
     Ok(UsageInfo {
         period: period.as_str().to_owned(),
         plan: account.plan.into(),
