@@ -19,7 +19,8 @@
 //!   connections are capped per client address (before the upgrade, 429) and per account
 //!   or partner (1008 after `connection_init`), subscriptions per connection
 //!   (`RATE_LIMITED`). Answers wait for the socket to take them, so a client that does
-//!   not read cannot make the server buffer.
+//!   not read cannot make the server buffer; one that takes nothing for ten seconds is
+//!   dropped.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -50,6 +51,9 @@ const PROTOCOL: &str = "graphql-transport-ws";
 const RECHECK: Duration = Duration::from_secs(1);
 /// Answers of one connection's subscriptions waiting for the socket.
 const PENDING_ANSWERS: usize = 16;
+/// How long the socket may refuse to take a message (a client that stops reading) before
+/// the connection is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The connections open on this instance, counted per client address and per holder.
 #[derive(Debug)]
@@ -240,13 +244,13 @@ impl Connection {
     async fn run(mut self, mut messages: actix_ws::AggregatedMessageStream) {
         let close = self.serve(&mut messages).await;
         let Close(code, text) = close;
-        let _ = self
-            .session
-            .close(Some(CloseReason {
-                code,
-                description: Some(text.to_owned()),
-            }))
-            .await;
+        let reason = CloseReason {
+            code,
+            description: Some(text.to_owned()),
+        };
+        // A client that does not read gets no close frame: dropping the session ends the
+        // connection all the same.
+        let _ = tokio::time::timeout(SEND_TIMEOUT, self.session.close(Some(reason))).await;
     }
 
     /// Serves the connection until it must close; answers how.
@@ -492,11 +496,16 @@ impl Connection {
             .map_err(|()| Close(CloseCode::Normal, "gone"))
     }
 
+    /// Sends one message, waiting at most [`SEND_TIMEOUT`] for the socket to take it.
     async fn send(&mut self, message: &Json) -> Result<(), ()> {
-        self.session
-            .text(message.to_string())
-            .await
-            .map_err(|_closed| ())
+        match tokio::time::timeout(SEND_TIMEOUT, self.session.text(message.to_string())).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_closed)) => Err(()),
+            Err(_elapsed) => {
+                tracing::info!("a WebSocket client stopped reading: dropped");
+                Err(())
+            }
+        }
     }
 }
 
@@ -520,7 +529,8 @@ async fn next_text(
         match messages.next().await {
             Some(Ok(AggregatedMessage::Text(text))) => return Ok(text.to_string()),
             Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                if session.pong(&bytes).await.is_err() {
+                let pong = tokio::time::timeout(SEND_TIMEOUT, session.pong(&bytes)).await;
+                if !matches!(pong, Ok(Ok(()))) {
                     return Err(Close(CloseCode::Normal, "gone"));
                 }
             }
