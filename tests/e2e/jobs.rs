@@ -655,6 +655,9 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
         "a long enough passphrase 42",
     )
     .await;
+    // As if the link had been followed: an unverified account makes no video.
+    db.execute("UPDATE accounts SET email_verified_at = created_at")
+        .await;
     let body: Value = client
         .post(&url)
         .bearer_auth(&token)
