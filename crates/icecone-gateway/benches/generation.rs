@@ -93,6 +93,7 @@ fn main() -> ExitCode {
 
     let rounds = load_generator().block_on(async {
         let (token, _account) = sign_up(gateway, BENCH_EMAIL).await;
+        gateway_server.verify_every_address().await;
         let mut loads = Vec::new();
         for target in Target::ALL {
             loads.push((target, target.prepare(mock, gateway, &token).await));
