@@ -311,3 +311,143 @@ async fn turning_totp_off_needs_a_recent_second_factor() {
         .await;
     assert_eq!(notices.len(), 2, "{notices:?}");
 }
+
+/// Sends `bodies` to /graphql all at once (with `token`, if any); the error codes of the
+/// answers, `none` for a success.
+async fn at_once(app: &TestApp, token: Option<&str>, bodies: Vec<Value>) -> Vec<String> {
+    let answers = futures_util::future::join_all(bodies.into_iter().map(|body| {
+        let mut request = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        async move { app.send(request).await.json() }
+    }))
+    .await;
+    answers.iter().map(|body| code(body).to_owned()).collect()
+}
+
+/// Signs in `email` (no second factor yet), enrols and confirms TOTP; returns the secret
+/// and the recovery codes.
+async fn with_totp(app: &TestApp, email: &str) -> (TotpSecret, Vec<String>) {
+    register(app, email).await;
+    let first = post(app, None, LOG_IN, json!({ "e": email, "p": PASSWORD })).await;
+    let token = first["data"]["logIn"]["accessToken"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let enrolled = post(
+        app,
+        Some(&token),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    let secret = TotpSecret::from_bytes(&base32_decode(
+        enrolled["data"]["enrollTotp"]["secret"]
+            .as_str()
+            .expect("secret"),
+    ))
+    .expect("secret");
+    let confirmed = post(
+        app,
+        Some(&token),
+        "mutation C($k: String!) { confirmTotp(code: $k) }",
+        json!({ "k": code_at(&secret, -30) }),
+    )
+    .await;
+    let recovery = confirmed["data"]["confirmTotp"]
+        .as_array()
+        .unwrap_or_else(|| panic!("confirmed: {confirmed}"))
+        .iter()
+        .map(|c| c.as_str().expect("code").to_owned())
+        .collect();
+    (secret, recovery)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_codes_in_complete_mfa_are_checked_only_as_often_as_allowed() {
+    let app = TestApp::spawn().await;
+    with_totp(&app, "kit@example.com").await;
+    let mut challenges = Vec::new();
+    for _ in 0..16 {
+        challenges.push(challenge(&app, "kit@example.com").await);
+    }
+    // Half wrong TOTP codes, half wrong recovery codes: one counter, reserved before each
+    // code is looked at.
+    let bodies = challenges
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let guess = if i % 2 == 0 {
+                format!("{:06}", 100_000 + i)
+            } else {
+                format!("abcde-{:05}", i)
+            };
+            json!({ "query": COMPLETE, "variables": { "c": c, "k": guess } })
+        })
+        .collect();
+    let codes = at_once(&app, None, bodies).await;
+    let free = usize::try_from(icecone_core::identity::throttle::FREE_FAILURES + 1).expect("small");
+    assert_eq!(
+        crate::login::count_of(&codes, "UNAUTHENTICATED"),
+        free,
+        "{codes:?}"
+    );
+    assert_eq!(
+        crate::login::count_of(&codes, "RATE_LIMITED"),
+        16 - free,
+        "{codes:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_codes_in_confirm_totp_are_checked_only_as_often_as_allowed() {
+    let app = TestApp::spawn().await;
+    register(&app, "lou@example.com").await;
+    let first = post(
+        &app,
+        None,
+        LOG_IN,
+        json!({ "e": "lou@example.com", "p": PASSWORD }),
+    )
+    .await;
+    let token = first["data"]["logIn"]["accessToken"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let enrolled = post(
+        &app,
+        Some(&token),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        enrolled["data"]["enrollTotp"]["secret"].is_string(),
+        "{enrolled}"
+    );
+    let bodies = (0..40)
+        .map(|i| {
+            json!({
+                "query": "mutation C($k: String!) { confirmTotp(code: $k) }",
+                "variables": { "k": format!("{:06}", 200_000 + i) },
+            })
+        })
+        .collect();
+    let codes = at_once(&app, Some(&token), bodies).await;
+    let free = usize::try_from(icecone_core::identity::throttle::FREE_FAILURES + 1).expect("small");
+    assert_eq!(
+        crate::login::count_of(&codes, "UNAUTHENTICATED"),
+        free,
+        "{codes:?}"
+    );
+    assert_eq!(
+        crate::login::count_of(&codes, "RATE_LIMITED"),
+        40 - free,
+        "{codes:?}"
+    );
+}

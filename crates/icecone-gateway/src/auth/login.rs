@@ -5,20 +5,22 @@
 //! — by its blind index, whether or not an account has it, so that the throttle itself does
 //! not reveal which addresses have accounts — with growing delays capped at 15 minutes
 //! (passwords are not locked for good: anyone could lock anyone out), and per client
-//! address in fixed 15-minute windows (60 failures). Each attempt is decided and counted
-//! before the next one runs, so attempts packed as aliases or into a batch all count.
+//! address in fixed 15-minute windows (60 failures). Each attempt is reserved in the
+//! database before its password is checked (`super::attempts`), so attempts packed as
+//! aliases, into a batch or sent at once to several instances all count.
 //! An unknown address costs the same Argon2id time as a real verification.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use icecone_core::identity::email::Email;
 use icecone_core::identity::password_hash;
-use icecone_core::identity::throttle::{self, AttemptDecision};
+use icecone_core::identity::throttle::{self, Rule};
 use icecone_store::sessions::{NewSession, RefreshSpend};
 use icecone_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::accounts::EMAIL_INDEX;
+use super::attempts::{self, AttemptError};
 use super::tokens::{AccessClaims, Acr, TokenError, TokenSigner};
 use crate::audit::{self, AuditError, AuditEvent};
 use crate::keys::vault::{Vault, VaultError};
@@ -125,22 +127,59 @@ pub fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-pub(crate) fn throttled(decision: AttemptDecision) -> Result<(), LogInError> {
-    match decision {
-        AttemptDecision::Allowed => Ok(()),
-        AttemptDecision::RetryAfter(_) | AttemptDecision::Locked => Err(LogInError::Throttled {
-            retry_after_seconds: decision
-                .retry_after_seconds()
-                .unwrap_or_else(|| u64::try_from(throttle::MAX_DELAY.num_seconds()).unwrap_or(900)),
-        }),
+impl From<AttemptError> for LogInError {
+    fn from(error: AttemptError) -> Self {
+        match error {
+            AttemptError::Throttled {
+                retry_after_seconds,
+            } => Self::Throttled {
+                retry_after_seconds,
+            },
+            AttemptError::Store(error) => Self::Store(error),
+        }
     }
+}
+
+/// The rule of the per-address log-in window.
+pub(crate) const ADDRESS_RULE: Rule = Rule::Window {
+    limit: throttle::ADDRESS_LIMIT,
+    window: throttle::ADDRESS_WINDOW,
+};
+
+/// The bucket counting password failures of an e-mail address (by its blind index).
+pub(crate) fn email_bucket(email_index: &[u8]) -> String {
+    format!("login:email:{}", hex(email_index))
+}
+
+/// Reserves a password check for an e-mail address's bucket ([`Rule::Delays`]) and checks
+/// `password` against `stored` (Argon2id, off the async threads; an unknown address costs
+/// the same work). A wrong password keeps the reservation as a counted failure; a right one
+/// clears the bucket.
+pub(crate) async fn check_password(
+    store: &Store,
+    bucket: &str,
+    stored: Option<String>,
+    password: String,
+    now: DateTime<Utc>,
+) -> Result<bool, LogInError> {
+    attempts::reserve(store, bucket, Rule::Delays, now).await?;
+    let matches = tokio::task::spawn_blocking(move || match stored {
+        Some(stored) => password_hash::verify(&stored, &password),
+        None => password_hash::verify_unknown_account(&password),
+    })
+    .await
+    .map_err(|_| LogInError::Worker)?;
+    if matches {
+        attempts::release(store, bucket, Rule::Delays).await?;
+    }
+    Ok(matches)
 }
 
 /// The first step of log-in.
 pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<LogIn, LogInError> {
     let now = Utc::now();
     let email_index = cx.vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes());
-    let email_bucket = format!("login:email:{}", hex(&email_index));
+    let email_bucket = email_bucket(&email_index);
     let address_bucket = cx.client_address.map(|address| {
         let window = throttle::fixed_window_start(now, throttle::ADDRESS_WINDOW);
         let address = cx
@@ -149,43 +188,27 @@ pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<
         format!("login:addr:{}:{}", hex(&address[..16]), window.timestamp())
     });
 
-    if let Some(bucket) = &address_bucket
-        && let Some(state) = cx.store.attempt_state(bucket).await?
-    {
-        throttled(throttle::window_decision(
-            state.failures,
-            throttle::fixed_window_start(now, throttle::ADDRESS_WINDOW),
-            now,
-            throttle::ADDRESS_LIMIT,
-            throttle::ADDRESS_WINDOW,
-        ))?;
+    // The address's place in its window is taken first and given back when the e-mail
+    // address's own throttle refuses, or when the password is right: the window counts
+    // failures, including those still running.
+    if let Some(bucket) = &address_bucket {
+        attempts::reserve(cx.store, bucket, ADDRESS_RULE, now).await?;
     }
-    if let Some(state) = cx.store.attempt_state(&email_bucket).await? {
-        let failures = state.failures.min(throttle::HARD_STOP - 1);
-        throttled(throttle::attempt_decision(
-            failures,
-            Some(state.last_failure_at),
-            now,
-        ))?;
-    }
-
     let account = cx.store.account_by_email_index(&email_index).await?;
     let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || match stored {
-        Some(stored) => password_hash::verify(&stored, &password),
-        None => password_hash::verify_unknown_account(&password),
-    })
-    .await
-    .map_err(|_| LogInError::Worker)?;
-
-    let Some(account) = account.filter(|_| matches) else {
-        cx.store.record_attempt_failure(&email_bucket, now).await?;
-        if let Some(bucket) = &address_bucket {
-            cx.store.record_attempt_failure(bucket, now).await?;
+    let checked = check_password(cx.store, &email_bucket, stored, password, now).await;
+    let matches = match checked {
+        Err(LogInError::Throttled { .. }) | Ok(true) => {
+            if let Some(bucket) = &address_bucket {
+                attempts::release(cx.store, bucket, ADDRESS_RULE).await?;
+            }
+            checked?
         }
+        other => other?,
+    };
+    let Some(account) = account.filter(|_| matches) else {
         return Err(LogInError::WrongCredentials);
     };
-    cx.store.clear_attempts(&email_bucket).await?;
     if account.suspended_at.is_some() {
         return Err(LogInError::Suspended);
     }

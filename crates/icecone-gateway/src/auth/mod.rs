@@ -2,6 +2,7 @@
 //! ([`viewer`]). Sign-up, log-in, sessions and MFA operations build on these.
 
 pub mod accounts;
+pub mod attempts;
 pub mod login;
 pub mod mfa;
 pub mod profile;
