@@ -289,3 +289,29 @@ async fn forty_concurrent_wrong_passwords_on_two_instances_run_only_the_free_che
     );
     assert_eq!(count_of(&codes, "RATE_LIMITED"), 36, "{codes:?}");
 }
+
+#[tokio::test]
+async fn a_suspended_account_cannot_refresh_its_session() {
+    let app = TestApp::spawn().await;
+    let account = register(&app, "jade@example.com").await;
+    let body = log_in(&app, "jade@example.com", PASSWORD).await;
+    let refresh = body["data"]["logIn"]["refreshToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("signed in: {body}"))
+        .to_owned();
+    // Suspended, its sessions not ended yet: the moment between the two writes of a
+    // suspension, or a session its revocation missed.
+    app.db
+        .store()
+        .suspend_account(account, Utc::now())
+        .await
+        .expect("suspended");
+    let refreshed = post(&app, None, REFRESH, json!({ "t": refresh })).await;
+    assert_eq!(code(&refreshed), "FORBIDDEN", "{refreshed}");
+    assert!(refreshed["data"].is_null(), "no tokens: {refreshed}");
+    let sessions = app.db.store().sessions_of(account).await.expect("sessions");
+    assert!(
+        sessions.iter().all(|session| session.revoked_at.is_some()),
+        "the session it tried to extend is ended: {sessions:?}"
+    );
+}

@@ -451,3 +451,124 @@ async fn concurrent_wrong_codes_in_confirm_totp_are_checked_only_as_often_as_all
         "{codes:?}"
     );
 }
+
+#[tokio::test]
+async fn suspension_voids_a_pending_mfa_challenge() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = crate::accounts::instance(&app).await;
+    let (secret, recovery) = with_totp(&app, "max@example.com").await;
+    let account = app
+        .db
+        .store()
+        .account_by_email_index(&vault.blind_index(
+            icecone_gateway::auth::accounts::EMAIL_INDEX,
+            b"max@example.com",
+        ))
+        .await
+        .expect("read")
+        .expect("account")
+        .id;
+    // The password was right before the suspension: a challenge is pending.
+    let pending = challenge(&app, "max@example.com").await;
+    let (support, _) = crate::staff_console::staff_member(
+        &app,
+        &vault,
+        "support.max@icecone.example",
+        icecone_core::identity::roles::StaffRole::Support,
+    )
+    .await;
+    let staff =
+        crate::staff_console::token(&app, &tokens, support, crate::staff_console::FRESH).await;
+    let suspended = post(
+        &app,
+        Some(&staff),
+        "mutation S($id: ID!, $r: String!) { suspendAccount(id: $id, reason: $r) { suspended } }",
+        json!({ "id": account.to_string(), "r": "ticket 4712: account reported as hijacked" }),
+    )
+    .await;
+    assert_eq!(
+        suspended["data"]["suspendAccount"]["suspended"], true,
+        "{suspended}"
+    );
+    let completed = post(
+        &app,
+        None,
+        COMPLETE,
+        json!({ "c": pending, "k": code_at(&secret, 0) }),
+    )
+    .await;
+    assert_eq!(code(&completed), "UNAUTHENTICATED", "{completed}");
+    assert!(completed["data"].is_null(), "no tokens: {completed}");
+    // The recovery code the attempt did not reach is still unused.
+    assert_eq!(
+        app.db
+            .store()
+            .unused_recovery_codes(account)
+            .await
+            .expect("count"),
+        u64::try_from(recovery.len()).expect("small")
+    );
+    let sessions = app.db.store().sessions_of(account).await.expect("sessions");
+    assert!(
+        sessions.iter().all(|session| session.revoked_at.is_some()),
+        "no live session: {sessions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_account_gets_no_session_from_complete_mfa_even_with_a_challenge_in_hand() {
+    let app = TestApp::spawn().await;
+    let (vault, _) = crate::accounts::instance(&app).await;
+    let (secret, recovery) = with_totp(&app, "nell@example.com").await;
+    let account = app
+        .db
+        .store()
+        .account_by_email_index(&vault.blind_index(
+            icecone_gateway::auth::accounts::EMAIL_INDEX,
+            b"nell@example.com",
+        ))
+        .await
+        .expect("read")
+        .expect("account")
+        .id;
+    let by_totp = challenge(&app, "nell@example.com").await;
+    let by_recovery = challenge(&app, "nell@example.com").await;
+    // Suspended while the challenges were out, as another instance's staff action would
+    // land: the account is marked before its sessions and challenges are ended.
+    app.db
+        .store()
+        .suspend_account(account, chrono::Utc::now())
+        .await
+        .expect("suspended");
+    for (challenge, code_given) in [
+        (by_totp, code_at(&secret, 0)),
+        (by_recovery, recovery[0].clone()),
+    ] {
+        let completed = post(
+            &app,
+            None,
+            COMPLETE,
+            json!({ "c": challenge, "k": code_given }),
+        )
+        .await;
+        assert_eq!(code(&completed), "FORBIDDEN", "{completed}");
+    }
+    let sessions = app.db.store().sessions_of(account).await.expect("sessions");
+    assert_eq!(
+        sessions
+            .iter()
+            .filter(|session| session.revoked_at.is_none())
+            .count(),
+        1,
+        "only the session that enrolled the factor, made before the suspension: {sessions:?}"
+    );
+    assert_eq!(
+        app.db
+            .store()
+            .unused_recovery_codes(account)
+            .await
+            .expect("count"),
+        10,
+        "a suspended account does not spend its recovery codes"
+    );
+}

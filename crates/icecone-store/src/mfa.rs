@@ -293,6 +293,24 @@ impl Store {
         Ok(())
     }
 
+    /// Voids every pending MFA challenge of an account (it was suspended): each is marked
+    /// used, so no later `consume_mfa_challenge` gets the account. Returns how many were
+    /// pending.
+    pub async fn void_mfa_challenges(
+        &self,
+        account: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let result = mfa_challenge::Entity::update_many()
+            .col_expr(mfa_challenge::Column::UsedAt, Expr::value(now))
+            .filter(mfa_challenge::Column::AccountId.eq(account))
+            .filter(mfa_challenge::Column::UsedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected)
+    }
+
     /// Consumes an MFA challenge once: returns its account if it exists, is unused and has
     /// not expired at `now`, else `None`. One conditional `UPDATE ... WHERE used_at IS NULL
     /// AND expires_at > :now` decides, so two concurrent uses cannot both get the account.

@@ -14,6 +14,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use icecone_core::identity::email::Email;
 use icecone_core::identity::password_hash;
 use icecone_core::identity::throttle::{self, Rule};
+use icecone_store::accounts::AccountRecord;
 use icecone_store::sessions::{NewSession, RefreshSpend};
 use icecone_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
@@ -209,9 +210,7 @@ pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<
     let Some(account) = account.filter(|_| matches) else {
         return Err(LogInError::WrongCredentials);
     };
-    if account.suspended_at.is_some() {
-        return Err(LogInError::Suspended);
-    }
+    let account = admitted(cx.store, account.id).await?;
 
     let totp = cx.store.totp_factor(account.id).await?;
     if totp.is_some_and(|factor| factor.confirmed_at.is_some()) {
@@ -229,6 +228,34 @@ pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<
     let tokens = open_session(cx, account.id, false, now).await?;
     security_event(cx, account.id, "auth.sign_in", NotificationKind::NewSignIn).await?;
     Ok(LogIn::Session(tokens))
+}
+
+/// The one check of every door that makes or extends a session — log-in, `completeMfa`,
+/// sign-up ([`open_session`]) and refresh: the account exists and is not suspended, read
+/// from the database, never from a cache. Returns the account.
+///
+/// Doors that write a session ask after the write: a suspension marks the account first
+/// and ends its sessions after, so one landing at the same moment is either seen here or
+/// ends the new session itself.
+pub(crate) async fn admitted(store: &Store, account: Uuid) -> Result<AccountRecord, LogInError> {
+    match store.account(account).await? {
+        Some(record) if record.suspended_at.is_none() => Ok(record),
+        Some(_) => Err(LogInError::Suspended),
+        None => Err(LogInError::WrongCredentials),
+    }
+}
+
+/// Ends a session that [`admitted`] refused as it was made or extended.
+async fn refuse_session(
+    store: &Store,
+    session: Uuid,
+    refused: LogInError,
+    now: DateTime<Utc>,
+) -> LogInError {
+    match store.revoke_session(session, "suspended", now).await {
+        Ok(_) => refused,
+        Err(error) => error.into(),
+    }
 }
 
 /// Records a security event of an account in the audit trail and queues the notification
@@ -263,7 +290,8 @@ fn assurance(second_factor: bool) -> (Vec<String>, Acr) {
 }
 
 /// Opens a session for an account that has just authenticated — by password, and with a
-/// second factor or not — and issues its first tokens.
+/// second factor or not — and issues its first tokens; refused (and the session ended)
+/// when the account is suspended ([`admitted`]).
 pub(crate) async fn open_session(
     cx: Context<'_>,
     account: Uuid,
@@ -281,6 +309,9 @@ pub(crate) async fn open_session(
             amr: amr.join(" "),
         })
         .await?;
+    if let Err(refused) = admitted(cx.store, account).await {
+        return Err(refuse_session(cx.store, session, refused, now).await);
+    }
     issue(cx, account, session, now, amr, acr, now).await
 }
 
@@ -315,7 +346,8 @@ async fn issue(
 }
 
 /// Spends a refresh token for a new pair. A token spent before ends its whole session
-/// (someone else holds a copy) and is recorded in the audit trail.
+/// (someone else holds a copy) and is recorded in the audit trail; a suspended account's
+/// session ends instead of being extended ([`admitted`]).
 pub async fn refresh(cx: Context<'_>, refresh_token: &str) -> Result<Tokens, LogInError> {
     let now = Utc::now();
     match cx
@@ -331,6 +363,9 @@ pub async fn refresh(cx: Context<'_>, refresh_token: &str) -> Result<Tokens, Log
                 .ok_or(LogInError::InvalidRefreshToken)?;
             if record.revoked_at.is_some() {
                 return Err(LogInError::InvalidRefreshToken);
+            }
+            if let Err(refused) = admitted(cx.store, record.account).await {
+                return Err(refuse_session(cx.store, session, refused, now).await);
             }
             let (amr, acr) = assurance(record.mfa_at.is_some());
             issue(cx, record.account, session, record.auth_time, amr, acr, now).await

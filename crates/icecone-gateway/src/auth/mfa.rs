@@ -214,11 +214,13 @@ pub async fn complete(cx: Context<'_>, challenge: &str, code: &str) -> Result<To
         .consume_mfa_challenge(&login::digest(challenge), now)
         .await?
         .ok_or(MfaError::WrongCode)?;
-    let account = cx
-        .store
-        .account(account_id)
-        .await?
-        .ok_or(MfaError::WrongCode)?;
+    // A suspended account spends no code: it is refused before any is looked at.
+    let account = login::admitted(cx.store, account_id)
+        .await
+        .map_err(|error| match error {
+            LogInError::WrongCredentials => MfaError::WrongCode,
+            other => MfaError::LogIn(other),
+        })?;
     let accepted = if code.trim().bytes().all(|b| b.is_ascii_digit()) {
         check_totp(cx.store, cx.vault, &account, code).await?
     } else {

@@ -407,3 +407,48 @@ async fn an_mfa_challenge_is_consumed_once_and_never_after_it_expires() {
         None
     );
 }
+
+#[tokio::test]
+async fn voiding_an_accounts_challenges_leaves_none_to_consume_and_spares_others() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let account = create_user(store, 1).await;
+    let other = create_user(store, 2).await;
+    let at = now();
+    for (digest, owner) in [([1; 32], account), ([2; 32], account), ([3; 32], other)] {
+        store
+            .create_mfa_challenge(digest, owner, plus(at, 300))
+            .await
+            .expect("created");
+    }
+    assert_eq!(
+        store
+            .consume_mfa_challenge(&[1; 32], at)
+            .await
+            .expect("used"),
+        Some(account)
+    );
+    assert_eq!(
+        store
+            .void_mfa_challenges(account, at)
+            .await
+            .expect("voided"),
+        1,
+        "only the pending one"
+    );
+    assert_eq!(
+        store
+            .consume_mfa_challenge(&[2; 32], at)
+            .await
+            .expect("void"),
+        None
+    );
+    assert_eq!(
+        store
+            .consume_mfa_challenge(&[3; 32], at)
+            .await
+            .expect("other"),
+        Some(other),
+        "another account's challenge is untouched"
+    );
+}
