@@ -572,3 +572,82 @@ async fn a_suspended_account_gets_no_session_from_complete_mfa_even_with_a_chall
         "a suspended account does not spend its recovery codes"
     );
 }
+
+#[tokio::test]
+async fn enrolling_and_confirming_totp_need_a_recent_log_in() {
+    let app = TestApp::spawn().await;
+    let account = register(&app, "otto@example.com").await;
+    let (_, tokens) = crate::accounts::instance(&app).await;
+    // A session whose log-in is ten minutes old — a hijacked one, say — may not add a
+    // second factor that would lock the owner out.
+    let stale =
+        crate::staff_console::token(&app, &tokens, account, crate::staff_console::STALE).await;
+    let refused = post(
+        &app,
+        Some(&stale),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&refused), "REAUTHENTICATION_REQUIRED", "{refused}");
+    assert_eq!(
+        app.db.store().totp_factor(account).await.expect("read"),
+        None,
+        "nothing enrolled"
+    );
+
+    let first = post(
+        &app,
+        None,
+        LOG_IN,
+        json!({ "e": "otto@example.com", "p": PASSWORD }),
+    )
+    .await;
+    let fresh = first["data"]["logIn"]["accessToken"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let enrolled = post(
+        &app,
+        Some(&fresh),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    let secret = TotpSecret::from_bytes(&base32_decode(
+        enrolled["data"]["enrollTotp"]["secret"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a recent log-in enrols: {enrolled}")),
+    ))
+    .expect("secret");
+    let confirm = "mutation C($k: String!) { confirmTotp(code: $k) }";
+    let stale_confirm = post(
+        &app,
+        Some(&stale),
+        confirm,
+        json!({ "k": code_at(&secret, 0) }),
+    )
+    .await;
+    assert_eq!(
+        code(&stale_confirm),
+        "REAUTHENTICATION_REQUIRED",
+        "{stale_confirm}"
+    );
+    assert!(
+        app.db
+            .store()
+            .totp_factor(account)
+            .await
+            .expect("read")
+            .is_some_and(|factor| factor.confirmed_at.is_none()),
+        "still pending"
+    );
+    let confirmed = post(
+        &app,
+        Some(&fresh),
+        confirm,
+        json!({ "k": code_at(&secret, 0) }),
+    )
+    .await;
+    assert!(confirmed["data"]["confirmTotp"].is_array(), "{confirmed}");
+}

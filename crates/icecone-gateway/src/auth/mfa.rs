@@ -1,5 +1,5 @@
 //! Second factors: TOTP enrolment and confirmation (with ten single-use recovery codes),
-//! and completing a log-in with a TOTP or a recovery code.
+//! both after a recent log-in only, and completing a log-in with a TOTP or a recovery code.
 //!
 //! A TOTP code is accepted once only: the last accepted time step is stored per account
 //! and moved forward by one conditional update, so a replay fails on every gateway
@@ -19,6 +19,8 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::login::{self, Context, LogInError, Tokens};
+use super::recent_auth;
+use super::viewer::Authenticated;
 use super::{accounts, attempts};
 use crate::audit;
 use crate::keys::vault::{Field, Vault};
@@ -48,6 +50,9 @@ pub enum MfaError {
     /// The action needs a second factor performed within the last five minutes.
     #[error("a recent second factor is needed")]
     StaleMfa,
+    /// The action needs a recent log-in (`super::recent_auth`).
+    #[error("a recent log-in is needed")]
+    StaleAuthentication,
     /// Other log-in failures (throttling, storage).
     #[error(transparent)]
     LogIn(#[from] LogInError),
@@ -83,8 +88,34 @@ fn now_unix() -> u64 {
     u64::try_from(Utc::now().timestamp()).unwrap_or(0)
 }
 
-/// Starts TOTP enrolment (replacing an unconfirmed one).
+/// `enrollTotp`: starts TOTP enrolment (replacing an unconfirmed one) for a signed-in
+/// `viewer` whose log-in is recent (`super::recent_auth`): a hijacked session cannot add a
+/// factor that would lock the owner out.
 pub async fn enroll(
+    store: &Store,
+    vault: &Vault,
+    viewer: &Authenticated,
+    account: &AccountRecord,
+) -> Result<Enrollment, MfaError> {
+    require_recent_authentication(store, viewer).await?;
+    new_factor(store, vault, account).await
+}
+
+/// Refuses a `viewer` whose log-in is not recent.
+async fn require_recent_authentication(
+    store: &Store,
+    viewer: &Authenticated,
+) -> Result<(), MfaError> {
+    if recent_auth::recently_authenticated(store, viewer, Utc::now()).await? {
+        Ok(())
+    } else {
+        Err(MfaError::StaleAuthentication)
+    }
+}
+
+/// Stores a new, unconfirmed TOTP factor (replacing an unconfirmed one) and answers its
+/// secret: enrolment, and `icecone staff create`, which confirms it at once.
+pub(crate) async fn new_factor(
     store: &Store,
     vault: &Vault,
     account: &AccountRecord,
@@ -173,13 +204,15 @@ pub(crate) async fn check_totp(
     )
 }
 
-/// Confirms enrolment with a first code; returns the ten recovery codes, shown once.
+/// `confirmTotp`: confirms enrolment with a first code, for a signed-in `viewer` whose
+/// log-in is recent, as for [`enroll`]; returns the ten recovery codes, shown once.
 pub async fn confirm(
     cx: Context<'_>,
+    viewer: &Authenticated,
     account: &AccountRecord,
-    session: Uuid,
     code: &str,
 ) -> Result<Vec<Zeroizing<String>>, MfaError> {
+    require_recent_authentication(cx.store, viewer).await?;
     let factor = cx
         .store
         .totp_factor(account.id)
@@ -201,7 +234,7 @@ pub async fn confirm(
         .map(|c| code_digest(&pepper, account.id.as_bytes(), c))
         .collect();
     cx.store.replace_recovery_codes(account.id, digests).await?;
-    cx.store.record_mfa(session, now).await?;
+    cx.store.record_mfa(viewer.session, now).await?;
     login::security_event(cx, account.id, "mfa.enabled", NotificationKind::MfaChanged).await?;
     Ok(codes.iter().map(RecoveryCode::display_form).collect())
 }

@@ -6,6 +6,7 @@ pub mod attempts;
 pub mod login;
 pub mod mfa;
 pub mod profile;
+pub mod recent_auth;
 pub mod sign_up;
 pub mod staff;
 pub mod tokens;

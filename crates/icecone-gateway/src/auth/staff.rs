@@ -128,7 +128,7 @@ pub async fn create(
     .await?;
     store.grant_staff_role(id, role.as_str()).await?;
     let account = store.account(id).await?.ok_or(RegisterError::EmailTaken)?;
-    let enrollment = mfa::enroll(store, vault, &account).await?;
+    let enrollment = mfa::new_factor(store, vault, &account).await?;
     store.confirm_totp_factor(id, Utc::now()).await?;
     let target = format!("account:{id}");
     let event = AuditEvent {
