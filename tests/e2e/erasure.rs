@@ -484,6 +484,41 @@ async fn deletion_needs_the_password_and_the_totp_code_when_totp_is_on() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_passwords_sent_at_once_for_deletion_are_checked_only_as_often_as_allowed() {
+    let app = TestApp::spawn_with(|settings| settings.job_workers = 0).await;
+    let (account, token) = signed_in(&app, "fay.guess@example.com").await;
+    let answers = futures_util::future::join_all((0..40).map(|i| {
+        let (app, token) = (&app, &token);
+        async move { request_deletion(app, token, &format!("guess number {i:04}"), None).await }
+    }))
+    .await;
+    let codes: Vec<&str> = answers.iter().map(code).collect();
+    // The same throttle as log-in, reserved before Argon2id runs.
+    let free = usize::try_from(icecone_core::identity::throttle::FREE_FAILURES + 1).expect("small");
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|c| **c == "REAUTHENTICATION_REQUIRED")
+            .count(),
+        free,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == "RATE_LIMITED").count(),
+        40 - free,
+        "{codes:?}"
+    );
+    assert!(
+        app.db
+            .store()
+            .open_account_deletion(account)
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+
 #[tokio::test]
 async fn a_legal_hold_blocks_erasure_and_tells_the_person_why_until_it_is_released() {
     let app = spawn("0s").await;

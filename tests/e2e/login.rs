@@ -241,3 +241,77 @@ async fn suspended_accounts_and_second_factors() {
             .is_some_and(|c| c.len() >= 40)
     );
 }
+
+/// The answers' error codes, in no particular order.
+async fn concurrent_codes(
+    app: &TestApp,
+    requests: impl IntoIterator<Item = reqwest::RequestBuilder>,
+) -> Vec<String> {
+    let answers = futures_util::future::join_all(
+        requests
+            .into_iter()
+            .map(|request| async move { app.send(request).await.json() }),
+    )
+    .await;
+    answers.iter().map(|body| code(body).to_owned()).collect()
+}
+
+/// How many of `codes` are `code`.
+pub(crate) fn count_of(codes: &[String], code: &str) -> usize {
+    codes.iter().filter(|c| c.as_str() == code).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_concurrent_wrong_passwords_on_two_instances_run_only_the_free_checks() {
+    let app = TestApp::spawn().await;
+    register(&app, "iris@example.com").await;
+    let second = app.another_instance(|_| {}).await;
+    let body = json!({ "query": LOG_IN, "variables": { "e": "iris@example.com", "p": "a wrong password guess" } })
+        .to_string();
+    let requests = (0..40).map(|i| {
+        let url = if i % 2 == 0 {
+            app.url("/graphql")
+        } else {
+            format!("http://{second}/graphql")
+        };
+        app.client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.clone())
+    });
+    let codes = concurrent_codes(&app, requests).await;
+    // Each attempt is reserved in the database before its password check: of 40 at once,
+    // exactly the free failures are checked, on whichever instance.
+    assert_eq!(
+        count_of(&codes, "UNAUTHENTICATED"),
+        usize::try_from(icecone_core::identity::throttle::FREE_FAILURES + 1).expect("small"),
+        "{codes:?}"
+    );
+    assert_eq!(count_of(&codes, "RATE_LIMITED"), 36, "{codes:?}");
+}
+
+#[tokio::test]
+async fn a_suspended_account_cannot_refresh_its_session() {
+    let app = TestApp::spawn().await;
+    let account = register(&app, "jade@example.com").await;
+    let body = log_in(&app, "jade@example.com", PASSWORD).await;
+    let refresh = body["data"]["logIn"]["refreshToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("signed in: {body}"))
+        .to_owned();
+    // Suspended, its sessions not ended yet: the moment between the two writes of a
+    // suspension, or a session its revocation missed.
+    app.db
+        .store()
+        .suspend_account(account, Utc::now())
+        .await
+        .expect("suspended");
+    let refreshed = post(&app, None, REFRESH, json!({ "t": refresh })).await;
+    assert_eq!(code(&refreshed), "FORBIDDEN", "{refreshed}");
+    assert!(refreshed["data"].is_null(), "no tokens: {refreshed}");
+    let sessions = app.db.store().sessions_of(account).await.expect("sessions");
+    assert!(
+        sessions.iter().all(|session| session.revoked_at.is_some()),
+        "the session it tried to extend is ended: {sessions:?}"
+    );
+}

@@ -311,3 +311,343 @@ async fn turning_totp_off_needs_a_recent_second_factor() {
         .await;
     assert_eq!(notices.len(), 2, "{notices:?}");
 }
+
+/// Sends `bodies` to /graphql all at once (with `token`, if any); the error codes of the
+/// answers, `none` for a success.
+async fn at_once(app: &TestApp, token: Option<&str>, bodies: Vec<Value>) -> Vec<String> {
+    let answers = futures_util::future::join_all(bodies.into_iter().map(|body| {
+        let mut request = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        async move { app.send(request).await.json() }
+    }))
+    .await;
+    answers.iter().map(|body| code(body).to_owned()).collect()
+}
+
+/// Signs in `email` (no second factor yet), enrols and confirms TOTP; returns the secret
+/// and the recovery codes.
+async fn with_totp(app: &TestApp, email: &str) -> (TotpSecret, Vec<String>) {
+    register(app, email).await;
+    let first = post(app, None, LOG_IN, json!({ "e": email, "p": PASSWORD })).await;
+    let token = first["data"]["logIn"]["accessToken"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let enrolled = post(
+        app,
+        Some(&token),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    let secret = TotpSecret::from_bytes(&base32_decode(
+        enrolled["data"]["enrollTotp"]["secret"]
+            .as_str()
+            .expect("secret"),
+    ))
+    .expect("secret");
+    let confirmed = post(
+        app,
+        Some(&token),
+        "mutation C($k: String!) { confirmTotp(code: $k) }",
+        json!({ "k": code_at(&secret, -30) }),
+    )
+    .await;
+    let recovery = confirmed["data"]["confirmTotp"]
+        .as_array()
+        .unwrap_or_else(|| panic!("confirmed: {confirmed}"))
+        .iter()
+        .map(|c| c.as_str().expect("code").to_owned())
+        .collect();
+    (secret, recovery)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_codes_in_complete_mfa_are_checked_only_as_often_as_allowed() {
+    let app = TestApp::spawn().await;
+    with_totp(&app, "kit@example.com").await;
+    let mut challenges = Vec::new();
+    for _ in 0..16 {
+        challenges.push(challenge(&app, "kit@example.com").await);
+    }
+    // Half wrong TOTP codes, half wrong recovery codes: one counter, reserved before each
+    // code is looked at.
+    let bodies = challenges
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let guess = if i % 2 == 0 {
+                format!("{:06}", 100_000 + i)
+            } else {
+                format!("abcde-{:05}", i)
+            };
+            json!({ "query": COMPLETE, "variables": { "c": c, "k": guess } })
+        })
+        .collect();
+    let codes = at_once(&app, None, bodies).await;
+    let free = usize::try_from(icecone_core::identity::throttle::FREE_FAILURES + 1).expect("small");
+    assert_eq!(
+        crate::login::count_of(&codes, "UNAUTHENTICATED"),
+        free,
+        "{codes:?}"
+    );
+    assert_eq!(
+        crate::login::count_of(&codes, "RATE_LIMITED"),
+        16 - free,
+        "{codes:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_codes_in_confirm_totp_are_checked_only_as_often_as_allowed() {
+    let app = TestApp::spawn().await;
+    register(&app, "lou@example.com").await;
+    let first = post(
+        &app,
+        None,
+        LOG_IN,
+        json!({ "e": "lou@example.com", "p": PASSWORD }),
+    )
+    .await;
+    let token = first["data"]["logIn"]["accessToken"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let enrolled = post(
+        &app,
+        Some(&token),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        enrolled["data"]["enrollTotp"]["secret"].is_string(),
+        "{enrolled}"
+    );
+    let bodies = (0..40)
+        .map(|i| {
+            json!({
+                "query": "mutation C($k: String!) { confirmTotp(code: $k) }",
+                "variables": { "k": format!("{:06}", 200_000 + i) },
+            })
+        })
+        .collect();
+    let codes = at_once(&app, Some(&token), bodies).await;
+    let free = usize::try_from(icecone_core::identity::throttle::FREE_FAILURES + 1).expect("small");
+    assert_eq!(
+        crate::login::count_of(&codes, "UNAUTHENTICATED"),
+        free,
+        "{codes:?}"
+    );
+    assert_eq!(
+        crate::login::count_of(&codes, "RATE_LIMITED"),
+        40 - free,
+        "{codes:?}"
+    );
+}
+
+#[tokio::test]
+async fn suspension_voids_a_pending_mfa_challenge() {
+    let app = TestApp::spawn().await;
+    let (vault, tokens) = crate::accounts::instance(&app).await;
+    let (secret, recovery) = with_totp(&app, "max@example.com").await;
+    let account = app
+        .db
+        .store()
+        .account_by_email_index(&vault.blind_index(
+            icecone_gateway::auth::accounts::EMAIL_INDEX,
+            b"max@example.com",
+        ))
+        .await
+        .expect("read")
+        .expect("account")
+        .id;
+    // The password was right before the suspension: a challenge is pending.
+    let pending = challenge(&app, "max@example.com").await;
+    let (support, _) = crate::staff_console::staff_member(
+        &app,
+        &vault,
+        "support.max@icecone.example",
+        icecone_core::identity::roles::StaffRole::Support,
+    )
+    .await;
+    let staff =
+        crate::staff_console::token(&app, &tokens, support, crate::staff_console::FRESH).await;
+    let suspended = post(
+        &app,
+        Some(&staff),
+        "mutation S($id: ID!, $r: String!) { suspendAccount(id: $id, reason: $r) { suspended } }",
+        json!({ "id": account.to_string(), "r": "ticket 4712: account reported as hijacked" }),
+    )
+    .await;
+    assert_eq!(
+        suspended["data"]["suspendAccount"]["suspended"], true,
+        "{suspended}"
+    );
+    let completed = post(
+        &app,
+        None,
+        COMPLETE,
+        json!({ "c": pending, "k": code_at(&secret, 0) }),
+    )
+    .await;
+    assert_eq!(code(&completed), "UNAUTHENTICATED", "{completed}");
+    assert!(completed["data"].is_null(), "no tokens: {completed}");
+    // The recovery code the attempt did not reach is still unused.
+    assert_eq!(
+        app.db
+            .store()
+            .unused_recovery_codes(account)
+            .await
+            .expect("count"),
+        u64::try_from(recovery.len()).expect("small")
+    );
+    let sessions = app.db.store().sessions_of(account).await.expect("sessions");
+    assert!(
+        sessions.iter().all(|session| session.revoked_at.is_some()),
+        "no live session: {sessions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_account_gets_no_session_from_complete_mfa_even_with_a_challenge_in_hand() {
+    let app = TestApp::spawn().await;
+    let (vault, _) = crate::accounts::instance(&app).await;
+    let (secret, recovery) = with_totp(&app, "nell@example.com").await;
+    let account = app
+        .db
+        .store()
+        .account_by_email_index(&vault.blind_index(
+            icecone_gateway::auth::accounts::EMAIL_INDEX,
+            b"nell@example.com",
+        ))
+        .await
+        .expect("read")
+        .expect("account")
+        .id;
+    let by_totp = challenge(&app, "nell@example.com").await;
+    let by_recovery = challenge(&app, "nell@example.com").await;
+    // Suspended while the challenges were out, as another instance's staff action would
+    // land: the account is marked before its sessions and challenges are ended.
+    app.db
+        .store()
+        .suspend_account(account, chrono::Utc::now())
+        .await
+        .expect("suspended");
+    for (challenge, code_given) in [
+        (by_totp, code_at(&secret, 0)),
+        (by_recovery, recovery[0].clone()),
+    ] {
+        let completed = post(
+            &app,
+            None,
+            COMPLETE,
+            json!({ "c": challenge, "k": code_given }),
+        )
+        .await;
+        assert_eq!(code(&completed), "FORBIDDEN", "{completed}");
+    }
+    let sessions = app.db.store().sessions_of(account).await.expect("sessions");
+    assert_eq!(
+        sessions
+            .iter()
+            .filter(|session| session.revoked_at.is_none())
+            .count(),
+        1,
+        "only the session that enrolled the factor, made before the suspension: {sessions:?}"
+    );
+    assert_eq!(
+        app.db
+            .store()
+            .unused_recovery_codes(account)
+            .await
+            .expect("count"),
+        10,
+        "a suspended account does not spend its recovery codes"
+    );
+}
+
+#[tokio::test]
+async fn enrolling_and_confirming_totp_need_a_recent_log_in() {
+    let app = TestApp::spawn().await;
+    let account = register(&app, "otto@example.com").await;
+    let (_, tokens) = crate::accounts::instance(&app).await;
+    // A session whose log-in is ten minutes old — a hijacked one, say — may not add a
+    // second factor that would lock the owner out.
+    let stale =
+        crate::staff_console::token(&app, &tokens, account, crate::staff_console::STALE).await;
+    let refused = post(
+        &app,
+        Some(&stale),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&refused), "REAUTHENTICATION_REQUIRED", "{refused}");
+    assert_eq!(
+        app.db.store().totp_factor(account).await.expect("read"),
+        None,
+        "nothing enrolled"
+    );
+
+    let first = post(
+        &app,
+        None,
+        LOG_IN,
+        json!({ "e": "otto@example.com", "p": PASSWORD }),
+    )
+    .await;
+    let fresh = first["data"]["logIn"]["accessToken"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let enrolled = post(
+        &app,
+        Some(&fresh),
+        "mutation { enrollTotp { secret } }",
+        json!({}),
+    )
+    .await;
+    let secret = TotpSecret::from_bytes(&base32_decode(
+        enrolled["data"]["enrollTotp"]["secret"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a recent log-in enrols: {enrolled}")),
+    ))
+    .expect("secret");
+    let confirm = "mutation C($k: String!) { confirmTotp(code: $k) }";
+    let stale_confirm = post(
+        &app,
+        Some(&stale),
+        confirm,
+        json!({ "k": code_at(&secret, 0) }),
+    )
+    .await;
+    assert_eq!(
+        code(&stale_confirm),
+        "REAUTHENTICATION_REQUIRED",
+        "{stale_confirm}"
+    );
+    assert!(
+        app.db
+            .store()
+            .totp_factor(account)
+            .await
+            .expect("read")
+            .is_some_and(|factor| factor.confirmed_at.is_none()),
+        "still pending"
+    );
+    let confirmed = post(
+        &app,
+        Some(&fresh),
+        confirm,
+        json!({ "k": code_at(&secret, 0) }),
+    )
+    .await;
+    assert!(confirmed["data"]["confirmTotp"].is_array(), "{confirmed}");
+}

@@ -525,3 +525,25 @@ async fn the_whole_journey_sign_up_log_in_enroll_mfa_log_in_refresh_log_out() {
         after.text
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ups_sent_at_once_from_one_client_address_are_limited_alike() {
+    let app = TestApp::spawn().await;
+    let answers = futures_util::future::join_all((0..20).map(|n| {
+        let email = format!("s{n}@example.com");
+        let app = &app;
+        async move { sign_up(app, &email, PASSWORD, CURRENT_POLICY_VERSION).await }
+    }))
+    .await;
+    let codes: Vec<&str> = answers.iter().map(code).collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == "none").count(),
+        10,
+        "each sign-up takes its place in the window before it runs: {codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == "RATE_LIMITED").count(),
+        10,
+        "{codes:?}"
+    );
+}

@@ -3,11 +3,13 @@
 //! A bucket names what is counted: `account:<uuid>`, or `addr:<blind index hex>` for a
 //! client address (never the address itself), at most 128 bytes. The policy (delays, hard
 //! stop, windows) lives in `icecone_core::identity::throttle`; the store only counts, in
-//! the database, so every gateway instance sees the same count.
+//! the database, so every gateway instance sees the same count. An attempt is counted
+//! *before* it runs ([`Store::reserve_attempt`], a compare-and-set on the state the caller
+//! judged) and given back or cleared when it succeeds.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::convert::u32_from_db;
 use crate::entity::attempt_counter;
@@ -36,47 +38,94 @@ impl TryFrom<attempt_counter::Model> for AttemptState {
     }
 }
 
+/// A time as the database keeps it (microseconds), so that a time read back compares
+/// equal to the one written, on SQLite and PostgreSQL alike.
+fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
 impl Store {
-    /// Counts a failure in a bucket and returns the bucket's state including it.
+    /// Reserves one attempt in a bucket: counts it at once, as a failure, on the condition
+    /// that the bucket still holds what the caller `seen` (`None`: no row) when it decided
+    /// that the attempt may run. Returns the bucket's state including the reservation, or
+    /// `None` when the bucket changed in between (another attempt was reserved or the bucket
+    /// cleared): read it again and decide again.
     ///
-    /// The first failure inserts the row; later ones add one in the same statement
-    /// (`INSERT ... ON CONFLICT (bucket) DO UPDATE SET failures = failures + 1`, the column
-    /// qualified with the table, on SQLite and PostgreSQL alike), so concurrent failures are
-    /// all counted. The state is read back in the same transaction, which holds the row's
-    /// write lock: each caller sees its own increment.
-    pub async fn record_attempt_failure(
+    /// One conditional statement decides, so the rule holds across gateway instances: the
+    /// first attempt is `INSERT ... ON CONFLICT (bucket) DO NOTHING`, a later one `UPDATE
+    /// ... SET failures = failures + 1 WHERE failures = :seen AND last_failure_at = :seen`.
+    /// Of concurrent callers that saw the same state, exactly one reserves.
+    pub async fn reserve_attempt(
         &self,
         bucket: &str,
+        seen: Option<&AttemptState>,
         now: DateTime<Utc>,
-    ) -> Result<AttemptState, StoreError> {
-        let txn = self.db.begin().await.map_err(StoreError::Query)?;
-        attempt_counter::Entity::insert(attempt_counter::ActiveModel {
-            bucket: Set(bucket.to_owned()),
-            failures: Set(1),
-            last_failure_at: Set(Some(now)),
-            window_start: Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(attempt_counter::Column::Bucket)
-                .value(
-                    attempt_counter::Column::Failures,
-                    Expr::col((attempt_counter::Entity, attempt_counter::Column::Failures)).add(1),
-                )
-                .update_column(attempt_counter::Column::LastFailureAt)
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await
-        .map_err(StoreError::Query)?;
-        let row = attempt_counter::Entity::find_by_id(bucket.to_owned())
-            .one(&txn)
+    ) -> Result<Option<AttemptState>, StoreError> {
+        let now = stored_time(now);
+        let Some(seen) = seen else {
+            let inserted = attempt_counter::Entity::insert(attempt_counter::ActiveModel {
+                bucket: Set(bucket.to_owned()),
+                failures: Set(1),
+                last_failure_at: Set(Some(now)),
+                window_start: Set(now),
+            })
+            .on_conflict(
+                OnConflict::column(attempt_counter::Column::Bucket)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
             .await
-            .map_err(StoreError::Query)?
-            .ok_or(StoreError::Query(sea_orm::DbErr::RecordNotFound(
-                "attempt counter".into(),
-            )))?;
-        txn.commit().await.map_err(StoreError::Query)?;
-        AttemptState::try_from(row)
+            .map_err(StoreError::Query)?;
+            return Ok((inserted > 0).then_some(AttemptState {
+                failures: 1,
+                last_failure_at: now,
+                window_start: now,
+            }));
+        };
+        let failures =
+            i32::try_from(seen.failures).map_err(|_| StoreError::OutOfRange("attempt count"))?;
+        let result = attempt_counter::Entity::update_many()
+            .col_expr(
+                attempt_counter::Column::Failures,
+                Expr::col(attempt_counter::Column::Failures).add(1),
+            )
+            .col_expr(attempt_counter::Column::LastFailureAt, Expr::value(now))
+            .filter(attempt_counter::Column::Bucket.eq(bucket))
+            .filter(attempt_counter::Column::Failures.eq(failures))
+            .filter(
+                Condition::any()
+                    .add(attempt_counter::Column::LastFailureAt.eq(seen.last_failure_at))
+                    .add(
+                        Condition::all()
+                            .add(attempt_counter::Column::LastFailureAt.is_null())
+                            .add(attempt_counter::Column::WindowStart.eq(seen.last_failure_at)),
+                    ),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok((result.rows_affected > 0).then_some(AttemptState {
+            failures: seen.failures.saturating_add(1),
+            last_failure_at: now,
+            window_start: seen.window_start,
+        }))
+    }
+
+    /// Gives back one reserved attempt of a bucket (an attempt that succeeded, or one that
+    /// another limit refused before it ran). Returns whether there was one to give back.
+    pub async fn give_back_attempt(&self, bucket: &str) -> Result<bool, StoreError> {
+        let result = attempt_counter::Entity::update_many()
+            .col_expr(
+                attempt_counter::Column::Failures,
+                Expr::col(attempt_counter::Column::Failures).sub(1),
+            )
+            .filter(attempt_counter::Column::Bucket.eq(bucket))
+            .filter(attempt_counter::Column::Failures.gt(0))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
     }
 
     /// A bucket's state, `None` when it has no failures.

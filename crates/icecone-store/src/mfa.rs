@@ -149,39 +149,55 @@ impl Store {
         Ok(result.rows_affected > 0)
     }
 
-    /// Counts a failed TOTP code. Returns the new number of consecutive failures, or `None`
-    /// when the account has no factor.
+    /// Reserves one second-factor attempt (a TOTP or a recovery code) of an account: counts
+    /// it at once as a failure, on the condition that the factor still holds the failures
+    /// the caller `seen` when it decided that the attempt may run. Returns whether this call
+    /// reserved; `false` when the count changed in between (read it again and decide again)
+    /// or the account has no factor. An accepted code gives the reservation back by resetting
+    /// the count ([`Store::accept_totp_step`], [`Store::clear_totp_failures`]).
     ///
-    /// The increment is `failures = failures + 1` in the database and the count is read
-    /// back in the same transaction, which holds the row's write lock: concurrent failures
-    /// on several instances are all counted, and each caller sees its own increment.
-    pub async fn record_totp_failure(
+    /// One conditional `UPDATE ... SET failures = failures + 1 WHERE failures = :seen AND
+    /// last_failure_at IS NOT DISTINCT FROM :seen` decides, so of concurrent callers on any
+    /// number of gateway instances that saw the same count, exactly one reserves.
+    pub async fn reserve_totp_attempt(
         &self,
         account: Uuid,
-        at: DateTime<Utc>,
-    ) -> Result<Option<u32>, StoreError> {
-        let txn = self.db.begin().await.map_err(StoreError::Query)?;
+        seen_failures: u32,
+        seen_last_failure_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+        let failures = i32::try_from(seen_failures)
+            .map_err(|_| StoreError::OutOfRange("TOTP failure count"))?;
+        let last = match seen_last_failure_at {
+            Some(at) => totp_factor::Column::LastFailureAt.eq(at),
+            None => totp_factor::Column::LastFailureAt.is_null(),
+        };
         let result = totp_factor::Entity::update_many()
             .col_expr(
                 totp_factor::Column::Failures,
                 Expr::col(totp_factor::Column::Failures).add(1),
             )
-            .col_expr(totp_factor::Column::LastFailureAt, Expr::value(at))
+            .col_expr(totp_factor::Column::LastFailureAt, Expr::value(now))
             .filter(totp_factor::Column::AccountId.eq(account))
-            .exec(&txn)
+            .filter(totp_factor::Column::Failures.eq(failures))
+            .filter(last)
+            .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;
-        if result.rows_affected == 0 {
-            txn.rollback().await.map_err(StoreError::Query)?;
-            return Ok(None);
-        }
-        let row = totp_factor::Entity::find_by_id(account)
-            .one(&txn)
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Resets an account's second-factor failures (a recovery code was accepted). Returns
+    /// whether the account has a factor.
+    pub async fn clear_totp_failures(&self, account: Uuid) -> Result<bool, StoreError> {
+        let result = totp_factor::Entity::update_many()
+            .col_expr(totp_factor::Column::Failures, Expr::value(0))
+            .filter(totp_factor::Column::AccountId.eq(account))
+            .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;
-        txn.commit().await.map_err(StoreError::Query)?;
-        row.map(|row| u32_from_db(row.failures, "TOTP failure count"))
-            .transpose()
+        Ok(result.rows_affected > 0)
     }
 
     /// Deletes an account's TOTP factor. Returns whether there was one.
@@ -275,6 +291,24 @@ impl Store {
         .await
         .map_err(StoreError::from_insert)?;
         Ok(())
+    }
+
+    /// Voids every pending MFA challenge of an account (it was suspended): each is marked
+    /// used, so no later `consume_mfa_challenge` gets the account. Returns how many were
+    /// pending.
+    pub async fn void_mfa_challenges(
+        &self,
+        account: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let result = mfa_challenge::Entity::update_many()
+            .col_expr(mfa_challenge::Column::UsedAt, Expr::value(now))
+            .filter(mfa_challenge::Column::AccountId.eq(account))
+            .filter(mfa_challenge::Column::UsedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected)
     }
 
     /// Consumes an MFA challenge once: returns its account if it exists, is unused and has

@@ -9,6 +9,8 @@
 //! - [`password_hash`]: Argon2id hashes of passwords, and a verification of the same cost
 //!   for unknown accounts.
 //! - [`policy`]: the privacy policy version a person must accept at sign-up.
+//! - [`recent_auth`]: whether a session authenticated recently enough for a sensitive
+//!   change of its own account.
 //! - [`roles`]: staff roles and the role rules staff fields declare.
 //! - [`staff_access`]: whether a staff field may run for a caller, and staff reasons.
 //! - [`throttle`]: how long a person (or a client address) must wait after failed attempts.
@@ -19,6 +21,7 @@ pub mod email;
 pub mod password;
 pub mod password_hash;
 pub mod policy;
+pub mod recent_auth;
 pub mod recovery;
 pub mod roles;
 pub mod staff_access;

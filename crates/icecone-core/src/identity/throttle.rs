@@ -20,9 +20,11 @@
 //! window, so that one client cannot spread its guesses over many accounts.
 //! [`fixed_window_start`] gives the window an instant belongs to, a natural key for a counter.
 //!
-//! **Counting.** Ask before *every* attempt and record each failure before asking about the
-//! next: a request that packs many attempts (GraphQL aliases, a batch) is judged attempt by
-//! attempt, so the fourth guess in one request already waits.
+//! **Counting.** Every attempt is *reserved* before it runs: counted as a failure at once,
+//! on the condition that the bucket still holds what [`decide`] allowed, and given back only
+//! when it succeeds. Attempts running at the same time — aliases of one request, concurrent
+//! requests, several gateway instances — therefore see each other: of forty guesses sent at
+//! once, only the free ones run. [`Rule`] names the three ways a bucket is judged.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -64,6 +66,45 @@ impl AttemptDecision {
             }
             Self::Allowed | Self::Locked => None,
         }
+    }
+}
+
+/// How a bucket of attempts is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Passwords: growing delays capped at [`MAX_DELAY`], never a lock — anyone could lock
+    /// anyone out by guessing at their address.
+    Delays,
+    /// Second factors: growing delays, then [`AttemptDecision::Locked`] at [`HARD_STOP`].
+    DelaysThenLock,
+    /// At most `limit` attempts in each fixed window of length `window` (the bucket is named
+    /// with the window's start, [`fixed_window_start`]).
+    Window {
+        /// Attempts allowed per window.
+        limit: u32,
+        /// The window's length.
+        window: TimeDelta,
+    },
+}
+
+/// Whether one more attempt may be made at `now` in a bucket that already counts
+/// `attempts` (failures and attempts still running), the last one at `last_attempt`.
+pub fn decide(
+    rule: Rule,
+    attempts: u32,
+    last_attempt: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AttemptDecision {
+    match rule {
+        Rule::Delays => attempt_decision(attempts.min(HARD_STOP - 1), last_attempt, now),
+        Rule::DelaysThenLock => attempt_decision(attempts, last_attempt, now),
+        Rule::Window { limit, window } => window_decision(
+            attempts,
+            fixed_window_start(now, window),
+            now,
+            limit,
+            window,
+        ),
     }
 }
 
@@ -191,6 +232,42 @@ mod tests {
                 attempt_decision(failures, Some(at(0)), at(elapsed)),
                 expected,
                 "{failures} failures, {elapsed} s later"
+            );
+        }
+    }
+
+    #[test]
+    fn each_rule_judges_a_bucket_its_own_way() {
+        use AttemptDecision::{Allowed, Locked, RetryAfter};
+        let window = Rule::Window {
+            limit: 10,
+            window: secs(900),
+        };
+        // 1_800_000_000 is a multiple of 900: at(0) starts a window.
+        // (rule, attempts counted, seconds since the last, seconds into the window, decision)
+        let table = [
+            (Rule::Delays, 0, None, 0, Allowed),
+            (Rule::Delays, 3, Some(0), 0, Allowed),
+            (Rule::Delays, 4, Some(0), 0, RetryAfter(secs(2))),
+            (Rule::Delays, 4, Some(0), 2, Allowed),
+            // Passwords never lock: past the hard stop they wait the longest delay.
+            (Rule::Delays, HARD_STOP, Some(0), 0, RetryAfter(MAX_DELAY)),
+            (Rule::Delays, u32::MAX, Some(0), 900, Allowed),
+            (Rule::DelaysThenLock, 3, Some(0), 0, Allowed),
+            (Rule::DelaysThenLock, 4, Some(0), 1, RetryAfter(secs(1))),
+            (Rule::DelaysThenLock, HARD_STOP - 1, Some(0), 900, Allowed),
+            (Rule::DelaysThenLock, HARD_STOP, Some(0), 86_400, Locked),
+            (Rule::DelaysThenLock, 0, None, 0, Allowed),
+            (window, 0, None, 0, Allowed),
+            (window, 9, Some(0), 0, Allowed),
+            (window, 10, Some(0), 0, RetryAfter(secs(900))),
+            (window, 10, Some(0), 899, RetryAfter(secs(1))),
+        ];
+        for (rule, attempts, last, now, expected) in table {
+            assert_eq!(
+                decide(rule, attempts, last.map(at), at(now)),
+                expected,
+                "{rule:?}, {attempts} attempts, {now} s"
             );
         }
     }

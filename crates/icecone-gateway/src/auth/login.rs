@@ -5,20 +5,23 @@
 //! — by its blind index, whether or not an account has it, so that the throttle itself does
 //! not reveal which addresses have accounts — with growing delays capped at 15 minutes
 //! (passwords are not locked for good: anyone could lock anyone out), and per client
-//! address in fixed 15-minute windows (60 failures). Each attempt is decided and counted
-//! before the next one runs, so attempts packed as aliases or into a batch all count.
+//! address in fixed 15-minute windows (60 failures). Each attempt is reserved in the
+//! database before its password is checked (`super::attempts`), so attempts packed as
+//! aliases, into a batch or sent at once to several instances all count.
 //! An unknown address costs the same Argon2id time as a real verification.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use icecone_core::identity::email::Email;
 use icecone_core::identity::password_hash;
-use icecone_core::identity::throttle::{self, AttemptDecision};
+use icecone_core::identity::throttle::{self, Rule};
+use icecone_store::accounts::AccountRecord;
 use icecone_store::sessions::{NewSession, RefreshSpend};
 use icecone_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::accounts::EMAIL_INDEX;
+use super::attempts::{self, AttemptError};
 use super::tokens::{AccessClaims, Acr, TokenError, TokenSigner};
 use crate::audit::{self, AuditError, AuditEvent};
 use crate::keys::vault::{Vault, VaultError};
@@ -101,8 +104,9 @@ pub struct Context<'a> {
     pub vault: &'a Vault,
     /// The token signer.
     pub tokens: &'a TokenSigner,
-    /// The client's address, if known.
-    pub client_address: Option<&'a str>,
+    /// What per-address limits count the client by (`http::ClientAddress`): every door
+    /// has one, so no limit is ever skipped for want of it.
+    pub client_address: &'a str,
     /// The request id, for the audit trail.
     pub request_id: Option<&'a str>,
 }
@@ -125,70 +129,85 @@ pub fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-pub(crate) fn throttled(decision: AttemptDecision) -> Result<(), LogInError> {
-    match decision {
-        AttemptDecision::Allowed => Ok(()),
-        AttemptDecision::RetryAfter(_) | AttemptDecision::Locked => Err(LogInError::Throttled {
-            retry_after_seconds: decision
-                .retry_after_seconds()
-                .unwrap_or_else(|| u64::try_from(throttle::MAX_DELAY.num_seconds()).unwrap_or(900)),
-        }),
+impl From<AttemptError> for LogInError {
+    fn from(error: AttemptError) -> Self {
+        match error {
+            AttemptError::Throttled {
+                retry_after_seconds,
+            } => Self::Throttled {
+                retry_after_seconds,
+            },
+            AttemptError::Store(error) => Self::Store(error),
+        }
     }
 }
 
-/// The first step of log-in.
-pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<LogIn, LogInError> {
-    let now = Utc::now();
-    let email_index = cx.vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes());
-    let email_bucket = format!("login:email:{}", hex(&email_index));
-    let address_bucket = cx.client_address.map(|address| {
-        let window = throttle::fixed_window_start(now, throttle::ADDRESS_WINDOW);
-        let address = cx
-            .vault
-            .blind_index("attempts.client_address", address.as_bytes());
-        format!("login:addr:{}:{}", hex(&address[..16]), window.timestamp())
-    });
+/// The rule of the per-address log-in window.
+pub(crate) const ADDRESS_RULE: Rule = Rule::Window {
+    limit: throttle::ADDRESS_LIMIT,
+    window: throttle::ADDRESS_WINDOW,
+};
 
-    if let Some(bucket) = &address_bucket
-        && let Some(state) = cx.store.attempt_state(bucket).await?
-    {
-        throttled(throttle::window_decision(
-            state.failures,
-            throttle::fixed_window_start(now, throttle::ADDRESS_WINDOW),
-            now,
-            throttle::ADDRESS_LIMIT,
-            throttle::ADDRESS_WINDOW,
-        ))?;
-    }
-    if let Some(state) = cx.store.attempt_state(&email_bucket).await? {
-        let failures = state.failures.min(throttle::HARD_STOP - 1);
-        throttled(throttle::attempt_decision(
-            failures,
-            Some(state.last_failure_at),
-            now,
-        ))?;
-    }
+/// The bucket counting password failures of an e-mail address (by its blind index).
+pub(crate) fn email_bucket(email_index: &[u8]) -> String {
+    format!("login:email:{}", hex(email_index))
+}
 
-    let account = cx.store.account_by_email_index(&email_index).await?;
-    let stored = account.as_ref().map(|a| a.password_hash.clone());
+/// Reserves a password check for an e-mail address's bucket ([`Rule::Delays`]) and checks
+/// `password` against `stored` (Argon2id, off the async threads; an unknown address costs
+/// the same work). A wrong password keeps the reservation as a counted failure; a right one
+/// clears the bucket.
+pub(crate) async fn check_password(
+    store: &Store,
+    bucket: &str,
+    stored: Option<String>,
+    password: String,
+    now: DateTime<Utc>,
+) -> Result<bool, LogInError> {
+    attempts::reserve(store, bucket, Rule::Delays, now).await?;
     let matches = tokio::task::spawn_blocking(move || match stored {
         Some(stored) => password_hash::verify(&stored, &password),
         None => password_hash::verify_unknown_account(&password),
     })
     .await
     .map_err(|_| LogInError::Worker)?;
+    if matches {
+        attempts::release(store, bucket, Rule::Delays).await?;
+    }
+    Ok(matches)
+}
 
-    let Some(account) = account.filter(|_| matches) else {
-        cx.store.record_attempt_failure(&email_bucket, now).await?;
-        if let Some(bucket) = &address_bucket {
-            cx.store.record_attempt_failure(bucket, now).await?;
+/// The first step of log-in.
+pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<LogIn, LogInError> {
+    let now = Utc::now();
+    let email_index = cx.vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes());
+    let email_bucket = email_bucket(&email_index);
+    let address_bucket = {
+        let window = throttle::fixed_window_start(now, throttle::ADDRESS_WINDOW);
+        let address = cx
+            .vault
+            .blind_index("attempts.client_address", cx.client_address.as_bytes());
+        format!("login:addr:{}:{}", hex(&address[..16]), window.timestamp())
+    };
+
+    // The address's place in its window is taken first and given back when the e-mail
+    // address's own throttle refuses, or when the password is right: the window counts
+    // failures, including those still running.
+    attempts::reserve(cx.store, &address_bucket, ADDRESS_RULE, now).await?;
+    let account = cx.store.account_by_email_index(&email_index).await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let checked = check_password(cx.store, &email_bucket, stored, password, now).await;
+    let matches = match checked {
+        Err(LogInError::Throttled { .. }) | Ok(true) => {
+            attempts::release(cx.store, &address_bucket, ADDRESS_RULE).await?;
+            checked?
         }
+        other => other?,
+    };
+    let Some(account) = account.filter(|_| matches) else {
         return Err(LogInError::WrongCredentials);
     };
-    cx.store.clear_attempts(&email_bucket).await?;
-    if account.suspended_at.is_some() {
-        return Err(LogInError::Suspended);
-    }
+    let account = admitted(cx.store, account.id).await?;
 
     let totp = cx.store.totp_factor(account.id).await?;
     if totp.is_some_and(|factor| factor.confirmed_at.is_some()) {
@@ -206,6 +225,34 @@ pub async fn log_in(cx: Context<'_>, email: &Email, password: String) -> Result<
     let tokens = open_session(cx, account.id, false, now).await?;
     security_event(cx, account.id, "auth.sign_in", NotificationKind::NewSignIn).await?;
     Ok(LogIn::Session(tokens))
+}
+
+/// The one check of every door that makes or extends a session — log-in, `completeMfa`,
+/// sign-up ([`open_session`]) and refresh: the account exists and is not suspended, read
+/// from the database, never from a cache. Returns the account.
+///
+/// Doors that write a session ask after the write: a suspension marks the account first
+/// and ends its sessions after, so one landing at the same moment is either seen here or
+/// ends the new session itself.
+pub(crate) async fn admitted(store: &Store, account: Uuid) -> Result<AccountRecord, LogInError> {
+    match store.account(account).await? {
+        Some(record) if record.suspended_at.is_none() => Ok(record),
+        Some(_) => Err(LogInError::Suspended),
+        None => Err(LogInError::WrongCredentials),
+    }
+}
+
+/// Ends a session that [`admitted`] refused as it was made or extended.
+async fn refuse_session(
+    store: &Store,
+    session: Uuid,
+    refused: LogInError,
+    now: DateTime<Utc>,
+) -> LogInError {
+    match store.revoke_session(session, "suspended", now).await {
+        Ok(_) => refused,
+        Err(error) => error.into(),
+    }
 }
 
 /// Records a security event of an account in the audit trail and queues the notification
@@ -240,7 +287,8 @@ fn assurance(second_factor: bool) -> (Vec<String>, Acr) {
 }
 
 /// Opens a session for an account that has just authenticated — by password, and with a
-/// second factor or not — and issues its first tokens.
+/// second factor or not — and issues its first tokens; refused (and the session ended)
+/// when the account is suspended ([`admitted`]).
 pub(crate) async fn open_session(
     cx: Context<'_>,
     account: Uuid,
@@ -258,6 +306,9 @@ pub(crate) async fn open_session(
             amr: amr.join(" "),
         })
         .await?;
+    if let Err(refused) = admitted(cx.store, account).await {
+        return Err(refuse_session(cx.store, session, refused, now).await);
+    }
     issue(cx, account, session, now, amr, acr, now).await
 }
 
@@ -292,7 +343,8 @@ async fn issue(
 }
 
 /// Spends a refresh token for a new pair. A token spent before ends its whole session
-/// (someone else holds a copy) and is recorded in the audit trail.
+/// (someone else holds a copy) and is recorded in the audit trail; a suspended account's
+/// session ends instead of being extended ([`admitted`]).
 pub async fn refresh(cx: Context<'_>, refresh_token: &str) -> Result<Tokens, LogInError> {
     let now = Utc::now();
     match cx
@@ -308,6 +360,9 @@ pub async fn refresh(cx: Context<'_>, refresh_token: &str) -> Result<Tokens, Log
                 .ok_or(LogInError::InvalidRefreshToken)?;
             if record.revoked_at.is_some() {
                 return Err(LogInError::InvalidRefreshToken);
+            }
+            if let Err(refused) = admitted(cx.store, record.account).await {
+                return Err(refuse_session(cx.store, session, refused, now).await);
             }
             let (amr, acr) = assurance(record.mfa_at.is_some());
             issue(cx, record.account, session, record.auth_time, amr, acr, now).await

@@ -1,23 +1,27 @@
 //! Second factors: TOTP enrolment and confirmation (with ten single-use recovery codes),
-//! and completing a log-in with a TOTP or a recovery code.
+//! both after a recent log-in only, and completing a log-in with a TOTP or a recovery code.
 //!
 //! A TOTP code is accepted once only: the last accepted time step is stored per account
 //! and moved forward by one conditional update, so a replay fails on every gateway
-//! instance. Failed codes are counted per account with growing delays and a hard stop at
-//! 20 (`icecone_core::identity::throttle`). Completing a log-in consumes its challenge
+//! instance. Every code — TOTP or recovery — is counted per account before it is looked at
+//! (a reservation, given back when the code is accepted), with growing delays and a hard
+//! stop at 20 (`icecone_core::identity::throttle`). Completing a log-in consumes its challenge
 //! whatever the outcome, so every guess costs a password log-in as well.
 
 use chrono::Utc;
 use icecone_core::identity::recovery::{RecoveryCode, code_digest};
-use icecone_core::identity::throttle;
+use icecone_core::identity::throttle::{self, Rule};
 use icecone_core::identity::totp::{self, TotpCheck, TotpConfig, TotpSecret};
 use icecone_store::accounts::AccountRecord;
+use icecone_store::mfa::TotpFactorRecord;
 use icecone_store::{Store, StoreError};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::accounts;
 use super::login::{self, Context, LogInError, Tokens};
+use super::recent_auth;
+use super::viewer::Authenticated;
+use super::{accounts, attempts};
 use crate::audit;
 use crate::keys::vault::{Field, Vault};
 use crate::notify::NotificationKind;
@@ -46,6 +50,9 @@ pub enum MfaError {
     /// The action needs a second factor performed within the last five minutes.
     #[error("a recent second factor is needed")]
     StaleMfa,
+    /// The action needs a recent log-in (`super::recent_auth`).
+    #[error("a recent log-in is needed")]
+    StaleAuthentication,
     /// Other log-in failures (throttling, storage).
     #[error(transparent)]
     LogIn(#[from] LogInError),
@@ -81,8 +88,34 @@ fn now_unix() -> u64 {
     u64::try_from(Utc::now().timestamp()).unwrap_or(0)
 }
 
-/// Starts TOTP enrolment (replacing an unconfirmed one).
+/// `enrollTotp`: starts TOTP enrolment (replacing an unconfirmed one) for a signed-in
+/// `viewer` whose log-in is recent (`super::recent_auth`): a hijacked session cannot add a
+/// factor that would lock the owner out.
 pub async fn enroll(
+    store: &Store,
+    vault: &Vault,
+    viewer: &Authenticated,
+    account: &AccountRecord,
+) -> Result<Enrollment, MfaError> {
+    require_recent_authentication(store, viewer).await?;
+    new_factor(store, vault, account).await
+}
+
+/// Refuses a `viewer` whose log-in is not recent.
+async fn require_recent_authentication(
+    store: &Store,
+    viewer: &Authenticated,
+) -> Result<(), MfaError> {
+    if recent_auth::recently_authenticated(store, viewer, Utc::now()).await? {
+        Ok(())
+    } else {
+        Err(MfaError::StaleAuthentication)
+    }
+}
+
+/// Stores a new, unconfirmed TOTP factor (replacing an unconfirmed one) and answers its
+/// secret: enrolment, and `icecone staff create`, which confirms it at once.
+pub(crate) async fn new_factor(
     store: &Store,
     vault: &Vault,
     account: &AccountRecord,
@@ -112,53 +145,74 @@ pub async fn enroll(
     })
 }
 
-/// Checks a TOTP code against the account's factor, counting failures; returns whether it
-/// was accepted (and, then, moved the accepted step forward).
+/// Reserves one second-factor attempt of an account — a TOTP or a recovery code, judged by
+/// [`Rule::DelaysThenLock`] on the factor's failure count — before the code is looked at:
+/// counted as a failure at once, by a compare-and-set on the count as it was judged, so
+/// concurrent guesses on any number of instances count against each other. An accepted
+/// code resets the count. Returns the factor as it was reserved.
+async fn reserve_attempt(store: &Store, account: Uuid) -> Result<TotpFactorRecord, MfaError> {
+    for _ in 0..attempts::RESERVE_TRIES {
+        let factor = store
+            .totp_factor(account)
+            .await?
+            .ok_or(MfaError::NotEnrolled)?;
+        let now = Utc::now();
+        attempts::allowed(throttle::decide(
+            Rule::DelaysThenLock,
+            factor.failures,
+            factor.last_failure_at,
+            now,
+        ))
+        .map_err(LogInError::from)?;
+        if store
+            .reserve_totp_attempt(account, factor.failures, factor.last_failure_at, now)
+            .await?
+        {
+            return Ok(factor);
+        }
+    }
+    Err(LogInError::from(attempts::contended()).into())
+}
+
+/// Checks a TOTP code against the account's factor, the attempt reserved first; returns
+/// whether it was accepted (and, then, moved the accepted step forward and reset the
+/// failures).
 pub(crate) async fn check_totp(
     store: &Store,
     vault: &Vault,
     account: &AccountRecord,
     code: &str,
 ) -> Result<bool, MfaError> {
-    let factor = store
-        .totp_factor(account.id)
-        .await?
-        .ok_or(MfaError::NotEnrolled)?;
-    let now = Utc::now();
-    login::throttled(throttle::attempt_decision(
-        factor.failures,
-        factor.last_failure_at,
-        now,
-    ))?;
+    let factor = reserve_attempt(store, account.id).await?;
     let id = account.id.to_string();
     let secret = vault
         .open_field(account.subject, secret_field(&id), &factor.secret_sealed)
         .await?;
     let secret = TotpSecret::from_bytes(&secret).map_err(|_| MfaError::NotEnrolled)?;
-    let accepted = match totp::verify(
-        &TotpConfig::PRODUCTION,
-        &secret,
-        code.trim(),
-        now_unix(),
-        factor.last_step,
-    ) {
-        // The conditional update is what refuses a replay on another gateway instance.
-        TotpCheck::Accepted { step } => store.accept_totp_step(account.id, step).await?,
-        TotpCheck::Replayed | TotpCheck::Wrong => false,
-    };
-    if !accepted {
-        store.record_totp_failure(account.id, now).await?;
-    }
-    Ok(accepted)
+    Ok(
+        match totp::verify(
+            &TotpConfig::PRODUCTION,
+            &secret,
+            code.trim(),
+            now_unix(),
+            factor.last_step,
+        ) {
+            // The conditional update is what refuses a replay on another gateway instance.
+            TotpCheck::Accepted { step } => store.accept_totp_step(account.id, step).await?,
+            TotpCheck::Replayed | TotpCheck::Wrong => false,
+        },
+    )
 }
 
-/// Confirms enrolment with a first code; returns the ten recovery codes, shown once.
+/// `confirmTotp`: confirms enrolment with a first code, for a signed-in `viewer` whose
+/// log-in is recent, as for [`enroll`]; returns the ten recovery codes, shown once.
 pub async fn confirm(
     cx: Context<'_>,
+    viewer: &Authenticated,
     account: &AccountRecord,
-    session: Uuid,
     code: &str,
 ) -> Result<Vec<Zeroizing<String>>, MfaError> {
+    require_recent_authentication(cx.store, viewer).await?;
     let factor = cx
         .store
         .totp_factor(account.id)
@@ -180,7 +234,7 @@ pub async fn confirm(
         .map(|c| code_digest(&pepper, account.id.as_bytes(), c))
         .collect();
     cx.store.replace_recovery_codes(account.id, digests).await?;
-    cx.store.record_mfa(session, now).await?;
+    cx.store.record_mfa(viewer.session, now).await?;
     login::security_event(cx, account.id, "mfa.enabled", NotificationKind::MfaChanged).await?;
     Ok(codes.iter().map(RecoveryCode::display_form).collect())
 }
@@ -193,24 +247,17 @@ pub async fn complete(cx: Context<'_>, challenge: &str, code: &str) -> Result<To
         .consume_mfa_challenge(&login::digest(challenge), now)
         .await?
         .ok_or(MfaError::WrongCode)?;
-    let account = cx
-        .store
-        .account(account_id)
-        .await?
-        .ok_or(MfaError::WrongCode)?;
+    // A suspended account spends no code: it is refused before any is looked at.
+    let account = login::admitted(cx.store, account_id)
+        .await
+        .map_err(|error| match error {
+            LogInError::WrongCredentials => MfaError::WrongCode,
+            other => MfaError::LogIn(other),
+        })?;
     let accepted = if code.trim().bytes().all(|b| b.is_ascii_digit()) {
         check_totp(cx.store, cx.vault, &account, code).await?
     } else {
-        let factor = cx
-            .store
-            .totp_factor(account.id)
-            .await?
-            .ok_or(MfaError::NotEnrolled)?;
-        login::throttled(throttle::attempt_decision(
-            factor.failures,
-            factor.last_failure_at,
-            now,
-        ))?;
+        reserve_attempt(cx.store, account.id).await?;
         let used = match RecoveryCode::parse(code) {
             Ok(recovery) => {
                 let digest = code_digest(
@@ -222,8 +269,8 @@ pub async fn complete(cx: Context<'_>, challenge: &str, code: &str) -> Result<To
             }
             Err(_) => false,
         };
-        if !used {
-            cx.store.record_totp_failure(account.id, now).await?;
+        if used {
+            cx.store.clear_totp_failures(account.id).await?;
         }
         used
     };

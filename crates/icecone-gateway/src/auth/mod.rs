@@ -2,9 +2,11 @@
 //! ([`viewer`]). Sign-up, log-in, sessions and MFA operations build on these.
 
 pub mod accounts;
+pub mod attempts;
 pub mod login;
 pub mod mfa;
 pub mod profile;
+pub mod recent_auth;
 pub mod sign_up;
 pub mod staff;
 pub mod tokens;

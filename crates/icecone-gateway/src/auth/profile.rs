@@ -1,29 +1,27 @@
 //! Rectification (GDPR Art. 16): `updateProfile` changes the display name at once and the
 //! e-mail address only once the new address is verified.
 //!
-//! Changing the e-mail address needs fresh authentication — a log-in within the last
-//! [`FRESH_AUTH`] (the access token's `auth_time`) and, when TOTP is on, a second factor in
-//! this session within as long — and re-verification: a link is sent to the new address
+//! Changing the e-mail address needs fresh authentication (`super::recent_auth`: a log-in
+//! within the last five minutes and, when TOTP is on, a second factor in this session
+//! within as long) and re-verification: a link is sent to the new address
 //! through the sign-up verification machinery, and the account keeps signing in with the
 //! old address until the link is followed (`verifyEmail` then makes the new one the
 //! account's). When the new address already belongs to a verified account, its owner gets
 //! the sign-up-attempt notice instead, so the answer never tells who has an account.
 
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use icecone_core::identity::email::Email;
 use icecone_store::accounts::AccountRecord;
 
 use super::accounts::EMAIL_INDEX;
 use super::login::{Context, LogInError};
+use super::recent_auth;
 use super::sign_up::{self, SignUpError};
 use super::viewer::Authenticated;
 use crate::audit::{self, AuditEvent};
 use crate::keys::vault::Field;
 use crate::notify::{self, NotificationKind};
 
-/// How recent the log-in (and second factor) must be to change the e-mail address: the
-/// window sensitive staff actions use.
-pub const FRESH_AUTH: TimeDelta = super::mfa::FRESH_MFA;
 /// The longest display name, in characters.
 pub const MAX_DISPLAY_NAME: usize = 100;
 
@@ -104,19 +102,8 @@ pub async fn update(
         }
         None => None,
     };
-    if new_address.is_some() {
-        let totp_on = cx
-            .store
-            .totp_factor(account.id)
-            .await?
-            .is_some_and(|factor| factor.confirmed_at.is_some());
-        let session = cx.store.session(viewer.session).await?;
-        let recent_mfa = session
-            .and_then(|session| session.mfa_at)
-            .is_some_and(|at| now - at <= FRESH_AUTH);
-        if now - viewer.auth_time > FRESH_AUTH || (totp_on && !recent_mfa) {
-            return Err(ProfileError::StaleAuthentication);
-        }
+    if new_address.is_some() && !recent_auth::recently_authenticated(cx.store, viewer, now).await? {
+        return Err(ProfileError::StaleAuthentication);
     }
     let id = account.id.to_string();
     let actor = format!("account:{id}");

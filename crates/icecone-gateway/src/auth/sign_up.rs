@@ -19,13 +19,14 @@ use icecone_core::identity::email::Email;
 use icecone_core::identity::password::Password;
 use icecone_core::identity::password_hash;
 use icecone_core::identity::policy::PolicyVersion;
-use icecone_core::identity::throttle;
+
 use icecone_store::StoreError;
 use icecone_store::accounts::AccountKind;
 use icecone_store::verifications::NewEmailVerification;
 use uuid::Uuid;
 
 use super::accounts::{self, EMAIL_INDEX, NewAccountFields, RegisterError};
+use super::attempts::{self, AttemptError};
 use super::login::{self, Context, LogInError, Tokens};
 use crate::audit::{self, AuditEvent};
 use crate::consent;
@@ -36,9 +37,11 @@ use icecone_core::consent::ledger::{Change, ConsentSource};
 
 /// How long a verification link works.
 pub const VERIFICATION_LIFETIME: TimeDelta = TimeDelta::hours(24);
-/// Sign-ups allowed per client address in each [`throttle::ADDRESS_WINDOW`].
+/// Sign-ups allowed per client address in each window of
+/// [`icecone_core::identity::throttle::ADDRESS_WINDOW`].
 pub const SIGN_UPS_PER_ADDRESS: u32 = 10;
-/// Verification links an account can ask for again in each [`throttle::ADDRESS_WINDOW`].
+/// Verification links an account can ask for again in each window of
+/// [`icecone_core::identity::throttle::ADDRESS_WINDOW`].
 pub const RESENDS_PER_ACCOUNT: u32 = 3;
 
 /// Why sign-up or verification failed.
@@ -83,20 +86,16 @@ fn verification_field(account: &str) -> Field<'_> {
 
 /// Counts one event in a fixed-window bucket, refusing it when the window's limit is used.
 async fn count_in_window(cx: Context<'_>, bucket: &str, limit: u32) -> Result<(), SignUpError> {
-    let now = Utc::now();
-    let window = throttle::fixed_window_start(now, throttle::ADDRESS_WINDOW);
-    let bucket = format!("{bucket}:{}", window.timestamp());
-    if let Some(state) = cx.store.attempt_state(&bucket).await? {
-        let decision =
-            throttle::window_decision(state.failures, window, now, limit, throttle::ADDRESS_WINDOW);
-        if let Some(retry_after_seconds) = decision.retry_after_seconds() {
-            return Err(SignUpError::Throttled {
+    attempts::reserve_in_window(cx.store, bucket, limit, Utc::now())
+        .await
+        .map_err(|error| match error {
+            AttemptError::Throttled {
                 retry_after_seconds,
-            });
-        }
-    }
-    cx.store.record_attempt_failure(&bucket, now).await?;
-    Ok(())
+            } => SignUpError::Throttled {
+                retry_after_seconds,
+            },
+            AttemptError::Store(error) => error.into(),
+        })
 }
 
 /// Creates an account with an unverified address and signs it in; see the module
@@ -110,13 +109,11 @@ pub async fn sign_up(
     policy: PolicyVersion,
     consents: &[Purpose],
 ) -> Result<Tokens, SignUpError> {
-    if let Some(address) = cx.client_address {
-        let address = cx
-            .vault
-            .blind_index("attempts.client_address", address.as_bytes());
-        let bucket = format!("signup:addr:{}", login::hex(&address[..16]));
-        count_in_window(cx, &bucket, SIGN_UPS_PER_ADDRESS).await?;
-    }
+    let address = cx
+        .vault
+        .blind_index("attempts.client_address", cx.client_address.as_bytes());
+    let bucket = format!("signup:addr:{}", login::hex(&address[..16]));
+    count_in_window(cx, &bucket, SIGN_UPS_PER_ADDRESS).await?;
     let email_index = cx.vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes());
     let owner = cx.store.account_by_email_index(&email_index).await?;
     let password_hash = tokio::task::spawn_blocking(move || password_hash::hash(&password))

@@ -128,7 +128,7 @@ pub async fn create(
     .await?;
     store.grant_staff_role(id, role.as_str()).await?;
     let account = store.account(id).await?.ok_or(RegisterError::EmailTaken)?;
-    let enrollment = mfa::enroll(store, vault, &account).await?;
+    let enrollment = mfa::new_factor(store, vault, &account).await?;
     store.confirm_totp_factor(id, Utc::now()).await?;
     let target = format!("account:{id}");
     let event = AuditEvent {
@@ -301,11 +301,13 @@ pub async fn set_plan(
 }
 
 /// Suspends an account for a staff member who gave `reason`: it cannot log in any more,
-/// every session it has ends at once (access and refresh tokens stop working), and its
-/// holder is notified (`account_suspended` in the outbox). Staff cannot suspend themselves,
-/// and suspending a staff account needs ADMIN. Recorded (`staff.suspend_account`) before
-/// the change is made; suspending a suspended account ends its sessions again and keeps
-/// the first suspension time.
+/// every session it has ends at once (access and refresh tokens stop working), its pending
+/// MFA challenges are void, and its holder is notified (`account_suspended` in the
+/// outbox). The account is marked first and its sessions ended after, which is the order
+/// the doors that make or extend a session rely on (`login::admitted`). Staff cannot
+/// suspend themselves, and suspending a staff account needs ADMIN. Recorded
+/// (`staff.suspend_account`) before the change is made; suspending a suspended account
+/// ends its sessions again and keeps the first suspension time.
 pub async fn suspend(
     cx: login::Context<'_>,
     staff: Uuid,
@@ -339,6 +341,7 @@ pub async fn suspend(
     cx.store
         .revoke_all_sessions(target, "suspended", now)
         .await?;
+    cx.store.void_mfa_challenges(target, now).await?;
     notify::enqueue(cx.store, target, NotificationKind::AccountSuspended).await?;
     account_file(cx.store, target)
         .await?

@@ -15,7 +15,6 @@ pub mod job;
 pub mod unverified;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use icecone_core::identity::password_hash;
 use icecone_store::accounts::AccountRecord;
 use icecone_store::erasure::{AccountDeletion, CancelDeletion, DeletionState, LegalHold};
 use icecone_store::jobs::NewJob;
@@ -135,32 +134,17 @@ fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
-/// Checks the password as log-in does (Argon2id off the async threads; failures count in
-/// the log-in throttle of the account's e-mail), then the TOTP code if TOTP is on.
+/// Checks the password as log-in does (the attempt reserved in the log-in throttle of the
+/// account's e-mail before Argon2id runs), then the TOTP code if TOTP is on.
 async fn reauthenticate(
     cx: login::Context<'_>,
     account: &AccountRecord,
     password: String,
     code: Option<&str>,
 ) -> Result<(), ErasureError> {
-    let now = Utc::now();
-    let bucket = format!("login:email:{}", login::hex(&account.email_index));
-    if let Some(state) = cx.store.attempt_state(&bucket).await? {
-        let failures = state
-            .failures
-            .min(icecone_core::identity::throttle::HARD_STOP - 1);
-        login::throttled(icecone_core::identity::throttle::attempt_decision(
-            failures,
-            Some(state.last_failure_at),
-            now,
-        ))?;
-    }
-    let stored = account.password_hash.clone();
-    let matches = tokio::task::spawn_blocking(move || password_hash::verify(&stored, &password))
-        .await
-        .map_err(|_| LogInError::Worker)?;
-    if !matches {
-        cx.store.record_attempt_failure(&bucket, now).await?;
+    let bucket = login::email_bucket(&account.email_index);
+    let stored = Some(account.password_hash.clone());
+    if !login::check_password(cx.store, &bucket, stored, password, Utc::now()).await? {
         return Err(ErasureError::WrongPassword);
     }
     let totp_on = cx

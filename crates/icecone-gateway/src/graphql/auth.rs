@@ -48,7 +48,7 @@ pub(super) fn login_context<'a>(ctx: &Context<'a>) -> Result<login::Context<'a>,
         store: &services.store,
         vault: &services.vault,
         tokens: &services.tokens,
-        client_address: Some(client_address(ctx)?),
+        client_address: client_address(ctx)?,
         request_id: ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
     })
 }

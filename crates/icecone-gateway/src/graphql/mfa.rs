@@ -21,7 +21,7 @@ fn api_error(error: MfaError) -> ApiError {
             ApiError::BadUserInput("no second factor is enrolled: call enrollTotp first".to_owned())
         }
         MfaError::WrongCode => ApiError::Unauthenticated("the code or the challenge is not valid"),
-        MfaError::StaleMfa => ApiError::ReauthenticationRequired,
+        MfaError::StaleMfa | MfaError::StaleAuthentication => ApiError::ReauthenticationRequired,
         MfaError::LogIn(error) => log_in_error(error),
     }
 }
@@ -29,11 +29,12 @@ fn api_error(error: MfaError) -> ApiError {
 #[Object]
 impl MfaMutation {
     /// Starts TOTP enrolment: a new secret for an authenticator app, shown once. Replaces an
-    /// enrolment that was not confirmed yet.
+    /// enrolment that was not confirmed yet. Needs a log-in within the last five minutes
+    /// (`REAUTHENTICATION_REQUIRED` otherwise).
     async fn enroll_totp(&self, ctx: &Context<'_>) -> Result<TotpEnrollment, ApiError> {
-        let (_, account) = viewer_account(ctx).await?;
+        let (viewer, account) = viewer_account(ctx).await?;
         let services = services(ctx)?;
-        let enrollment = mfa::enroll(&services.store, &services.vault, &account)
+        let enrollment = mfa::enroll(&services.store, &services.vault, viewer, &account)
             .await
             .map_err(api_error)?;
         Ok(TotpEnrollment {
@@ -43,12 +44,13 @@ impl MfaMutation {
     }
 
     /// Activates TOTP with a first code; answers the ten single-use recovery codes, shown
-    /// once.
+    /// once. Needs a log-in within the last five minutes (`REAUTHENTICATION_REQUIRED`
+    /// otherwise).
     #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> Result<Vec<String>, ApiError> {
         let (viewer, account) = viewer_account(ctx).await?;
         let cx = login_context(ctx)?;
-        let codes = mfa::confirm(cx, &account, viewer.session, &code)
+        let codes = mfa::confirm(cx, viewer, &account, &code)
             .await
             .map_err(api_error)?;
         Ok(codes.iter().map(|c| c.to_string()).collect())

@@ -9,19 +9,22 @@
 use chrono::{DateTime, Utc};
 use icecone_core::crypto::envelope::Binding;
 use icecone_core::identity::email::Email;
-use icecone_core::identity::throttle;
+
 use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
 use icecone_store::privacy_tickets::PrivacyTicketRecord;
 use uuid::Uuid;
 
 use super::now;
+use crate::auth::attempts::{self, AttemptError};
 use crate::auth::login::hex;
 use crate::keys::vault::{Field, Vault};
 
-/// Tickets per client address in each [`throttle::ADDRESS_WINDOW`].
+/// Tickets per client address in each window of
+/// [`icecone_core::identity::throttle::ADDRESS_WINDOW`].
 pub const TICKETS_PER_ADDRESS: u32 = 5;
-/// Tickets per reply address or account in each [`throttle::ADDRESS_WINDOW`].
+/// Tickets per reply address or account in each window of
+/// [`icecone_core::identity::throttle::ADDRESS_WINDOW`].
 pub const TICKETS_PER_SENDER: u32 = 3;
 /// The longest subject line, in characters.
 pub const MAX_SUBJECT_CHARS: usize = 200;
@@ -98,27 +101,16 @@ fn text(value: &str, max: usize, what: &'static str) -> Result<String, TicketErr
 }
 
 async fn count(store: &Store, bucket: &str, limit: u32) -> Result<(), TicketError> {
-    let now = Utc::now();
-    let window = throttle::fixed_window_start(now, throttle::ADDRESS_WINDOW);
-    let bucket = format!("{bucket}:{}", window.timestamp());
-    if let Some(state) = store
-        .attempt_state(&bucket)
+    attempts::reserve_in_window(store, bucket, limit, Utc::now())
         .await
-        .map_err(anyhow::Error::from)?
-    {
-        let decision =
-            throttle::window_decision(state.failures, window, now, limit, throttle::ADDRESS_WINDOW);
-        if let Some(retry_after_seconds) = decision.retry_after_seconds() {
-            return Err(TicketError::Throttled {
+        .map_err(|error| match error {
+            AttemptError::Throttled {
                 retry_after_seconds,
-            });
-        }
-    }
-    store
-        .record_attempt_failure(&bucket, now)
-        .await
-        .map_err(anyhow::Error::from)?;
-    Ok(())
+            } => TicketError::Throttled {
+                retry_after_seconds,
+            },
+            AttemptError::Store(error) => anyhow::Error::from(error).into(),
+        })
 }
 
 fn system_binding(column: &str, id: &str) -> Binding {

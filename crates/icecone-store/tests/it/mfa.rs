@@ -16,10 +16,12 @@ async fn an_unconfirmed_totp_factor_is_replaced_but_a_confirmed_one_is_not() {
         .put_totp_factor(account, vec![1])
         .await
         .expect("enrolled");
-    store
-        .record_totp_failure(account, now())
-        .await
-        .expect("failure");
+    assert!(
+        store
+            .reserve_totp_attempt(account, 0, None, now())
+            .await
+            .expect("failure")
+    );
     store
         .put_totp_factor(account, vec![2])
         .await
@@ -150,39 +152,73 @@ async fn of_many_concurrent_uses_of_one_totp_step_exactly_one_is_accepted() {
 }
 
 #[tokio::test]
-async fn totp_failures_are_counted_and_an_accepted_step_resets_them() {
+async fn totp_attempts_are_reserved_and_an_accepted_code_resets_them() {
     let db = TestDatabase::new().await;
     let store = db.store();
     let account = create_user(store, 1).await;
-    assert_eq!(
-        store
-            .record_totp_failure(account, now())
+    assert!(
+        !store
+            .reserve_totp_attempt(account, 0, None, now())
             .await
             .expect("no factor"),
-        None
+        "an account without a factor reserves nothing"
     );
     store
         .put_totp_factor(account, vec![1])
         .await
         .expect("enrolled");
-    let at = now();
-    for expected in 1..=3 {
-        assert_eq!(
-            store
-                .record_totp_failure(account, at)
-                .await
-                .expect("failure"),
-            Some(expected)
-        );
-    }
+    let first = now();
+    assert!(
+        store
+            .reserve_totp_attempt(account, 0, None, first)
+            .await
+            .expect("first")
+    );
+    assert!(
+        !store
+            .reserve_totp_attempt(account, 0, None, first)
+            .await
+            .expect("stale"),
+        "a caller that saw the count before loses"
+    );
+    let at = plus(first, 5);
+    assert!(
+        !store
+            .reserve_totp_attempt(account, 1, None, at)
+            .await
+            .expect("stale time"),
+        "the time of the last failure is compared too"
+    );
+    assert!(
+        store
+            .reserve_totp_attempt(account, 1, Some(first), at)
+            .await
+            .expect("second")
+    );
     let factor = store
         .totp_factor(account)
         .await
         .expect("read")
         .expect("exists");
-    assert_eq!((factor.failures, factor.last_failure_at), (3, Some(at)));
+    assert_eq!((factor.failures, factor.last_failure_at), (2, Some(at)));
 
     assert!(store.accept_totp_step(account, 7).await.expect("accepted"));
+    assert_eq!(
+        store
+            .totp_factor(account)
+            .await
+            .expect("read")
+            .expect("exists")
+            .failures,
+        0
+    );
+    assert!(
+        store
+            .reserve_totp_attempt(account, 0, Some(at), at)
+            .await
+            .expect("again")
+    );
+    assert!(store.clear_totp_failures(account).await.expect("cleared"));
     assert_eq!(
         store
             .totp_factor(account)
@@ -195,7 +231,7 @@ async fn totp_failures_are_counted_and_an_accepted_step_resets_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_totp_failures_are_all_counted() {
+async fn of_concurrent_totp_reservations_from_two_instances_one_wins() {
     let db = TestDatabase::new().await;
     let second = second_store(&db).await;
     let account = create_user(db.store(), 1).await;
@@ -210,19 +246,24 @@ async fn concurrent_totp_failures_are_all_counted() {
         } else {
             second.clone()
         };
-        tasks.spawn(async move { store.record_totp_failure(account, now()).await });
+        tasks.spawn(async move { store.reserve_totp_attempt(account, 0, None, now()).await });
     }
-    let mut counts: Vec<u32> = tasks
+    let won = tasks
         .join_all()
         .await
         .into_iter()
-        .map(|result| result.expect("no error").expect("a factor"))
-        .collect();
-    counts.sort_unstable();
+        .map(|result| result.expect("no error"))
+        .filter(|won| *won)
+        .count();
+    assert_eq!(won, 1, "all saw the same count: one reserves");
     assert_eq!(
-        counts,
-        (1..=10).collect::<Vec<_>>(),
-        "each caller sees its own count"
+        db.store()
+            .totp_factor(account)
+            .await
+            .expect("read")
+            .expect("exists")
+            .failures,
+        1
     );
     second.close().await.expect("closed");
 }
@@ -364,5 +405,50 @@ async fn an_mfa_challenge_is_consumed_once_and_never_after_it_expires() {
             .await
             .expect("unknown"),
         None
+    );
+}
+
+#[tokio::test]
+async fn voiding_an_accounts_challenges_leaves_none_to_consume_and_spares_others() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let account = create_user(store, 1).await;
+    let other = create_user(store, 2).await;
+    let at = now();
+    for (digest, owner) in [([1; 32], account), ([2; 32], account), ([3; 32], other)] {
+        store
+            .create_mfa_challenge(digest, owner, plus(at, 300))
+            .await
+            .expect("created");
+    }
+    assert_eq!(
+        store
+            .consume_mfa_challenge(&[1; 32], at)
+            .await
+            .expect("used"),
+        Some(account)
+    );
+    assert_eq!(
+        store
+            .void_mfa_challenges(account, at)
+            .await
+            .expect("voided"),
+        1,
+        "only the pending one"
+    );
+    assert_eq!(
+        store
+            .consume_mfa_challenge(&[2; 32], at)
+            .await
+            .expect("void"),
+        None
+    );
+    assert_eq!(
+        store
+            .consume_mfa_challenge(&[3; 32], at)
+            .await
+            .expect("other"),
+        Some(other),
+        "another account's challenge is untouched"
     );
 }

@@ -179,9 +179,10 @@ async fn erasing_an_account_deletes_every_personal_row_of_it_and_nothing_of_anyo
     };
     for record in [&person_record, &other_record] {
         store
-            .record_attempt_failure(&bucket(&record.email_index), now())
+            .reserve_attempt(&bucket(&record.email_index), None, now())
             .await
-            .expect("bucket");
+            .expect("bucket")
+            .expect("reserved");
     }
     let (request, job) = deletion(person, 0);
     store
