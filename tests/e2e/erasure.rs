@@ -44,6 +44,8 @@ const SET_HOLD: &str = "mutation H($a: ID!, $g: LegalHoldGround!, $n: String!) {
     setLegalHold(accountId: $a, ground: $g, note: $n) { id ground } }";
 const RELEASE_HOLD: &str =
     "mutation R($a: ID!, $r: String!) { releaseLegalHold(accountId: $a, reason: $r) }";
+const CONTACT: &str = "mutation C($i: PrivacyTicketInput!) { contactPrivacyOfficer(input: $i) \
+    { id } }";
 const FOLLOWUPS: &str = "{ erasureFollowups { tombstoneId provider remoteRef errorCode } }";
 
 fn code(body: &Value) -> &str {
@@ -130,6 +132,59 @@ fn assert_no_reference(raw: &[u8], backend: Backend, id: Uuid, what: &str) {
     }
 }
 
+/// Every `table.column` of the database but the audit trail (which names account ids on
+/// purpose) in which a row, read as text, holds `id` as text: what a scan for the bytes of
+/// an id misses, such as a throttling bucket named with an account id.
+async fn text_mentions(app: &TestApp, id: Uuid) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    let db = Database::connect(app.db.url().expose())
+        .await
+        .expect("connected");
+    let backend = db.get_database_backend();
+    let id = id.to_string();
+    let mut found = Vec::new();
+    for table in app.db.store().table_names().await.expect("tables") {
+        if table == "audit_log" {
+            continue;
+        }
+        let columns = match backend {
+            DbBackend::Sqlite => format!("SELECT name FROM pragma_table_info('{table}')"),
+            _ => format!(
+                "SELECT column_name AS name FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = '{table}'"
+            ),
+        };
+        let columns = db
+            .query_all_raw(Statement::from_string(backend, columns))
+            .await
+            .expect("columns");
+        for column in columns {
+            let column: String = column.try_get("", "name").expect("a column name");
+            let position = match backend {
+                DbBackend::Sqlite => "instr",
+                _ => "strpos",
+            };
+            let count = db
+                .query_one_raw(Statement::from_string(
+                    backend,
+                    format!(
+                        "SELECT COUNT(*) AS n FROM \"{table}\" \
+                         WHERE {position}(CAST(\"{column}\" AS TEXT), '{id}') > 0"
+                    ),
+                ))
+                .await
+                .expect("counted")
+                .expect("a row");
+            let n: i64 = count.try_get("", "n").expect("a count");
+            if n > 0 {
+                found.push(format!("{table}.{column}"));
+            }
+        }
+    }
+    db.close().await.expect("closed");
+    found
+}
+
 fn has_reference(raw: &[u8], backend: Backend, id: Uuid) -> bool {
     match backend {
         Backend::Sqlite => contains(raw, id.as_bytes()),
@@ -209,6 +264,34 @@ async fn an_erased_account_leaves_only_a_tombstone_and_everyone_else_is_untouche
         .expect("read")
         .expect("alice's text")
         .prompt_sealed;
+    // Messages to the DPO: one signed in (its rate-limit window is named with alice's
+    // id), one anonymous from her address and one from bob's (tied to each only by the
+    // blind index of the reply address).
+    let mut bob_ticket = None;
+    for (token, email) in [
+        (Some(&alice_token), None),
+        (None, Some("alice.erased@example.com")),
+        (None, Some("bob.kept@example.com")),
+    ] {
+        let body = post(
+            &app,
+            token.map(String::as_str),
+            CONTACT,
+            json!({ "i": { "email": email, "subject": "What do you keep about me?",
+                            "message": "canary ticket heron" } }),
+        )
+        .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        if email == Some("bob.kept@example.com") {
+            bob_ticket = body["data"]["contactPrivacyOfficer"]["id"]
+                .as_str()
+                .map(str::to_owned);
+        }
+    }
+    assert!(
+        !text_mentions(&app, alice).await.is_empty(),
+        "the text scan sees alice's id"
+    );
     let bob_before = store
         .rows_about(bob, bob_record.subject, &bob_record.email_index)
         .await
@@ -266,6 +349,20 @@ async fn an_erased_account_leaves_only_a_tombstone_and_everyone_else_is_untouche
     }
     let raw = app.db.raw_bytes().await;
     assert_no_reference(&raw, backend, alice, "account id");
+    assert_eq!(
+        text_mentions(&app, alice).await,
+        Vec::<String>::new(),
+        "a row names the erased person's account id as text"
+    );
+    // Her anonymous message went with her; bob's stays.
+    let tickets: Vec<String> = store
+        .privacy_tickets()
+        .await
+        .expect("tickets")
+        .iter()
+        .map(|ticket| ticket.id.to_string())
+        .collect();
+    assert_eq!(tickets, [bob_ticket.expect("bob's ticket")]);
     assert_no_reference(&raw, backend, alice_record.subject.as_uuid(), "subject id");
     for needle in [
         &b"alice.erased@example.com"[..],
@@ -940,4 +1037,113 @@ async fn finished_jobs(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the erasure job did not end");
+}
+
+/// The `export.json` of a new export of the signed-in person's data, over HTTP.
+async fn export_json(app: &TestApp, token: &str) -> Value {
+    const REQUEST_EXPORT: &str = "mutation { requestDataExport { id } }";
+    const MINE: &str = "{ me { dataRequests { id status downloadUrl } } }";
+    let body = post(app, Some(token), REQUEST_EXPORT, json!({})).await;
+    let id = body["data"]["requestDataExport"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an export request: {body}"))
+        .to_owned();
+    let mut url = None;
+    for _ in 0..200 {
+        let mine = post(app, Some(token), MINE, json!({})).await;
+        url = mine["data"]["me"]["dataRequests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|request| request["id"] == id.as_str() && request["status"] == "COMPLETED")
+            .and_then(|request| request["downloadUrl"].as_str().map(str::to_owned));
+        if url.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = url.expect("the export was built");
+    let path = url
+        .find("/exports/")
+        .map(|start| &url[start..])
+        .expect("a download path");
+    let bytes = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("downloaded")
+        .bytes()
+        .await
+        .expect("a body");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");
+    let mut document = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("export.json").expect("export.json"),
+        &mut document,
+    )
+    .expect("readable");
+    serde_json::from_str(&document).expect("JSON")
+}
+
+#[tokio::test]
+async fn anonymous_messages_from_a_verified_address_are_in_its_owners_export_only() {
+    let app = spawn("7d").await;
+    let write = |token: Option<String>, email: Option<&'static str>, message: &'static str| {
+        let app = &app;
+        async move {
+            let body = post(
+                app,
+                token.as_deref(),
+                CONTACT,
+                json!({ "i": { "email": email, "subject": "My data", "message": message } }),
+            )
+            .await;
+            assert!(body.get("errors").is_none(), "{body}");
+        }
+    };
+    // Someone writes without an account from dora's address...
+    write(
+        None,
+        Some("dora.export@example.com"),
+        "canary anonymous heron",
+    )
+    .await;
+    write(None, Some("eve.other@example.com"), "canary someone else").await;
+    // ...someone signs up with it and never verifies it: not theirs to read...
+    let signed_up = post(
+        &app,
+        None,
+        "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
+        json!({ "i": { "email": "dora.export@example.com", "password": PASSWORD,
+                        "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION } }),
+    )
+    .await;
+    let claimant = signed_up["data"]["signUp"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("signed up: {signed_up}"))
+        .to_owned();
+    // ...and dora, whose verified address it is, writes once signed in.
+    let (_, dora) = signed_in(&app, "dora.export@example.com").await;
+    write(Some(dora.clone()), None, "canary signed heron").await;
+
+    let messages = |document: &Value| -> Vec<String> {
+        document["privacyTickets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a ticket section: {document}"))
+            .iter()
+            .map(|ticket| ticket["message"].as_str().expect("a message").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        messages(&export_json(&app, &dora).await),
+        ["canary signed heron", "canary anonymous heron"],
+        "her own messages, newest first, the anonymous one included"
+    );
+    assert_eq!(
+        messages(&export_json(&app, &claimant).await),
+        Vec::<String>::new(),
+        "an unverified address gives no one its messages"
+    );
 }

@@ -1,15 +1,19 @@
 //! Repositories for the attempt counters that throttle sign-in and second-factor guesses.
 //!
-//! A bucket names what is counted: `account:<uuid>`, or `addr:<blind index hex>` for a
-//! client address (never the address itself), at most 128 bytes. The policy (delays, hard
+//! A bucket names what is counted, at most 128 bytes: a client address by its blind index
+//! (never the address itself), an e-mail address by its blind index ([`email_bucket`]), or
+//! an account by its id ([`account_bucket`]). A bucket that names an account does so only
+//! through these two, which is how erasure finds and deletes it with the account. The policy (delays, hard
 //! stop, windows) lives in `icecone_core::identity::throttle`; the store only counts, in
 //! the database, so every gateway instance sees the same count. An attempt is counted
 //! *before* it runs ([`Store::reserve_attempt`], a compare-and-set on the state the caller
 //! judged) and given back or cleared when it succeeds.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter};
+
+use uuid::Uuid;
 
 use crate::convert::u32_from_db;
 use crate::entity::attempt_counter;
@@ -36,6 +40,24 @@ impl TryFrom<attempt_counter::Model> for AttemptState {
             window_start: row.window_start,
         })
     }
+}
+
+/// The bucket counting password failures of an e-mail address, by its blind index:
+/// `login:email:<hex>`.
+pub fn email_bucket(email_index: &[u8]) -> String {
+    let hex: String = email_index.iter().map(|b| format!("{b:02x}")).collect();
+    format!("login:email:{hex}")
+}
+
+/// The bucket counting `what` (`verify:resend`, `dpo`) for an account:
+/// `<what>:account:<id>`, to which a window's start may be appended.
+pub fn account_bucket(what: &str, account: Uuid) -> String {
+    format!("{what}:account:{account}")
+}
+
+/// The `LIKE` pattern of every bucket naming `account` ([`account_bucket`]).
+pub(crate) fn account_bucket_pattern(account: Uuid) -> String {
+    format!("%:account:{account}%")
 }
 
 /// A time as the database keeps it (microseconds), so that a time read back compares
@@ -136,6 +158,24 @@ impl Store {
             .map_err(StoreError::Query)?
             .map(AttemptState::try_from)
             .transpose()
+    }
+
+    /// Forgets every bucket whose name starts with `prefix` (the windows of one rate limit).
+    /// Returns how many there were.
+    pub async fn clear_attempts_with_prefix(&self, prefix: &str) -> Result<u64, StoreError> {
+        let escaped = prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let result = attempt_counter::Entity::delete_many()
+            .filter(
+                Expr::col(attempt_counter::Column::Bucket)
+                    .like(LikeExpr::new(format!("{escaped}%")).escape('\\')),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected)
     }
 
     /// Forgets a bucket's failures (after a success). Returns whether it had any.

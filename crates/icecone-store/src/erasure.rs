@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::attempts::{self, email_bucket};
 use crate::entity::{
     account, account_deletion, erasure_followup, erasure_tombstone, generation, job, legal_hold,
 };
@@ -189,12 +190,6 @@ impl From<erasure_followup::Model> for ErasureFollowup {
     }
 }
 
-/// The login-failure bucket of an e-mail's blind index (see `attempts`).
-fn email_bucket(email_index: &[u8]) -> String {
-    let hex: String = email_index.iter().map(|b| format!("{b:02x}")).collect();
-    format!("login:email:{hex}")
-}
-
 /// An audit actor or target naming `account`.
 fn audit_pattern(account: Uuid) -> String {
     format!("%{account}%")
@@ -225,7 +220,9 @@ fn owned_by(
                 .and_where(Expr::col(col(parent_owner)).eq(account))
                 .to_owned(),
         ),
-        Owner::EmailIndexBucket => Expr::col(col("bucket")).eq(email_bucket),
+        Owner::AttemptBuckets => Expr::col(col("bucket"))
+            .eq(email_bucket)
+            .or(Expr::col(col("bucket")).like(attempts::account_bucket_pattern(account))),
         Owner::AuditText => Expr::col(col("actor"))
             .like(audit_pattern(account))
             .or(Expr::col(col("target")).like(audit_pattern(account))),
@@ -549,7 +546,8 @@ impl Store {
     /// person's rows of every table the registry marks [`Erase::DeleteRows`], in the
     /// registry's order, and leaves the tombstone `request` (requested at `requested_at`,
     /// erased at `now`). Nothing of any other account is touched: every statement is
-    /// filtered by this account (or its subject, or its e-mail's blind index). Returns
+    /// filtered by this account (or its subject, or its e-mail's blind index, or its id in
+    /// a throttling bucket's name). Returns
     /// `false` when the account no longer exists (erased before a crash: nothing to do).
     ///
     /// On SQLite, deleted content is overwritten (`secure_delete`) and the write-ahead log

@@ -38,9 +38,10 @@ pub enum Owner {
         /// The parent's account column.
         parent_owner: &'static str,
     },
-    /// Throttling counters whose key embeds the blind index of the person's e-mail
-    /// (`login:email:<hex>`), not an id.
-    EmailIndexBucket,
+    /// Throttling counters whose key names the person: by the blind index of their e-mail
+    /// (`login:email:<hex>`, [`crate::attempts::email_bucket`]) or by their account id
+    /// (`<what>:account:<id>...`, [`crate::attempts::account_bucket`]).
+    AttemptBuckets,
     /// Entries naming the account as `account:<id>` in their actor or target text.
     AuditText,
 }
@@ -210,7 +211,10 @@ pub const REGISTRY: &[Entry] = &[
     personal(
         "privacy_tickets",
         Owner::Account("account_id"),
-        // Anonymous messages (no account) cannot be tied to a person and are not exported.
+        // Anonymous messages are tied to a person only by the blind index of their reply
+        // address, which the gateway computes from the person's verified address
+        // (`rights::tickets`): it exports them, and the erasure job deletes them before
+        // the data key is shredded, in a step of its own.
         Export::Section("privacyTickets"),
     ),
     Entry::Personal(Personal {
@@ -229,8 +233,8 @@ pub const REGISTRY: &[Entry] = &[
     ),
     personal(
         "attempt_counters",
-        Owner::EmailIndexBucket,
-        Export::Excluded("throttling counters keyed by a blind index, kept at most a day"),
+        Owner::AttemptBuckets,
+        Export::Excluded("throttling counters, kept at most a day"),
     ),
     personal("accounts", Owner::AccountId, Export::Section("account")),
     personal(

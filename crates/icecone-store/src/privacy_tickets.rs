@@ -3,7 +3,7 @@
 //! before they reach the store.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::entity::privacy_ticket;
@@ -18,7 +18,8 @@ pub struct PrivacyTicketRecord {
     pub account: Option<Uuid>,
     /// The reply address, sealed (required when anonymous).
     pub email_sealed: Option<Vec<u8>>,
-    /// The reply address's blind index (for rate limiting).
+    /// The reply address's blind index (for rate limiting, and to find a person's
+    /// anonymous tickets for their export and erasure).
     pub email_index: Option<Vec<u8>>,
     /// The subject line, sealed.
     pub subject_sealed: Vec<u8>,
@@ -86,21 +87,47 @@ impl Store {
         self.tickets_where(None).await
     }
 
-    /// The tickets the account sent while signed in, newest first (what its export holds).
+    /// The tickets of a person, newest first (what their export holds): those the account
+    /// sent while signed in, and — given `reply_index`, the blind index of the person's
+    /// verified address as tickets store it — the anonymous ones with that reply address.
     pub async fn privacy_tickets_of(
         &self,
         account: Uuid,
+        reply_index: Option<&[u8]>,
     ) -> Result<Vec<PrivacyTicketRecord>, StoreError> {
-        self.tickets_where(Some(account)).await
+        let mut theirs = Condition::any().add(privacy_ticket::Column::AccountId.eq(account));
+        if let Some(index) = reply_index {
+            theirs = theirs.add(
+                Condition::all()
+                    .add(privacy_ticket::Column::AccountId.is_null())
+                    .add(privacy_ticket::Column::EmailIndex.eq(index.to_vec())),
+            );
+        }
+        self.tickets_where(Some(theirs)).await
+    }
+
+    /// Deletes the anonymous tickets whose reply address has the blind index
+    /// `reply_index` (its owner's account is being erased). Returns how many.
+    pub async fn delete_anonymous_privacy_tickets(
+        &self,
+        reply_index: &[u8],
+    ) -> Result<u64, StoreError> {
+        let result = privacy_ticket::Entity::delete_many()
+            .filter(privacy_ticket::Column::AccountId.is_null())
+            .filter(privacy_ticket::Column::EmailIndex.eq(reply_index.to_vec()))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected)
     }
 
     async fn tickets_where(
         &self,
-        account: Option<Uuid>,
+        condition: Option<Condition>,
     ) -> Result<Vec<PrivacyTicketRecord>, StoreError> {
         let mut query = privacy_ticket::Entity::find();
-        if let Some(account) = account {
-            query = query.filter(privacy_ticket::Column::AccountId.eq(account));
+        if let Some(condition) = condition {
+            query = query.filter(condition);
         }
         Ok(query
             .order_by_desc(privacy_ticket::Column::ReceivedAt)

@@ -15,6 +15,7 @@ use icecone_core::identity::email::Email;
 use icecone_core::identity::password_hash;
 use icecone_core::identity::throttle::{self, Rule};
 use icecone_store::accounts::AccountRecord;
+use icecone_store::attempts::email_bucket;
 use icecone_store::sessions::{NewSession, RefreshSpend};
 use icecone_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
@@ -147,11 +148,6 @@ pub(crate) const ADDRESS_RULE: Rule = Rule::Window {
     limit: throttle::ADDRESS_LIMIT,
     window: throttle::ADDRESS_WINDOW,
 };
-
-/// The bucket counting password failures of an e-mail address (by its blind index).
-pub(crate) fn email_bucket(email_index: &[u8]) -> String {
-    format!("login:email:{}", hex(email_index))
-}
 
 /// Reserves a password check for an e-mail address's bucket ([`Rule::Delays`]) and checks
 /// `password` against `stored` (Argon2id, off the async threads; an unknown address costs

@@ -292,7 +292,12 @@ pub async fn resend_verification(cx: Context<'_>, account: Uuid) -> Result<(), S
     if record.email_verified_at.is_some() {
         return Err(SignUpError::AlreadyVerified);
     }
-    count_in_window(cx, &format!("verify:resend:{account}"), RESENDS_PER_ACCOUNT).await?;
+    count_in_window(
+        cx,
+        &icecone_store::attempts::account_bucket("verify:resend", account),
+        RESENDS_PER_ACCOUNT,
+    )
+    .await?;
     let address = accounts::email_of(cx.vault, &record)
         .await
         .map_err(LogInError::from)?;

@@ -7,6 +7,7 @@
 //! | `start` | reads the request (the job's subject is its id — the job row names no account); cancelled, superseded or already erased: done; a legal hold in force: the request is held, the person told the ground, done (releasing the hold queues a new job); else the request is `running` | read again |
 //! | `revoke_sessions` | revokes every session and cancels every job acting for the account (a video in progress) | revokes again (no-op) |
 //! | `remote_copies` | asks each provider to delete its copy of the person's generations (`ProviderAdapter::delete_remote`) and records what became of it on the generation; a transient failure is retried by the runner with backoff up to [`REMOTE_ATTEMPTS`] claims; then, or on a permanent failure, the copy is recorded in `erasure_followups` for DPO staff and the erasure goes on — a provider never blocks local erasure | only copies not settled yet are asked again |
+//! | `anonymous_traces` | deletes what names the person without their account id, which only their address finds: the anonymous messages to the DPO sent from their verified address and that address's rate-limit windows (`rights::tickets::forget_anonymous`) — before the key is shredded, while the address can be read | deletes again (no-op) |
 //! | `shred_key` | destroys the person's data key (crypto-shredding): from here every ciphertext of theirs is unreadable, in the database and in every backup | destroying twice is harmless |
 //! | `delete_rows` | deletes every row of the person, table by table as the personal-data registry orders them, and writes the tombstone — one transaction (`Store::erase_account`) | the account is gone: done |
 
@@ -36,6 +37,8 @@ pub const START: &str = "start";
 pub const REVOKE_SESSIONS: &str = "revoke_sessions";
 /// Ask providers to delete their copies.
 pub const REMOTE_COPIES: &str = "remote_copies";
+/// Delete the anonymous messages found by the person's address.
+pub const ANONYMOUS_TRACES: &str = "anonymous_traces";
 /// Destroy the data key.
 pub const SHRED_KEY: &str = "shred_key";
 /// Delete the rows and leave the tombstone.
@@ -185,6 +188,24 @@ impl ErasureJobs {
                 .record_remote_copy(account.id, copy.generation, settled)
                 .await?;
         }
+        if !job.advance(ANONYMOUS_TRACES).await? {
+            return Ok(Outcome::Done);
+        }
+        self.anonymous_traces(job, request, account).await
+    }
+
+    async fn anonymous_traces(
+        &self,
+        job: &mut Leased<'_>,
+        request: &AccountDeletion,
+        account: &AccountRecord,
+    ) -> anyhow::Result<Outcome> {
+        let deleted =
+            crate::rights::tickets::forget_anonymous(&self.store, &self.vault, account).await?;
+        tracing::info!(
+            tickets = deleted,
+            "anonymous messages of the person deleted"
+        );
         if !job.advance(SHRED_KEY).await? {
             return Ok(Outcome::Done);
         }
@@ -224,6 +245,7 @@ impl ErasureJobs {
             START => self.start(job, &request, &account).await,
             REVOKE_SESSIONS => self.revoke_sessions(job, &request, &account).await,
             REMOTE_COPIES => self.remote_copies(job, &request, &account).await,
+            ANONYMOUS_TRACES => self.anonymous_traces(job, &request, &account).await,
             SHRED_KEY => self.shred_key(job, &request, &account).await,
             DELETE_ROWS => self.delete_rows(&request, &account).await,
             other => anyhow::bail!("an erasure job at an unknown step `{other}`"),

@@ -142,7 +142,7 @@ async fn reauthenticate(
     password: String,
     code: Option<&str>,
 ) -> Result<(), ErasureError> {
-    let bucket = login::email_bucket(&account.email_index);
+    let bucket = icecone_store::attempts::email_bucket(&account.email_index);
     let stored = Some(account.password_hash.clone());
     if !login::check_password(cx.store, &bucket, stored, password, Utc::now()).await? {
         return Err(ErasureError::WrongPassword);

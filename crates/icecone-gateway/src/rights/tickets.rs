@@ -4,7 +4,9 @@
 //! them); an anonymous sender's under the system key, with the reply address they must
 //! give. Tickets are rate limited per client address, per reply address (by its blind
 //! index, never the address) and per account, with the same fixed-window counters as
-//! sign-up.
+//! sign-up. The anonymous tickets whose reply address is a person's verified address are
+//! theirs: exported with their data ([`read_of`]) and erased with their account
+//! ([`forget_anonymous`]).
 
 use chrono::{DateTime, Utc};
 use icecone_core::crypto::envelope::Binding;
@@ -16,6 +18,7 @@ use icecone_store::privacy_tickets::PrivacyTicketRecord;
 use uuid::Uuid;
 
 use super::now;
+use crate::auth::accounts;
 use crate::auth::attempts::{self, AttemptError};
 use crate::auth::login::hex;
 use crate::keys::vault::{Field, Vault};
@@ -200,21 +203,14 @@ pub async fn contact(
         )
         .await?;
     }
-    let email_index = email
-        .as_ref()
-        .map(|email| vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes()));
+    let email_index = email.as_ref().map(|email| reply_index(vault, email));
     if let Some(index) = &email_index {
-        count(
-            store,
-            &format!("dpo:email:{}", hex(&index[..16])),
-            TICKETS_PER_SENDER,
-        )
-        .await?;
+        count(store, &reply_bucket(index), TICKETS_PER_SENDER).await?;
     }
     if let Some(account) = sender {
         count(
             store,
-            &format!("dpo:account:{}", account.id),
+            &icecone_store::attempts::account_bucket("dpo", account.id),
             TICKETS_PER_SENDER,
         )
         .await?;
@@ -259,17 +255,68 @@ pub async fn read_all(store: &Store, vault: &Vault) -> anyhow::Result<Vec<Opened
     Ok(opened)
 }
 
-/// The tickets `sender` sent while signed in, newest first, opened (for their export).
+/// The tickets of `person`, newest first, opened (for their export): those sent while
+/// signed in, and the anonymous ones whose reply address is the person's verified address
+/// ([`linked_reply_index`]).
 pub async fn read_of(
     store: &Store,
     vault: &Vault,
-    sender: &AccountRecord,
+    person: &AccountRecord,
 ) -> anyhow::Result<Vec<OpenedTicket>> {
+    let linked = linked_reply_index(vault, person).await?;
     let mut opened = Vec::new();
-    for ticket in store.privacy_tickets_of(sender.id).await? {
-        opened.push(open_ticket(vault, Some(sender), ticket).await?);
+    for ticket in store
+        .privacy_tickets_of(person.id, linked.as_ref().map(|index| &index[..]))
+        .await?
+    {
+        let sender = (ticket.account == Some(person.id)).then_some(person);
+        opened.push(open_ticket(vault, sender, ticket).await?);
     }
     Ok(opened)
+}
+
+/// Deletes what ties `person` to messages sent without an account — the anonymous tickets
+/// whose reply address is the person's verified address, and that address's rate-limit
+/// windows — for their erasure, while their address can still be read (before the data
+/// key is shredded). Returns how many tickets were deleted.
+pub async fn forget_anonymous(
+    store: &Store,
+    vault: &Vault,
+    person: &AccountRecord,
+) -> anyhow::Result<u64> {
+    let Some(index) = linked_reply_index(vault, person).await? else {
+        return Ok(0);
+    };
+    let deleted = store.delete_anonymous_privacy_tickets(&index).await?;
+    store
+        .clear_attempts_with_prefix(&reply_bucket(&index))
+        .await?;
+    Ok(deleted)
+}
+
+/// The blind index of a reply address, as tickets store it.
+fn reply_index(vault: &Vault, email: &Email) -> [u8; 32] {
+    vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes())
+}
+
+/// The rate-limit bucket of a reply address (its windows append their start).
+fn reply_bucket(index: &[u8; 32]) -> String {
+    format!("dpo:email:{}", hex(&index[..16]))
+}
+
+/// The blind index, as tickets store it, of `person`'s address — `None` until the address
+/// is verified: an address given at sign-up is not the account's until its link is used,
+/// and messages sent from it are not the account holder's to read.
+async fn linked_reply_index(
+    vault: &Vault,
+    person: &AccountRecord,
+) -> anyhow::Result<Option<[u8; 32]>> {
+    if person.email_verified_at.is_none() {
+        return Ok(None);
+    }
+    let address = accounts::email_of(vault, person).await?;
+    let email = Email::parse(&address)?;
+    Ok(Some(reply_index(vault, &email)))
 }
 
 /// Opens the sealed columns of `ticket`, sent by `sender` (`None`: anonymously).

@@ -3,9 +3,11 @@
 use std::collections::BTreeSet;
 
 use chrono::TimeDelta;
+use icecone_store::attempts::{account_bucket, email_bucket};
 use icecone_store::erasure::{AccountDeletion, CancelDeletion, DeletionState, LegalHold};
 use icecone_store::jobs::NewJob;
 use icecone_store::personal_data::{Entry, Erase, REGISTRY};
+use icecone_store::privacy_tickets::PrivacyTicketRecord;
 use icecone_store::sessions::NewSession;
 use icecone_store::testing::TestDatabase;
 use uuid::Uuid;
@@ -171,18 +173,20 @@ async fn erasing_an_account_deletes_every_personal_row_of_it_and_nothing_of_anyo
     }
     let person_record = store.account(person).await.expect("read").expect("person");
     let other_record = store.account(other).await.expect("read").expect("other");
-    let bucket = |index: &[u8; 32]| {
-        format!(
-            "login:email:{}",
-            index.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        )
-    };
+    // Throttling buckets naming each person: by e-mail blind index, and by account id
+    // (with a window's start appended, as the gateway's windows are named).
     for record in [&person_record, &other_record] {
-        store
-            .reserve_attempt(&bucket(&record.email_index), None, now())
-            .await
-            .expect("bucket")
-            .expect("reserved");
+        for bucket in [
+            email_bucket(&record.email_index),
+            format!("{}:1800000000", account_bucket("verify:resend", record.id)),
+            format!("{}:1800000000", account_bucket("dpo", record.id)),
+        ] {
+            store
+                .reserve_attempt(&bucket, None, now())
+                .await
+                .expect("bucket")
+                .expect("reserved");
+        }
     }
     let (request, job) = deletion(person, 0);
     store
@@ -223,7 +227,8 @@ async fn erasing_an_account_deletes_every_personal_row_of_it_and_nothing_of_anyo
     assert!(
         other_before
             .iter()
-            .any(|(table, n)| *table == "attempt_counters" && *n == 1)
+            .any(|(table, n)| *table == "attempt_counters" && *n == 3),
+        "every bucket naming the other person counted: {other_before:?}"
     );
     let tombstone = store
         .erasure_tombstone(request.id)
@@ -240,4 +245,118 @@ async fn erasing_an_account_deletes_every_personal_row_of_it_and_nothing_of_anyo
             .await
             .expect("erase again")
     );
+}
+
+#[tokio::test]
+async fn a_persons_anonymous_tickets_are_found_by_their_reply_index_and_deleted_alone() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let person = create_user(store, 1).await;
+    let other = create_user(store, 2).await;
+    // (sender's account, reply index, received seconds from now)
+    let tickets = [
+        (Some(person), None, 1),
+        (None, Some([7u8; 32]), 2),
+        (None, Some([8u8; 32]), 3),
+        (Some(other), Some([7u8; 32]), 4),
+    ];
+    let mut ids = Vec::new();
+    for (account, index, seconds) in tickets {
+        let id = Uuid::new_v4();
+        ids.push(id);
+        store
+            .insert_privacy_ticket(&PrivacyTicketRecord {
+                id,
+                account,
+                email_sealed: index.map(|_| vec![1]),
+                email_index: index.map(|index| index.to_vec()),
+                subject_sealed: vec![2],
+                message_sealed: vec![3],
+                received_at: plus(now(), seconds),
+                status: "OPEN".to_owned(),
+            })
+            .await
+            .expect("stored");
+    }
+    let of = |reply: Option<[u8; 32]>| async move {
+        store
+            .privacy_tickets_of(person, reply.as_ref().map(|index| &index[..]))
+            .await
+            .expect("read")
+            .into_iter()
+            .map(|ticket| ticket.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        of(None).await,
+        [ids[0]],
+        "without the index: signed-in tickets only"
+    );
+    assert_eq!(
+        of(Some([7; 32])).await,
+        [ids[1], ids[0]],
+        "the anonymous ticket from the address, newest first; not another account's"
+    );
+
+    assert_eq!(
+        store
+            .delete_anonymous_privacy_tickets(&[7; 32])
+            .await
+            .expect("deleted"),
+        1
+    );
+    let left: Vec<Uuid> = store
+        .privacy_tickets()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|ticket| ticket.id)
+        .collect();
+    assert_eq!(left, [ids[3], ids[2], ids[0]]);
+}
+
+#[tokio::test]
+async fn the_windows_of_one_rate_limit_are_cleared_by_their_prefix_alone() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    for bucket in [
+        "dpo:email:ab12:1800000000",
+        "dpo:email:ab12:1800000900",
+        "dpo:email:ab123:1800000000",
+        "dpo:email:ab_2:1800000000",
+        "dpo:email:cd34:1800000000",
+    ] {
+        store
+            .reserve_attempt(bucket, None, now())
+            .await
+            .expect("bucket")
+            .expect("reserved");
+    }
+    assert_eq!(
+        store
+            .clear_attempts_with_prefix("dpo:email:ab12:")
+            .await
+            .expect("cleared"),
+        2
+    );
+    assert_eq!(
+        store
+            .clear_attempts_with_prefix("dpo:email:ab_")
+            .await
+            .expect("cleared"),
+        1,
+        "`_` is matched as itself"
+    );
+    for (bucket, kept) in [
+        ("dpo:email:ab12:1800000000", false),
+        ("dpo:email:ab123:1800000000", true),
+        ("dpo:email:ab_2:1800000000", false),
+        ("dpo:email:cd34:1800000000", true),
+    ] {
+        assert_eq!(
+            store.attempt_state(bucket).await.expect("read").is_some(),
+            kept,
+            "{bucket}"
+        );
+    }
 }
