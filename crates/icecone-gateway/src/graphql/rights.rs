@@ -467,7 +467,7 @@ impl RightsMutation {
             &services.store,
             &services.vault,
             sender.as_ref(),
-            Some(super::auth::client_address(ctx)?),
+            super::auth::client_address(ctx)?,
             TicketInput {
                 email: input.email.as_deref(),
                 subject: &input.subject,

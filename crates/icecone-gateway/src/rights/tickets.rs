@@ -164,12 +164,13 @@ async fn open(
     Ok(String::from_utf8_lossy(&plaintext).into_owned())
 }
 
-/// Stores a ticket from `sender` (or anonymous), within the rate limits.
+/// Stores a ticket from `sender` (or anonymous), within the rate limits: per client address
+/// (`http::ClientAddress`, which every door has), per reply address and per account.
 pub async fn contact(
     store: &Store,
     vault: &Vault,
     sender: Option<&AccountRecord>,
-    client_address: Option<&str>,
+    client_address: &str,
     input: TicketInput<'_>,
 ) -> Result<PrivacyTicketRecord, TicketError> {
     let email = match (input.email.map(str::trim), sender) {
@@ -194,15 +195,13 @@ pub async fn contact(
         MAX_MESSAGE_CHARS,
         "`message` must be 1 to 5000 characters",
     )?;
-    if let Some(address) = client_address {
-        let index = vault.blind_index("attempts.client_address", address.as_bytes());
-        count(
-            store,
-            &format!("dpo:addr:{}", hex(&index[..16])),
-            TICKETS_PER_ADDRESS,
-        )
-        .await?;
-    }
+    let index = vault.blind_index("attempts.client_address", client_address.as_bytes());
+    count(
+        store,
+        &format!("dpo:addr:{}", hex(&index[..16])),
+        TICKETS_PER_ADDRESS,
+    )
+    .await?;
     let email_index = email.as_ref().map(|email| reply_index(vault, email));
     if let Some(index) = &email_index {
         count(store, &reply_bucket(index), TICKETS_PER_SENDER).await?;
