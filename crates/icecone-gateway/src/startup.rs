@@ -139,7 +139,7 @@ impl Application {
                 )),
             ],
             config.jobs,
-        );
+        )?;
         let http_vault = vault.clone();
         let executor = graphql::Executor::new(
             Services {

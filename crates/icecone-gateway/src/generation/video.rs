@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use icecone_core::consent::Purpose;
+use icecone_core::consent::background::StepUse;
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, Prompt, ProviderAdapter,
     ProviderError, RemoteDeletion, Submission, VideoRequest,
@@ -28,7 +30,7 @@ use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 
 use super::{Generations, now};
-use crate::jobs::{JobHandler, Leased, Outcome};
+use crate::jobs::{JobHandler, Leased, Outcome, Step};
 use crate::providers::router::RouteError;
 
 /// The kind of the job.
@@ -41,6 +43,24 @@ pub const POLL: &str = "poll";
 pub const DELETE_REMOTE: &str = "delete_remote";
 /// Claims without progress before a video generation fails for good.
 pub const MAX_ATTEMPTS: u32 = 5;
+/// What each step does with the person's data: submitting and following the generation
+/// is processing for `AI_GENERATION` (held while the person restricts processing);
+/// asking the provider to delete its copy ends processing, which the law requires
+/// (storage limitation), so it goes on under restriction.
+pub const STEPS: &[Step] = &[
+    Step {
+        name: SUBMIT,
+        uses: StepUse::Process(Purpose::AiGeneration),
+    },
+    Step {
+        name: POLL,
+        uses: StepUse::Process(Purpose::AiGeneration),
+    },
+    Step {
+        name: DELETE_REMOTE,
+        uses: StepUse::Process(Purpose::LegalCompliance),
+    },
+];
 
 /// The provider reports that the job failed.
 pub const PROVIDER_FAILED: &str = "PROVIDER_FAILED";
@@ -420,6 +440,10 @@ async fn forget_remote(adapter: &dyn ProviderAdapter, handle: &JobHandle) {
 impl JobHandler for VideoJobs {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn steps(&self) -> &'static [Step] {
+        STEPS
     }
 
     fn run<'a>(&'a self, job: &'a mut Leased<'_>) -> BoxFuture<'a, anyhow::Result<Outcome>> {
