@@ -24,6 +24,7 @@ use icecone_gateway::generation::video::{self, VideoJobs};
 use icecone_gateway::jobs::{self, JobHandler, Leased, Outcome, Runner, Step};
 use icecone_gateway::providers::Entry;
 use icecone_gateway::providers::router::{Router, RouterSettings};
+use icecone_provider_http::fetch::MediaFetcher;
 use icecone_store::generations::{GenerationStatus, RemoteCopy};
 use icecone_store::jobs::{JobRecord, JobState, NewJob};
 use serde_json::{Value, json};
@@ -577,10 +578,34 @@ impl ProviderAdapter for Scripted {
     }
 }
 
-/// Runs one video through a runner over the scripted provider; returns the generation and
-/// its job once the job ended.
+/// The fetcher a gateway configured with `outbound_allow` uses.
+fn fetcher(outbound_allow: Option<&str>) -> MediaFetcher {
+    let config = icecone_gateway::config::Settings {
+        outbound_allow: outbound_allow.map(str::to_owned),
+        ..icecone_gateway::config::Settings::default()
+    }
+    .resolve()
+    .expect("valid settings");
+    MediaFetcher::new(Duration::from_secs(5), config.outbound).expect("fetcher")
+}
+
+/// Runs one video through a runner over the scripted provider, fetching outputs from the
+/// test's mock servers on 127.0.0.1; returns the generation and its job once the job ended.
 async fn run_scripted(
     script: Script,
+) -> (
+    icecone_store::generations::GenerationRecord,
+    JobRecord,
+    u64,
+    usize,
+) {
+    run_scripted_with(script, fetcher(Some("127.0.0.1/32"))).await
+}
+
+/// As [`run_scripted`], fetching with `fetcher`.
+async fn run_scripted_with(
+    script: Script,
+    fetcher: MediaFetcher,
 ) -> (
     icecone_store::generations::GenerationRecord,
     JobRecord,
@@ -644,10 +669,7 @@ async fn run_scripted(
     assert_eq!(video_seconds_used(&store, account).await, 4);
     let runner = Runner::new(
         store.clone(),
-        vec![Arc::new(VideoJobs::new(
-            generations.clone(),
-            reqwest::Client::new(),
-        ))],
+        vec![Arc::new(VideoJobs::new(generations.clone(), fetcher))],
         jobs,
     )
     .expect("declared");
@@ -747,6 +769,45 @@ async fn an_output_larger_than_the_cap_fails_the_generation() {
     assert_eq!(generation.status, GenerationStatus::Failed);
     assert_eq!(generation.error_code.as_deref(), Some("PROVIDER_MALFORMED"));
     assert_eq!(used, 0);
+}
+
+#[tokio::test]
+async fn an_output_url_at_a_loopback_or_private_address_is_refused_and_never_requested() {
+    // The provider's answer points at a server on this machine: without `outbound_allow`,
+    // as in production, the gateway refuses to fetch from it.
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"\x89PNG\r\n\x1a\n".to_vec()))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let port = server.address().port();
+    for url in [
+        format!("{}/out/7.mp4?sig=abc", server.uri()),
+        format!("http://localhost:{port}/out/7.mp4"),
+        format!("http://[::ffff:127.0.0.1]:{port}/out/7.mp4"),
+        "http://169.254.169.254/latest/meta-data/iam/".to_owned(),
+        "http://10.0.0.7/out/7.mp4".to_owned(),
+    ] {
+        let (generation, job, used, cancels) =
+            run_scripted_with(Script::ReadyAt(url.clone()), fetcher(None)).await;
+        assert_eq!(generation.status, GenerationStatus::Failed, "{url}");
+        assert_eq!(
+            generation.error_code.as_deref(),
+            Some(video::UNSAFE_OUTPUT_URL),
+            "{url}"
+        );
+        assert_eq!(
+            (job.state, job.last_error_code.as_deref()),
+            (JobState::Failed, Some(video::UNSAFE_OUTPUT_URL))
+        );
+        assert_eq!(used, 0, "its seconds are given back");
+        assert_eq!(
+            cancels, 1,
+            "the provider's job is cancelled: its output is not taken"
+        );
+    }
+    server.verify().await;
 }
 
 #[tokio::test]
@@ -970,10 +1031,7 @@ async fn a_video_queued_before_restriction_is_never_submitted_or_polled_while_it
     );
     let runner = Runner::new(
         store.clone(),
-        vec![Arc::new(VideoJobs::new(
-            generations,
-            reqwest::Client::new(),
-        ))],
+        vec![Arc::new(VideoJobs::new(generations, fetcher(None)))],
         config,
     )
     .expect("declared");
