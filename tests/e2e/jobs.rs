@@ -1,16 +1,18 @@
 //! Video generations through the durable job runner: `generateVideo` end to end with
 //! `local`, the `generationUpdated` subscription over a real WebSocket, cancellation by
-//! deletion, the deadline, providers that fail or whose output is gone, and a gateway
-//! killed with SIGKILL in the middle of a job.
+//! deletion, the deadline, providers that fail or whose output is gone, a gateway
+//! killed with SIGKILL in the middle of a job, and the consent decision asked before each
+//! step (a restriction holds a queued video; a kind must declare what its steps do).
 
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures_util::future::BoxFuture;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
-    GenerationRequest, JobHandle, JobStatus, MediaUrl, ProviderAdapter, ProviderError,
+    GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, ProviderAdapter, ProviderError,
     ProviderFuture, RemoteMedia, Submission, VideoRequest,
 };
 use icecone_core::provider::policy::ProviderPolicy;
@@ -18,11 +20,12 @@ use icecone_core::usage::{Period, Plans, Quota};
 use icecone_gateway::config::JobsConfig;
 use icecone_gateway::generation::Generations;
 use icecone_gateway::generation::video::{self, VideoJobs};
-use icecone_gateway::jobs::Runner;
+use icecone_gateway::jobs::{self, JobHandler, Leased, Outcome, Runner, Step};
 use icecone_gateway::providers::Entry;
 use icecone_gateway::providers::router::{Router, RouterSettings};
+use icecone_provider_http::fetch::MediaFetcher;
 use icecone_store::generations::{GenerationStatus, RemoteCopy};
-use icecone_store::jobs::{JobRecord, JobState};
+use icecone_store::jobs::{JobRecord, JobState, NewJob};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use wiremock::matchers::method;
@@ -455,10 +458,34 @@ impl ProviderAdapter for Scripted {
     }
 }
 
-/// Runs one video through a runner over the scripted provider; returns the generation and
-/// its job once the job ended.
+/// The fetcher a gateway configured with `outbound_allow` uses.
+fn fetcher(outbound_allow: Option<&str>) -> MediaFetcher {
+    let config = icecone_gateway::config::Settings {
+        outbound_allow: outbound_allow.map(str::to_owned),
+        ..icecone_gateway::config::Settings::default()
+    }
+    .resolve()
+    .expect("valid settings");
+    MediaFetcher::new(Duration::from_secs(5), config.outbound).expect("fetcher")
+}
+
+/// Runs one video through a runner over the scripted provider, fetching outputs from the
+/// test's mock servers on 127.0.0.1; returns the generation and its job once the job ended.
 async fn run_scripted(
     script: Script,
+) -> (
+    icecone_store::generations::GenerationRecord,
+    JobRecord,
+    u64,
+    usize,
+) {
+    run_scripted_with(script, fetcher(Some("127.0.0.1/32"))).await
+}
+
+/// As [`run_scripted`], fetching with `fetcher`.
+async fn run_scripted_with(
+    script: Script,
+    fetcher: MediaFetcher,
 ) -> (
     icecone_store::generations::GenerationRecord,
     JobRecord,
@@ -522,12 +549,10 @@ async fn run_scripted(
     assert_eq!(video_seconds_used(&store, account).await, 4);
     let runner = Runner::new(
         store.clone(),
-        vec![Arc::new(VideoJobs::new(
-            generations.clone(),
-            reqwest::Client::new(),
-        ))],
+        vec![Arc::new(VideoJobs::new(generations.clone(), fetcher))],
         jobs,
-    );
+    )
+    .expect("declared");
     let id = record.id.to_string();
     for _ in 0..200 {
         runner.run_next("test-worker").await.expect("ran");
@@ -624,6 +649,45 @@ async fn an_output_larger_than_the_cap_fails_the_generation() {
     assert_eq!(generation.status, GenerationStatus::Failed);
     assert_eq!(generation.error_code.as_deref(), Some("PROVIDER_MALFORMED"));
     assert_eq!(used, 0);
+}
+
+#[tokio::test]
+async fn an_output_url_at_a_loopback_or_private_address_is_refused_and_never_requested() {
+    // The provider's answer points at a server on this machine: without `outbound_allow`,
+    // as in production, the gateway refuses to fetch from it.
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"\x89PNG\r\n\x1a\n".to_vec()))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let port = server.address().port();
+    for url in [
+        format!("{}/out/7.mp4?sig=abc", server.uri()),
+        format!("http://localhost:{port}/out/7.mp4"),
+        format!("http://[::ffff:127.0.0.1]:{port}/out/7.mp4"),
+        "http://169.254.169.254/latest/meta-data/iam/".to_owned(),
+        "http://10.0.0.7/out/7.mp4".to_owned(),
+    ] {
+        let (generation, job, used, cancels) =
+            run_scripted_with(Script::ReadyAt(url.clone()), fetcher(None)).await;
+        assert_eq!(generation.status, GenerationStatus::Failed, "{url}");
+        assert_eq!(
+            generation.error_code.as_deref(),
+            Some(video::UNSAFE_OUTPUT_URL),
+            "{url}"
+        );
+        assert_eq!(
+            (job.state, job.last_error_code.as_deref()),
+            (JobState::Failed, Some(video::UNSAFE_OUTPUT_URL))
+        );
+        assert_eq!(used, 0, "its seconds are given back");
+        assert_eq!(
+            cancels, 1,
+            "the provider's job is cancelled: its output is not taken"
+        );
+    }
+    server.verify().await;
 }
 
 #[tokio::test]
@@ -729,5 +793,283 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
         video_seconds_used(store, job.account.expect("account")).await,
         2,
         "usage counted once"
+    );
+}
+
+/// A video provider standing in for `local` that counts what reaches it.
+#[derive(Debug)]
+struct Counting {
+    id: ProviderId,
+    submits: std::sync::atomic::AtomicUsize,
+    polls: std::sync::atomic::AtomicUsize,
+    /// Whether a poll finds the video made.
+    ready: std::sync::atomic::AtomicBool,
+}
+
+impl ProviderAdapter for Counting {
+    fn id(&self) -> &ProviderId {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        "counting"
+    }
+    fn policy(&self) -> &ProviderPolicy {
+        &icecone_provider_local::POLICY
+    }
+    fn is_available(&self) -> bool {
+        true
+    }
+    fn submit<'a>(&'a self, _: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
+        self.submits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(std::future::ready(Ok(Submission::Pending(JobHandle::new(
+            "job-9",
+        )))))
+    }
+    fn poll<'a>(&'a self, _: &'a JobHandle) -> ProviderFuture<'a, JobStatus> {
+        self.polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let status = if self.ready.load(std::sync::atomic::Ordering::SeqCst) {
+            let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+            png.extend_from_slice(&[0; 16]);
+            JobStatus::Done(Output::Media {
+                bytes: png,
+                mime_type: "image/png",
+            })
+        } else {
+            JobStatus::Running
+        };
+        Box::pin(std::future::ready(Ok(status)))
+    }
+}
+
+/// Runs due jobs as one worker of `runner` until none is due.
+async fn drain(runner: &Runner) {
+    for _ in 0..50 {
+        if !runner.run_next("test-worker").await.expect("ran") {
+            return;
+        }
+    }
+    panic!("jobs kept coming");
+}
+
+const RESTRICT: &str =
+    "mutation R($r: Boolean!) { restrictProcessing(restricted: $r) { processingRestricted } }";
+
+async fn restrict(app: &TestApp, token: &str, restricted: bool) {
+    let body = post(app, Some(token), RESTRICT, json!({ "r": restricted })).await;
+    assert_eq!(
+        body["data"]["restrictProcessing"]["processingRestricted"], restricted,
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_video_queued_before_restriction_is_never_submitted_or_polled_while_it_stands() {
+    // The gateway runs no jobs itself: the test's runner is its one worker, over a
+    // provider that counts what reaches it.
+    let app = spawn(|settings| settings.job_workers = 0).await;
+    let (account, token) = signed_in(&app, "restricted-video@example.com").await;
+    let generation = queued_video(
+        &app,
+        &token,
+        json!({ "prompt": "a private scene", "durationSeconds": 3 }),
+    )
+    .await;
+    let id = generation["id"].as_str().expect("id").to_owned();
+    restrict(&app, &token, true).await;
+
+    let (vault, _) = instance(&app).await;
+    let provider = Arc::new(Counting {
+        id: ProviderId::parse("local").expect("id"),
+        submits: std::sync::atomic::AtomicUsize::new(0),
+        polls: std::sync::atomic::AtomicUsize::new(0),
+        ready: std::sync::atomic::AtomicBool::new(false),
+    });
+    let store = app.db.store().clone();
+    let config = JobsConfig {
+        workers: 1,
+        // A poll comes due this long after the last step: each drain below stops there.
+        poll_interval: Duration::from_millis(300),
+        lease: Duration::from_secs(30),
+        video_deadline: Duration::from_secs(600),
+        ..JobsConfig::default()
+    };
+    let generations = Arc::new(
+        Generations::new(
+            store.clone(),
+            Arc::new(vault),
+            Arc::new(Router::new(
+                vec![Entry::new(provider.clone(), &[])],
+                RouterSettings::new(0, Duration::from_secs(5)),
+            )),
+            Plans {
+                free: Quota {
+                    video_seconds: 10,
+                    ..Quota::default()
+                },
+                pro: Quota::default(),
+            },
+        )
+        .with_jobs(config),
+    );
+    let runner = Runner::new(
+        store.clone(),
+        vec![Arc::new(VideoJobs::new(generations, fetcher(None)))],
+        config,
+    )
+    .expect("declared");
+    let submits = || provider.submits.load(std::sync::atomic::Ordering::SeqCst);
+    let polls = || provider.polls.load(std::sync::atomic::Ordering::SeqCst);
+
+    drain(&runner).await;
+    assert_eq!(submits(), 0, "the provider never receives the submit");
+    let job = job_of(&store, &id).await;
+    assert_eq!(
+        (job.state, job.step.as_str(), job.last_error_code.as_deref()),
+        (JobState::Held, "submit", Some("PROCESSING_RESTRICTED"))
+    );
+    let body = post(&app, Some(&token), &generation_query(), json!({ "id": id })).await;
+    assert_eq!(body["data"]["generation"]["status"], "QUEUED", "{body}");
+    assert_eq!(
+        video_seconds_used(&store, account).await,
+        3,
+        "still reserved"
+    );
+    // Held, not due: the worker finds nothing to do however often it looks.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drain(&runner).await;
+    assert_eq!(submits(), 0);
+
+    // Lifted: the person's request goes on, and is submitted once.
+    restrict(&app, &token, false).await;
+    assert_eq!(job_of(&store, &id).await.state, JobState::Queued);
+    drain(&runner).await;
+    assert_eq!((submits(), polls()), (1, 0));
+    let job = job_of(&store, &id).await;
+    assert_eq!((job.state, job.step.as_str()), (JobState::Queued, "poll"));
+
+    // Restricted again while the provider works: the result is not fetched.
+    restrict(&app, &token, true).await;
+    provider
+        .ready
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    drain(&runner).await;
+    assert_eq!((submits(), polls()), (1, 0), "not polled while restricted");
+    assert_eq!(job_of(&store, &id).await.state, JobState::Held);
+    let body = post(&app, Some(&token), &generation_query(), json!({ "id": id })).await;
+    assert_eq!(body["data"]["generation"]["output"], Value::Null, "{body}");
+
+    restrict(&app, &token, false).await;
+    drain(&runner).await;
+    assert_eq!((submits(), polls()), (1, 1));
+    let done = post(&app, Some(&token), &generation_query(), json!({ "id": id })).await;
+    assert_eq!(done["data"]["generation"]["status"], "SUCCEEDED", "{done}");
+    let job = job_of(&store, &id).await;
+    assert_eq!(
+        (job.state, job.step.as_str()),
+        (JobState::Succeeded, "done")
+    );
+    assert_eq!(video_seconds_used(&store, account).await, 3, "counted once");
+}
+
+/// A handler whose kind declares the steps given, counting its runs.
+#[derive(Debug)]
+struct Declaring {
+    steps: &'static [Step],
+    runs: std::sync::atomic::AtomicUsize,
+}
+
+impl JobHandler for Declaring {
+    fn kind(&self) -> &'static str {
+        "test.declaring"
+    }
+    fn steps(&self) -> &'static [Step] {
+        self.steps
+    }
+    fn run<'a>(&'a self, _: &'a mut Leased<'_>) -> BoxFuture<'a, anyhow::Result<Outcome>> {
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async { Ok(Outcome::Done) })
+    }
+    fn give_up<'a>(&'a self, _: &'a JobRecord, _: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn a_job_kind_must_declare_what_each_step_does_with_personal_data_or_it_never_runs() {
+    use icecone_core::consent::Purpose;
+    use icecone_core::consent::background::StepUse;
+    // The gateway's own kinds declare theirs: it would not start otherwise.
+    let app = spawn(|settings| settings.job_workers = 0).await;
+    for steps in [video::STEPS, icecone_gateway::rights::export::STEPS] {
+        assert!(!steps.is_empty());
+    }
+    let store = app.db.store().clone();
+    let undeclared = Arc::new(Declaring {
+        steps: &[],
+        runs: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let refused = Runner::new(store.clone(), vec![undeclared], JobsConfig::default())
+        .expect_err("a kind that declares nothing is refused");
+    assert_eq!(refused.0, "test.declaring");
+
+    // A job at a step its kind does not declare is given up without running; a declared
+    // step that processes for a purpose the person did not consent to is given up too.
+    const STEPS: &[Step] = &[
+        Step {
+            name: "count",
+            uses: StepUse::NoPersonalData {
+                why: "counts nothing about anyone",
+            },
+        },
+        Step {
+            name: "mail",
+            uses: StepUse::Process(Purpose::Marketing),
+        },
+    ];
+    let handler = Arc::new(Declaring {
+        steps: STEPS,
+        runs: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let runner =
+        Runner::new(store.clone(), vec![handler.clone()], JobsConfig::default()).expect("declared");
+    let (account, _) = signed_in(&app, "declared@example.com").await;
+    let mut ids = Vec::new();
+    for step in ["unknown", "mail", "count"] {
+        let job = NewJob {
+            id: Uuid::new_v4(),
+            kind: "test.declaring".to_owned(),
+            account: Some(account),
+            subject: step.to_owned(),
+            step: step.to_owned(),
+            max_attempts: 3,
+            run_after: Utc::now() - chrono::TimeDelta::seconds(10),
+            deadline: None,
+        };
+        store.enqueue_job(&job, Utc::now()).await.expect("queued");
+        ids.push(job.id);
+        drain(&runner).await;
+    }
+    let ended: Vec<(JobState, Option<String>)> = {
+        let mut ended = Vec::new();
+        for id in ids {
+            let job = store.job(id).await.expect("read").expect("job");
+            ended.push((job.state, job.last_error_code));
+        }
+        ended
+    };
+    assert_eq!(
+        ended,
+        [
+            (JobState::Failed, Some(jobs::UNDECLARED_STEP.to_owned())),
+            (JobState::Failed, Some(jobs::CONSENT_REQUIRED.to_owned())),
+            (JobState::Succeeded, None),
+        ]
+    );
+    assert_eq!(
+        handler.runs.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "only the declared step that needs no consent ran"
     );
 }

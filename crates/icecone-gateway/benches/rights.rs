@@ -219,7 +219,8 @@ impl Bench {
             Arc::new(ExportJobs::new(generations, vault.clone(), config.rights)),
             Arc::new(ErasureJobs::new(store.clone(), vault.clone(), router)),
         ];
-        let runner = Runner::new(store.clone(), handlers, config.jobs);
+        let runner = Runner::new(store.clone(), handlers, config.jobs)
+            .expect("every job kind declares its steps");
         let url = format!(
             "sqlite://{}?mode=rw",
             gateway.data_dir().join("icecone.db").display()

@@ -16,6 +16,7 @@ use crate::graphql::limits::Limits;
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::provider::ProviderId;
+use icecone_core::provider::outbound::{Cidr, OutboundPolicy};
 use icecone_core::provider::policy::ZdrContract;
 use icecone_core::usage::{Plans, Quota};
 use icecone_provider_heygen::HeyGenConfig;
@@ -266,6 +267,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "largest output fetched from a provider's temporary URL, in bytes; a larger one fails the generation",
     },
     SettingDoc {
+        key: "outbound_allow",
+        default: None,
+        help: "development and tests only (refused in production): comma-separated networks, such as 127.0.0.1/32, from which outputs may be fetched although they are not public addresses; metadata addresses stay refused",
+    },
+    SettingDoc {
         key: "local_video_delay",
         default: Some("0s"),
         help: "how long the built-in `local` provider's video jobs run before they are ready (s, m, h or d); for demonstrations and tests",
@@ -453,6 +459,8 @@ pub struct Settings {
     pub video_job_deadline: String,
     /// Largest output fetched from a provider.
     pub max_output_bytes: usize,
+    /// Networks outputs may be fetched from besides public addresses (development only).
+    pub outbound_allow: Option<String>,
     /// How long the local provider's video jobs run (`0s`).
     pub local_video_delay: String,
     /// OpenAI's API key.
@@ -551,6 +559,7 @@ impl Default for Settings {
             job_lease_seconds: 60,
             video_job_deadline: "30m".to_owned(),
             max_output_bytes: 256 * 1024 * 1024,
+            outbound_allow: None,
             local_video_delay: "0s".to_owned(),
             openai_api_key: None,
             openai_base_url: icecone_provider_openai::DEFAULT_BASE_URL.to_owned(),
@@ -805,6 +814,7 @@ impl Settings {
                 "local_video_delay must be a number with s, m, h or d, such as 0s".to_owned(),
             )
         })?;
+        let outbound = outbound_policy(self.env, self.outbound_allow.as_deref())?;
         let providers = ProvidersConfig::from_settings(
             self.env,
             ProviderSettings {
@@ -850,10 +860,35 @@ impl Settings {
                 max_tokens: self.graphql_max_tokens,
             },
             providers,
+            outbound,
             generations,
             jobs,
             rights,
         })
+    }
+}
+
+/// Where outputs may be fetched from: in production public addresses over `https` only, in
+/// development also the networks of `outbound_allow`.
+fn outbound_policy(env: Environment, allow: Option<&str>) -> Result<OutboundPolicy, ConfigError> {
+    let allow = allow
+        .unwrap_or_default()
+        .split(',')
+        .filter(|network| !network.trim().is_empty())
+        .map(|network| network.parse::<Cidr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            ConfigError::Invalid(
+                "outbound_allow must be comma-separated networks such as 127.0.0.1/32".to_owned(),
+            )
+        })?;
+    match env {
+        Environment::Production if !allow.is_empty() => Err(ConfigError::Invalid(
+            "outbound_allow is for development and tests only: production fetches outputs from public addresses only"
+                .to_owned(),
+        )),
+        Environment::Production => Ok(OutboundPolicy::production()),
+        Environment::Development => Ok(OutboundPolicy::development(allow)),
     }
 }
 
@@ -936,6 +971,8 @@ pub struct Config {
     pub limits: Limits,
     /// The AI provider adapters and the deployment's promises about them.
     pub providers: ProvidersConfig,
+    /// Where URLs taken from providers' answers may be fetched from.
+    pub outbound: OutboundPolicy,
     /// Quotas and retention of generations.
     pub generations: GenerationsConfig,
     /// The background job runner.
@@ -1667,6 +1704,32 @@ mod tests {
         assert!(!serialized.contains("sk-sentinel"), "{serialized}");
         let config = settings.resolve().expect("valid");
         assert!(!format!("{config:?}").contains("sk-sentinel"));
+    }
+
+    #[test]
+    fn the_outbound_allow_list_is_for_development_only() {
+        let development =
+            outbound_policy(Environment::Development, Some(" 127.0.0.1/32, ::1/128 "))
+                .expect("valid");
+        assert!(!development.https_only());
+        assert_eq!(
+            development
+                .allowed()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["127.0.0.1/32", "::1/128"]
+        );
+        assert_eq!(
+            outbound_policy(Environment::Development, None).expect("valid"),
+            OutboundPolicy::development(Vec::new())
+        );
+        assert_eq!(
+            outbound_policy(Environment::Production, Some("")).expect("valid"),
+            OutboundPolicy::production()
+        );
+        assert!(outbound_policy(Environment::Production, Some("127.0.0.1/32")).is_err());
+        assert!(outbound_policy(Environment::Development, Some("localhost")).is_err());
     }
 
     #[test]

@@ -20,6 +20,15 @@ pub async fn state(store: &Store, account: Uuid) -> Result<Arc<ConsentState>, St
     store.consent_state_cached(account).await
 }
 
+/// The person's current consent state read from the ledger itself, past the read cache:
+/// for decisions that must not lag behind a change made through another instance (a
+/// background job's next step, a notification about to go out).
+pub async fn state_now(store: &Store, account: Uuid) -> Result<ConsentState, StoreError> {
+    Ok(ConsentState::from_entries(
+        &store.consent_entries(account).await?,
+    ))
+}
+
 /// Whether `activity` may run for the person now.
 pub async fn check(
     store: &Store,
@@ -27,6 +36,17 @@ pub async fn check(
     activity: Activity,
 ) -> Result<Result<(), Denial>, StoreError> {
     let state = state(store, account).await?;
+    Ok(may_process(activity, &state, HISTORY))
+}
+
+/// Whether `activity` may run for the person now, decided on the ledger as it stands in
+/// the database ([`state_now`]).
+pub async fn check_now(
+    store: &Store,
+    account: Uuid,
+    activity: Activity,
+) -> Result<Result<(), Denial>, StoreError> {
+    let state = state_now(store, account).await?;
     Ok(may_process(activity, &state, HISTORY))
 }
 
@@ -40,13 +60,28 @@ pub fn entry_now(change: Change, source: ConsentSource) -> LedgerEntry {
     }
 }
 
-/// Appends entries to the person's ledger and returns the new state.
+/// Appends entries to the person's ledger and returns the new state. An entry that may
+/// allow again what was refused (a restriction lifted, a consent given) releases the
+/// person's held background jobs: the job runner asks the decision again before their next
+/// step.
 pub async fn record(
     store: &Store,
     account: Uuid,
     entries: &[LedgerEntry],
 ) -> Result<Arc<ConsentState>, StoreError> {
     store.append_consent_entries(account, entries).await?;
+    let allows_more = entries.iter().any(|entry| {
+        matches!(
+            entry.change,
+            Change::Restriction { restricted: false } | Change::Consent { granted: true, .. }
+        )
+    });
+    if allows_more {
+        let released = store.release_held_jobs(account, Utc::now()).await?;
+        if released > 0 {
+            tracing::info!(released, "held background jobs released");
+        }
+    }
     state(store, account).await
 }
 

@@ -291,8 +291,10 @@ async fn prepare(
     let Some(account) = store.account(record.account).await? else {
         return Ok(None);
     };
+    // Asked at delivery, on the ledger as it stands: a consent withdrawn or a restriction
+    // made through any instance after the notification was queued stops it.
     let activity = Activity::Process(kind.purpose());
-    if let Err(denial) = consent::check(store, account.id, activity).await? {
+    if let Err(denial) = consent::check_now(store, account.id, activity).await? {
         tracing::info!(
             notification = %record.id,
             kind = kind.as_str(),

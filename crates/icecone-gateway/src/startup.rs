@@ -120,13 +120,17 @@ impl Application {
             .with_jobs(config.jobs)
             .with_default_max_tokens(config.generations.default_max_tokens),
         );
-        // Outputs are fetched from providers' temporary URLs with the providers' timeout.
-        let fetch_client = icecone_provider_http::client(config.providers.timeout)
-            .context("cannot build the HTTP client that fetches providers' outputs")?;
+        // Outputs are fetched from providers' temporary URLs with the providers' timeout,
+        // only from destinations the outbound address policy allows.
+        let fetcher = icecone_provider_http::fetch::MediaFetcher::new(
+            config.providers.timeout,
+            config.outbound.clone(),
+        )
+        .context("cannot build the HTTP client that fetches providers' outputs")?;
         let runner = crate::jobs::Runner::new(
             store.clone(),
             vec![
-                Arc::new(video::VideoJobs::new(generations.clone(), fetch_client))
+                Arc::new(video::VideoJobs::new(generations.clone(), fetcher))
                     as Arc<dyn crate::jobs::JobHandler>,
                 Arc::new(rights::export::ExportJobs::new(
                     generations.clone(),
@@ -140,7 +144,7 @@ impl Application {
                 )),
             ],
             config.jobs,
-        );
+        )?;
         let http_vault = vault.clone();
         let executor = graphql::Executor::new(
             Services {

@@ -2,18 +2,22 @@
 //! identity, base URL, client and API key, and the requests it sends with that key), the
 //! base URL check, the client with its timeouts, the slot holding the API key, the mapping
 //! of HTTP answers and transport failures to [`ProviderError`], and fetching a finished
-//! job's output from the provider's temporary URL. Behind the `testing` feature, the
-//! helpers of the adapters' wiremock tests (`testing`).
+//! job's output from the provider's temporary URL ([`fetch`], where the provider's answer
+//! never chooses where the gateway connects). Behind the `testing` feature, the helpers of
+//! the adapters' wiremock tests (`testing`).
 //!
 //! Nothing here reads a provider's free-text error message (it may quote the prompt), logs
-//! a URL (signed URLs carry credentials) or shows a key.
+//! a URL (signed URLs carry credentials) or shows a key. Adapters' clients follow no
+//! redirect: a provider's API answers where it was asked (a `3xx` is
+//! [`ProviderError::Malformed`]), so an answer can neither send the request — with its
+//! key — elsewhere nor make the gateway connect where it chooses.
 
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use icecone_core::provider::ProviderId;
-use icecone_core::provider::adapter::{InvalidRequest, MediaUrl, Output, ProviderError};
+use icecone_core::provider::adapter::{InvalidRequest, ProviderError};
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::ProviderPolicy;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
@@ -21,6 +25,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::DeserializeOwned;
 
+pub mod fetch;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -48,11 +53,13 @@ pub fn base_url(text: &str) -> Result<String, BuildError> {
     }
 }
 
-/// A client whose requests give up after `timeout`, connecting for at most 10 s of it.
+/// A client whose requests give up after `timeout`, connecting for at most 10 s of it, and
+/// that follows no redirect.
 pub fn client(timeout: Duration) -> Result<reqwest::Client, BuildError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(BuildError::Client)
 }
@@ -324,40 +331,6 @@ pub fn sniff_media(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Fetches a finished job's output from the provider's temporary URL: at most `max_bytes`,
-/// its media type read from its bytes (a type other than the expected family is
-/// [`ProviderError::Malformed`]). A 403, 404 or 410 means the URL no longer serves it
-/// ([`ProviderError::OutputGone`]).
-pub async fn fetch_media(
-    client: &reqwest::Client,
-    url: &MediaUrl,
-    max_bytes: usize,
-) -> Result<Output, ProviderError> {
-    let mut response = client.get(url.as_str()).send().await.map_err(transport)?;
-    let status = response.status();
-    if matches!(status.as_u16(), 403 | 404 | 410) {
-        return Err(ProviderError::OutputGone);
-    }
-    if !status.is_success() {
-        return Err(error_for_status(status, response.headers()));
-    }
-    if response
-        .content_length()
-        .is_some_and(|length| length > max_bytes as u64)
-    {
-        return Err(ProviderError::Malformed);
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(transport)? {
-        if bytes.len() + chunk.len() > max_bytes {
-            return Err(ProviderError::Malformed);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    let mime_type = sniff_media(&bytes).ok_or(ProviderError::Malformed)?;
-    Ok(Output::Media { bytes, mime_type })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,6 +495,31 @@ mod tests {
             server.reset().await;
         }
 
+        // A redirect is answered, not followed: the key never goes where an answer says.
+        Mock::given(method("GET"))
+            .and(path("/v1/moved"))
+            .respond_with(
+                ResponseTemplate::new(302)
+                    .insert_header("location", format!("{}/elsewhere", server.uri())),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(path("/elsewhere"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let base = AdapterBase::new(identity, KeyHeader::Bearer, key(), &base_url, timeout)
+            .expect("builds");
+        let moved = Answer::of(base.request(Method::GET, "/moved").expect("a key"))
+            .await
+            .expect("answered");
+        assert_eq!(moved.status, StatusCode::FOUND);
+        assert_eq!(moved.error(|_, _| None), ProviderError::Malformed);
+        server.verify().await;
+        server.reset().await;
+
         let keyless = AdapterBase::new(identity, KeyHeader::Bearer, None, &base_url, timeout)
             .expect("builds");
         assert!(!keyless.has_key());
@@ -541,65 +539,5 @@ mod tests {
             AdapterBase::new(invalid, KeyHeader::Bearer, None, &base_url, timeout),
             Err(BuildError::Id)
         ));
-    }
-
-    #[tokio::test]
-    async fn fetching_media_reads_its_type_refuses_too_much_and_gone_urls() {
-        let server = MockServer::start().await;
-        let mp4 = b"\0\0\0\x18ftypmp42\0\0\0\0rest-of-video".to_vec();
-        Mock::given(method("GET"))
-            .and(path("/video.mp4"))
-            .respond_with(ResponseTemplate::new(200).set_body_bytes(mp4.clone()))
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/page"))
-            .respond_with(ResponseTemplate::new(200).set_body_string("<html></html>"))
-            .mount(&server)
-            .await;
-        for (gone, status) in [("/gone-404", 404), ("/gone-410", 410), ("/expired", 403)] {
-            Mock::given(method("GET"))
-                .and(path(gone))
-                .respond_with(ResponseTemplate::new(status))
-                .mount(&server)
-                .await;
-        }
-        Mock::given(method("GET"))
-            .and(path("/busy"))
-            .respond_with(ResponseTemplate::new(503))
-            .mount(&server)
-            .await;
-        let client = client(Duration::from_secs(5)).expect("client");
-        let url = |path: &str| MediaUrl::parse(&format!("{}{path}", server.uri())).expect("url");
-
-        let fetched = fetch_media(&client, &url("/video.mp4"), 1024)
-            .await
-            .expect("fetched");
-        assert_eq!(
-            fetched,
-            Output::Media {
-                bytes: mp4.clone(),
-                mime_type: "video/mp4"
-            }
-        );
-        assert_eq!(
-            fetch_media(&client, &url("/video.mp4"), mp4.len() - 1).await,
-            Err(ProviderError::Malformed)
-        );
-        assert_eq!(
-            fetch_media(&client, &url("/page"), 1024).await,
-            Err(ProviderError::Malformed)
-        );
-        for gone in ["/gone-404", "/gone-410", "/expired"] {
-            assert_eq!(
-                fetch_media(&client, &url(gone), 1024).await,
-                Err(ProviderError::OutputGone),
-                "{gone}"
-            );
-        }
-        assert_eq!(
-            fetch_media(&client, &url("/busy"), 1024).await,
-            Err(ProviderError::Unavailable { status: 503 })
-        );
     }
 }

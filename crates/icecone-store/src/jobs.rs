@@ -7,7 +7,10 @@
 //! idempotent steps and resume from the recorded one), and finally completes it, fails it
 //! (with a retry at a later `run_after`, or for good) or puts it back in the queue to run
 //! again later (a poll that found the provider still busy). A worker that dies leaves its
-//! lease to expire; the next claim takes the job over.
+//! lease to expire; the next claim takes the job over. A job whose next step the person's
+//! consent does not allow now (processing restricted) is **held**: not due until its
+//! account's held jobs are released ([`Store::release_held_jobs`], when the restriction is
+//! lifted) or its deadline passes (then it is claimed once more, to fail with a timeout).
 //!
 //! Every race-prone change is one conditional statement: a claim is one `UPDATE ... WHERE id
 //! = (SELECT ... due ... LIMIT 1)` — with `FOR UPDATE SKIP LOCKED` on PostgreSQL, where
@@ -41,6 +44,8 @@ pub enum JobState {
     Failed,
     /// Cancelled before it finished.
     Cancelled,
+    /// Waiting for the person to allow its next step (processing restricted).
+    Held,
 }
 
 impl JobState {
@@ -51,6 +56,7 @@ impl JobState {
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Held => "held",
         }
     }
 
@@ -61,6 +67,7 @@ impl JobState {
             "succeeded" => Ok(Self::Succeeded),
             "failed" => Ok(Self::Failed),
             "cancelled" => Ok(Self::Cancelled),
+            "held" => Ok(Self::Held),
             _ => Err(StoreError::OutOfRange("job state")),
         }
     }
@@ -165,8 +172,8 @@ impl TryFrom<job::Model> for JobRecord {
     }
 }
 
-/// A job that is due at `now`: queued and past `run_after`, or running under a lease that
-/// expired (its worker died).
+/// A job that is due at `now`: queued and past `run_after`, running under a lease that
+/// expired (its worker died), or held past its deadline (it is claimed to fail).
 fn due(now: DateTime<Utc>) -> Condition {
     Condition::any()
         .add(
@@ -178,6 +185,11 @@ fn due(now: DateTime<Utc>) -> Condition {
             Condition::all()
                 .add(job::Column::State.eq(JobState::Running.to_db()))
                 .add(job::Column::LeaseExpiresAt.lte(now)),
+        )
+        .add(
+            Condition::all()
+                .add(job::Column::State.eq(JobState::Held.to_db()))
+                .add(job::Column::Deadline.lte(now)),
         )
 }
 
@@ -214,7 +226,7 @@ pub(crate) fn active_model(
     })
 }
 
-/// Cancels the queued or running jobs `filter` selects, releasing their leases.
+/// Cancels the queued, running or held jobs `filter` selects, releasing their leases.
 fn cancel_unfinished(
     filter: sea_orm::sea_query::SimpleExpr,
     now: DateTime<Utc>,
@@ -228,7 +240,11 @@ fn cancel_unfinished(
         )
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
         .filter(filter)
-        .filter(job::Column::State.is_in([JobState::Queued.to_db(), JobState::Running.to_db()]))
+        .filter(job::Column::State.is_in([
+            JobState::Queued.to_db(),
+            JobState::Running.to_db(),
+            JobState::Held.to_db(),
+        ]))
 }
 
 impl Store {
@@ -421,6 +437,49 @@ impl Store {
         .await
     }
 
+    /// Holds job `id` at its step until [`Store::release_held_jobs`] (or its deadline),
+    /// recording why as `code` and releasing `owner`'s lease — not a failure: its attempts
+    /// start again. Returns whether `owner` still held the lease.
+    pub async fn hold_job(
+        &self,
+        id: Uuid,
+        owner: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.update_leased(id, owner, now, |update| {
+            update
+                .col_expr(job::Column::State, Expr::value(JobState::Held.to_db()))
+                .col_expr(job::Column::Attempts, Expr::value(0))
+                .col_expr(job::Column::LastErrorCode, Expr::value(code))
+                .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+                .col_expr(
+                    job::Column::LeaseExpiresAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+        })
+        .await
+    }
+
+    /// Queues every held job of the account again, due at `now` (the runner asks the
+    /// consent decision again before their next step); returns how many.
+    pub async fn release_held_jobs(
+        &self,
+        account: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(job::Entity::update_many()
+            .col_expr(job::Column::State, Expr::value(JobState::Queued.to_db()))
+            .col_expr(job::Column::RunAfter, Expr::value(now))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now))
+            .filter(job::Column::AccountId.eq(account))
+            .filter(job::Column::State.eq(JobState::Held.to_db()))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .rows_affected)
+    }
+
     /// Cancels job `id` unless it already ended; a worker holding its lease loses it (its
     /// next change is refused). Returns whether this call cancelled it.
     pub async fn cancel_job(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
@@ -432,7 +491,7 @@ impl Store {
             > 0)
     }
 
-    /// Cancels every queued or running job acting for the account (a video in progress
+    /// Cancels every queued, running or held job acting for the account (a video in progress
     /// must not write into an account being erased); returns how many.
     pub async fn cancel_jobs_of_account(
         &self,

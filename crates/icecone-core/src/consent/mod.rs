@@ -11,7 +11,11 @@
 //!   add up to.
 //! - [`decision`]: [`decision::may_process`], a pure function of the purpose, the activity
 //!   and the state — the same function gates GraphQL fields, notifications and jobs.
+//! - [`background`]: what each step of a background job declares it does with personal
+//!   data ([`background::StepUse`]) and [`background::gate`], which turns the decision into
+//!   run, hold (restricted) or cancel (consent missing).
 
+pub mod background;
 pub mod decision;
 pub mod ledger;
 pub mod policy;

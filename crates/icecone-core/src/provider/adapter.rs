@@ -381,6 +381,11 @@ pub enum ProviderError {
     /// The output's temporary URL no longer serves it (HTTP 403, 404 or 410).
     #[error("the output is no longer available at the provider")]
     OutputGone,
+    /// A URL in the provider's answer (or a redirect from it) leads to a destination the
+    /// gateway does not connect to: a loopback, private, link-local, metadata or otherwise
+    /// non-public address, or plain HTTP in production. Nothing was sent there.
+    #[error("the provider's answer points at a destination the gateway does not fetch from")]
+    UnsafeUrl,
 }
 
 impl ProviderError {

@@ -6,11 +6,14 @@
 //!   and the dyn-compatible [`adapter::ProviderAdapter`] trait every adapter crate implements.
 //! - [`routing`]: the router's decisions as pure functions — eligibility under the
 //!   deployment's promises, retry backoff with jitter, and the circuit breaker.
+//! - [`outbound`]: where the gateway may connect for a URL a provider's answer gave it —
+//!   the address classes refused against server-side request forgery.
 
 use std::fmt;
 
 pub mod adapter;
 pub mod credential;
+pub mod outbound;
 pub mod policy;
 pub mod routing;
 

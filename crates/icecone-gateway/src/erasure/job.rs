@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use icecone_core::consent::Purpose;
+use icecone_core::consent::background::StepUse;
 use icecone_core::provider::adapter::{JobHandle, ProviderError, RemoteDeletion};
 use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
@@ -25,7 +27,7 @@ use uuid::Uuid;
 
 use super::now;
 use crate::generation::video::code_of;
-use crate::jobs::{JobHandler, Leased, Outcome};
+use crate::jobs::{JobHandler, Leased, Outcome, Step};
 use crate::keys::vault::Vault;
 use crate::providers::router::Router;
 
@@ -43,6 +45,30 @@ pub const ANONYMOUS_TRACES: &str = "anonymous_traces";
 pub const SHRED_KEY: &str = "shred_key";
 /// Delete the rows and leave the tombstone.
 pub const DELETE_ROWS: &str = "delete_rows";
+/// What each step does with the person's data: erasing it is a legal obligation (GDPR
+/// Art. 17), which a restriction does not hold back.
+pub const STEPS: &[Step] = &[
+    Step {
+        name: START,
+        uses: StepUse::Process(Purpose::LegalCompliance),
+    },
+    Step {
+        name: REVOKE_SESSIONS,
+        uses: StepUse::Process(Purpose::LegalCompliance),
+    },
+    Step {
+        name: REMOTE_COPIES,
+        uses: StepUse::Process(Purpose::LegalCompliance),
+    },
+    Step {
+        name: SHRED_KEY,
+        uses: StepUse::Process(Purpose::LegalCompliance),
+    },
+    Step {
+        name: DELETE_ROWS,
+        uses: StepUse::Process(Purpose::LegalCompliance),
+    },
+];
 /// Claims without progress before the job fails for good (a store that keeps failing).
 pub const MAX_ATTEMPTS: u32 = 10;
 /// Claims of the `remote_copies` step before a provider that keeps failing is recorded
@@ -256,6 +282,10 @@ impl ErasureJobs {
 impl JobHandler for ErasureJobs {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn steps(&self) -> &'static [Step] {
+        STEPS
     }
 
     fn run<'a>(&'a self, job: &'a mut Leased<'_>) -> BoxFuture<'a, anyhow::Result<Outcome>> {

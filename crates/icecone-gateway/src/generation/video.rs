@@ -4,7 +4,7 @@
 //! | step | what it does | resumed after a crash |
 //! | --- | --- | --- |
 //! | `submit` | rebuilds the request (prompt and image URL opened with the owner's key), sends it through the router; a provider job's id is stored on the generation (`RUNNING`) before the step moves on; a synchronous answer is stored at once | a generation that already has a provider job id goes on to `poll`, so it is not submitted twice |
-//! | `poll` | asks the provider; still running: polled again after `job_poll_interval_ms`; an output in the answer is stored; an output at a temporary URL is fetched (`icecone_provider_http::fetch_media`, at most `max_output_bytes`), sealed and stored; the generation is `SUCCEEDED` | a generation already `SUCCEEDED` goes on to `delete_remote`: nothing is fetched twice |
+//! | `poll` | asks the provider; still running: polled again after `job_poll_interval_ms`; an output in the answer is stored; an output at a temporary URL is fetched (`icecone_provider_http::fetch::MediaFetcher`: at most `max_output_bytes`, only from a destination the outbound address policy allows, else `UNSAFE_OUTPUT_URL`), sealed and stored; the generation is `SUCCEEDED` | a generation already `SUCCEEDED` goes on to `delete_remote`: nothing is fetched twice |
 //! | `delete_remote` | asks the provider to delete its copy and records what became of it on the generation (`DELETED`, `NOTHING_KEPT`, `NOT_SUPPORTED` — then the provider's declared output retention applies — or `DELETE_FAILED` after the retries) | asked again (deleting is idempotent at the providers) |
 //!
 //! Transient provider failures are retried with backoff up to [`MAX_ATTEMPTS`] claims
@@ -18,17 +18,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use icecone_core::consent::Purpose;
+use icecone_core::consent::background::StepUse;
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, Prompt, ProviderAdapter,
     ProviderError, RemoteDeletion, Submission, VideoRequest,
 };
+use icecone_provider_http::fetch::MediaFetcher;
 use icecone_store::accounts::AccountRecord;
 use icecone_store::generations::{GenerationRecord, GenerationStatus, RemoteCopy, SealedMedia};
 use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 
 use super::{Generations, now};
-use crate::jobs::{JobHandler, Leased, Outcome};
+use crate::jobs::{JobHandler, Leased, Outcome, Step};
 use crate::providers::router::RouteError;
 
 /// The kind of the job.
@@ -41,6 +44,24 @@ pub const POLL: &str = "poll";
 pub const DELETE_REMOTE: &str = "delete_remote";
 /// Claims without progress before a video generation fails for good.
 pub const MAX_ATTEMPTS: u32 = 5;
+/// What each step does with the person's data: submitting and following the generation
+/// is processing for `AI_GENERATION` (held while the person restricts processing);
+/// asking the provider to delete its copy ends processing, which the law requires
+/// (storage limitation), so it goes on under restriction.
+pub const STEPS: &[Step] = &[
+    Step {
+        name: SUBMIT,
+        uses: StepUse::Process(Purpose::AiGeneration),
+    },
+    Step {
+        name: POLL,
+        uses: StepUse::Process(Purpose::AiGeneration),
+    },
+    Step {
+        name: DELETE_REMOTE,
+        uses: StepUse::Process(Purpose::LegalCompliance),
+    },
+];
 
 /// The provider reports that the job failed.
 pub const PROVIDER_FAILED: &str = "PROVIDER_FAILED";
@@ -48,6 +69,10 @@ pub const PROVIDER_FAILED: &str = "PROVIDER_FAILED";
 pub const PROVIDER_CANCELLED: &str = "PROVIDER_CANCELLED";
 /// The output's temporary URL no longer serves it.
 pub const OUTPUT_GONE: &str = "OUTPUT_GONE";
+/// The output's URL (or a redirect from it) leads where the gateway does not connect: a
+/// loopback, private, link-local, metadata or other non-public address, or plain HTTP in
+/// production. Nothing was requested there.
+pub const UNSAFE_OUTPUT_URL: &str = "UNSAFE_OUTPUT_URL";
 
 /// The code a provider error fails a generation with.
 pub fn code_of(error: &ProviderError) -> &'static str {
@@ -63,6 +88,7 @@ pub fn code_of(error: &ProviderError) -> &'static str {
         ProviderError::JobFailed => PROVIDER_FAILED,
         ProviderError::UnknownJob => "UNKNOWN_JOB",
         ProviderError::OutputGone => OUTPUT_GONE,
+        ProviderError::UnsafeUrl => UNSAFE_OUTPUT_URL,
         _ => "PROVIDER_ERROR",
     }
 }
@@ -81,15 +107,15 @@ fn outcome_of(error: &ProviderError) -> Outcome {
 #[derive(Debug)]
 pub struct VideoJobs {
     generations: Arc<Generations>,
-    client: reqwest::Client,
+    fetcher: MediaFetcher,
 }
 
 impl VideoJobs {
-    /// The handler over the pipeline; `client` fetches outputs from providers' URLs.
-    pub fn new(generations: Arc<Generations>, client: reqwest::Client) -> Self {
+    /// The handler over the pipeline; `fetcher` fetches outputs from providers' URLs.
+    pub fn new(generations: Arc<Generations>, fetcher: MediaFetcher) -> Self {
         Self {
             generations,
-            client,
+            fetcher,
         }
     }
 
@@ -278,11 +304,8 @@ impl VideoJobs {
             Ok(JobStatus::Ready(remote)) => {
                 let fetched = tokio::time::timeout(
                     timeout,
-                    icecone_provider_http::fetch_media(
-                        &self.client,
-                        &remote.url,
-                        self.generations.jobs().max_output_bytes,
-                    ),
+                    self.fetcher
+                        .fetch(&remote.url, self.generations.jobs().max_output_bytes),
                 )
                 .await
                 .unwrap_or(Err(ProviderError::Timeout));
@@ -420,6 +443,10 @@ async fn forget_remote(adapter: &dyn ProviderAdapter, handle: &JobHandle) {
 impl JobHandler for VideoJobs {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn steps(&self) -> &'static [Step] {
+        STEPS
     }
 
     fn run<'a>(&'a self, job: &'a mut Leased<'_>) -> BoxFuture<'a, anyhow::Result<Outcome>> {

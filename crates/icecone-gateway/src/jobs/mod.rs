@@ -12,6 +12,17 @@
 //! or a permanent failure. When a job fails for good — permanently, out of attempts, or
 //! past its deadline — [`JobHandler::give_up`] lets the handler undo what it reserved
 //! before the job is marked failed. Failures are recorded as codes, never messages.
+//!
+//! Every kind of job declares, step by step, what it does with the personal data of the
+//! person it acts for ([`JobHandler::steps`], a [`StepUse`] per step): a purpose, the
+//! person's own rights, or nothing personal. Before each step — when a job is claimed, and
+//! when a handler moves on to the next step ([`Leased::advance`]) — the runner asks the
+//! consent decision (`icecone_core::consent::background::gate`, which asks `may_process`,
+//! the decision GraphQL fields ask) with the person's ledger as it stands in the database:
+//! a step whose purpose is restricted is **held** until the restriction is lifted (or the
+//! job's deadline passes), a step whose consent is missing — withdrawn, objected to, never
+//! given — gives the job up ([`CONSENT_REQUIRED`]), and a step the kind does not declare is
+//! never run ([`UNDECLARED_STEP`]). A runner refuses a handler that declares no step.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,11 +31,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
+use icecone_core::consent::background::{Gate, StepUse, gate};
+use icecone_core::consent::policy::HISTORY;
 use icecone_store::Store;
 use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 
 use crate::config::JobsConfig;
+use crate::consent;
 
 /// The error code of a job that ran past its deadline.
 pub const TIMEOUT: &str = "TIMEOUT";
@@ -32,6 +46,13 @@ pub const TIMEOUT: &str = "TIMEOUT";
 pub const INTERNAL: &str = "INTERNAL";
 /// The error code of a job whose kind no handler knows.
 pub const UNKNOWN_KIND: &str = "UNKNOWN_JOB_KIND";
+/// The error code of a job at a step its kind does not declare: it is never run.
+pub const UNDECLARED_STEP: &str = "UNDECLARED_STEP";
+/// The error code of a job given up because the consent its next step rests on is missing
+/// (withdrawn, objected to, or never given).
+pub const CONSENT_REQUIRED: &str = "CONSENT_REQUIRED";
+/// The code a held job carries while processing is restricted.
+pub const PROCESSING_RESTRICTED: &str = "PROCESSING_RESTRICTED";
 /// The step a job ends at when it succeeded.
 pub const DONE: &str = "done";
 /// The longest wait between retries of a transient failure.
@@ -61,11 +82,55 @@ pub enum Outcome {
     },
 }
 
+/// One step of a kind of job, and what it does with the personal data of the person the
+/// job acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// The step's name, as recorded on the job.
+    pub name: &'static str,
+    /// What it does with personal data.
+    pub uses: StepUse,
+}
+
+/// A handler that declares no step: a runner refuses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the job kind `{0}` does not declare what its steps do with personal data")]
+pub struct UndeclaredJobKind(pub &'static str);
+
+/// What the consent decision makes of a job's next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Run,
+    Hold,
+    GiveUp(&'static str),
+}
+
+/// Asks the consent decision whether `record`'s step may run, with the ledger of the person
+/// it acts for read from the database (not the read cache: a change made through another
+/// instance counts at once).
+async fn verdict(store: &Store, steps: &[Step], record: &JobRecord) -> anyhow::Result<Verdict> {
+    let Some(step) = steps.iter().find(|step| step.name == record.step) else {
+        return Ok(Verdict::GiveUp(UNDECLARED_STEP));
+    };
+    let state = match record.account {
+        Some(account) => Some(consent::state_now(store, account).await?),
+        None => None,
+    };
+    Ok(match gate(step.uses, state.as_ref(), HISTORY) {
+        Gate::Run => Verdict::Run,
+        Gate::Hold(_) => Verdict::Hold,
+        Gate::Cancel(_) => Verdict::GiveUp(CONSENT_REQUIRED),
+    })
+}
+
 /// A job under this worker's lease, as a handler sees it.
 pub struct Leased<'a> {
     store: &'a Store,
     record: JobRecord,
     owner: &'a str,
+    steps: &'static [Step],
+    /// Set when the consent decision stopped the job at the step it advanced to.
+    stopped: Option<Verdict>,
 }
 
 impl fmt::Debug for Leased<'_> {
@@ -83,18 +148,27 @@ impl Leased<'_> {
         &self.record
     }
 
-    /// Records that the job reached `step`. `false` when the lease is gone: the handler
-    /// must stop, changing nothing more.
+    /// Records that the job reached `step`, then asks the consent decision whether that
+    /// step may run. `false` when the lease is gone, or when the step may not run now (the
+    /// runner then holds or gives up the job at it): the handler must stop, changing
+    /// nothing more.
     pub async fn advance(&mut self, step: &str) -> anyhow::Result<bool> {
         let held = self
             .store
             .advance_job_step(self.record.id, self.owner, step, now())
             .await?;
-        if held {
-            step.clone_into(&mut self.record.step);
-            self.record.attempts = 1;
+        if !held {
+            return Ok(false);
         }
-        Ok(held)
+        step.clone_into(&mut self.record.step);
+        self.record.attempts = 1;
+        match verdict(self.store, self.steps, &self.record).await? {
+            Verdict::Run => Ok(true),
+            stop => {
+                self.stopped = Some(stop);
+                Ok(false)
+            }
+        }
     }
 }
 
@@ -102,6 +176,10 @@ impl Leased<'_> {
 pub trait JobHandler: fmt::Debug + Send + Sync {
     /// The kind of job it runs.
     fn kind(&self) -> &'static str;
+    /// Every step it records, with what each does with the personal data of the person
+    /// the job acts for. The runner asks the consent decision before each, and never runs
+    /// a step that is not here.
+    fn steps(&self) -> &'static [Step];
     /// Runs the job from its recorded step. An error is a transient failure ([`INTERNAL`]).
     fn run<'a>(&'a self, job: &'a mut Leased<'_>) -> BoxFuture<'a, anyhow::Result<Outcome>>;
     /// The job fails for good with `code`: undo what it holds (a reservation, a provider's
@@ -151,8 +229,18 @@ impl fmt::Debug for Runner {
 
 impl Runner {
     /// A runner over `handlers` (one per kind).
-    pub fn new(store: Store, handlers: Vec<Arc<dyn JobHandler>>, config: JobsConfig) -> Self {
-        Self {
+    ///
+    /// # Errors
+    /// [`UndeclaredJobKind`] when a handler declares no step.
+    pub fn new(
+        store: Store,
+        handlers: Vec<Arc<dyn JobHandler>>,
+        config: JobsConfig,
+    ) -> Result<Self, UndeclaredJobKind> {
+        if let Some(handler) = handlers.iter().find(|handler| handler.steps().is_empty()) {
+            return Err(UndeclaredJobKind(handler.kind()));
+        }
+        Ok(Self {
             store,
             handlers: handlers
                 .into_iter()
@@ -160,7 +248,7 @@ impl Runner {
                 .collect(),
             config,
             instance: Uuid::new_v4(),
-        }
+        })
     }
 
     /// Starts the workers; each claims and runs jobs until aborted.
@@ -221,6 +309,11 @@ impl Runner {
             tracing::warn!("the job ran past its deadline");
             return self.give_up(&*handler, &record, owner, TIMEOUT).await;
         }
+        let steps = handler.steps();
+        match verdict(&self.store, steps, &record).await? {
+            Verdict::Run => {}
+            stop => return self.stop(&*handler, &record, owner, stop).await,
+        }
         let id = record.id;
         let attempts = record.attempts;
         let max_attempts = record.max_attempts;
@@ -228,6 +321,8 @@ impl Runner {
             store: &self.store,
             record,
             owner,
+            steps,
+            stopped: None,
         };
         let outcome = {
             let run = handler.run(&mut leased);
@@ -245,11 +340,15 @@ impl Runner {
                 }
             }
         };
-        let record = leased.record;
+        let (record, stopped) = (leased.record, leased.stopped);
         let Some(outcome) = outcome else {
             tracing::info!("the job's lease was lost (cancelled or taken over): stopped");
             return Ok(());
         };
+        if let Some(stop) = stopped {
+            // The handler advanced to a step the person's consent does not allow now.
+            return self.stop(&*handler, &record, owner, stop).await;
+        }
         let outcome = outcome.unwrap_or_else(|error| {
             tracing::warn!(
                 error = format!("{error:#}"),
@@ -284,6 +383,31 @@ impl Runner {
             tracing::info!("the job's lease was lost before its outcome was recorded");
         }
         Ok(())
+    }
+
+    /// Holds or gives up a job whose step may not run.
+    async fn stop(
+        &self,
+        handler: &dyn JobHandler,
+        record: &JobRecord,
+        owner: &str,
+        verdict: Verdict,
+    ) -> anyhow::Result<()> {
+        match verdict {
+            Verdict::Run => Ok(()),
+            Verdict::Hold => {
+                tracing::info!("the job is held: the person restricted processing");
+                if !self
+                    .store
+                    .hold_job(record.id, owner, PROCESSING_RESTRICTED, now())
+                    .await?
+                {
+                    tracing::info!("the job's lease was lost before it was held");
+                }
+                Ok(())
+            }
+            Verdict::GiveUp(code) => self.give_up(handler, record, owner, code).await,
+        }
     }
 
     async fn give_up(

@@ -20,6 +20,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
+use icecone_core::consent::background::StepUse;
 use icecone_core::consent::ledger::Change;
 use icecone_core::rights::{DataRequestEvent, DataRequestStatus, transition};
 use icecone_store::Store;
@@ -35,7 +36,7 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::accounts;
 use crate::config::RightsConfig;
 use crate::generation::Generations;
-use crate::jobs::{JobHandler, Leased, Outcome};
+use crate::jobs::{JobHandler, Leased, Outcome, Step};
 use crate::keys::vault::{Field, Vault};
 use crate::notify::{self, NotificationKind};
 
@@ -43,6 +44,12 @@ use crate::notify::{self, NotificationKind};
 pub const KIND: &str = "rights.export";
 /// Its one step.
 pub const BUILD: &str = "build";
+/// What its step does with the person's data: building their export is their own right
+/// (GDPR Art. 15 and 20), which a restriction does not hold back.
+pub const STEPS: &[Step] = &[Step {
+    name: BUILD,
+    uses: StepUse::OwnRights,
+}];
 /// Claims without progress before the job fails (the request then stays open, and DPO
 /// staff see it in their queue as it nears its due date).
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -550,6 +557,10 @@ fn write_zip(bundle: &Bundle) -> anyhow::Result<Vec<u8>> {
 impl JobHandler for ExportJobs {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn steps(&self) -> &'static [Step] {
+        STEPS
     }
 
     fn run<'a>(&'a self, job: &'a mut Leased<'_>) -> BoxFuture<'a, anyhow::Result<Outcome>> {

@@ -235,6 +235,120 @@ async fn a_cancelled_job_is_never_claimed_and_its_worker_loses_the_lease() {
     );
 }
 
+#[tokio::test]
+async fn a_held_job_waits_for_its_release_or_its_deadline_and_only_its_accounts_jobs_are_released()
+{
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let at = now();
+    let alice = create_user(store, 1).await;
+    let bob = create_user(store, 2).await;
+    let mut jobs = Vec::new();
+    // Due one second apart, so that each claim below takes the next.
+    for (offset, account, deadline) in [
+        (0, alice, None),
+        (1, bob, None),
+        (2, alice, Some(plus(at, 600))),
+    ] {
+        let job = NewJob {
+            account: Some(account),
+            deadline,
+            ..new_job(&format!("{account}"), plus(at, offset))
+        };
+        store.enqueue_job(&job, at).await.expect("queued");
+        jobs.push(job.id);
+    }
+    for (offset, id) in (0..).zip(&jobs) {
+        let claimed = store
+            .claim_job("worker", plus(at, offset), plus(at, 30))
+            .await
+            .expect("claim")
+            .expect("due");
+        assert_eq!(claimed.id, *id);
+        assert!(
+            !store
+                .hold_job(*id, "another", "PROCESSING_RESTRICTED", plus(at, offset))
+                .await
+                .expect("statement runs"),
+            "only under the lease"
+        );
+        assert!(
+            store
+                .hold_job(*id, "worker", "PROCESSING_RESTRICTED", plus(at, offset))
+                .await
+                .expect("held")
+        );
+        let held = store.job(*id).await.expect("read").expect("job");
+        assert_eq!(held.state, JobState::Held);
+        assert!(!held.state.is_final());
+        assert_eq!(
+            (
+                held.attempts,
+                held.lease_owner,
+                held.last_error_code.as_deref()
+            ),
+            (0, None, Some("PROCESSING_RESTRICTED"))
+        );
+    }
+    assert!(
+        store
+            .claim_job("worker", plus(at, 599), plus(at, 630))
+            .await
+            .expect("claim")
+            .is_none(),
+        "held jobs are not due"
+    );
+    // Past its deadline a held job is claimed once more, to fail.
+    let expired = store
+        .claim_job("worker", plus(at, 600), plus(at, 630))
+        .await
+        .expect("claim")
+        .expect("the held job past its deadline");
+    assert_eq!(expired.id, jobs[2]);
+    assert!(
+        store
+            .fail_job(expired.id, "worker", "TIMEOUT", None, plus(at, 600))
+            .await
+            .expect("failed")
+    );
+
+    assert_eq!(
+        store
+            .release_held_jobs(alice, plus(at, 700))
+            .await
+            .expect("released"),
+        1
+    );
+    let released = store.job(jobs[0]).await.expect("read").expect("job");
+    assert_eq!(
+        (released.state, released.run_after),
+        (JobState::Queued, plus(at, 700))
+    );
+    assert_eq!(
+        store.job(jobs[1]).await.expect("read").expect("job").state,
+        JobState::Held,
+        "another account's job stays held"
+    );
+    let claimed = store
+        .claim_job("worker", plus(at, 700), plus(at, 730))
+        .await
+        .expect("claim")
+        .expect("released");
+    assert_eq!(claimed.id, jobs[0]);
+    // Cancelling an account's jobs cancels its held ones too.
+    assert_eq!(
+        store
+            .cancel_jobs_of_account(bob, plus(at, 701))
+            .await
+            .expect("cancelled"),
+        1
+    );
+    assert_eq!(
+        store.job(jobs[1]).await.expect("read").expect("job").state,
+        JobState::Cancelled
+    );
+}
+
 /// Claims jobs until none is due; returns their ids.
 async fn claim_all(store: Store, owner: String, at: DateTime<Utc>) -> Vec<Uuid> {
     let mut ids = Vec::new();
