@@ -61,6 +61,10 @@ pub const STEPS: &[Step] = &[
         uses: StepUse::Process(Purpose::LegalCompliance),
     },
     Step {
+        name: ANONYMOUS_TRACES,
+        uses: StepUse::Process(Purpose::LegalCompliance),
+    },
+    Step {
         name: SHRED_KEY,
         uses: StepUse::Process(Purpose::LegalCompliance),
     },
