@@ -608,6 +608,11 @@ pub enum ConfigError {
         /// The one that is missing, by environment variable name.
         missing: &'static str,
     },
+    /// Production mode would talk to a database on another host without TLS.
+    #[error(
+        "ICECONE_ENV=production refuses a PostgreSQL ICECONE_DATABASE_URL on another host that does not require TLS: add sslmode=require (or verify-ca, verify-full) to it"
+    )]
+    PlaintextDatabase,
     /// Production mode would serve plain HTTP on an address other hosts can reach.
     #[error(
         "ICECONE_ENV=production refuses to serve plain HTTP on {listen}, which is not a loopback address: set ICECONE_TLS_CERT and ICECONE_TLS_KEY to serve HTTPS, or ICECONE_BEHIND_TLS_PROXY=true if a TLS-terminating proxy is the only way in"
@@ -699,6 +704,9 @@ impl Settings {
                 .map_err(|error| ConfigError::Invalid(format!("database_url: {error}")))?,
             None => DatabaseUrl::sqlite_file(&self.data_dir.join("icecone.db")),
         };
+        if self.env == Environment::Production && database_url.crosses_network_in_clear() {
+            return Err(ConfigError::PlaintextDatabase);
+        }
         let positive = [
             ("max_body_bytes", self.max_body_bytes),
             ("graphql_max_depth", self.graphql_max_depth),
@@ -1498,11 +1506,11 @@ mod tests {
                 Some("ICECONE_MASTER_KEY_FILE or ICECONE_MASTER_KEY (the root key)"),
             ),
             (
-                "master_key = \"k\"\ndatabase_url = \"postgres://db/icecone\"",
+                "master_key = \"k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"",
                 None,
             ),
             (
-                "master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone\"",
+                "master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone?sslmode=verify-full\"",
                 None,
             ),
         ];
@@ -1516,6 +1524,51 @@ mod tests {
                     assert_eq!(actual, expected, "case {toml:?}");
                 }
                 (other, _) => panic!("case {toml:?}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn production_refuses_a_database_on_another_host_without_tls() {
+        // (env, database URL, accepted)
+        let cases = [
+            (
+                "production",
+                "postgres://icecone@db.internal/icecone",
+                false,
+            ),
+            (
+                "production",
+                "postgres://icecone@db.internal/icecone?sslmode=prefer",
+                false,
+            ),
+            (
+                "production",
+                "postgres://icecone@db.internal/icecone?sslmode=require",
+                true,
+            ),
+            ("production", "postgres://icecone@127.0.0.1/icecone", true),
+            ("production", "sqlite:///var/lib/icecone/icecone.db", true),
+            (
+                "development",
+                "postgres://icecone@db.internal/icecone",
+                true,
+            ),
+        ];
+        for (env, url, accepted) in cases {
+            let result = settings(&format!(
+                "env = \"{env}\"\nmaster_key = \"k\"\ndatabase_url = \"{url}\""
+            ))
+            .expect("parses")
+            .resolve();
+            match (result, accepted) {
+                (Ok(_), true) => {}
+                (Err(error @ ConfigError::PlaintextDatabase), false) => {
+                    let message = error.to_string();
+                    assert!(message.contains("sslmode=require"), "{message}");
+                    assert!(!message.contains("db.internal"), "no URL echoed: {message}");
+                }
+                (other, _) => panic!("{env} {url}: unexpected {other:?}"),
             }
         }
     }
@@ -1547,7 +1600,7 @@ mod tests {
         for (env, listen, tls, proxy, accepted) in cases {
             let mut toml = format!(
                 "env = \"{env}\"\nlisten = \"{listen}\"\nbehind_tls_proxy = {proxy}\n\
-                 master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone\"\n"
+                 master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"\n"
             );
             if tls {
                 toml.push_str("tls_cert = \"/tls/cert.pem\"\ntls_key = \"/tls/key.pem\"\n");
@@ -1580,7 +1633,7 @@ mod tests {
             for (toml, missing) in cases {
                 let error = settings(&format!(
                     "env = \"{env}\"\nmaster_key_file = \"/k\"\n\
-                     database_url = \"postgres://db/icecone\"\n{toml}"
+                     database_url = \"postgres://db/icecone?sslmode=require\"\n{toml}"
                 ))
                 .expect("parses")
                 .resolve()
@@ -1686,7 +1739,7 @@ mod tests {
             ("provider_timeout_seconds = 0", "provider_timeout_seconds"),
             ("openai_zdr_contract = \"a\\nb\"", "openai_zdr_contract"),
             (
-                "env = \"production\"\nmaster_key_file = \"/k\"\ndatabase_url = \"postgres://db/x\"\n\
+                "env = \"production\"\nmaster_key_file = \"/k\"\ndatabase_url = \"postgres://db/x?sslmode=require\"\n\
                  openai_base_url = \"http://api.example/v1\"",
                 "openai_base_url",
             ),

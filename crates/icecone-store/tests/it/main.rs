@@ -18,5 +18,6 @@ mod provider_credentials;
 mod sessions;
 mod signing_keys;
 mod support;
+mod tls;
 mod usage;
 mod verifications;
