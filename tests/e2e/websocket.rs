@@ -338,6 +338,21 @@ async fn queries_and_mutations_are_refused_over_the_websocket() {
         assert_eq!(answer["id"], id, "{answer}");
         assert_eq!(answer["payload"][0]["extensions"]["code"], "BAD_USER_INPUT");
     }
+    // A subscription that does not validate gets an `error`, which ends it: no `complete`
+    // follows (the next message is the answer to a ping).
+    socket
+        .send(json!({ "id": "4", "type": "subscribe", "payload": { "query": "subscription { nope }" } }))
+        .await;
+    let answer = socket.next().await.expect("an answer");
+    assert_eq!(
+        (answer["type"].as_str(), answer["id"].as_str()),
+        (Some("error"), Some("4")),
+        "{answer}"
+    );
+    socket.send(json!({ "type": "ping" })).await;
+    let pong = socket.next().await.expect("a pong");
+    assert_eq!(pong["type"], "pong", "{pong}");
+
     // The log-out never ran: the session still works over HTTP.
     let me = post(&app, Some(&token), "{ me { id } }", json!({})).await;
     assert!(me["data"]["me"]["id"].is_string(), "{me}");

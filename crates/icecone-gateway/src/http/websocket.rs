@@ -371,7 +371,15 @@ impl Connection {
                 }
                 Some(event) = answers.recv() => {
                     let message = match event {
-                        Event::Answer(id, response) => answer(&id, &response),
+                        Event::Answer(id, response) => {
+                            // An `error` ends the operation: no `complete` follows it.
+                            if is_request_error(&response)
+                                && let Some(task) = running.remove(&id)
+                            {
+                                task.abort();
+                            }
+                            answer(&id, &response)
+                        }
                         Event::Done(id) => {
                             if running.remove(&id).is_none() {
                                 continue;
