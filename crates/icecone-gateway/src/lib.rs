@@ -17,6 +17,7 @@ pub mod keys;
 pub mod notify;
 mod owner_only;
 pub mod partners;
+mod periodic;
 pub mod providers;
 pub mod rights;
 pub mod startup;

@@ -73,19 +73,8 @@ pub fn spawn_purge(
     ttl: Duration,
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            match purge_unverified(&store, &vault, ttl, Utc::now()).await {
-                Ok(0) => {}
-                Ok(queued) => tracing::info!(queued, "unverified accounts queued for erasure"),
-                Err(error) => tracing::warn!(
-                    error = format!("{error:#}"),
-                    "the purge of unverified accounts failed"
-                ),
-            }
-        }
+    crate::periodic::spawn_every("unverified account purge", interval, move || {
+        let (store, vault) = (store.clone(), vault.clone());
+        async move { purge_unverified(&store, &vault, ttl, Utc::now()).await }
     })
 }

@@ -28,19 +28,8 @@ pub fn spawn_purge(
     retention: Duration,
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            match purge_expired(&store, retention, Utc::now()).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "expired generations purged"),
-                Err(error) => tracing::warn!(
-                    error = %crate::http::error_chain(&error),
-                    "the generation purge failed"
-                ),
-            }
-        }
+    crate::periodic::spawn_every("generation purge", interval, move || {
+        let store = store.clone();
+        async move { purge_expired(&store, retention, Utc::now()).await }
     })
 }
