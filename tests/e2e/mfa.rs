@@ -66,6 +66,24 @@ fn acr_of(access_token: &str) -> String {
     claim(access_token, "acr")
 }
 
+/// The id of the account signed in with `email`.
+async fn account_id(
+    app: &TestApp,
+    vault: &icecone_gateway::keys::vault::Vault,
+    email: &str,
+) -> uuid::Uuid {
+    app.db
+        .store()
+        .account_by_email_index(&vault.blind_index(
+            icecone_gateway::auth::accounts::EMAIL_INDEX,
+            email.as_bytes(),
+        ))
+        .await
+        .expect("read")
+        .expect("account")
+        .id
+}
+
 #[tokio::test]
 async fn the_totp_journey_with_replay_refusal_and_single_use_recovery_codes() {
     let app = TestApp::spawn().await;
@@ -457,17 +475,7 @@ async fn suspension_voids_a_pending_mfa_challenge() {
     let app = TestApp::spawn().await;
     let (vault, tokens) = crate::accounts::instance(&app).await;
     let (secret, recovery) = with_totp(&app, "max@example.com").await;
-    let account = app
-        .db
-        .store()
-        .account_by_email_index(&vault.blind_index(
-            icecone_gateway::auth::accounts::EMAIL_INDEX,
-            b"max@example.com",
-        ))
-        .await
-        .expect("read")
-        .expect("account")
-        .id;
+    let account = account_id(&app, &vault, "max@example.com").await;
     // The password was right before the suspension: a challenge is pending.
     let pending = challenge(&app, "max@example.com").await;
     let (support, _) = crate::staff_console::staff_member(
@@ -520,17 +528,7 @@ async fn a_suspended_account_gets_no_session_from_complete_mfa_even_with_a_chall
     let app = TestApp::spawn().await;
     let (vault, _) = crate::accounts::instance(&app).await;
     let (secret, recovery) = with_totp(&app, "nell@example.com").await;
-    let account = app
-        .db
-        .store()
-        .account_by_email_index(&vault.blind_index(
-            icecone_gateway::auth::accounts::EMAIL_INDEX,
-            b"nell@example.com",
-        ))
-        .await
-        .expect("read")
-        .expect("account")
-        .id;
+    let account = account_id(&app, &vault, "nell@example.com").await;
     let by_totp = challenge(&app, "nell@example.com").await;
     let by_recovery = challenge(&app, "nell@example.com").await;
     // Suspended while the challenges were out, as another instance's staff action would
