@@ -5,8 +5,13 @@
 //! extend that by up to two further months, once, with reasons told to the person — and
 //! only within the first month. Everything here is a pure function of its inputs (the time
 //! is passed in); the gateway stores the outcome and records each transition.
+//!
+//! Exports are costly to build (everything a person has, decrypted and packed), so a
+//! person has at most one open at a time and asks for at most [`EXPORTS_PER_WINDOW`] in
+//! any [`EXPORT_WINDOW`] ([`next_export_at`]); Art. 12(5) lets a controller refuse
+//! manifestly excessive, repetitive requests.
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Months, TimeDelta, Utc};
 
 /// Which right a request exercises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -176,6 +181,29 @@ pub fn allowed_from(event: DataRequestEvent) -> Vec<DataRequestStatus> {
         .collect()
 }
 
+/// The most export requests an account makes in any [`EXPORT_WINDOW`].
+pub const EXPORTS_PER_WINDOW: usize = 3;
+/// The window [`EXPORTS_PER_WINDOW`] counts in: a day.
+pub const EXPORT_WINDOW: TimeDelta = TimeDelta::days(1);
+
+/// When an account that received export requests at `received` (in any order) may make
+/// the next one: `None` when it may now, otherwise when the oldest request of the current
+/// window leaves it. Only the requests of the last [`EXPORT_WINDOW`] count.
+pub fn next_export_at(received: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let mut recent: Vec<DateTime<Utc>> = received
+        .iter()
+        .copied()
+        .filter(|at| *at > now - EXPORT_WINDOW)
+        .collect();
+    if recent.len() < EXPORTS_PER_WINDOW {
+        return None;
+    }
+    recent.sort_unstable();
+    // The request that must leave the window before another fits.
+    let leaving = recent[recent.len() - EXPORTS_PER_WINDOW];
+    Some(leaving + EXPORT_WINDOW)
+}
+
 /// The most months an extension may add (Art. 12(3): "by two further months").
 pub const MAX_EXTENSION_MONTHS: u32 = 2;
 
@@ -295,6 +323,37 @@ mod tests {
         Utc.with_ymd_and_hms(y, m, d, 12, 30, 0)
             .single()
             .expect("valid date")
+    }
+
+    #[test]
+    fn at_most_three_exports_are_asked_for_in_any_day() {
+        let now = at(2026, 12, 7);
+        let hours = |h: i64| now - TimeDelta::hours(h);
+        /// The times requests were received, and when the next may be.
+        type Case = (Vec<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let table: [Case; 7] = [
+            (vec![], None),
+            (vec![hours(1)], None),
+            (vec![hours(1), hours(2)], None),
+            (
+                vec![hours(1), hours(2), hours(3)],
+                Some(hours(3) + EXPORT_WINDOW),
+            ),
+            // Order does not matter; the oldest of the last three leaves first.
+            (
+                vec![hours(3), hours(1), hours(20), hours(2)],
+                Some(hours(3) + EXPORT_WINDOW),
+            ),
+            // Requests older than a day no longer count.
+            (vec![hours(1), hours(2), hours(24), hours(30)], None),
+            (
+                vec![hours(0), hours(0), hours(0)],
+                Some(now + EXPORT_WINDOW),
+            ),
+        ];
+        for (received, expected) in table {
+            assert_eq!(next_export_at(&received, now), expected, "{received:?}");
+        }
     }
 
     #[test]

@@ -434,33 +434,67 @@ impl Bench {
                 person.email
             ));
         }
-        let sealed = self.sealed_export(request).await;
-        let size = u64::try_from(sealed.len()).unwrap_or(0);
+        let size = self.sealed_size(request).await;
         if check_bundle {
-            failures.extend(self.check_bundle(person, request, &sealed).await);
+            failures.extend(self.check_bundle(person, request).await);
         }
         (measured, failures, size)
     }
 
-    async fn sealed_export(&self, request: Uuid) -> Vec<u8> {
-        self.db
-            .query_one(
+    /// The bytes the stored bundle of `request` takes: its sealed chunks.
+    async fn sealed_size(&self, request: Uuid) -> u64 {
+        let rows = self
+            .db
+            .query_all(
                 &Query::select()
                     .column(Alias::new("sealed"))
-                    .from(Alias::new("data_exports"))
+                    .from(Alias::new("data_export_chunks"))
                     .and_where(Expr::col(Alias::new("request_id")).eq(request))
                     .to_owned(),
             )
             .await
-            .expect("the stored export")
-            .map(|row| row.try_get::<Vec<u8>>("", "sealed").expect("sealed bytes"))
-            .unwrap_or_default()
+            .expect("the stored chunks");
+        rows.iter()
+            .map(|row| {
+                let sealed = row.try_get::<Vec<u8>>("", "sealed").expect("sealed bytes");
+                u64::try_from(sealed.len()).unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// The bundle of `request`, opened chunk by chunk as a download does (which deletes
+    /// it from the store).
+    async fn open_bundle(&self, person: &Person, request: Uuid) -> anyhow::Result<Vec<u8>> {
+        let chunks = self
+            .db
+            .query_one(
+                &Query::select()
+                    .column(Alias::new("chunks"))
+                    .from(Alias::new("data_exports"))
+                    .and_where(Expr::col(Alias::new("request_id")).eq(request))
+                    .to_owned(),
+            )
+            .await?
+            .and_then(|row| row.try_get::<Option<i32>>("", "chunks").ok().flatten())
+            .ok_or_else(|| anyhow::anyhow!("no chunked bundle stored"))?;
+        let mut zip = Vec::new();
+        let mut stream = std::pin::pin!(export::chunks(
+            self.store.clone(),
+            self.vault.clone(),
+            person.account.clone(),
+            request,
+            u32::try_from(chunks)?,
+        ));
+        while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+            zip.extend_from_slice(&chunk?);
+        }
+        Ok(zip)
     }
 
     /// The bundle opens, and its `export.json` holds every generation of the person with
     /// the prompts they wrote.
-    async fn check_bundle(&self, person: &Person, request: Uuid, sealed: &[u8]) -> Vec<String> {
-        let zip = match export::open_bundle(&self.vault, &person.account, request, sealed).await {
+    async fn check_bundle(&self, person: &Person, request: Uuid) -> Vec<String> {
+        let zip = match self.open_bundle(person, request).await {
             Ok(zip) => zip,
             Err(error) => return vec![format!("the bundle does not open: {error:#}")],
         };
@@ -1535,8 +1569,9 @@ fn render(plan: &RunPlan, report: &Report, machine: &str) -> String {
          are stored as the gateway stores them.\n\
          - **Export**: `requestDataExport` queues the job; the timed job moves the request \
          to `IN_PROGRESS`, reads and decrypts everything about the person (200 \
-         generations a page), writes the ZIP, seals it under the person's key and stores \
-         it, completing the request — everything up to the stored sealed ZIP. The first \
+         generations a page), writes the ZIP as a stream, sealed under the person's key \
+         and stored a mebibyte chunk at a time, completing the request — everything up to \
+         the last stored chunk. The first \
          bundle of each row of the table is opened and checked: it holds every \
          generation, their prompts and the person's e-mail.\n\
          - **Erasure**: `requestAccountDeletion(password)` queues the job (due at once); the \

@@ -1,15 +1,23 @@
 //! Repositories for data subject requests (`data_requests`), their history
-//! (`data_request_events`) and the sealed export bundles (`data_exports`).
+//! (`data_request_events`) and the sealed export bundles (`data_exports`, their pieces in
+//! `data_export_chunks`).
 //!
 //! A request and its first history entry are written in one transaction; so is every
 //! transition with its entry. A transition is a compare-and-set: `UPDATE ... WHERE id = ?
 //! AND status = <the status it was read in>`, so of two concurrent changes (two DPO staff,
 //! a job and a DPO) exactly one takes effect and the other is told it lost. A download link
 //! is spent by one conditional statement too (`download_used_at IS NULL AND
-//! download_expires_at > now`).
+//! download_expires_at > now`). An export request is admitted in one transaction that
+//! first locks the account's row: no erasure pending, no export open, and fewer than core's
+//! `EXPORTS_PER_WINDOW` asked for in the window — so concurrent requests (aliases of one
+//! document, or many connections) leave one open export.
+//!
+//! A bundle is stored as chunks, each sealed on its own by the gateway, written as the
+//! export job produces them and read one at a time on download: neither side holds a
+//! whole bundle.
 
 use chrono::{DateTime, Utc};
-use icecone_core::rights::{DataRequestKind, DataRequestStatus};
+use icecone_core::rights::{DataRequestKind, DataRequestStatus, EXPORT_WINDOW, next_export_at};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -18,7 +26,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::convert::bytes32_from_db;
-use crate::entity::{data_export, data_request, data_request_event};
+use crate::entity::{data_export, data_export_chunk, data_request, data_request_event};
 use crate::{Store, StoreError};
 
 /// A data request as stored.
@@ -138,11 +146,12 @@ pub struct Transition<'a> {
     pub note_code: Option<&'a str>,
 }
 
-/// An export bundle, sealed, and how its download link is found.
+/// A completed export bundle — its chunks stored already ([`Store::store_export_chunk`]) —
+/// and how its download link is found.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SealedExport {
-    /// The ZIP, sealed under the account's data key.
-    pub sealed: Vec<u8>,
+    /// How many chunks the bundle has.
+    pub chunks: u32,
     /// The SHA-256 digest of the download token.
     pub download_digest: [u8; 32],
     /// When the link (and the stored bundle) expires.
@@ -152,10 +161,43 @@ pub struct SealedExport {
 impl std::fmt::Debug for SealedExport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SealedExport")
-            .field("sealed", &self.sealed.len())
+            .field("chunks", &self.chunks)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
+}
+
+/// A stored bundle whose download link was just spent.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredExport {
+    /// Sealed whole (made before bundles were chunked); taken out of the store.
+    Whole(Vec<u8>),
+    /// In this many chunks ([`Store::export_chunk`]), deleted by [`Store::delete_export`]
+    /// once downloaded (or by the purge).
+    Chunked(u32),
+}
+
+impl std::fmt::Debug for StoredExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Whole(sealed) => write!(f, "Whole({} bytes)", sealed.len()),
+            Self::Chunked(chunks) => write!(f, "Chunked({chunks})"),
+        }
+    }
+}
+
+/// What became of an export request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportAdmission {
+    /// Stored, with its job.
+    Queued,
+    /// Refused: an erasure of the account is pending.
+    ErasurePending,
+    /// Not stored: this export request of the account is open already.
+    AlreadyOpen(Uuid),
+    /// Refused: the account asked for as many exports as a window allows; the next may be
+    /// asked for at this time.
+    Limited(DateTime<Utc>),
 }
 
 async fn insert_event(
@@ -242,41 +284,60 @@ impl Store {
         txn.commit().await.map_err(StoreError::Query)
     }
 
-    /// Stores a request — with the job that works on it, if any — unless the account has an
-    /// open request of one of the `blocking` kinds (an export while an erasure is pending:
-    /// an erasure is open while its account deletion request is); returns whether it was
-    /// stored. The check, the request, its first history entry and the job are one
-    /// transaction, which first locks the account's row as a deletion request does, so a
-    /// request and an erasure asked for at the same instant are decided one after the
-    /// other; and there is never a request waiting for a job that was not queued.
-    pub async fn insert_data_request_unless_open(
+    /// Stores the export request `new` (`RECEIVED`) with its first history entry and the
+    /// `job` that builds it — unless an erasure of the account is pending, an export of the
+    /// account is open already (then nothing is stored and that one is named), or the
+    /// account asked for as many exports as core's `next_export_at` allows in the window
+    /// ending at `new.received_at`. One transaction, which first locks the account's row as
+    /// a deletion request does: concurrent requests are decided one after the other, and
+    /// there is never a request waiting for a job that was not queued.
+    pub async fn insert_export_request(
         &self,
         new: &NewDataRequest,
-        blocking: &[DataRequestKind],
         actor: &str,
-        job: Option<&crate::jobs::NewJob>,
-    ) -> Result<bool, StoreError> {
+        job: &crate::jobs::NewJob,
+    ) -> Result<ExportAdmission, StoreError> {
         let txn = self.db.begin().await.map_err(StoreError::Query)?;
         crate::erasure::lock_account(&txn, new.account).await?;
-        if blocking.contains(&DataRequestKind::Erasure)
-            && crate::erasure::open_deletion(&txn, new.account)
-                .await?
-                .is_some()
+        if crate::erasure::open_deletion(&txn, new.account)
+            .await?
+            .is_some()
         {
-            return Ok(false);
+            return Ok(ExportAdmission::ErasurePending);
         }
-        let open = data_request::Entity::find()
-            .filter(data_request::Column::AccountId.eq(new.account))
-            .filter(data_request::Column::Kind.is_in(blocking.iter().map(|kind| kind.as_str())))
+        let of_account = |kinds: &[DataRequestKind]| {
+            data_request::Entity::find()
+                .filter(data_request::Column::AccountId.eq(new.account))
+                .filter(data_request::Column::Kind.is_in(kinds.iter().map(|kind| kind.as_str())))
+        };
+        let blocking = of_account(&[DataRequestKind::Erasure, DataRequestKind::Export])
             .filter(
                 data_request::Column::Status
                     .is_in(DataRequestStatus::OPEN.iter().map(|status| status.as_str())),
             )
-            .one(&txn)
+            .order_by_asc(data_request::Column::ReceivedAt)
+            .all(&txn)
             .await
             .map_err(StoreError::Query)?;
-        if open.is_some() {
-            return Ok(false);
+        if blocking
+            .iter()
+            .any(|open| open.kind == DataRequestKind::Erasure.as_str())
+        {
+            return Ok(ExportAdmission::ErasurePending);
+        }
+        if let Some(open) = blocking.first() {
+            return Ok(ExportAdmission::AlreadyOpen(open.id));
+        }
+        let received: Vec<DateTime<Utc>> = of_account(&[DataRequestKind::Export])
+            .filter(data_request::Column::ReceivedAt.gt(new.received_at - EXPORT_WINDOW))
+            .all(&txn)
+            .await
+            .map_err(StoreError::Query)?
+            .into_iter()
+            .map(|request| request.received_at)
+            .collect();
+        if let Some(next) = next_export_at(&received, new.received_at) {
+            return Ok(ExportAdmission::Limited(next));
         }
         insert_request(&txn, new).await?;
         insert_event(
@@ -291,14 +352,12 @@ impl Store {
             },
         )
         .await?;
-        if let Some(job) = job {
-            crate::entity::job::Entity::insert(crate::jobs::active_model(job, new.received_at)?)
-                .exec_without_returning(&txn)
-                .await
-                .map_err(StoreError::from_insert)?;
-        }
+        crate::entity::job::Entity::insert(crate::jobs::active_model(job, new.received_at)?)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(StoreError::from_insert)?;
         txn.commit().await.map_err(StoreError::Query)?;
-        Ok(true)
+        Ok(ExportAdmission::Queued)
     }
 
     /// The request `id`, whoever's it is (for staff and jobs).
@@ -458,12 +517,15 @@ impl Store {
         if !apply(&txn, id, transition, update).await? {
             return Ok(false);
         }
+        let chunks =
+            i32::try_from(export.chunks).map_err(|_| StoreError::OutOfRange("export chunks"))?;
         data_export::Entity::insert(data_export::ActiveModel {
             request_id: Set(id),
             account_id: Set(request.account_id),
-            sealed: Set(export.sealed),
+            sealed: Set(Vec::new()),
             created_at: Set(transition.at),
             expires_at: Set(export.expires_at),
+            chunks: Set(Some(chunks)),
         })
         .exec_without_returning(&txn)
         .await
@@ -486,16 +548,17 @@ impl Store {
             .transpose()
     }
 
-    /// Spends the download link of `account`'s request `id` at `now` and takes its sealed
-    /// bundle out of the store: one conditional update (unused, unexpired, the owner's), then
-    /// the bundle is read and deleted in the same transaction. `None` when the link was
-    /// used, expired, is someone else's, or its bundle is gone.
+    /// Spends the download link of `account`'s request `id` at `now`: one conditional
+    /// update (unused, unexpired, the owner's), in a transaction that then reads the stored
+    /// bundle — taking a whole one out of the store; a chunked one stays until
+    /// [`Store::delete_export`], which the download calls when it ends. `None` when the
+    /// link was used, expired, is someone else's, or its bundle is gone.
     pub async fn take_export(
         &self,
         account: Uuid,
         id: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    ) -> Result<Option<StoredExport>, StoreError> {
         let txn = self.db.begin().await.map_err(StoreError::Query)?;
         let spent = data_request::Entity::update_many()
             .col_expr(data_request::Column::DownloadUsedAt, Expr::value(now))
@@ -518,21 +581,96 @@ impl Store {
         else {
             return Ok(None);
         };
-        data_export::Entity::delete_by_id(id)
-            .exec(&txn)
-            .await
-            .map_err(StoreError::Query)?;
+        let stored = match export.chunks {
+            Some(chunks) => StoredExport::Chunked(
+                u32::try_from(chunks).map_err(|_| StoreError::OutOfRange("export chunks"))?,
+            ),
+            None => {
+                data_export::Entity::delete_by_id(id)
+                    .exec(&txn)
+                    .await
+                    .map_err(StoreError::Query)?;
+                StoredExport::Whole(export.sealed)
+            }
+        };
         txn.commit().await.map_err(StoreError::Query)?;
-        Ok(Some(export.sealed))
+        Ok(Some(stored))
     }
 
-    /// Whether the sealed bundle of request `id` is still stored.
-    pub async fn export_stored(&self, id: Uuid) -> Result<bool, StoreError> {
-        Ok(data_export::Entity::find_by_id(id)
+    /// Stores chunk `seq` of the bundle of `account`'s export request `request`.
+    pub async fn store_export_chunk(
+        &self,
+        request: Uuid,
+        account: Uuid,
+        seq: u32,
+        sealed: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        data_export_chunk::Entity::insert(data_export_chunk::ActiveModel {
+            request_id: Set(request),
+            seq: Set(i32::try_from(seq).map_err(|_| StoreError::OutOfRange("export chunk"))?),
+            account_id: Set(account),
+            sealed: Set(sealed),
+        })
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    /// Chunk `seq` of the bundle of `account`'s export request `request`.
+    pub async fn export_chunk(
+        &self,
+        account: Uuid,
+        request: Uuid,
+        seq: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let seq = i32::try_from(seq).map_err(|_| StoreError::OutOfRange("export chunk"))?;
+        Ok(data_export_chunk::Entity::find_by_id((request, seq))
+            .filter(data_export_chunk::Column::AccountId.eq(account))
             .one(&self.db)
             .await
             .map_err(StoreError::Query)?
-            .is_some())
+            .map(|chunk| chunk.sealed))
+    }
+
+    /// Deletes the chunks stored for request `request` (a build that starts again, or one
+    /// given up); returns how many.
+    pub async fn delete_export_chunks(&self, request: Uuid) -> Result<u64, StoreError> {
+        Ok(data_export_chunk::Entity::delete_many()
+            .filter(data_export_chunk::Column::RequestId.eq(request))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .rows_affected)
+    }
+
+    /// Deletes the stored bundle of request `request`, chunks and all (once downloaded).
+    pub async fn delete_export(&self, request: Uuid) -> Result<(), StoreError> {
+        let txn = self.db.begin().await.map_err(StoreError::Query)?;
+        data_export_chunk::Entity::delete_many()
+            .filter(data_export_chunk::Column::RequestId.eq(request))
+            .exec(&txn)
+            .await
+            .map_err(StoreError::Query)?;
+        data_export::Entity::delete_by_id(request)
+            .exec(&txn)
+            .await
+            .map_err(StoreError::Query)?;
+        txn.commit().await.map_err(StoreError::Query)
+    }
+
+    /// Whether anything of the bundle of request `id` is still stored (its row or a chunk).
+    pub async fn export_stored(&self, id: Uuid) -> Result<bool, StoreError> {
+        let row = data_export::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        let chunk = data_export_chunk::Entity::find()
+            .filter(data_export_chunk::Column::RequestId.eq(id))
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(row.is_some() || chunk.is_some())
     }
 
     /// Moves request `id`'s receipt and due date to other times (tests make a request
@@ -554,13 +692,45 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    /// Deletes every stored export bundle whose link expired by `now`; returns how many.
+    /// Deletes every stored export bundle whose link expired by `now`, with its chunks, and
+    /// the chunks of builds that never completed (their request closed without a bundle);
+    /// returns how many bundles.
     pub async fn purge_expired_exports(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let result = data_export::Entity::delete_many()
-            .filter(data_export::Column::ExpiresAt.lte(now))
-            .exec(&self.db)
+        let txn = self.db.begin().await.map_err(StoreError::Query)?;
+        let expired = sea_orm::sea_query::Query::select()
+            .column(data_export::Column::RequestId)
+            .from(data_export::Entity)
+            .and_where(data_export::Column::ExpiresAt.lte(now))
+            .to_owned();
+        data_export_chunk::Entity::delete_many()
+            .filter(data_export_chunk::Column::RequestId.in_subquery(expired))
+            .exec(&txn)
             .await
             .map_err(StoreError::Query)?;
+        let result = data_export::Entity::delete_many()
+            .filter(data_export::Column::ExpiresAt.lte(now))
+            .exec(&txn)
+            .await
+            .map_err(StoreError::Query)?;
+        let bundled = sea_orm::sea_query::Query::select()
+            .column(data_export::Column::RequestId)
+            .from(data_export::Entity)
+            .to_owned();
+        let open = sea_orm::sea_query::Query::select()
+            .column(data_request::Column::Id)
+            .from(data_request::Entity)
+            .and_where(
+                data_request::Column::Status
+                    .is_in(DataRequestStatus::OPEN.iter().map(|status| status.as_str())),
+            )
+            .to_owned();
+        data_export_chunk::Entity::delete_many()
+            .filter(data_export_chunk::Column::RequestId.not_in_subquery(bundled))
+            .filter(data_export_chunk::Column::RequestId.not_in_subquery(open))
+            .exec(&txn)
+            .await
+            .map_err(StoreError::Query)?;
+        txn.commit().await.map_err(StoreError::Query)?;
         Ok(result.rows_affected)
     }
 }

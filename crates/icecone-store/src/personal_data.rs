@@ -188,6 +188,13 @@ pub const REGISTRY: &[Entry] = &[
         Export::Section("generations"),
     ),
     personal(
+        "data_export_chunks",
+        Owner::Account("account_id"),
+        Export::Excluded(
+            "pieces of the sealed export bundles themselves, deleted once downloaded or expired",
+        ),
+    ),
+    personal(
         "data_exports",
         Owner::Account("account_id"),
         Export::Excluded(

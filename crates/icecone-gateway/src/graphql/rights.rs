@@ -68,6 +68,11 @@ pub(crate) fn rights_error(error: RightsError) -> ApiError {
         RightsError::ErasurePending => ApiError::FailedPrecondition(
             "an erasure of this account is pending: nothing is exported from it".to_owned(),
         ),
+        RightsError::TooManyExports {
+            retry_after_seconds,
+        } => ApiError::RateLimited {
+            retry_after_seconds,
+        },
         RightsError::NotFound => ApiError::NotFound,
         RightsError::Transition(invalid) => ApiError::FailedPrecondition(invalid.to_string()),
         RightsError::Extension(refused) => ApiError::FailedPrecondition(refused.to_string()),
@@ -410,8 +415,9 @@ impl RightsMutation {
     /// bundle (GDPR Art. 15 and 20): a ZIP with `export.json` (schema at
     /// `/schemas/export-v1.json`) and the media of their generations. A job builds it; when
     /// it is ready the request is `COMPLETED` and `downloadUrl` holds a single-use link for
-    /// the viewer that expires (7 days by default). `FAILED_PRECONDITION` while an erasure
-    /// of the account is pending.
+    /// the viewer that expires (7 days by default). One export is open at a time: asking
+    /// again while one is open answers that one. `FAILED_PRECONDITION` while an erasure of
+    /// the account is pending; `RATE_LIMITED` beyond 3 requests a day.
     async fn request_data_export(&self, ctx: &Context<'_>) -> Result<DataRequest, ApiError> {
         let (_, account) = viewer_account(ctx).await?;
         let services = services(ctx)?;

@@ -4,12 +4,15 @@
 //! The caller must carry the owner's bearer token. An unknown token, an anonymous caller
 //! and someone else's link all get the same `404`. A link that was used or has expired is
 //! `410 Gone` with a typed JSON error (`EXPORT_LINK_USED`, `EXPORT_LINK_EXPIRED`): the
-//! bundle is deleted once downloaded, and the purge deletes it when the link expires.
+//! bundle is deleted once downloaded, and the purge deletes it when the link expires. A
+//! bundle is sent as it is opened, a chunk at a time.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
+use futures_util::StreamExt as _;
+use icecone_store::data_requests::StoredExport;
 
 use super::AppState;
 use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
@@ -84,32 +87,57 @@ pub(crate) async fn get(
         Ok(None) => return not_found(),
         Err(failure) => return internal(&failure),
     };
-    let sealed = match state.store.take_export(owner.id, request.id, now).await {
-        Ok(Some(sealed)) => sealed,
+    let stored = match state.store.take_export(owner.id, request.id, now).await {
+        Ok(Some(stored)) => stored,
         // Spent or expired between the read and the update.
         Ok(None) => return gone("EXPORT_LINK_USED", "this download link was used already"),
         Err(failure) => return internal(&failure),
     };
-    match export::open_bundle(&state.vault, &owner, request.id, &sealed).await {
-        Ok(zip) => HttpResponse::Ok()
-            .content_type("application/zip")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"icecone-export.zip\"",
-            ))
-            .insert_header((header::CACHE_CONTROL, NO_STORE))
-            .insert_header((NOSNIFF, "nosniff"))
-            .body(zip),
-        Err(failure) => {
-            tracing::error!(
-                error = format!("{failure:#}"),
-                "an export could not be opened"
-            );
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL_SERVER_ERROR",
-                "internal server error",
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("application/zip")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"icecone-export.zip\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, NO_STORE))
+        .insert_header((NOSNIFF, "nosniff"));
+    match stored {
+        // Sent a chunk at a time, as it is opened: never held whole.
+        StoredExport::Chunked(count) => {
+            let chunks = export::chunks(
+                state.store.clone(),
+                state.vault.clone(),
+                owner,
+                request.id,
+                count,
             )
+            .map(|chunk| {
+                chunk.map(web::Bytes::from).map_err(|failure| {
+                    tracing::error!(
+                        error = format!("{failure:#}"),
+                        "an export could not be opened"
+                    );
+                    actix_web::error::ErrorInternalServerError("internal server error")
+                })
+            });
+            response.streaming(chunks)
+        }
+        StoredExport::Whole(sealed) => {
+            match export::open_bundle(&state.vault, &owner, request.id, &sealed).await {
+                Ok(zip) => response.body(zip),
+                Err(failure) => {
+                    tracing::error!(
+                        error = format!("{failure:#}"),
+                        "an export could not be opened"
+                    );
+                    error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "INTERNAL_SERVER_ERROR",
+                        "internal server error",
+                    )
+                }
+            }
         }
     }
 }

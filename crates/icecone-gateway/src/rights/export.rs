@@ -5,7 +5,16 @@
 //!
 //! | step | what it does | resumed after a crash |
 //! | --- | --- | --- |
-//! | `build` | moves the request to `IN_PROGRESS`, reads and decrypts the person's data, writes the ZIP, seals it under the person's key and stores it with the digest of its download link, completing the request in one transaction; queues the "export ready" notification | a request already completed or closed is left as it is: nothing is built twice |
+//! | `build` | moves the request to `IN_PROGRESS`, reads and decrypts the person's data and writes the ZIP as it goes — sealed under the person's key in chunks of [`CHUNK_BYTES`], each stored as soon as it is full — then completes the request with the digest of its download link; queues the "export ready" notification | a request already completed or closed is left as it is: nothing is built twice; chunks of an unfinished build are deleted and the build starts over |
+//!
+//! **Bounded memory.** Nothing holds the whole bundle: the media are written first, one
+//! generation at a time, in slices of [`SLICE_BYTES`]; then `export.json`, streamed (one
+//! page of [`PAGE`] generations decrypted at a time); the ZIP writer's output is sealed and
+//! stored a chunk at a time. What the build holds at once is one media file (at most
+//! `max_output_bytes`, like the generation that made it), one page of generations' text,
+//! one chunk and the smaller sections of `export.json`. The download ([`chunks`]) opens and
+//! sends one chunk at a time. Each chunk is bound to its request and position, the last
+//! one as last, so chunks cannot be reordered, swapped between requests or cut off.
 //!
 //! The download link's token is derived from the request id with a key of the vault (a
 //! keyed hash, 32 bytes, base64url): only its SHA-256 digest is stored, and the owner is
@@ -13,12 +22,14 @@
 //! token ever being written down. The bundle is deleted when the link is used or expires
 //! ([`spawn_purge`]).
 
-use std::io::Write as _;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use icecone_core::consent::background::StepUse;
 use icecone_core::consent::ledger::Change;
@@ -26,7 +37,7 @@ use icecone_core::rights::{DataRequestEvent, DataRequestStatus, transition};
 use icecone_store::Store;
 use icecone_store::accounts::{AccountKind, AccountRecord};
 use icecone_store::data_requests::{DataRequestRecord, SealedExport, Transition};
-use icecone_store::generations::GenerationPosition;
+use icecone_store::generations::{GenerationPosition, GenerationRecord};
 use icecone_store::jobs::JobRecord;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -62,14 +73,36 @@ pub const PURGE_INTERVAL: Duration = Duration::from_secs(3_600);
 /// The blind-index purpose the download token is derived under.
 const LINK_PURPOSE: &str = "rights.export_link";
 /// Generations read per page while building.
-const PAGE: u64 = 200;
+pub const PAGE: u64 = 200;
+/// Plaintext bytes of the ZIP sealed and stored per chunk.
+pub const CHUNK_BYTES: usize = 1 << 20;
+/// Bytes of a media file written to the ZIP at once.
+pub const SLICE_BYTES: usize = 64 * 1024;
 
-/// The binding of a stored export bundle.
+/// The binding of a stored export bundle sealed whole (made before bundles were chunked).
 fn bundle_field(request: &str) -> Field<'_> {
     Field {
         table: "data_exports",
         column: "sealed",
         row_id: request,
+    }
+}
+
+/// What chunk `seq` of request `request`'s bundle is bound to: its request and position,
+/// and whether it is the last.
+fn chunk_row(request: Uuid, seq: u32, last: bool) -> String {
+    if last {
+        format!("{request}:{seq}:last")
+    } else {
+        format!("{request}:{seq}")
+    }
+}
+
+fn chunk_field(row: &str) -> Field<'_> {
+    Field {
+        table: "data_export_chunks",
+        column: "sealed",
+        row_id: row,
     }
 }
 
@@ -84,7 +117,7 @@ pub fn download_path(vault: &Vault, id: Uuid) -> String {
     format!("/exports/{}", link_token(vault, id))
 }
 
-/// Opens a stored bundle of `owner`'s request `id`.
+/// Opens a bundle of `owner`'s request `id` that was stored whole.
 pub async fn open_bundle(
     vault: &Vault,
     owner: &AccountRecord,
@@ -133,10 +166,209 @@ fn time_opt(at: Option<DateTime<Utc>>) -> Value {
     at.map_or(Value::Null, |at| Value::String(time(at)))
 }
 
-/// Everything the bundle holds: `export.json` and the media files.
-struct Bundle {
-    document: Value,
-    media: Vec<(String, Vec<u8>)>,
+/// What the ZIP writer wrote and the packer has not stored yet.
+#[derive(Debug, Clone, Default)]
+struct Spool(Arc<Mutex<Vec<u8>>>);
+
+impl Spool {
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Takes the first `n` bytes (all when fewer).
+    fn take(&self, n: usize) -> Vec<u8> {
+        let mut buffer = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = n.min(buffer.len());
+        buffer.drain(..n).collect()
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Seals chunks of a request's bundle under the owner's key and stores them in order.
+struct Chunks<'a> {
+    store: &'a Store,
+    vault: &'a Vault,
+    owner: &'a AccountRecord,
+    request: Uuid,
+    next: u32,
+}
+
+impl Chunks<'_> {
+    async fn put(&mut self, plain: &[u8], last: bool) -> anyhow::Result<()> {
+        let row = chunk_row(self.request, self.next, last);
+        let sealed = self
+            .vault
+            .seal(self.owner.subject, chunk_field(&row), plain)
+            .await?;
+        self.store
+            .store_export_chunk(self.request, self.owner.id, self.next, sealed)
+            .await?;
+        self.next += 1;
+        Ok(())
+    }
+}
+
+/// Writes a ZIP as a stream and stores it a chunk at a time, as it is produced.
+struct Packer<'a> {
+    zip: zip::ZipWriter<zip::write::StreamWriter<Spool>>,
+    spool: Spool,
+    chunks: Chunks<'a>,
+}
+
+impl<'a> Packer<'a> {
+    fn new(chunks: Chunks<'a>) -> Self {
+        let spool = Spool::default();
+        Self {
+            zip: zip::ZipWriter::new_stream(spool.clone()),
+            spool,
+            chunks,
+        }
+    }
+
+    /// Stores every full chunk the writer has produced, keeping the rest (never empty
+    /// once anything was written, so that the last chunk is stored by [`Packer::finish`]).
+    async fn drain(spool: &Spool, chunks: &mut Chunks<'_>) -> anyhow::Result<()> {
+        while spool.len() > CHUNK_BYTES {
+            let chunk = spool.take(CHUNK_BYTES);
+            chunks.put(&chunk, false).await?;
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, name: &str, deflated: bool) -> anyhow::Result<()> {
+        use zip::CompressionMethod;
+        use zip::write::SimpleFileOptions;
+        let options = if deflated {
+            SimpleFileOptions::default().compression_method(CompressionMethod::Deflated)
+        } else {
+            // Media are compressed already.
+            SimpleFileOptions::default()
+                .compression_method(CompressionMethod::Stored)
+                .large_file(false)
+        };
+        self.zip.start_file(name, options)?;
+        Ok(())
+    }
+
+    /// Writes `bytes` to the open entry, a slice at a time.
+    async fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        for slice in bytes.chunks(SLICE_BYTES) {
+            self.zip.write_all(slice)?;
+            Self::drain(&self.spool, &mut self.chunks).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes `value` as JSON to the open entry.
+    async fn json(&mut self, value: &Value) -> anyhow::Result<()> {
+        serde_json::to_writer(&mut self.zip, value)?;
+        Self::drain(&self.spool, &mut self.chunks).await
+    }
+
+    /// Ends the archive and stores what is left as the last chunk; returns how many
+    /// chunks the bundle has.
+    async fn finish(self) -> anyhow::Result<u32> {
+        let Self {
+            zip,
+            spool,
+            mut chunks,
+        } = self;
+        zip.finish()?;
+        Self::drain(&spool, &mut chunks).await?;
+        let last = spool.take(usize::MAX);
+        chunks.put(&last, true).await?;
+        Ok(chunks.next)
+    }
+}
+
+/// The chunks of `owner`'s bundle of request `id`, opened one at a time and in order. The
+/// bundle is deleted from the store before the last chunk is handed over, or when the
+/// stream is dropped before its end (the link was spent already). A chunk missing, out of
+/// place or not the last where the bundle should end fails the stream.
+pub fn chunks(
+    store: Store,
+    vault: Arc<Vault>,
+    owner: AccountRecord,
+    id: Uuid,
+    count: u32,
+) -> impl Stream<Item = anyhow::Result<Vec<u8>>> + Send + 'static {
+    /// Deletes the bundle when a download is dropped before its end.
+    struct Cleanup {
+        store: Store,
+        id: Uuid,
+        armed: bool,
+    }
+    impl Cleanup {
+        async fn now(mut self) {
+            self.armed = false;
+            if let Err(error) = self.store.delete_export(self.id).await {
+                tracing::warn!(
+                    error = %crate::http::error_chain(&error),
+                    "a downloaded export could not be deleted (the purge will)"
+                );
+            }
+        }
+    }
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            if !self.armed {
+                return;
+            }
+            let (store, id) = (self.store.clone(), self.id);
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { store.delete_export(id).await });
+            }
+        }
+    }
+    let cleanup = Cleanup {
+        store: store.clone(),
+        id,
+        armed: true,
+    };
+    futures_util::stream::unfold(Some((0_u32, cleanup)), move |state| {
+        let (store, vault, owner) = (store.clone(), vault.clone(), owner.clone());
+        async move {
+            let (seq, cleanup) = state?;
+            if seq >= count {
+                cleanup.now().await;
+                return None;
+            }
+            let last = seq + 1 == count;
+            let opened = async {
+                let sealed = store
+                    .export_chunk(owner.id, id, seq)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("a chunk of an export is missing"))?;
+                let row = chunk_row(id, seq, last);
+                let plain = vault
+                    .open_field(owner.subject, chunk_field(&row), &sealed)
+                    .await?;
+                anyhow::Ok(plain.to_vec())
+            }
+            .await;
+            match opened {
+                Ok(plain) if last => {
+                    cleanup.now().await;
+                    Some((Ok(plain), None))
+                }
+                Ok(plain) => Some((Ok(plain), Some((seq + 1, cleanup)))),
+                Err(error) => Some((Err(error), None)),
+            }
+        }
+    })
 }
 
 /// The handler of `rights.export` jobs.
@@ -211,12 +443,19 @@ impl ExportJobs {
                 code: "ACCOUNT_GONE",
             });
         };
-        let bundle = self.collect(&owner).await?;
-        let zip = write_zip(&bundle)?;
-        let sealed = self
-            .vault
-            .seal(owner.subject, bundle_field(&id.to_string()), &zip)
-            .await?;
+        // What an earlier, unfinished attempt stored goes first.
+        store.delete_export_chunks(id).await?;
+        let mut packer = Packer::new(Chunks {
+            store,
+            vault: &self.vault,
+            owner: &owner,
+            request: id,
+            next: 0,
+        });
+        let media = self.write_media(&mut packer, &owner).await?;
+        packer.start("export.json", true)?;
+        self.write_document(&mut packer, &owner, &media).await?;
+        let chunks = packer.finish().await?;
         let token = link_token(&self.vault, id);
         let ttl = chrono::TimeDelta::from_std(self.config.export_link_ttl)
             .unwrap_or(chrono::TimeDelta::MAX);
@@ -247,7 +486,7 @@ impl ExportJobs {
                 id,
                 &done,
                 SealedExport {
-                    sealed,
+                    chunks,
                     download_digest: crate::auth::login::digest(&token),
                     expires_at: at
                         .checked_add_signed(ttl)
@@ -274,8 +513,15 @@ impl ExportJobs {
         Ok(Outcome::Done)
     }
 
-    /// Reads and decrypts everything about `owner`.
-    async fn collect(&self, owner: &AccountRecord) -> anyhow::Result<Bundle> {
+    /// Writes `export.json` — everything about `owner`, decrypted — to the open entry,
+    /// streaming the generations a page at a time; `media` names each generation's media
+    /// file already in the archive.
+    async fn write_document(
+        &self,
+        packer: &mut Packer<'_>,
+        owner: &AccountRecord,
+        media: &HashMap<Uuid, String>,
+    ) -> anyhow::Result<()> {
         let store = self.store();
         let vault = &self.vault;
         let email = accounts::email_of(vault, owner).await?;
@@ -309,8 +555,6 @@ impl ExportJobs {
                 value
             })
             .collect();
-
-        let (generations, disclosures, media) = self.generations_of(owner).await?;
 
         let sessions: Vec<Value> = store
             .sessions_of(owner.id)
@@ -389,21 +633,91 @@ impl ExportJobs {
             })
             .collect();
 
-        let document = json!({
-            "schema": SCHEMA,
-            "generatedAt": time(now()),
-            "account": account,
-            "consentHistory": consent,
-            "generations": generations,
-            "sessions": sessions,
-            "dataRequests": requests,
-            "privacyTickets": tickets,
-            "auditEntries": audit_entries,
-            "partnerGrants": grants,
-            "usage": usage,
-            "providerDisclosures": disclosures,
-        });
-        Ok(Bundle { document, media })
+        // Written as it goes, a key at a time: the generations and the providers' share
+        // of them are read in pages between the other sections.
+        let head = [
+            ("schema", json!(SCHEMA)),
+            ("generatedAt", json!(time(now()))),
+            ("account", account),
+            ("consentHistory", Value::Array(consent)),
+        ];
+        packer.write(b"{").await?;
+        for (key, value) in head {
+            packer.json(&json!(key)).await?;
+            packer.write(b":").await?;
+            packer.json(&value).await?;
+            packer.write(b",").await?;
+        }
+        packer.write(b"\"generations\":[").await?;
+        self.each_generation(owner, packer, true, |record, prompt, text| {
+            generation_json(record, prompt, text, media.get(&record.id))
+        })
+        .await?;
+        packer.write(b"]").await?;
+        let tail = [
+            ("sessions", Value::Array(sessions)),
+            ("dataRequests", Value::Array(requests)),
+            ("privacyTickets", Value::Array(tickets)),
+            ("auditEntries", Value::Array(audit_entries)),
+            ("partnerGrants", Value::Array(grants)),
+            ("usage", Value::Array(usage)),
+        ];
+        for (key, value) in tail {
+            packer.write(b",").await?;
+            packer.json(&json!(key)).await?;
+            packer.write(b":").await?;
+            packer.json(&value).await?;
+        }
+        packer.write(b",\"providerDisclosures\":[").await?;
+        let generations = &self.generations;
+        self.each_generation(owner, packer, false, |record, _, _| {
+            disclosure_json(generations, record)
+        })
+        .await?;
+        packer.write(b"]}").await
+    }
+
+    /// Writes one JSON value per generation of `owner` (`make` given the record and, when
+    /// `decrypt`, its prompt and text), comma-separated, reading a page of [`PAGE`] at a
+    /// time.
+    async fn each_generation(
+        &self,
+        owner: &AccountRecord,
+        packer: &mut Packer<'_>,
+        decrypt: bool,
+        make: impl Fn(&GenerationRecord, Option<&str>, Option<&str>) -> Value,
+    ) -> anyhow::Result<()> {
+        let generations = &self.generations;
+        let mut after = None;
+        let mut first = true;
+        loop {
+            let page = generations.page(owner.id, after, PAGE).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some(GenerationPosition {
+                created_at: last.created_at,
+                id: last.id,
+            });
+            for record in &page {
+                let (prompt, text) = if decrypt {
+                    (
+                        Some(generations.prompt(owner.subject, record).await?),
+                        generations.text(owner.subject, record).await?,
+                    )
+                } else {
+                    (None, None)
+                };
+                if !first {
+                    packer.write(b",").await?;
+                }
+                first = false;
+                packer
+                    .json(&make(record, prompt.as_deref(), text.as_deref()))
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     async fn request_json(
@@ -449,16 +763,16 @@ impl ExportJobs {
         }))
     }
 
-    /// The generations (prompts and texts decrypted, media as files) and what each provider
-    /// received.
-    async fn generations_of(
+    /// Writes the media of `owner`'s generations to the archive, one file at a time
+    /// (`media/<generation-id>.<ext>`, stored: they are compressed already); returns each
+    /// written file's name by generation.
+    async fn write_media(
         &self,
+        packer: &mut Packer<'_>,
         owner: &AccountRecord,
-    ) -> anyhow::Result<(Vec<Value>, Vec<Value>, Vec<(String, Vec<u8>)>)> {
+    ) -> anyhow::Result<HashMap<Uuid, String>> {
         let generations = &self.generations;
-        let mut list = Vec::new();
-        let mut disclosures = Vec::new();
-        let mut media = Vec::new();
+        let mut names = HashMap::new();
         let mut after = None;
         loop {
             let page = generations.page(owner.id, after, PAGE).await?;
@@ -469,89 +783,81 @@ impl ExportJobs {
                 created_at: last.created_at,
                 id: last.id,
             });
-            for record in &page {
-                let prompt = generations.prompt(owner.subject, record).await?;
-                let text = generations.text(owner.subject, record).await?;
-                // Only a generation with a media type has media bytes to read.
-                let found = match record.media_type {
-                    Some(_) => generations.media(owner, record.id).await?,
-                    None => None,
+            // Only a generation with a media type has media bytes to read.
+            for record in page.iter().filter(|record| record.media_type.is_some()) {
+                let Some(found) = generations.media(owner, record.id).await? else {
+                    continue;
                 };
-                let file = match found {
-                    Some(found) => {
-                        let name = format!("media/{}.{}", record.id, extension(&found.media_type));
-                        media.push((name.clone(), found.bytes));
-                        Some(name)
-                    }
-                    None => None,
-                };
-                let kind = match record.kind {
-                    icecone_core::personalization::GenerationKind::Text => "TEXT",
-                    icecone_core::personalization::GenerationKind::Image => "IMAGE",
-                    icecone_core::personalization::GenerationKind::Video => "VIDEO",
-                };
-                list.push(json!({
-                    "id": record.id.to_string(),
-                    "kind": kind,
-                    "status": record.status.as_str(),
-                    "provider": record.provider,
-                    "createdAt": time(record.created_at),
-                    "completedAt": time_opt(record.completed_at),
-                    "prompt": prompt,
-                    "text": text,
-                    "mediaFile": file,
-                    "mediaType": record.media_type,
-                    "errorCode": record.error_code,
-                    "remoteCopy": record.remote_copy.map(|copy| copy.as_str()),
-                    "usage": {
-                        "tokens": record.usage.tokens,
-                        "images": record.usage.images,
-                        "videoSeconds": record.usage.video_seconds,
-                    },
-                }));
-                let categories: Vec<&str> = generations
-                    .router()
-                    .entries()
-                    .iter()
-                    .find(|entry| entry.adapter().id().as_str() == record.provider)
-                    .map(|entry| {
-                        entry
-                            .effective()
-                            .data_categories
-                            .iter()
-                            .map(|category| category.as_str())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                disclosures.push(json!({
-                    "provider": record.provider,
-                    "generationId": record.id.to_string(),
-                    "kind": kind,
-                    "at": time(record.created_at),
-                    "dataCategories": categories,
-                }));
+                let name = format!("media/{}.{}", record.id, extension(&found.media_type));
+                packer.start(&name, false)?;
+                packer.write(&found.bytes).await?;
+                names.insert(record.id, name);
             }
         }
-        Ok((list, disclosures, media))
+        Ok(names)
     }
 }
 
-/// Writes `export.json` (deflated) and the media (stored: they are compressed already).
-fn write_zip(bundle: &Bundle) -> anyhow::Result<Vec<u8>> {
-    use zip::CompressionMethod;
-    use zip::write::SimpleFileOptions;
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
-    writer.start_file("export.json", deflated)?;
-    writer.write_all(&serde_json::to_vec_pretty(&bundle.document)?)?;
-    let stored = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Stored)
-        .large_file(false);
-    for (name, bytes) in &bundle.media {
-        writer.start_file(name.as_str(), stored)?;
-        writer.write_all(bytes)?;
+fn kind_name(record: &GenerationRecord) -> &'static str {
+    match record.kind {
+        icecone_core::personalization::GenerationKind::Text => "TEXT",
+        icecone_core::personalization::GenerationKind::Image => "IMAGE",
+        icecone_core::personalization::GenerationKind::Video => "VIDEO",
     }
-    Ok(writer.finish()?.into_inner())
+}
+
+/// A generation in `export.json`, with its prompt and text decrypted and the name of its
+/// media file in the archive.
+fn generation_json(
+    record: &GenerationRecord,
+    prompt: Option<&str>,
+    text: Option<&str>,
+    media_file: Option<&String>,
+) -> Value {
+    json!({
+        "id": record.id.to_string(),
+        "kind": kind_name(record),
+        "status": record.status.as_str(),
+        "provider": record.provider,
+        "createdAt": time(record.created_at),
+        "completedAt": time_opt(record.completed_at),
+        "prompt": prompt,
+        "text": text,
+        "mediaFile": media_file,
+        "mediaType": record.media_type,
+        "errorCode": record.error_code,
+        "remoteCopy": record.remote_copy.map(|copy| copy.as_str()),
+        "usage": {
+            "tokens": record.usage.tokens,
+            "images": record.usage.images,
+            "videoSeconds": record.usage.video_seconds,
+        },
+    })
+}
+
+/// What the provider of a generation received: the data categories its policy declares.
+fn disclosure_json(generations: &Generations, record: &GenerationRecord) -> Value {
+    let categories: Vec<&str> = generations
+        .router()
+        .entries()
+        .iter()
+        .find(|entry| entry.adapter().id().as_str() == record.provider)
+        .map(|entry| {
+            entry
+                .effective()
+                .data_categories
+                .iter()
+                .map(|category| category.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "provider": record.provider,
+        "generationId": record.id.to_string(),
+        "kind": kind_name(record),
+        "at": time(record.created_at),
+        "dataCategories": categories,
+    })
 }
 
 impl JobHandler for ExportJobs {
@@ -569,13 +875,16 @@ impl JobHandler for ExportJobs {
 
     fn give_up<'a>(
         &'a self,
-        _job: &'a JobRecord,
+        job: &'a JobRecord,
         code: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             // The request stays open: DPO staff see it in `dataRequests` and can complete
-            // it by hand before its due date.
+            // it by hand before its due date. What the build stored of it goes.
             tracing::error!(code, "an export could not be built");
+            if let Ok(id) = Uuid::try_parse(&job.subject) {
+                self.store().delete_export_chunks(id).await?;
+            }
             Ok(())
         })
     }

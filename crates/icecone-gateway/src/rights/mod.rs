@@ -15,7 +15,9 @@ use icecone_core::rights::{
     InvalidTransition,
 };
 use icecone_store::Store;
-use icecone_store::data_requests::{DataRequestRecord, NewDataRequest, Transition};
+use icecone_store::data_requests::{
+    DataRequestRecord, ExportAdmission, NewDataRequest, Transition,
+};
 use icecone_store::jobs::NewJob;
 use uuid::Uuid;
 
@@ -38,6 +40,13 @@ pub enum RightsError {
     /// be erased.
     #[error("an erasure of this account is pending")]
     ErasurePending,
+    /// The account asked for as many exports as a day allows
+    /// (`icecone_core::rights::EXPORTS_PER_WINDOW`).
+    #[error("too many export requests: try again later")]
+    TooManyExports {
+        /// Seconds until the next may be asked for.
+        retry_after_seconds: u64,
+    },
     /// No such request.
     #[error("no such data request")]
     NotFound,
@@ -89,7 +98,10 @@ fn new_request(account: Uuid, kind: DataRequestKind, status: DataRequestStatus) 
 }
 
 /// Records an export request of `account` (in the audit trail too) and queues the job
-/// that builds it — refused while an erasure of the account is pending.
+/// that builds it. A person has one open export at a time: while one is open, asking again
+/// answers that one (nothing new is recorded or queued), so a document of many aliased
+/// `requestDataExport` fields, or many at once, make one export. Refused while an erasure
+/// of the account is pending, and beyond core's `EXPORTS_PER_WINDOW` requests a day.
 pub async fn request_export(
     store: &Store,
     vault: &Vault,
@@ -111,11 +123,16 @@ pub async fn request_export(
         run_after: new.received_at,
         deadline: None,
     };
-    if !store
-        .insert_data_request_unless_open(&new, &[DataRequestKind::Erasure], SUBJECT, Some(&job))
-        .await?
-    {
-        return Err(RightsError::ErasurePending);
+    match store.insert_export_request(&new, SUBJECT, &job).await? {
+        ExportAdmission::Queued => {}
+        ExportAdmission::AlreadyOpen(open) => return read(store, open).await,
+        ExportAdmission::ErasurePending => return Err(RightsError::ErasurePending),
+        ExportAdmission::Limited(next) => {
+            let wait = (next - new.received_at).num_seconds().max(1);
+            return Err(RightsError::TooManyExports {
+                retry_after_seconds: u64::try_from(wait).unwrap_or(1),
+            });
+        }
     }
     let actor = format!("account:{account}");
     let target = audit_target(account, new.id);
@@ -132,10 +149,7 @@ pub async fn request_export(
     )
     .await
     .map_err(|error| RightsError::Internal(error.into()))?;
-    store
-        .data_request(new.id)
-        .await?
-        .ok_or_else(|| RightsError::Internal(anyhow::anyhow!("a stored request is gone")))
+    read(store, new.id).await
 }
 
 /// The person withdraws their open request `id` (GDPR requests are theirs to withdraw): it
@@ -164,10 +178,12 @@ pub async fn withdraw(
     if !store.transition_data_request(id, &transition).await? {
         return Err(RightsError::Changed);
     }
-    // A job that already holds its lease finds the request closed and stops there.
+    // A job that already holds its lease finds the request closed and stops there; what
+    // it stored of the bundle so far goes now (the purge would take it otherwise).
     for job in store.jobs_for(export::KIND, &id.to_string()).await? {
         store.cancel_job(job.id, now()).await?;
     }
+    store.delete_export_chunks(id).await?;
     let actor = format!("account:{account}");
     let target = audit_target(account, id);
     audit::record(

@@ -9,6 +9,7 @@ pub struct Model {
     pub sealed: Vec<u8>,
     pub created_at: ChronoDateTimeUtc,
     pub expires_at: ChronoDateTimeUtc,
+    pub chunks: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

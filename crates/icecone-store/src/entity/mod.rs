@@ -10,6 +10,7 @@ pub(crate) mod attempt_counter;
 pub(crate) mod audit_entry;
 pub(crate) mod consent_entry;
 pub(crate) mod data_export;
+pub(crate) mod data_export_chunk;
 pub(crate) mod data_key;
 pub(crate) mod data_request;
 pub(crate) mod data_request_event;

@@ -21,6 +21,7 @@ mod m20261129_000011_data_requests;
 mod m20261129_000012_erasure;
 mod m20261129_000013_person_indexes;
 mod m20261129_000014_generations_by_account;
+mod m20261207_000016_export_chunks;
 
 pub(crate) struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000012_erasure::Migration),
             Box::new(m20261129_000013_person_indexes::Migration),
             Box::new(m20261129_000014_generations_by_account::Migration),
+            Box::new(m20261207_000016_export_chunks::Migration),
         ]
     }
 }

@@ -5,7 +5,9 @@
 use chrono::TimeDelta;
 use icecone_core::rights::{self, DataRequestKind, DataRequestStatus};
 use icecone_store::Store;
-use icecone_store::data_requests::{NewDataRequest, SealedExport, Transition};
+use icecone_store::data_requests::{
+    ExportAdmission, NewDataRequest, SealedExport, StoredExport, Transition,
+};
 use icecone_store::jobs::NewJob;
 use icecone_store::privacy_tickets::PrivacyTicketRecord;
 use icecone_store::testing::TestDatabase;
@@ -48,12 +50,24 @@ fn job_for(request: Uuid) -> NewJob {
     }
 }
 
+/// A completed export of `account` whose bundle is two chunks, `[7, 7]` and `[8]`.
 async fn export_of(store: &Store, account: Uuid, digest: u8, expires_in: i64) -> Uuid {
     let request = new_request(account, DataRequestKind::Export);
     store
         .insert_data_request(&request, "subject", None)
         .await
         .expect("stored");
+    for (seq, chunk) in [vec![7, 7], vec![8]].into_iter().enumerate() {
+        store
+            .store_export_chunk(
+                request.id,
+                account,
+                u32::try_from(seq).expect("small"),
+                chunk,
+            )
+            .await
+            .expect("chunk stored");
+    }
     let done = store
         .complete_export(
             request.id,
@@ -63,7 +77,7 @@ async fn export_of(store: &Store, account: Uuid, digest: u8, expires_in: i64) ->
                 "system",
             ),
             SealedExport {
-                sealed: vec![7, 7, 7],
+                chunks: 2,
                 download_digest: [digest; 32],
                 expires_at: plus(now(), expires_in),
             },
@@ -208,16 +222,12 @@ async fn an_export_is_blocked_by_a_pending_erasure() {
         .await
         .expect("stored");
     let export = new_request(account, DataRequestKind::Export);
-    assert!(
-        !store
-            .insert_data_request_unless_open(
-                &export,
-                &[DataRequestKind::Erasure],
-                "subject",
-                Some(&job_for(export.id)),
-            )
+    assert_eq!(
+        store
+            .insert_export_request(&export, "subject", &job_for(export.id))
             .await
-            .expect("checked")
+            .expect("checked"),
+        ExportAdmission::ErasurePending
     );
     assert!(store.data_request(export.id).await.expect("read").is_none());
     assert!(
@@ -240,16 +250,12 @@ async fn an_export_is_blocked_by_a_pending_erasure() {
         )
         .await
         .expect("cancelled");
-    assert!(
+    assert_eq!(
         store
-            .insert_data_request_unless_open(
-                &export,
-                &[DataRequestKind::Erasure],
-                "subject",
-                Some(&job_for(export.id)),
-            )
+            .insert_export_request(&export, "subject", &job_for(export.id))
             .await
             .expect("checked"),
+        ExportAdmission::Queued,
         "a cancelled erasure blocks nothing"
     );
     assert_eq!(
@@ -292,7 +298,26 @@ async fn a_download_link_works_once_for_its_owner_until_it_expires() {
         .into_iter()
         .flatten()
         .collect();
-    assert_eq!(taken, vec![vec![7, 7, 7]], "exactly one download");
+    assert_eq!(
+        taken,
+        vec![StoredExport::Chunked(2)],
+        "exactly one download"
+    );
+    // The chunks are the owner's only, until the download deletes them.
+    assert_eq!(
+        store.export_chunk(stranger, id, 0).await.expect("read"),
+        None
+    );
+    assert_eq!(
+        store.export_chunk(owner, id, 0).await.expect("read"),
+        Some(vec![7, 7])
+    );
+    assert_eq!(
+        store.export_chunk(owner, id, 1).await.expect("read"),
+        Some(vec![8])
+    );
+    assert_eq!(store.export_chunk(owner, id, 2).await.expect("read"), None);
+    store.delete_export(id).await.expect("deleted");
     assert!(!store.export_stored(id).await.expect("read"));
 
     let expired = export_of(store, owner, 8, 1).await;
@@ -313,7 +338,142 @@ async fn a_download_link_works_once_for_its_owner_until_it_expires() {
         1
     );
     assert!(!store.export_stored(expired).await.expect("read"));
+    assert_eq!(
+        store.export_chunk(owner, expired, 0).await.expect("read"),
+        None,
+        "its chunks went with it"
+    );
     assert!(store.export_stored(young).await.expect("read"));
+
+    // A build that never completed: its chunks stay while its request is open, and go
+    // with the purge once it is closed without a bundle.
+    let abandoned = new_request(owner, DataRequestKind::Export);
+    store
+        .insert_data_request(&abandoned, "subject", None)
+        .await
+        .expect("stored");
+    store
+        .store_export_chunk(abandoned.id, owner, 0, vec![1])
+        .await
+        .expect("chunk");
+    store.purge_expired_exports(now()).await.expect("purge");
+    assert!(store.export_stored(abandoned.id).await.expect("read"));
+    store
+        .transition_data_request(
+            abandoned.id,
+            &step(
+                DataRequestStatus::Received,
+                DataRequestStatus::Cancelled,
+                "subject",
+            ),
+        )
+        .await
+        .expect("cancelled");
+    store.purge_expired_exports(now()).await.expect("purge");
+    assert!(!store.export_stored(abandoned.id).await.expect("read"));
+    assert!(store.export_stored(young).await.expect("read"));
+}
+
+#[tokio::test]
+async fn one_export_is_open_per_account_and_at_most_three_are_asked_for_a_day() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let other = second_store(&db).await;
+    let account = create_user(store, 1).await;
+    let neighbour = create_user(store, 2).await;
+
+    // Many at once, through two connections pools: one is stored, the others name it.
+    let attempts: Vec<NewDataRequest> = (0..8)
+        .map(|_| new_request(account, DataRequestKind::Export))
+        .collect();
+    let mut running = tokio::task::JoinSet::new();
+    for (index, request) in attempts.iter().enumerate() {
+        let store = if index % 2 == 0 {
+            store.clone()
+        } else {
+            other.clone()
+        };
+        let (request, job) = (request.clone(), job_for(request.id));
+        running.spawn(async move {
+            let answer = store.insert_export_request(&request, "subject", &job).await;
+            (request.id, answer.expect("decided"))
+        });
+    }
+    let decided: Vec<(Uuid, ExportAdmission)> = running.join_all().await;
+    let answers: Vec<ExportAdmission> = decided.iter().map(|(_, answer)| *answer).collect();
+    let queued: Vec<Uuid> = decided
+        .iter()
+        .filter(|(_, answer)| *answer == ExportAdmission::Queued)
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(queued.len(), 1, "{answers:?}");
+    for answer in &answers {
+        assert!(
+            matches!(answer, ExportAdmission::Queued)
+                || *answer == ExportAdmission::AlreadyOpen(queued[0]),
+            "{answers:?}"
+        );
+    }
+    let stored = store.data_requests_of(account).await.expect("read");
+    assert_eq!(stored.len(), 1);
+    let jobs = store
+        .jobs_for("rights.export", &queued[0].to_string())
+        .await
+        .expect("jobs");
+    assert_eq!(jobs.len(), 1, "one job");
+
+    // Each closed export makes room for the next, up to three a day.
+    let close = |id| async move {
+        store
+            .transition_data_request(
+                id,
+                &step(
+                    DataRequestStatus::Received,
+                    DataRequestStatus::Cancelled,
+                    "subject",
+                ),
+            )
+            .await
+            .expect("closed")
+    };
+    assert!(close(queued[0]).await);
+    for _ in 0..2 {
+        let next = new_request(account, DataRequestKind::Export);
+        assert_eq!(
+            store
+                .insert_export_request(&next, "subject", &job_for(next.id))
+                .await
+                .expect("decided"),
+            ExportAdmission::Queued
+        );
+        assert!(close(next.id).await);
+    }
+    let fourth = new_request(account, DataRequestKind::Export);
+    let oldest = store
+        .data_requests_of(account)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|request| request.received_at)
+        .min()
+        .expect("three");
+    assert_eq!(
+        store
+            .insert_export_request(&fourth, "subject", &job_for(fourth.id))
+            .await
+            .expect("decided"),
+        ExportAdmission::Limited(oldest + rights::EXPORT_WINDOW)
+    );
+    assert!(store.data_request(fourth.id).await.expect("read").is_none());
+    // Someone else is not limited by it.
+    let theirs = new_request(neighbour, DataRequestKind::Export);
+    assert_eq!(
+        store
+            .insert_export_request(&theirs, "subject", &job_for(theirs.id))
+            .await
+            .expect("decided"),
+        ExportAdmission::Queued
+    );
 }
 
 #[tokio::test]

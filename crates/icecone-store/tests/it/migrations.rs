@@ -1,12 +1,13 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 31] = [
+const ALL_TABLES: [&str; 32] = [
     "account_deletions",
     "accounts",
     "attempt_counters",
     "audit_log",
     "consent_ledger",
+    "data_export_chunks",
     "data_exports",
     "data_keys",
     "data_request_events",

@@ -1,0 +1,17 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "data_export_chunks")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub request_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub seq: i32,
+    pub account_id: Uuid,
+    pub sealed: Vec<u8>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
