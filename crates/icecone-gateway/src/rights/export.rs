@@ -892,19 +892,8 @@ impl JobHandler for ExportJobs {
 
 /// Starts the purge of stored exports whose link expired: at once, then every `interval`.
 pub fn spawn_purge(store: Store, interval: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            match store.purge_expired_exports(Utc::now()).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "expired data exports deleted"),
-                Err(error) => tracing::warn!(
-                    error = %crate::http::error_chain(&error),
-                    "the data export purge failed"
-                ),
-            }
-        }
+    crate::periodic::spawn_every("data export purge", interval, move || {
+        let store = store.clone();
+        async move { store.purge_expired_exports(Utc::now()).await }
     })
 }
