@@ -634,6 +634,12 @@ impl Settings {
                 .map_err(|error| ConfigError::Invalid(format!("database_url: {error}")))?,
             None => DatabaseUrl::sqlite_file(&self.data_dir.join("icecone.db")),
         };
+        if self.env == Environment::Production {
+            // A server on another machine is reached over TLS the driver insists on.
+            database_url
+                .require_tls_off_this_machine()
+                .map_err(|error| ConfigError::Invalid(format!("database_url: {error}")))?;
+        }
         let positive = [
             ("max_body_bytes", self.max_body_bytes),
             ("graphql_max_depth", self.graphql_max_depth),
@@ -1322,15 +1328,15 @@ mod tests {
             ("master_key_file = \"/k\"", Some("ICECONE_DATABASE_URL")),
             ("master_key = \"k\"", Some("ICECONE_DATABASE_URL")),
             (
-                "database_url = \"postgres://db/icecone\"",
+                "database_url = \"postgres://db/icecone?sslmode=require\"",
                 Some("ICECONE_MASTER_KEY_FILE or ICECONE_MASTER_KEY (the root key)"),
             ),
             (
-                "master_key = \"k\"\ndatabase_url = \"postgres://db/icecone\"",
+                "master_key = \"k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"",
                 None,
             ),
             (
-                "master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone\"",
+                "master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"",
                 None,
             ),
         ];
@@ -1375,7 +1381,7 @@ mod tests {
         for (env, listen, tls, proxy, accepted) in cases {
             let mut toml = format!(
                 "env = \"{env}\"\nlisten = \"{listen}\"\nbehind_tls_proxy = {proxy}\n\
-                 master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone\"\n"
+                 master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"\n"
             );
             if tls {
                 toml.push_str("tls_cert = \"/tls/cert.pem\"\ntls_key = \"/tls/key.pem\"\n");
@@ -1408,7 +1414,7 @@ mod tests {
             for (toml, missing) in cases {
                 let error = settings(&format!(
                     "env = \"{env}\"\nmaster_key_file = \"/k\"\n\
-                     database_url = \"postgres://db/icecone\"\n{toml}"
+                     database_url = \"postgres://db/icecone?sslmode=require\"\n{toml}"
                 ))
                 .expect("parses")
                 .resolve()
@@ -1514,7 +1520,7 @@ mod tests {
             ("provider_timeout_seconds = 0", "provider_timeout_seconds"),
             ("openai_zdr_contract = \"a\\nb\"", "openai_zdr_contract"),
             (
-                "env = \"production\"\nmaster_key_file = \"/k\"\ndatabase_url = \"postgres://db/x\"\n\
+                "env = \"production\"\nmaster_key_file = \"/k\"\ndatabase_url = \"postgres://db/x?sslmode=require\"\n\
                  openai_base_url = \"http://api.example/v1\"",
                 "openai_base_url",
             ),
@@ -1532,6 +1538,86 @@ mod tests {
         assert!(!serialized.contains("sk-sentinel"), "{serialized}");
         let config = settings.resolve().expect("valid");
         assert!(!format!("{config:?}").contains("sk-sentinel"));
+    }
+
+    #[test]
+    fn production_refuses_a_postgres_server_off_this_machine_without_tls() {
+        // (env, database URL, accepted)
+        let cases = [
+            (
+                "production",
+                "postgres://u:secret-pw@db.example.com/icecone",
+                false,
+            ),
+            (
+                "production",
+                "postgres://u:secret-pw@db.example.com/icecone?sslmode=prefer",
+                false,
+            ),
+            (
+                "production",
+                "postgres://u:secret-pw@db.example.com/icecone?sslmode=disable",
+                false,
+            ),
+            (
+                "production",
+                "postgres://u:secret-pw@10.0.0.5:5432/icecone",
+                false,
+            ),
+            (
+                "production",
+                "postgres://u:secret-pw@db.example.com/icecone?sslmode=require",
+                true,
+            ),
+            (
+                "production",
+                "postgres://u:secret-pw@db.example.com/icecone?sslmode=verify-ca",
+                true,
+            ),
+            (
+                "production",
+                "postgres://u:secret-pw@db.example.com/icecone?sslmode=verify-full",
+                true,
+            ),
+            (
+                "production",
+                "postgres://u:secret-pw@127.0.0.1:5432/icecone",
+                true,
+            ),
+            (
+                "production",
+                "postgres://u:secret-pw@localhost/icecone",
+                true,
+            ),
+            (
+                "production",
+                "postgres:///icecone?host=/var/run/postgresql",
+                true,
+            ),
+            ("production", "sqlite:///var/lib/icecone/icecone.db", true),
+            (
+                "development",
+                "postgres://u:secret-pw@db.example.com/icecone",
+                true,
+            ),
+        ];
+        for (env, url, accepted) in cases {
+            let result = settings(&format!(
+                "env = \"{env}\"\nmaster_key_file = \"/k\"\ndatabase_url = \"{url}\"\n"
+            ))
+            .expect("parses")
+            .resolve();
+            match (result, accepted) {
+                (Ok(_), true) => {}
+                (Err(error), false) => {
+                    let message = error.to_string();
+                    assert!(message.contains("sslmode=require"), "{url}: {message}");
+                    assert!(!message.contains("secret-pw"), "{url}: {message}");
+                    assert!(!message.contains("db.example.com"), "{url}: {message}");
+                }
+                (other, _) => panic!("{env} {url}: unexpected {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -33,6 +33,6 @@ pub mod testing;
 pub mod usage;
 pub mod verifications;
 
-pub use database_url::{Backend, DatabaseUrl, InvalidDatabaseUrl};
+pub use database_url::{Backend, DatabaseUrl, InvalidDatabaseUrl, PlaintextDatabase, Transport};
 pub use group_commit::Metering;
 pub use store::{Store, StoreError};

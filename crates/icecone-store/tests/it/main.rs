@@ -6,6 +6,7 @@ mod attempts;
 mod audit_log;
 mod consent;
 mod data_requests;
+mod database_url;
 mod generations;
 mod jobs;
 mod keys;
