@@ -477,7 +477,7 @@ mod tests {
         let production = || Settings {
             env: crate::config::Environment::Production,
             master_key_file: Some(PathBuf::from("/k")),
-            database_url: Some("postgres://db/icecone".to_owned().into()),
+            database_url: Some("postgres://db/icecone?sslmode=require".to_owned().into()),
             ..Settings::default()
         };
 

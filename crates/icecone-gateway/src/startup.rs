@@ -265,6 +265,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.database_url)
         .await
         .context("cannot open the database (ICECONE_DATABASE_URL)")?;
+    if let Ok(Some(encrypted)) = store.connection_encrypted().await {
+        tracing::info!(database_tls = encrypted, "PostgreSQL connection");
+    }
     let pending = store
         .pending_migrations()
         .await

@@ -204,6 +204,26 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the connection to PostgreSQL is encrypted, as the server sees it
+    /// (`pg_stat_ssl` of one pooled connection's backend); `None` for SQLite, which has no
+    /// connection to protect. Logged at start-up.
+    pub async fn connection_encrypted(&self) -> Result<Option<bool>, StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            ))
+            .await
+            .map_err(StoreError::Query)?;
+        row.map(|row| row.try_get::<bool>("", "ssl"))
+            .transpose()
+            .map_err(StoreError::Query)
+    }
+
     /// The names of the tables IceCone owns, sorted (for the migration tests).
     pub async fn table_names(&self) -> Result<Vec<String>, StoreError> {
         let sql = match self.backend {

@@ -114,28 +114,6 @@ impl TestDatabase {
             .expect("test SQL runs");
     }
 
-    /// Whether `store`'s connection to PostgreSQL is encrypted, as the server sees it
-    /// (`pg_stat_ssl` of the connection's backend); `None` on SQLite.
-    ///
-    /// # Panics
-    /// When the query fails.
-    pub async fn connection_encrypted(store: &Store) -> Option<bool> {
-        let backend = store.db.get_database_backend();
-        if backend != sea_orm::DatabaseBackend::Postgres {
-            return None;
-        }
-        let row = store
-            .db
-            .query_one_raw(Statement::from_string(
-                backend,
-                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()".to_owned(),
-            ))
-            .await
-            .expect("pg_stat_ssl is read")
-            .expect("a row for this connection");
-        Some(row.try_get::<bool>("", "ssl").expect("a boolean"))
-    }
-
     /// How many rows `table` holds.
     ///
     /// # Panics
