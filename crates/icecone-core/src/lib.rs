@@ -9,6 +9,7 @@ pub mod client_address;
 pub mod consent;
 pub mod crypto;
 pub mod identity;
+pub mod net;
 pub mod partner;
 pub mod personalization;
 pub mod provider;

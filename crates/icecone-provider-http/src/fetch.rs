@@ -207,7 +207,7 @@ impl MediaFetcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use icecone_core::provider::outbound::Cidr;
+    use icecone_core::net::Cidr;
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -14,9 +14,9 @@
 //! their mock servers listen on `127.0.0.1`. Cloud metadata addresses are refused even
 //! when listed.
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
+
+use crate::net::Cidr;
 
 /// What kind of address an IP address is, as far as outbound fetches care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -182,57 +182,6 @@ pub fn classify(ip: IpAddr) -> AddressClass {
     match ip {
         IpAddr::V4(v4) => classify_v4(v4),
         IpAddr::V6(v6) => classify_v6(v6),
-    }
-}
-
-/// A network in CIDR notation, such as `127.0.0.1/32` or `fd00::/8`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
-
-/// Why a text is not a [`Cidr`]. The message does not repeat it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a network is an IP address, `/` and a prefix length (at most 32 for IPv4, 128 for IPv6)")]
-pub struct InvalidCidr;
-
-impl Cidr {
-    /// Whether `ip` is in the network (compared as [`canonical`] addresses).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let prefix = u32::from(self.prefix);
-        match (self.network, canonical(ip)) {
-            (IpAddr::V4(network), IpAddr::V4(ip)) => in_v4(ip, network.octets(), prefix),
-            (IpAddr::V6(network), IpAddr::V6(ip)) => in_v6(ip, network, prefix),
-            _ => false,
-        }
-    }
-}
-
-impl FromStr for Cidr {
-    type Err = InvalidCidr;
-
-    fn from_str(text: &str) -> Result<Self, InvalidCidr> {
-        let (address, prefix) = text.trim().split_once('/').ok_or(InvalidCidr)?;
-        let network = canonical(address.parse::<IpAddr>().map_err(|_| InvalidCidr)?);
-        let prefix: u8 = prefix.parse().map_err(|_| InvalidCidr)?;
-        let most = if network.is_ipv4() { 32 } else { 128 };
-        if prefix > most {
-            return Err(InvalidCidr);
-        }
-        Ok(Self { network, prefix })
-    }
-}
-
-impl fmt::Display for Cidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
-    }
-}
-
-impl fmt::Debug for Cidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Cidr({self})")
     }
 }
 
@@ -434,28 +383,6 @@ mod tests {
         ] {
             assert_eq!(vet_scheme(scheme, &production).is_ok(), in_production);
             assert_eq!(vet_scheme(scheme, &development).is_ok(), in_development);
-        }
-    }
-
-    #[test]
-    fn networks_parse_and_contain_their_addresses_only() {
-        let cidr: Cidr = "10.1.0.0/16".parse().expect("cidr");
-        assert_eq!(cidr.to_string(), "10.1.0.0/16");
-        assert!(cidr.contains(ip("10.1.255.1")));
-        assert!(cidr.contains(ip("::ffff:10.1.0.9")));
-        assert!(!cidr.contains(ip("10.2.0.1")));
-        assert!(!cidr.contains(ip("::1")));
-        let all: Cidr = "0.0.0.0/0".parse().expect("cidr");
-        assert!(all.contains(ip("1.2.3.4")));
-        for invalid in [
-            "10.0.0.0",
-            "10.0.0.0/33",
-            "::/129",
-            "example.com/8",
-            "10.0.0.0/x",
-            "",
-        ] {
-            assert_eq!(invalid.parse::<Cidr>(), Err(InvalidCidr), "{invalid}");
         }
     }
 }
