@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use icecone_app::accounts::{self, RegisterError};
+use icecone_app::keys::file_provider::FileKeyProvider;
+use icecone_app::keys::vault::{CacheLimits, Vault};
+use icecone_app::tokens::{AccessClaims, Acr, TokenSigner};
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::identity::email::Email;
 use icecone_core::identity::password::Password;
 use icecone_core::identity::policy::PolicyVersion;
-use icecone_gateway::auth::accounts::{self, RegisterError};
-use icecone_gateway::auth::tokens::{AccessClaims, Acr, TokenSigner};
-use icecone_gateway::keys::file_provider::FileKeyProvider;
-use icecone_gateway::keys::vault::{CacheLimits, Vault};
 use icecone_store::accounts::AccountKind;
 use icecone_store::sessions::NewSession;
 use uuid::Uuid;

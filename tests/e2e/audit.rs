@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
+use icecone_app::audit::{self, AuditEvent, Verification};
+use icecone_app::keys::file_provider::FileKeyProvider;
+use icecone_app::keys::vault::{CacheLimits, Vault};
 use icecone_core::audit::BrokenReason;
 use icecone_core::crypto::aead::Algorithm;
-use icecone_gateway::audit::{self, AuditEvent, Verification};
-use icecone_gateway::keys::file_provider::FileKeyProvider;
-use icecone_gateway::keys::vault::{CacheLimits, Vault};
 use icecone_store::testing::TestDatabase;
 
 use crate::binary::icecone;

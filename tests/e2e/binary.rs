@@ -155,7 +155,7 @@ async fn with_no_configuration_the_gateway_creates_its_embedded_default_and_stop
     )
     .await;
     // The delivery task runs every second; give it a few rounds before stopping.
-    tokio::time::sleep(icecone_gateway::notify::DELIVERY_INTERVAL * 3).await;
+    tokio::time::sleep(icecone_app::notify::DELIVERY_INTERVAL * 3).await;
 
     let data = dir.path().join("data");
     assert!(

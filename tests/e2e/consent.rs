@@ -5,10 +5,10 @@
 
 use async_graphql::parser::parse_schema;
 use async_graphql::parser::types::{BaseType, TypeKind, TypeSystemDefinition};
+use icecone_app::notify::NotificationKind;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::ledger::{Change, ConsentSource, LedgerEntry};
 use icecone_core::identity::policy::CURRENT_POLICY_VERSION;
-use icecone_gateway::notify::NotificationKind;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -435,7 +435,7 @@ async fn marketing_notifications_are_delivered_only_with_consent() {
     app.notifications
         .wait_for(NotificationKind::NewSignIn, "kai@example.com")
         .await;
-    tokio::time::sleep(icecone_gateway::notify::DELIVERY_INTERVAL * 2).await;
+    tokio::time::sleep(icecone_app::notify::DELIVERY_INTERVAL * 2).await;
     assert!(
         !app.notifications
             .delivered()

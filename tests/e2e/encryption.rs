@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use icecone_app::keys::file_provider::FileKeyProvider;
+use icecone_app::keys::rotation::{self, RotationOptions};
+use icecone_app::keys::vault::{CacheLimits, Field, Vault, VaultError};
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::crypto::envelope::Binding;
 use icecone_core::crypto::keys::Keyring;
 use icecone_core::subject::SubjectId;
-use icecone_gateway::keys::file_provider::FileKeyProvider;
-use icecone_gateway::keys::rotation::{self, RotationOptions};
-use icecone_gateway::keys::vault::{CacheLimits, Field, Vault, VaultError};
 use icecone_store::testing::TestDatabase;
 
 struct Setup {

@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use icecone_app::audit::{self, Verification};
+use icecone_app::notify::NotificationKind;
 use icecone_core::personalization::GenerationKind;
 use icecone_core::usage::Usage;
-use icecone_gateway::audit::{self, Verification};
-use icecone_gateway::notify::NotificationKind;
 use icecone_store::Backend;
 use icecone_store::generations::{GenerationRecord, GenerationStatus};
 use icecone_store::jobs::JobState;
@@ -469,7 +469,7 @@ async fn cancelling_works_within_the_grace_period_and_is_refused_after_it() {
     let jobs = app
         .db
         .store()
-        .jobs_for(icecone_gateway::erasure::job::KIND, &id.to_string())
+        .jobs_for(icecone_app::erasure::job::KIND, &id.to_string())
         .await
         .expect("jobs");
     assert_eq!(jobs.len(), 1, "asked twice: one job");
@@ -763,7 +763,7 @@ async fn a_provider_that_will_not_delete_its_copy_is_retried_recorded_for_dpo_an
     let luma = MockServer::start().await;
     Mock::given(method("DELETE"))
         .respond_with(ResponseTemplate::new(503))
-        .expect(u64::from(icecone_gateway::erasure::job::REMOTE_ATTEMPTS))
+        .expect(u64::from(icecone_app::erasure::job::REMOTE_ATTEMPTS))
         .mount(&luma)
         .await;
     let base = luma.uri();
@@ -942,13 +942,13 @@ async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one
     first.kill().expect("SIGKILL");
     first.wait().expect("reaped");
     let jobs = store
-        .jobs_for(icecone_gateway::erasure::job::KIND, &request.to_string())
+        .jobs_for(icecone_app::erasure::job::KIND, &request.to_string())
         .await
         .expect("jobs");
     assert_eq!(jobs.len(), 1);
     assert_eq!(
         jobs[0].step,
-        icecone_gateway::erasure::job::REMOTE_COPIES,
+        icecone_app::erasure::job::REMOTE_COPIES,
         "{:?}",
         jobs[0]
     );
@@ -1028,7 +1028,7 @@ async fn finished_jobs(
 ) -> Vec<icecone_store::jobs::JobRecord> {
     for _ in 0..200 {
         let jobs = store
-            .jobs_for(icecone_gateway::erasure::job::KIND, &request.to_string())
+            .jobs_for(icecone_app::erasure::job::KIND, &request.to_string())
             .await
             .expect("jobs");
         if jobs.iter().all(|job| job.state.is_final()) {

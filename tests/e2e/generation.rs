@@ -9,6 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
+use icecone_app::generation::Generations;
+use icecone_app::generation::purge::{purge_expired, spawn_purge};
+use icecone_app::providers::Entry;
+use icecone_app::providers::router::{Router, RouterSettings};
 use icecone_core::personalization::GenerationKind;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
@@ -18,10 +22,6 @@ use icecone_core::provider::adapter::{
 use icecone_core::provider::policy::ProviderPolicy;
 use icecone_core::usage::{Period, Plans, Quota, Usage};
 use icecone_gateway::config::Settings;
-use icecone_gateway::generation::Generations;
-use icecone_gateway::generation::purge::{purge_expired, spawn_purge};
-use icecone_gateway::providers::Entry;
-use icecone_gateway::providers::router::{Router, RouterSettings};
 use icecone_store::generations::{GenerationRecord, GenerationStatus};
 use secrecy::SecretString;
 use serde_json::{Value, json};

@@ -3,8 +3,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use icecone_app::notify::{DeliveryError, Notification, NotificationKind, Notifier};
 use icecone_gateway::config::{Environment, Settings};
-use icecone_gateway::notify::{DeliveryError, Notification, NotificationKind, Notifier};
 use icecone_gateway::startup::Application;
 use icecone_store::testing::TestDatabase;
 use secrecy::{ExposeSecret, SecretString};

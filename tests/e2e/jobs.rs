@@ -10,6 +10,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures_util::future::BoxFuture;
+use icecone_app::generation::Generations;
+use icecone_app::generation::video::{self, VideoJobs};
+use icecone_app::jobs::{self, JobHandler, Leased, Outcome, Runner, Step};
+use icecone_app::providers::Entry;
+use icecone_app::providers::router::{Router, RouterSettings};
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, ProviderAdapter, ProviderError,
@@ -18,11 +23,6 @@ use icecone_core::provider::adapter::{
 use icecone_core::provider::policy::ProviderPolicy;
 use icecone_core::usage::{Period, Plans, Quota};
 use icecone_gateway::config::JobsConfig;
-use icecone_gateway::generation::Generations;
-use icecone_gateway::generation::video::{self, VideoJobs};
-use icecone_gateway::jobs::{self, JobHandler, Leased, Outcome, Runner, Step};
-use icecone_gateway::providers::Entry;
-use icecone_gateway::providers::router::{Router, RouterSettings};
 use icecone_provider_http::fetch::MediaFetcher;
 use icecone_store::generations::{GenerationStatus, RemoteCopy};
 use icecone_store::jobs::{JobRecord, JobState, NewJob};
@@ -1002,7 +1002,7 @@ async fn a_job_kind_must_declare_what_each_step_does_with_personal_data_or_it_ne
     use icecone_core::consent::background::StepUse;
     // The gateway's own kinds declare theirs: it would not start otherwise.
     let app = spawn(|settings| settings.job_workers = 0).await;
-    for steps in [video::STEPS, icecone_gateway::rights::export::STEPS] {
+    for steps in [video::STEPS, icecone_app::rights::export::STEPS] {
         assert!(!steps.is_empty());
     }
     let store = app.db.store().clone();

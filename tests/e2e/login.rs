@@ -2,11 +2,11 @@
 //! and throttling (including attempts packed as aliases).
 
 use chrono::Utc;
+use icecone_app::accounts;
+use icecone_app::notify::NotificationKind;
 use icecone_core::identity::email::Email;
 use icecone_core::identity::password::Password;
 use icecone_core::identity::policy::PolicyVersion;
-use icecone_gateway::auth::accounts;
-use icecone_gateway::notify::NotificationKind;
 use icecone_store::accounts::AccountKind;
 use serde_json::{Value, json};
 use uuid::Uuid;

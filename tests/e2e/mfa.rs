@@ -1,8 +1,8 @@
 //! TOTP over HTTP: enrol, confirm (recovery codes), log in with a second factor, replay
 //! refusal, recovery codes used once.
 
+use icecone_app::notify::NotificationKind;
 use icecone_core::identity::totp::{self, TotpConfig, TotpSecret};
-use icecone_gateway::notify::NotificationKind;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -69,15 +69,14 @@ fn acr_of(access_token: &str) -> String {
 /// The id of the account signed in with `email`.
 async fn account_id(
     app: &TestApp,
-    vault: &icecone_gateway::keys::vault::Vault,
+    vault: &icecone_app::keys::vault::Vault,
     email: &str,
 ) -> uuid::Uuid {
     app.db
         .store()
-        .account_by_email_index(&vault.blind_index(
-            icecone_gateway::auth::accounts::EMAIL_INDEX,
-            email.as_bytes(),
-        ))
+        .account_by_email_index(
+            &vault.blind_index(icecone_app::accounts::EMAIL_INDEX, email.as_bytes()),
+        )
         .await
         .expect("read")
         .expect("account")

@@ -174,7 +174,7 @@ async fn accounts_left_unverified_past_the_ttl_are_erased_and_others_kept() {
     let (young, _) = unverified(&app, "young@example.com").await;
 
     // Run as if the TTL had passed for accounts made before `cutoff_passed` only.
-    let queued = icecone_gateway::erasure::unverified::purge_unverified(
+    let queued = icecone_app::erasure::unverified::purge_unverified(
         app.db.store(),
         &vault,
         Duration::from_millis(1),
@@ -184,7 +184,7 @@ async fn accounts_left_unverified_past_the_ttl_are_erased_and_others_kept() {
     .expect("the purge runs");
     assert_eq!(queued, 1);
     // A second run queues nothing twice.
-    let again = icecone_gateway::erasure::unverified::purge_unverified(
+    let again = icecone_app::erasure::unverified::purge_unverified(
         app.db.store(),
         &vault,
         Duration::from_millis(1),

@@ -2,7 +2,7 @@
 //! once (sealed), and the e-mail address only after a recent log-in and once the new
 //! address is verified.
 
-use icecone_gateway::notify::NotificationKind;
+use icecone_app::notify::NotificationKind;
 use serde_json::{Value, json};
 
 use crate::accounts::instance;

@@ -10,10 +10,10 @@ use std::io::Read as _;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Months, TimeDelta, Utc};
+use icecone_app::notify::NotificationKind;
+use icecone_app::rights::export;
 use icecone_core::identity::roles::StaffRole;
 use icecone_core::rights::{DataRequestKind, DataRequestStatus};
-use icecone_gateway::notify::NotificationKind;
-use icecone_gateway::rights::export;
 use icecone_store::data_requests::NewDataRequest;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -437,7 +437,7 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
 
 async fn token_for(
     app: &TestApp,
-    tokens: &icecone_gateway::auth::tokens::TokenSigner,
+    tokens: &icecone_app::tokens::TokenSigner,
     staff: Uuid,
 ) -> String {
     token(app, tokens, staff, FRESH).await
@@ -1217,12 +1217,12 @@ impl Drop for PeakMemory {
 #[tokio::test]
 async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_not_the_export() {
     use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
+    use icecone_app::keys::vault::Field;
     use icecone_core::identity::email::Email;
     use icecone_core::identity::password::Password;
     use icecone_core::identity::policy::PolicyVersion;
     use icecone_core::personalization::GenerationKind;
     use icecone_core::usage::Usage;
-    use icecone_gateway::keys::vault::Field;
     use icecone_store::accounts::AccountKind;
     use icecone_store::generations::{GenerationRecord, GenerationStatus};
     use std::process::Stdio;
@@ -1248,21 +1248,21 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
 
     // The person and their media, sealed with the gateway's keys by this process.
     let store = db.store();
-    let provider = icecone_gateway::keys::file_provider::FileKeyProvider::open(
+    let provider = icecone_app::keys::file_provider::FileKeyProvider::open(
         &dir.path().join("master.key"),
         icecone_core::crypto::aead::Algorithm::default(),
     )
     .expect("the gateway's keyring");
-    let vault = icecone_gateway::keys::vault::Vault::open(
+    let vault = icecone_app::keys::vault::Vault::open(
         store.clone(),
         std::sync::Arc::new(provider),
         icecone_core::crypto::aead::Algorithm::default(),
-        icecone_gateway::keys::vault::CacheLimits::default(),
+        icecone_app::keys::vault::CacheLimits::default(),
     )
     .await
     .expect("vault");
     let email = "heavy-media@example.com";
-    let account = icecone_gateway::auth::accounts::register(
+    let account = icecone_app::accounts::register(
         store,
         &vault,
         &Email::parse(email).expect("email"),

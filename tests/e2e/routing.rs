@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use icecone_app::providers::router::{Refusal, RouteError, Router, RouterSettings};
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, Output, Prompt, ProviderError, Submission, TextRequest,
 };
 use icecone_core::provider::routing::{BreakerPolicy, Ineligible, RetryPolicy};
 use icecone_gateway::config::Settings;
-use icecone_gateway::providers::router::{Refusal, RouteError, Router, RouterSettings};
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
@@ -30,7 +30,7 @@ fn router(server: &MockServer, contract: Option<&str>, max_retention_days: u32) 
     }
     .resolve()
     .expect("valid settings");
-    let entries = icecone_gateway::providers::entries(&config.providers).expect("adapters");
+    let entries = icecone_app::providers::entries(&config.providers).expect("adapters");
     let settings = RouterSettings {
         max_retention_days: config.providers.max_retention_days,
         retry: RetryPolicy {

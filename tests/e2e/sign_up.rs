@@ -2,8 +2,8 @@
 //! free addresses, refused input that is not echoed, verification links that work once,
 //! and the per-address sign-up limit.
 
+use icecone_app::notify::NotificationKind;
 use icecone_core::identity::policy::CURRENT_POLICY_VERSION;
-use icecone_gateway::notify::NotificationKind;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -387,7 +387,7 @@ async fn security_alerts_reach_the_account_holder_through_the_notifier() {
             .await,
         1
     );
-    tokio::time::sleep(icecone_gateway::notify::DELIVERY_INTERVAL * 2).await;
+    tokio::time::sleep(icecone_app::notify::DELIVERY_INTERVAL * 2).await;
     let sent = app
         .notifications
         .delivered()

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use icecone_app::keys::file_provider::FileKeyProvider;
+use icecone_app::keys::vault::{CacheLimits, Vault};
+use icecone_app::tokens::{AccessClaims, Acr, TokenSigner};
 use icecone_core::crypto::aead::Algorithm;
-use icecone_gateway::auth::tokens::{AccessClaims, Acr, TokenSigner};
-use icecone_gateway::keys::file_provider::FileKeyProvider;
-use icecone_gateway::keys::vault::{CacheLimits, Vault};
 use icecone_store::testing::TestDatabase;
 
 use crate::helpers::TestApp;

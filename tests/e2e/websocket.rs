@@ -273,7 +273,7 @@ async fn a_websocket_closes_with_4403_however_its_session_ends() {
     // Expiry of the access token the connection was opened with.
     let account = register(&app, "expiring@example.com").await;
     let session = Uuid::new_v4();
-    let issued_at = chrono::Utc::now() - icecone_gateway::auth::tokens::ACCESS_TOKEN_LIFETIME
+    let issued_at = chrono::Utc::now() - icecone_app::tokens::ACCESS_TOKEN_LIFETIME
         + chrono::TimeDelta::seconds(2);
     app.db
         .store()
@@ -287,12 +287,12 @@ async fn a_websocket_closes_with_4403_however_its_session_ends() {
         .await
         .expect("session");
     let expiring = tokens
-        .issue(&icecone_gateway::auth::tokens::AccessClaims::new(
+        .issue(&icecone_app::tokens::AccessClaims::new(
             &account.to_string(),
             &session.to_string(),
             issued_at,
             vec!["pwd".to_owned()],
-            icecone_gateway::auth::tokens::Acr::Aal1,
+            icecone_app::tokens::Acr::Aal1,
             issued_at,
         ))
         .expect("token");

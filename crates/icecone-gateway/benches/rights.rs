@@ -21,20 +21,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike as _, TimeDelta, Utc};
+use icecone_app::erasure::job::ErasureJobs;
+use icecone_app::generation::Generations;
+use icecone_app::jobs::{JobHandler, Runner};
+use icecone_app::keys::vault::{CacheLimits, Field, Vault};
+use icecone_app::providers::{
+    self,
+    router::{Router, RouterSettings},
+};
+use icecone_app::rights::export::{self, ExportJobs};
 use icecone_core::consent::Purpose;
 use icecone_core::consent::ledger::ConsentSource;
 use icecone_core::rights::{DataRequestKind, DataRequestStatus};
 use icecone_core::usage::Plan;
 use icecone_gateway::config::{Config, Settings};
-use icecone_gateway::erasure::job::ErasureJobs;
-use icecone_gateway::generation::Generations;
-use icecone_gateway::jobs::{JobHandler, Runner};
-use icecone_gateway::keys::vault::{CacheLimits, Field, Vault};
-use icecone_gateway::providers::{
-    self,
-    router::{Router, RouterSettings},
-};
-use icecone_gateway::rights::export::{self, ExportJobs};
 use icecone_gateway::startup;
 use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;

@@ -9,12 +9,12 @@ use icecone_core::identity::email::Email;
 use icecone_core::identity::password::Password;
 use icecone_core::identity::roles::StaffRole;
 
-use crate::audit::{self, AuditEvent};
 use crate::config::{Config, Settings, settings_help};
-use crate::keys::rotation::{self, RotationOptions};
-use crate::keys::vault::{CacheLimits, Vault};
 use crate::startup::{self, Application};
 use crate::telemetry::{self, Telemetry};
+use icecone_app::audit::{self, AuditEvent};
+use icecone_app::keys::rotation::{self, RotationOptions};
+use icecone_app::keys::vault::{CacheLimits, Vault};
 use icecone_store::Store;
 
 /// IceCone's privacy gateway: GraphQL over HTTP in front of AI content generation.
@@ -346,8 +346,9 @@ fn read_staff_input(email: &str, role: &str) -> Result<StaffInput, String> {
 
 async fn staff_create(config: Config, input: StaffInput) -> anyhow::Result<()> {
     let (store, vault) = open_vault(&config).await?;
-    let uri = crate::auth::staff::create(&store, &vault, &input.email, &input.password, input.role)
-        .await?;
+    let uri =
+        icecone_app::auth::staff::create(&store, &vault, &input.email, &input.password, input.role)
+            .await?;
     store.close().await?;
     print_stdout(&format!("{}\n", uri.as_str()));
     Ok(())
@@ -377,7 +378,7 @@ fn staff_role_command(
         move |config| async move {
             let (store, vault) = open_vault(&config).await?;
             let changed =
-                crate::auth::staff::change_role(&store, &vault, &email, role, grant).await;
+                icecone_app::auth::staff::change_role(&store, &vault, &email, role, grant).await;
             store.close().await?;
             let verb = if grant { "granted" } else { "revoked" };
             match changed? {

@@ -12,7 +12,7 @@ use icecone_store::DatabaseUrl;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::graphql::limits::Limits;
+pub use icecone_app::settings::{GenerationsConfig, JobsConfig, ProvidersConfig, RightsConfig};
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::net::Cidr;
@@ -35,6 +35,34 @@ pub enum Environment {
     Development,
     /// Production: explicit key and database, JSON logs, no GraphiQL.
     Production,
+}
+
+/// The limits every GraphQL document is checked against before it runs
+/// (`graphql::limits`), with their documented defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of data fields (a root field is at depth 1).
+    pub max_depth: usize,
+    /// Most fields selected by one operation, fragments counted where spread.
+    pub max_complexity: usize,
+    /// Most aliased fields in one operation.
+    pub max_aliases: usize,
+    /// Most root fields in one operation.
+    pub max_root_fields: usize,
+    /// Most lexical tokens in a document.
+    pub max_tokens: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_complexity: 500,
+            max_aliases: 15,
+            max_root_fields: 15,
+            max_tokens: 3000,
+        }
+    }
 }
 
 /// One documented setting.
@@ -824,7 +852,7 @@ impl Settings {
             )
         })?;
         let outbound = outbound_policy(self.env, self.outbound_allow.as_deref())?;
-        let providers = ProvidersConfig::from_settings(
+        let providers = providers_config(
             self.env,
             ProviderSettings {
                 max_retention_days: self.max_provider_retention_days,
@@ -1018,91 +1046,6 @@ impl Default for WsLimits {
     }
 }
 
-/// How data subject requests are served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RightsConfig {
-    /// How long an export's single-use download link (and the stored export) lasts.
-    pub export_link_ttl: Duration,
-    /// How long an account may stay unverified before it is erased.
-    pub unverified_account_ttl: Duration,
-}
-
-impl Default for RightsConfig {
-    fn default() -> Self {
-        Self {
-            export_link_ttl: Duration::from_secs(7 * 86_400),
-            unverified_account_ttl: Duration::from_secs(7 * 86_400),
-        }
-    }
-}
-
-/// How the background job runner works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JobsConfig {
-    /// Workers per instance (`0`: this instance runs no jobs).
-    pub workers: usize,
-    /// How often an idle worker looks for due jobs, a running video is polled and a
-    /// subscription re-reads its generation.
-    pub poll_interval: Duration,
-    /// How long a claim lasts without renewal.
-    pub lease: Duration,
-    /// How long a video generation may take from its request.
-    pub video_deadline: Duration,
-    /// The largest output fetched from a provider's temporary URL.
-    pub max_output_bytes: usize,
-    /// How long after `requestAccountDeletion` the erasure job runs (it may be cancelled
-    /// until then).
-    pub erasure_grace: Duration,
-}
-
-impl Default for JobsConfig {
-    fn default() -> Self {
-        Self {
-            workers: 2,
-            poll_interval: Duration::from_secs(1),
-            lease: Duration::from_secs(60),
-            video_deadline: Duration::from_secs(30 * 60),
-            max_output_bytes: 256 * 1024 * 1024,
-            erasure_grace: Duration::from_secs(7 * 24 * 3600),
-        }
-    }
-}
-
-/// How generations are metered and kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GenerationsConfig {
-    /// What an account may generate per calendar month, by its plan.
-    pub plans: Plans,
-    /// How long a generation is kept before the purge job deletes it.
-    pub retention: Duration,
-    /// The completion limit of a text that names none.
-    pub default_max_tokens: u32,
-}
-
-/// The AI providers: how to reach them, this deployment's contracts with them and the
-/// promises every routed request must meet.
-#[derive(Debug, Clone)]
-pub struct ProvidersConfig {
-    /// The longest a provider may keep our data (`0`: nothing may be kept).
-    pub max_retention_days: u32,
-    /// The longest one provider request may take.
-    pub timeout: Duration,
-    /// The OpenAI adapter's configuration; its key is `None` when unset.
-    pub openai: OpenAiConfig,
-    /// The Stability AI adapter's configuration.
-    pub stability: StabilityConfig,
-    /// The Luma adapter's configuration.
-    pub luma: LumaConfig,
-    /// The Runway adapter's configuration.
-    pub runway: RunwayConfig,
-    /// The HeyGen adapter's configuration.
-    pub heygen: HeyGenConfig,
-    /// The zero-data-retention contracts this deployment holds.
-    pub zdr_contracts: Vec<ZdrContract>,
-    /// How long the local provider's video jobs run before they are ready.
-    pub local_video_delay: Duration,
-}
-
 /// An external provider's API key and base URL, as set.
 type Access = (Option<SecretString>, String);
 
@@ -1148,8 +1091,12 @@ fn base_url(env: Environment, provider: &str, url: &str) -> Result<String, Confi
     }
 }
 
-impl ProvidersConfig {
-    fn from_settings(env: Environment, settings: ProviderSettings) -> Result<Self, ConfigError> {
+/// The providers' settings checked and resolved.
+fn providers_config(
+    env: Environment,
+    settings: ProviderSettings,
+) -> Result<ProvidersConfig, ConfigError> {
+    {
         if settings.timeout_seconds == 0 {
             return Err(ConfigError::Invalid(
                 "provider_timeout_seconds must be at least 1".to_owned(),
@@ -1201,7 +1148,7 @@ impl ProvidersConfig {
                 ))
             })?);
         }
-        Ok(Self {
+        Ok(ProvidersConfig {
             max_retention_days: settings.max_retention_days,
             timeout,
             openai,
@@ -1227,12 +1174,12 @@ pub enum RootKeys {
 }
 
 impl RootKeys {
-    /// The key source for [`crate::keys::open_provider`].
-    pub fn source<'a>(&'a self, data_dir: &'a Path) -> crate::keys::KeySource<'a> {
+    /// The key source for [`icecone_app::keys::open_provider`].
+    pub fn source<'a>(&'a self, data_dir: &'a Path) -> icecone_app::keys::KeySource<'a> {
         match self {
-            Self::File(path) => crate::keys::KeySource::File(path),
-            Self::Env(text) => crate::keys::KeySource::Env(text),
-            Self::Development => crate::keys::KeySource::Development(data_dir),
+            Self::File(path) => icecone_app::keys::KeySource::File(path),
+            Self::Env(text) => icecone_app::keys::KeySource::Env(text),
+            Self::Development => icecone_app::keys::KeySource::Development(data_dir),
         }
     }
 }

@@ -16,20 +16,20 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use icecone_store::{Backend, Store};
 
-use crate::auth::tokens::TokenSigner;
 use crate::config::{Config, Environment};
-use crate::generation::{Generations, purge, video};
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
-use crate::keys::vault::{CacheLimits, Vault};
-use crate::keys::{self};
-use crate::notify::{self, LogNotifier, Notifier};
-use crate::providers::{
+use crate::tls;
+use icecone_app::generation::{Generations, purge, video};
+use icecone_app::keys::vault::{CacheLimits, Vault};
+use icecone_app::keys::{self};
+use icecone_app::notify::{self, LogNotifier, Notifier};
+use icecone_app::providers::{
     self, credentials,
     router::{Router, RouterSettings},
 };
-use crate::rights;
-use crate::tls;
+use icecone_app::rights;
+use icecone_app::tokens::TokenSigner;
 use icecone_core::crypto::keys::KeyProvider;
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -127,17 +127,17 @@ impl Application {
             config.outbound.clone(),
         )
         .context("cannot build the HTTP client that fetches providers' outputs")?;
-        let runner = crate::jobs::Runner::new(
+        let runner = icecone_app::jobs::Runner::new(
             store.clone(),
             vec![
                 Arc::new(video::VideoJobs::new(generations.clone(), fetcher))
-                    as Arc<dyn crate::jobs::JobHandler>,
+                    as Arc<dyn icecone_app::jobs::JobHandler>,
                 Arc::new(rights::export::ExportJobs::new(
                     generations.clone(),
                     vault.clone(),
                     config.rights,
                 )),
-                Arc::new(crate::erasure::job::ErasureJobs::new(
+                Arc::new(icecone_app::erasure::job::ErasureJobs::new(
                     store.clone(),
                     vault.clone(),
                     router.clone(),
@@ -219,11 +219,11 @@ impl Application {
                 purge::PURGE_INTERVAL,
             ),
             rights::export::spawn_purge(store.clone(), rights::export::PURGE_INTERVAL),
-            crate::erasure::unverified::spawn_purge(
+            icecone_app::erasure::unverified::spawn_purge(
                 store.clone(),
                 vault.clone(),
                 config.rights.unverified_account_ttl,
-                crate::erasure::unverified::PURGE_INTERVAL,
+                icecone_app::erasure::unverified::PURGE_INTERVAL,
             ),
             credentials::spawn_refresh(store, vault, router, applied_keys),
         ];
@@ -255,7 +255,7 @@ impl Application {
 /// Opens the store and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     if config.database_url.backend() == Backend::Sqlite {
-        create_private_dir(&config.data_dir).with_context(|| {
+        icecone_app::create_private_dir(&config.data_dir).with_context(|| {
             format!(
                 "cannot create the data directory {}",
                 config.data_dir.display()
@@ -280,17 +280,6 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         tracing::info!(applied = pending.len(), "database migrations applied");
     }
     Ok(store)
-}
-
-/// Creates a directory (and its parents) that only the owner can enter, as the data
-/// directory holds the database and the development key. An existing directory is left as
-/// the operator made it.
-pub(crate) fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(path)
 }
 
 /// Opens the configured root key provider, announcing loudly when it is the development key.

@@ -16,7 +16,7 @@ use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{Error as RustlsError, InconsistentKeys};
 use secrecy::{ExposeSecret, SecretSlice};
 
-use crate::owner_only::{PermissionProblem, check_owner_only};
+use icecone_app::owner_only::{PermissionProblem, check_owner_only};
 
 /// Which of the two TLS files an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -413,7 +413,7 @@ mod tests {
         );
         for key in [&damaged_path, &other_key] {
             let error = server_config(&files.cert, key).expect_err("refused");
-            let text = crate::http::error_chain(&error);
+            let text = icecone_app::error_chain(&error);
             let debug = format!("{error:?}");
             let key_text = std::fs::read_to_string(key).expect("key");
             for line in key_text.lines().filter(|l| !l.starts_with("-----")) {

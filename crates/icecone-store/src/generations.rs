@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::convert::{u64_from_db, u64_to_db};
 use crate::entity::{account, generation};
-use crate::group_commit::{Metered, Metering};
+use crate::usage::{Metered, Metering};
 use crate::{Store, StoreError};
 
 /// How many accounts one statement of the retention purge covers.

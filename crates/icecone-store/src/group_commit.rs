@@ -25,8 +25,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
-use icecone_core::usage::{Period, Usage};
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, Sqlite};
 use sea_orm::{
@@ -38,28 +36,11 @@ use uuid::Uuid;
 
 use crate::entity::generation;
 use crate::read_cache::ReadCache;
+use crate::usage::Metered;
 use crate::{Backend, StoreError};
 
 /// The most writes one transaction takes (well within SQLite's bound parameters).
 const MAX_BATCH: usize = 128;
-
-/// What a generation metered, to add to its account's counters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Metering {
-    /// The period the usage counts in.
-    pub period: Period,
-    /// What was used.
-    pub usage: Usage,
-    /// When it was metered.
-    pub at: DateTime<Utc>,
-}
-
-/// A metering with its account.
-#[derive(Debug, Clone)]
-pub(crate) struct Metered {
-    pub(crate) account: Uuid,
-    pub(crate) metering: Metering,
-}
 
 /// One queued write and where its outcome goes.
 struct Pending {

@@ -34,5 +34,5 @@ pub mod usage;
 pub mod verifications;
 
 pub use database_url::{Backend, DatabaseUrl, InvalidDatabaseUrl};
-pub use group_commit::Metering;
 pub use store::{Store, StoreError};
+pub use usage::Metering;

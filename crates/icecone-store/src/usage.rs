@@ -14,8 +14,25 @@ use uuid::Uuid;
 
 use crate::convert::{u64_from_db, u64_to_db};
 use crate::entity::usage_counter;
-use crate::group_commit::Metered;
 use crate::{Store, StoreError};
+
+/// What a generation metered, to add to its account's counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metering {
+    /// The period the usage counts in.
+    pub period: Period,
+    /// What was used.
+    pub usage: Usage,
+    /// When it was metered.
+    pub at: DateTime<Utc>,
+}
+
+/// A metering with its account.
+#[derive(Debug, Clone)]
+pub(crate) struct Metered {
+    pub(crate) account: Uuid,
+    pub(crate) metering: Metering,
+}
 
 /// A usage amount as the database stores it.
 struct DbUsage {

@@ -106,10 +106,6 @@ mod tests {
             assert!(pair[0].effective_on < pair[1].effective_on);
         }
         assert_eq!(CURRENT, HISTORY[HISTORY.len() - 1]);
-        assert_eq!(
-            CURRENT.version,
-            crate::identity::policy::CURRENT_POLICY_VERSION
-        );
         for policy in HISTORY {
             assert_eq!(
                 policy.effective_on.format("%Y-%m-%d").to_string(),

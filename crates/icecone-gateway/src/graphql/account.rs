@@ -15,9 +15,9 @@ use super::consent::{Consent, ConsentField, PurposeValue, consents_of, requires_
 use super::error::ApiError;
 use super::generation::{Generation, GenerationCursor, UsageInfo, generations_of, usage_of};
 use super::partners::{PartnerGrant, grants_of};
-use crate::auth::accounts;
-use crate::auth::viewer::{Authenticated, Viewer};
-use crate::consent;
+use icecone_app::accounts;
+use icecone_app::auth::viewer::{Authenticated, Viewer};
+use icecone_app::consent;
 
 /// The message of `UNAUTHENTICATED` for anonymous requests.
 pub(super) const SIGN_IN_FIRST: &str = "sign in first";
@@ -115,7 +115,7 @@ impl Account {
             .vault
             .open_field(
                 self.record.subject,
-                crate::auth::profile::display_name_field(&id),
+                icecone_app::auth::profile::display_name_field(&id),
                 sealed,
             )
             .await

@@ -8,8 +8,8 @@ use super::account::services;
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
-use crate::auth::login::{self, LogIn, LogInError, Tokens};
-use crate::http::{ClientAddress, RequestId};
+use crate::request::{ClientAddress, RequestId};
+use icecone_app::auth::login::{self, LogIn, LogInError, Tokens};
 
 #[derive(Debug, Default)]
 pub(crate) struct AuthMutation;
@@ -42,9 +42,11 @@ pub(super) fn client_address<'a>(ctx: &Context<'a>) -> Result<&'a str, ApiError>
         ))
 }
 
-pub(super) fn login_context<'a>(ctx: &Context<'a>) -> Result<login::Context<'a>, ApiError> {
+pub(super) fn login_context<'a>(
+    ctx: &Context<'a>,
+) -> Result<icecone_app::context::Context<'a>, ApiError> {
     let services = services(ctx)?;
-    Ok(login::Context {
+    Ok(icecone_app::context::Context {
         store: &services.store,
         vault: &services.vault,
         tokens: &services.tokens,

@@ -18,9 +18,9 @@ use super::account::{Account, internal, services, viewer_account};
 use super::classification::{essential, not_personal};
 use super::error::ApiError;
 use super::scalars::Date;
-use crate::audit::{self, AuditEvent};
-use crate::consent;
-use crate::http::RequestId;
+use crate::request::RequestId;
+use icecone_app::audit::{self, AuditEvent};
+use icecone_app::consent;
 
 /// Why personal data is processed.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -397,8 +397,13 @@ async fn record_request(
     kind: DataRequestKind,
     note_code: &str,
 ) -> Result<(), ApiError> {
-    crate::rights::record_immediate(&services(ctx)?.store, account.account_id(), kind, note_code)
-        .await
-        .map_err(super::rights::rights_error)?;
+    icecone_app::rights::record_immediate(
+        &services(ctx)?.store,
+        account.account_id(),
+        kind,
+        note_code,
+    )
+    .await
+    .map_err(super::rights::rights_error)?;
     Ok(())
 }

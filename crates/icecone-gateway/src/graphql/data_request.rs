@@ -5,7 +5,7 @@ use async_graphql::Enum;
 
 /// An Art. 17(3) ground on which an erasure is held back.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "LegalHoldGround", remote = "crate::erasure::HoldGround")]
+#[graphql(name = "LegalHoldGround", remote = "icecone_app::erasure::HoldGround")]
 pub(crate) enum LegalHoldGroundValue {
     /// Art. 17(3)(a): freedom of expression and information.
     FreedomOfExpression,

@@ -9,7 +9,7 @@ use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
 use super::rights::DataRequest;
-use crate::erasure::{self, HoldGround};
+use icecone_app::erasure::{self, HoldGround};
 
 /// The request as the person sees it, with the grounds of the holds in force.
 pub(crate) async fn data_request_of(

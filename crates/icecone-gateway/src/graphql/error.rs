@@ -12,10 +12,10 @@ use icecone_core::provider::adapter::ProviderError;
 
 use icecone_core::consent::decision::Denial;
 
-use crate::auth::profile::ProfileError;
-use crate::erasure::ErasureError;
-use crate::generation::GenerateError;
-use crate::providers::router::RouteError;
+use icecone_app::auth::profile::ProfileError;
+use icecone_app::erasure::ErasureError;
+use icecone_app::generation::GenerateError;
+use icecone_app::providers::router::RouteError;
 
 /// The `extensions.code` values clients rely on (`../shared/api-sketch.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

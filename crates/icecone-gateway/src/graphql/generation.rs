@@ -1,6 +1,6 @@
 //! Generation: `generateText`, `generateImage`, `generateVideo`, `generation`,
 //! `deleteGeneration`, the `generationUpdated` subscription, and `Account.generations`
-//! (resolved in `account`), over the pipeline of `crate::generation`. A person reads only
+//! (resolved in `account`), over the pipeline of `icecone_app::generation`. A person reads only
 //! their own generations: someone else's id answers exactly as an unknown one.
 
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};

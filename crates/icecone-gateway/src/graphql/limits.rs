@@ -40,32 +40,7 @@ const INTROSPECTION_LIST_FIELDS: &[&str] = &[
     "directives",
 ];
 
-/// The configurable limits, with their documented defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Deepest nesting of data fields (a root field is at depth 1).
-    pub max_depth: usize,
-    /// Most fields selected by one operation, fragments counted where spread.
-    pub max_complexity: usize,
-    /// Most aliased fields in one operation.
-    pub max_aliases: usize,
-    /// Most root fields in one operation.
-    pub max_root_fields: usize,
-    /// Most lexical tokens in a document.
-    pub max_tokens: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_depth: 10,
-            max_complexity: 500,
-            max_aliases: 15,
-            max_root_fields: 15,
-            max_tokens: 3000,
-        }
-    }
-}
+pub use crate::config::Limits;
 
 /// Why a document is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

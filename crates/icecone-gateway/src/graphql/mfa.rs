@@ -7,7 +7,7 @@ use super::auth::{AuthSession, log_in_error, login_context};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
-use crate::auth::mfa::{self, MfaError};
+use icecone_app::auth::mfa::{self, MfaError};
 
 #[derive(Debug, Default)]
 pub(crate) struct MfaMutation;

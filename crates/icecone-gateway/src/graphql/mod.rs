@@ -74,15 +74,15 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 #[derive(Debug, Clone)]
 pub struct Services {
     /// The provider adapters with their effective policies, and the router.
-    pub providers: Arc<crate::providers::router::Router>,
+    pub providers: Arc<icecone_app::providers::router::Router>,
     /// Seals and opens personal data; resolvers decrypt through it and nowhere else.
-    pub vault: Arc<crate::keys::vault::Vault>,
+    pub vault: Arc<icecone_app::keys::vault::Vault>,
     /// The database.
     pub store: Arc<icecone_store::Store>,
     /// Signs and verifies access tokens.
-    pub tokens: Arc<crate::auth::tokens::TokenSigner>,
+    pub tokens: Arc<icecone_app::tokens::TokenSigner>,
     /// The generation pipeline and the stored generations.
-    pub generations: Arc<crate::generation::Generations>,
+    pub generations: Arc<icecone_app::generation::Generations>,
     /// How long after `requestAccountDeletion` the erasure runs.
     pub erasure_grace: std::time::Duration,
 }

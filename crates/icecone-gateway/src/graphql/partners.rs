@@ -20,9 +20,9 @@ use super::auth::login_context;
 use super::classification::{essential, not_personal};
 use super::consent::{ConsentField, PurposeValue, require, requires_consent};
 use super::error::ApiError;
-use crate::auth::accounts;
-use crate::auth::viewer::Viewer;
-use crate::partners::{self, PartnerCaller, PartnerError, PartnerView};
+use icecone_app::accounts;
+use icecone_app::auth::viewer::Viewer;
+use icecone_app::partners::{self, PartnerCaller, PartnerError, PartnerView};
 
 /// What kind of a person's data a partner may read.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

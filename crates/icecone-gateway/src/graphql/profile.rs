@@ -1,5 +1,5 @@
 //! `updateProfile` (GDPR Art. 16): the display name at once; a new e-mail address after
-//! re-authentication and once verified (`crate::auth::profile`).
+//! re-authentication and once verified (`icecone_app::auth::profile`).
 
 use async_graphql::{Context, InputObject, Object};
 
@@ -8,7 +8,7 @@ use super::auth::login_context;
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
-use crate::auth::profile;
+use icecone_app::auth::profile;
 
 /// What `updateProfile` changes; a field left out stays as it is.
 #[derive(InputObject, Debug)]

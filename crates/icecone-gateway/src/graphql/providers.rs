@@ -8,7 +8,7 @@ use super::Services;
 use super::classification::not_personal;
 use super::error::ApiError;
 use super::scalars::Date;
-use crate::providers::Entry;
+use icecone_app::providers::Entry;
 
 #[derive(Debug, Default)]
 pub(crate) struct ProvidersQuery;

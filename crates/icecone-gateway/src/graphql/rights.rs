@@ -14,11 +14,11 @@ use super::classification::essential;
 use super::consent::PurposeValue;
 use super::data_request::LegalHoldGroundValue;
 use super::error::ApiError;
-use crate::auth::viewer::Viewer;
-use crate::erasure::HoldGround;
-use crate::http::RequestId;
-use crate::rights::tickets::{self, TicketError, TicketInput};
-use crate::rights::{self, RightsError, export};
+use crate::request::RequestId;
+use icecone_app::auth::viewer::Viewer;
+use icecone_app::erasure::HoldGround;
+use icecone_app::rights::tickets::{self, TicketError, TicketInput};
+use icecone_app::rights::{self, RightsError, export};
 
 /// Which right a data request exercises (GDPR Art. 15 to 21).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use super::account::{services, signed_in};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
-use crate::audit::{self, AuditEvent};
-use crate::http::RequestId;
+use crate::request::RequestId;
+use icecone_app::audit::{self, AuditEvent};
 
 #[derive(Debug, Default)]
 pub(crate) struct SessionMutation;

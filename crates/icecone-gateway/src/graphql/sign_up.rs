@@ -12,7 +12,7 @@ use super::auth::{AuthSession, log_in_error, login_context};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
-use crate::auth::sign_up::{self, SignUpError};
+use icecone_app::auth::sign_up::{self, SignUpError};
 
 #[derive(Debug, Default)]
 pub(crate) struct SignUpMutation;

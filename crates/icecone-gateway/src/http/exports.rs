@@ -15,8 +15,8 @@ use futures_util::StreamExt as _;
 use icecone_store::data_requests::StoredExport;
 
 use super::AppState;
-use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
-use crate::rights::export;
+use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
+use icecone_app::rights::export;
 
 const NO_STORE: &str = "private, no-store";
 const NOSNIFF: HeaderName = HeaderName::from_static("x-content-type-options");
@@ -66,7 +66,7 @@ pub(crate) async fn get(
     let Viewer::Account(viewer) = viewer else {
         return not_found();
     };
-    let digest = crate::auth::login::digest(&token);
+    let digest = icecone_app::auth::login::digest(&token);
     let request = match state.store.data_request_by_download(&digest).await {
         Ok(Some(request)) if request.account == viewer.account => request,
         Ok(_) => return not_found(),
@@ -143,7 +143,7 @@ pub(crate) async fn get(
 }
 
 fn internal(failure: &icecone_store::StoreError) -> HttpResponse {
-    tracing::error!(error = %super::error_chain(failure), "an export could not be read");
+    tracing::error!(error = %icecone_app::error_chain(failure), "an export could not be read");
     error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "INTERNAL_SERVER_ERROR",

@@ -23,10 +23,10 @@ use serde_json::Value as Json;
 
 use super::negotiate::{ResponseType, is_json_body, response_type, wants_html};
 use super::{AppState, ClientAddress, RequestId};
-use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
 use crate::config::Environment;
-use crate::consent;
 use crate::graphql::error::ErrorCode;
+use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
+use icecone_app::consent;
 
 /// `POST /graphql`.
 pub(crate) async fn post(

@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::AppState;
-use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
+use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
 
 const NO_STORE: &str = "private, no-store";
 const NOSNIFF: HeaderName = HeaderName::from_static("x-content-type-options");

@@ -3,7 +3,6 @@
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpMessage, HttpResponse, web};
-use icecone_core::client_address::{LimitKey, TrustedProxies, client_ip};
 use icecone_store::Store;
 use tracing::Instrument;
 
@@ -16,23 +15,25 @@ mod media;
 mod negotiate;
 mod websocket;
 
+pub(crate) use crate::request::{ClientAddress, RequestId};
+
 pub(crate) use websocket::Sockets;
 
 /// What every handler can reach.
 pub(crate) struct AppState {
     pub(crate) executor: Executor,
     /// Signs and verifies access tokens; publishes their keys.
-    pub(crate) tokens: std::sync::Arc<crate::auth::tokens::TokenSigner>,
+    pub(crate) tokens: std::sync::Arc<icecone_app::tokens::TokenSigner>,
     /// The stored generations, whose media `/media/{id}` serves.
-    pub(crate) generations: std::sync::Arc<crate::generation::Generations>,
+    pub(crate) generations: std::sync::Arc<icecone_app::generation::Generations>,
     pub(crate) store: Store,
     /// Opens the data exports `/exports/{token}` serves.
-    pub(crate) vault: std::sync::Arc<crate::keys::vault::Vault>,
+    pub(crate) vault: std::sync::Arc<icecone_app::keys::vault::Vault>,
     pub(crate) environment: Environment,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_batch: usize,
     /// The proxies whose forwarding headers name the client.
-    pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) trusted_proxies: icecone_core::client_address::TrustedProxies,
     /// The WebSocket connections open on this instance, and their limits.
     pub(crate) sockets: websocket::Sockets,
     /// The SDL, rendered once at start-up.
@@ -109,65 +110,9 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.store.check_ready().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
         Err(error) => {
-            tracing::warn!(error = %error_chain(&error), "not ready");
+            tracing::warn!(error = %icecone_app::error_chain(&error), "not ready");
             HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
         }
-    }
-}
-
-/// An error and its causes on one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// What per-address limits count a request by: its client's IP address (the TCP peer, or
-/// what the operator's trusted proxies say it forwarded), IPv6 grouped by /64. Personal
-/// data: it is only ever stored as a keyed blind index. Every door that runs GraphQL
-/// operations attaches one; an operation that needs it and finds none is refused.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct ClientAddress(pub(crate) String);
-
-impl ClientAddress {
-    /// The client of `request`; `None` when the connection has no IP peer.
-    pub(crate) fn of(request: &actix_web::HttpRequest, trusted: &TrustedProxies) -> Option<Self> {
-        let peer = request.peer_addr()?.ip();
-        let values = |name: &str| -> Vec<&str> {
-            request
-                .headers()
-                .get_all(name)
-                .filter_map(|value| value.to_str().ok())
-                .collect()
-        };
-        let client = client_ip(
-            peer,
-            &values("forwarded"),
-            &values("x-forwarded-for"),
-            trusted,
-        );
-        Some(Self(LimitKey::of(client).as_str().to_owned()))
-    }
-}
-
-/// A request id: the caller's `x-request-id` when it is a short token of safe characters
-/// (so nothing personal or hostile can ride on it into the logs), else a fresh UUID.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestId(pub(crate) String);
-
-impl RequestId {
-    fn from_header(value: Option<&HeaderValue>) -> Self {
-        let given = value.and_then(|v| v.to_str().ok()).filter(|v| {
-            (1..=64).contains(&v.len())
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        });
-        Self(given.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned))
     }
 }
 
@@ -215,37 +160,4 @@ where
         Ok(response)
     }
     .instrument(span)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_safe_short_request_ids_are_taken_from_the_caller() {
-        let cases: &[(&str, bool)] = &[
-            ("abc-123_DEF", true),
-            ("0f8fad5b-d9cb-469f-a165-70867728950e", true),
-            ("", false),
-            ("has space", false),
-            ("alice@example.com", false),
-            ("line\nbreak", false),
-            (&"x".repeat(65), false),
-        ];
-        for (given, kept) in cases {
-            let value = HeaderValue::from_str(given).ok();
-            let id = RequestId::from_header(value.as_ref());
-            assert_eq!(id.0 == *given, *kept, "given {given:?}");
-            assert!(!id.0.is_empty());
-        }
-    }
-
-    #[test]
-    fn an_error_chain_lists_every_cause() {
-        #[derive(Debug, thiserror::Error)]
-        #[error("outer")]
-        struct Outer(#[source] std::io::Error);
-        let text = error_chain(&Outer(std::io::Error::other("inner")));
-        assert_eq!(text, "outer: inner");
-    }
 }

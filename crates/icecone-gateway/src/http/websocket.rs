@@ -41,9 +41,9 @@ use uuid::Uuid;
 use super::graphql::{graphql_request, is_request_error, operation_type, refusal};
 use super::negotiate::ResponseType;
 use super::{AppState, ClientAddress, RequestId};
-use crate::auth::viewer::{AuthFailure, Viewer, authenticate};
 use crate::config::WsLimits;
 use crate::graphql::error::ErrorCode;
+use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
 
 /// The only subprotocol spoken here.
 const PROTOCOL: &str = "graphql-transport-ws";

@@ -8,10 +8,10 @@ use icecone_core::identity::staff_access::{
     MfaRequirement, StaffDenial, StaffRequirement, staff_access,
 };
 
-use crate::auth::staff;
-use crate::auth::viewer::Viewer;
 use crate::graphql::account::{internal, services};
 use crate::graphql::error::ApiError;
+use icecone_app::auth::staff;
+use icecone_app::auth::viewer::Viewer;
 
 /// A role a staff account can hold. `@requiresRole` on a staff field lists the roles that
 /// may call it.

@@ -8,14 +8,14 @@ use icecone_store::accounts::AccountKind;
 use uuid::Uuid;
 
 use super::access::{StaffField, StaffRoleValue, requires_mfa, requires_role};
-use crate::auth::accounts;
-use crate::auth::staff::{self, AccountFile, StaffError};
 use crate::graphql::account::{internal, services, signed_in};
 use crate::graphql::auth::login_context;
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::error::ApiError;
 use crate::graphql::generation::PlanValue;
+use icecone_app::accounts;
+use icecone_app::auth::staff::{self, AccountFile, StaffError};
 
 /// `staffAccount`: SUPPORT, DPO or ADMIN, with a second factor in the session.
 const READ_ACCOUNT: StaffField = StaffField::new(RoleRule::SupportOrAbove);

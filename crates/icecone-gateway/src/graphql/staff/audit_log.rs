@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 use icecone_core::identity::roles::RoleRule;
 
 use super::access::{StaffField, requires_mfa, requires_role};
-use crate::audit::{self, MAX_READ_PAGE, ReadEntry};
 use crate::graphql::account::{internal, services, signed_in};
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::error::ApiError;
-use crate::http::RequestId;
+use crate::request::RequestId;
+use icecone_app::audit::{self, MAX_READ_PAGE, ReadEntry};
 
 /// `auditLog`: AUDITOR, DPO or ADMIN, with a second factor in the session.
 const READ_AUDIT_LOG: StaffField = StaffField::new(RoleRule::AuditReaders);

@@ -13,7 +13,7 @@ use crate::graphql::auth::login_context;
 use crate::graphql::classification::not_personal;
 use crate::graphql::error::ApiError;
 use crate::graphql::providers::Provider;
-use crate::providers::credentials::{self, CredentialError};
+use icecone_app::providers::credentials::{self, CredentialError};
 
 /// ADMIN, with a second factor within the last five minutes.
 const SET_CREDENTIAL: StaffField = StaffField::fresh(RoleRule::Admin);

@@ -9,13 +9,13 @@ use icecone_core::identity::staff_access::StaffReason;
 use uuid::Uuid;
 
 use super::access::{StaffField, requires_mfa, requires_role};
-use crate::erasure;
 use crate::graphql::account::{internal, services, signed_in};
 use crate::graphql::auth::login_context;
 use crate::graphql::classification::{essential, not_personal};
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::data_request::LegalHoldGroundValue;
 use crate::graphql::error::ApiError;
+use icecone_app::erasure;
 
 /// `setLegalHold` / `releaseLegalHold`: DPO or ADMIN, second factor in the last five
 /// minutes.

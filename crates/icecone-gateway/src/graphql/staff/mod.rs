@@ -9,7 +9,7 @@
 //! `@requiresRole` / `@requiresMfa` directives (what the SDL shows partners) are made, so
 //! the two cannot disagree. The decision itself is
 //! `icecone_core::identity::staff_access::staff_access`; the actions (audited before they
-//! happen) are in `crate::auth::staff`.
+//! happen) are in `icecone_app::auth::staff`.
 
 use async_graphql::MergedObject;
 

@@ -16,7 +16,7 @@ use crate::graphql::error::ApiError;
 use crate::graphql::partners::{
     Partner, PartnerScopeValue, api_error, partner_id, scope_set, scope_values,
 };
-use crate::partners::{self, IssuedKey};
+use icecone_app::partners::{self, IssuedKey};
 
 /// `partnerKeys`: ADMIN, with a second factor in the session.
 const LIST_KEYS: StaffField = StaffField::new(RoleRule::Admin);

@@ -10,15 +10,15 @@ use icecone_core::rights::{DataRequestEvent, DataRequestStatus};
 use uuid::Uuid;
 
 use super::access::{StaffField, requires_mfa, requires_role};
-use crate::audit::{self, AuditEvent};
 use crate::graphql::account::{internal, services, signed_in};
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::erasure;
 use crate::graphql::error::ApiError;
 use crate::graphql::rights::{DataRequest, DataRequestStatusValue, Reader, rights_error};
-use crate::http::RequestId;
-use crate::rights::{self, StaffAct, tickets};
+use crate::request::RequestId;
+use icecone_app::audit::{self, AuditEvent};
+use icecone_app::rights::{self, StaffAct, tickets};
 
 /// `dataRequests`, `privacyTickets`: DPO or ADMIN, with a second factor in the session.
 const READ_REQUESTS: StaffField = StaffField::new(RoleRule::Dpo);

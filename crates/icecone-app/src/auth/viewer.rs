@@ -1,7 +1,7 @@
 //! Who is asking: the `Authorization` header turned into a [`Viewer`].
 //!
 //! No header: anonymous. `Bearer <access token>`: the token must verify
-//! ([`super::tokens`]) and its session must exist, belong to the token's subject and not be
+//! ([`crate::tokens`]) and its session must exist, belong to the token's subject and not be
 //! revoked — so logging out or a detected refresh-token reuse ends access at once, not when
 //! the token expires. `ApiKey <key>`: a partner's key, which must be live (found by its
 //! digest, not revoked) — revoking it ends access at once. Anything else is refused with 401.
@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use icecone_core::partner::ApiKey;
 
-use super::tokens::{Acr, TokenError, TokenSigner};
 use crate::partners::{self, PartnerCaller};
+use crate::tokens::{Acr, TokenError, TokenSigner};
 
 /// An authenticated account.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// Why a secret file failed the owner-only check.
 #[derive(Debug)]
-pub(crate) enum PermissionProblem {
+pub enum PermissionProblem {
     /// Its metadata could not be read (it does not exist, or a directory on the way is closed).
     Io(std::io::Error),
     /// Its group or other users have some access to it.
@@ -15,7 +15,7 @@ pub(crate) enum PermissionProblem {
 /// Checks that no one but the file's owner can access it (on Unix: no group or other
 /// permission bits). Elsewhere only checks that the file exists.
 #[cfg(unix)]
-pub(crate) fn check_owner_only(path: &Path) -> Result<(), PermissionProblem> {
+pub fn check_owner_only(path: &Path) -> Result<(), PermissionProblem> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
         .map_err(PermissionProblem::Io)?
@@ -30,7 +30,7 @@ pub(crate) fn check_owner_only(path: &Path) -> Result<(), PermissionProblem> {
 /// Checks that no one but the file's owner can access it (on Unix: no group or other
 /// permission bits). Elsewhere only checks that the file exists.
 #[cfg(not(unix))]
-pub(crate) fn check_owner_only(path: &Path) -> Result<(), PermissionProblem> {
+pub fn check_owner_only(path: &Path) -> Result<(), PermissionProblem> {
     std::fs::metadata(path)
         .map(|_| ())
         .map_err(PermissionProblem::Io)

@@ -17,7 +17,6 @@ use icecone_store::{Store, StoreError};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditError, AuditEvent};
-use crate::auth::login;
 
 /// A request made with a live partner API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +95,7 @@ async fn scopes_for_known_partner(
 
 /// Records a partner action in the audit trail, before it happens.
 async fn audited(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     actor: &str,
     action: &str,
     target: &str,
@@ -125,7 +124,7 @@ pub async fn caller(store: &Store, key: &ApiKey) -> Result<Option<PartnerCaller>
 
 /// Adds a partner, for ADMIN `admin`, and issues its first key.
 pub async fn create_partner(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     admin: Uuid,
     name: &PartnerName,
     scopes: ScopeSet,
@@ -150,7 +149,7 @@ pub async fn create_partner(
 
 /// Issues a new key to `partner`, for ADMIN `admin`; answers the partner and the key.
 pub async fn issue_key(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     admin: Uuid,
     partner: Uuid,
     scopes: ScopeSet,
@@ -179,7 +178,7 @@ pub async fn issue_key(
 /// Revokes a key at once, for ADMIN `admin`; whether this call revoked it (`false`: it was
 /// revoked before).
 pub async fn revoke_key(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     admin: Uuid,
     key: Uuid,
 ) -> Result<bool, PartnerError> {
@@ -196,7 +195,7 @@ pub async fn revoke_key(
 /// `account` grants `partner` the `scopes`, replacing any grant it gave before; answers
 /// the partner and the grant.
 pub async fn grant(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     account: Uuid,
     partner: Uuid,
     scopes: ScopeSet,
@@ -218,7 +217,7 @@ pub async fn grant(
 
 /// `account` revokes its grant to `partner`, at once; whether there was a live one.
 pub async fn revoke_grant(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     account: Uuid,
     partner: Uuid,
 ) -> Result<bool, PartnerError> {
@@ -235,7 +234,7 @@ pub async fn revoke_grant(
 /// partner is refused. The read is recorded in the audit trail (`partner.read_account`)
 /// before anything is returned.
 pub async fn open_account(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     caller: &PartnerCaller,
     account: Uuid,
 ) -> Result<PartnerView, PartnerError> {

@@ -21,12 +21,13 @@ use icecone_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::accounts::EMAIL_INDEX;
 use super::attempts::{self, AttemptError};
-use super::tokens::{AccessClaims, Acr, TokenError, TokenSigner};
+use crate::accounts::EMAIL_INDEX;
 use crate::audit::{self, AuditError, AuditEvent};
-use crate::keys::vault::{Vault, VaultError};
+use crate::context::Context;
+use crate::keys::vault::VaultError;
 use crate::notify::{self, NotificationKind, NotifyError};
+use crate::tokens::{AccessClaims, Acr, TokenError};
 
 /// How long a refresh token lives.
 pub const REFRESH_TOKEN_LIFETIME: TimeDelta = TimeDelta::days(30);
@@ -94,22 +95,6 @@ pub enum LogInError {
     /// The password check did not run to completion.
     #[error("the password check failed to run")]
     Worker,
-}
-
-/// What log-in needs.
-#[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
-    /// The database.
-    pub store: &'a Store,
-    /// The vault.
-    pub vault: &'a Vault,
-    /// The token signer.
-    pub tokens: &'a TokenSigner,
-    /// What per-address limits count the client by (`http::ClientAddress`): every door
-    /// has one, so no limit is ever skipped for want of it.
-    pub client_address: &'a str,
-    /// The request id, for the audit trail.
-    pub request_id: Option<&'a str>,
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -13,12 +13,13 @@ use chrono::Utc;
 use icecone_core::identity::email::Email;
 use icecone_store::accounts::AccountRecord;
 
-use super::accounts::EMAIL_INDEX;
-use super::login::{Context, LogInError};
+use super::login::LogInError;
 use super::recent_auth;
 use super::sign_up::{self, SignUpError};
 use super::viewer::Authenticated;
+use crate::accounts::EMAIL_INDEX;
 use crate::audit::{self, AuditEvent};
+use crate::context::Context;
 use crate::keys::vault::Field;
 use crate::notify::{self, NotificationKind};
 

@@ -18,7 +18,7 @@ use icecone_store::privacy_tickets::PrivacyTicketRecord;
 use uuid::Uuid;
 
 use super::now;
-use crate::auth::accounts;
+use crate::accounts;
 use crate::auth::attempts::{self, AttemptError};
 use crate::auth::login::hex;
 use crate::keys::vault::{Field, Vault};

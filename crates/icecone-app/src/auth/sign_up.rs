@@ -25,11 +25,12 @@ use icecone_store::accounts::AccountKind;
 use icecone_store::verifications::NewEmailVerification;
 use uuid::Uuid;
 
-use super::accounts::{self, EMAIL_INDEX, NewAccountFields, RegisterError};
 use super::attempts::{self, AttemptError};
-use super::login::{self, Context, LogInError, Tokens};
+use super::login::{self, LogInError, Tokens};
+use crate::accounts::{self, EMAIL_INDEX, NewAccountFields, RegisterError};
 use crate::audit::{self, AuditEvent};
 use crate::consent;
+use crate::context::Context;
 use crate::keys::vault::Field;
 use crate::notify::{self, NotificationKind};
 use icecone_core::consent::Purpose;

@@ -36,10 +36,10 @@ use icecone_store::jobs::NewJob;
 use icecone_store::{Metering, Store};
 use uuid::Uuid;
 
-use crate::config::JobsConfig;
 use crate::consent;
 use crate::keys::vault::{Field, Vault};
 use crate::providers::router::{RouteError, Router};
+use crate::settings::JobsConfig;
 
 pub mod purge;
 pub mod video;
@@ -259,7 +259,7 @@ impl Generations {
             .await
         {
             tracing::error!(
-                error = %crate::http::error_chain(&release),
+                error = %crate::error_chain(&release),
                 "a usage reservation could not be released"
             );
         }

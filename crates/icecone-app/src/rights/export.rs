@@ -43,13 +43,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{SYSTEM, now, reason_field};
+use crate::accounts;
 use crate::audit::{self, AuditEvent};
-use crate::auth::accounts;
-use crate::config::RightsConfig;
 use crate::generation::Generations;
 use crate::jobs::{JobHandler, Leased, Outcome, Step};
 use crate::keys::vault::{Field, Vault};
 use crate::notify::{self, NotificationKind};
+use crate::settings::RightsConfig;
 
 /// The kind of the job.
 pub const KIND: &str = "rights.export";
@@ -316,7 +316,7 @@ pub fn chunks(
             self.armed = false;
             if let Err(error) = self.store.delete_export(self.id).await {
                 tracing::warn!(
-                    error = %crate::http::error_chain(&error),
+                    error = %crate::error_chain(&error),
                     "a downloaded export could not be deleted (the purge will)"
                 );
             }

@@ -137,7 +137,7 @@ fn now() -> DateTime<Utc> {
 /// Checks the password as log-in does (the attempt reserved in the log-in throttle of the
 /// account's e-mail before Argon2id runs), then the TOTP code if TOTP is on.
 async fn reauthenticate(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     account: &AccountRecord,
     password: String,
     code: Option<&str>,
@@ -216,7 +216,7 @@ fn deletion(
 /// `requestAccountDeletion`: re-authenticates, then records the request and queues its
 /// job for `now + grace` — or answers the open request.
 pub async fn request(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     account: &AccountRecord,
     password: String,
     code: Option<&str>,
@@ -278,7 +278,7 @@ pub async fn request(
 }
 
 /// `cancelAccountDeletion`: cancels the open request and its job within the grace period.
-pub async fn cancel(cx: login::Context<'_>, account: Uuid) -> Result<(), ErasureError> {
+pub async fn cancel(cx: crate::context::Context<'_>, account: Uuid) -> Result<(), ErasureError> {
     let now = now();
     match cx.store.cancel_account_deletion(account, now).await? {
         CancelDeletion::NoRequest => Err(ErasureError::NoRequest),
@@ -310,7 +310,7 @@ pub async fn cancel(cx: login::Context<'_>, account: Uuid) -> Result<(), Erasure
 /// under the person's key; audited (with the note as the sealed reason) before it happens.
 /// An open deletion request is held at once and the person told.
 pub async fn set_hold(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     staff: Uuid,
     target: Uuid,
     ground: HoldGround,
@@ -371,7 +371,7 @@ pub async fn set_hold(
 /// deletion request is queued again (at once when its grace period is over). Returns
 /// whether a hold was released.
 pub async fn release_holds(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     staff: Uuid,
     target: Uuid,
     reason: &str,

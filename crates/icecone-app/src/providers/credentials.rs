@@ -19,7 +19,6 @@ use uuid::Uuid;
 use super::Entry;
 use super::router::Router;
 use crate::audit::{self, AuditError, AuditEvent};
-use crate::auth::login;
 use crate::keys::vault::{Vault, VaultError};
 
 /// How often each instance re-reads the stored keys.
@@ -67,7 +66,7 @@ fn binding(provider: &str) -> Binding {
 /// and the fingerprint, never the key) before it is stored and used. Answers the provider's
 /// entry (now available) and what is shown of the key.
 pub async fn set(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     router: &Router,
     admin: Uuid,
     provider: &ProviderId,

@@ -18,11 +18,13 @@ use icecone_store::{Store, StoreError};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::login::{self, Context, LogInError, Tokens};
+use super::attempts;
+use super::login::{self, LogInError, Tokens};
 use super::recent_auth;
 use super::viewer::Authenticated;
-use super::{accounts, attempts};
+use crate::accounts;
 use crate::audit;
+use crate::context::Context;
 use crate::keys::vault::{Field, Vault};
 use crate::notify::NotificationKind;
 

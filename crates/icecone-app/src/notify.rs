@@ -29,7 +29,7 @@ use icecone_store::{Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use crate::auth::accounts;
+use crate::accounts;
 use crate::consent;
 use crate::keys::vault::{Field, Vault, VaultError};
 

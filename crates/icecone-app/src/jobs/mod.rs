@@ -37,8 +37,8 @@ use icecone_store::Store;
 use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 
-use crate::config::JobsConfig;
 use crate::consent;
+use crate::settings::JobsConfig;
 
 /// The error code of a job that ran past its deadline.
 pub const TIMEOUT: &str = "TIMEOUT";

@@ -90,7 +90,7 @@ impl FileKeyProvider {
         if path.exists() {
             return Ok((Self::open(&path, algorithm)?, false));
         }
-        crate::startup::create_private_dir(data_dir).map_err(|source| KeyFileError::Io {
+        crate::create_private_dir(data_dir).map_err(|source| KeyFileError::Io {
             path: path.clone(),
             source,
         })?;

@@ -15,14 +15,13 @@ use icecone_store::accounts::{AccountKind, AccountRecord};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::accounts::{self, RegisterError};
-use super::login;
 use super::mfa::{self, MfaError};
-use super::tokens::Acr;
 use super::viewer::Authenticated;
+use crate::accounts::{self, RegisterError};
 use crate::audit::{self, AuditError, AuditEvent};
 use crate::keys::vault::Vault;
 use crate::notify::{self, NotificationKind, NotifyError};
+use crate::tokens::Acr;
 
 /// Why a staff account could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -250,7 +249,7 @@ fn actor(staff: Uuid) -> String {
 /// (`staff.read_account`: who, about whom, why) before anything is read, whether or not the
 /// account exists — probing ids is access too; `None` when no account has the id.
 pub async fn read_account(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     staff: Uuid,
     target: Uuid,
     reason: &StaffReason,
@@ -272,7 +271,7 @@ pub async fn read_account(
 /// on), for a staff member who gave `reason`. Recorded (`staff.set_plan`, the plan in the
 /// target) before the change is made. Staff accounts have no plan to change.
 pub async fn set_plan(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     staff: Uuid,
     target: Uuid,
     plan: Plan,
@@ -309,7 +308,7 @@ pub async fn set_plan(
 /// (`staff.suspend_account`) before the change is made; suspending a suspended account
 /// ends its sessions again and keeps the first suspension time.
 pub async fn suspend(
-    cx: login::Context<'_>,
+    cx: crate::context::Context<'_>,
     staff: Uuid,
     target: Uuid,
     reason: &StaffReason,

@@ -14,7 +14,7 @@ use icecone_provider_openai::OpenAiProvider;
 use icecone_provider_runway::RunwayProvider;
 use icecone_provider_stability::StabilityProvider;
 
-use crate::config::ProvidersConfig;
+use crate::settings::ProvidersConfig;
 
 pub mod credentials;
 pub mod router;
