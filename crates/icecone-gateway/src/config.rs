@@ -1482,18 +1482,30 @@ mod tests {
     fn the_readme_settings_table_is_the_settings_list() {
         let readme = include_str!("../../../README.md");
         let mut documented = std::collections::BTreeSet::new();
-        for row in readme.lines().filter(|line| line.starts_with("| `ICECONE_")) {
+        for row in readme
+            .lines()
+            .filter(|line| line.starts_with("| `ICECONE_"))
+        {
             let cells: Vec<&str> = row.split('|').map(str::trim).collect();
             let variable = cells[1].split('`').nth(1).unwrap_or_default();
             let Some(key) = cells[2].strip_prefix('`').and_then(|k| k.strip_suffix('`')) else {
                 continue;
             };
-            assert_eq!(variable, format!("ICECONE_{}", key.to_ascii_uppercase()), "{row}");
+            assert_eq!(
+                variable,
+                format!("ICECONE_{}", key.to_ascii_uppercase()),
+                "{row}"
+            );
             documented.insert(key.to_owned());
         }
-        let listed: std::collections::BTreeSet<String> =
-            SETTINGS.iter().map(|setting| setting.key.to_owned()).collect();
-        assert_eq!(documented, listed, "README.md's settings table and SETTINGS differ");
+        let listed: std::collections::BTreeSet<String> = SETTINGS
+            .iter()
+            .map(|setting| setting.key.to_owned())
+            .collect();
+        assert_eq!(
+            documented, listed,
+            "README.md's settings table and SETTINGS differ"
+        );
     }
 
     #[test]

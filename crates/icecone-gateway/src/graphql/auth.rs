@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use icecone_core::identity::email::Email;
 
-use super::account::services;
+use super::caller::services;
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;

@@ -14,7 +14,8 @@ use icecone_core::consent::{LegalBasis, Purpose};
 use icecone_core::rights::DataRequestKind;
 use uuid::Uuid;
 
-use super::account::{Account, internal, services, viewer_account};
+use super::account::Account;
+use super::caller::{internal, services, viewer_account};
 use super::classification::{essential, not_personal};
 use super::error::ApiError;
 use super::scalars::Date;

@@ -3,8 +3,8 @@
 
 use async_graphql::{Context, Object};
 
-use super::account::{internal, services, viewer_account};
 use super::auth::login_context;
+use super::caller::{internal, services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;

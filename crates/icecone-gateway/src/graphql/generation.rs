@@ -17,7 +17,8 @@ use icecone_core::subject::SubjectId;
 use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
 use uuid::Uuid;
 
-use super::account::{GenerationKindValue, internal, services, viewer_account};
+use super::account::GenerationKindValue;
+use super::caller::{internal, services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;

@@ -2,8 +2,8 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::account::{services, viewer_account};
 use super::auth::{AuthSession, log_in_error, login_context};
+use super::caller::{services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;

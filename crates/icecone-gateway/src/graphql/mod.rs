@@ -18,6 +18,7 @@ use futures_util::stream::BoxStream;
 
 mod account;
 mod auth;
+mod caller;
 mod classification;
 mod consent;
 mod data_request;

@@ -15,8 +15,9 @@ use icecone_core::partner::{PartnerDenial, PartnerScope, ScopeSet};
 use icecone_store::partners::{GrantRecord, PartnerRecord};
 use uuid::Uuid;
 
-use super::account::{Personalization, internal, services, signed_in};
+use super::account::Personalization;
 use super::auth::login_context;
+use super::caller::{internal, services, signed_in};
 use super::classification::{essential, not_personal};
 use super::consent::{ConsentField, PurposeValue, require, requires_consent};
 use super::error::ApiError;

@@ -3,8 +3,9 @@
 
 use async_graphql::{Context, InputObject, Object};
 
-use super::account::{Account, internal, services, viewer_account};
+use super::account::Account;
 use super::auth::login_context;
+use super::caller::{internal, services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
@@ -49,7 +50,7 @@ impl ProfileMutation {
             .account(record.id)
             .await
             .map_err(internal)?
-            .ok_or(ApiError::Unauthenticated(super::account::SIGN_IN_FIRST))?;
+            .ok_or(ApiError::Unauthenticated(super::caller::SIGN_IN_FIRST))?;
         Ok(Account::new(record, viewer.session))
     }
 }

@@ -9,7 +9,7 @@ use icecone_store::data_requests::DataRequestRecord;
 use icecone_store::erasure::{AccountDeletion, DeletionState};
 use icecone_store::privacy_tickets::PrivacyTicketRecord;
 
-use super::account::{internal, services, viewer_account};
+use super::caller::{internal, services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::data_request::LegalHoldGroundValue;

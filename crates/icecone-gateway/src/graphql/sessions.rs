@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::account::{services, signed_in};
+use super::caller::{services, signed_in};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;

@@ -7,8 +7,8 @@ use icecone_core::identity::policy::PolicyVersion;
 
 use icecone_core::consent::Purpose;
 
-use super::account::signed_in;
 use super::auth::{AuthSession, log_in_error, login_context};
+use super::caller::signed_in;
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;

@@ -8,7 +8,7 @@ use icecone_core::identity::staff_access::{
     MfaRequirement, StaffDenial, StaffRequirement, staff_access,
 };
 
-use crate::graphql::account::{internal, services};
+use crate::graphql::caller::{internal, services};
 use crate::graphql::error::ApiError;
 use icecone_app::auth::staff;
 use icecone_app::auth::viewer::Viewer;

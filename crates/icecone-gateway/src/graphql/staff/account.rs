@@ -8,8 +8,8 @@ use icecone_store::accounts::AccountKind;
 use uuid::Uuid;
 
 use super::access::{StaffField, StaffRoleValue, requires_mfa, requires_role};
-use crate::graphql::account::{internal, services, signed_in};
 use crate::graphql::auth::login_context;
+use crate::graphql::caller::{internal, services, signed_in};
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::error::ApiError;

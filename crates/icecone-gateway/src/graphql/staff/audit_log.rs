@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use icecone_core::identity::roles::RoleRule;
 
 use super::access::{StaffField, requires_mfa, requires_role};
-use crate::graphql::account::{internal, services, signed_in};
+use crate::graphql::caller::{internal, services, signed_in};
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::error::ApiError;

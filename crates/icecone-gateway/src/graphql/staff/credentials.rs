@@ -8,8 +8,8 @@ use icecone_core::provider::ProviderId;
 use icecone_core::provider::credential::ApiCredential;
 
 use super::access::{StaffField, requires_mfa, requires_role};
-use crate::graphql::account::{internal, services, signed_in};
 use crate::graphql::auth::login_context;
+use crate::graphql::caller::{internal, services, signed_in};
 use crate::graphql::classification::not_personal;
 use crate::graphql::error::ApiError;
 use crate::graphql::providers::Provider;

@@ -9,8 +9,8 @@ use icecone_core::identity::staff_access::StaffReason;
 use uuid::Uuid;
 
 use super::access::{StaffField, requires_mfa, requires_role};
-use crate::graphql::account::{internal, services, signed_in};
 use crate::graphql::auth::login_context;
+use crate::graphql::caller::{internal, services, signed_in};
 use crate::graphql::classification::{essential, not_personal};
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::data_request::LegalHoldGroundValue;

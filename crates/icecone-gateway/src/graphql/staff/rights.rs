@@ -10,7 +10,7 @@ use icecone_core::rights::{DataRequestEvent, DataRequestStatus};
 use uuid::Uuid;
 
 use super::access::{StaffField, requires_mfa, requires_role};
-use crate::graphql::account::{internal, services, signed_in};
+use crate::graphql::caller::{internal, services, signed_in};
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::erasure;
