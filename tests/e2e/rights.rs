@@ -317,6 +317,32 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
     let document: Value =
         serde_json::from_slice(files.get("export.json").expect("export.json")).expect("JSON");
     assert_eq!(schema_errors(&document), Vec::<String>::new());
+    // Every section the personal-data registry sends a table's rows to is in the bundle
+    // and in its published schema.
+    let published = schema();
+    for entry in icecone_store::personal_data::REGISTRY {
+        let icecone_store::personal_data::Entry::Personal(table) = entry else {
+            continue;
+        };
+        if let icecone_store::personal_data::Export::Section(section) = table.export {
+            // A section is a member, or a member of a member (`account.mfaEnabled`).
+            let (mut in_document, mut in_schema) = (Some(&document), Some(&published));
+            for member in section.split('.') {
+                in_document = in_document.and_then(|value| value.get(member));
+                in_schema = in_schema.and_then(|value| value["properties"].get(member));
+            }
+            assert!(
+                in_document.is_some(),
+                "{}: section {section} is not in export.json",
+                table.table
+            );
+            assert!(
+                in_schema.is_some(),
+                "{}: section {section} is not in the export's JSON Schema",
+                table.table
+            );
+        }
+    }
     let mut broken = document.clone();
     broken["account"]["plan"] = json!("GOLD");
     broken["generations"][0]["secret"] = json!("not in the schema");

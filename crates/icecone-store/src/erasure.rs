@@ -421,6 +421,20 @@ impl Store {
             .collect())
     }
 
+    /// Every legal hold ever placed on the account, in force or released, oldest first
+    /// (what its export shows).
+    pub async fn legal_holds_of(&self, account: Uuid) -> Result<Vec<LegalHold>, StoreError> {
+        Ok(legal_hold::Entity::find()
+            .filter(legal_hold::Column::AccountId.eq(account))
+            .order_by_asc(legal_hold::Column::SetAt)
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .into_iter()
+            .map(LegalHold::from)
+            .collect())
+    }
+
     /// Releases every legal hold in force on the account; returns how many.
     pub async fn release_legal_holds(
         &self,

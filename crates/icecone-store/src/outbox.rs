@@ -43,6 +43,23 @@ impl From<notification::Model> for NotificationRecord {
 }
 
 impl Store {
+    /// Every notification of the account, queued or delivered, newest first (what its
+    /// export shows).
+    pub async fn notifications_of(
+        &self,
+        account: Uuid,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        Ok(notification::Entity::find()
+            .filter(notification::Column::AccountId.eq(account))
+            .order_by_desc(notification::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .into_iter()
+            .map(NotificationRecord::from)
+            .collect())
+    }
+
     /// Queues a notification, with its sealed payload if it has one.
     ///
     /// # Errors

@@ -138,7 +138,7 @@ pub const REGISTRY: &[Entry] = &[
     personal(
         "totp_factors",
         Owner::Account("account_id"),
-        Export::Section("account.mfa"),
+        Export::Section("account.mfaEnabled"),
     ),
     personal(
         "mfa_challenges",
@@ -153,7 +153,7 @@ pub const REGISTRY: &[Entry] = &[
     personal(
         "email_verifications",
         Owner::Account("account_id"),
-        Export::Section("account.emailVerifications"),
+        Export::Section("account.emailVerifiedAt"),
     ),
     personal(
         "consent_ledger",

@@ -633,6 +633,38 @@ impl ExportJobs {
             })
             .collect();
 
+        // Which notices were queued for the person and when they went out; never what a
+        // message carries (a verification link's token is a credential, not information).
+        let notifications: Vec<Value> = store
+            .notifications_of(owner.id)
+            .await?
+            .into_iter()
+            .map(|notification| {
+                json!({
+                    "id": notification.id.to_string(),
+                    "kind": notification.kind,
+                    "queuedAt": time(notification.created_at),
+                    "deliveredAt": time_opt(notification.delivered_at),
+                })
+            })
+            .collect();
+
+        // The legal holds placed on the account, with their grounds — never the DPO's note,
+        // which the person is not told either.
+        let legal_holds: Vec<Value> = store
+            .legal_holds_of(owner.id)
+            .await?
+            .into_iter()
+            .map(|hold| {
+                json!({
+                    "id": hold.id.to_string(),
+                    "ground": hold.ground,
+                    "setAt": time(hold.set_at),
+                    "releasedAt": time_opt(hold.released_at),
+                })
+            })
+            .collect();
+
         // Written as it goes, a key at a time: the generations and the providers' share
         // of them are read in pages between the other sections.
         let head = [
@@ -661,6 +693,8 @@ impl ExportJobs {
             ("auditEntries", Value::Array(audit_entries)),
             ("partnerGrants", Value::Array(grants)),
             ("usage", Value::Array(usage)),
+            ("notifications", Value::Array(notifications)),
+            ("legalHolds", Value::Array(legal_holds)),
         ];
         for (key, value) in tail {
             packer.write(b",").await?;
