@@ -21,15 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike as _, TimeDelta, Utc};
-use icecone_app::erasure::job::ErasureJobs;
-use icecone_app::generation::Generations;
-use icecone_app::jobs::{JobHandler, Runner};
-use icecone_app::keys::vault::{CacheLimits, Field, Vault};
-use icecone_app::providers::{
-    self,
-    router::{Router, RouterSettings},
-};
-use icecone_app::rights::export::{self, ExportJobs};
+use icecone_app::jobs::Runner;
+use icecone_app::keys::vault::{Field, Vault};
+use icecone_app::rights::export;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::ledger::ConsentSource;
 use icecone_core::rights::{DataRequestKind, DataRequestStatus};
@@ -187,40 +181,15 @@ impl Bench {
         }
         .resolve()
         .expect("the bench's settings are valid");
-        let provider = startup::open_key_provider(&config).expect("the gateway's root key");
-        let store = startup::open_store(&config).await.expect("the database");
-        let vault = Arc::new(
-            Vault::open(
-                store.clone(),
-                provider,
-                config.encryption_algorithm,
-                CacheLimits::default(),
-            )
+        // The same wiring as the gateway's; this process runs the jobs itself.
+        let startup::Components {
+            store,
+            vault,
+            runner,
+            ..
+        } = startup::Components::build(&config)
             .await
-            .expect("the vault opens"),
-        );
-        let router = Arc::new(Router::new(
-            providers::entries(&config.providers).expect("the providers"),
-            RouterSettings::new(
-                config.providers.max_retention_days,
-                config.providers.timeout,
-            ),
-        ));
-        let generations = Arc::new(
-            Generations::new(
-                store.clone(),
-                vault.clone(),
-                router.clone(),
-                config.generations.plans,
-            )
-            .with_jobs(config.jobs),
-        );
-        let handlers: Vec<Arc<dyn JobHandler>> = vec![
-            Arc::new(ExportJobs::new(generations, vault.clone(), config.rights)),
-            Arc::new(ErasureJobs::new(store.clone(), vault.clone(), router)),
-        ];
-        let runner = Runner::new(store.clone(), handlers, config.jobs)
-            .expect("every job kind declares its steps");
+            .expect("the components");
         let url = format!(
             "sqlite://{}?mode=rw",
             gateway.data_dir().join("icecone.db").display()

@@ -21,6 +21,7 @@ use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
 use crate::tls;
 use icecone_app::generation::{Generations, purge, video};
+use icecone_app::jobs::Runner;
 use icecone_app::keys::vault::{CacheLimits, Vault};
 use icecone_app::keys::{self};
 use icecone_app::notify::{self, LogNotifier, Notifier};
@@ -64,87 +65,22 @@ impl Application {
         config: Config,
         notifier: Arc<dyn Notifier>,
     ) -> anyhow::Result<Self> {
-        let provider = open_key_provider(&config)?;
         // Before the store: a missing or open key file stops the start with nothing migrated.
         let tls = config
             .tls
             .as_ref()
             .map(|files| tls::server_config(&files.cert, &files.key))
             .transpose()?;
-        let store = open_store(&config).await?;
-        let vault = Vault::open(
-            store.clone(),
-            provider,
-            config.encryption_algorithm,
-            CacheLimits::default(),
-        )
-        .await
-        .context("cannot open the key vault (root keys and the system key)")?;
-
-        let tokens = Arc::new(
-            TokenSigner::load_or_create(&store, &vault)
-                .await
-                .context("cannot load the access-token signing keys")?,
-        );
-        let router = Router::new(
-            providers::entries(&config.providers)?,
-            RouterSettings::new(
-                config.providers.max_retention_days,
-                config.providers.timeout,
-            ),
-        );
-        for entry in router.entries() {
-            let adapter = entry.adapter();
-            tracing::info!(
-                provider = %adapter.id(),
-                available = adapter.is_available(),
-                zero_data_retention = entry.effective().zero_data_retention(),
-                zdr_contract = entry.effective().contract.is_some(),
-                "AI provider adapter"
-            );
-        }
-        let mut applied_keys = HashMap::new();
-        credentials::apply_stored(&store, &vault, &router, &mut applied_keys)
-            .await
-            .context("cannot apply the stored provider API keys")?;
-        let vault = Arc::new(vault);
-        let router = Arc::new(router);
+        let Components {
+            store,
+            vault,
+            tokens,
+            router,
+            generations,
+            runner,
+            applied_keys,
+        } = Components::build(&config).await?;
         let background = (store.clone(), vault.clone(), router.clone());
-        let generations = Arc::new(
-            Generations::new(
-                store.clone(),
-                vault.clone(),
-                router.clone(),
-                config.generations.plans,
-            )
-            .with_jobs(config.jobs)
-            .with_default_max_tokens(config.generations.default_max_tokens),
-        );
-        // Outputs are fetched from providers' temporary URLs with the providers' timeout,
-        // only from destinations the outbound address policy allows.
-        let fetcher = icecone_provider_http::fetch::MediaFetcher::new(
-            config.providers.timeout,
-            config.outbound.clone(),
-        )
-        .context("cannot build the HTTP client that fetches providers' outputs")?;
-        let runner = icecone_app::jobs::Runner::new(
-            store.clone(),
-            vec![
-                Arc::new(video::VideoJobs::new(generations.clone(), fetcher))
-                    as Arc<dyn icecone_app::jobs::JobHandler>,
-                Arc::new(rights::export::ExportJobs::new(
-                    generations.clone(),
-                    vault.clone(),
-                    config.rights,
-                )),
-                Arc::new(icecone_app::erasure::job::ErasureJobs::new(
-                    store.clone(),
-                    vault.clone(),
-                    router.clone(),
-                )),
-            ],
-            config.jobs,
-        )?;
         let http_vault = vault.clone();
         let executor = graphql::Executor::new(
             Services {
@@ -280,6 +216,114 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         tracing::info!(applied = pending.len(), "database migrations applied");
     }
     Ok(store)
+}
+
+/// The application's components, wired from the configuration in one place: what the
+/// gateway serves with, and what the benches drive directly.
+#[derive(Debug)]
+pub struct Components {
+    /// The database.
+    pub store: Store,
+    /// Seals and opens personal data.
+    pub vault: Arc<Vault>,
+    /// Signs and verifies access tokens.
+    pub tokens: Arc<TokenSigner>,
+    /// The provider adapters behind the deployment's promises.
+    pub router: Arc<Router>,
+    /// The generation pipeline.
+    pub generations: Arc<Generations>,
+    /// The job runner with every job kind's handler.
+    pub runner: Runner,
+    /// The provider keys applied from the store, which the refresh task starts from.
+    pub applied_keys: HashMap<String, String>,
+}
+
+impl Components {
+    /// Opens the root keys, the store (migrated) and the vault, and wires the rest.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let provider = open_key_provider(config)?;
+        let store = open_store(config).await?;
+        let vault = Vault::open(
+            store.clone(),
+            provider,
+            config.encryption_algorithm,
+            CacheLimits::default(),
+        )
+        .await
+        .context("cannot open the key vault (root keys and the system key)")?;
+        let tokens = Arc::new(
+            TokenSigner::load_or_create(&store, &vault)
+                .await
+                .context("cannot load the access-token signing keys")?,
+        );
+        let router = Router::new(
+            providers::entries(&config.providers)?,
+            RouterSettings::new(
+                config.providers.max_retention_days,
+                config.providers.timeout,
+            ),
+        );
+        for entry in router.entries() {
+            let adapter = entry.adapter();
+            tracing::info!(
+                provider = %adapter.id(),
+                available = adapter.is_available(),
+                zero_data_retention = entry.effective().zero_data_retention(),
+                zdr_contract = entry.effective().contract.is_some(),
+                "AI provider adapter"
+            );
+        }
+        let mut applied_keys = HashMap::new();
+        credentials::apply_stored(&store, &vault, &router, &mut applied_keys)
+            .await
+            .context("cannot apply the stored provider API keys")?;
+        let vault = Arc::new(vault);
+        let router = Arc::new(router);
+        let generations = Arc::new(
+            Generations::new(
+                store.clone(),
+                vault.clone(),
+                router.clone(),
+                config.generations.plans,
+            )
+            .with_jobs(config.jobs)
+            .with_default_max_tokens(config.generations.default_max_tokens),
+        );
+        // Outputs are fetched from providers' temporary URLs with the providers' timeout,
+        // only from destinations the outbound address policy allows.
+        let fetcher = icecone_provider_http::fetch::MediaFetcher::new(
+            config.providers.timeout,
+            config.outbound.clone(),
+        )
+        .context("cannot build the HTTP client that fetches providers' outputs")?;
+        let runner = Runner::new(
+            store.clone(),
+            vec![
+                Arc::new(video::VideoJobs::new(generations.clone(), fetcher))
+                    as Arc<dyn icecone_app::jobs::JobHandler>,
+                Arc::new(rights::export::ExportJobs::new(
+                    generations.clone(),
+                    vault.clone(),
+                    config.rights,
+                )),
+                Arc::new(icecone_app::erasure::job::ErasureJobs::new(
+                    store.clone(),
+                    vault.clone(),
+                    router.clone(),
+                )),
+            ],
+            config.jobs,
+        )?;
+        Ok(Self {
+            store,
+            vault,
+            tokens,
+            router,
+            generations,
+            runner,
+            applied_keys,
+        })
+    }
 }
 
 /// Opens the configured root key provider, announcing loudly when it is the development key.
