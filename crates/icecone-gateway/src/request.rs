@@ -23,12 +23,17 @@ impl ClientAddress {
                 .filter_map(|value| value.to_str().ok())
                 .collect()
         };
-        let client = client_ip(
-            peer,
-            &values("forwarded"),
-            &values("x-forwarded-for"),
-            trusted,
-        );
+        // Forwarding headers are read only from a trusted proxy: most requests skip them.
+        let client = if trusted.trusts(peer) {
+            client_ip(
+                peer,
+                &values("forwarded"),
+                &values("x-forwarded-for"),
+                trusted,
+            )
+        } else {
+            peer
+        };
         Some(Self(LimitKey::of(client).as_str().to_owned()))
     }
 }
