@@ -99,6 +99,15 @@ fn the_crates_keep_their_dependency_rules() {
                 );
             }
             "icecone-gateway" => {}
+            "icecone-spec-check" => {
+                for dependency in dependencies {
+                    assert!(
+                        !dependency.starts_with("icecone-"),
+                        "{name} depends on {dependency}: the spec checks know the providers' \
+                         documents, none of our crates"
+                    );
+                }
+            }
             provider if provider.starts_with("icecone-provider-") => {
                 check(
                     name,
@@ -133,6 +142,12 @@ fn the_crates_keep_their_dependency_rules() {
                 "only the gateway knows GraphQL",
             );
         }
+        check(
+            name,
+            dependencies,
+            &["icecone-spec-check"],
+            "the providers' API documents are test support: a dev-dependency only",
+        );
     }
 }
 
