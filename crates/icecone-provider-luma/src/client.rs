@@ -30,7 +30,10 @@ impl LumaProvider {
                 },
             }),
         };
-        let http_request = self.base.request(Method::POST, "/generations")?.json(&body);
+        let http_request = self
+            .base
+            .request(Method::POST, "/generations/video")?
+            .json(&body);
         let generation: wire::Generation = Answer::of(http_request).await?.json(refine_error)?;
         if !valid_id(&generation.id) {
             return Err(ProviderError::Malformed);

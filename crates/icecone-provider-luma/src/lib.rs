@@ -1,4 +1,4 @@
-//! `luma`: video through Luma's Dream Machine API — `POST /generations` starts a
+//! `luma`: video through Luma's Dream Machine API — `POST /generations/video` starts a
 //! generation, `GET /generations/{id}` polls it until its video waits at a temporary URL,
 //! `DELETE /generations/{id}` deletes Luma's copy — with Luma's data-handling policy as
 //! sourced, dated claims.

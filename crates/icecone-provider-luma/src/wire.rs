@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /generations`.
+/// `POST /generations/video` (Luma's `GenerationRequest`).
 #[derive(Debug, Serialize)]
 pub(crate) struct GenerationRequest<'a> {
     pub(crate) prompt: &'a str,
@@ -29,7 +29,7 @@ pub(crate) struct ImageKeyframe<'a> {
     pub(crate) url: &'a str,
 }
 
-/// A Generation, as `POST /generations` and `GET /generations/{id}` answer it. Its
+/// A Generation, as `POST /generations/video` and `GET /generations/{id}` answer it. Its
 /// `failure_reason` and the echoed `request` are not read: they may quote the prompt.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Generation {

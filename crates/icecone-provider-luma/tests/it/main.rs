@@ -15,25 +15,32 @@ use icecone_provider_http::testing::{
     bearer,
 };
 use icecone_provider_luma::{DEFAULT_BASE_URL, ID, LumaConfig, LumaProvider, POLICY};
+use icecone_spec_check::CheckedServer;
 use secrecy::SecretString;
 use serde_json::json;
+use wiremock::http::HeaderMap;
 use wiremock::matchers::{body_json, header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 const KEY: &str = "luma-test-0123456789abcdef";
 const PROMPT: &str = "a paper boat drifting down a rainy street";
 const JOB: &str = "123e4567-e89b-12d3-a456-426614174000";
 
-/// A mock Luma and an adapter pointed at it.
-async fn setup(adjust: impl FnOnce(&mut LumaConfig)) -> (MockServer, LumaProvider) {
-    adapter_against_mock(|uri| {
+/// Where generations are created, under the mock's base URL.
+const CREATE: &str = "/dream-machine/v1/generations/video";
+
+/// A mock Luma and an adapter pointed at it. Every request the mock receives is checked
+/// against Luma's published OpenAPI document when the server is dropped.
+async fn setup(adjust: impl FnOnce(&mut LumaConfig)) -> (CheckedServer, LumaProvider) {
+    let (server, provider) = adapter_against_mock(|uri| {
         let mut config = LumaConfig::new(Some(SecretString::from(KEY)));
         config.base_url = format!("{uri}/dream-machine/v1");
         config.timeout = TIMEOUT;
         adjust(&mut config);
         LumaProvider::new(config)
     })
-    .await
+    .await;
+    (icecone_spec_check::luma().guard(server), provider)
 }
 
 fn video_of(prompt: &str, image: Option<&str>, duration_seconds: u32) -> GenerationRequest {
@@ -50,16 +57,30 @@ fn video() -> GenerationRequest {
 
 /// A Generation as Luma answers it; `failure_reason` and `request` echo the prompt.
 fn generation(state: &str, video: Option<&str>) -> serde_json::Value {
-    json!({
+    let mut generation = json!({
         "id": JOB,
         "generation_type": "video",
         "state": state,
         "failure_reason": if state == "failed" { json!(format!("400: prompt not allowed: {PROMPT}")) } else { json!(null) },
         "created_at": "2026-11-29T12:00:00.000Z",
-        "assets": { "video": video, "image": null, "progress_video": null },
+        "assets": {},
         "model": "ray-2",
         "request": { "prompt": PROMPT, "model": "ray-2", "aspect_ratio": "16:9", "duration": "5s" }
-    })
+    });
+    if let Some(video) = video {
+        generation["assets"]["video"] = json!(video);
+    }
+    generation
+}
+
+/// Luma's answer to a created generation (201), checked against its spec.
+fn created(generation: serde_json::Value) -> ResponseTemplate {
+    icecone_spec_check::luma().answer("POST", CREATE, 201, generation)
+}
+
+/// Luma's answer to `GET /generations/{id}` (200), checked against its spec.
+fn found(generation: serde_json::Value) -> ResponseTemplate {
+    icecone_spec_check::luma().answer("GET", &job_path(), 200, generation)
 }
 
 fn job() -> JobHandle {
@@ -70,8 +91,9 @@ fn job_path() -> String {
     format!("/dream-machine/v1/generations/{JOB}")
 }
 
+/// Luma's `Error` (`{"detail": "…"}`), which its spec gives every operation's errors.
 fn error_answer(status: u16, detail: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({ "detail": detail }))
+    icecone_spec_check::luma().component_answer(status, "Error", json!({ "detail": detail }))
 }
 
 /// Submits `request` to a mock answering every POST with `answer`.
@@ -116,12 +138,12 @@ async fn a_generation_sends_only_the_prompt_and_parameters_and_answers_a_pending
     for (index, (request, body)) in cases.into_iter().enumerate() {
         let (server, provider) = setup(|_| {}).await;
         Mock::given(method("POST"))
-            .and(path("/dream-machine/v1/generations"))
+            .and(path(CREATE))
             .and(bearer(KEY))
             .and(header("content-type", "application/json"))
             // The whole body, exactly: nothing about the person, no callback URL.
             .and(body_json(body))
-            .respond_with(ResponseTemplate::new(201).set_body_json(generation("queued", None)))
+            .respond_with(created(generation("queued", None)))
             .expect(1)
             .mount(&server)
             .await;
@@ -139,7 +161,7 @@ async fn a_generation_sends_only_the_prompt_and_parameters_and_answers_a_pending
         .and(body_json(json!({
             "prompt": PROMPT, "model": "ray-flash-2", "aspect_ratio": "9:16", "duration": "5s"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(generation("queued", None)))
+        .respond_with(created(generation("queued", None)))
         .expect(1)
         .mount(&server)
         .await;
@@ -150,23 +172,20 @@ async fn a_generation_sends_only_the_prompt_and_parameters_and_answers_a_pending
 async fn polling_maps_queued_dreaming_completed_and_failed() {
     for state in ["queued", "dreaming"] {
         assert_eq!(
-            poll_with(ResponseTemplate::new(200).set_body_json(generation(state, None))).await,
+            poll_with(found(generation(state, None))).await,
             Ok(JobStatus::Running),
             "{state}"
         );
     }
     let video_url = "https://storage.cdn-luma.com/dream_machine/abc/video.mp4?sig=secret";
     assert_eq!(
-        poll_with(
-            ResponseTemplate::new(200).set_body_json(generation("completed", Some(video_url)))
-        )
-        .await,
+        poll_with(found(generation("completed", Some(video_url)))).await,
         Ok(JobStatus::Ready(RemoteMedia {
             url: MediaUrl::parse(video_url).expect("valid"),
             mime_type: "video/mp4"
         }))
     );
-    let failed = poll_with(ResponseTemplate::new(200).set_body_json(generation("failed", None)))
+    let failed = poll_with(found(generation("failed", None)))
         .await
         .expect_err("failed");
     assert_eq!(failed, ProviderError::JobFailed);
@@ -184,13 +203,13 @@ async fn a_completed_generation_without_a_usable_video_url_is_malformed() {
         None,
     ] {
         assert_eq!(
-            poll_with(ResponseTemplate::new(200).set_body_json(generation("completed", video)))
-                .await,
+            poll_with(found(generation("completed", video))).await,
             Err(ProviderError::Malformed),
             "{video:?}"
         );
     }
     let unknown_state =
+        // Not a state Luma's spec lists: built by hand, as no real answer would carry it.
         poll_with(ResponseTemplate::new(200).set_body_json(generation("exploded", None))).await;
     assert_eq!(unknown_state, Err(ProviderError::Malformed));
 }
@@ -225,7 +244,7 @@ async fn cancel_and_delete_send_delete_and_a_gone_generation_counts_as_deleted()
     Mock::given(method("DELETE"))
         .and(path(job_path()))
         .and(bearer(KEY))
-        .respond_with(ResponseTemplate::new(204))
+        .respond_with(icecone_spec_check::luma().empty_answer("DELETE", &job_path(), 204))
         .expect(2)
         .mount(&server)
         .await;
@@ -314,19 +333,11 @@ async fn server_errors_500_and_503_are_transient_unavailability() {
 async fn a_provider_slower_than_the_timeout_is_a_timeout() {
     let (server, provider) = setup(|config| config.timeout = Duration::from_millis(200)).await;
     Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(generation("queued", None))
-                .set_delay(Duration::from_secs(3)),
-        )
+        .respond_with(created(generation("queued", None)).set_delay(Duration::from_secs(3)))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(generation("dreaming", None))
-                .set_delay(Duration::from_secs(3)),
-        )
+        .respond_with(found(generation("dreaming", None)).set_delay(Duration::from_secs(3)))
         .mount(&server)
         .await;
     assert_eq!(provider.submit(&video()).await, Err(ProviderError::Timeout));
@@ -335,6 +346,7 @@ async fn a_provider_slower_than_the_timeout_is_a_timeout() {
 
 #[tokio::test]
 async fn malformed_answers_are_malformed() {
+    // Answers no real Luma gives: built by hand, not through the spec.
     let cases = [
         ResponseTemplate::new(201).set_body_string("{\"id\": \"123e4567"),
         ResponseTemplate::new(201).set_body_json(json!({ "state": "queued" })),
@@ -369,6 +381,8 @@ async fn moderation_refusals_are_refusals_not_failures() {
         rejected,
         ProviderError::InvalidRequest(InvalidRequest::Rejected { status: 400 })
     );
+    // FastAPI's validation shape, which Luma's spec does not describe (its `Error.detail`
+    // is a string): built by hand. A list that mentions moderation is still not a refusal.
     let validation = answer_with(
         ResponseTemplate::new(422).set_body_json(json!({
             "detail": [{ "loc": ["body", "duration"], "msg": "moderation of the field", "type": "value_error" }]
@@ -386,7 +400,7 @@ async fn moderation_refusals_are_refusals_not_failures() {
 async fn empty_oversized_and_unsupported_requests_are_refused_before_any_request_is_sent() {
     let (server, provider) = setup(|config| config.max_prompt_chars = 10).await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(generation("queued", None)))
+        .respond_with(created(generation("queued", None)))
         .expect(0)
         .mount(&server)
         .await;
@@ -443,7 +457,7 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
         let (server, provider) = setup(|config| config.api_key = configured).await;
         Mock::given(method("POST"))
             .and(bearer(replacement))
-            .respond_with(ResponseTemplate::new(201).set_body_json(generation("queued", None)))
+            .respond_with(created(generation("queued", None)))
             .expect(1)
             .mount(&server)
             .await;
@@ -457,8 +471,49 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
 }
 
 #[test]
+fn the_create_call_is_lumas_and_the_path_it_replaced_is_not_in_the_spec() {
+    // Luma moved creation to `/generations/video` (May 2025); `POST /generations` is no
+    // operation of the spec. This is the check the adapter's requests go through.
+    let spec = icecone_spec_check::luma();
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().expect("header"));
+    let body =
+        json!({ "prompt": PROMPT, "model": "ray-2", "aspect_ratio": "16:9", "duration": "5s" });
+    let body = body.to_string();
+    assert!(
+        spec.check_request("POST", CREATE, &headers, body.as_bytes())
+            .is_ok()
+    );
+    let old = spec
+        .check_request(
+            "POST",
+            "/dream-machine/v1/generations",
+            &headers,
+            body.as_bytes(),
+        )
+        .expect_err("not an operation");
+    assert!(old.to_string().contains("no operation POST"), "{old}");
+    // A field Luma does not take fails too.
+    let misspelt = json!({ "prompt": PROMPT, "model": "ray-2", "aspect": "16:9" }).to_string();
+    assert!(
+        spec.check_request("POST", CREATE, &headers, misspelt.as_bytes())
+            .is_err()
+    );
+}
+
+#[test]
 fn configuration_defaults_and_base_urls() {
     let config = LumaConfig::new(None);
+    // The defaults are values Luma's spec lists.
+    let spec = icecone_spec_check::luma();
+    assert!(
+        spec.enumeration("/components/schemas/VideoModel")
+            .contains(&config.model)
+    );
+    assert!(
+        spec.enumeration("/components/schemas/AspectRatio")
+            .contains(&config.aspect_ratio)
+    );
     assert_eq!(config.base_url, DEFAULT_BASE_URL);
     assert_eq!(DEFAULT_BASE_URL, "https://api.lumalabs.ai/dream-machine/v1");
     assert_eq!(config.model, "ray-2");
