@@ -79,7 +79,7 @@ pub(crate) async fn mount_openai_chat(
         .and(path("/v1/chat/completions"))
         .and(header("authorization", format!("Bearer {key}").as_str()))
         .and(body_json(json!({
-            "model": "gpt-4o-mini",
+            "model": "gpt-5.6-luna",
             "messages": [{ "role": "user", "content": prompt }],
             "store": false,
             "max_completion_tokens": max_tokens
@@ -88,7 +88,7 @@ pub(crate) async fn mount_openai_chat(
             "id": "chatcmpl-1",
             "object": "chat.completion",
             "created": 1_764_000_000,
-            "model": "gpt-4o-mini",
+            "model": "gpt-5.6-luna",
             "choices": [{
                 "index": 0,
                 "message": { "role": "assistant", "content": answer, "refusal": null },

@@ -67,7 +67,7 @@ const OPENAI_KEY: &str = "sk-bench-generation-key";
 /// The address of the account the bench signs up.
 const BENCH_EMAIL: &str = "generation-bench@example.com";
 /// What the mock answers: a Chat Completions response as OpenAI documents it.
-const MOCK_BODY: &str = r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1764000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"The sea breathes in.","refusal":null},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":4,"total_tokens":9}}"#;
+const MOCK_BODY: &str = r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1764000000,"model":"gpt-5.6-luna","choices":[{"index":0,"message":{"role":"assistant","content":"The sea breathes in.","refusal":null},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":4,"total_tokens":9}}"#;
 /// The generation fields each answer carries and the check reads.
 const GENERATE_TEXT: &str = "mutation G($input: GenerateTextInput!) { generateText(input: $input) \
     { id status provider { id } output { ... on TextOutput { text } } } }";
@@ -274,7 +274,7 @@ impl Target {
                     mock,
                     "/v1/chat/completions",
                     &json!({
-                        "model": "gpt-4o-mini",
+                        "model": "gpt-5.6-luna",
                         "messages": [{ "role": "user", "content": PROMPT }],
                         "store": false,
                         "max_completion_tokens": MAX_TOKENS,

@@ -45,34 +45,20 @@ impl OpenAiProvider {
         })
     }
 
+    /// The GPT image models take prompts up to 32,000 characters, which no `Prompt`
+    /// exceeds (`Prompt::MAX_CHARS`): `submit`'s check of the configured limit is the only one.
     pub(crate) async fn image(&self, request: &ImageRequest) -> Result<Output, ProviderError> {
-        let model = self.config.image_model.as_str();
-        let dall_e = model.starts_with("dall-e");
-        // The image endpoint's prompt limits: 1,000 characters for DALL·E 2, 4,000 for
-        // DALL·E 3, 32,000 for the GPT image models.
-        let model_limit = if model.starts_with("dall-e-2") {
-            1_000
-        } else if dall_e {
-            4_000
-        } else {
-            32_000
-        };
-        request
-            .prompt
-            .check_len(model_limit.min(self.config.max_prompt_chars))?;
-        let size = match (dall_e, request.size) {
-            (_, ImageSize::Square) => "1024x1024",
-            (true, ImageSize::Landscape) => "1792x1024",
-            (true, ImageSize::Portrait) => "1024x1792",
-            (false, ImageSize::Landscape) => "1536x1024",
-            (false, ImageSize::Portrait) => "1024x1536",
+        // The three sizes every GPT image model takes.
+        let size = match request.size {
+            ImageSize::Square => "1024x1024",
+            ImageSize::Landscape => "1536x1024",
+            ImageSize::Portrait => "1024x1536",
         };
         let body = wire::ImageRequest {
-            model,
+            model: &self.config.image_model,
             prompt: request.prompt.as_str(),
             n: 1,
             size,
-            response_format: dall_e.then_some("b64_json"),
         };
         let answer: wire::ImageResponse = self.post("/images/generations", &body).await?;
         let encoded = answer

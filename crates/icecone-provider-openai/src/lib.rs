@@ -95,7 +95,7 @@ pub struct OpenAiConfig {
     pub base_url: String,
     /// The model for text.
     pub text_model: String,
-    /// The model for images (`gpt-image-*` or `dall-e-*`).
+    /// The model for images: a GPT image model (`gpt-image-*`).
     pub image_model: String,
     /// The longest a request may take, connection included.
     pub timeout: Duration,
@@ -104,14 +104,14 @@ pub struct OpenAiConfig {
 }
 
 impl OpenAiConfig {
-    /// The defaults: OpenAI's public URL, `gpt-4o-mini`, `gpt-image-1`, 60 s, 32,000
+    /// The defaults: OpenAI's public URL, `gpt-5.6-luna`, `gpt-image-2`, 60 s, 32,000
     /// characters (the GPT image models' prompt limit).
     pub fn new(api_key: Option<SecretString>) -> Self {
         Self {
             api_key,
             base_url: DEFAULT_BASE_URL.to_owned(),
-            text_model: "gpt-4o-mini".to_owned(),
-            image_model: "gpt-image-1".to_owned(),
+            text_model: "gpt-5.6-luna".to_owned(),
+            image_model: "gpt-image-2".to_owned(),
             timeout: Duration::from_secs(60),
             max_prompt_chars: 32_000,
         }

@@ -45,17 +45,14 @@ pub(crate) struct Usage {
     pub(crate) completion_tokens: u32,
 }
 
-/// `POST /images/generations`.
+/// `POST /images/generations`. The GPT image models always answer base64 (`b64_json`) and
+/// refuse `response_format`, so it is not sent.
 #[derive(Debug, Serialize)]
 pub(crate) struct ImageRequest<'a> {
     pub(crate) model: &'a str,
     pub(crate) prompt: &'a str,
     pub(crate) n: u8,
     pub(crate) size: &'static str,
-    /// `b64_json` for the DALL·E models; the GPT image models always answer base64 and
-    /// refuse the parameter.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) response_format: Option<&'static str>,
 }
 
 #[derive(Debug, Deserialize)]

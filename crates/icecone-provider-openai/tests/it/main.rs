@@ -13,24 +13,37 @@ use icecone_provider_http::testing::{
     self, ONE_PIXEL_PNG, TIMEOUT, adapter_against_mock, assert_nothing_sent, bearer,
 };
 use icecone_provider_openai::{OpenAiConfig, OpenAiProvider, POLICY};
+use icecone_spec_check::CheckedServer;
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 const KEY: &str = "sk-test-0123456789abcdef";
 const PROMPT: &str = "Write a haiku about the sea";
 
-/// A mock OpenAI and an adapter pointed at it.
-async fn setup(adjust: impl FnOnce(&mut OpenAiConfig)) -> (MockServer, OpenAiProvider) {
-    adapter_against_mock(|uri| {
+/// A mock OpenAI and an adapter pointed at it. Every request the mock receives is checked
+/// against OpenAI's published OpenAPI document when the server is dropped.
+async fn setup(adjust: impl FnOnce(&mut OpenAiConfig)) -> (CheckedServer, OpenAiProvider) {
+    let (server, provider) = adapter_against_mock(|uri| {
         let mut config = OpenAiConfig::new(Some(SecretString::from(KEY)));
         config.base_url = format!("{uri}/v1");
         config.timeout = TIMEOUT;
         adjust(&mut config);
         OpenAiProvider::new(config)
     })
-    .await
+    .await;
+    (icecone_spec_check::openai().guard(server), provider)
+}
+
+/// OpenAI's answer to `POST /chat/completions` (200), checked against its spec.
+fn chat_ok(answer: serde_json::Value) -> ResponseTemplate {
+    icecone_spec_check::openai().answer("POST", "/v1/chat/completions", 200, answer)
+}
+
+/// OpenAI's answer to `POST /images/generations` (200), checked against its spec.
+fn images_ok(answer: serde_json::Value) -> ResponseTemplate {
+    icecone_spec_check::openai().answer("POST", "/v1/images/generations", 200, answer)
 }
 
 fn text(prompt: &str, max_tokens: Option<u32>) -> GenerationRequest {
@@ -52,7 +65,7 @@ fn chat_answer(content: serde_json::Value, finish_reason: &str) -> serde_json::V
         "id": "chatcmpl-123",
         "object": "chat.completion",
         "created": 1_764_000_000,
-        "model": "gpt-4o-mini-2024-07-18",
+        "model": "gpt-5.6-luna",
         "choices": [{
             "index": 0,
             "message": { "role": "assistant", "content": content, "refusal": null },
@@ -63,10 +76,13 @@ fn chat_answer(content: serde_json::Value, finish_reason: &str) -> serde_json::V
     })
 }
 
+/// OpenAI's `ErrorResponse`, checked against its spec.
 fn error_answer(status: u16, message: &str, kind: &str, code: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({
-        "error": { "message": message, "type": kind, "param": null, "code": code }
-    }))
+    icecone_spec_check::openai().component_answer(
+        status,
+        "ErrorResponse",
+        json!({ "error": { "message": message, "type": kind, "param": null, "code": code } }),
+    )
 }
 
 /// Sends `request` to a mock answering every POST with `answer`.
@@ -84,15 +100,12 @@ async fn chat_completions_send_only_the_prompt_with_store_false_and_return_text_
         .and(header("content-type", "application/json"))
         // The whole body, exactly: the prompt and the parameters, nothing about the person.
         .and(body_json(json!({
-            "model": "gpt-4o-mini",
+            "model": "gpt-5.6-luna",
             "messages": [{ "role": "user", "content": PROMPT }],
             "store": false,
             "max_completion_tokens": 60
         })))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(chat_answer(json!("Waves fold into foam"), "stop")),
-        )
+        .respond_with(chat_ok(chat_answer(json!("Waves fold into foam"), "stop")))
         .expect(1)
         .mount(&server)
         .await;
@@ -115,11 +128,11 @@ async fn chat_completions_send_only_the_prompt_with_store_false_and_return_text_
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
         .and(body_json(json!({
-            "model": "gpt-4o-mini",
+            "model": "gpt-5.6-luna",
             "messages": [{ "role": "user", "content": PROMPT }],
             "store": false
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(chat_answer(json!("ok"), "stop")))
+        .respond_with(chat_ok(chat_answer(json!("ok"), "stop")))
         .expect(1)
         .mount(&server)
         .await;
@@ -127,41 +140,37 @@ async fn chat_completions_send_only_the_prompt_with_store_false_and_return_text_
 }
 
 #[tokio::test]
-async fn image_generations_return_the_decoded_png_for_gpt_image_and_dall_e_models() {
+async fn image_generations_send_a_gpt_image_size_and_return_the_decoded_png() {
     let encoded = base64::engine::general_purpose::STANDARD.encode(ONE_PIXEL_PNG);
-    let answer = ResponseTemplate::new(200).set_body_json(json!({
+    let answer = images_ok(json!({
         "created": 1_764_000_000,
         "data": [{ "b64_json": encoded }],
-        "usage": { "total_tokens": 100, "input_tokens": 50, "output_tokens": 50 }
-    }));
-    // (model, size, expected size field, response_format sent)
-    let cases = [
-        ("gpt-image-1", ImageSize::Landscape, "1536x1024", None),
-        ("gpt-image-1", ImageSize::Portrait, "1024x1536", None),
-        ("dall-e-3", ImageSize::Square, "1024x1024", Some("b64_json")),
-        (
-            "dall-e-3",
-            ImageSize::Landscape,
-            "1792x1024",
-            Some("b64_json"),
-        ),
-    ];
-    for (model, size, size_field, response_format) in cases {
-        let (server, provider) = setup(|config| config.image_model = model.to_owned()).await;
-        let mut body = json!({
-            "model": model,
-            "prompt": "a lighthouse at dusk",
-            "n": 1,
-            "size": size_field
-        });
-        if let Some(format) = response_format {
-            body["response_format"] = json!(format);
+        "usage": {
+            "total_tokens": 100,
+            "input_tokens": 50,
+            "output_tokens": 50,
+            "input_tokens_details": { "text_tokens": 50, "image_tokens": 0 }
         }
+    }));
+    // (size, expected size field): the three sizes every GPT image model takes.
+    let cases = [
+        (ImageSize::Square, "1024x1024"),
+        (ImageSize::Landscape, "1536x1024"),
+        (ImageSize::Portrait, "1024x1536"),
+    ];
+    for (size, size_field) in cases {
+        let (server, provider) = setup(|_| {}).await;
         Mock::given(method("POST"))
             .and(path("/v1/images/generations"))
             .and(bearer(KEY))
             .and(header("content-type", "application/json"))
-            .and(body_json(body))
+            // No `response_format`: the GPT image models answer base64 and refuse it.
+            .and(body_json(json!({
+                "model": "gpt-image-2",
+                "prompt": "a lighthouse at dusk",
+                "n": 1,
+                "size": size_field
+            })))
             .respond_with(answer.clone())
             .expect(1)
             .mount(&server)
@@ -173,9 +182,52 @@ async fn image_generations_return_the_decoded_png_for_gpt_image_and_dall_e_model
                 bytes: ONE_PIXEL_PNG.to_vec(),
                 mime_type: "image/png"
             }),
-            "{model} {size:?}"
+            "{size:?}"
         );
     }
+}
+
+#[test]
+fn a_field_openais_spec_does_not_declare_fails_the_request_check() {
+    // What the adapter's requests go through: a misspelt or invented field is refused.
+    let spec = icecone_spec_check::openai();
+    let mut headers = wiremock::http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().expect("header"));
+    let check = |body: serde_json::Value| {
+        spec.check_request(
+            "POST",
+            "/v1/chat/completions",
+            &headers,
+            body.to_string().as_bytes(),
+        )
+    };
+    let mut body = json!({
+        "model": "gpt-5.6-luna",
+        "messages": [{ "role": "user", "content": PROMPT }],
+        "store": false,
+        "max_completion_tokens": 60
+    });
+    assert!(check(body.clone()).is_ok());
+    body["max_tokens_completion"] = json!(60);
+    assert!(check(body).is_err());
+}
+
+#[test]
+fn the_default_models_are_current_ones_from_openais_spec() {
+    let config = OpenAiConfig::new(None);
+    let spec = icecone_spec_check::openai();
+    // `gpt-5.6-luna` for text (`gpt-4o-mini` shuts down on 2027-01-14), `gpt-image-2` for
+    // images (`gpt-image-1` is shut down, `gpt-image-1.5` shuts down on 2026-12-01).
+    assert_eq!(config.text_model, "gpt-5.6-luna");
+    assert_eq!(config.image_model, "gpt-image-2");
+    assert!(
+        spec.enumeration("/components/schemas/ModelIdsShared")
+            .contains(&config.text_model)
+    );
+    assert!(
+        spec.enumeration("/components/schemas/CreateImageRequest/properties/model")
+            .contains(&config.image_model)
+    );
 }
 
 #[tokio::test]
@@ -254,11 +306,7 @@ async fn server_errors_500_and_503_are_transient_unavailability() {
 async fn a_provider_slower_than_the_timeout_is_a_timeout() {
     let (server, provider) = setup(|config| config.timeout = Duration::from_millis(200)).await;
     Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(chat_answer(json!("late"), "stop"))
-                .set_delay(Duration::from_secs(3)),
-        )
+        .respond_with(chat_ok(chat_answer(json!("late"), "stop")).set_delay(Duration::from_secs(3)))
         .mount(&server)
         .await;
     let error = provider
@@ -282,6 +330,8 @@ async fn an_unreachable_provider_is_a_connection_error() {
 
 #[tokio::test]
 async fn malformed_answers_are_malformed() {
+    // Answers no real OpenAI gives (or that carry nothing the adapter can use): built by
+    // hand, not through the spec.
     let cases = [
         (
             ResponseTemplate::new(200).set_body_string("{\"choices\": [tru"),
@@ -339,14 +389,11 @@ async fn content_policy_refusals_are_refusals_not_failures() {
     )
     .await;
     assert_eq!(image_refused, ProviderError::ContentPolicy);
-    let filtered = answer_with_ok(
-        ResponseTemplate::new(200).set_body_json(chat_answer(json!(""), "content_filter")),
-    )
-    .await;
+    let filtered = answer_with_ok(chat_ok(chat_answer(json!(""), "content_filter"))).await;
     assert_eq!(filtered, ProviderError::ContentPolicy);
     let mut refusal = chat_answer(json!(null), "stop");
     refusal["choices"][0]["message"]["refusal"] = json!("I can't help with that.");
-    let refused = answer_with_ok(ResponseTemplate::new(200).set_body_json(refusal)).await;
+    let refused = answer_with_ok(chat_ok(refusal)).await;
     assert_eq!(refused, ProviderError::ContentPolicy);
     assert!(!refused.is_transient() && !refused.counts_against_provider());
     // Any other 400 is a refused parameter, not a content decision.
@@ -400,25 +447,6 @@ async fn empty_and_oversized_prompts_are_refused_before_any_request_is_sent() {
         )))
     ));
     assert_nothing_sent(&server).await;
-
-    // DALL·E 3 takes at most 4,000 characters, whatever the adapter's own limit.
-    let (server, provider) = setup(|config| config.image_model = "dall-e-3".to_owned()).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let long = GenerationRequest::Image(ImageRequest {
-        prompt: Prompt::parse(&"a".repeat(4_001)).expect("valid"),
-        size: ImageSize::Square,
-    });
-    assert_eq!(
-        provider.submit(&long).await,
-        Err(ProviderError::InvalidRequest(
-            InvalidRequest::PromptTooLong { max_chars: 4_000 }
-        ))
-    );
-    assert_nothing_sent(&server).await;
 }
 
 #[tokio::test]
@@ -440,7 +468,7 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
         .and(bearer(replacement))
-        .respond_with(ResponseTemplate::new(200).set_body_json(chat_answer(json!("Waves"), "stop")))
+        .respond_with(chat_ok(chat_answer(json!("Waves"), "stop")))
         .expect(1)
         .mount(&server)
         .await;
