@@ -16,17 +16,32 @@ use crate::{API_VERSION, RunwayProvider};
 /// Runway's limit on `promptText`: 1,000 UTF-16 code units.
 const PROMPT_TEXT_UTF16: usize = 1_000;
 
-/// The durations (seconds) a model accepts, for text-to-video (`text_only`) or
-/// image-to-video; `None` for a model this adapter does not know on that path.
-fn durations(model: &str, text_only: bool) -> Option<&'static [u32]> {
+/// What a model accepts on one path, per Runway's Node SDK (`runwayml/sdk-node` 4.12.0,
+/// `src/resources/{image,text}-to-video.ts`): its durations (seconds) and output ratios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Accepts {
+    durations: &'static [u32],
+    ratios: &'static [&'static str],
+}
+
+/// What `model` accepts for text-to-video (`text_only`) or image-to-video; `None` for a
+/// model this adapter does not know on that path.
+fn accepts(model: &str, text_only: bool) -> Option<Accepts> {
     const TWO_TO_TEN: &[u32] = &[2, 3, 4, 5, 6, 7, 8, 9, 10];
-    match model {
-        "gen4.5" => Some(TWO_TO_TEN),
-        "veo3.1" | "veo3.1_fast" => Some(&[4, 6, 8]),
-        "veo3" => Some(&[8]),
-        "gen4_turbo" | "gen3a_turbo" if !text_only => Some(&[5, 10]),
-        _ => None,
-    }
+    const LANDSCAPE_OR_PORTRAIT: &[&str] = &["1280:720", "720:1280"];
+    const GEN4: &[&str] = &[
+        "1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672",
+    ];
+    const VEO: &[&str] = &["1280:720", "720:1280", "1080:1920", "1920:1080"];
+    let (durations, ratios): (&[u32], &[&str]) = match model {
+        "gen4.5" if text_only => (TWO_TO_TEN, LANDSCAPE_OR_PORTRAIT),
+        "gen4.5" => (TWO_TO_TEN, GEN4),
+        "veo3.1" | "veo3.1_fast" => (&[4, 6, 8], VEO),
+        "veo3" => (&[8], VEO),
+        "gen4_turbo" if !text_only => (&[5, 10], GEN4),
+        _ => return None,
+    };
+    Some(Accepts { durations, ratios })
 }
 
 /// The allowed duration nearest to `requested`; the shorter one on a tie.
@@ -35,6 +50,28 @@ fn nearest(allowed: &[u32], requested: u32) -> Option<u32> {
         .iter()
         .copied()
         .min_by_key(|duration| duration.abs_diff(requested))
+}
+
+/// The ratio to send for the configured one: itself when the model takes it, otherwise the
+/// model's ratio of the same proportions (`1920:1080` becomes `1280:720` for a model that
+/// takes only that landscape ratio); `None` when the model has no ratio of that shape.
+fn ratio_for(configured: &str, accepted: &[&'static str]) -> Option<&'static str> {
+    if let Some(exact) = accepted.iter().find(|ratio| **ratio == configured) {
+        return Some(exact);
+    }
+    let (width, height) = proportions(configured)?;
+    accepted
+        .iter()
+        .copied()
+        .find(|ratio| proportions(ratio).is_some_and(|(w, h)| width * h == w * height))
+}
+
+/// `W:H` as two positive numbers.
+fn proportions(ratio: &str) -> Option<(u64, u64)> {
+    let (width, height) = ratio.split_once(':')?;
+    let width: u64 = width.parse().ok()?;
+    let height: u64 = height.parse().ok()?;
+    (width > 0 && height > 0).then_some((width, height))
 }
 
 /// A Runway task id is a UUID; anything else is not sent as a path segment.
@@ -59,14 +96,21 @@ impl RunwayProvider {
             }
             .into());
         }
-        let ratio = self.config.ratio.as_str();
+        // Refused before any request when the model has no path for this request (no
+        // text-to-video model configured, or one with no text-only path at Runway), or no
+        // ratio of the configured shape.
         let unsupported = || ProviderError::from(InvalidRequest::Unsupported(Capability::Video));
+        let choose = |model: &str, text_only: bool| {
+            let accepted = accepts(model, text_only).ok_or_else(unsupported)?;
+            let duration =
+                nearest(accepted.durations, request.duration_seconds).ok_or_else(unsupported)?;
+            let ratio = ratio_for(&self.config.ratio, accepted.ratios).ok_or_else(unsupported)?;
+            Ok::<_, ProviderError>((duration, ratio))
+        };
         let created: wire::TaskCreated = match &request.image {
             Some(image) => {
                 let model = self.config.image_model.as_str();
-                let duration = durations(model, false)
-                    .and_then(|allowed| nearest(allowed, request.duration_seconds))
-                    .ok_or_else(unsupported)?;
+                let (duration, ratio) = choose(model, false)?;
                 let body = wire::ImageToVideo {
                     model,
                     prompt_image: image.as_str(),
@@ -79,12 +123,8 @@ impl RunwayProvider {
                     .json(|_, _| None)?
             }
             None => {
-                // Refused before any request when no text-to-video model is configured or
-                // the configured one has no text-only path at Runway.
                 let model = self.config.text_model.as_deref().ok_or_else(unsupported)?;
-                let duration = durations(model, true)
-                    .and_then(|allowed| nearest(allowed, request.duration_seconds))
-                    .ok_or_else(unsupported)?;
+                let (duration, ratio) = choose(model, true)?;
                 let body = wire::TextToVideo {
                     model,
                     prompt_text: prompt,
@@ -193,17 +233,49 @@ mod tests {
             ("gen4_turbo", true, 5, None),
             ("gen4.5", true, 0, Some(2)),
             ("gen4.5", true, 7, Some(7)),
-            ("gen4.5", true, 11, Some(10)),
+            ("gen4.5", false, 11, Some(10)),
             ("veo3.1", true, 5, Some(4)),
             ("veo3.1_fast", false, 7, Some(6)),
             ("veo3", true, 2, Some(8)),
+            // No longer in Runway's SDK (removed June 2026), and never known here.
+            ("gen3a_turbo", false, 5, None),
             ("gen2", false, 5, None),
         ];
         for (model, text_only, requested, expected) in cases {
             assert_eq!(
-                durations(model, text_only).and_then(|allowed| nearest(allowed, requested)),
+                accepts(model, text_only).and_then(|a| nearest(a.durations, requested)),
                 expected,
                 "{model} {text_only} {requested}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_model_gets_the_configured_ratio_or_its_own_of_the_same_shape() {
+        // (model, text only, configured, sent)
+        let cases = [
+            ("gen4.5", true, "1280:720", Some("1280:720")),
+            ("gen4.5", true, "720:1280", Some("720:1280")),
+            ("gen4.5", true, "1920:1080", Some("1280:720")),
+            ("gen4.5", true, "1080:1920", Some("720:1280")),
+            // gen4.5 text-to-video has no square or 4:3 output.
+            ("gen4.5", true, "960:960", None),
+            ("gen4.5", true, "1104:832", None),
+            ("gen4.5", false, "960:960", Some("960:960")),
+            ("gen4_turbo", false, "1584:672", Some("1584:672")),
+            ("gen4_turbo", false, "1920:1080", Some("1280:720")),
+            ("veo3.1", true, "1920:1080", Some("1920:1080")),
+            ("veo3.1", false, "960:960", None),
+            ("veo3", true, "16:9", Some("1280:720")),
+            ("gen4.5", true, "wide", None),
+            ("gen4.5", true, "0:0", None),
+        ];
+        for (model, text_only, configured, sent) in cases {
+            let accepted = accepts(model, text_only).expect("a known model");
+            assert_eq!(
+                ratio_for(configured, accepted.ratios),
+                sent,
+                "{model} {text_only} {configured}"
             );
         }
     }

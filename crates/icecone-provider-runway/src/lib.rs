@@ -125,7 +125,9 @@ pub struct RunwayConfig {
     /// The model for videos from a prompt alone (`POST /text_to_video`); `None` refuses
     /// such requests before any is sent.
     pub text_model: Option<String>,
-    /// The output's resolution as Runway names it, such as `1280:720`.
+    /// The output's shape as a Runway ratio, such as `1280:720`: each model is sent this
+    /// ratio, or its own ratio of the same proportions (`1920:1080` → `1280:720`); a request
+    /// for a model with neither is refused before it is sent.
     pub ratio: String,
     /// The longest a request may take, connection included.
     pub timeout: Duration,

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /image_to_video`.
+/// `POST /image_to_video`. The fields of Runway's Node SDK's `ImageToVideoCreateParams`
+/// (4.12.0) that the adapter sends.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ImageToVideo<'a> {
@@ -11,17 +12,20 @@ pub(crate) struct ImageToVideo<'a> {
     /// The HTTPS URL of the first frame.
     pub(crate) prompt_image: &'a str,
     pub(crate) prompt_text: &'a str,
-    pub(crate) ratio: &'a str,
+    /// One of the model's ratios.
+    pub(crate) ratio: &'static str,
     pub(crate) duration: u32,
 }
 
-/// `POST /text_to_video`.
+/// `POST /text_to_video`. The fields of Runway's Node SDK's `TextToVideoCreateParams`
+/// (4.12.0) that the adapter sends.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TextToVideo<'a> {
     pub(crate) model: &'a str,
     pub(crate) prompt_text: &'a str,
-    pub(crate) ratio: &'a str,
+    /// One of the model's ratios.
+    pub(crate) ratio: &'static str,
     pub(crate) duration: u32,
 }
 

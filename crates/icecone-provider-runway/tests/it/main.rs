@@ -1,5 +1,12 @@
 //! The Runway adapter against a local mock speaking Runway's wire format (wiremock). The
 //! mock asserts the exact outgoing request; no test touches the internet.
+//!
+//! Runway publishes no OpenAPI document: the wire types are pinned to its Node SDK,
+//! `runwayml/sdk-node` 4.12.0 (commit `ecb7e33b9c944047fbab3f21cbba610ba4b2d6e6`,
+//! 2026-07-23), transcribed into `icecone_spec_check::runway()`, against which every request
+//! sent (path, method, `X-Runway-Version`, body) and every realistic answer is checked.
+//! Runway's error bodies are free text, which the SDK does not type: those answers are built
+//! by hand.
 
 use std::time::Duration;
 
@@ -14,26 +21,39 @@ use icecone_provider_http::testing::{
     self, TIMEOUT, adapter_against_mock, answer_once, assert_nothing_sent, bearer,
 };
 use icecone_provider_runway::{POLICY, RunwayConfig, RunwayProvider};
+use icecone_spec_check::CheckedServer;
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 const KEY: &str = "key_0123456789abcdef0123456789abcdef";
 const PROMPT: &str = "A paper boat drifting down a rainy street";
 const IMAGE: &str = "https://cdn.example.com/inputs/boat.png";
 const TASK: &str = "17f20503-6c24-4c16-946b-35dbbce2af2f";
 
-/// A mock Runway and an adapter pointed at it.
-async fn setup(adjust: impl FnOnce(&mut RunwayConfig)) -> (MockServer, RunwayProvider) {
-    adapter_against_mock(|uri| {
+/// A mock Runway and an adapter pointed at it. Every request the mock receives is checked
+/// against the SDK's types when the server is dropped.
+async fn setup(adjust: impl FnOnce(&mut RunwayConfig)) -> (CheckedServer, RunwayProvider) {
+    let (server, provider) = adapter_against_mock(|uri| {
         let mut config = RunwayConfig::new(Some(SecretString::from(KEY)));
         config.base_url = format!("{uri}/v1");
         config.timeout = TIMEOUT;
         adjust(&mut config);
         RunwayProvider::new(config)
     })
-    .await
+    .await;
+    (icecone_spec_check::runway().guard(server), provider)
+}
+
+/// Runway's answer to a task's creation, `{"id": …}`, checked against the SDK's types.
+fn created(endpoint: &str) -> ResponseTemplate {
+    icecone_spec_check::runway().answer("POST", endpoint, 200, json!({ "id": TASK }))
+}
+
+/// Runway's answer to `GET /v1/tasks/{id}`, checked against the SDK's types.
+fn found(task: serde_json::Value) -> ResponseTemplate {
+    icecone_spec_check::runway().answer("GET", &format!("/v1/tasks/{TASK}"), 200, task)
 }
 
 fn video(prompt: &str, image: Option<&str>, duration_seconds: u32) -> GenerationRequest {
@@ -65,8 +85,17 @@ async fn poll_answered(answer: ResponseTemplate) -> Result<JobStatus, ProviderEr
     provider.poll(&JobHandle::new(TASK)).await
 }
 
+/// A task as the SDK types it: `RUNNING` carries `progress`, `FAILED` a free-text
+/// `failure` (which may quote the prompt), `SUCCEEDED` its `output`.
 fn task(status: &str) -> serde_json::Value {
-    json!({ "id": TASK, "status": status, "createdAt": "2026-11-29T10:00:00.000Z" })
+    let mut task = json!({ "id": TASK, "status": status, "createdAt": "2026-11-29T10:00:00.000Z" });
+    match status {
+        "RUNNING" => task["progress"] = json!(0.4),
+        "FAILED" => task["failure"] = json!(format!("An unexpected error occurred: {PROMPT}")),
+        "SUCCEEDED" => task["output"] = json!([]),
+        _ => {}
+    }
+    task
 }
 
 #[tokio::test]
@@ -85,7 +114,7 @@ async fn image_to_video_sends_only_the_prompt_image_and_parameters_and_returns_t
             "ratio": "1280:720",
             "duration": 10
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": TASK })))
+        .respond_with(created("/v1/image_to_video"))
         .expect(1)
         .mount(&server)
         .await;
@@ -112,7 +141,7 @@ async fn a_prompt_alone_goes_to_text_to_video_with_a_duration_the_model_accepts(
                 "ratio": "1280:720",
                 "duration": sent
             })))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": TASK })))
+            .respond_with(created("/v1/text_to_video"))
             .expect(1)
             .mount(&server)
             .await;
@@ -126,6 +155,66 @@ async fn a_prompt_alone_goes_to_text_to_video_with_a_duration_the_model_accepts(
             "{model}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_ratio_sent_is_one_the_model_takes_and_a_shape_it_lacks_is_refused_before_sending() {
+    // (configured ratio, text model, ratio sent): gen4.5's text-to-video takes only
+    // 1280:720 and 720:1280, so 1920:1080 is sent as its landscape ratio; veo3.1 takes it.
+    for (configured, model, sent) in [
+        ("1920:1080", "gen4.5", "1280:720"),
+        ("1080:1920", "gen4.5", "720:1280"),
+        ("1920:1080", "veo3.1", "1920:1080"),
+    ] {
+        let (server, provider) = setup(|config| {
+            config.ratio = configured.to_owned();
+            config.text_model = Some(model.to_owned());
+        })
+        .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/text_to_video"))
+            .and(body_json(json!({
+                "model": model,
+                "promptText": PROMPT,
+                "ratio": sent,
+                "duration": if model == "veo3.1" { 4 } else { 5 }
+            })))
+            .respond_with(created("/v1/text_to_video"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        provider
+            .submit(&video(PROMPT, None, 5))
+            .await
+            .expect("submitted");
+    }
+    // A square output: gen4_turbo makes one from an image, gen4.5 has none from text alone.
+    let (server, provider) = setup(|config| config.ratio = "960:960".to_owned()).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/image_to_video"))
+        .and(body_json(json!({
+            "model": "gen4_turbo",
+            "promptImage": IMAGE,
+            "promptText": PROMPT,
+            "ratio": "960:960",
+            "duration": 5
+        })))
+        .respond_with(created("/v1/image_to_video"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    provider.submit(&from_image()).await.expect("submitted");
+    let error = provider
+        .submit(&video(PROMPT, None, 5))
+        .await
+        .expect_err("gen4.5 makes no square video from text");
+    assert_eq!(
+        error,
+        ProviderError::InvalidRequest(InvalidRequest::Unsupported(Capability::Video))
+    );
+    assert!(!error.counts_against_provider());
+    let received = server.received_requests().await.expect("recorded");
+    assert_eq!(received.len(), 1, "only the image-to-video request is sent");
 }
 
 #[tokio::test]
@@ -200,11 +289,7 @@ async fn server_errors_500_and_503_are_transient_unavailability() {
 async fn a_provider_slower_than_the_timeout_is_a_timeout() {
     let (server, provider) = setup(|config| config.timeout = Duration::from_millis(200)).await;
     Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({ "id": TASK }))
-                .set_delay(Duration::from_secs(3)),
-        )
+        .respond_with(created("/v1/image_to_video").set_delay(Duration::from_secs(3)))
         .mount(&server)
         .await;
     let error = provider.submit(&from_image()).await.expect_err("too slow");
@@ -213,6 +298,7 @@ async fn a_provider_slower_than_the_timeout_is_a_timeout() {
 
 #[tokio::test]
 async fn malformed_answers_are_malformed() {
+    // Answers no real Runway gives: built by hand, not through the SDK's types.
     for answer in [
         ResponseTemplate::new(200).set_body_string("{\"id\": "),
         ResponseTemplate::new(200).set_body_json(json!({ "task": TASK })),
@@ -222,7 +308,8 @@ async fn malformed_answers_are_malformed() {
     }
     for answer in [
         ResponseTemplate::new(200).set_body_string("not json"),
-        ResponseTemplate::new(200).set_body_json(task("SUCCEEDED")),
+        // Succeeded without an output URL, and a status the SDK does not know.
+        found(task("SUCCEEDED")),
         ResponseTemplate::new(200).set_body_json(task("EXPLODED")),
     ] {
         assert_eq!(poll_answered(answer).await, Err(ProviderError::Malformed));
@@ -311,7 +398,7 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
         .and(path("/v1/image_to_video"))
         .and(bearer(replacement))
         .and(header("x-runway-version", "2024-11-06"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": TASK })))
+        .respond_with(created("/v1/image_to_video"))
         .expect(1)
         .mount(&server)
         .await;
@@ -326,10 +413,8 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
 #[tokio::test]
 async fn polling_maps_every_task_state() {
     for status in ["PENDING", "THROTTLED", "RUNNING"] {
-        let mut running = task(status);
-        running["progress"] = json!(0.4);
         assert_eq!(
-            poll_answered(ResponseTemplate::new(200).set_body_json(running)).await,
+            poll_answered(found(task(status))).await,
             Ok(JobStatus::Running),
             "{status}"
         );
@@ -338,14 +423,14 @@ async fn polling_maps_every_task_state() {
     let mut succeeded = task("SUCCEEDED");
     succeeded["output"] = json!([signed]);
     assert_eq!(
-        poll_answered(ResponseTemplate::new(200).set_body_json(succeeded)).await,
+        poll_answered(found(succeeded)).await,
         Ok(JobStatus::Ready(RemoteMedia {
             url: MediaUrl::parse(signed).expect("valid"),
             mime_type: "video/mp4"
         }))
     );
     assert_eq!(
-        poll_answered(ResponseTemplate::new(200).set_body_json(task("CANCELLED"))).await,
+        poll_answered(found(task("CANCELLED"))).await,
         Ok(JobStatus::Cancelled)
     );
 }
@@ -360,7 +445,7 @@ async fn a_succeeded_task_whose_output_is_not_an_http_url_is_malformed() {
         let mut succeeded = task("SUCCEEDED");
         succeeded["output"] = json!([output]);
         assert_eq!(
-            poll_answered(ResponseTemplate::new(200).set_body_json(succeeded)).await,
+            poll_answered(found(succeeded)).await,
             Err(ProviderError::Malformed),
             "{output}"
         );
@@ -370,18 +455,15 @@ async fn a_succeeded_task_whose_output_is_not_an_http_url_is_malformed() {
 #[tokio::test]
 async fn a_failed_task_is_a_job_failure_and_a_moderation_failure_a_refusal_without_its_text() {
     let mut failed = task("FAILED");
-    failed["failure"] = json!(format!("An unexpected error occurred: {PROMPT}"));
     failed["failureCode"] = json!("INTERNAL.BAD_OUTPUT.CODE01");
-    let error = poll_answered(ResponseTemplate::new(200).set_body_json(failed))
-        .await
-        .expect_err("failed");
+    let error = poll_answered(found(failed)).await.expect_err("failed");
     assert_eq!(error, ProviderError::JobFailed);
     assert!(!format!("{error:?}").contains("paper boat"));
 
     let mut moderated = task("FAILED");
     moderated["failure"] = json!(format!("Your prompt was flagged: {PROMPT}"));
     moderated["failureCode"] = json!("SAFETY.INPUT.TEXT");
-    let refused = poll_answered(ResponseTemplate::new(200).set_body_json(moderated))
+    let refused = poll_answered(found(moderated))
         .await
         .expect_err("moderated");
     assert_eq!(refused, ProviderError::ContentPolicy);
@@ -389,7 +471,7 @@ async fn a_failed_task_is_a_job_failure_and_a_moderation_failure_a_refusal_witho
 
     // A failure without a code is a job failure.
     assert_eq!(
-        poll_answered(ResponseTemplate::new(200).set_body_json(task("FAILED"))).await,
+        poll_answered(found(task("FAILED"))).await,
         Err(ProviderError::JobFailed)
     );
 }
@@ -412,14 +494,20 @@ async fn polling_a_task_runway_does_not_know_is_an_unknown_job() {
     assert_nothing_sent(&server).await;
 }
 
-/// A mock answering `DELETE /v1/tasks/{TASK}` with `status`, exactly once.
-async fn delete_answering(status: u16) -> (MockServer, RunwayProvider) {
+/// A mock answering `DELETE /v1/tasks/{TASK}` with `status` and no body, exactly once
+/// (the SDK types success as no body; errors are free text, left out here).
+async fn delete_answering(status: u16) -> (CheckedServer, RunwayProvider) {
     let (server, provider) = setup(|_| {}).await;
+    let answer = if status < 300 {
+        icecone_spec_check::runway().empty_answer("DELETE", &format!("/v1/tasks/{TASK}"), status)
+    } else {
+        ResponseTemplate::new(status)
+    };
     Mock::given(method("DELETE"))
         .and(path(format!("/v1/tasks/{TASK}")))
         .and(bearer(KEY))
         .and(header("x-runway-version", "2024-11-06"))
-        .respond_with(ResponseTemplate::new(status))
+        .respond_with(answer)
         .expect(1)
         .mount(&server)
         .await;
