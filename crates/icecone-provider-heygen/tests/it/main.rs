@@ -1,5 +1,13 @@
 //! The HeyGen adapter against a local mock speaking HeyGen's v3 wire format (wiremock).
 //! The mock asserts the exact outgoing request; no test touches the internet.
+//!
+//! HeyGen publishes no OpenAPI document in a repository; its CLI's commands embed the v3
+//! API's request and answer schemas (`heygen-com/heygen-cli`, commit
+//! `7699a8ee00a4decafb9bef93c80950217e4cba6e`, 2026-07-22, `gen/video.go`), cut into
+//! `icecone_spec_check::heygen()`: every request sent and every realistic answer is checked
+//! against them. The error envelope `{"error": {"code", "message", "param", "doc_url"}}` is
+//! the CLI's `APIError` (`internal/errors/api_error.go`, read in
+//! `internal/client/executor.go`), which the schemas do not cover.
 
 use std::time::Duration;
 
@@ -13,10 +21,11 @@ use icecone_provider_heygen::{HeyGenConfig, HeyGenProvider, POLICY};
 use icecone_provider_http::testing::{
     self, TIMEOUT, adapter_against_mock, answer_once, assert_nothing_sent,
 };
+use icecone_spec_check::CheckedServer;
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 const KEY: &str = "hg-test-0123456789abcdef";
 const SCRIPT: &str = "Welcome to the spring open day at the lighthouse museum";
@@ -24,9 +33,10 @@ const AVATAR: &str = "Daisy-inskirt-20220818";
 const VOICE: &str = "2d5b0e6cf36f460aa7fc47e3eee4ba54";
 const VIDEO: &str = "4c1b2e9a0f5d4c7e8d1a2b3c4d5e6f70";
 
-/// A mock HeyGen and an adapter pointed at it, with an avatar and a voice.
-async fn setup(adjust: impl FnOnce(&mut HeyGenConfig)) -> (MockServer, HeyGenProvider) {
-    adapter_against_mock(|uri| {
+/// A mock HeyGen and an adapter pointed at it, with an avatar and a voice. Every request
+/// the mock receives is checked against the CLI's v3 schemas when the server is dropped.
+async fn setup(adjust: impl FnOnce(&mut HeyGenConfig)) -> (CheckedServer, HeyGenProvider) {
+    let (server, provider) = adapter_against_mock(|uri| {
         let mut config = HeyGenConfig::new(Some(SecretString::from(KEY)));
         config.base_url = uri.to_owned();
         config.avatar_id = Some(AVATAR.to_owned());
@@ -35,7 +45,8 @@ async fn setup(adjust: impl FnOnce(&mut HeyGenConfig)) -> (MockServer, HeyGenPro
         adjust(&mut config);
         HeyGenProvider::new(config)
     })
-    .await
+    .await;
+    (icecone_spec_check::heygen().guard(server), provider)
 }
 
 fn video(script: &str) -> GenerationRequest {
@@ -46,8 +57,19 @@ fn video(script: &str) -> GenerationRequest {
     })
 }
 
+/// HeyGen's answer to `POST /v3/videos`, checked against the CLI's schema.
 fn created() -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({ "data": { "video_id": VIDEO } }))
+    icecone_spec_check::heygen().answer(
+        "POST",
+        "/v3/videos",
+        200,
+        json!({ "data": { "video_id": VIDEO, "status": "waiting" } }),
+    )
+}
+
+/// HeyGen's answer to `GET /v3/videos/{video_id}`, checked against the CLI's schema.
+fn found(detail: serde_json::Value) -> ResponseTemplate {
+    icecone_spec_check::heygen().answer("GET", &format!("/v3/videos/{VIDEO}"), 200, detail)
 }
 
 /// v3's error shape.
@@ -232,6 +254,8 @@ async fn a_provider_slower_than_the_timeout_is_a_timeout() {
 
 #[tokio::test]
 async fn malformed_answers_are_malformed() {
+    // Answers no real HeyGen gives (or that carry nothing the adapter can use): built by
+    // hand, not through the CLI's schemas.
     for answer in [
         ResponseTemplate::new(200).set_body_string("{\"data\": {"),
         ResponseTemplate::new(200).set_body_json(json!({ "data": {} })),
@@ -336,20 +360,26 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
 
 #[tokio::test]
 async fn polling_maps_every_video_state() {
-    for status in ["pending", "waiting", "processing"] {
+    for status in ["pending", "processing"] {
         assert_eq!(
-            poll_answered(ResponseTemplate::new(200).set_body_json(detail(status))).await,
+            poll_answered(found(detail(status))).await,
             Ok(JobStatus::Running),
             "{status}"
         );
     }
+    // `waiting` is the status a creation answers ("e.g. 'waiting'"); the CLI's schema for
+    // a video lists only the four above, so this answer is built by hand.
+    assert_eq!(
+        poll_answered(ResponseTemplate::new(200).set_body_json(detail("waiting"))).await,
+        Ok(JobStatus::Running)
+    );
     let signed =
         "https://files2.heygen.ai/aws_pacific/video/out.mp4?Expires=1765000000&Signature=secret";
     let mut completed = detail("completed");
     completed["data"]["video_url"] = json!(signed);
     completed["data"]["duration"] = json!(6.4);
     assert_eq!(
-        poll_answered(ResponseTemplate::new(200).set_body_json(completed)).await,
+        poll_answered(found(completed)).await,
         Ok(JobStatus::Ready(RemoteMedia {
             url: MediaUrl::parse(signed).expect("valid"),
             mime_type: "video/mp4"
@@ -367,7 +397,7 @@ async fn a_completed_video_whose_url_is_not_http_is_malformed() {
         let mut completed = detail("completed");
         completed["data"]["video_url"] = json!(url);
         assert_eq!(
-            poll_answered(ResponseTemplate::new(200).set_body_json(completed)).await,
+            poll_answered(found(completed)).await,
             Err(ProviderError::Malformed),
             "{url}"
         );
@@ -379,9 +409,7 @@ async fn a_failed_video_is_a_job_failure_and_a_moderation_failure_a_refusal_with
     let mut failed = detail("failed");
     failed["data"]["failure_code"] = json!("script_too_long");
     failed["data"]["failure_message"] = json!(format!("Script too long: {SCRIPT}"));
-    let error = poll_answered(ResponseTemplate::new(200).set_body_json(failed))
-        .await
-        .expect_err("failed");
+    let error = poll_answered(found(failed)).await.expect_err("failed");
     assert_eq!(error, ProviderError::JobFailed);
     assert!(!format!("{error:?}").contains("lighthouse"));
 
@@ -389,7 +417,7 @@ async fn a_failed_video_is_a_job_failure_and_a_moderation_failure_a_refusal_with
     moderated["data"]["failure_code"] = json!("moderation_rejected");
     moderated["data"]["failure_message"] = json!(format!("Flagged: {SCRIPT}"));
     assert_eq!(
-        poll_answered(ResponseTemplate::new(200).set_body_json(moderated)).await,
+        poll_answered(found(moderated)).await,
         Err(ProviderError::ContentPolicy)
     );
 }
@@ -409,7 +437,7 @@ async fn polling_a_video_heygen_does_not_know_is_an_unknown_job() {
 }
 
 /// A mock answering `DELETE /v3/videos/{VIDEO}` with `answer`, exactly once.
-async fn delete_answering(answer: ResponseTemplate) -> (MockServer, HeyGenProvider) {
+async fn delete_answering(answer: ResponseTemplate) -> (CheckedServer, HeyGenProvider) {
     let (server, provider) = setup(|_| {}).await;
     Mock::given(method("DELETE"))
         .and(path(format!("/v3/videos/{VIDEO}")))
@@ -424,13 +452,21 @@ async fn delete_answering(answer: ResponseTemplate) -> (MockServer, HeyGenProvid
 #[tokio::test]
 async fn delete_and_cancel_send_delete_videos_and_a_video_already_gone_counts_as_deleted() {
     let job = JobHandle::new(VIDEO);
-    let deleted = || ResponseTemplate::new(200).set_body_json(json!({ "data": { "id": VIDEO } }));
+    let deleted = || {
+        icecone_spec_check::heygen().answer(
+            "DELETE",
+            &format!("/v3/videos/{VIDEO}"),
+            200,
+            json!({ "data": { "id": VIDEO, "deleted": true } }),
+        )
+    };
     let gone = || error_answer(404, "not_found", "Video not found");
     let (_server, provider) = delete_answering(deleted()).await;
     assert_eq!(
         provider.delete_remote(&job).await,
         Ok(RemoteDeletion::Deleted)
     );
+    // The CLI's schema gives a deletion a JSON body; a bare 204 is taken as deleted too.
     let (_server, provider) = delete_answering(ResponseTemplate::new(204)).await;
     assert_eq!(
         provider.delete_remote(&job).await,
@@ -449,6 +485,21 @@ async fn delete_and_cancel_send_delete_videos_and_a_video_already_gone_counts_as
     assert_eq!(
         provider.delete_remote(&job).await,
         Err(ProviderError::Unauthorized)
+    );
+}
+
+#[test]
+fn the_default_resolution_and_aspect_ratio_are_values_heygen_lists() {
+    let config = HeyGenConfig::new(None);
+    let avatar = "/paths/~1v3~1videos/post/requestBody/content/application~1json/schema/oneOf/0";
+    let spec = icecone_spec_check::heygen();
+    assert!(
+        spec.enumeration(&format!("{avatar}/properties/resolution"))
+            .contains(&config.resolution)
+    );
+    assert!(
+        spec.enumeration(&format!("{avatar}/properties/aspect_ratio"))
+            .contains(&config.aspect_ratio)
     );
 }
 
