@@ -1,6 +1,11 @@
 //! The Stability AI adapter against a local mock speaking Stability's wire format
 //! (wiremock). The mock asserts the exact outgoing request, multipart parts included; no test
 //! touches the internet.
+//!
+//! Stability publishes no OpenAPI document or typed SDK for the v2beta Stable Image
+//! endpoints in a repository: the form is pinned to Stability's own client of them, its
+//! ComfyUI nodes ([`SAI_CLIENT`]), in
+//! `the_form_uses_only_the_endpoints_fields_and_values_stabilitys_own_client_sends`.
 
 use std::time::Duration;
 
@@ -19,6 +24,33 @@ use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+/// Stability AI's ComfyUI nodes, which call the v2beta API: `Stability-AI/ComfyUI-SAI_API`,
+/// `stability_api.py`, commit `6c0e3a21639304755861fd7d5865580d986eb3e3` (2025-03-04, MIT).
+const SAI_CLIENT: &str = "Stability-AI/ComfyUI-SAI_API@6c0e3a21639304755861fd7d5865580d986eb3e3";
+
+/// What that client sends to `StabilityCore` (`stable-image/generate/core`) and
+/// `StabilityImageUltra` (`stable-image/generate/ultra`) under `ROOT_API`
+/// (`https://api.stability.ai/v2beta/`), with `ACCEPT = "image/*"`: its form fields (from
+/// `INPUT_SPEC`, less the image and the key), aspect ratios and output formats (the same
+/// for both endpoints).
+const SAI_ENDPOINTS: [&str; 2] = [
+    "/v2beta/stable-image/generate/core",
+    "/v2beta/stable-image/generate/ultra",
+];
+const SAI_FIELDS: [&str; 7] = [
+    "prompt",
+    "negative_prompt",
+    "seed",
+    "aspect_ratio",
+    "style_preset",
+    "output_format",
+    "strength",
+];
+const SAI_ASPECT_RATIOS: [&str; 9] = [
+    "1:1", "5:4", "3:2", "16:9", "21:9", "4:5", "2:3", "9:16", "9:21",
+];
+const SAI_OUTPUT_FORMATS: [&str; 3] = ["png", "webp", "jpeg"];
 
 const KEY: &str = "sk-stab-0123456789abcdef";
 const PROMPT: &str = "a lighthouse at dusk";
@@ -213,6 +245,43 @@ async fn images_send_only_the_prompt_aspect_ratio_and_format_and_return_the_png(
         let sent = &received[0];
         for personal in ["stability-client-user-id", "stability-client-id", "cookie"] {
             assert!(!sent.headers.contains_key(personal), "{personal}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_form_uses_only_the_endpoints_fields_and_values_stabilitys_own_client_sends() {
+    for model in [StabilityModel::Core, StabilityModel::Ultra] {
+        for size in [ImageSize::Square, ImageSize::Landscape, ImageSize::Portrait] {
+            let (server, provider) = setup(|config| config.model = model).await;
+            Mock::given(method("POST"))
+                .respond_with(png_answer())
+                .expect(1)
+                .mount(&server)
+                .await;
+            provider.submit(&image(size)).await.expect("image");
+            let received = server.received_requests().await.expect("recorded");
+            let sent = &received[0];
+            let at = format!("{model:?} {size:?}, against {SAI_CLIENT}");
+            assert_eq!(sent.method.as_str(), "POST", "{at}");
+            assert!(SAI_ENDPOINTS.contains(&sent.url.path()), "{at}");
+            assert_eq!(
+                sent.headers.get("accept").and_then(|v| v.to_str().ok()),
+                Some("image/*"),
+                "{at}"
+            );
+            let parts = multipart_parts(sent).expect("a multipart form");
+            for (name, filename, value) in parts {
+                assert!(SAI_FIELDS.contains(&name.as_str()), "{name}: {at}");
+                assert_eq!(filename, None, "{name}: {at}");
+                match name.as_str() {
+                    "aspect_ratio" => assert!(SAI_ASPECT_RATIOS.contains(&value.as_str()), "{at}"),
+                    "output_format" => {
+                        assert!(SAI_OUTPUT_FORMATS.contains(&value.as_str()), "{at}")
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 }
