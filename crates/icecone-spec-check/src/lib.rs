@@ -107,9 +107,9 @@ impl Spec {
             .split_once("://")
             .map_or(server, |(_, rest)| rest)
             .split_once('/')
-            .map_or(String::new(), |(_, path)| {
-                format!("/{}", path.trim_end_matches('/'))
-            });
+            .map(|(_, path)| path.trim_end_matches('/'))
+            .filter(|path| !path.is_empty())
+            .map_or(String::new(), |path| format!("/{path}"));
         Ok(Self {
             name,
             document,
@@ -726,6 +726,31 @@ mod tests {
             spec.check_request("GET", "/v1/things/1", &json_headers(), b"{}")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn operations_follow_the_path_of_the_first_server_url() {
+        for (server, base) in [
+            ("https://api.example.com", ""),
+            ("https://api.example.com/", ""),
+            (
+                "https://api.example.com/dream-machine/v1/",
+                "/dream-machine/v1",
+            ),
+        ] {
+            let document = json!({
+                "openapi": "3.1.0",
+                "servers": [{ "url": server }],
+                "paths": { "/ping": { "get": { "responses": { "200": { "description": "" } } } } }
+            });
+            let spec = Spec::parse("example", &document.to_string()).expect("valid");
+            assert_eq!(spec.base_path, base, "{server}");
+            let path = format!("{base}/ping");
+            assert!(
+                spec.check_request("GET", &path, &HeaderMap::new(), b"")
+                    .is_ok()
+            );
+        }
     }
 
     #[test]
