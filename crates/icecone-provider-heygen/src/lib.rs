@@ -21,7 +21,10 @@ use icecone_core::provider::adapter::{
     ProviderFuture, RemoteDeletion, Submission,
 };
 use icecone_core::provider::credential::ApiCredential;
-use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, Processor, Processors, ProviderPolicy, Region, Retention, TrainingUse};
+use icecone_core::provider::policy::{
+    Claim, DataCategory, OutputRetention, Processor, Processors, ProviderPolicy, Region, Retention,
+    TrainingUse,
+};
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;

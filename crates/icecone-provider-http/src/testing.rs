@@ -101,4 +101,3 @@ pub fn assert_debug_hides(value: &impl fmt::Debug, keys: &[&str]) {
         assert!(!shown.contains(key), "{key:?} shown in {shown}");
     }
 }
-

@@ -27,7 +27,10 @@ use icecone_core::provider::adapter::{
     GenerationRequest, ImageSize, InvalidRequest, JobHandle, JobStatus, Output, ProviderAdapter,
     ProviderError, ProviderFuture, RemoteDeletion, Submission, TokenUsage,
 };
-use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, Processors, ProviderPolicy, Region, Retention, TrainingUse, ZdrArrangement};
+use icecone_core::provider::policy::{
+    Claim, DataCategory, OutputRetention, Processors, ProviderPolicy, Region, Retention,
+    TrainingUse, ZdrArrangement,
+};
 use icecone_core::provider::{Capability, ProviderId};
 
 mod png;

@@ -13,7 +13,10 @@ use icecone_core::provider::adapter::{
     GenerationRequest, InvalidRequest, ProviderAdapter, ProviderError, ProviderFuture, Submission,
 };
 use icecone_core::provider::credential::ApiCredential;
-use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, Processor, Processors, ProviderPolicy, Region, Retention, TrainingUse, ZdrArrangement};
+use icecone_core::provider::policy::{
+    Claim, DataCategory, OutputRetention, Processor, Processors, ProviderPolicy, Region, Retention,
+    TrainingUse, ZdrArrangement,
+};
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;

@@ -68,7 +68,12 @@ const fn word_count(text: &str) -> usize {
 impl<T: Unknowable> Claim<T> {
     /// A claim resting on `quote`, read at `url` on `read_on`. Panics — at compile time, in
     /// a constant — when the quote is empty or longer than [`MAX_QUOTE_WORDS`] words.
-    pub const fn read(value: T, url: &'static str, quote: &'static str, read_on: NaiveDate) -> Self {
+    pub const fn read(
+        value: T,
+        url: &'static str,
+        quote: &'static str,
+        read_on: NaiveDate,
+    ) -> Self {
         let words = word_count(quote);
         assert!(
             words > 0 && words <= MAX_QUOTE_WORDS,
@@ -417,10 +422,7 @@ impl EffectivePolicy {
             ),
             (ClaimName::OutputRetention, self.output_retention.source()),
             (ClaimName::Region, self.region.source()),
-            (
-                ClaimName::OnwardProcessors,
-                self.onward_processors.source(),
-            ),
+            (ClaimName::OnwardProcessors, self.onward_processors.source()),
         ]
     }
 }
@@ -522,18 +524,14 @@ mod tests {
         exceptions: &["required by law"],
     };
     const NONE: Retention = Retention::None { exceptions: &[] };
-    const BY_CONTRACT: ZdrArrangement = ZdrArrangement::ByContract {
-        exceptions: SAFETY,
-    };
+    const BY_CONTRACT: ZdrArrangement = ZdrArrangement::ByContract { exceptions: SAFETY };
 
     #[test]
     fn contracts_change_retention_only_where_the_provider_grants_it_by_contract() {
         let openai = id("openai");
         let with_contract = [ZdrContract::new(openai.clone(), "ZDR-2026-001").expect("valid")];
         let other_contract = [ZdrContract::new(id("other"), "ZDR-9").expect("valid")];
-        let contract_none = Retention::None {
-            exceptions: SAFETY,
-        };
+        let contract_none = Retention::None { exceptions: SAFETY };
         // (arrangement, declared retention, contracts, effective retention, source, contract applied)
         type Case<'a> = (
             ZdrArrangement,
@@ -546,9 +544,23 @@ mod tests {
         let cases: [Case<'_>; 9] = [
             (BY_CONTRACT, ABUSE, &[], ABUSE, TERMS, false),
             (BY_CONTRACT, OPEN, &[], OPEN, TERMS, false),
-            (BY_CONTRACT, OPEN, &with_contract, contract_none, ZDR_PAGE, true),
+            (
+                BY_CONTRACT,
+                OPEN,
+                &with_contract,
+                contract_none,
+                ZDR_PAGE,
+                true,
+            ),
             (BY_CONTRACT, ABUSE, &other_contract, ABUSE, TERMS, false),
-            (ZdrArrangement::Unavailable, ABUSE, &with_contract, ABUSE, TERMS, false),
+            (
+                ZdrArrangement::Unavailable,
+                ABUSE,
+                &with_contract,
+                ABUSE,
+                TERMS,
+                false,
+            ),
             (
                 ZdrArrangement::Unknown,
                 Retention::Unknown,
@@ -558,7 +570,14 @@ mod tests {
                 false,
             ),
             (ZdrArrangement::PerRequest, NONE, &[], NONE, TERMS, false),
-            (ZdrArrangement::Inherent, NONE, &with_contract, NONE, TERMS, false),
+            (
+                ZdrArrangement::Inherent,
+                NONE,
+                &with_contract,
+                NONE,
+                TERMS,
+                false,
+            ),
             (
                 BY_CONTRACT,
                 Retention::Unknown,

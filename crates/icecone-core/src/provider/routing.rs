@@ -295,7 +295,13 @@ mod tests {
             (No, NONE, Image, 0, Ok(())),
             (No, NONE_BUT, Text, 0, Ok(())),
             (No, OPEN, Text, 0, Err(Ineligible::RetentionUnbounded)),
-            (No, OPEN, Text, u32::MAX, Err(Ineligible::RetentionUnbounded)),
+            (
+                No,
+                OPEN,
+                Text,
+                u32::MAX,
+                Err(Ineligible::RetentionUnbounded),
+            ),
             (
                 No,
                 NONE,
@@ -332,13 +338,7 @@ mod tests {
                 u32::MAX,
                 Err(Ineligible::RetentionUnknown),
             ),
-            (
-                Yes,
-                NONE,
-                Text,
-                30,
-                Err(Ineligible::TrainingUse(Yes)),
-            ),
+            (Yes, NONE, Text, 30, Err(Ineligible::TrainingUse(Yes))),
             (
                 Unknown,
                 NONE,

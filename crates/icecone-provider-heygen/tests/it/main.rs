@@ -467,7 +467,9 @@ fn the_heygen_policy_claims_only_what_its_quoted_sources_say() {
         POLICY.output_retention.value(),
         OutputRetention::DeleteOnRequest
     );
-    assert!(matches!(POLICY.region.value(), Region::Disclosed(region) if region.contains("United States")));
+    assert!(
+        matches!(POLICY.region.value(), Region::Disclosed(region) if region.contains("United States"))
+    );
     assert!(matches!(
         POLICY.onward_processors.value(),
         Processors::Disclosed(processors)

@@ -9,7 +9,9 @@ use icecone_core::provider::adapter::{
     Prompt, ProviderAdapter, ProviderError, RemoteDeletion, RemoteMedia, Submission, TextRequest,
     VideoRequest,
 };
-use icecone_core::provider::policy::{OutputRetention, Region, Retention, TrainingUse, ZdrArrangement};
+use icecone_core::provider::policy::{
+    OutputRetention, Region, Retention, TrainingUse, ZdrArrangement,
+};
 use icecone_provider_http::testing::{
     self, TIMEOUT, adapter_against_mock, answer_once, assert_nothing_sent, bearer,
 };

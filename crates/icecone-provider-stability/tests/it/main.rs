@@ -8,7 +8,9 @@ use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, InvalidRequest, Output, Prompt, ProviderAdapter,
     ProviderError, Submission, TextRequest, VideoRequest,
 };
-use icecone_core::provider::policy::{OutputRetention, Region, Retention, TrainingUse, ZdrArrangement};
+use icecone_core::provider::policy::{
+    OutputRetention, Region, Retention, TrainingUse, ZdrArrangement,
+};
 use icecone_provider_http::testing::{
     self, ONE_PIXEL_PNG, TIMEOUT, adapter_against_mock, assert_nothing_sent, bearer,
 };
