@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use icecone_core::provider::adapter::{GenerationRequest, ProviderAdapter, ProviderError};
 use icecone_core::provider::credential::ApiCredential;
-use icecone_core::provider::policy::ProviderPolicy;
 use wiremock::matchers::{HeaderExactMatcher, header, method};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 

@@ -570,8 +570,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn fallback_goes_only_to_another_compliant_provider() {
         let failing = Scripted::new("failing", COMPLIANT, vec![unavailable(); 3]);
-        let noncompliant =
-            Scripted::new("trains", policy(TrainingUse::Yes, Retention::None), vec![]);
+        let noncompliant = Scripted::new("trains", policy(TrainingUse::Yes, NONE), vec![]);
         let local = Scripted::new("local", COMPLIANT, vec![]);
         let router = router(&[local.clone(), noncompliant.clone(), failing.clone()], 0);
         let routed = router.route(&request(), None).await.expect("fell back");

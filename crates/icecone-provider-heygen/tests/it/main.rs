@@ -9,7 +9,7 @@ use icecone_core::provider::adapter::{
     Prompt, ProviderAdapter, ProviderError, RemoteDeletion, RemoteMedia, Submission, VideoRequest,
 };
 use icecone_core::provider::policy::{
-    OutputRetention, Processors, Region, Retention, TrainingUse, ZdrArrangement,
+    OutputRetention, Processors, Region, TrainingUse, ZdrArrangement,
 };
 use icecone_provider_heygen::{HeyGenConfig, HeyGenProvider, POLICY};
 use icecone_provider_http::testing::{
