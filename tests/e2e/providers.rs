@@ -3,11 +3,45 @@ use secrecy::SecretString;
 use crate::helpers::TestApp;
 
 const PROVIDER_FIELDS: &str = "{ providers { id name capabilities dataCategories trainingUse \
-     retention { kind maxDays condition } zeroDataRetention zeroDataRetentionArrangement \
-     zeroDataRetentionContract region sourceUrl verifiedOn sources { claim url verifiedOn } \
+     retention { kind maxDays usualDays condition exceptions } zeroDataRetention \
+     zeroDataRetentionArrangement zeroDataRetentionContract region sourceUrl verifiedOn \
+     sources { claim url quote note verifiedOn } onwardProcessors { name purpose location } \
      available } }";
 
-const OPENAI_DATA_CONTROLS: &str = "https://platform.openai.com/docs/guides/your-data";
+const OPENAI_DATA_CONTROLS: &str = "https://developers.openai.com/api/docs/guides/your-data";
+
+/// The day the providers' pages were last read.
+const READ_ON: &str = "2026-12-07";
+
+/// Every claim a provider's policy makes, in the order `sources` lists them.
+const CLAIMS: [&str; 6] = [
+    "TRAINING_USE",
+    "RETENTION",
+    "ZERO_DATA_RETENTION",
+    "OUTPUT_RETENTION",
+    "REGION",
+    "ONWARD_PROCESSORS",
+];
+
+/// Each source either quotes the sentence its claim rests on (at most 25 words) or says,
+/// in its note, why nothing could be read.
+fn assert_sources_quote_or_explain(id: &str, sources: &[serde_json::Value]) {
+    let claims: Vec<&str> = sources
+        .iter()
+        .map(|source| source["claim"].as_str().expect("claim"))
+        .collect();
+    assert_eq!(claims, CLAIMS, "{id}");
+    for source in sources {
+        assert_eq!(source["verifiedOn"], READ_ON, "{id}: {source}");
+        match source["quote"].as_str() {
+            Some(quote) => assert!(
+                (1..=25).contains(&quote.split_whitespace().count()),
+                "{id}: {quote}"
+            ),
+            None => assert!(source["note"].is_string(), "{id}: {source}"),
+        }
+    }
+}
 
 fn provider<'a>(body: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     body["data"]["providers"]
@@ -48,69 +82,65 @@ async fn image_and_video_providers_publish_their_sourced_policies_and_are_refuse
         .query(
             "{ providers { id capabilities trainingUse retention { kind } \
              zeroDataRetention zeroDataRetentionContract \
-             outputRetention { kind maxHours } available sources { claim url verifiedOn } } }",
+             outputRetention { kind maxHours } available sources { claim url quote note verifiedOn } } }",
         )
         .await;
     let body = answer.json();
     assert!(body.get("errors").is_none(), "{body}");
-    // (id, capabilities, training use, output retention)
+    // (id, capabilities, output retention, retention): none of them establishes in its
+    // own text that it does not train on our data.
     let expected = [
-        ("stability", serde_json::json!(["IMAGE"]), "YES", "INLINE"),
+        (
+            "stability",
+            serde_json::json!(["IMAGE"]),
+            "UNKNOWN",
+            "UNKNOWN",
+        ),
         (
             "luma",
             serde_json::json!(["VIDEO"]),
-            "YES",
             "DELETED_AFTER_FETCH",
+            "UNKNOWN",
         ),
         (
             "runway",
             serde_json::json!(["VIDEO"]),
-            "YES",
             "DELETED_AFTER_FETCH",
+            "UNKNOWN",
         ),
         (
             "heygen",
             serde_json::json!(["VIDEO", "AVATAR_VIDEO"]),
-            "UNKNOWN",
             "DELETED_AFTER_FETCH",
+            "UNBOUNDED",
         ),
     ];
-    for (id, capabilities, training, output) in expected {
+    for (id, capabilities, output, retention) in expected {
         let published = provider(&body, id);
         assert_eq!(
             published["available"], true,
             "{id} has its key: {published}"
         );
         assert_eq!(published["capabilities"], capabilities, "{id}");
-        assert_eq!(published["trainingUse"], training, "{id}");
+        assert_eq!(published["trainingUse"], "UNKNOWN", "{id}");
         assert_eq!(published["outputRetention"]["kind"], output, "{id}");
-        assert_eq!(published["retention"]["kind"], "UNKNOWN", "{id}");
+        assert_eq!(published["retention"]["kind"], retention, "{id}");
         assert_eq!(published["zeroDataRetention"], false, "{id}");
         assert_eq!(published["zeroDataRetentionContract"], false, "{id}");
         let sources = published["sources"].as_array().expect("sources");
-        let claims: Vec<&str> = sources
-            .iter()
-            .map(|source| source["claim"].as_str().expect("claim"))
-            .collect();
-        assert_eq!(
-            claims,
-            [
-                "TRAINING_USE",
-                "RETENTION",
-                "ZERO_DATA_RETENTION",
-                "OUTPUT_RETENTION",
-                "REGION"
-            ],
-            "{id}"
-        );
+        assert_sources_quote_or_explain(id, sources);
         for source in sources {
             let url = source["url"].as_str().expect("url");
             assert!(url.starts_with("https://"), "{id}: {url}");
-            assert_eq!(source["verifiedOn"], "2026-11-29", "{id}");
+        }
+        // A training claim without the provider's own sentence is unknown, never a guess.
+        assert_eq!(sources[0]["claim"], "TRAINING_USE");
+        if id != "heygen" {
+            assert!(sources[0]["quote"].is_null(), "{id}: {}", sources[0]);
         }
     }
 
-    // Training "yes" never meets the promise of no training: an image request that names
+    // Unknown training never meets the promise of no training: an image request that names
     // Stability is refused before anything is sent (the mock expects no request).
     let (_, token) = crate::consent::signed_in(&app, "picture-maker@example.com").await;
     let body = crate::login::post(
@@ -156,13 +186,15 @@ async fn providers_lists_the_local_adapter_with_its_policy() {
     assert_eq!(local["trainingUse"], "NO");
     assert_eq!(
         local["retention"],
-        serde_json::json!({ "kind": "NONE", "maxDays": null, "condition": null })
+        serde_json::json!({ "kind": "NONE", "maxDays": null, "usualDays": null, "condition": null, "exceptions": [] })
     );
+    assert_eq!(local["onwardProcessors"], serde_json::json!([]));
     assert_eq!(local["zeroDataRetention"], true);
     assert_eq!(local["zeroDataRetentionArrangement"], "INHERENT");
     assert_eq!(local["available"], true);
     assert_eq!(local["sourceUrl"], "docs/providers.md#local");
-    assert_eq!(local["verifiedOn"], "2026-11-29");
+    assert_eq!(local["verifiedOn"], READ_ON);
+    assert_sources_quote_or_explain("local", local["sources"].as_array().expect("sources"));
     // Without a key OpenAI is listed, with its policy, but cannot take requests.
     let openai = provider(&body, "openai");
     assert_eq!(openai["available"], false);
@@ -191,27 +223,28 @@ async fn providers_publishes_openai_effective_policy_with_and_without_a_zdr_cont
         assert_eq!(openai["zeroDataRetentionArrangement"], "BY_CONTRACT");
         assert_eq!(openai["region"], serde_json::Value::Null);
         assert_eq!(openai["sourceUrl"], OPENAI_DATA_CONTROLS);
-        assert_eq!(openai["verifiedOn"], "2026-11-29");
+        assert_eq!(openai["verifiedOn"], READ_ON);
         let sources = openai["sources"].as_array().expect("sources");
-        let claims: Vec<&str> = sources
-            .iter()
-            .map(|s| s["claim"].as_str().expect("claim"))
-            .collect();
-        assert_eq!(
-            claims,
-            [
-                "TRAINING_USE",
-                "RETENTION",
-                "ZERO_DATA_RETENTION",
-                "OUTPUT_RETENTION",
-                "REGION"
-            ]
+        assert_sources_quote_or_explain("openai", sources);
+        assert!(sources.iter().all(|s| s["quote"].is_string()), "{openai}");
+        let processors = openai["onwardProcessors"].as_array().expect("disclosed");
+        assert!(
+            processors
+                .iter()
+                .any(|p| p["name"] == "Microsoft Corporation"),
+            "{openai}"
         );
-        assert!(sources.iter().all(|s| s["url"] == OPENAI_DATA_CONTROLS));
         match contract {
             None => {
-                assert_eq!(openai["retention"]["kind"], "DAYS");
-                assert_eq!(openai["retention"]["maxDays"], 30);
+                // 30 days by default, longer where OpenAI finds it necessary: no bound.
+                assert_eq!(openai["retention"]["kind"], "UNBOUNDED");
+                assert_eq!(openai["retention"]["maxDays"], serde_json::Value::Null);
+                assert_eq!(openai["retention"]["usualDays"], 30);
+                assert_eq!(
+                    openai["retention"]["exceptions"].as_array().map(Vec::len),
+                    Some(2),
+                    "{openai}"
+                );
                 let condition = openai["retention"]["condition"]
                     .as_str()
                     .expect("condition");
@@ -220,9 +253,15 @@ async fn providers_publishes_openai_effective_policy_with_and_without_a_zdr_cont
                 assert_eq!(openai["zeroDataRetentionContract"], false);
             }
             Some(reference) => {
-                assert_eq!(
-                    openai["retention"],
-                    serde_json::json!({ "kind": "NONE", "maxDays": null, "condition": null })
+                assert_eq!(openai["retention"]["kind"], "NONE");
+                assert_eq!(openai["retention"]["maxDays"], serde_json::Value::Null);
+                // The contract's documented exceptions are published with it.
+                let exceptions = openai["retention"]["exceptions"].as_array().expect("list");
+                assert!(
+                    exceptions
+                        .iter()
+                        .any(|e| e.as_str().is_some_and(|e| e.contains("Safety Retention"))),
+                    "{openai}"
                 );
                 assert_eq!(openai["zeroDataRetention"], true);
                 assert_eq!(openai["zeroDataRetentionContract"], true);
@@ -528,5 +567,74 @@ fn no_field_of_the_schema_returns_a_provider_key_or_an_unlisted_secret() {
     assert_eq!(
         found, allowed,
         "a field that may return a secret must be listed with its reason"
+    );
+}
+
+/// The table of one provider's claims as `docs/providers.md` shows it.
+fn claims_table(provider: &serde_json::Value) -> String {
+    let mut table =
+        String::from("| claim | quoted sentence | URL | read on |\n| --- | --- | --- | --- |\n");
+    for source in provider["sources"].as_array().expect("sources") {
+        let claim = source["claim"]
+            .as_str()
+            .expect("claim")
+            .to_lowercase()
+            .replace('_', " ");
+        let sentence = match (source["quote"].as_str(), source["note"].as_str()) {
+            (Some(quote), Some(note)) => format!("\"{quote}\" ({note})"),
+            (Some(quote), None) => format!("\"{quote}\""),
+            (None, note) => format!("— not read: {}", note.unwrap_or("")),
+        };
+        table.push_str(&format!(
+            "| {claim} | {} | {} | {} |\n",
+            sentence.replace('|', "\\|"),
+            source["url"].as_str().expect("url"),
+            source["verifiedOn"].as_str().expect("date"),
+        ));
+    }
+    table
+}
+
+#[tokio::test]
+async fn docs_providers_md_tables_every_claim_with_its_quote_url_and_read_date() {
+    let app = TestApp::spawn().await;
+    let body = app
+        .query("{ providers { id sources { claim url quote note verifiedOn } } }")
+        .await
+        .json();
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/providers.md"),
+    )
+    .expect("docs/providers.md");
+    // `local`'s claims quote this page itself: each quote must be found there.
+    let flat = docs.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut missing = String::new();
+    for provider in body["data"]["providers"].as_array().expect("providers") {
+        for source in provider["sources"].as_array().expect("sources") {
+            if source["url"]
+                .as_str()
+                .is_some_and(|url| url.starts_with("docs/providers.md"))
+            {
+                let quote = source["quote"]
+                    .as_str()
+                    .expect("our own text is always read");
+                assert!(
+                    flat.contains(quote),
+                    "docs/providers.md no longer says: {quote}"
+                );
+            }
+        }
+        let table = claims_table(provider);
+        if !docs.contains(&table) {
+            missing.push_str(&format!(
+                "\n{}:\n{table}",
+                provider["id"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/providers.md lacks these claim tables (or has them out of date); \
+         put each under its provider's heading:{missing}"
     );
 }

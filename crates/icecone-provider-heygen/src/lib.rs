@@ -22,8 +22,8 @@ use icecone_core::provider::adapter::{
 };
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{
-    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
-    ZdrArrangement,
+    Claim, DataCategory, OutputRetention, Processor, Processors, ProviderPolicy, Region, Retention,
+    TrainingUse,
 };
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
@@ -38,58 +38,105 @@ pub const ID: &str = "heygen";
 /// HeyGen's public API (the version is part of each path).
 pub const DEFAULT_BASE_URL: &str = "https://api.heygen.com";
 
-const VERIFIED_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 29) {
+/// The day the sentences quoted below were read (from stored copies of the pages; see
+/// `docs/providers.md`, "Re-verifying claims").
+const READ_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 12, 7) {
     Some(date) => date,
-    None => panic!("invalid verification date"),
+    None => panic!("invalid date"),
 };
 
-/// HeyGen's privacy policy: checked for training use, retention, a zero-data-retention
-/// offer and a region for API inputs; it commits to none of them (business customers'
-/// data is governed by their contracts).
-const PRIVACY_POLICY: Source = Source {
-    url: "https://www.heygen.com/policy",
-    verified_on: VERIFIED_ON,
-};
+/// HeyGen's GDPR commitment page.
+const GDPR: &str = "https://www.heygen.com/gdpr-commitment";
 
-/// HeyGen's API reference for deleting a generated video.
-const DELETE_VIDEO: Source = Source {
-    url: "https://docs.heygen.com/reference/delete-a-video",
-    verified_on: VERIFIED_ON,
-};
+/// HeyGen's privacy policy.
+const PRIVACY_POLICY: &str = "https://www.heygen.com/policy";
+
+/// HeyGen's trust center, with its subprocessors.
+const TRUST_CENTER: &str = "https://security.heygen.com/";
 
 /// HeyGen's declared data-handling policy for API requests.
 ///
-/// - Training: unknown — the privacy policy does not say whether API scripts are used to
-///   train models (its biometric notice says uploaded avatar footage is; this adapter
-///   uploads none).
-/// - Retention: unknown — no period is given for API inputs.
-/// - Zero data retention: unknown — none is offered publicly.
-/// - Outputs: deleted after fetch — a finished video waits in the account, its
-///   `video_url` expiring after 7 days, until the gateway deletes it through the API.
-/// - Region: not committed.
+/// - Training: unknown — HeyGen's text on using data only to deliver the service is not a
+///   statement about training on API scripts (its biometric notice says uploaded avatar
+///   footage is used for training; this adapter uploads none).
+/// - Retention: kept until deleted — no bound.
+/// - Zero data retention: unknown.
+/// - Outputs: a finished video waits in the account; the gateway deletes it through the API
+///   once fetched, which HeyGen describes as deleting the video and its files.
+/// - Region: hosted in the United States on AWS.
+/// - Onward processors: HeyGen's list, including two text-to-speech services that receive
+///   the script.
 pub const POLICY: ProviderPolicy = ProviderPolicy {
     capabilities: &[Capability::Video, Capability::AvatarVideo],
     data_categories: &[DataCategory::UserContentPrivate],
-    training_use: Claim {
-        value: TrainingUse::Unknown,
-        source: PRIVACY_POLICY,
-    },
-    retention: Claim {
-        value: Retention::Unknown,
-        source: PRIVACY_POLICY,
-    },
-    zero_data_retention: Claim {
-        value: ZdrArrangement::Unknown,
-        source: PRIVACY_POLICY,
-    },
-    output_retention: Claim {
-        value: OutputRetention::DeletedAfterFetch,
-        source: DELETE_VIDEO,
-    },
-    region: Claim {
-        value: None,
-        source: PRIVACY_POLICY,
-    },
+    training_use: Claim::read(
+        TrainingUse::Unknown,
+        GDPR,
+        "We do not use your data for other purposes than delivering the best quality and suited service for you.",
+        READ_ON,
+    )
+    .noting("not a statement about training on API scripts"),
+    retention: Claim::read(
+        Retention::Unbounded {
+            usual_days: None,
+            condition: "scripts and videos stay in the account until they are deleted",
+            exceptions: &[],
+        },
+        GDPR,
+        "Our users are in full control of their data and decide what data and when to upload and delete from our platform.",
+        READ_ON,
+    ),
+    zero_data_retention: Claim::unread(
+        PRIVACY_POLICY,
+        "no zero-data-retention offer found in HeyGen's own text",
+        READ_ON,
+    ),
+    output_retention: Claim::read(
+        OutputRetention::DeleteOnRequest,
+        "https://github.com/heygen-com/heygen-cli/blob/7699a8ee00a4decafb9bef93c80950217e4cba6e/gen/video.go",
+        "Permanently deletes a video and its associated files. This action cannot be undone.",
+        READ_ON,
+    )
+    .noting("says nothing of the script, logs, or audio made by the speech processors; no lifetime of video_url was found"),
+    region: Claim::read(
+        Region::Disclosed("United States (Amazon Web Services)"),
+        "https://www-redesign.heygen.com/security",
+        "HeyGen's services are hosted on Amazon Web Services (AWS) in the United States.",
+        READ_ON,
+    ),
+    onward_processors: Claim::read(
+        Processors::Disclosed(&[
+            Processor {
+                name: "Amazon Web Services",
+                purpose: "web hosting, data storage, image content moderation, video processing",
+                location: Some("Seattle, WA, United States"),
+            },
+            Processor {
+                name: "Microsoft Azure",
+                purpose: "text to speech, data warehouse: script data are transmitted for generating audio",
+                location: Some("Virginia, United States"),
+            },
+            Processor {
+                name: "ElevenLabs",
+                purpose: "text to speech",
+                location: Some("New York, United States"),
+            },
+            Processor {
+                name: "Datadog",
+                purpose: "application monitoring and alerting, logs storage and collecting",
+                location: Some("New York, United States"),
+            },
+            Processor {
+                name: "Intercom",
+                purpose: "customer support",
+                location: Some("San Francisco, United States"),
+            },
+        ]),
+        TRUST_CENTER,
+        "Text to speech, data warehouse. Script data are transmitted for generating audio. Location: Virginia, United States of America",
+        READ_ON,
+    )
+    .noting("the stored list ends after ElevenLabs and may be longer"),
 };
 
 const IDENTITY: Identity = Identity {

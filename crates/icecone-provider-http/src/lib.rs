@@ -422,24 +422,17 @@ mod tests {
 
     #[tokio::test]
     async fn the_base_sends_the_key_as_the_provider_takes_it_and_nothing_without_one() {
-        use icecone_core::provider::policy::{
-            Claim, OutputRetention, Retention, Source, TrainingUse, ZdrArrangement,
-        };
-        const fn claim<T>(value: T) -> Claim<T> {
-            let source = Source {
-                url: "https://example.com/terms",
-                verified_on: chrono::NaiveDate::MIN,
-            };
-            Claim { value, source }
-        }
+        use icecone_core::provider::policy::Claim;
+        const URL: &str = "https://example.com/terms";
         const POLICY: ProviderPolicy = ProviderPolicy {
             capabilities: &[],
             data_categories: &[],
-            training_use: claim(TrainingUse::Unknown),
-            retention: claim(Retention::Unknown),
-            zero_data_retention: claim(ZdrArrangement::Unknown),
-            output_retention: claim(OutputRetention::Inline),
-            region: claim(None),
+            training_use: Claim::unread(URL, "not read", chrono::NaiveDate::MIN),
+            retention: Claim::unread(URL, "not read", chrono::NaiveDate::MIN),
+            zero_data_retention: Claim::unread(URL, "not read", chrono::NaiveDate::MIN),
+            output_retention: Claim::unread(URL, "not read", chrono::NaiveDate::MIN),
+            region: Claim::unread(URL, "not read", chrono::NaiveDate::MIN),
+            onward_processors: Claim::unread(URL, "not read", chrono::NaiveDate::MIN),
         };
         let identity = Identity {
             id: "example",

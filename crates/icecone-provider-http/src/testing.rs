@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use icecone_core::provider::adapter::{GenerationRequest, ProviderAdapter, ProviderError};
 use icecone_core::provider::credential::ApiCredential;
-use icecone_core::provider::policy::ProviderPolicy;
 use wiremock::matchers::{HeaderExactMatcher, header, method};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
@@ -99,22 +98,5 @@ pub fn assert_debug_hides(value: &impl fmt::Debug, keys: &[&str]) {
     let shown = format!("{value:?}");
     for key in keys {
         assert!(!shown.contains(key), "{key:?} shown in {shown}");
-    }
-}
-
-/// Asserts that each claim of `policy` cites its expected page — `urls` in the order
-/// training use, retention, zero data retention, output retention, region — and was
-/// checked on `verified_on` (`YYYY-MM-DD`).
-pub fn assert_claim_sources(policy: &ProviderPolicy, urls: [&str; 5], verified_on: &str) {
-    let sources = [
-        ("training use", policy.training_use.source),
-        ("retention", policy.retention.source),
-        ("zero data retention", policy.zero_data_retention.source),
-        ("output retention", policy.output_retention.source),
-        ("region", policy.region.source),
-    ];
-    for ((claim, source), url) in sources.into_iter().zip(urls) {
-        assert_eq!(source.url, url, "{claim}");
-        assert_eq!(source.verified_on.to_string(), verified_on, "{claim}");
     }
 }

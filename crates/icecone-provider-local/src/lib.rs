@@ -28,8 +28,8 @@ use icecone_core::provider::adapter::{
     ProviderError, ProviderFuture, RemoteDeletion, Submission, TokenUsage,
 };
 use icecone_core::provider::policy::{
-    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
-    ZdrArrangement,
+    Claim, DataCategory, OutputRetention, Processors, ProviderPolicy, Region, Retention,
+    TrainingUse, ZdrArrangement,
 };
 use icecone_core::provider::{Capability, ProviderId};
 
@@ -38,38 +38,56 @@ mod png;
 /// The id clients use to pick this provider.
 pub const ID: &str = "local";
 
-const SOURCE: Source = Source {
-    url: "docs/providers.md#local",
-    verified_on: match NaiveDate::from_ymd_opt(2026, 11, 29) {
-        Some(date) => date,
-        None => panic!("invalid verification date"),
-    },
+/// The day the sentences quoted below were read (from stored copies of the pages; see
+/// `docs/providers.md`, "Re-verifying claims").
+const READ_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 12, 7) {
+    Some(date) => date,
+    None => panic!("invalid date"),
 };
+
+/// The section of IceCone's documentation every claim rests on.
+const DOCS: &str = "docs/providers.md#local";
 
 /// The data-handling policy of the local provider: everything stays in the process.
 pub const POLICY: ProviderPolicy = ProviderPolicy {
     capabilities: &[Capability::Text, Capability::Image, Capability::Video],
     data_categories: &[DataCategory::UserContentPrivate],
-    training_use: Claim {
-        value: TrainingUse::No,
-        source: SOURCE,
-    },
-    retention: Claim {
-        value: Retention::None,
-        source: SOURCE,
-    },
-    zero_data_retention: Claim {
-        value: ZdrArrangement::Inherent,
-        source: SOURCE,
-    },
-    output_retention: Claim {
-        value: OutputRetention::Inline,
-        source: SOURCE,
-    },
-    region: Claim {
-        value: Some("the gateway's own host"),
-        source: SOURCE,
-    },
+    training_use: Claim::read(
+        TrainingUse::No,
+        DOCS,
+        "Nothing is sent to a third party, so nothing can be trained on or kept by one",
+        READ_ON,
+    ),
+    retention: Claim::read(
+        Retention::None { exceptions: &[] },
+        DOCS,
+        "the only copy of a prompt or an output is the one in IceCone's own store.",
+        READ_ON,
+    ),
+    zero_data_retention: Claim::read(
+        ZdrArrangement::Inherent,
+        DOCS,
+        "It runs inside the gateway process, needs no network and no key",
+        READ_ON,
+    ),
+    output_retention: Claim::read(
+        OutputRetention::Inline,
+        DOCS,
+        "`cancel` and `delete_remote` have nothing to remove (`NOTHING_KEPT`).",
+        READ_ON,
+    ),
+    region: Claim::read(
+        Region::Disclosed("the gateway's own host"),
+        DOCS,
+        "It runs inside the gateway process, needs no network and no key",
+        READ_ON,
+    ),
+    onward_processors: Claim::read(
+        Processors::None,
+        DOCS,
+        "Nothing is sent to a third party, so nothing can be trained on or kept by one",
+        READ_ON,
+    ),
 };
 
 /// Frames per second of the local video.
@@ -363,14 +381,17 @@ mod tests {
     fn the_local_provider_promises_no_training_and_no_retention() {
         let provider = LocalProvider::default();
         assert_eq!(provider.id().as_str(), "local");
-        assert_eq!(provider.policy().training_use.value, TrainingUse::No);
-        assert_eq!(provider.policy().retention.value, Retention::None);
+        assert_eq!(provider.policy().training_use.value(), TrainingUse::No);
         assert_eq!(
-            provider.policy().zero_data_retention.value,
+            provider.policy().retention.value(),
+            Retention::None { exceptions: &[] }
+        );
+        assert_eq!(
+            provider.policy().zero_data_retention.value(),
             ZdrArrangement::Inherent
         );
         assert_eq!(
-            provider.policy().retention.source.url,
+            provider.policy().retention.source().url,
             "docs/providers.md#local"
         );
         assert!(provider.is_available());

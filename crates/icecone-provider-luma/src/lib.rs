@@ -16,10 +16,7 @@ use icecone_core::provider::adapter::{
     ProviderFuture, RemoteDeletion, Submission,
 };
 use icecone_core::provider::credential::ApiCredential;
-use icecone_core::provider::policy::{
-    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
-    ZdrArrangement,
-};
+use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, ProviderPolicy};
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
@@ -33,63 +30,53 @@ pub const ID: &str = "luma";
 /// Luma's public Dream Machine API.
 pub const DEFAULT_BASE_URL: &str = "https://api.lumalabs.ai/dream-machine/v1";
 
-const VERIFIED_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 29) {
+/// The day the sentences quoted below were read (from stored copies of the pages; see
+/// `docs/providers.md`, "Re-verifying claims").
+const READ_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 12, 7) {
     Some(date) => date,
-    None => panic!("invalid verification date"),
+    None => panic!("invalid date"),
 };
 
-/// Luma's terms of service, which the API terms incorporate: the licence to the input.
-const TERMS_OF_SERVICE: Source = Source {
-    url: "https://lumalabs.ai/legal/tos",
-    verified_on: VERIFIED_ON,
-};
+/// Luma's terms of service.
+const TERMS_OF_SERVICE: &str = "https://lumalabs.ai/legal/tos";
 
-/// Luma's API terms ("Business Terms"), which govern API use.
-const API_TERMS: Source = Source {
-    url: "https://lumalabs.ai/dream-machine/api/terms",
-    verified_on: VERIFIED_ON,
-};
-
-/// Luma's published API specification: generations and their deletion.
-const API_SPECIFICATION: Source = Source {
-    url: "https://github.com/lumalabs/lumaai-api",
-    verified_on: VERIFIED_ON,
-};
+/// Luma's business (API) terms, which supplement the terms of service.
+const API_TERMS: &str = "https://lumalabs.ai/dream-machine/api/terms";
 
 /// Luma's declared data-handling policy for API requests.
 ///
-/// - Training: yes. The terms of service, which the API terms incorporate, license the
-///   input (prompts, images) to Luma to improve its services and models, also for paid
-///   use; no API opt-out is stated.
-/// - Retention: unknown. Neither the API terms nor the terms of service state a period.
-/// - Zero data retention: unknown. The API terms describe no such arrangement.
-/// - Outputs: deleted after fetch. A finished video waits at a URL in the generation;
-///   `DELETE /generations/{id}` deletes the generation, which the gateway asks for once it
-///   has fetched the video.
-/// - Region: not committed.
+/// - Training, retention, zero data retention, region, onward processors: unknown — Luma's
+///   own text on them could not be read, so the router never sends Luma a prompt.
+/// - Outputs: a finished video waits at a URL; the gateway asks Luma to delete the
+///   generation once it has fetched it. Luma's own description of that call is all it
+///   promises.
 pub const POLICY: ProviderPolicy = ProviderPolicy {
     capabilities: &[Capability::Video],
     data_categories: &[DataCategory::UserContentPrivate],
-    training_use: Claim {
-        value: TrainingUse::Yes,
-        source: TERMS_OF_SERVICE,
-    },
-    retention: Claim {
-        value: Retention::Unknown,
-        source: API_TERMS,
-    },
-    zero_data_retention: Claim {
-        value: ZdrArrangement::Unknown,
-        source: API_TERMS,
-    },
-    output_retention: Claim {
-        value: OutputRetention::DeletedAfterFetch,
-        source: API_SPECIFICATION,
-    },
-    region: Claim {
-        value: None,
-        source: API_TERMS,
-    },
+    training_use: Claim::unread(
+        TERMS_OF_SERVICE,
+        "the stored terms of service did not show the input licence; only a third-party summary quotes it",
+        READ_ON,
+    ),
+    retention: Claim::unread(API_TERMS, "no retention period found in Luma's own text", READ_ON),
+    zero_data_retention: Claim::unread(
+        API_TERMS,
+        "no zero-data-retention offer found in Luma's own text",
+        READ_ON,
+    ),
+    output_retention: Claim::read(
+        OutputRetention::DeleteOnRequest,
+        "https://github.com/lumalabs/lumaai-python/blob/31342b33279fe81e336b41feee4c9569a688cf68/src/lumaai/resources/generations/generations.py",
+        "Remove a specific generation by its ID",
+        READ_ON,
+    )
+    .noting("the whole description of the delete call: it does not say the video files, copies or inputs are erased"),
+    region: Claim::unread(API_TERMS, "no hosting region found in Luma's own text", READ_ON),
+    onward_processors: Claim::unread(
+        API_TERMS,
+        "no sub-processor list of Luma's found",
+        READ_ON,
+    ),
 };
 
 const IDENTITY: Identity = Identity {

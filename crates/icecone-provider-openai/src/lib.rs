@@ -14,8 +14,8 @@ use icecone_core::provider::adapter::{
 };
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{
-    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
-    ZdrArrangement,
+    Claim, DataCategory, OutputRetention, Processor, Processors, ProviderPolicy, Region, Retention,
+    TrainingUse, ZdrArrangement,
 };
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
@@ -30,51 +30,117 @@ pub const ID: &str = "openai";
 /// OpenAI's public API.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
-/// OpenAI's data-controls page: the source of every claim below.
-const DATA_CONTROLS: Source = Source {
-    url: "https://platform.openai.com/docs/guides/your-data",
-    verified_on: match NaiveDate::from_ymd_opt(2026, 11, 29) {
-        Some(date) => date,
-        None => panic!("invalid verification date"),
-    },
+/// The day the sentences quoted below were read (from stored copies of the pages; see
+/// `docs/providers.md`, "Re-verifying claims").
+const READ_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 12, 7) {
+    Some(date) => date,
+    None => panic!("invalid date"),
 };
 
-/// OpenAI's declared data-handling policy for API requests.
+/// OpenAI's data-controls page for the API.
+const YOUR_DATA: &str = "https://developers.openai.com/api/docs/guides/your-data";
+
+/// OpenAI's declared data-handling policy for API requests, each claim resting on a
+/// sentence of OpenAI's own text.
 ///
-/// - Training: "As of March 1, 2023, data sent to the OpenAI API is not used to train or
-///   improve OpenAI models (unless you explicitly opt in)". This deployment never opts in.
-/// - Retention: abuse-monitoring logs, which may contain prompts and outputs, are kept up
-///   to 30 days, unless OpenAI is legally required to keep them longer.
-/// - Zero data retention: only for an organisation or project that OpenAI has approved
-///   (by contract), never per request.
-/// - Region: not committed; regional data residency is only for eligible, approved
-///   projects.
+/// - Training: no (the deployment never opts in).
+/// - Retention: abuse-monitoring logs, which may hold prompts and outputs, are kept 30 days
+///   by default and longer where the law requires it or OpenAI finds it "reasonably
+///   necessary to protect our services": no bound.
+/// - Zero data retention: by contract, for an approved organisation or project, with the
+///   exceptions OpenAI documents.
+/// - Outputs: inline (text, and images as base64).
+/// - Region: none committed; data residency is a per-project option.
+/// - Onward processors: OpenAI's sub-processor list.
 pub const POLICY: ProviderPolicy = ProviderPolicy {
     capabilities: &[Capability::Text, Capability::Image],
     data_categories: &[DataCategory::UserContentPrivate],
-    training_use: Claim {
-        value: TrainingUse::No,
-        source: DATA_CONTROLS,
-    },
-    retention: Claim {
-        value: Retention::Days {
-            max_days: 30,
-            condition: "abuse-monitoring logs may keep prompts and outputs up to 30 days, longer only where OpenAI is legally required to",
+    training_use: Claim::read(
+        TrainingUse::No,
+        YOUR_DATA,
+        "data sent to the OpenAI API is not used to train or improve OpenAI models (unless you explicitly opt in …)",
+        READ_ON,
+    )
+    .noting("this deployment never opts in"),
+    retention: Claim::read(
+        Retention::Unbounded {
+            usual_days: Some(30),
+            condition: "abuse-monitoring logs, which may contain prompts and responses",
+            exceptions: &[
+                "longer where retention is required by law",
+                "longer where OpenAI finds it reasonably necessary to protect its services or any third party from harm",
+            ],
         },
-        source: DATA_CONTROLS,
-    },
-    zero_data_retention: Claim {
-        value: ZdrArrangement::ByContract,
-        source: DATA_CONTROLS,
-    },
-    output_retention: Claim {
-        value: OutputRetention::Inline,
-        source: DATA_CONTROLS,
-    },
-    region: Claim {
-        value: None,
-        source: DATA_CONTROLS,
-    },
+        YOUR_DATA,
+        "abuse monitoring logs … retained for up to 30 days, unless longer retention is required by law, or is reasonably necessary to protect our services",
+        READ_ON,
+    ),
+    zero_data_retention: Claim::read(
+        ZdrArrangement::ByContract {
+            exceptions: &[
+                "Safety Retention: after written notice, OpenAI may make a model ineligible for zero retention to investigate or prevent severe risk activity",
+                "images and files flagged as potential CSAM are kept for manual review",
+                "for images, zero retention holds only with the gpt-image models OpenAI lists",
+                "content OpenAI is legally required to preserve (a court order made it keep API content in 2025)",
+            ],
+        },
+        YOUR_DATA,
+        "Currently, these controls are subject to prior approval by OpenAI and acceptance of additional requirements.",
+        READ_ON,
+    )
+    .noting("the exceptions are on the same page (Safety Retention, CSAM, image models); the 2025 preservation order was read in a copy of OpenAI's post"),
+    output_retention: Claim::read(
+        OutputRetention::Inline,
+        "https://github.com/openai/openai-python/blob/04448952820aa3029e61907c1785a7293c3ddbc2/src/openai/types/image.py",
+        "The base64-encoded JSON of the generated image. Default value for `gpt-image-1` …",
+        READ_ON,
+    )
+    .noting("inline says what the answer carries; what OpenAI keeps in its logs is its retention"),
+    region: Claim::read(
+        Region::NotCommitted,
+        "https://developers.openai.com/api/docs/guides/data-residency",
+        "Data residency is a project configuration option that lets you choose the location of infrastructure OpenAI uses to provide services.",
+        READ_ON,
+    )
+    .noting("only for eligible projects that enable it; this deployment records none"),
+    onward_processors: Claim::read(
+        Processors::Disclosed(&[
+            Processor {
+                name: "Microsoft Corporation",
+                purpose: "cloud infrastructure",
+                location: None,
+            },
+            Processor {
+                name: "Cloudflare",
+                purpose: "content delivery network",
+                location: Some("the data center closest to the end user"),
+            },
+            Processor {
+                name: "Snowflake",
+                purpose: "data warehousing",
+                location: Some("United States"),
+            },
+            Processor {
+                name: "TaskUs",
+                purpose: "customer support and moderation of API content",
+                location: Some("Philippines"),
+            },
+            Processor {
+                name: "Cinder",
+                purpose: "content-moderation platform",
+                location: None,
+            },
+            Processor {
+                name: "Confluent",
+                purpose: "infrastructure management",
+                location: None,
+            },
+        ]),
+        "https://openai.com/policies/sub-processor-list/",
+        "OpenAI engages the following entities to provide processing activities for Customer Data (as defined in the OpenAI Data Processing Agreement).",
+        READ_ON,
+    )
+    .noting("the API entries of the list as stored (dated 2025-04-30); support-only tools are left out"),
 };
 
 const IDENTITY: Identity = Identity {

@@ -16,10 +16,7 @@ use icecone_core::provider::adapter::{
     ProviderFuture, RemoteDeletion, Submission,
 };
 use icecone_core::provider::credential::ApiCredential;
-use icecone_core::provider::policy::{
-    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
-    ZdrArrangement,
-};
+use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, ProviderPolicy};
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
@@ -36,72 +33,61 @@ pub const DEFAULT_BASE_URL: &str = "https://api.dev.runwayml.com/v1";
 /// The API version this adapter speaks, sent as `X-Runway-Version` on every call.
 pub const API_VERSION: &str = "2024-11-06";
 
-const VERIFIED_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 29) {
+/// The day the sentences quoted below were read (from stored copies of the pages; see
+/// `docs/providers.md`, "Re-verifying claims").
+const READ_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 12, 7) {
     Some(date) => date,
-    None => panic!("invalid verification date"),
+    None => panic!("invalid date"),
 };
 
-/// Runway's Terms of Use: the licence over inputs and outputs, training included.
-const TERMS_OF_USE: Source = Source {
-    url: "https://runwayml.com/terms-of-use",
-    verified_on: VERIFIED_ON,
-};
+/// Runway's terms of use.
+const TERMS_OF_USE: &str = "https://runwayml.com/terms-of-use";
 
-/// Runway's privacy policy: checked for a retention period and a region; it states neither
-/// for API inputs.
-const PRIVACY_POLICY: Source = Source {
-    url: "https://runwayml.com/privacy-policy",
-    verified_on: VERIFIED_ON,
-};
+/// Runway's privacy policy.
+const PRIVACY_POLICY: &str = "https://runwayml.com/privacy-policy";
 
-/// Runway's enterprise terms: the only place a different data arrangement could be agreed;
-/// no zero-data-retention offer is published.
-const ENTERPRISE_TERMS: Source = Source {
-    url: "https://runwayml.com/enterprise-terms",
-    verified_on: VERIFIED_ON,
-};
-
-/// Runway's API reference for tasks: output URLs expire within 24–48 hours, and
-/// `DELETE /tasks/{id}` cancels or deletes a task.
-const TASKS_REFERENCE: Source = Source {
-    url: "https://docs.dev.runwayml.com/api/#tag/Task-management",
-    verified_on: VERIFIED_ON,
-};
+/// Runway's enterprise terms.
+const ENTERPRISE_TERMS: &str = "https://runwayml.com/enterprise-terms";
 
 /// Runway's declared data-handling policy for API requests.
 ///
-/// - Training: yes. The Terms of Use say that inputs and outputs may be used by Runway to
-///   train and improve its AI models, under a perpetual licence; only an enterprise
-///   agreement could say otherwise, and this adapter assumes none.
-/// - Retention: unknown — neither the terms nor the privacy policy give a period for API
-///   inputs.
-/// - Zero data retention: unknown — none is offered publicly.
-/// - Outputs: deleted after fetch — a task's output waits at signed URLs (which expire
-///   within 24–48 hours) and `DELETE /tasks/{id}` deletes the task.
-/// - Region: not committed.
+/// - Training, retention, zero data retention, region, onward processors: unknown —
+///   Runway's own text on them could not be read, so the router never sends Runway a
+///   prompt.
+/// - Outputs: a task's output waits at URLs that expire within 24–48 hours; the gateway
+///   deletes the task once it has fetched them, and Runway says the output is then
+///   deleted under a data retention policy whose period is not published.
 pub const POLICY: ProviderPolicy = ProviderPolicy {
     capabilities: &[Capability::Video],
     data_categories: &[DataCategory::UserContentPrivate],
-    training_use: Claim {
-        value: TrainingUse::Yes,
-        source: TERMS_OF_USE,
-    },
-    retention: Claim {
-        value: Retention::Unknown,
-        source: PRIVACY_POLICY,
-    },
-    zero_data_retention: Claim {
-        value: ZdrArrangement::Unknown,
-        source: ENTERPRISE_TERMS,
-    },
-    output_retention: Claim {
-        value: OutputRetention::DeletedAfterFetch,
-        source: TASKS_REFERENCE,
-    },
-    region: Claim {
-        value: None,
-        source: PRIVACY_POLICY,
-    },
+    training_use: Claim::unread(
+        TERMS_OF_USE,
+        "Runway's terms of use could not be read; only a third-party summary quotes a training licence",
+        READ_ON,
+    ),
+    retention: Claim::unread(
+        PRIVACY_POLICY,
+        "the privacy policy excludes processing for business customers and states no period; the data retention policy the API refers to was not found",
+        READ_ON,
+    ),
+    zero_data_retention: Claim::unread(
+        ENTERPRISE_TERMS,
+        "no zero-data-retention offer found in Runway's own text",
+        READ_ON,
+    ),
+    output_retention: Claim::read(
+        OutputRetention::DeleteOnRequest,
+        "https://github.com/runwayml/sdk-node/blob/2f91b221833ef12e3c8d2f2e4fc3a0acd73a26d4/src/resources/tasks.ts",
+        "The output data associated with a deleted task will be deleted from persistent storage in accordance with our data retention policy.",
+        READ_ON,
+    )
+    .noting("that policy's period is not published; output URLs expire within 24-48 hours"),
+    region: Claim::unread(PRIVACY_POLICY, "no hosting region found in Runway's own text", READ_ON),
+    onward_processors: Claim::unread(
+        PRIVACY_POLICY,
+        "no sub-processor list of Runway's found",
+        READ_ON,
+    ),
 };
 
 const IDENTITY: Identity = Identity {

@@ -16,10 +16,7 @@ use icecone_core::provider::adapter::{
     GenerationRequest, InvalidRequest, ProviderAdapter, ProviderFuture, Submission,
 };
 use icecone_core::provider::credential::ApiCredential;
-use icecone_core::provider::policy::{
-    Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
-    ZdrArrangement,
-};
+use icecone_core::provider::policy::{Claim, DataCategory, ProviderPolicy};
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
@@ -36,64 +33,58 @@ pub const DEFAULT_BASE_URL: &str = "https://api.stability.ai";
 /// The longest prompt the Stable Image endpoints take (`prompt`: 1 to 10,000 characters).
 const MAX_PROMPT_CHARS: usize = 10_000;
 
-const VERIFIED_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 29) {
+/// The day the sentences quoted below were read (from stored copies of the pages; see
+/// `docs/providers.md`, "Re-verifying claims").
+const READ_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 12, 7) {
     Some(date) => date,
-    None => panic!("invalid verification date"),
+    None => panic!("invalid date"),
 };
 
-/// Stability AI's privacy policy: what it does with the content submitted to its services,
-/// the API included, and how long it keeps personal data.
-const PRIVACY_POLICY: Source = Source {
-    url: "https://stability.ai/privacy-policy",
-    verified_on: VERIFIED_ON,
-};
+/// Stability AI's privacy policy.
+const PRIVACY_POLICY: &str = "https://stability.ai/privacy-policy";
 
 /// Stability AI's terms of service, which govern the API.
-const TERMS_OF_SERVICE: Source = Source {
-    url: "https://stability.ai/terms-of-service",
-    verified_on: VERIFIED_ON,
-};
+const TERMS_OF_SERVICE: &str = "https://stability.ai/terms-of-service";
 
-/// Stability AI's API reference: how the Stable Image endpoints answer.
-const API_REFERENCE: Source = Source {
-    url: "https://platform.stability.ai/docs/api-reference",
-    verified_on: VERIFIED_ON,
-};
+/// Stability AI's API reference.
+const API_REFERENCE: &str = "https://platform.stability.ai/docs/api-reference";
 
-/// Stability AI's declared data-handling policy for API requests.
-///
-/// - Training: yes. The privacy policy says the content submitted to its services,
-///   "including prompts, inputs, and outputs", may be used "to improve and develop our AI
-///   models and Services", including for training; no API opt-out is stated.
-/// - Retention: unknown. Personal data is kept as long as Stability deems necessary; no
-///   period is stated.
-/// - Zero data retention: unknown. The terms describe no such arrangement.
-/// - Outputs: inline. With `Accept: image/*` the answer carries the image's bytes; nothing
-///   waits at a URL for us to fetch.
-/// - Region: not committed.
+/// Stability AI's declared data-handling policy for API requests. None of Stability AI's
+/// own pages on these questions could be read, so every claim is unknown — which never
+/// satisfies a promise, so the router never sends Stability AI a prompt.
 pub const POLICY: ProviderPolicy = ProviderPolicy {
     capabilities: &[Capability::Image],
     data_categories: &[DataCategory::UserContentPrivate],
-    training_use: Claim {
-        value: TrainingUse::Yes,
-        source: PRIVACY_POLICY,
-    },
-    retention: Claim {
-        value: Retention::Unknown,
-        source: PRIVACY_POLICY,
-    },
-    zero_data_retention: Claim {
-        value: ZdrArrangement::Unknown,
-        source: TERMS_OF_SERVICE,
-    },
-    output_retention: Claim {
-        value: OutputRetention::Inline,
-        source: API_REFERENCE,
-    },
-    region: Claim {
-        value: None,
-        source: TERMS_OF_SERVICE,
-    },
+    training_use: Claim::unread(
+        PRIVACY_POLICY,
+        "Stability AI's own privacy policy could not be read; the only text found was a third-party summary saying prompts and outputs may be used to develop its models",
+        READ_ON,
+    ),
+    retention: Claim::unread(
+        PRIVACY_POLICY,
+        "no retention period found in Stability AI's own text",
+        READ_ON,
+    ),
+    zero_data_retention: Claim::unread(
+        TERMS_OF_SERVICE,
+        "no zero-data-retention offer or refusal found in Stability AI's own text",
+        READ_ON,
+    ),
+    output_retention: Claim::unread(
+        API_REFERENCE,
+        "Stability AI's own API reference could not be read; the adapter asks for the image bytes in the answer (`Accept: image/*`)",
+        READ_ON,
+    ),
+    region: Claim::unread(
+        TERMS_OF_SERVICE,
+        "the terms name the contracting entity (Stability AI Ltd for the UK, EU and Switzerland), not a processing region",
+        READ_ON,
+    ),
+    onward_processors: Claim::unread(
+        PRIVACY_POLICY,
+        "no sub-processor list of Stability AI's found",
+        READ_ON,
+    ),
 };
 
 const IDENTITY: Identity = Identity {

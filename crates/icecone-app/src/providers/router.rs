@@ -336,52 +336,37 @@ mod tests {
         Output, Prompt, ProviderAdapter, ProviderFuture, TextRequest, TokenUsage,
     };
     use icecone_core::provider::policy::{
-        Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, Source, TrainingUse,
+        Claim, DataCategory, OutputRetention, ProviderPolicy, Retention, TrainingUse,
         ZdrArrangement,
     };
 
     use super::*;
 
-    const SOURCE: Source = Source {
-        url: "https://provider.example/terms",
-        verified_on: match NaiveDate::from_ymd_opt(2026, 11, 29) {
-            Some(date) => date,
-            None => panic!("invalid date"),
-        },
+    const DAY: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 29) {
+        Some(date) => date,
+        None => panic!("invalid date"),
     };
+    const URL: &str = "https://provider.example/terms";
 
     const fn policy(training: TrainingUse, retention: Retention) -> ProviderPolicy {
         ProviderPolicy {
             capabilities: &[Capability::Text],
             data_categories: &[DataCategory::UserContentPrivate],
-            training_use: Claim {
-                value: training,
-                source: SOURCE,
-            },
-            retention: Claim {
-                value: retention,
-                source: SOURCE,
-            },
-            zero_data_retention: Claim {
-                value: ZdrArrangement::Unavailable,
-                source: SOURCE,
-            },
-            output_retention: Claim {
-                value: OutputRetention::Inline,
-                source: SOURCE,
-            },
-            region: Claim {
-                value: None,
-                source: SOURCE,
-            },
+            training_use: Claim::read(training, URL, "Training.", DAY),
+            retention: Claim::read(retention, URL, "Retention.", DAY),
+            zero_data_retention: Claim::read(ZdrArrangement::Unavailable, URL, "No ZDR.", DAY),
+            output_retention: Claim::read(OutputRetention::Inline, URL, "Inline.", DAY),
+            region: Claim::unread(URL, "not stated", DAY),
+            onward_processors: Claim::unread(URL, "not stated", DAY),
         }
     }
 
-    const COMPLIANT: ProviderPolicy = policy(TrainingUse::No, Retention::None);
-    const TRAINING_UNKNOWN: ProviderPolicy = policy(TrainingUse::Unknown, Retention::None);
+    const NONE: Retention = Retention::None { exceptions: &[] };
+    const COMPLIANT: ProviderPolicy = policy(TrainingUse::No, NONE);
+    const TRAINING_UNKNOWN: ProviderPolicy = policy(TrainingUse::Unknown, NONE);
     const KEEPS_30_DAYS: ProviderPolicy = policy(
         TrainingUse::No,
-        Retention::Days {
+        Retention::Bounded {
             max_days: 30,
             condition: "abuse monitoring",
         },
@@ -585,8 +570,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn fallback_goes_only_to_another_compliant_provider() {
         let failing = Scripted::new("failing", COMPLIANT, vec![unavailable(); 3]);
-        let noncompliant =
-            Scripted::new("trains", policy(TrainingUse::Yes, Retention::None), vec![]);
+        let noncompliant = Scripted::new("trains", policy(TrainingUse::Yes, NONE), vec![]);
         let local = Scripted::new("local", COMPLIANT, vec![]);
         let router = router(&[local.clone(), noncompliant.clone(), failing.clone()], 0);
         let routed = router.route(&request(), None).await.expect("fell back");

@@ -32,6 +32,9 @@ pub enum Ineligible {
     /// Its terms do not establish how long it keeps our data.
     #[error("the provider's retention is unknown")]
     RetentionUnknown,
+    /// Its terms name a period but leave it open-ended: no bound to compare with.
+    #[error("the provider's terms give no bound on how long it keeps data")]
+    RetentionUnbounded,
     /// It keeps our data longer than the deployment allows.
     #[error("the provider keeps data up to {days} days; at most {allowed} allowed")]
     RetentionTooLong {
@@ -48,18 +51,19 @@ pub fn eligible(policy: &EffectivePolicy, constraints: &Constraints) -> Result<(
     if !policy.capabilities.contains(&constraints.capability) {
         return Err(Ineligible::MissingCapability(constraints.capability));
     }
-    match policy.training_use.value {
+    match policy.training_use.value() {
         TrainingUse::No => {}
         other => return Err(Ineligible::TrainingUse(other)),
     }
-    match policy.retention.value {
-        Retention::None => Ok(()),
-        Retention::Days { max_days, .. } if max_days <= constraints.max_retention_days => Ok(()),
-        Retention::Days { max_days, .. } => Err(Ineligible::RetentionTooLong {
-            days: max_days,
+    let retention = policy.retention.value();
+    match retention.bound_days() {
+        Some(days) if days <= constraints.max_retention_days => Ok(()),
+        Some(days) => Err(Ineligible::RetentionTooLong {
+            days,
             allowed: constraints.max_retention_days,
         }),
-        Retention::Unknown => Err(Ineligible::RetentionUnknown),
+        None if retention == Retention::Unknown => Err(Ineligible::RetentionUnknown),
+        None => Err(Ineligible::RetentionUnbounded),
     }
 }
 
@@ -239,48 +243,46 @@ impl CircuitBreaker {
 mod tests {
     use chrono::NaiveDate;
 
-    use super::super::policy::{Claim, DataCategory, OutputRetention, Source, ZdrArrangement};
+    use super::super::policy::{Claim, DataCategory, OutputRetention, ZdrArrangement};
     use super::*;
 
-    const SOURCE: Source = Source {
-        url: "https://provider.example/terms",
-        verified_on: match NaiveDate::from_ymd_opt(2026, 11, 28) {
-            Some(date) => date,
-            None => panic!("invalid date"),
-        },
+    const DAY: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 28) {
+        Some(date) => date,
+        None => panic!("invalid date"),
     };
+    const URL: &str = "https://provider.example/terms";
 
     fn policy(training: TrainingUse, retention: Retention) -> EffectivePolicy {
         EffectivePolicy {
             capabilities: &[Capability::Text, Capability::Image],
             data_categories: &[DataCategory::UserContentPrivate],
-            training_use: Claim {
-                value: training,
-                source: SOURCE,
-            },
-            retention: Claim {
-                value: retention,
-                source: SOURCE,
-            },
-            zero_data_retention_arrangement: Claim {
-                value: ZdrArrangement::ByContract,
-                source: SOURCE,
-            },
+            training_use: Claim::read(training, URL, "Training.", DAY),
+            retention: Claim::read(retention, URL, "Retention.", DAY),
+            zero_data_retention_arrangement: Claim::read(
+                ZdrArrangement::ByContract { exceptions: &[] },
+                URL,
+                "By contract.",
+                DAY,
+            ),
             contract: None,
-            output_retention: Claim {
-                value: OutputRetention::Inline,
-                source: SOURCE,
-            },
-            region: Claim {
-                value: None,
-                source: SOURCE,
-            },
+            output_retention: Claim::read(OutputRetention::Inline, URL, "Inline.", DAY),
+            region: Claim::unread(URL, "not stated", DAY),
+            onward_processors: Claim::unread(URL, "not stated", DAY),
         }
     }
 
-    const THIRTY: Retention = Retention::Days {
+    const THIRTY: Retention = Retention::Bounded {
         max_days: 30,
         condition: "abuse monitoring",
+    };
+    const OPEN: Retention = Retention::Unbounded {
+        usual_days: Some(30),
+        condition: "abuse monitoring",
+        exceptions: &["required by law"],
+    };
+    const NONE: Retention = Retention::None { exceptions: &[] };
+    const NONE_BUT: Retention = Retention::None {
+        exceptions: &["safety retention after notice"],
     };
 
     #[test]
@@ -289,11 +291,20 @@ mod tests {
         use TrainingUse::{No, Unknown, Yes};
         // (training, retention, capability, max days, verdict)
         let cases = [
-            (No, Retention::None, Text, 0, Ok(())),
-            (No, Retention::None, Image, 0, Ok(())),
+            (No, NONE, Text, 0, Ok(())),
+            (No, NONE, Image, 0, Ok(())),
+            (No, NONE_BUT, Text, 0, Ok(())),
+            (No, OPEN, Text, 0, Err(Ineligible::RetentionUnbounded)),
             (
                 No,
-                Retention::None,
+                OPEN,
+                Text,
+                u32::MAX,
+                Err(Ineligible::RetentionUnbounded),
+            ),
+            (
+                No,
+                NONE,
                 Video,
                 30,
                 Err(Ineligible::MissingCapability(Video)),
@@ -327,16 +338,10 @@ mod tests {
                 u32::MAX,
                 Err(Ineligible::RetentionUnknown),
             ),
-            (
-                Yes,
-                Retention::None,
-                Text,
-                30,
-                Err(Ineligible::TrainingUse(Yes)),
-            ),
+            (Yes, NONE, Text, 30, Err(Ineligible::TrainingUse(Yes))),
             (
                 Unknown,
-                Retention::None,
+                NONE,
                 Text,
                 30,
                 Err(Ineligible::TrainingUse(Unknown)),

@@ -45,18 +45,10 @@ impl Provider {
         self.0.effective()
     }
 
-    fn claim_sources(&self) -> [(PolicyClaim, policy::Source); 5] {
-        let policy = self.policy();
-        [
-            (PolicyClaim::TrainingUse, policy.training_use.source),
-            (PolicyClaim::Retention, policy.retention.source),
-            (
-                PolicyClaim::ZeroDataRetention,
-                policy.zero_data_retention_arrangement.source,
-            ),
-            (PolicyClaim::OutputRetention, policy.output_retention.source),
-            (PolicyClaim::Region, policy.region.source),
-        ]
+    fn claim_sources(&self) -> [(PolicyClaim, &policy::Source); 6] {
+        self.policy()
+            .sources()
+            .map(|(claim, source)| (claim.into(), source))
     }
 }
 
@@ -94,13 +86,13 @@ impl Provider {
 
     /// Whether the provider trains its models on our requests.
     async fn training_use(&self) -> TrainingUse {
-        self.policy().training_use.value.into()
+        self.policy().training_use.value().into()
     }
 
     /// How long the provider keeps our requests and its outputs, this deployment's
     /// contracts included.
     async fn retention(&self) -> Retention {
-        self.policy().retention.value.into()
+        self.policy().retention.value().into()
     }
 
     /// Whether nothing is kept by the provider once a request is answered (effective:
@@ -111,7 +103,7 @@ impl Provider {
 
     /// How zero data retention can be had from the provider.
     async fn zero_data_retention_arrangement(&self) -> ZeroDataRetentionArrangement {
-        self.policy().zero_data_retention_arrangement.value.into()
+        self.policy().zero_data_retention_arrangement.value().into()
     }
 
     /// Whether this deployment holds a zero-data-retention contract with the provider
@@ -121,21 +113,43 @@ impl Provider {
     }
 
     /// What becomes of the outputs the provider holds for us to fetch (video and some image
-    /// providers): deleted through its API once fetched, or kept until its temporary URL
+    /// providers): deleted on our request once fetched, or kept until its temporary URL
     /// expires.
     async fn output_retention(&self) -> OutputRetention {
-        self.policy().output_retention.value.into()
+        self.policy().output_retention.value().into()
     }
 
-    /// Where the processing happens, when the provider commits to it.
+    /// Where the provider hosts or processes the data, when its own text says.
     async fn region(&self) -> Option<&'static str> {
-        self.policy().region.value
+        match self.policy().region.value() {
+            policy::Region::Disclosed(region) => Some(region),
+            policy::Region::NotCommitted | policy::Region::Unknown => None,
+        }
+    }
+
+    /// The companies the provider says it passes data on to; empty when nobody (the
+    /// provider runs inside the gateway), null when its own text could not establish it.
+    async fn onward_processors(&self) -> Option<Vec<OnwardProcessor>> {
+        match self.policy().onward_processors.value() {
+            policy::Processors::None => Some(Vec::new()),
+            policy::Processors::Disclosed(processors) => Some(
+                processors
+                    .iter()
+                    .map(|processor| OnwardProcessor {
+                        name: processor.name,
+                        purpose: processor.purpose,
+                        location: processor.location,
+                    })
+                    .collect(),
+            ),
+            policy::Processors::Unknown => None,
+        }
     }
 
     /// The provider's main data-handling source (that of the training-use claim); every
     /// claim's own source is in `sources`.
     async fn source_url(&self) -> &'static str {
-        self.policy().training_use.source.url
+        self.policy().training_use.source().url
     }
 
     /// The oldest date on which one of the claims was checked against its source.
@@ -143,20 +157,22 @@ impl Provider {
         let oldest = self
             .claim_sources()
             .iter()
-            .map(|(_, source)| source.verified_on)
+            .map(|(_, source)| source.checked_on)
             .min()
-            .unwrap_or(self.policy().training_use.source.verified_on);
+            .unwrap_or(self.policy().training_use.source().checked_on);
         Date(oldest)
     }
 
-    /// The source and verification date of each claim.
+    /// What each claim rests on: the provider's sentence, where it was read and when.
     async fn sources(&self) -> Vec<PolicySource> {
         self.claim_sources()
             .into_iter()
             .map(|(claim, source)| PolicySource {
                 claim,
                 url: source.url,
-                verified_on: Date(source.verified_on),
+                quote: source.quote,
+                note: source.note,
+                verified_on: Date(source.checked_on),
             })
             .collect()
     }
@@ -235,7 +251,7 @@ impl From<policy::ZdrArrangement> for ZeroDataRetentionArrangement {
         match value {
             policy::ZdrArrangement::Inherent => Self::Inherent,
             policy::ZdrArrangement::PerRequest => Self::PerRequest,
-            policy::ZdrArrangement::ByContract => Self::ByContract,
+            policy::ZdrArrangement::ByContract { .. } => Self::ByContract,
             policy::ZdrArrangement::Unavailable => Self::Unavailable,
             policy::ZdrArrangement::Unknown => Self::Unknown,
         }
@@ -255,6 +271,33 @@ pub(crate) enum PolicyClaim {
     OutputRetention,
     /// `region`.
     Region,
+    /// `onwardProcessors`.
+    OnwardProcessors,
+}
+
+impl From<policy::ClaimName> for PolicyClaim {
+    fn from(value: policy::ClaimName) -> Self {
+        match value {
+            policy::ClaimName::TrainingUse => Self::TrainingUse,
+            policy::ClaimName::Retention => Self::Retention,
+            policy::ClaimName::ZeroDataRetention => Self::ZeroDataRetention,
+            policy::ClaimName::OutputRetention => Self::OutputRetention,
+            policy::ClaimName::Region => Self::Region,
+            policy::ClaimName::OnwardProcessors => Self::OnwardProcessors,
+        }
+    }
+}
+
+/// A company a provider passes data on to, as the provider discloses it.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct OnwardProcessor {
+    /// Its name.
+    name: &'static str,
+    /// What it does with the data, in the provider's words.
+    purpose: &'static str,
+    /// Where, when the provider says.
+    location: Option<&'static str>,
 }
 
 /// Where one claim comes from.
@@ -265,7 +308,12 @@ pub(crate) struct PolicySource {
     claim: PolicyClaim,
     /// The provider's page (or, for `local`, the section of IceCone's documentation).
     url: &'static str,
-    /// When the claim was last checked against it.
+    /// The provider's sentence the claim rests on, verbatim (`…` marks a cut), at most 25
+    /// words; null when the page could not be read, and the claim is then `UNKNOWN`.
+    quote: Option<&'static str>,
+    /// What the sentence leaves open, or what was tried when nothing could be read.
+    note: Option<&'static str>,
+    /// When the page was read (for a claim without a quote: when reading it was tried).
     verified_on: Date,
 }
 
@@ -274,8 +322,12 @@ pub(crate) struct PolicySource {
 pub(crate) enum RetentionKind {
     /// Nothing is kept after the request is answered.
     None,
-    /// Kept for a bounded number of days (see `maxDays` and `condition`).
+    /// Kept for a bounded number of days (see `maxDays` and `condition`): a bound the
+    /// provider's terms give.
     Days,
+    /// Kept for a period the terms name (`usualDays`) or until deleted, and longer under
+    /// open-ended `exceptions`: no bound, so no retention limit admits it.
+    Unbounded,
     /// Its terms do not establish it.
     Unknown,
 }
@@ -285,8 +337,9 @@ pub(crate) enum RetentionKind {
 pub(crate) enum OutputRetentionKind {
     /// Outputs come in the provider's answer itself: it holds none for us to fetch.
     Inline,
-    /// Outputs wait at a temporary URL until the gateway has fetched them and deleted the
-    /// provider's copy through its API.
+    /// Outputs wait at a temporary URL; once the gateway has fetched one it asks the
+    /// provider to delete it through its API. The provider's acknowledgement is all the
+    /// gateway knows: what the delete covers is what the claim's `quote` says.
     DeletedAfterFetch,
     /// Outputs wait at a temporary URL that expires after `maxHours`; the provider offers
     /// no way to delete them sooner.
@@ -309,7 +362,7 @@ impl From<policy::OutputRetention> for OutputRetention {
     fn from(value: policy::OutputRetention) -> Self {
         let (kind, max_hours) = match value {
             policy::OutputRetention::Inline => (OutputRetentionKind::Inline, None),
-            policy::OutputRetention::DeletedAfterFetch => {
+            policy::OutputRetention::DeleteOnRequest => {
                 (OutputRetentionKind::DeletedAfterFetch, None)
             }
             policy::OutputRetention::Expires { max_hours } => {
@@ -329,31 +382,38 @@ pub(crate) struct Retention {
     kind: RetentionKind,
     /// The longest the provider may keep data, for `DAYS`.
     max_days: Option<u32>,
-    /// When and why data is kept, for `DAYS`.
+    /// The period the terms name for the usual case, for `UNBOUNDED` (null when they name
+    /// none).
+    usual_days: Option<u32>,
+    /// What is kept and why, for `DAYS` and `UNBOUNDED`.
     condition: Option<&'static str>,
+    /// When data is kept despite the stated retention, in the provider's words (for `NONE`
+    /// under a zero-data-retention contract, its documented exceptions).
+    exceptions: Vec<&'static str>,
 }
 
 impl From<policy::Retention> for Retention {
     fn from(value: policy::Retention) -> Self {
-        match value {
-            policy::Retention::None => Self {
-                kind: RetentionKind::None,
-                max_days: None,
-                condition: None,
-            },
-            policy::Retention::Days {
+        let exceptions = value.exceptions().to_vec();
+        let (kind, max_days, usual_days, condition) = match value {
+            policy::Retention::None { .. } => (RetentionKind::None, None, None, None),
+            policy::Retention::Bounded {
                 max_days,
                 condition,
-            } => Self {
-                kind: RetentionKind::Days,
-                max_days: Some(max_days),
-                condition: Some(condition),
-            },
-            policy::Retention::Unknown => Self {
-                kind: RetentionKind::Unknown,
-                max_days: None,
-                condition: None,
-            },
+            } => (RetentionKind::Days, Some(max_days), None, Some(condition)),
+            policy::Retention::Unbounded {
+                usual_days,
+                condition,
+                ..
+            } => (RetentionKind::Unbounded, None, usual_days, Some(condition)),
+            policy::Retention::Unknown => (RetentionKind::Unknown, None, None, None),
+        };
+        Self {
+            kind,
+            max_days,
+            usual_days,
+            condition,
+            exceptions,
         }
     }
 }

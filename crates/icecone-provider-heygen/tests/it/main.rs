@@ -16,7 +16,9 @@ use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, InvalidRequest, JobHandle, JobStatus, MediaUrl,
     Prompt, ProviderAdapter, ProviderError, RemoteDeletion, RemoteMedia, Submission, VideoRequest,
 };
-use icecone_core::provider::policy::{OutputRetention, Retention, TrainingUse, ZdrArrangement};
+use icecone_core::provider::policy::{
+    OutputRetention, Processors, Region, TrainingUse, ZdrArrangement,
+};
 use icecone_provider_heygen::{HeyGenConfig, HeyGenProvider, POLICY};
 use icecone_provider_http::testing::{
     self, TIMEOUT, adapter_against_mock, answer_once, assert_nothing_sent,
@@ -504,29 +506,24 @@ fn the_default_resolution_and_aspect_ratio_are_values_heygen_lists() {
 }
 
 #[test]
-fn the_heygen_policy_is_sourced_and_dated_per_claim() {
+fn the_heygen_policy_claims_only_what_its_quoted_sources_say() {
     assert_eq!(
         POLICY.capabilities,
         &[Capability::Video, Capability::AvatarVideo]
     );
-    assert_eq!(POLICY.training_use.value, TrainingUse::Unknown);
-    assert_eq!(POLICY.retention.value, Retention::Unknown);
-    assert_eq!(POLICY.zero_data_retention.value, ZdrArrangement::Unknown);
+    assert_eq!(POLICY.training_use.value(), TrainingUse::Unknown);
+    assert_eq!(POLICY.retention.value().bound_days(), None);
+    assert_eq!(POLICY.zero_data_retention.value(), ZdrArrangement::Unknown);
     assert_eq!(
-        POLICY.output_retention.value,
-        OutputRetention::DeletedAfterFetch
+        POLICY.output_retention.value(),
+        OutputRetention::DeleteOnRequest
     );
-    assert_eq!(POLICY.region.value, None);
-    let privacy_policy = "https://www.heygen.com/policy";
-    testing::assert_claim_sources(
-        &POLICY,
-        [
-            privacy_policy,
-            privacy_policy,
-            privacy_policy,
-            "https://docs.heygen.com/reference/delete-a-video",
-            privacy_policy,
-        ],
-        "2026-11-29",
+    assert!(
+        matches!(POLICY.region.value(), Region::Disclosed(region) if region.contains("United States"))
     );
+    assert!(matches!(
+        POLICY.onward_processors.value(),
+        Processors::Disclosed(processors)
+            if processors.iter().any(|p| p.purpose.contains("script data"))
+    ));
 }

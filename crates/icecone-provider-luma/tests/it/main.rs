@@ -9,7 +9,9 @@ use icecone_core::provider::adapter::{
     Prompt, ProviderAdapter, ProviderError, RemoteDeletion, RemoteMedia, Submission, TextRequest,
     VideoRequest,
 };
-use icecone_core::provider::policy::{OutputRetention, Retention, TrainingUse, ZdrArrangement};
+use icecone_core::provider::policy::{
+    OutputRetention, Region, Retention, TrainingUse, ZdrArrangement,
+};
 use icecone_provider_http::testing::{
     self, TIMEOUT, adapter_against_mock, answer_once, assert_error_hides, assert_nothing_sent,
     bearer,
@@ -532,26 +534,18 @@ fn configuration_defaults_and_base_urls() {
 }
 
 #[test]
-fn the_luma_policy_is_sourced_and_dated_per_claim() {
+fn the_luma_policy_claims_only_what_its_quoted_sources_say() {
     assert_eq!(POLICY.capabilities, &[Capability::Video]);
-    assert_eq!(POLICY.training_use.value, TrainingUse::Yes);
-    assert_eq!(POLICY.retention.value, Retention::Unknown);
-    assert_eq!(POLICY.zero_data_retention.value, ZdrArrangement::Unknown);
+    assert_eq!(POLICY.training_use.value(), TrainingUse::Unknown);
+    assert_eq!(POLICY.retention.value(), Retention::Unknown);
+    assert_eq!(POLICY.zero_data_retention.value(), ZdrArrangement::Unknown);
     assert_eq!(
-        POLICY.output_retention.value,
-        OutputRetention::DeletedAfterFetch
+        POLICY.output_retention.value(),
+        OutputRetention::DeleteOnRequest
     );
-    assert_eq!(POLICY.region.value, None);
-    let api_terms = "https://lumalabs.ai/dream-machine/api/terms";
-    testing::assert_claim_sources(
-        &POLICY,
-        [
-            "https://lumalabs.ai/legal/tos",
-            api_terms,
-            api_terms,
-            "https://github.com/lumalabs/lumaai-api",
-            api_terms,
-        ],
-        "2026-11-29",
+    assert_eq!(
+        POLICY.output_retention.source().quote,
+        Some("Remove a specific generation by its ID")
     );
+    assert_eq!(POLICY.region.value(), Region::Unknown);
 }

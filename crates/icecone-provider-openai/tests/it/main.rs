@@ -8,7 +8,7 @@ use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, InvalidRequest, Output, Prompt, ProviderAdapter,
     ProviderError, Submission, TextRequest, VideoRequest,
 };
-use icecone_core::provider::policy::{Retention, TrainingUse, ZdrArrangement};
+use icecone_core::provider::policy::{Region, Retention, TrainingUse, ZdrArrangement};
 use icecone_provider_http::testing::{
     self, ONE_PIXEL_PNG, TIMEOUT, adapter_against_mock, assert_nothing_sent, bearer,
 };
@@ -496,17 +496,18 @@ async fn the_key_never_appears_in_debug_output() {
 }
 
 #[test]
-fn the_openai_policy_is_sourced_and_dated_per_claim() {
-    assert_eq!(POLICY.training_use.value, TrainingUse::No);
+fn the_openai_policy_claims_only_what_its_quoted_sources_say() {
+    assert_eq!(POLICY.training_use.value(), TrainingUse::No);
     assert!(matches!(
-        POLICY.retention.value,
-        Retention::Days { max_days: 30, condition } if condition.contains("abuse-monitoring")
+        POLICY.retention.value(),
+        Retention::Unbounded { usual_days: Some(30), condition, exceptions }
+            if condition.contains("abuse-monitoring") && exceptions.len() == 2
     ));
-    assert_eq!(POLICY.zero_data_retention.value, ZdrArrangement::ByContract);
-    assert_eq!(POLICY.region.value, None);
-    testing::assert_claim_sources(
-        &POLICY,
-        ["https://platform.openai.com/docs/guides/your-data"; 5],
-        "2026-11-29",
-    );
+    assert!(matches!(
+        POLICY.zero_data_retention.value(),
+        ZdrArrangement::ByContract { exceptions } if exceptions.len() == 4
+    ));
+    assert_eq!(POLICY.region.value(), Region::NotCommitted);
+    // Without a contract OpenAI's retention has no bound, so no retention limit admits it.
+    assert_eq!(POLICY.retention.value().bound_days(), None);
 }

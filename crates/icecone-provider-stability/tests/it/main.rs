@@ -13,7 +13,9 @@ use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, InvalidRequest, Output, Prompt, ProviderAdapter,
     ProviderError, Submission, TextRequest, VideoRequest,
 };
-use icecone_core::provider::policy::{OutputRetention, Retention, TrainingUse, ZdrArrangement};
+use icecone_core::provider::policy::{
+    OutputRetention, Region, Retention, TrainingUse, ZdrArrangement,
+};
 use icecone_provider_http::testing::{
     self, ONE_PIXEL_PNG, TIMEOUT, adapter_against_mock, assert_nothing_sent, bearer,
 };
@@ -569,29 +571,16 @@ fn configuration_defaults_models_and_base_urls() {
 }
 
 #[test]
-fn the_stability_policy_is_sourced_and_dated_per_claim() {
+fn the_stability_policy_claims_only_what_its_quoted_sources_say() {
     assert_eq!(
         POLICY.capabilities,
         &[icecone_core::provider::Capability::Image]
     );
-    assert_eq!(POLICY.training_use.value, TrainingUse::Yes);
-    assert_eq!(POLICY.retention.value, Retention::Unknown);
-    assert_eq!(POLICY.zero_data_retention.value, ZdrArrangement::Unknown);
-    assert_eq!(POLICY.output_retention.value, OutputRetention::Inline);
-    assert_eq!(POLICY.region.value, None);
-    let (privacy_policy, terms) = (
-        "https://stability.ai/privacy-policy",
-        "https://stability.ai/terms-of-service",
-    );
-    testing::assert_claim_sources(
-        &POLICY,
-        [
-            privacy_policy,
-            privacy_policy,
-            terms,
-            "https://platform.stability.ai/docs/api-reference",
-            terms,
-        ],
-        "2026-11-29",
-    );
+    // Stability AI's own text could not be read: every claim is unknown, none guessed.
+    assert_eq!(POLICY.training_use.value(), TrainingUse::Unknown);
+    assert_eq!(POLICY.retention.value(), Retention::Unknown);
+    assert_eq!(POLICY.zero_data_retention.value(), ZdrArrangement::Unknown);
+    assert_eq!(POLICY.output_retention.value(), OutputRetention::Unknown);
+    assert_eq!(POLICY.region.value(), Region::Unknown);
+    assert_eq!(POLICY.training_use.source().quote, None);
 }
