@@ -276,7 +276,7 @@ fn help_documents_every_setting() {
         .output()
         .expect("icecone runs");
     let help = String::from_utf8_lossy(&output.stdout);
-    for setting in icecone_gateway::config::SETTINGS {
+    for setting in icecone_gateway::config::all_settings() {
         assert!(
             help.contains(&setting.env_var()),
             "{} missing from --help",

@@ -770,8 +770,11 @@ async fn a_provider_that_will_not_delete_its_copy_is_retried_recorded_for_dpo_an
     let app = TestApp::spawn_with(move |settings| {
         settings.erasure_grace = "0s".to_owned();
         settings.job_poll_interval_ms = 100;
-        settings.luma_api_key = Some(SecretString::from("luma-test-key"));
-        settings.luma_base_url = base;
+        settings.providers.set(icecone_provider_luma::LumaSettings {
+            api_key: Some(SecretString::from("luma-test-key")),
+            base_url: base,
+            ..icecone_provider_luma::LumaSettings::default()
+        });
     })
     .await;
     let (account, token) = signed_in(&app, "hank@example.com").await;

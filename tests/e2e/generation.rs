@@ -22,6 +22,7 @@ use icecone_core::provider::adapter::{
 use icecone_core::provider::policy::ProviderPolicy;
 use icecone_core::usage::{Period, Plans, Quota, Usage};
 use icecone_gateway::config::Settings;
+use icecone_provider_openai::OpenAiSettings;
 use icecone_store::generations::{GenerationRecord, GenerationStatus};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -476,8 +477,11 @@ async fn a_named_provider_that_fails_the_promises_answers_no_compliant_provider(
     // OpenAI has a key but no zero-data-retention contract: it may keep prompts for 30
     // days, more than the default promise of 0 allows.
     let app = TestApp::spawn_with(|settings| {
-        settings.openai_api_key = Some(SecretString::from("sk-test-key"));
-        settings.openai_base_url = base;
+        settings.providers.set(OpenAiSettings {
+            api_key: Some(SecretString::from("sk-test-key")),
+            base_url: base,
+            ..OpenAiSettings::default()
+        });
     })
     .await;
     let (account, token) = signed_in(&app, "strict@example.com").await;
@@ -526,9 +530,11 @@ async fn openai_text_generation_sends_only_the_prompt_with_store_false() {
     mount_openai_chat(&server, KEY, PROMPT, 30, "The sea breathes in.").await;
     let base = format!("{}/v1", server.uri());
     let app = TestApp::spawn_with(|settings: &mut Settings| {
-        settings.openai_api_key = Some(SecretString::from(KEY));
-        settings.openai_base_url = base;
-        settings.openai_zdr_contract = Some("ZDR-2026-001".to_owned());
+        settings.providers.set(OpenAiSettings {
+            api_key: Some(SecretString::from(KEY)),
+            base_url: base,
+            zdr_contract: Some("ZDR-2026-001".to_owned()),
+        });
     })
     .await;
     let (account, token) = signed_in(&app, "tides@example.com").await;

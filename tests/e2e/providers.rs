@@ -1,3 +1,8 @@
+use icecone_provider_heygen::HeyGenSettings;
+use icecone_provider_luma::LumaSettings;
+use icecone_provider_openai::OpenAiSettings;
+use icecone_provider_runway::RunwaySettings;
+use icecone_provider_stability::StabilitySettings;
 use secrecy::SecretString;
 
 use crate::helpers::TestApp;
@@ -64,18 +69,29 @@ async fn image_and_video_providers_publish_their_sourced_policies_and_are_refuse
         .await;
     let base = server.uri();
     let app = TestApp::spawn_with(|settings| {
-        settings.stability_api_key = Some(SecretString::from("sk-stability-test"));
-        settings.stability_base_url = base.clone();
-        settings.luma_api_key = Some(SecretString::from("luma-test-key"));
-        settings.luma_base_url = base.clone();
-        settings.runway_api_key = Some(SecretString::from("runway-test-key"));
-        settings.runway_base_url = base.clone();
-        settings.heygen_api_key = Some(SecretString::from("heygen-test-key"));
-        settings.heygen_base_url = base.clone();
-        settings.heygen_avatar_id = Some("avatar-1".to_owned());
-        // Runway grants no zero data retention by contract: a recorded contract changes
-        // nothing of what is published or routed on.
-        settings.runway_zdr_contract = Some("RW-ENTERPRISE-7".to_owned());
+        settings.providers.set(StabilitySettings {
+            api_key: Some(SecretString::from("sk-stability-test")),
+            base_url: base.clone(),
+            ..StabilitySettings::default()
+        });
+        settings.providers.set(LumaSettings {
+            api_key: Some(SecretString::from("luma-test-key")),
+            base_url: base.clone(),
+            ..LumaSettings::default()
+        });
+        settings.providers.set(RunwaySettings {
+            api_key: Some(SecretString::from("runway-test-key")),
+            base_url: base.clone(),
+            // Runway grants no zero data retention by contract: a recorded contract changes
+            // nothing of what is published or routed on.
+            zdr_contract: Some("RW-ENTERPRISE-7".to_owned()),
+        });
+        settings.providers.set(HeyGenSettings {
+            api_key: Some(SecretString::from("heygen-test-key")),
+            base_url: base.clone(),
+            avatar_id: Some("avatar-1".to_owned()),
+            ..HeyGenSettings::default()
+        });
     })
     .await;
     let answer = app
@@ -206,9 +222,11 @@ async fn providers_publishes_openai_effective_policy_with_and_without_a_zdr_cont
     const KEY: &str = "sk-e2e-sentinel-key-4242";
     for contract in [None, Some("ZDR-ORDER-2026-11")] {
         let app = TestApp::spawn_with(|settings| {
-            settings.openai_api_key = Some(SecretString::from(KEY));
-            settings.openai_base_url = "http://127.0.0.1:9/v1".to_owned();
-            settings.openai_zdr_contract = contract.map(str::to_owned);
+            settings.providers.set(OpenAiSettings {
+                api_key: Some(SecretString::from(KEY)),
+                base_url: "http://127.0.0.1:9/v1".to_owned(),
+                zdr_contract: contract.map(str::to_owned),
+            });
         })
         .await;
         let answer = app.query(PROVIDER_FIELDS).await;
@@ -370,7 +388,13 @@ async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_inst
     const NEW_KEY: &str = "sk-set-at-run-time-5150-abcdef";
     let server = MockServer::start().await;
     let base_url = format!("{}/v1", server.uri());
-    let app = TestApp::spawn_with(|settings| settings.openai_base_url = base_url.clone()).await;
+    let app = TestApp::spawn_with(|settings| {
+        settings.providers.set(OpenAiSettings {
+            base_url: base_url.clone(),
+            ..OpenAiSettings::default()
+        });
+    })
+    .await;
     let (vault, tokens) = instance(&app).await;
     let (admin, _) = staff_member(&app, &vault, "root@icecone.example", StaffRole::Admin).await;
     let (support, _) = staff_member(&app, &vault, "help@icecone.example", StaffRole::Support).await;
@@ -449,8 +473,11 @@ async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_inst
     mount_openai_chat(&server, NEW_KEY, "Name a colour", 10, "Teal.").await;
     let second = app
         .another_instance(|settings| {
-            settings.openai_base_url = base_url.clone();
-            settings.openai_zdr_contract = Some("ZDR-2026-7".to_owned());
+            settings.providers.set(OpenAiSettings {
+                base_url: base_url.clone(),
+                zdr_contract: Some("ZDR-2026-7".to_owned()),
+                ..OpenAiSettings::default()
+            });
         })
         .await;
     let (_, person) = signed_in(&app, "gen@example.com").await;

@@ -12,6 +12,7 @@ use icecone_core::provider::adapter::{
 };
 use icecone_core::provider::routing::{BreakerPolicy, Ineligible, RetryPolicy};
 use icecone_gateway::config::Settings;
+use icecone_provider_openai::OpenAiSettings;
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
@@ -21,15 +22,16 @@ const KEY: &str = "sk-routing-test-key";
 const PROMPT: &str = "Summarise the tides";
 
 fn router(server: &MockServer, contract: Option<&str>, max_retention_days: u32) -> Router {
-    let config = Settings {
-        openai_api_key: Some(SecretString::from(KEY)),
-        openai_base_url: format!("{}/v1", server.uri()),
-        openai_zdr_contract: contract.map(str::to_owned),
+    let mut settings = Settings {
         max_provider_retention_days: max_retention_days,
         ..Settings::default()
-    }
-    .resolve()
-    .expect("valid settings");
+    };
+    settings.providers.set(OpenAiSettings {
+        api_key: Some(SecretString::from(KEY)),
+        base_url: format!("{}/v1", server.uri()),
+        zdr_contract: contract.map(str::to_owned),
+    });
+    let config = settings.resolve().expect("valid settings");
     let entries = icecone_app::providers::entries(&config.providers).expect("adapters");
     let settings = RouterSettings {
         max_retention_days: config.providers.max_retention_days,

@@ -1,15 +1,13 @@
 //! The application's settings, as typed values: the gateway's configuration
 //! (`icecone-gateway`'s `config`) reads, checks and fills them in; here they are only used.
 
+use std::any::Any;
+use std::sync::Arc;
 use std::time::Duration;
 
 use icecone_core::provider::policy::ZdrContract;
 use icecone_core::usage::Plans;
-use icecone_provider_heygen::HeyGenConfig;
-use icecone_provider_luma::LumaConfig;
-use icecone_provider_openai::OpenAiConfig;
-use icecone_provider_runway::RunwayConfig;
-use icecone_provider_stability::StabilityConfig;
+use icecone_provider_http::settings::AdapterConfig;
 
 /// How data subject requests are served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,18 +78,20 @@ pub struct ProvidersConfig {
     pub max_retention_days: u32,
     /// The longest one provider request may take.
     pub timeout: Duration,
-    /// The OpenAI adapter's configuration; its key is `None` when unset.
-    pub openai: OpenAiConfig,
-    /// The Stability AI adapter's configuration.
-    pub stability: StabilityConfig,
-    /// The Luma adapter's configuration.
-    pub luma: LumaConfig,
-    /// The Runway adapter's configuration.
-    pub runway: RunwayConfig,
-    /// The HeyGen adapter's configuration.
-    pub heygen: HeyGenConfig,
+    /// Each registered external provider's checked configuration, in the order of
+    /// [`crate::providers::REGISTRY`]; a provider without a key is here too.
+    pub adapters: Vec<Arc<dyn AdapterConfig>>,
     /// The zero-data-retention contracts this deployment holds.
     pub zdr_contracts: Vec<ZdrContract>,
     /// How long the local provider's video jobs run before they are ready.
     pub local_video_delay: Duration,
+}
+
+impl ProvidersConfig {
+    /// The configuration of the adapter configured by a `C`, if one is.
+    pub fn adapter<C: AdapterConfig>(&self) -> Option<&C> {
+        self.adapters
+            .iter()
+            .find_map(|config| (config.as_ref() as &dyn Any).downcast_ref())
+    }
 }

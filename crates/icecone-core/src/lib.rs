@@ -14,5 +14,6 @@ pub mod partner;
 pub mod personalization;
 pub mod provider;
 pub mod rights;
+pub mod settings;
 pub mod subject;
 pub mod usage;

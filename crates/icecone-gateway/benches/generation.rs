@@ -48,6 +48,7 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use icecone_gateway::config::Settings;
+use icecone_provider_openai::OpenAiSettings;
 use secrecy::SecretString;
 use serde_json::{Value as Json, json};
 use support::{
@@ -224,15 +225,18 @@ fn start_mock(workers: usize) -> SocketAddr {
 /// The gateway's settings: OpenAI pointed at the mock under a recorded ZDR contract, and
 /// quotas far above what the bench uses.
 fn gateway_settings(mock: SocketAddr) -> Settings {
-    Settings {
-        openai_api_key: Some(SecretString::from(OPENAI_KEY)),
-        openai_base_url: format!("http://{mock}/v1"),
-        openai_zdr_contract: Some("BENCH-ZDR-1".to_owned()),
+    let mut settings = Settings {
         quota_tokens_per_month: 1_000_000_000_000,
         quota_images_per_month: 1_000_000,
         quota_video_seconds_per_month: 1_000_000,
         ..Settings::default()
-    }
+    };
+    settings.providers.set(OpenAiSettings {
+        api_key: Some(SecretString::from(OPENAI_KEY)),
+        base_url: format!("http://{mock}/v1"),
+        zdr_contract: Some("BENCH-ZDR-1".to_owned()),
+    });
+    settings
 }
 
 // ---------------------------------------------------------------------------------------

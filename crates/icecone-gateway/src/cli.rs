@@ -506,7 +506,7 @@ mod tests {
     #[test]
     fn the_long_help_documents_every_setting() {
         let help = Cli::command().render_long_help().to_string();
-        for setting in crate::config::SETTINGS {
+        for setting in crate::config::all_settings() {
             assert!(
                 help.contains(&setting.env_var()),
                 "{} is not in --help",

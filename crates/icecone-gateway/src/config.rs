@@ -1,7 +1,11 @@
 //! Configuration: built-in defaults → optional `icecone.toml` → `ICECONE_*` environment
-//! variables → command-line flags. Every setting is listed once, in [`SETTINGS`], which
-//! `--help` prints and a test checks against the [`Settings`] fields.
+//! variables → command-line flags. Every setting is documented once: the gateway's own in
+//! [`SETTINGS`], each external provider's in its adapter crate, reached through the
+//! application's registry (`icecone_app::providers::REGISTRY`). [`all_settings`] lists them all;
+//! `--help` prints that list and tests check it against the [`Settings`] fields and the
+//! README.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,21 +14,20 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use icecone_store::DatabaseUrl;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::ser::SerializeMap as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use icecone_app::providers::REGISTRY;
 pub use icecone_app::settings::{GenerationsConfig, JobsConfig, ProvidersConfig, RightsConfig};
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::net::Cidr;
-use icecone_core::provider::ProviderId;
 use icecone_core::provider::outbound::OutboundPolicy;
-use icecone_core::provider::policy::ZdrContract;
+use icecone_core::settings::SettingDoc;
 use icecone_core::usage::{Plans, Quota};
-use icecone_provider_heygen::HeyGenConfig;
-use icecone_provider_luma::LumaConfig;
-use icecone_provider_openai::OpenAiConfig;
-use icecone_provider_runway::RunwayConfig;
-use icecone_provider_stability::StabilityConfig;
+use icecone_provider_http::settings::{
+    Deployment, ProviderSettings, RawSection, Registration, Section, SettingError, redacted,
+};
 
 /// The deployment mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -65,25 +68,67 @@ impl Default for Limits {
     }
 }
 
-/// One documented setting.
+/// One setting as an operator writes it: the gateway's own, or one of a provider's
+/// section.
 #[derive(Debug, Clone, Copy)]
-pub struct SettingDoc {
-    /// The key in `icecone.toml` (and the field of [`Settings`]).
-    pub key: &'static str,
-    /// The default, as it would be written in `icecone.toml`; `None` when unset by default.
-    pub default: Option<&'static str>,
-    /// What the setting does.
-    pub help: &'static str,
+pub struct Setting {
+    /// The provider whose section holds it; `None` for the gateway's own.
+    provider: Option<&'static str>,
+    doc: &'static SettingDoc,
 }
 
-impl SettingDoc {
-    /// The environment variable that sets it: `ICECONE_` and the upper-cased key.
+impl Setting {
+    /// The key in `icecone.toml`: `listen`, or `providers.openai.api_key` for a provider's.
+    pub fn key(&self) -> String {
+        match self.provider {
+            Some(provider) => format!("providers.{provider}.{}", self.doc.key),
+            None => self.doc.key.to_owned(),
+        }
+    }
+
+    /// The environment variable that sets it: `ICECONE_LISTEN`, or
+    /// `ICECONE_OPENAI_API_KEY` for a provider's (`ICECONE_<PROVIDER>_<KEY>`).
     pub fn env_var(&self) -> String {
-        format!("ICECONE_{}", self.key.to_ascii_uppercase())
+        variable(self.provider, self.doc.key)
+    }
+
+    /// The default, as it would be written in `icecone.toml`; `None` when unset by default.
+    pub fn default(&self) -> Option<&'static str> {
+        self.doc.default
+    }
+
+    /// What the setting does.
+    pub fn help(&self) -> &'static str {
+        self.doc.help
     }
 }
 
-/// Every setting, in the order `--help` shows them.
+/// The environment variable of `key`, in `provider`'s section or the gateway's own.
+fn variable(provider: Option<&str>, key: &str) -> String {
+    let name = match provider {
+        Some(provider) => format!("{provider}_{key}"),
+        None => key.to_owned(),
+    };
+    format!("ICECONE_{}", name.to_ascii_uppercase())
+}
+
+/// Every setting, in the order `--help` shows them: the gateway's own ([`SETTINGS`]), then
+/// each registered provider's section.
+pub fn all_settings() -> Vec<Setting> {
+    let own = SETTINGS.iter().map(|doc| Setting {
+        provider: None,
+        doc,
+    });
+    let providers = REGISTRY.iter().flat_map(|registration| {
+        registration.settings().iter().map(|doc| Setting {
+            provider: Some(registration.id()),
+            doc,
+        })
+    });
+    own.chain(providers).collect()
+}
+
+/// The gateway's own settings, in the order `--help` shows them.
 pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         key: "listen",
@@ -305,96 +350,6 @@ pub const SETTINGS: &[SettingDoc] = &[
         default: Some("0s"),
         help: "how long the built-in `local` provider's video jobs run before they are ready (s, m, h or d); for demonstrations and tests",
     },
-    SettingDoc {
-        key: "openai_api_key",
-        default: None,
-        help: "OpenAI API key, server-side only, never logged; unset: OpenAI is listed but unavailable",
-    },
-    SettingDoc {
-        key: "openai_base_url",
-        default: Some(icecone_provider_openai::DEFAULT_BASE_URL),
-        help: "OpenAI API base URL up to /v1 (tests point it at a local mock); https:// in production",
-    },
-    SettingDoc {
-        key: "openai_zdr_contract",
-        default: None,
-        help: "reference of this deployment's zero-data-retention contract with OpenAI; when set, OpenAI's effective retention is none",
-    },
-    SettingDoc {
-        key: "stability_api_key",
-        default: None,
-        help: "Stability AI API key (images), server-side only, never logged; unset: Stability is listed but unavailable",
-    },
-    SettingDoc {
-        key: "stability_base_url",
-        default: Some(icecone_provider_stability::DEFAULT_BASE_URL),
-        help: "Stability AI API base URL (tests point it at a local mock); https:// in production",
-    },
-    SettingDoc {
-        key: "stability_zdr_contract",
-        default: None,
-        help: "reference of this deployment's zero-data-retention contract with Stability AI; it changes the effective retention only where Stability AI grants zero data retention by contract",
-    },
-    SettingDoc {
-        key: "stability_model",
-        default: Some("core"),
-        help: "the Stable Image endpoint images are generated with: core or ultra",
-    },
-    SettingDoc {
-        key: "luma_api_key",
-        default: None,
-        help: "Luma Dream Machine API key (video), server-side only, never logged; unset: Luma is listed but unavailable",
-    },
-    SettingDoc {
-        key: "luma_base_url",
-        default: Some(icecone_provider_luma::DEFAULT_BASE_URL),
-        help: "Luma Dream Machine API base URL up to /dream-machine/v1 (tests point it at a local mock); https:// in production",
-    },
-    SettingDoc {
-        key: "luma_zdr_contract",
-        default: None,
-        help: "reference of this deployment's zero-data-retention contract with Luma; it changes the effective retention only where Luma grants zero data retention by contract",
-    },
-    SettingDoc {
-        key: "runway_api_key",
-        default: None,
-        help: "Runway API key (video), server-side only, never logged; unset: Runway is listed but unavailable",
-    },
-    SettingDoc {
-        key: "runway_base_url",
-        default: Some(icecone_provider_runway::DEFAULT_BASE_URL),
-        help: "Runway API base URL up to /v1 (tests point it at a local mock); https:// in production",
-    },
-    SettingDoc {
-        key: "runway_zdr_contract",
-        default: None,
-        help: "reference of this deployment's zero-data-retention contract with Runway; it changes the effective retention only where Runway grants zero data retention by contract",
-    },
-    SettingDoc {
-        key: "heygen_api_key",
-        default: None,
-        help: "HeyGen API key (avatar video), server-side only, never logged; unset: HeyGen is listed but unavailable",
-    },
-    SettingDoc {
-        key: "heygen_base_url",
-        default: Some(icecone_provider_heygen::DEFAULT_BASE_URL),
-        help: "HeyGen API base URL (tests point it at a local mock); https:// in production",
-    },
-    SettingDoc {
-        key: "heygen_zdr_contract",
-        default: None,
-        help: "reference of this deployment's zero-data-retention contract with HeyGen; it changes the effective retention only where HeyGen grants zero data retention by contract",
-    },
-    SettingDoc {
-        key: "heygen_avatar_id",
-        default: None,
-        help: "the HeyGen avatar that speaks a video's script; unset: HeyGen is unavailable",
-    },
-    SettingDoc {
-        key: "heygen_voice_id",
-        default: None,
-        help: "the HeyGen voice the avatar speaks with; unset: the avatar's default voice",
-    },
 ];
 
 /// The settings as read from defaults, file and environment, before they are checked.
@@ -492,54 +447,8 @@ pub struct Settings {
     pub outbound_allow: Option<String>,
     /// How long the local provider's video jobs run (`0s`).
     pub local_video_delay: String,
-    /// OpenAI's API key.
-    #[serde(serialize_with = "redacted")]
-    pub openai_api_key: Option<SecretString>,
-    /// OpenAI's API base URL.
-    pub openai_base_url: String,
-    /// This deployment's zero-data-retention contract with OpenAI.
-    pub openai_zdr_contract: Option<String>,
-    /// Stability AI's API key.
-    #[serde(serialize_with = "redacted")]
-    pub stability_api_key: Option<SecretString>,
-    /// Stability AI's API base URL.
-    pub stability_base_url: String,
-    /// This deployment's zero-data-retention contract with Stability AI.
-    pub stability_zdr_contract: Option<String>,
-    /// The Stable Image endpoint: `core` or `ultra`.
-    pub stability_model: String,
-    /// Luma's API key.
-    #[serde(serialize_with = "redacted")]
-    pub luma_api_key: Option<SecretString>,
-    /// Luma's API base URL.
-    pub luma_base_url: String,
-    /// This deployment's zero-data-retention contract with Luma.
-    pub luma_zdr_contract: Option<String>,
-    /// Runway's API key.
-    #[serde(serialize_with = "redacted")]
-    pub runway_api_key: Option<SecretString>,
-    /// Runway's API base URL.
-    pub runway_base_url: String,
-    /// This deployment's zero-data-retention contract with Runway.
-    pub runway_zdr_contract: Option<String>,
-    /// HeyGen's API key.
-    #[serde(serialize_with = "redacted")]
-    pub heygen_api_key: Option<SecretString>,
-    /// HeyGen's API base URL.
-    pub heygen_base_url: String,
-    /// This deployment's zero-data-retention contract with HeyGen.
-    pub heygen_zdr_contract: Option<String>,
-    /// The HeyGen avatar.
-    pub heygen_avatar_id: Option<String>,
-    /// The HeyGen voice.
-    pub heygen_voice_id: Option<String>,
-}
-
-fn redacted<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(_) => serializer.serialize_some("[redacted]"),
-        None => serializer.serialize_none(),
-    }
+    /// Each registered provider's section (`[providers.<id>]`).
+    pub providers: ProviderSections,
 }
 
 impl Default for Settings {
@@ -590,26 +499,92 @@ impl Default for Settings {
             max_output_bytes: 256 * 1024 * 1024,
             outbound_allow: None,
             local_video_delay: "0s".to_owned(),
-            openai_api_key: None,
-            openai_base_url: icecone_provider_openai::DEFAULT_BASE_URL.to_owned(),
-            openai_zdr_contract: None,
-            stability_api_key: None,
-            stability_base_url: icecone_provider_stability::DEFAULT_BASE_URL.to_owned(),
-            stability_zdr_contract: None,
-            stability_model: "core".to_owned(),
-            luma_api_key: None,
-            luma_base_url: icecone_provider_luma::DEFAULT_BASE_URL.to_owned(),
-            luma_zdr_contract: None,
-            runway_api_key: None,
-            runway_base_url: icecone_provider_runway::DEFAULT_BASE_URL.to_owned(),
-            runway_zdr_contract: None,
-            heygen_api_key: None,
-            heygen_base_url: icecone_provider_heygen::DEFAULT_BASE_URL.to_owned(),
-            heygen_zdr_contract: None,
-            heygen_avatar_id: None,
-            heygen_voice_id: None,
+            providers: ProviderSections::default(),
         }
     }
+}
+
+/// Each registered provider's section of the settings (`[providers.<id>]`, its variables
+/// `ICECONE_<ID>_<KEY>`), in the order of the registry: read by the provider's own
+/// settings type, so that a key it does not have is refused by name.
+#[derive(Debug)]
+pub struct ProviderSections(Vec<Box<dyn Section>>);
+
+impl Default for ProviderSections {
+    fn default() -> Self {
+        Self(
+            REGISTRY
+                .iter()
+                .map(|registration| registration.default_section())
+                .collect(),
+        )
+    }
+}
+
+impl ProviderSections {
+    /// Replaces the section of `S`'s provider (tests and benches configure providers so).
+    pub fn set<S: ProviderSettings>(&mut self, section: S) {
+        let section: Box<dyn Section> = Box::new(section);
+        match self.0.iter_mut().find(|held| held.id() == S::ID) {
+            Some(held) => *held = section,
+            None => self.0.push(section),
+        }
+    }
+
+    /// Each section, in the order of the registry.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Section> {
+        self.0.iter().map(AsRef::as_ref)
+    }
+}
+
+impl Serialize for ProviderSections {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for section in &self.0 {
+            map.serialize_entry(section.id(), &section.shown())?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ProviderSections {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let read = BTreeMap::<String, RawSection>::deserialize(deserializer)?;
+        let mut sections = Self::default();
+        for (id, raw) in read {
+            let registration = registration(&id).ok_or_else(|| {
+                D::Error::custom(format!(
+                    "unknown setting `providers.{id}`: no provider `{id}` is registered"
+                ))
+            })?;
+            let section = registration
+                .read(raw)
+                .map_err(|error| D::Error::custom(provider_error(registration, &error)))?;
+            if let Some(held) = sections.0.iter_mut().find(|held| held.id() == id) {
+                *held = section;
+            }
+        }
+        Ok(sections)
+    }
+}
+
+fn registration(id: &str) -> Option<&'static dyn Registration> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|registration| registration.id() == id)
+}
+
+/// A provider's setting error, naming the setting as the operator writes it (its key in
+/// `icecone.toml` and its variable), never its value.
+fn provider_error(registration: &dyn Registration, error: &SettingError) -> String {
+    let key = format!("providers.{}.{}", registration.id(), error.key());
+    if error.is_unknown() {
+        return format!("unknown setting `{key}`");
+    }
+    let variable = variable(Some(registration.id()), error.key());
+    format!("{key} ({variable}) {}", error.problem())
 }
 
 /// Why the configuration cannot be used. Messages name the setting to fix.
@@ -854,26 +829,10 @@ impl Settings {
         let outbound = outbound_policy(self.env, self.outbound_allow.as_deref())?;
         let providers = providers_config(
             self.env,
-            ProviderSettings {
-                max_retention_days: self.max_provider_retention_days,
-                timeout_seconds: self.provider_timeout_seconds,
-                openai: (self.openai_api_key, self.openai_base_url),
-                zdr_contracts: [
-                    (icecone_provider_openai::ID, self.openai_zdr_contract),
-                    (icecone_provider_stability::ID, self.stability_zdr_contract),
-                    (icecone_provider_luma::ID, self.luma_zdr_contract),
-                    (icecone_provider_runway::ID, self.runway_zdr_contract),
-                    (icecone_provider_heygen::ID, self.heygen_zdr_contract),
-                ],
-                stability: (self.stability_api_key, self.stability_base_url),
-                stability_model: self.stability_model,
-                luma: (self.luma_api_key, self.luma_base_url),
-                runway: (self.runway_api_key, self.runway_base_url),
-                heygen: (self.heygen_api_key, self.heygen_base_url),
-                heygen_avatar_id: self.heygen_avatar_id,
-                heygen_voice_id: self.heygen_voice_id,
-                local_video_delay,
-            },
+            self.max_provider_retention_days,
+            self.provider_timeout_seconds,
+            &self.providers,
+            local_video_delay,
         )?;
         Ok(Config {
             listen: self.listen,
@@ -950,9 +909,22 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 /// The `ICECONE_*` variables that name a documented setting (others, such as
-/// `ICECONE_TEST_DATABASE_URL`, belong to other tools and are ignored).
+/// `ICECONE_TEST_DATABASE_URL`, belong to other tools and are ignored); a provider's,
+/// `ICECONE_<PROVIDER>_<KEY>`, goes into its section (`providers.<provider>.<key>`).
 fn env_provider() -> Env {
-    Env::prefixed("ICECONE_").only(&SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>())
+    let keys: Vec<(String, String)> = all_settings()
+        .iter()
+        .map(|setting| {
+            let variable = setting.env_var();
+            let name = variable.trim_start_matches("ICECONE_").to_ascii_lowercase();
+            (name, setting.key())
+        })
+        .collect();
+    Env::prefixed("ICECONE_").filter_map(move |name| {
+        keys.iter()
+            .find(|(known, _)| name == known.as_str())
+            .map(|(_, key)| key.clone().into())
+    })
 }
 
 /// A figment error without the value that failed, which may be a secret.
@@ -970,6 +942,10 @@ fn describe(error: &figment::Error) -> String {
         figment::error::Kind::InvalidType(_, expected)
         | figment::error::Kind::InvalidValue(_, expected) => {
             format!("`{key}` from {origin}: expected {expected}")
+        }
+        // A provider's section names the setting itself (`ProviderSections`' errors).
+        figment::error::Kind::Message(message) if key == "providers" => {
+            format!("{message}, in {origin}")
         }
         other => format!("`{key}` from {origin}: {other}"),
     }
@@ -1046,120 +1022,44 @@ impl Default for WsLimits {
     }
 }
 
-/// An external provider's API key and base URL, as set.
-type Access = (Option<SecretString>, String);
-
-/// The provider settings, before they are checked.
-struct ProviderSettings {
-    max_retention_days: u32,
-    timeout_seconds: u64,
-    openai: Access,
-    /// Each external provider's id and the contract reference set for it.
-    zdr_contracts: [(&'static str, Option<String>); 5],
-    stability: Access,
-    stability_model: String,
-    luma: Access,
-    runway: Access,
-    heygen: Access,
-    heygen_avatar_id: Option<String>,
-    heygen_voice_id: Option<String>,
-    local_video_delay: Duration,
-}
-
-/// A key that is set and not blank.
-fn api_key(key: Option<SecretString>) -> Option<SecretString> {
-    key.filter(|key| !key.expose_secret().trim().is_empty())
-}
-
-/// A text setting that is set and not blank, trimmed.
-fn non_blank(value: Option<String>) -> Option<String> {
-    value
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
-}
-
-/// A provider's base URL: `https://`, or `http://` in development (for local mocks).
-fn base_url(env: Environment, provider: &str, url: &str) -> Result<String, ConfigError> {
-    let url = url.trim().to_owned();
-    let plain_http_allowed = env == Environment::Development && url.starts_with("http://");
-    if url.starts_with("https://") || plain_http_allowed {
-        Ok(url)
-    } else {
-        Err(ConfigError::Invalid(format!(
-            "{provider}_base_url must be an https:// URL (http:// only in development)"
-        )))
-    }
-}
-
-/// The providers' settings checked and resolved.
+/// The providers' settings checked: each registered provider's section prepared into its
+/// adapter's configuration and the contract recorded for it.
 fn providers_config(
     env: Environment,
-    settings: ProviderSettings,
+    max_retention_days: u32,
+    timeout_seconds: u64,
+    sections: &ProviderSections,
+    local_video_delay: Duration,
 ) -> Result<ProvidersConfig, ConfigError> {
-    {
-        if settings.timeout_seconds == 0 {
-            return Err(ConfigError::Invalid(
-                "provider_timeout_seconds must be at least 1".to_owned(),
-            ));
-        }
-        let timeout = Duration::from_secs(settings.timeout_seconds);
-
-        let (key, url) = settings.openai;
-        let mut openai = OpenAiConfig::new(api_key(key));
-        openai.base_url = base_url(env, "openai", &url)?;
-        openai.timeout = timeout;
-
-        let (key, url) = settings.stability;
-        let mut stability = StabilityConfig::new(api_key(key));
-        stability.base_url = base_url(env, "stability", &url)?;
-        stability.model = settings.stability_model.trim().parse().map_err(|_| {
-            ConfigError::Invalid("stability_model must be core or ultra".to_owned())
-        })?;
-        stability.timeout = timeout;
-
-        let (key, url) = settings.luma;
-        let mut luma = LumaConfig::new(api_key(key));
-        luma.base_url = base_url(env, "luma", &url)?;
-        luma.timeout = timeout;
-
-        let (key, url) = settings.runway;
-        let mut runway = RunwayConfig::new(api_key(key));
-        runway.base_url = base_url(env, "runway", &url)?;
-        runway.timeout = timeout;
-
-        let (key, url) = settings.heygen;
-        let mut heygen = HeyGenConfig::new(api_key(key));
-        heygen.base_url = base_url(env, "heygen", &url)?;
-        heygen.avatar_id = non_blank(settings.heygen_avatar_id);
-        heygen.voice_id = non_blank(settings.heygen_voice_id);
-        heygen.timeout = timeout;
-
-        let mut zdr_contracts = Vec::new();
-        for (provider, reference) in settings.zdr_contracts {
-            let Some(reference) = non_blank(reference) else {
-                continue;
-            };
-            let id = ProviderId::parse(provider).map_err(|_| {
-                ConfigError::Invalid(format!("the {provider} adapter's id is invalid"))
-            })?;
-            zdr_contracts.push(ZdrContract::new(id, &reference).map_err(|_| {
-                ConfigError::Invalid(format!(
-                    "{provider}_zdr_contract must be 1 to 200 printable characters"
-                ))
-            })?);
-        }
-        Ok(ProvidersConfig {
-            max_retention_days: settings.max_retention_days,
-            timeout,
-            openai,
-            stability,
-            luma,
-            runway,
-            heygen,
-            zdr_contracts,
-            local_video_delay: settings.local_video_delay,
-        })
+    if timeout_seconds == 0 {
+        return Err(ConfigError::Invalid(
+            "provider_timeout_seconds must be at least 1".to_owned(),
+        ));
     }
+    let deployment = Deployment {
+        timeout: Duration::from_secs(timeout_seconds),
+        plain_http_allowed: env == Environment::Development,
+    };
+    let mut adapters = Vec::new();
+    let mut zdr_contracts = Vec::new();
+    for section in sections.iter() {
+        let prepared = section.prepare(&deployment).map_err(|error| {
+            let message = match registration(section.id()) {
+                Some(registration) => provider_error(registration, &error),
+                None => format!("providers.{}: {error}", section.id()),
+            };
+            ConfigError::Invalid(message)
+        })?;
+        adapters.push(prepared.config);
+        zdr_contracts.extend(prepared.contract);
+    }
+    Ok(ProvidersConfig {
+        max_retention_days,
+        timeout: deployment.timeout,
+        adapters,
+        zdr_contracts,
+        local_video_delay,
+    })
 }
 
 /// Where the root keys come from.
@@ -1199,13 +1099,13 @@ pub fn settings_help() -> String {
         "Settings (defaults → icecone.toml → environment → flags). In icecone.toml use the key; \
          in the environment, the variable:\n\n",
     );
-    for setting in SETTINGS {
-        let default = setting.default.unwrap_or("unset");
+    for setting in all_settings() {
+        let default = setting.default().unwrap_or("unset");
         text.push_str(&format!(
             "  {:<32} {}\n      {} (default: {default})\n",
             setting.env_var(),
-            setting.key,
-            setting.help
+            setting.key(),
+            setting.help()
         ));
     }
     text.push_str(
@@ -1222,33 +1122,71 @@ mod tests {
         Settings::from_figment(Figment::new().merge(Toml::string(toml)))
     }
 
+    /// Every key of the serialised settings, as written in `icecone.toml`
+    /// (`providers.openai.api_key` for a provider's), with its value.
+    fn keys_and_values(settings: &Settings) -> BTreeMap<String, serde_json::Value> {
+        let serialized = serde_json::to_value(settings).expect("serializable");
+        let mut keys = BTreeMap::new();
+        for (key, value) in serialized.as_object().expect("an object") {
+            if key != "providers" {
+                keys.insert(key.clone(), value.clone());
+                continue;
+            }
+            for (provider, section) in value.as_object().expect("providers by id") {
+                for (key, value) in section.as_object().expect("a section") {
+                    keys.insert(format!("providers.{provider}.{key}"), value.clone());
+                }
+            }
+        }
+        keys
+    }
+
     #[test]
     fn every_setting_is_documented_with_its_real_default() {
-        let defaults = serde_json::to_value(Settings::default()).expect("serializable");
-        let fields = defaults.as_object().expect("an object");
-        let documented: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
-        let mut field_names: Vec<&str> = fields.keys().map(String::as_str).collect();
-        field_names.sort_unstable();
-        let mut sorted_documented = documented.clone();
-        sorted_documented.sort_unstable();
+        let fields = keys_and_values(&Settings::default());
+        let documented: std::collections::BTreeSet<String> =
+            all_settings().iter().map(Setting::key).collect();
         assert_eq!(
-            field_names, sorted_documented,
-            "SETTINGS and Settings disagree"
+            fields
+                .keys()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>(),
+            documented,
+            "the documented settings and the Settings fields (providers' sections included) disagree"
         );
-        for setting in SETTINGS {
-            let actual = &fields[setting.key];
-            let shown = match actual {
+        for setting in all_settings() {
+            let shown = match &fields[&setting.key()] {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(text) => Some(text.clone()),
                 other => Some(other.to_string()),
             };
             assert_eq!(
                 shown.as_deref(),
-                setting.default,
+                setting.default(),
                 "default of {}",
-                setting.key
+                setting.key()
             );
         }
+    }
+
+    /// A provider's variable could otherwise be mistaken for one of the gateway's own.
+    #[test]
+    fn every_setting_has_its_own_variable_and_key() {
+        let settings = all_settings();
+        let variables: std::collections::BTreeSet<String> =
+            settings.iter().map(Setting::env_var).collect();
+        let keys: std::collections::BTreeSet<String> = settings.iter().map(Setting::key).collect();
+        assert_eq!(
+            variables.len(),
+            settings.len(),
+            "a variable names two settings"
+        );
+        assert_eq!(keys.len(), settings.len(), "a key names two settings");
+        let ids: std::collections::BTreeSet<&str> = REGISTRY
+            .iter()
+            .map(|registration| registration.id())
+            .collect();
+        assert_eq!(ids.len(), REGISTRY.len(), "two providers share an id");
     }
 
     #[test]
@@ -1476,11 +1414,15 @@ mod tests {
         }
     }
 
-    /// The README's settings table names every setting of [`SETTINGS`] — the environment
-    /// variable and the file key, in one row — and no other.
+    /// The README's settings table names every documented setting ([`all_settings`]) — the
+    /// environment variable and the file key, in one row — and no other.
     #[test]
     fn the_readme_settings_table_is_the_settings_list() {
         let readme = include_str!("../../../README.md");
+        let listed: BTreeMap<String, String> = all_settings()
+            .iter()
+            .map(|setting| (setting.key(), setting.env_var()))
+            .collect();
         let mut documented = std::collections::BTreeSet::new();
         for row in readme
             .lines()
@@ -1491,20 +1433,13 @@ mod tests {
             let Some(key) = cells[2].strip_prefix('`').and_then(|k| k.strip_suffix('`')) else {
                 continue;
             };
-            assert_eq!(
-                variable,
-                format!("ICECONE_{}", key.to_ascii_uppercase()),
-                "{row}"
-            );
+            assert_eq!(Some(variable), listed.get(key).map(String::as_str), "{row}");
             documented.insert(key.to_owned());
         }
-        let listed: std::collections::BTreeSet<String> = SETTINGS
-            .iter()
-            .map(|setting| setting.key.to_owned())
-            .collect();
         assert_eq!(
-            documented, listed,
-            "README.md's settings table and SETTINGS differ"
+            documented,
+            listed.into_keys().collect(),
+            "README.md's settings table and the documented settings differ"
         );
     }
 
@@ -1681,23 +1616,34 @@ mod tests {
 
     #[test]
     fn provider_settings_resolve_into_the_adapter_configuration_and_contracts() {
+        use icecone_provider_heygen::HeyGenConfig;
+        use icecone_provider_openai::OpenAiConfig;
+        use icecone_provider_stability::{StabilityConfig, StabilityModel};
+
         let config = settings("").expect("defaults").resolve().expect("valid");
         assert_eq!(config.providers.max_retention_days, 0);
-        assert!(config.providers.openai.api_key.is_none());
+        assert_eq!(config.providers.adapters.len(), REGISTRY.len());
+        let openai = config
+            .providers
+            .adapter::<OpenAiConfig>()
+            .expect("OpenAI is configured");
+        assert!(openai.api_key.is_none());
+        assert_eq!(openai.base_url, "https://api.openai.com/v1");
         assert!(config.providers.zdr_contracts.is_empty());
-        assert_eq!(
-            config.providers.openai.base_url,
-            "https://api.openai.com/v1"
-        );
         let config = settings(
-            "openai_api_key = \"sk-sentinel-key\"\nopenai_base_url = \"http://127.0.0.1:9/v1\"\n\
-             openai_zdr_contract = \"ZDR-2026-7\"\nmax_provider_retention_days = 30",
+            "max_provider_retention_days = 30\nprovider_timeout_seconds = 7\n\
+             [providers.openai]\napi_key = \"sk-sentinel-key\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
+             zdr_contract = \"ZDR-2026-7\"\n\
+             [providers.stability]\nmodel = \"ultra\"\n\
+             [providers.heygen]\navatar_id = \" avatar-1 \"\nvoice_id = \"  \"",
         )
         .expect("parses")
         .resolve()
         .expect("valid");
-        assert!(config.providers.openai.api_key.is_some());
-        assert_eq!(config.providers.openai.base_url, "http://127.0.0.1:9/v1");
+        let openai = config.providers.adapter::<OpenAiConfig>().expect("OpenAI");
+        assert!(openai.api_key.is_some());
+        assert_eq!(openai.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(openai.timeout, Duration::from_secs(7));
         assert_eq!(config.providers.max_retention_days, 30);
         assert_eq!(config.providers.zdr_contracts.len(), 1);
         assert_eq!(config.providers.zdr_contracts[0].reference(), "ZDR-2026-7");
@@ -1705,36 +1651,134 @@ mod tests {
             config.providers.zdr_contracts[0].provider().as_str(),
             "openai"
         );
-        let blank = settings("openai_api_key = \"  \"\nopenai_zdr_contract = \"\"")
+        let stability = config
+            .providers
+            .adapter::<StabilityConfig>()
+            .expect("Stability");
+        assert_eq!(stability.model, StabilityModel::Ultra);
+        let heygen = config.providers.adapter::<HeyGenConfig>().expect("HeyGen");
+        assert_eq!(heygen.avatar_id.as_deref(), Some("avatar-1"));
+        assert_eq!(heygen.voice_id, None, "a blank voice is no voice");
+        let blank = settings("[providers.openai]\napi_key = \"  \"\nzdr_contract = \"\"")
             .expect("parses")
             .resolve()
             .expect("valid");
         assert!(
-            blank.providers.openai.api_key.is_none(),
+            blank
+                .providers
+                .adapter::<OpenAiConfig>()
+                .expect("OpenAI")
+                .api_key
+                .is_none(),
             "a blank key is no key"
         );
         assert!(blank.providers.zdr_contracts.is_empty());
-        for (toml, key) in [
-            ("openai_base_url = \"ftp://x\"", "openai_base_url"),
+        for (toml, named) in [
+            (
+                "[providers.openai]\nbase_url = \"ftp://x\"",
+                "providers.openai.base_url (ICECONE_OPENAI_BASE_URL)",
+            ),
             ("provider_timeout_seconds = 0", "provider_timeout_seconds"),
-            ("openai_zdr_contract = \"a\\nb\"", "openai_zdr_contract"),
+            (
+                "[providers.openai]\nzdr_contract = \"a\\nb\"",
+                "providers.openai.zdr_contract (ICECONE_OPENAI_ZDR_CONTRACT)",
+            ),
+            (
+                "[providers.stability]\nmodel = \"turbo\"",
+                "providers.stability.model (ICECONE_STABILITY_MODEL)",
+            ),
             (
                 "env = \"production\"\nmaster_key_file = \"/k\"\ndatabase_url = \"postgres://db/x?sslmode=require\"\n\
-                 openai_base_url = \"http://api.example/v1\"",
-                "openai_base_url",
+                 [providers.openai]\nbase_url = \"http://api.example/v1\"",
+                "providers.openai.base_url",
             ),
         ] {
             let error = settings(toml).expect("parses").resolve().expect_err(toml);
-            assert!(error.to_string().contains(key), "{toml}: {error}");
+            assert!(error.to_string().contains(named), "{toml}: {error}");
         }
     }
 
     #[test]
+    fn an_unknown_key_in_a_provider_section_is_refused_by_its_name() {
+        for (toml, named) in [
+            (
+                "[providers.openai]\napi_kee = \"sk-sentinel-key\"",
+                "unknown setting `providers.openai.api_kee`",
+            ),
+            (
+                "[providers.heygen]\navatar = \"avatar-1\"",
+                "unknown setting `providers.heygen.avatar`",
+            ),
+            (
+                "[providers.opnai]\napi_key = \"sk-sentinel-key\"",
+                "unknown setting `providers.opnai`",
+            ),
+        ] {
+            let error = settings(toml).expect_err(toml);
+            let message = error.to_string();
+            assert!(message.contains(named), "{toml}: {message}");
+            assert!(!message.contains("sk-sentinel"), "{toml}: {message}");
+        }
+        let error = settings("[providers.openai]\napi_key = 4242").expect_err("not a text");
+        let message = error.to_string();
+        assert!(message.contains("providers.openai.api_key"), "{message}");
+        assert!(!message.contains("4242"), "no value echoed: {message}");
+    }
+
+    /// `ICECONE_<PROVIDER>_<KEY>` reaches the provider's section for every setting of every
+    /// registered provider, and is read over the file.
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment::Error"
+    )]
+    fn every_provider_variable_reaches_its_section() {
+        let provider_settings: Vec<Setting> = all_settings()
+            .into_iter()
+            .filter(|setting| setting.key().starts_with("providers."))
+            .collect();
+        let expected = REGISTRY
+            .iter()
+            .map(|registration| registration.settings().len())
+            .sum::<usize>();
+        assert_eq!(provider_settings.len(), expected);
+        assert!(expected > REGISTRY.len(), "every provider has settings");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "icecone.toml",
+                "[providers.openai]\nbase_url = \"https://from-the-file.example/v1\"",
+            )?;
+            for setting in &provider_settings {
+                jail.set_env(setting.env_var(), format!("set-{}", setting.key()));
+            }
+            let settings = Settings::load(None).expect("loads");
+            let read = keys_and_values(&settings);
+            for setting in &provider_settings {
+                let expected = if setting.key().ends_with(".api_key") {
+                    "[redacted]".to_owned()
+                } else {
+                    format!("set-{}", setting.key())
+                };
+                assert_eq!(
+                    read[&setting.key()],
+                    expected,
+                    "{} did not reach {}",
+                    setting.env_var(),
+                    setting.key()
+                );
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
     fn the_openai_key_never_shows_in_debug_output_or_serialized_settings() {
-        let settings = settings("openai_api_key = \"sk-sentinel-key\"").expect("parses");
+        let settings =
+            settings("[providers.openai]\napi_key = \"sk-sentinel-key\"").expect("parses");
         assert!(!format!("{settings:?}").contains("sk-sentinel"));
         let serialized = serde_json::to_string(&settings).expect("serializable");
         assert!(!serialized.contains("sk-sentinel"), "{serialized}");
+        assert!(serialized.contains("[redacted]"), "{serialized}");
         let config = settings.resolve().expect("valid");
         assert!(!format!("{config:?}").contains("sk-sentinel"));
     }
@@ -1768,11 +1812,11 @@ mod tests {
     #[test]
     fn the_settings_help_lists_every_variable() {
         let help = settings_help();
-        for setting in SETTINGS {
+        for setting in all_settings() {
             assert!(
-                help.contains(&setting.env_var()),
+                help.contains(&setting.env_var()) && help.contains(&setting.key()),
                 "{} missing from --help",
-                setting.key
+                setting.key()
             );
         }
     }

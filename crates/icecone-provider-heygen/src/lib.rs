@@ -13,6 +13,7 @@
 //! API key is held as a [`SecretString`], sent only in `X-Api-Key`, and is never logged,
 //! shown by `Debug` or carried by an error.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -26,8 +27,14 @@ use icecone_core::provider::policy::{
     TrainingUse,
 };
 use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::settings::SettingDoc;
+use icecone_provider_http::settings::{
+    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, non_blank,
+    redacted,
+};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 
 mod client;
 mod wire;
@@ -185,6 +192,97 @@ impl HeyGenConfig {
         }
     }
 }
+
+impl AdapterConfig for HeyGenConfig {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn build(&self) -> Result<Arc<dyn ProviderAdapter>, BuildError> {
+        Ok(Arc::new(HeyGenProvider::new(self.clone())?))
+    }
+}
+
+/// The `[providers.heygen]` section of the settings (`ICECONE_HEYGEN_<KEY>`).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HeyGenSettings {
+    /// The API key; unset or blank leaves HeyGen listed but unavailable.
+    #[serde(serialize_with = "redacted")]
+    pub api_key: Option<SecretString>,
+    /// The API's base URL.
+    pub base_url: String,
+    /// The reference of this deployment's zero-data-retention contract with HeyGen.
+    pub zdr_contract: Option<String>,
+    /// The avatar that speaks a video's script; unset or blank leaves HeyGen unavailable.
+    pub avatar_id: Option<String>,
+    /// The voice the avatar speaks with; unset or blank: the avatar's default voice.
+    pub voice_id: Option<String>,
+}
+
+impl Default for HeyGenSettings {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            zdr_contract: None,
+            avatar_id: None,
+            voice_id: None,
+        }
+    }
+}
+
+impl ProviderSettings for HeyGenSettings {
+    const ID: &'static str = ID;
+    const SETTINGS: &'static [SettingDoc] = &[
+        SettingDoc {
+            key: "api_key",
+            default: None,
+            help: "HeyGen API key (avatar video), server-side only, never logged; unset: HeyGen is listed but unavailable",
+        },
+        SettingDoc {
+            key: "base_url",
+            default: Some(DEFAULT_BASE_URL),
+            help: "HeyGen API base URL (tests point it at a local mock); https:// in production",
+        },
+        SettingDoc {
+            key: "zdr_contract",
+            default: None,
+            help: "reference of this deployment's zero-data-retention contract with HeyGen; it changes the effective retention only where HeyGen grants zero data retention by contract",
+        },
+        SettingDoc {
+            key: "avatar_id",
+            default: None,
+            help: "the HeyGen avatar that speaks a video's script; unset: HeyGen is unavailable",
+        },
+        SettingDoc {
+            key: "voice_id",
+            default: None,
+            help: "the HeyGen voice the avatar speaks with; unset: the avatar's default voice",
+        },
+    ];
+    type Config = HeyGenConfig;
+
+    fn access(&self) -> AccessSettings<'_> {
+        AccessSettings {
+            api_key: self.api_key.as_ref(),
+            base_url: &self.base_url,
+            zdr_contract: self.zdr_contract.as_deref(),
+        }
+    }
+
+    fn config(&self, access: Access) -> Result<HeyGenConfig, SettingError> {
+        let mut config = HeyGenConfig::new(access.api_key);
+        config.base_url = access.base_url;
+        config.timeout = access.timeout;
+        config.avatar_id = non_blank(self.avatar_id.as_deref());
+        config.voice_id = non_blank(self.voice_id.as_deref());
+        Ok(config)
+    }
+}
+
+/// HeyGen, for the application's registry of providers.
+pub static REGISTRATION: Registered<HeyGenSettings> = Registered::new();
 
 pub use icecone_provider_http::BuildError;
 

@@ -3,8 +3,9 @@
 //! base URL check, the client with its timeouts, the slot holding the API key, the mapping
 //! of HTTP answers and transport failures to [`ProviderError`], and fetching a finished
 //! job's output from the provider's temporary URL ([`fetch`], where the provider's answer
-//! never chooses where the gateway connects). Behind the `testing` feature, the helpers of
-//! the adapters' wiremock tests (`testing`).
+//! never chooses where the gateway connects). How an adapter is configured — its section
+//! of the settings, read and checked, and its registration ([`settings`]). Behind the
+//! `testing` feature, the helpers of the adapters' wiremock tests (`testing`).
 //!
 //! Nothing here reads a provider's free-text error message (it may quote the prompt), logs
 //! a URL (signed URLs carry credentials) or shows a key. Adapters' clients follow no
@@ -26,6 +27,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::DeserializeOwned;
 
 pub mod fetch;
+pub mod settings;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

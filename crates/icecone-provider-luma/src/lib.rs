@@ -8,6 +8,7 @@
 //! API key is held as a [`SecretString`] and is never logged, shown by `Debug` or carried by
 //! an error.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -18,8 +19,13 @@ use icecone_core::provider::adapter::{
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, ProviderPolicy};
 use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::settings::SettingDoc;
+use icecone_provider_http::settings::{
+    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, redacted,
+};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 
 mod client;
 mod wire;
@@ -119,6 +125,79 @@ impl LumaConfig {
         }
     }
 }
+
+impl AdapterConfig for LumaConfig {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn build(&self) -> Result<Arc<dyn ProviderAdapter>, BuildError> {
+        Ok(Arc::new(LumaProvider::new(self.clone())?))
+    }
+}
+
+/// The `[providers.luma]` section of the settings (`ICECONE_LUMA_<KEY>`).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LumaSettings {
+    /// The API key; unset or blank leaves Luma listed but unavailable.
+    #[serde(serialize_with = "redacted")]
+    pub api_key: Option<SecretString>,
+    /// The API's base URL, up to and including `/dream-machine/v1`.
+    pub base_url: String,
+    /// The reference of this deployment's zero-data-retention contract with Luma.
+    pub zdr_contract: Option<String>,
+}
+
+impl Default for LumaSettings {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            zdr_contract: None,
+        }
+    }
+}
+
+impl ProviderSettings for LumaSettings {
+    const ID: &'static str = ID;
+    const SETTINGS: &'static [SettingDoc] = &[
+        SettingDoc {
+            key: "api_key",
+            default: None,
+            help: "Luma Dream Machine API key (video), server-side only, never logged; unset: Luma is listed but unavailable",
+        },
+        SettingDoc {
+            key: "base_url",
+            default: Some(DEFAULT_BASE_URL),
+            help: "Luma Dream Machine API base URL up to /dream-machine/v1 (tests point it at a local mock); https:// in production",
+        },
+        SettingDoc {
+            key: "zdr_contract",
+            default: None,
+            help: "reference of this deployment's zero-data-retention contract with Luma; it changes the effective retention only where Luma grants zero data retention by contract",
+        },
+    ];
+    type Config = LumaConfig;
+
+    fn access(&self) -> AccessSettings<'_> {
+        AccessSettings {
+            api_key: self.api_key.as_ref(),
+            base_url: &self.base_url,
+            zdr_contract: self.zdr_contract.as_deref(),
+        }
+    }
+
+    fn config(&self, access: Access) -> Result<LumaConfig, SettingError> {
+        let mut config = LumaConfig::new(access.api_key);
+        config.base_url = access.base_url;
+        config.timeout = access.timeout;
+        Ok(config)
+    }
+}
+
+/// Luma, for the application's registry of providers.
+pub static REGISTRATION: Registered<LumaSettings> = Registered::new();
 
 pub use icecone_provider_http::BuildError;
 

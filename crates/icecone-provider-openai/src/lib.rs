@@ -6,6 +6,7 @@
 //! account id or `user` field. The API key is held as a [`SecretString`] and is never
 //! logged, shown by `Debug` or carried by an error.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -18,8 +19,13 @@ use icecone_core::provider::policy::{
     TrainingUse, ZdrArrangement,
 };
 use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::settings::SettingDoc;
+use icecone_provider_http::settings::{
+    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, redacted,
+};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 
 mod client;
 mod wire;
@@ -183,6 +189,79 @@ impl OpenAiConfig {
         }
     }
 }
+
+impl AdapterConfig for OpenAiConfig {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn build(&self) -> Result<Arc<dyn ProviderAdapter>, BuildError> {
+        Ok(Arc::new(OpenAiProvider::new(self.clone())?))
+    }
+}
+
+/// The `[providers.openai]` section of the settings (`ICECONE_OPENAI_<KEY>`).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenAiSettings {
+    /// The API key; unset or blank leaves OpenAI listed but unavailable.
+    #[serde(serialize_with = "redacted")]
+    pub api_key: Option<SecretString>,
+    /// The API's base URL, up to and including `/v1`.
+    pub base_url: String,
+    /// The reference of this deployment's zero-data-retention contract with OpenAI.
+    pub zdr_contract: Option<String>,
+}
+
+impl Default for OpenAiSettings {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            zdr_contract: None,
+        }
+    }
+}
+
+impl ProviderSettings for OpenAiSettings {
+    const ID: &'static str = ID;
+    const SETTINGS: &'static [SettingDoc] = &[
+        SettingDoc {
+            key: "api_key",
+            default: None,
+            help: "OpenAI API key, server-side only, never logged; unset: OpenAI is listed but unavailable",
+        },
+        SettingDoc {
+            key: "base_url",
+            default: Some(DEFAULT_BASE_URL),
+            help: "OpenAI API base URL up to /v1 (tests point it at a local mock); https:// in production",
+        },
+        SettingDoc {
+            key: "zdr_contract",
+            default: None,
+            help: "reference of this deployment's zero-data-retention contract with OpenAI; when set, OpenAI's effective retention is none",
+        },
+    ];
+    type Config = OpenAiConfig;
+
+    fn access(&self) -> AccessSettings<'_> {
+        AccessSettings {
+            api_key: self.api_key.as_ref(),
+            base_url: &self.base_url,
+            zdr_contract: self.zdr_contract.as_deref(),
+        }
+    }
+
+    fn config(&self, access: Access) -> Result<OpenAiConfig, SettingError> {
+        let mut config = OpenAiConfig::new(access.api_key);
+        config.base_url = access.base_url;
+        config.timeout = access.timeout;
+        Ok(config)
+    }
+}
+
+/// OpenAI, for the application's registry of providers.
+pub static REGISTRATION: Registered<OpenAiSettings> = Registered::new();
 
 pub use icecone_provider_http::BuildError;
 

@@ -8,6 +8,7 @@
 //! id. The API key is held as a [`SecretString`] and is never logged, shown by `Debug` or
 //! carried by an error.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -18,8 +19,13 @@ use icecone_core::provider::adapter::{
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, ProviderPolicy};
 use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::settings::SettingDoc;
+use icecone_provider_http::settings::{
+    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, redacted,
+};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 
 mod client;
 mod wire;
@@ -136,6 +142,79 @@ impl RunwayConfig {
         }
     }
 }
+
+impl AdapterConfig for RunwayConfig {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn build(&self) -> Result<Arc<dyn ProviderAdapter>, BuildError> {
+        Ok(Arc::new(RunwayProvider::new(self.clone())?))
+    }
+}
+
+/// The `[providers.runway]` section of the settings (`ICECONE_RUNWAY_<KEY>`).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunwaySettings {
+    /// The API key; unset or blank leaves Runway listed but unavailable.
+    #[serde(serialize_with = "redacted")]
+    pub api_key: Option<SecretString>,
+    /// The API's base URL, up to and including `/v1`.
+    pub base_url: String,
+    /// The reference of this deployment's zero-data-retention contract with Runway.
+    pub zdr_contract: Option<String>,
+}
+
+impl Default for RunwaySettings {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            zdr_contract: None,
+        }
+    }
+}
+
+impl ProviderSettings for RunwaySettings {
+    const ID: &'static str = ID;
+    const SETTINGS: &'static [SettingDoc] = &[
+        SettingDoc {
+            key: "api_key",
+            default: None,
+            help: "Runway API key (video), server-side only, never logged; unset: Runway is listed but unavailable",
+        },
+        SettingDoc {
+            key: "base_url",
+            default: Some(DEFAULT_BASE_URL),
+            help: "Runway API base URL up to /v1 (tests point it at a local mock); https:// in production",
+        },
+        SettingDoc {
+            key: "zdr_contract",
+            default: None,
+            help: "reference of this deployment's zero-data-retention contract with Runway; it changes the effective retention only where Runway grants zero data retention by contract",
+        },
+    ];
+    type Config = RunwayConfig;
+
+    fn access(&self) -> AccessSettings<'_> {
+        AccessSettings {
+            api_key: self.api_key.as_ref(),
+            base_url: &self.base_url,
+            zdr_contract: self.zdr_contract.as_deref(),
+        }
+    }
+
+    fn config(&self, access: Access) -> Result<RunwayConfig, SettingError> {
+        let mut config = RunwayConfig::new(access.api_key);
+        config.base_url = access.base_url;
+        config.timeout = access.timeout;
+        Ok(config)
+    }
+}
+
+/// Runway, for the application's registry of providers.
+pub static REGISTRATION: Registered<RunwaySettings> = Registered::new();
 
 pub use icecone_provider_http::BuildError;
 

@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -18,8 +19,13 @@ use icecone_core::provider::adapter::{
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{Claim, DataCategory, ProviderPolicy};
 use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::settings::SettingDoc;
+use icecone_provider_http::settings::{
+    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, redacted,
+};
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 
 mod client;
 mod wire;
@@ -170,6 +176,91 @@ impl StabilityConfig {
         }
     }
 }
+
+impl AdapterConfig for StabilityConfig {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn build(&self) -> Result<Arc<dyn ProviderAdapter>, BuildError> {
+        Ok(Arc::new(StabilityProvider::new(self.clone())?))
+    }
+}
+
+/// The `[providers.stability]` section of the settings (`ICECONE_STABILITY_<KEY>`).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StabilitySettings {
+    /// The API key; unset or blank leaves Stability AI listed but unavailable.
+    #[serde(serialize_with = "redacted")]
+    pub api_key: Option<SecretString>,
+    /// The API's base URL.
+    pub base_url: String,
+    /// The reference of this deployment's zero-data-retention contract with Stability AI.
+    pub zdr_contract: Option<String>,
+    /// The Stable Image endpoint: `core` or `ultra`.
+    pub model: String,
+}
+
+impl Default for StabilitySettings {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            zdr_contract: None,
+            model: StabilityModel::Core.as_str().to_owned(),
+        }
+    }
+}
+
+impl ProviderSettings for StabilitySettings {
+    const ID: &'static str = ID;
+    const SETTINGS: &'static [SettingDoc] = &[
+        SettingDoc {
+            key: "api_key",
+            default: None,
+            help: "Stability AI API key (images), server-side only, never logged; unset: Stability is listed but unavailable",
+        },
+        SettingDoc {
+            key: "base_url",
+            default: Some(DEFAULT_BASE_URL),
+            help: "Stability AI API base URL (tests point it at a local mock); https:// in production",
+        },
+        SettingDoc {
+            key: "zdr_contract",
+            default: None,
+            help: "reference of this deployment's zero-data-retention contract with Stability AI; it changes the effective retention only where Stability AI grants zero data retention by contract",
+        },
+        SettingDoc {
+            key: "model",
+            default: Some("core"),
+            help: "the Stable Image endpoint images are generated with: core or ultra",
+        },
+    ];
+    type Config = StabilityConfig;
+
+    fn access(&self) -> AccessSettings<'_> {
+        AccessSettings {
+            api_key: self.api_key.as_ref(),
+            base_url: &self.base_url,
+            zdr_contract: self.zdr_contract.as_deref(),
+        }
+    }
+
+    fn config(&self, access: Access) -> Result<StabilityConfig, SettingError> {
+        let mut config = StabilityConfig::new(access.api_key);
+        config.base_url = access.base_url;
+        config.timeout = access.timeout;
+        config.model = self
+            .model
+            .parse()
+            .map_err(|_| SettingError::invalid("model", "must be core or ultra"))?;
+        Ok(config)
+    }
+}
+
+/// Stability AI, for the application's registry of providers.
+pub static REGISTRATION: Registered<StabilitySettings> = Registered::new();
 
 pub use icecone_provider_http::BuildError;
 

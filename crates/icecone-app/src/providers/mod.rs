@@ -1,23 +1,32 @@
 //! The AI provider adapters this gateway runs with, each with its effective policy (the
-//! declared policy with this deployment's contracts applied), and the [`router::Router`]
-//! that picks one for a request.
+//! declared policy with this deployment's contracts applied), the [`REGISTRY`] of the
+//! external providers it can be configured with, and the [`router::Router`] that picks one
+//! for a request.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use icecone_core::provider::adapter::ProviderAdapter;
 use icecone_core::provider::policy::{EffectivePolicy, effective_policy};
-use icecone_provider_heygen::HeyGenProvider;
+use icecone_provider_http::settings::Registration;
 use icecone_provider_local::LocalProvider;
-use icecone_provider_luma::LumaProvider;
-use icecone_provider_openai::OpenAiProvider;
-use icecone_provider_runway::RunwayProvider;
-use icecone_provider_stability::StabilityProvider;
 
 use crate::settings::ProvidersConfig;
 
 pub mod credentials;
 pub mod router;
+
+/// Every external provider the gateway can be configured with, in the order `providers`
+/// lists them: the configuration reads each one's section (`[providers.<id>]`,
+/// `ICECONE_<ID>_<KEY>`) and documents its settings from here, and [`entries`] builds
+/// their adapters in this order. Adding a provider is one line here.
+pub static REGISTRY: &[&dyn Registration] = &[
+    &icecone_provider_openai::REGISTRATION,
+    &icecone_provider_stability::REGISTRATION,
+    &icecone_provider_luma::REGISTRATION,
+    &icecone_provider_runway::REGISTRATION,
+    &icecone_provider_heygen::REGISTRATION,
+];
 
 /// An adapter with the policy our requests to it are held to.
 #[derive(Debug, Clone)]
@@ -48,29 +57,18 @@ impl Entry {
 }
 
 /// Every adapter the gateway knows, in the order `providers` lists them: `local` first
-/// (always available), then the external providers, listed whether or not they are
-/// configured (an external provider without a key is `available: false`).
+/// (always available), then the external providers of the [`REGISTRY`], listed whether or
+/// not they are configured (an external provider without a key is `available: false`).
 pub fn entries(config: &ProvidersConfig) -> anyhow::Result<Vec<Entry>> {
-    let adapters: [Arc<dyn ProviderAdapter>; 6] = [
-        Arc::new(LocalProvider::new(config.local_video_delay)),
-        Arc::new(
-            OpenAiProvider::new(config.openai.clone())
-                .context("cannot build the OpenAI adapter")?,
-        ),
-        Arc::new(
-            StabilityProvider::new(config.stability.clone())
-                .context("cannot build the Stability AI adapter")?,
-        ),
-        Arc::new(LumaProvider::new(config.luma.clone()).context("cannot build the Luma adapter")?),
-        Arc::new(
-            RunwayProvider::new(config.runway.clone())
-                .context("cannot build the Runway adapter")?,
-        ),
-        Arc::new(
-            HeyGenProvider::new(config.heygen.clone())
-                .context("cannot build the HeyGen adapter")?,
-        ),
-    ];
+    let mut adapters: Vec<Arc<dyn ProviderAdapter>> =
+        vec![Arc::new(LocalProvider::new(config.local_video_delay))];
+    for adapter in &config.adapters {
+        adapters.push(
+            adapter
+                .build()
+                .with_context(|| format!("cannot build the {} adapter", adapter.id()))?,
+        );
+    }
     Ok(adapters
         .into_iter()
         .map(|adapter| Entry::new(adapter, &config.zdr_contracts))
