@@ -383,6 +383,101 @@ async fn queries_and_mutations_are_refused_over_the_websocket() {
     }
 }
 
+/// Asserts that every error of `errors` carries an `extensions.code`; answers the codes.
+fn codes_of(errors: &Value) -> Vec<String> {
+    let errors = errors
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors: {errors}"));
+    assert!(!errors.is_empty(), "an error message with no error");
+    errors
+        .iter()
+        .map(|error| {
+            error["extensions"]["code"]
+                .as_str()
+                .unwrap_or_else(|| panic!("an error without a code: {error}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_websocket_error_message_carries_a_code() {
+    let app = TestApp::spawn().await;
+    let mut socket = Socket::connect(&app, json!({})).await;
+    assert_eq!(socket.next().await.expect("ack")["type"], "connection_ack");
+    let aliases: String = (0..20)
+        .map(|n| format!("a{n}: generationUpdated(id: \"x\") {{ id }} "))
+        .collect();
+    let refused = [
+        // Refused by the transport before GraphQL sees it.
+        (json!({ "query": 5 }), "BAD_USER_INPUT"),
+        (json!({ "query": "{ __typename }" }), "BAD_USER_INPUT"),
+        // Refused by the limits, by the parser, by validation and by variable coercion.
+        (
+            json!({ "query": format!("subscription {{ {aliases}}}") }),
+            "QUERY_TOO_COMPLEX",
+        ),
+        (json!({ "query": "subscription {" }), "BAD_USER_INPUT"),
+        (
+            json!({ "query": "subscription { nope }" }),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (n, (payload, expected)) in refused.into_iter().enumerate() {
+        let id = n.to_string();
+        socket
+            .send(json!({ "id": id, "type": "subscribe", "payload": payload }))
+            .await;
+        let answer = socket.next().await.expect("an answer");
+        assert_eq!(
+            (answer["type"].as_str(), answer["id"].as_str()),
+            (Some("error"), Some(id.as_str())),
+            "{answer}"
+        );
+        assert_eq!(codes_of(&answer["payload"]), [expected], "{answer}");
+    }
+
+    // Errors of a field (a variable left out, a resolver's refusal) arrive in a `next`:
+    // coded too.
+    socket
+        .send(json!({ "id": "unset", "type": "subscribe", "payload": {
+            "query": "subscription S($id: ID!) { generationUpdated(id: $id) { id } }",
+        } }))
+        .await;
+    let answer = socket.next().await.expect("an answer");
+    assert_eq!(answer["type"], "next", "{answer}");
+    assert_eq!(
+        codes_of(&answer["payload"]["errors"]),
+        ["BAD_USER_INPUT"],
+        "{answer}"
+    );
+    socket
+        .subscribe("anonymous", &Uuid::new_v4().to_string())
+        .await;
+    let answer = loop {
+        let answer = socket.next().await.expect("an answer");
+        if answer["id"] == "anonymous" && answer["type"] == "next" {
+            break answer;
+        }
+    };
+    assert_eq!(
+        codes_of(&answer["payload"]["errors"]),
+        ["UNAUTHENTICATED"],
+        "{answer}"
+    );
+
+    // So is the refusal of an upgrade that is not one.
+    let refusal = app
+        .send(
+            app.client
+                .get(app.url("/graphql/ws"))
+                .header("sec-websocket-protocol", "graphql-transport-ws"),
+        )
+        .await;
+    assert_eq!(refusal.status, 400, "{}", refusal.text);
+    assert_eq!(refusal.first_code(), "BAD_USER_INPUT");
+}
+
 #[tokio::test]
 async fn an_oversized_websocket_message_closes_the_connection_with_1009() {
     let app = TestApp::spawn_with(|settings| settings.max_body_bytes = 16 * 1024).await;
