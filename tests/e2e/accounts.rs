@@ -16,7 +16,7 @@ use icecone_store::accounts::AccountKind;
 use icecone_store::sessions::NewSession;
 use uuid::Uuid;
 
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
 /// The app's vault and token keys, as a second gateway instance would open them.
 pub(crate) async fn instance(app: &TestApp) -> (Vault, TokenSigner) {
@@ -56,7 +56,7 @@ async fn signed_in(
     (account, session, token)
 }
 
-async fn me(app: &TestApp, authorization: Option<&str>) -> crate::helpers::Answer {
+async fn me(app: &TestApp, authorization: Option<&str>) -> crate::support::app::Answer {
     let mut request = app
         .client
         .post(app.url("/graphql"))
@@ -170,7 +170,7 @@ async fn graphql(
     token: Option<&str>,
     query: &str,
     variables: serde_json::Value,
-) -> crate::helpers::Answer {
+) -> crate::support::app::Answer {
     let mut request = app
         .client
         .post(app.url("/graphql"))

@@ -12,8 +12,8 @@ use icecone_core::identity::policy::CURRENT_POLICY_VERSION;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::TestApp;
 use crate::login::{PASSWORD, post, register};
+use crate::support::app::TestApp;
 
 const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
     ... on AuthSession { accessToken } } }";

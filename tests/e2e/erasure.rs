@@ -20,10 +20,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::accounts::instance;
 use crate::consent::{set, signed_in};
-use crate::helpers::TestApp;
 use crate::login::{PASSWORD, post};
 use crate::mfa::code_at;
 use crate::staff_console::{FRESH, staff_member, token as mint_token};
+use crate::support::app::TestApp;
 
 pub(crate) const REQUEST: &str = "mutation D($p: String!, $c: String) { \
     requestAccountDeletion(password: $p, code: $c) { \

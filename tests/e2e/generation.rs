@@ -30,9 +30,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::accounts::instance;
 use crate::consent::{set, signed_in};
-use crate::helpers::{Answer, TestApp};
 use crate::login::{post, register};
 use crate::routing::mount_openai_chat;
+use crate::support::app::{Answer, TestApp};
 
 const GENERATION_FIELDS: &str = "id kind status prompt error createdAt \
     provider { id zeroDataRetention } \

@@ -34,8 +34,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::accounts::instance;
 use crate::binary::{free_port, icecone, wait_until_healthy};
 use crate::consent::signed_in;
-use crate::helpers::TestApp;
 use crate::login::post;
+use crate::support::app::TestApp;
 use crate::websocket::Socket;
 
 const FIELDS: &str = "id kind status error prompt provider { id } \

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::accounts::instance;
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 

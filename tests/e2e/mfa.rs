@@ -5,8 +5,8 @@ use icecone_app::notify::NotificationKind;
 use icecone_core::identity::totp::{self, TotpConfig, TotpSecret};
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
 use crate::login::{PASSWORD, post, register};
+use crate::support::app::TestApp;
 
 pub(crate) fn base32_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::accounts::instance;
 use crate::consent::{codes, set, signed_in};
-use crate::helpers::TestApp;
 use crate::login::post;
 use crate::staff_console::{FRESH, STALE, actions, staff_member, token};
+use crate::support::app::TestApp;
 
 const CREATE: &str = "mutation C($n: String!, $s: [PartnerScope!]!) { createPartner(name: $n, scopes: $s) \
     { id key hint scopes partner { id name } } }";

@@ -1,6 +1,6 @@
 use secrecy::SecretString;
 
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
 const PROVIDER_FIELDS: &str = "{ providers { id name capabilities dataCategories trainingUse \
      retention { kind maxDays condition } zeroDataRetention zeroDataRetentionArrangement \

@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use crate::accounts::instance;
 use crate::consent::signed_in;
-use crate::helpers::TestApp;
 use crate::login::{PASSWORD, post};
 use crate::staff_console::actions;
+use crate::support::app::TestApp;
 
 const TEXT: &str = "mutation T($i: GenerateTextInput!) { generateText(input: $i) { id \
     output { ... on TextOutput { text } } } }";

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use crate::accounts::instance;
 use crate::consent::signed_in;
-use crate::helpers::TestApp;
 use crate::login::{PASSWORD, post};
 use crate::staff_console::{STALE, token as mint_token};
+use crate::support::app::TestApp;
 
 const UPDATE: &str = "mutation U($input: UpdateProfileInput!) { updateProfile(input: $input) { \
     email emailVerified displayName } }";

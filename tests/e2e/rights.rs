@@ -20,9 +20,9 @@ use uuid::Uuid;
 
 use crate::accounts::instance;
 use crate::consent::{set, signed_in};
-use crate::helpers::{Answer, TestApp};
 use crate::login::post;
 use crate::staff_console::{FRESH, actions, staff_member, token};
+use crate::support::app::{Answer, TestApp};
 
 const REQUESTS: &str = "{ me { dataRequests { id kind status receivedAt dueAt extendedDueAt \
     extensionReason completedAt downloadUrl overdue history { from to actor note } } } }";

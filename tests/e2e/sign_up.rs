@@ -6,8 +6,8 @@ use icecone_app::notify::NotificationKind;
 use icecone_core::identity::policy::CURRENT_POLICY_VERSION;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
 use crate::login::{PASSWORD, post, register};
+use crate::support::app::TestApp;
 
 const SIGN_UP: &str =
     "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken expiresAt } }";

@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::accounts::instance;
-use crate::helpers::TestApp;
 use crate::login::{PASSWORD, post, register};
 use crate::mfa::{base32_decode, code_at};
+use crate::support::app::TestApp;
 
 const STAFF_ACCOUNT: &str = "query S($id: ID!, $r: String!) { staffAccount(id: $id, reason: $r) \
     { id email kind createdAt suspended suspendedAt mfaEnabled roles } }";

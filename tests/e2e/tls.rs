@@ -15,7 +15,7 @@ use rustls::pki_types::pem::PemObject;
 use secrecy::SecretString;
 
 use crate::binary::{free_port, icecone, output_of, terminate};
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
 const HSTS: &str = "max-age=63072000; includeSubDomains";
 

@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use crate::accounts::instance;
 use crate::consent::signed_in;
-use crate::helpers::TestApp;
 use crate::login::{PASSWORD, post, register};
 use crate::partners::{REVOKE_KEY, admin_token, create};
 use crate::staff_console::{FRESH, staff_member};
+use crate::support::app::TestApp;
 
 /// A `graphql-transport-ws` connection to the gateway.
 pub(crate) struct Socket {
