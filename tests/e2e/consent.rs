@@ -12,47 +12,10 @@ use icecone_core::identity::policy::CURRENT_POLICY_VERSION;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::login::{PASSWORD, post, register};
-use crate::support::app::TestApp;
+use crate::support::app::{PASSWORD, Person, TestApp, codes};
 
-const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
-    ... on AuthSession { accessToken } } }";
-const SET: &str = "mutation S($p: Purpose!, $g: Boolean!) { setConsent(purpose: $p, granted: $g) { \
-    purpose granted source objected } }";
 const PERSONALIZATION: &str =
     "{ me { id personalization { favouriteKinds suggestedPrompts preferredProviders } } }";
-
-/// A verified account and an access token for it.
-pub(crate) async fn signed_in(app: &TestApp, email: &str) -> (Uuid, String) {
-    let account = register(app, email).await;
-    let body = post(app, None, LOG_IN, json!({ "e": email, "p": PASSWORD })).await;
-    let token = body["data"]["logIn"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no session: {body}"))
-        .to_owned();
-    (account, token)
-}
-
-pub(crate) async fn set(app: &TestApp, token: &str, purpose: &str, granted: bool) -> Value {
-    post(app, Some(token), SET, json!({ "p": purpose, "g": granted })).await
-}
-
-pub(crate) fn codes(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| {
-                    e["extensions"]["code"]
-                        .as_str()
-                        .unwrap_or("none")
-                        .to_owned()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Asserts the answer withheld personalization with `code` (and, for consent, the purpose)
 /// while `me { id }` still resolved.
@@ -80,9 +43,7 @@ const CONSENTS: &str = "{ me { processingRestricted consents { purpose granted l
 #[tokio::test]
 async fn the_privacy_policy_is_public_and_names_every_purpose_with_its_legal_basis() {
     let app = TestApp::spawn().await;
-    let body = post(
-        &app,
-        None,
+    let body = app.graphql(None,
         "{ privacyPolicy { version effectiveOn purposes { purpose legalBasis description dataUse onByDefault withdrawable revisedIn } } }",
         json!({}),
     )
@@ -109,8 +70,11 @@ async fn the_privacy_policy_is_public_and_names_every_purpose_with_its_legal_bas
 async fn me_lists_every_purpose_and_consents_are_recorded_changed_and_refused_where_they_cannot_be()
 {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "cara@example.com").await;
-    let me = post(&app, Some(&token), CONSENTS, json!({})).await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("cara@example.com").await;
+    let me = app.graphql(Some(&token), CONSENTS, json!({})).await;
     assert_eq!(me["data"]["me"]["processingRestricted"], false, "{me}");
     for purpose in Purpose::ALL {
         let consent = consent_of(&me, purpose.as_str());
@@ -119,32 +83,32 @@ async fn me_lists_every_purpose_and_consents_are_recorded_changed_and_refused_wh
         assert_eq!(consent["policyVersion"], Value::Null);
     }
 
-    let given = set(&app, &token, "MARKETING", true).await;
+    let given = app.set_consent(&token, "MARKETING", true).await;
     assert_eq!(given["data"]["setConsent"]["granted"], true, "{given}");
     assert_eq!(given["data"]["setConsent"]["source"], "USER");
-    let me = post(&app, Some(&token), CONSENTS, json!({})).await;
+    let me = app.graphql(Some(&token), CONSENTS, json!({})).await;
     assert_eq!(
         consent_of(&me, "MARKETING")["policyVersion"],
         CURRENT_POLICY_VERSION
     );
 
     for (purpose, granted) in [("SECURITY", false), ("SERVICE_PROVISION", false)] {
-        let refused = set(&app, &token, purpose, granted).await;
+        let refused = app.set_consent(&token, purpose, granted).await;
         assert_eq!(codes(&refused), ["BAD_USER_INPUT"], "{refused}");
     }
-    let objected = post(
-        &app,
-        Some(&token),
-        "mutation { objectToProcessing(purpose: MARKETING) { granted objected } }",
-        json!({}),
-    )
-    .await;
+    let objected = app
+        .graphql(
+            Some(&token),
+            "mutation { objectToProcessing(purpose: MARKETING) { granted objected } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         objected["data"]["objectToProcessing"],
         json!({ "granted": false, "objected": true }),
         "{objected}"
     );
-    let again = set(&app, &token, "MARKETING", true).await;
+    let again = app.set_consent(&token, "MARKETING", true).await;
     assert_eq!(
         again["data"]["setConsent"]["objected"], false,
         "the person lifts their own objection: {again}"
@@ -156,8 +120,12 @@ async fn me_lists_every_purpose_and_consents_are_recorded_changed_and_refused_wh
 #[tokio::test]
 async fn personalization_needs_consent_while_the_rest_of_the_answer_resolves() {
     let app = TestApp::spawn().await;
-    let (account, token) = signed_in(&app, "dev@example.com").await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("dev@example.com").await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert_gated(&body, "CONSENT_REQUIRED");
     assert_eq!(body["data"]["me"]["id"], account.to_string(), "{body}");
     assert_eq!(body["data"]["me"]["personalization"], Value::Null);
@@ -167,26 +135,29 @@ async fn personalization_needs_consent_while_the_rest_of_the_answer_resolves() {
         "{body}"
     );
 
-    set(&app, &token, "PERSONALIZATION", true).await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    app.set_consent(&token, "PERSONALIZATION", true).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(
         body["data"]["me"]["personalization"],
         json!({ "favouriteKinds": [], "suggestedPrompts": [], "preferredProviders": [] })
     );
 
-    set(&app, &token, "PERSONALIZATION", false).await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    app.set_consent(&token, "PERSONALIZATION", false).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert_gated(&body, "CONSENT_REQUIRED");
 }
 
 #[tokio::test]
 async fn every_way_around_the_consent_gate_is_closed() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "eli@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("eli@example.com").await;
     // Consent to another purpose opens nothing.
-    set(&app, &token, "MARKETING", true).await;
-    set(&app, &token, "ANALYTICS", true).await;
+    app.set_consent(&token, "MARKETING", true).await;
+    app.set_consent(&token, "ANALYTICS", true).await;
 
     let documents = [
         ("alias", "{ me { p: personalization { favouriteKinds } } }"),
@@ -209,7 +180,7 @@ async fn every_way_around_the_consent_gate_is_closed() {
         ),
     ];
     for (how, document) in documents {
-        let body = post(&app, Some(&token), document, json!({})).await;
+        let body = app.graphql(Some(&token), document, json!({})).await;
         assert!(!codes(&body).is_empty(), "{how}: {body}");
         assert!(
             codes(&body).iter().all(|c| c == "CONSENT_REQUIRED"),
@@ -255,13 +226,13 @@ async fn every_way_around_the_consent_gate_is_closed() {
     assert_gated(&get, "CONSENT_REQUIRED");
 
     // A subscription: the schema has none, so the operation is refused outright.
-    let subscription = post(
-        &app,
-        Some(&token),
-        "subscription { me { personalization { favouriteKinds } } }",
-        json!({}),
-    )
-    .await;
+    let subscription = app
+        .graphql(
+            Some(&token),
+            "subscription { me { personalization { favouriteKinds } } }",
+            json!({}),
+        )
+        .await;
     assert!(subscription["data"].is_null(), "{subscription}");
     assert!(!codes(&subscription).is_empty(), "{subscription}");
 }
@@ -269,7 +240,11 @@ async fn every_way_around_the_consent_gate_is_closed() {
 #[tokio::test]
 async fn a_consent_given_under_an_older_policy_version_does_not_count() {
     let app = TestApp::spawn().await;
-    let (account, token) = signed_in(&app, "fay@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("fay@example.com").await;
     app.db
         .store()
         .append_consent_entries(
@@ -286,55 +261,57 @@ async fn a_consent_given_under_an_older_policy_version_does_not_count() {
         )
         .await
         .expect("an old consent");
-    let me = post(&app, Some(&token), CONSENTS, json!({})).await;
+    let me = app.graphql(Some(&token), CONSENTS, json!({})).await;
     let consent = consent_of(&me, "PERSONALIZATION");
     assert_eq!(consent["granted"], false, "{consent}");
     assert_eq!(consent["policyVersion"], "2000-01-01");
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert_gated(&body, "CONSENT_REQUIRED");
     // Renewed under the current version, it counts.
-    set(&app, &token, "PERSONALIZATION", true).await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    app.set_consent(&token, "PERSONALIZATION", true).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
 }
 
 #[tokio::test]
 async fn restriction_leaves_only_the_persons_own_access() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "gil@example.com").await;
-    set(&app, &token, "PERSONALIZATION", true).await;
-    let restricted = post(
-        &app,
-        Some(&token),
-        "mutation { restrictProcessing(restricted: true) { processingRestricted } }",
-        json!({}),
-    )
-    .await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("gil@example.com").await;
+    app.set_consent(&token, "PERSONALIZATION", true).await;
+    let restricted = app
+        .graphql(
+            Some(&token),
+            "mutation { restrictProcessing(restricted: true) { processingRestricted } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         restricted["data"]["restrictProcessing"]["processingRestricted"], true,
         "{restricted}"
     );
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert_gated(&body, "PROCESSING_RESTRICTED");
     // The person's own access still works.
-    let own = post(
-        &app,
-        Some(&token),
-        "{ me { email consents { purpose } } }",
-        json!({}),
-    )
-    .await;
+    let own = app
+        .graphql(
+            Some(&token),
+            "{ me { email consents { purpose } } }",
+            json!({}),
+        )
+        .await;
     assert!(own.get("errors").is_none(), "{own}");
     assert_eq!(own["data"]["me"]["email"], "gil@example.com");
 
-    post(
-        &app,
+    app.graphql(
         Some(&token),
         "mutation { restrictProcessing(restricted: false) { processingRestricted } }",
         json!({}),
     )
     .await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
 }
 
@@ -346,9 +323,12 @@ async fn global_privacy_control_withdraws_marketing_and_is_announced() {
     assert_eq!(gpc.json()["gpc"], true);
     assert!(gpc.json()["lastUpdate"].is_string());
 
-    let (_, token) = signed_in(&app, "hal@example.com").await;
-    set(&app, &token, "MARKETING", true).await;
-    set(&app, &token, "ANALYTICS", true).await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("hal@example.com").await;
+    app.set_consent(&token, "MARKETING", true).await;
+    app.set_consent(&token, "ANALYTICS", true).await;
     let body: Value = app
         .send(
             app.client
@@ -386,40 +366,44 @@ async fn global_privacy_control_withdraws_marketing_and_is_announced() {
 async fn consents_chosen_at_sign_up_are_recorded_with_their_source() {
     let app = TestApp::spawn().await;
     let query = "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }";
-    let body = post(
-        &app,
-        None,
-        query,
-        json!({ "i": { "email": "ida@example.com", "password": PASSWORD,
+    let body = app
+        .graphql(
+            None,
+            query,
+            json!({ "i": { "email": "ida@example.com", "password": PASSWORD,
                        "acceptedPolicyVersion": CURRENT_POLICY_VERSION,
                        "consents": ["MARKETING"] } }),
-    )
-    .await;
+        )
+        .await;
     let token = body["data"]["signUp"]["accessToken"]
         .as_str()
         .unwrap_or_else(|| panic!("{body}"))
         .to_owned();
-    let me = post(&app, Some(&token), CONSENTS, json!({})).await;
+    let me = app.graphql(Some(&token), CONSENTS, json!({})).await;
     assert_eq!(consent_of(&me, "MARKETING")["source"], "SIGN_UP", "{me}");
     assert_eq!(consent_of(&me, "MARKETING")["granted"], true);
     assert_eq!(consent_of(&me, "PERSONALIZATION")["granted"], false);
 
-    let refused = post(
-        &app,
-        None,
-        query,
-        json!({ "i": { "email": "jon@example.com", "password": PASSWORD,
+    let refused = app
+        .graphql(
+            None,
+            query,
+            json!({ "i": { "email": "jon@example.com", "password": PASSWORD,
                        "acceptedPolicyVersion": CURRENT_POLICY_VERSION,
                        "consents": ["SECURITY"] } }),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(codes(&refused), ["BAD_USER_INPUT"], "{refused}");
 }
 
 #[tokio::test]
 async fn marketing_notifications_are_delivered_only_with_consent() {
     let app = TestApp::spawn().await;
-    let (account, token) = signed_in(&app, "kai@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("kai@example.com").await;
     let store = app.db.store();
     let news = |id| {
         store.enqueue_notification(
@@ -443,7 +427,7 @@ async fn marketing_notifications_are_delivered_only_with_consent() {
             .any(|d| d.kind == NotificationKind::ProductNews),
         "marketing went out without consent"
     );
-    set(&app, &token, "MARKETING", true).await;
+    app.set_consent(&token, "MARKETING", true).await;
     news(Uuid::new_v4()).await.expect("queued");
     app.notifications
         .wait_for(NotificationKind::ProductNews, "kai@example.com")

@@ -1,6 +1,6 @@
 use secrecy::SecretString;
 
-use crate::support::app::TestApp;
+use crate::support::app::{FRESH, Person, STALE, StaffMember, TestApp, codes};
 
 const PROVIDER_FIELDS: &str = "{ providers { id name capabilities dataCategories trainingUse \
      retention { kind maxDays condition } zeroDataRetention zeroDataRetentionArrangement \
@@ -112,10 +112,11 @@ async fn image_and_video_providers_publish_their_sourced_policies_and_are_refuse
 
     // Training "yes" never meets the promise of no training: an image request that names
     // Stability is refused before anything is sent (the mock expects no request).
-    let (_, token) = crate::consent::signed_in(&app, "picture-maker@example.com").await;
-    let body = crate::login::post(
-        &app,
-        Some(&token),
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("picture-maker@example.com").await;
+    let body = app.graphql(Some(&token),
         "mutation($input: GenerateImageInput!) { generateImage(input: $input) { id } }",
         serde_json::json!({ "input": { "prompt": "a private picture", "provider": "stability" } }),
     )
@@ -322,26 +323,25 @@ async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_inst
     use serde_json::json;
     use wiremock::MockServer;
 
-    use crate::accounts::instance;
-    use crate::consent::{codes, signed_in};
-    use crate::login::post;
     use crate::routing::mount_openai_chat;
-    use crate::staff_console::{FRESH, STALE, staff_member, token};
 
     const NEW_KEY: &str = "sk-set-at-run-time-5150-abcdef";
     let server = MockServer::start().await;
     let base_url = format!("{}/v1", server.uri());
     let app = TestApp::spawn_with(|settings| settings.openai_base_url = base_url.clone()).await;
-    let (vault, tokens) = instance(&app).await;
-    let (admin, _) = staff_member(&app, &vault, "root@icecone.example", StaffRole::Admin).await;
-    let (support, _) = staff_member(&app, &vault, "help@icecone.example", StaffRole::Support).await;
-    let fresh = token(&app, &tokens, admin, FRESH).await;
-    let stale = token(&app, &tokens, admin, STALE).await;
-    let support = token(&app, &tokens, support, FRESH).await;
+    let StaffMember { id: admin, .. } = app
+        .staff_member("root@icecone.example", StaffRole::Admin)
+        .await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("help@icecone.example", StaffRole::Support)
+        .await;
+    let fresh = app.mint_token(admin, FRESH).await;
+    let stale = app.mint_token(admin, STALE).await;
+    let support = app.mint_token(support, FRESH).await;
     let set = |token: String, provider: &str, key: &str| {
         let app = &app;
         let variables = json!({ "p": provider, "k": key });
-        async move { post(app, Some(&token), SET_CREDENTIAL, variables).await }
+        async move { app.graphql(Some(&token), SET_CREDENTIAL, variables).await }
     };
 
     assert_eq!(codes(&set(support, "openai", NEW_KEY).await), ["FORBIDDEN"]);
@@ -414,7 +414,10 @@ async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_inst
             settings.openai_zdr_contract = Some("ZDR-2026-7".to_owned());
         })
         .await;
-    let (_, person) = signed_in(&app, "gen@example.com").await;
+    let Person {
+        access_token: person,
+        ..
+    } = app.person("gen@example.com").await;
     let on_second = |query: &str, variables: serde_json::Value| {
         app.client
             .post(format!("http://{second}/graphql"))

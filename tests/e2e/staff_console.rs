@@ -6,24 +6,14 @@
 
 use async_graphql::parser::parse_schema;
 use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
-use chrono::{TimeDelta, Utc};
-use icecone_app::accounts::EMAIL_INDEX;
-use icecone_app::auth::staff;
-use icecone_app::keys::vault::Vault;
+use chrono::Utc;
 use icecone_app::notify::NotificationKind;
-use icecone_app::tokens::{AccessClaims, Acr, TokenSigner};
-use icecone_core::identity::email::Email;
-use icecone_core::identity::password::Password;
 use icecone_core::identity::roles::StaffRole;
-use icecone_core::identity::totp::TotpSecret;
-use icecone_store::sessions::NewSession;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::accounts::instance;
-use crate::login::{PASSWORD, post, register};
-use crate::mfa::{base32_decode, code_at};
-use crate::support::app::TestApp;
+use crate::support::app::{FRESH, Factor, PASSWORD, STALE, StaffMember, TestApp, code};
+use crate::support::totp::code_at;
 
 const STAFF_ACCOUNT: &str = "query S($id: ID!, $r: String!) { staffAccount(id: $id, reason: $r) \
     { id email kind createdAt suspended suspendedAt mfaEnabled roles } }";
@@ -33,95 +23,6 @@ const AUDIT_LOG: &str = "query A($first: Int, $after: String) { auditLog(first: 
     { edges { cursor node { seq at actor action target reason requestId } } \
       pageInfo { hasNextPage endCursor } } }";
 const REASON: &str = "ticket 4711: the person asked why sign-in fails";
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
-
-/// A staff account holding `role`, as `icecone staff create` makes it; returns its id and
-/// its TOTP secret.
-pub(crate) async fn staff_member(
-    app: &TestApp,
-    vault: &Vault,
-    email: &str,
-    role: StaffRole,
-) -> (Uuid, TotpSecret) {
-    let email = Email::parse(email).expect("email");
-    let uri = staff::create(
-        app.db.store(),
-        vault,
-        &email,
-        &Password::parse(PASSWORD.to_owned()).expect("password"),
-        role,
-    )
-    .await
-    .expect("staff created");
-    let secret = uri
-        .split("secret=")
-        .nth(1)
-        .and_then(|rest| rest.split('&').next())
-        .expect("secret in the otpauth URI");
-    let secret = TotpSecret::from_bytes(&base32_decode(secret)).expect("secret");
-    let index = vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes());
-    let account = app
-        .db
-        .store()
-        .account_by_email_index(&index)
-        .await
-        .expect("read")
-        .expect("the staff account exists");
-    (account.id, secret)
-}
-
-/// How the session of a minted token used its second factor.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Factor {
-    /// Password only: an `aal1` token.
-    None,
-    /// A second factor this long ago: an `aal2` token.
-    Ago(TimeDelta),
-}
-
-/// A new session of `account` and its access token, as log-in would issue it.
-pub(crate) async fn token(
-    app: &TestApp,
-    tokens: &TokenSigner,
-    account: Uuid,
-    factor: Factor,
-) -> String {
-    let session = Uuid::new_v4();
-    let now = Utc::now();
-    let (auth_time, mfa_at, amr, acr) = match factor {
-        Factor::None => (now, None, vec!["pwd"], Acr::Aal1),
-        Factor::Ago(age) => (now - age, Some(now - age), vec!["pwd", "otp"], Acr::Aal2),
-    };
-    let amr: Vec<String> = amr.into_iter().map(str::to_owned).collect();
-    app.db
-        .store()
-        .create_session(NewSession {
-            id: session,
-            account,
-            auth_time,
-            mfa_at,
-            amr: amr.join(" "),
-        })
-        .await
-        .expect("session");
-    let claims = AccessClaims::new(
-        &account.to_string(),
-        &session.to_string(),
-        auth_time,
-        amr,
-        acr,
-        now,
-    );
-    tokens.issue(&claims).expect("token")
-}
-
-pub(crate) const FRESH: Factor = Factor::Ago(TimeDelta::seconds(30));
-pub(crate) const STALE: Factor = Factor::Ago(TimeDelta::minutes(10));
 
 /// Whether an answer carries no data: `data` is null or holds only nulls.
 fn no_data(body: &Value) -> bool {
@@ -145,8 +46,7 @@ pub(crate) async fn actions(app: &TestApp, action: &str) -> usize {
 }
 
 async fn staff_account(app: &TestApp, token: Option<&str>, id: Uuid, reason: &str) -> Value {
-    post(
-        app,
+    app.graphql(
         token,
         STAFF_ACCOUNT,
         json!({ "id": id.to_string(), "r": reason }),
@@ -155,8 +55,7 @@ async fn staff_account(app: &TestApp, token: Option<&str>, id: Uuid, reason: &st
 }
 
 async fn suspend(app: &TestApp, token: &str, id: Uuid, reason: &str) -> Value {
-    post(
-        app,
+    app.graphql(
         Some(token),
         SUSPEND,
         json!({ "id": id.to_string(), "r": reason }),
@@ -165,8 +64,7 @@ async fn suspend(app: &TestApp, token: &str, id: Uuid, reason: &str) -> Value {
 }
 
 async fn audit_log(app: &TestApp, token: &str, first: Option<i64>, after: Option<&str>) -> Value {
-    post(
-        app,
+    app.graphql(
         Some(token),
         AUDIT_LOG,
         json!({ "first": first, "after": after }),
@@ -177,16 +75,14 @@ async fn audit_log(app: &TestApp, token: &str, first: Option<i64>, after: Option
 #[tokio::test]
 async fn staff_fields_refuse_anonymous_callers_and_people_who_are_not_staff() {
     let app = TestApp::spawn().await;
-    let (_, tokens) = instance(&app).await;
-    let mallory = register(&app, "mallory@example.com").await;
-    let dana = register(&app, "dana@example.com").await;
+    let mallory = app.register("mallory@example.com").await;
+    let dana = app.register("dana@example.com").await;
     let before = actions(&app, "staff.read_account").await;
 
     let anonymous = [
         staff_account(&app, None, dana, REASON).await,
-        post(&app, None, AUDIT_LOG, json!({})).await,
-        post(
-            &app,
+        app.graphql(None, AUDIT_LOG, json!({})).await,
+        app.graphql(
             None,
             SUSPEND,
             json!({ "id": dana.to_string(), "r": REASON }),
@@ -201,7 +97,7 @@ async fn staff_fields_refuse_anonymous_callers_and_people_who_are_not_staff() {
     // staff console's, and it tells them nothing about the person — with or without a
     // second factor in their session.
     for factor in [Factor::None, FRESH] {
-        let token = token(&app, &tokens, mallory, factor).await;
+        let token = app.mint_token(mallory, factor).await;
         let bodies = [
             staff_account(&app, Some(&token), dana, REASON).await,
             audit_log(&app, &token, None, None).await,
@@ -229,15 +125,14 @@ async fn staff_fields_refuse_anonymous_callers_and_people_who_are_not_staff() {
 #[tokio::test]
 async fn staff_without_a_second_factor_get_mfa_required_on_every_staff_field() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
+    let dana = app.register("dana@example.com").await;
     for (email, role) in [
         ("support@icecone.example", StaffRole::Support),
         ("auditor@icecone.example", StaffRole::Auditor),
         ("admin@icecone.example", StaffRole::Admin),
     ] {
-        let (id, _) = staff_member(&app, &vault, email, role).await;
-        let aal1 = token(&app, &tokens, id, Factor::None).await;
+        let StaffMember { id, .. } = app.staff_member(email, role).await;
+        let aal1 = app.mint_token(id, Factor::None).await;
         let bodies = [
             staff_account(&app, Some(&aal1), dana, REASON).await,
             audit_log(&app, &aal1, None, None).await,
@@ -254,29 +149,31 @@ async fn staff_without_a_second_factor_get_mfa_required_on_every_staff_field() {
 #[tokio::test]
 async fn staff_log_in_with_totp_and_each_role_reaches_only_its_fields() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
-    let (_, support_secret) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let (auditor, _) =
-        staff_member(&app, &vault, "auditor@icecone.example", StaffRole::Auditor).await;
+    let dana = app.register("dana@example.com").await;
+    let StaffMember {
+        secret: support_secret,
+        ..
+    } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let StaffMember { id: auditor, .. } = app
+        .staff_member("auditor@icecone.example", StaffRole::Auditor)
+        .await;
 
     // A real staff log-in: the password, then the TOTP code, gives an aal2 session.
-    let challenge = post(
-        &app,
-        None,
-        "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
+    let challenge = app
+        .graphql(
+            None,
+            "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
          __typename ... on MfaChallenge { challenge } } }",
-        json!({ "e": "support@icecone.example", "p": PASSWORD }),
-    )
-    .await;
+            json!({ "e": "support@icecone.example", "p": PASSWORD }),
+        )
+        .await;
     assert_eq!(
         challenge["data"]["logIn"]["__typename"], "MfaChallenge",
         "{challenge}"
     );
-    let completed = post(
-        &app,
-        None,
+    let completed = app.graphql(None,
         "mutation C($c: String!, $k: String!) { completeMfa(challenge: $c, code: $k) { accessToken } }",
         json!({ "c": challenge["data"]["logIn"]["challenge"], "k": code_at(&support_secret, 0) }),
     )
@@ -297,7 +194,7 @@ async fn staff_log_in_with_totp_and_each_role_reaches_only_its_fields() {
     );
 
     // AUDITOR reads the trail and nothing else: not the people it is about.
-    let auditor_token = token(&app, &tokens, auditor, FRESH).await;
+    let auditor_token = app.mint_token(auditor, FRESH).await;
     let denied = staff_account(&app, Some(&auditor_token), dana, REASON).await;
     assert_eq!(code(&denied), "FORBIDDEN", "{denied}");
     assert!(!denied.to_string().contains("dana@example.com"));
@@ -334,14 +231,17 @@ async fn staff_log_in_with_totp_and_each_role_reaches_only_its_fields() {
 #[tokio::test]
 async fn reading_an_account_needs_a_reason_and_is_audited_before_it_is_returned() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
-    let (support, _) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let (admin, _) = staff_member(&app, &vault, "admin@icecone.example", StaffRole::Admin).await;
-    let (auditor, _) =
-        staff_member(&app, &vault, "auditor@icecone.example", StaffRole::Auditor).await;
-    let support_token = token(&app, &tokens, support, FRESH).await;
+    let dana = app.register("dana@example.com").await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let StaffMember { id: admin, .. } = app
+        .staff_member("admin@icecone.example", StaffRole::Admin)
+        .await;
+    let StaffMember { id: auditor, .. } = app
+        .staff_member("auditor@icecone.example", StaffRole::Auditor)
+        .await;
+    let support_token = app.mint_token(support, FRESH).await;
 
     for short in ["", "because", "   dana    "] {
         let body = staff_account(&app, Some(&support_token), dana, short).await;
@@ -354,13 +254,13 @@ async fn reading_an_account_needs_a_reason_and_is_audited_before_it_is_returned(
             );
         }
     }
-    let malformed = post(
-        &app,
-        Some(&support_token),
-        STAFF_ACCOUNT,
-        json!({ "id": "not-an-id", "r": REASON }),
-    )
-    .await;
+    let malformed = app
+        .graphql(
+            Some(&support_token),
+            STAFF_ACCOUNT,
+            json!({ "id": "not-an-id", "r": REASON }),
+        )
+        .await;
     assert_eq!(code(&malformed), "BAD_USER_INPUT", "{malformed}");
     assert_eq!(
         actions(&app, "staff.read_account").await,
@@ -396,7 +296,7 @@ async fn reading_an_account_needs_a_reason_and_is_audited_before_it_is_returned(
 
     // Who looked at whom and why, as AUDITOR and ADMIN see it through auditLog.
     for reader in [auditor, admin] {
-        let reader_token = token(&app, &tokens, reader, FRESH).await;
+        let reader_token = app.mint_token(reader, FRESH).await;
         let page = audit_log(&app, &reader_token, Some(200), None).await;
         let entries: Vec<&Value> = page["data"]["auditLog"]["edges"]
             .as_array()
@@ -435,11 +335,11 @@ async fn reading_an_account_needs_a_reason_and_is_audited_before_it_is_returned(
 #[tokio::test]
 async fn suspending_needs_a_second_factor_within_five_minutes() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
-    let (support, _) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let stale = token(&app, &tokens, support, STALE).await;
+    let dana = app.register("dana@example.com").await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let stale = app.mint_token(support, STALE).await;
     let body = suspend(&app, &stale, dana, REASON).await;
     assert_eq!(code(&body), "REAUTHENTICATION_REQUIRED", "{body}");
     // A stale second factor is still enough for reading.
@@ -455,7 +355,7 @@ async fn suspending_needs_a_second_factor_within_five_minutes() {
         .expect("dana");
     assert!(person.suspended_at.is_none());
 
-    let fresh = token(&app, &tokens, support, FRESH).await;
+    let fresh = app.mint_token(support, FRESH).await;
     let short = suspend(&app, &fresh, dana, "spam").await;
     assert_eq!(code(&short), "BAD_USER_INPUT", "{short}");
     let unknown = suspend(&app, &fresh, Uuid::new_v4(), REASON).await;
@@ -466,18 +366,18 @@ async fn suspending_needs_a_second_factor_within_five_minutes() {
 #[tokio::test]
 async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
-    let (support, _) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let logged_in = post(
-        &app,
-        None,
-        "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
+    let dana = app.register("dana@example.com").await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let logged_in = app
+        .graphql(
+            None,
+            "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
          ... on AuthSession { accessToken refreshToken } } }",
-        json!({ "e": "dana@example.com", "p": PASSWORD }),
-    )
-    .await;
+            json!({ "e": "dana@example.com", "p": PASSWORD }),
+        )
+        .await;
     let access = logged_in["data"]["logIn"]["accessToken"]
         .as_str()
         .expect("signed in")
@@ -486,12 +386,13 @@ async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
         .as_str()
         .expect("refresh token")
         .to_owned();
-    let other_access = token(&app, &tokens, dana, Factor::None).await;
+    let other_access = app.mint_token(dana, Factor::None).await;
     assert!(
-        post(&app, Some(&access), "{ me { id } }", json!({})).await["data"]["me"]["id"].is_string()
+        app.graphql(Some(&access), "{ me { id } }", json!({})).await["data"]["me"]["id"]
+            .is_string()
     );
 
-    let fresh = token(&app, &tokens, support, FRESH).await;
+    let fresh = app.mint_token(support, FRESH).await;
     let body = suspend(&app, &fresh, dana, REASON).await;
     assert!(body["errors"].is_null(), "{body}");
     assert_eq!(body["data"]["suspendAccount"]["id"], dana.to_string());
@@ -510,17 +411,15 @@ async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
             .await;
         assert_eq!(answer.status, 401, "every session ended: {}", answer.text);
     }
-    let refreshed = post(
-        &app,
-        None,
-        "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken } }",
-        json!({ "t": refresh }),
-    )
-    .await;
+    let refreshed = app
+        .graphql(
+            None,
+            "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken } }",
+            json!({ "t": refresh }),
+        )
+        .await;
     assert_eq!(code(&refreshed), "UNAUTHENTICATED", "{refreshed}");
-    let again = post(
-        &app,
-        None,
+    let again = app.graphql(None,
         "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { __typename } }",
         json!({ "e": "dana@example.com", "p": PASSWORD }),
     )
@@ -562,14 +461,15 @@ async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
 #[tokio::test]
 async fn nothing_is_read_or_changed_when_the_audit_trail_cannot_record_it() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
-    let (support, _) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let (auditor, _) =
-        staff_member(&app, &vault, "auditor@icecone.example", StaffRole::Auditor).await;
-    let support_token = token(&app, &tokens, support, FRESH).await;
-    let auditor_token = token(&app, &tokens, auditor, FRESH).await;
+    let dana = app.register("dana@example.com").await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let StaffMember { id: auditor, .. } = app
+        .staff_member("auditor@icecone.example", StaffRole::Auditor)
+        .await;
+    let support_token = app.mint_token(support, FRESH).await;
+    let auditor_token = app.mint_token(auditor, FRESH).await;
 
     // The trail's table is out of reach: every append fails.
     app.db
@@ -611,13 +511,17 @@ async fn nothing_is_read_or_changed_when_the_audit_trail_cannot_record_it() {
 #[tokio::test]
 async fn staff_cannot_suspend_themselves_and_only_admins_suspend_staff() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let (support, _) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let (dpo, _) = staff_member(&app, &vault, "dpo@icecone.example", StaffRole::Dpo).await;
-    let (admin, _) = staff_member(&app, &vault, "admin@icecone.example", StaffRole::Admin).await;
-    let support_token = token(&app, &tokens, support, FRESH).await;
-    let admin_token = token(&app, &tokens, admin, FRESH).await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let StaffMember { id: dpo, .. } = app
+        .staff_member("dpo@icecone.example", StaffRole::Dpo)
+        .await;
+    let StaffMember { id: admin, .. } = app
+        .staff_member("admin@icecone.example", StaffRole::Admin)
+        .await;
+    let support_token = app.mint_token(support, FRESH).await;
+    let admin_token = app.mint_token(admin, FRESH).await;
 
     let own = suspend(&app, &support_token, support, REASON).await;
     assert_eq!(code(&own), "FORBIDDEN", "{own}");
@@ -627,7 +531,7 @@ async fn staff_cannot_suspend_themselves_and_only_admins_suspend_staff() {
     assert_eq!(code(&colleague), "FORBIDDEN", "{colleague}");
     assert_eq!(actions(&app, "staff.suspend_account").await, 0);
 
-    let dpo_token = token(&app, &tokens, dpo, FRESH).await;
+    let dpo_token = app.mint_token(dpo, FRESH).await;
     let by_admin = suspend(&app, &admin_token, dpo, REASON).await;
     assert_eq!(
         by_admin["data"]["suspendAccount"]["suspended"], true,
@@ -651,11 +555,14 @@ async fn staff_cannot_suspend_themselves_and_only_admins_suspend_staff() {
 #[tokio::test]
 async fn the_audit_log_pages_oldest_first_with_opaque_cursors() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let (admin, _) = staff_member(&app, &vault, "admin@icecone.example", StaffRole::Admin).await;
-    let (dpo, _) = staff_member(&app, &vault, "dpo@icecone.example", StaffRole::Dpo).await;
-    let admin_token = token(&app, &tokens, admin, FRESH).await;
-    let dpo_token = token(&app, &tokens, dpo, FRESH).await;
+    let StaffMember { id: admin, .. } = app
+        .staff_member("admin@icecone.example", StaffRole::Admin)
+        .await;
+    let StaffMember { id: dpo, .. } = app
+        .staff_member("dpo@icecone.example", StaffRole::Dpo)
+        .await;
+    let admin_token = app.mint_token(admin, FRESH).await;
+    let dpo_token = app.mint_token(dpo, FRESH).await;
 
     let first = audit_log(&app, &admin_token, Some(2), None).await;
     let page = &first["data"]["auditLog"];
@@ -938,13 +845,12 @@ async fn call(app: &TestApp, token: &str, field: &RootField, scalars: &[String])
         "{operation} W{declarations} {{ {}{uses}{selection} }}",
         field.name
     );
-    post(app, Some(token), &document, variables).await
+    app.graphql(Some(token), &document, variables).await
 }
 
 #[tokio::test]
 async fn every_staff_field_enforces_the_rule_its_schema_directives_declare() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
     let sdl = icecone_gateway::graphql::sdl();
     let document = parse_schema(&sdl).expect("the SDL parses");
     let mut scalars: Vec<String> = ["ID", "String", "Boolean", "Int", "Float"]
@@ -965,10 +871,10 @@ async fn every_staff_field_enforces_the_rule_its_schema_directives_declare() {
 
     for role in StaffRole::ALL {
         let email = format!("{}@icecone.example", role.as_str().to_ascii_lowercase());
-        let (id, _) = staff_member(&app, &vault, &email, role).await;
-        let fresh = token(&app, &tokens, id, FRESH).await;
-        let stale = token(&app, &tokens, id, STALE).await;
-        let aal1 = token(&app, &tokens, id, Factor::None).await;
+        let StaffMember { id, .. } = app.staff_member(&email, role).await;
+        let fresh = app.mint_token(id, FRESH).await;
+        let stale = app.mint_token(id, STALE).await;
+        let aal1 = app.mint_token(id, Factor::None).await;
         for field in &fields {
             let declared = field.roles.clone().unwrap_or_default();
             let allowed = declared.iter().any(|name| name == role.as_str());

@@ -1,15 +1,40 @@
+//! [`TestApp`]: one gateway started in process for a test, and the typed helpers every
+//! test file shares — people, staff members, tokens, GraphQL calls and error codes.
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{TimeDelta, Utc};
 use futures_util::future::BoxFuture;
+use icecone_app::accounts::{self, EMAIL_INDEX};
+use icecone_app::auth::staff;
+use icecone_app::keys::file_provider::FileKeyProvider;
+use icecone_app::keys::vault::{CacheLimits, Vault};
 use icecone_app::notify::{DeliveryError, Notification, NotificationKind, Notifier};
+use icecone_app::tokens::{AccessClaims, Acr, TokenSigner};
+use icecone_core::crypto::aead::Algorithm;
+use icecone_core::identity::email::Email;
+use icecone_core::identity::password::Password;
+use icecone_core::identity::policy::PolicyVersion;
+use icecone_core::identity::roles::StaffRole;
+use icecone_core::identity::totp::TotpSecret;
 use icecone_gateway::config::{Environment, Settings};
 use icecone_gateway::startup::Application;
+use icecone_store::accounts::AccountKind;
+use icecone_store::sessions::NewSession;
 use icecone_store::testing::TestDatabase;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+use super::totp::{base32_decode, code_at};
+
+/// The password of every account the helpers make.
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+
+const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
+    ... on AuthSession { accessToken } } }";
 
 /// A gateway running for one test, with its own database and data directory.
 pub(crate) struct TestApp {
@@ -250,4 +275,274 @@ impl TestApp {
         )
         .await
     }
+
+    /// POSTs `query` with `variables` to /graphql as JSON, as the bearer of `token` (if
+    /// any); the answer's body.
+    pub(crate) async fn graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(json!({ "query": query, "variables": variables }).to_string());
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        self.send(request).await.json()
+    }
+
+    /// `setConsent(purpose, granted)` as the bearer of `token`; the answer's body.
+    pub(crate) async fn set_consent(&self, token: &str, purpose: &str, granted: bool) -> Value {
+        self.graphql(
+            Some(token),
+            "mutation S($p: Purpose!, $g: Boolean!) { setConsent(purpose: $p, granted: $g) { \
+             purpose granted source objected } }",
+            json!({ "p": purpose, "g": granted }),
+        )
+        .await
+    }
+
+    /// The app's vault and token keys, as a second gateway instance would open them.
+    pub(crate) async fn keys(&self) -> (Vault, TokenSigner) {
+        let provider =
+            FileKeyProvider::open(&self.data_dir().join("master.key"), Algorithm::default())
+                .expect("keyring");
+        let vault = Vault::open(
+            self.db.store().clone(),
+            Arc::new(provider),
+            Algorithm::default(),
+            CacheLimits::default(),
+        )
+        .await
+        .expect("vault");
+        let tokens = TokenSigner::load(self.db.store(), &vault)
+            .await
+            .expect("signer");
+        (vault, tokens)
+    }
+
+    /// Registers a user account with [`PASSWORD`], its address verified; its id.
+    pub(crate) async fn register(&self, email: &str) -> Uuid {
+        let (vault, _) = self.keys().await;
+        accounts::register(
+            self.db.store(),
+            &vault,
+            &Email::parse(email).expect("email"),
+            &Password::parse(PASSWORD.to_owned()).expect("password"),
+            PolicyVersion::current(),
+            AccountKind::User,
+        )
+        .await
+        .expect("registered")
+    }
+
+    /// A registered person, signed in with `logIn`.
+    pub(crate) async fn person(&self, email: &str) -> Person {
+        let id = self.register(email).await;
+        let body = self
+            .graphql(None, LOG_IN, json!({ "e": email, "p": PASSWORD }))
+            .await;
+        let access_token = body["data"]["logIn"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {body}"))
+            .to_owned();
+        Person {
+            id,
+            email: email.to_owned(),
+            access_token,
+        }
+    }
+
+    /// A signed-in person who enrolled and confirmed TOTP with `enrollTotp` and
+    /// `confirmTotp`. Their access token is the one from before the second factor.
+    pub(crate) async fn person_with_totp(&self, email: &str) -> (Person, Totp) {
+        let person = self.person(email).await;
+        let enrolled = person
+            .graphql(self, "mutation { enrollTotp { secret } }", json!({}))
+            .await;
+        let secret = TotpSecret::from_bytes(&base32_decode(
+            enrolled["data"]["enrollTotp"]["secret"]
+                .as_str()
+                .unwrap_or_else(|| panic!("not enrolled: {enrolled}")),
+        ))
+        .expect("secret");
+        let confirmed = person
+            .graphql(
+                self,
+                "mutation C($k: String!) { confirmTotp(code: $k) }",
+                json!({ "k": code_at(&secret, -30) }),
+            )
+            .await;
+        let recovery_codes = confirmed["data"]["confirmTotp"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not confirmed: {confirmed}"))
+            .iter()
+            .map(|c| c.as_str().expect("code").to_owned())
+            .collect();
+        (
+            person,
+            Totp {
+                secret,
+                recovery_codes,
+            },
+        )
+    }
+
+    /// A staff account holding `role`, as `icecone staff create` makes it.
+    pub(crate) async fn staff_member(&self, email: &str, role: StaffRole) -> StaffMember {
+        let (vault, _) = self.keys().await;
+        let email = Email::parse(email).expect("email");
+        let uri = staff::create(
+            self.db.store(),
+            &vault,
+            &email,
+            &Password::parse(PASSWORD.to_owned()).expect("password"),
+            role,
+        )
+        .await
+        .expect("staff created");
+        let secret = uri
+            .split("secret=")
+            .nth(1)
+            .and_then(|rest| rest.split('&').next())
+            .expect("secret in the otpauth URI");
+        let secret = TotpSecret::from_bytes(&base32_decode(secret)).expect("secret");
+        let index = vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes());
+        let account = self
+            .db
+            .store()
+            .account_by_email_index(&index)
+            .await
+            .expect("read")
+            .expect("the staff account exists");
+        StaffMember {
+            id: account.id,
+            secret,
+        }
+    }
+
+    /// A new session of `account` and its access token, as log-in would issue it, with
+    /// the second factor `factor`.
+    pub(crate) async fn mint_token(&self, account: Uuid, factor: Factor) -> String {
+        let (_, tokens) = self.keys().await;
+        let session = Uuid::new_v4();
+        let now = Utc::now();
+        let (auth_time, mfa_at, amr, acr) = match factor {
+            Factor::None => (now, None, vec!["pwd"], Acr::Aal1),
+            Factor::Ago(age) => (now - age, Some(now - age), vec!["pwd", "otp"], Acr::Aal2),
+        };
+        let amr: Vec<String> = amr.into_iter().map(str::to_owned).collect();
+        self.db
+            .store()
+            .create_session(NewSession {
+                id: session,
+                account,
+                auth_time,
+                mfa_at,
+                amr: amr.join(" "),
+            })
+            .await
+            .expect("session");
+        let claims = AccessClaims::new(
+            &account.to_string(),
+            &session.to_string(),
+            auth_time,
+            amr,
+            acr,
+            now,
+        );
+        tokens.issue(&claims).expect("token")
+    }
+
+    /// An ADMIN staff member with a fresh and a stale second factor.
+    pub(crate) async fn admin(&self, email: &str) -> Admin {
+        let admin = self.staff_member(email, StaffRole::Admin).await;
+        Admin {
+            fresh: self.mint_token(admin.id, FRESH).await,
+            stale: self.mint_token(admin.id, STALE).await,
+        }
+    }
+}
+
+/// A person with an account, signed in.
+#[derive(Debug, Clone)]
+pub(crate) struct Person {
+    pub(crate) id: Uuid,
+    pub(crate) email: String,
+    /// The access token of their session.
+    pub(crate) access_token: String,
+}
+
+impl Person {
+    /// Sends `query` to `app` as this person.
+    pub(crate) async fn graphql(&self, app: &TestApp, query: &str, variables: Value) -> Value {
+        app.graphql(Some(&self.access_token), query, variables)
+            .await
+    }
+}
+
+/// A confirmed TOTP factor.
+#[derive(Debug)]
+pub(crate) struct Totp {
+    pub(crate) secret: TotpSecret,
+    /// The ten single-use recovery codes `confirmTotp` answered.
+    pub(crate) recovery_codes: Vec<String>,
+}
+
+/// A staff account: its id and its TOTP secret.
+#[derive(Debug)]
+pub(crate) struct StaffMember {
+    pub(crate) id: Uuid,
+    pub(crate) secret: TotpSecret,
+}
+
+/// An ADMIN's access tokens with a fresh and a stale second factor.
+#[derive(Debug)]
+pub(crate) struct Admin {
+    pub(crate) fresh: String,
+    pub(crate) stale: String,
+}
+
+/// How the session of a minted token used its second factor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Factor {
+    /// Password only: an `aal1` token.
+    None,
+    /// A second factor this long ago: an `aal2` token.
+    Ago(TimeDelta),
+}
+
+/// A second factor within the last five minutes.
+pub(crate) const FRESH: Factor = Factor::Ago(TimeDelta::seconds(30));
+/// A second factor longer ago than five minutes.
+pub(crate) const STALE: Factor = Factor::Ago(TimeDelta::minutes(10));
+
+/// The `extensions.code` of an answer's first error, `none` without one.
+pub(crate) fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
+/// The `extensions.code` of every error of an answer, in order (`none` for an error
+/// without one).
+pub(crate) fn codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("none")
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
