@@ -868,9 +868,9 @@ async fn luma_video(store: &icecone_store::Store, account: Uuid, remote_ref: &st
 
 #[tokio::test]
 async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one_else() {
-    use std::process::Stdio;
+    
 
-    use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
+    use crate::support::binary::{BinaryApp, free_port};
 
     let luma = MockServer::start().await;
     Mock::given(method("DELETE"))
@@ -881,28 +881,25 @@ async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let start = || {
-        icecone(dir.path())
-            .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("ICECONE_DATA_DIR", dir.path())
-            .env("ICECONE_DATABASE_URL", db.url().expose())
-            .env("ICECONE_ERASURE_GRACE", "0s")
-            .env("ICECONE_JOB_POLL_INTERVAL_MS", "200")
-            .env("ICECONE_JOB_LEASE_SECONDS", "2")
-            .env("ICECONE_LUMA_API_KEY", "luma-test-key")
-            .env("ICECONE_LUMA_BASE_URL", luma.uri())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("icecone starts")
+        BinaryApp::spawn(dir.path(), port, |command| {
+            command
+                .env("ICECONE_DATA_DIR", dir.path())
+                .env("ICECONE_DATABASE_URL", db.url().expose())
+                .env("ICECONE_ERASURE_GRACE", "0s")
+                .env("ICECONE_JOB_POLL_INTERVAL_MS", "200")
+                .env("ICECONE_JOB_LEASE_SECONDS", "2")
+                .env("ICECONE_LUMA_API_KEY", "luma-test-key")
+                .env("ICECONE_LUMA_BASE_URL", luma.uri());
+        })
     };
     let mut first = start();
-    wait_until_healthy(&mut first, port).await;
+    first.wait_until_healthy().await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/graphql");
     let password = "a long enough passphrase 42";
     let mut people = Vec::new();
     for email in ["killed.erased@example.com", "kept.intact@example.com"] {
-        let token = crate::binary::sign_up_over_http(&client, &url, email, password).await;
+        let token = first.sign_up(email, password).await;
         let me: Value = client
             .post(&url)
             .bearer_auth(&token)
@@ -958,8 +955,7 @@ async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one
     }
 
     // SIGKILL in the middle of the remote_copies step.
-    first.kill().expect("SIGKILL");
-    first.wait().expect("reaped");
+    first.kill();
     let jobs = store
         .jobs_for(icecone_app::erasure::job::KIND, &request.to_string())
         .await
@@ -978,9 +974,9 @@ async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one
     );
 
     let mut second = start();
-    wait_until_healthy(&mut second, port).await;
+    second.wait_until_healthy().await;
     wait_for_tombstone_in(store, request).await;
-    terminate(&mut second);
+    second.terminate();
 
     assert_eq!(
         finished_jobs(store, request).await[0].state,

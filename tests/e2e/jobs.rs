@@ -4,7 +4,6 @@
 //! killed with SIGKILL in the middle of a job, and the consent decision asked before each
 //! step (a restriction holds a queued video; a kind must declare what its steps do).
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,8 +30,8 @@ use uuid::Uuid;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::binary::{free_port, icecone, wait_until_healthy};
 use crate::support::app::{Person, TestApp, code};
+use crate::support::binary::{BinaryApp, free_port};
 use crate::websocket::Socket;
 
 const FIELDS: &str = "id kind status error prompt provider { id } \
@@ -708,29 +707,22 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let start = || {
-        icecone(dir.path())
-            .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("ICECONE_DATA_DIR", dir.path())
-            .env("ICECONE_DATABASE_URL", db.url().expose())
-            .env("ICECONE_LOCAL_VIDEO_DELAY", "4s")
-            .env("ICECONE_JOB_POLL_INTERVAL_MS", "200")
-            .env("ICECONE_JOB_LEASE_SECONDS", "2")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("icecone starts")
+        BinaryApp::spawn(dir.path(), port, |command| {
+            command
+                .env("ICECONE_DATA_DIR", dir.path())
+                .env("ICECONE_DATABASE_URL", db.url().expose())
+                .env("ICECONE_LOCAL_VIDEO_DELAY", "4s")
+                .env("ICECONE_JOB_POLL_INTERVAL_MS", "200")
+                .env("ICECONE_JOB_LEASE_SECONDS", "2");
+        })
     };
     let mut first = start();
-    wait_until_healthy(&mut first, port).await;
+    first.wait_until_healthy().await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/graphql");
-    let token = crate::binary::sign_up_over_http(
-        &client,
-        &url,
-        "killed@example.com",
-        "a long enough passphrase 42",
-    )
-    .await;
+    let token = first
+        .sign_up("killed@example.com", "a long enough passphrase 42")
+        .await;
     // As if the link had been followed: an unverified account makes no video.
     db.execute("UPDATE accounts SET email_verified_at = created_at")
         .await;
@@ -752,8 +744,7 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
     wait_for_generation(&client, &url, &token, &id, 20, |g| g["status"] == "RUNNING").await;
 
     // SIGKILL: no shutdown, no cleanup, whatever the worker was doing.
-    first.kill().expect("SIGKILL");
-    first.wait().expect("reaped");
+    first.kill();
     let store = db.store();
     let before = job_of(store, &id).await;
     // RUNNING means submitted: the provider's job id is stored before the step moves on.
@@ -772,13 +763,13 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
         .expect("the provider's job id is stored while RUNNING");
 
     let mut second = start();
-    wait_until_healthy(&mut second, port).await;
+    second.wait_until_healthy().await;
     let done = wait_for_generation(&client, &url, &token, &id, 30, |g| {
         g["status"] == "SUCCEEDED"
     })
     .await;
     assert_eq!(done["output"]["mimeType"], "image/apng");
-    crate::binary::terminate(&mut second);
+    second.terminate();
 
     assert_eq!(db.count("generations").await, 1, "one generation");
     assert_eq!(db.count("jobs").await, 1, "one job");

@@ -259,24 +259,21 @@ async fn no_provider_field_can_return_a_secret() {
 
 #[tokio::test]
 async fn an_openai_key_given_to_the_binary_never_reaches_its_output_its_schema_or_its_answers() {
-    use std::process::Stdio;
+    
 
-    use crate::binary::{free_port, icecone, output_of, terminate, wait_until_healthy};
+    use crate::support::binary::{BinaryApp, free_port};
 
     const KEY: &str = "sk-binary-sentinel-key-9731";
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let mut child = icecone(dir.path())
-        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("ICECONE_LOG", "debug")
-        .env("ICECONE_OPENAI_API_KEY", KEY)
-        .env("ICECONE_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-        .env("ICECONE_OPENAI_ZDR_CONTRACT", "ZDR-BINARY-1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("icecone starts");
-    wait_until_healthy(&mut child, port).await;
+    let mut gateway = BinaryApp::spawn(dir.path(), port, |command| {
+        command
+            .env("ICECONE_LOG", "debug")
+            .env("ICECONE_OPENAI_API_KEY", KEY)
+            .env("ICECONE_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+            .env("ICECONE_OPENAI_ZDR_CONTRACT", "ZDR-BINARY-1");
+    });
+    gateway.wait_until_healthy().await;
     let client = reqwest::Client::new();
     let mut answers = String::new();
     for path in [
@@ -307,8 +304,8 @@ async fn an_openai_key_given_to_the_binary_never_reaches_its_output_its_schema_o
         openai["zeroDataRetention"], true,
         "ICECONE_OPENAI_ZDR_CONTRACT was read"
     );
-    assert!(terminate(&mut child).success());
-    let output = output_of(&mut child);
+    assert!(gateway.terminate().success());
+    let output = gateway.output();
     assert!(output.contains("AI provider adapter"), "{output}");
     assert!(!output.contains(KEY), "the key reached the logs: {output}");
     assert!(!answers.contains(KEY), "the key reached an answer");

@@ -1083,35 +1083,28 @@ async fn post_to(client: &reqwest::Client, url: &str, token: Option<&str>, body:
 
 #[tokio::test]
 async fn an_export_survives_sigkill_of_the_gateway_and_completes_exactly_once() {
-    use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
-    use std::process::Stdio;
+    use crate::support::binary::{BinaryApp, free_port};
+    
 
     let db = icecone_store::testing::TestDatabase::new().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let start = || {
-        icecone(dir.path())
-            .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("ICECONE_DATA_DIR", dir.path())
-            .env("ICECONE_DATABASE_URL", db.url().expose())
-            .env("ICECONE_JOB_POLL_INTERVAL_MS", "100")
-            .env("ICECONE_JOB_LEASE_SECONDS", "2")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("icecone starts")
+        BinaryApp::spawn(dir.path(), port, |command| {
+            command
+                .env("ICECONE_DATA_DIR", dir.path())
+                .env("ICECONE_DATABASE_URL", db.url().expose())
+                .env("ICECONE_JOB_POLL_INTERVAL_MS", "100")
+                .env("ICECONE_JOB_LEASE_SECONDS", "2");
+        })
     };
     let mut first = start();
-    wait_until_healthy(&mut first, port).await;
+    first.wait_until_healthy().await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/graphql");
-    let token = crate::binary::sign_up_over_http(
-        &client,
-        &url,
-        "killed-export@example.com",
-        "a long enough passphrase 42",
-    )
-    .await;
+    let token = first
+        .sign_up("killed-export@example.com", "a long enough passphrase 42")
+        .await;
     let body = post_to(
         &client,
         &url,
@@ -1125,11 +1118,10 @@ async fn an_export_survives_sigkill_of_the_gateway_and_completes_exactly_once() 
         .to_owned();
 
     // SIGKILL at once: the job is queued, claimed or running — whatever it was doing stops.
-    first.kill().expect("SIGKILL");
-    first.wait().expect("reaped");
+    first.kill();
 
     let mut second = start();
-    wait_until_healthy(&mut second, port).await;
+    second.wait_until_healthy().await;
     let started = Instant::now();
     let done = loop {
         let body = post_to(&client, &url, Some(&token), json!({ "query": REQUESTS })).await;
@@ -1158,7 +1150,7 @@ async fn an_export_survives_sigkill_of_the_gateway_and_completes_exactly_once() 
     assert_eq!(download.status().as_u16(), 200);
     let files = unzip(&download.bytes().await.expect("bytes"));
     assert!(files.contains_key("export.json"));
-    terminate(&mut second);
+    second.terminate();
 
     assert_eq!(db.count("data_requests").await, 1, "one request");
     assert_eq!(db.count("jobs").await, 1, "one job");
@@ -1285,7 +1277,7 @@ impl Drop for PeakMemory {
 
 #[tokio::test]
 async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_not_the_export() {
-    use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
+    use crate::support::binary::{BinaryApp, free_port};
     use icecone_app::keys::vault::Field;
     use icecone_core::identity::email::Email;
     use icecone_core::identity::password::Password;
@@ -1294,26 +1286,23 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
     use icecone_core::usage::Usage;
     use icecone_store::accounts::AccountKind;
     use icecone_store::generations::{GenerationRecord, GenerationStatus};
-    use std::process::Stdio;
+    
 
     let db = icecone_store::testing::TestDatabase::new().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let mut gateway = icecone(dir.path())
-        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("ICECONE_DATA_DIR", dir.path())
-        .env("ICECONE_DATABASE_URL", db.url().expose())
-        .env("ICECONE_JOB_POLL_INTERVAL_MS", "100")
-        // glibc keeps freed blocks of a few MiB cached per thread (an arena per thread, and
-        // an mmap threshold that rises to the largest block freed): pinned, what is
-        // measured is what the gateway holds, not what the allocator keeps for reuse.
-        .env("MALLOC_ARENA_MAX", "2")
-        .env("MALLOC_MMAP_THRESHOLD_", "131072")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("icecone starts");
-    wait_until_healthy(&mut gateway, port).await;
+    let mut gateway = BinaryApp::spawn(dir.path(), port, |command| {
+        command
+            .env("ICECONE_DATA_DIR", dir.path())
+            .env("ICECONE_DATABASE_URL", db.url().expose())
+            .env("ICECONE_JOB_POLL_INTERVAL_MS", "100")
+            // glibc keeps freed blocks of a few MiB cached per thread (an arena per thread, and
+            // an mmap threshold that rises to the largest block freed): pinned, what is
+            // measured is what the gateway holds, not what the allocator keeps for reuse.
+            .env("MALLOC_ARENA_MAX", "2")
+            .env("MALLOC_MMAP_THRESHOLD_", "131072");
+    });
+    gateway.wait_until_healthy().await;
 
     // The person and their media, sealed with the gateway's keys by this process.
     let store = db.store();
@@ -1410,8 +1399,8 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
         .as_str()
         .unwrap_or_else(|| panic!("signed in: {logged_in}"))
         .to_owned();
-    let before = anonymous_memory(gateway.id());
-    let watch = PeakMemory::watch(gateway.id());
+    let before = anonymous_memory(gateway.pid());
+    let watch = PeakMemory::watch(gateway.pid());
 
     let body = post_to(
         &client,
@@ -1450,7 +1439,7 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
     }
     let served = watch.take();
     drop(watch);
-    terminate(&mut gateway);
+    gateway.terminate();
 
     let total = LARGE_MEDIA * LARGE_MEDIA_BYTES;
     assert!(received > total, "{received} bytes for {total} of media");

@@ -1,5 +1,6 @@
 //! What the end-to-end tests share: the gateway in process ([`app`]), the binary
-//! ([`binary`]), the schema walker ([`schema_walk`]) and TOTP codes ([`totp`]).
+//! ([`binary`]) and TOTP codes ([`totp`]).
 
 pub(crate) mod app;
+pub(crate) mod binary;
 pub(crate) mod totp;
