@@ -868,8 +868,6 @@ async fn luma_video(store: &icecone_store::Store, account: Uuid, remote_ref: &st
 
 #[tokio::test]
 async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one_else() {
-    
-
     use crate::support::binary::{BinaryApp, free_port};
 
     let luma = MockServer::start().await;

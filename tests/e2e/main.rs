@@ -24,6 +24,7 @@ mod rectification;
 mod rights;
 mod routing;
 mod schema;
+mod schema_walks;
 mod sign_up;
 mod staff;
 mod staff_console;

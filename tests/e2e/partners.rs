@@ -4,7 +4,7 @@
 //! grant, and only while the person's consents and restriction allow the data's purpose.
 
 use icecone_core::identity::roles::StaffRole;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::staff_console::actions;
@@ -22,47 +22,6 @@ const GRANT: &str = "mutation G($p: ID!, $s: [PartnerScope!]!) { grantPartnerAcc
 const REVOKE_GRANT: &str = "mutation R($p: ID!) { revokePartnerAccess(partner: $p) }";
 const READ: &str = "query P($id: ID!) { partnerAccount(id: $id) { id email createdAt \
     personalization { favouriteKinds suggestedPrompts preferredProviders } } }";
-
-/// A partner as ADMIN creates it: its id and its first key.
-pub(crate) struct Issued {
-    pub(crate) partner: String,
-    pub(crate) key_id: String,
-    pub(crate) key: String,
-}
-
-async fn as_partner(app: &TestApp, key: &str, query: &str, variables: Value) -> (u16, Value) {
-    let answer = app
-        .send(
-            app.client
-                .post(app.url("/graphql"))
-                .header("content-type", "application/json")
-                .header("authorization", format!("ApiKey {key}"))
-                .body(json!({ "query": query, "variables": variables }).to_string()),
-        )
-        .await;
-    (answer.status, answer.json())
-}
-
-pub(crate) async fn create(app: &TestApp, admin: &str, name: &str, scopes: &[&str]) -> Issued {
-    let body = app
-        .graphql(Some(admin), CREATE, json!({ "n": name, "s": scopes }))
-        .await;
-    let created = &body["data"]["createPartner"];
-    let text = |field: &str| {
-        created[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {field}: {body}"))
-            .to_owned()
-    };
-    Issued {
-        partner: created["partner"]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no partner: {body}"))
-            .to_owned(),
-        key_id: text("id"),
-        key: text("key"),
-    }
-}
 
 #[tokio::test]
 async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() {
@@ -104,7 +63,7 @@ async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() 
         assert_eq!(codes(&body), ["BAD_USER_INPUT"], "{body}");
     }
 
-    let acme = create(&app, &fresh, "  Acme  ", &["PROFILE"]).await;
+    let acme = app.create_partner(&fresh, "  Acme  ", &["PROFILE"]).await;
     assert!(acme.key.starts_with("icp_"), "{}", acme.key);
     let duplicate = app
         .graphql(
@@ -166,7 +125,9 @@ async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() 
 
     // Both keys work; revoking one ends it at the next request, the other goes on.
     for key in [&acme.key, &second_key] {
-        let (status, body) = as_partner(&app, key, "{ partners { name } }", json!({})).await;
+        let (status, body) = app
+            .as_partner(key, "{ partners { name } }", json!({}))
+            .await;
         assert_eq!(status, 200, "{body}");
     }
     let revoked = app
@@ -195,7 +156,9 @@ async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() 
         Some(Some("ApiKey"))
     );
     assert_eq!(answer.first_code(), "UNAUTHENTICATED");
-    let (status, _) = as_partner(&app, &second_key, "{ partners { name } }", json!({})).await;
+    let (status, _) = app
+        .as_partner(&second_key, "{ partners { name } }", json!({}))
+        .await;
     assert_eq!(status, 200);
 
     // Every attempt is recorded before it is made, the refused duplicate name too.
@@ -208,8 +171,10 @@ async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() 
 async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_their_consents() {
     let app = TestApp::spawn().await;
     let Admin { fresh: admin, .. } = app.admin("root@icecone.example").await;
-    let acme = create(&app, &admin, "Acme", &["PROFILE", "PERSONALIZATION"]).await;
-    let narrow = create(&app, &admin, "Globex", &["PROFILE"]).await;
+    let acme = app
+        .create_partner(&admin, "Acme", &["PROFILE", "PERSONALIZATION"])
+        .await;
+    let narrow = app.create_partner(&admin, "Globex", &["PROFILE"]).await;
     let Person {
         id: pat,
         access_token: user,
@@ -219,7 +184,7 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
     let read = |key: String, id: Uuid| {
         let app = &app;
         async move {
-            as_partner(app, &key, READ, json!({ "id": id.to_string() }))
+            app.as_partner(&key, READ, json!({ "id": id.to_string() }))
                 .await
                 .1
         }
@@ -240,8 +205,9 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
         "query P($id: ID!) { ...F } fragment F on Query { partnerAccount(id: $id) { email } }",
         "query P($id: ID!) { ... on Query { partnerAccount(id: $id) { ... on PartnerAccountView { email } } } }",
     ] {
-        let (_, body) =
-            as_partner(&app, &acme.key, document, json!({ "id": pat.to_string() })).await;
+        let (_, body) = app
+            .as_partner(&acme.key, document, json!({ "id": pat.to_string() }))
+            .await;
         assert_eq!(codes(&body), ["FORBIDDEN"], "{document}: {body}");
         assert!(!body.to_string().contains("pat@example.com"), "{body}");
     }
@@ -358,7 +324,7 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
 async fn partner_keys_and_access_tokens_each_open_only_their_own_fields() {
     let app = TestApp::spawn().await;
     let Admin { fresh: admin, .. } = app.admin("root@icecone.example").await;
-    let acme = create(&app, &admin, "Acme", &["PROFILE"]).await;
+    let acme = app.create_partner(&admin, "Acme", &["PROFILE"]).await;
     let Person {
         id: pat,
         access_token: user,
@@ -375,22 +341,24 @@ async fn partner_keys_and_access_tokens_each_open_only_their_own_fields() {
     let mut forged = acme.key.clone();
     forged.replace_range(10..11, if &acme.key[10..11] == "A" { "B" } else { "A" });
     for key in ["", "icp_short", &acme.key[4..], forged.as_str()] {
-        let (status, body) = as_partner(&app, key, "{ partners { name } }", json!({})).await;
+        let (status, body) = app
+            .as_partner(key, "{ partners { name } }", json!({}))
+            .await;
         assert_eq!(status, 401, "{key:?}: {body}");
     }
 
     // A partner key is not a sign-in: the person's own fields and the staff console refuse it.
     for document in ["{ me { id email } }", "{ auditLog { edges { cursor } } }"] {
-        let (_, body) = as_partner(&app, &acme.key, document, json!({})).await;
+        let (_, body) = app.as_partner(&acme.key, document, json!({})).await;
         assert_eq!(codes(&body), ["UNAUTHENTICATED"], "{document}: {body}");
     }
-    let (_, body) = as_partner(
-        &app,
-        &acme.key,
-        GRANT,
-        json!({ "p": acme.partner, "s": ["PROFILE"] }),
-    )
-    .await;
+    let (_, body) = app
+        .as_partner(
+            &acme.key,
+            GRANT,
+            json!({ "p": acme.partner, "s": ["PROFILE"] }),
+        )
+        .await;
     assert_eq!(codes(&body), ["UNAUTHENTICATED"], "{body}");
 
     // An access token is not a partner key: people cannot read each other through it.

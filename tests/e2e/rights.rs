@@ -1084,7 +1084,6 @@ async fn post_to(client: &reqwest::Client, url: &str, token: Option<&str>, body:
 #[tokio::test]
 async fn an_export_survives_sigkill_of_the_gateway_and_completes_exactly_once() {
     use crate::support::binary::{BinaryApp, free_port};
-    
 
     let db = icecone_store::testing::TestDatabase::new().await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1286,7 +1285,6 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
     use icecone_core::usage::Usage;
     use icecone_store::accounts::AccountKind;
     use icecone_store::generations::{GenerationRecord, GenerationStatus};
-    
 
     let db = icecone_store::testing::TestDatabase::new().await;
     let dir = tempfile::tempdir().expect("tempdir");

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use uuid::Uuid;
 
-use crate::partners::{REVOKE_KEY, create};
+use crate::partners::REVOKE_KEY;
 use crate::support::app::{Admin, FRESH, PASSWORD, Person, StaffMember, TestApp};
 
 /// A `graphql-transport-ws` connection to the gateway.
@@ -257,7 +257,7 @@ async fn a_websocket_closes_with_4403_however_its_session_ends() {
 
     // A partner key's revocation.
     let Admin { fresh: admin, .. } = app.admin("admin@icecone.test").await;
-    let partner = create(&app, &admin, "Acme", &["PROFILE"]).await;
+    let partner = app.create_partner(&admin, "Acme", &["PROFILE"]).await;
     let mut socket = Socket::signed_in(&app, &format!("ApiKey {}", partner.key)).await;
     let revoked = app
         .graphql(Some(&admin), REVOKE_KEY, json!({ "id": partner.key_id }))

@@ -458,6 +458,58 @@ impl TestApp {
         tokens.issue(&claims).expect("token")
     }
 
+    /// `createPartner(name, scopes)` as the ADMIN holding `admin_token`: the partner and
+    /// its first key.
+    pub(crate) async fn create_partner(
+        &self,
+        admin_token: &str,
+        name: &str,
+        scopes: &[&str],
+    ) -> Issued {
+        let body = self
+            .graphql(
+                Some(admin_token),
+                "mutation C($n: String!, $s: [PartnerScope!]!) { createPartner(name: $n, scopes: $s) \
+                 { id key partner { id } } }",
+                json!({ "n": name, "s": scopes }),
+            )
+            .await;
+        let created = &body["data"]["createPartner"];
+        let text = |field: &str| {
+            created[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field}: {body}"))
+                .to_owned()
+        };
+        Issued {
+            partner: created["partner"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no partner: {body}"))
+                .to_owned(),
+            key_id: text("id"),
+            key: text("key"),
+        }
+    }
+
+    /// POSTs `query` to /graphql with the partner API key `key`: the status and the body.
+    pub(crate) async fn as_partner(
+        &self,
+        key: &str,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
+        let answer = self
+            .send(
+                self.client
+                    .post(self.url("/graphql"))
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("ApiKey {key}"))
+                    .body(json!({ "query": query, "variables": variables }).to_string()),
+            )
+            .await;
+        (answer.status, answer.json())
+    }
+
     /// An ADMIN staff member with a fresh and a stale second factor.
     pub(crate) async fn admin(&self, email: &str) -> Admin {
         let admin = self.staff_member(email, StaffRole::Admin).await;
@@ -466,6 +518,14 @@ impl TestApp {
             stale: self.mint_token(admin.id, STALE).await,
         }
     }
+}
+
+/// A partner as ADMIN creates it: its id and its first key.
+#[derive(Debug)]
+pub(crate) struct Issued {
+    pub(crate) partner: String,
+    pub(crate) key_id: String,
+    pub(crate) key: String,
 }
 
 /// A person with an account, signed in.
