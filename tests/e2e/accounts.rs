@@ -1,14 +1,9 @@
 //! Accounts and bearer authentication: the e-mail sealed with the person's own key, `me`
 //! decrypting it for its owner only, and every way a bearer token can fail.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use icecone_app::accounts::{self, RegisterError};
-use icecone_app::keys::file_provider::FileKeyProvider;
-use icecone_app::keys::vault::{CacheLimits, Vault};
 use icecone_app::tokens::{AccessClaims, Acr, TokenSigner};
-use icecone_core::crypto::aead::Algorithm;
 use icecone_core::identity::email::Email;
 use icecone_core::identity::password::Password;
 use icecone_core::identity::policy::PolicyVersion;
@@ -16,47 +11,16 @@ use icecone_store::accounts::AccountKind;
 use icecone_store::sessions::NewSession;
 use uuid::Uuid;
 
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
-/// The app's vault and token keys, as a second gateway instance would open them.
-pub(crate) async fn instance(app: &TestApp) -> (Vault, TokenSigner) {
-    let provider = FileKeyProvider::open(&app.data_dir().join("master.key"), Algorithm::default())
-        .expect("keyring");
-    let vault = Vault::open(
-        app.db.store().clone(),
-        Arc::new(provider),
-        Algorithm::default(),
-        CacheLimits::default(),
-    )
-    .await
-    .expect("vault");
-    let tokens = TokenSigner::load(app.db.store(), &vault)
-        .await
-        .expect("signer");
-    (vault, tokens)
-}
-
-async fn signed_in(
-    app: &TestApp,
-    vault: &Vault,
-    tokens: &TokenSigner,
-    email: &str,
-) -> (Uuid, Uuid, String) {
-    let account = accounts::register(
-        app.db.store(),
-        vault,
-        &Email::parse(email).expect("email"),
-        &Password::parse("correct horse battery staple".to_owned()).expect("password"),
-        PolicyVersion::current(),
-        AccountKind::User,
-    )
-    .await
-    .expect("registered");
+/// A registered person with a session of their own: account, session and access token.
+async fn signed_in(app: &TestApp, tokens: &TokenSigner, email: &str) -> (Uuid, Uuid, String) {
+    let account = app.register(email).await;
     let (session, token) = second_session(app, tokens, account).await;
     (account, session, token)
 }
 
-async fn me(app: &TestApp, authorization: Option<&str>) -> crate::helpers::Answer {
+async fn me(app: &TestApp, authorization: Option<&str>) -> crate::support::app::Answer {
     let mut request = app
         .client
         .post(app.url("/graphql"))
@@ -71,9 +35,9 @@ async fn me(app: &TestApp, authorization: Option<&str>) -> crate::helpers::Answe
 #[tokio::test]
 async fn me_answers_the_signed_in_owner_with_their_decrypted_email() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
+    let (_, tokens) = app.keys().await;
     let canary = format!("canary.{}@example.com", Uuid::new_v4().simple());
-    let (account, _, token) = signed_in(&app, &vault, &tokens, &canary).await;
+    let (account, _, token) = signed_in(&app, &tokens, &canary).await;
     let answer = me(&app, Some(&format!("Bearer {token}"))).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let body = answer.json();
@@ -100,9 +64,9 @@ async fn anonymous_me_is_unauthenticated() {
 #[tokio::test]
 async fn bad_bearer_credentials_are_refused_with_401() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let (_, session, token) = signed_in(&app, &vault, &tokens, "alice@example.com").await;
-    let (_, _, other_token) = signed_in(&app, &vault, &tokens, "bob@example.com").await;
+    let (_, tokens) = app.keys().await;
+    let (_, session, token) = signed_in(&app, &tokens, "alice@example.com").await;
+    let (_, _, other_token) = signed_in(&app, &tokens, "bob@example.com").await;
     let mut tampered = token.clone();
     tampered.pop();
     let cases = [
@@ -140,7 +104,7 @@ async fn bad_bearer_credentials_are_refused_with_401() {
 #[tokio::test]
 async fn an_email_can_hold_one_account_only() {
     let app = TestApp::spawn().await;
-    let (vault, _) = instance(&app).await;
+    let (vault, _) = app.keys().await;
     let register = |email: &'static str| {
         let (store, vault) = (app.db.store(), &vault);
         async move {
@@ -170,7 +134,7 @@ async fn graphql(
     token: Option<&str>,
     query: &str,
     variables: serde_json::Value,
-) -> crate::helpers::Answer {
+) -> crate::support::app::Answer {
     let mut request = app
         .client
         .post(app.url("/graphql"))
@@ -211,11 +175,10 @@ async fn second_session(app: &TestApp, tokens: &TokenSigner, account: Uuid) -> (
 #[tokio::test]
 async fn people_see_and_end_their_own_sessions_only() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let (alice, alice_session, alice_token) =
-        signed_in(&app, &vault, &tokens, "alice@example.com").await;
+    let (_, tokens) = app.keys().await;
+    let (alice, alice_session, alice_token) = signed_in(&app, &tokens, "alice@example.com").await;
     let (laptop, laptop_token) = second_session(&app, &tokens, alice).await;
-    let (_, bob_session, bob_token) = signed_in(&app, &vault, &tokens, "bob@example.com").await;
+    let (_, bob_session, bob_token) = signed_in(&app, &tokens, "bob@example.com").await;
 
     let listed = graphql(
         &app,

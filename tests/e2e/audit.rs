@@ -11,7 +11,7 @@ use icecone_core::audit::BrokenReason;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_store::testing::TestDatabase;
 
-use crate::binary::icecone;
+use crate::support::binary::icecone;
 
 async fn vault(db: &TestDatabase, dir: &std::path::Path) -> Vault {
     let (provider, _) =

@@ -4,131 +4,19 @@
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_icecone");
-
-/// Signs `email` up with `password` on the running binary whose GraphQL endpoint is `url`;
-/// returns the access token.
-pub(crate) async fn sign_up_over_http(
-    client: &reqwest::Client,
-    url: &str,
-    email: &str,
-    password: &str,
-) -> String {
-    let signed_up: serde_json::Value = client
-        .post(url)
-        .json(&serde_json::json!({
-            "query": "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
-            "variables": { "i": {
-                "email": email,
-                "password": password,
-                "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
-            } },
-        }))
-        .send()
-        .await
-        .expect("signUp")
-        .json()
-        .await
-        .expect("JSON");
-    signed_up["data"]["signUp"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{signed_up}"))
-        .to_owned()
-}
-
-/// A command for the binary with no `ICECONE_*` or `OTEL_*` settings inherited.
-pub(crate) fn icecone(dir: &Path) -> Command {
-    let mut command = Command::new(BINARY);
-    command.current_dir(dir);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        if name.starts_with("ICECONE_") || name.starts_with("OTEL_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// Waits until `/healthz` answers, or panics after 30 s.
-pub(crate) async fn wait_until_healthy(child: &mut Child, port: u16) {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        let health = client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await;
-        if health.is_ok_and(|response| response.status() == 200) {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("icecone exited early with {status}");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "icecone did not become healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-pub(crate) fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "icecone did not stop after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-pub(crate) fn output_of(child: &mut Child) -> String {
-    let mut text = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        out.read_to_string(&mut text).expect("stdout");
-    }
-    if let Some(mut err) = child.stderr.take() {
-        err.read_to_string(&mut text).expect("stderr");
-    }
-    text
-}
+use crate::support::binary::{BinaryApp, free_port, icecone};
 
 #[tokio::test]
 async fn with_no_configuration_the_gateway_creates_its_embedded_default_and_stops_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let mut child = icecone(dir.path())
-        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("icecone starts");
-    wait_until_healthy(&mut child, port).await;
+    let mut gateway = BinaryApp::start(dir.path(), port, |_| {}).await;
 
     let client = reqwest::Client::new();
     let ready = client
-        .get(format!("http://127.0.0.1:{port}/readyz"))
+        .get(gateway.url("/readyz"))
         .send()
         .await
         .expect("readyz");
@@ -136,7 +24,7 @@ async fn with_no_configuration_the_gateway_creates_its_embedded_default_and_stop
     // A request whose variables hold personal data, sent where logs might pick it up.
     let sentinel = "alice.sentinel@example.com";
     let answer = client
-        .get(format!("http://127.0.0.1:{port}/graphql"))
+        .get(gateway.url("/graphql"))
         .query(&[
             ("query", "query Q($e: String) { __typename }"),
             ("variables", &format!("{{\"e\": \"{sentinel}\"}}")),
@@ -147,13 +35,7 @@ async fn with_no_configuration_the_gateway_creates_its_embedded_default_and_stop
     assert_eq!(answer.status(), 200);
     // A sign-up: its address and password go through the vault, the audit trail and the
     // notification outbox, whose default notifier only logs.
-    sign_up_over_http(
-        &client,
-        &format!("http://127.0.0.1:{port}/graphql"),
-        sentinel,
-        "sentinel passphrase 42",
-    )
-    .await;
+    gateway.sign_up(sentinel, "sentinel passphrase 42").await;
     // The delivery task runs every second; give it a few rounds before stopping.
     tokio::time::sleep(icecone_app::notify::DELIVERY_INTERVAL * 3).await;
 
@@ -171,9 +53,9 @@ async fn with_no_configuration_the_gateway_creates_its_embedded_default_and_stop
         assert_eq!(mode & 0o777, 0o600, "the key is readable by its owner only");
     }
 
-    let status = terminate(&mut child);
+    let status = gateway.terminate();
     assert!(status.success(), "SIGTERM is a clean stop: {status}");
-    let output = output_of(&mut child);
+    let output = gateway.output();
     assert!(
         output.contains("DEVELOPMENT MASTER KEY"),
         "a loud development-key line: {output}"
@@ -196,14 +78,8 @@ async fn with_no_configuration_the_gateway_creates_its_embedded_default_and_stop
 
     // Started again, it reuses the database and the key.
     let key_before = std::fs::read(&key).expect("key");
-    let mut child = icecone(dir.path())
-        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("icecone restarts");
-    wait_until_healthy(&mut child, port).await;
-    assert!(terminate(&mut child).success());
+    let mut again = BinaryApp::start(dir.path(), port, |_| {}).await;
+    assert!(again.terminate().success());
     assert_eq!(std::fs::read(&key).expect("key"), key_before);
 }
 
@@ -337,21 +213,16 @@ fn fake_collector() -> (u16, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
 async fn traces_are_exported_over_otlp_without_request_content() {
     let (collector, received) = fake_collector();
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let mut child = icecone(dir.path())
-        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-        .env(
+    let mut gateway = BinaryApp::start(dir.path(), free_port(), |command| {
+        command.env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             format!("http://127.0.0.1:{collector}"),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("icecone starts");
-    wait_until_healthy(&mut child, port).await;
+        );
+    })
+    .await;
     let sentinel = "otel.sentinel@example.com";
     let answer = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/graphql"))
+        .post(gateway.url("/graphql"))
         .json(&serde_json::json!({
             "query": "query Q($e: String) { providers { id } }",
             "variables": { "e": sentinel },
@@ -361,7 +232,7 @@ async fn traces_are_exported_over_otlp_without_request_content() {
         .expect("graphql");
     assert_eq!(answer.status(), 200);
     // SIGTERM flushes the batch of spans on the way out.
-    assert!(terminate(&mut child).success());
+    assert!(gateway.terminate().success());
     let mut exported = Vec::new();
     while let Ok((path, body)) = received.recv_timeout(Duration::from_secs(10)) {
         assert_eq!(path, "/v1/traces");
@@ -399,14 +270,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 async fn sigterm_lets_an_in_flight_request_finish() {
     use std::io::Write;
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let mut child = icecone(dir.path())
-        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("icecone starts");
-    wait_until_healthy(&mut child, port).await;
+    let mut gateway = BinaryApp::start(dir.path(), free_port(), |_| {}).await;
+    let port = gateway.port();
 
     // A request whose body is still arriving when the signal comes.
     let body = br#"{"query":"{ providers { id } }"}"#;
@@ -420,17 +285,9 @@ async fn sigterm_lets_an_in_flight_request_finish() {
     stream.write_all(&body[..10]).expect("first part");
     stream.flush().expect("flush");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let kill = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    gateway.send_sigterm();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        child.try_wait().expect("wait").is_none(),
-        "the gateway waits for the request"
-    );
+    assert!(gateway.is_running(), "the gateway waits for the request");
     // New connections are no longer accepted.
     let refused = std::net::TcpStream::connect(("127.0.0.1", port));
     assert!(refused.is_err(), "the listener is closed after SIGTERM");
@@ -445,16 +302,6 @@ async fn sigterm_lets_an_in_flight_request_finish() {
         ),
         "{answer}"
     );
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the gateway did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let status = gateway.wait();
+    assert!(status.success(), "{status}");
 }

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
 const CONTACT: &str =
     "mutation C($i: PrivacyTicketInput!) { contactPrivacyOfficer(input: $i) { id } }";

@@ -1,10 +1,8 @@
 //! Consent over HTTP: the public policy, the ledger behind `me { consents }`, the
 //! `@requiresConsent` gate on `Account.personalization` and every way around it that must
-//! fail, restriction, objection, Global Privacy Control, the consent gate on notifications,
-//! and the walk of the schema that finds unclassified fields.
+//! fail, restriction, objection, Global Privacy Control and the consent gate on
+//! notifications. The walks of the schema are in `schema_walks.rs`.
 
-use async_graphql::parser::parse_schema;
-use async_graphql::parser::types::{BaseType, TypeKind, TypeSystemDefinition};
 use icecone_app::notify::NotificationKind;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::ledger::{Change, ConsentSource, LedgerEntry};
@@ -12,47 +10,10 @@ use icecone_core::identity::policy::CURRENT_POLICY_VERSION;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::TestApp;
-use crate::login::{PASSWORD, post, register};
+use crate::support::app::{PASSWORD, Person, TestApp, codes};
 
-const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
-    ... on AuthSession { accessToken } } }";
-const SET: &str = "mutation S($p: Purpose!, $g: Boolean!) { setConsent(purpose: $p, granted: $g) { \
-    purpose granted source objected } }";
 const PERSONALIZATION: &str =
     "{ me { id personalization { favouriteKinds suggestedPrompts preferredProviders } } }";
-
-/// A verified account and an access token for it.
-pub(crate) async fn signed_in(app: &TestApp, email: &str) -> (Uuid, String) {
-    let account = register(app, email).await;
-    let body = post(app, None, LOG_IN, json!({ "e": email, "p": PASSWORD })).await;
-    let token = body["data"]["logIn"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no session: {body}"))
-        .to_owned();
-    (account, token)
-}
-
-pub(crate) async fn set(app: &TestApp, token: &str, purpose: &str, granted: bool) -> Value {
-    post(app, Some(token), SET, json!({ "p": purpose, "g": granted })).await
-}
-
-pub(crate) fn codes(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| {
-                    e["extensions"]["code"]
-                        .as_str()
-                        .unwrap_or("none")
-                        .to_owned()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Asserts the answer withheld personalization with `code` (and, for consent, the purpose)
 /// while `me { id }` still resolved.
@@ -80,9 +41,7 @@ const CONSENTS: &str = "{ me { processingRestricted consents { purpose granted l
 #[tokio::test]
 async fn the_privacy_policy_is_public_and_names_every_purpose_with_its_legal_basis() {
     let app = TestApp::spawn().await;
-    let body = post(
-        &app,
-        None,
+    let body = app.graphql(None,
         "{ privacyPolicy { version effectiveOn purposes { purpose legalBasis description dataUse onByDefault withdrawable revisedIn } } }",
         json!({}),
     )
@@ -109,8 +68,11 @@ async fn the_privacy_policy_is_public_and_names_every_purpose_with_its_legal_bas
 async fn me_lists_every_purpose_and_consents_are_recorded_changed_and_refused_where_they_cannot_be()
 {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "cara@example.com").await;
-    let me = post(&app, Some(&token), CONSENTS, json!({})).await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("cara@example.com").await;
+    let me = app.graphql(Some(&token), CONSENTS, json!({})).await;
     assert_eq!(me["data"]["me"]["processingRestricted"], false, "{me}");
     for purpose in Purpose::ALL {
         let consent = consent_of(&me, purpose.as_str());
@@ -119,32 +81,32 @@ async fn me_lists_every_purpose_and_consents_are_recorded_changed_and_refused_wh
         assert_eq!(consent["policyVersion"], Value::Null);
     }
 
-    let given = set(&app, &token, "MARKETING", true).await;
+    let given = app.set_consent(&token, "MARKETING", true).await;
     assert_eq!(given["data"]["setConsent"]["granted"], true, "{given}");
     assert_eq!(given["data"]["setConsent"]["source"], "USER");
-    let me = post(&app, Some(&token), CONSENTS, json!({})).await;
+    let me = app.graphql(Some(&token), CONSENTS, json!({})).await;
     assert_eq!(
         consent_of(&me, "MARKETING")["policyVersion"],
         CURRENT_POLICY_VERSION
     );
 
     for (purpose, granted) in [("SECURITY", false), ("SERVICE_PROVISION", false)] {
-        let refused = set(&app, &token, purpose, granted).await;
+        let refused = app.set_consent(&token, purpose, granted).await;
         assert_eq!(codes(&refused), ["BAD_USER_INPUT"], "{refused}");
     }
-    let objected = post(
-        &app,
-        Some(&token),
-        "mutation { objectToProcessing(purpose: MARKETING) { granted objected } }",
-        json!({}),
-    )
-    .await;
+    let objected = app
+        .graphql(
+            Some(&token),
+            "mutation { objectToProcessing(purpose: MARKETING) { granted objected } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         objected["data"]["objectToProcessing"],
         json!({ "granted": false, "objected": true }),
         "{objected}"
     );
-    let again = set(&app, &token, "MARKETING", true).await;
+    let again = app.set_consent(&token, "MARKETING", true).await;
     assert_eq!(
         again["data"]["setConsent"]["objected"], false,
         "the person lifts their own objection: {again}"
@@ -156,8 +118,12 @@ async fn me_lists_every_purpose_and_consents_are_recorded_changed_and_refused_wh
 #[tokio::test]
 async fn personalization_needs_consent_while_the_rest_of_the_answer_resolves() {
     let app = TestApp::spawn().await;
-    let (account, token) = signed_in(&app, "dev@example.com").await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("dev@example.com").await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert_gated(&body, "CONSENT_REQUIRED");
     assert_eq!(body["data"]["me"]["id"], account.to_string(), "{body}");
     assert_eq!(body["data"]["me"]["personalization"], Value::Null);
@@ -167,26 +133,29 @@ async fn personalization_needs_consent_while_the_rest_of_the_answer_resolves() {
         "{body}"
     );
 
-    set(&app, &token, "PERSONALIZATION", true).await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    app.set_consent(&token, "PERSONALIZATION", true).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(
         body["data"]["me"]["personalization"],
         json!({ "favouriteKinds": [], "suggestedPrompts": [], "preferredProviders": [] })
     );
 
-    set(&app, &token, "PERSONALIZATION", false).await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    app.set_consent(&token, "PERSONALIZATION", false).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert_gated(&body, "CONSENT_REQUIRED");
 }
 
 #[tokio::test]
 async fn every_way_around_the_consent_gate_is_closed() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "eli@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("eli@example.com").await;
     // Consent to another purpose opens nothing.
-    set(&app, &token, "MARKETING", true).await;
-    set(&app, &token, "ANALYTICS", true).await;
+    app.set_consent(&token, "MARKETING", true).await;
+    app.set_consent(&token, "ANALYTICS", true).await;
 
     let documents = [
         ("alias", "{ me { p: personalization { favouriteKinds } } }"),
@@ -209,7 +178,7 @@ async fn every_way_around_the_consent_gate_is_closed() {
         ),
     ];
     for (how, document) in documents {
-        let body = post(&app, Some(&token), document, json!({})).await;
+        let body = app.graphql(Some(&token), document, json!({})).await;
         assert!(!codes(&body).is_empty(), "{how}: {body}");
         assert!(
             codes(&body).iter().all(|c| c == "CONSENT_REQUIRED"),
@@ -255,13 +224,13 @@ async fn every_way_around_the_consent_gate_is_closed() {
     assert_gated(&get, "CONSENT_REQUIRED");
 
     // A subscription: the schema has none, so the operation is refused outright.
-    let subscription = post(
-        &app,
-        Some(&token),
-        "subscription { me { personalization { favouriteKinds } } }",
-        json!({}),
-    )
-    .await;
+    let subscription = app
+        .graphql(
+            Some(&token),
+            "subscription { me { personalization { favouriteKinds } } }",
+            json!({}),
+        )
+        .await;
     assert!(subscription["data"].is_null(), "{subscription}");
     assert!(!codes(&subscription).is_empty(), "{subscription}");
 }
@@ -269,7 +238,11 @@ async fn every_way_around_the_consent_gate_is_closed() {
 #[tokio::test]
 async fn a_consent_given_under_an_older_policy_version_does_not_count() {
     let app = TestApp::spawn().await;
-    let (account, token) = signed_in(&app, "fay@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("fay@example.com").await;
     app.db
         .store()
         .append_consent_entries(
@@ -286,55 +259,57 @@ async fn a_consent_given_under_an_older_policy_version_does_not_count() {
         )
         .await
         .expect("an old consent");
-    let me = post(&app, Some(&token), CONSENTS, json!({})).await;
+    let me = app.graphql(Some(&token), CONSENTS, json!({})).await;
     let consent = consent_of(&me, "PERSONALIZATION");
     assert_eq!(consent["granted"], false, "{consent}");
     assert_eq!(consent["policyVersion"], "2000-01-01");
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert_gated(&body, "CONSENT_REQUIRED");
     // Renewed under the current version, it counts.
-    set(&app, &token, "PERSONALIZATION", true).await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    app.set_consent(&token, "PERSONALIZATION", true).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
 }
 
 #[tokio::test]
 async fn restriction_leaves_only_the_persons_own_access() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "gil@example.com").await;
-    set(&app, &token, "PERSONALIZATION", true).await;
-    let restricted = post(
-        &app,
-        Some(&token),
-        "mutation { restrictProcessing(restricted: true) { processingRestricted } }",
-        json!({}),
-    )
-    .await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("gil@example.com").await;
+    app.set_consent(&token, "PERSONALIZATION", true).await;
+    let restricted = app
+        .graphql(
+            Some(&token),
+            "mutation { restrictProcessing(restricted: true) { processingRestricted } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         restricted["data"]["restrictProcessing"]["processingRestricted"], true,
         "{restricted}"
     );
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert_gated(&body, "PROCESSING_RESTRICTED");
     // The person's own access still works.
-    let own = post(
-        &app,
-        Some(&token),
-        "{ me { email consents { purpose } } }",
-        json!({}),
-    )
-    .await;
+    let own = app
+        .graphql(
+            Some(&token),
+            "{ me { email consents { purpose } } }",
+            json!({}),
+        )
+        .await;
     assert!(own.get("errors").is_none(), "{own}");
     assert_eq!(own["data"]["me"]["email"], "gil@example.com");
 
-    post(
-        &app,
+    app.graphql(
         Some(&token),
         "mutation { restrictProcessing(restricted: false) { processingRestricted } }",
         json!({}),
     )
     .await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
 }
 
@@ -346,9 +321,12 @@ async fn global_privacy_control_withdraws_marketing_and_is_announced() {
     assert_eq!(gpc.json()["gpc"], true);
     assert!(gpc.json()["lastUpdate"].is_string());
 
-    let (_, token) = signed_in(&app, "hal@example.com").await;
-    set(&app, &token, "MARKETING", true).await;
-    set(&app, &token, "ANALYTICS", true).await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("hal@example.com").await;
+    app.set_consent(&token, "MARKETING", true).await;
+    app.set_consent(&token, "ANALYTICS", true).await;
     let body: Value = app
         .send(
             app.client
@@ -386,40 +364,44 @@ async fn global_privacy_control_withdraws_marketing_and_is_announced() {
 async fn consents_chosen_at_sign_up_are_recorded_with_their_source() {
     let app = TestApp::spawn().await;
     let query = "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }";
-    let body = post(
-        &app,
-        None,
-        query,
-        json!({ "i": { "email": "ida@example.com", "password": PASSWORD,
+    let body = app
+        .graphql(
+            None,
+            query,
+            json!({ "i": { "email": "ida@example.com", "password": PASSWORD,
                        "acceptedPolicyVersion": CURRENT_POLICY_VERSION,
                        "consents": ["MARKETING"] } }),
-    )
-    .await;
+        )
+        .await;
     let token = body["data"]["signUp"]["accessToken"]
         .as_str()
         .unwrap_or_else(|| panic!("{body}"))
         .to_owned();
-    let me = post(&app, Some(&token), CONSENTS, json!({})).await;
+    let me = app.graphql(Some(&token), CONSENTS, json!({})).await;
     assert_eq!(consent_of(&me, "MARKETING")["source"], "SIGN_UP", "{me}");
     assert_eq!(consent_of(&me, "MARKETING")["granted"], true);
     assert_eq!(consent_of(&me, "PERSONALIZATION")["granted"], false);
 
-    let refused = post(
-        &app,
-        None,
-        query,
-        json!({ "i": { "email": "jon@example.com", "password": PASSWORD,
+    let refused = app
+        .graphql(
+            None,
+            query,
+            json!({ "i": { "email": "jon@example.com", "password": PASSWORD,
                        "acceptedPolicyVersion": CURRENT_POLICY_VERSION,
                        "consents": ["SECURITY"] } }),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(codes(&refused), ["BAD_USER_INPUT"], "{refused}");
 }
 
 #[tokio::test]
 async fn marketing_notifications_are_delivered_only_with_consent() {
     let app = TestApp::spawn().await;
-    let (account, token) = signed_in(&app, "kai@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("kai@example.com").await;
     let store = app.db.store();
     let news = |id| {
         store.enqueue_notification(
@@ -443,163 +425,9 @@ async fn marketing_notifications_are_delivered_only_with_consent() {
             .any(|d| d.kind == NotificationKind::ProductNews),
         "marketing went out without consent"
     );
-    set(&app, &token, "MARKETING", true).await;
+    app.set_consent(&token, "MARKETING", true).await;
     news(Uuid::new_v4()).await.expect("queued");
     app.notifications
         .wait_for(NotificationKind::ProductNews, "kai@example.com")
         .await;
-}
-
-/// How a field of the SDL is classified, if it is.
-#[derive(Debug, PartialEq, Eq)]
-enum Class {
-    Essential(String),
-    Consent(String),
-    NotPersonal,
-}
-
-fn class_of(
-    directives: &[async_graphql::Positioned<async_graphql::parser::types::ConstDirective>],
-) -> Option<Class> {
-    directives.iter().find_map(|d| {
-        let d = &d.node;
-        let purpose = || match d.get_argument("purpose").map(|v| &v.node) {
-            Some(async_graphql::Value::Enum(name)) => name.to_string(),
-            other => panic!("@{} without a purpose: {other:?}", d.name.node),
-        };
-        match d.name.node.as_str() {
-            "essential" => Some(Class::Essential(purpose())),
-            "requiresConsent" => Some(Class::Consent(purpose())),
-            "notPersonal" => Some(Class::NotPersonal),
-            _ => None,
-        }
-    })
-}
-
-/// Every field of every object type of `sdl` that is not classified, as `Type.field`, and
-/// every classification that names the wrong kind of purpose.
-fn unclassified_fields(sdl: &str) -> Vec<String> {
-    let document = parse_schema(sdl).expect("the SDL parses");
-    let mut types = std::collections::HashMap::new();
-    for definition in &document.definitions {
-        if let TypeSystemDefinition::Type(ty) = definition {
-            types.insert(ty.node.name.node.to_string(), &ty.node);
-        }
-    }
-    let type_class = |name: &str| types.get(name).and_then(|ty| class_of(&ty.directives));
-    // Containers the framework generates (connections, edges, page info) cannot carry
-    // directives; they wrap nodes, and it is the nodes' types that must be classified.
-    let container =
-        |name: &str| name == "PageInfo" || name.ends_with("Connection") || name.ends_with("Edge");
-    let mut problems = Vec::new();
-    for (name, ty) in &types {
-        let TypeKind::Object(object) = &ty.kind else {
-            continue;
-        };
-        let root = matches!(name.as_str(), "Query" | "Mutation" | "Subscription");
-        if container(name) {
-            continue;
-        }
-        for field in &object.fields {
-            let field = &field.node;
-            let mut returned = &field.ty.node;
-            while let BaseType::List(inner) = &returned.base {
-                returned = inner;
-            }
-            let BaseType::Named(returned) = &returned.base else {
-                continue;
-            };
-            let returned_class = match types.get(returned.as_str()).map(|t| &t.kind) {
-                Some(TypeKind::Union(union)) => {
-                    // Classified when every member is; it takes the first member's class.
-                    let members: Option<Vec<Class>> = union
-                        .members
-                        .iter()
-                        .map(|m| type_class(m.node.as_str()))
-                        .collect();
-                    members.and_then(|members| members.into_iter().next())
-                }
-                Some(TypeKind::Object(_)) if !container(returned) => type_class(returned),
-                _ => None,
-            };
-            let class = class_of(&field.directives)
-                .or_else(|| if root { None } else { type_class(name) })
-                .or(if root { returned_class } else { None });
-            let label = format!("{name}.{}", field.name.node);
-            match class {
-                None => problems.push(label.clone()),
-                Some(Class::Essential(purpose)) if needs_consent(&purpose) => {
-                    problems.push(format!(
-                        "{label}: @essential with consent purpose {purpose}"
-                    ));
-                }
-                Some(Class::Consent(purpose)) if !needs_consent(&purpose) => {
-                    problems.push(format!("{label}: @requiresConsent with {purpose}"));
-                }
-                Some(_) => {}
-            }
-            // A type gated on a purpose may only be reached through fields gated on it.
-            if let Some(Class::Consent(purpose)) = type_class(returned)
-                && class_of(&field.directives) != Some(Class::Consent(purpose.clone()))
-            {
-                problems.push(format!(
-                    "{label}: reaches a type gated on {purpose} ungated"
-                ));
-            }
-        }
-    }
-    problems.sort();
-    problems
-}
-
-fn needs_consent(purpose: &str) -> bool {
-    Purpose::parse(purpose).is_ok_and(Purpose::needs_consent)
-}
-
-#[test]
-fn every_field_of_the_schema_is_classified() {
-    let problems = unclassified_fields(&icecone_gateway::graphql::sdl());
-    assert!(problems.is_empty(), "unclassified fields: {problems:#?}");
-}
-
-#[test]
-fn the_classification_walk_finds_unclassified_and_misclassified_fields() {
-    let sdl = r#"
-        directive @essential(purpose: Purpose!) on OBJECT | FIELD_DEFINITION
-        directive @requiresConsent(purpose: Purpose!) on OBJECT | FIELD_DEFINITION
-        directive @notPersonal on OBJECT | FIELD_DEFINITION
-        enum Purpose { SECURITY MARKETING PERSONALIZATION }
-        type Profile @requiresConsent(purpose: PERSONALIZATION) { hobby: String }
-        type Person @essential(purpose: SECURITY) {
-            name: String
-            profile: Profile @requiresConsent(purpose: PERSONALIZATION)
-            sneaky: Profile
-        }
-        type Query {
-            me: Person
-            secret: String
-            news: String @essential(purpose: MARKETING)
-            hobby: String @requiresConsent(purpose: SECURITY)
-        }
-    "#;
-    assert_eq!(
-        unclassified_fields(sdl),
-        [
-            "Person.sneaky: reaches a type gated on PERSONALIZATION ungated",
-            "Query.hobby: @requiresConsent with SECURITY",
-            "Query.news: @essential with consent purpose MARKETING",
-            "Query.secret",
-        ]
-    );
-}
-
-#[test]
-fn the_sdl_shows_the_consent_directive_on_the_reference_field() {
-    let sdl = icecone_gateway::graphql::sdl();
-    assert!(
-        sdl.contains(
-            "personalization: Personalization @requiresConsent(purpose: PERSONALIZATION)\n"
-        ),
-        "{sdl}"
-    );
 }

@@ -483,7 +483,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn icecone_keys_rotate_and_status_work_on_a_deployment() {
-    use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
+    use crate::support::binary::{BinaryApp, free_port, icecone};
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |args: &[&str]| {
         let output = icecone(dir.path())
@@ -507,13 +507,8 @@ async fn icecone_keys_rotate_and_status_work_on_a_deployment() {
 
     // Rotate while a gateway serves from the same data directory.
     let port = free_port();
-    let mut gateway = icecone(dir.path())
-        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("gateway starts");
-    wait_until_healthy(&mut gateway, port).await;
+    let mut gateway = BinaryApp::spawn(dir.path(), port, |_| {});
+    gateway.wait_until_healthy().await;
     let rotated = run(&["keys", "rotate", "--batch-size", "10"]);
     assert!(rotated.contains("created root key version 2"), "{rotated}");
     assert!(
@@ -525,7 +520,7 @@ async fn icecone_keys_rotate_and_status_work_on_a_deployment() {
         .await
         .expect("readyz");
     assert_eq!(ready.status(), 200, "the gateway keeps serving");
-    assert!(terminate(&mut gateway).success());
+    assert!(gateway.terminate().success());
 
     let status = run(&["keys", "status"]);
     assert!(status.contains("current root key version: 2"), "{status}");
@@ -534,12 +529,7 @@ async fn icecone_keys_rotate_and_status_work_on_a_deployment() {
         "{status}"
     );
     // The restarted gateway opens the system key with the new root key.
-    let mut gateway = icecone(dir.path())
-        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("gateway restarts");
-    wait_until_healthy(&mut gateway, port).await;
-    assert!(terminate(&mut gateway).success());
+    let mut gateway = BinaryApp::spawn(dir.path(), port, |_| {});
+    gateway.wait_until_healthy().await;
+    assert!(gateway.terminate().success());
 }

@@ -18,12 +18,8 @@ use uuid::Uuid;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::accounts::instance;
-use crate::consent::{set, signed_in};
-use crate::helpers::TestApp;
-use crate::login::{PASSWORD, post};
-use crate::mfa::code_at;
-use crate::staff_console::{FRESH, staff_member, token as mint_token};
+use crate::support::app::{FRESH, PASSWORD, Person, StaffMember, TestApp, code};
+use crate::support::totp::code_at;
 
 pub(crate) const REQUEST: &str = "mutation D($p: String!, $c: String) { \
     requestAccountDeletion(password: $p, code: $c) { \
@@ -48,12 +44,6 @@ const CONTACT: &str = "mutation C($i: PrivacyTicketInput!) { contactPrivacyOffic
     { id } }";
 const FOLLOWUPS: &str = "{ erasureFollowups { tombstoneId provider remoteRef errorCode } }";
 
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
-
 async fn spawn(grace: &str) -> TestApp {
     let grace = grace.to_owned();
     TestApp::spawn_with(move |settings| {
@@ -69,13 +59,8 @@ pub(crate) async fn request_deletion(
     password: &str,
     code: Option<&str>,
 ) -> Value {
-    post(
-        app,
-        Some(token),
-        REQUEST,
-        json!({ "p": password, "c": code }),
-    )
-    .await
+    app.graphql(Some(token), REQUEST, json!({ "p": password, "c": code }))
+        .await
 }
 
 fn request_id(body: &Value) -> Uuid {
@@ -193,29 +178,29 @@ fn has_reference(raw: &[u8], backend: Backend, id: Uuid) -> bool {
 }
 
 async fn generate(app: &TestApp, token: &str, prompt: &str) -> Vec<String> {
-    let text = post(
-        app,
-        Some(token),
-        GENERATE_TEXT,
-        json!({ "input": { "prompt": prompt, "maxTokens": 20 } }),
-    )
-    .await;
+    let text = app
+        .graphql(
+            Some(token),
+            GENERATE_TEXT,
+            json!({ "input": { "prompt": prompt, "maxTokens": 20 } }),
+        )
+        .await;
     assert!(text.get("errors").is_none(), "{text}");
-    let image = post(
-        app,
-        Some(token),
-        GENERATE_IMAGE,
-        json!({ "input": { "prompt": format!("{prompt} as a picture"), "provider": "local" } }),
-    )
-    .await;
+    let image = app
+        .graphql(
+            Some(token),
+            GENERATE_IMAGE,
+            json!({ "input": { "prompt": format!("{prompt} as a picture"), "provider": "local" } }),
+        )
+        .await;
     assert!(image.get("errors").is_none(), "{image}");
-    let video = post(
-        app,
-        Some(token),
-        GENERATE_VIDEO,
-        json!({ "input": { "prompt": format!("{prompt} in motion"), "durationSeconds": 2 } }),
-    )
-    .await;
+    let video = app
+        .graphql(
+            Some(token),
+            GENERATE_VIDEO,
+            json!({ "input": { "prompt": format!("{prompt} in motion"), "durationSeconds": 2 } }),
+        )
+        .await;
     assert!(video.get("errors").is_none(), "{video}");
     let video = video["data"]["generateVideo"]["id"]
         .as_str()
@@ -237,7 +222,9 @@ async fn generate(app: &TestApp, token: &str, prompt: &str) -> Vec<String> {
 }
 
 async fn log_in(app: &TestApp, email: &str) -> Option<String> {
-    let body = post(app, None, LOG_IN, json!({ "e": email, "p": PASSWORD })).await;
+    let body = app
+        .graphql(None, LOG_IN, json!({ "e": email, "p": PASSWORD }))
+        .await;
     body["data"]["logIn"]["accessToken"]
         .as_str()
         .map(str::to_owned)
@@ -247,10 +234,18 @@ async fn log_in(app: &TestApp, email: &str) -> Option<String> {
 async fn an_erased_account_leaves_only_a_tombstone_and_everyone_else_is_untouched() {
     let app = spawn("0s").await;
     let store = app.db.store();
-    let (alice, alice_token) = signed_in(&app, "alice.erased@example.com").await;
-    let (bob, bob_token) = signed_in(&app, "bob.kept@example.com").await;
+    let Person {
+        id: alice,
+        access_token: alice_token,
+        ..
+    } = app.person("alice.erased@example.com").await;
+    let Person {
+        id: bob,
+        access_token: bob_token,
+        ..
+    } = app.person("bob.kept@example.com").await;
     for token in [&alice_token, &bob_token] {
-        let body = set(&app, token, "PERSONALIZATION", true).await;
+        let body = app.set_consent(token, "PERSONALIZATION", true).await;
         assert!(body.get("errors").is_none(), "{body}");
     }
     let alice_generations = generate(&app, &alice_token, "canary alice zebra lantern").await;
@@ -273,14 +268,14 @@ async fn an_erased_account_leaves_only_a_tombstone_and_everyone_else_is_untouche
         (None, Some("alice.erased@example.com")),
         (None, Some("bob.kept@example.com")),
     ] {
-        let body = post(
-            &app,
-            token.map(String::as_str),
-            CONTACT,
-            json!({ "i": { "email": email, "subject": "What do you keep about me?",
+        let body = app
+            .graphql(
+                token.map(String::as_str),
+                CONTACT,
+                json!({ "i": { "email": email, "subject": "What do you keep about me?",
                             "message": "canary ticket heron" } }),
-        )
-        .await;
+            )
+            .await;
         assert!(body.get("errors").is_none(), "{body}");
         if email == Some("bob.kept@example.com") {
             bob_ticket = body["data"]["contactPrivacyOfficer"]["id"]
@@ -331,7 +326,9 @@ async fn an_erased_account_leaves_only_a_tombstone_and_everyone_else_is_untouche
     assert_eq!(jobs[0].account, None);
 
     // Alice is gone: her token, her log-in, every row.
-    let me = post(&app, Some(&alice_token), "{ me { id } }", json!({})).await;
+    let me = app
+        .graphql(Some(&alice_token), "{ me { id } }", json!({}))
+        .await;
     assert!(
         me["data"]["me"].is_null() || me.get("errors").is_some(),
         "{me}"
@@ -392,7 +389,7 @@ async fn an_erased_account_leaves_only_a_tombstone_and_everyone_else_is_untouche
         .expect("tombstone");
     assert!(tombstone.erased_at >= tombstone.requested_at);
     // The audit trail still verifies.
-    let (vault, _) = instance(&app).await;
+    let (vault, _) = app.keys().await;
     assert!(matches!(
         audit::verify(store, &vault).await.expect("verify"),
         Verification::Intact(_)
@@ -425,7 +422,7 @@ async fn an_erased_account_leaves_only_a_tombstone_and_everyone_else_is_untouche
     let bob_token = log_in(&app, "bob.kept@example.com")
         .await
         .expect("bob still logs in");
-    let list = post(&app, Some(&bob_token), LIST, json!({})).await;
+    let list = app.graphql(Some(&bob_token), LIST, json!({})).await;
     let prompts: Vec<&str> = list["data"]["me"]["generations"]["edges"]
         .as_array()
         .unwrap_or_else(|| panic!("{list}"))
@@ -445,7 +442,11 @@ async fn an_erased_account_leaves_only_a_tombstone_and_everyone_else_is_untouche
 #[tokio::test]
 async fn cancelling_works_within_the_grace_period_and_is_refused_after_it() {
     let app = spawn("1h").await;
-    let (account, token) = signed_in(&app, "carol@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("carol@example.com").await;
     let body = request_deletion(&app, &token, PASSWORD, None).await;
     assert!(body.get("errors").is_none(), "{body}");
     let id = request_id(&body);
@@ -462,7 +463,7 @@ async fn cancelling_works_within_the_grace_period_and_is_refused_after_it() {
         .parse()
         .expect("a time");
     assert_eq!(runs - received, chrono::TimeDelta::hours(1));
-    let mine = post(&app, Some(&token), MY_DELETION, json!({})).await;
+    let mine = app.graphql(Some(&token), MY_DELETION, json!({})).await;
     assert_eq!(mine["data"]["me"]["accountDeletion"]["id"], id.to_string());
     let again = request_deletion(&app, &token, PASSWORD, None).await;
     assert_eq!(request_id(&again), id, "asked twice: the same request");
@@ -474,7 +475,7 @@ async fn cancelling_works_within_the_grace_period_and_is_refused_after_it() {
         .expect("jobs");
     assert_eq!(jobs.len(), 1, "asked twice: one job");
 
-    let cancelled = post(&app, Some(&token), CANCEL, json!({})).await;
+    let cancelled = app.graphql(Some(&token), CANCEL, json!({})).await;
     assert_eq!(
         cancelled["data"]["cancelAccountDeletion"], true,
         "{cancelled}"
@@ -487,9 +488,9 @@ async fn cancelling_works_within_the_grace_period_and_is_refused_after_it() {
         .expect("read")
         .expect("job");
     assert_eq!(job.state, JobState::Cancelled);
-    let mine = post(&app, Some(&token), MY_DELETION, json!({})).await;
+    let mine = app.graphql(Some(&token), MY_DELETION, json!({})).await;
     assert_eq!(mine["data"]["me"]["accountDeletion"], Value::Null);
-    let twice = post(&app, Some(&token), CANCEL, json!({})).await;
+    let twice = app.graphql(Some(&token), CANCEL, json!({})).await;
     assert_eq!(code(&twice), "NOT_FOUND", "{twice}");
     assert!(
         app.db
@@ -506,10 +507,14 @@ async fn cancelling_works_within_the_grace_period_and_is_refused_after_it() {
         settings.job_workers = 0;
     })
     .await;
-    let (late_account, late_token) = signed_in(&late, "dave@example.com").await;
+    let Person {
+        id: late_account,
+        access_token: late_token,
+        ..
+    } = late.person("dave@example.com").await;
     let body = request_deletion(&late, &late_token, PASSWORD, None).await;
     assert!(body.get("errors").is_none(), "{body}");
-    let refused = post(&late, Some(&late_token), CANCEL, json!({})).await;
+    let refused = late.graphql(Some(&late_token), CANCEL, json!({})).await;
     assert_eq!(code(&refused), "BAD_USER_INPUT", "{refused}");
     assert!(
         late.db
@@ -524,7 +529,11 @@ async fn cancelling_works_within_the_grace_period_and_is_refused_after_it() {
 #[tokio::test]
 async fn deletion_needs_the_password_and_the_totp_code_when_totp_is_on() {
     let app = TestApp::spawn_with(|settings| settings.job_workers = 0).await;
-    let (account, token) = signed_in(&app, "erin@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("erin@example.com").await;
     let wrong = request_deletion(&app, &token, "not the password at all", None).await;
     assert_eq!(code(&wrong), "REAUTHENTICATION_REQUIRED", "{wrong}");
     assert!(
@@ -536,15 +545,15 @@ async fn deletion_needs_the_password_and_the_totp_code_when_totp_is_on() {
             .is_none()
     );
 
-    let (vault, tokens) = instance(&app).await;
-    let (member, secret) = staff_member(
-        &app,
-        &vault,
-        "frank.totp@example.com",
-        icecone_core::identity::roles::StaffRole::Support,
-    )
-    .await;
-    let staff_token = mint_token(&app, &tokens, member, FRESH).await;
+    let StaffMember {
+        id: member, secret, ..
+    } = app
+        .staff_member(
+            "frank.totp@example.com",
+            icecone_core::identity::roles::StaffRole::Support,
+        )
+        .await;
+    let staff_token = app.mint_token(member, FRESH).await;
     let missing = request_deletion(&app, &staff_token, PASSWORD, None).await;
     assert_eq!(code(&missing), "MFA_REQUIRED", "{missing}");
     let wrong_code = request_deletion(&app, &staff_token, PASSWORD, Some("000000")).await;
@@ -584,7 +593,11 @@ async fn deletion_needs_the_password_and_the_totp_code_when_totp_is_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn wrong_passwords_sent_at_once_for_deletion_are_checked_only_as_often_as_allowed() {
     let app = TestApp::spawn_with(|settings| settings.job_workers = 0).await;
-    let (account, token) = signed_in(&app, "fay.guess@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("fay.guess@example.com").await;
     let answers = futures_util::future::join_all((0..40).map(|i| {
         let (app, token) = (&app, &token);
         async move { request_deletion(app, token, &format!("guess number {i:04}"), None).await }
@@ -619,36 +632,38 @@ async fn wrong_passwords_sent_at_once_for_deletion_are_checked_only_as_often_as_
 #[tokio::test]
 async fn a_legal_hold_blocks_erasure_and_tells_the_person_why_until_it_is_released() {
     let app = spawn("0s").await;
-    let (account, person_token) = signed_in(&app, "grace.held@example.com").await;
-    let (vault, tokens) = instance(&app).await;
-    let (dpo, _) = staff_member(
-        &app,
-        &vault,
-        "dpo@example.com",
-        icecone_core::identity::roles::StaffRole::Dpo,
-    )
-    .await;
-    let dpo_token = mint_token(&app, &tokens, dpo, FRESH).await;
+    let Person {
+        id: account,
+        access_token: person_token,
+        ..
+    } = app.person("grace.held@example.com").await;
+    let StaffMember { id: dpo, .. } = app
+        .staff_member(
+            "dpo@example.com",
+            icecone_core::identity::roles::StaffRole::Dpo,
+        )
+        .await;
+    let dpo_token = app.mint_token(dpo, FRESH).await;
     let note = "Case 2026-118: records under litigation hold";
-    let held = post(
-        &app,
-        Some(&dpo_token),
-        SET_HOLD,
-        json!({ "a": account.to_string(), "g": "LEGAL_CLAIMS", "n": note }),
-    )
-    .await;
+    let held = app
+        .graphql(
+            Some(&dpo_token),
+            SET_HOLD,
+            json!({ "a": account.to_string(), "g": "LEGAL_CLAIMS", "n": note }),
+        )
+        .await;
     assert_eq!(
         held["data"]["setLegalHold"]["ground"], "LEGAL_CLAIMS",
         "{held}"
     );
     // The person cannot set or release holds.
-    let forbidden = post(
-        &app,
-        Some(&person_token),
-        RELEASE_HOLD,
-        json!({ "a": account.to_string(), "r": "I would like to be erased" }),
-    )
-    .await;
+    let forbidden = app
+        .graphql(
+            Some(&person_token),
+            RELEASE_HOLD,
+            json!({ "a": account.to_string(), "r": "I would like to be erased" }),
+        )
+        .await;
     assert_eq!(code(&forbidden), "FORBIDDEN", "{forbidden}");
 
     let body = request_deletion(&app, &person_token, PASSWORD, None).await;
@@ -682,7 +697,9 @@ async fn a_legal_hold_blocks_erasure_and_tells_the_person_why_until_it_is_releas
             .expect("read")
             .is_none()
     );
-    let mine = post(&app, Some(&person_token), MY_DELETION, json!({})).await;
+    let mine = app
+        .graphql(Some(&person_token), MY_DELETION, json!({}))
+        .await;
     assert_eq!(
         mine["data"]["me"]["accountDeletion"]["status"], "DENIED",
         "{mine}"
@@ -701,13 +718,13 @@ async fn a_legal_hold_blocks_erasure_and_tells_the_person_why_until_it_is_releas
             .cloned()
             .collect::<Vec<_>>()
     };
-    let denied = post(
-        &app,
-        Some(&dpo_token),
-        crate::rights::STAFF_REQUESTS,
-        json!({ "s": "DENIED" }),
-    )
-    .await;
+    let denied = app
+        .graphql(
+            Some(&dpo_token),
+            crate::rights::STAFF_REQUESTS,
+            json!({ "s": "DENIED" }),
+        )
+        .await;
     let entry = listed(&denied);
     assert_eq!(entry.len(), 1, "{denied}");
     assert_eq!(
@@ -722,13 +739,13 @@ async fn a_legal_hold_blocks_erasure_and_tells_the_person_why_until_it_is_releas
             &json!(false)
         )
     );
-    let received = post(
-        &app,
-        Some(&dpo_token),
-        crate::rights::STAFF_REQUESTS,
-        json!({ "s": "RECEIVED" }),
-    )
-    .await;
+    let received = app
+        .graphql(
+            Some(&dpo_token),
+            crate::rights::STAFF_REQUESTS,
+            json!({ "s": "RECEIVED" }),
+        )
+        .await;
     assert!(listed(&received).is_empty(), "{received}");
     // The note never reaches the person.
     assert!(
@@ -738,13 +755,13 @@ async fn a_legal_hold_blocks_erasure_and_tells_the_person_why_until_it_is_releas
             .all(|d| d.token.as_deref().is_none_or(|t| !t.contains("litigation")))
     );
 
-    let released = post(
-        &app,
-        Some(&dpo_token),
-        RELEASE_HOLD,
-        json!({ "a": account.to_string(), "r": "Case 2026-118 closed by settlement" }),
-    )
-    .await;
+    let released = app
+        .graphql(
+            Some(&dpo_token),
+            RELEASE_HOLD,
+            json!({ "a": account.to_string(), "r": "Case 2026-118 closed by settlement" }),
+        )
+        .await;
     assert_eq!(released["data"]["releaseLegalHold"], true, "{released}");
     wait_for_tombstone(&app, id).await;
     assert!(
@@ -777,7 +794,11 @@ async fn a_provider_that_will_not_delete_its_copy_is_retried_recorded_for_dpo_an
         });
     })
     .await;
-    let (account, token) = signed_in(&app, "hank@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("hank@example.com").await;
     let remote_ref = "a1b2c3d4-0000-4000-8000-00000000beef";
     luma_video(app.db.store(), account, remote_ref).await;
 
@@ -801,16 +822,14 @@ async fn a_provider_that_will_not_delete_its_copy_is_retried_recorded_for_dpo_an
     assert_eq!(followups[0].error_code, "PROVIDER_UNAVAILABLE");
 
     // DPO staff see it.
-    let (vault, tokens) = instance(&app).await;
-    let (dpo, _) = staff_member(
-        &app,
-        &vault,
-        "dpo.followups@example.com",
-        icecone_core::identity::roles::StaffRole::Dpo,
-    )
-    .await;
-    let dpo_token = mint_token(&app, &tokens, dpo, FRESH).await;
-    let seen = post(&app, Some(&dpo_token), FOLLOWUPS, json!({})).await;
+    let StaffMember { id: dpo, .. } = app
+        .staff_member(
+            "dpo.followups@example.com",
+            icecone_core::identity::roles::StaffRole::Dpo,
+        )
+        .await;
+    let dpo_token = app.mint_token(dpo, FRESH).await;
+    let seen = app.graphql(Some(&dpo_token), FOLLOWUPS, json!({})).await;
     assert_eq!(
         seen["data"]["erasureFollowups"],
         json!([{ "tombstoneId": id.to_string(), "provider": "luma",
@@ -852,9 +871,7 @@ async fn luma_video(store: &icecone_store::Store, account: Uuid, remote_ref: &st
 
 #[tokio::test]
 async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one_else() {
-    use std::process::Stdio;
-
-    use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
+    use crate::support::binary::{BinaryApp, free_port};
 
     let luma = MockServer::start().await;
     Mock::given(method("DELETE"))
@@ -865,28 +882,25 @@ async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let start = || {
-        icecone(dir.path())
-            .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("ICECONE_DATA_DIR", dir.path())
-            .env("ICECONE_DATABASE_URL", db.url().expose())
-            .env("ICECONE_ERASURE_GRACE", "0s")
-            .env("ICECONE_JOB_POLL_INTERVAL_MS", "200")
-            .env("ICECONE_JOB_LEASE_SECONDS", "2")
-            .env("ICECONE_LUMA_API_KEY", "luma-test-key")
-            .env("ICECONE_LUMA_BASE_URL", luma.uri())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("icecone starts")
+        BinaryApp::spawn(dir.path(), port, |command| {
+            command
+                .env("ICECONE_DATA_DIR", dir.path())
+                .env("ICECONE_DATABASE_URL", db.url().expose())
+                .env("ICECONE_ERASURE_GRACE", "0s")
+                .env("ICECONE_JOB_POLL_INTERVAL_MS", "200")
+                .env("ICECONE_JOB_LEASE_SECONDS", "2")
+                .env("ICECONE_LUMA_API_KEY", "luma-test-key")
+                .env("ICECONE_LUMA_BASE_URL", luma.uri());
+        })
     };
     let mut first = start();
-    wait_until_healthy(&mut first, port).await;
+    first.wait_until_healthy().await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/graphql");
     let password = "a long enough passphrase 42";
     let mut people = Vec::new();
     for email in ["killed.erased@example.com", "kept.intact@example.com"] {
-        let token = crate::binary::sign_up_over_http(&client, &url, email, password).await;
+        let token = first.sign_up(email, password).await;
         let me: Value = client
             .post(&url)
             .bearer_auth(&token)
@@ -942,8 +956,7 @@ async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one
     }
 
     // SIGKILL in the middle of the remote_copies step.
-    first.kill().expect("SIGKILL");
-    first.wait().expect("reaped");
+    first.kill();
     let jobs = store
         .jobs_for(icecone_app::erasure::job::KIND, &request.to_string())
         .await
@@ -962,9 +975,9 @@ async fn an_erasure_survives_sigkill_of_the_gateway_and_finishes_touching_no_one
     );
 
     let mut second = start();
-    wait_until_healthy(&mut second, port).await;
+    second.wait_until_healthy().await;
     wait_for_tombstone_in(store, request).await;
-    terminate(&mut second);
+    second.terminate();
 
     assert_eq!(
         finished_jobs(store, request).await[0].state,
@@ -1046,14 +1059,14 @@ async fn finished_jobs(
 async fn export_json(app: &TestApp, token: &str) -> Value {
     const REQUEST_EXPORT: &str = "mutation { requestDataExport { id } }";
     const MINE: &str = "{ me { dataRequests { id status downloadUrl } } }";
-    let body = post(app, Some(token), REQUEST_EXPORT, json!({})).await;
+    let body = app.graphql(Some(token), REQUEST_EXPORT, json!({})).await;
     let id = body["data"]["requestDataExport"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("an export request: {body}"))
         .to_owned();
     let mut url = None;
     for _ in 0..200 {
-        let mine = post(app, Some(token), MINE, json!({})).await;
+        let mine = app.graphql(Some(token), MINE, json!({})).await;
         url = mine["data"]["me"]["dataRequests"]
             .as_array()
             .into_iter()
@@ -1093,19 +1106,18 @@ async fn export_json(app: &TestApp, token: &str) -> Value {
 #[tokio::test]
 async fn anonymous_messages_from_a_verified_address_are_in_its_owners_export_only() {
     let app = spawn("7d").await;
-    let write = |token: Option<String>, email: Option<&'static str>, message: &'static str| {
-        let app = &app;
-        async move {
-            let body = post(
-                app,
-                token.as_deref(),
+    let write =
+        |token: Option<String>, email: Option<&'static str>, message: &'static str| {
+            let app = &app;
+            async move {
+                let body = app.graphql(token.as_deref(),
                 CONTACT,
                 json!({ "i": { "email": email, "subject": "My data", "message": message } }),
             )
             .await;
-            assert!(body.get("errors").is_none(), "{body}");
-        }
-    };
+                assert!(body.get("errors").is_none(), "{body}");
+            }
+        };
     // Someone writes without an account from dora's address...
     write(
         None,
@@ -1115,9 +1127,7 @@ async fn anonymous_messages_from_a_verified_address_are_in_its_owners_export_onl
     .await;
     write(None, Some("eve.other@example.com"), "canary someone else").await;
     // ...someone signs up with it and never verifies it: not theirs to read...
-    let signed_up = post(
-        &app,
-        None,
+    let signed_up = app.graphql(None,
         "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
         json!({ "i": { "email": "dora.export@example.com", "password": PASSWORD,
                         "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION } }),
@@ -1128,7 +1138,9 @@ async fn anonymous_messages_from_a_verified_address_are_in_its_owners_export_onl
         .unwrap_or_else(|| panic!("signed up: {signed_up}"))
         .to_owned();
     // ...and dora, whose verified address it is, writes once signed in.
-    let (_, dora) = signed_in(&app, "dora.export@example.com").await;
+    let Person {
+        access_token: dora, ..
+    } = app.person("dora.export@example.com").await;
     write(Some(dora.clone()), None, "canary signed heron").await;
 
     let messages = |document: &Value| -> Vec<String> {

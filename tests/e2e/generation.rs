@@ -29,11 +29,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::accounts::instance;
-use crate::consent::{set, signed_in};
-use crate::helpers::{Answer, TestApp};
-use crate::login::{post, register};
 use crate::routing::mount_openai_chat;
+use crate::support::app::{Answer, FRESH, Person, StaffMember, TestApp, code, codes};
 
 const GENERATION_FIELDS: &str = "id kind status prompt error createdAt \
     provider { id zeroDataRetention } \
@@ -62,8 +59,7 @@ const PERSONALIZATION: &str =
     "{ me { personalization { favouriteKinds suggestedPrompts preferredProviders } } }";
 
 async fn generate_text(app: &TestApp, token: &str, input: Value) -> Value {
-    post(
-        app,
+    app.graphql(
         Some(token),
         &generate_text_query(),
         json!({ "input": input }),
@@ -72,19 +68,12 @@ async fn generate_text(app: &TestApp, token: &str, input: Value) -> Value {
 }
 
 async fn generate_image(app: &TestApp, token: &str, input: Value) -> Value {
-    post(
-        app,
+    app.graphql(
         Some(token),
         &generate_image_query(),
         json!({ "input": input }),
     )
     .await
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
 }
 
 /// The generation a mutation answered, asserting it has no errors.
@@ -134,7 +123,10 @@ fn header_of<'a>(answer: &'a Answer, name: &str) -> &'a str {
 #[tokio::test]
 async fn text_and_image_generation_work_end_to_end_through_local() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "gen@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("gen@example.com").await;
 
     let body = generate_text(
         &app,
@@ -177,30 +169,26 @@ async fn text_and_image_generation_work_end_to_end_through_local() {
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
 
     // generation(id) answers the same generation to its owner.
-    let body = post(
-        &app,
-        Some(&token),
-        &generation_query(),
-        json!({ "id": id_of(text) }),
-    )
-    .await;
+    let body = app
+        .graphql(
+            Some(&token),
+            &generation_query(),
+            json!({ "id": id_of(text) }),
+        )
+        .await;
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(&body["data"]["generation"], text);
 
     // The list is newest first and pages with opaque cursors.
-    let page = post(&app, Some(&token), LIST, json!({ "first": 1 })).await;
+    let page = app.graphql(Some(&token), LIST, json!({ "first": 1 })).await;
     assert!(page.get("errors").is_none(), "{page}");
     let connection = &page["data"]["me"]["generations"];
     assert_eq!(connection["edges"][0]["node"]["id"], image_id.as_str());
     assert_eq!(connection["pageInfo"]["hasNextPage"], true);
     let cursor = connection["edges"][0]["cursor"].as_str().expect("cursor");
-    let rest = post(
-        &app,
-        Some(&token),
-        LIST,
-        json!({ "first": 10, "after": cursor }),
-    )
-    .await;
+    let rest = app
+        .graphql(Some(&token), LIST, json!({ "first": 10, "after": cursor }))
+        .await;
     let edges = &rest["data"]["me"]["generations"]["edges"];
     assert_eq!(edges.as_array().map(Vec::len), Some(1), "{rest}");
     assert_eq!(edges[0]["node"]["id"], id_of(text).as_str());
@@ -210,16 +198,14 @@ async fn text_and_image_generation_work_end_to_end_through_local() {
         false
     );
     for first in [0, 101] {
-        let body = post(&app, Some(&token), LIST, json!({ "first": first })).await;
+        let body = app
+            .graphql(Some(&token), LIST, json!({ "first": first }))
+            .await;
         assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
     }
-    let body = post(
-        &app,
-        Some(&token),
-        LIST,
-        json!({ "after": "bm90LWEtY3Vyc29y" }),
-    )
-    .await;
+    let body = app
+        .graphql(Some(&token), LIST, json!({ "after": "bm90LWEtY3Vyc29y" }))
+        .await;
     assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
     assert_eq!(app.db.count("generations").await, 2);
 }
@@ -227,35 +213,41 @@ async fn text_and_image_generation_work_end_to_end_through_local() {
 #[tokio::test]
 async fn generations_are_read_served_and_deleted_by_their_owner_only() {
     let app = TestApp::spawn().await;
-    let (_, owner) = signed_in(&app, "owner@example.com").await;
-    let (_, other) = signed_in(&app, "other@example.com").await;
+    let Person {
+        access_token: owner,
+        ..
+    } = app.person("owner@example.com").await;
+    let Person {
+        access_token: other,
+        ..
+    } = app.person("other@example.com").await;
     let body = generate_image(&app, &owner, json!({ "prompt": "a private sketch" })).await;
     let id = id_of(generated(&body, "generateImage"));
     let url = format!("/media/{id}");
     let unknown = uuid::Uuid::new_v4().to_string();
 
     // Someone else's id answers exactly like an unknown one.
-    let theirs = post(&app, Some(&other), &generation_query(), json!({ "id": id })).await;
-    let missing = post(
-        &app,
-        Some(&other),
-        &generation_query(),
-        json!({ "id": unknown }),
-    )
-    .await;
+    let theirs = app
+        .graphql(Some(&other), &generation_query(), json!({ "id": id }))
+        .await;
+    let missing = app
+        .graphql(Some(&other), &generation_query(), json!({ "id": unknown }))
+        .await;
     assert_eq!(theirs, json!({ "data": { "generation": null } }));
     assert_eq!(theirs, missing);
-    let malformed = post(
-        &app,
-        Some(&other),
-        &generation_query(),
-        json!({ "id": "not-an-id" }),
-    )
-    .await;
+    let malformed = app
+        .graphql(
+            Some(&other),
+            &generation_query(),
+            json!({ "id": "not-an-id" }),
+        )
+        .await;
     assert_eq!(malformed, missing);
-    let anonymous = post(&app, None, &generation_query(), json!({ "id": id })).await;
+    let anonymous = app
+        .graphql(None, &generation_query(), json!({ "id": id }))
+        .await;
     assert_eq!(code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
-    let listed = post(&app, Some(&other), LIST, json!({})).await;
+    let listed = app.graphql(Some(&other), LIST, json!({})).await;
     assert_eq!(
         listed["data"]["me"]["generations"]["edges"],
         json!([]),
@@ -278,9 +270,11 @@ async fn generations_are_read_served_and_deleted_by_their_owner_only() {
     assert_eq!(answer.status, 401);
 
     // Deleting someone else's generation is refused as not found, and changes nothing.
-    let refused = post(&app, Some(&other), DELETE, json!({ "id": id })).await;
+    let refused = app.graphql(Some(&other), DELETE, json!({ "id": id })).await;
     assert_eq!(code(&refused), "NOT_FOUND", "{refused}");
-    let refused_unknown = post(&app, Some(&other), DELETE, json!({ "id": unknown })).await;
+    let refused_unknown = app
+        .graphql(Some(&other), DELETE, json!({ "id": unknown }))
+        .await;
     assert_eq!(
         refused["errors"][0]["message"],
         refused_unknown["errors"][0]["message"]
@@ -288,20 +282,25 @@ async fn generations_are_read_served_and_deleted_by_their_owner_only() {
     assert_eq!(media(&app, &url, Some(&owner)).await.0.status, 200);
 
     // The owner deletes it: the row and its media are gone.
-    let deleted = post(&app, Some(&owner), DELETE, json!({ "id": id })).await;
+    let deleted = app.graphql(Some(&owner), DELETE, json!({ "id": id })).await;
     assert_eq!(deleted["data"]["deleteGeneration"], true, "{deleted}");
     assert_eq!(app.db.count("generations").await, 0);
     assert_eq!(media(&app, &url, Some(&owner)).await.0.status, 404);
-    let gone = post(&app, Some(&owner), &generation_query(), json!({ "id": id })).await;
+    let gone = app
+        .graphql(Some(&owner), &generation_query(), json!({ "id": id }))
+        .await;
     assert_eq!(gone, json!({ "data": { "generation": null } }));
-    let again = post(&app, Some(&owner), DELETE, json!({ "id": id })).await;
+    let again = app.graphql(Some(&owner), DELETE, json!({ "id": id })).await;
     assert_eq!(code(&again), "NOT_FOUND", "{again}");
 }
 
 #[tokio::test]
 async fn empty_and_oversized_prompts_are_bad_user_input_and_nothing_is_stored() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "input@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("input@example.com").await;
     let oversized = "x".repeat(32_001);
     for prompt in ["", "   \n", oversized.as_str()] {
         let body = generate_text(&app, &token, json!({ "prompt": prompt })).await;
@@ -333,7 +332,10 @@ async fn generations_answer_quota_exceeded_once_the_months_quota_is_used_up() {
         settings.quota_tokens_per_month = 40;
     })
     .await;
-    let (_, token) = signed_in(&app, "quota@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("quota@example.com").await;
     let body = generate_image(&app, &token, json!({ "prompt": "one" })).await;
     generated(&body, "generateImage");
     let body = generate_image(&app, &token, json!({ "prompt": "two" })).await;
@@ -358,7 +360,10 @@ async fn generations_answer_quota_exceeded_once_the_months_quota_is_used_up() {
     );
 
     // Another person's quota is their own.
-    let (_, other) = signed_in(&app, "quota2@example.com").await;
+    let Person {
+        access_token: other,
+        ..
+    } = app.person("quota2@example.com").await;
     let body = generate_image(&app, &other, json!({ "prompt": "theirs" })).await;
     generated(&body, "generateImage");
 }
@@ -366,9 +371,6 @@ async fn generations_answer_quota_exceeded_once_the_months_quota_is_used_up() {
 #[tokio::test]
 async fn the_quota_follows_the_plan_that_admin_sets_and_the_person_sees_their_usage() {
     use icecone_core::identity::roles::StaffRole;
-
-    use crate::consent::codes;
-    use crate::staff_console::{FRESH, staff_member, token};
 
     const SET_PLAN: &str = "mutation P($id: ID!, $p: Plan!, $r: String!) { \
         setAccountPlan(id: $id, plan: $p, reason: $r) { id plan } }";
@@ -379,12 +381,19 @@ async fn the_quota_follows_the_plan_that_admin_sets_and_the_person_sees_their_us
         settings.pro_quota_images_per_month = 3;
     })
     .await;
-    let (vault, tokens) = instance(&app).await;
-    let (admin, _) = staff_member(&app, &vault, "root@icecone.example", StaffRole::Admin).await;
-    let (support, _) = staff_member(&app, &vault, "help@icecone.example", StaffRole::Support).await;
-    let admin = token(&app, &tokens, admin, FRESH).await;
-    let support_token = token(&app, &tokens, support, FRESH).await;
-    let (account, person) = signed_in(&app, "plan@example.com").await;
+    let StaffMember { id: admin, .. } = app
+        .staff_member("root@icecone.example", StaffRole::Admin)
+        .await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("help@icecone.example", StaffRole::Support)
+        .await;
+    let admin = app.mint_token(admin, FRESH).await;
+    let support_token = app.mint_token(support, FRESH).await;
+    let Person {
+        id: account,
+        access_token: person,
+        ..
+    } = app.person("plan@example.com").await;
 
     generated(
         &generate_image(&app, &person, json!({ "prompt": "one" })).await,
@@ -392,7 +401,7 @@ async fn the_quota_follows_the_plan_that_admin_sets_and_the_person_sees_their_us
     );
     let body = generate_image(&app, &person, json!({ "prompt": "two" })).await;
     assert_eq!(code(&body), "QUOTA_EXCEEDED", "{body}");
-    let usage = post(&app, Some(&person), USAGE, json!({})).await;
+    let usage = app.graphql(Some(&person), USAGE, json!({})).await;
     let usage = &usage["data"]["me"]["usage"];
     assert_eq!(usage["plan"], "FREE");
     assert_eq!(usage["used"]["images"], 1);
@@ -403,37 +412,37 @@ async fn the_quota_follows_the_plan_that_admin_sets_and_the_person_sees_their_us
     );
 
     let variables = |id: String, plan: &str| json!({ "id": id, "p": plan, "r": REASON });
-    let refused = post(
-        &app,
-        Some(&support_token),
-        SET_PLAN,
-        variables(account.to_string(), "PRO"),
-    )
-    .await;
+    let refused = app
+        .graphql(
+            Some(&support_token),
+            SET_PLAN,
+            variables(account.to_string(), "PRO"),
+        )
+        .await;
     assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
-    let on_staff = post(
-        &app,
-        Some(&admin),
-        SET_PLAN,
-        variables(support.to_string(), "PRO"),
-    )
-    .await;
+    let on_staff = app
+        .graphql(
+            Some(&admin),
+            SET_PLAN,
+            variables(support.to_string(), "PRO"),
+        )
+        .await;
     assert_eq!(codes(&on_staff), ["FORBIDDEN"], "{on_staff}");
-    let unknown = post(
-        &app,
-        Some(&admin),
-        SET_PLAN,
-        variables(uuid::Uuid::new_v4().to_string(), "PRO"),
-    )
-    .await;
+    let unknown = app
+        .graphql(
+            Some(&admin),
+            SET_PLAN,
+            variables(uuid::Uuid::new_v4().to_string(), "PRO"),
+        )
+        .await;
     assert_eq!(codes(&unknown), ["NOT_FOUND"], "{unknown}");
-    let upgraded = post(
-        &app,
-        Some(&admin),
-        SET_PLAN,
-        variables(account.to_string(), "PRO"),
-    )
-    .await;
+    let upgraded = app
+        .graphql(
+            Some(&admin),
+            SET_PLAN,
+            variables(account.to_string(), "PRO"),
+        )
+        .await;
     assert_eq!(
         upgraded["data"]["setAccountPlan"]["plan"], "PRO",
         "{upgraded}"
@@ -444,7 +453,7 @@ async fn the_quota_follows_the_plan_that_admin_sets_and_the_person_sees_their_us
         &generate_image(&app, &person, json!({ "prompt": "two" })).await,
         "generateImage",
     );
-    let usage = post(&app, Some(&person), USAGE, json!({})).await;
+    let usage = app.graphql(Some(&person), USAGE, json!({})).await;
     assert_eq!(usage["data"]["me"]["usage"]["plan"], "PRO");
     assert_eq!(usage["data"]["me"]["usage"]["used"]["images"], 2);
     assert_eq!(usage["data"]["me"]["usage"]["quota"]["images"], 3);
@@ -484,7 +493,11 @@ async fn a_named_provider_that_fails_the_promises_answers_no_compliant_provider(
         });
     })
     .await;
-    let (account, token) = signed_in(&app, "strict@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("strict@example.com").await;
     let body = generate_text(
         &app,
         &token,
@@ -537,7 +550,11 @@ async fn openai_text_generation_sends_only_the_prompt_with_store_false() {
         });
     })
     .await;
-    let (account, token) = signed_in(&app, "tides@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("tides@example.com").await;
     let body = generate_text(
         &app,
         &token,
@@ -559,11 +576,13 @@ async fn openai_text_generation_sends_only_the_prompt_with_store_false() {
 #[tokio::test]
 async fn a_restricted_account_cannot_generate_but_still_reads_its_generations() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "restricted@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("restricted@example.com").await;
     let body = generate_text(&app, &token, json!({ "prompt": "before" })).await;
     let id = id_of(generated(&body, "generateText"));
-    post(
-        &app,
+    app.graphql(
         Some(&token),
         "mutation { restrictProcessing(restricted: true) { processingRestricted } }",
         json!({}),
@@ -574,14 +593,19 @@ async fn a_restricted_account_cannot_generate_but_still_reads_its_generations() 
     let body = generate_image(&app, &token, json!({ "prompt": "after" })).await;
     assert_eq!(code(&body), "PROCESSING_RESTRICTED", "{body}");
     assert_eq!(app.db.count("generations").await, 1);
-    let own = post(&app, Some(&token), &generation_query(), json!({ "id": id })).await;
+    let own = app
+        .graphql(Some(&token), &generation_query(), json!({ "id": id }))
+        .await;
     assert_eq!(own["data"]["generation"]["prompt"], "before", "{own}");
 }
 
 #[tokio::test]
 async fn prompts_outputs_and_media_are_stored_encrypted() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "sealed@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("sealed@example.com").await;
     let canary = "canaryprompt7d3f";
     let body = generate_text(&app, &token, json!({ "prompt": format!("{canary} words") })).await;
     let text = generated(&body, "generateText")["output"]["text"]
@@ -606,8 +630,14 @@ async fn prompts_outputs_and_media_are_stored_encrypted() {
 #[tokio::test]
 async fn the_purge_deletes_expired_generations_of_everyone_and_nothing_younger() {
     let app = TestApp::spawn().await;
-    let (_, first) = signed_in(&app, "purge1@example.com").await;
-    let (_, second) = signed_in(&app, "purge2@example.com").await;
+    let Person {
+        access_token: first,
+        ..
+    } = app.person("purge1@example.com").await;
+    let Person {
+        access_token: second,
+        ..
+    } = app.person("purge2@example.com").await;
     generated(
         &generate_text(&app, &first, json!({ "prompt": "one" })).await,
         "generateText",
@@ -630,7 +660,10 @@ async fn the_purge_deletes_expired_generations_of_everyone_and_nothing_younger()
 #[tokio::test]
 async fn the_purge_job_deletes_generations_once_the_retention_window_passed() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "job@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("job@example.com").await;
     generated(
         &generate_text(&app, &token, json!({ "prompt": "soon gone" })).await,
         "generateText",
@@ -655,8 +688,14 @@ async fn the_purge_job_deletes_generations_once_the_retention_window_passed() {
 #[tokio::test]
 async fn personalization_reflects_the_persons_own_history_only_with_consent() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "taste@example.com").await;
-    let (_, other) = signed_in(&app, "elsewhere@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("taste@example.com").await;
+    let Person {
+        access_token: other,
+        ..
+    } = app.person("elsewhere@example.com").await;
     generated(
         &generate_text(&app, &token, json!({ "prompt": "a haiku" })).await,
         "generateText",
@@ -674,12 +713,12 @@ async fn personalization_reflects_the_persons_own_history_only_with_consent() {
         "generateImage",
     );
 
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert_eq!(code(&body), "CONSENT_REQUIRED", "{body}");
     assert_eq!(body["data"]["me"]["personalization"], Value::Null);
 
-    set(&app, &token, "PERSONALIZATION", true).await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    app.set_consent(&token, "PERSONALIZATION", true).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(
         body["data"]["me"]["personalization"],
@@ -690,8 +729,8 @@ async fn personalization_reflects_the_persons_own_history_only_with_consent() {
         })
     );
 
-    set(&app, &token, "PERSONALIZATION", false).await;
-    let body = post(&app, Some(&token), PERSONALIZATION, json!({})).await;
+    app.set_consent(&token, "PERSONALIZATION", false).await;
+    let body = app.graphql(Some(&token), PERSONALIZATION, json!({})).await;
     assert_eq!(code(&body), "CONSENT_REQUIRED", "{body}");
 }
 
@@ -727,8 +766,8 @@ impl ProviderAdapter for KeepsJobs {
 #[tokio::test]
 async fn deleting_asks_the_provider_to_delete_its_copy_without_waiting_for_it() {
     let app = TestApp::spawn().await;
-    let account = register(&app, "remote@example.com").await;
-    let (vault, _) = instance(&app).await;
+    let account = app.register("remote@example.com").await;
+    let (vault, _) = app.keys().await;
     let adapter = Arc::new(KeepsJobs {
         id: ProviderId::parse("keeps-jobs").expect("valid id"),
         deletions_asked: AtomicUsize::new(0),

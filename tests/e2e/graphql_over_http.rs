@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
 const GRAPHQL_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";

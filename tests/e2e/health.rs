@@ -1,4 +1,4 @@
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
 #[tokio::test]
 async fn healthz_answers_while_the_process_is_up() {

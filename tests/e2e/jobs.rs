@@ -4,7 +4,6 @@
 //! killed with SIGKILL in the middle of a job, and the consent decision asked before each
 //! step (a restriction holds a queued video; a kind must declare what its steps do).
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,11 +30,8 @@ use uuid::Uuid;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::accounts::instance;
-use crate::binary::{free_port, icecone, wait_until_healthy};
-use crate::consent::signed_in;
-use crate::helpers::TestApp;
-use crate::login::post;
+use crate::support::app::{Person, TestApp, code};
+use crate::support::binary::{BinaryApp, free_port};
 use crate::websocket::Socket;
 
 const FIELDS: &str = "id kind status error prompt provider { id } \
@@ -53,12 +49,6 @@ fn generation_query() -> String {
 
 const DELETE: &str = "mutation D($id: ID!) { deleteGeneration(id: $id) }";
 
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
-
 /// A gateway whose workers poll every 100 ms, with `adjust` applied.
 async fn spawn(adjust: impl FnOnce(&mut icecone_gateway::config::Settings)) -> TestApp {
     TestApp::spawn_with(|settings| {
@@ -69,8 +59,7 @@ async fn spawn(adjust: impl FnOnce(&mut icecone_gateway::config::Settings)) -> T
 }
 
 async fn generate_video(app: &TestApp, token: &str, input: Value) -> Value {
-    post(
-        app,
+    app.graphql(
         Some(token),
         &generate_video_query(),
         json!({ "input": input }),
@@ -147,7 +136,11 @@ async fn video_seconds_used(store: &icecone_store::Store, account: Uuid) -> u64 
 #[tokio::test]
 async fn generate_video_runs_through_the_job_runner_with_local_and_is_stored_encrypted() {
     let app = spawn(|_| {}).await;
-    let (account, token) = signed_in(&app, "video@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("video@example.com").await;
     let generation = queued_video(
         &app,
         &token,
@@ -209,7 +202,11 @@ async fn generate_video_runs_through_the_job_runner_with_local_and_is_stored_enc
 #[tokio::test]
 async fn generate_video_refuses_bad_input_and_bad_image_urls_as_bad_user_input() {
     let app = spawn(|settings| settings.quota_video_seconds_per_month = 3).await;
-    let (account, token) = signed_in(&app, "badvideo@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("badvideo@example.com").await;
     for input in [
         json!({ "prompt": "x", "imageUrl": "ftp://images.example.com/a.png" }),
         json!({ "prompt": "x", "imageUrl": "file:///etc/passwd" }),
@@ -234,13 +231,13 @@ async fn generate_video_refuses_bad_input_and_bad_image_urls_as_bad_user_input()
     assert_eq!(app.db.count("generations").await, 0);
     assert_eq!(app.db.count("jobs").await, 0);
     assert_eq!(video_seconds_used(app.db.store(), account).await, 0);
-    let body = post(
-        &app,
-        None,
-        &generate_video_query(),
-        json!({ "input": { "prompt": "x" } }),
-    )
-    .await;
+    let body = app
+        .graphql(
+            None,
+            &generate_video_query(),
+            json!({ "input": { "prompt": "x" } }),
+        )
+        .await;
     assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
 }
 
@@ -261,8 +258,14 @@ fn assert_refused(answer: &Value, id: &str, code: &str) {
 #[tokio::test]
 async fn generation_updated_streams_every_status_over_a_websocket_to_the_owner_only() {
     let app = spawn(|settings| settings.local_video_delay = "1s".to_owned()).await;
-    let (_, token) = signed_in(&app, "watch@example.com").await;
-    let (_, other) = signed_in(&app, "peek@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("watch@example.com").await;
+    let Person {
+        access_token: other,
+        ..
+    } = app.person("peek@example.com").await;
     let generation = queued_video(
         &app,
         &token,
@@ -353,7 +356,11 @@ async fn generation_updated_streams_every_status_over_a_websocket_to_the_owner_o
 #[tokio::test]
 async fn deleting_a_running_video_cancels_its_job_and_gives_its_seconds_back() {
     let app = spawn(|settings| settings.local_video_delay = "10m".to_owned()).await;
-    let (account, token) = signed_in(&app, "cancel@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("cancel@example.com").await;
     let generation = queued_video(
         &app,
         &token,
@@ -366,7 +373,7 @@ async fn deleting_a_running_video_cancels_its_job_and_gives_its_seconds_back() {
     assert_eq!(video_seconds_used(store, account).await, 3);
     assert_eq!(job_of(store, &id).await.step, "poll");
 
-    let deleted = post(&app, Some(&token), DELETE, json!({ "id": id })).await;
+    let deleted = app.graphql(Some(&token), DELETE, json!({ "id": id })).await;
     assert_eq!(deleted["data"]["deleteGeneration"], true, "{deleted}");
     assert_eq!(app.db.count("generations").await, 0);
     let job = job_of(store, &id).await;
@@ -386,7 +393,11 @@ async fn a_video_past_its_deadline_fails_with_timeout_and_its_seconds_are_given_
         settings.video_job_deadline = "1s".to_owned();
     })
     .await;
-    let (account, token) = signed_in(&app, "slow@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("slow@example.com").await;
     let generation = queued_video(
         &app,
         &token,
@@ -493,8 +504,8 @@ async fn run_scripted_with(
     usize,
 ) {
     let app = spawn(|settings| settings.job_workers = 0).await;
-    let (account, _) = signed_in(&app, "scripted@example.com").await;
-    let (vault, _) = instance(&app).await;
+    let Person { id: account, .. } = app.person("scripted@example.com").await;
+    let (vault, _) = app.keys().await;
     let adapter = Arc::new(Scripted {
         id: ProviderId::parse("scripted").expect("id"),
         script,
@@ -696,29 +707,22 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let start = || {
-        icecone(dir.path())
-            .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("ICECONE_DATA_DIR", dir.path())
-            .env("ICECONE_DATABASE_URL", db.url().expose())
-            .env("ICECONE_LOCAL_VIDEO_DELAY", "4s")
-            .env("ICECONE_JOB_POLL_INTERVAL_MS", "200")
-            .env("ICECONE_JOB_LEASE_SECONDS", "2")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("icecone starts")
+        BinaryApp::spawn(dir.path(), port, |command| {
+            command
+                .env("ICECONE_DATA_DIR", dir.path())
+                .env("ICECONE_DATABASE_URL", db.url().expose())
+                .env("ICECONE_LOCAL_VIDEO_DELAY", "4s")
+                .env("ICECONE_JOB_POLL_INTERVAL_MS", "200")
+                .env("ICECONE_JOB_LEASE_SECONDS", "2");
+        })
     };
     let mut first = start();
-    wait_until_healthy(&mut first, port).await;
+    first.wait_until_healthy().await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/graphql");
-    let token = crate::binary::sign_up_over_http(
-        &client,
-        &url,
-        "killed@example.com",
-        "a long enough passphrase 42",
-    )
-    .await;
+    let token = first
+        .sign_up("killed@example.com", "a long enough passphrase 42")
+        .await;
     // As if the link had been followed: an unverified account makes no video.
     db.execute("UPDATE accounts SET email_verified_at = created_at")
         .await;
@@ -740,8 +744,7 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
     wait_for_generation(&client, &url, &token, &id, 20, |g| g["status"] == "RUNNING").await;
 
     // SIGKILL: no shutdown, no cleanup, whatever the worker was doing.
-    first.kill().expect("SIGKILL");
-    first.wait().expect("reaped");
+    first.kill();
     let store = db.store();
     let before = job_of(store, &id).await;
     // RUNNING means submitted: the provider's job id is stored before the step moves on.
@@ -760,13 +763,13 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
         .expect("the provider's job id is stored while RUNNING");
 
     let mut second = start();
-    wait_until_healthy(&mut second, port).await;
+    second.wait_until_healthy().await;
     let done = wait_for_generation(&client, &url, &token, &id, 30, |g| {
         g["status"] == "SUCCEEDED"
     })
     .await;
     assert_eq!(done["output"]["mimeType"], "image/apng");
-    crate::binary::terminate(&mut second);
+    second.terminate();
 
     assert_eq!(db.count("generations").await, 1, "one generation");
     assert_eq!(db.count("jobs").await, 1, "one job");
@@ -856,7 +859,9 @@ const RESTRICT: &str =
     "mutation R($r: Boolean!) { restrictProcessing(restricted: $r) { processingRestricted } }";
 
 async fn restrict(app: &TestApp, token: &str, restricted: bool) {
-    let body = post(app, Some(token), RESTRICT, json!({ "r": restricted })).await;
+    let body = app
+        .graphql(Some(token), RESTRICT, json!({ "r": restricted }))
+        .await;
     assert_eq!(
         body["data"]["restrictProcessing"]["processingRestricted"], restricted,
         "{body}"
@@ -868,7 +873,11 @@ async fn a_video_queued_before_restriction_is_never_submitted_or_polled_while_it
     // The gateway runs no jobs itself: the test's runner is its one worker, over a
     // provider that counts what reaches it.
     let app = spawn(|settings| settings.job_workers = 0).await;
-    let (account, token) = signed_in(&app, "restricted-video@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("restricted-video@example.com").await;
     let generation = queued_video(
         &app,
         &token,
@@ -878,7 +887,7 @@ async fn a_video_queued_before_restriction_is_never_submitted_or_polled_while_it
     let id = generation["id"].as_str().expect("id").to_owned();
     restrict(&app, &token, true).await;
 
-    let (vault, _) = instance(&app).await;
+    let (vault, _) = app.keys().await;
     let provider = Arc::new(Counting {
         id: ProviderId::parse("local").expect("id"),
         submits: std::sync::atomic::AtomicUsize::new(0),
@@ -928,7 +937,9 @@ async fn a_video_queued_before_restriction_is_never_submitted_or_polled_while_it
         (job.state, job.step.as_str(), job.last_error_code.as_deref()),
         (JobState::Held, "submit", Some("PROCESSING_RESTRICTED"))
     );
-    let body = post(&app, Some(&token), &generation_query(), json!({ "id": id })).await;
+    let body = app
+        .graphql(Some(&token), &generation_query(), json!({ "id": id }))
+        .await;
     assert_eq!(body["data"]["generation"]["status"], "QUEUED", "{body}");
     assert_eq!(
         video_seconds_used(&store, account).await,
@@ -957,13 +968,17 @@ async fn a_video_queued_before_restriction_is_never_submitted_or_polled_while_it
     drain(&runner).await;
     assert_eq!((submits(), polls()), (1, 0), "not polled while restricted");
     assert_eq!(job_of(&store, &id).await.state, JobState::Held);
-    let body = post(&app, Some(&token), &generation_query(), json!({ "id": id })).await;
+    let body = app
+        .graphql(Some(&token), &generation_query(), json!({ "id": id }))
+        .await;
     assert_eq!(body["data"]["generation"]["output"], Value::Null, "{body}");
 
     restrict(&app, &token, false).await;
     drain(&runner).await;
     assert_eq!((submits(), polls()), (1, 1));
-    let done = post(&app, Some(&token), &generation_query(), json!({ "id": id })).await;
+    let done = app
+        .graphql(Some(&token), &generation_query(), json!({ "id": id }))
+        .await;
     assert_eq!(done["data"]["generation"]["status"], "SUCCEEDED", "{done}");
     let job = job_of(&store, &id).await;
     assert_eq!(
@@ -1034,7 +1049,7 @@ async fn a_job_kind_must_declare_what_each_step_does_with_personal_data_or_it_ne
     });
     let runner =
         Runner::new(store.clone(), vec![handler.clone()], JobsConfig::default()).expect("declared");
-    let (account, _) = signed_in(&app, "declared@example.com").await;
+    let Person { id: account, .. } = app.person("declared@example.com").await;
     let mut ids = Vec::new();
     for step in ["unknown", "mail", "count"] {
         let job = NewJob {

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
 #[tokio::test]
 async fn the_standard_introspection_query_is_answered() {

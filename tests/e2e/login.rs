@@ -2,50 +2,10 @@
 //! and throttling (including attempts packed as aliases).
 
 use chrono::Utc;
-use icecone_app::accounts;
 use icecone_app::notify::NotificationKind;
-use icecone_core::identity::email::Email;
-use icecone_core::identity::password::Password;
-use icecone_core::identity::policy::PolicyVersion;
-use icecone_store::accounts::AccountKind;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-use crate::accounts::instance;
-use crate::helpers::TestApp;
-
-pub(crate) const PASSWORD: &str = "correct horse battery staple";
-
-pub(crate) async fn register(app: &TestApp, email: &str) -> Uuid {
-    let (vault, _) = instance(app).await;
-    accounts::register(
-        app.db.store(),
-        &vault,
-        &Email::parse(email).expect("email"),
-        &Password::parse(PASSWORD.to_owned()).expect("password"),
-        PolicyVersion::current(),
-        AccountKind::User,
-    )
-    .await
-    .expect("registered")
-}
-
-pub(crate) async fn post(
-    app: &TestApp,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Value {
-    let mut request = app
-        .client
-        .post(app.url("/graphql"))
-        .header("content-type", "application/json")
-        .body(json!({ "query": query, "variables": variables }).to_string());
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    app.send(request).await.json()
-}
+use crate::support::app::{PASSWORD, TestApp, code};
 
 const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
     __typename ... on AuthSession { accessToken refreshToken expiresAt } \
@@ -54,19 +14,14 @@ const REFRESH: &str =
     "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken } }";
 
 async fn log_in(app: &TestApp, email: &str, password: &str) -> Value {
-    post(app, None, LOG_IN, json!({ "e": email, "p": password })).await
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
+    app.graphql(None, LOG_IN, json!({ "e": email, "p": password }))
+        .await
 }
 
 #[tokio::test]
 async fn log_in_refresh_and_reuse_detection_end_to_end() {
     let app = TestApp::spawn().await;
-    let account = register(&app, "dana@example.com").await;
+    let account = app.register("dana@example.com").await;
 
     let body = log_in(&app, "Dana@Example.com", PASSWORD).await;
     let session = &body["data"]["logIn"];
@@ -79,11 +34,13 @@ async fn log_in_refresh_and_reuse_detection_end_to_end() {
         .as_str()
         .expect("refresh token")
         .to_owned();
-    let me = post(&app, Some(&access), "{ me { id email } }", json!({})).await;
+    let me = app
+        .graphql(Some(&access), "{ me { id email } }", json!({}))
+        .await;
     assert_eq!(me["data"]["me"]["id"], account.to_string(), "{me}");
     assert_eq!(me["data"]["me"]["email"], "dana@example.com");
 
-    let renewed = post(&app, None, REFRESH, json!({ "t": refresh })).await;
+    let renewed = app.graphql(None, REFRESH, json!({ "t": refresh })).await;
     let new_access = renewed["data"]["refreshSession"]["accessToken"]
         .as_str()
         .expect("new access")
@@ -94,12 +51,13 @@ async fn log_in_refresh_and_reuse_detection_end_to_end() {
         .to_owned();
     assert_ne!(new_refresh, refresh, "refresh tokens rotate");
     assert!(
-        post(&app, Some(&new_access), "{ me { id } }", json!({})).await["data"]["me"]["id"]
+        app.graphql(Some(&new_access), "{ me { id } }", json!({}))
+            .await["data"]["me"]["id"]
             .is_string()
     );
 
     // The spent token used again: someone holds a copy, so the whole session ends.
-    let reused = post(&app, None, REFRESH, json!({ "t": refresh })).await;
+    let reused = app.graphql(None, REFRESH, json!({ "t": refresh })).await;
     assert_eq!(code(&reused), "UNAUTHENTICATED", "{reused}");
     let after = app
         .send(
@@ -112,11 +70,17 @@ async fn log_in_refresh_and_reuse_detection_end_to_end() {
         .await;
     assert_eq!(after.status, 401, "the session was revoked");
     assert_eq!(
-        code(&post(&app, None, REFRESH, json!({ "t": new_refresh })).await),
+        code(
+            &app.graphql(None, REFRESH, json!({ "t": new_refresh }))
+                .await
+        ),
         "UNAUTHENTICATED"
     );
     assert_eq!(
-        code(&post(&app, None, REFRESH, json!({ "t": "not-a-token" })).await),
+        code(
+            &app.graphql(None, REFRESH, json!({ "t": "not-a-token" }))
+                .await
+        ),
         "UNAUTHENTICATED"
     );
 
@@ -133,7 +97,7 @@ async fn log_in_refresh_and_reuse_detection_end_to_end() {
 #[tokio::test]
 async fn wrong_passwords_and_unknown_emails_get_the_same_answer_and_the_same_throttle() {
     let app = TestApp::spawn().await;
-    register(&app, "erin@example.com").await;
+    app.register("erin@example.com").await;
     let wrong = log_in(&app, "erin@example.com", "not the password at all").await;
     let unknown = log_in(&app, "nobody@example.com", "not the password at all").await;
     assert_eq!(code(&wrong), "UNAUTHENTICATED");
@@ -168,11 +132,13 @@ async fn wrong_passwords_and_unknown_emails_get_the_same_answer_and_the_same_thr
 #[tokio::test]
 async fn log_in_attempts_packed_as_aliases_each_count() {
     let app = TestApp::spawn().await;
-    register(&app, "finn@example.com").await;
+    app.register("finn@example.com").await;
     let fields: String = (0..8)
         .map(|i| format!("a{i}: logIn(email: \"finn@example.com\", password: \"guess-number-{i:04}\") {{ __typename }} "))
         .collect();
-    let body = post(&app, None, &format!("mutation {{ {fields} }}"), json!({})).await;
+    let body = app
+        .graphql(None, &format!("mutation {{ {fields} }}"), json!({}))
+        .await;
     let codes: Vec<&str> = body["errors"]
         .as_array()
         .expect("errors")
@@ -203,7 +169,7 @@ async fn log_in_attempts_packed_as_aliases_each_count() {
 #[tokio::test]
 async fn suspended_accounts_and_second_factors() {
     let app = TestApp::spawn().await;
-    let suspended = register(&app, "gus@example.com").await;
+    let suspended = app.register("gus@example.com").await;
     app.db
         .store()
         .suspend_account(suspended, Utc::now())
@@ -219,7 +185,7 @@ async fn suspended_accounts_and_second_factors() {
         "only with the password"
     );
 
-    let with_totp = register(&app, "hana@example.com").await;
+    let with_totp = app.register("hana@example.com").await;
     app.db
         .store()
         .put_totp_factor(with_totp, vec![1, 2, 3])
@@ -264,7 +230,7 @@ pub(crate) fn count_of(codes: &[String], code: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forty_concurrent_wrong_passwords_on_two_instances_run_only_the_free_checks() {
     let app = TestApp::spawn().await;
-    register(&app, "iris@example.com").await;
+    app.register("iris@example.com").await;
     let second = app.another_instance(|_| {}).await;
     let body = json!({ "query": LOG_IN, "variables": { "e": "iris@example.com", "p": "a wrong password guess" } })
         .to_string();
@@ -293,7 +259,7 @@ async fn forty_concurrent_wrong_passwords_on_two_instances_run_only_the_free_che
 #[tokio::test]
 async fn a_suspended_account_cannot_refresh_its_session() {
     let app = TestApp::spawn().await;
-    let account = register(&app, "jade@example.com").await;
+    let account = app.register("jade@example.com").await;
     let body = log_in(&app, "jade@example.com", PASSWORD).await;
     let refresh = body["data"]["logIn"]["refreshToken"]
         .as_str()
@@ -306,7 +272,7 @@ async fn a_suspended_account_cannot_refresh_its_session() {
         .suspend_account(account, Utc::now())
         .await
         .expect("suspended");
-    let refreshed = post(&app, None, REFRESH, json!({ "t": refresh })).await;
+    let refreshed = app.graphql(None, REFRESH, json!({ "t": refresh })).await;
     assert_eq!(code(&refreshed), "FORBIDDEN", "{refreshed}");
     assert!(refreshed["data"].is_null(), "no tokens: {refreshed}");
     let sessions = app.db.store().sessions_of(account).await.expect("sessions");

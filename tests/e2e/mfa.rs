@@ -2,48 +2,21 @@
 //! refusal, recovery codes used once.
 
 use icecone_app::notify::NotificationKind;
-use icecone_core::identity::totp::{self, TotpConfig, TotpSecret};
+use icecone_core::identity::totp::TotpSecret;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
-use crate::login::{PASSWORD, post, register};
-
-pub(crate) fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.trim_end_matches('=').bytes() {
-        let index = ALPHABET
-            .iter()
-            .position(|a| *a == c.to_ascii_uppercase())
-            .expect("base32");
-        value = (value << 5) | u32::try_from(index).expect("small");
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((value >> bits) & 0xff).expect("byte"));
-        }
-    }
-    out
-}
-
-pub(crate) fn code_at(secret: &TotpSecret, offset_seconds: i64) -> String {
-    let now = u64::try_from(chrono::Utc::now().timestamp() + offset_seconds).expect("time");
-    totp::generate(&TotpConfig::PRODUCTION, secret, now).to_string()
-}
+use crate::support::app::{FRESH, PASSWORD, STALE, StaffMember, TestApp, code};
+use crate::support::totp::{base32_decode, code_at};
 
 const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
     __typename ... on AuthSession { accessToken } ... on MfaChallenge { challenge } } }";
 const COMPLETE: &str =
     "mutation C($c: String!, $k: String!) { completeMfa(challenge: $c, code: $k) { accessToken } }";
 
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
-
 async fn challenge(app: &TestApp, email: &str) -> String {
-    let body = post(app, None, LOG_IN, json!({ "e": email, "p": PASSWORD })).await;
+    let body = app
+        .graphql(None, LOG_IN, json!({ "e": email, "p": PASSWORD }))
+        .await;
     assert_eq!(
         body["data"]["logIn"]["__typename"], "MfaChallenge",
         "{body}"
@@ -66,46 +39,29 @@ fn acr_of(access_token: &str) -> String {
     claim(access_token, "acr")
 }
 
-/// The id of the account signed in with `email`.
-async fn account_id(
-    app: &TestApp,
-    vault: &icecone_app::keys::vault::Vault,
-    email: &str,
-) -> uuid::Uuid {
-    app.db
-        .store()
-        .account_by_email_index(
-            &vault.blind_index(icecone_app::accounts::EMAIL_INDEX, email.as_bytes()),
-        )
-        .await
-        .expect("read")
-        .expect("account")
-        .id
-}
-
 #[tokio::test]
 async fn the_totp_journey_with_replay_refusal_and_single_use_recovery_codes() {
     let app = TestApp::spawn().await;
-    register(&app, "ivy@example.com").await;
-    let first = post(
-        &app,
-        None,
-        LOG_IN,
-        json!({ "e": "ivy@example.com", "p": PASSWORD }),
-    )
-    .await;
+    app.register("ivy@example.com").await;
+    let first = app
+        .graphql(
+            None,
+            LOG_IN,
+            json!({ "e": "ivy@example.com", "p": PASSWORD }),
+        )
+        .await;
     let token = first["data"]["logIn"]["accessToken"]
         .as_str()
         .expect("signed in")
         .to_owned();
 
-    let enrolled = post(
-        &app,
-        Some(&token),
-        "mutation { enrollTotp { secret otpauthUri } }",
-        json!({}),
-    )
-    .await;
+    let enrolled = app
+        .graphql(
+            Some(&token),
+            "mutation { enrollTotp { secret otpauthUri } }",
+            json!({}),
+        )
+        .await;
     let secret_text = enrolled["data"]["enrollTotp"]["secret"]
         .as_str()
         .expect("secret")
@@ -120,22 +76,22 @@ async fn the_totp_journey_with_replay_refusal_and_single_use_recovery_codes() {
     );
     let secret = TotpSecret::from_bytes(&base32_decode(&secret_text)).expect("secret");
 
-    let wrong = post(
-        &app,
-        Some(&token),
-        "mutation C($k: String!) { confirmTotp(code: $k) }",
-        json!({ "k": "000000" }),
-    )
-    .await;
+    let wrong = app
+        .graphql(
+            Some(&token),
+            "mutation C($k: String!) { confirmTotp(code: $k) }",
+            json!({ "k": "000000" }),
+        )
+        .await;
     assert_eq!(code(&wrong), "UNAUTHENTICATED", "{wrong}");
     let now_code = code_at(&secret, 0);
-    let confirmed = post(
-        &app,
-        Some(&token),
-        "mutation C($k: String!) { confirmTotp(code: $k) }",
-        json!({ "k": now_code }),
-    )
-    .await;
+    let confirmed = app
+        .graphql(
+            Some(&token),
+            "mutation C($k: String!) { confirmTotp(code: $k) }",
+            json!({ "k": now_code }),
+        )
+        .await;
     let recovery: Vec<String> = confirmed["data"]["confirmTotp"]
         .as_array()
         .expect("codes")
@@ -143,15 +99,17 @@ async fn the_totp_journey_with_replay_refusal_and_single_use_recovery_codes() {
         .map(|c| c.as_str().expect("code").to_owned())
         .collect();
     assert_eq!(recovery.len(), 10, "{confirmed}");
-    let me = post(&app, Some(&token), "{ me { mfaEnabled } }", json!({})).await;
+    let me = app
+        .graphql(Some(&token), "{ me { mfaEnabled } }", json!({}))
+        .await;
     assert_eq!(me["data"]["me"]["mfaEnabled"], true);
-    let again = post(
-        &app,
-        Some(&token),
-        "mutation { enrollTotp { secret } }",
-        json!({}),
-    )
-    .await;
+    let again = app
+        .graphql(
+            Some(&token),
+            "mutation { enrollTotp { secret } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         code(&again),
         "BAD_USER_INPUT",
@@ -159,47 +117,47 @@ async fn the_totp_journey_with_replay_refusal_and_single_use_recovery_codes() {
     );
 
     // The code that confirmed enrolment cannot be used again (accepted once only).
-    let replay = post(
-        &app,
-        None,
-        COMPLETE,
-        json!({ "c": challenge(&app, "ivy@example.com").await, "k": now_code }),
-    )
-    .await;
+    let replay = app
+        .graphql(
+            None,
+            COMPLETE,
+            json!({ "c": challenge(&app, "ivy@example.com").await, "k": now_code }),
+        )
+        .await;
     assert_eq!(code(&replay), "UNAUTHENTICATED", "replayed TOTP: {replay}");
 
     // The next time step's code works (within the one-step skew).
-    let next = post(
-        &app,
-        None,
-        COMPLETE,
-        json!({ "c": challenge(&app, "ivy@example.com").await, "k": code_at(&secret, 30) }),
-    )
-    .await;
+    let next = app
+        .graphql(
+            None,
+            COMPLETE,
+            json!({ "c": challenge(&app, "ivy@example.com").await, "k": code_at(&secret, 30) }),
+        )
+        .await;
     let access = next["data"]["completeMfa"]["accessToken"]
         .as_str()
         .expect("signed in with TOTP");
     assert_eq!(acr_of(access), "aal2");
 
     // A recovery code works once.
-    let with_recovery = post(
-        &app,
-        None,
-        COMPLETE,
-        json!({ "c": challenge(&app, "ivy@example.com").await, "k": recovery[0] }),
-    )
-    .await;
+    let with_recovery = app
+        .graphql(
+            None,
+            COMPLETE,
+            json!({ "c": challenge(&app, "ivy@example.com").await, "k": recovery[0] }),
+        )
+        .await;
     assert!(
         with_recovery["data"]["completeMfa"]["accessToken"].is_string(),
         "{with_recovery}"
     );
-    let reused = post(
-        &app,
-        None,
-        COMPLETE,
-        json!({ "c": challenge(&app, "ivy@example.com").await, "k": recovery[0] }),
-    )
-    .await;
+    let reused = app
+        .graphql(
+            None,
+            COMPLETE,
+            json!({ "c": challenge(&app, "ivy@example.com").await, "k": recovery[0] }),
+        )
+        .await;
     assert_eq!(
         code(&reused),
         "UNAUTHENTICATED",
@@ -208,14 +166,12 @@ async fn the_totp_journey_with_replay_refusal_and_single_use_recovery_codes() {
 
     // A challenge is used up by any attempt.
     let used_up = challenge(&app, "ivy@example.com").await;
-    let _ = post(&app, None, COMPLETE, json!({ "c": used_up, "k": "123456" })).await;
-    let later = post(
-        &app,
-        None,
-        COMPLETE,
-        json!({ "c": used_up, "k": recovery[1] }),
-    )
-    .await;
+    let _ = app
+        .graphql(None, COMPLETE, json!({ "c": used_up, "k": "123456" }))
+        .await;
+    let later = app
+        .graphql(None, COMPLETE, json!({ "c": used_up, "k": recovery[1] }))
+        .await;
     assert_eq!(code(&later), "UNAUTHENTICATED");
 
     let trail = app.db.store().audit_page(None, 20).await.expect("audit");
@@ -232,25 +188,21 @@ async fn the_totp_journey_with_replay_refusal_and_single_use_recovery_codes() {
 #[tokio::test]
 async fn turning_totp_off_needs_a_recent_second_factor() {
     let app = TestApp::spawn().await;
-    register(&app, "jo@example.com").await;
-    let first = post(
-        &app,
-        None,
-        LOG_IN,
-        json!({ "e": "jo@example.com", "p": PASSWORD }),
-    )
-    .await;
+    app.register("jo@example.com").await;
+    let first = app
+        .graphql(
+            None,
+            LOG_IN,
+            json!({ "e": "jo@example.com", "p": PASSWORD }),
+        )
+        .await;
     let aal1 = first["data"]["logIn"]["accessToken"]
         .as_str()
         .expect("signed in")
         .to_owned();
-    let enrolled = post(
-        &app,
-        Some(&aal1),
-        "mutation { enrollTotp { secret } }",
-        json!({}),
-    )
-    .await;
+    let enrolled = app
+        .graphql(Some(&aal1), "mutation { enrollTotp { secret } }", json!({}))
+        .await;
     let secret = TotpSecret::from_bytes(&base32_decode(
         enrolled["data"]["enrollTotp"]["secret"]
             .as_str()
@@ -260,13 +212,9 @@ async fn turning_totp_off_needs_a_recent_second_factor() {
     // Three consecutive steps: the previous one confirms, the current one logs in, the next
     // one turns the factor off (each step is accepted once only).
     let confirm = "mutation C($k: String!) { confirmTotp(code: $k) }";
-    let confirmed = post(
-        &app,
-        Some(&aal1),
-        confirm,
-        json!({ "k": code_at(&secret, -30) }),
-    )
-    .await;
+    let confirmed = app
+        .graphql(Some(&aal1), confirm, json!({ "k": code_at(&secret, -30) }))
+        .await;
     assert!(confirmed["data"]["confirmTotp"].is_array(), "{confirmed}");
 
     // Confirming proves the factor in this session; ten minutes later that is stale.
@@ -278,45 +226,38 @@ async fn turning_totp_off_needs_a_recent_second_factor() {
         .await
         .expect("aged");
     let disable = "mutation D($k: String!) { disableTotp(code: $k) }";
-    let stale = post(
-        &app,
-        Some(&aal1),
-        disable,
-        json!({ "k": code_at(&secret, 30) }),
-    )
-    .await;
+    let stale = app
+        .graphql(Some(&aal1), disable, json!({ "k": code_at(&secret, 30) }))
+        .await;
     assert_eq!(code(&stale), "REAUTHENTICATION_REQUIRED", "{stale}");
 
-    let completed = post(
-        &app,
-        None,
-        COMPLETE,
-        json!({ "c": challenge(&app, "jo@example.com").await, "k": code_at(&secret, 0) }),
-    )
-    .await;
+    let completed = app
+        .graphql(
+            None,
+            COMPLETE,
+            json!({ "c": challenge(&app, "jo@example.com").await, "k": code_at(&secret, 0) }),
+        )
+        .await;
     let aal2 = completed["data"]["completeMfa"]["accessToken"]
         .as_str()
         .expect("aal2")
         .to_owned();
-    let off = post(
-        &app,
-        Some(&aal2),
-        disable,
-        json!({ "k": code_at(&secret, 30) }),
-    )
-    .await;
+    let off = app
+        .graphql(Some(&aal2), disable, json!({ "k": code_at(&secret, 30) }))
+        .await;
     assert_eq!(off["data"]["disableTotp"], true, "{off}");
     assert_eq!(
-        post(&app, Some(&aal2), "{ me { mfaEnabled } }", json!({})).await["data"]["me"]["mfaEnabled"],
+        app.graphql(Some(&aal2), "{ me { mfaEnabled } }", json!({}))
+            .await["data"]["me"]["mfaEnabled"],
         false
     );
-    let plain = post(
-        &app,
-        None,
-        LOG_IN,
-        json!({ "e": "jo@example.com", "p": PASSWORD }),
-    )
-    .await;
+    let plain = app
+        .graphql(
+            None,
+            LOG_IN,
+            json!({ "e": "jo@example.com", "p": PASSWORD }),
+        )
+        .await;
     assert_eq!(
         plain["data"]["logIn"]["__typename"], "AuthSession",
         "no challenge any more: {plain}"
@@ -347,48 +288,10 @@ async fn at_once(app: &TestApp, token: Option<&str>, bodies: Vec<Value>) -> Vec<
     answers.iter().map(|body| code(body).to_owned()).collect()
 }
 
-/// Signs in `email` (no second factor yet), enrols and confirms TOTP; returns the secret
-/// and the recovery codes.
-async fn with_totp(app: &TestApp, email: &str) -> (TotpSecret, Vec<String>) {
-    register(app, email).await;
-    let first = post(app, None, LOG_IN, json!({ "e": email, "p": PASSWORD })).await;
-    let token = first["data"]["logIn"]["accessToken"]
-        .as_str()
-        .expect("signed in")
-        .to_owned();
-    let enrolled = post(
-        app,
-        Some(&token),
-        "mutation { enrollTotp { secret } }",
-        json!({}),
-    )
-    .await;
-    let secret = TotpSecret::from_bytes(&base32_decode(
-        enrolled["data"]["enrollTotp"]["secret"]
-            .as_str()
-            .expect("secret"),
-    ))
-    .expect("secret");
-    let confirmed = post(
-        app,
-        Some(&token),
-        "mutation C($k: String!) { confirmTotp(code: $k) }",
-        json!({ "k": code_at(&secret, -30) }),
-    )
-    .await;
-    let recovery = confirmed["data"]["confirmTotp"]
-        .as_array()
-        .unwrap_or_else(|| panic!("confirmed: {confirmed}"))
-        .iter()
-        .map(|c| c.as_str().expect("code").to_owned())
-        .collect();
-    (secret, recovery)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_wrong_codes_in_complete_mfa_are_checked_only_as_often_as_allowed() {
     let app = TestApp::spawn().await;
-    with_totp(&app, "kit@example.com").await;
+    app.person_with_totp("kit@example.com").await;
     let mut challenges = Vec::new();
     for _ in 0..16 {
         challenges.push(challenge(&app, "kit@example.com").await);
@@ -424,25 +327,25 @@ async fn concurrent_wrong_codes_in_complete_mfa_are_checked_only_as_often_as_all
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_wrong_codes_in_confirm_totp_are_checked_only_as_often_as_allowed() {
     let app = TestApp::spawn().await;
-    register(&app, "lou@example.com").await;
-    let first = post(
-        &app,
-        None,
-        LOG_IN,
-        json!({ "e": "lou@example.com", "p": PASSWORD }),
-    )
-    .await;
+    app.register("lou@example.com").await;
+    let first = app
+        .graphql(
+            None,
+            LOG_IN,
+            json!({ "e": "lou@example.com", "p": PASSWORD }),
+        )
+        .await;
     let token = first["data"]["logIn"]["accessToken"]
         .as_str()
         .expect("signed in")
         .to_owned();
-    let enrolled = post(
-        &app,
-        Some(&token),
-        "mutation { enrollTotp { secret } }",
-        json!({}),
-    )
-    .await;
+    let enrolled = app
+        .graphql(
+            Some(&token),
+            "mutation { enrollTotp { secret } }",
+            json!({}),
+        )
+        .await;
     assert!(
         enrolled["data"]["enrollTotp"]["secret"].is_string(),
         "{enrolled}"
@@ -472,23 +375,18 @@ async fn concurrent_wrong_codes_in_confirm_totp_are_checked_only_as_often_as_all
 #[tokio::test]
 async fn suspension_voids_a_pending_mfa_challenge() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = crate::accounts::instance(&app).await;
-    let (secret, recovery) = with_totp(&app, "max@example.com").await;
-    let account = account_id(&app, &vault, "max@example.com").await;
+    let (person, totp) = app.person_with_totp("max@example.com").await;
+    let (account, secret, recovery) = (person.id, totp.secret, totp.recovery_codes);
     // The password was right before the suspension: a challenge is pending.
-    let pending = challenge(&app, "max@example.com").await;
-    let (support, _) = crate::staff_console::staff_member(
-        &app,
-        &vault,
-        "support.max@icecone.example",
-        icecone_core::identity::roles::StaffRole::Support,
-    )
-    .await;
-    let staff =
-        crate::staff_console::token(&app, &tokens, support, crate::staff_console::FRESH).await;
-    let suspended = post(
-        &app,
-        Some(&staff),
+    let pending = challenge(&app, &person.email).await;
+    let StaffMember { id: support, .. } = app
+        .staff_member(
+            "support.max@icecone.example",
+            icecone_core::identity::roles::StaffRole::Support,
+        )
+        .await;
+    let staff = app.mint_token(support, FRESH).await;
+    let suspended = app.graphql(Some(&staff),
         "mutation S($id: ID!, $r: String!) { suspendAccount(id: $id, reason: $r) { suspended } }",
         json!({ "id": account.to_string(), "r": "ticket 4712: account reported as hijacked" }),
     )
@@ -497,13 +395,13 @@ async fn suspension_voids_a_pending_mfa_challenge() {
         suspended["data"]["suspendAccount"]["suspended"], true,
         "{suspended}"
     );
-    let completed = post(
-        &app,
-        None,
-        COMPLETE,
-        json!({ "c": pending, "k": code_at(&secret, 0) }),
-    )
-    .await;
+    let completed = app
+        .graphql(
+            None,
+            COMPLETE,
+            json!({ "c": pending, "k": code_at(&secret, 0) }),
+        )
+        .await;
     assert_eq!(code(&completed), "UNAUTHENTICATED", "{completed}");
     assert!(completed["data"].is_null(), "no tokens: {completed}");
     // The recovery code the attempt did not reach is still unused.
@@ -525,11 +423,10 @@ async fn suspension_voids_a_pending_mfa_challenge() {
 #[tokio::test]
 async fn a_suspended_account_gets_no_session_from_complete_mfa_even_with_a_challenge_in_hand() {
     let app = TestApp::spawn().await;
-    let (vault, _) = crate::accounts::instance(&app).await;
-    let (secret, recovery) = with_totp(&app, "nell@example.com").await;
-    let account = account_id(&app, &vault, "nell@example.com").await;
-    let by_totp = challenge(&app, "nell@example.com").await;
-    let by_recovery = challenge(&app, "nell@example.com").await;
+    let (person, totp) = app.person_with_totp("nell@example.com").await;
+    let (account, secret, recovery) = (person.id, totp.secret, totp.recovery_codes);
+    let by_totp = challenge(&app, &person.email).await;
+    let by_recovery = challenge(&app, &person.email).await;
     // Suspended while the challenges were out, as another instance's staff action would
     // land: the account is marked before its sessions and challenges are ended.
     app.db
@@ -541,13 +438,9 @@ async fn a_suspended_account_gets_no_session_from_complete_mfa_even_with_a_chall
         (by_totp, code_at(&secret, 0)),
         (by_recovery, recovery[0].clone()),
     ] {
-        let completed = post(
-            &app,
-            None,
-            COMPLETE,
-            json!({ "c": challenge, "k": code_given }),
-        )
-        .await;
+        let completed = app
+            .graphql(None, COMPLETE, json!({ "c": challenge, "k": code_given }))
+            .await;
         assert_eq!(code(&completed), "FORBIDDEN", "{completed}");
     }
     let sessions = app.db.store().sessions_of(account).await.expect("sessions");
@@ -573,19 +466,17 @@ async fn a_suspended_account_gets_no_session_from_complete_mfa_even_with_a_chall
 #[tokio::test]
 async fn enrolling_and_confirming_totp_need_a_recent_log_in() {
     let app = TestApp::spawn().await;
-    let account = register(&app, "otto@example.com").await;
-    let (_, tokens) = crate::accounts::instance(&app).await;
+    let account = app.register("otto@example.com").await;
     // A session whose log-in is ten minutes old — a hijacked one, say — may not add a
     // second factor that would lock the owner out.
-    let stale =
-        crate::staff_console::token(&app, &tokens, account, crate::staff_console::STALE).await;
-    let refused = post(
-        &app,
-        Some(&stale),
-        "mutation { enrollTotp { secret } }",
-        json!({}),
-    )
-    .await;
+    let stale = app.mint_token(account, STALE).await;
+    let refused = app
+        .graphql(
+            Some(&stale),
+            "mutation { enrollTotp { secret } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&refused), "REAUTHENTICATION_REQUIRED", "{refused}");
     assert_eq!(
         app.db.store().totp_factor(account).await.expect("read"),
@@ -593,24 +484,24 @@ async fn enrolling_and_confirming_totp_need_a_recent_log_in() {
         "nothing enrolled"
     );
 
-    let first = post(
-        &app,
-        None,
-        LOG_IN,
-        json!({ "e": "otto@example.com", "p": PASSWORD }),
-    )
-    .await;
+    let first = app
+        .graphql(
+            None,
+            LOG_IN,
+            json!({ "e": "otto@example.com", "p": PASSWORD }),
+        )
+        .await;
     let fresh = first["data"]["logIn"]["accessToken"]
         .as_str()
         .expect("signed in")
         .to_owned();
-    let enrolled = post(
-        &app,
-        Some(&fresh),
-        "mutation { enrollTotp { secret } }",
-        json!({}),
-    )
-    .await;
+    let enrolled = app
+        .graphql(
+            Some(&fresh),
+            "mutation { enrollTotp { secret } }",
+            json!({}),
+        )
+        .await;
     let secret = TotpSecret::from_bytes(&base32_decode(
         enrolled["data"]["enrollTotp"]["secret"]
             .as_str()
@@ -618,13 +509,9 @@ async fn enrolling_and_confirming_totp_need_a_recent_log_in() {
     ))
     .expect("secret");
     let confirm = "mutation C($k: String!) { confirmTotp(code: $k) }";
-    let stale_confirm = post(
-        &app,
-        Some(&stale),
-        confirm,
-        json!({ "k": code_at(&secret, 0) }),
-    )
-    .await;
+    let stale_confirm = app
+        .graphql(Some(&stale), confirm, json!({ "k": code_at(&secret, 0) }))
+        .await;
     assert_eq!(
         code(&stale_confirm),
         "REAUTHENTICATION_REQUIRED",
@@ -639,12 +526,8 @@ async fn enrolling_and_confirming_totp_need_a_recent_log_in() {
             .is_some_and(|factor| factor.confirmed_at.is_none()),
         "still pending"
     );
-    let confirmed = post(
-        &app,
-        Some(&fresh),
-        confirm,
-        json!({ "k": code_at(&secret, 0) }),
-    )
-    .await;
+    let confirmed = app
+        .graphql(Some(&fresh), confirm, json!({ "k": code_at(&secret, 0) }))
+        .await;
     assert!(confirmed["data"]["confirmTotp"].is_array(), "{confirmed}");
 }

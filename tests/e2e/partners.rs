@@ -4,14 +4,11 @@
 //! grant, and only while the person's consents and restriction allow the data's purpose.
 
 use icecone_core::identity::roles::StaffRole;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::accounts::instance;
-use crate::consent::{codes, set, signed_in};
-use crate::helpers::TestApp;
-use crate::login::post;
-use crate::staff_console::{FRESH, STALE, actions, staff_member, token};
+use crate::staff_console::actions;
+use crate::support::app::{Admin, FRESH, Person, StaffMember, TestApp, codes};
 
 const CREATE: &str = "mutation C($n: String!, $s: [PartnerScope!]!) { createPartner(name: $n, scopes: $s) \
     { id key hint scopes partner { id name } } }";
@@ -26,119 +23,72 @@ const REVOKE_GRANT: &str = "mutation R($p: ID!) { revokePartnerAccess(partner: $
 const READ: &str = "query P($id: ID!) { partnerAccount(id: $id) { id email createdAt \
     personalization { favouriteKinds suggestedPrompts preferredProviders } } }";
 
-/// A partner as ADMIN creates it: its id and its first key.
-pub(crate) struct Issued {
-    pub(crate) partner: String,
-    pub(crate) key_id: String,
-    pub(crate) key: String,
-}
-
-async fn as_partner(app: &TestApp, key: &str, query: &str, variables: Value) -> (u16, Value) {
-    let answer = app
-        .send(
-            app.client
-                .post(app.url("/graphql"))
-                .header("content-type", "application/json")
-                .header("authorization", format!("ApiKey {key}"))
-                .body(json!({ "query": query, "variables": variables }).to_string()),
-        )
-        .await;
-    (answer.status, answer.json())
-}
-
-pub(crate) async fn admin_token(app: &TestApp, email: &str) -> (String, String) {
-    let (vault, tokens) = instance(app).await;
-    let (admin, _) = staff_member(app, &vault, email, StaffRole::Admin).await;
-    (
-        token(app, &tokens, admin, FRESH).await,
-        token(app, &tokens, admin, STALE).await,
-    )
-}
-
-pub(crate) async fn create(app: &TestApp, admin: &str, name: &str, scopes: &[&str]) -> Issued {
-    let body = post(app, Some(admin), CREATE, json!({ "n": name, "s": scopes })).await;
-    let created = &body["data"]["createPartner"];
-    let text = |field: &str| {
-        created[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {field}: {body}"))
-            .to_owned()
-    };
-    Issued {
-        partner: created["partner"]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no partner: {body}"))
-            .to_owned(),
-        key_id: text("id"),
-        key: text("key"),
-    }
-}
-
 #[tokio::test]
 async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let (fresh, stale) = admin_token(&app, "root@icecone.example").await;
-    let (support, _) = staff_member(&app, &vault, "help@icecone.example", StaffRole::Support).await;
-    let support = token(&app, &tokens, support, FRESH).await;
-    let (_, user) = signed_in(&app, "uma@example.com").await;
+    let Admin { fresh, stale, .. } = app.admin("root@icecone.example").await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("help@icecone.example", StaffRole::Support)
+        .await;
+    let support = app.mint_token(support, FRESH).await;
+    let Person {
+        access_token: user, ..
+    } = app.person("uma@example.com").await;
 
     // Only ADMIN, and only with a fresh second factor.
     let scopes = json!({ "n": "Acme", "s": ["PROFILE"] });
     assert_eq!(
-        codes(&post(&app, Some(&support), CREATE, scopes.clone()).await),
+        codes(&app.graphql(Some(&support), CREATE, scopes.clone()).await),
         ["FORBIDDEN"]
     );
     assert_eq!(
-        codes(&post(&app, Some(&user), CREATE, scopes.clone()).await),
+        codes(&app.graphql(Some(&user), CREATE, scopes.clone()).await),
         ["FORBIDDEN"]
     );
     assert_eq!(
-        codes(&post(&app, None, CREATE, scopes.clone()).await),
+        codes(&app.graphql(None, CREATE, scopes.clone()).await),
         ["UNAUTHENTICATED"]
     );
     assert_eq!(
-        codes(&post(&app, Some(&stale), CREATE, scopes).await),
+        codes(&app.graphql(Some(&stale), CREATE, scopes).await),
         ["REAUTHENTICATION_REQUIRED"]
     );
     assert_eq!(actions(&app, "partner.create").await, 0);
 
     // Bad input loses nothing.
     for (name, scopes) in [("A", json!(["PROFILE"])), ("Acme", json!([]))] {
-        let body = post(
-            &app,
-            Some(&fresh),
-            CREATE,
-            json!({ "n": name, "s": scopes }),
-        )
-        .await;
+        let body = app
+            .graphql(Some(&fresh), CREATE, json!({ "n": name, "s": scopes }))
+            .await;
         assert_eq!(codes(&body), ["BAD_USER_INPUT"], "{body}");
     }
 
-    let acme = create(&app, &fresh, "  Acme  ", &["PROFILE"]).await;
+    let acme = app.create_partner(&fresh, "  Acme  ", &["PROFILE"]).await;
     assert!(acme.key.starts_with("icp_"), "{}", acme.key);
-    let duplicate = post(
-        &app,
-        Some(&fresh),
-        CREATE,
-        json!({ "n": "Acme", "s": ["PROFILE"] }),
-    )
-    .await;
+    let duplicate = app
+        .graphql(
+            Some(&fresh),
+            CREATE,
+            json!({ "n": "Acme", "s": ["PROFILE"] }),
+        )
+        .await;
     assert_eq!(codes(&duplicate), ["BAD_USER_INPUT"], "{duplicate}");
-    let public = post(&app, None, "{ partners { id name } }", json!({})).await;
+    let public = app
+        .graphql(None, "{ partners { id name } }", json!({}))
+        .await;
     assert_eq!(
         public["data"]["partners"],
         json!([{ "id": acme.partner, "name": "Acme" }])
     );
 
     // A second key, with both scopes; the list shows hints, never a key.
-    let second = post(
-        &app,
-        Some(&fresh),
-        ISSUE,
-        json!({ "p": acme.partner, "s": ["PROFILE", "PERSONALIZATION"] }),
-    )
-    .await;
+    let second = app
+        .graphql(
+            Some(&fresh),
+            ISSUE,
+            json!({ "p": acme.partner, "s": ["PROFILE", "PERSONALIZATION"] }),
+        )
+        .await;
     let second_key = second["data"]["issuePartnerKey"]["key"]
         .as_str()
         .unwrap_or_else(|| panic!("{second}"))
@@ -147,7 +97,9 @@ async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() 
         second["data"]["issuePartnerKey"]["scopes"],
         json!(["PROFILE", "PERSONALIZATION"])
     );
-    let listed = post(&app, Some(&fresh), KEYS, json!({ "p": acme.partner })).await;
+    let listed = app
+        .graphql(Some(&fresh), KEYS, json!({ "p": acme.partner }))
+        .await;
     let text = listed.to_string();
     assert_eq!(
         listed["data"]["partnerKeys"].as_array().map(Vec::len),
@@ -162,23 +114,29 @@ async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() 
         text.contains(&acme.key[..12]),
         "the hint names the key: {text}"
     );
-    let unknown = post(
-        &app,
-        Some(&fresh),
-        KEYS,
-        json!({ "p": Uuid::new_v4().to_string() }),
-    )
-    .await;
+    let unknown = app
+        .graphql(
+            Some(&fresh),
+            KEYS,
+            json!({ "p": Uuid::new_v4().to_string() }),
+        )
+        .await;
     assert_eq!(codes(&unknown), ["NOT_FOUND"], "{unknown}");
 
     // Both keys work; revoking one ends it at the next request, the other goes on.
     for key in [&acme.key, &second_key] {
-        let (status, body) = as_partner(&app, key, "{ partners { name } }", json!({})).await;
+        let (status, body) = app
+            .as_partner(key, "{ partners { name } }", json!({}))
+            .await;
         assert_eq!(status, 200, "{body}");
     }
-    let revoked = post(&app, Some(&fresh), REVOKE_KEY, json!({ "id": acme.key_id })).await;
+    let revoked = app
+        .graphql(Some(&fresh), REVOKE_KEY, json!({ "id": acme.key_id }))
+        .await;
     assert_eq!(revoked["data"]["revokePartnerKey"], true, "{revoked}");
-    let again = post(&app, Some(&fresh), REVOKE_KEY, json!({ "id": acme.key_id })).await;
+    let again = app
+        .graphql(Some(&fresh), REVOKE_KEY, json!({ "id": acme.key_id }))
+        .await;
     assert_eq!(again["data"]["revokePartnerKey"], false, "{again}");
     let answer = app
         .send(
@@ -198,7 +156,9 @@ async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() 
         Some(Some("ApiKey"))
     );
     assert_eq!(answer.first_code(), "UNAUTHENTICATED");
-    let (status, _) = as_partner(&app, &second_key, "{ partners { name } }", json!({})).await;
+    let (status, _) = app
+        .as_partner(&second_key, "{ partners { name } }", json!({}))
+        .await;
     assert_eq!(status, 200);
 
     // Every attempt is recorded before it is made, the refused duplicate name too.
@@ -210,15 +170,21 @@ async fn admin_issues_keys_shown_once_and_a_revoked_key_stops_working_at_once() 
 #[tokio::test]
 async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_their_consents() {
     let app = TestApp::spawn().await;
-    let (admin, _) = admin_token(&app, "root@icecone.example").await;
-    let acme = create(&app, &admin, "Acme", &["PROFILE", "PERSONALIZATION"]).await;
-    let narrow = create(&app, &admin, "Globex", &["PROFILE"]).await;
-    let (pat, user) = signed_in(&app, "pat@example.com").await;
-    let (other, _) = signed_in(&app, "quinn@example.com").await;
+    let Admin { fresh: admin, .. } = app.admin("root@icecone.example").await;
+    let acme = app
+        .create_partner(&admin, "Acme", &["PROFILE", "PERSONALIZATION"])
+        .await;
+    let narrow = app.create_partner(&admin, "Globex", &["PROFILE"]).await;
+    let Person {
+        id: pat,
+        access_token: user,
+        ..
+    } = app.person("pat@example.com").await;
+    let Person { id: other, .. } = app.person("quinn@example.com").await;
     let read = |key: String, id: Uuid| {
         let app = &app;
         async move {
-            as_partner(app, &key, READ, json!({ "id": id.to_string() }))
+            app.as_partner(&key, READ, json!({ "id": id.to_string() }))
                 .await
                 .1
         }
@@ -239,20 +205,21 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
         "query P($id: ID!) { ...F } fragment F on Query { partnerAccount(id: $id) { email } }",
         "query P($id: ID!) { ... on Query { partnerAccount(id: $id) { ... on PartnerAccountView { email } } } }",
     ] {
-        let (_, body) =
-            as_partner(&app, &acme.key, document, json!({ "id": pat.to_string() })).await;
+        let (_, body) = app
+            .as_partner(&acme.key, document, json!({ "id": pat.to_string() }))
+            .await;
         assert_eq!(codes(&body), ["FORBIDDEN"], "{document}: {body}");
         assert!(!body.to_string().contains("pat@example.com"), "{body}");
     }
 
     // A grant of PROFILE: the profile, but not the personalization.
-    let granted = post(
-        &app,
-        Some(&user),
-        GRANT,
-        json!({ "p": acme.partner, "s": ["PROFILE"] }),
-    )
-    .await;
+    let granted = app
+        .graphql(
+            Some(&user),
+            GRANT,
+            json!({ "p": acme.partner, "s": ["PROFILE"] }),
+        )
+        .await;
     assert_eq!(
         granted["data"]["grantPartnerAccess"]["scopes"],
         json!(["PROFILE"]),
@@ -272,8 +239,7 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
     assert_eq!(codes(&read(acme.key.clone(), other).await), ["FORBIDDEN"]);
 
     // Both scopes granted: personalization still needs the person's consent.
-    post(
-        &app,
+    app.graphql(
         Some(&user),
         GRANT,
         json!({ "p": acme.partner, "s": ["PROFILE", "PERSONALIZATION"] }),
@@ -285,14 +251,13 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
         body["errors"][0]["extensions"]["purpose"],
         "PERSONALIZATION"
     );
-    set(&app, &user, "PERSONALIZATION", true).await;
+    app.set_consent(&user, "PERSONALIZATION", true).await;
     let body = read(acme.key.clone(), pat).await;
     assert!(codes(&body).is_empty(), "{body}");
     assert!(body["data"]["partnerAccount"]["personalization"]["favouriteKinds"].is_array());
 
     // A key without the scope does not get it from a broader grant.
-    post(
-        &app,
+    app.graphql(
         Some(&user),
         GRANT,
         json!({ "p": narrow.partner, "s": ["PROFILE", "PERSONALIZATION"] }),
@@ -303,8 +268,7 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
     assert_eq!(body["data"]["partnerAccount"]["email"], "pat@example.com");
 
     // Restricted processing: nothing reaches a partner.
-    post(
-        &app,
+    app.graphql(
         Some(&user),
         "mutation { restrictProcessing(restricted: true) { id } }",
         json!({}),
@@ -313,8 +277,7 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
     let body = read(acme.key.clone(), pat).await;
     assert_eq!(codes(&body), ["PROCESSING_RESTRICTED"; 3], "{body}");
     assert!(!body.to_string().contains("pat@example.com"), "{body}");
-    post(
-        &app,
+    app.graphql(
         Some(&user),
         "mutation { restrictProcessing(restricted: false) { id } }",
         json!({}),
@@ -322,30 +285,22 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
     .await;
 
     // Revoking the grant ends access at once; the person sees the history.
-    let revoked = post(
-        &app,
-        Some(&user),
-        REVOKE_GRANT,
-        json!({ "p": acme.partner }),
-    )
-    .await;
+    let revoked = app
+        .graphql(Some(&user), REVOKE_GRANT, json!({ "p": acme.partner }))
+        .await;
     assert_eq!(revoked["data"]["revokePartnerAccess"], true, "{revoked}");
     assert_eq!(codes(&read(acme.key.clone(), pat).await), ["FORBIDDEN"]);
-    let again = post(
-        &app,
-        Some(&user),
-        REVOKE_GRANT,
-        json!({ "p": acme.partner }),
-    )
-    .await;
+    let again = app
+        .graphql(Some(&user), REVOKE_GRANT, json!({ "p": acme.partner }))
+        .await;
     assert_eq!(again["data"]["revokePartnerAccess"], false);
-    let me = post(
-        &app,
-        Some(&user),
-        "{ me { partnerGrants { partner { name } scopes revokedAt } } }",
-        json!({}),
-    )
-    .await;
+    let me = app
+        .graphql(
+            Some(&user),
+            "{ me { partnerGrants { partner { name } scopes revokedAt } } }",
+            json!({}),
+        )
+        .await;
     let grants = me["data"]["me"]["partnerGrants"]
         .as_array()
         .cloned()
@@ -368,11 +323,14 @@ async fn a_partner_reads_a_person_only_with_their_grant_within_both_scopes_and_t
 #[tokio::test]
 async fn partner_keys_and_access_tokens_each_open_only_their_own_fields() {
     let app = TestApp::spawn().await;
-    let (admin, _) = admin_token(&app, "root@icecone.example").await;
-    let acme = create(&app, &admin, "Acme", &["PROFILE"]).await;
-    let (pat, user) = signed_in(&app, "pat@example.com").await;
-    post(
-        &app,
+    let Admin { fresh: admin, .. } = app.admin("root@icecone.example").await;
+    let acme = app.create_partner(&admin, "Acme", &["PROFILE"]).await;
+    let Person {
+        id: pat,
+        access_token: user,
+        ..
+    } = app.person("pat@example.com").await;
+    app.graphql(
         Some(&user),
         GRANT,
         json!({ "p": acme.partner, "s": ["PROFILE"] }),
@@ -383,46 +341,51 @@ async fn partner_keys_and_access_tokens_each_open_only_their_own_fields() {
     let mut forged = acme.key.clone();
     forged.replace_range(10..11, if &acme.key[10..11] == "A" { "B" } else { "A" });
     for key in ["", "icp_short", &acme.key[4..], forged.as_str()] {
-        let (status, body) = as_partner(&app, key, "{ partners { name } }", json!({})).await;
+        let (status, body) = app
+            .as_partner(key, "{ partners { name } }", json!({}))
+            .await;
         assert_eq!(status, 401, "{key:?}: {body}");
     }
 
     // A partner key is not a sign-in: the person's own fields and the staff console refuse it.
     for document in ["{ me { id email } }", "{ auditLog { edges { cursor } } }"] {
-        let (_, body) = as_partner(&app, &acme.key, document, json!({})).await;
+        let (_, body) = app.as_partner(&acme.key, document, json!({})).await;
         assert_eq!(codes(&body), ["UNAUTHENTICATED"], "{document}: {body}");
     }
-    let (_, body) = as_partner(
-        &app,
-        &acme.key,
-        GRANT,
-        json!({ "p": acme.partner, "s": ["PROFILE"] }),
-    )
-    .await;
+    let (_, body) = app
+        .as_partner(
+            &acme.key,
+            GRANT,
+            json!({ "p": acme.partner, "s": ["PROFILE"] }),
+        )
+        .await;
     assert_eq!(codes(&body), ["UNAUTHENTICATED"], "{body}");
 
     // An access token is not a partner key: people cannot read each other through it.
-    let (_, other) = signed_in(&app, "quinn@example.com").await;
-    let body = post(&app, Some(&other), READ, json!({ "id": pat.to_string() })).await;
+    let Person {
+        access_token: other,
+        ..
+    } = app.person("quinn@example.com").await;
+    let body = app
+        .graphql(Some(&other), READ, json!({ "id": pat.to_string() }))
+        .await;
     assert_eq!(codes(&body), ["FORBIDDEN"], "{body}");
-    let body = post(&app, None, READ, json!({ "id": pat.to_string() })).await;
+    let body = app
+        .graphql(None, READ, json!({ "id": pat.to_string() }))
+        .await;
     assert_eq!(codes(&body), ["UNAUTHENTICATED"], "{body}");
 
     // Granting names a partner that exists and at least one scope.
-    let unknown = post(
-        &app,
-        Some(&user),
-        GRANT,
-        json!({ "p": Uuid::new_v4().to_string(), "s": ["PROFILE"] }),
-    )
-    .await;
+    let unknown = app
+        .graphql(
+            Some(&user),
+            GRANT,
+            json!({ "p": Uuid::new_v4().to_string(), "s": ["PROFILE"] }),
+        )
+        .await;
     assert_eq!(codes(&unknown), ["NOT_FOUND"], "{unknown}");
-    let empty = post(
-        &app,
-        Some(&user),
-        GRANT,
-        json!({ "p": acme.partner, "s": [] }),
-    )
-    .await;
+    let empty = app
+        .graphql(Some(&user), GRANT, json!({ "p": acme.partner, "s": [] }))
+        .await;
     assert_eq!(codes(&empty), ["BAD_USER_INPUT"], "{empty}");
 }

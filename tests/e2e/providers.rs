@@ -5,7 +5,7 @@ use icecone_provider_runway::RunwaySettings;
 use icecone_provider_stability::StabilitySettings;
 use secrecy::SecretString;
 
-use crate::helpers::TestApp;
+use crate::support::app::{FRESH, Person, STALE, StaffMember, TestApp, codes};
 
 const PROVIDER_FIELDS: &str = "{ providers { id name capabilities dataCategories trainingUse \
      retention { kind maxDays usualDays condition exceptions } zeroDataRetention \
@@ -158,10 +158,11 @@ async fn image_and_video_providers_publish_their_sourced_policies_and_are_refuse
 
     // Unknown training never meets the promise of no training: an image request that names
     // Stability is refused before anything is sent (the mock expects no request).
-    let (_, token) = crate::consent::signed_in(&app, "picture-maker@example.com").await;
-    let body = crate::login::post(
-        &app,
-        Some(&token),
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("picture-maker@example.com").await;
+    let body = app.graphql(Some(&token),
         "mutation($input: GenerateImageInput!) { generateImage(input: $input) { id } }",
         serde_json::json!({ "input": { "prompt": "a private picture", "provider": "stability" } }),
     )
@@ -315,24 +316,19 @@ async fn no_provider_field_can_return_a_secret() {
 
 #[tokio::test]
 async fn an_openai_key_given_to_the_binary_never_reaches_its_output_its_schema_or_its_answers() {
-    use std::process::Stdio;
-
-    use crate::binary::{free_port, icecone, output_of, terminate, wait_until_healthy};
+    use crate::support::binary::{BinaryApp, free_port};
 
     const KEY: &str = "sk-binary-sentinel-key-9731";
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let mut child = icecone(dir.path())
-        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("ICECONE_LOG", "debug")
-        .env("ICECONE_OPENAI_API_KEY", KEY)
-        .env("ICECONE_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-        .env("ICECONE_OPENAI_ZDR_CONTRACT", "ZDR-BINARY-1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("icecone starts");
-    wait_until_healthy(&mut child, port).await;
+    let mut gateway = BinaryApp::spawn(dir.path(), port, |command| {
+        command
+            .env("ICECONE_LOG", "debug")
+            .env("ICECONE_OPENAI_API_KEY", KEY)
+            .env("ICECONE_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+            .env("ICECONE_OPENAI_ZDR_CONTRACT", "ZDR-BINARY-1");
+    });
+    gateway.wait_until_healthy().await;
     let client = reqwest::Client::new();
     let mut answers = String::new();
     for path in [
@@ -363,8 +359,8 @@ async fn an_openai_key_given_to_the_binary_never_reaches_its_output_its_schema_o
         openai["zeroDataRetention"], true,
         "ICECONE_OPENAI_ZDR_CONTRACT was read"
     );
-    assert!(terminate(&mut child).success());
-    let output = output_of(&mut child);
+    assert!(gateway.terminate().success());
+    let output = gateway.output();
     assert!(output.contains("AI provider adapter"), "{output}");
     assert!(!output.contains(KEY), "the key reached the logs: {output}");
     assert!(!answers.contains(KEY), "the key reached an answer");
@@ -379,11 +375,7 @@ async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_inst
     use serde_json::json;
     use wiremock::MockServer;
 
-    use crate::accounts::instance;
-    use crate::consent::{codes, signed_in};
-    use crate::login::post;
     use crate::routing::mount_openai_chat;
-    use crate::staff_console::{FRESH, STALE, staff_member, token};
 
     const NEW_KEY: &str = "sk-set-at-run-time-5150-abcdef";
     let server = MockServer::start().await;
@@ -395,16 +387,19 @@ async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_inst
         });
     })
     .await;
-    let (vault, tokens) = instance(&app).await;
-    let (admin, _) = staff_member(&app, &vault, "root@icecone.example", StaffRole::Admin).await;
-    let (support, _) = staff_member(&app, &vault, "help@icecone.example", StaffRole::Support).await;
-    let fresh = token(&app, &tokens, admin, FRESH).await;
-    let stale = token(&app, &tokens, admin, STALE).await;
-    let support = token(&app, &tokens, support, FRESH).await;
+    let StaffMember { id: admin, .. } = app
+        .staff_member("root@icecone.example", StaffRole::Admin)
+        .await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("help@icecone.example", StaffRole::Support)
+        .await;
+    let fresh = app.mint_token(admin, FRESH).await;
+    let stale = app.mint_token(admin, STALE).await;
+    let support = app.mint_token(support, FRESH).await;
     let set = |token: String, provider: &str, key: &str| {
         let app = &app;
         let variables = json!({ "p": provider, "k": key });
-        async move { post(app, Some(&token), SET_CREDENTIAL, variables).await }
+        async move { app.graphql(Some(&token), SET_CREDENTIAL, variables).await }
     };
 
     assert_eq!(codes(&set(support, "openai", NEW_KEY).await), ["FORBIDDEN"]);
@@ -480,7 +475,10 @@ async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_inst
             });
         })
         .await;
-    let (_, person) = signed_in(&app, "gen@example.com").await;
+    let Person {
+        access_token: person,
+        ..
+    } = app.person("gen@example.com").await;
     let on_second = |query: &str, variables: serde_json::Value| {
         app.client
             .post(format!("http://{second}/graphql"))
@@ -508,92 +506,6 @@ async fn set_provider_credential_is_admin_only_write_only_and_reaches_every_inst
     assert_eq!(
         generated["data"]["generateText"]["output"]["text"], "Teal.",
         "{generated}"
-    );
-}
-
-/// Every text field of the schema whose name suggests a secret, with why it may return one.
-/// Provider API keys appear in none of them.
-const SECRET_LOOKING_FIELDS: [(&str, &str); 8] = [
-    (
-        "AuthSession.accessToken",
-        "the caller's own access token, issued to them",
-    ),
-    (
-        "AuthSession.refreshToken",
-        "the caller's own refresh token, issued to them",
-    ),
-    (
-        "TotpEnrollment.secret",
-        "the caller's own TOTP secret, shown once at enrolment",
-    ),
-    (
-        "TotpEnrollment.otpauthUri",
-        "the same secret as a URI for authenticator apps",
-    ),
-    (
-        "IssuedPartnerKey.key",
-        "a partner API key, shown once to ADMIN when it is issued",
-    ),
-    (
-        "IssuedPartnerKey.hint",
-        "the start of that partner key, as lists show it",
-    ),
-    (
-        "PartnerKeyInfo.hint",
-        "the start of a partner key, never the key",
-    ),
-    (
-        "MfaChallenge.challenge",
-        "a single-use handle for completing a log-in",
-    ),
-];
-
-#[test]
-fn no_field_of_the_schema_returns_a_provider_key_or_an_unlisted_secret() {
-    use async_graphql::parser::parse_schema;
-    use async_graphql::parser::types::{BaseType, TypeKind, TypeSystemDefinition};
-
-    let sdl = icecone_gateway::graphql::sdl();
-    let document = parse_schema(&sdl).expect("the SDL parses");
-    let mut found = Vec::new();
-    for definition in &document.definitions {
-        let TypeSystemDefinition::Type(ty) = definition else {
-            continue;
-        };
-        let TypeKind::Object(object) = &ty.node.kind else {
-            continue;
-        };
-        for field in &object.fields {
-            let name = field.node.name.node.as_str();
-            let lower = name.to_lowercase();
-            let text = matches!(&field.node.ty.node.base, BaseType::Named(named) if named.as_str() == "String");
-            if text
-                && [
-                    "key",
-                    "secret",
-                    "token",
-                    "credential",
-                    "password",
-                    "otpauth",
-                    "challenge",
-                    "hint",
-                ]
-                .iter()
-                .any(|word| lower.contains(word))
-            {
-                found.push(format!("{}.{name}", ty.node.name.node));
-            }
-        }
-    }
-    found.sort();
-    let mut allowed: Vec<String> = SECRET_LOOKING_FIELDS
-        .iter()
-        .map(|(field, _)| (*field).to_owned())
-        .collect();
-    allowed.sort();
-    assert_eq!(
-        found, allowed,
-        "a field that may return a secret must be listed with its reason"
     );
 }
 

@@ -9,35 +9,29 @@ use std::time::Duration;
 use chrono::Utc;
 use icecone_core::identity::policy::CURRENT_POLICY_VERSION;
 use icecone_core::usage::Period;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::accounts::instance;
-use crate::consent::signed_in;
-use crate::helpers::TestApp;
-use crate::login::{PASSWORD, post};
 use crate::staff_console::actions;
+use crate::support::app::{PASSWORD, Person, TestApp, code};
 
 const TEXT: &str = "mutation T($i: GenerateTextInput!) { generateText(input: $i) { id \
     output { ... on TextOutput { text } } } }";
 const IMAGE: &str = "mutation I($i: GenerateImageInput!) { generateImage(input: $i) { id } }";
 const VIDEO: &str = "mutation V($i: GenerateVideoInput!) { generateVideo(input: $i) { id } }";
 
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
-
 #[tokio::test]
 async fn concurrent_texts_cannot_pass_the_token_quota_together() {
     let app = TestApp::spawn_with(|settings| settings.quota_tokens_per_month = 100).await;
-    let (account, token) = signed_in(&app, "burst@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("burst@example.com").await;
     // Each reserves 40 + 5 (18 characters of prompt) and uses 4 + 7 with `local`: ten
     // at once would use 110 if each only had to find a token left when it started.
     let answers = futures_util::future::join_all((0..10).map(|_| {
-        post(
-            &app,
+        app.graphql(
             Some(&token),
             TEXT,
             json!({ "i": { "prompt": "one two three four", "maxTokens": 40 } }),
@@ -66,14 +60,17 @@ async fn concurrent_texts_cannot_pass_the_token_quota_together() {
 #[tokio::test]
 async fn a_text_without_max_tokens_is_held_to_the_configured_default() {
     let app = TestApp::spawn_with(|settings| settings.text_default_max_tokens = 2).await;
-    let (_, token) = signed_in(&app, "short@example.com").await;
-    let body = post(
-        &app,
-        Some(&token),
-        TEXT,
-        json!({ "i": { "prompt": "a long answer please" } }),
-    )
-    .await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("short@example.com").await;
+    let body = app
+        .graphql(
+            Some(&token),
+            TEXT,
+            json!({ "i": { "prompt": "a long answer please" } }),
+        )
+        .await;
     // `local` writes one token per word and stops at the limit it is sent.
     assert_eq!(
         body["data"]["generateText"]["output"]["text"], "Offline draft",
@@ -83,22 +80,24 @@ async fn a_text_without_max_tokens_is_held_to_the_configured_default() {
 
 /// Signs up (the address stays unverified); answers the account id and its access token.
 async fn unverified(app: &TestApp, email: &str) -> (Uuid, String) {
-    let body = post(
-        app,
-        None,
-        "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
-        json!({ "i": {
+    let body = app
+        .graphql(
+            None,
+            "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
+            json!({ "i": {
             "email": email,
             "password": PASSWORD,
             "acceptedPolicyVersion": CURRENT_POLICY_VERSION,
         } }),
-    )
-    .await;
+        )
+        .await;
     let token = body["data"]["signUp"]["accessToken"]
         .as_str()
         .unwrap_or_else(|| panic!("{body}"))
         .to_owned();
-    let me = post(app, Some(&token), "{ me { id emailVerified } }", json!({})).await;
+    let me = app
+        .graphql(Some(&token), "{ me { id emailVerified } }", json!({}))
+        .await;
     assert_eq!(me["data"]["me"]["emailVerified"], false, "{me}");
     let id = me["data"]["me"]["id"].as_str().expect("id");
     (Uuid::parse_str(id).expect("uuid"), token)
@@ -112,39 +111,39 @@ async fn an_unverified_account_gets_a_capped_quota_and_no_video() {
     })
     .await;
     let (_, token) = unverified(&app, "fresh@example.com").await;
-    let video = post(
-        &app,
-        Some(&token),
-        VIDEO,
-        json!({ "i": { "prompt": "waves", "durationSeconds": 1 } }),
-    )
-    .await;
-    assert_eq!(code(&video), "QUOTA_EXCEEDED", "{video}");
-    for n in 0..icecone_core::usage::UNVERIFIED_CEILING.images {
-        let image = post(
-            &app,
+    let video = app
+        .graphql(
             Some(&token),
-            IMAGE,
-            json!({ "i": { "prompt": format!("fox {n}") } }),
+            VIDEO,
+            json!({ "i": { "prompt": "waves", "durationSeconds": 1 } }),
         )
         .await;
+    assert_eq!(code(&video), "QUOTA_EXCEEDED", "{video}");
+    for n in 0..icecone_core::usage::UNVERIFIED_CEILING.images {
+        let image = app
+            .graphql(
+                Some(&token),
+                IMAGE,
+                json!({ "i": { "prompt": format!("fox {n}") } }),
+            )
+            .await;
         assert!(image.get("errors").is_none(), "{image}");
     }
-    let image = post(
-        &app,
-        Some(&token),
-        IMAGE,
-        json!({ "i": { "prompt": "one more" } }),
-    )
-    .await;
+    let image = app
+        .graphql(
+            Some(&token),
+            IMAGE,
+            json!({ "i": { "prompt": "one more" } }),
+        )
+        .await;
     assert_eq!(code(&image), "QUOTA_EXCEEDED", "{image}");
-    let usage = post(
-        &app,
-        Some(&token),
-        "{ me { usage { quota { images videoSeconds } } } }",
-        json!({}),
-    )
-    .await;
+    let usage = app
+        .graphql(
+            Some(&token),
+            "{ me { usage { quota { images videoSeconds } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         usage["data"]["me"]["usage"]["quota"],
         json!({ "images": 2, "videoSeconds": 0 }),
@@ -152,23 +151,26 @@ async fn an_unverified_account_gets_a_capped_quota_and_no_video() {
     );
 
     // A verified person on the same plan has the plan's quota.
-    let (_, verified) = signed_in(&app, "known@example.com").await;
-    let video = post(
-        &app,
-        Some(&verified),
-        VIDEO,
-        json!({ "i": { "prompt": "waves", "durationSeconds": 1 } }),
-    )
-    .await;
+    let Person {
+        access_token: verified,
+        ..
+    } = app.person("known@example.com").await;
+    let video = app
+        .graphql(
+            Some(&verified),
+            VIDEO,
+            json!({ "i": { "prompt": "waves", "durationSeconds": 1 } }),
+        )
+        .await;
     assert!(video.get("errors").is_none(), "{video}");
 }
 
 #[tokio::test]
 async fn accounts_left_unverified_past_the_ttl_are_erased_and_others_kept() {
     let app = TestApp::spawn().await;
-    let (vault, _) = instance(&app).await;
+    let (vault, _) = app.keys().await;
     let (stale, _) = unverified(&app, "never@example.com").await;
-    let (kept, _) = signed_in(&app, "verified@example.com").await;
+    let Person { id: kept, .. } = app.person("verified@example.com").await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let cutoff_passed = Utc::now();
     let (young, _) = unverified(&app, "young@example.com").await;

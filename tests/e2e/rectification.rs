@@ -5,11 +5,7 @@
 use icecone_app::notify::NotificationKind;
 use serde_json::{Value, json};
 
-use crate::accounts::instance;
-use crate::consent::signed_in;
-use crate::helpers::TestApp;
-use crate::login::{PASSWORD, post};
-use crate::staff_console::{STALE, token as mint_token};
+use crate::support::app::{PASSWORD, Person, STALE, TestApp, code};
 
 const UPDATE: &str = "mutation U($input: UpdateProfileInput!) { updateProfile(input: $input) { \
     email emailVerified displayName } }";
@@ -17,18 +13,15 @@ const VERIFY: &str = "mutation V($t: String!) { verifyEmail(token: $t) }";
 const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
     ... on AuthSession { accessToken } } }";
 
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
-
 async fn update(app: &TestApp, token: &str, input: Value) -> Value {
-    post(app, Some(token), UPDATE, json!({ "input": input })).await
+    app.graphql(Some(token), UPDATE, json!({ "input": input }))
+        .await
 }
 
 async fn logs_in(app: &TestApp, email: &str) -> bool {
-    let body = post(app, None, LOG_IN, json!({ "e": email, "p": PASSWORD })).await;
+    let body = app
+        .graphql(None, LOG_IN, json!({ "e": email, "p": PASSWORD }))
+        .await;
     body["data"]["logIn"]["accessToken"].is_string()
 }
 
@@ -41,14 +34,19 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[tokio::test]
 async fn the_display_name_is_corrected_at_once_and_stored_sealed() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "ines@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("ines@example.com").await;
     let body = update(&app, &token, json!({ "displayName": "Ines Canarysurname" })).await;
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(
         body["data"]["updateProfile"]["displayName"],
         "Ines Canarysurname"
     );
-    let me = post(&app, Some(&token), "{ me { displayName } }", json!({})).await;
+    let me = app
+        .graphql(Some(&token), "{ me { displayName } }", json!({}))
+        .await;
     assert_eq!(me["data"]["me"]["displayName"], "Ines Canarysurname");
     assert!(
         !contains(&app.db.raw_bytes().await, b"Canarysurname"),
@@ -57,7 +55,9 @@ async fn the_display_name_is_corrected_at_once_and_stored_sealed() {
 
     let too_long = update(&app, &token, json!({ "displayName": "x".repeat(101) })).await;
     assert_eq!(code(&too_long), "BAD_USER_INPUT", "{too_long}");
-    let me = post(&app, Some(&token), "{ me { displayName } }", json!({})).await;
+    let me = app
+        .graphql(Some(&token), "{ me { displayName } }", json!({}))
+        .await;
     assert_eq!(
         me["data"]["me"]["displayName"], "Ines Canarysurname",
         "unchanged"
@@ -74,11 +74,14 @@ async fn the_display_name_is_corrected_at_once_and_stored_sealed() {
 #[tokio::test]
 async fn a_new_email_needs_a_recent_log_in_and_is_used_only_once_verified() {
     let app = TestApp::spawn().await;
-    let (account, token) = signed_in(&app, "jon.old@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("jon.old@example.com").await;
 
     // A session whose log-in is ten minutes old may not change the address.
-    let (_, tokens) = instance(&app).await;
-    let stale = mint_token(&app, &tokens, account, STALE).await;
+    let stale = app.mint_token(account, STALE).await;
     let refused = update(&app, &stale, json!({ "email": "jon.new@example.com" })).await;
     assert_eq!(code(&refused), "REAUTHENTICATION_REQUIRED", "{refused}");
     let invalid = update(&app, &token, json!({ "email": "not an address" })).await;
@@ -105,23 +108,19 @@ async fn a_new_email_needs_a_recent_log_in_and_is_used_only_once_verified() {
             .all(|d| !(d.recipient == "jon.old@example.com" && d.token.is_some())),
         "the link went to the old address"
     );
-    let verified = post(
-        &app,
-        None,
-        VERIFY,
-        json!({ "t": link.token.expect("a verification token") }),
-    )
-    .await;
+    let verified = app
+        .graphql(
+            None,
+            VERIFY,
+            json!({ "t": link.token.expect("a verification token") }),
+        )
+        .await;
     assert_eq!(verified["data"]["verifyEmail"], true, "{verified}");
     assert!(logs_in(&app, "jon.new@example.com").await);
     assert!(!logs_in(&app, "jon.old@example.com").await);
-    let me = post(
-        &app,
-        Some(&token),
-        "{ me { email emailVerified } }",
-        json!({}),
-    )
-    .await;
+    let me = app
+        .graphql(Some(&token), "{ me { email emailVerified } }", json!({}))
+        .await;
     assert_eq!(me["data"]["me"]["email"], "jon.new@example.com");
     assert_eq!(me["data"]["me"]["emailVerified"], true);
 }
@@ -129,8 +128,11 @@ async fn a_new_email_needs_a_recent_log_in_and_is_used_only_once_verified() {
 #[tokio::test]
 async fn an_address_another_account_holds_is_never_sent_a_link_and_never_taken() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "kim@example.com").await;
-    signed_in(&app, "lee.taken@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("kim@example.com").await;
+    app.person("lee.taken@example.com").await;
     let body = update(&app, &token, json!({ "email": "lee.taken@example.com" })).await;
     // Answered like any change, so it does not tell who has an account.
     assert!(body.get("errors").is_none(), "{body}");

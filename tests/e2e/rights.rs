@@ -18,11 +18,8 @@ use icecone_store::data_requests::NewDataRequest;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::accounts::instance;
-use crate::consent::{set, signed_in};
-use crate::helpers::{Answer, TestApp};
-use crate::login::post;
-use crate::staff_console::{FRESH, actions, staff_member, token};
+use crate::staff_console::actions;
+use crate::support::app::{Answer, FRESH, PASSWORD, Person, StaffMember, TestApp, code};
 
 const REQUESTS: &str = "{ me { dataRequests { id kind status receivedAt dueAt extendedDueAt \
     extensionReason completedAt downloadUrl overdue history { from to actor note } } } }";
@@ -44,12 +41,6 @@ const CONTACT: &str = "mutation C($i: PrivacyTicketInput!) { contactPrivacyOffic
 const TICKETS: &str = "{ privacyTickets { id accountId email subject message receivedAt status } }";
 const READ_REASON: &str = "ticket 7781: the person asked what we hold about them";
 
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
-
 fn data<'a>(body: &'a Value, field: &str) -> &'a Value {
     assert!(body.get("errors").is_none(), "{body}");
     &body["data"][field]
@@ -64,7 +55,7 @@ async fn spawn(adjust: impl FnOnce(&mut icecone_gateway::config::Settings)) -> T
 }
 
 async fn requests(app: &TestApp, token: &str) -> Vec<Value> {
-    let body = post(app, Some(token), REQUESTS, json!({})).await;
+    let body = app.graphql(Some(token), REQUESTS, json!({})).await;
     data(&body, "me")["dataRequests"]
         .as_array()
         .expect("a list")
@@ -150,7 +141,9 @@ async fn generate(app: &TestApp, token: &str, mutation: &str, input: Value) -> V
         capitalised(mutation),
         mutation
     );
-    let body = post(app, Some(token), &query, json!({ "input": input })).await;
+    let body = app
+        .graphql(Some(token), &query, json!({ "input": input }))
+        .await;
     data(&body, mutation).clone()
 }
 
@@ -165,13 +158,13 @@ fn capitalised(name: &str) -> String {
 pub(crate) async fn wait_for_video(app: &TestApp, token: &str, id: &str) {
     let started = Instant::now();
     loop {
-        let body = post(
-            app,
-            Some(token),
-            "query Q($id: ID!) { generation(id: $id) { status } }",
-            json!({ "id": id }),
-        )
-        .await;
+        let body = app
+            .graphql(
+                Some(token),
+                "query Q($id: ID!) { generation(id: $id) { status } }",
+                json!({ "id": id }),
+            )
+            .await;
         if data(&body, "generation")["status"] == "SUCCEEDED" {
             return;
         }
@@ -191,10 +184,17 @@ fn time(value: &Value) -> DateTime<Utc> {
 #[tokio::test]
 async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_once() {
     let app = spawn(|_| {}).await;
-    let (vault, tokens) = instance(&app).await;
-    let (account, token) = signed_in(&app, "exporter@example.com").await;
-    let (_, stranger) = signed_in(&app, "stranger@example.com").await;
-    assert!(set(&app, &token, "PERSONALIZATION", true).await["errors"].is_null());
+    let (_, _) = app.keys().await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("exporter@example.com").await;
+    let Person {
+        access_token: stranger,
+        ..
+    } = app.person("stranger@example.com").await;
+    assert!(app.set_consent(&token, "PERSONALIZATION", true).await["errors"].is_null());
 
     let text = generate(
         &app,
@@ -221,37 +221,37 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
     wait_for_video(&app, &token, &video_id).await;
 
     // Staff read the account, with a reason: the person's export shows who and why.
-    let (support, _) = staff_member(&app, &vault, "support@example.com", StaffRole::Support).await;
-    let support_token = token_for(&app, &tokens, support).await;
-    let read = post(
-        &app,
-        Some(&support_token),
-        "query S($id: ID!, $r: String!) { staffAccount(id: $id, reason: $r) { id } }",
-        json!({ "id": account.to_string(), "r": READ_REASON }),
-    )
-    .await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@example.com", StaffRole::Support)
+        .await;
+    let support_token = app.mint_token(support, FRESH).await;
+    let read = app
+        .graphql(
+            Some(&support_token),
+            "query S($id: ID!, $r: String!) { staffAccount(id: $id, reason: $r) { id } }",
+            json!({ "id": account.to_string(), "r": READ_REASON }),
+        )
+        .await;
     assert!(read["errors"].is_null(), "{read}");
 
-    let objected = post(
-        &app,
-        Some(&token),
-        "mutation { objectToProcessing(purpose: MARKETING) { objected } }",
-        json!({}),
-    )
-    .await;
+    let objected = app
+        .graphql(
+            Some(&token),
+            "mutation { objectToProcessing(purpose: MARKETING) { objected } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data(&objected, "objectToProcessing")["objected"], true);
 
     // A message to the DPO sent while signed in belongs to the person's data.
-    let ticket = post(
-        &app,
-        Some(&token),
+    let ticket = app.graphql(Some(&token),
         CONTACT,
         json!({ "i": { "subject": "What do you keep?", "message": "canaryticketmessage please" } }),
     )
     .await;
     assert!(ticket["errors"].is_null(), "{ticket}");
 
-    let body = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let body = app.graphql(Some(&token), REQUEST_EXPORT, json!({})).await;
     let request = data(&body, "requestDataExport").clone();
     assert_eq!(request["kind"], "EXPORT");
     assert_eq!(request["status"], "RECEIVED");
@@ -461,20 +461,15 @@ async fn an_export_holds_every_item_validates_against_its_schema_and_downloads_o
     );
 }
 
-async fn token_for(
-    app: &TestApp,
-    tokens: &icecone_app::tokens::TokenSigner,
-    staff: Uuid,
-) -> String {
-    token(app, tokens, staff, FRESH).await
-}
-
 #[tokio::test]
 async fn an_expired_export_link_is_gone_and_the_purge_deletes_the_bundle() {
     let app = spawn(|settings| settings.export_link_ttl = "1s".to_owned()).await;
-    let (vault, _) = instance(&app).await;
-    let (_, token) = signed_in(&app, "late@example.com").await;
-    let body = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let (vault, _) = app.keys().await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("late@example.com").await;
+    let body = app.graphql(Some(&token), REQUEST_EXPORT, json!({})).await;
     let id = data(&body, "requestDataExport")["id"]
         .as_str()
         .expect("id")
@@ -511,7 +506,11 @@ async fn an_expired_export_link_is_gone_and_the_purge_deletes_the_bundle() {
 #[tokio::test]
 async fn an_export_is_refused_while_an_erasure_is_pending() {
     let app = spawn(|_| {}).await;
-    let (account, token) = signed_in(&app, "leaving@example.com").await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("leaving@example.com").await;
     let now = Utc::now();
     let erasure = NewDataRequest {
         id: Uuid::new_v4(),
@@ -527,7 +526,7 @@ async fn an_export_is_refused_while_an_erasure_is_pending() {
         .await
         .expect("erasure recorded");
 
-    let body = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let body = app.graphql(Some(&token), REQUEST_EXPORT, json!({})).await;
     assert_eq!(code(&body), "FAILED_PRECONDITION", "{body}");
     let kinds: Vec<Value> = requests(&app, &token)
         .await
@@ -538,11 +537,13 @@ async fn an_export_is_refused_while_an_erasure_is_pending() {
     assert_eq!(app.db.count("jobs").await, 0, "and no job queued");
 
     // The way a person asks for erasure: an account deletion request in its grace period.
-    let (_, leaving) = signed_in(&app, "leaving.too@example.com").await;
-    let asked =
-        crate::erasure::request_deletion(&app, &leaving, crate::login::PASSWORD, None).await;
+    let Person {
+        access_token: leaving,
+        ..
+    } = app.person("leaving.too@example.com").await;
+    let asked = crate::erasure::request_deletion(&app, &leaving, PASSWORD, None).await;
     assert!(asked.get("errors").is_none(), "{asked}");
-    let body = post(&app, Some(&leaving), REQUEST_EXPORT, json!({})).await;
+    let body = app.graphql(Some(&leaving), REQUEST_EXPORT, json!({})).await;
     assert_eq!(code(&body), "FAILED_PRECONDITION", "{body}");
     let kinds: Vec<Value> = requests(&app, &leaving)
         .await
@@ -555,18 +556,18 @@ async fn an_export_is_refused_while_an_erasure_is_pending() {
         "the erasure is listed, no export"
     );
     // Once the person cancels the erasure, exports work again.
-    let cancelled = post(
-        &app,
-        Some(&leaving),
-        "mutation { cancelAccountDeletion }",
-        json!({}),
-    )
-    .await;
+    let cancelled = app
+        .graphql(
+            Some(&leaving),
+            "mutation { cancelAccountDeletion }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         cancelled["data"]["cancelAccountDeletion"], true,
         "{cancelled}"
     );
-    let body = post(&app, Some(&leaving), REQUEST_EXPORT, json!({})).await;
+    let body = app.graphql(Some(&leaving), REQUEST_EXPORT, json!({})).await;
     assert_eq!(data(&body, "requestDataExport")["kind"], "EXPORT", "{body}");
 }
 
@@ -574,9 +575,15 @@ async fn an_export_is_refused_while_an_erasure_is_pending() {
 async fn a_person_withdraws_their_open_request_and_its_job_is_cancelled() {
     // No job worker: the export stays open until it is withdrawn.
     let app = spawn(|settings| settings.job_workers = 0).await;
-    let (_, token) = signed_in(&app, "withdrawing@example.com").await;
-    let (_, other) = signed_in(&app, "someone.else@example.com").await;
-    let requested = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("withdrawing@example.com").await;
+    let Person {
+        access_token: other,
+        ..
+    } = app.person("someone.else@example.com").await;
+    let requested = app.graphql(Some(&token), REQUEST_EXPORT, json!({})).await;
     let id = data(&requested, "requestDataExport")["id"]
         .as_str()
         .expect("id")
@@ -587,13 +594,17 @@ async fn a_person_withdraws_their_open_request_and_its_job_is_cancelled() {
         (&token, "not-an-id", "NOT_FOUND"),
         (&token, "00000000-0000-4000-8000-000000000000", "NOT_FOUND"),
     ] {
-        let body = post(&app, Some(who), CANCEL_REQUEST, json!({ "id": id })).await;
+        let body = app
+            .graphql(Some(who), CANCEL_REQUEST, json!({ "id": id }))
+            .await;
         assert_eq!(code(&body), expected, "{body}");
     }
-    let anonymous = post(&app, None, CANCEL_REQUEST, json!({ "id": id })).await;
+    let anonymous = app.graphql(None, CANCEL_REQUEST, json!({ "id": id })).await;
     assert_eq!(code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
 
-    let cancelled = post(&app, Some(&token), CANCEL_REQUEST, json!({ "id": id })).await;
+    let cancelled = app
+        .graphql(Some(&token), CANCEL_REQUEST, json!({ "id": id }))
+        .await;
     assert_eq!(
         data(&cancelled, "cancelDataRequest")["status"],
         "CANCELLED",
@@ -623,32 +634,37 @@ async fn a_person_withdraws_their_open_request_and_its_job_is_cancelled() {
     assert_eq!(jobs[0].state, icecone_store::jobs::JobState::Cancelled);
 
     // A closed request takes no further step.
-    let again = post(&app, Some(&token), CANCEL_REQUEST, json!({ "id": id })).await;
+    let again = app
+        .graphql(Some(&token), CANCEL_REQUEST, json!({ "id": id }))
+        .await;
     assert_eq!(code(&again), "FAILED_PRECONDITION", "{again}");
 }
 
 #[tokio::test]
 async fn restriction_and_objection_are_tracked_as_completed_requests() {
     let app = spawn(|_| {}).await;
-    let (_, token) = signed_in(&app, "limits@example.com").await;
-    let body = post(
-        &app,
-        Some(&token),
-        "mutation { restrictProcessing(restricted: true) { processingRestricted } }",
-        json!({}),
-    )
-    .await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("limits@example.com").await;
+    let body = app
+        .graphql(
+            Some(&token),
+            "mutation { restrictProcessing(restricted: true) { processingRestricted } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         data(&body, "restrictProcessing")["processingRestricted"],
         true
     );
-    let body = post(
-        &app,
-        Some(&token),
-        "mutation { objectToProcessing(purpose: MARKETING) { objected } }",
-        json!({}),
-    )
-    .await;
+    let body = app
+        .graphql(
+            Some(&token),
+            "mutation { objectToProcessing(purpose: MARKETING) { objected } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data(&body, "objectToProcessing")["objected"], true);
 
     let listed = requests(&app, &token).await;
@@ -670,13 +686,13 @@ async fn restriction_and_objection_are_tracked_as_completed_requests() {
         );
     }
     // The effect is the consent decision's, at once.
-    let body = post(
-        &app,
-        Some(&token),
-        "mutation { generateText(input: { prompt: \"hello\" }) { id } }",
-        json!({}),
-    )
-    .await;
+    let body = app
+        .graphql(
+            Some(&token),
+            "mutation { generateText(input: { prompt: \"hello\" }) { id } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&body), "PROCESSING_RESTRICTED");
 }
 
@@ -684,18 +700,26 @@ async fn restriction_and_objection_are_tracked_as_completed_requests() {
 async fn dpo_sees_overdue_requests_extends_them_with_a_reason_and_completes_them() {
     // No workers: the exports stay open for DPO to act on.
     let app = spawn(|settings| settings.job_workers = 0).await;
-    let (vault, tokens) = instance(&app).await;
-    let (_, late_token) = signed_in(&app, "late-request@example.com").await;
-    let (_, fresh_token) = signed_in(&app, "fresh-request@example.com").await;
+    let (_, _) = app.keys().await;
+    let Person {
+        access_token: late_token,
+        ..
+    } = app.person("late-request@example.com").await;
+    let Person {
+        access_token: fresh_token,
+        ..
+    } = app.person("fresh-request@example.com").await;
     let late = data(
-        &post(&app, Some(&late_token), REQUEST_EXPORT, json!({})).await,
+        &app.graphql(Some(&late_token), REQUEST_EXPORT, json!({}))
+            .await,
         "requestDataExport",
     )["id"]
         .as_str()
         .expect("id")
         .to_owned();
     let fresh = data(
-        &post(&app, Some(&fresh_token), REQUEST_EXPORT, json!({})).await,
+        &app.graphql(Some(&fresh_token), REQUEST_EXPORT, json!({}))
+            .await,
         "requestDataExport",
     )["id"]
         .as_str()
@@ -714,17 +738,25 @@ async fn dpo_sees_overdue_requests_extends_them_with_a_reason_and_completes_them
             .expect("backdated")
     );
 
-    let (dpo, _) = staff_member(&app, &vault, "dpo@example.com", StaffRole::Dpo).await;
-    let dpo_token = token_for(&app, &tokens, dpo).await;
-    let (support, _) = staff_member(&app, &vault, "help@example.com", StaffRole::Support).await;
-    let support_token = token_for(&app, &tokens, support).await;
-    let refused = post(&app, Some(&support_token), STAFF_REQUESTS, json!({})).await;
+    let StaffMember { id: dpo, .. } = app.staff_member("dpo@example.com", StaffRole::Dpo).await;
+    let dpo_token = app.mint_token(dpo, FRESH).await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("help@example.com", StaffRole::Support)
+        .await;
+    let support_token = app.mint_token(support, FRESH).await;
+    let refused = app
+        .graphql(Some(&support_token), STAFF_REQUESTS, json!({}))
+        .await;
     assert_eq!(code(&refused), "FORBIDDEN");
-    let refused = post(&app, Some(&late_token), STAFF_REQUESTS, json!({})).await;
+    let refused = app
+        .graphql(Some(&late_token), STAFF_REQUESTS, json!({}))
+        .await;
     assert_eq!(code(&refused), "FORBIDDEN");
 
     let reads_before = actions(&app, "data_requests.read").await;
-    let body = post(&app, Some(&dpo_token), STAFF_REQUESTS, json!({ "o": true })).await;
+    let body = app
+        .graphql(Some(&dpo_token), STAFF_REQUESTS, json!({ "o": true }))
+        .await;
     let overdue = data(&body, "dataRequests")
         .as_array()
         .expect("list")
@@ -734,13 +766,9 @@ async fn dpo_sees_overdue_requests_extends_them_with_a_reason_and_completes_them
     assert_eq!(overdue[0]["overdue"], true);
     assert_eq!(overdue[0]["downloadUrl"], Value::Null);
     assert_eq!(actions(&app, "data_requests.read").await, reads_before + 1);
-    let body = post(
-        &app,
-        Some(&dpo_token),
-        STAFF_REQUESTS,
-        json!({ "s": "RECEIVED" }),
-    )
-    .await;
+    let body = app
+        .graphql(Some(&dpo_token), STAFF_REQUESTS, json!({ "s": "RECEIVED" }))
+        .await;
     assert_eq!(
         data(&body, "dataRequests").as_array().expect("list").len(),
         2
@@ -749,21 +777,17 @@ async fn dpo_sees_overdue_requests_extends_them_with_a_reason_and_completes_them
     // Too late to extend the overdue one; the fresh one is extended once, with a reason
     // the person is told.
     let reason = "The export includes a large video archive that needs manual review";
-    let body = post(
-        &app,
-        Some(&dpo_token),
-        EXTEND,
-        json!({ "id": late, "r": reason }),
-    )
-    .await;
+    let body = app
+        .graphql(Some(&dpo_token), EXTEND, json!({ "id": late, "r": reason }))
+        .await;
     assert_eq!(code(&body), "FAILED_PRECONDITION", "{body}");
-    let body = post(
-        &app,
-        Some(&dpo_token),
-        EXTEND,
-        json!({ "id": fresh, "r": reason }),
-    )
-    .await;
+    let body = app
+        .graphql(
+            Some(&dpo_token),
+            EXTEND,
+            json!({ "id": fresh, "r": reason }),
+        )
+        .await;
     let extended = data(&body, "extendDataRequest").clone();
     assert_eq!(extended["status"], "EXTENDED");
     assert_eq!(extended["dueAt"], extended["extendedDueAt"]);
@@ -785,40 +809,36 @@ async fn dpo_sees_overdue_requests_extends_them_with_a_reason_and_completes_them
         )
         .await;
     assert_eq!(told.token.as_deref(), Some(reason));
-    let body = post(
-        &app,
-        Some(&dpo_token),
-        EXTEND,
-        json!({ "id": fresh, "r": reason }),
-    )
-    .await;
+    let body = app
+        .graphql(
+            Some(&dpo_token),
+            EXTEND,
+            json!({ "id": fresh, "r": reason }),
+        )
+        .await;
     assert_eq!(code(&body), "FAILED_PRECONDITION", "extended only once");
 
     // DPO completes the overdue one by hand; a closed request takes no further step.
     let note = "Sent the export by registered mail after identity check";
-    let body = post(
-        &app,
-        Some(&dpo_token),
-        COMPLETE,
-        json!({ "id": late, "n": note }),
-    )
-    .await;
+    let body = app
+        .graphql(Some(&dpo_token), COMPLETE, json!({ "id": late, "n": note }))
+        .await;
     assert_eq!(data(&body, "completeDataRequest")["status"], "COMPLETED");
-    let body = post(
-        &app,
-        Some(&dpo_token),
-        DENY,
-        json!({ "id": late, "r": "Manifestly unfounded: duplicate request" }),
-    )
-    .await;
+    let body = app
+        .graphql(
+            Some(&dpo_token),
+            DENY,
+            json!({ "id": late, "r": "Manifestly unfounded: duplicate request" }),
+        )
+        .await;
     assert_eq!(code(&body), "FAILED_PRECONDITION");
-    let body = post(
-        &app,
-        Some(&dpo_token),
-        COMPLETE,
-        json!({ "id": late, "n": "short" }),
-    )
-    .await;
+    let body = app
+        .graphql(
+            Some(&dpo_token),
+            COMPLETE,
+            json!({ "id": late, "n": "short" }),
+        )
+        .await;
     assert_eq!(code(&body), "BAD_USER_INPUT");
 
     let history = &requests(&app, &late_token).await[0]["history"];
@@ -830,7 +850,9 @@ async fn dpo_sees_overdue_requests_extends_them_with_a_reason_and_completes_them
     assert_eq!(actions(&app, "data_request.extend").await, 1);
     assert_eq!(actions(&app, "data_request.complete").await, 1);
     assert_eq!(actions(&app, "data_request.deny").await, 0);
-    let body = post(&app, Some(&dpo_token), STAFF_REQUESTS, json!({ "o": true })).await;
+    let body = app
+        .graphql(Some(&dpo_token), STAFF_REQUESTS, json!({ "o": true }))
+        .await;
     assert_eq!(
         data(&body, "dataRequests").as_array().expect("list").len(),
         0,
@@ -841,31 +863,39 @@ async fn dpo_sees_overdue_requests_extends_them_with_a_reason_and_completes_them
 #[tokio::test]
 async fn contact_privacy_officer_needs_an_email_when_anonymous_is_encrypted_and_rate_limited() {
     let app = spawn(|_| {}).await;
-    let (vault, tokens) = instance(&app).await;
-    let (account, token) = signed_in(&app, "writer@example.com").await;
+    let (_, _) = app.keys().await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("writer@example.com").await;
     let message = |email: Option<&str>| {
         json!({ "i": { "email": email, "subject": "What do you keep?",
                         "message": "canaryticketmessage please tell me" } })
     };
 
-    let body = post(&app, None, CONTACT, message(None)).await;
+    let body = app.graphql(None, CONTACT, message(None)).await;
     assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
-    let body = post(&app, None, CONTACT, message(Some("not an address"))).await;
+    let body = app
+        .graphql(None, CONTACT, message(Some("not an address")))
+        .await;
     assert_eq!(code(&body), "BAD_USER_INPUT");
     assert!(!body.to_string().contains("not an address"), "not echoed");
-    let body = post(
-        &app,
-        None,
-        CONTACT,
-        json!({ "i": { "email": "anon@example.com", "subject": " ", "message": "x" } }),
-    )
-    .await;
+    let body = app
+        .graphql(
+            None,
+            CONTACT,
+            json!({ "i": { "email": "anon@example.com", "subject": " ", "message": "x" } }),
+        )
+        .await;
     assert_eq!(code(&body), "BAD_USER_INPUT");
 
-    let body = post(&app, None, CONTACT, message(Some("anon@example.com"))).await;
+    let body = app
+        .graphql(None, CONTACT, message(Some("anon@example.com")))
+        .await;
     let ticket = data(&body, "contactPrivacyOfficer").clone();
     assert_eq!(ticket["status"], "OPEN");
-    let body = post(&app, Some(&token), CONTACT, message(None)).await;
+    let body = app.graphql(Some(&token), CONTACT, message(None)).await;
     assert_eq!(data(&body, "contactPrivacyOfficer")["status"], "OPEN");
 
     let raw = app.db.raw_bytes().await;
@@ -878,21 +908,27 @@ async fn contact_privacy_officer_needs_an_email_when_anonymous_is_encrypted_and_
 
     // Three per reply address, five per client address in a window.
     for _ in 0..2 {
-        let body = post(&app, None, CONTACT, message(Some("anon@example.com"))).await;
+        let body = app
+            .graphql(None, CONTACT, message(Some("anon@example.com")))
+            .await;
         assert!(body["errors"].is_null(), "{body}");
     }
-    let body = post(&app, None, CONTACT, message(Some("anon@example.com"))).await;
+    let body = app
+        .graphql(None, CONTACT, message(Some("anon@example.com")))
+        .await;
     assert_eq!(code(&body), "RATE_LIMITED", "{body}");
-    let body = post(&app, None, CONTACT, message(Some("other@example.com"))).await;
+    let body = app
+        .graphql(None, CONTACT, message(Some("other@example.com")))
+        .await;
     assert_eq!(
         code(&body),
         "RATE_LIMITED",
         "the client address is limited too"
     );
 
-    let (dpo, _) = staff_member(&app, &vault, "dpo@example.com", StaffRole::Dpo).await;
-    let dpo_token = token_for(&app, &tokens, dpo).await;
-    let body = post(&app, Some(&dpo_token), TICKETS, json!({})).await;
+    let StaffMember { id: dpo, .. } = app.staff_member("dpo@example.com", StaffRole::Dpo).await;
+    let dpo_token = app.mint_token(dpo, FRESH).await;
+    let body = app.graphql(Some(&dpo_token), TICKETS, json!({})).await;
     let tickets = data(&body, "privacyTickets")
         .as_array()
         .expect("list")
@@ -915,7 +951,7 @@ async fn contact_privacy_officer_needs_an_email_when_anonymous_is_encrypted_and_
     assert_eq!(anonymous["email"], "anon@example.com");
     assert_eq!(anonymous["accountId"], Value::Null);
     assert_eq!(actions(&app, "privacy_tickets.read").await, 1);
-    let body = post(&app, Some(&token), TICKETS, json!({})).await;
+    let body = app.graphql(Some(&token), TICKETS, json!({})).await;
     assert_eq!(code(&body), "FORBIDDEN");
 }
 
@@ -923,22 +959,25 @@ async fn contact_privacy_officer_needs_an_email_when_anonymous_is_encrypted_and_
 async fn an_export_extended_by_dpo_is_still_built_when_a_worker_takes_it() {
     // This instance runs no jobs: DPO extends the export before any worker sees it.
     let app = spawn(|settings| settings.job_workers = 0).await;
-    let (vault, tokens) = instance(&app).await;
-    let (_, token) = signed_in(&app, "patient@example.com").await;
-    let body = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let (_, _) = app.keys().await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("patient@example.com").await;
+    let body = app.graphql(Some(&token), REQUEST_EXPORT, json!({})).await;
     let id = data(&body, "requestDataExport")["id"]
         .as_str()
         .expect("id")
         .to_owned();
-    let (dpo, _) = staff_member(&app, &vault, "dpo@example.com", StaffRole::Dpo).await;
-    let dpo_token = token_for(&app, &tokens, dpo).await;
-    let body = post(
-        &app,
-        Some(&dpo_token),
-        EXTEND,
-        json!({ "id": id, "r": "Waiting for the archive restore of older generations" }),
-    )
-    .await;
+    let StaffMember { id: dpo, .. } = app.staff_member("dpo@example.com", StaffRole::Dpo).await;
+    let dpo_token = app.mint_token(dpo, FRESH).await;
+    let body = app
+        .graphql(
+            Some(&dpo_token),
+            EXTEND,
+            json!({ "id": id, "r": "Waiting for the archive restore of older generations" }),
+        )
+        .await;
     assert_eq!(data(&body, "extendDataRequest")["status"], "EXTENDED");
 
     // A second instance with a worker builds it from EXTENDED.
@@ -986,26 +1025,27 @@ async fn an_export_extended_by_dpo_is_still_built_when_a_worker_takes_it() {
 #[tokio::test]
 async fn two_dpo_staff_closing_one_request_at_once_leave_one_answer() {
     let app = spawn(|settings| settings.job_workers = 0).await;
-    let (vault, tokens) = instance(&app).await;
-    let (_, token) = signed_in(&app, "contested@example.com").await;
-    let body = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let (_, _) = app.keys().await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("contested@example.com").await;
+    let body = app.graphql(Some(&token), REQUEST_EXPORT, json!({})).await;
     let id = data(&body, "requestDataExport")["id"]
         .as_str()
         .expect("id")
         .to_owned();
-    let (first, _) = staff_member(&app, &vault, "dpo1@example.com", StaffRole::Dpo).await;
-    let (second, _) = staff_member(&app, &vault, "dpo2@example.com", StaffRole::Dpo).await;
-    let first = token_for(&app, &tokens, first).await;
-    let second = token_for(&app, &tokens, second).await;
+    let StaffMember { id: first, .. } = app.staff_member("dpo1@example.com", StaffRole::Dpo).await;
+    let StaffMember { id: second, .. } = app.staff_member("dpo2@example.com", StaffRole::Dpo).await;
+    let first = app.mint_token(first, FRESH).await;
+    let second = app.mint_token(second, FRESH).await;
     let (completed, denied) = tokio::join!(
-        post(
-            &app,
+        app.graphql(
             Some(&first),
             COMPLETE,
             json!({ "id": id, "n": "Sent by post after checking the identity" }),
         ),
-        post(
-            &app,
+        app.graphql(
             Some(&second),
             DENY,
             json!({ "id": id, "r": "Duplicate of an earlier request by the person" }),
@@ -1043,35 +1083,27 @@ async fn post_to(client: &reqwest::Client, url: &str, token: Option<&str>, body:
 
 #[tokio::test]
 async fn an_export_survives_sigkill_of_the_gateway_and_completes_exactly_once() {
-    use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
-    use std::process::Stdio;
+    use crate::support::binary::{BinaryApp, free_port};
 
     let db = icecone_store::testing::TestDatabase::new().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let start = || {
-        icecone(dir.path())
-            .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("ICECONE_DATA_DIR", dir.path())
-            .env("ICECONE_DATABASE_URL", db.url().expose())
-            .env("ICECONE_JOB_POLL_INTERVAL_MS", "100")
-            .env("ICECONE_JOB_LEASE_SECONDS", "2")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("icecone starts")
+        BinaryApp::spawn(dir.path(), port, |command| {
+            command
+                .env("ICECONE_DATA_DIR", dir.path())
+                .env("ICECONE_DATABASE_URL", db.url().expose())
+                .env("ICECONE_JOB_POLL_INTERVAL_MS", "100")
+                .env("ICECONE_JOB_LEASE_SECONDS", "2");
+        })
     };
     let mut first = start();
-    wait_until_healthy(&mut first, port).await;
+    first.wait_until_healthy().await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/graphql");
-    let token = crate::binary::sign_up_over_http(
-        &client,
-        &url,
-        "killed-export@example.com",
-        "a long enough passphrase 42",
-    )
-    .await;
+    let token = first
+        .sign_up("killed-export@example.com", "a long enough passphrase 42")
+        .await;
     let body = post_to(
         &client,
         &url,
@@ -1085,11 +1117,10 @@ async fn an_export_survives_sigkill_of_the_gateway_and_completes_exactly_once() 
         .to_owned();
 
     // SIGKILL at once: the job is queued, claimed or running — whatever it was doing stops.
-    first.kill().expect("SIGKILL");
-    first.wait().expect("reaped");
+    first.kill();
 
     let mut second = start();
-    wait_until_healthy(&mut second, port).await;
+    second.wait_until_healthy().await;
     let started = Instant::now();
     let done = loop {
         let body = post_to(&client, &url, Some(&token), json!({ "query": REQUESTS })).await;
@@ -1118,7 +1149,7 @@ async fn an_export_survives_sigkill_of_the_gateway_and_completes_exactly_once() 
     assert_eq!(download.status().as_u16(), 200);
     let files = unzip(&download.bytes().await.expect("bytes"));
     assert!(files.contains_key("export.json"));
-    terminate(&mut second);
+    second.terminate();
 
     assert_eq!(db.count("data_requests").await, 1, "one request");
     assert_eq!(db.count("jobs").await, 1, "one job");
@@ -1131,17 +1162,16 @@ const ALIASED_EXPORTS: usize = 12;
 async fn aliased_export_requests_make_one_export_and_a_fourth_in_a_day_is_rate_limited() {
     // No workers: the export stays open while the aliases ask again.
     let app = spawn(|settings| settings.job_workers = 0).await;
-    let (_, token) = signed_in(&app, "many-exports@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("many-exports@example.com").await;
     let aliases: String = (0..ALIASED_EXPORTS)
         .map(|n| format!("e{n}: requestDataExport {{ id status }} "))
         .collect();
-    let body = post(
-        &app,
-        Some(&token),
-        &format!("mutation {{ {aliases}}}"),
-        json!({}),
-    )
-    .await;
+    let body = app
+        .graphql(Some(&token), &format!("mutation {{ {aliases}}}"), json!({}))
+        .await;
     assert!(body.get("errors").is_none(), "{body}");
     let ids: std::collections::HashSet<&str> = (0..ALIASED_EXPORTS)
         .map(|n| body["data"][format!("e{n}")]["id"].as_str().expect("an id"))
@@ -1150,16 +1180,18 @@ async fn aliased_export_requests_make_one_export_and_a_fourth_in_a_day_is_rate_l
     assert_eq!(app.db.count("data_requests").await, 1);
     assert_eq!(app.db.count("jobs").await, 1, "one job");
     // Asked again later, while it is open: the same one.
-    let again = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let again = app.graphql(Some(&token), REQUEST_EXPORT, json!({})).await;
     let first = ids.into_iter().next().expect("one").to_owned();
     assert_eq!(data(&again, "requestDataExport")["id"], first.as_str());
 
     // Withdrawn, a new one may be asked for — three a day in all.
     let mut open = first;
     for _ in 0..2 {
-        let cancelled = post(&app, Some(&token), CANCEL_REQUEST, json!({ "id": open })).await;
+        let cancelled = app
+            .graphql(Some(&token), CANCEL_REQUEST, json!({ "id": open }))
+            .await;
         assert!(cancelled.get("errors").is_none(), "{cancelled}");
-        let next = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+        let next = app.graphql(Some(&token), REQUEST_EXPORT, json!({})).await;
         let id = data(&next, "requestDataExport")["id"]
             .as_str()
             .expect("id")
@@ -1167,9 +1199,11 @@ async fn aliased_export_requests_make_one_export_and_a_fourth_in_a_day_is_rate_l
         assert_ne!(id, open);
         open = id;
     }
-    let cancelled = post(&app, Some(&token), CANCEL_REQUEST, json!({ "id": open })).await;
+    let cancelled = app
+        .graphql(Some(&token), CANCEL_REQUEST, json!({ "id": open }))
+        .await;
     assert!(cancelled.get("errors").is_none(), "{cancelled}");
-    let fourth = post(&app, Some(&token), REQUEST_EXPORT, json!({})).await;
+    let fourth = app.graphql(Some(&token), REQUEST_EXPORT, json!({})).await;
     assert_eq!(code(&fourth), "RATE_LIMITED", "{fourth}");
     assert_eq!(app.db.count("data_requests").await, 3);
     assert_eq!(app.db.count("jobs").await, 3);
@@ -1242,7 +1276,7 @@ impl Drop for PeakMemory {
 
 #[tokio::test]
 async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_not_the_export() {
-    use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
+    use crate::support::binary::{BinaryApp, free_port};
     use icecone_app::keys::vault::Field;
     use icecone_core::identity::email::Email;
     use icecone_core::identity::password::Password;
@@ -1251,26 +1285,22 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
     use icecone_core::usage::Usage;
     use icecone_store::accounts::AccountKind;
     use icecone_store::generations::{GenerationRecord, GenerationStatus};
-    use std::process::Stdio;
 
     let db = icecone_store::testing::TestDatabase::new().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let mut gateway = icecone(dir.path())
-        .env("ICECONE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("ICECONE_DATA_DIR", dir.path())
-        .env("ICECONE_DATABASE_URL", db.url().expose())
-        .env("ICECONE_JOB_POLL_INTERVAL_MS", "100")
-        // glibc keeps freed blocks of a few MiB cached per thread (an arena per thread, and
-        // an mmap threshold that rises to the largest block freed): pinned, what is
-        // measured is what the gateway holds, not what the allocator keeps for reuse.
-        .env("MALLOC_ARENA_MAX", "2")
-        .env("MALLOC_MMAP_THRESHOLD_", "131072")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("icecone starts");
-    wait_until_healthy(&mut gateway, port).await;
+    let mut gateway = BinaryApp::spawn(dir.path(), port, |command| {
+        command
+            .env("ICECONE_DATA_DIR", dir.path())
+            .env("ICECONE_DATABASE_URL", db.url().expose())
+            .env("ICECONE_JOB_POLL_INTERVAL_MS", "100")
+            // glibc keeps freed blocks of a few MiB cached per thread (an arena per thread, and
+            // an mmap threshold that rises to the largest block freed): pinned, what is
+            // measured is what the gateway holds, not what the allocator keeps for reuse.
+            .env("MALLOC_ARENA_MAX", "2")
+            .env("MALLOC_MMAP_THRESHOLD_", "131072");
+    });
+    gateway.wait_until_healthy().await;
 
     // The person and their media, sealed with the gateway's keys by this process.
     let store = db.store();
@@ -1292,7 +1322,7 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
         store,
         &vault,
         &Email::parse(email).expect("email"),
-        &Password::parse(crate::login::PASSWORD.to_owned()).expect("password"),
+        &Password::parse(PASSWORD.to_owned()).expect("password"),
         PolicyVersion::current(),
         AccountKind::User,
     )
@@ -1360,15 +1390,15 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
         &url,
         None,
         json!({ "query": "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { ... on AuthSession { accessToken } } }",
-                "variables": { "e": email, "p": crate::login::PASSWORD } }),
+                "variables": { "e": email, "p": PASSWORD } }),
     )
     .await;
     let token = logged_in["data"]["logIn"]["accessToken"]
         .as_str()
         .unwrap_or_else(|| panic!("signed in: {logged_in}"))
         .to_owned();
-    let before = anonymous_memory(gateway.id());
-    let watch = PeakMemory::watch(gateway.id());
+    let before = anonymous_memory(gateway.pid());
+    let watch = PeakMemory::watch(gateway.pid());
 
     let body = post_to(
         &client,
@@ -1407,7 +1437,7 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
     }
     let served = watch.take();
     drop(watch);
-    terminate(&mut gateway);
+    gateway.terminate();
 
     let total = LARGE_MEDIA * LARGE_MEDIA_BYTES;
     assert!(received > total, "{received} bytes for {total} of media");

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
 fn committed_schema_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema.graphql")

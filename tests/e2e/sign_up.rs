@@ -6,8 +6,8 @@ use icecone_app::notify::NotificationKind;
 use icecone_core::identity::policy::CURRENT_POLICY_VERSION;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
-use crate::login::{PASSWORD, post, register};
+use crate::support::app::{PASSWORD, TestApp, code};
+use crate::support::totp::{base32_decode, code_at};
 
 const SIGN_UP: &str =
     "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken expiresAt } }";
@@ -18,19 +18,12 @@ const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, pa
     __typename ... on AuthSession { accessToken } } }";
 
 async fn sign_up(app: &TestApp, email: &str, password: &str, version: &str) -> Value {
-    post(
-        app,
+    app.graphql(
         None,
         SIGN_UP,
         json!({ "i": { "email": email, "password": password, "acceptedPolicyVersion": version } }),
     )
     .await
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
 }
 
 fn access_token(body: &Value) -> String {
@@ -57,18 +50,18 @@ async fn sign_up_verify_and_log_in_end_to_end() {
     let app = TestApp::spawn().await;
     let body = sign_up(&app, "Kim@Example.com", PASSWORD, CURRENT_POLICY_VERSION).await;
     let token = access_token(&body);
-    let me = post(&app, Some(&token), ME, json!({})).await;
+    let me = app.graphql(Some(&token), ME, json!({})).await;
     assert_eq!(me["data"]["me"]["email"], "kim@example.com", "{me}");
     assert_eq!(me["data"]["me"]["emailVerified"], false, "{me}");
 
     // Unverified, the address is not a sign-in name yet: the same answer as an unknown one.
-    let early = post(
-        &app,
-        None,
-        LOG_IN,
-        json!({ "e": "kim@example.com", "p": PASSWORD }),
-    )
-    .await;
+    let early = app
+        .graphql(
+            None,
+            LOG_IN,
+            json!({ "e": "kim@example.com", "p": PASSWORD }),
+        )
+        .await;
     assert_eq!(code(&early), "UNAUTHENTICATED", "{early}");
 
     let link = app
@@ -76,25 +69,29 @@ async fn sign_up_verify_and_log_in_end_to_end() {
         .wait_for(NotificationKind::VerifyEmail, "kim@example.com")
         .await;
     let verification = link.token.expect("a verification token");
-    let verified = post(&app, None, VERIFY, json!({ "t": verification })).await;
+    let verified = app
+        .graphql(None, VERIFY, json!({ "t": verification }))
+        .await;
     assert_eq!(verified["data"]["verifyEmail"], true, "{verified}");
-    let again = post(&app, None, VERIFY, json!({ "t": verification })).await;
+    let again = app
+        .graphql(None, VERIFY, json!({ "t": verification }))
+        .await;
     assert_eq!(code(&again), "BAD_USER_INPUT", "a link works once: {again}");
 
-    let me = post(&app, Some(&token), ME, json!({})).await;
+    let me = app.graphql(Some(&token), ME, json!({})).await;
     assert_eq!(me["data"]["me"]["emailVerified"], true, "{me}");
-    let logged_in = post(
-        &app,
-        None,
-        LOG_IN,
-        json!({ "e": "kim@example.com", "p": PASSWORD }),
-    )
-    .await;
+    let logged_in = app
+        .graphql(
+            None,
+            LOG_IN,
+            json!({ "e": "kim@example.com", "p": PASSWORD }),
+        )
+        .await;
     assert_eq!(
         logged_in["data"]["logIn"]["__typename"], "AuthSession",
         "{logged_in}"
     );
-    let resend = post(&app, Some(&token), RESEND, json!({})).await;
+    let resend = app.graphql(Some(&token), RESEND, json!({})).await;
     assert_eq!(
         code(&resend),
         "BAD_USER_INPUT",
@@ -105,7 +102,7 @@ async fn sign_up_verify_and_log_in_end_to_end() {
 #[tokio::test]
 async fn sign_up_answers_alike_whether_or_not_the_address_is_taken() {
     let app = TestApp::spawn().await;
-    let owner = register(&app, "lee@example.com").await;
+    let owner = app.register("lee@example.com").await;
 
     let taken = sign_up(
         &app,
@@ -123,8 +120,10 @@ async fn sign_up_answers_alike_whether_or_not_the_address_is_taken() {
     .await;
     assert_eq!(shape(&taken), shape(&free), "{taken} / {free}");
     assert!(taken.get("errors").is_none(), "{taken}");
-    let me_taken = post(&app, Some(&access_token(&taken)), ME, json!({})).await;
-    let me_free = post(&app, Some(&access_token(&free)), ME, json!({})).await;
+    let me_taken = app
+        .graphql(Some(&access_token(&taken)), ME, json!({}))
+        .await;
+    let me_free = app.graphql(Some(&access_token(&free)), ME, json!({})).await;
     assert_eq!(me_taken["data"]["me"]["emailVerified"], false);
     assert_eq!(me_free["data"]["me"]["emailVerified"], false);
     assert_ne!(me_taken["data"]["me"]["id"], owner.to_string());
@@ -148,21 +147,21 @@ async fn sign_up_answers_alike_whether_or_not_the_address_is_taken() {
     );
 
     // The owner still signs in with their password; the newcomer's password does nothing.
-    let owner_log_in = post(
-        &app,
-        None,
-        LOG_IN,
-        json!({ "e": "lee@example.com", "p": PASSWORD }),
-    )
-    .await;
+    let owner_log_in = app
+        .graphql(
+            None,
+            LOG_IN,
+            json!({ "e": "lee@example.com", "p": PASSWORD }),
+        )
+        .await;
     assert_eq!(owner_log_in["data"]["logIn"]["__typename"], "AuthSession");
-    let newcomer = post(
-        &app,
-        None,
-        LOG_IN,
-        json!({ "e": "lee@example.com", "p": "another long passphrase" }),
-    )
-    .await;
+    let newcomer = app
+        .graphql(
+            None,
+            LOG_IN,
+            json!({ "e": "lee@example.com", "p": "another long passphrase" }),
+        )
+        .await;
     assert_eq!(code(&newcomer), "UNAUTHENTICATED", "{newcomer}");
 }
 
@@ -215,7 +214,9 @@ async fn sign_up_refuses_bad_input_without_echoing_it_or_keeping_anything() {
 #[tokio::test]
 async fn verification_links_fail_when_unknown_expired_or_the_address_was_verified_elsewhere() {
     let app = TestApp::spawn().await;
-    let unknown = post(&app, None, VERIFY, json!({ "t": "not-a-token" })).await;
+    let unknown = app
+        .graphql(None, VERIFY, json!({ "t": "not-a-token" }))
+        .await;
     assert_eq!(code(&unknown), "BAD_USER_INPUT", "{unknown}");
 
     // Two unverified sign-ups for one free address: each gets a link; the first used wins.
@@ -237,30 +238,30 @@ async fn verification_links_fail_when_unknown_expired_or_the_address_was_verifie
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(links.len(), 2, "{links:?}");
-    let second_id = post(&app, Some(&second_token), ME, json!({})).await["data"]["me"]["id"]
+    let second_id = app.graphql(Some(&second_token), ME, json!({})).await["data"]["me"]["id"]
         .as_str()
         .expect("id")
         .to_owned();
     let (for_second, for_first): (Vec<_>, Vec<_>) = links
         .into_iter()
         .partition(|d| d.account.to_string() == second_id);
-    let verified = post(
-        &app,
-        None,
-        VERIFY,
-        json!({ "t": for_second[0].token.clone().expect("token") }),
-    )
-    .await;
+    let verified = app
+        .graphql(
+            None,
+            VERIFY,
+            json!({ "t": for_second[0].token.clone().expect("token") }),
+        )
+        .await;
     assert_eq!(verified["data"]["verifyEmail"], true, "{verified}");
-    let too_late = post(
-        &app,
-        None,
-        VERIFY,
-        json!({ "t": for_first[0].token.clone().expect("token") }),
-    )
-    .await;
+    let too_late = app
+        .graphql(
+            None,
+            VERIFY,
+            json!({ "t": for_first[0].token.clone().expect("token") }),
+        )
+        .await;
     assert_eq!(code(&too_late), "BAD_USER_INPUT", "{too_late}");
-    let me = post(&app, Some(&first_token), ME, json!({})).await;
+    let me = app.graphql(Some(&first_token), ME, json!({})).await;
     assert_eq!(me["data"]["me"]["emailVerified"], false, "{me}");
 
     // An expired link does nothing; a new one can be asked for.
@@ -272,13 +273,9 @@ async fn verification_links_fail_when_unknown_expired_or_the_address_was_verifie
     app.db
         .execute("UPDATE email_verifications SET expires_at = created_at WHERE used_at IS NULL")
         .await;
-    let expired = post(
-        &app,
-        None,
-        VERIFY,
-        json!({ "t": link.token.expect("token") }),
-    )
-    .await;
+    let expired = app
+        .graphql(None, VERIFY, json!({ "t": link.token.expect("token") }))
+        .await;
     assert_eq!(code(&expired), "BAD_USER_INPUT", "{expired}");
 }
 
@@ -287,13 +284,13 @@ async fn a_new_verification_link_can_be_asked_for_a_few_times() {
     let app = TestApp::spawn().await;
     let body = sign_up(&app, "quinn@example.com", PASSWORD, CURRENT_POLICY_VERSION).await;
     let token = access_token(&body);
-    let anonymous = post(&app, None, RESEND, json!({})).await;
+    let anonymous = app.graphql(None, RESEND, json!({})).await;
     assert_eq!(code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
     for _ in 0..3 {
-        let resent = post(&app, Some(&token), RESEND, json!({})).await;
+        let resent = app.graphql(Some(&token), RESEND, json!({})).await;
         assert_eq!(resent["data"]["resendVerificationEmail"], true, "{resent}");
     }
-    let limited = post(&app, Some(&token), RESEND, json!({})).await;
+    let limited = app.graphql(Some(&token), RESEND, json!({})).await;
     assert_eq!(code(&limited), "RATE_LIMITED", "{limited}");
     // The sign-up's link and the three new ones all arrive; the newest works.
     let mut links = Vec::new();
@@ -306,7 +303,7 @@ async fn a_new_verification_link_can_be_asked_for_a_few_times() {
     }
     assert_eq!(links.len(), 4, "{links:?}");
     let newest = links.last().and_then(|d| d.token.clone()).expect("token");
-    let verified = post(&app, None, VERIFY, json!({ "t": newest })).await;
+    let verified = app.graphql(None, VERIFY, json!({ "t": newest })).await;
     assert_eq!(verified["data"]["verifyEmail"], true, "{verified}");
 }
 
@@ -364,16 +361,16 @@ async fn a_sign_up_leaves_no_address_password_or_link_in_clear_in_the_database()
 #[tokio::test]
 async fn security_alerts_reach_the_account_holder_through_the_notifier() {
     let app = TestApp::spawn().await;
-    let account = register(&app, "sam@example.com").await;
+    let account = app.register("sam@example.com").await;
     // The first two rounds fail (the mail server is down); the alert stays queued.
     app.notifications.fail_next(2);
-    let logged_in = post(
-        &app,
-        None,
-        LOG_IN,
-        json!({ "e": "sam@example.com", "p": PASSWORD }),
-    )
-    .await;
+    let logged_in = app
+        .graphql(
+            None,
+            LOG_IN,
+            json!({ "e": "sam@example.com", "p": PASSWORD }),
+        )
+        .await;
     assert_eq!(logged_in["data"]["logIn"]["__typename"], "AuthSession");
     let alert = app
         .notifications
@@ -407,8 +404,6 @@ async fn security_alerts_reach_the_account_holder_through_the_notifier() {
 async fn the_whole_journey_sign_up_log_in_enroll_mfa_log_in_refresh_log_out() {
     use icecone_core::identity::totp::TotpSecret;
 
-    use crate::mfa::{base32_decode, code_at};
-
     let app = TestApp::spawn().await;
     let email = "journey@example.com";
     let signed_up = sign_up(&app, email, PASSWORD, CURRENT_POLICY_VERSION).await;
@@ -417,19 +412,17 @@ async fn the_whole_journey_sign_up_log_in_enroll_mfa_log_in_refresh_log_out() {
         .notifications
         .wait_for(NotificationKind::VerifyEmail, email)
         .await;
-    let verified = post(
-        &app,
-        None,
-        VERIFY,
-        json!({ "t": link.token.expect("token") }),
-    )
-    .await;
+    let verified = app
+        .graphql(None, VERIFY, json!({ "t": link.token.expect("token") }))
+        .await;
     assert_eq!(verified["data"]["verifyEmail"], true, "{verified}");
 
     let log_in = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
         __typename ... on AuthSession { accessToken refreshToken } \
         ... on MfaChallenge { challenge } } }";
-    let first = post(&app, None, log_in, json!({ "e": email, "p": PASSWORD })).await;
+    let first = app
+        .graphql(None, log_in, json!({ "e": email, "p": PASSWORD }))
+        .await;
     assert_eq!(
         first["data"]["logIn"]["__typename"], "AuthSession",
         "{first}"
@@ -439,26 +432,26 @@ async fn the_whole_journey_sign_up_log_in_enroll_mfa_log_in_refresh_log_out() {
         .expect("token")
         .to_owned();
 
-    let enrolled = post(
-        &app,
-        Some(&token),
-        "mutation { enrollTotp { secret } }",
-        json!({}),
-    )
-    .await;
+    let enrolled = app
+        .graphql(
+            Some(&token),
+            "mutation { enrollTotp { secret } }",
+            json!({}),
+        )
+        .await;
     let secret = TotpSecret::from_bytes(&base32_decode(
         enrolled["data"]["enrollTotp"]["secret"]
             .as_str()
             .expect("secret"),
     ))
     .expect("secret");
-    let confirmed = post(
-        &app,
-        Some(&token),
-        "mutation C($k: String!) { confirmTotp(code: $k) }",
-        json!({ "k": code_at(&secret, 0) }),
-    )
-    .await;
+    let confirmed = app
+        .graphql(
+            Some(&token),
+            "mutation C($k: String!) { confirmTotp(code: $k) }",
+            json!({ "k": code_at(&secret, 0) }),
+        )
+        .await;
     assert_eq!(
         confirmed["data"]["confirmTotp"].as_array().map(Vec::len),
         Some(10),
@@ -466,49 +459,53 @@ async fn the_whole_journey_sign_up_log_in_enroll_mfa_log_in_refresh_log_out() {
     );
 
     // With a second factor, log-in ends in a challenge that the next code completes.
-    let second = post(&app, None, log_in, json!({ "e": email, "p": PASSWORD })).await;
+    let second = app
+        .graphql(None, log_in, json!({ "e": email, "p": PASSWORD }))
+        .await;
     assert_eq!(
         second["data"]["logIn"]["__typename"], "MfaChallenge",
         "{second}"
     );
-    let completed = post(
-        &app,
-        None,
-        "mutation C($c: String!, $k: String!) { completeMfa(challenge: $c, code: $k) { \
+    let completed = app
+        .graphql(
+            None,
+            "mutation C($c: String!, $k: String!) { completeMfa(challenge: $c, code: $k) { \
          accessToken refreshToken } }",
-        json!({ "c": second["data"]["logIn"]["challenge"], "k": code_at(&secret, 30) }),
-    )
-    .await;
+            json!({ "c": second["data"]["logIn"]["challenge"], "k": code_at(&secret, 30) }),
+        )
+        .await;
     let refresh_token = completed["data"]["completeMfa"]["refreshToken"]
         .as_str()
         .unwrap_or_else(|| panic!("{completed}"))
         .to_owned();
 
-    let refreshed = post(
-        &app,
-        None,
-        "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken } }",
-        json!({ "t": refresh_token }),
-    )
-    .await;
+    let refreshed = app
+        .graphql(
+            None,
+            "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken } }",
+            json!({ "t": refresh_token }),
+        )
+        .await;
     let access = refreshed["data"]["refreshSession"]["accessToken"]
         .as_str()
         .unwrap_or_else(|| panic!("{refreshed}"))
         .to_owned();
-    let me = post(
-        &app,
-        Some(&access),
-        "{ me { email mfaEnabled emailVerified } }",
-        json!({}),
-    )
-    .await;
+    let me = app
+        .graphql(
+            Some(&access),
+            "{ me { email mfaEnabled emailVerified } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         me["data"]["me"],
         json!({ "email": email, "mfaEnabled": true, "emailVerified": true }),
         "{me}"
     );
 
-    let logged_out = post(&app, Some(&access), "mutation { logOut }", json!({})).await;
+    let logged_out = app
+        .graphql(Some(&access), "mutation { logOut }", json!({}))
+        .await;
     assert_eq!(logged_out["data"]["logOut"], true, "{logged_out}");
     let after = app
         .send(

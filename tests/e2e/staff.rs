@@ -6,7 +6,7 @@ use std::process::Stdio;
 use icecone_store::accounts::AccountKind;
 use icecone_store::testing::TestDatabase;
 
-use crate::binary::icecone;
+use crate::support::binary::icecone;
 
 fn staff_create(
     dir: &std::path::Path,

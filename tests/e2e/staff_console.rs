@@ -1,29 +1,16 @@
 //! The staff console over HTTP: who may use which staff field (role, second factor, fresh
 //! second factor), `staffAccount` with its audited reason, `suspendAccount` ending every
-//! session of the person, `auditLog` paging — and a walk of the schema that fails when a
-//! staff field carries no role rule, or when a field enforces something other than what
-//! its directives declare.
+//! session of the person, `auditLog` paging. The walks of the schema that hold every staff
+//! field to a role rule and a second factor are in `schema_walks.rs`.
 
-use async_graphql::parser::parse_schema;
-use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
-use chrono::{TimeDelta, Utc};
-use icecone_app::accounts::EMAIL_INDEX;
-use icecone_app::auth::staff;
-use icecone_app::keys::vault::Vault;
+use chrono::Utc;
 use icecone_app::notify::NotificationKind;
-use icecone_app::tokens::{AccessClaims, Acr, TokenSigner};
-use icecone_core::identity::email::Email;
-use icecone_core::identity::password::Password;
 use icecone_core::identity::roles::StaffRole;
-use icecone_core::identity::totp::TotpSecret;
-use icecone_store::sessions::NewSession;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::accounts::instance;
-use crate::helpers::TestApp;
-use crate::login::{PASSWORD, post, register};
-use crate::mfa::{base32_decode, code_at};
+use crate::support::app::{FRESH, Factor, PASSWORD, STALE, StaffMember, TestApp, code};
+use crate::support::totp::code_at;
 
 const STAFF_ACCOUNT: &str = "query S($id: ID!, $r: String!) { staffAccount(id: $id, reason: $r) \
     { id email kind createdAt suspended suspendedAt mfaEnabled roles } }";
@@ -33,95 +20,6 @@ const AUDIT_LOG: &str = "query A($first: Int, $after: String) { auditLog(first: 
     { edges { cursor node { seq at actor action target reason requestId } } \
       pageInfo { hasNextPage endCursor } } }";
 const REASON: &str = "ticket 4711: the person asked why sign-in fails";
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
-
-/// A staff account holding `role`, as `icecone staff create` makes it; returns its id and
-/// its TOTP secret.
-pub(crate) async fn staff_member(
-    app: &TestApp,
-    vault: &Vault,
-    email: &str,
-    role: StaffRole,
-) -> (Uuid, TotpSecret) {
-    let email = Email::parse(email).expect("email");
-    let uri = staff::create(
-        app.db.store(),
-        vault,
-        &email,
-        &Password::parse(PASSWORD.to_owned()).expect("password"),
-        role,
-    )
-    .await
-    .expect("staff created");
-    let secret = uri
-        .split("secret=")
-        .nth(1)
-        .and_then(|rest| rest.split('&').next())
-        .expect("secret in the otpauth URI");
-    let secret = TotpSecret::from_bytes(&base32_decode(secret)).expect("secret");
-    let index = vault.blind_index(EMAIL_INDEX, email.as_str().as_bytes());
-    let account = app
-        .db
-        .store()
-        .account_by_email_index(&index)
-        .await
-        .expect("read")
-        .expect("the staff account exists");
-    (account.id, secret)
-}
-
-/// How the session of a minted token used its second factor.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Factor {
-    /// Password only: an `aal1` token.
-    None,
-    /// A second factor this long ago: an `aal2` token.
-    Ago(TimeDelta),
-}
-
-/// A new session of `account` and its access token, as log-in would issue it.
-pub(crate) async fn token(
-    app: &TestApp,
-    tokens: &TokenSigner,
-    account: Uuid,
-    factor: Factor,
-) -> String {
-    let session = Uuid::new_v4();
-    let now = Utc::now();
-    let (auth_time, mfa_at, amr, acr) = match factor {
-        Factor::None => (now, None, vec!["pwd"], Acr::Aal1),
-        Factor::Ago(age) => (now - age, Some(now - age), vec!["pwd", "otp"], Acr::Aal2),
-    };
-    let amr: Vec<String> = amr.into_iter().map(str::to_owned).collect();
-    app.db
-        .store()
-        .create_session(NewSession {
-            id: session,
-            account,
-            auth_time,
-            mfa_at,
-            amr: amr.join(" "),
-        })
-        .await
-        .expect("session");
-    let claims = AccessClaims::new(
-        &account.to_string(),
-        &session.to_string(),
-        auth_time,
-        amr,
-        acr,
-        now,
-    );
-    tokens.issue(&claims).expect("token")
-}
-
-pub(crate) const FRESH: Factor = Factor::Ago(TimeDelta::seconds(30));
-pub(crate) const STALE: Factor = Factor::Ago(TimeDelta::minutes(10));
 
 /// Whether an answer carries no data: `data` is null or holds only nulls.
 fn no_data(body: &Value) -> bool {
@@ -145,8 +43,7 @@ pub(crate) async fn actions(app: &TestApp, action: &str) -> usize {
 }
 
 async fn staff_account(app: &TestApp, token: Option<&str>, id: Uuid, reason: &str) -> Value {
-    post(
-        app,
+    app.graphql(
         token,
         STAFF_ACCOUNT,
         json!({ "id": id.to_string(), "r": reason }),
@@ -155,8 +52,7 @@ async fn staff_account(app: &TestApp, token: Option<&str>, id: Uuid, reason: &st
 }
 
 async fn suspend(app: &TestApp, token: &str, id: Uuid, reason: &str) -> Value {
-    post(
-        app,
+    app.graphql(
         Some(token),
         SUSPEND,
         json!({ "id": id.to_string(), "r": reason }),
@@ -165,8 +61,7 @@ async fn suspend(app: &TestApp, token: &str, id: Uuid, reason: &str) -> Value {
 }
 
 async fn audit_log(app: &TestApp, token: &str, first: Option<i64>, after: Option<&str>) -> Value {
-    post(
-        app,
+    app.graphql(
         Some(token),
         AUDIT_LOG,
         json!({ "first": first, "after": after }),
@@ -177,16 +72,14 @@ async fn audit_log(app: &TestApp, token: &str, first: Option<i64>, after: Option
 #[tokio::test]
 async fn staff_fields_refuse_anonymous_callers_and_people_who_are_not_staff() {
     let app = TestApp::spawn().await;
-    let (_, tokens) = instance(&app).await;
-    let mallory = register(&app, "mallory@example.com").await;
-    let dana = register(&app, "dana@example.com").await;
+    let mallory = app.register("mallory@example.com").await;
+    let dana = app.register("dana@example.com").await;
     let before = actions(&app, "staff.read_account").await;
 
     let anonymous = [
         staff_account(&app, None, dana, REASON).await,
-        post(&app, None, AUDIT_LOG, json!({})).await,
-        post(
-            &app,
+        app.graphql(None, AUDIT_LOG, json!({})).await,
+        app.graphql(
             None,
             SUSPEND,
             json!({ "id": dana.to_string(), "r": REASON }),
@@ -201,7 +94,7 @@ async fn staff_fields_refuse_anonymous_callers_and_people_who_are_not_staff() {
     // staff console's, and it tells them nothing about the person — with or without a
     // second factor in their session.
     for factor in [Factor::None, FRESH] {
-        let token = token(&app, &tokens, mallory, factor).await;
+        let token = app.mint_token(mallory, factor).await;
         let bodies = [
             staff_account(&app, Some(&token), dana, REASON).await,
             audit_log(&app, &token, None, None).await,
@@ -229,15 +122,14 @@ async fn staff_fields_refuse_anonymous_callers_and_people_who_are_not_staff() {
 #[tokio::test]
 async fn staff_without_a_second_factor_get_mfa_required_on_every_staff_field() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
+    let dana = app.register("dana@example.com").await;
     for (email, role) in [
         ("support@icecone.example", StaffRole::Support),
         ("auditor@icecone.example", StaffRole::Auditor),
         ("admin@icecone.example", StaffRole::Admin),
     ] {
-        let (id, _) = staff_member(&app, &vault, email, role).await;
-        let aal1 = token(&app, &tokens, id, Factor::None).await;
+        let StaffMember { id, .. } = app.staff_member(email, role).await;
+        let aal1 = app.mint_token(id, Factor::None).await;
         let bodies = [
             staff_account(&app, Some(&aal1), dana, REASON).await,
             audit_log(&app, &aal1, None, None).await,
@@ -254,29 +146,31 @@ async fn staff_without_a_second_factor_get_mfa_required_on_every_staff_field() {
 #[tokio::test]
 async fn staff_log_in_with_totp_and_each_role_reaches_only_its_fields() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
-    let (_, support_secret) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let (auditor, _) =
-        staff_member(&app, &vault, "auditor@icecone.example", StaffRole::Auditor).await;
+    let dana = app.register("dana@example.com").await;
+    let StaffMember {
+        secret: support_secret,
+        ..
+    } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let StaffMember { id: auditor, .. } = app
+        .staff_member("auditor@icecone.example", StaffRole::Auditor)
+        .await;
 
     // A real staff log-in: the password, then the TOTP code, gives an aal2 session.
-    let challenge = post(
-        &app,
-        None,
-        "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
+    let challenge = app
+        .graphql(
+            None,
+            "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
          __typename ... on MfaChallenge { challenge } } }",
-        json!({ "e": "support@icecone.example", "p": PASSWORD }),
-    )
-    .await;
+            json!({ "e": "support@icecone.example", "p": PASSWORD }),
+        )
+        .await;
     assert_eq!(
         challenge["data"]["logIn"]["__typename"], "MfaChallenge",
         "{challenge}"
     );
-    let completed = post(
-        &app,
-        None,
+    let completed = app.graphql(None,
         "mutation C($c: String!, $k: String!) { completeMfa(challenge: $c, code: $k) { accessToken } }",
         json!({ "c": challenge["data"]["logIn"]["challenge"], "k": code_at(&support_secret, 0) }),
     )
@@ -297,7 +191,7 @@ async fn staff_log_in_with_totp_and_each_role_reaches_only_its_fields() {
     );
 
     // AUDITOR reads the trail and nothing else: not the people it is about.
-    let auditor_token = token(&app, &tokens, auditor, FRESH).await;
+    let auditor_token = app.mint_token(auditor, FRESH).await;
     let denied = staff_account(&app, Some(&auditor_token), dana, REASON).await;
     assert_eq!(code(&denied), "FORBIDDEN", "{denied}");
     assert!(!denied.to_string().contains("dana@example.com"));
@@ -334,14 +228,17 @@ async fn staff_log_in_with_totp_and_each_role_reaches_only_its_fields() {
 #[tokio::test]
 async fn reading_an_account_needs_a_reason_and_is_audited_before_it_is_returned() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
-    let (support, _) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let (admin, _) = staff_member(&app, &vault, "admin@icecone.example", StaffRole::Admin).await;
-    let (auditor, _) =
-        staff_member(&app, &vault, "auditor@icecone.example", StaffRole::Auditor).await;
-    let support_token = token(&app, &tokens, support, FRESH).await;
+    let dana = app.register("dana@example.com").await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let StaffMember { id: admin, .. } = app
+        .staff_member("admin@icecone.example", StaffRole::Admin)
+        .await;
+    let StaffMember { id: auditor, .. } = app
+        .staff_member("auditor@icecone.example", StaffRole::Auditor)
+        .await;
+    let support_token = app.mint_token(support, FRESH).await;
 
     for short in ["", "because", "   dana    "] {
         let body = staff_account(&app, Some(&support_token), dana, short).await;
@@ -354,13 +251,13 @@ async fn reading_an_account_needs_a_reason_and_is_audited_before_it_is_returned(
             );
         }
     }
-    let malformed = post(
-        &app,
-        Some(&support_token),
-        STAFF_ACCOUNT,
-        json!({ "id": "not-an-id", "r": REASON }),
-    )
-    .await;
+    let malformed = app
+        .graphql(
+            Some(&support_token),
+            STAFF_ACCOUNT,
+            json!({ "id": "not-an-id", "r": REASON }),
+        )
+        .await;
     assert_eq!(code(&malformed), "BAD_USER_INPUT", "{malformed}");
     assert_eq!(
         actions(&app, "staff.read_account").await,
@@ -396,7 +293,7 @@ async fn reading_an_account_needs_a_reason_and_is_audited_before_it_is_returned(
 
     // Who looked at whom and why, as AUDITOR and ADMIN see it through auditLog.
     for reader in [auditor, admin] {
-        let reader_token = token(&app, &tokens, reader, FRESH).await;
+        let reader_token = app.mint_token(reader, FRESH).await;
         let page = audit_log(&app, &reader_token, Some(200), None).await;
         let entries: Vec<&Value> = page["data"]["auditLog"]["edges"]
             .as_array()
@@ -435,11 +332,11 @@ async fn reading_an_account_needs_a_reason_and_is_audited_before_it_is_returned(
 #[tokio::test]
 async fn suspending_needs_a_second_factor_within_five_minutes() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
-    let (support, _) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let stale = token(&app, &tokens, support, STALE).await;
+    let dana = app.register("dana@example.com").await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let stale = app.mint_token(support, STALE).await;
     let body = suspend(&app, &stale, dana, REASON).await;
     assert_eq!(code(&body), "REAUTHENTICATION_REQUIRED", "{body}");
     // A stale second factor is still enough for reading.
@@ -455,7 +352,7 @@ async fn suspending_needs_a_second_factor_within_five_minutes() {
         .expect("dana");
     assert!(person.suspended_at.is_none());
 
-    let fresh = token(&app, &tokens, support, FRESH).await;
+    let fresh = app.mint_token(support, FRESH).await;
     let short = suspend(&app, &fresh, dana, "spam").await;
     assert_eq!(code(&short), "BAD_USER_INPUT", "{short}");
     let unknown = suspend(&app, &fresh, Uuid::new_v4(), REASON).await;
@@ -466,18 +363,18 @@ async fn suspending_needs_a_second_factor_within_five_minutes() {
 #[tokio::test]
 async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
-    let (support, _) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let logged_in = post(
-        &app,
-        None,
-        "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
+    let dana = app.register("dana@example.com").await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let logged_in = app
+        .graphql(
+            None,
+            "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
          ... on AuthSession { accessToken refreshToken } } }",
-        json!({ "e": "dana@example.com", "p": PASSWORD }),
-    )
-    .await;
+            json!({ "e": "dana@example.com", "p": PASSWORD }),
+        )
+        .await;
     let access = logged_in["data"]["logIn"]["accessToken"]
         .as_str()
         .expect("signed in")
@@ -486,12 +383,13 @@ async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
         .as_str()
         .expect("refresh token")
         .to_owned();
-    let other_access = token(&app, &tokens, dana, Factor::None).await;
+    let other_access = app.mint_token(dana, Factor::None).await;
     assert!(
-        post(&app, Some(&access), "{ me { id } }", json!({})).await["data"]["me"]["id"].is_string()
+        app.graphql(Some(&access), "{ me { id } }", json!({})).await["data"]["me"]["id"]
+            .is_string()
     );
 
-    let fresh = token(&app, &tokens, support, FRESH).await;
+    let fresh = app.mint_token(support, FRESH).await;
     let body = suspend(&app, &fresh, dana, REASON).await;
     assert!(body["errors"].is_null(), "{body}");
     assert_eq!(body["data"]["suspendAccount"]["id"], dana.to_string());
@@ -510,17 +408,15 @@ async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
             .await;
         assert_eq!(answer.status, 401, "every session ended: {}", answer.text);
     }
-    let refreshed = post(
-        &app,
-        None,
-        "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken } }",
-        json!({ "t": refresh }),
-    )
-    .await;
+    let refreshed = app
+        .graphql(
+            None,
+            "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken } }",
+            json!({ "t": refresh }),
+        )
+        .await;
     assert_eq!(code(&refreshed), "UNAUTHENTICATED", "{refreshed}");
-    let again = post(
-        &app,
-        None,
+    let again = app.graphql(None,
         "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { __typename } }",
         json!({ "e": "dana@example.com", "p": PASSWORD }),
     )
@@ -562,14 +458,15 @@ async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
 #[tokio::test]
 async fn nothing_is_read_or_changed_when_the_audit_trail_cannot_record_it() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let dana = register(&app, "dana@example.com").await;
-    let (support, _) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let (auditor, _) =
-        staff_member(&app, &vault, "auditor@icecone.example", StaffRole::Auditor).await;
-    let support_token = token(&app, &tokens, support, FRESH).await;
-    let auditor_token = token(&app, &tokens, auditor, FRESH).await;
+    let dana = app.register("dana@example.com").await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let StaffMember { id: auditor, .. } = app
+        .staff_member("auditor@icecone.example", StaffRole::Auditor)
+        .await;
+    let support_token = app.mint_token(support, FRESH).await;
+    let auditor_token = app.mint_token(auditor, FRESH).await;
 
     // The trail's table is out of reach: every append fails.
     app.db
@@ -611,13 +508,17 @@ async fn nothing_is_read_or_changed_when_the_audit_trail_cannot_record_it() {
 #[tokio::test]
 async fn staff_cannot_suspend_themselves_and_only_admins_suspend_staff() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let (support, _) =
-        staff_member(&app, &vault, "support@icecone.example", StaffRole::Support).await;
-    let (dpo, _) = staff_member(&app, &vault, "dpo@icecone.example", StaffRole::Dpo).await;
-    let (admin, _) = staff_member(&app, &vault, "admin@icecone.example", StaffRole::Admin).await;
-    let support_token = token(&app, &tokens, support, FRESH).await;
-    let admin_token = token(&app, &tokens, admin, FRESH).await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
+    let StaffMember { id: dpo, .. } = app
+        .staff_member("dpo@icecone.example", StaffRole::Dpo)
+        .await;
+    let StaffMember { id: admin, .. } = app
+        .staff_member("admin@icecone.example", StaffRole::Admin)
+        .await;
+    let support_token = app.mint_token(support, FRESH).await;
+    let admin_token = app.mint_token(admin, FRESH).await;
 
     let own = suspend(&app, &support_token, support, REASON).await;
     assert_eq!(code(&own), "FORBIDDEN", "{own}");
@@ -627,7 +528,7 @@ async fn staff_cannot_suspend_themselves_and_only_admins_suspend_staff() {
     assert_eq!(code(&colleague), "FORBIDDEN", "{colleague}");
     assert_eq!(actions(&app, "staff.suspend_account").await, 0);
 
-    let dpo_token = token(&app, &tokens, dpo, FRESH).await;
+    let dpo_token = app.mint_token(dpo, FRESH).await;
     let by_admin = suspend(&app, &admin_token, dpo, REASON).await;
     assert_eq!(
         by_admin["data"]["suspendAccount"]["suspended"], true,
@@ -651,11 +552,14 @@ async fn staff_cannot_suspend_themselves_and_only_admins_suspend_staff() {
 #[tokio::test]
 async fn the_audit_log_pages_oldest_first_with_opaque_cursors() {
     let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let (admin, _) = staff_member(&app, &vault, "admin@icecone.example", StaffRole::Admin).await;
-    let (dpo, _) = staff_member(&app, &vault, "dpo@icecone.example", StaffRole::Dpo).await;
-    let admin_token = token(&app, &tokens, admin, FRESH).await;
-    let dpo_token = token(&app, &tokens, dpo, FRESH).await;
+    let StaffMember { id: admin, .. } = app
+        .staff_member("admin@icecone.example", StaffRole::Admin)
+        .await;
+    let StaffMember { id: dpo, .. } = app
+        .staff_member("dpo@icecone.example", StaffRole::Dpo)
+        .await;
+    let admin_token = app.mint_token(admin, FRESH).await;
+    let dpo_token = app.mint_token(dpo, FRESH).await;
 
     let first = audit_log(&app, &admin_token, Some(2), None).await;
     let page = &first["data"]["auditLog"];
@@ -711,346 +615,4 @@ async fn the_audit_log_pages_oldest_first_with_opaque_cursors() {
         assert_eq!(code(&body), "BAD_USER_INPUT", "after: {bad:?}: {body}");
     }
     assert!(audit_log(&app, &admin_token, Some(200), None).await["errors"].is_null());
-}
-
-// ---------------------------------------------------------------------------------------
-// The schema walk.
-
-/// The staff console's root fields named in the API sketch: any of them in the schema is a
-/// staff field, whatever it returns.
-const STAFF_FIELD_NAMES: [&str; 5] = [
-    "staffAccount",
-    "dataRequests",
-    "auditLog",
-    "suspendAccount",
-    "setProviderCredential",
-];
-
-/// What one root field of the SDL declares.
-#[derive(Debug)]
-struct RootField {
-    root: &'static str,
-    name: String,
-    base_type: String,
-    arguments: Vec<(String, Type)>,
-    roles: Option<Vec<String>>,
-    fresh_mfa: Option<bool>,
-}
-
-fn base_name(ty: &Type) -> String {
-    match &ty.base {
-        BaseType::Named(name) => name.to_string(),
-        BaseType::List(inner) => base_name(inner),
-    }
-}
-
-/// Every root field of `sdl`, with its `@requiresRole` roles and `@requiresMfa(fresh:)`.
-fn root_fields(sdl: &str) -> Vec<RootField> {
-    let document = parse_schema(sdl).expect("the SDL parses");
-    let mut fields = Vec::new();
-    for definition in &document.definitions {
-        let TypeSystemDefinition::Type(ty) = definition else {
-            continue;
-        };
-        let root = match ty.node.name.node.as_str() {
-            "Query" => "Query",
-            "Mutation" => "Mutation",
-            _ => continue,
-        };
-        let TypeKind::Object(object) = &ty.node.kind else {
-            continue;
-        };
-        for field in &object.fields {
-            let field = &field.node;
-            let mut roles = None;
-            let mut fresh_mfa = None;
-            for directive in &field.directives {
-                let directive = &directive.node;
-                match directive.name.node.as_str() {
-                    "requiresRole" => {
-                        let value = directive.get_argument("roles").map(|v| v.node.clone());
-                        let list = match value {
-                            Some(async_graphql::Value::List(items)) => items
-                                .into_iter()
-                                .map(|item| match item {
-                                    async_graphql::Value::Enum(name) => name.to_string(),
-                                    other => panic!("a role name, not {other}"),
-                                })
-                                .collect(),
-                            _ => Vec::new(),
-                        };
-                        roles = Some(list);
-                    }
-                    "requiresMfa" => {
-                        let value = directive.get_argument("fresh").map(|v| v.node.clone());
-                        fresh_mfa =
-                            Some(matches!(value, Some(async_graphql::Value::Boolean(true))));
-                    }
-                    _ => {}
-                }
-            }
-            fields.push(RootField {
-                root,
-                name: field.name.node.to_string(),
-                base_type: base_name(&field.ty.node),
-                arguments: field
-                    .arguments
-                    .iter()
-                    .map(|arg| (arg.node.name.node.to_string(), arg.node.ty.node.clone()))
-                    .collect(),
-                roles,
-                fresh_mfa,
-            });
-        }
-    }
-    fields
-}
-
-/// Whether a root field belongs to the staff console: named in the API sketch, returning a
-/// `Staff*` type, an audit connection or a provider credential, or carrying either
-/// directive.
-fn is_staff_field(field: &RootField) -> bool {
-    STAFF_FIELD_NAMES.contains(&field.name.as_str())
-        || field.base_type.starts_with("Staff")
-        || field.base_type.starts_with("AuditEntry")
-        || field.base_type.starts_with("ProviderCredential")
-        || field.roles.is_some()
-        || field.fresh_mfa.is_some()
-}
-
-/// The staff fields of `sdl` that do not declare both a non-empty role rule and a second
-/// factor requirement.
-fn staff_fields_without_rules(sdl: &str) -> Vec<String> {
-    root_fields(sdl)
-        .into_iter()
-        .filter(is_staff_field)
-        .filter(|field| field.roles.as_ref().is_none_or(Vec::is_empty) || field.fresh_mfa.is_none())
-        .map(|field| format!("{}.{}", field.root, field.name))
-        .collect()
-}
-
-#[test]
-fn every_staff_field_in_the_schema_declares_a_role_rule_and_a_second_factor() {
-    let sdl = icecone_gateway::graphql::sdl();
-    let staff: Vec<String> = root_fields(&sdl)
-        .into_iter()
-        .filter(is_staff_field)
-        .map(|field| field.name)
-        .collect();
-    for name in ["staffAccount", "auditLog", "suspendAccount"] {
-        assert!(
-            staff.contains(&name.to_owned()),
-            "{name} is a staff field: {staff:?}"
-        );
-    }
-    assert_eq!(staff_fields_without_rules(&sdl), Vec::<String>::new());
-    assert!(sdl.contains("directive @requiresRole(roles: [StaffRole!]!) on FIELD_DEFINITION"));
-    assert!(sdl.contains("directive @requiresMfa(fresh: Boolean!) on FIELD_DEFINITION"));
-}
-
-#[test]
-fn the_schema_walk_finds_staff_fields_without_a_role_rule() {
-    let sdl = r#"
-        enum StaffRole { SUPPORT DPO AUDITOR ADMIN }
-        type StaffAccountView { id: ID! }
-        type DataRequest { id: ID! }
-        type AuditEntryConnection { totalCount: Int! }
-        type Query {
-            me: String!
-            guarded(id: ID!): StaffAccountView @requiresRole(roles: [SUPPORT]) @requiresMfa(fresh: false)
-            lookUp(id: ID!): StaffAccountView
-            dataRequests: [DataRequest!]! @requiresMfa(fresh: false)
-            trail: AuditEntryConnection! @requiresRole(roles: []) @requiresMfa(fresh: false)
-            secret: String! @requiresRole(roles: [ADMIN])
-        }
-        type Mutation {
-            suspendAccount(id: ID!): Boolean!
-            logOut: Boolean!
-        }
-    "#;
-    assert_eq!(
-        staff_fields_without_rules(sdl),
-        [
-            "Query.lookUp",
-            "Query.dataRequests",
-            "Query.trail",
-            "Query.secret",
-            "Mutation.suspendAccount"
-        ]
-    );
-}
-
-/// Variables for a staff field, made from its argument types: every required argument gets
-/// a harmless value (an unknown id, a long enough reason, an empty list); optional ones are
-/// left out.
-fn arguments_for(field: &RootField) -> (String, String, Value) {
-    let mut declarations = Vec::new();
-    let mut uses = Vec::new();
-    let mut variables = serde_json::Map::new();
-    for (name, ty) in &field.arguments {
-        if ty.nullable {
-            continue;
-        }
-        let value = match &ty.base {
-            BaseType::Named(named) if named.as_str() == "ID" => json!(Uuid::new_v4().to_string()),
-            BaseType::Named(named) if named.as_str() == "String" => json!(REASON),
-            BaseType::Named(named) if named.as_str() == "Boolean" => json!(false),
-            BaseType::Named(named) if named.as_str() == "Int" => json!(1),
-            BaseType::Named(named) if named.as_str() == "Plan" => json!("FREE"),
-            BaseType::Named(named) if named.as_str() == "LegalHoldGround" => json!("LEGAL_CLAIMS"),
-            BaseType::List(_) => json!([]),
-            other => panic!(
-                "{}.{}: teach arguments_for a value of type {other} for `{name}`",
-                field.root, field.name
-            ),
-        };
-        declarations.push(format!("${name}: {ty}"));
-        uses.push(format!("{name}: ${name}"));
-        variables.insert(name.clone(), value);
-    }
-    let declarations = if declarations.is_empty() {
-        String::new()
-    } else {
-        format!("({})", declarations.join(", "))
-    };
-    let uses = if uses.is_empty() {
-        String::new()
-    } else {
-        format!("({})", uses.join(", "))
-    };
-    (declarations, uses, Value::Object(variables))
-}
-
-/// Calls a root field with harmless arguments, selecting only `__typename` of object types.
-async fn call(app: &TestApp, token: &str, field: &RootField, scalars: &[String]) -> Value {
-    let (declarations, uses, variables) = arguments_for(field);
-    let selection = if scalars.contains(&field.base_type) {
-        ""
-    } else {
-        " { __typename }"
-    };
-    let operation = if field.root == "Query" {
-        "query"
-    } else {
-        "mutation"
-    };
-    let document = format!(
-        "{operation} W{declarations} {{ {}{uses}{selection} }}",
-        field.name
-    );
-    post(app, Some(token), &document, variables).await
-}
-
-#[tokio::test]
-async fn every_staff_field_enforces_the_rule_its_schema_directives_declare() {
-    let app = TestApp::spawn().await;
-    let (vault, tokens) = instance(&app).await;
-    let sdl = icecone_gateway::graphql::sdl();
-    let document = parse_schema(&sdl).expect("the SDL parses");
-    let mut scalars: Vec<String> = ["ID", "String", "Boolean", "Int", "Float"]
-        .map(str::to_owned)
-        .to_vec();
-    for definition in &document.definitions {
-        if let TypeSystemDefinition::Type(ty) = definition
-            && matches!(ty.node.kind, TypeKind::Scalar | TypeKind::Enum(_))
-        {
-            scalars.push(ty.node.name.node.to_string());
-        }
-    }
-    let fields: Vec<RootField> = root_fields(&sdl)
-        .into_iter()
-        .filter(is_staff_field)
-        .collect();
-    assert!(fields.len() >= 3, "{fields:?}");
-
-    for role in StaffRole::ALL {
-        let email = format!("{}@icecone.example", role.as_str().to_ascii_lowercase());
-        let (id, _) = staff_member(&app, &vault, &email, role).await;
-        let fresh = token(&app, &tokens, id, FRESH).await;
-        let stale = token(&app, &tokens, id, STALE).await;
-        let aal1 = token(&app, &tokens, id, Factor::None).await;
-        for field in &fields {
-            let declared = field.roles.clone().unwrap_or_default();
-            let allowed = declared.iter().any(|name| name == role.as_str());
-            let what = format!("{}.{} as {role}", field.root, field.name);
-
-            let body = call(&app, &aal1, field, &scalars).await;
-            assert_eq!(code(&body), "MFA_REQUIRED", "{what} at aal1: {body}");
-
-            let body = call(&app, &fresh, field, &scalars).await;
-            if allowed {
-                assert!(
-                    ![
-                        "FORBIDDEN",
-                        "MFA_REQUIRED",
-                        "REAUTHENTICATION_REQUIRED",
-                        "UNAUTHENTICATED"
-                    ]
-                    .contains(&code(&body)),
-                    "{what} is declared for {role}: {body}"
-                );
-            } else {
-                assert_eq!(
-                    code(&body),
-                    "FORBIDDEN",
-                    "{what} is not declared for {role}: {body}"
-                );
-            }
-
-            let body = call(&app, &stale, field, &scalars).await;
-            let expected_stale = match (allowed, field.fresh_mfa) {
-                (false, _) => Some("FORBIDDEN"),
-                (true, Some(true)) => Some("REAUTHENTICATION_REQUIRED"),
-                (true, _) => None,
-            };
-            match expected_stale {
-                Some(expected) => assert_eq!(code(&body), expected, "{what}, stale: {body}"),
-                None => assert!(
-                    !["FORBIDDEN", "MFA_REQUIRED", "REAUTHENTICATION_REQUIRED"]
-                        .contains(&code(&body)),
-                    "{what} does not declare a fresh second factor: {body}"
-                ),
-            }
-        }
-    }
-}
-
-#[test]
-fn the_staff_view_of_an_account_shows_no_password_hash_or_second_factor_secret() {
-    let sdl = icecone_gateway::graphql::sdl();
-    let document = parse_schema(&sdl).expect("the SDL parses");
-    let fields: Vec<String> = document
-        .definitions
-        .iter()
-        .find_map(|definition| match definition {
-            TypeSystemDefinition::Type(ty) if ty.node.name.node == "StaffAccountView" => {
-                match &ty.node.kind {
-                    TypeKind::Object(object) => Some(
-                        object
-                            .fields
-                            .iter()
-                            .map(|field| field.node.name.node.to_string())
-                            .collect(),
-                    ),
-                    _ => None,
-                }
-            }
-            _ => None,
-        })
-        .expect("StaffAccountView is in the schema");
-    assert_eq!(
-        fields,
-        [
-            "createdAt",
-            "email",
-            "id",
-            "kind",
-            "mfaEnabled",
-            "plan",
-            "roles",
-            "suspended",
-            "suspendedAt"
-        ],
-        "a new field of the staff view needs a look: it must not carry a secret"
-    );
 }

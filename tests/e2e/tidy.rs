@@ -168,19 +168,6 @@ fn crate_folders_are_named_after_their_packages() {
     }
 }
 
-#[test]
-fn sea_orm_entities_never_appear_in_the_graphql_schema() {
-    // Store types are named after tables; a GraphQL type deriving from an entity would be
-    // called `Model` or carry the entity's name with `Model`/`ActiveModel`.
-    let sdl = icecone_gateway::graphql::sdl();
-    for forbidden in ["type Model", "ActiveModel", "type DataSubjects"] {
-        assert!(
-            !sdl.contains(forbidden),
-            "the schema exposes a database entity: {forbidden}"
-        );
-    }
-}
-
 /// The top-level modules of the crate whose sources are in `src`, each with the other
 /// top-level modules its code names (`crate::x` or `crate::{x, ...}`); comments are left
 /// out, so a doc link is not a dependency.

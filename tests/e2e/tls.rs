@@ -2,7 +2,6 @@
 //! HSTS on every response; a missing or group-readable key file stops the start.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,8 +13,8 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use secrecy::SecretString;
 
-use crate::binary::{free_port, icecone, output_of, terminate};
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
+use crate::support::binary::{BinaryApp, free_port};
 
 const HSTS: &str = "max-age=63072000; includeSubDomains";
 
@@ -259,16 +258,14 @@ async fn icecone_serve_with_the_tls_flags_serves_https_and_logs_that_tls_1_3_is_
     let certificate = self_signed();
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let mut child = icecone(dir.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--tls-cert")
-        .arg(&certificate.cert)
-        .arg("--tls-key")
-        .arg(&certificate.key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("icecone starts");
+    let mut gateway = BinaryApp::spawn(dir.path(), port, |command| {
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--tls-cert")
+            .arg(&certificate.cert)
+            .arg("--tls-key")
+            .arg(&certificate.key);
+    });
 
     let client = certificate.client(&[&rustls::version::TLS13]);
     let started = Instant::now();
@@ -280,12 +277,7 @@ async fn icecone_serve_with_the_tls_flags_serves_https_and_logs_that_tls_1_3_is_
         if health.is_ok_and(|response| response.status() == 200) {
             break;
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "icecone exited early with {status}: {}",
-                output_of(&mut child)
-            );
-        }
+        gateway.assert_running();
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "icecone did not answer over HTTPS"
@@ -293,8 +285,8 @@ async fn icecone_serve_with_the_tls_flags_serves_https_and_logs_that_tls_1_3_is_
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    assert!(terminate(&mut child).success());
-    let output = output_of(&mut child);
+    assert!(gateway.terminate().success());
+    let output = gateway.output();
     assert!(output.contains("TLS 1.3 on"), "{output}");
     assert!(!output.contains("TLS is off"), "{output}");
 }

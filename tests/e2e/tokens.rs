@@ -8,7 +8,7 @@ use icecone_app::tokens::{AccessClaims, Acr, TokenSigner};
 use icecone_core::crypto::aead::Algorithm;
 use icecone_store::testing::TestDatabase;
 
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
 
 async fn vault(db: &TestDatabase, dir: &std::path::Path) -> Vault {
     let (provider, _) =

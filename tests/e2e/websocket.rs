@@ -14,12 +14,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use uuid::Uuid;
 
-use crate::accounts::instance;
-use crate::consent::signed_in;
-use crate::helpers::TestApp;
-use crate::login::{PASSWORD, post, register};
-use crate::partners::{REVOKE_KEY, admin_token, create};
-use crate::staff_console::{FRESH, staff_member};
+use crate::partners::REVOKE_KEY;
+use crate::support::app::{Admin, FRESH, PASSWORD, Person, StaffMember, TestApp};
 
 /// A `graphql-transport-ws` connection to the gateway.
 pub(crate) struct Socket {
@@ -140,14 +136,18 @@ fn bearer(token: &str) -> String {
 /// A signed-in person with a video that runs far longer than any test, so that only the
 /// end of the session can end its subscription.
 async fn watching(app: &TestApp, email: &str) -> (Uuid, String, Socket) {
-    let (account, token) = signed_in(app, email).await;
-    let queued = post(
-        app,
-        Some(&token),
-        "mutation V($i: GenerateVideoInput!) { generateVideo(input: $i) { id } }",
-        json!({ "i": { "prompt": "a long night", "durationSeconds": 1 } }),
-    )
-    .await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person(email).await;
+    let queued = app
+        .graphql(
+            Some(&token),
+            "mutation V($i: GenerateVideoInput!) { generateVideo(input: $i) { id } }",
+            json!({ "i": { "prompt": "a long night", "durationSeconds": 1 } }),
+        )
+        .await;
     let id = queued["data"]["generateVideo"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{queued}"))
@@ -170,19 +170,19 @@ async fn spawn_for_videos() -> TestApp {
 #[tokio::test]
 async fn a_websocket_closes_with_4403_however_its_session_ends() {
     let app = spawn_for_videos().await;
-    let (vault, tokens) = instance(&app).await;
+    let (_, tokens) = app.keys().await;
 
     // Log-out.
     let (_, token, mut socket) = watching(&app, "leave@example.com").await;
-    let out = post(&app, Some(&token), "mutation { logOut }", json!({})).await;
+    let out = app
+        .graphql(Some(&token), "mutation { logOut }", json!({}))
+        .await;
     assert_eq!(out["data"]["logOut"], true, "{out}");
     assert_eq!(socket.closed().await.0, 4403, "after logOut");
 
     // Revocation of the session from another one.
     let (_, token, mut socket) = watching(&app, "revoked@example.com").await;
-    let other = post(
-        &app,
-        None,
+    let other = app.graphql(None,
         "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { ... on AuthSession { accessToken } } }",
         json!({ "e": "revoked@example.com", "p": PASSWORD }),
     )
@@ -191,13 +191,13 @@ async fn a_websocket_closes_with_4403_however_its_session_ends() {
         .as_str()
         .expect("a second session")
         .to_owned();
-    let sessions = post(
-        &app,
-        Some(&other),
-        "{ me { sessions { id current } } }",
-        json!({}),
-    )
-    .await;
+    let sessions = app
+        .graphql(
+            Some(&other),
+            "{ me { sessions { id current } } }",
+            json!({}),
+        )
+        .await;
     let first = sessions["data"]["me"]["sessions"]
         .as_array()
         .expect("sessions")
@@ -205,22 +205,20 @@ async fn a_websocket_closes_with_4403_however_its_session_ends() {
         .find(|session| session["current"] == false)
         .expect("the watching session")["id"]
         .clone();
-    let revoked = post(
-        &app,
-        Some(&other),
-        "mutation R($id: ID!) { revokeSession(id: $id) }",
-        json!({ "id": first }),
-    )
-    .await;
+    let revoked = app
+        .graphql(
+            Some(&other),
+            "mutation R($id: ID!) { revokeSession(id: $id) }",
+            json!({ "id": first }),
+        )
+        .await;
     assert_eq!(revoked["data"]["revokeSession"], true, "{revoked}");
     assert_eq!(socket.closed().await.0, 4403, "after revokeSession");
     drop(token);
 
     // A refresh token spent twice ends its session.
-    register(&app, "reused@example.com").await;
-    let logged_in = post(
-        &app,
-        None,
+    app.register("reused@example.com").await;
+    let logged_in = app.graphql(None,
         "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { ... on AuthSession { accessToken refreshToken } } }",
         json!({ "e": "reused@example.com", "p": PASSWORD }),
     )
@@ -237,17 +235,18 @@ async fn a_websocket_closes_with_4403_however_its_session_ends() {
     let refresh_query =
         "mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken } }";
     for _ in 0..2 {
-        post(&app, None, refresh_query, json!({ "t": refresh })).await;
+        app.graphql(None, refresh_query, json!({ "t": refresh }))
+            .await;
     }
     assert_eq!(socket.closed().await.0, 4403, "after refresh-token reuse");
 
     // Suspension by staff.
     let (suspended, token, mut socket) = watching(&app, "suspended@example.com").await;
-    let (support, _) = staff_member(&app, &vault, "support@icecone.test", StaffRole::Support).await;
-    let staff = crate::staff_console::token(&app, &tokens, support, FRESH).await;
-    let body = post(
-        &app,
-        Some(&staff),
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@icecone.test", StaffRole::Support)
+        .await;
+    let staff = app.mint_token(support, FRESH).await;
+    let body = app.graphql(Some(&staff),
         "mutation S($id: ID!, $r: String!) { suspendAccount(id: $id, reason: $r) { suspended } }",
         json!({ "id": suspended, "r": "ticket 1: abuse report" }),
     )
@@ -257,21 +256,17 @@ async fn a_websocket_closes_with_4403_however_its_session_ends() {
     drop(token);
 
     // A partner key's revocation.
-    let (admin, _) = admin_token(&app, "admin@icecone.test").await;
-    let partner = create(&app, &admin, "Acme", &["PROFILE"]).await;
+    let Admin { fresh: admin, .. } = app.admin("admin@icecone.test").await;
+    let partner = app.create_partner(&admin, "Acme", &["PROFILE"]).await;
     let mut socket = Socket::signed_in(&app, &format!("ApiKey {}", partner.key)).await;
-    let revoked = post(
-        &app,
-        Some(&admin),
-        REVOKE_KEY,
-        json!({ "id": partner.key_id }),
-    )
-    .await;
+    let revoked = app
+        .graphql(Some(&admin), REVOKE_KEY, json!({ "id": partner.key_id }))
+        .await;
     assert_eq!(revoked["data"]["revokePartnerKey"], true, "{revoked}");
     assert_eq!(socket.closed().await.0, 4403, "after the key's revocation");
 
     // Expiry of the access token the connection was opened with.
-    let account = register(&app, "expiring@example.com").await;
+    let account = app.register("expiring@example.com").await;
     let session = Uuid::new_v4();
     let issued_at = chrono::Utc::now() - icecone_app::tokens::ACCESS_TOKEN_LIFETIME
         + chrono::TimeDelta::seconds(2);
@@ -303,9 +298,14 @@ async fn a_websocket_closes_with_4403_however_its_session_ends() {
 #[tokio::test]
 async fn a_subscribe_is_authorised_when_it_arrives_not_when_the_socket_opened() {
     let app = spawn_for_videos().await;
-    let (_, token) = signed_in(&app, "late@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("late@example.com").await;
     let mut socket = Socket::signed_in(&app, &bearer(&token)).await;
-    let out = post(&app, Some(&token), "mutation { logOut }", json!({})).await;
+    let out = app
+        .graphql(Some(&token), "mutation { logOut }", json!({}))
+        .await;
     assert_eq!(out["data"]["logOut"], true, "{out}");
     // Whether the once-a-second check or the subscribe sees it first, nothing runs.
     socket.subscribe("1", &Uuid::new_v4().to_string()).await;
@@ -316,7 +316,10 @@ async fn a_subscribe_is_authorised_when_it_arrives_not_when_the_socket_opened() 
 #[tokio::test]
 async fn queries_and_mutations_are_refused_over_the_websocket() {
     let app = TestApp::spawn().await;
-    let (_, token) = signed_in(&app, "door@example.com").await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("door@example.com").await;
     let mut socket = Socket::signed_in(&app, &bearer(&token)).await;
     for (id, query) in [
         ("1", "mutation { logOut }"),
@@ -354,7 +357,7 @@ async fn queries_and_mutations_are_refused_over_the_websocket() {
     assert_eq!(pong["type"], "pong", "{pong}");
 
     // The log-out never ran: the session still works over HTTP.
-    let me = post(&app, Some(&token), "{ me { id } }", json!({})).await;
+    let me = app.graphql(Some(&token), "{ me { id } }", json!({})).await;
     assert!(me["data"]["me"]["id"].is_string(), "{me}");
 
     // So per-address limits cannot be passed by the socket: twenty sign-ups, none run.
@@ -381,6 +384,101 @@ async fn queries_and_mutations_are_refused_over_the_websocket() {
         let answer = anonymous.next().await.expect("an answer");
         assert_eq!(answer["type"], "error", "{answer}");
     }
+}
+
+/// Asserts that every error of `errors` carries an `extensions.code`; answers the codes.
+fn codes_of(errors: &Value) -> Vec<String> {
+    let errors = errors
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors: {errors}"));
+    assert!(!errors.is_empty(), "an error message with no error");
+    errors
+        .iter()
+        .map(|error| {
+            error["extensions"]["code"]
+                .as_str()
+                .unwrap_or_else(|| panic!("an error without a code: {error}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_websocket_error_message_carries_a_code() {
+    let app = TestApp::spawn().await;
+    let mut socket = Socket::connect(&app, json!({})).await;
+    assert_eq!(socket.next().await.expect("ack")["type"], "connection_ack");
+    let aliases: String = (0..20)
+        .map(|n| format!("a{n}: generationUpdated(id: \"x\") {{ id }} "))
+        .collect();
+    let refused = [
+        // Refused by the transport before GraphQL sees it.
+        (json!({ "query": 5 }), "BAD_USER_INPUT"),
+        (json!({ "query": "{ __typename }" }), "BAD_USER_INPUT"),
+        // Refused by the limits, by the parser, by validation and by variable coercion.
+        (
+            json!({ "query": format!("subscription {{ {aliases}}}") }),
+            "QUERY_TOO_COMPLEX",
+        ),
+        (json!({ "query": "subscription {" }), "BAD_USER_INPUT"),
+        (
+            json!({ "query": "subscription { nope }" }),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (n, (payload, expected)) in refused.into_iter().enumerate() {
+        let id = n.to_string();
+        socket
+            .send(json!({ "id": id, "type": "subscribe", "payload": payload }))
+            .await;
+        let answer = socket.next().await.expect("an answer");
+        assert_eq!(
+            (answer["type"].as_str(), answer["id"].as_str()),
+            (Some("error"), Some(id.as_str())),
+            "{answer}"
+        );
+        assert_eq!(codes_of(&answer["payload"]), [expected], "{answer}");
+    }
+
+    // Errors of a field (a variable left out, a resolver's refusal) arrive in a `next`:
+    // coded too.
+    socket
+        .send(json!({ "id": "unset", "type": "subscribe", "payload": {
+            "query": "subscription S($id: ID!) { generationUpdated(id: $id) { id } }",
+        } }))
+        .await;
+    let answer = socket.next().await.expect("an answer");
+    assert_eq!(answer["type"], "next", "{answer}");
+    assert_eq!(
+        codes_of(&answer["payload"]["errors"]),
+        ["BAD_USER_INPUT"],
+        "{answer}"
+    );
+    socket
+        .subscribe("anonymous", &Uuid::new_v4().to_string())
+        .await;
+    let answer = loop {
+        let answer = socket.next().await.expect("an answer");
+        if answer["id"] == "anonymous" && answer["type"] == "next" {
+            break answer;
+        }
+    };
+    assert_eq!(
+        codes_of(&answer["payload"]["errors"]),
+        ["UNAUTHENTICATED"],
+        "{answer}"
+    );
+
+    // So is the refusal of an upgrade that is not one.
+    let refusal = app
+        .send(
+            app.client
+                .get(app.url("/graphql/ws"))
+                .header("sec-websocket-protocol", "graphql-transport-ws"),
+        )
+        .await;
+    assert_eq!(refusal.status, 400, "{}", refusal.text);
+    assert_eq!(refusal.first_code(), "BAD_USER_INPUT");
 }
 
 #[tokio::test]

@@ -50,6 +50,9 @@ pub enum StaffError {
     /// Acting on a staff account needs ADMIN.
     #[error("acting on a staff account needs ADMIN")]
     StaffTargetNeedsAdmin,
+    /// A staff account has no plan to change.
+    #[error("staff accounts have no plan")]
+    StaffHasNoPlan,
     /// No staff account has this e-mail address.
     #[error("no staff account has this e-mail address")]
     NoSuchStaff,
@@ -281,7 +284,7 @@ pub async fn set_plan(
         .await?
         .ok_or(StaffError::NotFound)?;
     if file.record.kind == AccountKind::Staff {
-        return Err(StaffError::StaffTargetNeedsAdmin);
+        return Err(StaffError::StaffHasNoPlan);
     }
     let actor = actor(staff);
     let target_ref = format!("account:{target}:plan:{}", plan.as_str());

@@ -9,10 +9,10 @@ use uuid::Uuid;
 use icecone_core::consent::Purpose;
 use icecone_core::personalization::{GenerationKind, Profile};
 
-use super::caller::{internal, services, viewer_account};
+use super::caller::{services, viewer_account};
 use super::classification::essential;
 use super::consent::{Consent, ConsentField, PurposeValue, consents_of, requires_consent};
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 use super::generation::{Generation, GenerationCursor, UsageInfo, generations_of, usage_of};
 use super::partners::{PartnerGrant, grants_of};
 use icecone_app::accounts;

@@ -7,30 +7,12 @@ use icecone_core::identity::email::Email;
 use super::caller::services;
 use super::classification::essential;
 use super::consent::PurposeValue;
-use super::error::ApiError;
+use super::error::{ApiError, WRONG_CREDENTIALS};
 use crate::request::{ClientAddress, RequestId};
-use icecone_app::auth::login::{self, LogIn, LogInError, Tokens};
+use icecone_app::auth::login::{self, LogIn, Tokens};
 
 #[derive(Debug, Default)]
 pub(crate) struct AuthMutation;
-
-const WRONG_CREDENTIALS: &str = "the e-mail address or the password is wrong";
-
-pub(super) fn log_in_error(error: LogInError) -> ApiError {
-    match error {
-        LogInError::WrongCredentials => ApiError::Unauthenticated(WRONG_CREDENTIALS),
-        LogInError::InvalidRefreshToken => {
-            ApiError::Unauthenticated("the refresh token is not valid: sign in again")
-        }
-        LogInError::Throttled {
-            retry_after_seconds,
-        } => ApiError::RateLimited {
-            retry_after_seconds,
-        },
-        LogInError::Suspended => ApiError::Forbidden("the account is suspended"),
-        other => ApiError::Internal(other.into()),
-    }
-}
 
 /// What the per-address limits count this operation by. Every transport attaches it; an
 /// operation that arrives without one is refused rather than let past the limits.
@@ -70,10 +52,7 @@ impl AuthMutation {
         let Ok(email) = Email::parse(&email) else {
             return Err(ApiError::Unauthenticated(WRONG_CREDENTIALS));
         };
-        match login::log_in(login_context(ctx)?, &email, password)
-            .await
-            .map_err(log_in_error)?
-        {
+        match login::log_in(login_context(ctx)?, &email, password).await? {
             LogIn::Session(tokens) => Ok(LogInResult::AuthSession(tokens.into())),
             LogIn::Challenge {
                 challenge,
@@ -92,9 +71,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> Result<AuthSession, ApiError> {
-        let tokens = login::refresh(login_context(ctx)?, &refresh_token)
-            .await
-            .map_err(log_in_error)?;
+        let tokens = login::refresh(login_context(ctx)?, &refresh_token).await?;
         Ok(tokens.into())
     }
 }

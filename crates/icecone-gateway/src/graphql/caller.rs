@@ -5,7 +5,7 @@ use icecone_app::auth::viewer::{Authenticated, Viewer};
 use icecone_store::accounts::AccountRecord;
 
 use super::Services;
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 
 /// The message of `UNAUTHENTICATED` for anonymous requests.
 pub(super) const SIGN_IN_FIRST: &str = "sign in first";
@@ -36,8 +36,4 @@ pub(super) async fn viewer_account<'a>(
         .map_err(internal)?
         .ok_or(ApiError::Unauthenticated(SIGN_IN_FIRST))?;
     Ok((viewer, record))
-}
-
-pub(super) fn internal(error: impl Into<anyhow::Error>) -> ApiError {
-    ApiError::Internal(error.into())
 }

@@ -15,9 +15,9 @@ use icecone_core::rights::DataRequestKind;
 use uuid::Uuid;
 
 use super::account::Account;
-use super::caller::{internal, services, viewer_account};
+use super::caller::{services, viewer_account};
 use super::classification::{essential, not_personal};
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 use super::scalars::Date;
 use crate::request::RequestId;
 use icecone_app::audit::{self, AuditEvent};
@@ -404,7 +404,6 @@ async fn record_request(
         kind,
         note_code,
     )
-    .await
-    .map_err(super::rights::rights_error)?;
+    .await?;
     Ok(())
 }

@@ -4,10 +4,10 @@
 use async_graphql::{Context, Object};
 
 use super::auth::login_context;
-use super::caller::{internal, services, viewer_account};
+use super::caller::{services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 use super::rights::DataRequest;
 use icecone_app::erasure::{self, HoldGround};
 

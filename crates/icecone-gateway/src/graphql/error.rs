@@ -8,16 +8,26 @@
 //! get their code from [`finish_response`], which the executor applies to every answer.
 
 use async_graphql::{ErrorExtensionValues, Response, Value};
+use icecone_core::consent::decision::Denial;
+use icecone_core::identity::staff_access::StaffDenial;
+use icecone_core::partner::PartnerDenial;
 use icecone_core::provider::adapter::ProviderError;
 
-use icecone_core::consent::decision::Denial;
-
+use icecone_app::auth::login::LogInError;
+use icecone_app::auth::mfa::MfaError;
 use icecone_app::auth::profile::ProfileError;
+use icecone_app::auth::sign_up::SignUpError;
+use icecone_app::auth::staff::StaffError;
 use icecone_app::erasure::ErasureError;
 use icecone_app::generation::GenerateError;
+use icecone_app::partners::PartnerError;
+use icecone_app::providers::credentials::CredentialError;
 use icecone_app::providers::router::RouteError;
+use icecone_app::rights::RightsError;
+use icecone_app::rights::tickets::TicketError;
 
-/// The `extensions.code` values clients rely on (`../shared/api-sketch.md`).
+/// Every error code the gateway answers, the one list: the `extensions.code` of GraphQL
+/// errors (over HTTP and WebSocket) and the `error.code` of the other routes' JSON errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// No or invalid credentials.
@@ -51,6 +61,10 @@ pub enum ErrorCode {
     FailedPrecondition,
     /// Something failed inside the gateway; the message says nothing more.
     InternalServerError,
+    /// `GET /exports/{token}`: the download link was used already.
+    ExportLinkUsed,
+    /// `GET /exports/{token}`: the download link has expired.
+    ExportLinkExpired,
 }
 
 impl ErrorCode {
@@ -72,6 +86,8 @@ impl ErrorCode {
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::FailedPrecondition => "FAILED_PRECONDITION",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Self::ExportLinkUsed => "EXPORT_LINK_USED",
+            Self::ExportLinkExpired => "EXPORT_LINK_EXPIRED",
         }
     }
 }
@@ -148,6 +164,12 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// An infrastructure failure (the database, the vault, the audit trail): `INTERNAL_SERVER_ERROR`,
+/// its cause logged, never shown.
+pub(crate) fn internal(error: impl Into<anyhow::Error>) -> ApiError {
+    ApiError::Internal(error.into())
+}
+
 impl From<icecone_core::provider::adapter::InvalidRequest> for ApiError {
     /// The request's input is refused; the message names the rule, never the input.
     fn from(error: icecone_core::provider::adapter::InvalidRequest) -> Self {
@@ -190,7 +212,7 @@ impl From<ErasureError> for ApiError {
             ErasureError::TooLate => Self::BadUserInput(
                 "the grace period is over: the erasure can no longer be cancelled".to_owned(),
             ),
-            ErasureError::LogIn(error) => super::auth::log_in_error(error),
+            ErasureError::LogIn(error) => error.into(),
             ErasureError::Store(error) => Self::Internal(error.into()),
             ErasureError::Other(error) => Self::Internal(error),
         }
@@ -206,7 +228,7 @@ impl From<ProfileError> for ApiError {
                 Self::BadUserInput(error_message(&error))
             }
             ProfileError::StaleAuthentication => Self::ReauthenticationRequired,
-            ProfileError::SignUp(error) => super::sign_up::sign_up_error(error),
+            ProfileError::SignUp(error) => error.into(),
         }
     }
 }
@@ -245,6 +267,198 @@ impl From<RouteError> for ApiError {
                 tracing::warn!(error = %other, "the provider refused the operation");
                 Self::ProviderUnavailable
             }
+        }
+    }
+}
+
+/// The message of `UNAUTHENTICATED` for a wrong e-mail address or password: one answer for
+/// both.
+pub(crate) const WRONG_CREDENTIALS: &str = "the e-mail address or the password is wrong";
+
+impl From<LogInError> for ApiError {
+    /// Log-in and refresh: wrong credentials and a spent refresh token are
+    /// `UNAUTHENTICATED`, throttling `RATE_LIMITED`, a suspended account `FORBIDDEN`.
+    fn from(error: LogInError) -> Self {
+        match error {
+            LogInError::WrongCredentials => Self::Unauthenticated(WRONG_CREDENTIALS),
+            LogInError::InvalidRefreshToken => {
+                Self::Unauthenticated("the refresh token is not valid: sign in again")
+            }
+            LogInError::Throttled {
+                retry_after_seconds,
+            } => Self::RateLimited {
+                retry_after_seconds,
+            },
+            LogInError::Suspended => Self::Forbidden("the account is suspended"),
+            other @ (LogInError::Token(_)
+            | LogInError::Vault(_)
+            | LogInError::Store(_)
+            | LogInError::Audit(_)
+            | LogInError::Notify(_)
+            | LogInError::Worker) => internal(other),
+        }
+    }
+}
+
+impl From<SignUpError> for ApiError {
+    /// Sign-up and e-mail verification: a used link, a taken or verified address are
+    /// `BAD_USER_INPUT` (the message names no address).
+    fn from(error: SignUpError) -> Self {
+        match error {
+            SignUpError::Throttled {
+                retry_after_seconds,
+            } => Self::RateLimited {
+                retry_after_seconds,
+            },
+            SignUpError::InvalidLink => Self::BadUserInput(
+                "the verification link is not valid: it was used already or has expired".to_owned(),
+            ),
+            SignUpError::AddressTaken => Self::BadUserInput(
+                "this address belongs to another account: sign in to that one instead".to_owned(),
+            ),
+            SignUpError::AlreadyVerified => {
+                Self::BadUserInput("the e-mail address is verified already".to_owned())
+            }
+            SignUpError::Session(error) => error.into(),
+            SignUpError::Register(error) => internal(error),
+        }
+    }
+}
+
+impl From<MfaError> for ApiError {
+    /// The second factor: a wrong code or challenge is `UNAUTHENTICATED`; a step that needs
+    /// a recent log-in or second factor asks for re-authentication.
+    fn from(error: MfaError) -> Self {
+        match error {
+            MfaError::AlreadyActive => {
+                Self::BadUserInput("a second factor is already active".to_owned())
+            }
+            MfaError::NotEnrolled => {
+                Self::BadUserInput("no second factor is enrolled: call enrollTotp first".to_owned())
+            }
+            MfaError::WrongCode => Self::Unauthenticated("the code or the challenge is not valid"),
+            MfaError::StaleMfa | MfaError::StaleAuthentication => Self::ReauthenticationRequired,
+            MfaError::LogIn(error) => error.into(),
+        }
+    }
+}
+
+impl From<StaffDenial> for ApiError {
+    /// Core's `staff_access` refusals, each with its own code.
+    fn from(denial: StaffDenial) -> Self {
+        match denial {
+            StaffDenial::Unauthenticated => Self::Unauthenticated("sign in first"),
+            StaffDenial::Forbidden => Self::Forbidden("this needs a staff role you do not hold"),
+            StaffDenial::MfaRequired => Self::MfaRequired,
+            StaffDenial::ReauthenticationRequired => Self::ReauthenticationRequired,
+        }
+    }
+}
+
+impl From<StaffError> for ApiError {
+    /// Staff acting on accounts: an unknown account is `NOT_FOUND`; acting on one's own
+    /// account, on a staff account without ADMIN, or on a staff account's plan is
+    /// `FORBIDDEN`.
+    fn from(error: StaffError) -> Self {
+        match error {
+            StaffError::NotFound | StaffError::NoSuchStaff => Self::NotFound,
+            StaffError::OwnAccount => Self::Forbidden("staff cannot do this to their own account"),
+            StaffError::StaffTargetNeedsAdmin => {
+                Self::Forbidden("acting on a staff account needs ADMIN")
+            }
+            StaffError::StaffHasNoPlan => Self::Forbidden("staff accounts have no plan"),
+            StaffError::LastAdmin => Self::FailedPrecondition(error_message(&error)),
+            other @ (StaffError::Register(_)
+            | StaffError::Mfa(_)
+            | StaffError::Store(_)
+            | StaffError::Audit(_)
+            | StaffError::Notify(_)) => internal(other),
+        }
+    }
+}
+
+impl From<PartnerDenial> for ApiError {
+    /// Core's `partner_access` refusals: `FORBIDDEN`, saying which of key and grant lacks
+    /// the scope.
+    fn from(denial: PartnerDenial) -> Self {
+        Self::Forbidden(match denial {
+            PartnerDenial::NoGrant => "this person has not granted your organisation access",
+            PartnerDenial::NotGranted(_) => {
+                "this person's grant does not include this field's scope"
+            }
+            PartnerDenial::KeyLacksScope(_) => "your API key does not carry this field's scope",
+        })
+    }
+}
+
+impl From<PartnerError> for ApiError {
+    /// Partners, their keys and people's grants.
+    fn from(error: PartnerError) -> Self {
+        match error {
+            PartnerError::NotFound => Self::NotFound,
+            PartnerError::NameTaken => {
+                Self::BadUserInput("a partner with this name exists".to_owned())
+            }
+            PartnerError::NoScopes => Self::BadUserInput("name at least one scope".to_owned()),
+            PartnerError::Denied(denial) => denial.into(),
+            other @ (PartnerError::Store(_) | PartnerError::Audit(_) | PartnerError::Crypto(_)) => {
+                internal(other)
+            }
+        }
+    }
+}
+
+impl From<CredentialError> for ApiError {
+    /// `setProviderCredential`: an unknown provider is `NOT_FOUND`; one that takes no key,
+    /// `BAD_USER_INPUT`.
+    fn from(error: CredentialError) -> Self {
+        match error {
+            CredentialError::UnknownProvider => Self::NotFound,
+            CredentialError::TakesNoKey => {
+                Self::BadUserInput("this provider takes no API key".to_owned())
+            }
+            other @ (CredentialError::Store(_)
+            | CredentialError::Vault(_)
+            | CredentialError::Audit(_)
+            | CredentialError::Malformed) => internal(other),
+        }
+    }
+}
+
+impl From<RightsError> for ApiError {
+    /// Data subject requests; no message carries personal data.
+    fn from(error: RightsError) -> Self {
+        match error {
+            RightsError::ErasurePending => Self::FailedPrecondition(
+                "an erasure of this account is pending: nothing is exported from it".to_owned(),
+            ),
+            RightsError::TooManyExports {
+                retry_after_seconds,
+            } => Self::RateLimited {
+                retry_after_seconds,
+            },
+            RightsError::NotFound => Self::NotFound,
+            RightsError::Transition(invalid) => Self::FailedPrecondition(error_message(&invalid)),
+            RightsError::Extension(refused) => Self::FailedPrecondition(error_message(&refused)),
+            RightsError::Changed => Self::FailedPrecondition(
+                "the data request changed meanwhile: read it again".to_owned(),
+            ),
+            RightsError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<TicketError> for ApiError {
+    /// Messages to the privacy officer: the input rule broken, or throttling.
+    fn from(error: TicketError) -> Self {
+        match error {
+            TicketError::BadInput(message) => Self::BadUserInput(message.to_owned()),
+            TicketError::Throttled {
+                retry_after_seconds,
+            } => Self::RateLimited {
+                retry_after_seconds,
+            },
+            TicketError::Internal(cause) => Self::Internal(cause),
         }
     }
 }
@@ -338,10 +552,21 @@ pub fn finish_response(response: &mut Response) {
 
 #[cfg(test)]
 mod tests {
+    use icecone_app::accounts::RegisterError;
+    use icecone_app::audit::AuditError;
+    use icecone_app::keys::vault::VaultError;
+    use icecone_app::notify::NotifyError;
+    use icecone_app::tokens::TokenError;
     use icecone_core::consent::Purpose;
+    use icecone_core::crypto::CryptoError;
+    use icecone_core::partner::PartnerScope;
     use icecone_core::provider::ProviderId;
     use icecone_core::provider::adapter::InvalidRequest;
+    use icecone_core::rights::{
+        DataRequestEvent, DataRequestStatus, ExtensionRefused, InvalidTransition,
+    };
     use icecone_core::usage::{QuotaExceeded, Resource};
+    use icecone_store::StoreError;
 
     use super::*;
 
@@ -405,6 +630,246 @@ mod tests {
             let label = format!("{error:?}");
             assert_eq!(code_of(error), expected, "{label}");
         }
+    }
+
+    /// Every variant of every application error the resolvers return, with the code it must
+    /// answer. The `From` impls match without a catch-all, so a new variant needs a line in
+    /// them, and here.
+    #[test]
+    fn every_application_error_gets_the_code_clients_rely_on() {
+        let store = || StoreError::Duplicate;
+        let throttled = || LogInError::Throttled {
+            retry_after_seconds: 30,
+        };
+        let cases: Vec<(ApiError, &str)> = vec![
+            // The consent decision.
+            (Denial::Restricted.into(), "PROCESSING_RESTRICTED"),
+            (
+                Denial::ConsentRequired(Purpose::Marketing).into(),
+                "CONSENT_REQUIRED",
+            ),
+            // Log-in and refresh.
+            (LogInError::WrongCredentials.into(), "UNAUTHENTICATED"),
+            (LogInError::InvalidRefreshToken.into(), "UNAUTHENTICATED"),
+            (throttled().into(), "RATE_LIMITED"),
+            (LogInError::Suspended.into(), "FORBIDDEN"),
+            (
+                LogInError::Token(TokenError::Signing).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (
+                LogInError::Vault(VaultError::SystemKeyMissing).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (LogInError::Store(store()).into(), "INTERNAL_SERVER_ERROR"),
+            (
+                LogInError::Audit(AuditError::Contended).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (
+                LogInError::Notify(NotifyError::Store(store())).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (LogInError::Worker.into(), "INTERNAL_SERVER_ERROR"),
+            // Sign-up and verification.
+            (
+                SignUpError::Throttled {
+                    retry_after_seconds: 30,
+                }
+                .into(),
+                "RATE_LIMITED",
+            ),
+            (SignUpError::InvalidLink.into(), "BAD_USER_INPUT"),
+            (SignUpError::AddressTaken.into(), "BAD_USER_INPUT"),
+            (SignUpError::AlreadyVerified.into(), "BAD_USER_INPUT"),
+            (
+                SignUpError::Register(RegisterError::Store(store())).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (
+                SignUpError::Session(LogInError::Suspended).into(),
+                "FORBIDDEN",
+            ),
+            // The second factor.
+            (MfaError::AlreadyActive.into(), "BAD_USER_INPUT"),
+            (MfaError::NotEnrolled.into(), "BAD_USER_INPUT"),
+            (MfaError::WrongCode.into(), "UNAUTHENTICATED"),
+            (MfaError::StaleMfa.into(), "REAUTHENTICATION_REQUIRED"),
+            (
+                MfaError::StaleAuthentication.into(),
+                "REAUTHENTICATION_REQUIRED",
+            ),
+            (MfaError::LogIn(throttled()).into(), "RATE_LIMITED"),
+            // Profile changes.
+            (ProfileError::InvalidDisplayName.into(), "BAD_USER_INPUT"),
+            (ProfileError::InvalidEmail.into(), "BAD_USER_INPUT"),
+            (
+                ProfileError::StaleAuthentication.into(),
+                "REAUTHENTICATION_REQUIRED",
+            ),
+            (
+                ProfileError::SignUp(SignUpError::InvalidLink).into(),
+                "BAD_USER_INPUT",
+            ),
+            // Erasure and legal holds.
+            (
+                ErasureError::WrongPassword.into(),
+                "REAUTHENTICATION_REQUIRED",
+            ),
+            (ErasureError::CodeRequired.into(), "MFA_REQUIRED"),
+            (ErasureError::WrongCode.into(), "REAUTHENTICATION_REQUIRED"),
+            (ErasureError::NoRequest.into(), "NOT_FOUND"),
+            (ErasureError::TooLate.into(), "BAD_USER_INPUT"),
+            (ErasureError::NotFound.into(), "NOT_FOUND"),
+            (ErasureError::AccountGone.into(), "UNAUTHENTICATED"),
+            (ErasureError::LogIn(throttled()).into(), "RATE_LIMITED"),
+            (ErasureError::Store(store()).into(), "INTERNAL_SERVER_ERROR"),
+            (
+                ErasureError::Other(anyhow::anyhow!("the vault failed")).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            // Staff fields and staff acts.
+            (StaffDenial::Unauthenticated.into(), "UNAUTHENTICATED"),
+            (StaffDenial::Forbidden.into(), "FORBIDDEN"),
+            (StaffDenial::MfaRequired.into(), "MFA_REQUIRED"),
+            (
+                StaffDenial::ReauthenticationRequired.into(),
+                "REAUTHENTICATION_REQUIRED",
+            ),
+            (StaffError::NotFound.into(), "NOT_FOUND"),
+            (StaffError::NoSuchStaff.into(), "NOT_FOUND"),
+            (StaffError::OwnAccount.into(), "FORBIDDEN"),
+            (StaffError::StaffTargetNeedsAdmin.into(), "FORBIDDEN"),
+            (StaffError::StaffHasNoPlan.into(), "FORBIDDEN"),
+            (StaffError::LastAdmin.into(), "FAILED_PRECONDITION"),
+            (
+                StaffError::Register(RegisterError::EmailTaken).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (
+                StaffError::Mfa(MfaError::NotEnrolled).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (StaffError::Store(store()).into(), "INTERNAL_SERVER_ERROR"),
+            (
+                StaffError::Audit(AuditError::Contended).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (
+                StaffError::Notify(NotifyError::Store(store())).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            // Partners.
+            (PartnerDenial::NoGrant.into(), "FORBIDDEN"),
+            (
+                PartnerDenial::NotGranted(PartnerScope::Profile).into(),
+                "FORBIDDEN",
+            ),
+            (
+                PartnerDenial::KeyLacksScope(PartnerScope::Personalization).into(),
+                "FORBIDDEN",
+            ),
+            (PartnerError::NotFound.into(), "NOT_FOUND"),
+            (PartnerError::NameTaken.into(), "BAD_USER_INPUT"),
+            (PartnerError::NoScopes.into(), "BAD_USER_INPUT"),
+            (
+                PartnerError::Denied(PartnerDenial::NoGrant).into(),
+                "FORBIDDEN",
+            ),
+            (PartnerError::Store(store()).into(), "INTERNAL_SERVER_ERROR"),
+            (
+                PartnerError::Audit(AuditError::Contended).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (
+                PartnerError::Crypto(CryptoError::Truncated).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            // Provider credentials.
+            (CredentialError::UnknownProvider.into(), "NOT_FOUND"),
+            (CredentialError::TakesNoKey.into(), "BAD_USER_INPUT"),
+            (
+                CredentialError::Store(store()).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (
+                CredentialError::Vault(VaultError::SystemKeyMissing).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (
+                CredentialError::Audit(AuditError::Contended).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (CredentialError::Malformed.into(), "INTERNAL_SERVER_ERROR"),
+            // Data subject requests and messages to the DPO.
+            (RightsError::ErasurePending.into(), "FAILED_PRECONDITION"),
+            (
+                RightsError::TooManyExports {
+                    retry_after_seconds: 60,
+                }
+                .into(),
+                "RATE_LIMITED",
+            ),
+            (RightsError::NotFound.into(), "NOT_FOUND"),
+            (
+                RightsError::Transition(InvalidTransition {
+                    from: DataRequestStatus::Completed,
+                    event: DataRequestEvent::Complete,
+                })
+                .into(),
+                "FAILED_PRECONDITION",
+            ),
+            (
+                RightsError::Extension(ExtensionRefused::AlreadyExtended).into(),
+                "FAILED_PRECONDITION",
+            ),
+            (RightsError::Changed.into(), "FAILED_PRECONDITION"),
+            (
+                RightsError::Internal(anyhow::anyhow!("the bundle did not seal")).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+            (
+                TicketError::BadInput("the subject is empty").into(),
+                "BAD_USER_INPUT",
+            ),
+            (
+                TicketError::Throttled {
+                    retry_after_seconds: 60,
+                }
+                .into(),
+                "RATE_LIMITED",
+            ),
+            (
+                TicketError::Internal(anyhow::anyhow!("the outbox is full")).into(),
+                "INTERNAL_SERVER_ERROR",
+            ),
+        ];
+        for (error, expected) in cases {
+            let label = format!("{error:?}");
+            assert_eq!(error.code().as_str(), expected, "{label}");
+        }
+    }
+
+    #[test]
+    fn rate_limits_and_missing_consents_carry_their_extensions() {
+        let limited: async_graphql::Error = ApiError::from(LogInError::Throttled {
+            retry_after_seconds: 42,
+        })
+        .into();
+        let extensions = limited.extensions.expect("extensions");
+        assert_eq!(extensions.get("code"), Some(&Value::from("RATE_LIMITED")));
+        assert_eq!(extensions.get("retryAfterSeconds"), Some(&Value::from(42)));
+        let consent: async_graphql::Error =
+            ApiError::from(Denial::ConsentRequired(Purpose::Personalization)).into();
+        let extensions = consent.extensions.expect("extensions");
+        assert_eq!(
+            extensions.get("code"),
+            Some(&Value::from("CONSENT_REQUIRED"))
+        );
+        assert_eq!(
+            extensions.get("purpose"),
+            Some(&Value::from(Purpose::Personalization.as_str()))
+        );
     }
 
     #[test]

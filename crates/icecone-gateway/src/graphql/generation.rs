@@ -18,10 +18,10 @@ use icecone_store::generations::{GenerationPosition, GenerationRecord, Generatio
 use uuid::Uuid;
 
 use super::account::GenerationKindValue;
-use super::caller::{internal, services, viewer_account};
+use super::caller::{services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 use super::providers::Provider;
 
 /// Generations per page when `first` is not given.

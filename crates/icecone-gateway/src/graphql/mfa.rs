@@ -2,29 +2,15 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::auth::{AuthSession, log_in_error, login_context};
+use super::auth::{AuthSession, login_context};
 use super::caller::{services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
-use icecone_app::auth::mfa::{self, MfaError};
+use icecone_app::auth::mfa;
 
 #[derive(Debug, Default)]
 pub(crate) struct MfaMutation;
-
-fn api_error(error: MfaError) -> ApiError {
-    match error {
-        MfaError::AlreadyActive => {
-            ApiError::BadUserInput("a second factor is already active".to_owned())
-        }
-        MfaError::NotEnrolled => {
-            ApiError::BadUserInput("no second factor is enrolled: call enrollTotp first".to_owned())
-        }
-        MfaError::WrongCode => ApiError::Unauthenticated("the code or the challenge is not valid"),
-        MfaError::StaleMfa | MfaError::StaleAuthentication => ApiError::ReauthenticationRequired,
-        MfaError::LogIn(error) => log_in_error(error),
-    }
-}
 
 #[Object]
 impl MfaMutation {
@@ -34,9 +20,7 @@ impl MfaMutation {
     async fn enroll_totp(&self, ctx: &Context<'_>) -> Result<TotpEnrollment, ApiError> {
         let (viewer, account) = viewer_account(ctx).await?;
         let services = services(ctx)?;
-        let enrollment = mfa::enroll(&services.store, &services.vault, viewer, &account)
-            .await
-            .map_err(api_error)?;
+        let enrollment = mfa::enroll(&services.store, &services.vault, viewer, &account).await?;
         Ok(TotpEnrollment {
             secret: enrollment.secret.to_string(),
             otpauth_uri: enrollment.otpauth_uri.to_string(),
@@ -50,9 +34,7 @@ impl MfaMutation {
     async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> Result<Vec<String>, ApiError> {
         let (viewer, account) = viewer_account(ctx).await?;
         let cx = login_context(ctx)?;
-        let codes = mfa::confirm(cx, viewer, &account, &code)
-            .await
-            .map_err(api_error)?;
+        let codes = mfa::confirm(cx, viewer, &account, &code).await?;
         Ok(codes.iter().map(|c| c.to_string()).collect())
     }
 
@@ -62,9 +44,7 @@ impl MfaMutation {
     async fn disable_totp(&self, ctx: &Context<'_>, code: String) -> Result<bool, ApiError> {
         let (viewer, account) = viewer_account(ctx).await?;
         let cx = login_context(ctx)?;
-        mfa::disable(cx, &account, viewer.session, &code)
-            .await
-            .map_err(api_error)?;
+        mfa::disable(cx, &account, viewer.session, &code).await?;
         Ok(true)
     }
 
@@ -76,9 +56,7 @@ impl MfaMutation {
         challenge: String,
         code: String,
     ) -> Result<AuthSession, ApiError> {
-        let tokens = mfa::complete(login_context(ctx)?, &challenge, &code)
-            .await
-            .map_err(api_error)?;
+        let tokens = mfa::complete(login_context(ctx)?, &challenge, &code).await?;
         Ok(tokens.into())
     }
 }

@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 mod account;
+mod arguments;
 mod auth;
 mod caller;
 mod classification;

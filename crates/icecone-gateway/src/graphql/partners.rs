@@ -11,19 +11,20 @@ use async_graphql::{Context, Enum, Guard, ID, Object, SimpleObject, TypeDirectiv
 use chrono::{DateTime, Utc};
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::Activity;
-use icecone_core::partner::{PartnerDenial, PartnerScope, ScopeSet};
+use icecone_core::partner::{PartnerScope, ScopeSet};
 use icecone_store::partners::{GrantRecord, PartnerRecord};
 use uuid::Uuid;
 
 use super::account::Personalization;
+use super::arguments;
 use super::auth::login_context;
-use super::caller::{internal, services, signed_in};
+use super::caller::{services, signed_in};
 use super::classification::{essential, not_personal};
 use super::consent::{ConsentField, PurposeValue, require, requires_consent};
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 use icecone_app::accounts;
 use icecone_app::auth::viewer::Viewer;
-use icecone_app::partners::{self, PartnerCaller, PartnerError, PartnerView};
+use icecone_app::partners::{self, PartnerCaller, PartnerView};
 
 /// What kind of a person's data a partner may read.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,26 +55,7 @@ pub(crate) fn scope_values(scopes: ScopeSet) -> Vec<PartnerScopeValue> {
 }
 
 pub(crate) fn partner_id(id: &ID) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(id).map_err(|_| ApiError::BadUserInput("`partner` is not a partner id".into()))
-}
-
-/// The one mapping of partner failures to API errors.
-pub(crate) fn api_error(error: PartnerError) -> ApiError {
-    match error {
-        PartnerError::NotFound => ApiError::NotFound,
-        PartnerError::NameTaken => ApiError::BadUserInput("a partner with this name exists".into()),
-        PartnerError::NoScopes => ApiError::BadUserInput("name at least one scope".into()),
-        PartnerError::Denied(denial) => denied(denial),
-        other => internal(other),
-    }
-}
-
-fn denied(denial: PartnerDenial) -> ApiError {
-    ApiError::Forbidden(match denial {
-        PartnerDenial::NoGrant => "this person has not granted your organisation access",
-        PartnerDenial::NotGranted(_) => "this person's grant does not include this field's scope",
-        PartnerDenial::KeyLacksScope(_) => "your API key does not carry this field's scope",
-    })
+    arguments::uuid(id, "partner", "a partner id")
 }
 
 /// The one declaration of what a partner field needs: a scope, and the purpose the data is
@@ -113,7 +95,7 @@ pub(crate) struct PartnerGuard {
 impl Guard for PartnerGuard {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         icecone_core::partner::partner_access(self.key, Some(self.grant), self.field.scope)
-            .map_err(denied)?;
+            .map_err(ApiError::from)?;
         require(ctx, self.subject, Activity::Process(self.field.purpose)).await?;
         Ok(())
     }
@@ -163,12 +145,9 @@ impl PartnerQuery {
         id: ID,
     ) -> Result<PartnerAccountView, ApiError> {
         let caller = partner_caller(ctx)?;
-        let account = Uuid::try_parse(&id)
-            .map_err(|_| ApiError::BadUserInput("`id` is not an account id".into()))?;
-        partners::open_account(login_context(ctx)?, caller, account)
-            .await
-            .map(PartnerAccountView)
-            .map_err(api_error)
+        let account = arguments::account_id(&id, "id")?;
+        let view = partners::open_account(login_context(ctx)?, caller, account).await?;
+        Ok(PartnerAccountView(view))
     }
 }
 
@@ -189,9 +168,7 @@ impl PartnerMutation {
         let account = signed_in(ctx)?.account;
         let partner = partner_id(&partner)?;
         let (partner, grant) =
-            partners::grant(login_context(ctx)?, account, partner, scope_set(&scopes))
-                .await
-                .map_err(api_error)?;
+            partners::grant(login_context(ctx)?, account, partner, scope_set(&scopes)).await?;
         Ok(PartnerGrant::of(grant, partner))
     }
 
@@ -204,9 +181,7 @@ impl PartnerMutation {
     ) -> Result<bool, ApiError> {
         let account = signed_in(ctx)?.account;
         let partner = partner_id(&partner)?;
-        partners::revoke_grant(login_context(ctx)?, account, partner)
-            .await
-            .map_err(api_error)
+        Ok(partners::revoke_grant(login_context(ctx)?, account, partner).await?)
     }
 }
 

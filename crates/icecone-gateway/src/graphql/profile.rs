@@ -5,10 +5,10 @@ use async_graphql::{Context, InputObject, Object};
 
 use super::account::Account;
 use super::auth::login_context;
-use super::caller::{internal, services, viewer_account};
+use super::caller::{services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 use icecone_app::auth::profile;
 
 /// What `updateProfile` changes; a field left out stays as it is.

@@ -4,7 +4,7 @@
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use icecone_core::provider::{self, policy};
 
-use super::Services;
+use super::caller::services;
 use super::classification::not_personal;
 use super::error::ApiError;
 use super::scalars::Date;
@@ -20,9 +20,7 @@ impl ProvidersQuery {
     /// which is also what routing decides on. Public: this is what the privacy policy's
     /// provider section is made from.
     async fn providers(&self, ctx: &Context<'_>) -> Result<Vec<Provider>, ApiError> {
-        let services = ctx
-            .data::<Services>()
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("schema built without services")))?;
+        let services = services(ctx)?;
         Ok(services
             .providers
             .entries()

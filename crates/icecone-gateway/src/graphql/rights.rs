@@ -1,6 +1,5 @@
 //! Data subject rights: `requestDataExport`, `contactPrivacyOfficer`, the `DataRequest`
-//! type (`me { dataRequests }`, and DPO's `dataRequests` in the staff console) and the
-//! mapping of the rights errors to API errors.
+//! type (`me { dataRequests }`, and DPO's `dataRequests` in the staff console).
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -9,16 +8,16 @@ use icecone_store::data_requests::DataRequestRecord;
 use icecone_store::erasure::{AccountDeletion, DeletionState};
 use icecone_store::privacy_tickets::PrivacyTicketRecord;
 
-use super::caller::{internal, services, viewer_account};
+use super::caller::{services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::data_request::LegalHoldGroundValue;
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 use crate::request::RequestId;
 use icecone_app::auth::viewer::Viewer;
 use icecone_app::erasure::HoldGround;
-use icecone_app::rights::tickets::{self, TicketError, TicketInput};
-use icecone_app::rights::{self, RightsError, export};
+use icecone_app::rights::tickets::{self, TicketInput};
+use icecone_app::rights::{self, export};
 
 /// Which right a data request exercises (GDPR Art. 15 to 21).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,39 +59,6 @@ pub(crate) enum DataRequestStatusValue {
     Denied,
     /// Withdrawn by the person.
     Cancelled,
-}
-
-/// Maps the rights errors to the API's codes; no message carries personal data.
-pub(crate) fn rights_error(error: RightsError) -> ApiError {
-    match error {
-        RightsError::ErasurePending => ApiError::FailedPrecondition(
-            "an erasure of this account is pending: nothing is exported from it".to_owned(),
-        ),
-        RightsError::TooManyExports {
-            retry_after_seconds,
-        } => ApiError::RateLimited {
-            retry_after_seconds,
-        },
-        RightsError::NotFound => ApiError::NotFound,
-        RightsError::Transition(invalid) => ApiError::FailedPrecondition(invalid.to_string()),
-        RightsError::Extension(refused) => ApiError::FailedPrecondition(refused.to_string()),
-        RightsError::Changed => ApiError::FailedPrecondition(
-            "the data request changed meanwhile: read it again".to_owned(),
-        ),
-        RightsError::Internal(cause) => ApiError::Internal(cause),
-    }
-}
-
-fn ticket_error(error: TicketError) -> ApiError {
-    match error {
-        TicketError::BadInput(message) => ApiError::BadUserInput(message.to_owned()),
-        TicketError::Throttled {
-            retry_after_seconds,
-        } => ApiError::RateLimited {
-            retry_after_seconds,
-        },
-        TicketError::Internal(cause) => ApiError::Internal(cause),
-    }
 }
 
 /// Who looks at a request: its owner (who sees the download link and the extension's
@@ -427,8 +393,7 @@ impl RightsMutation {
             account.id,
             ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
         )
-        .await
-        .map_err(rights_error)?;
+        .await?;
         Ok(DataRequest::new(record, Reader::Owner))
     }
 
@@ -451,8 +416,7 @@ impl RightsMutation {
             id,
             ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
         )
-        .await
-        .map_err(rights_error)?;
+        .await?;
         Ok(DataRequest::new(record, Reader::Owner))
     }
 
@@ -480,8 +444,7 @@ impl RightsMutation {
                 message: &input.message,
             },
         )
-        .await
-        .map_err(ticket_error)?;
+        .await?;
         Ok(ticket.into())
     }
 }

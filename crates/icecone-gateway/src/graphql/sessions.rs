@@ -4,10 +4,11 @@ use async_graphql::{Context, ID, Object};
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::arguments;
 use super::caller::{services, signed_in};
 use super::classification::essential;
 use super::consent::PurposeValue;
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 use crate::request::RequestId;
 use icecone_app::audit::{self, AuditEvent};
 
@@ -27,13 +28,12 @@ impl SessionMutation {
     #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool, ApiError> {
         let viewer = signed_in(ctx)?;
-        let session = Uuid::try_parse(&id)
-            .map_err(|_| ApiError::BadUserInput("`id` is not a session id".to_owned()))?;
+        let session = arguments::uuid(&id, "id", "a session id")?;
         let record = services(ctx)?
             .store
             .session(session)
             .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
+            .map_err(internal)?;
         match record {
             // Someone else's session is answered like one that does not exist.
             Some(record) if record.account == viewer.account => {
@@ -55,7 +55,7 @@ async fn end_session(
         .store
         .revoke_session(session, reason, Utc::now())
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(internal)?;
     let actor = format!("account:{account}");
     let target = format!("session:{session}");
     let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.as_str());
@@ -68,6 +68,6 @@ async fn end_session(
     };
     audit::record(&services.store, &services.vault, event)
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(internal)?;
     Ok(true)
 }

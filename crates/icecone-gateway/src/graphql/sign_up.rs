@@ -7,12 +7,12 @@ use icecone_core::identity::policy::PolicyVersion;
 
 use icecone_core::consent::Purpose;
 
-use super::auth::{AuthSession, log_in_error, login_context};
+use super::auth::{AuthSession, login_context};
 use super::caller::signed_in;
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
-use icecone_app::auth::sign_up::{self, SignUpError};
+use icecone_app::auth::sign_up;
 
 #[derive(Debug, Default)]
 pub(crate) struct SignUpMutation;
@@ -32,27 +32,6 @@ pub(crate) struct SignUpInput {
     /// `BAD_USER_INPUT`.
     #[graphql(default)]
     consents: Vec<PurposeValue>,
-}
-
-pub(super) fn sign_up_error(error: SignUpError) -> ApiError {
-    match error {
-        SignUpError::Throttled {
-            retry_after_seconds,
-        } => ApiError::RateLimited {
-            retry_after_seconds,
-        },
-        SignUpError::InvalidLink => ApiError::BadUserInput(
-            "the verification link is not valid: it was used already or has expired".to_owned(),
-        ),
-        SignUpError::AddressTaken => ApiError::BadUserInput(
-            "this address belongs to another account: sign in to that one instead".to_owned(),
-        ),
-        SignUpError::AlreadyVerified => {
-            ApiError::BadUserInput("the e-mail address is verified already".to_owned())
-        }
-        SignUpError::Session(error) => log_in_error(error),
-        SignUpError::Register(error) => ApiError::Internal(error.into()),
-    }
 }
 
 #[Object]
@@ -79,9 +58,8 @@ impl SignUpMutation {
                 "consents: {purpose} does not rest on consent"
             )));
         }
-        let tokens = sign_up::sign_up(login_context(ctx)?, &email, password, policy, &consents)
-            .await
-            .map_err(sign_up_error)?;
+        let tokens =
+            sign_up::sign_up(login_context(ctx)?, &email, password, policy, &consents).await?;
         Ok(tokens.into())
     }
 
@@ -89,9 +67,7 @@ impl SignUpMutation {
     /// account's sign-in name. Works without signing in (the link may be opened anywhere).
     #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<bool, ApiError> {
-        sign_up::verify_email(login_context(ctx)?, &token)
-            .await
-            .map_err(sign_up_error)?;
+        sign_up::verify_email(login_context(ctx)?, &token).await?;
         Ok(true)
     }
 
@@ -100,9 +76,7 @@ impl SignUpMutation {
     #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn resend_verification_email(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
         let viewer = signed_in(ctx)?;
-        sign_up::resend_verification(login_context(ctx)?, viewer.account)
-            .await
-            .map_err(sign_up_error)?;
+        sign_up::resend_verification(login_context(ctx)?, viewer.account).await?;
         Ok(true)
     }
 }

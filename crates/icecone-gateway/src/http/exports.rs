@@ -15,6 +15,7 @@ use futures_util::StreamExt as _;
 use icecone_store::data_requests::StoredExport;
 
 use super::AppState;
+use crate::graphql::error::{ErrorCode, INTERNAL_MESSAGE};
 use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
 use icecone_app::rights::export;
 
@@ -45,15 +46,15 @@ pub(crate) async fn get(
             tracing::error!("the session store could not be read while authenticating");
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "UNAVAILABLE",
-                "try again later",
+                ErrorCode::InternalServerError,
+                INTERNAL_MESSAGE,
             );
         }
         Err(failure) => {
             tracing::info!(reason = %failure, "credentials refused");
             let mut response = error(
                 StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
+                ErrorCode::Unauthenticated,
                 "the access token is not valid",
             );
             response.headers_mut().insert(
@@ -74,13 +75,19 @@ pub(crate) async fn get(
     };
     let now = Utc::now();
     if request.download_used_at.is_some() {
-        return gone("EXPORT_LINK_USED", "this download link was used already");
+        return gone(
+            ErrorCode::ExportLinkUsed,
+            "this download link was used already",
+        );
     }
     if request
         .download_expires_at
         .is_none_or(|expires| expires <= now)
     {
-        return gone("EXPORT_LINK_EXPIRED", "this download link has expired");
+        return gone(
+            ErrorCode::ExportLinkExpired,
+            "this download link has expired",
+        );
     }
     let owner = match state.store.account(viewer.account).await {
         Ok(Some(owner)) => owner,
@@ -90,7 +97,12 @@ pub(crate) async fn get(
     let stored = match state.store.take_export(owner.id, request.id, now).await {
         Ok(Some(stored)) => stored,
         // Spent or expired between the read and the update.
-        Ok(None) => return gone("EXPORT_LINK_USED", "this download link was used already"),
+        Ok(None) => {
+            return gone(
+                ErrorCode::ExportLinkUsed,
+                "this download link was used already",
+            );
+        }
         Err(failure) => return internal(&failure),
     };
     let mut response = HttpResponse::Ok();
@@ -118,7 +130,7 @@ pub(crate) async fn get(
                         error = format!("{failure:#}"),
                         "an export could not be opened"
                     );
-                    actix_web::error::ErrorInternalServerError("internal server error")
+                    actix_web::error::ErrorInternalServerError(INTERNAL_MESSAGE)
                 })
             });
             response.streaming(chunks)
@@ -133,8 +145,8 @@ pub(crate) async fn get(
                     );
                     error(
                         StatusCode::INTERNAL_SERVER_ERROR,
-                        "INTERNAL_SERVER_ERROR",
-                        "internal server error",
+                        ErrorCode::InternalServerError,
+                        INTERNAL_MESSAGE,
                     )
                 }
             }
@@ -146,22 +158,23 @@ fn internal(failure: &icecone_store::StoreError) -> HttpResponse {
     tracing::error!(error = %icecone_app::error_chain(failure), "an export could not be read");
     error(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "INTERNAL_SERVER_ERROR",
-        "internal server error",
+        ErrorCode::InternalServerError,
+        INTERNAL_MESSAGE,
     )
 }
 
 fn not_found() -> HttpResponse {
-    error(StatusCode::NOT_FOUND, "NOT_FOUND", "not found")
+    error(StatusCode::NOT_FOUND, ErrorCode::NotFound, "not found")
 }
 
-fn gone(code: &'static str, message: &'static str) -> HttpResponse {
+fn gone(code: ErrorCode, message: &'static str) -> HttpResponse {
     error(StatusCode::GONE, code, message)
 }
 
-fn error(status: StatusCode, code: &'static str, message: &'static str) -> HttpResponse {
+/// A JSON error: `{"error": {"code", "message"}}`, the code from the one list.
+fn error(status: StatusCode, code: ErrorCode, message: &'static str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, NO_STORE))
         .insert_header((NOSNIFF, "nosniff"))
-        .json(serde_json::json!({ "error": { "code": code, "message": message } }))
+        .json(serde_json::json!({ "error": { "code": code.as_str(), "message": message } }))
 }

@@ -374,9 +374,12 @@ fn respond(response_type: ResponseType, response: BatchResponse) -> HttpResponse
             .body(body),
         Err(error) => {
             tracing::error!(error = %error, "serializing a GraphQL response failed");
-            HttpResponse::InternalServerError()
-                .content_type(response_type.content_type())
-                .body(r#"{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#)
+            refusal(
+                response_type,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InternalServerError,
+                crate::graphql::error::INTERNAL_MESSAGE,
+            )
         }
     }
 }

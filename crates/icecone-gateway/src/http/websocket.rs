@@ -112,8 +112,9 @@ impl Sockets {
     }
 }
 
-/// Upgrades to a WebSocket, or refuses: 400 without the subprotocol, 403 without a client
-/// address, 429 when the address has its share of connections open.
+/// Upgrades to a WebSocket, or refuses with a coded JSON error: 400 without the subprotocol
+/// or a well-formed upgrade, 403 without a client address, 429 when the address has its
+/// share of connections open.
 pub(crate) async fn upgrade(
     request: HttpRequest,
     payload: web::Payload,
@@ -159,7 +160,17 @@ pub(crate) async fn upgrade(
     };
     let (mut response, session, stream) = match actix_ws::handle(&request, payload) {
         Ok(parts) => parts,
-        Err(error) => return error.error_response(),
+        // Not a well-formed upgrade (no `Upgrade: websocket`, no key or version): refused
+        // with the handshake's status and a coded error, as every other refusal.
+        Err(error) => {
+            return refusal(
+                ResponseType::Json,
+                error.error_response().status(),
+                ErrorCode::BadUserInput,
+                "not a WebSocket upgrade: send Upgrade, Sec-WebSocket-Key and \
+                 Sec-WebSocket-Version 13",
+            );
+        }
     };
     response.headers_mut().insert(
         header::SEC_WEBSOCKET_PROTOCOL,

@@ -4,12 +4,10 @@
 use async_graphql::{Context, Enum, Guard, TypeDirective};
 use chrono::Utc;
 use icecone_core::identity::roles::{RoleRule, StaffRole};
-use icecone_core::identity::staff_access::{
-    MfaRequirement, StaffDenial, StaffRequirement, staff_access,
-};
+use icecone_core::identity::staff_access::{MfaRequirement, StaffRequirement, staff_access};
 
-use crate::graphql::caller::{internal, services};
-use crate::graphql::error::ApiError;
+use crate::graphql::caller::services;
+use crate::graphql::error::{ApiError, internal};
 use icecone_app::auth::staff;
 use icecone_app::auth::viewer::Viewer;
 
@@ -104,10 +102,5 @@ async fn check(ctx: &Context<'_>, required: StaffRequirement) -> Result<(), ApiE
         }
         _ => staff_access(None, required),
     };
-    decision.map_err(|denial| match denial {
-        StaffDenial::Unauthenticated => ApiError::Unauthenticated("sign in first"),
-        StaffDenial::Forbidden => ApiError::Forbidden("this needs a staff role you do not hold"),
-        StaffDenial::MfaRequired => ApiError::MfaRequired,
-        StaffDenial::ReauthenticationRequired => ApiError::ReauthenticationRequired,
-    })
+    Ok(decision?)
 }

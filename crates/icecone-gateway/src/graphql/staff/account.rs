@@ -3,19 +3,18 @@
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use icecone_core::identity::roles::RoleRule;
-use icecone_core::identity::staff_access::StaffReason;
 use icecone_store::accounts::AccountKind;
-use uuid::Uuid;
 
 use super::access::{StaffField, StaffRoleValue, requires_mfa, requires_role};
+use crate::graphql::arguments;
 use crate::graphql::auth::login_context;
-use crate::graphql::caller::{internal, services, signed_in};
+use crate::graphql::caller::{services, signed_in};
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
-use crate::graphql::error::ApiError;
+use crate::graphql::error::{ApiError, internal};
 use crate::graphql::generation::PlanValue;
 use icecone_app::accounts;
-use icecone_app::auth::staff::{self, AccountFile, StaffError};
+use icecone_app::auth::staff::{self, AccountFile};
 
 /// `staffAccount`: SUPPORT, DPO or ADMIN, with a second factor in the session.
 const READ_ACCOUNT: StaffField = StaffField::new(RoleRule::SupportOrAbove);
@@ -23,26 +22,6 @@ const READ_ACCOUNT: StaffField = StaffField::new(RoleRule::SupportOrAbove);
 const SUSPEND_ACCOUNT: StaffField = StaffField::fresh(RoleRule::SupportOrAbove);
 /// `setAccountPlan`: ADMIN, with a second factor in the last five minutes.
 const SET_PLAN: StaffField = StaffField::fresh(RoleRule::Admin);
-
-fn reason(text: &str) -> Result<StaffReason, ApiError> {
-    // The message never repeats the reason: it may name a person.
-    StaffReason::parse(text).map_err(|error| ApiError::BadUserInput(error.to_string()))
-}
-
-fn account_id(id: &ID) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(id).map_err(|_| ApiError::BadUserInput("`id` is not an account id".to_owned()))
-}
-
-fn api_error(error: StaffError) -> ApiError {
-    match error {
-        StaffError::NotFound => ApiError::NotFound,
-        StaffError::OwnAccount => ApiError::Forbidden("staff cannot do this to their own account"),
-        StaffError::StaffTargetNeedsAdmin => {
-            ApiError::Forbidden("acting on a staff account needs ADMIN")
-        }
-        other => internal(other),
-    }
-}
 
 #[derive(Debug, Default)]
 pub(crate) struct StaffAccountQuery;
@@ -64,12 +43,10 @@ impl StaffAccountQuery {
         id: ID,
         reason: String,
     ) -> Result<Option<StaffAccountView>, ApiError> {
-        let reason = self::reason(&reason)?;
-        let target = account_id(&id)?;
+        let reason = arguments::staff_reason(&reason, "reason")?;
+        let target = arguments::account_id(&id, "id")?;
         let staff_member = signed_in(ctx)?.account;
-        let file = staff::read_account(login_context(ctx)?, staff_member, target, &reason)
-            .await
-            .map_err(api_error)?;
+        let file = staff::read_account(login_context(ctx)?, staff_member, target, &reason).await?;
         Ok(file.map(StaffAccountView))
     }
 }
@@ -95,12 +72,10 @@ impl StaffAccountMutation {
         id: ID,
         reason: String,
     ) -> Result<Option<StaffAccountView>, ApiError> {
-        let reason = self::reason(&reason)?;
-        let target = account_id(&id)?;
+        let reason = arguments::staff_reason(&reason, "reason")?;
+        let target = arguments::account_id(&id, "id")?;
         let staff_member = signed_in(ctx)?.account;
-        let file = staff::suspend(login_context(ctx)?, staff_member, target, &reason)
-            .await
-            .map_err(api_error)?;
+        let file = staff::suspend(login_context(ctx)?, staff_member, target, &reason).await?;
         Ok(Some(StaffAccountView(file)))
     }
 
@@ -120,8 +95,8 @@ impl StaffAccountMutation {
         plan: PlanValue,
         reason: String,
     ) -> Result<Option<StaffAccountView>, ApiError> {
-        let reason = self::reason(&reason)?;
-        let target = account_id(&id)?;
+        let reason = arguments::staff_reason(&reason, "reason")?;
+        let target = arguments::account_id(&id, "id")?;
         let staff_member = signed_in(ctx)?.account;
         let file = staff::set_plan(
             login_context(ctx)?,
@@ -130,11 +105,7 @@ impl StaffAccountMutation {
             plan.into(),
             &reason,
         )
-        .await
-        .map_err(|error| match error {
-            StaffError::StaffTargetNeedsAdmin => ApiError::Forbidden("staff accounts have no plan"),
-            other => api_error(other),
-        })?;
+        .await?;
         Ok(Some(StaffAccountView(file)))
     }
 }

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use icecone_core::identity::roles::RoleRule;
 
 use super::access::{StaffField, requires_mfa, requires_role};
-use crate::graphql::caller::{internal, services, signed_in};
+use crate::graphql::caller::{services, signed_in};
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
-use crate::graphql::error::ApiError;
+use crate::graphql::error::{ApiError, internal};
 use crate::request::RequestId;
 use icecone_app::audit::{self, MAX_READ_PAGE, ReadEntry};
 

@@ -9,11 +9,11 @@ use icecone_core::provider::credential::ApiCredential;
 
 use super::access::{StaffField, requires_mfa, requires_role};
 use crate::graphql::auth::login_context;
-use crate::graphql::caller::{internal, services, signed_in};
+use crate::graphql::caller::{services, signed_in};
 use crate::graphql::classification::not_personal;
 use crate::graphql::error::ApiError;
 use crate::graphql::providers::Provider;
-use icecone_app::providers::credentials::{self, CredentialError};
+use icecone_app::providers::credentials;
 
 /// ADMIN, with a second factor within the last five minutes.
 const SET_CREDENTIAL: StaffField = StaffField::fresh(RoleRule::Admin);
@@ -44,15 +44,8 @@ impl CredentialMutation {
         let provider = ProviderId::parse(&provider).map_err(|_| ApiError::NotFound)?;
         let admin = signed_in(ctx)?.account;
         let router = &services(ctx)?.providers;
-        let (entry, info) = credentials::set(login_context(ctx)?, router, admin, &provider, key)
-            .await
-            .map_err(|error| match error {
-                CredentialError::UnknownProvider => ApiError::NotFound,
-                CredentialError::TakesNoKey => {
-                    ApiError::BadUserInput("this provider takes no API key".to_owned())
-                }
-                other => internal(other),
-            })?;
+        let (entry, info) =
+            credentials::set(login_context(ctx)?, router, admin, &provider, key).await?;
         Ok(ProviderCredentialInfo {
             provider: Provider::new(entry),
             fingerprint: info.fingerprint,

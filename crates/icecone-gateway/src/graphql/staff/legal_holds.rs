@@ -5,16 +5,15 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use icecone_core::identity::roles::RoleRule;
-use icecone_core::identity::staff_access::StaffReason;
-use uuid::Uuid;
 
 use super::access::{StaffField, requires_mfa, requires_role};
+use crate::graphql::arguments;
 use crate::graphql::auth::login_context;
-use crate::graphql::caller::{internal, services, signed_in};
+use crate::graphql::caller::{services, signed_in};
 use crate::graphql::classification::{essential, not_personal};
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::data_request::LegalHoldGroundValue;
-use crate::graphql::error::ApiError;
+use crate::graphql::error::{ApiError, internal};
 use icecone_app::erasure;
 
 /// `setLegalHold` / `releaseLegalHold`: DPO or ADMIN, second factor in the last five
@@ -22,16 +21,6 @@ use icecone_app::erasure;
 const HOLD: StaffField = StaffField::fresh(RoleRule::Dpo);
 /// `erasureFollowups`: DPO or ADMIN, second factor in the session.
 const FOLLOWUPS: StaffField = StaffField::new(RoleRule::Dpo);
-
-fn account_id(id: &ID) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(id)
-        .map_err(|_| ApiError::BadUserInput("`accountId` is not an account id".to_owned()))
-}
-
-fn documented(text: &str, what: &str) -> Result<StaffReason, ApiError> {
-    // The message never repeats the text: it may name a person.
-    StaffReason::parse(text).map_err(|error| ApiError::BadUserInput(format!("{what}: {error}")))
-}
 
 /// A legal hold as DPO staff see it (the note is not shown back: it is in the audit trail).
 #[derive(SimpleObject)]
@@ -84,8 +73,8 @@ impl LegalHoldMutation {
         ground: LegalHoldGroundValue,
         note: String,
     ) -> Result<LegalHoldInfo, ApiError> {
-        let note = documented(&note, "note")?;
-        let target = self::account_id(&account_id)?;
+        let note = arguments::staff_reason(&note, "note")?;
+        let target = arguments::account_id(&account_id, "accountId")?;
         let staff = signed_in(ctx)?.account;
         let hold = erasure::set_hold(
             login_context(ctx)?,
@@ -118,8 +107,8 @@ impl LegalHoldMutation {
         account_id: ID,
         reason: String,
     ) -> Result<bool, ApiError> {
-        let reason = documented(&reason, "reason")?;
-        let target = self::account_id(&account_id)?;
+        let reason = arguments::staff_reason(&reason, "reason")?;
+        let target = arguments::account_id(&account_id, "accountId")?;
         let staff = signed_in(ctx)?.account;
         Ok(erasure::release_holds(login_context(ctx)?, staff, target, reason.as_str()).await?)
     }

@@ -6,16 +6,14 @@ use chrono::{DateTime, Utc};
 use icecone_core::identity::roles::RoleRule;
 use icecone_core::partner::PartnerName;
 use icecone_store::partners::PartnerKeyRecord;
-use uuid::Uuid;
 
 use super::access::{StaffField, requires_mfa, requires_role};
+use crate::graphql::arguments;
 use crate::graphql::auth::login_context;
-use crate::graphql::caller::{internal, services, signed_in};
+use crate::graphql::caller::{services, signed_in};
 use crate::graphql::classification::not_personal;
-use crate::graphql::error::ApiError;
-use crate::graphql::partners::{
-    Partner, PartnerScopeValue, api_error, partner_id, scope_set, scope_values,
-};
+use crate::graphql::error::{ApiError, internal};
+use crate::graphql::partners::{Partner, PartnerScopeValue, partner_id, scope_set, scope_values};
 use icecone_app::partners::{self, IssuedKey};
 
 /// `partnerKeys`: ADMIN, with a second factor in the session.
@@ -74,9 +72,7 @@ impl PartnerKeysMutation {
             PartnerName::parse(&name).map_err(|error| ApiError::BadUserInput(error.to_string()))?;
         let admin = signed_in(ctx)?.account;
         let (partner, key) =
-            partners::create_partner(login_context(ctx)?, admin, &name, scope_set(&scopes))
-                .await
-                .map_err(api_error)?;
+            partners::create_partner(login_context(ctx)?, admin, &name, scope_set(&scopes)).await?;
         Ok(IssuedPartnerKey::new(Partner(partner), key))
     }
 
@@ -96,9 +92,7 @@ impl PartnerKeysMutation {
         let partner = partner_id(&partner)?;
         let admin = signed_in(ctx)?.account;
         let (record, key) =
-            partners::issue_key(login_context(ctx)?, admin, partner, scope_set(&scopes))
-                .await
-                .map_err(api_error)?;
+            partners::issue_key(login_context(ctx)?, admin, partner, scope_set(&scopes)).await?;
         Ok(IssuedPartnerKey::new(Partner(record), key))
     }
 
@@ -111,12 +105,9 @@ impl PartnerKeysMutation {
         directive = not_personal::apply()
     )]
     async fn revoke_partner_key(&self, ctx: &Context<'_>, id: ID) -> Result<bool, ApiError> {
-        let key = Uuid::try_parse(&id)
-            .map_err(|_| ApiError::BadUserInput("`id` is not a key id".into()))?;
+        let key = arguments::uuid(&id, "id", "a key id")?;
         let admin = signed_in(ctx)?.account;
-        partners::revoke_key(login_context(ctx)?, admin, key)
-            .await
-            .map_err(api_error)
+        Ok(partners::revoke_key(login_context(ctx)?, admin, key).await?)
     }
 }
 

@@ -7,15 +7,15 @@ use chrono::{DateTime, Utc};
 use icecone_core::identity::roles::RoleRule;
 use icecone_core::identity::staff_access::StaffReason;
 use icecone_core::rights::{DataRequestEvent, DataRequestStatus};
-use uuid::Uuid;
 
 use super::access::{StaffField, requires_mfa, requires_role};
-use crate::graphql::caller::{internal, services, signed_in};
+use crate::graphql::arguments;
+use crate::graphql::caller::{services, signed_in};
 use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::erasure;
-use crate::graphql::error::ApiError;
-use crate::graphql::rights::{DataRequest, DataRequestStatusValue, Reader, rights_error};
+use crate::graphql::error::{ApiError, internal};
+use crate::graphql::rights::{DataRequest, DataRequestStatusValue, Reader};
 use crate::request::RequestId;
 use icecone_app::audit::{self, AuditEvent};
 use icecone_app::rights::{self, StaffAct, tickets};
@@ -25,15 +25,6 @@ const READ_REQUESTS: StaffField = StaffField::new(RoleRule::Dpo);
 /// `extendDataRequest`, `completeDataRequest`, `denyDataRequest`: DPO or ADMIN, with a
 /// second factor within the last five minutes.
 const ACT_ON_REQUEST: StaffField = StaffField::fresh(RoleRule::Dpo);
-
-fn reason(text: &str) -> Result<StaffReason, ApiError> {
-    StaffReason::parse(text).map_err(|error| ApiError::BadUserInput(error.to_string()))
-}
-
-fn request_id(id: &ID) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(id)
-        .map_err(|_| ApiError::BadUserInput("`id` is not a data request id".to_owned()))
-}
 
 async fn record_read(ctx: &Context<'_>, action: &str, target: &str) -> Result<(), ApiError> {
     let services = services(ctx)?;
@@ -178,8 +169,8 @@ impl RightsStaffMutation {
         reason: String,
         months: Option<i32>,
     ) -> Result<DataRequest, ApiError> {
-        let reason = self::reason(&reason)?;
-        let id = request_id(&id)?;
+        let reason = arguments::staff_reason(&reason, "reason")?;
+        let id = arguments::uuid(&id, "id", "a data request id")?;
         let months = u32::try_from(months.unwrap_or(2))
             .map_err(|_| ApiError::BadUserInput("`months` must be 1 or 2".to_owned()))?;
         let services = services(ctx)?;
@@ -190,8 +181,7 @@ impl RightsStaffMutation {
             id,
             months,
         )
-        .await
-        .map_err(rights_error)?;
+        .await?;
         Ok(DataRequest::new(record, Reader::Staff))
     }
 
@@ -208,8 +198,8 @@ impl RightsStaffMutation {
         id: ID,
         note: String,
     ) -> Result<DataRequest, ApiError> {
-        let note = reason(&note)?;
-        let id = request_id(&id)?;
+        let note = arguments::staff_reason(&note, "note")?;
+        let id = arguments::uuid(&id, "id", "a data request id")?;
         let services = services(ctx)?;
         let record = rights::close(
             &services.store,
@@ -218,8 +208,7 @@ impl RightsStaffMutation {
             id,
             DataRequestEvent::Complete,
         )
-        .await
-        .map_err(rights_error)?;
+        .await?;
         Ok(DataRequest::new(record, Reader::Staff))
     }
 
@@ -236,8 +225,8 @@ impl RightsStaffMutation {
         id: ID,
         reason: String,
     ) -> Result<DataRequest, ApiError> {
-        let reason = self::reason(&reason)?;
-        let id = request_id(&id)?;
+        let reason = arguments::staff_reason(&reason, "reason")?;
+        let id = arguments::uuid(&id, "id", "a data request id")?;
         let services = services(ctx)?;
         let record = rights::close(
             &services.store,
@@ -246,8 +235,7 @@ impl RightsStaffMutation {
             id,
             DataRequestEvent::Deny,
         )
-        .await
-        .map_err(rights_error)?;
+        .await?;
         Ok(DataRequest::new(record, Reader::Staff))
     }
 }

@@ -1,0 +1,7 @@
+//! What the end-to-end tests share: the gateway in process ([`app`]), the binary
+//! ([`binary`]), the schema reader of the walks ([`schema_walk`]) and TOTP codes ([`totp`]).
+
+pub(crate) mod app;
+pub(crate) mod binary;
+pub(crate) mod schema_walk;
+pub(crate) mod totp;
