@@ -253,7 +253,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         key: "max_provider_retention_days",
         default: Some("0"),
-        help: "the longest an AI provider may keep prompts and outputs for a request to be routed to it; 0: only providers that keep nothing (a provider whose retention is unknown is never used)",
+        help: "the longest an AI provider may keep prompts and outputs for a request to be routed to it; 0: only providers that keep nothing (only a bound the provider's terms give counts: a provider whose retention is unknown or open-ended is never used)",
     },
     SettingDoc {
         key: "provider_timeout_seconds",
