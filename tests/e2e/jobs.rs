@@ -15,6 +15,7 @@ use icecone_app::generation::video::{self, VideoJobs};
 use icecone_app::jobs::{self, JobHandler, Leased, Outcome, Runner, Step};
 use icecone_app::providers::Entry;
 use icecone_app::providers::router::{Router, RouterSettings};
+use icecone_core::generation::{GenerationStatus, RemoteCopy};
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, ProviderAdapter, ProviderError,
@@ -24,7 +25,6 @@ use icecone_core::provider::policy::ProviderPolicy;
 use icecone_core::usage::{Period, Plans, Quota};
 use icecone_gateway::config::JobsConfig;
 use icecone_provider_http::fetch::MediaFetcher;
-use icecone_store::generations::{GenerationStatus, RemoteCopy};
 use icecone_store::jobs::{JobRecord, JobState, NewJob};
 use serde_json::{Value, json};
 use uuid::Uuid;

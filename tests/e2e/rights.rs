@@ -1244,13 +1244,15 @@ impl Drop for PeakMemory {
 async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_not_the_export() {
     use crate::binary::{free_port, icecone, terminate, wait_until_healthy};
     use icecone_app::keys::vault::Field;
+    use icecone_core::generation::GenerationKind;
+    use icecone_core::generation::GenerationStatus;
     use icecone_core::identity::email::Email;
     use icecone_core::identity::password::Password;
     use icecone_core::identity::policy::PolicyVersion;
-    use icecone_core::personalization::GenerationKind;
+    use icecone_core::provider::ProviderId;
     use icecone_core::usage::Usage;
     use icecone_store::accounts::AccountKind;
-    use icecone_store::generations::{GenerationRecord, GenerationStatus};
+    use icecone_store::generations::GenerationRecord;
     use std::process::Stdio;
 
     let db = icecone_store::testing::TestDatabase::new().await;
@@ -1331,7 +1333,7 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
                     account,
                     kind: GenerationKind::Video,
                     status: GenerationStatus::Succeeded,
-                    provider: "local".to_owned(),
+                    provider: ProviderId::parse("local").expect("provider id"),
                     provider_job_id: None,
                     prompt_sealed: prompt,
                     text_sealed: None,

@@ -17,11 +17,11 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::background::StepUse;
+use icecone_core::generation::RemoteCopy;
 use icecone_core::provider::adapter::{JobHandle, ProviderError, RemoteDeletion};
 use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
 use icecone_store::erasure::{AccountDeletion, DeletionState, ErasureFollowup};
-use icecone_store::generations::RemoteCopy;
 use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 

@@ -23,7 +23,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::{Activity, Denial};
-use icecone_core::personalization::{GenerationKind, PastGeneration, Profile};
+use icecone_core::generation::{GenerationKind, GenerationStatus};
+use icecone_core::personalization::{PastGeneration, Profile};
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, Output, Submission, VideoRequest,
@@ -31,7 +32,7 @@ use icecone_core::provider::adapter::{
 use icecone_core::subject::SubjectId;
 use icecone_core::usage::{self, Period, Plans, QuotaExceeded, Resource, Usage};
 use icecone_store::accounts::AccountRecord;
-use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
+use icecone_store::generations::{GenerationPosition, GenerationRecord};
 use icecone_store::jobs::NewJob;
 use icecone_store::{Metering, Store};
 use uuid::Uuid;
@@ -105,15 +106,6 @@ fn field<'a>(column: &'a str, id: &'a str) -> Field<'a> {
         table: TABLE,
         column,
         row_id: id,
-    }
-}
-
-/// The kind a request produces.
-fn kind_of(request: &GenerationRequest) -> GenerationKind {
-    match request {
-        GenerationRequest::Text(_) => GenerationKind::Text,
-        GenerationRequest::Image(_) => GenerationKind::Image,
-        GenerationRequest::Video(_) => GenerationKind::Video,
     }
 }
 
@@ -302,7 +294,7 @@ impl Generations {
                 account: account.id,
                 kind: GenerationKind::Video,
                 status: GenerationStatus::Queued,
-                provider: provider.to_string(),
+                provider,
                 provider_job_id: None,
                 prompt_sealed,
                 text_sealed: None,
@@ -371,7 +363,7 @@ impl Generations {
         match routed.submission {
             Submission::Done(output) => Ok((routed.provider, output)),
             Submission::Pending(job) => {
-                if let Some(adapter) = self.router.adapter(routed.provider.as_str())
+                if let Some(adapter) = self.router.adapter(&routed.provider)
                     && let Err(error) = adapter.cancel(&job).await
                 {
                     tracing::warn!(provider = %routed.provider, error = %error, "an unexpected provider job could not be cancelled");
@@ -419,9 +411,9 @@ impl Generations {
         let record = GenerationRecord {
             id,
             account: account.id,
-            kind: kind_of(request),
+            kind: GenerationKind::of(request),
             status: GenerationStatus::Succeeded,
-            provider: provider.to_string(),
+            provider: provider.clone(),
             provider_job_id: None,
             prompt_sealed,
             text_sealed,
@@ -543,10 +535,7 @@ impl Generations {
         let Some(record) = self.store.generation_of(account, id).await? else {
             return Ok(false);
         };
-        let unfinished = matches!(
-            record.status,
-            GenerationStatus::Queued | GenerationStatus::Running
-        );
+        let unfinished = !record.status.is_final();
         let mut cancel_remote = false;
         if unfinished {
             for job in self.store.jobs_for(video::KIND, &id.to_string()).await? {

@@ -20,13 +20,14 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::background::StepUse;
+use icecone_core::generation::{GenerationStatus, RemoteCopy};
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, Prompt, ProviderAdapter,
     ProviderError, RemoteDeletion, Submission, VideoRequest,
 };
 use icecone_provider_http::fetch::MediaFetcher;
 use icecone_store::accounts::AccountRecord;
-use icecone_store::generations::{GenerationRecord, GenerationStatus, RemoteCopy, SealedMedia};
+use icecone_store::generations::{GenerationRecord, SealedMedia};
 use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 
@@ -218,12 +219,10 @@ impl VideoJobs {
         record: &GenerationRecord,
     ) -> anyhow::Result<Outcome> {
         let request = self.request(owner, record).await?;
-        let provider = icecone_core::provider::ProviderId::parse(&record.provider)
-            .map_err(|_| anyhow::anyhow!("a generation names an invalid provider id"))?;
         let routed = match self
             .generations
             .router()
-            .route(&request, Some(&provider))
+            .route(&request, Some(&record.provider))
             .await
         {
             Ok(routed) => routed,

@@ -832,14 +832,6 @@ impl ExportJobs {
     }
 }
 
-fn kind_name(record: &GenerationRecord) -> &'static str {
-    match record.kind {
-        icecone_core::personalization::GenerationKind::Text => "TEXT",
-        icecone_core::personalization::GenerationKind::Image => "IMAGE",
-        icecone_core::personalization::GenerationKind::Video => "VIDEO",
-    }
-}
-
 /// A generation in `export.json`, with its prompt and text decrypted and the name of its
 /// media file in the archive.
 fn generation_json(
@@ -850,9 +842,9 @@ fn generation_json(
 ) -> Value {
     json!({
         "id": record.id.to_string(),
-        "kind": kind_name(record),
+        "kind": record.kind.as_str(),
         "status": record.status.as_str(),
-        "provider": record.provider,
+        "provider": record.provider.as_str(),
         "createdAt": time(record.created_at),
         "completedAt": time_opt(record.completed_at),
         "prompt": prompt,
@@ -873,9 +865,7 @@ fn generation_json(
 fn disclosure_json(generations: &Generations, record: &GenerationRecord) -> Value {
     let categories: Vec<&str> = generations
         .router()
-        .entries()
-        .iter()
-        .find(|entry| entry.adapter().id().as_str() == record.provider)
+        .entry(&record.provider)
         .map(|entry| {
             entry
                 .effective()
@@ -886,9 +876,9 @@ fn disclosure_json(generations: &Generations, record: &GenerationRecord) -> Valu
         })
         .unwrap_or_default();
     json!({
-        "provider": record.provider,
+        "provider": record.provider.as_str(),
         "generationId": record.id.to_string(),
-        "kind": kind_name(record),
+        "kind": record.kind.as_str(),
         "at": time(record.created_at),
         "dataCategories": categories,
     })

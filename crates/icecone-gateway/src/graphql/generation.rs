@@ -9,12 +9,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
+use icecone_core::generation::GenerationStatus;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, MediaUrl, Prompt, TextRequest, VideoRequest,
 };
 use icecone_core::subject::SubjectId;
-use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
+use icecone_store::generations::{GenerationPosition, GenerationRecord};
 use uuid::Uuid;
 
 use super::account::GenerationKindValue;
@@ -251,14 +252,6 @@ impl GenerationMutation {
 #[derive(Debug, Default)]
 pub(crate) struct GenerationSubscription;
 
-/// Whether a generation will change no more.
-fn is_final(status: GenerationStatus) -> bool {
-    matches!(
-        status,
-        GenerationStatus::Succeeded | GenerationStatus::Failed | GenerationStatus::Cancelled
-    )
-}
-
 #[Subscription]
 impl GenerationSubscription {
     /// One of the signed-in person's generations, now and at every change of its status;
@@ -298,7 +291,7 @@ impl GenerationSubscription {
                         return Some((Generation::new(record, subject), (None, Some(status))));
                     }
                     let last = last?;
-                    if is_final(last) {
+                    if last.is_final() {
                         return None;
                     }
                     loop {
@@ -413,7 +406,7 @@ pub(crate) async fn generations_of(
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(
     name = "GenerationStatus",
-    remote = "icecone_store::generations::GenerationStatus"
+    remote = "icecone_core::generation::GenerationStatus"
 )]
 pub(crate) enum GenerationStatusValue {
     /// Accepted, not yet sent to a provider.
@@ -462,9 +455,7 @@ impl Generation {
         services(ctx)?
             .generations
             .router()
-            .entries()
-            .iter()
-            .find(|entry| entry.adapter().id().as_str() == self.record.provider)
+            .entry(&self.record.provider)
             .cloned()
             .map(Provider)
             .ok_or_else(|| internal(anyhow::anyhow!("a generation names an unknown provider")))

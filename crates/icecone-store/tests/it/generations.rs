@@ -1,9 +1,8 @@
-use icecone_core::personalization::GenerationKind;
+use icecone_core::generation::{GenerationKind, GenerationStatus};
+use icecone_core::provider::ProviderId;
 use icecone_core::usage::{Period, Usage};
 use icecone_store::accounts::AccountKind;
-use icecone_store::generations::{
-    GenerationPosition, GenerationRecord, GenerationStatus, PURGE_BATCH,
-};
+use icecone_store::generations::{GenerationPosition, GenerationRecord, PURGE_BATCH};
 use icecone_store::testing::TestDatabase;
 use icecone_store::{Metering, StoreError};
 use tokio::task::JoinSet;
@@ -23,7 +22,7 @@ fn new_generation(
         account,
         kind,
         status: GenerationStatus::Succeeded,
-        provider: "local".to_owned(),
+        provider: ProviderId::parse("local").expect("provider id"),
         provider_job_id: None,
         prompt_sealed: vec![0xA1, 1],
         text_sealed: (!media).then(|| vec![0xA2, 2]),
@@ -55,6 +54,28 @@ async fn insert(
         records.push(record);
     }
     records
+}
+
+#[tokio::test]
+async fn a_stored_provider_id_is_parsed_once_as_the_row_is_read() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let owner = create_user(store, 1).await;
+    let [record] = <[GenerationRecord; 1]>::try_from(
+        insert(
+            store,
+            vec![new_generation(owner, GenerationKind::Text, now())],
+        )
+        .await,
+    )
+    .expect("one");
+    // The only row: how each database stores a UUID does not matter.
+    db.execute("UPDATE generations SET provider = 'Not A Provider'")
+        .await;
+    assert!(matches!(
+        store.generation_of(owner, record.id).await,
+        Err(StoreError::OutOfRange("provider id"))
+    ));
 }
 
 #[tokio::test]
