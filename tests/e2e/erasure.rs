@@ -834,6 +834,7 @@ async fn luma_video(store: &icecone_store::Store, account: Uuid, remote_ref: &st
                 text_sealed: None,
                 media_type: Some("video/mp4".to_owned()),
                 error_code: None,
+                duration_seconds: Some(5),
                 usage: Usage {
                     tokens: 0,
                     images: 0,

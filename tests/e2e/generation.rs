@@ -754,6 +754,7 @@ async fn deleting_asks_the_provider_to_delete_its_copy_without_waiting_for_it() 
         text_sealed: None,
         media_type: Some("video/mp4".to_owned()),
         error_code: None,
+        duration_seconds: Some(4),
         usage: Usage::default(),
         created_at: now,
         completed_at: Some(now),

@@ -1339,6 +1339,7 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
                     text_sealed: None,
                     media_type: Some("video/mp4".to_owned()),
                     error_code: None,
+                    duration_seconds: Some(4),
                     usage: Usage {
                         tokens: 0,
                         images: 0,

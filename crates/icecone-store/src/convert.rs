@@ -16,6 +16,11 @@ pub(crate) fn u64_from_db(value: i64, what: &'static str) -> Result<u64, StoreEr
     u64::try_from(value).map_err(|_| StoreError::OutOfRange(what))
 }
 
+/// A domain `u32` as the `INTEGER` it is stored as.
+pub(crate) fn u32_to_db(value: u32, what: &'static str) -> Result<i32, StoreError> {
+    i32::try_from(value).map_err(|_| StoreError::OutOfRange(what))
+}
+
 /// A stored `INTEGER` counter as the domain's `u32`.
 pub(crate) fn u32_from_db(value: i32, what: &'static str) -> Result<u32, StoreError> {
     u32::try_from(value).map_err(|_| StoreError::OutOfRange(what))

@@ -19,7 +19,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::convert::{provider_from_db, u64_from_db, u64_to_db};
+use crate::convert::{provider_from_db, u32_from_db, u32_to_db, u64_from_db, u64_to_db};
 use crate::entity::{account, generation};
 use crate::usage::{Metered, Metering};
 use crate::{Store, StoreError};
@@ -117,6 +117,9 @@ pub struct GenerationRecord {
     pub media_type: Option<String>,
     /// Why it failed.
     pub error_code: Option<String>,
+    /// The length a video was asked for, in seconds: a parameter of its request, which its
+    /// job submits it with. `None` for text and images.
+    pub duration_seconds: Option<u32>,
     /// What it was metered at.
     pub usage: Usage,
     /// When it was asked for.
@@ -141,7 +144,7 @@ impl fmt::Debug for GenerationRecord {
 
 /// Every column but the media bytes and the sealed input, which record queries select as
 /// `NULL`.
-const RECORD_COLUMNS: [generation::Column; 16] = [
+const RECORD_COLUMNS: [generation::Column; 17] = [
     generation::Column::Id,
     generation::Column::AccountId,
     generation::Column::Kind,
@@ -158,6 +161,7 @@ const RECORD_COLUMNS: [generation::Column; 16] = [
     generation::Column::CreatedAt,
     generation::Column::CompletedAt,
     generation::Column::RemoteCopy,
+    generation::Column::DurationSeconds,
 ];
 
 impl TryFrom<generation::Model> for GenerationRecord {
@@ -175,6 +179,10 @@ impl TryFrom<generation::Model> for GenerationRecord {
             text_sealed: row.text_sealed,
             media_type: row.media_type,
             error_code: row.error_code,
+            duration_seconds: row
+                .duration_seconds
+                .map(|seconds| u32_from_db(seconds, "generation duration"))
+                .transpose()?,
             usage: Usage {
                 tokens: u64_from_db(row.tokens, "generation tokens")?,
                 images: u64_from_db(row.images, "generation images")?,
@@ -263,6 +271,10 @@ fn active_model(
         remote_copy: Set(record
             .remote_copy
             .map(|copy| remote_copy_to_db(copy).to_owned())),
+        duration_seconds: Set(record
+            .duration_seconds
+            .map(|seconds| u32_to_db(seconds, "generation duration"))
+            .transpose()?),
     })
 }
 

@@ -109,6 +109,14 @@ fn field<'a>(column: &'a str, id: &'a str) -> Field<'a> {
     }
 }
 
+/// The request's parameters a job would need to submit it again: a video's duration.
+fn duration_of(request: &GenerationRequest) -> Option<u32> {
+    match request {
+        GenerationRequest::Video(video) => Some(video.duration_seconds),
+        GenerationRequest::Text(_) | GenerationRequest::Image(_) => None,
+    }
+}
+
 /// Now, to the microsecond (what PostgreSQL keeps), so stored times compare equal on both
 /// databases and cursors round-trip.
 pub(crate) fn now() -> DateTime<Utc> {
@@ -300,6 +308,7 @@ impl Generations {
                 text_sealed: None,
                 media_type: None,
                 error_code: None,
+                duration_seconds: duration_of(&request),
                 usage: reserved,
                 created_at: started,
                 completed_at: None,
@@ -419,6 +428,7 @@ impl Generations {
             text_sealed,
             media_type,
             error_code: None,
+            duration_seconds: duration_of(request),
             usage: Usage::charged(request, output),
             created_at,
             completed_at: Some(now()),

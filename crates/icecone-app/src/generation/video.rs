@@ -3,7 +3,7 @@
 //!
 //! | step | what it does | resumed after a crash |
 //! | --- | --- | --- |
-//! | `submit` | rebuilds the request (prompt and image URL opened with the owner's key), sends it through the router; a provider job's id is stored on the generation (`RUNNING`) before the step moves on; a synchronous answer is stored at once | a generation that already has a provider job id goes on to `poll`, so it is not submitted twice |
+//! | `submit` | rebuilds the request (prompt and image URL opened with the owner's key, the duration as stored with the generation), sends it through the router; a provider job's id is stored on the generation (`RUNNING`) before the step moves on; a synchronous answer is stored at once | a generation that already has a provider job id goes on to `poll`, so it is not submitted twice |
 //! | `poll` | asks the provider; still running: polled again after `job_poll_interval_ms`; an output in the answer is stored; an output at a temporary URL is fetched (`icecone_provider_http::fetch::MediaFetcher`: at most `max_output_bytes`, only from a destination the outbound address policy allows, else `UNSAFE_OUTPUT_URL`), sealed and stored; the generation is `SUCCEEDED` | a generation already `SUCCEEDED` goes on to `delete_remote`: nothing is fetched twice |
 //! | `delete_remote` | asks the provider to delete its copy and records what became of it on the generation (`DELETED`, `NOTHING_KEPT`, `NOT_SUPPORTED` — then the provider's declared output retention applies — or `DELETE_FAILED` after the retries) | asked again (deleting is idempotent at the providers) |
 //!
@@ -178,7 +178,9 @@ impl VideoJobs {
         Ok(GenerationRequest::Video(VideoRequest {
             prompt,
             image,
-            duration_seconds: u32::try_from(record.usage.video_seconds).unwrap_or(u32::MAX),
+            duration_seconds: record.duration_seconds.ok_or_else(|| {
+                anyhow::anyhow!("a video generation without its requested duration")
+            })?,
         }))
     }
 

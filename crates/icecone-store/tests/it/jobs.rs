@@ -462,6 +462,7 @@ fn queued_video(account: Uuid, at: DateTime<Utc>) -> GenerationRecord {
         text_sealed: None,
         media_type: None,
         error_code: None,
+        duration_seconds: Some(2),
         usage: Usage {
             video_seconds: 2,
             ..Usage::default()
