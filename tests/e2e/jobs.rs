@@ -513,11 +513,12 @@ async fn run_scripted_with(
         max_output_bytes: 1024,
         ..JobsConfig::default()
     };
+    let (vault, router) = (Arc::new(vault), Arc::new(router));
     let generations = Arc::new(
         Generations::new(
             store.clone(),
-            Arc::new(vault),
-            Arc::new(router),
+            vault.clone(),
+            router.clone(),
             Plans {
                 free: Quota {
                     video_seconds: 10,
@@ -549,7 +550,13 @@ async fn run_scripted_with(
     assert_eq!(video_seconds_used(&store, account).await, 4);
     let runner = Runner::new(
         store.clone(),
-        vec![Arc::new(VideoJobs::new(generations.clone(), fetcher))],
+        vec![Arc::new(VideoJobs::new(
+            store.clone(),
+            vault,
+            router,
+            jobs,
+            fetcher,
+        ))],
         jobs,
     )
     .expect("declared");
@@ -894,27 +901,19 @@ async fn a_video_queued_before_restriction_is_never_submitted_or_polled_while_it
         video_deadline: Duration::from_secs(600),
         ..JobsConfig::default()
     };
-    let generations = Arc::new(
-        Generations::new(
-            store.clone(),
-            Arc::new(vault),
-            Arc::new(Router::new(
-                vec![Entry::new(provider.clone(), &[])],
-                RouterSettings::new(0, Duration::from_secs(5)),
-            )),
-            Plans {
-                free: Quota {
-                    video_seconds: 10,
-                    ..Quota::default()
-                },
-                pro: Quota::default(),
-            },
-        )
-        .with_jobs(config),
+    let router = Router::new(
+        vec![Entry::new(provider.clone(), &[])],
+        RouterSettings::new(0, Duration::from_secs(5)),
     );
     let runner = Runner::new(
         store.clone(),
-        vec![Arc::new(VideoJobs::new(generations, fetcher(None)))],
+        vec![Arc::new(VideoJobs::new(
+            store.clone(),
+            Arc::new(vault),
+            Arc::new(router),
+            config,
+            fetcher(None),
+        ))],
         config,
     )
     .expect("declared");

@@ -26,14 +26,17 @@ use icecone_core::provider::adapter::{
     ProviderError, RemoteDeletion, Submission, VideoRequest,
 };
 use icecone_provider_http::fetch::MediaFetcher;
+use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
 use icecone_store::generations::{GenerationRecord, SealedMedia};
 use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 
-use super::{Generations, now};
+use super::{now, open, open_text, release, seal};
 use crate::jobs::{JobHandler, Leased, Outcome, Step};
-use crate::providers::router::RouteError;
+use crate::keys::vault::Vault;
+use crate::providers::router::{RouteError, Router};
+use crate::settings::JobsConfig;
 
 /// The kind of the job.
 pub const KIND: &str = "video_generation";
@@ -107,15 +110,29 @@ fn outcome_of(error: &ProviderError) -> Outcome {
 /// The handler of `video_generation` jobs.
 #[derive(Debug)]
 pub struct VideoJobs {
-    generations: Arc<Generations>,
+    store: Store,
+    vault: Arc<Vault>,
+    router: Arc<Router>,
+    config: JobsConfig,
     fetcher: MediaFetcher,
 }
 
 impl VideoJobs {
-    /// The handler over the pipeline; `fetcher` fetches outputs from providers' URLs.
-    pub fn new(generations: Arc<Generations>, fetcher: MediaFetcher) -> Self {
+    /// The handler over the store, the vault (the owner's prompt, input and output), the
+    /// router and the job settings (poll interval, largest output); `fetcher` fetches
+    /// outputs from providers' URLs.
+    pub fn new(
+        store: Store,
+        vault: Arc<Vault>,
+        router: Arc<Router>,
+        config: JobsConfig,
+        fetcher: MediaFetcher,
+    ) -> Self {
         Self {
-            generations,
+            store,
+            vault,
+            router,
+            config,
             fetcher,
         }
     }
@@ -128,19 +145,18 @@ impl VideoJobs {
         let (Some(account), Ok(id)) = (job.account, Uuid::try_parse(&job.subject)) else {
             anyhow::bail!("a video job without an account or generation id");
         };
-        let store = self.generations.store();
-        let Some(owner) = store.account(account).await? else {
+        let Some(owner) = self.store.account(account).await? else {
             return Ok(None);
         };
-        Ok(store
+        Ok(self
+            .store
             .generation_of(account, id)
             .await?
             .map(|record| (owner, record)))
     }
 
     fn adapter(&self, record: &GenerationRecord) -> anyhow::Result<Arc<dyn ProviderAdapter>> {
-        self.generations
-            .router()
+        self.router
             .adapter(&record.provider)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("a generation names a provider this gateway lacks"))
@@ -152,20 +168,19 @@ impl VideoJobs {
         owner: &AccountRecord,
         record: &GenerationRecord,
     ) -> anyhow::Result<GenerationRequest> {
-        let prompt = self.generations.prompt(owner.subject, record).await?;
+        let prompt = open_text(
+            &self.vault,
+            owner.subject,
+            record.id,
+            "prompt",
+            &record.prompt_sealed,
+        )
+        .await?;
         let prompt = Prompt::parse(&prompt)
             .map_err(|_| anyhow::anyhow!("a stored prompt is no longer a valid prompt"))?;
-        let image = match self
-            .generations
-            .store()
-            .generation_input(owner.id, record.id)
-            .await?
-        {
+        let image = match self.store.generation_input(owner.id, record.id).await? {
             Some(sealed) => {
-                let url = self
-                    .generations
-                    .open(owner.subject, record, "input", &sealed)
-                    .await?;
+                let url = open(&self.vault, owner.subject, record.id, "input", &sealed).await?;
                 let url = String::from_utf8(url)
                     .map_err(|_| anyhow::anyhow!("a sealed image URL is not UTF-8"))?;
                 Some(
@@ -195,13 +210,16 @@ impl VideoJobs {
         let Output::Media { bytes, mime_type } = output else {
             anyhow::bail!("a video provider answered text");
         };
-        let sealed = self
-            .generations
-            .seal(owner.subject, "media", &record.id.to_string(), &bytes)
-            .await?;
+        let sealed = seal(
+            &self.vault,
+            owner.subject,
+            "media",
+            &record.id.to_string(),
+            &bytes,
+        )
+        .await?;
         Ok(self
-            .generations
-            .store()
+            .store
             .finish_generation_media(
                 owner.id,
                 record.id,
@@ -221,12 +239,7 @@ impl VideoJobs {
         record: &GenerationRecord,
     ) -> anyhow::Result<Outcome> {
         let request = self.request(owner, record).await?;
-        let routed = match self
-            .generations
-            .router()
-            .route(&request, Some(&record.provider))
-            .await
-        {
+        let routed = match self.router.route(&request, Some(&record.provider)).await {
             Ok(routed) => routed,
             Err(RouteError::ProviderUnavailable { .. }) => {
                 return Ok(Outcome::Retry {
@@ -246,8 +259,8 @@ impl VideoJobs {
                 Ok(Outcome::Done)
             }
             Submission::Pending(handle) => {
-                let store = self.generations.store();
-                if !store
+                if !self
+                    .store
                     .start_generation(owner.id, record.id, Some(handle.as_str()))
                     .await?
                 {
@@ -262,7 +275,7 @@ impl VideoJobs {
                 }
                 Ok(Outcome::Later {
                     step: POLL,
-                    after: self.generations.jobs().poll_interval,
+                    after: self.config.poll_interval,
                 })
             }
         }
@@ -278,7 +291,7 @@ impl VideoJobs {
             anyhow::bail!("a polled video generation has no provider job id");
         };
         let adapter = self.adapter(record)?;
-        let timeout = self.generations.router().attempt_timeout();
+        let timeout = self.router.attempt_timeout();
         let status = tokio::time::timeout(timeout, adapter.poll(&handle))
             .await
             .unwrap_or(Err(ProviderError::Timeout));
@@ -286,14 +299,13 @@ impl VideoJobs {
             Err(error) => return Ok(outcome_of(&error)),
             Ok(JobStatus::Running) => {
                 if record.status == GenerationStatus::Queued {
-                    self.generations
-                        .store()
+                    self.store
                         .start_generation(owner.id, record.id, None)
                         .await?;
                 }
                 return Ok(Outcome::Later {
                     step: POLL,
-                    after: self.generations.jobs().poll_interval,
+                    after: self.config.poll_interval,
                 });
             }
             Ok(JobStatus::Cancelled) => {
@@ -306,7 +318,7 @@ impl VideoJobs {
                 let fetched = tokio::time::timeout(
                     timeout,
                     self.fetcher
-                        .fetch(&remote.url, self.generations.jobs().max_output_bytes),
+                        .fetch(&remote.url, self.config.max_output_bytes),
                 )
                 .await
                 .unwrap_or(Err(ProviderError::Timeout));
@@ -353,8 +365,7 @@ impl VideoJobs {
                 RemoteCopy::DeleteFailed
             }
         };
-        self.generations
-            .store()
+        self.store
             .record_remote_copy(owner.id, record.id, copy)
             .await?;
         Ok(Outcome::Done)
@@ -396,17 +407,14 @@ impl VideoJobs {
             return Ok(());
         };
         let ended = self
-            .generations
-            .store()
+            .store
             .end_generation(owner.id, record.id, GenerationStatus::Failed, code, now())
             .await?;
         if !ended {
             // It had an output already (or ended otherwise): nothing reserved to give back.
             return Ok(());
         }
-        self.generations
-            .release(owner.id, record.created_at, record.usage)
-            .await;
+        release(&self.store, owner.id, record.created_at, record.usage).await;
         let provider_ended = matches!(code, PROVIDER_FAILED | PROVIDER_CANCELLED | OUTPUT_GONE);
         if let Some(handle) = record.provider_job_id.clone().map(JobHandle::new)
             && !provider_ended

@@ -8,7 +8,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscr
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use icecone_core::generation::GenerationStatus;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
@@ -271,53 +271,14 @@ impl GenerationSubscription {
     ) -> Result<impl Stream<Item = Generation> + use<>, ApiError> {
         let (_, account) = viewer_account(ctx).await?;
         let id = Uuid::try_parse(&id).map_err(|_| ApiError::NotFound)?;
-        let generations = services(ctx)?.generations.clone();
-        let first = generations
-            .get(account.id, id)
+        let updates = services(ctx)?
+            .generations
+            .watch(account.id, id)
             .await
             .map_err(internal)?
             .ok_or(ApiError::NotFound)?;
-        let interval = generations.jobs().poll_interval;
         let subject = account.subject;
-        let owner = account.id;
-        // State: the generation to emit next, or the status last emitted.
-        let stream = futures_util::stream::unfold(
-            (Some(first), None::<GenerationStatus>),
-            move |(next, last)| {
-                let generations = generations.clone();
-                async move {
-                    if let Some(record) = next {
-                        let status = record.status;
-                        return Some((Generation::new(record, subject), (None, Some(status))));
-                    }
-                    let last = last?;
-                    if last.is_final() {
-                        return None;
-                    }
-                    loop {
-                        tokio::time::sleep(interval).await;
-                        match generations.get(owner, id).await {
-                            Ok(Some(record)) if record.status != last => {
-                                let status = record.status;
-                                return Some((
-                                    Generation::new(record, subject),
-                                    (None, Some(status)),
-                                ));
-                            }
-                            Ok(Some(_)) => {}
-                            Ok(None) => return None,
-                            Err(error) => {
-                                tracing::warn!(
-                                    error = format!("{error:#}"),
-                                    "a watched generation could not be read"
-                                );
-                            }
-                        }
-                    }
-                }
-            },
-        );
-        Ok(stream)
+        Ok(updates.map(move |record| Generation::new(record, subject)))
     }
 }
 
@@ -453,8 +414,7 @@ impl Generation {
     /// The provider that took it, with the data-handling policy the request was held to.
     async fn provider(&self, ctx: &Context<'_>) -> Result<Provider, ApiError> {
         services(ctx)?
-            .generations
-            .router()
+            .providers
             .entry(&self.record.provider)
             .cloned()
             .map(Provider)
