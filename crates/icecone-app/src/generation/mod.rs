@@ -44,6 +44,7 @@ use crate::providers::router::{RouteError, Router};
 use crate::settings::JobsConfig;
 
 pub mod purge;
+pub(crate) mod remote;
 pub mod video;
 
 /// The table whose sealed columns this module writes.
@@ -619,18 +620,7 @@ impl Generations {
             && let Some(adapter) = self.router.adapter(&record.provider).cloned()
         {
             tokio::spawn(async move {
-                let job = JobHandle::new(job);
-                if cancel_remote && let Err(error) = adapter.cancel(&job).await {
-                    tracing::warn!(provider = %adapter.id(), error = %error, "the provider's job of a deleted generation could not be cancelled");
-                }
-                match adapter.delete_remote(&job).await {
-                    Ok(outcome) => {
-                        tracing::info!(provider = %adapter.id(), outcome = ?outcome, "remote copy of a deleted generation");
-                    }
-                    Err(error) => {
-                        tracing::warn!(provider = %adapter.id(), error = %error, "the remote copy of a deleted generation could not be deleted");
-                    }
-                }
+                remote::forget(&*adapter, &JobHandle::new(job), cancel_remote).await;
             });
         }
         Ok(true)

@@ -15,7 +15,6 @@
 //! job fails with `TIMEOUT` and the provider's job is cancelled.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use icecone_core::consent::Purpose;
@@ -23,7 +22,7 @@ use icecone_core::consent::background::StepUse;
 use icecone_core::generation::{GenerationStatus, RemoteCopy};
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, Prompt, ProviderAdapter,
-    ProviderError, RemoteDeletion, Submission, VideoRequest,
+    ProviderError, Submission, VideoRequest,
 };
 use icecone_provider_http::fetch::MediaFetcher;
 use icecone_store::Store;
@@ -32,6 +31,7 @@ use icecone_store::generations::{GenerationRecord, SealedMedia};
 use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 
+use super::remote::{self, CopyDeletion};
 use super::{now, open, open_text, release, seal};
 use crate::jobs::{JobHandler, Leased, Outcome, Step};
 use crate::keys::vault::Vault;
@@ -267,7 +267,7 @@ impl VideoJobs {
                     // Deleted (or cancelled) while it was being submitted: the provider's
                     // job must not outlive it.
                     let adapter = self.adapter(record)?;
-                    forget_remote(&*adapter, &handle).await;
+                    remote::forget(&*adapter, &handle, true).await;
                     return Ok(Outcome::Done);
                 }
                 if !job.advance(POLL).await? {
@@ -348,19 +348,15 @@ impl VideoJobs {
             return Ok(Outcome::Done);
         };
         let adapter = self.adapter(record)?;
-        let copy = match adapter.delete_remote(&handle).await {
-            Ok(RemoteDeletion::Deleted) => RemoteCopy::Deleted,
-            Ok(RemoteDeletion::NothingKept) => RemoteCopy::NothingKept,
-            Ok(RemoteDeletion::NotSupported) => {
-                tracing::info!(provider = %record.provider, "the provider cannot delete its copy of an output: its declared output retention applies");
-                RemoteCopy::NotSupported
-            }
-            Err(error) if error.is_transient() && job.record().attempts < MAX_ATTEMPTS => {
+        let may_retry = job.record().attempts < MAX_ATTEMPTS;
+        let copy = match remote::delete_copy(&*adapter, &handle, may_retry).await {
+            CopyDeletion::Settled(copy) => copy,
+            CopyDeletion::Retry(error) => {
                 return Ok(Outcome::Retry {
                     code: code_of(&error),
                 });
             }
-            Err(error) => {
+            CopyDeletion::Failed(error) => {
                 tracing::warn!(provider = %record.provider, error = %error, "the provider's copy of an output could not be deleted");
                 RemoteCopy::DeleteFailed
             }
@@ -420,32 +416,9 @@ impl VideoJobs {
             && !provider_ended
             && let Ok(adapter) = self.adapter(&record)
         {
-            forget_remote(&*adapter, &handle).await;
+            remote::forget(&*adapter, &handle, true).await;
         }
         Ok(())
-    }
-}
-
-/// Cancels a provider's job and asks it to delete what it kept; failures are logged.
-async fn forget_remote(adapter: &dyn ProviderAdapter, handle: &JobHandle) {
-    let bound = Duration::from_secs(30);
-    match tokio::time::timeout(bound, adapter.cancel(handle)).await {
-        Ok(Ok(())) => tracing::info!(provider = %adapter.id(), "the provider's job was cancelled"),
-        Ok(Err(error)) => {
-            tracing::warn!(provider = %adapter.id(), error = %error, "the provider's job could not be cancelled");
-        }
-        Err(_) => {
-            tracing::warn!(provider = %adapter.id(), "cancelling the provider's job timed out")
-        }
-    }
-    match tokio::time::timeout(bound, adapter.delete_remote(handle)).await {
-        Ok(Ok(outcome)) => {
-            tracing::info!(provider = %adapter.id(), outcome = ?outcome, "remote copy of a cancelled job");
-        }
-        Ok(Err(error)) => {
-            tracing::warn!(provider = %adapter.id(), error = %error, "the remote copy of a cancelled job could not be deleted");
-        }
-        Err(_) => tracing::warn!(provider = %adapter.id(), "deleting the remote copy timed out"),
     }
 }
 
