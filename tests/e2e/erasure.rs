@@ -7,10 +7,12 @@ use std::time::Duration;
 use chrono::Utc;
 use icecone_app::audit::{self, Verification};
 use icecone_app::notify::NotificationKind;
-use icecone_core::personalization::GenerationKind;
+use icecone_core::generation::GenerationKind;
+use icecone_core::generation::GenerationStatus;
+use icecone_core::provider::ProviderId;
 use icecone_core::usage::Usage;
 use icecone_store::Backend;
-use icecone_store::generations::{GenerationRecord, GenerationStatus};
+use icecone_store::generations::GenerationRecord;
 use icecone_store::jobs::JobState;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -817,7 +819,7 @@ async fn a_provider_that_will_not_delete_its_copy_is_retried_recorded_for_dpo_an
     let followups = app.db.store().erasure_followups().await.expect("read");
     assert_eq!(followups.len(), 1, "{followups:?}");
     assert_eq!(followups[0].tombstone, id);
-    assert_eq!(followups[0].provider, "luma");
+    assert_eq!(followups[0].provider.as_str(), "luma");
     assert_eq!(followups[0].remote_ref, remote_ref);
     assert_eq!(followups[0].error_code, "PROVIDER_UNAVAILABLE");
 
@@ -848,12 +850,13 @@ async fn luma_video(store: &icecone_store::Store, account: Uuid, remote_ref: &st
                 account,
                 kind: GenerationKind::Video,
                 status: GenerationStatus::Succeeded,
-                provider: "luma".to_owned(),
+                provider: ProviderId::parse("luma").expect("provider id"),
                 provider_job_id: Some(remote_ref.to_owned()),
                 prompt_sealed: vec![0xAB; 40],
                 text_sealed: None,
                 media_type: Some("video/mp4".to_owned()),
                 error_code: None,
+                duration_seconds: Some(5),
                 usage: Usage {
                     tokens: 0,
                     images: 0,

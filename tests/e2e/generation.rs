@@ -13,7 +13,8 @@ use icecone_app::generation::Generations;
 use icecone_app::generation::purge::{purge_expired, spawn_purge};
 use icecone_app::providers::Entry;
 use icecone_app::providers::router::{Router, RouterSettings};
-use icecone_core::personalization::GenerationKind;
+use icecone_core::generation::GenerationKind;
+use icecone_core::generation::GenerationStatus;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, ProviderAdapter, ProviderError, ProviderFuture, RemoteDeletion,
@@ -23,7 +24,7 @@ use icecone_core::provider::policy::ProviderPolicy;
 use icecone_core::usage::{Period, Plans, Quota, Usage};
 use icecone_gateway::config::Settings;
 use icecone_provider_openai::OpenAiSettings;
-use icecone_store::generations::{GenerationRecord, GenerationStatus};
+use icecone_store::generations::GenerationRecord;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::method;
@@ -792,12 +793,13 @@ async fn deleting_asks_the_provider_to_delete_its_copy_without_waiting_for_it() 
         account,
         kind: GenerationKind::Video,
         status: GenerationStatus::Succeeded,
-        provider: "keeps-jobs".to_owned(),
+        provider: ProviderId::parse("keeps-jobs").expect("provider id"),
         provider_job_id: Some("job-42".to_owned()),
         prompt_sealed: vec![1, 2, 3],
         text_sealed: None,
         media_type: Some("video/mp4".to_owned()),
         error_code: None,
+        duration_seconds: Some(4),
         usage: Usage::default(),
         created_at: now,
         completed_at: Some(now),

@@ -14,6 +14,7 @@ use icecone_app::generation::video::{self, VideoJobs};
 use icecone_app::jobs::{self, JobHandler, Leased, Outcome, Runner, Step};
 use icecone_app::providers::Entry;
 use icecone_app::providers::router::{Router, RouterSettings};
+use icecone_core::generation::{GenerationStatus, RemoteCopy};
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, ProviderAdapter, ProviderError,
@@ -23,7 +24,6 @@ use icecone_core::provider::policy::ProviderPolicy;
 use icecone_core::usage::{Period, Plans, Quota};
 use icecone_gateway::config::JobsConfig;
 use icecone_provider_http::fetch::MediaFetcher;
-use icecone_store::generations::{GenerationStatus, RemoteCopy};
 use icecone_store::jobs::{JobRecord, JobState, NewJob};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -524,11 +524,12 @@ async fn run_scripted_with(
         max_output_bytes: 1024,
         ..JobsConfig::default()
     };
+    let (vault, router) = (Arc::new(vault), Arc::new(router));
     let generations = Arc::new(
         Generations::new(
             store.clone(),
-            Arc::new(vault),
-            Arc::new(router),
+            vault.clone(),
+            router.clone(),
             Plans {
                 free: Quota {
                     video_seconds: 10,
@@ -560,7 +561,13 @@ async fn run_scripted_with(
     assert_eq!(video_seconds_used(&store, account).await, 4);
     let runner = Runner::new(
         store.clone(),
-        vec![Arc::new(VideoJobs::new(generations.clone(), fetcher))],
+        vec![Arc::new(VideoJobs::new(
+            store.clone(),
+            vault,
+            router,
+            jobs,
+            fetcher,
+        ))],
         jobs,
     )
     .expect("declared");
@@ -903,27 +910,19 @@ async fn a_video_queued_before_restriction_is_never_submitted_or_polled_while_it
         video_deadline: Duration::from_secs(600),
         ..JobsConfig::default()
     };
-    let generations = Arc::new(
-        Generations::new(
-            store.clone(),
-            Arc::new(vault),
-            Arc::new(Router::new(
-                vec![Entry::new(provider.clone(), &[])],
-                RouterSettings::new(0, Duration::from_secs(5)),
-            )),
-            Plans {
-                free: Quota {
-                    video_seconds: 10,
-                    ..Quota::default()
-                },
-                pro: Quota::default(),
-            },
-        )
-        .with_jobs(config),
+    let router = Router::new(
+        vec![Entry::new(provider.clone(), &[])],
+        RouterSettings::new(0, Duration::from_secs(5)),
     );
     let runner = Runner::new(
         store.clone(),
-        vec![Arc::new(VideoJobs::new(generations, fetcher(None)))],
+        vec![Arc::new(VideoJobs::new(
+            store.clone(),
+            Arc::new(vault),
+            Arc::new(router),
+            config,
+            fetcher(None),
+        ))],
         config,
     )
     .expect("declared");

@@ -1278,13 +1278,15 @@ impl Drop for PeakMemory {
 async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_not_the_export() {
     use crate::support::binary::{BinaryApp, free_port};
     use icecone_app::keys::vault::Field;
+    use icecone_core::generation::GenerationKind;
+    use icecone_core::generation::GenerationStatus;
     use icecone_core::identity::email::Email;
     use icecone_core::identity::password::Password;
     use icecone_core::identity::policy::PolicyVersion;
-    use icecone_core::personalization::GenerationKind;
+    use icecone_core::provider::ProviderId;
     use icecone_core::usage::Usage;
     use icecone_store::accounts::AccountKind;
-    use icecone_store::generations::{GenerationRecord, GenerationStatus};
+    use icecone_store::generations::GenerationRecord;
 
     let db = icecone_store::testing::TestDatabase::new().await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1361,12 +1363,13 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
                     account,
                     kind: GenerationKind::Video,
                     status: GenerationStatus::Succeeded,
-                    provider: "local".to_owned(),
+                    provider: ProviderId::parse("local").expect("provider id"),
                     provider_job_id: None,
                     prompt_sealed: prompt,
                     text_sealed: None,
                     media_type: Some("video/mp4".to_owned()),
                     error_code: None,
+                    duration_seconds: Some(4),
                     usage: Usage {
                         tokens: 0,
                         images: 0,

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod client_address;
 pub mod consent;
 pub mod crypto;
+pub mod generation;
 pub mod identity;
 pub mod net;
 pub mod partner;

@@ -3,16 +3,8 @@
 
 use std::collections::HashMap;
 
-/// What a generation produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum GenerationKind {
-    /// Text.
-    Text,
-    /// An image.
-    Image,
-    /// A video.
-    Video,
-}
+use crate::generation::GenerationKind;
+use crate::provider::ProviderId;
 
 /// One past generation, as personalisation sees it.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +12,7 @@ pub struct PastGeneration<'a> {
     /// What it produced.
     pub kind: GenerationKind,
     /// The provider that produced it.
-    pub provider: &'a str,
+    pub provider: &'a ProviderId,
     /// Its prompt.
     pub prompt: &'a str,
 }
@@ -33,7 +25,7 @@ pub struct Profile {
     /// Recent distinct prompts to start from, newest first.
     pub suggested_prompts: Vec<String>,
     /// Providers, most used first.
-    pub preferred_providers: Vec<String>,
+    pub preferred_providers: Vec<ProviderId>,
 }
 
 /// How many prompts are suggested.
@@ -43,7 +35,7 @@ pub const SUGGESTED_PROMPTS: usize = 5;
 /// their declaration order, providers by id.
 pub fn derive(history: &[PastGeneration<'_>]) -> Profile {
     let mut kinds: HashMap<GenerationKind, usize> = HashMap::new();
-    let mut providers: HashMap<&str, usize> = HashMap::new();
+    let mut providers: HashMap<&ProviderId, usize> = HashMap::new();
     let mut prompts: Vec<String> = Vec::new();
     for past in history {
         *kinds.entry(past.kind).or_default() += 1;
@@ -63,7 +55,7 @@ pub fn derive(history: &[PastGeneration<'_>]) -> Profile {
     Profile {
         favourite_kinds: kinds.into_iter().map(|(kind, _)| kind).collect(),
         suggested_prompts: prompts,
-        preferred_providers: providers.into_iter().map(|(id, _)| id.to_owned()).collect(),
+        preferred_providers: providers.into_iter().map(|(id, _)| id.clone()).collect(),
     }
 }
 
@@ -72,58 +64,58 @@ mod tests {
     use super::*;
     use GenerationKind::{Image, Text, Video};
 
-    fn past(
-        kind: GenerationKind,
-        provider: &'static str,
-        prompt: &'static str,
-    ) -> PastGeneration<'static> {
-        PastGeneration {
-            kind,
-            provider,
-            prompt,
-        }
+    fn id(text: &str) -> ProviderId {
+        ProviderId::parse(text).expect("provider id")
+    }
+
+    fn check(history: &[(GenerationKind, &str, &str)], expected: Profile) {
+        let providers: Vec<ProviderId> = history
+            .iter()
+            .map(|(_, provider, _)| id(provider))
+            .collect();
+        let past: Vec<PastGeneration<'_>> = history
+            .iter()
+            .zip(&providers)
+            .map(|(&(kind, _, prompt), provider)| PastGeneration {
+                kind,
+                provider,
+                prompt,
+            })
+            .collect();
+        assert_eq!(derive(&past), expected, "{history:?}");
     }
 
     #[test]
     fn profiles_rank_by_use_and_suggest_recent_distinct_prompts() {
-        let cases: [(&[PastGeneration<'static>], Profile); 3] = [
-            (&[], Profile::default()),
-            (
-                &[
-                    past(Image, "openai", "a red fox"),
-                    past(Text, "local", "a haiku"),
-                    past(Image, "local", " a red fox "),
-                    past(Video, "runway", ""),
-                ],
-                Profile {
-                    favourite_kinds: vec![Image, Text, Video],
-                    suggested_prompts: vec!["a red fox".to_owned(), "a haiku".to_owned()],
-                    preferred_providers: vec![
-                        "local".to_owned(),
-                        "openai".to_owned(),
-                        "runway".to_owned(),
-                    ],
-                },
-            ),
-            (
-                &[
-                    past(Text, "b", "1"),
-                    past(Text, "a", "2"),
-                    past(Text, "a", "3"),
-                    past(Text, "a", "4"),
-                    past(Text, "a", "5"),
-                    past(Text, "a", "6"),
-                    past(Text, "a", "7"),
-                ],
-                Profile {
-                    favourite_kinds: vec![Text],
-                    suggested_prompts: ["1", "2", "3", "4", "5"].map(str::to_owned).to_vec(),
-                    preferred_providers: vec!["a".to_owned(), "b".to_owned()],
-                },
-            ),
-        ];
-        for (history, expected) in cases {
-            assert_eq!(derive(history), expected, "{history:?}");
-        }
+        check(&[], Profile::default());
+        check(
+            &[
+                (Image, "openai", "a red fox"),
+                (Text, "local", "a haiku"),
+                (Image, "local", " a red fox "),
+                (Video, "runway", ""),
+            ],
+            Profile {
+                favourite_kinds: vec![Image, Text, Video],
+                suggested_prompts: vec!["a red fox".to_owned(), "a haiku".to_owned()],
+                preferred_providers: vec![id("local"), id("openai"), id("runway")],
+            },
+        );
+        check(
+            &[
+                (Text, "b", "1"),
+                (Text, "a", "2"),
+                (Text, "a", "3"),
+                (Text, "a", "4"),
+                (Text, "a", "5"),
+                (Text, "a", "6"),
+                (Text, "a", "7"),
+            ],
+            Profile {
+                favourite_kinds: vec![Text],
+                suggested_prompts: ["1", "2", "3", "4", "5"].map(str::to_owned).to_vec(),
+                preferred_providers: vec![id("a"), id("b")],
+            },
+        );
     }
 }

@@ -32,7 +32,6 @@ use icecone_gateway::config::{Config, Settings};
 use icecone_gateway::startup;
 use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
-use icecone_store::generations::GenerationStatus;
 use icecone_store::sessions::NewSession;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Query};
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, TransactionTrait as _, Value};
@@ -641,7 +640,7 @@ impl TableRows {
             id.into(),
             account.into(),
             "TEXT".into(),
-            GenerationStatus::Succeeded.as_str().into(),
+            "SUCCEEDED".into(),
             "local".into(),
             prompt_sealed.into(),
             text_sealed.into(),

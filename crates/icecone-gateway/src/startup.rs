@@ -299,11 +299,18 @@ impl Components {
         let runner = Runner::new(
             store.clone(),
             vec![
-                Arc::new(video::VideoJobs::new(generations.clone(), fetcher))
-                    as Arc<dyn icecone_app::jobs::JobHandler>,
-                Arc::new(rights::export::ExportJobs::new(
-                    generations.clone(),
+                Arc::new(video::VideoJobs::new(
+                    store.clone(),
                     vault.clone(),
+                    router.clone(),
+                    config.jobs,
+                    fetcher,
+                )) as Arc<dyn icecone_app::jobs::JobHandler>,
+                Arc::new(rights::export::ExportJobs::new(
+                    store.clone(),
+                    vault.clone(),
+                    generations.clone(),
+                    router.clone(),
                     config.rights,
                 )),
                 Arc::new(icecone_app::erasure::job::ErasureJobs::new(

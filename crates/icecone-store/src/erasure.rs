@@ -4,6 +4,8 @@
 //! the provider copies DPO staff must follow up.
 
 use chrono::{DateTime, Utc};
+use icecone_core::generation::RemoteCopy;
+use icecone_core::provider::ProviderId;
 use icecone_core::subject::SubjectId;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
@@ -13,9 +15,11 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::attempts::{self, email_bucket};
+use crate::convert::provider_from_db;
 use crate::entity::{
     account, account_deletion, erasure_followup, erasure_tombstone, generation, job, legal_hold,
 };
+use crate::generations::remote_copy_to_db;
 use crate::jobs::NewJob;
 use crate::personal_data::{Entry, Erase, Owner, REGISTRY};
 use crate::{Backend, Store, StoreError};
@@ -120,7 +124,7 @@ pub struct ErasureFollowup {
     /// The tombstone of the erasure.
     pub tombstone: Uuid,
     /// The provider.
-    pub provider: String,
+    pub provider: ProviderId,
     /// The provider's reference of the job whose copy remains.
     pub remote_ref: String,
     /// Why the deletion failed, as a code.
@@ -135,7 +139,7 @@ pub struct RemoteCopyToDelete {
     /// The generation.
     pub generation: Uuid,
     /// The provider.
-    pub provider: String,
+    pub provider: ProviderId,
     /// The provider's job id.
     pub remote_ref: String,
 }
@@ -178,15 +182,17 @@ impl From<legal_hold::Model> for LegalHold {
     }
 }
 
-impl From<erasure_followup::Model> for ErasureFollowup {
-    fn from(row: erasure_followup::Model) -> Self {
-        Self {
+impl TryFrom<erasure_followup::Model> for ErasureFollowup {
+    type Error = StoreError;
+
+    fn try_from(row: erasure_followup::Model) -> Result<Self, StoreError> {
+        Ok(Self {
             tombstone: row.tombstone_id,
-            provider: row.provider,
+            provider: provider_from_db(&row.provider)?,
             remote_ref: row.remote_ref,
             error_code: row.error_code,
             recorded_at: row.recorded_at,
-        }
+        })
     }
 }
 
@@ -466,6 +472,7 @@ impl Store {
             .from(erasure_followup::Entity)
             .and_where(erasure_followup::Column::TombstoneId.eq(request))
             .to_owned();
+        let delete_failed = remote_copy_to_db(RemoteCopy::DeleteFailed);
         let rows: Vec<(Uuid, String, Option<String>)> = generation::Entity::find()
             .select_only()
             .columns([
@@ -480,7 +487,7 @@ impl Store {
             .filter(
                 generation::Column::RemoteCopy
                     .is_null()
-                    .or(generation::Column::RemoteCopy.eq("DELETE_FAILED")),
+                    .or(generation::Column::RemoteCopy.eq(delete_failed)),
             )
             .filter(generation::Column::ProviderJobId.not_in_subquery(recorded))
             .order_by_asc(generation::Column::CreatedAt)
@@ -489,16 +496,18 @@ impl Store {
             .all(&self.db)
             .await
             .map_err(StoreError::Query)?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .filter_map(|(generation, provider, remote_ref)| {
-                Some(RemoteCopyToDelete {
+                Some((generation, provider, remote_ref?))
+            })
+            .map(|(generation, provider, remote_ref)| {
+                Ok(RemoteCopyToDelete {
                     generation,
-                    provider,
-                    remote_ref: remote_ref?,
+                    provider: provider_from_db(&provider)?,
+                    remote_ref,
                 })
             })
-            .collect())
+            .collect()
     }
 
     /// Records a provider copy that could not be deleted (once per copy).
@@ -509,7 +518,7 @@ impl Store {
         erasure_followup::Entity::insert(erasure_followup::ActiveModel {
             id: Set(Uuid::new_v4()),
             tombstone_id: Set(followup.tombstone),
-            provider: Set(followup.provider.clone()),
+            provider: Set(followup.provider.as_str().to_owned()),
             remote_ref: Set(followup.remote_ref.clone()),
             error_code: Set(followup.error_code.clone()),
             recorded_at: Set(followup.recorded_at),
@@ -532,15 +541,15 @@ impl Store {
 
     /// The unresolved follow-ups of erasures, oldest first.
     pub async fn erasure_followups(&self) -> Result<Vec<ErasureFollowup>, StoreError> {
-        Ok(erasure_followup::Entity::find()
+        erasure_followup::Entity::find()
             .filter(erasure_followup::Column::ResolvedAt.is_null())
             .order_by_asc(erasure_followup::Column::RecordedAt)
             .all(&self.db)
             .await
             .map_err(StoreError::Query)?
             .into_iter()
-            .map(ErasureFollowup::from)
-            .collect())
+            .map(ErasureFollowup::try_from)
+            .collect()
     }
 
     /// The tombstone `id`, if that erasure ran.

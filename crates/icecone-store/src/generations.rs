@@ -9,7 +9,8 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use icecone_core::personalization::GenerationKind;
+use icecone_core::generation::{GenerationKind, GenerationStatus, RemoteCopy};
+use icecone_core::provider::ProviderId;
 use icecone_core::usage::Usage;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -18,7 +19,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::convert::{u64_from_db, u64_to_db};
+use crate::convert::{provider_from_db, u32_from_db, u32_to_db, u64_from_db, u64_to_db};
 use crate::entity::{account, generation};
 use crate::usage::{Metered, Metering};
 use crate::{Store, StoreError};
@@ -26,91 +27,55 @@ use crate::{Store, StoreError};
 /// How many accounts one statement of the retention purge covers.
 pub const PURGE_BATCH: u64 = 500;
 
-/// Where a generation stands. Synchronous providers go straight to `Succeeded`; the other
-/// states are those of asynchronous jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GenerationStatus {
-    /// Accepted, not yet sent to the provider.
-    Queued,
-    /// The provider is working on it.
-    Running,
-    /// Done, with an output.
-    Succeeded,
-    /// Ended without an output (see the error code).
-    Failed,
-    /// Cancelled before it finished.
-    Cancelled,
-}
-
-impl GenerationStatus {
-    /// The stable name (`SUCCEEDED`, ...), as stored and shown.
-    pub fn as_str(self) -> &'static str {
-        self.to_db()
-    }
-
-    fn to_db(self) -> &'static str {
-        match self {
-            Self::Queued => "QUEUED",
-            Self::Running => "RUNNING",
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-            Self::Cancelled => "CANCELLED",
-        }
-    }
-
-    fn from_db(value: &str) -> Result<Self, StoreError> {
-        match value {
-            "QUEUED" => Ok(Self::Queued),
-            "RUNNING" => Ok(Self::Running),
-            "SUCCEEDED" => Ok(Self::Succeeded),
-            "FAILED" => Ok(Self::Failed),
-            "CANCELLED" => Ok(Self::Cancelled),
-            _ => Err(StoreError::OutOfRange("generation status")),
-        }
+/// The spelling of a status in the `status` column.
+fn status_to_db(status: GenerationStatus) -> &'static str {
+    match status {
+        GenerationStatus::Queued => "QUEUED",
+        GenerationStatus::Running => "RUNNING",
+        GenerationStatus::Succeeded => "SUCCEEDED",
+        GenerationStatus::Failed => "FAILED",
+        GenerationStatus::Cancelled => "CANCELLED",
     }
 }
 
-/// What became of the provider's copy of an asynchronous generation's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RemoteCopy {
-    /// The provider deleted it on our request.
-    Deleted,
-    /// The provider kept nothing to delete.
-    NothingKept,
-    /// The provider offers no deletion: its effective policy's output retention applies.
-    NotSupported,
-    /// Deleting it failed, after retries; its effective policy's output retention applies.
-    DeleteFailed,
-}
-
-impl RemoteCopy {
-    /// The stable name (`DELETED`, ...), as stored and shown.
-    pub fn as_str(self) -> &'static str {
-        self.to_db()
-    }
-
-    fn to_db(self) -> &'static str {
-        match self {
-            Self::Deleted => "DELETED",
-            Self::NothingKept => "NOTHING_KEPT",
-            Self::NotSupported => "NOT_SUPPORTED",
-            Self::DeleteFailed => "DELETE_FAILED",
-        }
-    }
-
-    fn from_db(value: &str) -> Result<Self, StoreError> {
-        match value {
-            "DELETED" => Ok(Self::Deleted),
-            "NOTHING_KEPT" => Ok(Self::NothingKept),
-            "NOT_SUPPORTED" => Ok(Self::NotSupported),
-            "DELETE_FAILED" => Ok(Self::DeleteFailed),
-            _ => Err(StoreError::OutOfRange("generation remote copy")),
-        }
+fn status_from_db(value: &str) -> Result<GenerationStatus, StoreError> {
+    match value {
+        "QUEUED" => Ok(GenerationStatus::Queued),
+        "RUNNING" => Ok(GenerationStatus::Running),
+        "SUCCEEDED" => Ok(GenerationStatus::Succeeded),
+        "FAILED" => Ok(GenerationStatus::Failed),
+        "CANCELLED" => Ok(GenerationStatus::Cancelled),
+        _ => Err(StoreError::OutOfRange("generation status")),
     }
 }
 
-/// The states of a generation that has not ended.
-const UNFINISHED: [&str; 2] = ["QUEUED", "RUNNING"];
+/// The spelling of a remote copy's fate in the `remote_copy` column.
+pub(crate) fn remote_copy_to_db(copy: RemoteCopy) -> &'static str {
+    match copy {
+        RemoteCopy::Deleted => "DELETED",
+        RemoteCopy::NothingKept => "NOTHING_KEPT",
+        RemoteCopy::NotSupported => "NOT_SUPPORTED",
+        RemoteCopy::DeleteFailed => "DELETE_FAILED",
+    }
+}
+
+fn remote_copy_from_db(value: &str) -> Result<RemoteCopy, StoreError> {
+    match value {
+        "DELETED" => Ok(RemoteCopy::Deleted),
+        "NOTHING_KEPT" => Ok(RemoteCopy::NothingKept),
+        "NOT_SUPPORTED" => Ok(RemoteCopy::NotSupported),
+        "DELETE_FAILED" => Ok(RemoteCopy::DeleteFailed),
+        _ => Err(StoreError::OutOfRange("generation remote copy")),
+    }
+}
+
+/// The stored spellings of the statuses of a generation that has not ended.
+fn unfinished_statuses() -> impl Iterator<Item = &'static str> {
+    GenerationStatus::ALL
+        .into_iter()
+        .filter(|status| !status.is_final())
+        .map(status_to_db)
+}
 
 fn kind_to_db(kind: GenerationKind) -> &'static str {
     match kind {
@@ -141,7 +106,7 @@ pub struct GenerationRecord {
     /// Where it stands.
     pub status: GenerationStatus,
     /// The provider that took it.
-    pub provider: String,
+    pub provider: ProviderId,
     /// The provider's job id, if it ran one.
     pub provider_job_id: Option<String>,
     /// The prompt, sealed.
@@ -152,6 +117,9 @@ pub struct GenerationRecord {
     pub media_type: Option<String>,
     /// Why it failed.
     pub error_code: Option<String>,
+    /// The length a video was asked for, in seconds: a parameter of its request, which its
+    /// job submits it with. `None` for text and images.
+    pub duration_seconds: Option<u32>,
     /// What it was metered at.
     pub usage: Usage,
     /// When it was asked for.
@@ -176,7 +144,7 @@ impl fmt::Debug for GenerationRecord {
 
 /// Every column but the media bytes and the sealed input, which record queries select as
 /// `NULL`.
-const RECORD_COLUMNS: [generation::Column; 16] = [
+const RECORD_COLUMNS: [generation::Column; 17] = [
     generation::Column::Id,
     generation::Column::AccountId,
     generation::Column::Kind,
@@ -193,6 +161,7 @@ const RECORD_COLUMNS: [generation::Column; 16] = [
     generation::Column::CreatedAt,
     generation::Column::CompletedAt,
     generation::Column::RemoteCopy,
+    generation::Column::DurationSeconds,
 ];
 
 impl TryFrom<generation::Model> for GenerationRecord {
@@ -203,13 +172,17 @@ impl TryFrom<generation::Model> for GenerationRecord {
             id: row.id,
             account: row.account_id,
             kind: kind_from_db(&row.kind)?,
-            status: GenerationStatus::from_db(&row.status)?,
-            provider: row.provider,
+            status: status_from_db(&row.status)?,
+            provider: provider_from_db(&row.provider)?,
             provider_job_id: row.provider_job_id,
             prompt_sealed: row.prompt_sealed,
             text_sealed: row.text_sealed,
             media_type: row.media_type,
             error_code: row.error_code,
+            duration_seconds: row
+                .duration_seconds
+                .map(|seconds| u32_from_db(seconds, "generation duration"))
+                .transpose()?,
             usage: Usage {
                 tokens: u64_from_db(row.tokens, "generation tokens")?,
                 images: u64_from_db(row.images, "generation images")?,
@@ -220,7 +193,7 @@ impl TryFrom<generation::Model> for GenerationRecord {
             remote_copy: row
                 .remote_copy
                 .as_deref()
-                .map(RemoteCopy::from_db)
+                .map(remote_copy_from_db)
                 .transpose()?,
         })
     }
@@ -278,8 +251,8 @@ fn active_model(
         id: Set(record.id),
         account_id: Set(record.account),
         kind: Set(kind_to_db(record.kind).to_owned()),
-        status: Set(record.status.to_db().to_owned()),
-        provider: Set(record.provider.clone()),
+        status: Set(status_to_db(record.status).to_owned()),
+        provider: Set(record.provider.as_str().to_owned()),
         provider_job_id: Set(record.provider_job_id.clone()),
         prompt_sealed: Set(record.prompt_sealed.clone()),
         text_sealed: Set(record.text_sealed.clone()),
@@ -295,7 +268,13 @@ fn active_model(
         created_at: Set(record.created_at),
         completed_at: Set(record.completed_at),
         input_sealed: Set(input_sealed),
-        remote_copy: Set(record.remote_copy.map(|copy| copy.to_db().to_owned())),
+        remote_copy: Set(record
+            .remote_copy
+            .map(|copy| remote_copy_to_db(copy).to_owned())),
+        duration_seconds: Set(record
+            .duration_seconds
+            .map(|seconds| u32_to_db(seconds, "generation duration"))
+            .transpose()?),
     })
 }
 
@@ -304,7 +283,7 @@ fn unfinished(account: Uuid, id: Uuid) -> sea_orm::UpdateMany<generation::Entity
     generation::Entity::update_many()
         .filter(generation::Column::Id.eq(id))
         .filter(generation::Column::AccountId.eq(account))
-        .filter(generation::Column::Status.is_in(UNFINISHED))
+        .filter(generation::Column::Status.is_in(unfinished_statuses()))
 }
 
 impl Store {
@@ -479,7 +458,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut update = unfinished(account, id).col_expr(
             generation::Column::Status,
-            Expr::value(GenerationStatus::Running.to_db()),
+            Expr::value(status_to_db(GenerationStatus::Running)),
         );
         if let Some(job) = provider_job_id {
             update = update.col_expr(generation::Column::ProviderJobId, Expr::value(job));
@@ -501,7 +480,7 @@ impl Store {
         let result = unfinished(account, id)
             .col_expr(
                 generation::Column::Status,
-                Expr::value(GenerationStatus::Succeeded.to_db()),
+                Expr::value(status_to_db(GenerationStatus::Succeeded)),
             )
             .col_expr(generation::Column::MediaSealed, Expr::value(media.sealed))
             .col_expr(generation::Column::MediaType, Expr::value(media.media_type))
@@ -528,7 +507,10 @@ impl Store {
         completed_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let result = unfinished(account, id)
-            .col_expr(generation::Column::Status, Expr::value(status.to_db()))
+            .col_expr(
+                generation::Column::Status,
+                Expr::value(status_to_db(status)),
+            )
             .col_expr(generation::Column::ErrorCode, Expr::value(error_code))
             .col_expr(generation::Column::CompletedAt, Expr::value(completed_at))
             .col_expr(
@@ -549,7 +531,10 @@ impl Store {
         copy: RemoteCopy,
     ) -> Result<(), StoreError> {
         generation::Entity::update_many()
-            .col_expr(generation::Column::RemoteCopy, Expr::value(copy.to_db()))
+            .col_expr(
+                generation::Column::RemoteCopy,
+                Expr::value(remote_copy_to_db(copy)),
+            )
             .filter(generation::Column::Id.eq(id))
             .filter(generation::Column::AccountId.eq(account))
             .exec(&self.db)
@@ -569,7 +554,7 @@ impl Store {
         let result = generation::Entity::delete_many()
             .filter(generation::Column::Id.eq(id))
             .filter(generation::Column::AccountId.eq(account))
-            .filter(generation::Column::Status.is_in(UNFINISHED))
+            .filter(generation::Column::Status.is_in(unfinished_statuses()))
             .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;

@@ -12,20 +12,20 @@
 //! | `delete_rows` | deletes every row of the person, table by table as the personal-data registry orders them, and writes the tombstone — one transaction (`Store::erase_account`) | the account is gone: done |
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::background::StepUse;
-use icecone_core::provider::adapter::{JobHandle, ProviderError, RemoteDeletion};
+use icecone_core::generation::RemoteCopy;
+use icecone_core::provider::adapter::JobHandle;
 use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
 use icecone_store::erasure::{AccountDeletion, DeletionState, ErasureFollowup};
-use icecone_store::generations::RemoteCopy;
 use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 
 use super::now;
+use crate::generation::remote::{self, CopyDeletion};
 use crate::generation::video::code_of;
 use crate::jobs::{JobHandler, Leased, Outcome, Step};
 use crate::keys::vault::Vault;
@@ -78,8 +78,6 @@ pub const MAX_ATTEMPTS: u32 = 10;
 /// Claims of the `remote_copies` step before a provider that keeps failing is recorded
 /// for follow-up and the erasure goes on.
 pub const REMOTE_ATTEMPTS: u32 = 3;
-/// The longest one provider call may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The handler of `rights.erasure` jobs.
 #[derive(Debug)]
@@ -178,29 +176,26 @@ impl ErasureJobs {
             .store
             .remote_copies_to_delete(request.id, account.id)
             .await?;
+        let may_retry = job.record().attempts < REMOTE_ATTEMPTS;
         for copy in copies {
-            let outcome = match self.router.adapter(&copy.provider) {
-                None => Err(("PROVIDER_UNKNOWN", false)),
+            let deletion = match self.router.adapter(&copy.provider) {
+                None => Err("PROVIDER_UNKNOWN"),
                 Some(adapter) => {
                     let handle = JobHandle::new(copy.remote_ref.clone());
-                    let answer = tokio::time::timeout(CALL_TIMEOUT, adapter.delete_remote(&handle))
-                        .await
-                        .unwrap_or(Err(ProviderError::Timeout));
-                    answer.map_err(|error| (code_of(&error), error.is_transient()))
+                    match remote::delete_copy(&**adapter, &handle, may_retry).await {
+                        CopyDeletion::Settled(settled) => Ok(settled),
+                        CopyDeletion::Retry(error) => {
+                            let code = code_of(&error);
+                            tracing::info!(provider = %copy.provider, code, "a provider's copy could not be deleted yet: retried");
+                            return Ok(Outcome::Retry { code });
+                        }
+                        CopyDeletion::Failed(error) => Err(code_of(&error)),
+                    }
                 }
             };
-            let settled = match outcome {
-                Ok(RemoteDeletion::Deleted) => RemoteCopy::Deleted,
-                Ok(RemoteDeletion::NothingKept) => RemoteCopy::NothingKept,
-                Ok(RemoteDeletion::NotSupported) => {
-                    tracing::info!(provider = %copy.provider, "the provider cannot delete its copy: its declared output retention applies");
-                    RemoteCopy::NotSupported
-                }
-                Err((code, true)) if job.record().attempts < REMOTE_ATTEMPTS => {
-                    tracing::info!(provider = %copy.provider, code, "a provider's copy could not be deleted yet: retried");
-                    return Ok(Outcome::Retry { code });
-                }
-                Err((code, _)) => {
+            let settled = match deletion {
+                Ok(settled) => settled,
+                Err(code) => {
                     tracing::warn!(provider = %copy.provider, code, "a provider's copy could not be deleted: recorded for DPO follow-up");
                     self.store
                         .record_erasure_followup(&ErasureFollowup {

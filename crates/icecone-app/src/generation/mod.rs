@@ -21,9 +21,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures_util::Stream;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::{Activity, Denial};
-use icecone_core::personalization::{GenerationKind, PastGeneration, Profile};
+use icecone_core::generation::{GenerationKind, GenerationStatus};
+use icecone_core::personalization::{PastGeneration, Profile};
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, Output, Submission, VideoRequest,
@@ -31,7 +33,7 @@ use icecone_core::provider::adapter::{
 use icecone_core::subject::SubjectId;
 use icecone_core::usage::{self, Period, Plans, QuotaExceeded, Resource, Usage};
 use icecone_store::accounts::AccountRecord;
-use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
+use icecone_store::generations::{GenerationPosition, GenerationRecord};
 use icecone_store::jobs::NewJob;
 use icecone_store::{Metering, Store};
 use uuid::Uuid;
@@ -42,6 +44,7 @@ use crate::providers::router::{RouteError, Router};
 use crate::settings::JobsConfig;
 
 pub mod purge;
+pub(crate) mod remote;
 pub mod video;
 
 /// The table whose sealed columns this module writes.
@@ -68,6 +71,9 @@ pub enum GenerateError {
 }
 
 /// The generation pipeline and its stored generations.
+///
+/// It hands none of its parts out: the video job and the export are given the store, the
+/// vault and the router they need when they are wired (`startup`).
 #[derive(Debug)]
 pub struct Generations {
     store: Store,
@@ -108,12 +114,64 @@ fn field<'a>(column: &'a str, id: &'a str) -> Field<'a> {
     }
 }
 
-/// The kind a request produces.
-fn kind_of(request: &GenerationRequest) -> GenerationKind {
+/// Seals `plaintext` as column `column` of generation `row` of `subject`.
+pub(crate) async fn seal(
+    vault: &Vault,
+    subject: SubjectId,
+    column: &str,
+    row: &str,
+    plaintext: &[u8],
+) -> anyhow::Result<Vec<u8>> {
+    Ok(vault.seal(subject, field(column, row), plaintext).await?)
+}
+
+/// Opens sealed column `column` of generation `id` of `subject`.
+pub(crate) async fn open(
+    vault: &Vault,
+    subject: SubjectId,
+    id: Uuid,
+    column: &str,
+    sealed: &[u8],
+) -> anyhow::Result<Vec<u8>> {
+    Ok(vault
+        .open_field(subject, field(column, &id.to_string()), sealed)
+        .await?
+        .to_vec())
+}
+
+/// Opens sealed text column `column` of generation `id` of `subject`.
+pub(crate) async fn open_text(
+    vault: &Vault,
+    subject: SubjectId,
+    id: Uuid,
+    column: &str,
+    sealed: &[u8],
+) -> anyhow::Result<String> {
+    String::from_utf8(open(vault, subject, id, column, sealed).await?)
+        .map_err(|_| anyhow::anyhow!("a sealed generation text is not UTF-8"))
+}
+
+/// Gives back what a request that produced nothing reserved, in the month it was
+/// reserved in. A failure is logged: the person is never billed twice, at worst once
+/// for nothing.
+pub(crate) async fn release(store: &Store, account: Uuid, started: DateTime<Utc>, reserved: Usage) {
+    if reserved == Usage::default() {
+        return;
+    }
+    let period = Period::of(started.date_naive());
+    if let Err(release) = store.release_usage(account, &period, reserved, now()).await {
+        tracing::error!(
+            error = %crate::error_chain(&release),
+            "a usage reservation could not be released"
+        );
+    }
+}
+
+/// The request's parameters a job would need to submit it again: a video's duration.
+fn duration_of(request: &GenerationRequest) -> Option<u32> {
     match request {
-        GenerationRequest::Text(_) => GenerationKind::Text,
-        GenerationRequest::Image(_) => GenerationKind::Image,
-        GenerationRequest::Video(_) => GenerationKind::Video,
+        GenerationRequest::Video(video) => Some(video.duration_seconds),
+        GenerationRequest::Text(_) | GenerationRequest::Image(_) => None,
     }
 }
 
@@ -143,26 +201,17 @@ impl Generations {
         self
     }
 
-    /// The pipeline with these job settings (video deadline, poll interval).
+    /// The pipeline with these job settings: a video's deadline, and how often
+    /// [`Generations::watch`] reads a generation again.
     pub fn with_jobs(mut self, jobs: JobsConfig) -> Self {
         self.jobs = jobs;
         self
-    }
-
-    /// The job settings.
-    pub fn jobs(&self) -> &JobsConfig {
-        &self.jobs
     }
 
     /// The quota `account` has now: its plan's, capped while its address is unverified.
     pub fn quota_of(&self, account: &AccountRecord) -> usage::Quota {
         self.plans
             .quota_for(account.plan, account.email_verified_at.is_some())
-    }
-
-    /// The router the pipeline sends requests through.
-    pub fn router(&self) -> &Router {
-        &self.router
     }
 
     /// Generates `request` for `account` — through `provider` when one is named — and
@@ -245,24 +294,9 @@ impl Generations {
         Ok((started, reserved))
     }
 
-    /// Gives back what a request that produced nothing reserved, in the month it was
-    /// reserved in. A failure is logged: the person is never billed twice, at worst once
-    /// for nothing.
-    pub(crate) async fn release(&self, account: Uuid, started: DateTime<Utc>, reserved: Usage) {
-        if reserved == Usage::default() {
-            return;
-        }
-        let period = Period::of(started.date_naive());
-        if let Err(release) = self
-            .store
-            .release_usage(account, &period, reserved, now())
-            .await
-        {
-            tracing::error!(
-                error = %crate::error_chain(&release),
-                "a usage reservation could not be released"
-            );
-        }
+    /// Gives back what a request that produced nothing reserved (see [`release`]).
+    async fn release(&self, account: Uuid, started: DateTime<Utc>, reserved: Usage) {
+        release(&self.store, account, started, reserved).await;
     }
 
     /// Accepts a video generation for `account` — through `provider` when one is named —
@@ -302,12 +336,13 @@ impl Generations {
                 account: account.id,
                 kind: GenerationKind::Video,
                 status: GenerationStatus::Queued,
-                provider: provider.to_string(),
+                provider,
                 provider_job_id: None,
                 prompt_sealed,
                 text_sealed: None,
                 media_type: None,
                 error_code: None,
+                duration_seconds: duration_of(&request),
                 usage: reserved,
                 created_at: started,
                 completed_at: None,
@@ -339,26 +374,6 @@ impl Generations {
         queued
     }
 
-    /// The store.
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// Opens a sealed column of generation `record` of `subject`.
-    pub(crate) async fn open(
-        &self,
-        subject: SubjectId,
-        record: &GenerationRecord,
-        column: &str,
-        sealed: &[u8],
-    ) -> anyhow::Result<Vec<u8>> {
-        Ok(self
-            .vault
-            .open_field(subject, field(column, &record.id.to_string()), sealed)
-            .await?
-            .to_vec())
-    }
-
     /// Sends the request through the router; a provider that answers with a job instead
     /// of an output is asked to cancel it (the jobs of asynchronous providers are not
     /// followed by this pipeline yet) and the request fails as unavailable.
@@ -371,7 +386,7 @@ impl Generations {
         match routed.submission {
             Submission::Done(output) => Ok((routed.provider, output)),
             Submission::Pending(job) => {
-                if let Some(adapter) = self.router.adapter(routed.provider.as_str())
+                if let Some(adapter) = self.router.adapter(&routed.provider)
                     && let Err(error) = adapter.cancel(&job).await
                 {
                     tracing::warn!(provider = %routed.provider, error = %error, "an unexpected provider job could not be cancelled");
@@ -419,14 +434,15 @@ impl Generations {
         let record = GenerationRecord {
             id,
             account: account.id,
-            kind: kind_of(request),
+            kind: GenerationKind::of(request),
             status: GenerationStatus::Succeeded,
-            provider: provider.to_string(),
+            provider: provider.clone(),
             provider_job_id: None,
             prompt_sealed,
             text_sealed,
             media_type,
             error_code: None,
+            duration_seconds: duration_of(request),
             usage: Usage::charged(request, output),
             created_at,
             completed_at: Some(now()),
@@ -449,22 +465,70 @@ impl Generations {
         Ok(record)
     }
 
-    pub(crate) async fn seal(
+    async fn seal(
         &self,
         subject: SubjectId,
         column: &str,
         row: &str,
         plaintext: &[u8],
     ) -> anyhow::Result<Vec<u8>> {
-        Ok(self
-            .vault
-            .seal(subject, field(column, row), plaintext)
-            .await?)
+        seal(&self.vault, subject, column, row, plaintext).await
     }
 
     /// The account's generation `id`, or `None` — also when it is someone else's.
     pub async fn get(&self, account: Uuid, id: Uuid) -> anyhow::Result<Option<GenerationRecord>> {
         Ok(self.store.generation_of(account, id).await?)
+    }
+
+    /// The account's generation `id` now, then again at each change of its status, until
+    /// it has ended or is deleted; `None` when there is none — also when it is someone
+    /// else's. It is read from the store every `poll_interval` of the job settings, so it
+    /// follows a job run by any instance; a failed read is logged and tried again.
+    pub async fn watch(
+        &self,
+        account: Uuid,
+        id: Uuid,
+    ) -> anyhow::Result<Option<impl Stream<Item = GenerationRecord> + Send + use<>>> {
+        let Some(first) = self.store.generation_of(account, id).await? else {
+            return Ok(None);
+        };
+        let store = self.store.clone();
+        let interval = self.jobs.poll_interval;
+        // State: the generation to emit next, or the status last emitted.
+        let updates = futures_util::stream::unfold(
+            (Some(first), None::<GenerationStatus>),
+            move |(next, last)| {
+                let store = store.clone();
+                async move {
+                    if let Some(record) = next {
+                        let status = record.status;
+                        return Some((record, (None, Some(status))));
+                    }
+                    let last = last?;
+                    if last.is_final() {
+                        return None;
+                    }
+                    loop {
+                        tokio::time::sleep(interval).await;
+                        match store.generation_of(account, id).await {
+                            Ok(Some(record)) if record.status != last => {
+                                let status = record.status;
+                                return Some((record, (None, Some(status))));
+                            }
+                            Ok(Some(_)) => {}
+                            Ok(None) => return None,
+                            Err(error) => {
+                                tracing::warn!(
+                                    error = %crate::error_chain(&error),
+                                    "a watched generation could not be read"
+                                );
+                            }
+                        }
+                    }
+                }
+            },
+        );
+        Ok(Some(updates))
     }
 
     /// Up to `limit` of the account's generations, newest first, after `after`.
@@ -483,8 +547,14 @@ impl Generations {
         subject: SubjectId,
         record: &GenerationRecord,
     ) -> anyhow::Result<String> {
-        self.open_text(subject, record, "prompt", &record.prompt_sealed)
-            .await
+        open_text(
+            &self.vault,
+            subject,
+            record.id,
+            "prompt",
+            &record.prompt_sealed,
+        )
+        .await
     }
 
     /// The generation's text output, decrypted; `None` for media or no output.
@@ -494,24 +564,11 @@ impl Generations {
         record: &GenerationRecord,
     ) -> anyhow::Result<Option<String>> {
         match &record.text_sealed {
-            Some(sealed) => Ok(Some(self.open_text(subject, record, "text", sealed).await?)),
+            Some(sealed) => Ok(Some(
+                open_text(&self.vault, subject, record.id, "text", sealed).await?,
+            )),
             None => Ok(None),
         }
-    }
-
-    async fn open_text(
-        &self,
-        subject: SubjectId,
-        record: &GenerationRecord,
-        column: &str,
-        sealed: &[u8],
-    ) -> anyhow::Result<String> {
-        let plaintext = self
-            .vault
-            .open_field(subject, field(column, &record.id.to_string()), sealed)
-            .await?;
-        String::from_utf8(plaintext.to_vec())
-            .map_err(|_| anyhow::anyhow!("a sealed generation text is not UTF-8"))
     }
 
     /// The media of the account's generation `id`, decrypted; `None` when it has none, does
@@ -543,10 +600,7 @@ impl Generations {
         let Some(record) = self.store.generation_of(account, id).await? else {
             return Ok(false);
         };
-        let unfinished = matches!(
-            record.status,
-            GenerationStatus::Queued | GenerationStatus::Running
-        );
+        let unfinished = !record.status.is_final();
         let mut cancel_remote = false;
         if unfinished {
             for job in self.store.jobs_for(video::KIND, &id.to_string()).await? {
@@ -566,18 +620,7 @@ impl Generations {
             && let Some(adapter) = self.router.adapter(&record.provider).cloned()
         {
             tokio::spawn(async move {
-                let job = JobHandle::new(job);
-                if cancel_remote && let Err(error) = adapter.cancel(&job).await {
-                    tracing::warn!(provider = %adapter.id(), error = %error, "the provider's job of a deleted generation could not be cancelled");
-                }
-                match adapter.delete_remote(&job).await {
-                    Ok(outcome) => {
-                        tracing::info!(provider = %adapter.id(), outcome = ?outcome, "remote copy of a deleted generation");
-                    }
-                    Err(error) => {
-                        tracing::warn!(provider = %adapter.id(), error = %error, "the remote copy of a deleted generation could not be deleted");
-                    }
-                }
+                remote::forget(&*adapter, &JobHandle::new(job), cancel_remote).await;
             });
         }
         Ok(true)

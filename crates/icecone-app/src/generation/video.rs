@@ -3,7 +3,7 @@
 //!
 //! | step | what it does | resumed after a crash |
 //! | --- | --- | --- |
-//! | `submit` | rebuilds the request (prompt and image URL opened with the owner's key), sends it through the router; a provider job's id is stored on the generation (`RUNNING`) before the step moves on; a synchronous answer is stored at once | a generation that already has a provider job id goes on to `poll`, so it is not submitted twice |
+//! | `submit` | rebuilds the request (prompt and image URL opened with the owner's key, the duration as stored with the generation), sends it through the router; a provider job's id is stored on the generation (`RUNNING`) before the step moves on; a synchronous answer is stored at once | a generation that already has a provider job id goes on to `poll`, so it is not submitted twice |
 //! | `poll` | asks the provider; still running: polled again after `job_poll_interval_ms`; an output in the answer is stored; an output at a temporary URL is fetched (`icecone_provider_http::fetch::MediaFetcher`: at most `max_output_bytes`, only from a destination the outbound address policy allows, else `UNSAFE_OUTPUT_URL`), sealed and stored; the generation is `SUCCEEDED` | a generation already `SUCCEEDED` goes on to `delete_remote`: nothing is fetched twice |
 //! | `delete_remote` | asks the provider to delete its copy and records what became of it on the generation (`DELETED`, `NOTHING_KEPT`, `NOT_SUPPORTED` — then the provider's declared output retention applies — or `DELETE_FAILED` after the retries) | asked again (deleting is idempotent at the providers) |
 //!
@@ -15,24 +15,28 @@
 //! job fails with `TIMEOUT` and the provider's job is cancelled.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::background::StepUse;
+use icecone_core::generation::{GenerationStatus, RemoteCopy};
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, Prompt, ProviderAdapter,
-    ProviderError, RemoteDeletion, Submission, VideoRequest,
+    ProviderError, Submission, VideoRequest,
 };
 use icecone_provider_http::fetch::MediaFetcher;
+use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
-use icecone_store::generations::{GenerationRecord, GenerationStatus, RemoteCopy, SealedMedia};
+use icecone_store::generations::{GenerationRecord, SealedMedia};
 use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 
-use super::{Generations, now};
+use super::remote::{self, CopyDeletion};
+use super::{now, open, open_text, release, seal};
 use crate::jobs::{JobHandler, Leased, Outcome, Step};
-use crate::providers::router::RouteError;
+use crate::keys::vault::Vault;
+use crate::providers::router::{RouteError, Router};
+use crate::settings::JobsConfig;
 
 /// The kind of the job.
 pub const KIND: &str = "video_generation";
@@ -106,15 +110,29 @@ fn outcome_of(error: &ProviderError) -> Outcome {
 /// The handler of `video_generation` jobs.
 #[derive(Debug)]
 pub struct VideoJobs {
-    generations: Arc<Generations>,
+    store: Store,
+    vault: Arc<Vault>,
+    router: Arc<Router>,
+    config: JobsConfig,
     fetcher: MediaFetcher,
 }
 
 impl VideoJobs {
-    /// The handler over the pipeline; `fetcher` fetches outputs from providers' URLs.
-    pub fn new(generations: Arc<Generations>, fetcher: MediaFetcher) -> Self {
+    /// The handler over the store, the vault (the owner's prompt, input and output), the
+    /// router and the job settings (poll interval, largest output); `fetcher` fetches
+    /// outputs from providers' URLs.
+    pub fn new(
+        store: Store,
+        vault: Arc<Vault>,
+        router: Arc<Router>,
+        config: JobsConfig,
+        fetcher: MediaFetcher,
+    ) -> Self {
         Self {
-            generations,
+            store,
+            vault,
+            router,
+            config,
             fetcher,
         }
     }
@@ -127,19 +145,18 @@ impl VideoJobs {
         let (Some(account), Ok(id)) = (job.account, Uuid::try_parse(&job.subject)) else {
             anyhow::bail!("a video job without an account or generation id");
         };
-        let store = self.generations.store();
-        let Some(owner) = store.account(account).await? else {
+        let Some(owner) = self.store.account(account).await? else {
             return Ok(None);
         };
-        Ok(store
+        Ok(self
+            .store
             .generation_of(account, id)
             .await?
             .map(|record| (owner, record)))
     }
 
     fn adapter(&self, record: &GenerationRecord) -> anyhow::Result<Arc<dyn ProviderAdapter>> {
-        self.generations
-            .router()
+        self.router
             .adapter(&record.provider)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("a generation names a provider this gateway lacks"))
@@ -151,20 +168,19 @@ impl VideoJobs {
         owner: &AccountRecord,
         record: &GenerationRecord,
     ) -> anyhow::Result<GenerationRequest> {
-        let prompt = self.generations.prompt(owner.subject, record).await?;
+        let prompt = open_text(
+            &self.vault,
+            owner.subject,
+            record.id,
+            "prompt",
+            &record.prompt_sealed,
+        )
+        .await?;
         let prompt = Prompt::parse(&prompt)
             .map_err(|_| anyhow::anyhow!("a stored prompt is no longer a valid prompt"))?;
-        let image = match self
-            .generations
-            .store()
-            .generation_input(owner.id, record.id)
-            .await?
-        {
+        let image = match self.store.generation_input(owner.id, record.id).await? {
             Some(sealed) => {
-                let url = self
-                    .generations
-                    .open(owner.subject, record, "input", &sealed)
-                    .await?;
+                let url = open(&self.vault, owner.subject, record.id, "input", &sealed).await?;
                 let url = String::from_utf8(url)
                     .map_err(|_| anyhow::anyhow!("a sealed image URL is not UTF-8"))?;
                 Some(
@@ -177,7 +193,9 @@ impl VideoJobs {
         Ok(GenerationRequest::Video(VideoRequest {
             prompt,
             image,
-            duration_seconds: u32::try_from(record.usage.video_seconds).unwrap_or(u32::MAX),
+            duration_seconds: record.duration_seconds.ok_or_else(|| {
+                anyhow::anyhow!("a video generation without its requested duration")
+            })?,
         }))
     }
 
@@ -192,13 +210,16 @@ impl VideoJobs {
         let Output::Media { bytes, mime_type } = output else {
             anyhow::bail!("a video provider answered text");
         };
-        let sealed = self
-            .generations
-            .seal(owner.subject, "media", &record.id.to_string(), &bytes)
-            .await?;
+        let sealed = seal(
+            &self.vault,
+            owner.subject,
+            "media",
+            &record.id.to_string(),
+            &bytes,
+        )
+        .await?;
         Ok(self
-            .generations
-            .store()
+            .store
             .finish_generation_media(
                 owner.id,
                 record.id,
@@ -218,14 +239,7 @@ impl VideoJobs {
         record: &GenerationRecord,
     ) -> anyhow::Result<Outcome> {
         let request = self.request(owner, record).await?;
-        let provider = icecone_core::provider::ProviderId::parse(&record.provider)
-            .map_err(|_| anyhow::anyhow!("a generation names an invalid provider id"))?;
-        let routed = match self
-            .generations
-            .router()
-            .route(&request, Some(&provider))
-            .await
-        {
+        let routed = match self.router.route(&request, Some(&record.provider)).await {
             Ok(routed) => routed,
             Err(RouteError::ProviderUnavailable { .. }) => {
                 return Ok(Outcome::Retry {
@@ -245,15 +259,15 @@ impl VideoJobs {
                 Ok(Outcome::Done)
             }
             Submission::Pending(handle) => {
-                let store = self.generations.store();
-                if !store
+                if !self
+                    .store
                     .start_generation(owner.id, record.id, Some(handle.as_str()))
                     .await?
                 {
                     // Deleted (or cancelled) while it was being submitted: the provider's
                     // job must not outlive it.
                     let adapter = self.adapter(record)?;
-                    forget_remote(&*adapter, &handle).await;
+                    remote::forget(&*adapter, &handle, true).await;
                     return Ok(Outcome::Done);
                 }
                 if !job.advance(POLL).await? {
@@ -261,7 +275,7 @@ impl VideoJobs {
                 }
                 Ok(Outcome::Later {
                     step: POLL,
-                    after: self.generations.jobs().poll_interval,
+                    after: self.config.poll_interval,
                 })
             }
         }
@@ -277,7 +291,7 @@ impl VideoJobs {
             anyhow::bail!("a polled video generation has no provider job id");
         };
         let adapter = self.adapter(record)?;
-        let timeout = self.generations.router().attempt_timeout();
+        let timeout = self.router.attempt_timeout();
         let status = tokio::time::timeout(timeout, adapter.poll(&handle))
             .await
             .unwrap_or(Err(ProviderError::Timeout));
@@ -285,14 +299,13 @@ impl VideoJobs {
             Err(error) => return Ok(outcome_of(&error)),
             Ok(JobStatus::Running) => {
                 if record.status == GenerationStatus::Queued {
-                    self.generations
-                        .store()
+                    self.store
                         .start_generation(owner.id, record.id, None)
                         .await?;
                 }
                 return Ok(Outcome::Later {
                     step: POLL,
-                    after: self.generations.jobs().poll_interval,
+                    after: self.config.poll_interval,
                 });
             }
             Ok(JobStatus::Cancelled) => {
@@ -305,7 +318,7 @@ impl VideoJobs {
                 let fetched = tokio::time::timeout(
                     timeout,
                     self.fetcher
-                        .fetch(&remote.url, self.generations.jobs().max_output_bytes),
+                        .fetch(&remote.url, self.config.max_output_bytes),
                 )
                 .await
                 .unwrap_or(Err(ProviderError::Timeout));
@@ -335,25 +348,20 @@ impl VideoJobs {
             return Ok(Outcome::Done);
         };
         let adapter = self.adapter(record)?;
-        let copy = match adapter.delete_remote(&handle).await {
-            Ok(RemoteDeletion::Deleted) => RemoteCopy::Deleted,
-            Ok(RemoteDeletion::NothingKept) => RemoteCopy::NothingKept,
-            Ok(RemoteDeletion::NotSupported) => {
-                tracing::info!(provider = %record.provider, "the provider cannot delete its copy of an output: its declared output retention applies");
-                RemoteCopy::NotSupported
-            }
-            Err(error) if error.is_transient() && job.record().attempts < MAX_ATTEMPTS => {
+        let may_retry = job.record().attempts < MAX_ATTEMPTS;
+        let copy = match remote::delete_copy(&*adapter, &handle, may_retry).await {
+            CopyDeletion::Settled(copy) => copy,
+            CopyDeletion::Retry(error) => {
                 return Ok(Outcome::Retry {
                     code: code_of(&error),
                 });
             }
-            Err(error) => {
+            CopyDeletion::Failed(error) => {
                 tracing::warn!(provider = %record.provider, error = %error, "the provider's copy of an output could not be deleted");
                 RemoteCopy::DeleteFailed
             }
         };
-        self.generations
-            .store()
+        self.store
             .record_remote_copy(owner.id, record.id, copy)
             .await?;
         Ok(Outcome::Done)
@@ -395,48 +403,22 @@ impl VideoJobs {
             return Ok(());
         };
         let ended = self
-            .generations
-            .store()
+            .store
             .end_generation(owner.id, record.id, GenerationStatus::Failed, code, now())
             .await?;
         if !ended {
             // It had an output already (or ended otherwise): nothing reserved to give back.
             return Ok(());
         }
-        self.generations
-            .release(owner.id, record.created_at, record.usage)
-            .await;
+        release(&self.store, owner.id, record.created_at, record.usage).await;
         let provider_ended = matches!(code, PROVIDER_FAILED | PROVIDER_CANCELLED | OUTPUT_GONE);
         if let Some(handle) = record.provider_job_id.clone().map(JobHandle::new)
             && !provider_ended
             && let Ok(adapter) = self.adapter(&record)
         {
-            forget_remote(&*adapter, &handle).await;
+            remote::forget(&*adapter, &handle, true).await;
         }
         Ok(())
-    }
-}
-
-/// Cancels a provider's job and asks it to delete what it kept; failures are logged.
-async fn forget_remote(adapter: &dyn ProviderAdapter, handle: &JobHandle) {
-    let bound = Duration::from_secs(30);
-    match tokio::time::timeout(bound, adapter.cancel(handle)).await {
-        Ok(Ok(())) => tracing::info!(provider = %adapter.id(), "the provider's job was cancelled"),
-        Ok(Err(error)) => {
-            tracing::warn!(provider = %adapter.id(), error = %error, "the provider's job could not be cancelled");
-        }
-        Err(_) => {
-            tracing::warn!(provider = %adapter.id(), "cancelling the provider's job timed out")
-        }
-    }
-    match tokio::time::timeout(bound, adapter.delete_remote(handle)).await {
-        Ok(Ok(outcome)) => {
-            tracing::info!(provider = %adapter.id(), outcome = ?outcome, "remote copy of a cancelled job");
-        }
-        Ok(Err(error)) => {
-            tracing::warn!(provider = %adapter.id(), error = %error, "the remote copy of a cancelled job could not be deleted");
-        }
-        Err(_) => tracing::warn!(provider = %adapter.id(), "deleting the remote copy timed out"),
     }
 }
 

@@ -161,12 +161,14 @@ impl Router {
         }
     }
 
+    /// The adapter with id `id` and its effective policy.
+    pub fn entry(&self, id: &ProviderId) -> Option<&Entry> {
+        self.entries.iter().find(|entry| entry.adapter().id() == id)
+    }
+
     /// The adapter with id `id`.
-    pub fn adapter(&self, id: &str) -> Option<&Arc<dyn ProviderAdapter>> {
-        self.entries
-            .iter()
-            .map(Entry::adapter)
-            .find(|adapter| adapter.id().as_str() == id)
+    pub fn adapter(&self, id: &ProviderId) -> Option<&Arc<dyn ProviderAdapter>> {
+        self.entry(id).map(Entry::adapter)
     }
 
     /// The providers that may take `request`, in order of preference: `explicit` alone if

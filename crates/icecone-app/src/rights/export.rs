@@ -49,6 +49,7 @@ use crate::generation::Generations;
 use crate::jobs::{JobHandler, Leased, Outcome, Step};
 use crate::keys::vault::{Field, Vault};
 use crate::notify::{self, NotificationKind};
+use crate::providers::router::Router;
 use crate::settings::RightsConfig;
 
 /// The kind of the job.
@@ -374,30 +375,38 @@ pub fn chunks(
 /// The handler of `rights.export` jobs.
 #[derive(Debug)]
 pub struct ExportJobs {
-    generations: Arc<Generations>,
+    store: Store,
     vault: Arc<Vault>,
+    generations: Arc<Generations>,
+    router: Arc<Router>,
     config: RightsConfig,
 }
 
 impl ExportJobs {
-    /// The handler; `config` sets how long a download link works.
-    pub fn new(generations: Arc<Generations>, vault: Arc<Vault>, config: RightsConfig) -> Self {
+    /// The handler over the store and the vault, reading the person's generations through
+    /// the pipeline (decrypted) and what each provider received from the router's
+    /// effective policies; `config` sets how long a download link works.
+    pub fn new(
+        store: Store,
+        vault: Arc<Vault>,
+        generations: Arc<Generations>,
+        router: Arc<Router>,
+        config: RightsConfig,
+    ) -> Self {
         Self {
-            generations,
+            store,
             vault,
+            generations,
+            router,
             config,
         }
-    }
-
-    fn store(&self) -> &Store {
-        self.generations.store()
     }
 
     async fn build(&self, job: &JobRecord) -> anyhow::Result<Outcome> {
         let Ok(id) = Uuid::try_parse(&job.subject) else {
             anyhow::bail!("an export job without a request id");
         };
-        let store = self.store();
+        let store = &self.store;
         let Some(mut request) = store.data_request(id).await? else {
             return Ok(Outcome::Failed {
                 code: "REQUEST_GONE",
@@ -522,7 +531,7 @@ impl ExportJobs {
         owner: &AccountRecord,
         media: &HashMap<Uuid, String>,
     ) -> anyhow::Result<()> {
-        let store = self.store();
+        let store = &self.store;
         let vault = &self.vault;
         let email = accounts::email_of(vault, owner).await?;
         let roles = store.staff_roles(owner.id).await?;
@@ -703,9 +712,9 @@ impl ExportJobs {
             packer.json(&value).await?;
         }
         packer.write(b",\"providerDisclosures\":[").await?;
-        let generations = &self.generations;
+        let router = &self.router;
         self.each_generation(owner, packer, false, |record, _, _| {
-            disclosure_json(generations, record)
+            disclosure_json(router, record)
         })
         .await?;
         packer.write(b"]}").await
@@ -770,7 +779,7 @@ impl ExportJobs {
             None => None,
         };
         let history: Vec<Value> = self
-            .store()
+            .store
             .data_request_events(request.id)
             .await?
             .into_iter()
@@ -832,14 +841,6 @@ impl ExportJobs {
     }
 }
 
-fn kind_name(record: &GenerationRecord) -> &'static str {
-    match record.kind {
-        icecone_core::personalization::GenerationKind::Text => "TEXT",
-        icecone_core::personalization::GenerationKind::Image => "IMAGE",
-        icecone_core::personalization::GenerationKind::Video => "VIDEO",
-    }
-}
-
 /// A generation in `export.json`, with its prompt and text decrypted and the name of its
 /// media file in the archive.
 fn generation_json(
@@ -850,9 +851,9 @@ fn generation_json(
 ) -> Value {
     json!({
         "id": record.id.to_string(),
-        "kind": kind_name(record),
+        "kind": record.kind.as_str(),
         "status": record.status.as_str(),
-        "provider": record.provider,
+        "provider": record.provider.as_str(),
         "createdAt": time(record.created_at),
         "completedAt": time_opt(record.completed_at),
         "prompt": prompt,
@@ -870,12 +871,9 @@ fn generation_json(
 }
 
 /// What the provider of a generation received: the data categories its policy declares.
-fn disclosure_json(generations: &Generations, record: &GenerationRecord) -> Value {
-    let categories: Vec<&str> = generations
-        .router()
-        .entries()
-        .iter()
-        .find(|entry| entry.adapter().id().as_str() == record.provider)
+fn disclosure_json(router: &Router, record: &GenerationRecord) -> Value {
+    let categories: Vec<&str> = router
+        .entry(&record.provider)
         .map(|entry| {
             entry
                 .effective()
@@ -886,9 +884,9 @@ fn disclosure_json(generations: &Generations, record: &GenerationRecord) -> Valu
         })
         .unwrap_or_default();
     json!({
-        "provider": record.provider,
+        "provider": record.provider.as_str(),
         "generationId": record.id.to_string(),
-        "kind": kind_name(record),
+        "kind": record.kind.as_str(),
         "at": time(record.created_at),
         "dataCategories": categories,
     })
@@ -917,7 +915,7 @@ impl JobHandler for ExportJobs {
             // it by hand before its due date. What the build stored of it goes.
             tracing::error!(code, "an export could not be built");
             if let Ok(id) = Uuid::try_parse(&job.subject) {
-                self.store().delete_export_chunks(id).await?;
+                self.store.delete_export_chunks(id).await?;
             }
             Ok(())
         })

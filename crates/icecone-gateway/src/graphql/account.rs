@@ -7,7 +7,8 @@ use icecone_store::accounts::AccountRecord;
 use uuid::Uuid;
 
 use icecone_core::consent::Purpose;
-use icecone_core::personalization::{GenerationKind, Profile};
+use icecone_core::generation::GenerationKind;
+use icecone_core::personalization::Profile;
 
 use super::caller::{services, viewer_account};
 use super::classification::essential;
@@ -241,7 +242,7 @@ pub(crate) struct SessionInfo {
 #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(
     name = "GenerationKind",
-    remote = "icecone_core::personalization::GenerationKind"
+    remote = "icecone_core::generation::GenerationKind"
 )]
 pub(crate) enum GenerationKindValue {
     /// Text.
@@ -273,7 +274,11 @@ impl From<Profile> for Personalization {
                 .map(|kind: GenerationKind| kind.into())
                 .collect(),
             suggested_prompts: profile.suggested_prompts,
-            preferred_providers: profile.preferred_providers.into_iter().map(ID).collect(),
+            preferred_providers: profile
+                .preferred_providers
+                .iter()
+                .map(|id| ID(id.to_string()))
+                .collect(),
         }
     }
 }

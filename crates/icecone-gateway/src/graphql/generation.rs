@@ -8,13 +8,14 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscr
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
+use icecone_core::generation::GenerationStatus;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, MediaUrl, Prompt, TextRequest, VideoRequest,
 };
 use icecone_core::subject::SubjectId;
-use icecone_store::generations::{GenerationPosition, GenerationRecord, GenerationStatus};
+use icecone_store::generations::{GenerationPosition, GenerationRecord};
 use uuid::Uuid;
 
 use super::account::GenerationKindValue;
@@ -251,14 +252,6 @@ impl GenerationMutation {
 #[derive(Debug, Default)]
 pub(crate) struct GenerationSubscription;
 
-/// Whether a generation will change no more.
-fn is_final(status: GenerationStatus) -> bool {
-    matches!(
-        status,
-        GenerationStatus::Succeeded | GenerationStatus::Failed | GenerationStatus::Cancelled
-    )
-}
-
 #[Subscription]
 impl GenerationSubscription {
     /// One of the signed-in person's generations, now and at every change of its status;
@@ -278,53 +271,14 @@ impl GenerationSubscription {
     ) -> Result<impl Stream<Item = Generation> + use<>, ApiError> {
         let (_, account) = viewer_account(ctx).await?;
         let id = Uuid::try_parse(&id).map_err(|_| ApiError::NotFound)?;
-        let generations = services(ctx)?.generations.clone();
-        let first = generations
-            .get(account.id, id)
+        let updates = services(ctx)?
+            .generations
+            .watch(account.id, id)
             .await
             .map_err(internal)?
             .ok_or(ApiError::NotFound)?;
-        let interval = generations.jobs().poll_interval;
         let subject = account.subject;
-        let owner = account.id;
-        // State: the generation to emit next, or the status last emitted.
-        let stream = futures_util::stream::unfold(
-            (Some(first), None::<GenerationStatus>),
-            move |(next, last)| {
-                let generations = generations.clone();
-                async move {
-                    if let Some(record) = next {
-                        let status = record.status;
-                        return Some((Generation::new(record, subject), (None, Some(status))));
-                    }
-                    let last = last?;
-                    if is_final(last) {
-                        return None;
-                    }
-                    loop {
-                        tokio::time::sleep(interval).await;
-                        match generations.get(owner, id).await {
-                            Ok(Some(record)) if record.status != last => {
-                                let status = record.status;
-                                return Some((
-                                    Generation::new(record, subject),
-                                    (None, Some(status)),
-                                ));
-                            }
-                            Ok(Some(_)) => {}
-                            Ok(None) => return None,
-                            Err(error) => {
-                                tracing::warn!(
-                                    error = format!("{error:#}"),
-                                    "a watched generation could not be read"
-                                );
-                            }
-                        }
-                    }
-                }
-            },
-        );
-        Ok(stream)
+        Ok(updates.map(move |record| Generation::new(record, subject)))
     }
 }
 
@@ -413,7 +367,7 @@ pub(crate) async fn generations_of(
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(
     name = "GenerationStatus",
-    remote = "icecone_store::generations::GenerationStatus"
+    remote = "icecone_core::generation::GenerationStatus"
 )]
 pub(crate) enum GenerationStatusValue {
     /// Accepted, not yet sent to a provider.
@@ -460,11 +414,8 @@ impl Generation {
     /// The provider that took it, with the data-handling policy the request was held to.
     async fn provider(&self, ctx: &Context<'_>) -> Result<Provider, ApiError> {
         services(ctx)?
-            .generations
-            .router()
-            .entries()
-            .iter()
-            .find(|entry| entry.adapter().id().as_str() == self.record.provider)
+            .providers
+            .entry(&self.record.provider)
             .cloned()
             .map(Provider)
             .ok_or_else(|| internal(anyhow::anyhow!("a generation names an unknown provider")))

@@ -23,6 +23,7 @@ pub struct Model {
     pub completed_at: Option<ChronoDateTimeUtc>,
     pub input_sealed: Option<Vec<u8>>,
     pub remote_copy: Option<String>,
+    pub duration_seconds: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

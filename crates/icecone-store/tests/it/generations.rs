@@ -1,9 +1,8 @@
-use icecone_core::personalization::GenerationKind;
+use icecone_core::generation::{GenerationKind, GenerationStatus};
+use icecone_core::provider::ProviderId;
 use icecone_core::usage::{Period, Usage};
 use icecone_store::accounts::AccountKind;
-use icecone_store::generations::{
-    GenerationPosition, GenerationRecord, GenerationStatus, PURGE_BATCH,
-};
+use icecone_store::generations::{GenerationPosition, GenerationRecord, PURGE_BATCH};
 use icecone_store::testing::TestDatabase;
 use icecone_store::{Metering, StoreError};
 use tokio::task::JoinSet;
@@ -11,28 +10,30 @@ use uuid::Uuid;
 
 use crate::support::{create_user, new_account, now, plus, store_account};
 
-/// A generation to store and its sealed media (for images).
+/// A generation to store and its sealed media (for images and videos).
 fn new_generation(
     account: Uuid,
     kind: GenerationKind,
     created_at: chrono::DateTime<chrono::Utc>,
 ) -> (GenerationRecord, Option<Vec<u8>>) {
     let media = kind != GenerationKind::Text;
+    let video = kind == GenerationKind::Video;
     let record = GenerationRecord {
         id: Uuid::new_v4(),
         account,
         kind,
         status: GenerationStatus::Succeeded,
-        provider: "local".to_owned(),
+        provider: ProviderId::parse("local").expect("provider id"),
         provider_job_id: None,
         prompt_sealed: vec![0xA1, 1],
         text_sealed: (!media).then(|| vec![0xA2, 2]),
-        media_type: media.then(|| "image/png".to_owned()),
+        media_type: media.then(|| if video { "video/mp4" } else { "image/png" }.to_owned()),
         error_code: None,
+        duration_seconds: video.then_some(VIDEO_SECONDS),
         usage: Usage {
             tokens: if media { 0 } else { 12 },
-            images: u64::from(media),
-            video_seconds: 0,
+            images: u64::from(kind == GenerationKind::Image),
+            video_seconds: if video { u64::from(VIDEO_SECONDS) } else { 0 },
         },
         created_at,
         completed_at: Some(created_at),
@@ -40,6 +41,9 @@ fn new_generation(
     };
     (record, media.then(|| vec![0xA3, 3, 3]))
 }
+
+/// How long the videos of [`new_generation`] were asked to be.
+const VIDEO_SECONDS: u32 = 4;
 
 /// Stores generations; returns their records.
 async fn insert(
@@ -55,6 +59,28 @@ async fn insert(
         records.push(record);
     }
     records
+}
+
+#[tokio::test]
+async fn a_stored_provider_id_is_parsed_once_as_the_row_is_read() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let owner = create_user(store, 1).await;
+    let [record] = <[GenerationRecord; 1]>::try_from(
+        insert(
+            store,
+            vec![new_generation(owner, GenerationKind::Text, now())],
+        )
+        .await,
+    )
+    .expect("one");
+    // The only row: how each database stores a UUID does not matter.
+    db.execute("UPDATE generations SET provider = 'Not A Provider'")
+        .await;
+    assert!(matches!(
+        store.generation_of(owner, record.id).await,
+        Err(StoreError::OutOfRange("provider id"))
+    ));
 }
 
 #[tokio::test]
@@ -248,14 +274,19 @@ async fn rekeying_generations_by_account_keeps_every_generation_both_ways() {
     ];
     let media: Vec<Option<Vec<u8>>> = generations.iter().map(|(_, m)| m.clone()).collect();
     let stored = insert(store, generations).await;
-    let all_there = || async {
-        for (record, media) in stored.iter().zip(&media) {
-            let read = store
-                .generation_of(record.account, record.id)
-                .await
-                .expect("read")
-                .expect("kept");
-            assert_eq!(&read, record);
+    // Records are read through the newest schema, so only with every migration applied;
+    // the media and the count are read at any point.
+    let (stored, media, db) = (&stored, &media, &db);
+    let all_there = |records: bool| async move {
+        for (record, media) in stored.iter().zip(media) {
+            if records {
+                let read = store
+                    .generation_of(record.account, record.id)
+                    .await
+                    .expect("read")
+                    .expect("kept");
+                assert_eq!(&read, record);
+            }
             let read_media = store
                 .generation_media(record.account, record.id)
                 .await
@@ -282,9 +313,9 @@ async fn rekeying_generations_by_account_keeps_every_generation_both_ways() {
         store.pending_migrations().await.expect("pending")[0],
         REKEYING
     );
-    all_there().await;
+    all_there(false).await;
     store.migrate().await.expect("up again");
-    all_there().await;
+    all_there(true).await;
     assert_eq!(
         store
             .generations_page(first, None, 10)
@@ -293,6 +324,53 @@ async fn rekeying_generations_by_account_keeps_every_generation_both_ways() {
             .len(),
         2
     );
+}
+
+#[tokio::test]
+async fn videos_stored_before_their_duration_was_a_parameter_get_it_from_their_usage() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let account = create_user(store, 1).await;
+    let at = now();
+    let (mut queued, _) = new_generation(account, GenerationKind::Video, at);
+    queued.status = GenerationStatus::Queued;
+    queued.media_type = None;
+    queued.completed_at = None;
+    queued.duration_seconds = Some(9);
+    queued.usage.video_seconds = 9;
+    let stored = insert(
+        store,
+        vec![
+            (queued, None),
+            new_generation(account, GenerationKind::Text, plus(at, 1)),
+            new_generation(account, GenerationKind::Image, plus(at, 2)),
+        ],
+    )
+    .await;
+
+    const PARAMETERS: &str = "m20261207_000017_generation_parameters";
+    while !store
+        .pending_migrations()
+        .await
+        .expect("pending")
+        .iter()
+        .any(|name| name == PARAMETERS)
+    {
+        store.migrate_down(1).await.expect("down one");
+    }
+    store.migrate().await.expect("up again");
+
+    let mut durations = Vec::new();
+    for record in &stored {
+        let read = store
+            .generation_of(account, record.id)
+            .await
+            .expect("read")
+            .expect("kept");
+        assert_eq!(&read, record, "{:?}", record.kind);
+        durations.push(read.duration_seconds);
+    }
+    assert_eq!(durations, [Some(9), None, None], "the video's, then none");
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use icecone_core::personalization::GenerationKind;
+use icecone_core::generation::{GenerationKind, GenerationStatus, RemoteCopy};
+use icecone_core::provider::ProviderId;
 use icecone_core::usage::Usage;
 use icecone_store::Store;
-use icecone_store::generations::{GenerationRecord, GenerationStatus, RemoteCopy, SealedMedia};
+use icecone_store::generations::{GenerationRecord, SealedMedia};
 use icecone_store::jobs::{JobState, NewJob};
 use icecone_store::testing::TestDatabase;
 use uuid::Uuid;
@@ -455,12 +456,13 @@ fn queued_video(account: Uuid, at: DateTime<Utc>) -> GenerationRecord {
         account,
         kind: GenerationKind::Video,
         status: GenerationStatus::Queued,
-        provider: "local".to_owned(),
+        provider: ProviderId::parse("local").expect("provider id"),
         provider_job_id: None,
         prompt_sealed: vec![0xA1],
         text_sealed: None,
         media_type: None,
         error_code: None,
+        duration_seconds: Some(2),
         usage: Usage {
             video_seconds: 2,
             ..Usage::default()

@@ -139,7 +139,7 @@ impl LegalHoldQuery {
             .into_iter()
             .map(|followup| ErasureFollowupInfo {
                 tombstone_id: ID(followup.tombstone.to_string()),
-                provider: ID(followup.provider),
+                provider: ID(followup.provider.to_string()),
                 remote_ref: followup.remote_ref,
                 error_code: followup.error_code,
                 recorded_at: followup.recorded_at,
