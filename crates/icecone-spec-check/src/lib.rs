@@ -60,7 +60,8 @@ pub fn openai() -> &'static Spec {
     SPEC.get_or_init(|| fixture("openai", include_str!("../fixtures/openai.json")))
 }
 
-/// Luma's Dream Machine OpenAPI document (`lumalabs/lumaai-api`): video generations.
+/// Luma's Dream Machine video generations, transcribed by hand from the types of Luma's
+/// Python SDK (`lumalabs/lumaai-python`); Luma's own OpenAPI document is proprietary.
 pub fn luma() -> &'static Spec {
     static SPEC: OnceLock<Spec> = OnceLock::new();
     SPEC.get_or_init(|| fixture("luma", include_str!("../fixtures/luma.json")))

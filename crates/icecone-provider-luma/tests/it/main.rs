@@ -32,7 +32,8 @@ const JOB: &str = "123e4567-e89b-12d3-a456-426614174000";
 const CREATE: &str = "/dream-machine/v1/generations/video";
 
 /// A mock Luma and an adapter pointed at it. Every request the mock receives is checked
-/// against Luma's published OpenAPI document when the server is dropped.
+/// against Luma's wire contract (the fixture transcribed from Luma's Python SDK) when the
+/// server is dropped.
 async fn setup(adjust: impl FnOnce(&mut LumaConfig)) -> (CheckedServer, LumaProvider) {
     let (server, provider) = adapter_against_mock(|uri| {
         let mut config = LumaConfig::new(Some(SecretString::from(KEY)));
@@ -75,12 +76,12 @@ fn generation(state: &str, video: Option<&str>) -> serde_json::Value {
     generation
 }
 
-/// Luma's answer to a created generation (201), checked against its spec.
+/// Luma's answer to a created generation (201), checked against its wire contract.
 fn created(generation: serde_json::Value) -> ResponseTemplate {
     icecone_spec_check::luma().answer("POST", CREATE, 201, generation)
 }
 
-/// Luma's answer to `GET /generations/{id}` (200), checked against its spec.
+/// Luma's answer to `GET /generations/{id}` (200), checked against its wire contract.
 fn found(generation: serde_json::Value) -> ResponseTemplate {
     icecone_spec_check::luma().answer("GET", &job_path(), 200, generation)
 }
@@ -93,9 +94,22 @@ fn job_path() -> String {
     format!("/dream-machine/v1/generations/{JOB}")
 }
 
-/// Luma's `Error` (`{"detail": "…"}`), which its spec gives every operation's errors.
-fn error_answer(status: u16, detail: &str) -> ResponseTemplate {
-    icecone_spec_check::luma().component_answer(status, "Error", json!({ "detail": detail }))
+/// Luma's error answer to `method path`, `{"detail": "…"}`, checked against its wire
+/// contract: the SDK types no error body (any status outside 2XX raises its
+/// `APIStatusError` with the body as it came), so the contract takes any JSON there, and
+/// `detail` is the field the adapter reads for moderation.
+fn error_answer(method: &str, path: &str, status: u16, detail: &str) -> ResponseTemplate {
+    icecone_spec_check::luma().answer(method, path, status, json!({ "detail": detail }))
+}
+
+/// [`error_answer`] to `POST /generations/video`.
+fn create_error(status: u16, detail: &str) -> ResponseTemplate {
+    error_answer("POST", CREATE, status, detail)
+}
+
+/// [`error_answer`] to `method /generations/{id}`.
+fn job_error(method: &str, status: u16, detail: &str) -> ResponseTemplate {
+    error_answer(method, &job_path(), status, detail)
 }
 
 /// Submits `request` to a mock answering every POST with `answer`.
@@ -211,7 +225,7 @@ async fn a_completed_generation_without_a_usable_video_url_is_malformed() {
         );
     }
     let unknown_state =
-        // Not a state Luma's spec lists: built by hand, as no real answer would carry it.
+        // Not a state Luma's SDK lists: built by hand, as no real answer would carry it.
         poll_with(ResponseTemplate::new(200).set_body_json(generation("exploded", None))).await;
     assert_eq!(unknown_state, Err(ProviderError::Malformed));
 }
@@ -219,7 +233,7 @@ async fn a_completed_generation_without_a_usable_video_url_is_malformed() {
 #[tokio::test]
 async fn polling_a_generation_luma_does_not_know_is_an_unknown_job() {
     assert_eq!(
-        poll_with(error_answer(404, "Generation not found")).await,
+        poll_with(job_error("GET", 404, "Generation not found")).await,
         Err(ProviderError::UnknownJob)
     );
     // An id Luma could not have given never reaches the network.
@@ -261,7 +275,7 @@ async fn cancel_and_delete_send_delete_and_a_gone_generation_counts_as_deleted()
     let (server, provider) = setup(|_| {}).await;
     Mock::given(method("DELETE"))
         .and(path(job_path()))
-        .respond_with(error_answer(404, "Generation not found"))
+        .respond_with(job_error("DELETE", 404, "Generation not found"))
         .expect(2)
         .mount(&server)
         .await;
@@ -277,7 +291,7 @@ async fn cancel_and_delete_send_delete_and_a_gone_generation_counts_as_deleted()
     // Any other failure is reported, not taken for a deletion.
     let (server, provider) = setup(|_| {}).await;
     Mock::given(method("DELETE"))
-        .respond_with(error_answer(503, "Service unavailable"))
+        .respond_with(job_error("DELETE", 503, "Service unavailable"))
         .expect(1)
         .mount(&server)
         .await;
@@ -290,21 +304,21 @@ async fn cancel_and_delete_send_delete_and_a_gone_generation_counts_as_deleted()
 #[tokio::test]
 async fn a_bad_key_is_unauthorized_and_the_error_shows_neither_key_nor_message() {
     let error = answer_with(
-        error_answer(401, &format!("Invalid API key {KEY} for: {PROMPT}")),
+        create_error(401, &format!("Invalid API key {KEY} for: {PROMPT}")),
         video(),
     )
     .await;
     assert_eq!(error, ProviderError::Unauthorized);
     assert_error_hides(&error, &["luma-test", "paper boat"]);
     assert_eq!(
-        poll_with(error_answer(401, "Invalid API key")).await,
+        poll_with(job_error("GET", 401, "Invalid API key")).await,
         Err(ProviderError::Unauthorized)
     );
 }
 
 #[tokio::test]
 async fn rate_limits_carry_retry_after_when_given_and_spent_credit_is_quota_exhausted() {
-    let limited = || error_answer(429, "Too many requests");
+    let limited = || create_error(429, "Too many requests");
     let with_header = answer_with(limited().insert_header("retry-after", "4"), video()).await;
     assert_eq!(
         with_header,
@@ -314,18 +328,18 @@ async fn rate_limits_carry_retry_after_when_given_and_spent_credit_is_quota_exha
     );
     let without = answer_with(limited(), video()).await;
     assert_eq!(without, ProviderError::RateLimited { retry_after: None });
-    let credit = answer_with(error_answer(402, "Insufficient credits"), video()).await;
+    let credit = answer_with(create_error(402, "Insufficient credits"), video()).await;
     assert_eq!(credit, ProviderError::QuotaExhausted);
 }
 
 #[tokio::test]
 async fn server_errors_500_and_503_are_transient_unavailability() {
     for status in [500u16, 503] {
-        let error = answer_with(error_answer(status, "Internal server error"), video()).await;
+        let error = answer_with(create_error(status, "Internal server error"), video()).await;
         assert_eq!(error, ProviderError::Unavailable { status });
         assert!(error.is_transient());
         assert_eq!(
-            poll_with(error_answer(status, "Internal server error")).await,
+            poll_with(job_error("GET", status, "Internal server error")).await,
             Err(ProviderError::Unavailable { status })
         );
     }
@@ -348,7 +362,7 @@ async fn a_provider_slower_than_the_timeout_is_a_timeout() {
 
 #[tokio::test]
 async fn malformed_answers_are_malformed() {
-    // Answers no real Luma gives: built by hand, not through the spec.
+    // Answers no real Luma gives: built by hand, not through the wire contract.
     let cases = [
         ResponseTemplate::new(201).set_body_string("{\"id\": \"123e4567"),
         ResponseTemplate::new(201).set_body_json(json!({ "state": "queued" })),
@@ -371,22 +385,22 @@ async fn malformed_answers_are_malformed() {
 #[tokio::test]
 async fn moderation_refusals_are_refusals_not_failures() {
     let refused = answer_with(
-        error_answer(400, "Prompt not allowed because advanced moderation failed"),
+        create_error(400, "Prompt not allowed because advanced moderation failed"),
         video(),
     )
     .await;
     assert_eq!(refused, ProviderError::ContentPolicy);
     assert!(!refused.is_transient() && !refused.counts_against_provider());
     // Any other 400 is a refused parameter, not a content decision.
-    let rejected = answer_with(error_answer(400, "Invalid aspect ratio"), video()).await;
+    let rejected = answer_with(create_error(400, "Invalid aspect ratio"), video()).await;
     assert_eq!(
         rejected,
         ProviderError::InvalidRequest(InvalidRequest::Rejected { status: 400 })
     );
-    // FastAPI's validation shape, which Luma's spec does not describe (its `Error.detail`
-    // is a string): built by hand. A list that mentions moderation is still not a refusal.
+    // FastAPI's validation shape, `detail` a list: the SDK takes it as any error body. A
+    // list that mentions moderation is still not a refusal.
     let validation = answer_with(
-        ResponseTemplate::new(422).set_body_json(json!({
+        icecone_spec_check::luma().answer("POST", CREATE, 422, json!({
             "detail": [{ "loc": ["body", "duration"], "msg": "moderation of the field", "type": "value_error" }]
         })),
         video(),
@@ -474,8 +488,9 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
 
 #[test]
 fn the_create_call_is_lumas_and_the_path_it_replaced_is_not_in_the_spec() {
-    // Luma moved creation to `/generations/video` (May 2025); `POST /generations` is no
-    // operation of the spec. This is the check the adapter's requests go through.
+    // Luma moved creation to `/generations/video` (May 2025, SDK 1.11.0); `POST /generations`
+    // is no operation of the wire contract. This is the check the adapter's requests go
+    // through.
     let spec = icecone_spec_check::luma();
     let mut headers = HeaderMap::new();
     headers.insert("content-type", "application/json".parse().expect("header"));
@@ -506,14 +521,15 @@ fn the_create_call_is_lumas_and_the_path_it_replaced_is_not_in_the_spec() {
 #[test]
 fn configuration_defaults_and_base_urls() {
     let config = LumaConfig::new(None);
-    // The defaults are values Luma's spec lists.
+    // The defaults are values Luma's SDK lists for `client.generations.video.create`.
     let spec = icecone_spec_check::luma();
+    let params = "/paths/~1generations~1video/post/requestBody/content/application~1json/schema";
     assert!(
-        spec.enumeration("/components/schemas/VideoModel")
+        spec.enumeration(&format!("{params}/properties/model"))
             .contains(&config.model)
     );
     assert!(
-        spec.enumeration("/components/schemas/AspectRatio")
+        spec.enumeration(&format!("{params}/properties/aspect_ratio"))
             .contains(&config.aspect_ratio)
     );
     assert_eq!(config.base_url, DEFAULT_BASE_URL);
