@@ -548,6 +548,7 @@ async fn openai_text_generation_sends_only_the_prompt_with_store_false() {
             api_key: Some(SecretString::from(KEY)),
             base_url: base,
             zdr_contract: Some("ZDR-2026-001".to_owned()),
+            ..OpenAiSettings::default()
         });
     })
     .await;

@@ -85,6 +85,7 @@ async fn image_and_video_providers_publish_their_sourced_policies_and_are_refuse
             // Runway grants no zero data retention by contract: a recorded contract changes
             // nothing of what is published or routed on.
             zdr_contract: Some("RW-ENTERPRISE-7".to_owned()),
+            ..RunwaySettings::default()
         });
         settings.providers.set(HeyGenSettings {
             api_key: Some(SecretString::from("heygen-test-key")),
@@ -227,6 +228,7 @@ async fn providers_publishes_openai_effective_policy_with_and_without_a_zdr_cont
                 api_key: Some(SecretString::from(KEY)),
                 base_url: "http://127.0.0.1:9/v1".to_owned(),
                 zdr_contract: contract.map(str::to_owned),
+                ..OpenAiSettings::default()
             });
         })
         .await;

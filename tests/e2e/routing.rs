@@ -6,17 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use icecone_app::providers::router::{Refusal, RouteError, Router, RouterSettings};
+use icecone_core::provider::Capability;
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, Output, Prompt, ProviderError, Submission, TextRequest,
 };
-use icecone_core::provider::routing::{BreakerPolicy, Ineligible, RetryPolicy};
+use icecone_core::provider::routing::{BreakerPolicy, DegradationPolicy, Ineligible, RetryPolicy};
 use icecone_gateway::config::Settings;
 use icecone_provider_openai::OpenAiSettings;
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::app::{Person, TestApp, code};
 
 const KEY: &str = "sk-routing-test-key";
 const PROMPT: &str = "Summarise the tides";
@@ -30,6 +33,7 @@ fn router(server: &MockServer, contract: Option<&str>, max_retention_days: u32) 
         api_key: Some(SecretString::from(KEY)),
         base_url: format!("{}/v1", server.uri()),
         zdr_contract: contract.map(str::to_owned),
+        ..OpenAiSettings::default()
     });
     let config = settings.resolve().expect("valid settings");
     let entries = icecone_app::providers::entries(&config.providers).expect("adapters");
@@ -46,6 +50,9 @@ fn router(server: &MockServer, contract: Option<&str>, max_retention_days: u32) 
             cool_down: Duration::from_millis(300),
         },
         attempt_timeout: Duration::from_secs(5),
+        degradation: DegradationPolicy {
+            retry_after: Duration::from_secs(3600),
+        },
     };
     Router::with_jitter(entries, settings, Arc::new(|| 0.0))
 }
@@ -213,4 +220,115 @@ async fn a_content_policy_refusal_is_answered_not_rerouted_to_local() {
         router.route(&request(), None).await,
         Err(RouteError::Refused(ProviderError::ContentPolicy))
     );
+}
+
+#[tokio::test]
+async fn a_retired_openai_model_falls_back_to_local_and_openai_is_not_asked_for_text_again() {
+    let server = MockServer::start().await;
+    // OpenAI's answer for a model it shut down (its `ErrorResponse`, code `model_not_found`).
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "error": {
+                "message": "The model `gpt-5.6-luna` does not exist or you do not have access to it.",
+                "type": "invalid_request_error",
+                "param": null,
+                "code": "model_not_found"
+            }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let router = router(&server, Some("ZDR-2026-11"), 0);
+    // Unnamed: one attempt, no retry, and the request falls back to local.
+    let routed = router.route(&request(), None).await.expect("fell back");
+    assert_eq!(routed.provider, id("local"));
+    // Named: OpenAI is not replaced, and not asked again for text.
+    assert_eq!(
+        router.route(&request(), Some(&id("openai"))).await,
+        Err(RouteError::ProviderUnavailable { last: None })
+    );
+    let routed = router.route(&request(), None).await.expect("local again");
+    assert_eq!(routed.provider, id("local"));
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 1);
+    // What the first, unnamed request would have answered had it named OpenAI: the
+    // deployment's model is at fault, not the person's request.
+    let fresh = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "error": {
+                "message": "The model does not exist.",
+                "type": "invalid_request_error",
+                "param": null,
+                "code": "model_not_found"
+            }
+        })))
+        .mount(&fresh)
+        .await;
+    let router = self::router(&fresh, Some("ZDR-2026-11"), 0);
+    let error = router
+        .route(&request(), Some(&id("openai")))
+        .await
+        .expect_err("no fallback for a named provider");
+    assert_eq!(
+        error,
+        RouteError::ProviderUnavailable {
+            last: Some(ProviderError::ModelUnavailable {
+                kind: Capability::Text,
+                setting: "text_model",
+            })
+        }
+    );
+}
+
+#[tokio::test]
+async fn through_the_api_a_retired_model_answers_provider_unavailable_not_bad_user_input() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "error": {
+                "message": "The model `gpt-5.6-luna` does not exist or you do not have access to it.",
+                "type": "invalid_request_error",
+                "param": null,
+                "code": "model_not_found"
+            }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let base = format!("{}/v1", server.uri());
+    let app = TestApp::spawn_with(|settings: &mut Settings| {
+        settings.providers.set(OpenAiSettings {
+            api_key: Some(SecretString::from(KEY)),
+            base_url: base,
+            zdr_contract: Some("ZDR-2026-11".to_owned()),
+            ..OpenAiSettings::default()
+        });
+    })
+    .await;
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("retired-model@example.com").await;
+    let generate = |input: serde_json::Value| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.graphql(
+                Some(&token),
+                "mutation G($input: GenerateTextInput!) { generateText(input: $input) { provider { id } } }",
+                json!({ "input": input }),
+            )
+            .await
+        }
+    };
+    let named = generate(json!({ "prompt": PROMPT, "provider": "openai" })).await;
+    assert_eq!(code(&named), "PROVIDER_UNAVAILABLE", "{named}");
+    let unnamed = generate(json!({ "prompt": PROMPT })).await;
+    assert_eq!(
+        unnamed["data"]["generateText"]["provider"]["id"], "local",
+        "{unnamed}"
+    );
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 1);
 }

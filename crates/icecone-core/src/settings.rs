@@ -13,3 +13,9 @@ pub struct SettingDoc {
     /// What the setting does.
     pub help: &'static str,
 }
+
+/// The environment variable of `key` in the section of provider `provider`:
+/// `ICECONE_<PROVIDER>_<KEY>` (`ICECONE_OPENAI_TEXT_MODEL`).
+pub fn provider_variable(provider: &str, key: &str) -> String {
+    format!("ICECONE_{provider}_{key}").to_ascii_uppercase()
+}

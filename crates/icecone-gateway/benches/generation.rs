@@ -235,6 +235,7 @@ fn gateway_settings(mock: SocketAddr) -> Settings {
         api_key: Some(SecretString::from(OPENAI_KEY)),
         base_url: format!("http://{mock}/v1"),
         zdr_contract: Some("BENCH-ZDR-1".to_owned()),
+        ..OpenAiSettings::default()
     });
     settings
 }

@@ -105,11 +105,10 @@ impl Setting {
 
 /// The environment variable of `key`, in `provider`'s section or the gateway's own.
 fn variable(provider: Option<&str>, key: &str) -> String {
-    let name = match provider {
-        Some(provider) => format!("{provider}_{key}"),
-        None => key.to_owned(),
-    };
-    format!("ICECONE_{}", name.to_ascii_uppercase())
+    match provider {
+        Some(provider) => icecone_core::settings::provider_variable(provider, key),
+        None => format!("ICECONE_{}", key.to_ascii_uppercase()),
+    }
 }
 
 /// Every setting, in the order `--help` shows them: the gateway's own ([`SETTINGS`]), then
@@ -1634,7 +1633,7 @@ mod tests {
             "max_provider_retention_days = 30\nprovider_timeout_seconds = 7\n\
              [providers.openai]\napi_key = \"sk-sentinel-key\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
              zdr_contract = \"ZDR-2026-7\"\n\
-             [providers.stability]\nmodel = \"ultra\"\n\
+             [providers.stability]\nimage_model = \"ultra\"\n\
              [providers.heygen]\navatar_id = \" avatar-1 \"\nvoice_id = \"  \"",
         )
         .expect("parses")
@@ -1684,8 +1683,12 @@ mod tests {
                 "providers.openai.zdr_contract (ICECONE_OPENAI_ZDR_CONTRACT)",
             ),
             (
-                "[providers.stability]\nmodel = \"turbo\"",
-                "providers.stability.model (ICECONE_STABILITY_MODEL)",
+                "[providers.stability]\nimage_model = \"turbo\"",
+                "providers.stability.image_model (ICECONE_STABILITY_IMAGE_MODEL)",
+            ),
+            (
+                "[providers.openai]\ntext_model = \"gpt 5\"",
+                "providers.openai.text_model (ICECONE_OPENAI_TEXT_MODEL)",
             ),
             (
                 "env = \"production\"\nmaster_key_file = \"/k\"\ndatabase_url = \"postgres://db/x?sslmode=require\"\n\
@@ -1767,6 +1770,37 @@ mod tests {
                     setting.key()
                 );
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment::Error"
+    )]
+    fn the_openai_model_variables_reach_the_adapter_configuration() {
+        use icecone_provider_openai::OpenAiConfig;
+
+        let defaults = settings("").expect("defaults").resolve().expect("valid");
+        let openai = defaults
+            .providers
+            .adapter::<OpenAiConfig>()
+            .expect("OpenAI");
+        assert_eq!(
+            (openai.text_model.as_str(), openai.image_model.as_str()),
+            ("gpt-5.6-luna", "gpt-image-2")
+        );
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ICECONE_OPENAI_TEXT_MODEL", " gpt-5.5 ");
+            jail.set_env("ICECONE_OPENAI_IMAGE_MODEL", "gpt-image-1-mini");
+            let config = Settings::load(None)
+                .expect("loads")
+                .resolve()
+                .expect("valid");
+            let openai = config.providers.adapter::<OpenAiConfig>().expect("OpenAI");
+            assert_eq!(openai.text_model, "gpt-5.5");
+            assert_eq!(openai.image_model, "gpt-image-1-mini");
             Ok(())
         });
     }

@@ -478,6 +478,27 @@ pub fn non_blank(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The longest model id a model setting accepts.
+pub const MAX_MODEL_ID_LEN: usize = 100;
+
+/// A model setting (`text_model`, `image_model`, `video_model`) checked as a model id:
+/// trimmed, not blank, at most [`MAX_MODEL_ID_LEN`] characters, printable ASCII without
+/// blanks (the providers' ids are such as `gpt-5.6-luna`, `ray-flash-2`, `veo3.1_fast`).
+/// Whether the provider offers it is the provider's answer: a retired or unknown model
+/// becomes `ProviderError::ModelUnavailable` when it is used.
+pub fn model_id(key: &str, value: &str) -> Result<String, SettingError> {
+    let id = value.trim();
+    if id.is_empty() || id.len() > MAX_MODEL_ID_LEN || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(SettingError::invalid(
+            key,
+            &format!(
+                "must be a model id: 1 to {MAX_MODEL_ID_LEN} printable characters without blanks"
+            ),
+        ));
+    }
+    Ok(id.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,6 +668,33 @@ mod tests {
         let error = prepared(&raw(&[("rounds", RawValue::Unsigned(0))]), &DEVELOPMENT)
             .expect_err("the provider's own check");
         assert_eq!(error.to_string(), "`rounds` must be at least 1");
+    }
+
+    #[test]
+    fn a_model_setting_is_a_printable_bounded_model_id() {
+        // (value, accepted as)
+        let longest = "m".repeat(MAX_MODEL_ID_LEN);
+        let too_long = format!("{longest}m");
+        let cases = [
+            ("gpt-5.6-luna", Some("gpt-5.6-luna")),
+            (" ray-flash-2 ", Some("ray-flash-2")),
+            ("veo3.1_fast", Some("veo3.1_fast")),
+            (longest.as_str(), Some(longest.as_str())),
+            ("", None),
+            ("   ", None),
+            ("gpt 5", None),
+            ("gpt\n5", None),
+            ("gpt-5\u{7}", None),
+            ("modèle", None),
+            (too_long.as_str(), None),
+        ];
+        for (value, accepted) in cases {
+            match (model_id("text_model", value), accepted) {
+                (Ok(id), Some(expected)) => assert_eq!(id, expected),
+                (Err(error), None) => assert_eq!(error.key(), "text_model"),
+                (other, _) => panic!("{value:?}: unexpected {other:?}"),
+            }
+        }
     }
 
     #[test]

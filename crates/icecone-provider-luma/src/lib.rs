@@ -21,7 +21,8 @@ use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, Provi
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_core::settings::SettingDoc;
 use icecone_provider_http::settings::{
-    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, redacted,
+    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, model_id,
+    redacted,
 };
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
@@ -94,6 +95,9 @@ const IDENTITY: Identity = Identity {
 /// `Authorization: Bearer <key>`.
 const KEY_HEADER: KeyHeader = KeyHeader::Bearer;
 
+/// The default video model.
+pub const DEFAULT_VIDEO_MODEL: &str = "ray-2";
+
 /// How the adapter reaches Luma.
 #[derive(Debug, Clone)]
 pub struct LumaConfig {
@@ -118,7 +122,7 @@ impl LumaConfig {
         Self {
             api_key,
             base_url: DEFAULT_BASE_URL.to_owned(),
-            model: "ray-2".to_owned(),
+            model: DEFAULT_VIDEO_MODEL.to_owned(),
             aspect_ratio: "16:9".to_owned(),
             timeout: Duration::from_secs(60),
             max_prompt_chars: 5_000,
@@ -147,6 +151,8 @@ pub struct LumaSettings {
     pub base_url: String,
     /// The reference of this deployment's zero-data-retention contract with Luma.
     pub zdr_contract: Option<String>,
+    /// The Dream Machine model videos are generated with.
+    pub video_model: String,
 }
 
 impl Default for LumaSettings {
@@ -155,6 +161,7 @@ impl Default for LumaSettings {
             api_key: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
             zdr_contract: None,
+            video_model: DEFAULT_VIDEO_MODEL.to_owned(),
         }
     }
 }
@@ -177,6 +184,11 @@ impl ProviderSettings for LumaSettings {
             default: None,
             help: "reference of this deployment's zero-data-retention contract with Luma; it changes the effective retention only where Luma grants zero data retention by contract",
         },
+        SettingDoc {
+            key: "video_model",
+            default: Some(DEFAULT_VIDEO_MODEL),
+            help: "the Dream Machine model videos are generated with (ray-2, ray-flash-2, ...)",
+        },
     ];
     type Config = LumaConfig;
 
@@ -192,6 +204,7 @@ impl ProviderSettings for LumaSettings {
         let mut config = LumaConfig::new(access.api_key);
         config.base_url = access.base_url;
         config.timeout = access.timeout;
+        config.model = model_id("video_model", &self.video_model)?;
         Ok(config)
     }
 }

@@ -2,6 +2,7 @@
 //! [`ProviderError`]s.
 
 use base64::Engine as _;
+use icecone_core::provider::Capability;
 use icecone_core::provider::adapter::{
     ImageRequest, ImageSize, Output, ProviderError, TextRequest, TokenUsage,
 };
@@ -24,7 +25,9 @@ impl OpenAiProvider {
             store: false,
             max_completion_tokens: request.max_tokens,
         };
-        let answer: wire::ChatResponse = self.post("/chat/completions", &body).await?;
+        let answer: wire::ChatResponse = self
+            .post("/chat/completions", &body, Capability::Text)
+            .await?;
         let choice = answer
             .choices
             .into_iter()
@@ -60,7 +63,9 @@ impl OpenAiProvider {
             n: 1,
             size,
         };
-        let answer: wire::ImageResponse = self.post("/images/generations", &body).await?;
+        let answer: wire::ImageResponse = self
+            .post("/images/generations", &body, Capability::Image)
+            .await?;
         let encoded = answer
             .data
             .into_iter()
@@ -76,33 +81,51 @@ impl OpenAiProvider {
         Ok(Output::Media { bytes, mime_type })
     }
 
+    /// Sends `body` to `path`, which generates `kind` with the configured model.
     async fn post<B: Serialize, R: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
+        kind: Capability,
     ) -> Result<R, ProviderError> {
         let request = self.base.request(Method::POST, path)?.json(body);
-        Answer::of(request).await?.json(refine_error)
+        Answer::of(request)
+            .await?
+            .json(|status, body| refine_error(status, body, kind))
     }
 }
 
-/// Refines an error answer by OpenAI's `error.code`/`error.type`: a spent quota and a
-/// content-policy refusal; the message is never read, since it may quote the request.
-fn refine_error(status: StatusCode, body: &[u8]) -> Option<ProviderError> {
+/// The model setting of each kind, named in [`ProviderError::ModelUnavailable`].
+fn model_setting(kind: Capability) -> &'static str {
+    match kind {
+        Capability::Image => "image_model",
+        _ => "text_model",
+    }
+}
+
+/// Refines an error answer by OpenAI's `error.code`/`error.type`: a spent quota, a
+/// content-policy refusal and a model that does not exist or is not open to the account
+/// (`model_not_found`, which OpenAI answers with 404 for a retired model); the message is
+/// never read, since it may quote the request.
+fn refine_error(status: StatusCode, body: &[u8], kind: Capability) -> Option<ProviderError> {
     let detail = serde_json::from_slice::<wire::ErrorBody>(body)
         .ok()
         .map(|body| body.error);
     let code = detail.as_ref().and_then(|d| d.code.as_deref());
-    let kind = detail.as_ref().and_then(|d| d.kind.as_deref());
+    let error_type = detail.as_ref().and_then(|d| d.kind.as_deref());
     let refused_content = matches!(
         code,
         Some("content_policy_violation" | "moderation_blocked")
     );
     match status.as_u16() {
-        429 if code == Some("insufficient_quota") || kind == Some("insufficient_quota") => {
+        429 if code == Some("insufficient_quota") || error_type == Some("insufficient_quota") => {
             Some(ProviderError::QuotaExhausted)
         }
         401 | 403 | 408 | 429 => None,
+        400..=499 if code == Some("model_not_found") => Some(ProviderError::ModelUnavailable {
+            kind,
+            setting: model_setting(kind),
+        }),
         400..=499 if refused_content => Some(ProviderError::ContentPolicy),
         _ => None,
     }

@@ -21,7 +21,8 @@ use icecone_core::provider::policy::{
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_core::settings::SettingDoc;
 use icecone_provider_http::settings::{
-    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, redacted,
+    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, model_id,
+    redacted,
 };
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
@@ -35,6 +36,13 @@ pub const ID: &str = "openai";
 
 /// OpenAI's public API.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// The default text model (`gpt-4o-mini` shuts down on 2027-01-14).
+pub const DEFAULT_TEXT_MODEL: &str = "gpt-5.6-luna";
+
+/// The default image model, a GPT image model (`gpt-image-1` is shut down, `gpt-image-1.5`
+/// shuts down on 2026-12-01).
+pub const DEFAULT_IMAGE_MODEL: &str = "gpt-image-2";
 
 /// The day the sentences quoted below were read (from stored copies of the pages; see
 /// `docs/providers.md`, "Re-verifying claims").
@@ -182,8 +190,8 @@ impl OpenAiConfig {
         Self {
             api_key,
             base_url: DEFAULT_BASE_URL.to_owned(),
-            text_model: "gpt-5.6-luna".to_owned(),
-            image_model: "gpt-image-2".to_owned(),
+            text_model: DEFAULT_TEXT_MODEL.to_owned(),
+            image_model: DEFAULT_IMAGE_MODEL.to_owned(),
             timeout: Duration::from_secs(60),
             max_prompt_chars: 32_000,
         }
@@ -211,6 +219,10 @@ pub struct OpenAiSettings {
     pub base_url: String,
     /// The reference of this deployment's zero-data-retention contract with OpenAI.
     pub zdr_contract: Option<String>,
+    /// The Chat Completions model texts are generated with.
+    pub text_model: String,
+    /// The GPT image model images are generated with.
+    pub image_model: String,
 }
 
 impl Default for OpenAiSettings {
@@ -219,6 +231,8 @@ impl Default for OpenAiSettings {
             api_key: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
             zdr_contract: None,
+            text_model: DEFAULT_TEXT_MODEL.to_owned(),
+            image_model: DEFAULT_IMAGE_MODEL.to_owned(),
         }
     }
 }
@@ -241,6 +255,16 @@ impl ProviderSettings for OpenAiSettings {
             default: None,
             help: "reference of this deployment's zero-data-retention contract with OpenAI; when set, OpenAI's effective retention is none",
         },
+        SettingDoc {
+            key: "text_model",
+            default: Some(DEFAULT_TEXT_MODEL),
+            help: "the Chat Completions model texts are generated with; when OpenAI answers that it does not exist (retired), OpenAI is not asked for texts until this changes (see docs/providers.md)",
+        },
+        SettingDoc {
+            key: "image_model",
+            default: Some(DEFAULT_IMAGE_MODEL),
+            help: "the GPT image model (gpt-image-*) images are generated with; when OpenAI answers that it does not exist (retired), OpenAI is not asked for images until this changes",
+        },
     ];
     type Config = OpenAiConfig;
 
@@ -256,6 +280,8 @@ impl ProviderSettings for OpenAiSettings {
         let mut config = OpenAiConfig::new(access.api_key);
         config.base_url = access.base_url;
         config.timeout = access.timeout;
+        config.text_model = model_id("text_model", &self.text_model)?;
+        config.image_model = model_id("image_model", &self.image_model)?;
         Ok(config)
     }
 }

@@ -44,6 +44,11 @@ fn accepts(model: &str, text_only: bool) -> Option<Accepts> {
     Some(Accepts { durations, ratios })
 }
 
+/// Whether the adapter knows `model` for text-to-video (`text_only`) or image-to-video.
+pub(crate) fn knows(model: &str, text_only: bool) -> bool {
+    accepts(model, text_only).is_some()
+}
+
 /// The allowed duration nearest to `requested`; the shorter one on a tie.
 fn nearest(allowed: &[u32], requested: u32) -> Option<u32> {
     allowed

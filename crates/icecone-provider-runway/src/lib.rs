@@ -21,7 +21,8 @@ use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, Provi
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_core::settings::SettingDoc;
 use icecone_provider_http::settings::{
-    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, redacted,
+    Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, model_id,
+    redacted,
 };
 use icecone_provider_http::{AdapterBase, Identity, KeyHeader};
 use secrecy::SecretString;
@@ -105,6 +106,12 @@ const IDENTITY: Identity = Identity {
 /// `Authorization: Bearer <key>`.
 const KEY_HEADER: KeyHeader = KeyHeader::Bearer;
 
+/// The default model for videos from a prompt alone (`POST /text_to_video`).
+pub const DEFAULT_VIDEO_MODEL: &str = "gen4.5";
+
+/// The default model for videos started from an image (`POST /image_to_video`).
+pub const DEFAULT_IMAGE_TO_VIDEO_MODEL: &str = "gen4_turbo";
+
 /// How the adapter reaches Runway.
 #[derive(Debug, Clone)]
 pub struct RunwayConfig {
@@ -134,8 +141,8 @@ impl RunwayConfig {
         Self {
             api_key,
             base_url: DEFAULT_BASE_URL.to_owned(),
-            image_model: "gen4_turbo".to_owned(),
-            text_model: Some("gen4.5".to_owned()),
+            image_model: DEFAULT_IMAGE_TO_VIDEO_MODEL.to_owned(),
+            text_model: Some(DEFAULT_VIDEO_MODEL.to_owned()),
             ratio: "1280:720".to_owned(),
             timeout: Duration::from_secs(60),
             max_prompt_chars: 1_000,
@@ -164,6 +171,10 @@ pub struct RunwaySettings {
     pub base_url: String,
     /// The reference of this deployment's zero-data-retention contract with Runway.
     pub zdr_contract: Option<String>,
+    /// The model for videos from a prompt alone.
+    pub video_model: String,
+    /// The model for videos started from an image.
+    pub image_to_video_model: String,
 }
 
 impl Default for RunwaySettings {
@@ -172,6 +183,8 @@ impl Default for RunwaySettings {
             api_key: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
             zdr_contract: None,
+            video_model: DEFAULT_VIDEO_MODEL.to_owned(),
+            image_to_video_model: DEFAULT_IMAGE_TO_VIDEO_MODEL.to_owned(),
         }
     }
 }
@@ -194,6 +207,16 @@ impl ProviderSettings for RunwaySettings {
             default: None,
             help: "reference of this deployment's zero-data-retention contract with Runway; it changes the effective retention only where Runway grants zero data retention by contract",
         },
+        SettingDoc {
+            key: "video_model",
+            default: Some(DEFAULT_VIDEO_MODEL),
+            help: "the Runway model for videos from a prompt alone (POST /text_to_video): a model the adapter knows for that path (see docs/providers.md)",
+        },
+        SettingDoc {
+            key: "image_to_video_model",
+            default: Some(DEFAULT_IMAGE_TO_VIDEO_MODEL),
+            help: "the Runway model for videos started from an image (POST /image_to_video): a model the adapter knows for that path (see docs/providers.md)",
+        },
     ];
     type Config = RunwayConfig;
 
@@ -209,6 +232,21 @@ impl ProviderSettings for RunwaySettings {
         let mut config = RunwayConfig::new(access.api_key);
         config.base_url = access.base_url;
         config.timeout = access.timeout;
+        // A model the adapter does not know for its path would refuse every request: it is
+        // refused at start, by its setting.
+        let known = |key: &str, value: &str, text_only: bool| {
+            let model = model_id(key, value)?;
+            if client::knows(&model, text_only) {
+                Ok(model)
+            } else {
+                Err(SettingError::invalid(
+                    key,
+                    "must be a Runway model the adapter knows for this path (see docs/providers.md)",
+                ))
+            }
+        };
+        config.text_model = Some(known("video_model", &self.video_model, true)?);
+        config.image_model = known("image_to_video_model", &self.image_to_video_model, false)?;
         Ok(config)
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP call and the mapping of Stability AI's answers to provider-neutral outputs and
 //! [`ProviderError`]s.
 
+use icecone_core::provider::Capability;
 use icecone_core::provider::adapter::{ImageRequest, ImageSize, Output, ProviderError};
 use icecone_provider_http::{Answer, sniff_media};
 use reqwest::header::ACCEPT;
@@ -58,15 +59,20 @@ impl StabilityProvider {
     }
 }
 
-/// Refines an error answer by Stability's `name`: a content-moderation refusal (403) and a
-/// spent credit balance (402). The `errors` messages are never read: they may quote the
-/// request.
+/// Refines an error answer by Stability's `name`: a content-moderation refusal (403), a
+/// spent credit balance (402), and a 404 — the model's endpoint is not there (the path
+/// names the model, and Stability documents no other answer for a withdrawn one). The
+/// `errors` messages are never read: they may quote the request.
 fn refine_error(status: StatusCode, body: &[u8]) -> Option<ProviderError> {
     let name = serde_json::from_slice::<wire::ErrorBody>(body)
         .ok()
         .and_then(|body| body.name);
     match status.as_u16() {
         402 => Some(ProviderError::QuotaExhausted),
+        404 => Some(ProviderError::ModelUnavailable {
+            kind: Capability::Image,
+            setting: "image_model",
+        }),
         400..=499 if name.as_deref() == Some("content_moderation") => {
             Some(ProviderError::ContentPolicy)
         }

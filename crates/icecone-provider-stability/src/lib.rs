@@ -198,8 +198,9 @@ pub struct StabilitySettings {
     pub base_url: String,
     /// The reference of this deployment's zero-data-retention contract with Stability AI.
     pub zdr_contract: Option<String>,
-    /// The Stable Image endpoint: `core` or `ultra`.
-    pub model: String,
+    /// The Stable Image model images are generated with, which names its endpoint: `core`
+    /// or `ultra`.
+    pub image_model: String,
 }
 
 impl Default for StabilitySettings {
@@ -208,7 +209,7 @@ impl Default for StabilitySettings {
             api_key: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
             zdr_contract: None,
-            model: StabilityModel::Core.as_str().to_owned(),
+            image_model: StabilityModel::Core.as_str().to_owned(),
         }
     }
 }
@@ -232,9 +233,9 @@ impl ProviderSettings for StabilitySettings {
             help: "reference of this deployment's zero-data-retention contract with Stability AI; it changes the effective retention only where Stability AI grants zero data retention by contract",
         },
         SettingDoc {
-            key: "model",
+            key: "image_model",
             default: Some("core"),
-            help: "the Stable Image endpoint images are generated with: core or ultra",
+            help: "the Stable Image model images are generated with, which names its endpoint: core (Stable Image Core) or ultra (Stable Image Ultra)",
         },
     ];
     type Config = StabilityConfig;
@@ -252,9 +253,9 @@ impl ProviderSettings for StabilitySettings {
         config.base_url = access.base_url;
         config.timeout = access.timeout;
         config.model = self
-            .model
+            .image_model
             .parse()
-            .map_err(|_| SettingError::invalid("model", "must be core or ultra"))?;
+            .map_err(|_| SettingError::invalid("image_model", "must be core or ultra"))?;
         Ok(config)
     }
 }

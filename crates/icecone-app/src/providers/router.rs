@@ -6,18 +6,24 @@
 //! are retried with core's jittered backoff (honouring `Retry-After`) for a bounded number
 //! of attempts; each provider has a circuit breaker; when a provider fails, the request
 //! falls back to the next eligible provider only, and only when no provider was named.
-//! External providers are preferred over `local`, which is the last resort.
+//! External providers are preferred over `local`, which is the last resort. A provider that
+//! answers that the model configured for a kind is unavailable (retired, unknown) is logged
+//! for the operator with the setting to change and not asked for that kind again for
+//! [`DegradationPolicy::retry_after`] (core's `after_failure` and `DegradedKinds`); the
+//! request falls back as for a failure.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, ProviderAdapter, ProviderError, Submission,
 };
 use icecone_core::provider::routing::{
-    BreakerPolicy, CircuitBreaker, Constraints, Ineligible, RetryPolicy, eligible,
+    AfterFailure, BreakerPolicy, CircuitBreaker, Constraints, DegradationPolicy, DegradedKinds,
+    Ineligible, RetryPolicy, after_failure, eligible,
 };
+use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::settings::provider_variable;
 
 use super::Entry;
 
@@ -32,10 +38,13 @@ pub struct RouterSettings {
     pub breaker: BreakerPolicy,
     /// The longest one attempt may take.
     pub attempt_timeout: Duration,
+    /// How long a kind stays out of use at a provider whose model for it is unavailable.
+    pub degradation: DegradationPolicy,
 }
 
 impl RouterSettings {
-    /// The defaults of [`RetryPolicy`] and [`BreakerPolicy`] with the configured promise
+    /// The defaults of [`RetryPolicy`], [`BreakerPolicy`] and [`DegradationPolicy`] with the
+    /// configured promise
     /// and timeout.
     pub fn new(max_retention_days: u32, attempt_timeout: Duration) -> Self {
         Self {
@@ -43,6 +52,7 @@ impl RouterSettings {
             retry: RetryPolicy::default(),
             breaker: BreakerPolicy::default(),
             attempt_timeout,
+            degradation: DegradationPolicy::default(),
         }
     }
 }
@@ -71,7 +81,8 @@ pub enum RouteError {
     /// The client named a provider that does not exist.
     #[error("no such provider")]
     UnknownProvider,
-    /// Every eligible provider failed or has its circuit open (`PROVIDER_UNAVAILABLE`).
+    /// Every eligible provider failed, has its circuit open or does not offer the model
+    /// configured for the request's kind (`PROVIDER_UNAVAILABLE`).
     #[error("no eligible provider answered")]
     ProviderUnavailable {
         /// The last failure, if a provider was tried at all.
@@ -95,13 +106,20 @@ pub struct Routed {
 /// The jitter source: a number in `[0, 1)`.
 type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
 
-/// The router: the adapters with their effective policies and a breaker per provider.
+/// What the router remembers about one provider: its circuit and its degraded kinds.
+#[derive(Debug, Clone)]
+struct Health {
+    breaker: CircuitBreaker,
+    degraded: DegradedKinds,
+}
+
+/// The router: the adapters with their effective policies and the health of each.
 pub struct Router {
     entries: Vec<Entry>,
     /// Indices of `entries` in order of preference.
     preference: Vec<usize>,
     settings: RouterSettings,
-    breakers: Mutex<Vec<CircuitBreaker>>,
+    health: Mutex<Vec<Health>>,
     jitter: Jitter,
 }
 
@@ -127,12 +145,15 @@ impl Router {
             .filter(|&i| !local(&entries[i]))
             .collect();
         preference.extend((0..entries.len()).filter(|&i| local(&entries[i])));
-        let breakers = vec![CircuitBreaker::new(settings.breaker); entries.len()];
+        let health = Health {
+            breaker: CircuitBreaker::new(settings.breaker),
+            degraded: DegradedKinds::new(settings.degradation),
+        };
         Self {
+            health: Mutex::new(vec![health; entries.len()]),
             entries,
             preference,
             settings,
-            breakers: Mutex::new(breakers),
             jitter,
         }
     }
@@ -218,7 +239,8 @@ impl Router {
     }
 
     /// The provider that will take `request` — `explicit` if named and eligible, otherwise
-    /// the first eligible one — without sending anything: for requests that a job sends
+    /// the first eligible one; a provider whose model for the request's kind is unavailable
+    /// is passed over (or, named, answers `ProviderUnavailable`) — without sending anything: for requests that a job sends
     /// later (through [`Router::route`], which checks eligibility again).
     pub fn choose(
         &self,
@@ -226,13 +248,13 @@ impl Router {
         explicit: Option<&ProviderId>,
     ) -> Result<ProviderId, RouteError> {
         let candidates = self.candidates(request, explicit)?;
+        let kind = request.capability();
         let first = candidates
-            .first()
-            .copied()
-            .ok_or(RouteError::NoCompliantProvider {
-                requested: explicit.cloned(),
-                refused: Vec::new(),
-            })?;
+            .into_iter()
+            .find(|&index| {
+                !self.with_health(index, |health| health.degraded.is_degraded(kind, now()))
+            })
+            .ok_or(RouteError::ProviderUnavailable { last: None })?;
         Ok(self.entries[first].adapter().id().clone())
     }
 
@@ -260,32 +282,51 @@ impl Router {
         Err(RouteError::ProviderUnavailable { last })
     }
 
-    /// Tries one provider, retrying transient failures while its circuit allows.
+    /// Tries one provider, retrying transient failures while its circuit allows; not at all
+    /// while the request's kind is degraded there.
     async fn try_provider(
         &self,
         index: usize,
         request: &GenerationRequest,
     ) -> Result<Submission, Attempted> {
         let adapter = self.entries[index].adapter();
+        let kind = request.capability();
+        if !self.with_health(index, |health| health.degraded.try_acquire(kind, now())) {
+            return Err(Attempted::Failed(None));
+        }
         let mut last = None;
         let mut attempt = 1;
-        while self.with_breaker(index, |breaker| breaker.try_acquire(now())) {
+        while self.with_health(index, |health| health.breaker.try_acquire(now())) {
             let answer =
                 tokio::time::timeout(self.settings.attempt_timeout, adapter.submit(request))
                     .await
                     .unwrap_or(Err(ProviderError::Timeout));
             let error = match answer {
                 Ok(submission) => {
-                    self.with_breaker(index, CircuitBreaker::record_success);
+                    self.with_health(index, |health| {
+                        health.breaker.record_success();
+                        health.degraded.restore(kind);
+                    });
                     return Ok(submission);
                 }
                 Err(error) => error,
             };
-            if !error.counts_against_provider() {
-                self.with_breaker(index, |breaker| breaker.record_neutral(now()));
-                return Err(Attempted::Refused(error));
+            match after_failure(&error) {
+                AfterFailure::Refused => {
+                    self.with_health(index, |health| health.breaker.record_neutral(now()));
+                    return Err(Attempted::Refused(error));
+                }
+                AfterFailure::ModelUnavailable { kind, setting } => {
+                    self.with_health(index, |health| {
+                        health.breaker.record_neutral(now());
+                        health.degraded.mark(kind, now());
+                    });
+                    self.log_model_unavailable(adapter.id(), kind, setting);
+                    return Err(Attempted::Failed(Some(error)));
+                }
+                AfterFailure::Failed => {}
             }
-            self.with_breaker(index, |breaker| breaker.record_failure(now()));
+            self.with_health(index, |health| health.breaker.record_failure(now()));
             tracing::warn!(provider = %adapter.id(), attempt, error = %error, "provider request failed");
             let delay = self.settings.retry.delay(attempt, &error, (self.jitter)());
             last = Some(error);
@@ -298,9 +339,23 @@ impl Router {
         Err(Attempted::Failed(last))
     }
 
-    fn with_breaker<T>(&self, index: usize, f: impl FnOnce(&mut CircuitBreaker) -> T) -> T {
-        let mut breakers = self.breakers.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut breakers[index])
+    /// Tells the operator which setting to change: the provider, the kind and the setting's
+    /// environment variable, nothing of the request.
+    fn log_model_unavailable(&self, provider: &ProviderId, kind: Capability, setting: &str) {
+        tracing::error!(
+            provider = %provider,
+            kind = kind.as_str(),
+            setting = %provider_variable(provider.as_str(), setting),
+            retry_after_secs = self.settings.degradation.retry_after.as_secs(),
+            "the provider does not offer the model configured for this kind: change the setting \
+             and restart; until then the provider is not asked for this kind, but for one trial \
+             request per interval"
+        );
+    }
+
+    fn with_health<T>(&self, index: usize, f: impl FnOnce(&mut Health) -> T) -> T {
+        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut health[index])
     }
 }
 
@@ -333,7 +388,6 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use chrono::NaiveDate;
-    use icecone_core::provider::Capability;
     use icecone_core::provider::adapter::{
         Output, Prompt, ProviderAdapter, ProviderFuture, TextRequest, TokenUsage,
     };
@@ -441,6 +495,9 @@ mod tests {
                 cool_down: Duration::from_secs(30),
             },
             attempt_timeout: Duration::from_secs(5),
+            degradation: DegradationPolicy {
+                retry_after: Duration::from_secs(3600),
+            },
         }
     }
 
@@ -666,6 +723,66 @@ mod tests {
             id("flaky")
         );
         assert_eq!(flaky.calls(), 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unavailable_model_degrades_its_kind_falls_back_and_is_tried_again_after_an_hour() {
+        let retired = || ProviderError::ModelUnavailable {
+            kind: Capability::Text,
+            setting: "text_model",
+        };
+        let provider = Scripted::new("retiring", COMPLIANT, vec![retired(), retired()]);
+        let local = Scripted::new("local", COMPLIANT, vec![]);
+        let router = router(&[local.clone(), provider.clone()], 0);
+        // Unnamed: one attempt, no retry, and the request falls back.
+        let routed = router.route(&request(), None).await.expect("fell back");
+        assert_eq!(routed.provider, id("local"));
+        assert_eq!((provider.calls(), local.calls()), (1, 1));
+        // Not asked again for text, named or not; named, nothing replaces it.
+        assert_eq!(
+            router.route(&request(), Some(&id("retiring"))).await,
+            Err(RouteError::ProviderUnavailable { last: None })
+        );
+        assert_eq!(
+            router.choose(&request(), None).expect("chosen"),
+            id("local")
+        );
+        assert_eq!(
+            router.choose(&request(), Some(&id("retiring"))),
+            Err(RouteError::ProviderUnavailable { last: None })
+        );
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("local")
+        );
+        assert_eq!(provider.calls(), 1);
+        // After the interval one trial goes through; answered the same, it stays degraded.
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        let error = router
+            .route(&request(), Some(&id("retiring")))
+            .await
+            .expect_err("still retired");
+        assert_eq!(
+            error,
+            RouteError::ProviderUnavailable {
+                last: Some(retired())
+            }
+        );
+        assert_eq!(provider.calls(), 2);
+        assert_eq!(
+            router.route(&request(), None).await.expect("ok").provider,
+            id("local")
+        );
+        assert_eq!(provider.calls(), 2);
+        // The next trial succeeds (a restored model): the kind is in use again.
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        for _ in 0..2 {
+            assert_eq!(
+                router.route(&request(), None).await.expect("ok").provider,
+                id("retiring")
+            );
+        }
+        assert_eq!(provider.calls(), 4);
     }
 
     #[tokio::test(start_paused = true)]

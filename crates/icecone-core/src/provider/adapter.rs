@@ -386,6 +386,16 @@ pub enum ProviderError {
     /// non-public address, or plain HTTP in production. Nothing was sent there.
     #[error("the provider's answer points at a destination the gateway does not fetch from")]
     UnsafeUrl,
+    /// The provider does not know, or no longer offers, the model configured for `kind`
+    /// (retired, renamed, or not open to this account): the deployment's setting `setting`
+    /// of the provider's section must change. Nothing about the request is wrong.
+    #[error("the provider does not offer the {} model this deployment is configured with", .kind.as_str())]
+    ModelUnavailable {
+        /// The kind of content the model was configured for.
+        kind: Capability,
+        /// The key of the model setting in the provider's section (`text_model`).
+        setting: &'static str,
+    },
 }
 
 impl ProviderError {
@@ -399,11 +409,15 @@ impl ProviderError {
     }
 
     /// Whether the failure says something about the provider rather than about this
-    /// request: these count towards opening its circuit breaker.
+    /// request: these count towards opening its circuit breaker. An unavailable model does not count either: it says something about one kind of
+    /// the provider's content, which the router takes out of use on its own.
     pub fn counts_against_provider(&self) -> bool {
         !matches!(
             self,
-            Self::ContentPolicy | Self::InvalidRequest(_) | Self::UnsupportedOperation
+            Self::ContentPolicy
+                | Self::InvalidRequest(_)
+                | Self::UnsupportedOperation
+                | Self::ModelUnavailable { .. }
         )
     }
 
@@ -504,6 +518,14 @@ mod tests {
             (ProviderError::JobFailed, false, true),
             (ProviderError::UnknownJob, false, true),
             (ProviderError::OutputGone, false, true),
+            (
+                ProviderError::ModelUnavailable {
+                    kind: Capability::Text,
+                    setting: "text_model",
+                },
+                false,
+                false,
+            ),
         ];
         for (error, transient, counts) in cases {
             assert_eq!(error.is_transient(), transient, "{error:?}");

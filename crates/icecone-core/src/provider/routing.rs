@@ -1,7 +1,9 @@
 //! The router's decisions, as pure functions the gateway asks: may this provider take
 //! this request under the deployment's promises ([`eligible`]), how long to wait before a
-//! retry ([`RetryPolicy::delay`]), and whether a provider's circuit is open
-//! ([`CircuitBreaker`], with time passed in).
+//! retry ([`RetryPolicy::delay`]), what a failed attempt means for the request and the
+//! provider ([`after_failure`]), whether a provider's circuit is open ([`CircuitBreaker`])
+//! and which of its kinds of content are out of use because their model is unavailable
+//! ([`DegradedKinds`]), with time passed in.
 
 use std::time::{Duration, Instant};
 
@@ -124,6 +126,109 @@ impl RetryPolicy {
         };
         let jittered = ceiling.mul_f64(0.5 + fraction / 2.0);
         Some(jittered.max(retry_after))
+    }
+}
+
+/// What a failed attempt means, as the router acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// The provider refused this request itself (content policy, invalid parameters): it
+    /// is neither retried nor sent elsewhere, and says nothing about the provider.
+    Refused,
+    /// The provider failed: counted by its breaker, retried while [`RetryPolicy::delay`]
+    /// allows, then the request falls back to another eligible provider if none was named.
+    Failed,
+    /// The provider no longer offers the model configured for this kind: the kind is taken
+    /// out of use at this provider ([`DegradedKinds`]), the attempt is not retried and not
+    /// counted by the breaker (the provider's other kinds work), and the request falls back
+    /// to another eligible provider if none was named. The person is not at fault.
+    ModelUnavailable {
+        /// The kind whose model is unavailable.
+        kind: Capability,
+        /// The model setting's key in the provider's section, for the operator.
+        setting: &'static str,
+    },
+}
+
+/// What the router does after `error`.
+pub fn after_failure(error: &ProviderError) -> AfterFailure {
+    match error {
+        ProviderError::ModelUnavailable { kind, setting } => AfterFailure::ModelUnavailable {
+            kind: *kind,
+            setting,
+        },
+        error if !error.counts_against_provider() => AfterFailure::Refused,
+        _ => AfterFailure::Failed,
+    }
+}
+
+/// How long a kind stays out of use at a provider after the provider answered that its
+/// configured model is unavailable. A retired model stays retired: until the setting is
+/// changed (which takes a restart, and a restart forgets the state) the provider is not
+/// asked for that kind again, except for one trial request per `retry_after`, so that a
+/// model the provider restores or opens to the account comes back without a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DegradationPolicy {
+    /// How long after the answer one request is let through again.
+    pub retry_after: Duration,
+}
+
+impl Default for DegradationPolicy {
+    fn default() -> Self {
+        Self {
+            retry_after: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+/// The kinds of content a provider is not asked for, because it answered that their
+/// configured model is unavailable, and since when. Pure: the caller passes the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DegradedKinds {
+    policy: DegradationPolicy,
+    since: Vec<(Capability, Instant)>,
+}
+
+impl DegradedKinds {
+    /// No kind degraded.
+    pub fn new(policy: DegradationPolicy) -> Self {
+        Self {
+            policy,
+            since: Vec::new(),
+        }
+    }
+
+    /// Records at `now` that `kind`'s model is unavailable.
+    pub fn mark(&mut self, kind: Capability, now: Instant) {
+        self.since.retain(|(marked, _)| *marked != kind);
+        self.since.push((kind, now));
+    }
+
+    /// Whether `kind` may be asked for at `now`: not degraded, or degraded for
+    /// `retry_after` already — then that one request is the trial, and the kind stays
+    /// degraded (from `now`) unless [`DegradedKinds::restore`] follows its success.
+    pub fn try_acquire(&mut self, kind: Capability, now: Instant) -> bool {
+        let Some(entry) = self.since.iter_mut().find(|(marked, _)| *marked == kind) else {
+            return true;
+        };
+        if now.saturating_duration_since(entry.1) >= self.policy.retry_after {
+            entry.1 = now;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether `kind` is degraded at `now` (without taking a trial).
+    pub fn is_degraded(&self, kind: Capability, now: Instant) -> bool {
+        self.since.iter().any(|(marked, since)| {
+            *marked == kind && now.saturating_duration_since(*since) < self.policy.retry_after
+        })
+    }
+
+    /// Records that `kind` answered: it is in use again.
+    pub fn restore(&mut self, kind: Capability) {
+        self.since.retain(|(marked, _)| *marked != kind);
     }
 }
 
@@ -410,6 +515,85 @@ mod tests {
                 "attempt {attempt} {error:?} {fraction}"
             );
         }
+    }
+
+    #[test]
+    fn after_a_failure_a_refusal_stays_a_refusal_and_an_unavailable_model_degrades_its_kind() {
+        use super::super::adapter::InvalidRequest;
+        let model = |kind| ProviderError::ModelUnavailable {
+            kind,
+            setting: "text_model",
+        };
+        // (error, what the router does)
+        let cases = [
+            (ProviderError::ContentPolicy, AfterFailure::Refused),
+            (InvalidRequest::EmptyPrompt.into(), AfterFailure::Refused),
+            (
+                InvalidRequest::Rejected { status: 400 }.into(),
+                AfterFailure::Refused,
+            ),
+            (ProviderError::UnsupportedOperation, AfterFailure::Refused),
+            (ProviderError::Unauthorized, AfterFailure::Failed),
+            (ProviderError::QuotaExhausted, AfterFailure::Failed),
+            (
+                ProviderError::Unavailable { status: 503 },
+                AfterFailure::Failed,
+            ),
+            (ProviderError::Timeout, AfterFailure::Failed),
+            (ProviderError::Malformed, AfterFailure::Failed),
+            (ProviderError::JobFailed, AfterFailure::Failed),
+            (
+                model(Capability::Text),
+                AfterFailure::ModelUnavailable {
+                    kind: Capability::Text,
+                    setting: "text_model",
+                },
+            ),
+            (
+                model(Capability::Video),
+                AfterFailure::ModelUnavailable {
+                    kind: Capability::Video,
+                    setting: "text_model",
+                },
+            ),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(after_failure(&error), expected, "{error:?}");
+        }
+        // Never retried.
+        let retry = RetryPolicy::default();
+        assert_eq!(retry.delay(1, &model(Capability::Text), 0.0), None);
+    }
+
+    #[test]
+    fn a_degraded_kind_is_skipped_until_its_interval_passes_then_tried_once() {
+        let t0 = Instant::now();
+        let at = |secs| t0 + Duration::from_secs(secs);
+        let mut degraded = DegradedKinds::new(DegradationPolicy {
+            retry_after: Duration::from_secs(3600),
+        });
+        assert!(degraded.try_acquire(Capability::Text, at(0)));
+        degraded.mark(Capability::Text, at(10));
+        assert!(degraded.is_degraded(Capability::Text, at(10)));
+        assert!(!degraded.try_acquire(Capability::Text, at(3609)));
+        assert!(
+            degraded.try_acquire(Capability::Image, at(11)),
+            "other kinds stay in use"
+        );
+        assert!(
+            degraded.try_acquire(Capability::Text, at(3610)),
+            "one trial after the interval"
+        );
+        assert!(
+            !degraded.try_acquire(Capability::Text, at(3611)),
+            "only one trial"
+        );
+        degraded.mark(Capability::Text, at(3611));
+        assert!(!degraded.try_acquire(Capability::Text, at(7210)));
+        assert!(degraded.try_acquire(Capability::Text, at(7211)));
+        degraded.restore(Capability::Text);
+        assert!(!degraded.is_degraded(Capability::Text, at(7211)));
+        assert!(degraded.try_acquire(Capability::Text, at(7211)));
     }
 
     #[test]

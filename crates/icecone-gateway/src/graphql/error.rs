@@ -240,7 +240,8 @@ fn error_message(error: &impl std::fmt::Display) -> String {
 
 impl From<RouteError> for ApiError {
     /// Routing's refusals: the provider named does not exist (`BAD_USER_INPUT`), none may
-    /// take the request (`NO_COMPLIANT_PROVIDER`), none answered (`PROVIDER_UNAVAILABLE`),
+    /// take the request (`NO_COMPLIANT_PROVIDER`), none answered (`PROVIDER_UNAVAILABLE`,
+    /// also when the configured model is unavailable: the deployment's fault, not the person's),
     /// or the provider refused this request itself — under its content policy or for its
     /// parameters (`BAD_USER_INPUT`). Which providers were refused and why is logged, never
     /// answered in more detail than the public `providers` list gives.
@@ -604,6 +605,16 @@ mod tests {
             (
                 RouteError::ProviderUnavailable {
                     last: Some(ProviderError::Timeout),
+                }
+                .into(),
+                "PROVIDER_UNAVAILABLE",
+            ),
+            (
+                RouteError::ProviderUnavailable {
+                    last: Some(ProviderError::ModelUnavailable {
+                        kind: icecone_core::provider::Capability::Text,
+                        setting: "text_model",
+                    }),
                 }
                 .into(),
                 "PROVIDER_UNAVAILABLE",

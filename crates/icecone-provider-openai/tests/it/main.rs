@@ -4,15 +4,17 @@
 use std::time::Duration;
 
 use base64::Engine as _;
+use icecone_core::provider::Capability;
 use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, InvalidRequest, Output, Prompt, ProviderAdapter,
     ProviderError, Submission, TextRequest, VideoRequest,
 };
 use icecone_core::provider::policy::{Region, Retention, TrainingUse, ZdrArrangement};
+use icecone_provider_http::settings::{Deployment, Registration as _};
 use icecone_provider_http::testing::{
     self, ONE_PIXEL_PNG, TIMEOUT, adapter_against_mock, assert_nothing_sent, bearer,
 };
-use icecone_provider_openai::{OpenAiConfig, OpenAiProvider, POLICY};
+use icecone_provider_openai::{OpenAiConfig, OpenAiProvider, POLICY, REGISTRATION};
 use icecone_spec_check::CheckedServer;
 use secrecy::SecretString;
 use serde_json::json;
@@ -228,6 +230,94 @@ fn the_default_models_are_current_ones_from_openais_spec() {
         spec.enumeration("/components/schemas/CreateImageRequest/properties/model")
             .contains(&config.image_model)
     );
+}
+
+#[tokio::test]
+async fn the_configured_models_are_the_ones_sent() {
+    let (server, provider) = setup(|config| {
+        config.text_model = "gpt-5.5".to_owned();
+        config.image_model = "gpt-image-1-mini".to_owned();
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_json(json!({
+            "model": "gpt-5.5",
+            "messages": [{ "role": "user", "content": PROMPT }],
+            "store": false
+        })))
+        .respond_with(chat_ok(chat_answer(json!("ok"), "stop")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/images/generations"))
+        .and(body_json(json!({
+            "model": "gpt-image-1-mini",
+            "prompt": "a lighthouse at dusk",
+            "n": 1,
+            "size": "1024x1024"
+        })))
+        .respond_with(images_ok(json!({
+            "created": 1_764_000_000,
+            "data": [{ "b64_json": base64::engine::general_purpose::STANDARD.encode(ONE_PIXEL_PNG) }]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    provider.submit(&text(PROMPT, None)).await.expect("text");
+    provider
+        .submit(&image(ImageSize::Square))
+        .await
+        .expect("image");
+}
+
+#[test]
+fn the_model_settings_are_checked_as_model_ids_and_name_themselves() {
+    let deployment = Deployment {
+        timeout: TIMEOUT,
+        plain_http_allowed: false,
+    };
+    let section: serde_json::Value = REGISTRATION.default_section().shown();
+    assert_eq!(section["text_model"], "gpt-5.6-luna");
+    assert_eq!(section["image_model"], "gpt-image-2");
+    for key in ["text_model", "image_model"] {
+        let mut set = serde_json::Map::new();
+        set.insert(key.to_owned(), json!("  "));
+        let raw = serde_json::from_value(serde_json::Value::Object(set)).expect("a section");
+        let error = REGISTRATION
+            .read(raw)
+            .expect("read")
+            .prepare(&deployment)
+            .expect_err("blank");
+        assert_eq!(error.key(), key);
+    }
+}
+
+#[tokio::test]
+async fn a_retired_model_is_an_unavailable_model_of_its_kind_not_a_bad_request() {
+    // OpenAI's answer for a model that does not exist or was shut down.
+    let not_found = || {
+        error_answer(
+            404,
+            &format!(
+                "The model `gpt-4o-mini` does not exist or you do not have access to it. {PROMPT}"
+            ),
+            "invalid_request_error",
+            "model_not_found",
+        )
+    };
+    // (request, kind, setting)
+    let cases = [
+        (text(PROMPT, None), Capability::Text, "text_model"),
+        (image(ImageSize::Square), Capability::Image, "image_model"),
+    ];
+    for (request, kind, setting) in cases {
+        let error = answer_with(not_found(), request).await;
+        assert_eq!(error, ProviderError::ModelUnavailable { kind, setting });
+        assert!(!error.is_transient() && !error.counts_against_provider());
+        testing::assert_error_hides(&error, &["haiku", "gpt-4o-mini"]);
+    }
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use icecone_core::provider::Capability;
 use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, InvalidRequest, Output, Prompt, ProviderAdapter,
     ProviderError, Submission, TextRequest, VideoRequest,
@@ -545,6 +546,26 @@ async fn a_key_set_at_run_time_makes_the_adapter_available_and_replaces_the_old_
         .await
         .expect("only the new key is accepted");
     testing::assert_debug_hides(&provider, &[replacement, KEY]);
+}
+
+#[tokio::test]
+async fn an_endpoint_that_is_not_there_is_an_unavailable_image_model() {
+    let error = answer_with(
+        error_answer(404, "not_found", "a lighthouse at dusk: not found"),
+        GenerationRequest::Image(ImageRequest {
+            prompt: Prompt::parse("a lighthouse at dusk").expect("valid"),
+            size: ImageSize::Square,
+        }),
+    )
+    .await;
+    assert_eq!(
+        error,
+        ProviderError::ModelUnavailable {
+            kind: Capability::Image,
+            setting: "image_model",
+        }
+    );
+    testing::assert_error_hides(&error, &["lighthouse"]);
 }
 
 #[test]
