@@ -22,6 +22,7 @@ mod m20261129_000012_erasure;
 mod m20261129_000013_person_indexes;
 mod m20261129_000014_generations_by_account;
 mod m20261207_000016_export_chunks;
+mod m20261210_000017_mail_delivery;
 
 pub(crate) struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000013_person_indexes::Migration),
             Box::new(m20261129_000014_generations_by_account::Migration),
             Box::new(m20261207_000016_export_chunks::Migration),
+            Box::new(m20261210_000017_mail_delivery::Migration),
         ]
     }
 }
