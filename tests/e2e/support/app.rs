@@ -75,7 +75,9 @@ impl Notifier for RecordingNotifier {
             .is_ok()
         {
             return Box::pin(async {
-                Err(DeliveryError(anyhow::anyhow!("the mail server is down")))
+                Err(DeliveryError::temporary(anyhow::anyhow!(
+                    "the mail server is down"
+                )))
             });
         }
         let delivered = Delivered {
