@@ -95,6 +95,7 @@ fn production_without_an_explicit_key_and_database_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ICECONE_MASTER_KEY_FILE"), "{stderr}");
     assert!(stderr.contains("ICECONE_DATABASE_URL"), "{stderr}");
+    assert!(stderr.contains("ICECONE_SMTP_URL"), "{stderr}");
     assert!(!dir.path().join("data").exists(), "nothing was created");
 }
 

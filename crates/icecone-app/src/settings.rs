@@ -315,6 +315,13 @@ impl PublicUrl {
         Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
     }
 
+    /// The base of a gateway reached directly at `address` (development without a public
+    /// URL): `http://<address>`, or `https://` when it serves TLS itself.
+    pub fn of_address(address: std::net::SocketAddr, tls: bool) -> Self {
+        let scheme = if tls { "https" } else { "http" };
+        Self(format!("{scheme}://{address}"))
+    }
+
     /// The URL of `path` (which starts with `/`) under this base.
     pub fn join(&self, path: &str) -> String {
         format!("{}{path}", self.0)
