@@ -339,7 +339,8 @@ mod tests {
 
     #[test]
     fn smtp_urls_parse_into_their_security_and_plain_smtp_stays_on_loopback() {
-        let cases: &[(&str, Result<(SmtpSecurity, &str, u16), SmtpUrlError>)] = &[
+        type Expected = Result<(SmtpSecurity, &'static str, u16), SmtpUrlError>;
+        let cases: &[(&str, Expected)] = &[
             (
                 "smtp://127.0.0.1:2525",
                 Ok((SmtpSecurity::Plain, "127.0.0.1", 2525)),
@@ -376,9 +377,8 @@ mod tests {
         for (text, expected) in cases {
             let parsed =
                 SmtpUrl::parse(text).map(|url| (url.security(), url.host().to_owned(), url.port()));
-            let expected = expected
-                .clone()
-                .map(|(security, host, port)| (security, host.to_owned(), port));
+            let expected =
+                (*expected).map(|(security, host, port)| (security, host.to_owned(), port));
             assert_eq!(parsed, expected, "{text}");
         }
         let url = SmtpUrl::parse("smtps://user:pa%40ss@mail.example.com").expect("parses");
