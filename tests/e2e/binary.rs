@@ -61,10 +61,29 @@ async fn with_no_configuration_the_gateway_creates_its_embedded_default_and_stop
         "a loud development-key line: {output}"
     );
     assert!(output.contains("stopped"), "{output}");
+    // Without a mail server, the verification mail is a file the log names.
+    let mail: Vec<_> = std::fs::read_dir(data.join("mail"))
+        .expect("the mail directory")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(mail.len(), 1, "{mail:?}");
     assert!(
-        output.contains("log-only notifier"),
-        "the verification link was handed to the default notifier: {output}"
+        output.contains("message written to a file")
+            && output.contains(
+                mail[0]
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .expect("a file name")
+            ),
+        "the log names the mail's file: {output}"
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&data.join("mail")), 0o700);
+        assert_eq!(mode(&mail[0]), 0o600);
+    }
     for secret in [sentinel, "sentinel passphrase 42"] {
         assert!(
             !output.contains(secret),
@@ -95,6 +114,7 @@ fn production_without_an_explicit_key_and_database_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ICECONE_MASTER_KEY_FILE"), "{stderr}");
     assert!(stderr.contains("ICECONE_DATABASE_URL"), "{stderr}");
+    assert!(stderr.contains("ICECONE_SMTP_URL"), "{stderr}");
     assert!(!dir.path().join("data").exists(), "nothing was created");
 }
 

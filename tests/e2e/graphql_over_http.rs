@@ -421,6 +421,9 @@ async fn graphiql_is_served_to_browsers_in_development_only() {
     let production = TestApp::spawn_with(|settings| {
         settings.env = icecone_gateway::config::Environment::Production;
         settings.master_key_file = Some(write_key(&settings.data_dir));
+        settings.smtp_url = Some("smtp://127.0.0.1:2525".to_owned().into());
+        settings.mail_from = Some("IceCone <no-reply@icecone.example>".to_owned());
+        settings.public_url = Some("https://icecone.example".to_owned());
     })
     .await;
     let answer = production

@@ -15,6 +15,7 @@ mod health;
 mod jobs;
 mod limits;
 mod login;
+mod mail;
 mod mfa;
 mod partners;
 mod privacy_promises;

@@ -18,6 +18,7 @@ pub mod erasure;
 pub mod generation;
 pub mod jobs;
 pub mod keys;
+pub mod mail;
 pub mod notify;
 pub mod owner_only;
 pub mod partners;

@@ -3,17 +3,26 @@
 //! links.
 //!
 //! A notification is written to the outbox table in the same request as the change it is
-//! about ([`enqueue`]); a background task ([`spawn_delivery`]) hands queued notifications to
+//! about ([`enqueue`]); a background task ([`spawn_delivery`]) hands due notifications to
 //! the configured [`Notifier`]. Delivery claims a notification before handing it over (a
-//! conditional update only one gateway instance wins), so with several instances no
-//! message goes out twice; a failed delivery puts it back in the queue for the next round.
+//! compare-and-set on its attempt count that only one gateway instance wins), which holds
+//! it for [`CLAIM_LEASE`]; once the notifier accepted it, it is marked delivered. A
+//! temporary failure (a mail server's 4xx, the network) makes it due again after a backoff
+//! ([`retry_delay`]) until [`MAX_ATTEMPTS`]; a permanent one (5xx) puts the recipient's
+//! address on the suppression list (by its blind index) and gives up, and nothing more is
+//! tried to a suppressed address.
+//!
+//! Delivery is at least once: a gateway that crashes after the mail server accepted a
+//! message but before marking it delivered leaves it claimed; when the claim runs out, it
+//! is sent again — with the same `Message-ID`, derived from the outbox id
+//! ([`crate::mail::message_id`]), so mail clients show it once. It is never lost.
 //!
 //! The outbox holds no address: the deliverer decrypts the recipient's address with their
 //! own data key at delivery time, so an erased account's notifications can no longer be
 //! delivered. A verification link's token travels sealed under the same key.
 //!
-//! [`LogNotifier`], the default, only logs that a message of a kind was handed over — never
-//! the address or the token. Deployments that send e-mail implement [`Notifier`].
+//! [`LogNotifier`] only logs that a message of a kind was handed over — never the address
+//! or the token; the gateway sends e-mail with [`crate::mail::Mailer`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -35,6 +44,14 @@ use crate::keys::vault::{Field, Vault, VaultError};
 
 /// How often the delivery task looks for queued notifications.
 pub const DELIVERY_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a claim holds a notification: should its deliverer crash, it is due again
+/// after this long.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(5 * 60);
+/// How many times a notification is tried before delivery is given up (the backoff makes
+/// that about a day).
+pub const MAX_ATTEMPTS: u32 = 30;
+/// The longest wait between two attempts.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
 /// How many notifications one delivery round takes.
 const DELIVERY_BATCH: u64 = 50;
 
@@ -155,13 +172,58 @@ impl fmt::Debug for Notification {
     }
 }
 
-/// A notification could not be delivered; it is retried in the next round. Its source is
-/// logged with the notification's id, so a [`Notifier`] must build it without the
-/// recipient's address or the token (say "the mail server refused the message", not what
-/// was sent where).
+/// A notification could not be delivered. Its source is logged with the notification's
+/// id, so a [`Notifier`] must build it without the recipient's address, the token or the
+/// mail server's free text (say "the mail server refused the message (550)", not what was
+/// sent where).
 #[derive(Debug, thiserror::Error)]
 #[error("the notification could not be delivered")]
-pub struct DeliveryError(#[source] pub anyhow::Error);
+pub struct DeliveryError {
+    failure: Failure,
+    #[source]
+    source: anyhow::Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Temporary,
+    Permanent { reply_code: u16 },
+}
+
+impl DeliveryError {
+    /// A failure worth a retry: the server answered 4xx, could not be reached, or the
+    /// connection broke.
+    pub fn temporary(source: anyhow::Error) -> Self {
+        Self {
+            failure: Failure::Temporary,
+            source,
+        }
+    }
+
+    /// The recipient's mail server refused the message for good (a 5xx reply): the address
+    /// is suppressed and the notification given up.
+    pub fn permanent(reply_code: u16, source: anyhow::Error) -> Self {
+        Self {
+            failure: Failure::Permanent { reply_code },
+            source,
+        }
+    }
+
+    /// The reply code of a permanent refusal; `None` for a temporary failure.
+    pub fn permanent_reply_code(&self) -> Option<u16> {
+        match self.failure {
+            Failure::Permanent { reply_code } => Some(reply_code),
+            Failure::Temporary => None,
+        }
+    }
+}
+
+/// How long to wait before the next attempt after `attempts` failed ones: 1 s, doubling,
+/// at most an hour.
+pub fn retry_delay(attempts: u32) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(12);
+    Duration::from_secs(1u64 << exponent).min(MAX_RETRY_DELAY)
+}
 
 /// Sends notifications to people (by e-mail, in a real deployment).
 ///
@@ -243,47 +305,94 @@ pub async fn enqueue_with_token(
     Ok(())
 }
 
-/// Delivers what is queued, oldest first; returns how many were delivered.
+/// Delivers what is due, oldest first; returns how many were delivered.
 pub async fn deliver_queued(
     store: &Store,
     vault: &Vault,
     notifier: &dyn Notifier,
 ) -> Result<usize, NotifyError> {
     let mut delivered = 0;
-    for record in store.undelivered_notifications(DELIVERY_BATCH).await? {
+    let now = Utc::now();
+    for record in store.due_notifications(now, DELIVERY_BATCH).await? {
         if !store
-            .mark_notification_delivered(record.id, Utc::now())
+            .claim_notification(&record, Utc::now() + CLAIM_LEASE)
             .await?
         {
             continue; // another instance took it
         }
-        let Some(notification) = prepare(store, vault, &record).await? else {
+        let Some((notification, email_index)) = prepare(store, vault, &record).await? else {
+            store.give_up_notification(record.id, Utc::now()).await?;
             continue;
         };
+        if store.is_address_suppressed(&email_index).await? {
+            tracing::info!(
+                notification = %record.id,
+                kind = notification.kind.as_str(),
+                "notification not delivered: its address refused mail permanently before"
+            );
+            store.give_up_notification(record.id, Utc::now()).await?;
+            continue;
+        }
         match notifier.deliver(&notification).await {
-            Ok(()) => delivered += 1,
+            Ok(()) => {
+                store
+                    .mark_notification_delivered(record.id, Utc::now())
+                    .await?;
+                delivered += 1;
+            }
             Err(error) => {
-                tracing::warn!(
-                    notification = %record.id,
-                    kind = notification.kind.as_str(),
-                    error = format!("{error:#}"),
-                    "notification not delivered; it stays queued"
-                );
-                store.release_notification(record.id).await?;
+                let attempts = record.attempts.saturating_add(1);
+                let chain = crate::error_chain(&error);
+                if let Some(reply_code) = error.permanent_reply_code() {
+                    tracing::warn!(
+                        notification = %record.id,
+                        kind = notification.kind.as_str(),
+                        reply_code,
+                        error = chain,
+                        "notification refused permanently; its address is suppressed"
+                    );
+                    store
+                        .suppress_address(&email_index, record.account, reply_code, Utc::now())
+                        .await?;
+                    store.give_up_notification(record.id, Utc::now()).await?;
+                } else if attempts >= MAX_ATTEMPTS {
+                    tracing::warn!(
+                        notification = %record.id,
+                        kind = notification.kind.as_str(),
+                        attempts,
+                        error = chain,
+                        "notification not delivered; out of attempts, given up"
+                    );
+                    store.give_up_notification(record.id, Utc::now()).await?;
+                } else {
+                    let delay = retry_delay(attempts);
+                    tracing::warn!(
+                        notification = %record.id,
+                        kind = notification.kind.as_str(),
+                        attempts,
+                        retry_in_seconds = delay.as_secs(),
+                        error = chain,
+                        "notification not delivered; it stays queued"
+                    );
+                    store
+                        .retry_notification_at(record.id, Utc::now() + delay)
+                        .await?;
+                }
             }
         }
     }
     Ok(delivered)
 }
 
-/// The deliverable form of a queued notification; `None` when there is nobody to deliver
-/// it to any more (the account was erased), the person does not allow its purpose (no
-/// consent to marketing, or processing restricted), or its kind is unknown to this version.
+/// The deliverable form of a queued notification and the blind index of its recipient's
+/// address; `None` when there is nobody to deliver it to any more (the account was erased),
+/// the person does not allow its purpose (no consent to marketing, or processing
+/// restricted), or its kind is unknown to this version.
 async fn prepare(
     store: &Store,
     vault: &Vault,
     record: &NotificationRecord,
-) -> Result<Option<Notification>, NotifyError> {
+) -> Result<Option<(Notification, [u8; 32])>, NotifyError> {
     let Some(kind) = NotificationKind::parse(&record.kind) else {
         tracing::warn!(notification = %record.id, "notification of an unknown kind dropped");
         return Ok(None);
@@ -332,13 +441,16 @@ async fn prepare(
         recipient = address.to_owned();
         token = Some(SecretString::from(link.to_owned()));
     }
-    Ok(Some(Notification {
+    // Computed from the address itself: an unverified account's stored index is random.
+    let email_index = vault.blind_index(accounts::EMAIL_INDEX, recipient.as_bytes());
+    let notification = Notification {
         id: record.id,
         account: account.id,
         kind,
         recipient: SecretString::from(recipient),
         token,
-    }))
+    };
+    Ok(Some((notification, email_index)))
 }
 
 /// Starts the delivery task: a round every [`DELIVERY_INTERVAL`] until the handle is
@@ -375,6 +487,18 @@ mod tests {
         }
         assert_eq!(NotificationKind::parse("NEW_SIGN_IN"), None);
         assert_eq!(NotificationKind::parse(""), None);
+    }
+
+    #[test]
+    fn retries_back_off_from_a_second_to_an_hour_and_end_within_a_day_or_so() {
+        assert_eq!(retry_delay(1), Duration::from_secs(1));
+        assert_eq!(retry_delay(2), Duration::from_secs(2));
+        assert_eq!(retry_delay(5), Duration::from_secs(16));
+        assert_eq!(retry_delay(13), MAX_RETRY_DELAY);
+        assert_eq!(retry_delay(MAX_ATTEMPTS), MAX_RETRY_DELAY);
+        let total: Duration = (1..MAX_ATTEMPTS).map(retry_delay).sum();
+        assert!(total > Duration::from_secs(12 * 3600), "{total:?}");
+        assert!(total < Duration::from_secs(2 * 86_400), "{total:?}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use icecone_app::providers::REGISTRY;
 pub use icecone_app::settings::{GenerationsConfig, JobsConfig, ProvidersConfig, RightsConfig};
+use icecone_app::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpServer, SmtpUrl};
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::net::Cidr;
@@ -183,6 +184,26 @@ pub const SETTINGS: &[SettingDoc] = &[
         key: "trusted_proxies",
         default: None,
         help: "comma-separated CIDRs (`10.0.0.0/8, 2001:db8::/32`) of the proxies in front of the gateway: only from these peers are `Forwarded` and `X-Forwarded-For` believed, right to left; unset: none, the TCP peer is the client",
+    },
+    SettingDoc {
+        key: "smtp_url",
+        default: None,
+        help: "the mail server, a secret: `smtp://host:port` (plain, loopback hosts only), `smtp://host:port?tls=required` (STARTTLS) or `smtps://user:password@host` (implicit TLS); unset: each mail is written to <data_dir>/mail/<id>.eml (refused in production)",
+    },
+    SettingDoc {
+        key: "smtp_ca_file",
+        default: None,
+        help: "PEM certificates of a private authority the mail server's certificate chains to, besides the public roots",
+    },
+    SettingDoc {
+        key: "mail_from",
+        default: None,
+        help: "the sender of every mail, such as `IceCone <no-reply@icecone.example>`; required with smtp_url and in production",
+    },
+    SettingDoc {
+        key: "public_url",
+        default: None,
+        help: "the base of every link in a mail, such as `https://icecone.example`; unset in development: http(s)://<listen address>; required in production",
     },
     SettingDoc {
         key: "ws_init_timeout",
@@ -380,6 +401,15 @@ pub struct Settings {
     pub behind_tls_proxy: bool,
     /// CIDRs of the proxies whose forwarding headers are believed.
     pub trusted_proxies: Option<String>,
+    /// The mail server's URL; may hold a password.
+    #[serde(serialize_with = "redacted")]
+    pub smtp_url: Option<SecretString>,
+    /// PEM certificates of a private authority for the mail server.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// The sender of every mail.
+    pub mail_from: Option<String>,
+    /// The base of every link in a mail.
+    pub public_url: Option<String>,
     /// See [`WsLimits::init_timeout`].
     pub ws_init_timeout: String,
     /// See [`WsLimits::idle_timeout`].
@@ -465,6 +495,10 @@ impl Default for Settings {
             tls_key: None,
             behind_tls_proxy: false,
             trusted_proxies: None,
+            smtp_url: None,
+            smtp_ca_file: None,
+            mail_from: None,
+            public_url: None,
             ws_init_timeout: "5s".to_owned(),
             ws_idle_timeout: "2m".to_owned(),
             ws_connections_per_address: 16,
@@ -657,6 +691,15 @@ impl Settings {
             if self.database_url.is_none() {
                 missing.push("ICECONE_DATABASE_URL");
             }
+            if self.smtp_url.is_none() {
+                missing.push("ICECONE_SMTP_URL");
+            }
+            if self.mail_from.is_none() {
+                missing.push("ICECONE_MAIL_FROM");
+            }
+            if self.public_url.is_none() {
+                missing.push("ICECONE_PUBLIC_URL");
+            }
             if !missing.is_empty() {
                 return Err(ConfigError::ProductionNeeds {
                     missing: missing.join(" and "),
@@ -826,6 +869,13 @@ impl Settings {
             )
         })?;
         let outbound = outbound_policy(self.env, self.outbound_allow.as_deref())?;
+        let mail = mail_settings(
+            self.smtp_url.as_ref(),
+            self.smtp_ca_file.as_deref(),
+            self.mail_from.as_deref(),
+            self.public_url.as_deref(),
+            &self.data_dir,
+        )?;
         let providers = providers_config(
             self.env,
             self.max_provider_retention_days,
@@ -859,7 +909,90 @@ impl Settings {
             generations,
             jobs,
             rights,
+            mail,
         })
+    }
+}
+
+/// The mail settings: a malformed value stops the start naming the setting, never its
+/// value (the SMTP URL may hold a password, the others are checked alike).
+fn mail_settings(
+    smtp_url: Option<&SecretString>,
+    smtp_ca_file: Option<&Path>,
+    mail_from: Option<&str>,
+    public_url: Option<&str>,
+    data_dir: &Path,
+) -> Result<MailSettings, ConfigError> {
+    let delivery = match smtp_url {
+        Some(url) => {
+            let url = SmtpUrl::parse(url.expose_secret()).map_err(|error| {
+                ConfigError::Invalid(format!("smtp_url (ICECONE_SMTP_URL): {error}"))
+            })?;
+            let extra_roots_pem = smtp_ca_file
+                .map(|path| {
+                    std::fs::read(path).map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "smtp_ca_file (ICECONE_SMTP_CA_FILE): cannot read {}",
+                            path.display()
+                        ))
+                    })
+                })
+                .transpose()?;
+            if mail_from.is_none() {
+                return Err(ConfigError::Invalid(
+                    "mail_from (ICECONE_MAIL_FROM) is required with smtp_url".to_owned(),
+                ));
+            }
+            MailDelivery::Smtp(SmtpServer {
+                url,
+                extra_roots_pem,
+            })
+        }
+        None => MailDelivery::Files(data_dir.join("mail")),
+    };
+    let from = MailFrom::parse(mail_from.unwrap_or(DEVELOPMENT_MAIL_FROM))
+        .map_err(|error| ConfigError::Invalid(format!("mail_from (ICECONE_MAIL_FROM): {error}")))?;
+    let public_url = public_url
+        .map(PublicUrl::parse)
+        .transpose()
+        .map_err(|error| {
+            ConfigError::Invalid(format!("public_url (ICECONE_PUBLIC_URL): {error}"))
+        })?;
+    Ok(MailSettings {
+        delivery,
+        from,
+        public_url,
+    })
+}
+
+/// The sender of development mail written to files.
+const DEVELOPMENT_MAIL_FROM: &str = "IceCone <no-reply@localhost>";
+
+/// How mail is sent, as configured; the public URL is completed at start-up from the bound
+/// address when it is not set ([`MailSettings::config`]).
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// Where messages go.
+    pub delivery: MailDelivery,
+    /// The sender.
+    pub from: MailFrom,
+    /// The base of every link; `None` in development: the listen address.
+    pub public_url: Option<PublicUrl>,
+}
+
+impl MailSettings {
+    /// The application's mail configuration, with links based on `address` (over `https`
+    /// when `tls`) unless a public URL is set.
+    pub fn config(&self, address: SocketAddr, tls: bool) -> MailConfig {
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| PublicUrl::of_address(address, tls));
+        MailConfig {
+            delivery: self.delivery.clone(),
+            from: self.from.clone(),
+            public_url,
+        }
     }
 }
 
@@ -991,6 +1124,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Data subject rights: exports and their links.
     pub rights: RightsConfig,
+    /// E-mail: where it goes, its sender and the base of its links.
+    pub mail: MailSettings,
 }
 
 /// What one client may hold open at `/graphql/ws`, so that memory stays bounded whatever
@@ -1375,6 +1510,88 @@ mod tests {
         assert!(matches!(error, ConfigError::MissingFile(_)));
     }
 
+    /// Mail settings production accepts.
+    const MAIL: &str = "smtp_url = \"smtps://u:p@mail.example.com\"\nmail_from = \"IceCone <no-reply@icecone.example>\"\npublic_url = \"https://icecone.example\"";
+
+    #[test]
+    fn production_refuses_to_start_without_a_mail_server_sender_and_public_url() {
+        let base = "env = \"production\"\nmaster_key = \"k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"";
+        let result = settings(base).expect("parses").resolve();
+        match result {
+            Err(ConfigError::ProductionNeeds { missing }) => assert_eq!(
+                missing,
+                "ICECONE_SMTP_URL and ICECONE_MAIL_FROM and ICECONE_PUBLIC_URL"
+            ),
+            other => panic!("unexpected {other:?}"),
+        }
+        settings(&format!("{base}\n{MAIL}"))
+            .expect("parses")
+            .resolve()
+            .expect("accepted with the mail settings");
+    }
+
+    #[test]
+    fn a_malformed_mail_setting_stops_the_start_naming_the_setting_not_its_value() {
+        // (settings, the setting named)
+        let cases = [
+            (
+                "smtp_url = \"smtp://secret-host.example:25\"\nmail_from = \"a@b.example\"",
+                "ICECONE_SMTP_URL",
+            ),
+            (
+                "smtp_url = \"smtpx://secret-host.example\"\nmail_from = \"a@b.example\"",
+                "ICECONE_SMTP_URL",
+            ),
+            (
+                "smtp_url = \"smtps://u:secret-pw@mail.example\"",
+                "ICECONE_MAIL_FROM",
+            ),
+            ("mail_from = \"secret-name\"", "ICECONE_MAIL_FROM"),
+            (
+                "public_url = \"ftp://secret-host.example\"",
+                "ICECONE_PUBLIC_URL",
+            ),
+        ];
+        for (toml, named) in cases {
+            let error = settings(toml)
+                .expect("parses")
+                .resolve()
+                .expect_err("refused");
+            let message = error.to_string();
+            assert!(message.contains(named), "{toml}: {message}");
+            assert!(!message.contains("secret"), "{toml}: {message}");
+        }
+        let plain_off_loopback =
+            settings("smtp_url = \"smtp://mail.example.com:25\"\nmail_from = \"a@b.example\"")
+                .expect("parses")
+                .resolve()
+                .expect_err("plain SMTP off loopback is refused")
+                .to_string();
+        assert!(
+            plain_off_loopback.contains("loopback"),
+            "{plain_off_loopback}"
+        );
+    }
+
+    #[test]
+    fn without_a_mail_server_mail_goes_to_files_with_links_to_the_listen_address() {
+        let config = settings("data_dir = \"/srv/icecone\"")
+            .expect("parses")
+            .resolve()
+            .expect("development needs no mail settings");
+        let mail = config
+            .mail
+            .config("127.0.0.1:8080".parse().expect("address"), false);
+        assert!(matches!(
+            &mail.delivery,
+            MailDelivery::Files(dir) if dir == Path::new("/srv/icecone/mail")
+        ));
+        assert_eq!(
+            mail.public_url.join("/verify-email"),
+            "http://127.0.0.1:8080/verify-email"
+        );
+    }
+
     #[test]
     fn production_refuses_to_start_without_an_explicit_key_and_database() {
         let cases = [
@@ -1400,7 +1617,7 @@ mod tests {
             ),
         ];
         for (toml, missing) in cases {
-            let result = settings(&format!("env = \"production\"\n{toml}"))
+            let result = settings(&format!("env = \"production\"\n{MAIL}\n{toml}"))
                 .expect("parses")
                 .resolve();
             match (result, missing) {
@@ -1471,7 +1688,7 @@ mod tests {
         ];
         for (env, url, accepted) in cases {
             let result = settings(&format!(
-                "env = \"{env}\"\nmaster_key = \"k\"\ndatabase_url = \"{url}\""
+                "env = \"{env}\"\n{MAIL}\nmaster_key = \"k\"\ndatabase_url = \"{url}\""
             ))
             .expect("parses")
             .resolve();
@@ -1513,7 +1730,7 @@ mod tests {
         ];
         for (env, listen, tls, proxy, accepted) in cases {
             let mut toml = format!(
-                "env = \"{env}\"\nlisten = \"{listen}\"\nbehind_tls_proxy = {proxy}\n\
+                "env = \"{env}\"\n{MAIL}\nlisten = \"{listen}\"\nbehind_tls_proxy = {proxy}\n\
                  master_key_file = \"/k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"\n"
             );
             if tls {
@@ -1546,7 +1763,7 @@ mod tests {
         for env in ["development", "production"] {
             for (toml, missing) in cases {
                 let error = settings(&format!(
-                    "env = \"{env}\"\nmaster_key_file = \"/k\"\n\
+                    "env = \"{env}\"\n{MAIL}\nmaster_key_file = \"/k\"\n\
                      database_url = \"postgres://db/icecone?sslmode=require\"\n{toml}"
                 ))
                 .expect("parses")
@@ -1692,6 +1909,7 @@ mod tests {
             ),
             (
                 "env = \"production\"\nmaster_key_file = \"/k\"\ndatabase_url = \"postgres://db/x?sslmode=require\"\n\
+                 smtp_url = \"smtps://u:p@mail.example.com\"\nmail_from = \"a@b.example\"\npublic_url = \"https://x.example\"\n\
                  [providers.openai]\nbase_url = \"http://api.example/v1\"",
                 "providers.openai.base_url",
             ),

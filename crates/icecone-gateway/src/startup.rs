@@ -24,12 +24,14 @@ use icecone_app::generation::{Generations, purge, video};
 use icecone_app::jobs::Runner;
 use icecone_app::keys::vault::{CacheLimits, Vault};
 use icecone_app::keys::{self};
-use icecone_app::notify::{self, LogNotifier, Notifier};
+use icecone_app::mail::Mailer;
+use icecone_app::notify::{self, Notifier};
 use icecone_app::providers::{
     self, credentials,
     router::{Router, RouterSettings},
 };
 use icecone_app::rights;
+use icecone_app::settings::MailDelivery;
 use icecone_app::tokens::TokenSigner;
 use icecone_core::crypto::keys::KeyProvider;
 
@@ -54,16 +56,24 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
-    /// Opens everything the gateway needs and binds its listener; notifications go to the
-    /// log-only [`LogNotifier`].
+    /// Opens everything the gateway needs and binds its listener; notifications go out as
+    /// e-mail ([`Mailer`]: over SMTP, or as files in development).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with_notifier(config, Arc::new(LogNotifier)).await
+        Self::build_inner(config, None).await
     }
 
-    /// As [`Application::build`], delivering notifications through `notifier`.
+    /// As [`Application::build`], delivering notifications through `notifier` instead of
+    /// e-mail.
     pub async fn build_with_notifier(
         config: Config,
         notifier: Arc<dyn Notifier>,
+    ) -> anyhow::Result<Self> {
+        Self::build_inner(config, Some(notifier)).await
+    }
+
+    async fn build_inner(
+        config: Config,
+        notifier: Option<Arc<dyn Notifier>>,
     ) -> anyhow::Result<Self> {
         // Before the store: a missing or open key file stops the start with nothing migrated.
         let tls = config
@@ -144,6 +154,10 @@ impl Application {
                 tracing::warn!(%address, "TLS is off: serving plain HTTP on a loopback address; set ICECONE_TLS_CERT and ICECONE_TLS_KEY for HTTPS");
             }
         }
+        let notifier = match notifier {
+            Some(notifier) => notifier,
+            None => mailer(&config, address, hsts)?,
+        };
         tracing::info!(%address, environment = ?config.env, "IceCone gateway listening");
         // Last, so that a failed start leaves no task behind.
         let (store, vault, router) = background;
@@ -186,6 +200,26 @@ impl Application {
         tracing::info!("IceCone gateway stopped");
         Ok(())
     }
+}
+
+/// The e-mail notifier the configuration asks for (links based on the bound address in
+/// development when no public URL is set).
+fn mailer(config: &Config, address: SocketAddr, tls: bool) -> anyhow::Result<Arc<dyn Notifier>> {
+    let mail = config.mail.config(address, tls);
+    match &mail.delivery {
+        MailDelivery::Smtp(server) => tracing::info!(
+            host = server.url.host(),
+            port = server.url.port(),
+            security = ?server.url.security(),
+            "e-mail goes to the mail server (ICECONE_SMTP_URL)"
+        ),
+        MailDelivery::Files(dir) => tracing::warn!(
+            directory = %dir.display(),
+            "no mail server (ICECONE_SMTP_URL): every e-mail is written as an .eml file in this directory"
+        ),
+    }
+    let mailer = Mailer::new(&mail).context("cannot set up e-mail delivery")?;
+    Ok(Arc::new(mailer))
 }
 
 /// Opens the store and brings its schema up to date.

@@ -2,14 +2,17 @@
 //! changed, password changed) written with the change and delivered later by a notifier.
 //! The account, the kind and, where a message carries more (a verification link's token),
 //! that payload sealed under the account's data key; the notifier looks up the address
-//! itself.
+//! itself. Delivery state: attempts, when the next is due, delivered or given up; and the
+//! suppression list of addresses mail servers refused for good (by blind index).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
-use crate::entity::notification;
+use crate::entity::{mail_suppression, notification};
 use crate::{Store, StoreError};
 
 /// A notification as stored.
@@ -27,6 +30,12 @@ pub struct NotificationRecord {
     pub delivered_at: Option<DateTime<Utc>>,
     /// What the message carries beyond its kind, sealed under the account's data key.
     pub payload_sealed: Option<Vec<u8>>,
+    /// How many delivery attempts were made.
+    pub attempts: u32,
+    /// When it is next due (`None`: now).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When delivery was given up, if it was.
+    pub given_up_at: Option<DateTime<Utc>>,
 }
 
 impl From<notification::Model> for NotificationRecord {
@@ -38,6 +47,9 @@ impl From<notification::Model> for NotificationRecord {
             created_at: row.created_at,
             delivered_at: row.delivered_at,
             payload_sealed: row.payload_sealed,
+            attempts: u32::try_from(row.attempts).unwrap_or(0),
+            next_attempt_at: row.next_attempt_at,
+            given_up_at: row.given_up_at,
         }
     }
 }
@@ -79,6 +91,9 @@ impl Store {
             created_at: Set(at),
             delivered_at: Set(None),
             payload_sealed: Set(payload_sealed),
+            attempts: Set(0),
+            next_attempt_at: Set(None),
+            given_up_at: Set(None),
         })
         .exec_without_returning(&self.db)
         .await
@@ -86,13 +101,22 @@ impl Store {
         Ok(())
     }
 
-    /// Up to `limit` undelivered notifications, oldest first.
-    pub async fn undelivered_notifications(
+    /// Up to `limit` notifications due for delivery at `now`, oldest first: neither
+    /// delivered nor given up, and not waiting for a retry or held by another deliverer's
+    /// claim.
+    pub async fn due_notifications(
         &self,
+        now: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         Ok(notification::Entity::find()
             .filter(notification::Column::DeliveredAt.is_null())
+            .filter(notification::Column::GivenUpAt.is_null())
+            .filter(
+                Condition::any()
+                    .add(notification::Column::NextAttemptAt.is_null())
+                    .add(notification::Column::NextAttemptAt.lte(now)),
+            )
             .order_by_asc(notification::Column::CreatedAt)
             .order_by_asc(notification::Column::Id)
             .limit(limit)
@@ -104,9 +128,38 @@ impl Store {
             .collect())
     }
 
-    /// Marks a notification delivered — in practice, claims it for delivery. Returns whether
-    /// this call did (a conditional `UPDATE ... WHERE delivered_at IS NULL`: of two
-    /// concurrent deliverers, one wins, so no message goes out twice).
+    /// Claims a due notification for one delivery attempt: counts the attempt and holds
+    /// the notification until `held_until` (when it is due again should this deliverer
+    /// crash). Returns whether this call claimed it: one conditional `UPDATE ... WHERE
+    /// attempts = <as read>`, so of two concurrent deliverers that read the same row, one
+    /// wins.
+    pub async fn claim_notification(
+        &self,
+        record: &NotificationRecord,
+        held_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let attempts = i32::try_from(record.attempts).unwrap_or(i32::MAX);
+        let result = notification::Entity::update_many()
+            .col_expr(
+                notification::Column::Attempts,
+                Expr::col(notification::Column::Attempts).add(1),
+            )
+            .col_expr(
+                notification::Column::NextAttemptAt,
+                Expr::value(Some(held_until)),
+            )
+            .filter(notification::Column::Id.eq(record.id))
+            .filter(notification::Column::Attempts.eq(attempts))
+            .filter(notification::Column::DeliveredAt.is_null())
+            .filter(notification::Column::GivenUpAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Records a notification as delivered. Returns whether this call did (it is delivered
+    /// once).
     pub async fn mark_notification_delivered(
         &self,
         id: Uuid,
@@ -122,17 +175,72 @@ impl Store {
         Ok(result.rows_affected > 0)
     }
 
-    /// Puts a claimed notification back in the queue after its delivery failed.
-    pub async fn release_notification(&self, id: Uuid) -> Result<(), StoreError> {
+    /// Puts a claimed notification back in the queue, due again at `at` (a temporary
+    /// failure's backoff).
+    pub async fn retry_notification_at(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         notification::Entity::update_many()
-            .col_expr(
-                notification::Column::DeliveredAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
+            .col_expr(notification::Column::NextAttemptAt, Expr::value(Some(at)))
             .filter(notification::Column::Id.eq(id))
+            .filter(notification::Column::DeliveredAt.is_null())
             .exec(&self.db)
             .await
             .map_err(StoreError::Query)?;
         Ok(())
+    }
+
+    /// Gives up delivering a notification (it is never tried again).
+    pub async fn give_up_notification(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        notification::Entity::update_many()
+            .col_expr(notification::Column::GivenUpAt, Expr::value(Some(at)))
+            .filter(notification::Column::Id.eq(id))
+            .filter(notification::Column::DeliveredAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(())
+    }
+
+    /// Adds an address, by its blind index, to the suppression list: a mail server
+    /// refused mail to it permanently (`reply_code`, e.g. 550). Returns whether it was
+    /// newly added (the first refusal is kept).
+    pub async fn suppress_address(
+        &self,
+        email_index: &[u8; 32],
+        account: Uuid,
+        reply_code: u16,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let inserted = mail_suppression::Entity::insert(mail_suppression::ActiveModel {
+            email_index: Set(email_index.to_vec()),
+            account_id: Set(account),
+            reply_code: Set(i32::from(reply_code)),
+            suppressed_at: Set(at),
+        })
+        .on_conflict(
+            OnConflict::column(mail_suppression::Column::EmailIndex)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(StoreError::Query)?;
+        Ok(inserted > 0)
+    }
+
+    /// Whether mail to the address with this blind index was refused permanently.
+    pub async fn is_address_suppressed(&self, email_index: &[u8; 32]) -> Result<bool, StoreError> {
+        Ok(mail_suppression::Entity::find_by_id(email_index.to_vec())
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .is_some())
     }
 }

@@ -166,6 +166,14 @@ pub const REGISTRY: &[Entry] = &[
         Export::Section("notifications"),
     ),
     personal(
+        "mail_suppressions",
+        Owner::Account("account_id"),
+        Export::Excluded(
+            "a keyed digest of an address mail servers refused, readable by no one; the \
+             notifications section shows which messages were not delivered",
+        ),
+    ),
+    personal(
         "partner_grants",
         Owner::Account("account_id"),
         Export::Section("partnerGrants"),

@@ -75,7 +75,9 @@ impl Notifier for RecordingNotifier {
             .is_ok()
         {
             return Box::pin(async {
-                Err(DeliveryError(anyhow::anyhow!("the mail server is down")))
+                Err(DeliveryError::temporary(anyhow::anyhow!(
+                    "the mail server is down"
+                )))
             });
         }
         let delivered = Delivered {
@@ -164,6 +166,17 @@ impl TestApp {
     }
 
     pub(crate) async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_inner(adjust, true).await
+    }
+
+    /// Starts the gateway with its own e-mail notifier (SMTP when `adjust` sets
+    /// `smtp_url`, `.eml` files otherwise) instead of the recording one; `notifications`
+    /// stays empty.
+    pub(crate) async fn spawn_mailing(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_inner(adjust, false).await
+    }
+
+    async fn spawn_inner(adjust: impl FnOnce(&mut Settings), recording: bool) -> Self {
         let db = TestDatabase::new().await;
         let data_dir = tempfile::tempdir().expect("data dir");
         let mut settings = Settings {
@@ -176,9 +189,12 @@ impl TestApp {
         adjust(&mut settings);
         let config = settings.resolve().expect("valid test settings");
         let notifications = Arc::new(RecordingNotifier::default());
-        let app = Application::build_with_notifier(config, notifications.clone())
-            .await
-            .expect("the gateway builds");
+        let app = if recording {
+            Application::build_with_notifier(config, notifications.clone()).await
+        } else {
+            Application::build(config).await
+        }
+        .expect("the gateway builds");
         let address = app.address();
         tokio::spawn(app.run_until_stopped());
         Self {

@@ -4,4 +4,5 @@
 pub(crate) mod app;
 pub(crate) mod binary;
 pub(crate) mod schema_walk;
+pub(crate) mod smtp;
 pub(crate) mod totp;

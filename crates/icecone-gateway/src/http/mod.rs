@@ -13,6 +13,7 @@ mod exports;
 mod graphql;
 mod media;
 mod negotiate;
+mod verify_email;
 mod websocket;
 
 pub(crate) use crate::request::{ClientAddress, RequestId};
@@ -67,6 +68,11 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
                 .default_service(web::to(graphql::method_not_allowed)),
         )
         .route("/graphql/ws", web::get().to(websocket::upgrade))
+        .service(
+            web::resource("/verify-email")
+                .route(web::get().to(verify_email::get))
+                .route(web::post().to(verify_email::post)),
+        )
         .route("/media/{id}", web::get().to(media::get))
         .route("/exports/{token}", web::get().to(exports::get))
         .route("/schemas/export-v1.json", web::get().to(exports::schema))

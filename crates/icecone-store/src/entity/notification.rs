@@ -10,6 +10,9 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
     pub delivered_at: Option<ChronoDateTimeUtc>,
     pub payload_sealed: Option<Vec<u8>>,
+    pub attempts: i32,
+    pub next_attempt_at: Option<ChronoDateTimeUtc>,
+    pub given_up_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

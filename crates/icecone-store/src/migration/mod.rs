@@ -23,6 +23,7 @@ mod m20261129_000013_person_indexes;
 mod m20261129_000014_generations_by_account;
 mod m20261207_000016_export_chunks;
 mod m20261207_000017_generation_parameters;
+mod m20261207_000018_mail_delivery;
 
 pub(crate) struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000014_generations_by_account::Migration),
             Box::new(m20261207_000016_export_chunks::Migration),
             Box::new(m20261207_000017_generation_parameters::Migration),
+            Box::new(m20261207_000018_mail_delivery::Migration),
         ]
     }
 }

@@ -30,7 +30,7 @@ async fn undelivered_notifications_are_listed_oldest_first_until_delivered() {
         Err(StoreError::Duplicate)
     ));
 
-    let pending = store.undelivered_notifications(2).await.expect("pending");
+    let pending = store.due_notifications(at, 2).await.expect("pending");
     assert_eq!(
         pending
             .iter()
@@ -41,6 +41,7 @@ async fn undelivered_notifications_are_listed_oldest_first_until_delivered() {
     assert_eq!(pending[0].account, account);
     assert_eq!(pending[0].created_at, at);
     assert_eq!(pending[0].delivered_at, None);
+    assert_eq!(pending[0].attempts, 0);
 
     assert!(
         store
@@ -57,7 +58,7 @@ async fn undelivered_notifications_are_listed_oldest_first_until_delivered() {
     );
     assert_eq!(
         store
-            .undelivered_notifications(10)
+            .due_notifications(at, 10)
             .await
             .expect("pending")
             .iter()
@@ -68,7 +69,7 @@ async fn undelivered_notifications_are_listed_oldest_first_until_delivered() {
 }
 
 #[tokio::test]
-async fn a_released_notification_is_queued_again_with_its_payload() {
+async fn a_notification_is_claimed_once_held_while_claimed_and_due_again_at_its_retry() {
     let db = TestDatabase::new().await;
     let store = db.store();
     let account = create_user(store, 1).await;
@@ -78,22 +79,90 @@ async fn a_released_notification_is_queued_again_with_its_payload() {
         .enqueue_notification(id, account, "verify_email", Some(vec![0xAB, 0xCD]), at)
         .await
         .expect("queued");
+    let read = store.due_notifications(at, 10).await.expect("due");
+    assert_eq!(read.len(), 1);
     assert!(
         store
-            .mark_notification_delivered(id, plus(at, 1))
+            .claim_notification(&read[0], plus(at, 300))
             .await
             .expect("claimed")
     );
     assert!(
-        store
-            .undelivered_notifications(10)
+        !store
+            .claim_notification(&read[0], plus(at, 300))
             .await
-            .expect("pending")
+            .expect("claimed again"),
+        "a second deliverer that read the same row loses"
+    );
+    assert!(
+        store
+            .due_notifications(plus(at, 299), 10)
+            .await
+            .expect("due")
+            .is_empty(),
+        "held while claimed"
+    );
+    let after_a_crash = store
+        .due_notifications(plus(at, 300), 10)
+        .await
+        .expect("due");
+    assert_eq!(after_a_crash.len(), 1, "due again when the claim runs out");
+    assert_eq!(after_a_crash[0].attempts, 1);
+
+    store
+        .retry_notification_at(id, plus(at, 60))
+        .await
+        .expect("retry");
+    assert!(
+        store
+            .due_notifications(plus(at, 59), 10)
+            .await
+            .expect("due")
             .is_empty()
     );
-    store.release_notification(id).await.expect("released");
-    let pending = store.undelivered_notifications(10).await.expect("pending");
+    let pending = store
+        .due_notifications(plus(at, 60), 10)
+        .await
+        .expect("due");
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].payload_sealed, Some(vec![0xAB, 0xCD]));
     assert_eq!(pending[0].delivered_at, None);
+
+    store
+        .give_up_notification(id, plus(at, 61))
+        .await
+        .expect("given up");
+    assert!(
+        store
+            .due_notifications(plus(at, 10_000), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let all = store.notifications_of(account).await.expect("listed");
+    assert_eq!(all[0].given_up_at, Some(plus(at, 61)));
+}
+
+#[tokio::test]
+async fn a_suppressed_address_is_listed_once_by_its_blind_index() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let account = create_user(store, 1).await;
+    let index = [7u8; 32];
+    assert!(!store.is_address_suppressed(&index).await.expect("read"));
+    assert!(
+        store
+            .suppress_address(&index, account, 550, now())
+            .await
+            .expect("suppressed")
+    );
+    assert!(
+        !store
+            .suppress_address(&index, account, 551, now())
+            .await
+            .expect("again"),
+        "the first refusal is kept"
+    );
+    assert!(store.is_address_suppressed(&index).await.expect("read"));
+    assert!(!store.is_address_suppressed(&[8u8; 32]).await.expect("read"));
 }

@@ -1,0 +1,293 @@
+//! One template per [`NotificationKind`]: a subject, a plain-text part and an HTML part.
+//!
+//! Plain Rust functions rather than a template engine: each message is a few sentences,
+//! `format!` checks every placeholder at compile time, and the HTML part is built from the
+//! same paragraphs with every inserted value escaped. No message has an image, a tracking
+//! pixel, a remote resource or a script; none carries the recipient's address or name. A
+//! link goes only to the deployment's own public URL.
+
+use crate::notify::NotificationKind;
+use crate::settings::PublicUrl;
+
+/// A rendered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The subject line.
+    pub subject: String,
+    /// The `text/plain` part.
+    pub text: String,
+    /// The `text/html` part.
+    pub html: String,
+}
+
+/// The path of the page a verification link opens.
+pub const VERIFY_EMAIL_PATH: &str = "/verify-email";
+
+/// The verification link for `token`: `{public_url}/verify-email?token=<token>`.
+pub fn verification_link(public_url: &PublicUrl, token: &str) -> String {
+    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    public_url.join(&format!("{VERIFY_EMAIL_PATH}?token={token}"))
+}
+
+/// A paragraph of a message: text, or a link with its label.
+enum Block {
+    Text(String),
+    Link { label: &'static str, url: String },
+}
+
+/// Renders the message of `kind`. `payload` is what the notification carries (see
+/// [`crate::notify::Notification::token`]).
+pub fn render(kind: NotificationKind, payload: Option<&str>, public_url: &PublicUrl) -> Rendered {
+    let text = |s: &str| Block::Text(s.to_owned());
+    let sign_in = Block::Link {
+        label: "Open IceCone",
+        url: public_url.join("/"),
+    };
+    let not_you =
+        text("If this was not you, change your password and turn on a second factor at once.");
+    let (subject, blocks): (&str, Vec<Block>) = match kind {
+        NotificationKind::VerifyEmail => (
+            "Confirm your e-mail address for IceCone",
+            vec![
+                text("Please confirm that this address is yours to finish signing up for IceCone."),
+                Block::Link {
+                    label: "Confirm my address",
+                    url: verification_link(public_url, payload.unwrap_or_default()),
+                },
+                text(
+                    "If you did not sign up, ignore this message: nothing happens without the confirmation.",
+                ),
+            ],
+        ),
+        NotificationKind::VerifyNewEmail => (
+            "Confirm your new e-mail address for IceCone",
+            vec![
+                text(
+                    "You asked to change the e-mail address of your IceCone account to this one. Please confirm it.",
+                ),
+                Block::Link {
+                    label: "Confirm my new address",
+                    url: verification_link(public_url, payload.unwrap_or_default()),
+                },
+                text(
+                    "If you did not ask for this, ignore this message: the address is not changed without the confirmation.",
+                ),
+            ],
+        ),
+        NotificationKind::NewSignIn => (
+            "New sign-in to your IceCone account",
+            vec![
+                text("Your IceCone account was just signed in to."),
+                not_you,
+                sign_in,
+            ],
+        ),
+        NotificationKind::MfaChanged => (
+            "Your IceCone second factor was changed",
+            vec![
+                text("A second factor was turned on or off for your IceCone account."),
+                not_you,
+                sign_in,
+            ],
+        ),
+        NotificationKind::PasswordChanged => (
+            "Your IceCone password was changed",
+            vec![
+                text("The password of your IceCone account was changed."),
+                not_you,
+                sign_in,
+            ],
+        ),
+        NotificationKind::SignUpAttempt => (
+            "Someone tried to sign up to IceCone with your address",
+            vec![
+                text(
+                    "Someone tried to create an IceCone account with this address, which already has one. No new account was made.",
+                ),
+                text(
+                    "If it was you, sign in to your existing account instead; if not, you need do nothing.",
+                ),
+                sign_in,
+            ],
+        ),
+        NotificationKind::AccountSuspended => (
+            "Your IceCone account was suspended",
+            vec![
+                text(
+                    "Your IceCone account was suspended by IceCone's staff. You cannot sign in while it is suspended.",
+                ),
+                text(
+                    "Reply to IceCone's support or write to our Data Protection Officer if you think this is a mistake.",
+                ),
+            ],
+        ),
+        NotificationKind::ProductNews => (
+            "News from IceCone",
+            vec![
+                text("There is news about IceCone's products. Sign in to read it."),
+                sign_in,
+                text(
+                    "You receive this because you agreed to hear from us; you can withdraw that in your privacy settings at any time.",
+                ),
+            ],
+        ),
+        NotificationKind::DataRequestExtended => (
+            "We need more time for your data request",
+            vec![
+                text(
+                    "We need more time to answer your data protection request, as the law allows for complex requests. Our reason:",
+                ),
+                Block::Text(payload.unwrap_or_default().to_owned()),
+                text("You can follow the request in your account's privacy settings."),
+                sign_in,
+            ],
+        ),
+        NotificationKind::DataExportReady => (
+            "Your IceCone data export is ready",
+            vec![
+                text(
+                    "The copy of your data you asked for is ready. Sign in and download it from your privacy settings; the download works once and expires.",
+                ),
+                sign_in,
+            ],
+        ),
+        NotificationKind::AccountDeletionRequested => (
+            "Your IceCone account will be deleted",
+            vec![
+                text(
+                    "You asked us to delete your IceCone account. It will be deleted after a short grace period; until then you can cancel the deletion in your account's privacy settings.",
+                ),
+                sign_in,
+            ],
+        ),
+        NotificationKind::ErasureHeld => (
+            "The deletion of your IceCone account is on hold",
+            vec![
+                text(
+                    "We cannot delete your account yet: the law obliges us to keep some of your data for now. The grounds:",
+                ),
+                Block::Text(payload.unwrap_or_default().replace(',', ", ")),
+                text(
+                    "Everything else is deleted as soon as the hold ends. Our Data Protection Officer can tell you more.",
+                ),
+            ],
+        ),
+    };
+    Rendered {
+        subject: subject.to_owned(),
+        text: plain(&blocks),
+        html: html(subject, &blocks),
+    }
+}
+
+fn plain(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    for block in blocks {
+        match block {
+            Block::Text(text) => out.push_str(text),
+            Block::Link { label, url } => {
+                out.push_str(label);
+                out.push_str(":\n");
+                out.push_str(url);
+            }
+        }
+        out.push_str("\n\n");
+    }
+    out.push_str("-- \nIceCone\n");
+    out
+}
+
+fn html(subject: &str, blocks: &[Block]) -> String {
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n",
+        escape(subject)
+    );
+    for block in blocks {
+        match block {
+            Block::Text(text) => out.push_str(&format!("<p>{}</p>\n", escape(text))),
+            Block::Link { label, url } => out.push_str(&format!(
+                "<p><a href=\"{}\">{}</a></p>\n",
+                escape(url),
+                escape(label)
+            )),
+        }
+    }
+    out.push_str("<p>&#8212;<br>IceCone</p>\n</body>\n</html>\n");
+    out
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> PublicUrl {
+        PublicUrl::parse("https://icecone.example").expect("url")
+    }
+
+    #[test]
+    fn every_kind_has_a_subject_both_parts_and_nothing_remote_but_its_own_links() {
+        for kind in NotificationKind::ALL {
+            let rendered = render(kind, Some("payload"), &base());
+            assert!(!rendered.subject.is_empty(), "{kind:?}");
+            assert!(rendered.text.len() > 40, "{kind:?}");
+            assert!(rendered.html.starts_with("<!DOCTYPE html>"), "{kind:?}");
+            for forbidden in ["<img", "<script", "src=", "<link", "url(", "@import"] {
+                assert!(!rendered.html.contains(forbidden), "{kind:?}: {forbidden}");
+            }
+            for href in rendered.html.split("href=\"").skip(1) {
+                assert!(
+                    href.starts_with("https://icecone.example/"),
+                    "{kind:?}: {href}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_verification_mail_carries_its_link_in_both_parts() {
+        for kind in [
+            NotificationKind::VerifyEmail,
+            NotificationKind::VerifyNewEmail,
+        ] {
+            let rendered = render(kind, Some("abc+/="), &base());
+            let link = "https://icecone.example/verify-email?token=abc%2B%2F%3D";
+            assert!(rendered.text.contains(link), "{}", rendered.text);
+            assert!(
+                rendered.html.contains(&format!("href=\"{link}\"")),
+                "{}",
+                rendered.html
+            );
+        }
+    }
+
+    #[test]
+    fn inserted_text_is_escaped_in_the_html_part() {
+        let rendered = render(
+            NotificationKind::DataRequestExtended,
+            Some("<b>a & b</b>"),
+            &base(),
+        );
+        assert!(
+            rendered.html.contains("&lt;b&gt;a &amp; b&lt;/b&gt;"),
+            "{}",
+            rendered.html
+        );
+        assert!(rendered.text.contains("<b>a & b</b>"));
+    }
+}
