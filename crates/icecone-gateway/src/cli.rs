@@ -479,6 +479,9 @@ mod tests {
             env: crate::config::Environment::Production,
             master_key_file: Some(PathBuf::from("/k")),
             database_url: Some("postgres://db/icecone?sslmode=require".to_owned().into()),
+            smtp_url: Some("smtps://relay.icecone.example".to_owned().into()),
+            mail_from: Some("IceCone <no-reply@icecone.example>".to_owned()),
+            public_url: Some("https://icecone.example".to_owned()),
             ..Settings::default()
         };
 
