@@ -222,20 +222,24 @@ async fn a_content_policy_refusal_is_answered_not_rerouted_to_local() {
     );
 }
 
+/// OpenAI's answer for a model it shut down: its `ErrorResponse` with `model_not_found`.
+fn model_not_found() -> ResponseTemplate {
+    ResponseTemplate::new(404).set_body_json(json!({
+        "error": {
+            "message": "The model `gpt-5.6-luna` does not exist or you do not have access to it.",
+            "type": "invalid_request_error",
+            "param": null,
+            "code": "model_not_found"
+        }
+    }))
+}
+
 #[tokio::test]
 async fn a_retired_openai_model_falls_back_to_local_and_openai_is_not_asked_for_text_again() {
     let server = MockServer::start().await;
-    // OpenAI's answer for a model it shut down (its `ErrorResponse`, code `model_not_found`).
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "error": {
-                "message": "The model `gpt-5.6-luna` does not exist or you do not have access to it.",
-                "type": "invalid_request_error",
-                "param": null,
-                "code": "model_not_found"
-            }
-        })))
+        .respond_with(model_not_found())
         .expect(1)
         .mount(&server)
         .await;
@@ -255,14 +259,7 @@ async fn a_retired_openai_model_falls_back_to_local_and_openai_is_not_asked_for_
     // deployment's model is at fault, not the person's request.
     let fresh = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "error": {
-                "message": "The model does not exist.",
-                "type": "invalid_request_error",
-                "param": null,
-                "code": "model_not_found"
-            }
-        })))
+        .respond_with(model_not_found())
         .mount(&fresh)
         .await;
     let router = self::router(&fresh, Some("ZDR-2026-11"), 0);
@@ -286,14 +283,7 @@ async fn through_the_api_a_retired_model_answers_provider_unavailable_not_bad_us
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "error": {
-                "message": "The model `gpt-5.6-luna` does not exist or you do not have access to it.",
-                "type": "invalid_request_error",
-                "param": null,
-                "code": "model_not_found"
-            }
-        })))
+        .respond_with(model_not_found())
         .expect(1)
         .mount(&server)
         .await;
