@@ -4,7 +4,9 @@
 //!
 //! A notification is written to the outbox table in the same request as the change it is
 //! about ([`enqueue`]); a background task ([`spawn_delivery`]) hands due notifications to
-//! the configured [`Notifier`]. Delivery claims a notification before handing it over (a
+//! the configured [`Notifier`], [`DELIVERY_CONCURRENCY`] at a time (the mailer keeps as
+//! many pooled connections), and starts its next round at once while rounds take full
+//! batches. Delivery claims a notification before handing it over (a
 //! compare-and-set on its attempt count that only one gateway instance wins), which holds
 //! it for [`CLAIM_LEASE`]; once the notifier accepted it, it is marked delivered. A
 //! temporary failure (a mail server's 4xx, the network) makes it due again after a backoff
@@ -30,6 +32,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::future::BoxFuture;
+use futures_util::{StreamExt, stream};
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::Activity;
 use icecone_core::subject::SubjectId;
@@ -52,8 +55,11 @@ pub const CLAIM_LEASE: Duration = Duration::from_secs(5 * 60);
 pub const MAX_ATTEMPTS: u32 = 30;
 /// The longest wait between two attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
-/// How many notifications one delivery round takes.
-const DELIVERY_BATCH: u64 = 50;
+/// How many notifications one delivery round takes up.
+pub const DELIVERY_BATCH: usize = 50;
+/// How many notifications are handed to the notifier at once: the mailer keeps as many
+/// connections to the mail server open ([`crate::mail`]).
+pub const DELIVERY_CONCURRENCY: usize = 4;
 
 /// What a notification is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -305,83 +311,124 @@ pub async fn enqueue_with_token(
     Ok(())
 }
 
-/// Delivers what is due, oldest first; returns how many were delivered.
+/// What one delivery round did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Round {
+    /// How many due notifications it took up (at most [`DELIVERY_BATCH`]).
+    pub due: usize,
+    /// How many of them it delivered.
+    pub delivered: usize,
+}
+
+impl Round {
+    /// Whether the round took a full batch, so more may be waiting.
+    pub fn was_full(self) -> bool {
+        self.due == DELIVERY_BATCH
+    }
+}
+
+/// Delivers what is due, oldest first, [`DELIVERY_CONCURRENCY`] at a time. A failure of
+/// the database ends the round (after the deliveries under way) and is returned;
+/// notifications it left claimed are due again when their claim runs out.
 pub async fn deliver_queued(
     store: &Store,
     vault: &Vault,
     notifier: &dyn Notifier,
-) -> Result<usize, NotifyError> {
-    let mut delivered = 0;
-    let now = Utc::now();
-    for record in store.due_notifications(now, DELIVERY_BATCH).await? {
-        if !store
-            .claim_notification(&record, Utc::now() + CLAIM_LEASE)
-            .await?
-        {
-            continue; // another instance took it
-        }
-        let Some((notification, email_index)) = prepare(store, vault, &record).await? else {
-            store.give_up_notification(record.id, Utc::now()).await?;
-            continue;
-        };
-        if store.is_address_suppressed(&email_index).await? {
-            tracing::info!(
-                notification = %record.id,
-                kind = notification.kind.as_str(),
-                "notification not delivered: its address refused mail permanently before"
-            );
-            store.give_up_notification(record.id, Utc::now()).await?;
-            continue;
-        }
-        match notifier.deliver(&notification).await {
-            Ok(()) => {
-                store
-                    .mark_notification_delivered(record.id, Utc::now())
-                    .await?;
-                delivered += 1;
-            }
-            Err(error) => {
-                let attempts = record.attempts.saturating_add(1);
-                let chain = crate::error_chain(&error);
-                if let Some(reply_code) = error.permanent_reply_code() {
-                    tracing::warn!(
-                        notification = %record.id,
-                        kind = notification.kind.as_str(),
-                        reply_code,
-                        error = chain,
-                        "notification refused permanently; its address is suppressed"
-                    );
-                    store
-                        .suppress_address(&email_index, record.account, reply_code, Utc::now())
-                        .await?;
-                    store.give_up_notification(record.id, Utc::now()).await?;
-                } else if attempts >= MAX_ATTEMPTS {
-                    tracing::warn!(
-                        notification = %record.id,
-                        kind = notification.kind.as_str(),
-                        attempts,
-                        error = chain,
-                        "notification not delivered; out of attempts, given up"
-                    );
-                    store.give_up_notification(record.id, Utc::now()).await?;
-                } else {
-                    let delay = retry_delay(attempts);
-                    tracing::warn!(
-                        notification = %record.id,
-                        kind = notification.kind.as_str(),
-                        attempts,
-                        retry_in_seconds = delay.as_secs(),
-                        error = chain,
-                        "notification not delivered; it stays queued"
-                    );
-                    store
-                        .retry_notification_at(record.id, Utc::now() + delay)
-                        .await?;
-                }
-            }
+) -> Result<Round, NotifyError> {
+    let due = store
+        .due_notifications(Utc::now(), DELIVERY_BATCH as u64)
+        .await?;
+    let mut round = Round {
+        due: due.len(),
+        delivered: 0,
+    };
+    let mut outcomes = stream::iter(due)
+        .map(|record| deliver_one(store, vault, notifier, record))
+        .buffer_unordered(DELIVERY_CONCURRENCY);
+    let mut failure = None;
+    while let Some(outcome) = outcomes.next().await {
+        match outcome {
+            Ok(true) => round.delivered += 1,
+            Ok(false) => {}
+            Err(error) => failure = failure.or(Some(error)),
         }
     }
-    Ok(delivered)
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(round),
+    }
+}
+
+/// Claims and delivers one notification; `true` when the notifier accepted it.
+async fn deliver_one(
+    store: &Store,
+    vault: &Vault,
+    notifier: &dyn Notifier,
+    record: NotificationRecord,
+) -> Result<bool, NotifyError> {
+    if !store
+        .claim_notification(&record, Utc::now() + CLAIM_LEASE)
+        .await?
+    {
+        return Ok(false); // another instance took it
+    }
+    let Some((notification, email_index)) = prepare(store, vault, &record).await? else {
+        store.give_up_notification(record.id, Utc::now()).await?;
+        return Ok(false);
+    };
+    if store.is_address_suppressed(&email_index).await? {
+        tracing::info!(
+            notification = %record.id,
+            kind = notification.kind.as_str(),
+            "notification not delivered: its address refused mail permanently before"
+        );
+        store.give_up_notification(record.id, Utc::now()).await?;
+        return Ok(false);
+    }
+    let Err(error) = notifier.deliver(&notification).await else {
+        store
+            .mark_notification_delivered(record.id, Utc::now())
+            .await?;
+        return Ok(true);
+    };
+    let attempts = record.attempts.saturating_add(1);
+    let chain = crate::error_chain(&error);
+    if let Some(reply_code) = error.permanent_reply_code() {
+        tracing::warn!(
+            notification = %record.id,
+            kind = notification.kind.as_str(),
+            reply_code,
+            error = chain,
+            "notification refused permanently; its address is suppressed"
+        );
+        store
+            .suppress_address(&email_index, record.account, reply_code, Utc::now())
+            .await?;
+        store.give_up_notification(record.id, Utc::now()).await?;
+    } else if attempts >= MAX_ATTEMPTS {
+        tracing::warn!(
+            notification = %record.id,
+            kind = notification.kind.as_str(),
+            attempts,
+            error = chain,
+            "notification not delivered; out of attempts, given up"
+        );
+        store.give_up_notification(record.id, Utc::now()).await?;
+    } else {
+        let delay = retry_delay(attempts);
+        tracing::warn!(
+            notification = %record.id,
+            kind = notification.kind.as_str(),
+            attempts,
+            retry_in_seconds = delay.as_secs(),
+            error = chain,
+            "notification not delivered; it stays queued"
+        );
+        store
+            .retry_notification_at(record.id, Utc::now() + delay)
+            .await?;
+    }
+    Ok(false)
 }
 
 /// The deliverable form of a queued notification and the blind index of its recipient's
@@ -453,8 +500,9 @@ async fn prepare(
     Ok(Some((notification, email_index)))
 }
 
-/// Starts the delivery task: a round every [`DELIVERY_INTERVAL`] until the handle is
-/// aborted.
+/// Starts the delivery task: a round every [`DELIVERY_INTERVAL`], and the next one at once
+/// while rounds take full batches (a backlog drains at the notifier's pace, not one batch
+/// a second), until the handle is aborted.
 pub fn spawn_delivery(
     store: Store,
     vault: Arc<Vault>,
@@ -465,11 +513,18 @@ pub fn spawn_delivery(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(error) = deliver_queued(&store, &vault, notifier.as_ref()).await {
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    "notification delivery round failed"
-                );
+            loop {
+                match deliver_queued(&store, &vault, notifier.as_ref()).await {
+                    Ok(round) if round.was_full() => continue,
+                    Ok(_) => break,
+                    Err(error) => {
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            "notification delivery round failed"
+                        );
+                        break;
+                    }
+                }
             }
         }
     })

@@ -39,6 +39,10 @@ pub(crate) struct Received {
 struct Shared {
     reply: Mutex<Reply>,
     received: Mutex<Vec<Received>>,
+    /// Whether accepted messages are kept in `received` (a load run only counts them).
+    keep: bool,
+    /// How many messages were accepted, kept or not.
+    accepted: AtomicUsize,
     /// Every `RCPT TO` the server saw, accepted or not.
     recipients_tried: AtomicUsize,
 }
@@ -49,6 +53,22 @@ struct Identity {
     cert_pem: String,
     cert_der: Vec<u8>,
     key_der: Vec<u8>,
+}
+
+impl Identity {
+    /// A fresh self-signed certificate for `localhost` and `127.0.0.1`.
+    fn generate() -> Self {
+        let certified = rcgen::generate_simple_self_signed(vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+        ])
+        .expect("certificate");
+        Self {
+            cert_pem: certified.cert.pem(),
+            cert_der: certified.cert.der().to_vec(),
+            key_der: certified.signing_key.serialize_der(),
+        }
+    }
 }
 
 /// The running server (its threads end with the test process).
@@ -67,19 +87,20 @@ impl SmtpServer {
         Self::start_on(listener, reply)
     }
 
+    /// Starts a server on a free port of 127.0.0.1 that accepts every message and only
+    /// counts it ([`Self::accepted`]): for load, where keeping messages would grow memory.
+    #[allow(
+        dead_code,
+        reason = "the mail bench's server (benches/mail.rs includes this module)"
+    )]
+    pub(crate) fn start_counting() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Self::serve_with(listener, Reply::Accept, Identity::generate(), false)
+    }
+
     /// Starts a server on `listener`.
     pub(crate) fn start_on(listener: TcpListener, reply: Reply) -> Self {
-        let certified = rcgen::generate_simple_self_signed(vec![
-            "localhost".to_owned(),
-            "127.0.0.1".to_owned(),
-        ])
-        .expect("certificate");
-        let identity = Identity {
-            cert_pem: certified.cert.pem(),
-            cert_der: certified.cert.der().to_vec(),
-            key_der: certified.signing_key.serialize_der(),
-        };
-        Self::serve_with(listener, reply, identity)
+        Self::serve_with(listener, reply, Identity::generate(), true)
     }
 
     /// Starts a server on `listener` with the certificate and key of `like`.
@@ -88,10 +109,10 @@ impl SmtpServer {
         reply: Reply,
         like: &SmtpServer,
     ) -> Self {
-        Self::serve_with(listener, reply, like.identity.clone())
+        Self::serve_with(listener, reply, like.identity.clone(), true)
     }
 
-    fn serve_with(listener: TcpListener, reply: Reply, identity: Identity) -> Self {
+    fn serve_with(listener: TcpListener, reply: Reply, identity: Identity, keep: bool) -> Self {
         let port = listener.local_addr().expect("address").port();
         let ca_pem = identity.cert_pem.clone();
         let key = rustls::pki_types::PrivatePkcs8KeyDer::from(identity.key_der.clone());
@@ -109,6 +130,8 @@ impl SmtpServer {
         let shared = Arc::new(Shared {
             reply: Mutex::new(reply),
             received: Mutex::new(Vec::new()),
+            keep,
+            accepted: AtomicUsize::new(0),
             recipients_tried: AtomicUsize::new(0),
         });
         let accepting = shared.clone();
@@ -145,6 +168,11 @@ impl SmtpServer {
     /// Every message accepted so far.
     pub(crate) fn received(&self) -> Vec<Received> {
         self.shared.received.lock().expect("lock").clone()
+    }
+
+    /// How many messages were accepted (also by a counting server).
+    pub(crate) fn accepted(&self) -> usize {
+        self.shared.accepted.load(Ordering::SeqCst)
     }
 
     /// How many `RCPT TO` commands the server saw.
@@ -212,6 +240,11 @@ impl Handler for Collector {
     }
 
     fn data_end(&mut self) -> Response {
+        self.shared.accepted.fetch_add(1, Ordering::SeqCst);
+        if !self.shared.keep {
+            self.data.clear();
+            return response::OK;
+        }
         self.shared.received.lock().expect("lock").push(Received {
             from: self.from.clone(),
             to: self.to.clone(),
@@ -228,6 +261,7 @@ fn serve(stream: TcpStream, tls: &Arc<rustls::ServerConfig>, shared: Arc<Shared>
         .peer_addr()
         .map(|address| address.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let _ = stream.set_nodelay(true);
     let tls_active = Arc::new(AtomicBool::new(false));
     let mut builder = SessionBuilder::new("smtp.test");
     builder.enable_start_tls();
@@ -314,8 +348,13 @@ fn run<H: Handler>(
     }
 }
 
+/// Writes an answer in one piece: written line by line through TLS, each line would be a
+/// record and a segment of its own, and Nagle's algorithm would hold the next until the
+/// client's delayed ACK.
 fn write(out: &mut dyn Write, answer: &Response) -> std::io::Result<()> {
-    answer.write_to(out)?;
+    let mut bytes = Vec::new();
+    answer.write_to(&mut bytes)?;
+    out.write_all(&bytes)?;
     out.flush()
 }
 

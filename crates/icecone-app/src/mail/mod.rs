@@ -32,8 +32,9 @@ use crate::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpSecurit
 
 /// How long one SMTP command may take before the attempt counts as a temporary failure.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-/// Most connections the pool keeps open to the mail server.
-const POOL_SIZE: u32 = 4;
+/// Most connections the pool keeps open to the mail server: one per notification the
+/// delivery task hands over at once.
+const POOL_SIZE: usize = crate::notify::DELIVERY_CONCURRENCY;
 
 /// The `Message-ID` of a notification's message: derived from its outbox id, so that a
 /// message sent again after a crash carries the same one.
@@ -190,7 +191,7 @@ fn transport(
         .tls(tls)
         .hello_name(ClientId::Domain(from.domain().to_owned()))
         .timeout(Some(SMTP_TIMEOUT))
-        .pool_config(PoolConfig::new().max_size(POOL_SIZE));
+        .pool_config(PoolConfig::new().max_size(u32::try_from(POOL_SIZE).unwrap_or(u32::MAX)));
     if let Some((user, password)) = url.credentials() {
         builder = builder.credentials(Credentials::new(
             user.to_owned(),
