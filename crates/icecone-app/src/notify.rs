@@ -32,6 +32,7 @@ use chrono::Utc;
 use futures_util::future::BoxFuture;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::Activity;
+use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::subject::SubjectId;
 use icecone_store::outbox::NotificationRecord;
 use icecone_store::{Store, StoreError};
@@ -84,11 +85,14 @@ pub enum NotificationKind {
     /// Please verify the new address you asked to change to (`updateProfile`): sent to
     /// that address, not the account's current one; carries the link's token.
     VerifyNewEmail,
+    /// The privacy policy changed: carries what changed and the consents to give again
+    /// (see [`crate::policy_notice`]).
+    PolicyChanged,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -101,6 +105,7 @@ impl NotificationKind {
         Self::AccountDeletionRequested,
         Self::ErasureHeld,
         Self::VerifyNewEmail,
+        Self::PolicyChanged,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -118,6 +123,9 @@ impl NotificationKind {
             // Answering a data subject's request is a legal obligation (GDPR Art. 12).
             Self::DataRequestExtended | Self::DataExportReady => Purpose::LegalCompliance,
             Self::AccountDeletionRequested | Self::ErasureHeld => Purpose::LegalCompliance,
+            // Informing people of changes to how their data is processed (GDPR Art. 12-14):
+            // it reaches accounts that restricted processing, too.
+            Self::PolicyChanged => Purpose::LegalCompliance,
         }
     }
 
@@ -136,6 +144,7 @@ impl NotificationKind {
             Self::AccountDeletionRequested => "account_deletion_requested",
             Self::ErasureHeld => "erasure_held",
             Self::VerifyNewEmail => "verify_new_email",
+            Self::PolicyChanged => "policy_changed",
         }
     }
 
@@ -157,7 +166,8 @@ pub struct Notification {
     pub recipient: SecretString,
     /// The payload: the verification link's token for [`NotificationKind::VerifyEmail`],
     /// the extension's reason for [`NotificationKind::DataRequestExtended`], the grounds
-    /// (comma-separated) for [`NotificationKind::ErasureHeld`].
+    /// (comma-separated) for [`NotificationKind::ErasureHeld`], the notice (JSON, see
+    /// [`crate::policy_notice::Notice`]) for [`NotificationKind::PolicyChanged`].
     pub token: Option<SecretString>,
 }
 
@@ -256,7 +266,7 @@ impl Notifier for LogNotifier {
     }
 }
 
-fn payload_field(id: &str) -> Field<'_> {
+pub(crate) fn payload_field(id: &str) -> Field<'_> {
     Field {
         table: "notification_outbox",
         column: "payload",
@@ -305,11 +315,13 @@ pub async fn enqueue_with_token(
     Ok(())
 }
 
-/// Delivers what is due, oldest first; returns how many were delivered.
+/// Delivers what is due, oldest first, each after the consent decision under `history`
+/// allowed its purpose; returns how many were delivered.
 pub async fn deliver_queued(
     store: &Store,
     vault: &Vault,
     notifier: &dyn Notifier,
+    history: PolicyHistory,
 ) -> Result<usize, NotifyError> {
     let mut delivered = 0;
     let now = Utc::now();
@@ -320,7 +332,8 @@ pub async fn deliver_queued(
         {
             continue; // another instance took it
         }
-        let Some((notification, email_index)) = prepare(store, vault, &record).await? else {
+        let Some((notification, email_index)) = prepare(store, vault, &record, history).await?
+        else {
             store.give_up_notification(record.id, Utc::now()).await?;
             continue;
         };
@@ -392,6 +405,7 @@ async fn prepare(
     store: &Store,
     vault: &Vault,
     record: &NotificationRecord,
+    history: PolicyHistory,
 ) -> Result<Option<(Notification, [u8; 32])>, NotifyError> {
     let Some(kind) = NotificationKind::parse(&record.kind) else {
         tracing::warn!(notification = %record.id, "notification of an unknown kind dropped");
@@ -403,7 +417,7 @@ async fn prepare(
     // Asked at delivery, on the ledger as it stands: a consent withdrawn or a restriction
     // made through any instance after the notification was queued stops it.
     let activity = Activity::Process(kind.purpose());
-    if let Err(denial) = consent::check_now(store, account.id, activity).await? {
+    if let Err(denial) = consent::check_now(store, account.id, activity, history).await? {
         tracing::info!(
             notification = %record.id,
             kind = kind.as_str(),
@@ -459,13 +473,14 @@ pub fn spawn_delivery(
     store: Store,
     vault: Arc<Vault>,
     notifier: Arc<dyn Notifier>,
+    history: PolicyHistory,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(DELIVERY_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(error) = deliver_queued(&store, &vault, notifier.as_ref()).await {
+            if let Err(error) = deliver_queued(&store, &vault, notifier.as_ref(), history).await {
                 tracing::warn!(
                     error = format!("{error:#}"),
                     "notification delivery round failed"
