@@ -18,6 +18,7 @@ mod login;
 mod mail;
 mod mfa;
 mod partners;
+mod policy_notices;
 mod privacy_promises;
 mod providers;
 mod quota;

@@ -3,6 +3,10 @@
 //! request), every change appended to the ledger, and the one decision function of
 //! `icecone_core::consent::decision` asked before anything runs for a purpose — by GraphQL
 //! fields, by notification delivery and by the GPC signal alike.
+//!
+//! Every function that decides or records under a policy version takes the policy history
+//! it runs with (`PolicyHistory`): production passes `PolicyHistory::published()`, a test
+//! a longer history, to see what a new version does.
 
 use std::sync::Arc;
 
@@ -10,7 +14,8 @@ use chrono::Utc;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::{Activity, Denial, may_process};
 use icecone_core::consent::ledger::{Change, ConsentSource, ConsentState, LedgerEntry};
-use icecone_core::consent::policy::{self, HISTORY};
+use icecone_core::consent::policy::PolicyHistory;
+use icecone_core::consent::renewal::consents_to_renew;
 use icecone_store::{Store, StoreError};
 use uuid::Uuid;
 
@@ -29,14 +34,26 @@ pub async fn state_now(store: &Store, account: Uuid) -> Result<ConsentState, Sto
     ))
 }
 
-/// Whether `activity` may run for the person now.
+/// Whether `activity` may run for the person now, under `history`.
 pub async fn check(
     store: &Store,
     account: Uuid,
     activity: Activity,
+    history: PolicyHistory,
 ) -> Result<Result<(), Denial>, StoreError> {
     let state = state(store, account).await?;
-    Ok(may_process(activity, &state, HISTORY))
+    Ok(may_process(activity, &state, history.versions()))
+}
+
+/// The consents the person must give again under `history`'s current version (see
+/// `icecone_core::consent::renewal`).
+pub async fn to_renew(
+    store: &Store,
+    account: Uuid,
+    history: PolicyHistory,
+) -> Result<Vec<Purpose>, StoreError> {
+    let state = state(store, account).await?;
+    Ok(consents_to_renew(&state, history.versions()))
 }
 
 /// Whether `activity` may run for the person now, decided on the ledger as it stands in
@@ -45,16 +62,17 @@ pub async fn check_now(
     store: &Store,
     account: Uuid,
     activity: Activity,
+    history: PolicyHistory,
 ) -> Result<Result<(), Denial>, StoreError> {
     let state = state_now(store, account).await?;
-    Ok(may_process(activity, &state, HISTORY))
+    Ok(may_process(activity, &state, history.versions()))
 }
 
-/// An entry made now, under the current policy version.
-pub fn entry_now(change: Change, source: ConsentSource) -> LedgerEntry {
+/// An entry made now, under `history`'s current version.
+pub fn entry_now(change: Change, source: ConsentSource, history: PolicyHistory) -> LedgerEntry {
     LedgerEntry {
         change,
-        policy_version: policy::CURRENT.version.to_owned(),
+        policy_version: history.current().version.to_owned(),
         source,
         at: Utc::now(),
     }
@@ -87,7 +105,11 @@ pub async fn record(
 
 /// Global Privacy Control: a signed-in request with `Sec-GPC: 1` withdraws marketing
 /// (source `GPC`) when it is given. Returns whether it was withdrawn now.
-pub async fn honour_gpc(store: &Store, account: Uuid) -> Result<bool, StoreError> {
+pub async fn honour_gpc(
+    store: &Store,
+    account: Uuid,
+    history: PolicyHistory,
+) -> Result<bool, StoreError> {
     let state = state(store, account).await?;
     if !state.purpose(Purpose::Marketing).granted {
         return Ok(false);
@@ -98,6 +120,7 @@ pub async fn honour_gpc(store: &Store, account: Uuid) -> Result<bool, StoreError
             granted: false,
         },
         ConsentSource::Gpc,
+        history,
     );
     record(store, account, &[withdrawal]).await?;
     Ok(true)

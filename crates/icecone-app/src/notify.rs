@@ -35,6 +35,7 @@ use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, stream};
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::Activity;
+use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::subject::SubjectId;
 use icecone_store::outbox::NotificationRecord;
 use icecone_store::{Store, StoreError};
@@ -90,11 +91,14 @@ pub enum NotificationKind {
     /// Please verify the new address you asked to change to (`updateProfile`): sent to
     /// that address, not the account's current one; carries the link's token.
     VerifyNewEmail,
+    /// The privacy policy changed: carries what changed and the consents to give again
+    /// (see [`crate::policy_notice`]).
+    PolicyChanged,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -107,6 +111,7 @@ impl NotificationKind {
         Self::AccountDeletionRequested,
         Self::ErasureHeld,
         Self::VerifyNewEmail,
+        Self::PolicyChanged,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -124,6 +129,9 @@ impl NotificationKind {
             // Answering a data subject's request is a legal obligation (GDPR Art. 12).
             Self::DataRequestExtended | Self::DataExportReady => Purpose::LegalCompliance,
             Self::AccountDeletionRequested | Self::ErasureHeld => Purpose::LegalCompliance,
+            // Informing people of changes to how their data is processed (GDPR Art. 12-14):
+            // it reaches accounts that restricted processing, too.
+            Self::PolicyChanged => Purpose::LegalCompliance,
         }
     }
 
@@ -142,6 +150,7 @@ impl NotificationKind {
             Self::AccountDeletionRequested => "account_deletion_requested",
             Self::ErasureHeld => "erasure_held",
             Self::VerifyNewEmail => "verify_new_email",
+            Self::PolicyChanged => "policy_changed",
         }
     }
 
@@ -163,7 +172,8 @@ pub struct Notification {
     pub recipient: SecretString,
     /// The payload: the verification link's token for [`NotificationKind::VerifyEmail`],
     /// the extension's reason for [`NotificationKind::DataRequestExtended`], the grounds
-    /// (comma-separated) for [`NotificationKind::ErasureHeld`].
+    /// (comma-separated) for [`NotificationKind::ErasureHeld`], the notice (JSON, see
+    /// [`crate::policy_notice::Notice`]) for [`NotificationKind::PolicyChanged`].
     pub token: Option<SecretString>,
 }
 
@@ -262,7 +272,7 @@ impl Notifier for LogNotifier {
     }
 }
 
-fn payload_field(id: &str) -> Field<'_> {
+pub(crate) fn payload_field(id: &str) -> Field<'_> {
     Field {
         table: "notification_outbox",
         column: "payload",
@@ -327,13 +337,15 @@ impl Round {
     }
 }
 
-/// Delivers what is due, oldest first, [`DELIVERY_CONCURRENCY`] at a time. A failure of
+/// Delivers what is due, oldest first, [`DELIVERY_CONCURRENCY`] at a time, each after the
+/// consent decision under `history` allowed its purpose. A failure of
 /// the database ends the round (after the deliveries under way) and is returned;
 /// notifications it left claimed are due again when their claim runs out.
 pub async fn deliver_queued(
     store: &Store,
     vault: &Vault,
     notifier: &dyn Notifier,
+    history: PolicyHistory,
 ) -> Result<Round, NotifyError> {
     let due = store
         .due_notifications(Utc::now(), DELIVERY_BATCH as u64)
@@ -343,7 +355,7 @@ pub async fn deliver_queued(
         delivered: 0,
     };
     let mut outcomes = stream::iter(due)
-        .map(|record| deliver_one(store, vault, notifier, record))
+        .map(|record| deliver_one(store, vault, notifier, history, record))
         .buffer_unordered(DELIVERY_CONCURRENCY);
     let mut failure = None;
     while let Some(outcome) = outcomes.next().await {
@@ -364,6 +376,7 @@ async fn deliver_one(
     store: &Store,
     vault: &Vault,
     notifier: &dyn Notifier,
+    history: PolicyHistory,
     record: NotificationRecord,
 ) -> Result<bool, NotifyError> {
     if !store
@@ -372,7 +385,7 @@ async fn deliver_one(
     {
         return Ok(false); // another instance took it
     }
-    let Some((notification, email_index)) = prepare(store, vault, &record).await? else {
+    let Some((notification, email_index)) = prepare(store, vault, &record, history).await? else {
         store.give_up_notification(record.id, Utc::now()).await?;
         return Ok(false);
     };
@@ -439,6 +452,7 @@ async fn prepare(
     store: &Store,
     vault: &Vault,
     record: &NotificationRecord,
+    history: PolicyHistory,
 ) -> Result<Option<(Notification, [u8; 32])>, NotifyError> {
     let Some(kind) = NotificationKind::parse(&record.kind) else {
         tracing::warn!(notification = %record.id, "notification of an unknown kind dropped");
@@ -450,7 +464,7 @@ async fn prepare(
     // Asked at delivery, on the ledger as it stands: a consent withdrawn or a restriction
     // made through any instance after the notification was queued stops it.
     let activity = Activity::Process(kind.purpose());
-    if let Err(denial) = consent::check_now(store, account.id, activity).await? {
+    if let Err(denial) = consent::check_now(store, account.id, activity, history).await? {
         tracing::info!(
             notification = %record.id,
             kind = kind.as_str(),
@@ -507,6 +521,7 @@ pub fn spawn_delivery(
     store: Store,
     vault: Arc<Vault>,
     notifier: Arc<dyn Notifier>,
+    history: PolicyHistory,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(DELIVERY_INTERVAL);
@@ -514,7 +529,7 @@ pub fn spawn_delivery(
         loop {
             ticks.tick().await;
             loop {
-                match deliver_queued(&store, &vault, notifier.as_ref()).await {
+                match deliver_queued(&store, &vault, notifier.as_ref(), history).await {
                     Ok(round) if round.was_full() => continue,
                     Ok(_) => break,
                     Err(error) => {

@@ -21,6 +21,7 @@ use icecone_app::providers::REGISTRY;
 pub use icecone_app::settings::{GenerationsConfig, JobsConfig, ProvidersConfig, RightsConfig};
 use icecone_app::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpServer, SmtpUrl};
 use icecone_core::client_address::TrustedProxies;
+use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::net::Cidr;
 use icecone_core::provider::outbound::OutboundPolicy;
@@ -910,6 +911,8 @@ impl Settings {
             jobs,
             rights,
             mail,
+            policy: PolicyHistory::published(),
+            policy_notice_interval: icecone_app::policy_notice::NOTICE_INTERVAL,
         })
     }
 }
@@ -1126,6 +1129,13 @@ pub struct Config {
     pub rights: RightsConfig,
     /// E-mail: where it goes, its sender and the base of its links.
     pub mail: MailSettings,
+    /// The privacy policy versions published, the last in force: always the published
+    /// history (`icecone_core::consent::policy::HISTORY`), which only a new release changes;
+    /// a test may run the gateway with a longer one to see what a new version does.
+    pub policy: PolicyHistory,
+    /// How often this instance looks for accounts not yet told of the current policy
+    /// version (and once at start-up).
+    pub policy_notice_interval: Duration,
 }
 
 /// What one client may hold open at `/graphql/ws`, so that memory stays bounded whatever

@@ -26,6 +26,7 @@ use icecone_app::keys::vault::{CacheLimits, Vault};
 use icecone_app::keys::{self};
 use icecone_app::mail::Mailer;
 use icecone_app::notify::{self, Notifier};
+use icecone_app::policy_notice;
 use icecone_app::providers::{
     self, credentials,
     router::{Router, RouterSettings},
@@ -42,8 +43,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Application {
     address: SocketAddr,
     server: Server,
-    /// The background tasks: notification delivery, generation purge, export purge,
-    /// re-reading stored provider keys, the job workers.
+    /// The background tasks: notification delivery, policy-change notices, generation
+    /// purge, export purge, re-reading stored provider keys, the job workers.
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -100,6 +101,7 @@ impl Application {
                 tokens: tokens.clone(),
                 generations: generations.clone(),
                 erasure_grace: config.jobs.erasure_grace,
+                policy: config.policy,
             },
             config.limits,
         );
@@ -115,6 +117,7 @@ impl Application {
             max_batch: config.max_batch,
             trusted_proxies: config.trusted_proxies.clone(),
             sockets: http::Sockets::new(config.websocket),
+            policy: config.policy,
         });
 
         let listener = TcpListener::bind(config.listen)
@@ -162,7 +165,13 @@ impl Application {
         // Last, so that a failed start leaves no task behind.
         let (store, vault, router) = background;
         let mut tasks = vec![
-            notify::spawn_delivery(store.clone(), vault.clone(), notifier),
+            notify::spawn_delivery(store.clone(), vault.clone(), notifier, config.policy),
+            policy_notice::spawn_notices(
+                store.clone(),
+                vault.clone(),
+                config.policy,
+                config.policy_notice_interval,
+            ),
             purge::spawn_purge(
                 store.clone(),
                 config.generations.retention,
@@ -321,7 +330,8 @@ impl Components {
                 config.generations.plans,
             )
             .with_jobs(config.jobs)
-            .with_default_max_tokens(config.generations.default_max_tokens),
+            .with_default_max_tokens(config.generations.default_max_tokens)
+            .with_policy(config.policy),
         );
         // Outputs are fetched from providers' temporary URLs with the providers' timeout,
         // only from destinations the outbound address policy allows.
@@ -354,7 +364,8 @@ impl Components {
                 )),
             ],
             config.jobs,
-        )?;
+        )?
+        .with_policy(config.policy);
         Ok(Self {
             store,
             vault,

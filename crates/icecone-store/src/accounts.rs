@@ -170,6 +170,7 @@ impl Store {
             email_index: Set(new.email_index.to_vec()),
             display_name_sealed: Set(None),
             password_hash: Set(new.password_hash),
+            policy_notified_version: Set(new.policy_version.clone()),
             policy_version: Set(new.policy_version),
             kind: Set(new.kind.to_db().to_owned()),
             suspended_at: Set(None),

@@ -22,6 +22,7 @@ mod migration;
 pub mod outbox;
 pub mod partners;
 pub mod personal_data;
+pub mod policy_notices;
 pub mod privacy_tickets;
 pub mod provider_credentials;
 pub mod read_cache;

@@ -19,7 +19,7 @@ use icecone_core::identity::password::Password;
 use icecone_core::identity::policy::PolicyVersion;
 use icecone_core::identity::roles::StaffRole;
 use icecone_core::identity::totp::TotpSecret;
-use icecone_gateway::config::{Environment, Settings};
+use icecone_gateway::config::{Config, Environment, Settings};
 use icecone_gateway::startup::Application;
 use icecone_store::accounts::AccountKind;
 use icecone_store::sessions::NewSession;
@@ -224,6 +224,33 @@ impl TestApp {
         let app = Application::build_with_notifier(config, Arc::new(RecordingNotifier::default()))
             .await
             .expect("the second instance builds");
+        let address = app.address();
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
+    /// Starts another instance on this one's database and data directory that sends its
+    /// own e-mail (as [`TestApp::spawn_mailing`] does), with `adjust` applied to its
+    /// settings and `configure` to the checked configuration (what no setting reaches, such
+    /// as the policy history); returns its address.
+    pub(crate) async fn another_mailing_instance(
+        &self,
+        adjust: impl FnOnce(&mut Settings),
+        configure: impl FnOnce(&mut Config),
+    ) -> SocketAddr {
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            data_dir: self.data_dir().to_owned(),
+            database_url: Some(SecretString::from(self.db.url().expose().to_owned())),
+            env: Environment::Development,
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        let mut config = settings.resolve().expect("valid test settings");
+        configure(&mut config);
+        let app = Application::build(config)
+            .await
+            .expect("the other instance builds");
         let address = app.address();
         tokio::spawn(app.run_until_stopped());
         address

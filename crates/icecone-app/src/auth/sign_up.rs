@@ -29,12 +29,11 @@ use super::attempts::{self, AttemptError};
 use super::login::{self, LogInError, Tokens};
 use crate::accounts::{self, EMAIL_INDEX, NewAccountFields, RegisterError};
 use crate::audit::{self, AuditEvent};
-use crate::consent;
 use crate::context::Context;
 use crate::keys::vault::Field;
 use crate::notify::{self, NotificationKind};
 use icecone_core::consent::Purpose;
-use icecone_core::consent::ledger::{Change, ConsentSource};
+use icecone_core::consent::ledger::{Change, ConsentSource, LedgerEntry};
 
 /// How long a verification link works.
 pub const VERIFICATION_LIFETIME: TimeDelta = TimeDelta::hours(24);
@@ -138,14 +137,15 @@ pub async fn sign_up(
     .await?;
     let entries: Vec<_> = consents
         .iter()
-        .map(|&purpose| {
-            consent::entry_now(
-                Change::Consent {
-                    purpose,
-                    granted: true,
-                },
-                ConsentSource::SignUp,
-            )
+        .map(|&purpose| LedgerEntry {
+            change: Change::Consent {
+                purpose,
+                granted: true,
+            },
+            // Given under the version the person accepted, which is the current one.
+            policy_version: policy.as_str().to_owned(),
+            source: ConsentSource::SignUp,
+            at: Utc::now(),
         })
         .collect();
     cx.store.append_consent_entries(account, &entries).await?;

@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::{Activity, Denial};
+use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::generation::{GenerationKind, GenerationStatus};
 use icecone_core::personalization::{PastGeneration, Profile};
 use icecone_core::provider::ProviderId;
@@ -82,6 +83,7 @@ pub struct Generations {
     plans: Plans,
     jobs: JobsConfig,
     default_max_tokens: u32,
+    history: PolicyHistory,
 }
 
 /// The completion limit of a text that names none, until configured otherwise.
@@ -192,7 +194,14 @@ impl Generations {
             plans,
             jobs: JobsConfig::default(),
             default_max_tokens: DEFAULT_MAX_TOKENS,
+            history: PolicyHistory::published(),
         }
+    }
+
+    /// The pipeline deciding consent under `history` instead of the published one.
+    pub fn with_policy(mut self, history: PolicyHistory) -> Self {
+        self.history = history;
+        self
     }
 
     /// The pipeline with this completion limit for texts that name none.
@@ -262,6 +271,7 @@ impl Generations {
             &self.store,
             account.id,
             Activity::Process(Purpose::AiGeneration),
+            self.history,
         )
         .await
         .map_err(anyhow::Error::from)?

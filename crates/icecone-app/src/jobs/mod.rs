@@ -32,7 +32,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use icecone_core::consent::background::{Gate, StepUse, gate};
-use icecone_core::consent::policy::HISTORY;
+use icecone_core::consent::policy::PolicyHistory;
 use icecone_store::Store;
 use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
@@ -108,7 +108,12 @@ enum Verdict {
 /// Asks the consent decision whether `record`'s step may run, with the ledger of the person
 /// it acts for read from the database (not the read cache: a change made through another
 /// instance counts at once).
-async fn verdict(store: &Store, steps: &[Step], record: &JobRecord) -> anyhow::Result<Verdict> {
+async fn verdict(
+    store: &Store,
+    steps: &[Step],
+    record: &JobRecord,
+    history: PolicyHistory,
+) -> anyhow::Result<Verdict> {
     let Some(step) = steps.iter().find(|step| step.name == record.step) else {
         return Ok(Verdict::GiveUp(UNDECLARED_STEP));
     };
@@ -116,7 +121,7 @@ async fn verdict(store: &Store, steps: &[Step], record: &JobRecord) -> anyhow::R
         Some(account) => Some(consent::state_now(store, account).await?),
         None => None,
     };
-    Ok(match gate(step.uses, state.as_ref(), HISTORY) {
+    Ok(match gate(step.uses, state.as_ref(), history.versions()) {
         Gate::Run => Verdict::Run,
         Gate::Hold(_) => Verdict::Hold,
         Gate::Cancel(_) => Verdict::GiveUp(CONSENT_REQUIRED),
@@ -129,6 +134,7 @@ pub struct Leased<'a> {
     record: JobRecord,
     owner: &'a str,
     steps: &'static [Step],
+    history: PolicyHistory,
     /// Set when the consent decision stopped the job at the step it advanced to.
     stopped: Option<Verdict>,
 }
@@ -162,7 +168,7 @@ impl Leased<'_> {
         }
         step.clone_into(&mut self.record.step);
         self.record.attempts = 1;
-        match verdict(self.store, self.steps, &self.record).await? {
+        match verdict(self.store, self.steps, &self.record, self.history).await? {
             Verdict::Run => Ok(true),
             stop => {
                 self.stopped = Some(stop);
@@ -215,6 +221,7 @@ pub struct Runner {
     handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
     config: JobsConfig,
     instance: Uuid,
+    history: PolicyHistory,
 }
 
 impl fmt::Debug for Runner {
@@ -248,7 +255,14 @@ impl Runner {
                 .collect(),
             config,
             instance: Uuid::new_v4(),
+            history: PolicyHistory::published(),
         })
+    }
+
+    /// The runner deciding under `history` instead of the published policy history.
+    pub fn with_policy(mut self, history: PolicyHistory) -> Self {
+        self.history = history;
+        self
     }
 
     /// Starts the workers; each claims and runs jobs until aborted.
@@ -310,7 +324,7 @@ impl Runner {
             return self.give_up(&*handler, &record, owner, TIMEOUT).await;
         }
         let steps = handler.steps();
-        match verdict(&self.store, steps, &record).await? {
+        match verdict(&self.store, steps, &record, self.history).await? {
             Verdict::Run => {}
             stop => return self.stop(&*handler, &record, owner, stop).await,
         }
@@ -322,6 +336,7 @@ impl Runner {
             record,
             owner,
             steps,
+            history: self.history,
             stopped: None,
         };
         let outcome = {

@@ -7,6 +7,7 @@
 //! link goes only to the deployment's own public URL.
 
 use crate::notify::NotificationKind;
+use crate::policy_notice::Notice;
 use crate::settings::PublicUrl;
 
 /// A rendered message.
@@ -172,12 +173,76 @@ pub fn render(kind: NotificationKind, payload: Option<&str>, public_url: &Public
                 ),
             ],
         ),
+        NotificationKind::PolicyChanged => (
+            "IceCone's privacy policy has changed",
+            policy_changed(
+                payload.and_then(Notice::parse),
+                sign_in_to_review(public_url),
+            ),
+        ),
     };
     Rendered {
         subject: subject.to_owned(),
         text: plain(&blocks),
         html: html(subject, &blocks),
     }
+}
+
+fn sign_in_to_review(public_url: &PublicUrl) -> Block {
+    Block::Link {
+        label: "Review your privacy settings",
+        url: public_url.join("/"),
+    }
+}
+
+/// The paragraphs of a policy-change notice: what each version changed, the consents to
+/// give again (or that none are needed), and where to do it.
+fn policy_changed(notice: Option<Notice>, review: Block) -> Vec<Block> {
+    let text = |s: &str| Block::Text(s.to_owned());
+    let Some(notice) = notice else {
+        // A payload this version cannot read: no claim about what changed or what counts.
+        return vec![
+            text("We have changed IceCone's privacy policy."),
+            text(
+                "Please review your privacy settings: a consent you gave may need to be given again.",
+            ),
+            review,
+        ];
+    };
+    let mut blocks = vec![text(
+        "We have changed IceCone's privacy policy. What changed, by version (each named after the day it took effect):",
+    )];
+    for version in &notice.versions {
+        blocks.push(Block::Text(format!(
+            "Version {}: {}",
+            version.version, version.summary
+        )));
+    }
+    let renew = notice.purposes_to_renew();
+    if renew.is_empty() {
+        blocks.push(text(
+            "The choices you made about your data still count under the new version: you need do nothing.",
+        ));
+    } else {
+        blocks.push(text(
+            "The new version changed what these purposes cover, so the consent you gave to them no longer counts. Until you give it again, we do not process your data for them:",
+        ));
+        for purpose in renew {
+            blocks.push(Block::Text(format!(
+                "{}: {}",
+                purpose.as_str(),
+                purpose.description()
+            )));
+        }
+        blocks.push(text(
+            "You can give them again, or leave them off, in your privacy settings.",
+        ));
+    }
+    blocks.push(review);
+    blocks.push(text(
+        "We send this to every account because the law requires us to tell you how your data is processed, even if you restricted processing or asked not to receive marketing.",
+    ));
+    blocks
 }
 
 fn plain(blocks: &[Block]) -> String {
@@ -289,5 +354,51 @@ mod tests {
             rendered.html
         );
         assert!(rendered.text.contains("<b>a & b</b>"));
+    }
+
+    #[test]
+    fn a_policy_notice_names_each_version_and_only_the_consents_this_version_knows() {
+        use crate::policy_notice::{Notice, NoticeVersion};
+        let notice = Notice {
+            versions: vec![
+                NoticeVersion {
+                    version: "2027-01-01".to_owned(),
+                    summary: "<b>Partners</b> & offers".to_owned(),
+                },
+                NoticeVersion {
+                    version: "2027-02-01".to_owned(),
+                    summary: "Wording".to_owned(),
+                },
+            ],
+            renew: vec!["ANALYTICS".to_owned(), "NOT_A_PURPOSE".to_owned()],
+        };
+        let rendered = render(
+            NotificationKind::PolicyChanged,
+            Some(&notice.to_payload()),
+            &base(),
+        );
+        assert_eq!(Notice::parse(&notice.to_payload()), Some(notice));
+        assert!(rendered.text.contains(
+            "Version 2027-01-01: <b>Partners</b> & offers\n\nVersion 2027-02-01: Wording"
+        ));
+        assert!(
+            rendered
+                .html
+                .contains("<p>Version 2027-01-01: &lt;b&gt;Partners&lt;/b&gt; &amp; offers</p>")
+        );
+        assert!(
+            rendered
+                .text
+                .contains("ANALYTICS: To understand how the service is used")
+        );
+        assert!(!rendered.text.contains("NOT_A_PURPOSE"));
+        // An unreadable payload still says the policy changed, and claims nothing more.
+        let bare = render(NotificationKind::PolicyChanged, Some("{"), &base());
+        assert!(
+            bare.text
+                .contains("We have changed IceCone's privacy policy")
+        );
+        assert!(bare.text.contains("may need to be given again"));
+        assert!(!bare.text.contains("you need do nothing"));
     }
 }

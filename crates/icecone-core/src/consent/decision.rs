@@ -93,6 +93,7 @@ mod tests {
             None => panic!("date"),
         },
         changed: &Purpose::ALL,
+        summary: "An old version.",
     };
 
     fn at(minute: i64) -> DateTime<Utc> {

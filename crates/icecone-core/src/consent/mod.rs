@@ -7,6 +7,8 @@
 //! - [`policy`]: the privacy policy versions published so far, and which purposes each
 //!   changed; a consent given under an older version than the purpose's last change no
 //!   longer counts.
+//! - [`renewal`]: [`renewal::consents_to_renew`], the consents a person must give again
+//!   because a later version changed their purpose.
 //! - [`ledger`]: the entries of the append-only consent ledger and the current state they
 //!   add up to.
 //! - [`decision`]: [`decision::may_process`], a pure function of the purpose, the activity
@@ -20,5 +22,6 @@ pub mod decision;
 pub mod ledger;
 pub mod policy;
 mod purpose;
+pub mod renewal;
 
 pub use purpose::{LegalBasis, Purpose, UnknownPurpose};

@@ -12,7 +12,9 @@ use icecone_core::personalization::Profile;
 
 use super::caller::{services, viewer_account};
 use super::classification::essential;
-use super::consent::{Consent, ConsentField, PurposeValue, consents_of, requires_consent};
+use super::consent::{
+    Consent, ConsentField, PurposeValue, consents_of, consents_to_renew, requires_consent,
+};
 use super::error::{ApiError, internal};
 use super::generation::{Generation, GenerationCursor, UsageInfo, generations_of, usage_of};
 use super::partners::{PartnerGrant, grants_of};
@@ -109,6 +111,16 @@ impl Account {
     /// Every purpose of processing and where the person stands on it, defaults included.
     async fn consents(&self, ctx: &Context<'_>) -> Result<Vec<Consent>, ApiError> {
         consents_of(ctx, self.record.id, self.record.created_at).await
+    }
+
+    /// The consent-based purposes the person consented to under an earlier privacy policy
+    /// version that has since changed what they cover: their consent no longer counts
+    /// (`consents` shows them not granted) until they give it again with `setConsent`,
+    /// which removes them from this list. Empty when nothing is to be renewed. The
+    /// policy-change e-mail names the same purposes.
+    #[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+    async fn consents_to_renew(&self, ctx: &Context<'_>) -> Result<Vec<PurposeValue>, ApiError> {
+        consents_to_renew(ctx, self.record.id).await
     }
 
     /// Whether the person has restricted processing of their data (`restrictProcessing`).

@@ -9,7 +9,7 @@ use async_graphql::{Context, Enum, Guard, Object, SimpleObject, TypeDirective};
 use chrono::{DateTime, Utc};
 use icecone_core::consent::decision::Activity;
 use icecone_core::consent::ledger::{Change, ConsentSource, ConsentState};
-use icecone_core::consent::policy::{self, HISTORY};
+use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::consent::{LegalBasis, Purpose};
 use icecone_core::rights::DataRequestKind;
 use uuid::Uuid;
@@ -129,8 +129,8 @@ pub(crate) async fn require(
     subject: Uuid,
     activity: Activity,
 ) -> Result<(), ApiError> {
-    let store = &services(ctx)?.store;
-    consent::check(store, subject, activity)
+    let services = services(ctx)?;
+    consent::check(&services.store, subject, activity, services.policy)
         .await
         .map_err(internal)?
         .map_err(ApiError::from)
@@ -161,11 +161,16 @@ pub(crate) struct Consent {
 }
 
 impl Consent {
-    pub(crate) fn of(state: &ConsentState, purpose: Purpose, created: DateTime<Utc>) -> Self {
+    pub(crate) fn of(
+        state: &ConsentState,
+        purpose: Purpose,
+        created: DateTime<Utc>,
+        history: PolicyHistory,
+    ) -> Self {
         let own = state.purpose(purpose);
         Self {
             purpose: purpose.into(),
-            granted: state.allows(purpose, HISTORY),
+            granted: state.allows(purpose, history.versions()),
             legal_basis: purpose.legal_basis().into(),
             withdrawable: purpose.needs_consent(),
             source: own.source.into(),
@@ -182,13 +187,27 @@ pub(crate) async fn consents_of(
     account: Uuid,
     created: DateTime<Utc>,
 ) -> Result<Vec<Consent>, ApiError> {
-    let state = consent::state(&services(ctx)?.store, account)
+    let services = services(ctx)?;
+    let state = consent::state(&services.store, account)
         .await
         .map_err(internal)?;
     Ok(Purpose::ALL
         .into_iter()
-        .map(|purpose| Consent::of(&state, purpose, created))
+        .map(|purpose| Consent::of(&state, purpose, created, services.policy))
         .collect())
+}
+
+/// The consents a person must give again under the policy version in force, in the order
+/// of the `Purpose` enum.
+pub(crate) async fn consents_to_renew(
+    ctx: &Context<'_>,
+    account: Uuid,
+) -> Result<Vec<PurposeValue>, ApiError> {
+    let services = services(ctx)?;
+    let purposes = consent::to_renew(&services.store, account, services.policy)
+        .await
+        .map_err(internal)?;
+    Ok(purposes.into_iter().map(PurposeValue::from).collect())
 }
 
 /// A purpose as the privacy policy describes it.
@@ -216,19 +235,25 @@ pub(crate) struct PolicyPurpose {
 }
 
 /// The privacy policy in force.
-pub(crate) struct PrivacyPolicy;
+pub(crate) struct PrivacyPolicy(PolicyHistory);
 
 #[Object(directive = not_personal::apply())]
 impl PrivacyPolicy {
     /// The version (`YYYY-MM-DD`): what `signUp(acceptedPolicyVersion)` must name and what
     /// every consent records.
     async fn version(&self) -> &'static str {
-        policy::CURRENT.version
+        self.0.current().version
     }
 
     /// When it took effect.
     async fn effective_on(&self) -> Date {
-        Date(policy::CURRENT.effective_on)
+        Date(self.0.current().effective_on)
+    }
+
+    /// What this version changed from the one before (the first version says it is the
+    /// first). Every account is told of it once, by e-mail.
+    async fn summary(&self) -> &'static str {
+        self.0.current().summary
     }
 
     /// Every purpose of processing, with its legal basis.
@@ -243,11 +268,13 @@ impl PrivacyPolicy {
                 on_by_default: purpose.on_by_default(),
                 withdrawable: purpose.needs_consent(),
                 continues_while_restricted: purpose.survives_restriction(),
-                revised_in: HISTORY
+                revised_in: self
+                    .0
+                    .versions()
                     .iter()
                     .rev()
                     .find(|p| p.changed.contains(&purpose))
-                    .map_or(policy::CURRENT.version, |p| p.version),
+                    .map_or(self.0.current().version, |p| p.version),
             })
             .collect()
     }
@@ -259,8 +286,8 @@ pub(crate) struct ConsentQuery;
 #[Object]
 impl ConsentQuery {
     /// The privacy policy in force: its version and its purposes. Public.
-    async fn privacy_policy(&self) -> PrivacyPolicy {
-        PrivacyPolicy
+    async fn privacy_policy(&self, ctx: &Context<'_>) -> Result<PrivacyPolicy, ApiError> {
+        Ok(PrivacyPolicy(services(ctx)?.policy))
     }
 }
 
@@ -292,7 +319,7 @@ async fn change_own(
 ) -> Result<(Account, ConsentState), ApiError> {
     let (viewer, record) = viewer_account(ctx).await?;
     let services = services(ctx)?;
-    let entry = consent::entry_now(change, ConsentSource::User);
+    let entry = consent::entry_now(change, ConsentSource::User, services.policy);
     let state = consent::record(&services.store, record.id, &[entry])
         .await
         .map_err(internal)?;
@@ -336,7 +363,12 @@ impl ConsentMutation {
             },
         )
         .await?;
-        Ok(Consent::of(&state, purpose, account.created_at()))
+        Ok(Consent::of(
+            &state,
+            purpose,
+            account.created_at(),
+            services(ctx)?.policy,
+        ))
     }
 
     /// Objects to processing for a purpose (GDPR Art. 21): it stops at once, and only a
@@ -352,7 +384,12 @@ impl ConsentMutation {
         let (account, state) =
             change_own(ctx, Change::Objection { purpose }, "consent.objection").await?;
         record_request(ctx, &account, DataRequestKind::Objection, purpose.as_str()).await?;
-        Ok(Consent::of(&state, purpose, account.created_at()))
+        Ok(Consent::of(
+            &state,
+            purpose,
+            account.created_at(),
+            services(ctx)?.policy,
+        ))
     }
 
     /// Restricts processing of the viewer's data (GDPR Art. 18), or lifts the restriction.

@@ -87,6 +87,8 @@ pub struct Services {
     pub generations: Arc<icecone_app::generation::Generations>,
     /// How long after `requestAccountDeletion` the erasure runs.
     pub erasure_grace: std::time::Duration,
+    /// The privacy policy versions the gateway runs with (the last in force).
+    pub policy: icecone_core::consent::policy::PolicyHistory,
 }
 
 /// The schema with the checks every request goes through.

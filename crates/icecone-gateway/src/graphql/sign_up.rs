@@ -8,7 +8,7 @@ use icecone_core::identity::policy::PolicyVersion;
 use icecone_core::consent::Purpose;
 
 use super::auth::{AuthSession, login_context};
-use super::caller::signed_in;
+use super::caller::{services, signed_in};
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::ApiError;
@@ -50,8 +50,11 @@ impl SignUpMutation {
             .map_err(|error| ApiError::BadUserInput(format!("email: {error}")))?;
         let password = Password::parse(input.password)
             .map_err(|error| ApiError::BadUserInput(format!("password: {error}")))?;
-        let policy = PolicyVersion::parse_current(&input.accepted_policy_version)
-            .map_err(|error| ApiError::BadUserInput(format!("acceptedPolicyVersion: {error}")))?;
+        let policy =
+            PolicyVersion::parse_current(&input.accepted_policy_version, services(ctx)?.policy)
+                .map_err(|error| {
+                    ApiError::BadUserInput(format!("acceptedPolicyVersion: {error}"))
+                })?;
         let consents: Vec<Purpose> = input.consents.into_iter().map(Purpose::from).collect();
         if let Some(purpose) = consents.iter().find(|p| !p.needs_consent()) {
             return Err(ApiError::BadUserInput(format!(

@@ -129,7 +129,8 @@ impl RequestContext {
         let viewer = viewer_of(request, state).await?;
         if let Viewer::Account(account) = &viewer
             && header_str(request, GPC).is_some_and(|value| value.trim() == "1")
-            && let Err(error) = consent::honour_gpc(&state.store, account.account).await
+            && let Err(error) =
+                consent::honour_gpc(&state.store, account.account, state.policy).await
         {
             tracing::error!(
                 error = format!("{error:#}"),

@@ -39,6 +39,8 @@ pub(crate) struct AppState {
     pub(crate) sockets: websocket::Sockets,
     /// The SDL, rendered once at start-up.
     pub(crate) sdl: String,
+    /// The privacy policy versions the gateway runs with (the last in force).
+    pub(crate) policy: icecone_core::consent::policy::PolicyHistory,
 }
 
 impl std::fmt::Debug for AppState {

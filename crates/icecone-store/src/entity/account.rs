@@ -18,6 +18,7 @@ pub struct Model {
     pub password_changed_at: ChronoDateTimeUtc,
     pub email_verified_at: Option<ChronoDateTimeUtc>,
     pub plan: String,
+    pub policy_notified_version: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
