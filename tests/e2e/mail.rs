@@ -18,10 +18,10 @@ const RESEND: &str = "mutation { resendVerificationEmail }";
 const ME: &str = "{ me { id emailVerified } }";
 const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
     __typename ... on AuthSession { accessToken } } }";
-const FROM: &str = "IceCone <no-reply@icecone.example>";
+pub(crate) const FROM: &str = "IceCone <no-reply@icecone.example>";
 
 /// Points the gateway at `server` over STARTTLS, trusting its certificate.
-fn mail_to(server: &SmtpServer, settings: &mut Settings) {
+pub(crate) fn mail_to(server: &SmtpServer, settings: &mut Settings) {
     std::fs::create_dir_all(&settings.data_dir).expect("data dir");
     let ca = settings.data_dir.join("smtp-ca.pem");
     std::fs::write(&ca, server.ca_pem()).expect("CA file");

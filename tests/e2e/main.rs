@@ -32,5 +32,6 @@ mod staff_console;
 mod support;
 mod tidy;
 mod tls;
+mod ticket_replies;
 mod tokens;
 mod websocket;

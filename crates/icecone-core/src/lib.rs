@@ -12,6 +12,7 @@ pub mod generation;
 pub mod identity;
 pub mod net;
 pub mod partner;
+pub mod privacy_ticket;
 pub mod personalization;
 pub mod provider;
 pub mod rights;

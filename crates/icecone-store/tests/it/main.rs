@@ -14,6 +14,7 @@ mod migrations;
 mod outbox;
 mod partners;
 mod personal_data;
+mod privacy_tickets;
 mod provider_credentials;
 mod sessions;
 mod signing_keys;
