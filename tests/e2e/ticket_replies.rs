@@ -19,7 +19,8 @@ const CONTACT: &str = "mutation C($i: PrivacyTicketInput!) { contactPrivacyOffic
 const ANSWER: &str = "mutation A($id: ID!, $m: String!) { answerPrivacyTicket(id: $id, message: $m) \
     { id status replies { message sentAt } } }";
 const CLOSE: &str = "mutation C($id: ID!) { closePrivacyTicket(id: $id) { id status } }";
-const MINE: &str = "{ me { privacyTickets { id subject message status replies { message sentAt } } } }";
+const MINE: &str =
+    "{ me { privacyTickets { id subject message status replies { message sentAt } } } }";
 const TICKETS: &str = "{ privacyTickets { id status history { kind staffId reply at } } }";
 const SUBJECT: &str = "Our Data Protection Officer answered your message";
 /// A reply with markup, an ampersand and a line break: escaped in the HTML part.
@@ -73,27 +74,32 @@ fn assert_reply_mail(mail: &Mail, to: &str, ticket: &str, outbox_id: &str) {
         mail.header("Message-ID"),
         Some(format!("<{outbox_id}@icecone.example>").as_str())
     );
+    // Parts travel with CRLF line ends, and the boundary adds one after the last line.
+    let lines = |part: &str| part.replace("\r\n", "\n").trim_end().to_owned();
     assert_eq!(
-        mail.text,
+        lines(&mail.text),
         format!(
             "IceCone's Data Protection Officer answered the message you sent us (reference \
              {ticket}):\n\n> We keep <b>nothing</b> of yours & delete it on request.\n> Best \
              regards\n\nTo write again, use the contact form of our privacy page and quote the \
-             reference.\n\n-- \nIceCone\n"
+             reference.\n\n-- \nIceCone"
         )
     );
     assert_eq!(
-        mail.html,
+        lines(&mail.html),
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{SUBJECT}\
              </title></head>\n<body>\n<p>IceCone&#39;s Data Protection Officer answered the \
              message you sent us (reference {ticket}):</p>\n<blockquote><p>We keep \
              &lt;b&gt;nothing&lt;/b&gt; of yours &amp; delete it on request.<br>\nBest \
              regards</p></blockquote>\n<p>To write again, use the contact form of our privacy \
-             page and quote the reference.</p>\n<p>&#8212;<br>IceCone</p>\n</body>\n</html>\n"
+             page and quote the reference.</p>\n<p>&#8212;<br>IceCone</p>\n</body>\n</html>"
         )
     );
-    assert!(!mail.text.contains("What do you keep"), "the subject is not repeated");
+    assert!(
+        !mail.text.contains("What do you keep"),
+        "the subject is not repeated"
+    );
 }
 
 async fn dpo(app: &TestApp) -> (uuid::Uuid, String) {
@@ -106,14 +112,27 @@ async fn a_signed_in_sender_gets_the_reply_by_mail_and_sees_it_with_the_status_i
     let server = SmtpServer::start(Reply::Accept);
     let app = TestApp::spawn_mailing(|settings| mail_to(&server, settings)).await;
     let person: Person = app.person("sender@example.com").await;
-    let ticket = id_of(&person.graphql(&app, CONTACT, message(None)).await, "contactPrivacyOfficer");
+    let ticket = id_of(
+        &person.graphql(&app, CONTACT, message(None)).await,
+        "contactPrivacyOfficer",
+    );
     let (dpo, dpo_token) = dpo(&app).await;
 
     let body = app
-        .graphql(Some(&dpo_token), ANSWER, json!({ "id": ticket, "m": REPLY }))
+        .graphql(
+            Some(&dpo_token),
+            ANSWER,
+            json!({ "id": ticket, "m": REPLY }),
+        )
         .await;
-    assert_eq!(body["data"]["answerPrivacyTicket"]["status"], "ANSWERED", "{body}");
-    assert_eq!(body["data"]["answerPrivacyTicket"]["replies"][0]["message"], REPLY);
+    assert_eq!(
+        body["data"]["answerPrivacyTicket"]["status"], "ANSWERED",
+        "{body}"
+    );
+    assert_eq!(
+        body["data"]["answerPrivacyTicket"]["replies"][0]["message"],
+        REPLY
+    );
 
     let (mail, to) = reply_mail(&server).await;
     assert_eq!(to, ["sender@example.com"]);
@@ -136,7 +155,10 @@ async fn a_signed_in_sender_gets_the_reply_by_mail_and_sees_it_with_the_status_i
     assert_eq!(tickets[0]["status"], "ANSWERED");
     assert_eq!(tickets[0]["subject"], "What do you keep?");
     assert_eq!(tickets[0]["replies"][0]["message"], REPLY);
-    assert!(!mine.to_string().contains(&dpo.to_string()), "no staff identity");
+    assert!(
+        !mine.to_string().contains(&dpo.to_string()),
+        "no staff identity"
+    );
 
     // Audited: who and which ticket, never the text.
     assert_eq!(actions(&app, "privacy_ticket.answer").await, 1);
@@ -146,7 +168,10 @@ async fn a_signed_in_sender_gets_the_reply_by_mail_and_sees_it_with_the_status_i
         .find(|row| row.action == "privacy_ticket.answer")
         .expect("entry");
     assert_eq!(entry.actor, format!("account:{dpo}"));
-    let simple = uuid::Uuid::parse_str(&ticket).expect("id").simple().to_string();
+    let simple = uuid::Uuid::parse_str(&ticket)
+        .expect("id")
+        .simple()
+        .to_string();
     assert_eq!(
         entry.target.as_deref(),
         Some(format!("account:{}:pt:{simple}", person.id).as_str())
@@ -155,21 +180,42 @@ async fn a_signed_in_sender_gets_the_reply_by_mail_and_sees_it_with_the_status_i
 
     // Answered again, then closed; a closed ticket is neither answered nor closed again.
     let again = app
-        .graphql(Some(&dpo_token), ANSWER, json!({ "id": ticket, "m": "One more thing." }))
+        .graphql(
+            Some(&dpo_token),
+            ANSWER,
+            json!({ "id": ticket, "m": "One more thing." }),
+        )
         .await;
-    assert_eq!(again["data"]["answerPrivacyTicket"]["replies"].as_array().map(Vec::len), Some(2), "{again}");
-    let closed = app.graphql(Some(&dpo_token), CLOSE, json!({ "id": ticket })).await;
-    assert_eq!(closed["data"]["closePrivacyTicket"]["status"], "CLOSED", "{closed}");
+    assert_eq!(
+        again["data"]["answerPrivacyTicket"]["replies"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{again}"
+    );
+    let closed = app
+        .graphql(Some(&dpo_token), CLOSE, json!({ "id": ticket }))
+        .await;
+    assert_eq!(
+        closed["data"]["closePrivacyTicket"]["status"], "CLOSED",
+        "{closed}"
+    );
     assert_eq!(actions(&app, "privacy_ticket.close").await, 1);
     let refused = app
-        .graphql(Some(&dpo_token), ANSWER, json!({ "id": ticket, "m": "Too late." }))
+        .graphql(
+            Some(&dpo_token),
+            ANSWER,
+            json!({ "id": ticket, "m": "Too late." }),
+        )
         .await;
     assert_eq!(code(&refused), "FAILED_PRECONDITION", "{refused}");
     assert_eq!(
         refused["errors"][0]["message"],
         "the ticket is closed: it cannot be answered"
     );
-    let refused = app.graphql(Some(&dpo_token), CLOSE, json!({ "id": ticket })).await;
+    let refused = app
+        .graphql(Some(&dpo_token), CLOSE, json!({ "id": ticket }))
+        .await;
     assert_eq!(code(&refused), "FAILED_PRECONDITION", "{refused}");
 
     let history = app.graphql(Some(&dpo_token), TICKETS, json!({})).await;
@@ -187,7 +233,11 @@ async fn a_signed_in_sender_gets_the_reply_by_mail_and_sees_it_with_the_status_i
     assert_eq!(entry["history"][1]["reply"], REPLY);
     let mine = person.graphql(&app, MINE, json!({})).await;
     assert_eq!(mine["data"]["me"]["privacyTickets"][0]["status"], "CLOSED");
-    assert_eq!(actions(&app, "privacy_ticket.answer").await, 2, "refusals record nothing");
+    assert_eq!(
+        actions(&app, "privacy_ticket.answer").await,
+        2,
+        "refusals record nothing"
+    );
 }
 
 #[tokio::test]
@@ -195,19 +245,30 @@ async fn an_anonymous_sender_gets_the_reply_at_the_address_they_gave_and_it_is_s
     let server = SmtpServer::start(Reply::Accept);
     let app = TestApp::spawn_mailing(|settings| mail_to(&server, settings)).await;
     let ticket = id_of(
-        &app.graphql(None, CONTACT, message(Some("anon.sender@example.com"))).await,
+        &app.graphql(None, CONTACT, message(Some("anon.sender@example.com")))
+            .await,
         "contactPrivacyOfficer",
     );
     let (_, dpo_token) = dpo(&app).await;
     let body = app
-        .graphql(Some(&dpo_token), ANSWER, json!({ "id": ticket, "m": REPLY }))
+        .graphql(
+            Some(&dpo_token),
+            ANSWER,
+            json!({ "id": ticket, "m": REPLY }),
+        )
         .await;
-    assert_eq!(body["data"]["answerPrivacyTicket"]["status"], "ANSWERED", "{body}");
+    assert_eq!(
+        body["data"]["answerPrivacyTicket"]["status"], "ANSWERED",
+        "{body}"
+    );
 
     let (mail, to) = reply_mail(&server).await;
     assert_eq!(to, ["anon.sender@example.com"]);
     let (vault, _) = app.keys().await;
-    let index = vault.blind_index(icecone_app::accounts::EMAIL_INDEX, b"anon.sender@example.com");
+    let index = vault.blind_index(
+        icecone_app::accounts::EMAIL_INDEX,
+        b"anon.sender@example.com",
+    );
     let rows = app
         .db
         .store()
@@ -216,9 +277,19 @@ async fn an_anonymous_sender_gets_the_reply_at_the_address_they_gave_and_it_is_s
         .expect("outbox");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].account, None);
-    assert_reply_mail(&mail, "anon.sender@example.com", &ticket, &rows[0].id.to_string());
+    assert_reply_mail(
+        &mail,
+        "anon.sender@example.com",
+        &ticket,
+        &rows[0].id.to_string(),
+    );
     for _ in 0..100 {
-        let rows = app.db.store().notifications_to_address(&index).await.expect("outbox");
+        let rows = app
+            .db
+            .store()
+            .notifications_to_address(&index)
+            .await
+            .expect("outbox");
         if rows[0].delivered_at.is_some() {
             break;
         }
@@ -238,11 +309,15 @@ async fn an_anonymous_sender_gets_the_reply_at_the_address_they_gave_and_it_is_s
 async fn only_a_dpo_with_a_fresh_second_factor_answers_and_bad_input_changes_nothing() {
     let app = TestApp::spawn().await;
     let person = app.person("asker@example.com").await;
-    let ticket = id_of(&person.graphql(&app, CONTACT, message(None)).await, "contactPrivacyOfficer");
+    let ticket = id_of(
+        &person.graphql(&app, CONTACT, message(None)).await,
+        "contactPrivacyOfficer",
+    );
     let (dpo, fresh) = dpo(&app).await;
     let stale = app.mint_token(dpo, STALE).await;
-    let StaffMember { id: support, .. } =
-        app.staff_member("support@example.com", StaffRole::Support).await;
+    let StaffMember { id: support, .. } = app
+        .staff_member("support@example.com", StaffRole::Support)
+        .await;
     let support = app.mint_token(support, FRESH).await;
     let answer = |id: &str, text: &str| json!({ "id": id, "m": text });
 
@@ -267,17 +342,30 @@ async fn only_a_dpo_with_a_fresh_second_factor_answers_and_bad_input_changes_not
         assert_eq!(code(&body), expected, "{body}");
     }
     let body = app
-        .graphql(Some(&fresh), CLOSE, json!({ "id": uuid::Uuid::new_v4().to_string() }))
+        .graphql(
+            Some(&fresh),
+            CLOSE,
+            json!({ "id": uuid::Uuid::new_v4().to_string() }),
+        )
         .await;
     assert_eq!(code(&body), "NOT_FOUND");
     let mine = person.graphql(&app, MINE, json!({})).await;
-    assert_eq!(mine["data"]["me"]["privacyTickets"][0]["status"], "OPEN", "{mine}");
-    assert_eq!(mine["data"]["me"]["privacyTickets"][0]["replies"], json!([]));
+    assert_eq!(
+        mine["data"]["me"]["privacyTickets"][0]["status"], "OPEN",
+        "{mine}"
+    );
+    assert_eq!(
+        mine["data"]["me"]["privacyTickets"][0]["replies"],
+        json!([])
+    );
     assert_eq!(actions(&app, "privacy_ticket.answer").await, 0);
     let body = app
         .graphql(Some(&fresh), ANSWER, answer(&ticket, &"x".repeat(5000)))
         .await;
-    assert_eq!(body["data"]["answerPrivacyTicket"]["status"], "ANSWERED", "{body}");
+    assert_eq!(
+        body["data"]["answerPrivacyTicket"]["status"], "ANSWERED",
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -290,7 +378,14 @@ async fn no_reply_text_or_address_reaches_the_logs_while_a_reply_is_sent() {
     let created = {
         use std::io::Write;
         let mut child = icecone(dir.path())
-            .args(["staff", "create", "--email", "dpo@example.com", "--role", "DPO"])
+            .args([
+                "staff",
+                "create",
+                "--email",
+                "dpo@example.com",
+                "--role",
+                "DPO",
+            ])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -375,15 +470,131 @@ async fn no_reply_text_or_address_reaches_the_logs_while_a_reply_is_sent() {
         .to_owned();
     let reply = "logsentinelreply nothing is kept";
     let answered = graphql(Some(token), ANSWER, json!({ "id": ticket, "m": reply })).await;
-    assert_eq!(answered["data"]["answerPrivacyTicket"]["status"], "ANSWERED", "{answered}");
+    assert_eq!(
+        answered["data"]["answerPrivacyTicket"]["status"], "ANSWERED",
+        "{answered}"
+    );
     let (mail, _) = reply_mail(&server).await;
     assert!(mail.text.contains(reply));
     tokio::time::sleep(icecone_app::notify::DELIVERY_INTERVAL * 2).await;
     let status = gateway.terminate();
     assert!(status.success(), "{status}");
     let output = gateway.output();
-    assert!(output.contains("e-mail goes to the mail server"), "{output}");
-    for secret in [sentinel, "logsentinelreply", "What do you keep", "Please tell me"] {
-        assert!(!output.contains(secret), "{secret} reached the logs: {output}");
+    assert!(
+        output.contains("e-mail goes to the mail server"),
+        "{output}"
+    );
+    for secret in [
+        sentinel,
+        "logsentinelreply",
+        "What do you keep",
+        "Please tell me",
+    ] {
+        assert!(
+            !output.contains(secret),
+            "{secret} reached the logs: {output}"
+        );
     }
+}
+
+#[tokio::test]
+async fn an_erased_persons_anonymous_tickets_go_with_their_history_and_replies_after_the_export_showed_them()
+ {
+    let app = TestApp::spawn_with(|settings| {
+        settings.erasure_grace = "0s".to_owned();
+        settings.job_poll_interval_ms = 100;
+    })
+    .await;
+    let mut tickets = Vec::new();
+    for email in ["gina.erased@example.com", "hal.kept@example.com"] {
+        tickets.push(id_of(
+            &app.graphql(None, CONTACT, message(Some(email))).await,
+            "contactPrivacyOfficer",
+        ));
+    }
+    let gina = app.person("gina.erased@example.com").await;
+    let (_, dpo_token) = dpo(&app).await;
+    for ticket in &tickets {
+        let body = app
+            .graphql(
+                Some(&dpo_token),
+                ANSWER,
+                json!({ "id": ticket, "m": REPLY }),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["answerPrivacyTicket"]["status"], "ANSWERED",
+            "{body}"
+        );
+    }
+    // Her anonymous message is hers once her address is verified: shown with its reply.
+    let mine = gina.graphql(&app, MINE, json!({})).await;
+    assert_eq!(
+        mine["data"]["me"]["privacyTickets"][0]["replies"][0]["message"], REPLY,
+        "{mine}"
+    );
+    let document = crate::erasure::export_json(&app, &gina.access_token).await;
+    let exported = &document["privacyTickets"][0];
+    assert_eq!(exported["id"], tickets[0].as_str());
+    assert_eq!(exported["status"], "ANSWERED");
+    assert_eq!(
+        exported["history"],
+        json!([
+            { "at": exported["history"][0]["at"], "kind": "RECEIVED", "reply": null },
+            { "at": exported["history"][1]["at"], "kind": "ANSWERED", "reply": REPLY },
+        ]),
+        "no staff id"
+    );
+    let replies = document["notifications"]
+        .as_array()
+        .expect("notifications")
+        .iter()
+        .filter(|n| n["kind"] == "privacy_ticket_answered")
+        .count();
+    assert_eq!(replies, 1, "the reply to her address is in her export");
+
+    let (vault, _) = app.keys().await;
+    let index =
+        |email: &str| vault.blind_index(icecone_app::accounts::EMAIL_INDEX, email.as_bytes());
+    let store = app.db.store();
+    let deletion = crate::erasure::request_deletion(
+        &app,
+        &gina.access_token,
+        crate::support::app::PASSWORD,
+        None,
+    )
+    .await;
+    crate::erasure::wait_for_tombstone(&app, crate::erasure::request_id(&deletion)).await;
+
+    assert!(
+        store
+            .notifications_to_address(&index("gina.erased@example.com"))
+            .await
+            .expect("outbox")
+            .is_empty(),
+        "her queued reply went with her"
+    );
+    assert_eq!(
+        store
+            .notifications_to_address(&index("hal.kept@example.com"))
+            .await
+            .expect("outbox")
+            .len(),
+        1
+    );
+    let ids: Vec<uuid::Uuid> = tickets.iter().map(|t| t.parse().expect("id")).collect();
+    let history = store.privacy_ticket_events(&ids).await.expect("history");
+    assert!(
+        history.iter().all(|event| event.ticket == ids[1]),
+        "{history:?}"
+    );
+    assert_eq!(history.len(), 2, "hal's ticket keeps its history");
+    let left: Vec<uuid::Uuid> = store
+        .privacy_tickets()
+        .await
+        .expect("tickets")
+        .into_iter()
+        .map(|ticket| ticket.id)
+        .collect();
+    assert_eq!(left, [ids[1]]);
 }

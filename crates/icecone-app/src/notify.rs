@@ -36,9 +36,9 @@ use chrono::Utc;
 use futures_util::future::BoxFuture;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::Activity;
-use icecone_core::subject::SubjectId;
 use icecone_core::crypto::envelope::Binding;
 use icecone_core::identity::email::Email;
+use icecone_core::subject::SubjectId;
 use icecone_store::outbox::{AddressedNotification, NotificationRecord};
 use icecone_store::{Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
@@ -354,7 +354,9 @@ pub async fn enqueue_to_address(
         recipient_index: vault
             .blind_index(accounts::EMAIL_INDEX, address.as_str().as_bytes())
             .to_vec(),
-        payload_sealed: Some(vault.seal_system(&system_binding("payload", &row), payload.as_bytes())?),
+        payload_sealed: Some(
+            vault.seal_system(&system_binding("payload", &row), payload.as_bytes())?,
+        ),
     };
     store
         .enqueue_notification_to_address(&notification, Utc::now())

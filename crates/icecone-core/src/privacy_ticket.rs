@@ -144,11 +144,7 @@ mod tests {
             "every status and action is in the table"
         );
         for &(from, action, to) in table {
-            assert_eq!(
-                transition(from, action).ok(),
-                to,
-                "{from:?} on {action:?}"
-            );
+            assert_eq!(transition(from, action).ok(), to, "{from:?} on {action:?}");
             if to.is_none() {
                 assert_eq!(
                     transition(from, action),

@@ -157,7 +157,10 @@ impl Store {
     }
 
     /// The ticket `id`, if there is one.
-    pub async fn privacy_ticket(&self, id: Uuid) -> Result<Option<PrivacyTicketRecord>, StoreError> {
+    pub async fn privacy_ticket(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<PrivacyTicketRecord>, StoreError> {
         Ok(privacy_ticket::Entity::find_by_id(id)
             .one(&self.db)
             .await

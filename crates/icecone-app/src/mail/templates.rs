@@ -165,7 +165,10 @@ pub fn render(kind: NotificationKind, payload: Option<&str>, public_url: &Public
         NotificationKind::PrivacyTicketAnswered => {
             // The payload is `<ticket id>\n<reply>`. The ticket's own subject is not
             // repeated: it is the sender's free text, and the reference identifies it.
-            let (reference, reply) = payload.unwrap_or_default().split_once('\n').unwrap_or_default();
+            let (reference, reply) = payload
+                .unwrap_or_default()
+                .split_once('\n')
+                .unwrap_or_default();
             (
                 "Our Data Protection Officer answered your message",
                 vec![
@@ -323,7 +326,9 @@ mod tests {
             "Our Data Protection Officer answered your message"
         );
         assert!(
-            rendered.text.contains("(reference 0f0e-ref):\n\n> Dear sender,\n> we keep <nothing> & more.\n\n"),
+            rendered.text.contains(
+                "(reference 0f0e-ref):\n\n> Dear sender,\n> we keep <nothing> & more.\n\n"
+            ),
             "{}",
             rendered.text
         );

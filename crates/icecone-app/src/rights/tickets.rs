@@ -31,10 +31,10 @@ use uuid::Uuid;
 use super::now;
 use crate::accounts;
 use crate::audit::{self, AuditEvent};
-use crate::notify::{self, NotificationKind};
 use crate::auth::attempts::{self, AttemptError};
 use crate::auth::login::hex;
 use crate::keys::vault::{Field, Vault};
+use crate::notify::{self, NotificationKind};
 
 /// Tickets per client address in each window of
 /// [`icecone_core::identity::throttle::ADDRESS_WINDOW`].
@@ -326,7 +326,10 @@ async fn ticket_and_sender(
     store: &Store,
     id: Uuid,
 ) -> Result<(PrivacyTicketRecord, Option<AccountRecord>), TicketError> {
-    let ticket = store.privacy_ticket(id).await?.ok_or(TicketError::NotFound)?;
+    let ticket = store
+        .privacy_ticket(id)
+        .await?
+        .ok_or(TicketError::NotFound)?;
     let sender = match ticket.account {
         Some(account) => Some(store.account(account).await?.ok_or(TicketError::NotFound)?),
         None => None,
@@ -411,7 +414,11 @@ pub async fn answer(
     id: Uuid,
     message: &str,
 ) -> Result<OpenedTicket, TicketError> {
-    let reply = text(message, MAX_MESSAGE_CHARS, "`message` must be 1 to 5000 characters")?;
+    let reply = text(
+        message,
+        MAX_MESSAGE_CHARS,
+        "`message` must be 1 to 5000 characters",
+    )?;
     let (ticket, sender) = ticket_and_sender(store, id).await?;
     // Refused before anything is sealed or recorded.
     if let Some(from) = TicketStatus::parse(&ticket.status) {

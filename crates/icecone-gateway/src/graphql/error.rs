@@ -457,9 +457,9 @@ impl From<TicketError> for ApiError {
             TicketError::BadInput(message) => Self::BadUserInput(message.to_owned()),
             TicketError::NotFound => Self::NotFound,
             TicketError::Step(refused) => Self::FailedPrecondition(error_message(&refused)),
-            TicketError::Changed => Self::FailedPrecondition(
-                "the ticket changed meanwhile: read it again".to_owned(),
-            ),
+            TicketError::Changed => {
+                Self::FailedPrecondition("the ticket changed meanwhile: read it again".to_owned())
+            }
             TicketError::Throttled {
                 retry_after_seconds,
             } => Self::RateLimited {

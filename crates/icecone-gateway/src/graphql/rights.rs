@@ -4,9 +4,9 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use icecone_core::rights::{DataRequestStatus, Deadline};
+use icecone_store::accounts::AccountRecord;
 use icecone_store::data_requests::DataRequestRecord;
 use icecone_store::erasure::{AccountDeletion, DeletionState};
-use icecone_store::accounts::AccountRecord;
 
 use super::caller::{services, viewer_account};
 use super::classification::essential;

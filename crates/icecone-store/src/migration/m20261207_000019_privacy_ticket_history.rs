@@ -210,7 +210,7 @@ async fn rebuild_outbox_on_sqlite(
 ) -> Result<(), DbErr> {
     let connection = manager.get_connection();
     let definition = connection
-        .query_one(Statement::from_string(
+        .query_one_raw(Statement::from_string(
             DbBackend::Sqlite,
             format!("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{OUTBOX}'"),
         ))
@@ -218,7 +218,7 @@ async fn rebuild_outbox_on_sqlite(
         .ok_or_else(|| DbErr::Migration(format!("{OUTBOX} has no stored definition")))?
         .try_get::<String>("", "sql")?;
     let indexes: Vec<String> = connection
-        .query_all(Statement::from_string(
+        .query_all_raw(Statement::from_string(
             DbBackend::Sqlite,
             format!(
                 "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = '{OUTBOX}' \
@@ -284,12 +284,13 @@ mod tests {
              \"account_id\" uuid_text, \"kind\" varchar(32) NOT NULL, \
              FOREIGN KEY (\"account_id\") REFERENCES \"accounts\" (\"id\") )"
         );
-        let required = outbox_definition(
-            &nullable.replace(REBUILT, OUTBOX),
-            AccountColumn::Required,
-        )
-        .expect("understood");
+        let required =
+            outbox_definition(&nullable.replace(REBUILT, OUTBOX), AccountColumn::Required)
+                .expect("understood");
         assert_eq!(required, stored.replace(OUTBOX, REBUILT));
-        assert_eq!(outbox_definition("CREATE TABLE \"other\" (\"id\")", AccountColumn::Nullable), None);
+        assert_eq!(
+            outbox_definition("CREATE TABLE \"other\" (\"id\")", AccountColumn::Nullable),
+            None
+        );
     }
 }

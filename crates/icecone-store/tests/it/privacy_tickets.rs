@@ -2,10 +2,10 @@
 //! replies to addresses without an account found and deleted by the address's index; a
 //! person's ticket history erased with them.
 
+use icecone_store::Store;
 use icecone_store::outbox::AddressedNotification;
 use icecone_store::privacy_tickets::{PrivacyTicketEventRecord, PrivacyTicketRecord};
 use icecone_store::testing::TestDatabase;
-use icecone_store::Store;
 use uuid::Uuid;
 
 use crate::support::{create_user, now, plus};
@@ -55,7 +55,11 @@ async fn a_ticket_moves_only_from_the_statuses_given_and_each_step_is_in_its_his
     let store = db.store();
     let dpo = create_user(store, 1).await;
     let id = ticket(store, None, Some([5; 32])).await;
-    assert_eq!(kinds(store, id).await, ["RECEIVED"], "recorded with the ticket");
+    assert_eq!(
+        kinds(store, id).await,
+        ["RECEIVED"],
+        "recorded with the ticket"
+    );
     let received = &store.privacy_ticket_events(&[id]).await.expect("read")[0];
     assert_eq!(received.id, id, "the received entry has the ticket's id");
     assert_eq!(received.staff, None);
@@ -69,19 +73,34 @@ async fn a_ticket_moves_only_from_the_statuses_given_and_each_step_is_in_its_his
     );
     assert!(
         store
-            .step_privacy_ticket(id, &["OPEN", "ANSWERED"], "CLOSED", &event(id, "CLOSED", 2, dpo))
+            .step_privacy_ticket(
+                id,
+                &["OPEN", "ANSWERED"],
+                "CLOSED",
+                &event(id, "CLOSED", 2, dpo)
+            )
             .await
             .expect("closed")
     );
     assert!(
         !store
-            .step_privacy_ticket(id, &["OPEN", "ANSWERED"], "ANSWERED", &event(id, "ANSWERED", 3, dpo))
+            .step_privacy_ticket(
+                id,
+                &["OPEN", "ANSWERED"],
+                "ANSWERED",
+                &event(id, "ANSWERED", 3, dpo)
+            )
             .await
             .expect("refused"),
         "a closed ticket is not in the statuses an answer is allowed from"
     );
     assert_eq!(
-        store.privacy_ticket(id).await.expect("read").expect("ticket").status,
+        store
+            .privacy_ticket(id)
+            .await
+            .expect("read")
+            .expect("ticket")
+            .status,
         "CLOSED"
     );
     let history = store.privacy_ticket_events(&[id]).await.expect("history");
@@ -91,7 +110,10 @@ async fn a_ticket_moves_only_from_the_statuses_given_and_each_step_is_in_its_his
         "the refused step left nothing"
     );
     assert_eq!(history[1], answer);
-    assert_eq!(store.privacy_ticket(Uuid::new_v4()).await.expect("read"), None);
+    assert_eq!(
+        store.privacy_ticket(Uuid::new_v4()).await.expect("read"),
+        None
+    );
 }
 
 #[tokio::test]
@@ -144,7 +166,10 @@ async fn replies_without_an_account_and_anonymous_histories_go_with_their_addres
             .await
             .expect("queued");
     }
-    let queued = store.notifications_to_address(&[7; 32]).await.expect("read");
+    let queued = store
+        .notifications_to_address(&[7; 32])
+        .await
+        .expect("read");
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].account, None);
     assert_eq!(queued[0].recipient_sealed.as_deref(), Some(&[4u8][..]));
@@ -152,17 +177,39 @@ async fn replies_without_an_account_and_anonymous_histories_go_with_their_addres
     assert_eq!(due.len(), 2, "delivered like every other notification");
 
     assert_eq!(
-        store.delete_anonymous_privacy_tickets(&[7; 32]).await.expect("deleted"),
+        store
+            .delete_anonymous_privacy_tickets(&[7; 32])
+            .await
+            .expect("deleted"),
         1
     );
     assert_eq!(
-        store.delete_notifications_to_address(&[7; 32]).await.expect("deleted"),
+        store
+            .delete_notifications_to_address(&[7; 32])
+            .await
+            .expect("deleted"),
         1
     );
-    assert!(kinds(store, mine).await.is_empty(), "its history went with it");
+    assert!(
+        kinds(store, mine).await.is_empty(),
+        "its history went with it"
+    );
     assert_eq!(kinds(store, theirs).await, ["RECEIVED", "ANSWERED"]);
-    assert!(store.notifications_to_address(&[7; 32]).await.expect("read").is_empty());
-    assert_eq!(store.notifications_to_address(&[8; 32]).await.expect("read").len(), 1);
+    assert!(
+        store
+            .notifications_to_address(&[7; 32])
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .notifications_to_address(&[8; 32])
+            .await
+            .expect("read")
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -215,8 +215,14 @@ impl RightsStaffMutation {
     ) -> Result<PrivacyTicket, ApiError> {
         let id = uuid::Uuid::try_parse(id.as_str()).map_err(|_| ApiError::NotFound)?;
         let services = services(ctx)?;
-        let ticket =
-            tickets::answer(&services.store, &services.vault, dpo_act(ctx)?, id, &message).await?;
+        let ticket = tickets::answer(
+            &services.store,
+            &services.vault,
+            dpo_act(ctx)?,
+            id,
+            &message,
+        )
+        .await?;
         Ok(ticket.into())
     }
 
