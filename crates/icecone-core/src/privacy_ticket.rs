@@ -158,12 +158,12 @@ mod tests {
 
     #[test]
     fn a_refusal_says_what_the_ticket_is_without_anything_from_it() {
-        let refused = transition(TicketStatus::Closed, TicketAction::Answer).unwrap_err();
+        let refused = transition(TicketStatus::Closed, TicketAction::Answer).expect_err("refused");
         assert_eq!(
             refused.to_string(),
             "the ticket is closed: it cannot be answered"
         );
-        let refused = transition(TicketStatus::Closed, TicketAction::Close).unwrap_err();
+        let refused = transition(TicketStatus::Closed, TicketAction::Close).expect_err("refused");
         assert_eq!(
             refused.to_string(),
             "the ticket is closed: it cannot be closed again"
