@@ -65,7 +65,7 @@ pub(crate) async fn request_deletion(
         .await
 }
 
-fn request_id(body: &Value) -> Uuid {
+pub(crate) fn request_id(body: &Value) -> Uuid {
     let id = body["data"]["requestAccountDeletion"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("no request: {body}"));
@@ -1059,7 +1059,7 @@ async fn finished_jobs(
 }
 
 /// The `export.json` of a new export of the signed-in person's data, over HTTP.
-async fn export_json(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn export_json(app: &TestApp, token: &str) -> Value {
     const REQUEST_EXPORT: &str = "mutation { requestDataExport { id } }";
     const MINE: &str = "{ me { dataRequests { id status downloadUrl } } }";
     let body = app.graphql(Some(token), REQUEST_EXPORT, json!({})).await;

@@ -91,7 +91,7 @@ async fn log_in_refresh_and_reuse_detection_end_to_end() {
         .notifications
         .wait_for(NotificationKind::NewSignIn, "dana@example.com")
         .await;
-    assert_eq!(notice.account, account);
+    assert_eq!(notice.account, Some(account));
 }
 
 #[tokio::test]

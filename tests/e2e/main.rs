@@ -31,6 +31,7 @@ mod sign_up;
 mod staff;
 mod staff_console;
 mod support;
+mod ticket_replies;
 mod tidy;
 mod tls;
 mod tokens;

@@ -444,7 +444,7 @@ async fn a_suspended_person_loses_every_session_and_cannot_log_in() {
         .notifications
         .wait_for(NotificationKind::AccountSuspended, "dana@example.com")
         .await;
-    assert_eq!(notice.account, dana);
+    assert_eq!(notice.account, Some(dana));
 
     // Suspending again keeps the first suspension time.
     let first_time = body["data"]["suspendAccount"]["suspendedAt"].clone();

@@ -19,9 +19,13 @@
 //! is sent again — with the same `Message-ID`, derived from the outbox id
 //! ([`crate::mail::message_id`]), so mail clients show it once. It is never lost.
 //!
-//! The outbox holds no address: the deliverer decrypts the recipient's address with their
-//! own data key at delivery time, so an erased account's notifications can no longer be
-//! delivered. A verification link's token travels sealed under the same key.
+//! The outbox holds no address in clear: the deliverer decrypts the recipient's address with
+//! their own data key at delivery time, so an erased account's notifications can no longer
+//! be delivered. A verification link's token travels sealed under the same key. The one
+//! notification that goes to someone without an account — the DPO's reply to a message
+//! sent without one ([`enqueue_to_address`]) — carries its address and payload sealed under
+//! the system key, with the address's blind index, by which the erasure of the address's
+//! owner finds and deletes it.
 //!
 //! [`LogNotifier`] only logs that a message of a kind was handed over — never the address
 //! or the token; the gateway sends e-mail with [`crate::mail::Mailer`].
@@ -36,8 +40,10 @@ use futures_util::{StreamExt, stream};
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::Activity;
 use icecone_core::consent::policy::PolicyHistory;
+use icecone_core::crypto::envelope::Binding;
+use icecone_core::identity::email::Email;
 use icecone_core::subject::SubjectId;
-use icecone_store::outbox::NotificationRecord;
+use icecone_store::outbox::{AddressedNotification, NotificationRecord};
 use icecone_store::{Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
@@ -94,11 +100,15 @@ pub enum NotificationKind {
     /// The privacy policy changed: carries what changed and the consents to give again
     /// (see [`crate::policy_notice`]).
     PolicyChanged,
+    /// The data protection officer answered a message (`answerPrivacyTicket`): carries the
+    /// ticket's id and the reply (`<id>\n<reply>`). Sent to the account, or to the reply
+    /// address of a message sent without one.
+    PrivacyTicketAnswered,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -112,6 +122,7 @@ impl NotificationKind {
         Self::ErasureHeld,
         Self::VerifyNewEmail,
         Self::PolicyChanged,
+        Self::PrivacyTicketAnswered,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -132,6 +143,8 @@ impl NotificationKind {
             // Informing people of changes to how their data is processed (GDPR Art. 12-14):
             // it reaches accounts that restricted processing, too.
             Self::PolicyChanged => Purpose::LegalCompliance,
+            // Answering a data subject who wrote to the DPO (GDPR Art. 12(3), 38(4)).
+            Self::PrivacyTicketAnswered => Purpose::LegalCompliance,
         }
     }
 
@@ -151,6 +164,7 @@ impl NotificationKind {
             Self::ErasureHeld => "erasure_held",
             Self::VerifyNewEmail => "verify_new_email",
             Self::PolicyChanged => "policy_changed",
+            Self::PrivacyTicketAnswered => "privacy_ticket_answered",
         }
     }
 
@@ -164,8 +178,8 @@ impl NotificationKind {
 pub struct Notification {
     /// The outbox id (stable across retries: a notifier can de-duplicate on it).
     pub id: Uuid,
-    /// The account it is for.
-    pub account: Uuid,
+    /// The account it is for; `None` for a reply to someone without an account.
+    pub account: Option<Uuid>,
     /// What it is about.
     pub kind: NotificationKind,
     /// The recipient's e-mail address.
@@ -173,7 +187,9 @@ pub struct Notification {
     /// The payload: the verification link's token for [`NotificationKind::VerifyEmail`],
     /// the extension's reason for [`NotificationKind::DataRequestExtended`], the grounds
     /// (comma-separated) for [`NotificationKind::ErasureHeld`], the notice (JSON, see
-    /// [`crate::policy_notice::Notice`]) for [`NotificationKind::PolicyChanged`].
+    /// [`crate::policy_notice::Notice`]) for [`NotificationKind::PolicyChanged`], the
+    /// ticket's id and the reply (`<id>\n<reply>`) for
+    /// [`NotificationKind::PrivacyTicketAnswered`].
     pub token: Option<SecretString>,
 }
 
@@ -289,6 +305,9 @@ pub enum NotifyError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Only legal-compliance notifications go to an address without an account.
+    #[error("this kind of notification goes to accounts only")]
+    NoAccount,
 }
 
 /// Queues a notification without a payload.
@@ -317,6 +336,47 @@ pub async fn enqueue_with_token(
         .await?;
     store
         .enqueue_notification(id, account, kind.as_str(), Some(sealed), Utc::now())
+        .await?;
+    Ok(())
+}
+
+/// The system-key binding of a sealed column of an outbox row without an account.
+fn system_binding(column: &str, id: &str) -> Binding {
+    Binding::system("notification_outbox", column, id)
+}
+
+/// Queues a notification to `address`, someone without an account: the address and the
+/// payload sealed under the system key, with the address's blind index (as accounts and the
+/// suppression list compute it) for the erasure of its owner. Only a legal-compliance kind
+/// goes to an address without an account: nobody consented to anything else there.
+pub async fn enqueue_to_address(
+    store: &Store,
+    vault: &Vault,
+    address: &Email,
+    kind: NotificationKind,
+    payload: &str,
+) -> Result<(), NotifyError> {
+    if kind.purpose() != Purpose::LegalCompliance {
+        return Err(NotifyError::NoAccount);
+    }
+    let id = Uuid::new_v4();
+    let row = id.to_string();
+    let notification = AddressedNotification {
+        id,
+        kind: kind.as_str().to_owned(),
+        recipient_sealed: vault.seal_system(
+            &system_binding("recipient", &row),
+            address.as_str().as_bytes(),
+        )?,
+        recipient_index: vault
+            .blind_index(accounts::EMAIL_INDEX, address.as_str().as_bytes())
+            .to_vec(),
+        payload_sealed: Some(
+            vault.seal_system(&system_binding("payload", &row), payload.as_bytes())?,
+        ),
+    };
+    store
+        .enqueue_notification_to_address(&notification, Utc::now())
         .await?;
     Ok(())
 }
@@ -407,16 +467,22 @@ async fn deliver_one(
     let attempts = record.attempts.saturating_add(1);
     let chain = crate::error_chain(&error);
     if let Some(reply_code) = error.permanent_reply_code() {
+        // The suppression list names the account whose mail was refused (it is erased with
+        // it); an address without an account is not listed, and the one message to it is
+        // given up.
         tracing::warn!(
             notification = %record.id,
             kind = notification.kind.as_str(),
             reply_code,
             error = chain,
-            "notification refused permanently; its address is suppressed"
+            suppressed = record.account.is_some(),
+            "notification refused permanently; given up"
         );
-        store
-            .suppress_address(&email_index, record.account, reply_code, Utc::now())
-            .await?;
+        if let Some(account) = record.account {
+            store
+                .suppress_address(&email_index, account, reply_code, Utc::now())
+                .await?;
+        }
         store.give_up_notification(record.id, Utc::now()).await?;
     } else if attempts >= MAX_ATTEMPTS {
         tracing::warn!(
@@ -458,7 +524,10 @@ async fn prepare(
         tracing::warn!(notification = %record.id, "notification of an unknown kind dropped");
         return Ok(None);
     };
-    let Some(account) = store.account(record.account).await? else {
+    let Some(account_id) = record.account else {
+        return prepare_to_address(vault, record, kind);
+    };
+    let Some(account) = store.account(account_id).await? else {
         return Ok(None);
     };
     // Asked at delivery, on the ledger as it stands: a consent withdrawn or a restriction
@@ -506,7 +575,49 @@ async fn prepare(
     let email_index = vault.blind_index(accounts::EMAIL_INDEX, recipient.as_bytes());
     let notification = Notification {
         id: record.id,
-        account: account.id,
+        account: Some(account.id),
+        kind,
+        recipient: SecretString::from(recipient),
+        token,
+    };
+    Ok(Some((notification, email_index)))
+}
+
+/// The deliverable form of a notification to someone without an account: its address and
+/// payload opened with the system key. No consent ledger exists for them: only a
+/// legal-compliance kind is ever queued so ([`enqueue_to_address`]), and any other is
+/// dropped (`None`), as is a row without its sealed address.
+fn prepare_to_address(
+    vault: &Vault,
+    record: &NotificationRecord,
+    kind: NotificationKind,
+) -> Result<Option<(Notification, [u8; 32])>, NotifyError> {
+    let Some(sealed) = &record.recipient_sealed else {
+        tracing::warn!(notification = %record.id, "a notification without a recipient dropped");
+        return Ok(None);
+    };
+    if kind.purpose() != Purpose::LegalCompliance {
+        tracing::warn!(
+            notification = %record.id,
+            kind = kind.as_str(),
+            "a notification of this kind goes to accounts only: dropped"
+        );
+        return Ok(None);
+    }
+    let row = record.id.to_string();
+    let open = |column: &str, sealed: &[u8]| -> Result<String, NotifyError> {
+        let plaintext = vault.open_system(&system_binding(column, &row), sealed)?;
+        Ok(String::from_utf8_lossy(&plaintext).into_owned())
+    };
+    let recipient = open("recipient", sealed)?;
+    let token = match &record.payload_sealed {
+        Some(sealed) => Some(SecretString::from(open("payload", sealed)?)),
+        None => None,
+    };
+    let email_index = vault.blind_index(accounts::EMAIL_INDEX, recipient.as_bytes());
+    let notification = Notification {
+        id: record.id,
+        account: None,
         kind,
         recipient: SecretString::from(recipient),
         token,
@@ -575,7 +686,7 @@ mod tests {
     fn debug_output_leaves_out_the_address_and_the_token() {
         let notification = Notification {
             id: Uuid::nil(),
-            account: Uuid::nil(),
+            account: Some(Uuid::nil()),
             kind: NotificationKind::VerifyEmail,
             recipient: SecretString::from("alice@example.com"),
             token: Some(SecretString::from("the-token")),

@@ -13,6 +13,7 @@ pub mod identity;
 pub mod net;
 pub mod partner;
 pub mod personalization;
+pub mod privacy_ticket;
 pub mod provider;
 pub mod rights;
 pub mod settings;

@@ -162,7 +162,7 @@ async fn mailer_alone(server: &SmtpServer, config: &Config, messages: usize) -> 
             async move {
                 let notification = Notification {
                     id: Uuid::new_v4(),
-                    account: Uuid::nil(),
+                    account: None,
                     kind: NotificationKind::NewSignIn,
                     recipient: SecretString::from(format!("mail{}@example.com", n % ACCOUNTS)),
                     token: None,

@@ -2,7 +2,9 @@
 //! changed, password changed) written with the change and delivered later by a notifier.
 //! The account, the kind and, where a message carries more (a verification link's token),
 //! that payload sealed under the account's data key; the notifier looks up the address
-//! itself. Delivery state: attempts, when the next is due, delivered or given up; and the
+//! itself. A notification to someone without an account (the DPO's reply to a message sent
+//! without one) has no account: its address is sealed under the system key, with the
+//! address's blind index to find it for an erasure. Delivery state: attempts, when the next is due, delivered or given up; and the
 //! suppression list of addresses mail servers refused for good (by blind index).
 
 use chrono::{DateTime, Utc};
@@ -20,8 +22,9 @@ use crate::{Store, StoreError};
 pub struct NotificationRecord {
     /// The notification's id.
     pub id: Uuid,
-    /// Whom to notify.
-    pub account: Uuid,
+    /// Whom to notify: an account, or `None` for an address sealed in
+    /// [`NotificationRecord::recipient_sealed`].
+    pub account: Option<Uuid>,
     /// What happened (e.g. `new_sign_in`), at most 32 bytes.
     pub kind: String,
     /// When it was queued.
@@ -36,6 +39,34 @@ pub struct NotificationRecord {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// When delivery was given up, if it was.
     pub given_up_at: Option<DateTime<Utc>>,
+    /// The recipient's address sealed under the system key, when there is no account.
+    pub recipient_sealed: Option<Vec<u8>>,
+    /// The blind index of that address, when there is no account.
+    pub recipient_index: Option<Vec<u8>>,
+}
+
+/// A notification to someone without an account: everything the outbox keeps of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AddressedNotification {
+    /// The notification's id.
+    pub id: Uuid,
+    /// What it is about, at most 32 bytes.
+    pub kind: String,
+    /// The recipient's address, sealed under the system key.
+    pub recipient_sealed: Vec<u8>,
+    /// The address's blind index (to find it for the erasure of its owner).
+    pub recipient_index: Vec<u8>,
+    /// What the message carries, sealed under the system key.
+    pub payload_sealed: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for AddressedNotification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddressedNotification")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<notification::Model> for NotificationRecord {
@@ -50,6 +81,8 @@ impl From<notification::Model> for NotificationRecord {
             attempts: u32::try_from(row.attempts).unwrap_or(0),
             next_attempt_at: row.next_attempt_at,
             given_up_at: row.given_up_at,
+            recipient_sealed: row.recipient_sealed,
+            recipient_index: row.recipient_index,
         }
     }
 }
@@ -86,7 +119,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         notification::Entity::insert(notification::ActiveModel {
             id: Set(id),
-            account_id: Set(account),
+            account_id: Set(Some(account)),
             kind: Set(kind.to_owned()),
             created_at: Set(at),
             delivered_at: Set(None),
@@ -94,11 +127,75 @@ impl Store {
             attempts: Set(0),
             next_attempt_at: Set(None),
             given_up_at: Set(None),
+            recipient_sealed: Set(None),
+            recipient_index: Set(None),
         })
         .exec_without_returning(&self.db)
         .await
         .map_err(StoreError::from_insert)?;
         Ok(())
+    }
+
+    /// Queues a notification to someone without an account.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] when the id is taken.
+    pub async fn enqueue_notification_to_address(
+        &self,
+        notification: &AddressedNotification,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        notification::Entity::insert(notification::ActiveModel {
+            id: Set(notification.id),
+            account_id: Set(None),
+            kind: Set(notification.kind.clone()),
+            created_at: Set(at),
+            delivered_at: Set(None),
+            payload_sealed: Set(notification.payload_sealed.clone()),
+            attempts: Set(0),
+            next_attempt_at: Set(None),
+            given_up_at: Set(None),
+            recipient_sealed: Set(Some(notification.recipient_sealed.clone())),
+            recipient_index: Set(Some(notification.recipient_index.clone())),
+        })
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    /// The notifications to someone without an account whose address has the blind index
+    /// `recipient_index`, newest first.
+    pub async fn notifications_to_address(
+        &self,
+        recipient_index: &[u8],
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        Ok(notification::Entity::find()
+            .filter(notification::Column::AccountId.is_null())
+            .filter(notification::Column::RecipientIndex.eq(recipient_index.to_vec()))
+            .order_by_desc(notification::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .into_iter()
+            .map(NotificationRecord::from)
+            .collect())
+    }
+
+    /// Deletes the notifications to someone without an account whose address has the
+    /// blind index `recipient_index`, delivered or not (the address's owner is being
+    /// erased). Returns how many.
+    pub async fn delete_notifications_to_address(
+        &self,
+        recipient_index: &[u8],
+    ) -> Result<u64, StoreError> {
+        let result = notification::Entity::delete_many()
+            .filter(notification::Column::AccountId.is_null())
+            .filter(notification::Column::RecipientIndex.eq(recipient_index.to_vec()))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        Ok(result.rows_affected)
     }
 
     /// Up to `limit` notifications due for delivery at `now`, oldest first: neither

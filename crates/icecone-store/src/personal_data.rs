@@ -162,6 +162,10 @@ pub const REGISTRY: &[Entry] = &[
     ),
     personal(
         "notification_outbox",
+        // A notification without an account (the DPO's reply to a message sent without
+        // one) is tied to a person only by the blind index of its sealed address: the
+        // erasure job deletes those of the person's verified address with their anonymous
+        // tickets (`rights::tickets::forget_anonymous`).
         Owner::Account("account_id"),
         Export::Section("notifications"),
     ),
@@ -222,6 +226,18 @@ pub const REGISTRY: &[Entry] = &[
         "data_requests",
         Owner::Account("account_id"),
         Export::Section("dataRequests"),
+    ),
+    personal(
+        "privacy_ticket_events",
+        // A ticket's history: the replies are sealed as their ticket is. `staff_id` names
+        // the DPO who acted, a bare reference kept for accountability and never exported.
+        // The history of anonymous tickets goes with them (`rights::tickets`).
+        Owner::Through {
+            column: "ticket_id",
+            parent: "privacy_tickets",
+            parent_owner: "account_id",
+        },
+        Export::Section("privacyTickets"),
     ),
     personal(
         "privacy_tickets",
@@ -330,6 +346,7 @@ mod tests {
                 .expect("listed")
         };
         assert!(position("refresh_tokens") < position("sessions"));
+        assert!(position("privacy_ticket_events") < position("privacy_tickets"));
         assert!(position("sessions") < position("accounts"));
         assert!(position("generations") < position("accounts"));
         assert!(position("accounts") < position("data_subjects"));

@@ -104,7 +104,9 @@ impl Store {
         }
         notification::Entity::insert(notification::ActiveModel {
             id: Set(notice.id),
-            account_id: Set(account),
+            account_id: Set(Some(account)),
+            recipient_sealed: Set(None),
+            recipient_index: Set(None),
             kind: Set(notice.kind),
             created_at: Set(notice.at),
             delivered_at: Set(None),

@@ -1,13 +1,22 @@
-//! Repositories for messages to the data protection officer (`privacy_tickets`): sealed by
+//! Repositories for messages to the data protection officer (`privacy_tickets`) and their
+//! history (`privacy_ticket_events`: received, answered with the reply, closed): sealed by
 //! the gateway (under the account's data key when signed in, else under the system key)
-//! before they reach the store.
+//! before they reach the store. A ticket's status changes by one conditional update on the
+//! status it was read in, in the transaction that records the step.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
-use crate::entity::privacy_ticket;
+use crate::entity::{privacy_ticket, privacy_ticket_event};
 use crate::{Store, StoreError};
+
+/// The kind of a ticket's first history entry.
+const RECEIVED: &str = "RECEIVED";
 
 /// A ticket as stored.
 #[derive(Clone, PartialEq, Eq)]
@@ -27,8 +36,60 @@ pub struct PrivacyTicketRecord {
     pub message_sealed: Vec<u8>,
     /// When it arrived.
     pub received_at: DateTime<Utc>,
-    /// Where it stands (`OPEN`).
+    /// Where it stands (`OPEN`, `ANSWERED`, `CLOSED`).
     pub status: String,
+}
+
+/// An entry of a ticket's history as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivacyTicketEventRecord {
+    /// Its id (a ticket's `RECEIVED` entry has the ticket's id).
+    pub id: Uuid,
+    /// The ticket.
+    pub ticket: Uuid,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened (`RECEIVED`, `ANSWERED`, `CLOSED`).
+    pub kind: String,
+    /// The staff member who acted (a bare account id), for the DPO's steps.
+    pub staff: Option<Uuid>,
+    /// The reply, sealed as the ticket is, for `ANSWERED`.
+    pub reply_sealed: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for PrivacyTicketEventRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivacyTicketEventRecord")
+            .field("id", &self.id)
+            .field("ticket", &self.ticket)
+            .field("at", &self.at)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<privacy_ticket_event::Model> for PrivacyTicketEventRecord {
+    fn from(row: privacy_ticket_event::Model) -> Self {
+        Self {
+            id: row.id,
+            ticket: row.ticket_id,
+            at: row.at,
+            kind: row.kind,
+            staff: row.staff_id,
+            reply_sealed: row.reply_sealed,
+        }
+    }
+}
+
+fn event_row(event: &PrivacyTicketEventRecord) -> privacy_ticket_event::ActiveModel {
+    privacy_ticket_event::ActiveModel {
+        id: Set(event.id),
+        ticket_id: Set(event.ticket),
+        at: Set(event.at),
+        kind: Set(event.kind.clone()),
+        staff_id: Set(event.staff),
+        reply_sealed: Set(event.reply_sealed.clone()),
+    }
 }
 
 impl std::fmt::Debug for PrivacyTicketRecord {
@@ -58,7 +119,8 @@ impl From<privacy_ticket::Model> for PrivacyTicketRecord {
 }
 
 impl Store {
-    /// Stores a ticket.
+    /// Stores a ticket with its `RECEIVED` history entry (whose id is the ticket's), in one
+    /// transaction.
     ///
     /// # Errors
     /// [`StoreError::Duplicate`] when the id is taken.
@@ -66,6 +128,7 @@ impl Store {
         &self,
         ticket: &PrivacyTicketRecord,
     ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await.map_err(StoreError::Query)?;
         privacy_ticket::Entity::insert(privacy_ticket::ActiveModel {
             id: Set(ticket.id),
             account_id: Set(ticket.account),
@@ -76,10 +139,88 @@ impl Store {
             received_at: Set(ticket.received_at),
             status: Set(ticket.status.clone()),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&txn)
         .await
         .map_err(StoreError::from_insert)?;
-        Ok(())
+        privacy_ticket_event::Entity::insert(event_row(&PrivacyTicketEventRecord {
+            id: ticket.id,
+            ticket: ticket.id,
+            at: ticket.received_at,
+            kind: RECEIVED.to_owned(),
+            staff: None,
+            reply_sealed: None,
+        }))
+        .exec_without_returning(&txn)
+        .await
+        .map_err(StoreError::from_insert)?;
+        txn.commit().await.map_err(StoreError::Query)
+    }
+
+    /// The ticket `id`, if there is one.
+    pub async fn privacy_ticket(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<PrivacyTicketRecord>, StoreError> {
+        Ok(privacy_ticket::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .map(PrivacyTicketRecord::from))
+    }
+
+    /// Moves ticket `id` from one of the statuses `from` to `to` and records `event` in its
+    /// history, in one transaction. Returns `false`, changing nothing, when the ticket is in
+    /// none of `from` (any more): one conditional update, so of two concurrent steps from
+    /// the same status read, only those the lifecycle allows from the status the other left
+    /// can follow.
+    pub async fn step_privacy_ticket(
+        &self,
+        id: Uuid,
+        from: &[&str],
+        to: &str,
+        event: &PrivacyTicketEventRecord,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await.map_err(StoreError::Query)?;
+        let updated = privacy_ticket::Entity::update_many()
+            .col_expr(privacy_ticket::Column::Status, Expr::value(to))
+            .filter(privacy_ticket::Column::Id.eq(id))
+            .filter(privacy_ticket::Column::Status.is_in(from.iter().copied()))
+            .exec(&txn)
+            .await
+            .map_err(StoreError::Query)?;
+        if updated.rows_affected == 0 {
+            return Ok(false);
+        }
+        privacy_ticket_event::Entity::insert(event_row(event))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(StoreError::from_insert)?;
+        txn.commit().await.map_err(StoreError::Query)?;
+        Ok(true)
+    }
+
+    /// The history of the tickets `ids`, oldest first.
+    pub async fn privacy_ticket_events(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<Vec<PrivacyTicketEventRecord>, StoreError> {
+        let mut events = Vec::new();
+        // Bounded lists of bound values: SQLite allows at most 32,766 per statement.
+        for chunk in ids.chunks(500) {
+            events.extend(
+                privacy_ticket_event::Entity::find()
+                    .filter(privacy_ticket_event::Column::TicketId.is_in(chunk.iter().copied()))
+                    .order_by_asc(privacy_ticket_event::Column::At)
+                    .order_by_asc(privacy_ticket_event::Column::Id)
+                    .all(&self.db)
+                    .await
+                    .map_err(StoreError::Query)?
+                    .into_iter()
+                    .map(PrivacyTicketEventRecord::from),
+            );
+        }
+        events.sort_by_key(|event| (event.at, event.id));
+        Ok(events)
     }
 
     /// Every ticket, newest first.
@@ -107,18 +248,38 @@ impl Store {
     }
 
     /// Deletes the anonymous tickets whose reply address has the blind index
-    /// `reply_index` (its owner's account is being erased). Returns how many.
+    /// `reply_index`, with their history (its owner's account is being erased), in one
+    /// transaction. Returns how many tickets.
     pub async fn delete_anonymous_privacy_tickets(
         &self,
         reply_index: &[u8],
     ) -> Result<u64, StoreError> {
-        let result = privacy_ticket::Entity::delete_many()
+        let txn = self.db.begin().await.map_err(StoreError::Query)?;
+        let ids: Vec<Uuid> = privacy_ticket::Entity::find()
+            .select_only()
+            .column(privacy_ticket::Column::Id)
             .filter(privacy_ticket::Column::AccountId.is_null())
             .filter(privacy_ticket::Column::EmailIndex.eq(reply_index.to_vec()))
-            .exec(&self.db)
+            .into_tuple()
+            .all(&txn)
             .await
             .map_err(StoreError::Query)?;
-        Ok(result.rows_affected)
+        let mut deleted = 0;
+        for chunk in ids.chunks(500) {
+            privacy_ticket_event::Entity::delete_many()
+                .filter(privacy_ticket_event::Column::TicketId.is_in(chunk.iter().copied()))
+                .exec(&txn)
+                .await
+                .map_err(StoreError::Query)?;
+            deleted += privacy_ticket::Entity::delete_many()
+                .filter(privacy_ticket::Column::Id.is_in(chunk.iter().copied()))
+                .exec(&txn)
+                .await
+                .map_err(StoreError::Query)?
+                .rows_affected;
+        }
+        txn.commit().await.map_err(StoreError::Query)?;
+        Ok(deleted)
     }
 
     async fn tickets_where(

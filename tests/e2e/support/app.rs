@@ -49,7 +49,7 @@ pub(crate) struct TestApp {
 /// A notification as the test notifier received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Delivered {
-    pub(crate) account: Uuid,
+    pub(crate) account: Option<Uuid>,
     pub(crate) kind: NotificationKind,
     pub(crate) recipient: String,
     pub(crate) token: Option<String>,

@@ -252,7 +252,7 @@ mod tests {
     fn verification(id: Uuid) -> Notification {
         Notification {
             id,
-            account: Uuid::nil(),
+            account: Some(Uuid::nil()),
             kind: NotificationKind::VerifyEmail,
             recipient: SecretString::from("alice@example.com"),
             token: Some(SecretString::from("the-token")),

@@ -30,10 +30,12 @@ pub fn verification_link(public_url: &PublicUrl, token: &str) -> String {
     public_url.join(&format!("{VERIFY_EMAIL_PATH}?token={token}"))
 }
 
-/// A paragraph of a message: text, or a link with its label.
+/// A paragraph of a message: text, a link with its label, or someone's words quoted as
+/// they wrote them (line breaks kept).
 enum Block {
     Text(String),
     Link { label: &'static str, url: String },
+    Quote(String),
 }
 
 /// Renders the message of `kind`. `payload` is what the notification carries (see
@@ -161,6 +163,26 @@ pub fn render(kind: NotificationKind, payload: Option<&str>, public_url: &Public
                 sign_in,
             ],
         ),
+        NotificationKind::PrivacyTicketAnswered => {
+            // The payload is `<ticket id>\n<reply>`. The ticket's own subject is not
+            // repeated: it is the sender's free text, and the reference identifies it.
+            let (reference, reply) = payload
+                .unwrap_or_default()
+                .split_once('\n')
+                .unwrap_or_default();
+            (
+                "Our Data Protection Officer answered your message",
+                vec![
+                    Block::Text(format!(
+                        "IceCone's Data Protection Officer answered the message you sent us (reference {reference}):"
+                    )),
+                    Block::Quote(reply.to_owned()),
+                    text(
+                        "To write again, use the contact form of our privacy page and quote the reference.",
+                    ),
+                ],
+            )
+        }
         NotificationKind::ErasureHeld => (
             "The deletion of your IceCone account is on hold",
             vec![
@@ -255,6 +277,15 @@ fn plain(blocks: &[Block]) -> String {
                 out.push_str(":\n");
                 out.push_str(url);
             }
+            Block::Quote(quoted) => {
+                for (n, line) in quoted.lines().enumerate() {
+                    if n > 0 {
+                        out.push('\n');
+                    }
+                    out.push_str("> ");
+                    out.push_str(line);
+                }
+            }
         }
         out.push_str("\n\n");
     }
@@ -275,6 +306,13 @@ fn html(subject: &str, blocks: &[Block]) -> String {
                 escape(url),
                 escape(label)
             )),
+            Block::Quote(quoted) => {
+                let lines: Vec<String> = quoted.lines().map(escape).collect();
+                out.push_str(&format!(
+                    "<blockquote><p>{}</p></blockquote>\n",
+                    lines.join("<br>\n")
+                ));
+            }
         }
     }
     out.push_str("<p>&#8212;<br>IceCone</p>\n</body>\n</html>\n");
@@ -339,6 +377,34 @@ mod tests {
                 rendered.html
             );
         }
+    }
+
+    #[test]
+    fn a_reply_of_the_dpo_is_quoted_line_by_line_with_its_reference_and_escaped_in_html() {
+        let rendered = render(
+            NotificationKind::PrivacyTicketAnswered,
+            Some("0f0e-ref\nDear sender,\nwe keep <nothing> & more."),
+            &base(),
+        );
+        assert_eq!(
+            rendered.subject,
+            "Our Data Protection Officer answered your message"
+        );
+        assert!(
+            rendered.text.contains(
+                "(reference 0f0e-ref):\n\n> Dear sender,\n> we keep <nothing> & more.\n\n"
+            ),
+            "{}",
+            rendered.text
+        );
+        assert!(
+            rendered.html.contains(
+                "<blockquote><p>Dear sender,<br>\nwe keep &lt;nothing&gt; &amp; more.</p></blockquote>"
+            ),
+            "{}",
+            rendered.html
+        );
+        assert!(rendered.html.contains("(reference 0f0e-ref):"));
     }
 
     #[test]

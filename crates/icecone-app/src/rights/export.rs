@@ -592,13 +592,27 @@ impl ExportJobs {
             .await?
             .into_iter()
             .map(|ticket| {
+                // The history without the staff member who acted: the person is answered
+                // by "the Data Protection Officer", never by a named employee.
+                let history: Vec<Value> = ticket
+                    .history
+                    .iter()
+                    .map(|event| {
+                        json!({
+                            "at": time(event.at),
+                            "kind": event.kind.as_str(),
+                            "reply": event.reply,
+                        })
+                    })
+                    .collect();
                 json!({
                     "id": ticket.id.to_string(),
                     "receivedAt": time(ticket.received_at),
                     "replyEmail": ticket.email,
                     "subject": ticket.subject,
                     "message": ticket.message,
-                    "status": ticket.status,
+                    "status": ticket.status.as_str(),
+                    "history": history,
                 })
             })
             .collect();
@@ -644,9 +658,14 @@ impl ExportJobs {
 
         // Which notices were queued for the person and when they went out; never what a
         // message carries (a verification link's token is a credential, not information).
-        let notifications: Vec<Value> = store
-            .notifications_of(owner.id)
-            .await?
+        let mut queued = store.notifications_of(owner.id).await?;
+        // The DPO's replies to messages the person sent from their verified address
+        // without an account.
+        if let Some(index) = super::tickets::verified_address_index(owner) {
+            queued.extend(store.notifications_to_address(index).await?);
+            queued.sort_by_key(|notification| std::cmp::Reverse(notification.created_at));
+        }
+        let notifications: Vec<Value> = queued
             .into_iter()
             .map(|notification| {
                 json!({

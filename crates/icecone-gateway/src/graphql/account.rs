@@ -179,6 +179,17 @@ impl Account {
         super::rights::requests_of(ctx, self.record.id).await
     }
 
+    /// The person's messages to the data protection officer, newest first, with where each
+    /// stands and the DPO's replies: those sent while signed in, and those sent without an
+    /// account from the account's verified address.
+    #[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+    async fn privacy_tickets(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::rights::PrivacyTicket>, ApiError> {
+        super::rights::tickets_of(ctx, &self.record).await
+    }
+
     /// The account's open deletion request (`requestAccountDeletion`), if any: when it
     /// runs, and the grounds of a legal hold that keeps it from running.
     #[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]

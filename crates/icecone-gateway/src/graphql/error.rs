@@ -450,10 +450,16 @@ impl From<RightsError> for ApiError {
 }
 
 impl From<TicketError> for ApiError {
-    /// Messages to the privacy officer: the input rule broken, or throttling.
+    /// Messages to the privacy officer: the input rule broken, throttling, an unknown
+    /// ticket or a step a closed ticket does not allow.
     fn from(error: TicketError) -> Self {
         match error {
             TicketError::BadInput(message) => Self::BadUserInput(message.to_owned()),
+            TicketError::NotFound => Self::NotFound,
+            TicketError::Step(refused) => Self::FailedPrecondition(error_message(&refused)),
+            TicketError::Changed => {
+                Self::FailedPrecondition("the ticket changed meanwhile: read it again".to_owned())
+            }
             TicketError::Throttled {
                 retry_after_seconds,
             } => Self::RateLimited {

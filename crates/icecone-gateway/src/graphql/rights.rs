@@ -4,9 +4,9 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use icecone_core::rights::{DataRequestStatus, Deadline};
+use icecone_store::accounts::AccountRecord;
 use icecone_store::data_requests::DataRequestRecord;
 use icecone_store::erasure::{AccountDeletion, DeletionState};
-use icecone_store::privacy_tickets::PrivacyTicketRecord;
 
 use super::caller::{services, viewer_account};
 use super::classification::essential;
@@ -16,7 +16,7 @@ use super::error::{ApiError, internal};
 use crate::request::RequestId;
 use icecone_app::auth::viewer::Viewer;
 use icecone_app::erasure::HoldGround;
-use icecone_app::rights::tickets::{self, TicketInput};
+use icecone_app::rights::tickets::{self, OpenedTicket, TicketInput};
 use icecone_app::rights::{self, export};
 
 /// Which right a data request exercises (GDPR Art. 15 to 21).
@@ -350,26 +350,98 @@ pub(crate) struct PrivacyTicketInput {
     message: String,
 }
 
-/// A message received by the data protection officer, as its sender sees it.
+/// Where a message to the data protection officer stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "PrivacyTicketStatus",
+    remote = "icecone_core::privacy_ticket::TicketStatus"
+)]
+pub(crate) enum PrivacyTicketStatusValue {
+    /// Received, not yet answered.
+    Open,
+    /// Answered by the data protection officer (it may be answered again).
+    Answered,
+    /// Closed: it is not answered any more; write a new message instead.
+    Closed,
+}
+
+/// What happened to a message to the data protection officer.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "PrivacyTicketEventKind",
+    remote = "icecone_core::privacy_ticket::TicketEventKind"
+)]
+pub(crate) enum PrivacyTicketEventKindValue {
+    /// It arrived.
+    Received,
+    /// The data protection officer answered it.
+    Answered,
+    /// The data protection officer closed it.
+    Closed,
+}
+
+/// A reply of IceCone's Data Protection Officer.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+pub(crate) struct PrivacyTicketReply {
+    /// When it was sent.
+    sent_at: DateTime<Utc>,
+    /// The reply.
+    message: String,
+}
+
+/// A message received by the data protection officer, as its sender sees it: what they
+/// wrote, where it stands and the replies (from "the Data Protection Officer", never a
+/// named member of staff).
 #[derive(SimpleObject)]
 #[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
 pub(crate) struct PrivacyTicket {
     /// Its id (quote it in later messages).
     id: ID,
+    /// The subject line.
+    subject: String,
+    /// The message.
+    message: String,
     /// When it arrived.
     received_at: DateTime<Utc>,
-    /// Where it stands (`OPEN`).
-    status: String,
+    /// Where it stands.
+    status: PrivacyTicketStatusValue,
+    /// The data protection officer's replies, oldest first.
+    replies: Vec<PrivacyTicketReply>,
 }
 
-impl From<PrivacyTicketRecord> for PrivacyTicket {
-    fn from(record: PrivacyTicketRecord) -> Self {
+impl From<OpenedTicket> for PrivacyTicket {
+    fn from(ticket: OpenedTicket) -> Self {
+        let replies = ticket
+            .replies()
+            .map(|(at, reply)| PrivacyTicketReply {
+                sent_at: *at,
+                message: reply.to_owned(),
+            })
+            .collect();
         Self {
-            id: ID(record.id.to_string()),
-            received_at: record.received_at,
-            status: record.status,
+            id: ID(ticket.id.to_string()),
+            subject: ticket.subject,
+            message: ticket.message,
+            received_at: ticket.received_at,
+            status: ticket.status.into(),
+            replies,
         }
     }
+}
+
+/// `me { privacyTickets }`: the person's messages to the DPO, opened.
+pub(crate) async fn tickets_of(
+    ctx: &Context<'_>,
+    person: &AccountRecord,
+) -> Result<Vec<PrivacyTicket>, ApiError> {
+    let services = services(ctx)?;
+    Ok(tickets::read_of(&services.store, &services.vault, person)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(PrivacyTicket::from)
+        .collect())
 }
 
 #[derive(Debug, Default)]

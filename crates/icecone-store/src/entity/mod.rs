@@ -28,6 +28,7 @@ pub(crate) mod partner;
 pub(crate) mod partner_grant;
 pub(crate) mod partner_key;
 pub(crate) mod privacy_ticket;
+pub(crate) mod privacy_ticket_event;
 pub(crate) mod provider_credential;
 pub(crate) mod recovery_code;
 pub(crate) mod refresh_token;

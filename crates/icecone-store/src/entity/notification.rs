@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub account_id: Uuid,
+    pub account_id: Option<Uuid>,
     pub kind: String,
     pub created_at: ChronoDateTimeUtc,
     pub delivered_at: Option<ChronoDateTimeUtc>,
@@ -13,6 +13,8 @@ pub struct Model {
     pub attempts: i32,
     pub next_attempt_at: Option<ChronoDateTimeUtc>,
     pub given_up_at: Option<ChronoDateTimeUtc>,
+    pub recipient_sealed: Option<Vec<u8>>,
+    pub recipient_index: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ mod outbox;
 mod partners;
 mod personal_data;
 mod policy_notices;
+mod privacy_tickets;
 mod provider_credentials;
 mod sessions;
 mod signing_keys;

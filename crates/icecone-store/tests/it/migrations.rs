@@ -1,7 +1,7 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 33] = [
+const ALL_TABLES: [&str; 34] = [
     "account_deletions",
     "accounts",
     "attempt_counters",
@@ -25,6 +25,7 @@ const ALL_TABLES: [&str; 33] = [
     "partner_grants",
     "partner_keys",
     "partners",
+    "privacy_ticket_events",
     "privacy_tickets",
     "provider_credentials",
     "recovery_codes",

@@ -38,7 +38,7 @@ async fn undelivered_notifications_are_listed_oldest_first_until_delivered() {
             .collect::<Vec<_>>(),
         [(first, "new_sign_in"), (second, "mfa_changed")]
     );
-    assert_eq!(pending[0].account, account);
+    assert_eq!(pending[0].account, Some(account));
     assert_eq!(pending[0].created_at, at);
     assert_eq!(pending[0].delivered_at, None);
     assert_eq!(pending[0].attempts, 0);

@@ -51,7 +51,7 @@ async fn every_table_of_the_database_is_in_the_personal_data_registry() {
     assert!(kept[0].1.contains("Art. 17(3)"));
 }
 
-fn deletion(account: Uuid, grace_seconds: i64) -> (AccountDeletion, NewJob) {
+pub(crate) fn deletion(account: Uuid, grace_seconds: i64) -> (AccountDeletion, NewJob) {
     let id = Uuid::new_v4();
     let requested_at = now();
     let runs_at = plus(requested_at, grace_seconds);

@@ -1,6 +1,8 @@
 //! DPO's queue of data subject requests: `dataRequests`, `privacyTickets`, and the manual
 //! steps `extendDataRequest`, `completeDataRequest`, `denyDataRequest` — each recorded in
-//! the audit trail (with its reason) before it happens and in the request's history.
+//! the audit trail (with its reason) before it happens and in the request's history — and
+//! `answerPrivacyTicket`, `closePrivacyTicket`, recorded in the audit trail (who, which
+//! ticket, never the text) and in the ticket's history.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -15,9 +17,13 @@ use crate::graphql::classification::essential;
 use crate::graphql::consent::PurposeValue;
 use crate::graphql::erasure;
 use crate::graphql::error::{ApiError, internal};
-use crate::graphql::rights::{DataRequest, DataRequestStatusValue, Reader};
+use crate::graphql::rights::{
+    DataRequest, DataRequestStatusValue, PrivacyTicket, PrivacyTicketEventKindValue,
+    PrivacyTicketStatusValue, Reader,
+};
 use crate::request::RequestId;
 use icecone_app::audit::{self, AuditEvent};
+use icecone_app::rights::tickets::{DpoAct, OpenedTicket};
 use icecone_app::rights::{self, StaffAct, tickets};
 
 /// `dataRequests`, `privacyTickets`: DPO or ADMIN, with a second factor in the session.
@@ -62,7 +68,47 @@ pub(crate) struct PrivacyTicketView {
     /// When it arrived.
     received_at: DateTime<Utc>,
     /// Where it stands.
-    status: String,
+    status: PrivacyTicketStatusValue,
+    /// What happened to it, oldest first.
+    history: Vec<PrivacyTicketEvent>,
+}
+
+/// An entry of a ticket's history, for DPO staff.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+pub(crate) struct PrivacyTicketEvent {
+    /// When it happened.
+    at: DateTime<Utc>,
+    /// What happened.
+    kind: PrivacyTicketEventKindValue,
+    /// The staff member who answered or closed it.
+    staff_id: Option<ID>,
+    /// The reply sent, for `ANSWERED`.
+    reply: Option<String>,
+}
+
+impl From<OpenedTicket> for PrivacyTicketView {
+    fn from(ticket: OpenedTicket) -> Self {
+        Self {
+            id: ID(ticket.id.to_string()),
+            account_id: ticket.account.map(|id| ID(id.to_string())),
+            email: ticket.email,
+            subject: ticket.subject,
+            message: ticket.message,
+            received_at: ticket.received_at,
+            status: ticket.status.into(),
+            history: ticket
+                .history
+                .into_iter()
+                .map(|event| PrivacyTicketEvent {
+                    at: event.at,
+                    kind: event.kind.into(),
+                    staff_id: event.staff.map(|id| ID(id.to_string())),
+                    reply: event.reply,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -113,8 +159,8 @@ impl RightsStaffQuery {
         Ok(requests)
     }
 
-    /// The messages sent to the DPO (`contactPrivacyOfficer`), newest first, opened. The
-    /// read is recorded in the audit trail first.
+    /// The messages sent to the DPO (`contactPrivacyOfficer`), newest first, opened, with
+    /// where each stands and its history. The read is recorded in the audit trail first.
     #[graphql(
         guard = READ_REQUESTS.guard(),
         directive = requires_role::apply(READ_REQUESTS.roles()),
@@ -126,18 +172,7 @@ impl RightsStaffQuery {
         let opened = tickets::read_all(&services.store, &services.vault)
             .await
             .map_err(internal)?;
-        Ok(opened
-            .into_iter()
-            .map(|ticket| PrivacyTicketView {
-                id: ID(ticket.id.to_string()),
-                account_id: ticket.account.map(|id| ID(id.to_string())),
-                email: ticket.email,
-                subject: ticket.subject,
-                message: ticket.message,
-                received_at: ticket.received_at,
-                status: ticket.status,
-            })
-            .collect())
+        Ok(opened.into_iter().map(PrivacyTicketView::from).collect())
     }
 }
 
@@ -152,8 +187,64 @@ fn act<'a>(ctx: &Context<'a>, reason: &'a StaffReason) -> Result<StaffAct<'a>, A
     })
 }
 
+fn dpo_act<'a>(ctx: &Context<'a>) -> Result<DpoAct<'a>, ApiError> {
+    Ok(DpoAct {
+        staff: signed_in(ctx)?.account,
+        request_id: ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
+    })
+}
+
 #[Object]
 impl RightsStaffMutation {
+    /// Answers a message to the DPO with `message` (1 to 5000 characters): the reply is
+    /// kept with the ticket (encrypted as the ticket is), sent by e-mail — to the sender's
+    /// account, or to the reply address of a message sent without one — and shown in the
+    /// sender's `me { privacyTickets }`. The ticket becomes `ANSWERED`; an answered one can
+    /// be answered again, a `CLOSED` one is `FAILED_PRECONDITION`. `NOT_FOUND` for an
+    /// unknown id. Recorded in the audit trail (who, which ticket; never the text).
+    #[graphql(
+        guard = ACT_ON_REQUEST.guard(),
+        directive = requires_role::apply(ACT_ON_REQUEST.roles()),
+        directive = requires_mfa::apply(ACT_ON_REQUEST.fresh_mfa())
+    )]
+    async fn answer_privacy_ticket(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        message: String,
+    ) -> Result<PrivacyTicket, ApiError> {
+        let id = uuid::Uuid::try_parse(id.as_str()).map_err(|_| ApiError::NotFound)?;
+        let services = services(ctx)?;
+        let ticket = tickets::answer(
+            &services.store,
+            &services.vault,
+            dpo_act(ctx)?,
+            id,
+            &message,
+        )
+        .await?;
+        Ok(ticket.into())
+    }
+
+    /// Closes a message to the DPO: it is no longer answered (the sender writes a new one).
+    /// `FAILED_PRECONDITION` when it is closed already, `NOT_FOUND` for an unknown id.
+    /// Recorded in the audit trail and the ticket's history.
+    #[graphql(
+        guard = ACT_ON_REQUEST.guard(),
+        directive = requires_role::apply(ACT_ON_REQUEST.roles()),
+        directive = requires_mfa::apply(ACT_ON_REQUEST.fresh_mfa())
+    )]
+    async fn close_privacy_ticket(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<PrivacyTicket, ApiError> {
+        let id = uuid::Uuid::try_parse(id.as_str()).map_err(|_| ApiError::NotFound)?;
+        let services = services(ctx)?;
+        let ticket = tickets::close(&services.store, &services.vault, dpo_act(ctx)?, id).await?;
+        Ok(ticket.into())
+    }
+
     /// Extends a request's deadline by `months` (1 or 2, default 2) — once, and only
     /// before its original due date (GDPR Art. 12(3)); `reason` (10 to 500 characters) is
     /// kept with the request and told to the person. Otherwise `FAILED_PRECONDITION`.
