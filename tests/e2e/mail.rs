@@ -21,7 +21,7 @@ const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, pa
 const FROM: &str = "IceCone <no-reply@icecone.example>";
 
 /// Points the gateway at `server` over STARTTLS, trusting its certificate.
-fn mail_to(server: &SmtpServer, settings: &mut Settings) {
+pub(crate) fn mail_to(server: &SmtpServer, settings: &mut Settings) {
     std::fs::create_dir_all(&settings.data_dir).expect("data dir");
     let ca = settings.data_dir.join("smtp-ca.pem");
     std::fs::write(&ca, server.ca_pem()).expect("CA file");
@@ -31,7 +31,7 @@ fn mail_to(server: &SmtpServer, settings: &mut Settings) {
 }
 
 /// Signs `email` up; the access token and the account id.
-async fn sign_up(app: &TestApp, email: &str) -> (String, Uuid) {
+pub(crate) async fn sign_up(app: &TestApp, email: &str) -> (String, Uuid) {
     let body = app
         .graphql(
             None,

@@ -36,6 +36,8 @@ pub struct NotificationRecord {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// When delivery was given up, if it was.
     pub given_up_at: Option<DateTime<Utc>>,
+    /// The mail campaign it is a message of, if it is one.
+    pub campaign: Option<Uuid>,
 }
 
 impl From<notification::Model> for NotificationRecord {
@@ -50,6 +52,7 @@ impl From<notification::Model> for NotificationRecord {
             attempts: u32::try_from(row.attempts).unwrap_or(0),
             next_attempt_at: row.next_attempt_at,
             given_up_at: row.given_up_at,
+            campaign: row.campaign_id,
         }
     }
 }
@@ -94,6 +97,7 @@ impl Store {
             attempts: Set(0),
             next_attempt_at: Set(None),
             given_up_at: Set(None),
+            campaign_id: Set(None),
         })
         .exec_without_returning(&self.db)
         .await

@@ -13,6 +13,7 @@ pub struct Model {
     pub attempts: i32,
     pub next_attempt_at: Option<ChronoDateTimeUtc>,
     pub given_up_at: Option<ChronoDateTimeUtc>,
+    pub campaign_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,7 @@ mod m20261129_000014_generations_by_account;
 mod m20261207_000016_export_chunks;
 mod m20261207_000017_generation_parameters;
 mod m20261207_000018_mail_delivery;
+mod m20261207_000020_mail_campaigns;
 
 pub(crate) struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_export_chunks::Migration),
             Box::new(m20261207_000017_generation_parameters::Migration),
             Box::new(m20261207_000018_mail_delivery::Migration),
+            Box::new(m20261207_000020_mail_campaigns::Migration),
         ]
     }
 }
