@@ -149,7 +149,7 @@ async fn queue(store: &Store, campaign: Uuid, kind: CampaignKind) -> Result<u64,
         queued += store
             .queue_campaign_messages(campaign, notification_kind, &recipients, Utc::now())
             .await?;
-        if (page.len() as u64) < QUEUE_BATCH {
+        if u64::try_from(page.len()).unwrap_or(u64::MAX) < QUEUE_BATCH {
             return Ok(queued);
         }
     }

@@ -159,7 +159,7 @@ mod tests {
         ];
         for (input, expected) in cases {
             let got = Subject::parse(input);
-            assert_eq!(got.as_ref().map(Subject::as_str), expected.as_ref().map(|s| *s).map_err(|e| e), "{input:?}");
+            assert_eq!(got.as_ref().map(Subject::as_str), expected.as_ref().copied(), "{input:?}");
         }
         let long_text = "t".repeat(MAX_TEXT_CHARS + 1);
         let cases: &[(&str, Result<&str, CampaignTextError>)] = &[
@@ -170,7 +170,7 @@ mod tests {
         ];
         for (input, expected) in cases {
             let got = Text::parse(input);
-            assert_eq!(got.as_ref().map(Text::as_str), expected.as_ref().map(|s| *s).map_err(|e| e), "{input:?}");
+            assert_eq!(got.as_ref().map(Text::as_str), expected.as_ref().copied(), "{input:?}");
         }
     }
 
