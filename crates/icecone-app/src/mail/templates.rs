@@ -283,7 +283,6 @@ mod tests {
         PublicUrl::parse("https://icecone.example").expect("url")
     }
 
-    #[test]
     fn campaign() -> CampaignMessage {
         CampaignMessage {
             subject: "New <models> & more".to_owned(),
