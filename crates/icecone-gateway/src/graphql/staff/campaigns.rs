@@ -171,7 +171,8 @@ impl CampaignMutation {
     #[graphql(
         guard = LIFT_SUPPRESSION.guard(),
         directive = requires_role::apply(LIFT_SUPPRESSION.roles()),
-        directive = requires_mfa::apply(LIFT_SUPPRESSION.fresh_mfa())
+        directive = requires_mfa::apply(LIFT_SUPPRESSION.fresh_mfa()),
+        directive = essential::apply(PurposeValue::ServiceProvision)
     )]
     async fn lift_mail_suppression(
         &self,
