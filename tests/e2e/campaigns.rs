@@ -36,7 +36,9 @@ async fn marketing(app: &TestApp, token: &str) -> Value {
 /// A registered, signed-in person who agreed to marketing.
 async fn consenting(app: &TestApp, email: &str) -> Person {
     let person = app.person(email).await;
-    let body = app.set_consent(&person.access_token, "MARKETING", true).await;
+    let body = app
+        .set_consent(&person.access_token, "MARKETING", true)
+        .await;
     assert_eq!(body["data"]["setConsent"]["granted"], true, "{body}");
     person
 }
@@ -82,7 +84,10 @@ async fn product_news_reaches_only_consenting_verified_accounts_once_with_one_cl
             json!({}),
         )
         .await;
-    assert_eq!(body["data"]["objectToProcessing"]["granted"], false, "{body}");
+    assert_eq!(
+        body["data"]["objectToProcessing"]["granted"], false,
+        "{body}"
+    );
     let restricted = consenting(&app, "restricted@example.com").await;
     let body = restricted
         .graphql(
@@ -91,7 +96,10 @@ async fn product_news_reaches_only_consenting_verified_accounts_once_with_one_cl
             json!({}),
         )
         .await;
-    assert_eq!(body["data"]["restrictProcessing"]["processingRestricted"], true, "{body}");
+    assert_eq!(
+        body["data"]["restrictProcessing"]["processingRestricted"], true,
+        "{body}"
+    );
     let gpc = consenting(&app, "gpc@example.com").await;
     let answer = app
         .send(
@@ -119,14 +127,18 @@ async fn product_news_reaches_only_consenting_verified_accounts_once_with_one_cl
 
     let admin = app.admin("admin@icecone.example").await;
     let subject = "IceCone news: <video> & more";
-    let text = "New video models are here.\nTry them today.\n\nPrompts <b>can</b> be longer & richer.";
+    let text =
+        "New video models are here.\nTry them today.\n\nPrompts <b>can</b> be longer & richer.";
     let sent = app
         .graphql(Some(&admin.fresh), NEWS, json!({ "s": subject, "t": text }))
         .await;
     let campaign = &sent["data"]["sendProductNews"];
     assert_eq!(campaign["kind"], "PRODUCT_NEWS", "{sent}");
     assert_eq!(campaign["subject"], subject);
-    assert_eq!(campaign["queuedFor"], 1, "only yes@ is in the audience: {sent}");
+    assert_eq!(
+        campaign["queuedFor"], 1,
+        "only yes@ is in the audience: {sent}"
+    );
 
     let received = settle(&server, subject, 1).await;
     assert_eq!(received.len(), 1);
@@ -138,13 +150,25 @@ async fn product_news_reaches_only_consenting_verified_accounts_once_with_one_cl
     let again = app
         .graphql(Some(&admin.fresh), NEWS, json!({ "s": subject, "t": text }))
         .await;
-    assert_eq!(again["data"]["sendProductNews"]["id"], campaign["id"], "{again}");
+    assert_eq!(
+        again["data"]["sendProductNews"]["id"], campaign["id"],
+        "{again}"
+    );
     assert_eq!(again["data"]["sendProductNews"]["queuedFor"], 1);
     assert_eq!(settle(&server, subject, 2).await.len(), 1, "delivered once");
-    assert_eq!(actions(&app, "mail.send_product_news").await, 2, "each send audited");
+    assert_eq!(
+        actions(&app, "mail.send_product_news").await,
+        2,
+        "each send audited"
+    );
 
     // The whole message.
-    let outbox = app.db.store().notifications_of(yes.id).await.expect("outbox");
+    let outbox = app
+        .db
+        .store()
+        .notifications_of(yes.id)
+        .await
+        .expect("outbox");
     let row = outbox
         .iter()
         .find(|row| row.kind == "product_news")
@@ -254,7 +278,12 @@ async fn product_news_reaches_only_consenting_verified_accounts_once_with_one_cl
     let now = marketing(&app, &yes.access_token).await;
     assert_eq!(now["granted"], false, "{now}");
     assert_eq!(now["source"], "UNSUBSCRIBE");
-    let ledger = app.db.store().consent_entries(yes.id).await.expect("ledger");
+    let ledger = app
+        .db
+        .store()
+        .consent_entries(yes.id)
+        .await
+        .expect("ledger");
     assert_eq!(
         ledger
             .iter()
@@ -264,7 +293,9 @@ async fn product_news_reaches_only_consenting_verified_accounts_once_with_one_cl
         "the second click records nothing"
     );
     // The token did nothing else: the other consents and the account are as they were.
-    let body = app.graphql(Some(&yes.access_token), "{ me { id } }", json!({})).await;
+    let body = app
+        .graphql(Some(&yes.access_token), "{ me { id } }", json!({}))
+        .await;
     assert_eq!(body["data"]["me"]["id"], yes.id.to_string(), "{body}");
 }
 
@@ -282,7 +313,10 @@ async fn a_service_announcement_reaches_verified_accounts_without_marketing_cons
             json!({}),
         )
         .await;
-    assert_eq!(body["data"]["restrictProcessing"]["processingRestricted"], true, "{body}");
+    assert_eq!(
+        body["data"]["restrictProcessing"]["processingRestricted"], true,
+        "{body}"
+    );
     sign_up(&app, "unconfirmed@example.com").await;
     let admin = app.admin("admin@icecone.example").await;
 
@@ -294,8 +328,14 @@ async fn a_service_announcement_reaches_verified_accounts_without_marketing_cons
             json!({ "s": subject, "t": "IceCone is unavailable from 02:00 to 03:00 UTC." }),
         )
         .await;
-    assert_eq!(sent["data"]["sendServiceAnnouncement"]["kind"], "SERVICE_ANNOUNCEMENT", "{sent}");
-    assert_eq!(sent["data"]["sendServiceAnnouncement"]["queuedFor"], 1, "{sent}");
+    assert_eq!(
+        sent["data"]["sendServiceAnnouncement"]["kind"], "SERVICE_ANNOUNCEMENT",
+        "{sent}"
+    );
+    assert_eq!(
+        sent["data"]["sendServiceAnnouncement"]["queuedFor"], 1,
+        "{sent}"
+    );
     assert_eq!(actions(&app, "mail.send_service_announcement").await, 1);
 
     let received = settle(&server, subject, 1).await;
@@ -322,12 +362,16 @@ async fn a_service_announcement_reaches_verified_accounts_without_marketing_cons
 async fn campaigns_need_an_admin_with_a_fresh_second_factor_and_valid_text() {
     let app = TestApp::spawn().await;
     let admin = app.admin("admin@icecone.example").await;
-    let support = app.staff_member("support@icecone.example", StaffRole::Support).await;
+    let support = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
     let support = app.mint_token(support.id, FRESH).await;
     let person = app.person("someone@example.com").await;
     let variables = json!({ "s": "News", "t": "Hello" });
     for query in [NEWS, ANNOUNCEMENT] {
-        let stale = app.graphql(Some(&admin.stale), query, variables.clone()).await;
+        let stale = app
+            .graphql(Some(&admin.stale), query, variables.clone())
+            .await;
         assert_eq!(code(&stale), "REAUTHENTICATION_REQUIRED", "{stale}");
         let body = app.graphql(Some(&support), query, variables.clone()).await;
         assert_eq!(code(&body), "FORBIDDEN", "{body}");
@@ -341,7 +385,11 @@ async fn campaigns_need_an_admin_with_a_fresh_second_factor_and_valid_text() {
             ("News", "", "text"),
         ] {
             let body = app
-                .graphql(Some(&admin.fresh), query, json!({ "s": subject, "t": text }))
+                .graphql(
+                    Some(&admin.fresh),
+                    query,
+                    json!({ "s": subject, "t": text }),
+                )
                 .await;
             assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
             let message = body["errors"][0]["message"].as_str().unwrap_or_default();
@@ -364,7 +412,9 @@ async fn staff_see_suppressed_addresses_and_an_admin_lifts_a_suppression() {
         .suppress_address(&index, person.id, 550, Utc::now())
         .await
         .expect("suppressed");
-    let support = app.staff_member("support@icecone.example", StaffRole::Support).await;
+    let support = app
+        .staff_member("support@icecone.example", StaffRole::Support)
+        .await;
     let support = app.mint_token(support.id, FRESH).await;
     let admin = app.admin("admin@icecone.example").await;
 
@@ -382,7 +432,11 @@ async fn staff_see_suppressed_addresses_and_an_admin_lifts_a_suppression() {
     assert_eq!(entries[0]["accountId"], person.id.to_string());
     assert_eq!(entries[0]["replyCode"], 550);
     assert!(!list.to_string().contains("bounced@"), "{list}");
-    assert_eq!(actions(&app, "mail.read_suppressions").await, 1, "an audited read");
+    assert_eq!(
+        actions(&app, "mail.read_suppressions").await,
+        1,
+        "an audited read"
+    );
 
     let view = |id: Uuid| {
         let app = &app;
@@ -409,21 +463,37 @@ async fn staff_see_suppressed_addresses_and_an_admin_lifts_a_suppression() {
         .await;
     assert_eq!(code(&body), "FORBIDDEN", "{body}");
     let body = app
-        .graphql(Some(&admin.stale), LIFT, json!({ "a": person.id.to_string() }))
+        .graphql(
+            Some(&admin.stale),
+            LIFT,
+            json!({ "a": person.id.to_string() }),
+        )
         .await;
     assert_eq!(code(&body), "REAUTHENTICATION_REQUIRED", "{body}");
     let body = app
-        .graphql(Some(&admin.fresh), LIFT, json!({ "a": person.id.to_string() }))
+        .graphql(
+            Some(&admin.fresh),
+            LIFT,
+            json!({ "a": person.id.to_string() }),
+        )
         .await;
     assert_eq!(body["data"]["liftMailSuppression"], true, "{body}");
     assert_eq!(actions(&app, "mail.lift_suppression").await, 1);
     assert!(!view(person.id).await);
     let again = app
-        .graphql(Some(&admin.fresh), LIFT, json!({ "a": person.id.to_string() }))
+        .graphql(
+            Some(&admin.fresh),
+            LIFT,
+            json!({ "a": person.id.to_string() }),
+        )
         .await;
     assert_eq!(code(&again), "BAD_USER_INPUT", "{again}");
     let unknown = app
-        .graphql(Some(&admin.fresh), LIFT, json!({ "a": Uuid::new_v4().to_string() }))
+        .graphql(
+            Some(&admin.fresh),
+            LIFT,
+            json!({ "a": Uuid::new_v4().to_string() }),
+        )
         .await;
     assert_eq!(code(&unknown), "NOT_FOUND", "{unknown}");
 }

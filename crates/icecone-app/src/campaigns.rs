@@ -169,7 +169,11 @@ pub enum UnsubscribeError {
 /// One click on a marketing mail's unsubscribe link: withdraws `MARKETING` for the account
 /// the token names, with source `UNSUBSCRIBE`. Idempotent: when marketing is not given
 /// (any more), nothing is recorded. Returns whether it was withdrawn now.
-pub async fn unsubscribe(store: &Store, vault: &Vault, token: &str) -> Result<bool, UnsubscribeError> {
+pub async fn unsubscribe(
+    store: &Store,
+    vault: &Vault,
+    token: &str,
+) -> Result<bool, UnsubscribeError> {
     let token = UnsubscribeToken::parse(token).map_err(|_| UnsubscribeError::InvalidLink)?;
     if !token.verify(&notify::unsubscribe_mac(vault, token.account())) {
         return Err(UnsubscribeError::InvalidLink);

@@ -506,9 +506,8 @@ async fn prepare(
             Some(CampaignMessage {
                 subject: campaign.subject,
                 text: campaign.body,
-                unsubscribe: (kind == NotificationKind::ProductNews).then(|| {
-                    SecretString::from(unsubscribe_token(vault, account.id).encode())
-                }),
+                unsubscribe: (kind == NotificationKind::ProductNews)
+                    .then(|| SecretString::from(unsubscribe_token(vault, account.id).encode())),
             })
         }
         (true, None) => {

@@ -118,7 +118,10 @@ impl Text {
         if text.chars().count() > MAX_TEXT_CHARS {
             return Err(CampaignTextError::TooLong(MAX_TEXT_CHARS));
         }
-        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
             return Err(CampaignTextError::ControlCharacter);
         }
         Ok(Self(text.to_owned()))
@@ -155,11 +158,18 @@ mod tests {
             ("   ", Err(CampaignTextError::Blank)),
             ("two\nlines", Err(CampaignTextError::ControlCharacter)),
             ("bell\u{7}", Err(CampaignTextError::ControlCharacter)),
-            (&long_subject, Err(CampaignTextError::TooLong(MAX_SUBJECT_CHARS))),
+            (
+                &long_subject,
+                Err(CampaignTextError::TooLong(MAX_SUBJECT_CHARS)),
+            ),
         ];
         for (input, expected) in cases {
             let got = Subject::parse(input);
-            assert_eq!(got.as_ref().map(Subject::as_str), expected.as_ref().copied(), "{input:?}");
+            assert_eq!(
+                got.as_ref().map(Subject::as_str),
+                expected.as_ref().copied(),
+                "{input:?}"
+            );
         }
         let long_text = "t".repeat(MAX_TEXT_CHARS + 1);
         let cases: &[(&str, Result<&str, CampaignTextError>)] = &[
@@ -170,13 +180,18 @@ mod tests {
         ];
         for (input, expected) in cases {
             let got = Text::parse(input);
-            assert_eq!(got.as_ref().map(Text::as_str), expected.as_ref().copied(), "{input:?}");
+            assert_eq!(
+                got.as_ref().map(Text::as_str),
+                expected.as_ref().copied(),
+                "{input:?}"
+            );
         }
     }
 
     #[test]
     fn a_text_splits_into_its_paragraphs() {
-        let text = Text::parse("First line\nsame paragraph\n\n\n  Second  \n\nThird").expect("text");
+        let text =
+            Text::parse("First line\nsame paragraph\n\n\n  Second  \n\nThird").expect("text");
         assert_eq!(
             text.paragraphs().collect::<Vec<_>>(),
             ["First line\nsame paragraph", "Second", "Third"]

@@ -68,6 +68,9 @@ pub struct SuppressionRecord {
     pub suppressed_at: DateTime<Utc>,
 }
 
+/// An account's id, e-mail index, verification and suspension times.
+type CandidateRow = (Uuid, Vec<u8>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 impl Store {
     /// Stores a campaign unless one with its id exists, and answers the stored one (the
     /// first sender and time stay).
@@ -122,7 +125,7 @@ impl Store {
         if let Some(after) = after {
             query = query.filter(account::Column::Id.gt(after));
         }
-        let rows: Vec<(Uuid, Vec<u8>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = query
+        let rows: Vec<CandidateRow> = query
             .order_by_asc(account::Column::Id)
             .limit(limit)
             .into_tuple()
@@ -151,12 +154,14 @@ impl Store {
         };
         Ok(rows
             .into_iter()
-            .map(|(account, index, verified_at, suspended_at)| CampaignCandidate {
-                account,
-                verified: verified_at.is_some(),
-                suspended: suspended_at.is_some(),
-                suppressed: verified_at.is_some() && suppressed.contains(&index),
-            })
+            .map(
+                |(account, index, verified_at, suspended_at)| CampaignCandidate {
+                    account,
+                    verified: verified_at.is_some(),
+                    suspended: suspended_at.is_some(),
+                    suppressed: verified_at.is_some() && suppressed.contains(&index),
+                },
+            )
             .collect())
     }
 

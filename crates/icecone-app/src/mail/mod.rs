@@ -34,8 +34,7 @@ use crate::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpSecurit
 /// RFC 2369's header naming how to unsubscribe.
 const LIST_UNSUBSCRIBE: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe");
 /// RFC 8058's header saying the unsubscribe URI takes a one-click `POST`.
-const LIST_UNSUBSCRIBE_POST: HeaderName =
-    HeaderName::new_from_ascii_str("List-Unsubscribe-Post");
+const LIST_UNSUBSCRIBE_POST: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe-Post");
 
 /// How long one SMTP command may take before the attempt counts as a temporary failure.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);

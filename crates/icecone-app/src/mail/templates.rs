@@ -370,14 +370,48 @@ mod campaign_tests {
             &base(),
         );
         assert_eq!(rendered.subject, "New <models> & more");
-        assert!(rendered.text.starts_with("First paragraph,\nstill first.\n\n<b>Second</b> & last.\n\n"), "{}", rendered.text);
-        assert!(rendered.html.contains("<title>New &lt;models&gt; &amp; more</title>"), "{}", rendered.html);
-        assert!(rendered.html.contains("<p>&lt;b&gt;Second&lt;/b&gt; &amp; last.</p>"), "{}", rendered.html);
+        assert!(
+            rendered
+                .text
+                .starts_with("First paragraph,\nstill first.\n\n<b>Second</b> & last.\n\n"),
+            "{}",
+            rendered.text
+        );
+        assert!(
+            rendered
+                .html
+                .contains("<title>New &lt;models&gt; &amp; more</title>"),
+            "{}",
+            rendered.html
+        );
+        assert!(
+            rendered
+                .html
+                .contains("<p>&lt;b&gt;Second&lt;/b&gt; &amp; last.</p>"),
+            "{}",
+            rendered.html
+        );
         assert!(!rendered.html.contains("<b>"), "{}", rendered.html);
         let link = "https://icecone.example/unsubscribe?token=tok-en_1";
-        assert!(rendered.text.contains(&format!("Unsubscribe from IceCone's product news:\n{link}")), "{}", rendered.text);
-        assert!(rendered.html.contains(&format!("<a href=\"{link}\">Unsubscribe from IceCone&#39;s product news</a>")), "{}", rendered.html);
-        assert!(rendered.text.contains("agreed to hear about IceCone's products"));
+        assert!(
+            rendered
+                .text
+                .contains(&format!("Unsubscribe from IceCone's product news:\n{link}")),
+            "{}",
+            rendered.text
+        );
+        assert!(
+            rendered.html.contains(&format!(
+                "<a href=\"{link}\">Unsubscribe from IceCone&#39;s product news</a>"
+            )),
+            "{}",
+            rendered.html
+        );
+        assert!(
+            rendered
+                .text
+                .contains("agreed to hear about IceCone's products")
+        );
     }
 
     #[test]
@@ -389,7 +423,13 @@ mod campaign_tests {
             &base(),
         );
         assert_eq!(rendered.subject, "New <models> & more");
-        assert!(rendered.text.contains("because you have an IceCone account"), "{}", rendered.text);
+        assert!(
+            rendered
+                .text
+                .contains("because you have an IceCone account"),
+            "{}",
+            rendered.text
+        );
         assert!(!rendered.text.contains("/unsubscribe"), "{}", rendered.text);
         assert!(!rendered.html.contains("/unsubscribe"), "{}", rendered.html);
     }

@@ -147,10 +147,19 @@ mod tests {
     const CONSENT: Exclusion = Denied(Denial::ConsentRequired(Purpose::Marketing));
     const RESTRICTED: Exclusion = Denied(Denial::Restricted);
 
+    /// (kind, verified, suppressed, suspended, ledger, expected)
+    type Case = (
+        CampaignKind,
+        bool,
+        bool,
+        bool,
+        &'static str,
+        Result<(), Exclusion>,
+    );
+
     #[test]
     fn the_audience_of_each_kind_is_decided_by_address_account_and_ledger() {
-        // (kind, verified, suppressed, suspended, ledger, expected)
-        let cases: &[(CampaignKind, bool, bool, bool, &str, Result<(), Exclusion>)] = &[
+        let cases: &[Case] = &[
             (News, true, false, false, "marketing", Ok(())),
             (News, true, false, false, "nothing", Err(CONSENT)),
             (News, true, false, false, "withdrawn", Err(CONSENT)),

@@ -86,7 +86,10 @@ mod tests {
         let token = UnsubscribeToken::new(account, [7; 32]);
         let text = token.encode();
         assert_eq!(text.len(), TOKEN_CHARS);
-        assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         let parsed = UnsubscribeToken::parse(&text).expect("parses");
         assert_eq!(parsed, token);
         assert_eq!(parsed.account(), account);

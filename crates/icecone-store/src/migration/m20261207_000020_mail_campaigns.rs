@@ -45,7 +45,11 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(MailCampaigns::Kind).string_len(32).not_null())
+                    .col(
+                        ColumnDef::new(MailCampaigns::Kind)
+                            .string_len(32)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(MailCampaigns::Subject).text().not_null())
                     .col(ColumnDef::new(MailCampaigns::Body).text().not_null())
                     .col(ColumnDef::new(MailCampaigns::CreatedBy).uuid().not_null())

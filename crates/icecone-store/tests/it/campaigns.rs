@@ -22,14 +22,20 @@ async fn a_campaign_is_stored_once_and_the_first_sender_stays() {
     let store = db.store();
     let id = Uuid::new_v4();
     let first = campaign(id, "News");
-    assert_eq!(store.put_mail_campaign(&first).await.expect("stored"), first);
+    assert_eq!(
+        store.put_mail_campaign(&first).await.expect("stored"),
+        first
+    );
     let again = campaign(id, "News");
     assert_eq!(
         store.put_mail_campaign(&again).await.expect("stored"),
         first,
         "the same id answers the stored campaign"
     );
-    assert_eq!(store.mail_campaign(Uuid::new_v4()).await.expect("read"), None);
+    assert_eq!(
+        store.mail_campaign(Uuid::new_v4()).await.expect("read"),
+        None
+    );
 }
 
 #[tokio::test]
@@ -43,7 +49,10 @@ async fn each_account_is_queued_once_per_campaign_also_by_concurrent_senders() {
         create_user(store, 3).await,
     ];
     let id = Uuid::new_v4();
-    store.put_mail_campaign(&campaign(id, "News")).await.expect("stored");
+    store
+        .put_mail_campaign(&campaign(id, "News"))
+        .await
+        .expect("stored");
     assert_eq!(
         store
             .queue_campaign_messages(id, "product_news", &accounts[..2], now())
@@ -66,7 +75,10 @@ async fn each_account_is_queued_once_per_campaign_also_by_concurrent_senders() {
     }
     // Another campaign queues them again, and ordinary notifications are unaffected.
     let next = Uuid::new_v4();
-    store.put_mail_campaign(&campaign(next, "More news")).await.expect("stored");
+    store
+        .put_mail_campaign(&campaign(next, "More news"))
+        .await
+        .expect("stored");
     assert_eq!(
         store
             .queue_campaign_messages(next, "product_news", &accounts, now())
@@ -80,7 +92,14 @@ async fn each_account_is_queued_once_per_campaign_also_by_concurrent_senders() {
             .await
             .expect("queued");
     }
-    assert_eq!(store.notifications_of(accounts[0]).await.expect("outbox").len(), 4);
+    assert_eq!(
+        store
+            .notifications_of(accounts[0])
+            .await
+            .expect("outbox")
+            .len(),
+        4
+    );
 }
 
 #[tokio::test]
@@ -97,7 +116,10 @@ async fn candidates_are_user_accounts_in_pages_with_what_the_audience_is_decided
         .await
         .expect("suppressed");
     let suspended = create_user(store, 4).await;
-    store.suspend_account(suspended, now()).await.expect("suspended");
+    store
+        .suspend_account(suspended, now())
+        .await
+        .expect("suspended");
     store_account(store, new_account(5, AccountKind::Staff), vec![5]).await;
 
     let mut seen = Vec::new();
@@ -110,8 +132,16 @@ async fn candidates_are_user_accounts_in_pages_with_what_the_audience_is_decided
         seen.extend(page);
     }
     assert_eq!(seen.len(), 4, "users only, each once: {seen:?}");
-    assert!(seen.windows(2).all(|pair| pair[0].account < pair[1].account));
-    let of = |id: Uuid| seen.iter().find(|c| c.account == id).expect("listed").clone();
+    assert!(
+        seen.windows(2)
+            .all(|pair| pair[0].account < pair[1].account)
+    );
+    let of = |id: Uuid| {
+        seen.iter()
+            .find(|c| c.account == id)
+            .expect("listed")
+            .clone()
+    };
     let c = of(verified);
     assert!(c.verified && !c.suppressed && !c.suspended);
     let c = of(unverified);
@@ -135,14 +165,19 @@ async fn suppressions_are_listed_newest_first_and_lifted_once() {
     let first = create_user(store, 1).await;
     let second = create_user(store, 2).await;
     let at = micros(now());
-    store.suppress_address(&[1; 32], first, 550, at).await.expect("suppressed");
+    store
+        .suppress_address(&[1; 32], first, 550, at)
+        .await
+        .expect("suppressed");
     store
         .suppress_address(&[2; 32], second, 554, at + chrono::TimeDelta::seconds(1))
         .await
         .expect("suppressed");
     let list = store.mail_suppressions(10).await.expect("list");
     assert_eq!(
-        list.iter().map(|s| (s.account, s.reply_code)).collect::<Vec<_>>(),
+        list.iter()
+            .map(|s| (s.account, s.reply_code))
+            .collect::<Vec<_>>(),
         [(second, 554), (first, 550)]
     );
     assert!(store.lift_suppression(&[1; 32]).await.expect("lifted"));

@@ -93,9 +93,10 @@ impl From<SuppressionRecord> for MailSuppression {
 }
 
 fn parse(subject: &str, text: &str) -> Result<(Subject, Text), ApiError> {
-    let subject =
-        Subject::parse(subject).map_err(|error| ApiError::BadUserInput(format!("subject: {error}")))?;
-    let text = Text::parse(text).map_err(|error| ApiError::BadUserInput(format!("text: {error}")))?;
+    let subject = Subject::parse(subject)
+        .map_err(|error| ApiError::BadUserInput(format!("subject: {error}")))?;
+    let text =
+        Text::parse(text).map_err(|error| ApiError::BadUserInput(format!("text: {error}")))?;
     Ok((subject, text))
 }
 
