@@ -403,14 +403,26 @@ async fn marketing_notifications_are_delivered_only_with_consent() {
         ..
     } = app.person("kai@example.com").await;
     let store = app.db.store();
-    let news = |id| {
-        store.enqueue_notification(
-            id,
-            account,
-            NotificationKind::ProductNews.as_str(),
-            None,
-            chrono::Utc::now(),
-        )
+    // A message of a campaign of its own each time (an account is queued once per campaign).
+    let news = |id: Uuid| async move {
+        store
+            .put_mail_campaign(&icecone_store::campaigns::CampaignRecord {
+                id,
+                kind: "product_news".to_owned(),
+                subject: "News".to_owned(),
+                body: "Hello".to_owned(),
+                created_by: Uuid::new_v4(),
+                created_at: chrono::Utc::now(),
+            })
+            .await?;
+        store
+            .queue_campaign_messages(
+                id,
+                NotificationKind::ProductNews.as_str(),
+                &[account],
+                chrono::Utc::now(),
+            )
+            .await
     };
     news(Uuid::new_v4()).await.expect("queued");
     // The sign-in alert arrives; the news, without consent, does not.

@@ -31,7 +31,7 @@ pub(crate) fn mail_to(server: &SmtpServer, settings: &mut Settings) {
 }
 
 /// Signs `email` up; the access token and the account id.
-async fn sign_up(app: &TestApp, email: &str) -> (String, Uuid) {
+pub(crate) async fn sign_up(app: &TestApp, email: &str) -> (String, Uuid) {
     let body = app
         .graphql(
             None,

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod binary;
+mod campaigns;
 mod client_address;
 mod consent;
 mod encryption;

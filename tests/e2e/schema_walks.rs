@@ -762,6 +762,7 @@ fn the_staff_view_of_an_account_shows_no_password_hash_or_second_factor_secret()
             "email",
             "id",
             "kind",
+            "mailSuppressed",
             "mfaEnabled",
             "plan",
             "roles",

@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod consent;
 pub mod context;
 pub mod erasure;

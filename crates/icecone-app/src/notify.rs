@@ -37,6 +37,8 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, stream};
+use icecone_core::campaign::CampaignKind;
+use icecone_core::campaign::unsubscribe::{self, UnsubscribeToken};
 use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::Activity;
 use icecone_core::consent::policy::PolicyHistory;
@@ -104,11 +106,14 @@ pub enum NotificationKind {
     /// ticket's id and the reply (`<id>\n<reply>`). Sent to the account, or to the reply
     /// address of a message sent without one.
     PrivacyTicketAnswered,
+    /// An essential notice about the service from ADMIN (`sendServiceAnnouncement`): a
+    /// campaign's message, sent under the contract.
+    ServiceAnnouncement,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -123,6 +128,7 @@ impl NotificationKind {
         Self::VerifyNewEmail,
         Self::PolicyChanged,
         Self::PrivacyTicketAnswered,
+        Self::ServiceAnnouncement,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -130,6 +136,9 @@ impl NotificationKind {
     pub fn purpose(self) -> Purpose {
         match self {
             Self::ProductNews => Purpose::Marketing,
+            // Essential notices about the service rest on the contract; like every purpose
+            // but security and legal compliance, they stop while processing is restricted.
+            Self::ServiceAnnouncement => Purpose::ServiceProvision,
             Self::NewSignIn
             | Self::MfaChanged
             | Self::PasswordChanged
@@ -165,6 +174,7 @@ impl NotificationKind {
             Self::VerifyNewEmail => "verify_new_email",
             Self::PolicyChanged => "policy_changed",
             Self::PrivacyTicketAnswered => "privacy_ticket_answered",
+            Self::ServiceAnnouncement => "service_announcement",
         }
     }
 
@@ -172,6 +182,49 @@ impl NotificationKind {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.as_str() == text)
     }
+
+    /// The kind of a campaign's messages.
+    pub fn of_campaign(kind: CampaignKind) -> Self {
+        match kind {
+            CampaignKind::ProductNews => Self::ProductNews,
+            CampaignKind::ServiceAnnouncement => Self::ServiceAnnouncement,
+        }
+    }
+
+    /// Whether messages of this kind are a campaign's (and carry its subject and text).
+    pub fn is_campaign(self) -> bool {
+        matches!(self, Self::ProductNews | Self::ServiceAnnouncement)
+    }
+}
+
+/// What a campaign's message says, and for marketing its one-click unsubscribe token.
+#[derive(Clone)]
+pub struct CampaignMessage {
+    /// The subject line, as ADMIN wrote it.
+    pub subject: String,
+    /// The text, as ADMIN wrote it.
+    pub text: String,
+    /// The unsubscribe token (product news only): it names the recipient's account.
+    pub unsubscribe: Option<SecretString>,
+}
+
+impl fmt::Debug for CampaignMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CampaignMessage")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The one-click unsubscribe token of `account`: its id with the MAC of the id under the
+/// unsubscribe purpose's own blind-index key (see `icecone_core::campaign::unsubscribe`).
+pub fn unsubscribe_token(vault: &Vault, account: Uuid) -> UnsubscribeToken {
+    UnsubscribeToken::new(account, unsubscribe_mac(vault, account))
+}
+
+/// The MAC of `account`'s unsubscribe token.
+pub fn unsubscribe_mac(vault: &Vault, account: Uuid) -> [u8; 32] {
+    vault.blind_index(unsubscribe::PURPOSE, account.as_bytes())
 }
 
 /// A notification ready to be delivered.
@@ -191,6 +244,8 @@ pub struct Notification {
     /// ticket's id and the reply (`<id>\n<reply>`) for
     /// [`NotificationKind::PrivacyTicketAnswered`].
     pub token: Option<SecretString>,
+    /// The campaign's message, for a campaign's kinds.
+    pub campaign: Option<CampaignMessage>,
 }
 
 impl fmt::Debug for Notification {
@@ -571,6 +626,25 @@ async fn prepare(
         recipient = address.to_owned();
         token = Some(SecretString::from(link.to_owned()));
     }
+    let campaign = match (kind.is_campaign(), record.campaign) {
+        (false, _) => None,
+        (true, Some(id)) => {
+            let Some(campaign) = store.mail_campaign(id).await? else {
+                tracing::warn!(notification = %record.id, "a campaign's message without its campaign dropped");
+                return Ok(None);
+            };
+            Some(CampaignMessage {
+                subject: campaign.subject,
+                text: campaign.body,
+                unsubscribe: (kind == NotificationKind::ProductNews)
+                    .then(|| SecretString::from(unsubscribe_token(vault, account.id).encode())),
+            })
+        }
+        (true, None) => {
+            tracing::warn!(notification = %record.id, kind = kind.as_str(), "a campaign's message without a campaign dropped");
+            return Ok(None);
+        }
+    };
     // Computed from the address itself: an unverified account's stored index is random.
     let email_index = vault.blind_index(accounts::EMAIL_INDEX, recipient.as_bytes());
     let notification = Notification {
@@ -579,6 +653,7 @@ async fn prepare(
         kind,
         recipient: SecretString::from(recipient),
         token,
+        campaign,
     };
     Ok(Some((notification, email_index)))
 }
@@ -621,6 +696,7 @@ fn prepare_to_address(
         kind,
         recipient: SecretString::from(recipient),
         token,
+        campaign: None,
     };
     Ok(Some((notification, email_index)))
 }
@@ -690,10 +766,16 @@ mod tests {
             kind: NotificationKind::VerifyEmail,
             recipient: SecretString::from("alice@example.com"),
             token: Some(SecretString::from("the-token")),
+            campaign: Some(CampaignMessage {
+                subject: "News".to_owned(),
+                text: "Hello".to_owned(),
+                unsubscribe: Some(SecretString::from("the-unsubscribe-token")),
+            }),
         };
         let debug = format!("{notification:?}");
         assert!(!debug.contains("alice"), "{debug}");
         assert!(!debug.contains("the-token"), "{debug}");
+        assert!(!debug.contains("the-unsubscribe-token"), "{debug}");
         assert!(debug.contains("VerifyEmail"), "{debug}");
     }
 }

@@ -5,6 +5,7 @@
 //! (The one thing it asks the operating system for is randomness, for keys and nonces.)
 
 pub mod audit;
+pub mod campaign;
 pub mod client_address;
 pub mod consent;
 pub mod crypto;

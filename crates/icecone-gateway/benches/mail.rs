@@ -166,6 +166,7 @@ async fn mailer_alone(server: &SmtpServer, config: &Config, messages: usize) -> 
                     kind: NotificationKind::NewSignIn,
                     recipient: SecretString::from(format!("mail{}@example.com", n % ACCOUNTS)),
                     token: None,
+                    campaign: None,
                 };
                 mailer.deliver(&notification).await.is_ok()
             }

@@ -87,3 +87,29 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// The ledgers of several accounts at once (one query), each oldest first; an account
+    /// without entries has none in the map.
+    pub async fn consent_entries_of_many(
+        &self,
+        accounts: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, Vec<LedgerEntry>>, StoreError> {
+        let mut ledgers: std::collections::HashMap<Uuid, Vec<LedgerEntry>> =
+            std::collections::HashMap::new();
+        if accounts.is_empty() {
+            return Ok(ledgers);
+        }
+        let rows = consent_entry::Entity::find()
+            .filter(consent_entry::Column::AccountId.is_in(accounts.iter().copied()))
+            .order_by_asc(consent_entry::Column::Seq)
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        for row in rows {
+            let account = row.account_id;
+            ledgers.entry(account).or_default().push(from_row(row)?);
+        }
+        Ok(ledgers)
+    }
+}

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod attempts;
 pub mod audit_log;
+pub mod campaigns;
 pub mod consent;
 mod convert;
 pub mod data_requests;

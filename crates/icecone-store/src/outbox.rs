@@ -39,6 +39,8 @@ pub struct NotificationRecord {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// When delivery was given up, if it was.
     pub given_up_at: Option<DateTime<Utc>>,
+    /// The mail campaign it is a message of, if it is one.
+    pub campaign: Option<Uuid>,
     /// The recipient's address sealed under the system key, when there is no account.
     pub recipient_sealed: Option<Vec<u8>>,
     /// The blind index of that address, when there is no account.
@@ -83,6 +85,7 @@ impl From<notification::Model> for NotificationRecord {
             given_up_at: row.given_up_at,
             recipient_sealed: row.recipient_sealed,
             recipient_index: row.recipient_index,
+            campaign: row.campaign_id,
         }
     }
 }
@@ -129,6 +132,7 @@ impl Store {
             given_up_at: Set(None),
             recipient_sealed: Set(None),
             recipient_index: Set(None),
+            campaign_id: Set(None),
         })
         .exec_without_returning(&self.db)
         .await
@@ -157,6 +161,7 @@ impl Store {
             given_up_at: Set(None),
             recipient_sealed: Set(Some(notification.recipient_sealed.clone())),
             recipient_index: Set(Some(notification.recipient_index.clone())),
+            campaign_id: Set(None),
         })
         .exec_without_returning(&self.db)
         .await

@@ -298,6 +298,10 @@ pub const REGISTRY: &[Entry] = &[
         why: "a tombstone id and a provider's job reference for deleting a remote copy; no IceCone row resolves either to a person",
     },
     Entry::NotPersonal {
+        table: "mail_campaigns",
+        why: "a campaign's subject and text as ADMIN wrote them, addressed to nobody in particular; `created_by` is a bare staff id kept for accountability (who receives it is in `notification_outbox`)",
+    },
+    Entry::NotPersonal {
         table: "partners",
         why: "organisations (partner names), not natural persons",
     },

@@ -107,6 +107,7 @@ impl Store {
             account_id: Set(Some(account)),
             recipient_sealed: Set(None),
             recipient_index: Set(None),
+            campaign_id: Set(None),
             kind: Set(notice.kind),
             created_at: Set(notice.at),
             delivered_at: Set(None),

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use futures_util::future::BoxFuture;
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
@@ -29,6 +30,11 @@ use uuid::Uuid;
 
 use crate::notify::{DeliveryError, Notification, Notifier};
 use crate::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpSecurity, SmtpServer};
+
+/// RFC 2369's header naming how to unsubscribe.
+const LIST_UNSUBSCRIBE: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe");
+/// RFC 8058's header saying the unsubscribe URI takes a one-click `POST`.
+const LIST_UNSUBSCRIBE_POST: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe-Post");
 
 /// How long one SMTP command may take before the attempt counts as a temporary failure.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -106,6 +112,7 @@ impl Mailer {
                 .token
                 .as_ref()
                 .map(|token| token.expose_secret()),
+            notification.campaign.as_ref(),
             &self.public_url,
         );
         let to: Mailbox = notification
@@ -119,12 +126,30 @@ impl Mailer {
                     anyhow!("the recipient's address cannot be written in a message"),
                 )
             })?;
-        Message::builder()
+        let mut builder = Message::builder()
             .message_id(Some(message_id(notification.id, self.from.domain())))
             .from(self.from.mailbox().clone())
             .to(to)
             .subject(rendered.subject)
-            .date_now()
+            .date_now();
+        if let Some(token) = notification
+            .campaign
+            .as_ref()
+            .and_then(|campaign| campaign.unsubscribe.as_ref())
+        {
+            // RFC 8058: one https URI (the deployment's public URL, https in production)
+            // and the one-click marker; a mail client POSTs `List-Unsubscribe=One-Click`
+            // to it. The message must be DKIM-signed with these headers covered: that is
+            // the relay's job (see docs/operations.md).
+            let link = templates::unsubscribe_link(&self.public_url, token.expose_secret());
+            builder = builder
+                .raw_header(HeaderValue::new(LIST_UNSUBSCRIBE, format!("<{link}>")))
+                .raw_header(HeaderValue::new(
+                    LIST_UNSUBSCRIBE_POST,
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        builder
             .multipart(MultiPart::alternative_plain_html(
                 rendered.text,
                 rendered.html,
@@ -256,6 +281,7 @@ mod tests {
             kind: NotificationKind::VerifyEmail,
             recipient: SecretString::from("alice@example.com"),
             token: Some(SecretString::from("the-token")),
+            campaign: None,
         }
     }
 

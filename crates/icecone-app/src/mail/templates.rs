@@ -6,7 +6,10 @@
 //! pixel, a remote resource or a script; none carries the recipient's address or name. A
 //! link goes only to the deployment's own public URL.
 
-use crate::notify::NotificationKind;
+use icecone_core::campaign::paragraphs;
+use secrecy::ExposeSecret;
+
+use crate::notify::{CampaignMessage, NotificationKind};
 use crate::policy_notice::Notice;
 use crate::settings::PublicUrl;
 
@@ -30,6 +33,15 @@ pub fn verification_link(public_url: &PublicUrl, token: &str) -> String {
     public_url.join(&format!("{VERIFY_EMAIL_PATH}?token={token}"))
 }
 
+/// The path of the page a one-click unsubscribe link opens (and mail clients `POST` to).
+pub const UNSUBSCRIBE_PATH: &str = "/unsubscribe";
+
+/// The one-click unsubscribe link for `token`: `{public_url}/unsubscribe?token=<token>`.
+pub fn unsubscribe_link(public_url: &PublicUrl, token: &str) -> String {
+    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    public_url.join(&format!("{UNSUBSCRIBE_PATH}?token={token}"))
+}
+
 /// A paragraph of a message: text, a link with its label, or someone's words quoted as
 /// they wrote them (line breaks kept).
 enum Block {
@@ -39,8 +51,14 @@ enum Block {
 }
 
 /// Renders the message of `kind`. `payload` is what the notification carries (see
-/// [`crate::notify::Notification::token`]).
-pub fn render(kind: NotificationKind, payload: Option<&str>, public_url: &PublicUrl) -> Rendered {
+/// [`crate::notify::Notification::token`]); `campaign`, a campaign's subject and text (the
+/// delivery task hands a campaign's kinds over only with one).
+pub fn render(
+    kind: NotificationKind,
+    payload: Option<&str>,
+    campaign: Option<&CampaignMessage>,
+    public_url: &PublicUrl,
+) -> Rendered {
     let text = |s: &str| Block::Text(s.to_owned());
     let sign_in = Block::Link {
         label: "Open IceCone",
@@ -48,6 +66,12 @@ pub fn render(kind: NotificationKind, payload: Option<&str>, public_url: &Public
     };
     let not_you =
         text("If this was not you, change your password and turn on a second factor at once.");
+    let campaign_subject = campaign.map(|campaign| campaign.subject.clone());
+    let campaign_text = |campaign: Option<&CampaignMessage>| -> Vec<Block> {
+        campaign
+            .map(|campaign| paragraphs(&campaign.text).map(text).collect())
+            .unwrap_or_default()
+    };
     let (subject, blocks): (&str, Vec<Block>) = match kind {
         NotificationKind::VerifyEmail => (
             "Confirm your e-mail address for IceCone",
@@ -124,16 +148,35 @@ pub fn render(kind: NotificationKind, payload: Option<&str>, public_url: &Public
                 ),
             ],
         ),
-        NotificationKind::ProductNews => (
-            "News from IceCone",
-            vec![
-                text("There is news about IceCone's products. Sign in to read it."),
-                sign_in,
-                text(
-                    "You receive this because you agreed to hear from us; you can withdraw that in your privacy settings at any time.",
-                ),
-            ],
-        ),
+        NotificationKind::ProductNews => {
+            let mut blocks = campaign_text(campaign);
+            blocks.push(text(
+                "You receive this because you agreed to hear about IceCone's products. You can withdraw that at any time: one click on the link below is enough, no sign-in needed.",
+            ));
+            if let Some(token) = campaign.and_then(|campaign| campaign.unsubscribe.as_ref()) {
+                blocks.push(Block::Link {
+                    label: "Unsubscribe from IceCone's product news",
+                    url: unsubscribe_link(public_url, token.expose_secret()),
+                });
+            }
+            (
+                campaign_subject.as_deref().unwrap_or("News from IceCone"),
+                blocks,
+            )
+        }
+        NotificationKind::ServiceAnnouncement => {
+            let mut blocks = campaign_text(campaign);
+            blocks.push(text(
+                "You receive this service announcement because you have an IceCone account: it is about the service we provide to you under our terms, so every account holder gets it and it has no unsubscribe link. We send no advertising this way.",
+            ));
+            blocks.push(sign_in);
+            (
+                campaign_subject
+                    .as_deref()
+                    .unwrap_or("A service announcement from IceCone"),
+                blocks,
+            )
+        }
         NotificationKind::DataRequestExtended => (
             "We need more time for your data request",
             vec![
@@ -343,10 +386,18 @@ mod tests {
         PublicUrl::parse("https://icecone.example").expect("url")
     }
 
+    fn campaign() -> CampaignMessage {
+        CampaignMessage {
+            subject: "New <models> & more".to_owned(),
+            text: "First paragraph,\nstill first.\n\n<b>Second</b> & last.".to_owned(),
+            unsubscribe: Some(secrecy::SecretString::from("tok-en_1")),
+        }
+    }
+
     #[test]
     fn every_kind_has_a_subject_both_parts_and_nothing_remote_but_its_own_links() {
         for kind in NotificationKind::ALL {
-            let rendered = render(kind, Some("payload"), &base());
+            let rendered = render(kind, Some("payload"), Some(&campaign()), &base());
             assert!(!rendered.subject.is_empty(), "{kind:?}");
             assert!(rendered.text.len() > 40, "{kind:?}");
             assert!(rendered.html.starts_with("<!DOCTYPE html>"), "{kind:?}");
@@ -368,7 +419,7 @@ mod tests {
             NotificationKind::VerifyEmail,
             NotificationKind::VerifyNewEmail,
         ] {
-            let rendered = render(kind, Some("abc+/="), &base());
+            let rendered = render(kind, Some("abc+/="), None, &base());
             let link = "https://icecone.example/verify-email?token=abc%2B%2F%3D";
             assert!(rendered.text.contains(link), "{}", rendered.text);
             assert!(
@@ -384,6 +435,7 @@ mod tests {
         let rendered = render(
             NotificationKind::PrivacyTicketAnswered,
             Some("0f0e-ref\nDear sender,\nwe keep <nothing> & more."),
+            None,
             &base(),
         );
         assert_eq!(
@@ -412,6 +464,7 @@ mod tests {
         let rendered = render(
             NotificationKind::DataRequestExtended,
             Some("<b>a & b</b>"),
+            None,
             &base(),
         );
         assert!(
@@ -441,6 +494,7 @@ mod tests {
         let rendered = render(
             NotificationKind::PolicyChanged,
             Some(&notice.to_payload()),
+            None,
             &base(),
         );
         assert_eq!(Notice::parse(&notice.to_payload()), Some(notice));
@@ -459,12 +513,103 @@ mod tests {
         );
         assert!(!rendered.text.contains("NOT_A_PURPOSE"));
         // An unreadable payload still says the policy changed, and claims nothing more.
-        let bare = render(NotificationKind::PolicyChanged, Some("{"), &base());
+        let bare = render(NotificationKind::PolicyChanged, Some("{"), None, &base());
         assert!(
             bare.text
                 .contains("We have changed IceCone's privacy policy")
         );
         assert!(bare.text.contains("may need to be given again"));
         assert!(!bare.text.contains("you need do nothing"));
+    }
+}
+
+#[cfg(test)]
+mod campaign_tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn base() -> PublicUrl {
+        PublicUrl::parse("https://icecone.example").expect("url")
+    }
+
+    fn campaign(unsubscribe: Option<&str>) -> CampaignMessage {
+        CampaignMessage {
+            subject: "New <models> & more".to_owned(),
+            text: "First paragraph,\nstill first.\n\n<b>Second</b> & last.".to_owned(),
+            unsubscribe: unsubscribe.map(SecretString::from),
+        }
+    }
+
+    #[test]
+    fn product_news_carries_the_campaign_escaped_and_a_visible_unsubscribe_link_in_both_parts() {
+        let rendered = render(
+            NotificationKind::ProductNews,
+            None,
+            Some(&campaign(Some("tok-en_1"))),
+            &base(),
+        );
+        assert_eq!(rendered.subject, "New <models> & more");
+        assert!(
+            rendered
+                .text
+                .starts_with("First paragraph,\nstill first.\n\n<b>Second</b> & last.\n\n"),
+            "{}",
+            rendered.text
+        );
+        assert!(
+            rendered
+                .html
+                .contains("<title>New &lt;models&gt; &amp; more</title>"),
+            "{}",
+            rendered.html
+        );
+        assert!(
+            rendered
+                .html
+                .contains("<p>&lt;b&gt;Second&lt;/b&gt; &amp; last.</p>"),
+            "{}",
+            rendered.html
+        );
+        assert!(!rendered.html.contains("<b>"), "{}", rendered.html);
+        let link = "https://icecone.example/unsubscribe?token=tok-en_1";
+        assert!(
+            rendered
+                .text
+                .contains(&format!("Unsubscribe from IceCone's product news:\n{link}")),
+            "{}",
+            rendered.text
+        );
+        assert!(
+            rendered.html.contains(&format!(
+                "<a href=\"{link}\">Unsubscribe from IceCone&#39;s product news</a>"
+            )),
+            "{}",
+            rendered.html
+        );
+        assert!(
+            rendered
+                .text
+                .contains("agreed to hear about IceCone's products")
+        );
+    }
+
+    #[test]
+    fn a_service_announcement_says_why_it_is_sent_and_has_no_unsubscribe_link() {
+        let rendered = render(
+            NotificationKind::ServiceAnnouncement,
+            None,
+            Some(&campaign(None)),
+            &base(),
+        );
+        assert_eq!(rendered.subject, "New <models> & more");
+        assert!(
+            rendered
+                .text
+                .contains("because you have an IceCone account"),
+            "{}",
+            rendered.text
+        );
+        assert!(!rendered.text.contains("/unsubscribe"), "{}", rendered.text);
+        assert!(!rendered.html.contains("/unsubscribe"), "{}", rendered.html);
     }
 }

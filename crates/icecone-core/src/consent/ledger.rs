@@ -19,16 +19,20 @@ pub enum ConsentSource {
     Gpc,
     /// IceCone's staff, on the person's documented request.
     Staff,
+    /// The person, by the one-click unsubscribe link of a marketing mail (RFC 8058):
+    /// withdraws `MARKETING` only.
+    Unsubscribe,
 }
 
 impl ConsentSource {
     /// Every source.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Default,
         Self::SignUp,
         Self::User,
         Self::Gpc,
         Self::Staff,
+        Self::Unsubscribe,
     ];
 
     /// The stable name, as stored and shown (`DEFAULT`, `SIGN_UP`, ...).
@@ -39,6 +43,7 @@ impl ConsentSource {
             Self::User => "USER",
             Self::Gpc => "GPC",
             Self::Staff => "STAFF",
+            Self::Unsubscribe => "UNSUBSCRIBE",
         }
     }
 

@@ -76,6 +76,9 @@ pub(crate) enum ConsentSourceValue {
     Gpc,
     /// IceCone's staff, on the person's documented request.
     Staff,
+    /// The person, by the one-click unsubscribe link of a marketing mail (withdraws
+    /// `MARKETING` only).
+    Unsubscribe,
 }
 
 /// This field processes the data of the person it is about for `purpose`, which rests on

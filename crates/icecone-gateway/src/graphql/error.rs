@@ -18,6 +18,7 @@ use icecone_app::auth::mfa::MfaError;
 use icecone_app::auth::profile::ProfileError;
 use icecone_app::auth::sign_up::SignUpError;
 use icecone_app::auth::staff::StaffError;
+use icecone_app::campaigns::{CampaignError, SuppressionError};
 use icecone_app::erasure::ErasureError;
 use icecone_app::generation::GenerateError;
 use icecone_app::partners::PartnerError;
@@ -422,6 +423,30 @@ impl From<CredentialError> for ApiError {
             | CredentialError::Vault(_)
             | CredentialError::Audit(_)
             | CredentialError::Malformed) => internal(other),
+        }
+    }
+}
+
+impl From<CampaignError> for ApiError {
+    /// `sendProductNews`, `sendServiceAnnouncement`: only internal failures (the input was
+    /// parsed before).
+    fn from(error: CampaignError) -> Self {
+        match error {
+            other @ (CampaignError::Audit(_) | CampaignError::Store(_)) => internal(other),
+        }
+    }
+}
+
+impl From<SuppressionError> for ApiError {
+    /// `mailSuppressions`, `liftMailSuppression`: an unknown account is `NOT_FOUND`; an
+    /// address that is not suppressed, `BAD_USER_INPUT`.
+    fn from(error: SuppressionError) -> Self {
+        match error {
+            SuppressionError::UnknownAccount => Self::NotFound,
+            SuppressionError::NotSuppressed => {
+                Self::BadUserInput("this account's address is not suppressed".to_owned())
+            }
+            other @ (SuppressionError::Audit(_) | SuppressionError::Store(_)) => internal(other),
         }
     }
 }

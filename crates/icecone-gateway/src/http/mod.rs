@@ -13,6 +13,7 @@ mod exports;
 mod graphql;
 mod media;
 mod negotiate;
+mod unsubscribe;
 mod verify_email;
 mod websocket;
 
@@ -74,6 +75,11 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             web::resource("/verify-email")
                 .route(web::get().to(verify_email::get))
                 .route(web::post().to(verify_email::post)),
+        )
+        .service(
+            web::resource("/unsubscribe")
+                .route(web::get().to(unsubscribe::get))
+                .route(web::post().to(unsubscribe::post)),
         )
         .route("/media/{id}", web::get().to(media::get))
         .route("/exports/{token}", web::get().to(exports::get))

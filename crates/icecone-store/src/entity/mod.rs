@@ -21,6 +21,7 @@ pub(crate) mod erasure_tombstone;
 pub(crate) mod generation;
 pub(crate) mod job;
 pub(crate) mod legal_hold;
+pub(crate) mod mail_campaign;
 pub(crate) mod mail_suppression;
 pub(crate) mod mfa_challenge;
 pub(crate) mod notification;

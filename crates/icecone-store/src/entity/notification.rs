@@ -15,6 +15,7 @@ pub struct Model {
     pub given_up_at: Option<ChronoDateTimeUtc>,
     pub recipient_sealed: Option<Vec<u8>>,
     pub recipient_index: Option<Vec<u8>>,
+    pub campaign_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

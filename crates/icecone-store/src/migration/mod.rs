@@ -25,6 +25,7 @@ mod m20261207_000016_export_chunks;
 mod m20261207_000017_generation_parameters;
 mod m20261207_000018_mail_delivery;
 mod m20261207_000019_privacy_ticket_history;
+mod m20261207_000020_mail_campaigns;
 mod m20261207_000021_policy_notices;
 
 pub(crate) struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000017_generation_parameters::Migration),
             Box::new(m20261207_000018_mail_delivery::Migration),
             Box::new(m20261207_000019_privacy_ticket_history::Migration),
+            Box::new(m20261207_000020_mail_campaigns::Migration),
             Box::new(m20261207_000021_policy_notices::Migration),
         ]
     }

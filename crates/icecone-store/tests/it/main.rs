@@ -4,6 +4,7 @@
 mod accounts;
 mod attempts;
 mod audit_log;
+mod campaigns;
 mod consent;
 mod data_requests;
 mod generations;

@@ -1,7 +1,7 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 34] = [
+const ALL_TABLES: [&str; 35] = [
     "account_deletions",
     "accounts",
     "attempt_counters",
@@ -19,6 +19,7 @@ const ALL_TABLES: [&str; 34] = [
     "generations",
     "jobs",
     "legal_holds",
+    "mail_campaigns",
     "mail_suppressions",
     "mfa_challenges",
     "notification_outbox",

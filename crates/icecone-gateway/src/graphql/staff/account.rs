@@ -170,6 +170,14 @@ impl StaffAccountView {
         self.0.record.plan.into()
     }
 
+    /// Whether mail servers refused mail to its current address for good (see
+    /// `mailSuppressions`): no mail is tried to it.
+    async fn mail_suppressed(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
+        icecone_app::campaigns::is_suppressed(&services(ctx)?.store, &self.0.record)
+            .await
+            .map_err(internal)
+    }
+
     /// The staff roles it holds (none for users).
     async fn roles(&self) -> Vec<StaffRoleValue> {
         self.0

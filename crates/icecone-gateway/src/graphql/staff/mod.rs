@@ -2,7 +2,9 @@
 //! (`createPartner`, `issuePartnerKey`, `revokePartnerKey`, `partnerKeys`) and
 //! `setProviderCredential`, and DPO's queue of data subject requests (`dataRequests`,
 //! `privacyTickets`, `extendDataRequest`, `completeDataRequest`, `denyDataRequest`) and
-//! legal holds on erasure (`setLegalHold`, `releaseLegalHold`, `erasureFollowups`).
+//! legal holds on erasure (`setLegalHold`, `releaseLegalHold`, `erasureFollowups`), and
+//! mail campaigns and the suppression list (`sendProductNews`, `sendServiceAnnouncement`,
+//! `mailSuppressions`, `liftMailSuppression`).
 //!
 //! Every field here declares one [`access::StaffField`] — a role rule and a second-factor
 //! requirement — from which both its guard (enforcement at resolve time) and its
@@ -16,6 +18,7 @@ use async_graphql::MergedObject;
 mod access;
 mod account;
 mod audit_log;
+mod campaigns;
 mod credentials;
 mod legal_holds;
 mod partners;
@@ -29,6 +32,7 @@ pub(crate) struct StaffQuery(
     partners::PartnerKeysQuery,
     rights::RightsStaffQuery,
     legal_holds::LegalHoldQuery,
+    campaigns::CampaignQuery,
 );
 
 /// The staff console's mutations.
@@ -39,4 +43,5 @@ pub(crate) struct StaffMutation(
     credentials::CredentialMutation,
     rights::RightsStaffMutation,
     legal_holds::LegalHoldMutation,
+    campaigns::CampaignMutation,
 );
