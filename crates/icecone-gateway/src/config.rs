@@ -871,6 +871,7 @@ impl Settings {
         })?;
         let outbound = outbound_policy(self.env, self.outbound_allow.as_deref())?;
         let mail = mail_settings(
+            self.env,
             self.smtp_url.as_ref(),
             self.smtp_ca_file.as_deref(),
             self.mail_from.as_deref(),
@@ -920,6 +921,7 @@ impl Settings {
 /// The mail settings: a malformed value stops the start naming the setting, never its
 /// value (the SMTP URL may hold a password, the others are checked alike).
 fn mail_settings(
+    env: Environment,
     smtp_url: Option<&SecretString>,
     smtp_ca_file: Option<&Path>,
     mail_from: Option<&str>,
@@ -961,6 +963,13 @@ fn mail_settings(
         .map_err(|error| {
             ConfigError::Invalid(format!("public_url (ICECONE_PUBLIC_URL): {error}"))
         })?;
+    // Links in mail carry verification tokens and one-click unsubscribe tokens; RFC 8058
+    // requires the `List-Unsubscribe` URI to be https.
+    if env == Environment::Production && public_url.as_ref().is_some_and(|url| !url.is_https()) {
+        return Err(ConfigError::Invalid(
+            "public_url (ICECONE_PUBLIC_URL): production links must be https".to_owned(),
+        ));
+    }
     Ok(MailSettings {
         delivery,
         from,
@@ -1538,6 +1547,15 @@ mod tests {
             .expect("parses")
             .resolve()
             .expect("accepted with the mail settings");
+        let plain_http = MAIL.replace("https://icecone.example", "http://icecone.example");
+        let error = settings(&format!("{base}\n{plain_http}"))
+            .expect("parses")
+            .resolve()
+            .expect_err("links over plain http refused in production");
+        assert_eq!(
+            error.to_string(),
+            "invalid configuration: public_url (ICECONE_PUBLIC_URL): production links must be https"
+        );
     }
 
     #[test]
