@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod binary;
+mod browser;
 mod client_address;
 mod consent;
 mod encryption;
@@ -26,6 +27,7 @@ mod rights;
 mod routing;
 mod schema;
 mod schema_walks;
+mod security_headers;
 mod sign_up;
 mod staff;
 mod staff_console;

@@ -279,8 +279,8 @@ mod tests {
 
     #[test]
     fn the_allowlist_decides_each_origin_header_exactly() {
-        let listed =
-            AllowedOrigins::parse("https://app.example.com, http://localhost:3000,").unwrap();
+        let listed = AllowedOrigins::parse("https://app.example.com, http://localhost:3000,")
+            .expect("valid");
         let development = AllowedOrigins::development();
         let none = AllowedOrigins::none();
         // (origin header, listed, development default, none)
@@ -327,7 +327,7 @@ mod tests {
             (
                 Some("https://a.example, https://a.example:443"),
                 false,
-                AllowedOrigins::parse("https://a.example").unwrap(),
+                AllowedOrigins::parse("https://a.example").expect("valid"),
             ),
         ];
         for (list, development, expected) in cases {
@@ -339,7 +339,7 @@ mod tests {
         }
         assert_eq!(
             AllowedOrigins::parse("https://a.example")
-                .unwrap()
+                .expect("valid")
                 .exact()
                 .len(),
             1
@@ -350,8 +350,8 @@ mod tests {
 
     #[test]
     fn a_refused_list_names_the_entry_and_the_reason_but_not_the_text() {
-        let error =
-            AllowedOrigins::parse("https://ok.example, https://secret-host.example/").unwrap_err();
+        let error = AllowedOrigins::parse("https://ok.example, https://secret-host.example/")
+            .expect_err("refused");
         assert_eq!(
             error,
             InvalidOriginList {
@@ -363,7 +363,7 @@ mod tests {
         assert!(message.starts_with("entry 2 "), "{message}");
         assert!(!message.contains("secret-host"), "{message}");
         assert_eq!(
-            AllowedOrigins::parse("*").unwrap_err().reason,
+            AllowedOrigins::parse("*").expect_err("refused").reason,
             InvalidOrigin::Wildcard
         );
     }

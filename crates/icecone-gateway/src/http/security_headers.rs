@@ -17,6 +17,7 @@
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 
 /// The policy of every response whose handler sets none: nothing may load, run, be
@@ -33,15 +34,22 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody + 'static,
 {
-    let http_request = request.request().clone();
     let future = service.call(request);
     async move {
-        let mut response = match future.await {
-            Ok(response) => response.map_into_boxed_body(),
-            Err(error) => ServiceResponse::new(http_request, error.error_response()),
-        };
-        set(response.headers_mut());
-        Ok(response)
+        match future.await {
+            Ok(response) => {
+                let mut response = response.map_into_boxed_body();
+                set(response.headers_mut());
+                Ok(response)
+            }
+            // The answer an error becomes, with the headers, still as an error (the
+            // request is gone, and cloning it before the call would break routing).
+            Err(error) => {
+                let mut response = error.error_response();
+                set(response.headers_mut());
+                Err(InternalError::from_response("the request failed", response).into())
+            }
+        }
     }
 }
 
@@ -94,15 +102,18 @@ mod tests {
             .collect()
     }
 
+    /// Headers the handler set; the CSP, Cache-Control and Vary expected.
+    type Case = (
+        Vec<(header::HeaderName, &'static str)>,
+        &'static str,
+        &'static str,
+        Vec<&'static str>,
+    );
+
     #[test]
     fn every_answer_gets_the_headers_and_a_handlers_own_policy_is_kept() {
         // (headers the handler set, expected CSP, expected Cache-Control, expected Vary)
-        let cases: &[(
-            Vec<(header::HeaderName, &'static str)>,
-            &str,
-            &str,
-            Vec<&str>,
-        )] = &[
+        let cases: &[Case] = &[
             (vec![], DEFAULT_CSP, "no-store", vec!["Origin"]),
             (
                 vec![
