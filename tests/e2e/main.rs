@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod binary;
+mod browser;
 mod campaigns;
 mod client_address;
 mod consent;
@@ -28,6 +29,7 @@ mod rights;
 mod routing;
 mod schema;
 mod schema_walks;
+mod security_headers;
 mod sign_up;
 mod staff;
 mod staff_console;

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod generation;
 pub mod identity;
 pub mod net;
+pub mod origins;
 pub mod partner;
 pub mod personalization;
 pub mod privacy_ticket;

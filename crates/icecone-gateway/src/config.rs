@@ -24,6 +24,7 @@ use icecone_core::client_address::TrustedProxies;
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::net::Cidr;
+use icecone_core::origins::AllowedOrigins;
 use icecone_core::provider::outbound::OutboundPolicy;
 use icecone_core::settings::SettingDoc;
 use icecone_core::usage::{Plans, Quota};
@@ -185,6 +186,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         key: "trusted_proxies",
         default: None,
         help: "comma-separated CIDRs (`10.0.0.0/8, 2001:db8::/32`) of the proxies in front of the gateway: only from these peers are `Forwarded` and `X-Forwarded-For` believed, right to left; unset: none, the TCP peer is the client",
+    },
+    SettingDoc {
+        key: "cors_origins",
+        default: None,
+        help: "comma-separated exact origins (`https://app.example.com`, no wildcard, no path) whose browser pages may call the API (CORS); empty: none; unset: `http://localhost:*` and `http://127.0.0.1:*` in development, none in production",
     },
     SettingDoc {
         key: "smtp_url",
@@ -402,6 +408,8 @@ pub struct Settings {
     pub behind_tls_proxy: bool,
     /// CIDRs of the proxies whose forwarding headers are believed.
     pub trusted_proxies: Option<String>,
+    /// The origins whose browser pages may call the API.
+    pub cors_origins: Option<String>,
     /// The mail server's URL; may hold a password.
     #[serde(serialize_with = "redacted")]
     pub smtp_url: Option<SecretString>,
@@ -496,6 +504,7 @@ impl Default for Settings {
             tls_key: None,
             behind_tls_proxy: false,
             trusted_proxies: None,
+            cors_origins: None,
             smtp_url: None,
             smtp_ca_file: None,
             mail_from: None,
@@ -779,6 +788,11 @@ impl Settings {
         }
         let trusted_proxies = TrustedProxies::parse(self.trusted_proxies.as_deref().unwrap_or(""))
             .map_err(|error| ConfigError::Invalid(format!("trusted_proxies: {error}")))?;
+        let cors = AllowedOrigins::resolve(
+            self.cors_origins.as_deref(),
+            self.env == Environment::Development,
+        )
+        .map_err(|error| ConfigError::Invalid(format!("cors_origins: {error}")))?;
         let positive_duration = |key: &str, value: &str| {
             parse_duration(value)
                 .filter(|duration| !duration.is_zero())
@@ -894,6 +908,7 @@ impl Settings {
             tls,
             behind_tls_proxy: self.behind_tls_proxy,
             trusted_proxies,
+            cors,
             websocket,
             data_dir: self.data_dir,
             log: self.log,
@@ -1114,6 +1129,8 @@ pub struct Config {
     pub behind_tls_proxy: bool,
     /// The proxies whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
+    /// The browser origins allowed to call the API (CORS).
+    pub cors: AllowedOrigins,
     /// The limits of `/graphql/ws`.
     pub websocket: WsLimits,
     /// Directory for the SQLite file and the development key.
@@ -1425,6 +1442,11 @@ mod tests {
                 "ws_connections_per_address",
             ),
             ("trusted_proxies = \"10.0.0.0/33\"", "trusted_proxies"),
+            (
+                "cors_origins = \"https://app.example.com/\"",
+                "cors_origins",
+            ),
+            ("cors_origins = \"*\"", "cors_origins"),
         ] {
             let error = settings(setting)
                 .expect("parses")

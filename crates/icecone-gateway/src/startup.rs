@@ -126,9 +126,12 @@ impl Application {
             .local_addr()
             .context("the listener has no local address")?;
         let hsts = tls.is_some();
+        let origins = Arc::new(config.cors.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(http::cors::middleware(origins.clone()))
+                .wrap_fn(http::security_headers::apply)
                 .wrap_fn(http::request_span)
                 .wrap(Condition::new(
                     hsts,

@@ -8,7 +8,7 @@
 //! bundle is sent as it is opened, a chunk at a time.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use futures_util::StreamExt as _;
@@ -20,7 +20,6 @@ use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
 use icecone_app::rights::export;
 
 const NO_STORE: &str = "private, no-store";
-const NOSNIFF: HeaderName = HeaderName::from_static("x-content-type-options");
 
 /// `GET /schemas/export-v1.json`.
 pub(crate) async fn schema() -> HttpResponse {
@@ -112,8 +111,7 @@ pub(crate) async fn get(
             header::CONTENT_DISPOSITION,
             "attachment; filename=\"icecone-export.zip\"",
         ))
-        .insert_header((header::CACHE_CONTROL, NO_STORE))
-        .insert_header((NOSNIFF, "nosniff"));
+        .insert_header((header::CACHE_CONTROL, NO_STORE));
     match stored {
         // Sent a chunk at a time, as it is opened: never held whole.
         StoredExport::Chunked(count) => {
@@ -175,6 +173,5 @@ fn gone(code: ErrorCode, message: &'static str) -> HttpResponse {
 fn error(status: StatusCode, code: ErrorCode, message: &'static str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, NO_STORE))
-        .insert_header((NOSNIFF, "nosniff"))
         .json(serde_json::json!({ "error": { "code": code.as_str(), "message": message } }))
 }

@@ -223,13 +223,7 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
     };
     if params.query.is_none() && wants_html(accept) && state.environment == Environment::Development
     {
-        return HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(
-                async_graphql::http::GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .finish(),
-            );
+        return super::graphiql::page();
     }
     let Some(response_type) = response_type(accept) else {
         return not_acceptable();

@@ -3,11 +3,11 @@
 //! The caller must carry the owner's bearer token (the same viewer logic as `/graphql`):
 //! anonymous callers, other people and unknown ids all get the same `404`, so the route
 //! tells nobody which generations exist. Every answer is `Cache-Control: private,
-//! no-store` and `X-Content-Type-Options: nosniff`; the `Content-Type` is the one stored
-//! with the media.
+//! no-store` (and carries the security headers of every response, `nosniff` among them);
+//! the `Content-Type` is the one stored with the media.
 
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::{StatusCode, header::HeaderName};
 use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
@@ -15,7 +15,6 @@ use super::AppState;
 use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
 
 const NO_STORE: &str = "private, no-store";
-const NOSNIFF: HeaderName = HeaderName::from_static("x-content-type-options");
 
 /// `GET /media/{id}`.
 pub(crate) async fn get(
@@ -59,7 +58,6 @@ pub(crate) async fn get(
             Ok(content_type) => {
                 let mut response = HttpResponse::Ok()
                     .insert_header((header::CACHE_CONTROL, NO_STORE))
-                    .insert_header((NOSNIFF, "nosniff"))
                     .body(media.bytes);
                 response
                     .headers_mut()
@@ -86,7 +84,6 @@ fn not_found() -> HttpResponse {
 fn plain(status: StatusCode, text: &'static str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, NO_STORE))
-        .insert_header((NOSNIFF, "nosniff"))
         .content_type("text/plain; charset=utf-8")
         .body(text)
 }

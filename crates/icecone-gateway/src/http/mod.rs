@@ -1,4 +1,5 @@
-//! The HTTP surface: routes, the request-id middleware, health and schema endpoints.
+//! The HTTP surface: routes, the request-id middleware, health and schema endpoints; CORS
+//! ([`cors`]) and the security headers of every response ([`security_headers`]).
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -9,10 +10,14 @@ use tracing::Instrument;
 use crate::config::Environment;
 use crate::graphql::Executor;
 
+pub(crate) mod cors;
 mod exports;
+mod graphiql;
 mod graphql;
 mod media;
 mod negotiate;
+mod page;
+pub(crate) mod security_headers;
 mod unsubscribe;
 mod verify_email;
 mod websocket;
@@ -71,6 +76,7 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
                 .default_service(web::to(graphql::method_not_allowed)),
         )
         .route("/graphql/ws", web::get().to(websocket::upgrade))
+        .route("/graphiql/{file}", web::get().to(graphiql::asset))
         .service(
             web::resource("/verify-email")
                 .route(web::get().to(verify_email::get))

@@ -18,13 +18,13 @@
 //! attempts finds, and a valid one can only withdraw a consent once.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use icecone_app::campaigns::{self, UnsubscribeError};
 use icecone_app::mail::templates::escape;
 use serde::Deserialize;
 
 use super::AppState;
+use super::page::page;
 
 /// The token, from the query string or the page's form. (A mail client's form,
 /// `List-Unsubscribe=One-Click`, carries no token: it is in the URI's query.)
@@ -92,23 +92,4 @@ fn invalid() -> HttpResponse {
         "This link is not valid",
         "<p>This unsubscribe link is not valid. Open the whole link from the e-mail, or change what you receive in your privacy settings.</p>",
     )
-}
-
-/// A page: `title` is text, `body` trusted HTML written here.
-fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .body(format!(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width\"><title>{title} · IceCone</title></head>\n\
-             <body>\n<h1>{title}</h1>\n{body}\n</body>\n</html>\n",
-            title = escape(title),
-        ))
 }

@@ -17,6 +17,7 @@ use icecone_app::auth::sign_up::{self, SignUpError};
 use icecone_app::mail::templates::escape;
 use serde::Deserialize;
 
+use super::page::page;
 use super::{AppState, ClientAddress, RequestId};
 
 /// The token, from the query string (`GET`) or the form (`POST`).
@@ -124,23 +125,4 @@ fn incomplete() -> HttpResponse {
         "This link is incomplete",
         "<p>This confirmation link is incomplete. Open the whole link from the e-mail.</p>",
     )
-}
-
-/// A page: `title` is text, `body` trusted HTML written here.
-fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .body(format!(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width\"><title>{title} · IceCone</title></head>\n\
-             <body>\n<h1>{title}</h1>\n{body}\n</body>\n</html>\n",
-            title = escape(title),
-        ))
 }
