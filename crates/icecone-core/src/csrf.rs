@@ -73,7 +73,12 @@ mod tests {
             (true, true, app, Ok(())),
             (true, true, evil, Err(CsrfRefusal::OriginNotAllowed)),
             (true, true, Some("null"), Err(CsrfRefusal::OriginNotAllowed)),
-            (true, true, Some("https://app.example.com:8443"), Err(CsrfRefusal::OriginNotAllowed)),
+            (
+                true,
+                true,
+                Some("https://app.example.com:8443"),
+                Err(CsrfRefusal::OriginNotAllowed),
+            ),
             (true, true, None, Err(CsrfRefusal::MissingOrigin)),
             (true, false, app, Err(CsrfRefusal::SimpleContentType)),
             (true, false, evil, Err(CsrfRefusal::SimpleContentType)),

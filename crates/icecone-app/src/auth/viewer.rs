@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use icecone_core::partner::ApiKey;
 
-use crate::partners::{self, PartnerCaller};
 use super::login::digest;
+use crate::partners::{self, PartnerCaller};
 use crate::tokens::{ACCESS_TOKEN_LIFETIME, Acr, TokenError, TokenSigner};
 
 /// An authenticated account.

@@ -12,8 +12,12 @@
 //! `Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers` is on
 //! every response, so no cache hands one origin's answer to another.
 //!
-//! Credentials (cookies) are not allowed yet: every transport carries its token in
-//! `Authorization`, which the allowlist governs.
+//! Credentials are allowed (`Access-Control-Allow-Credentials: true`) for the allowed
+//! origins only, so a page on one of them may send the browser session cookie with
+//! `credentials: "include"` and read the answer; `X-IceCone-Session` is an allowed request
+//! header, with which such a page asks for the cookie transport. Whether a request with the
+//! cookie may change state is core's `csrf::check` (`http::session`), not CORS: CORS only
+//! decides whether the page may read the answer.
 
 use std::sync::Arc;
 
@@ -26,9 +30,12 @@ use icecone_core::origins::AllowedOrigins;
 pub(crate) const ALLOWED_METHODS: [Method; 2] = [Method::GET, Method::POST];
 
 /// The request headers a cross-origin request may carry beyond the CORS-safelisted ones:
-/// the credentials and a JSON body's media type.
-pub(crate) const ALLOWED_REQUEST_HEADERS: [HeaderName; 2] =
-    [header::AUTHORIZATION, header::CONTENT_TYPE];
+/// the credentials, a JSON body's media type and the choice of the session transport.
+pub(crate) const ALLOWED_REQUEST_HEADERS: [HeaderName; 3] = [
+    header::AUTHORIZATION,
+    header::CONTENT_TYPE,
+    crate::session_cookie::TRANSPORT_HEADER,
+];
 
 /// How long a browser may reuse a preflight's answer: ten minutes, so a change of the
 /// allowlist reaches browsers soon (Chromium caps the value at two hours).
@@ -43,6 +50,7 @@ pub(crate) fn middleware(origins: Arc<AllowedOrigins>) -> Cors {
         .allowed_methods(ALLOWED_METHODS)
         .allowed_headers(ALLOWED_REQUEST_HEADERS)
         .max_age(MAX_AGE_SECONDS)
+        .supports_credentials()
         // A disallowed origin's request runs as if it had no `Origin`: without CORS
         // headers, the browser keeps the answer from the page.
         .block_on_origin_mismatch(false)

@@ -378,20 +378,31 @@ async fn a_refresh_token_is_read_by_its_digest_without_being_spent() {
         .await
         .expect("inserted");
 
-    let read = store.refresh_token(&digest).await.expect("read").expect("exists");
+    let read = store
+        .refresh_token(&digest)
+        .await
+        .expect("read")
+        .expect("exists");
     assert_eq!(
         (read.session, read.issued_at, read.expires_at),
         (session.id, issued, expires)
     );
     // Reading spent nothing: the token is still fresh, and is read alike once spent.
     assert_eq!(
-        store.spend_refresh_token(&digest, plus(issued, 1)).await.expect("spent"),
+        store
+            .spend_refresh_token(&digest, plus(issued, 1))
+            .await
+            .expect("spent"),
         RefreshSpend::Fresh {
             session: session.id
         }
     );
     assert_eq!(
-        store.refresh_token(&digest).await.expect("read").map(|r| r.session),
+        store
+            .refresh_token(&digest)
+            .await
+            .expect("read")
+            .map(|r| r.session),
         Some(session.id)
     );
     assert_eq!(store.refresh_token(&[8u8; 32]).await.expect("read"), None);
