@@ -132,6 +132,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(http::cors::middleware(origins.clone()))
+                .wrap_fn(http::cors::only_with_an_allowed_origin)
                 .wrap_fn(http::security_headers::apply)
                 .wrap_fn(http::request_span)
                 .wrap(Condition::new(

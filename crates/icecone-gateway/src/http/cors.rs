@@ -22,8 +22,9 @@
 use std::sync::Arc;
 
 use actix_cors::Cors;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{self, HeaderName};
+use actix_web::http::header::{self, HeaderMap, HeaderName};
 use icecone_core::origins::AllowedOrigins;
 
 /// The methods a cross-origin request may use.
@@ -54,4 +55,28 @@ pub(crate) fn middleware(origins: Arc<AllowedOrigins>) -> Cors {
         // A disallowed origin's request runs as if it had no `Origin`: without CORS
         // headers, the browser keeps the answer from the page.
         .block_on_origin_mismatch(false)
+}
+
+/// Drops `Access-Control-Allow-Credentials` from an answer that allows no origin
+/// (`actix-cors` adds it to every answer to a request with an `Origin`): a disallowed origin
+/// gets no CORS header at all. Wraps [`middleware`].
+pub(crate) fn only_with_an_allowed_origin<S, B>(
+    request: ServiceRequest,
+    service: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let future = service.call(request);
+    async move {
+        let mut response = future.await?;
+        strip_stray_credentials(response.headers_mut());
+        Ok(response)
+    }
+}
+
+fn strip_stray_credentials(headers: &mut HeaderMap) {
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
+    }
 }
