@@ -1,6 +1,6 @@
 //! The cookie transport for browsers (`X-IceCone-Session: cookie`), without a browser: the
 //! cookie's flags, bodies without a token, refresh rotation and reuse, log-out, suspension,
-//! a second factor, `/media/{id}` and the WebSocket by the cookie, and every cross-site
+//! a second factor, `/media/{id}`, `/exports/{token}` and the WebSocket by the cookie, and every cross-site
 //! request rule (core's `csrf::check`). `browser.rs` repeats the journey in Chromium.
 
 use icecone_core::identity::policy::CURRENT_POLICY_VERSION;
@@ -473,4 +473,65 @@ async fn media_and_the_websocket_authenticate_by_the_session_cookie() {
     // Log-out ends the socket's session too.
     post(&app, &PAGE, Some(&handle), "mutation { logOut }", json!({})).await;
     assert_eq!(socket.closed().await.0, 4403);
+}
+
+#[tokio::test]
+async fn an_export_is_downloaded_once_by_the_session_cookie() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.cors_origins = Some(APP.to_owned());
+        settings.job_poll_interval_ms = 100;
+    })
+    .await;
+    app.register("esme@example.com").await;
+    let handle = cookie_log_in(&app, "esme@example.com").await;
+    let requested = post(
+        &app,
+        &PAGE,
+        Some(&handle),
+        "mutation { requestDataExport { id } }",
+        json!({}),
+    )
+    .await
+    .json();
+    let id = requested["data"]["requestDataExport"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{requested}"))
+        .to_owned();
+    let started = std::time::Instant::now();
+    let url = loop {
+        let listed = post(
+            &app,
+            &PAGE,
+            Some(&handle),
+            "{ me { dataRequests { id status downloadUrl } } }",
+            json!({}),
+        )
+        .await
+        .json();
+        let found = listed["data"]["me"]["dataRequests"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{listed}"))
+            .iter()
+            .find(|request| request["id"] == id.as_str())
+            .cloned()
+            .expect("the request is listed");
+        if found["status"] == "COMPLETED" {
+            break found["downloadUrl"].as_str().expect("a link").to_owned();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the export did not complete: {found}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(app.get(&url).await.status, 404, "not without the cookie");
+    let with_cookie = || {
+        app.client
+            .get(app.url(&url))
+            .header("cookie", format!("{COOKIE}={handle}"))
+    };
+    let first = app.send(with_cookie()).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.content_type, "application/zip");
+    assert_eq!(app.send(with_cookie()).await.status, 410, "once");
 }
