@@ -1,7 +1,8 @@
 //! The cookie transport for browsers (`X-IceCone-Session: cookie`), without a browser: the
 //! cookie's flags, bodies without a token, refresh rotation and reuse, log-out, suspension,
-//! a second factor, `/media/{id}`, `/exports/{token}` and the WebSocket by the cookie, and every cross-site
-//! request rule (core's `csrf::check`). `browser.rs` repeats the journey in Chromium.
+//! a second factor, `/media/{id}`, `/exports/{token}` and the WebSocket by the cookie, and
+//! every cross-site request rule (core's `csrf::check`). `browser.rs` repeats the journey
+//! in Chromium.
 
 use icecone_core::identity::policy::CURRENT_POLICY_VERSION;
 use icecone_core::identity::roles::StaffRole;
