@@ -11,6 +11,7 @@
 //! | body too large | 413 | 413 |
 //! | `Accept` names nothing we produce | 406 | 406 |
 //! | mutation over GET | 405 | 405 |
+//! | cookie transport, sendable by another site (`http::session::forgery`) | 403 | 403 |
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
