@@ -208,3 +208,167 @@ const started = Date.now();
         );
     }
 }
+
+/// `fetch` on the cookie transport from the page: the request a browser frontend sends,
+/// with the browser's cookies (`credentials: "include"`); `{ ok, status, body, cookies }`
+/// where `cookies` is what scripts of the page can read (`document.cookie`).
+const COOKIE_FETCH: &str = r#"
+const [url, query, variables, done] = arguments;
+fetch(url, {
+  method: "POST",
+  credentials: "include",
+  headers: { "Content-Type": "application/json", "X-IceCone-Session": "cookie" },
+  body: JSON.stringify({ query, variables }),
+})
+  .then(async (answer) => done({ ok: true, status: answer.status, body: await answer.text(),
+                                 cookies: document.cookie }))
+  .catch((error) => done({ ok: false, error: String(error) }));
+"#;
+
+/// Submits an HTML form (`text/plain`, the one form encoding that can carry a JSON-looking
+/// body) to `url` from the page: what a page on another origin can make a browser send.
+const FORM_POST: &str = r#"
+const [url, done] = arguments;
+const form = document.createElement("form");
+form.method = "POST";
+form.action = url;
+form.enctype = "text/plain";
+const field = document.createElement("input");
+field.name = '{"query":"mutation { logOut }","padding":"';
+field.value = '"}';
+form.appendChild(field);
+document.body.appendChild(form);
+form.submit();
+done(true);
+"#;
+
+/// Runs a GraphQL operation from the page on the cookie transport: the answer's body and
+/// what the page's scripts can read of its cookies.
+async fn cookie_fetch(
+    browser: &Browser,
+    app: &TestApp,
+    query: &str,
+    variables: Value,
+) -> (Value, String) {
+    let result = browser
+        .run(
+            COOKIE_FETCH,
+            vec![json!(app.url("/graphql")), json!(query), variables],
+        )
+        .await;
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(result["status"], 200, "{result}");
+    let text = result["body"].as_str().expect("a body");
+    assert!(
+        !text.contains("eyJ"),
+        "no JWT in what the page reads: {text}"
+    );
+    (
+        serde_json::from_str(text).expect("JSON"),
+        result["cookies"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Submits [`FORM_POST`] from the current page and answers the text of the gateway's
+/// answer, which the browser navigates to.
+async fn form_post(browser: &Browser, app: &TestApp) -> String {
+    let target = app.url("/graphql");
+    browser.run(FORM_POST, vec![json!(target)]).await;
+    for _ in 0..100 {
+        let here = browser.client.current_url().await.expect("url");
+        if here.as_str() == target {
+            return browser.client.source().await.expect("the answer");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the form post did not navigate to {target}");
+}
+
+#[tokio::test]
+async fn in_cookie_mode_the_page_signs_in_without_ever_reading_a_token_and_a_form_post_with_the_cookie_is_refused()
+ {
+    let Some(browser) = Browser::start("browser: cookie transport").await else {
+        return;
+    };
+    // The frontend and the gateway are on the same site (http://127.0.0.1, ports apart),
+    // as a frontend and its API are; a second page on that site is not an allowed origin,
+    // and `localhost` is another site altogether.
+    let allowed = frontend().await;
+    let same_site = frontend().await;
+    let cross_site = frontend().await.replace("127.0.0.1", "localhost");
+    let listed = allowed.clone();
+    let app = TestApp::spawn_with(move |settings| settings.cors_origins = Some(listed)).await;
+    let account = app.register("cookie@example.com").await;
+
+    browser.open(&format!("{allowed}/")).await;
+    let (logged_in, cookies) = cookie_fetch(
+        &browser,
+        &app,
+        "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { ... on AuthSession { accessToken refreshToken expiresAt } } }",
+        json!({ "e": "cookie@example.com", "p": crate::support::app::PASSWORD }),
+    )
+    .await;
+    let session = &logged_in["data"]["logIn"];
+    assert!(session["expiresAt"].is_string(), "{logged_in}");
+    assert!(session["accessToken"].is_null(), "{logged_in}");
+    assert!(session["refreshToken"].is_null(), "{logged_in}");
+    assert_eq!(cookies, "", "the session cookie is HttpOnly");
+    // The browser stored the cookie (over plain HTTP on loopback, a secure context) and
+    // sends it: the page is signed in.
+    let (me, cookies) = cookie_fetch(&browser, &app, "{ me { id } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["id"], account.to_string(), "{me}");
+    assert_eq!(cookies, "");
+    let (renewed, cookies) = cookie_fetch(
+        &browser,
+        &app,
+        "mutation { refreshSession { accessToken refreshToken expiresAt } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        renewed["data"]["refreshSession"]["accessToken"].is_null(),
+        "{renewed}"
+    );
+    assert!(
+        renewed["data"]["refreshSession"]["refreshToken"].is_null(),
+        "{renewed}"
+    );
+    assert_eq!(cookies, "");
+    let (me, _) = cookie_fetch(&browser, &app, "{ me { id } }", json!({})).await;
+    assert_eq!(
+        me["data"]["me"]["id"],
+        account.to_string(),
+        "after the rotation: {me}"
+    );
+
+    // A page on another site: SameSite=Strict keeps the cookie off its form post.
+    browser.open(&format!("{cross_site}/")).await;
+    let answer = form_post(&browser, &app).await;
+    assert!(!answer.contains("\"logOut\":true"), "{answer}");
+    // A page on the same site but not an allowed origin: the browser sends the cookie, and
+    // the gateway refuses the simple request.
+    browser.open(&format!("{same_site}/")).await;
+    let answer = form_post(&browser, &app).await;
+    assert!(answer.contains("FORBIDDEN"), "{answer}");
+    assert!(!answer.contains("\"logOut\":true"), "{answer}");
+
+    // The session is still live; the page logs out, which clears the cookie.
+    browser.open(&format!("{allowed}/")).await;
+    let (me, _) = cookie_fetch(&browser, &app, "{ me { id } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["id"], account.to_string(), "{me}");
+    let (out, _) = cookie_fetch(&browser, &app, "mutation { logOut }", json!({})).await;
+    assert_eq!(out["data"]["logOut"], true, "{out}");
+    let (me, _) = cookie_fetch(&browser, &app, "{ me { id } }", json!({})).await;
+    assert_eq!(
+        me["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "signed out: {me}"
+    );
+    let sessions = app.db.store().sessions_of(account).await.expect("sessions");
+    assert_eq!(
+        sessions
+            .iter()
+            .map(|s| s.revoked_reason.as_deref())
+            .collect::<Vec<_>>(),
+        [Some("logout")]
+    );
+}

@@ -9,6 +9,7 @@ mod browser;
 mod campaigns;
 mod client_address;
 mod consent;
+mod cookie_sessions;
 mod encryption;
 mod erasure;
 mod generation;

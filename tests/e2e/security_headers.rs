@@ -226,7 +226,7 @@ async fn an_allowed_origin_gets_cors_answers_and_another_origin_gets_none_and_th
                 .header("access-control-request-method", "POST")
                 .header(
                     "access-control-request-headers",
-                    "content-type,authorization",
+                    "content-type,authorization,x-icecone-session",
                 ),
         )
         .await;
@@ -242,11 +242,17 @@ async fn an_allowed_origin_gets_cors_answers_and_another_origin_gets_none_and_th
         .join(",")
         .to_ascii_lowercase();
     assert!(
-        allowed_headers.contains("authorization") && allowed_headers.contains("content-type"),
+        allowed_headers.contains("authorization")
+            && allowed_headers.contains("content-type")
+            && allowed_headers.contains("x-icecone-session"),
         "{allowed_headers}"
     );
     assert_eq!(header(headers, "access-control-max-age"), ["600"]);
-    assert!(header(headers, "access-control-allow-credentials").is_empty());
+    // The allowed origin's pages may send the session cookie and read the answer.
+    assert_eq!(
+        header(headers, "access-control-allow-credentials"),
+        ["true"]
+    );
 
     // Preflights answer on the media, export and mail-link routes too.
     let id = uuid::Uuid::new_v4();

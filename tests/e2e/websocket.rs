@@ -32,6 +32,15 @@ impl Socket {
 
     /// Opens a WebSocket, or the HTTP status that refused it.
     async fn try_open(app: &TestApp) -> Result<Self, u16> {
+        Self::try_open_with(app, &[]).await
+    }
+
+    /// Opens a WebSocket whose upgrade request carries `headers` too (a browser's `Origin`
+    /// and `Cookie`), or the HTTP status that refused it.
+    pub(crate) async fn try_open_with(
+        app: &TestApp,
+        headers: &[(&'static str, String)],
+    ) -> Result<Self, u16> {
         let mut request = format!("ws://{}/graphql/ws", app.address)
             .into_client_request()
             .expect("request");
@@ -39,6 +48,11 @@ impl Socket {
             "sec-websocket-protocol",
             HeaderValue::from_static("graphql-transport-ws"),
         );
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .insert(*name, HeaderValue::from_str(value).expect("header value"));
+        }
         match tokio_tungstenite::connect_async(request).await {
             Ok((socket, response)) => {
                 assert_eq!(
@@ -99,7 +113,7 @@ impl Socket {
 
     /// Waits for the server to close the connection; answers the close code and reason.
     /// Text messages before the close are skipped.
-    async fn closed(&mut self) -> (u16, String) {
+    pub(crate) async fn closed(&mut self) -> (u16, String) {
         loop {
             let message = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
                 .await

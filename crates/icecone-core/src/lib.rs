@@ -9,6 +9,7 @@ pub mod campaign;
 pub mod client_address;
 pub mod consent;
 pub mod crypto;
+pub mod csrf;
 pub mod generation;
 pub mod identity;
 pub mod net;

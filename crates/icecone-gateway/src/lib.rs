@@ -8,6 +8,7 @@ pub mod config;
 pub mod graphql;
 mod http;
 mod request;
+mod session_cookie;
 pub mod startup;
 pub mod telemetry;
 pub mod tls;

@@ -118,6 +118,7 @@ impl Application {
             trusted_proxies: config.trusted_proxies.clone(),
             sockets: http::Sockets::new(config.websocket),
             policy: config.policy,
+            origins: Arc::new(config.cors.clone()),
         });
 
         let listener = TcpListener::bind(config.listen)
@@ -126,11 +127,12 @@ impl Application {
             .local_addr()
             .context("the listener has no local address")?;
         let hsts = tls.is_some();
-        let origins = Arc::new(config.cors.clone());
+        let origins = state.origins.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .wrap(http::cors::middleware(origins.clone()))
+                .wrap_fn(http::cors::only_with_an_allowed_origin)
                 .wrap_fn(http::security_headers::apply)
                 .wrap_fn(http::request_span)
                 .wrap(Condition::new(

@@ -93,6 +93,18 @@ pub enum RefreshSpend {
     Unknown,
 }
 
+/// A refresh token as issued, spent or not: what the browser session cookie, which holds
+/// one, authenticates by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    /// The token's session.
+    pub session: Uuid,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it stops being spendable.
+    pub expires_at: DateTime<Utc>,
+}
+
 impl Store {
     /// Creates a session.
     ///
@@ -123,6 +135,22 @@ impl Store {
             .await
             .map_err(StoreError::Query)?
             .map(SessionRecord::from))
+    }
+
+    /// A refresh token by its digest, spent or not (reading it spends nothing).
+    pub async fn refresh_token(
+        &self,
+        digest: &[u8; 32],
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        Ok(refresh_token::Entity::find_by_id(digest.to_vec())
+            .one(&self.db)
+            .await
+            .map_err(StoreError::Query)?
+            .map(|row| RefreshTokenRecord {
+                session: row.session_id,
+                issued_at: row.issued_at,
+                expires_at: row.expires_at,
+            }))
     }
 
     /// An account's sessions, revoked ones included, newest first.

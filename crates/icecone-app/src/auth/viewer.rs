@@ -5,6 +5,12 @@
 //! revoked — so logging out or a detected refresh-token reuse ends access at once, not when
 //! the token expires. `ApiKey <key>`: a partner's key, which must be live (found by its
 //! digest, not revoked) — revoking it ends access at once. Anything else is refused with 401.
+//!
+//! A browser on the cookie transport holds no access token: its session cookie holds the
+//! session's current refresh token, an opaque handle that [`authenticate_session_handle`]
+//! looks up by digest. It authenticates exactly as long as an access token issued with it
+//! would — [`ACCESS_TOKEN_LIFETIME`] from its issue, and only while its session is live —
+//! so refresh rotation, revocation, step-up and suspension are the bearer tokens' own.
 
 use chrono::{DateTime, Utc};
 use icecone_store::Store;
@@ -13,8 +19,9 @@ use uuid::Uuid;
 
 use icecone_core::partner::ApiKey;
 
+use super::login::digest;
 use crate::partners::{self, PartnerCaller};
-use crate::tokens::{Acr, TokenError, TokenSigner};
+use crate::tokens::{ACCESS_TOKEN_LIFETIME, Acr, TokenError, TokenSigner};
 
 /// An authenticated account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +127,44 @@ pub async fn authenticate(
         }
         _ => Err(AuthFailure::Session),
     }
+}
+
+/// The viewer of a request that carries the browser session cookie with `handle` at `now`:
+/// the refresh token it holds must exist, have been issued less than
+/// [`ACCESS_TOKEN_LIFETIME`] ago (spent or not: an access token issued with it would still
+/// be valid), and its session must be live. The assurance level and the time of
+/// authentication are the session's, as the access token's claims would carry them.
+pub async fn authenticate_session_handle(
+    handle: &str,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Viewer, AuthFailure> {
+    let token = store
+        .refresh_token(&digest(handle))
+        .await
+        .map_err(|_| AuthFailure::Unavailable)?
+        .ok_or(AuthFailure::Session)?;
+    let token_expires_at = token.issued_at + ACCESS_TOKEN_LIFETIME;
+    if token_expires_at <= now {
+        return Err(AuthFailure::Token(TokenError::Expired));
+    }
+    let record = store
+        .session_cached(token.session)
+        .await
+        .map_err(|_| AuthFailure::Unavailable)?
+        .filter(|record| record.revoked_at.is_none())
+        .ok_or(AuthFailure::Session)?;
+    Ok(Viewer::Account(Authenticated {
+        account: record.account,
+        session: record.id,
+        acr: if record.mfa_at.is_some() {
+            Acr::Aal2
+        } else {
+            Acr::Aal1
+        },
+        auth_time: record.auth_time,
+        token_expires_at,
+    }))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::auth::{AuthSession, login_context};
+use super::auth::{AuthSession, deliver, login_context};
 use super::caller::{services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
@@ -57,7 +57,7 @@ impl MfaMutation {
         code: String,
     ) -> Result<AuthSession, ApiError> {
         let tokens = mfa::complete(login_context(ctx)?, &challenge, &code).await?;
-        Ok(tokens.into())
+        Ok(deliver(ctx, tokens))
     }
 }
 

@@ -10,6 +10,7 @@ use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::{ApiError, internal};
 use crate::request::RequestId;
+use crate::session_cookie::{self, SessionTransport};
 use icecone_app::audit::{self, AuditEvent};
 
 #[derive(Debug, Default)]
@@ -17,9 +18,17 @@ pub(crate) struct SessionMutation;
 
 #[Object]
 impl SessionMutation {
-    /// Ends the session of this request: its access token stops working at once.
+    /// Ends the session of this request: its access token or session cookie stops working
+    /// at once. On the cookie transport the answer also clears the cookie.
     #[graphql(directive = essential::apply(PurposeValue::Security))]
     async fn log_out(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
+        // Cleared even when the cookie no longer authenticates: the browser forgets it.
+        if ctx
+            .data_opt::<SessionTransport>()
+            .is_some_and(SessionTransport::is_cookie)
+        {
+            ctx.append_http_header("set-cookie", session_cookie::clear_cookie());
+        }
         let viewer = signed_in(ctx)?;
         end_session(ctx, viewer.account, viewer.session, "logout").await
     }

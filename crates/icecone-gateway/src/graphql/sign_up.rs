@@ -7,7 +7,7 @@ use icecone_core::identity::policy::PolicyVersion;
 
 use icecone_core::consent::Purpose;
 
-use super::auth::{AuthSession, login_context};
+use super::auth::{AuthSession, deliver, login_context};
 use super::caller::{services, signed_in};
 use super::classification::essential;
 use super::consent::PurposeValue;
@@ -63,7 +63,7 @@ impl SignUpMutation {
         }
         let tokens =
             sign_up::sign_up(login_context(ctx)?, &email, password, policy, &consents).await?;
-        Ok(tokens.into())
+        Ok(deliver(ctx, tokens))
     }
 
     /// Uses the token of a verification link: the address it was sent to becomes the

@@ -12,23 +12,31 @@
 //! `Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers` is on
 //! every response, so no cache hands one origin's answer to another.
 //!
-//! Credentials (cookies) are not allowed yet: every transport carries its token in
-//! `Authorization`, which the allowlist governs.
+//! Credentials are allowed (`Access-Control-Allow-Credentials: true`) for the allowed
+//! origins only, so a page on one of them may send the browser session cookie with
+//! `credentials: "include"` and read the answer; `X-IceCone-Session` is an allowed request
+//! header, with which such a page asks for the cookie transport. Whether a request with the
+//! cookie may change state is core's `csrf::check` (`http::session`), not CORS: CORS only
+//! decides whether the page may read the answer.
 
 use std::sync::Arc;
 
 use actix_cors::Cors;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{self, HeaderName};
+use actix_web::http::header::{self, HeaderMap, HeaderName};
 use icecone_core::origins::AllowedOrigins;
 
 /// The methods a cross-origin request may use.
 pub(crate) const ALLOWED_METHODS: [Method; 2] = [Method::GET, Method::POST];
 
 /// The request headers a cross-origin request may carry beyond the CORS-safelisted ones:
-/// the credentials and a JSON body's media type.
-pub(crate) const ALLOWED_REQUEST_HEADERS: [HeaderName; 2] =
-    [header::AUTHORIZATION, header::CONTENT_TYPE];
+/// the credentials, a JSON body's media type and the choice of the session transport.
+pub(crate) const ALLOWED_REQUEST_HEADERS: [HeaderName; 3] = [
+    header::AUTHORIZATION,
+    header::CONTENT_TYPE,
+    crate::session_cookie::TRANSPORT_HEADER,
+];
 
 /// How long a browser may reuse a preflight's answer: ten minutes, so a change of the
 /// allowlist reaches browsers soon (Chromium caps the value at two hours).
@@ -43,7 +51,32 @@ pub(crate) fn middleware(origins: Arc<AllowedOrigins>) -> Cors {
         .allowed_methods(ALLOWED_METHODS)
         .allowed_headers(ALLOWED_REQUEST_HEADERS)
         .max_age(MAX_AGE_SECONDS)
+        .supports_credentials()
         // A disallowed origin's request runs as if it had no `Origin`: without CORS
         // headers, the browser keeps the answer from the page.
         .block_on_origin_mismatch(false)
+}
+
+/// Drops `Access-Control-Allow-Credentials` from an answer that allows no origin
+/// (`actix-cors` adds it to every answer to a request with an `Origin`): a disallowed origin
+/// gets no CORS header at all. Wraps [`middleware`].
+pub(crate) fn only_with_an_allowed_origin<S, B>(
+    request: ServiceRequest,
+    service: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let future = service.call(request);
+    async move {
+        let mut response = future.await?;
+        strip_stray_credentials(response.headers_mut());
+        Ok(response)
+    }
+}
+
+fn strip_stray_credentials(headers: &mut HeaderMap) {
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
+    }
 }

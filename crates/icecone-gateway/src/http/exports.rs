@@ -1,7 +1,7 @@
 //! `GET /exports/{token}`: a completed data export (a ZIP), once, for its owner only; and
 //! `GET /schemas/export-v1.json`, the published JSON Schema of its `export.json`.
 //!
-//! The caller must carry the owner's bearer token. An unknown token, an anonymous caller
+//! The caller must carry the owner's bearer token or session cookie. An unknown token, an anonymous caller
 //! and someone else's link all get the same `404`. A link that was used or has expired is
 //! `410 Gone` with a typed JSON error (`EXPORT_LINK_USED`, `EXPORT_LINK_EXPIRED`): the
 //! bundle is deleted once downloaded, and the purge deletes it when the link expires. A
@@ -16,7 +16,7 @@ use icecone_store::data_requests::StoredExport;
 
 use super::AppState;
 use crate::graphql::error::{ErrorCode, INTERNAL_MESSAGE};
-use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
+use icecone_app::auth::viewer::{AuthFailure, Viewer};
 use icecone_app::rights::export;
 
 const NO_STORE: &str = "private, no-store";
@@ -35,11 +35,7 @@ pub(crate) async fn get(
     token: web::Path<String>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    let viewer = match authenticate(authorization, &state.tokens, &state.store).await {
+    let viewer = match super::session::viewer(&request, &state).await {
         Ok(viewer) => viewer,
         Err(AuthFailure::Unavailable) => {
             tracing::error!("the session store could not be read while authenticating");

@@ -11,6 +11,7 @@
 //! | body too large | 413 | 413 |
 //! | `Accept` names nothing we produce | 406 | 406 |
 //! | mutation over GET | 405 | 405 |
+//! | cookie transport, sendable by another site (`http::session::forgery`) | 403 | 403 |
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -25,7 +26,8 @@ use super::negotiate::{ResponseType, is_json_body, response_type, wants_html};
 use super::{AppState, ClientAddress, RequestId};
 use crate::config::Environment;
 use crate::graphql::error::ErrorCode;
-use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
+use crate::session_cookie::SessionTransport;
+use icecone_app::auth::viewer::{AuthFailure, Viewer};
 use icecone_app::consent;
 
 /// `POST /graphql`.
@@ -37,6 +39,14 @@ pub(crate) async fn post(
     let Some(response_type) = response_type(header_str(&request, header::ACCEPT)) else {
         return not_acceptable();
     };
+    if let Some(forgery) = super::session::forgery(&request, &state) {
+        return refusal(
+            response_type,
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            &forgery.to_string(),
+        );
+    }
     if !is_json_body(header_str(&request, header::CONTENT_TYPE)) {
         return refusal(
             response_type,
@@ -118,6 +128,7 @@ pub(crate) async fn post(
 /// client's address.
 struct RequestContext {
     viewer: Viewer,
+    transport: SessionTransport,
     request_id: Option<RequestId>,
     address: Option<ClientAddress>,
 }
@@ -139,6 +150,7 @@ impl RequestContext {
         }
         Ok(Self {
             viewer,
+            transport: SessionTransport::of(request),
             request_id: actix_web::HttpMessage::extensions(request)
                 .get::<RequestId>()
                 .cloned(),
@@ -147,7 +159,9 @@ impl RequestContext {
     }
 
     fn attach(&self, graphql: async_graphql::Request) -> async_graphql::Request {
-        let mut graphql = graphql.data(self.viewer.clone());
+        let mut graphql = graphql
+            .data(self.viewer.clone())
+            .data(self.transport.clone());
         if let Some(id) = &self.request_id {
             graphql = graphql.data(id.clone());
         }
@@ -163,10 +177,9 @@ const GPC: header::HeaderName = header::HeaderName::from_static("sec-gpc");
 
 /// Who sent the request, or the 401 (RFC 6750 `invalid_token`) that refuses it.
 async fn viewer_of(request: &HttpRequest, state: &AppState) -> Result<Viewer, HttpResponse> {
-    let header = header_str(request, header::AUTHORIZATION);
     let response_type =
         response_type(header_str(request, header::ACCEPT)).unwrap_or(ResponseType::Json);
-    match authenticate(header, &state.tokens, &state.store).await {
+    match super::session::viewer(request, state).await {
         Ok(viewer) => Ok(viewer),
         Err(AuthFailure::Unavailable) => {
             tracing::error!("the session store could not be read while authenticating");
@@ -364,9 +377,14 @@ fn respond(response_type: ResponseType, response: BatchResponse) -> HttpResponse
         ),
     };
     match body {
-        Ok(body) => HttpResponse::build(status)
-            .content_type(response_type.content_type())
-            .body(body),
+        Ok(body) => {
+            let mut answer = HttpResponse::build(status);
+            answer.content_type(response_type.content_type());
+            for cookie in set_cookies(&response) {
+                answer.append_header((header::SET_COOKIE, cookie));
+            }
+            answer.body(body)
+        }
         Err(error) => {
             tracing::error!(error = %error, "serializing a GraphQL response failed");
             refusal(
@@ -377,6 +395,19 @@ fn respond(response_type: ResponseType, response: BatchResponse) -> HttpResponse
             )
         }
     }
+}
+
+/// The `Set-Cookie` values the operations set (the session cookie).
+fn set_cookies(response: &BatchResponse) -> Vec<String> {
+    let responses: Vec<&Response> = match response {
+        BatchResponse::Single(single) => vec![single],
+        BatchResponse::Batch(all) => all.iter().collect(),
+    };
+    responses
+        .into_iter()
+        .flat_map(|response| response.http_headers.get_all("set-cookie"))
+        .filter_map(|value| value.to_str().ok().map(str::to_owned))
+        .collect()
 }
 
 /// A response for a request refused before GraphQL processing.

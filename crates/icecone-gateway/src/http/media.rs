@@ -1,6 +1,6 @@
 //! `GET /media/{id}`: a generation's media, decrypted, for its owner only.
 //!
-//! The caller must carry the owner's bearer token (the same viewer logic as `/graphql`):
+//! The caller must carry the owner's bearer token or session cookie (`http::session`, as `/graphql`):
 //! anonymous callers, other people and unknown ids all get the same `404`, so the route
 //! tells nobody which generations exist. Every answer is `Cache-Control: private,
 //! no-store` (and carries the security headers of every response, `nosniff` among them);
@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::AppState;
-use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
+use icecone_app::auth::viewer::{AuthFailure, Viewer};
 
 const NO_STORE: &str = "private, no-store";
 
@@ -22,11 +22,7 @@ pub(crate) async fn get(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    let viewer = match authenticate(authorization, &state.tokens, &state.store).await {
+    let viewer = match super::session::viewer(&request, &state).await {
         Ok(viewer) => viewer,
         Err(AuthFailure::Unavailable) => {
             tracing::error!("the session store could not be read while authenticating");

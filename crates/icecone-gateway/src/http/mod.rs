@@ -18,6 +18,7 @@ mod media;
 mod negotiate;
 mod page;
 pub(crate) mod security_headers;
+mod session;
 mod unsubscribe;
 mod verify_email;
 mod websocket;
@@ -47,6 +48,9 @@ pub(crate) struct AppState {
     pub(crate) sdl: String,
     /// The privacy policy versions the gateway runs with (the last in force).
     pub(crate) policy: icecone_core::consent::policy::PolicyHistory,
+    /// The browser origins whose pages may call the API (CORS, and the session cookie's
+    /// cross-site request rule).
+    pub(crate) origins: std::sync::Arc<icecone_core::origins::AllowedOrigins>,
 }
 
 impl std::fmt::Debug for AppState {

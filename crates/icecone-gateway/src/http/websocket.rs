@@ -10,6 +10,12 @@
 //!   moment it arrives, and once a second while the connection is open: when the session
 //!   ends (log-out, revocation, refresh-token reuse, suspension, erasure), the token
 //!   expires or the partner key is revoked, the server closes the socket with 4403.
+//!   A browser on the cookie transport sends no credentials in `connection_init`: the
+//!   session cookie of the upgrade request authenticates instead (as
+//!   `authenticate_session_handle` decides for HTTP, a cookie that no longer does closing
+//!   the socket with 4403). Browsers send no preflight before an upgrade, so an upgrade
+//!   carrying the cookie must come from an `Origin` that `AllowedOrigins::allows`, or it is
+//!   refused with 403 (`FORBIDDEN`) — no page on another origin rides the cookie.
 //!   Every operation runs through [`Executor::subscribe`](crate::graphql::Executor), the
 //!   executor HTTP uses (limits, error codes), with its own request id and the client's
 //!   address.
@@ -43,7 +49,10 @@ use super::negotiate::ResponseType;
 use super::{AppState, ClientAddress, RequestId};
 use crate::config::WsLimits;
 use crate::graphql::error::ErrorCode;
-use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate};
+use crate::session_cookie::handle_of;
+use chrono::Utc;
+use icecone_app::auth::viewer::{AuthFailure, Viewer, authenticate, authenticate_session_handle};
+use secrecy::ExposeSecret;
 
 /// The only subprotocol spoken here.
 const PROTOCOL: &str = "graphql-transport-ws";
@@ -142,6 +151,16 @@ pub(crate) async fn upgrade(
             "the client's address is unknown, so its per-address limits cannot be applied",
         );
     };
+    let cookie = handle_of(&request).map(|handle| secrecy::SecretString::from(handle.to_owned()));
+    if cookie.is_some() && !super::session::cookie_origin_allowed(&request, &state) {
+        tracing::info!("a WebSocket upgrade with the session cookie came from another origin");
+        return refusal(
+            ResponseType::Json,
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "a WebSocket with the session cookie must come from an allowed origin",
+        );
+    }
     let limits = state.sockets.limits;
     let Some(address_slot) = state.sockets.take(
         Holder::Address(address.clone()),
@@ -184,6 +203,7 @@ pub(crate) async fn upgrade(
     let connection = Connection {
         state: state.clone(),
         session,
+        cookie,
         address,
         request_id: actix_web::HttpMessage::extensions(&request)
             .get::<RequestId>()
@@ -207,6 +227,8 @@ impl Close {
 struct Connection {
     state: web::Data<AppState>,
     session: Session,
+    /// The handle of the upgrade request's session cookie.
+    cookie: Option<secrecy::SecretString>,
     address: ClientAddress,
     request_id: Option<RequestId>,
     slots: Vec<Slot>,
@@ -425,7 +447,14 @@ impl Connection {
     /// The viewer of `credentials` now, as [`authenticate`] decides for HTTP; refused
     /// credentials close the connection.
     async fn viewer(&self, credentials: Option<&str>) -> Result<Viewer, Close> {
-        match authenticate(credentials, &self.state.tokens, &self.state.store).await {
+        let authenticated = match (credentials, &self.cookie) {
+            (None, Some(handle)) => {
+                authenticate_session_handle(handle.expose_secret(), &self.state.store, Utc::now())
+                    .await
+            }
+            _ => authenticate(credentials, &self.state.tokens, &self.state.store).await,
+        };
+        match authenticated {
             Ok(viewer) => Ok(viewer),
             Err(AuthFailure::Unavailable) => {
                 tracing::error!("the session store could not be read while authenticating");

@@ -359,3 +359,51 @@ async fn cached_rows_are_dropped_by_this_stores_writes_and_expire_for_another_st
         "unknown rows are not cached"
     );
 }
+
+#[tokio::test]
+async fn a_refresh_token_is_read_by_its_digest_without_being_spent() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let account = create_user(store, 1).await;
+    let session = new_session(account, now());
+    store
+        .create_session(session.clone())
+        .await
+        .expect("created");
+    let issued = now();
+    let expires = plus(issued, 3600);
+    let digest = [7u8; 32];
+    store
+        .insert_refresh_token(digest, session.id, issued, expires)
+        .await
+        .expect("inserted");
+
+    let read = store
+        .refresh_token(&digest)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        (read.session, read.issued_at, read.expires_at),
+        (session.id, issued, expires)
+    );
+    // Reading spent nothing: the token is still fresh, and is read alike once spent.
+    assert_eq!(
+        store
+            .spend_refresh_token(&digest, plus(issued, 1))
+            .await
+            .expect("spent"),
+        RefreshSpend::Fresh {
+            session: session.id
+        }
+    );
+    assert_eq!(
+        store
+            .refresh_token(&digest)
+            .await
+            .expect("read")
+            .map(|r| r.session),
+        Some(session.id)
+    );
+    assert_eq!(store.refresh_token(&[8u8; 32]).await.expect("read"), None);
+}
