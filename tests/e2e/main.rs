@@ -38,4 +38,5 @@ mod ticket_replies;
 mod tidy;
 mod tls;
 mod tokens;
+mod trusted_documents;
 mod websocket;

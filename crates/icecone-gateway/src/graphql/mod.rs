@@ -37,6 +37,7 @@ mod scalars;
 mod sessions;
 mod sign_up;
 mod staff;
+pub(crate) mod trusted;
 
 /// The query root.
 #[derive(MergedObject, Default, Debug)]
@@ -96,19 +97,29 @@ pub struct Executor {
     schema: AppSchema,
     limits: limits::Limits,
     documents: documents::Documents,
+    trusted: trusted::TrustedDocuments,
 }
 
 impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Executor")
             .field("limits", &self.limits)
+            .field("trusted", &self.trusted)
             .finish_non_exhaustive()
     }
 }
 
 impl Executor {
-    /// Builds the schema that serves requests.
-    pub fn new(services: Services, limits: limits::Limits) -> Self {
+    /// Builds the schema that serves requests, with the first-party app's registered
+    /// documents (`trusted_documents`) and whether their rule is enforced (`production`).
+    pub fn new(
+        services: Services,
+        limits: limits::Limits,
+        trusted_documents: Option<&icecone_core::trusted_documents::Manifest>,
+        production: bool,
+    ) -> Self {
+        let trusted =
+            trusted::TrustedDocuments::new(trusted_documents, production, services.store.clone());
         let schema = Schema::build(
             Query::default(),
             Mutation::default(),
@@ -120,12 +131,18 @@ impl Executor {
             schema,
             limits,
             documents: documents::Documents::default(),
+            trusted,
         }
     }
 
-    /// Runs one request: refused with `QUERY_TOO_COMPLEX` when over a limit (nothing runs),
-    /// and every error of the answer carries a code.
-    pub async fn execute(&self, mut request: Request) -> Response {
+    /// Runs one request: its persisted document resolved and the trusted-documents rule
+    /// applied ([`Executor::admit`]), refused with `QUERY_TOO_COMPLEX` when over a limit
+    /// (nothing runs), and every error of the answer carries a code.
+    pub async fn execute(&self, request: Request) -> Response {
+        let mut request = match self.admit(request).await {
+            Ok(request) => request,
+            Err(refusal) => return refusal,
+        };
         self.documents.attach(&mut request);
         let mut response = match limits::prepare(request, &self.limits) {
             Ok(mut request) => {
@@ -152,14 +169,33 @@ impl Executor {
         }
     }
 
+    /// The registered text of a persisted document's hash, if any.
+    pub fn trusted_text(
+        &self,
+        hash: &icecone_core::trusted_documents::DocumentHash,
+    ) -> Option<&str> {
+        self.trusted.text_of(hash)
+    }
+
     /// The sorted SDL of the schema.
     pub fn sdl(&self) -> String {
         sdl_of(&self.schema)
     }
 
+    /// Resolves a request's persisted document and applies the trusted-documents rule
+    /// (`trusted`), as [`Executor::execute`] does: what a transport calls before
+    /// [`Executor::subscribe`] or before looking at the operation it would run.
+    pub async fn admit(&self, request: Request) -> Result<Request, Response> {
+        self.trusted.admit(request).await.map_err(|error| {
+            let mut response = Response::from_errors(vec![error]);
+            error::finish_response(&mut response);
+            response
+        })
+    }
+
     /// Runs one subscription (or any operation) as a stream of answers, through the same
     /// document cache, limits and error codes as [`Executor::execute`]: what `/graphql/ws`
-    /// runs each `subscribe` with.
+    /// runs each `subscribe` with, after [`Executor::admit`].
     pub fn subscribe(&self, mut request: Request) -> BoxStream<'static, Response> {
         self.documents.attach(&mut request);
         let stream = match limits::prepare(request, &self.limits) {
