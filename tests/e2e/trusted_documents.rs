@@ -75,6 +75,25 @@ async fn a_registered_hash_runs_and_an_unknown_hash_is_not_found() {
     )
     .await;
     assert_eq!(body["data"]["setConsent"]["granted"], true, "{body}");
+    // Once validated, a registered document runs under fast validation: its variables are
+    // still checked, and a wrong or missing one still runs nothing.
+    for variables in [json!({ "p": "NOT_A_PURPOSE" }), json!({}), json!({ "p": 3 })] {
+        let (_, body) = post(
+            &app,
+            Some(&bearer),
+            json!({ "extensions": persisted(&hash(SET_CONSENT)), "variables": variables }),
+        )
+        .await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{variables}: {body}");
+        assert!(body["data"]["setConsent"].is_null(), "{variables}: {body}");
+    }
+    let (_, body) = post(
+        &app,
+        Some(&bearer),
+        json!({ "extensions": persisted(&hash(SET_CONSENT)), "variables": { "p": "ANALYTICS" } }),
+    )
+    .await;
+    assert_eq!(body["data"]["setConsent"]["purpose"], "ANALYTICS", "{body}");
 
     // An unknown hash: what Apollo's APQ clients expect, so that they send the document.
     let unknown = hash("{ me { id } }");

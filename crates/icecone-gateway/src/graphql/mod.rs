@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_graphql::{
     BatchRequest, BatchResponse, MergedObject, MergedSubscription, Request, Response,
-    SDLExportOptions, Schema,
+    SDLExportOptions, Schema, ValidationMode,
 };
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -95,6 +95,10 @@ pub struct Services {
 /// The schema with the checks every request goes through.
 pub struct Executor {
     schema: AppSchema,
+    /// The same schema under async-graphql's fast validation, which leaves out the rules a
+    /// document passes for good once it has passed them: it runs registered documents
+    /// whose operation passed the full validation of `schema` before (`trusted`).
+    prevalidated: AppSchema,
     limits: limits::Limits,
     documents: documents::Documents,
     trusted: trusted::TrustedDocuments,
@@ -120,15 +124,19 @@ impl Executor {
     ) -> Self {
         let trusted =
             trusted::TrustedDocuments::new(trusted_documents, production, services.store.clone());
-        let schema = Schema::build(
-            Query::default(),
-            Mutation::default(),
-            Subscription::default(),
-        )
-        .data(services)
-        .finish();
+        let build = || {
+            Schema::build(
+                Query::default(),
+                Mutation::default(),
+                Subscription::default(),
+            )
+            .data(services.clone())
+        };
+        let schema = build().finish();
+        let prevalidated = build().validation_mode(ValidationMode::Fast).finish();
         Self {
             schema,
+            prevalidated,
             limits,
             documents: documents::Documents::default(),
             trusted,
@@ -139,15 +147,33 @@ impl Executor {
     /// applied ([`Executor::admit`]), refused with `QUERY_TOO_COMPLEX` when over a limit
     /// (nothing runs), and every error of the answer carries a code.
     pub async fn execute(&self, request: Request) -> Response {
-        let mut request = match self.admit(request).await {
-            Ok(request) => request,
-            Err(refusal) => return refusal,
+        let trusted::Admitted {
+            mut request,
+            registered,
+        } = match self.trusted.admit(request).await {
+            Ok(admitted) => admitted,
+            Err(error) => return refused(error),
         };
-        self.documents.attach(&mut request);
+        let validated = registered.map(|hash| (hash, request.operation_name.clone()));
+        let fast = validated
+            .as_ref()
+            .is_some_and(|key| self.trusted.is_validated(key));
+        if registered.is_none() {
+            self.documents.attach(&mut request);
+        }
         let mut response = match limits::prepare(request, &self.limits) {
+            Ok(request) if fast => self.prevalidated.execute(request).await,
             Ok(mut request) => {
-                self.documents.keep(&mut request);
-                self.schema.execute(request).await
+                if registered.is_none() {
+                    self.documents.keep(&mut request);
+                }
+                let response = self.schema.execute(request).await;
+                if let Some(key) = validated
+                    && !is_request_error(&response)
+                {
+                    self.trusted.mark_validated(key);
+                }
+                response
             }
             Err(error) => Response::from_errors(vec![error]),
         };
@@ -186,11 +212,10 @@ impl Executor {
     /// (`trusted`), as [`Executor::execute`] does: what a transport calls before
     /// [`Executor::subscribe`] or before looking at the operation it would run.
     pub async fn admit(&self, request: Request) -> Result<Request, Response> {
-        self.trusted.admit(request).await.map_err(|error| {
-            let mut response = Response::from_errors(vec![error]);
-            error::finish_response(&mut response);
-            response
-        })
+        match self.trusted.admit(request).await {
+            Ok(admitted) => Ok(admitted.request),
+            Err(error) => Err(refused(error)),
+        }
     }
 
     /// Runs one subscription (or any operation) as a stream of answers, through the same
@@ -215,6 +240,20 @@ impl Executor {
             })
             .boxed()
     }
+}
+
+/// The answer to a request refused before it ran.
+fn refused(error: async_graphql::ServerError) -> Response {
+    let mut response = Response::from_errors(vec![error]);
+    error::finish_response(&mut response);
+    response
+}
+
+/// A request error: nothing was executed, so there is no data and no error has a path.
+pub(crate) fn is_request_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// The SDL of the schema, sorted so that it is stable: what `icecone schema` prints, what

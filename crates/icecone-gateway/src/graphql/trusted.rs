@@ -16,8 +16,8 @@
 //! manifest's (`trusted_documents_file`). Their parsed documents are made once at start-up.
 
 use std::any::TypeId;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, ServerError, Value};
@@ -36,6 +36,20 @@ pub(crate) struct TrustedDocuments {
     documents: Option<HashMap<DocumentHash, (Arc<str>, ExecutableDocument)>>,
     production: bool,
     store: Arc<Store>,
+    /// The registered documents, by operation name, that passed async-graphql's full
+    /// validation once: they run under its fast validation after that (see `Executor`).
+    validated: Mutex<HashSet<Validated>>,
+}
+
+/// A registered document and the operation of it that was run.
+pub(crate) type Validated = (DocumentHash, Option<String>);
+
+/// A request ready to run, and whether its document is registered.
+pub(crate) struct Admitted {
+    /// The request, its document resolved (and parsed, when registered).
+    pub(crate) request: Request,
+    /// The hash of its document, when registered.
+    pub(crate) registered: Option<DocumentHash>,
 }
 
 impl std::fmt::Debug for TrustedDocuments {
@@ -88,15 +102,34 @@ impl TrustedDocuments {
             documents,
             production,
             store,
+            validated: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Whether this registered document's operation passed full validation before.
+    pub(crate) fn is_validated(&self, key: &Validated) -> bool {
+        self.validated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(key)
+    }
+
+    /// Records that a registered document's operation passed full validation. Only
+    /// registered documents are recorded, and only operations they hold pass, so the set
+    /// stays as small as the manifest.
+    pub(crate) fn mark_validated(&self, key: Validated) {
+        self.validated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key);
     }
 
     /// Resolves the request's document (the registered text for a bare hash, with its parsed
     /// document) and applies the rule for unregistered documents. The refusal is a request
     /// error: nothing runs.
-    pub(crate) async fn admit(&self, mut request: Request) -> Result<Request, ServerError> {
+    pub(crate) async fn admit(&self, mut request: Request) -> Result<Admitted, ServerError> {
         let hash = requested_hash(&mut request).map_err(into_request_error)?;
-        let registered = match hash {
+        let hash = match hash {
             Some(hash) if request.query.is_empty() => {
                 let Some((text, parsed)) = self.documents.as_ref().and_then(|d| d.get(&hash))
                 else {
@@ -104,7 +137,10 @@ impl TrustedDocuments {
                 };
                 request.query = text.to_string();
                 request.set_parsed_query(parsed.clone());
-                return Ok(request);
+                return Ok(Admitted {
+                    request,
+                    registered: Some(hash),
+                });
             }
             Some(hash) => {
                 if DocumentHash::of(&request.query) != hash {
@@ -112,41 +148,50 @@ impl TrustedDocuments {
                         "provided sha does not match query".to_owned(),
                     )));
                 }
-                self.attach_registered(&mut request, &hash)
+                Some(hash)
             }
-            None if self.documents.is_some() => {
-                let hash = DocumentHash::of(&request.query);
-                self.attach_registered(&mut request, &hash)
-            }
-            None => false,
+            None if self.documents.is_some() => Some(DocumentHash::of(&request.query)),
+            None => None,
         };
+        let registered = hash.filter(|hash| self.attach_registered(&mut request, hash));
         let manifest = self.documents.is_some();
         let caller = match viewer(&request) {
             Some(Viewer::Partner(_)) => Caller::Partner,
-            Some(Viewer::Account(_)) => Caller::Person,
+            Some(Viewer::Account(account)) => {
+                // Staff write their own operations in the console; only a person whose
+                // document the rule would refuse costs the look-up of their roles.
+                let refused = admission(
+                    self.production,
+                    Caller::Person,
+                    manifest,
+                    registered.is_some(),
+                ) == Admission::TrustedDocumentRequired;
+                if refused && self.holds_staff_role(account.account).await? {
+                    Caller::Staff
+                } else {
+                    Caller::Person
+                }
+            }
             Some(Viewer::Anonymous) | None => Caller::Anonymous,
         };
-        match admission(self.production, caller, manifest, registered) {
-            Admission::Allowed => Ok(request),
+        match admission(self.production, caller, manifest, registered.is_some()) {
+            Admission::Allowed => Ok(Admitted {
+                request,
+                registered,
+            }),
             Admission::TrustedDocumentRequired => {
-                // Staff write their own operations in the console: only a person's refusal
-                // costs the look-up of their roles.
-                if let Some(Viewer::Account(account)) = viewer(&request) {
-                    let roles = self
-                        .store
-                        .staff_roles(account.account)
-                        .await
-                        .map_err(|error| into_request_error(ApiError::Internal(error.into())))?;
-                    if !roles.is_empty()
-                        && admission(self.production, Caller::Staff, manifest, registered)
-                            == Admission::Allowed
-                    {
-                        return Ok(request);
-                    }
-                }
                 Err(into_request_error(ApiError::TrustedDocumentRequired))
             }
         }
+    }
+
+    async fn holds_staff_role(&self, account: uuid::Uuid) -> Result<bool, ServerError> {
+        let roles = self
+            .store
+            .staff_roles(account)
+            .await
+            .map_err(|error| into_request_error(ApiError::Internal(error.into())))?;
+        Ok(!roles.is_empty())
     }
 
     /// Whether `hash` is registered; if so, `request` gets its parsed document.

@@ -384,12 +384,7 @@ impl<'a> Body<'a> {
     }
 }
 
-/// A request error: nothing was executed, so there is no data and no error has a path.
-pub(super) fn is_request_error(response: &Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty())
-}
+pub(super) use crate::graphql::is_request_error;
 
 fn respond(response_type: ResponseType, response: BatchResponse) -> HttpResponse {
     let (status, body) = match &response {
