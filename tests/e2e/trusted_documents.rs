@@ -77,7 +77,11 @@ async fn a_registered_hash_runs_and_an_unknown_hash_is_not_found() {
     assert_eq!(body["data"]["setConsent"]["granted"], true, "{body}");
     // Once validated, a registered document runs under fast validation: its variables are
     // still checked, and a wrong or missing one still runs nothing.
-    for variables in [json!({ "p": "NOT_A_PURPOSE" }), json!({}), json!({ "p": 3 })] {
+    for variables in [
+        json!({ "p": "NOT_A_PURPOSE" }),
+        json!({}),
+        json!({ "p": 3 }),
+    ] {
         let (_, body) = post(
             &app,
             Some(&bearer),
