@@ -10,6 +10,7 @@ use icecone_gateway::config::{Environment, Settings};
 use serde_json::{Value, json};
 
 use crate::support::app::{Factor, TestApp, code};
+use crate::websocket::Socket;
 
 const ME: &str = "{ me { id email } }";
 const SET_CONSENT: &str =
@@ -276,6 +277,63 @@ async fn production_refuses_unregistered_documents_for_people_while_partners_and
     )
     .await;
     assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+}
+
+#[tokio::test]
+async fn the_websocket_resolves_persisted_subscriptions_and_applies_the_same_rule() {
+    const WATCH: &str = "subscription W($id: ID!) { generationUpdated(id: $id) { id status } }";
+    let app = TestApp::spawn_with(|settings| {
+        settings.env = Environment::Production;
+        settings.master_key_file = Some(write_key(&settings.data_dir));
+        settings.smtp_url = Some("smtp://127.0.0.1:2525".to_owned().into());
+        settings.mail_from = Some("IceCone <no-reply@icecone.example>".to_owned());
+        settings.public_url = Some("https://icecone.example".to_owned());
+        settings.trusted_documents_file = Some(manifest(&settings.data_dir, &[WATCH, SET_CONSENT]));
+    })
+    .await;
+    let ada = app.register("ada@example.com").await;
+    let bearer = format!("Bearer {}", app.mint_token(ada, Factor::None).await);
+    let mut socket = Socket::signed_in(&app, &bearer).await;
+    let variables = json!({ "id": uuid::Uuid::new_v4().to_string() });
+    for (id, payload, expected) in [
+        (
+            "unregistered",
+            json!({ "query": "subscription { generationUpdated(id: \"x\") { id } }" }),
+            "TRUSTED_DOCUMENT_REQUIRED",
+        ),
+        (
+            "unknown",
+            json!({ "extensions": persisted(&hash("subscription { x }")) }),
+            "PERSISTED_QUERY_NOT_FOUND",
+        ),
+        // Resolved before its type is looked at: a registered mutation is still no
+        // subscription.
+        (
+            "mutation",
+            json!({ "extensions": persisted(&hash(SET_CONSENT)), "variables": { "p": "MARKETING" } }),
+            "BAD_USER_INPUT",
+        ),
+    ] {
+        socket
+            .send(json!({ "id": id, "type": "subscribe", "payload": payload }))
+            .await;
+        let answer = socket.next().await.expect("an answer");
+        assert_eq!(answer["type"], "error", "{id}: {answer}");
+        assert_eq!(answer["id"], id, "{answer}");
+        assert_eq!(
+            answer["payload"][0]["extensions"]["code"], expected,
+            "{answer}"
+        );
+    }
+    // The registered subscription, by hash, runs (and finds no such generation).
+    socket
+        .send(json!({ "id": "watch", "type": "subscribe", "payload": {
+            "extensions": persisted(&hash(WATCH)), "variables": variables,
+        } }))
+        .await;
+    let answer = socket.next().await.expect("an answer");
+    assert_eq!(answer["type"], "next", "{answer}");
+    assert_eq!(answer["id"], "watch", "{answer}");
 }
 
 #[tokio::test]
