@@ -1,6 +1,10 @@
 //! Load benchmark: the gateway answering `{ providers { id } }` against a bare actix-web +
 //! async-graphql server answering `{ __typename }`, measured in the same run, and the idle
-//! resident memory of the `icecone` binary. Rewrites `docs/performance.md`.
+//! resident memory of the `icecone` binary; in the same run, the signed-in
+//! `{ me { id email } }` in full, by its hash (a trusted document registered through
+//! `trusted_documents_file`) and as a document the manifest does not hold, which measures
+//! what caching registered documents (parsed at start-up, validated once) gains. Rewrites
+//! `docs/performance.md`.
 //!
 //! Run it with `cargo bench -p icecone-gateway --bench load`. `ICECONE_BENCH_SECONDS`
 //! (default 10) and `ICECONE_BENCH_CONNECTIONS` (default 32) change the measured duration
