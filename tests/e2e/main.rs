@@ -39,4 +39,5 @@ mod ticket_replies;
 mod tidy;
 mod tls;
 mod tokens;
+mod trusted_documents;
 mod websocket;

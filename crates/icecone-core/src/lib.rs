@@ -21,4 +21,5 @@ pub mod provider;
 pub mod rights;
 pub mod settings;
 pub mod subject;
+pub mod trusted_documents;
 pub mod usage;

@@ -1,6 +1,10 @@
 //! Load benchmark: the gateway answering `{ providers { id } }` against a bare actix-web +
 //! async-graphql server answering `{ __typename }`, measured in the same run, and the idle
-//! resident memory of the `icecone` binary. Rewrites `docs/performance.md`.
+//! resident memory of the `icecone` binary; in the same run, the signed-in
+//! `{ me { id email } }` in full, by its hash (a trusted document registered through
+//! `trusted_documents_file`) and as a document the manifest does not hold, which measures
+//! what caching registered documents (parsed at start-up, validated once) gains. Rewrites
+//! `docs/performance.md`.
 //!
 //! Run it with `cargo bench -p icecone-gateway --bench load`. `ICECONE_BENCH_SECONDS`
 //! (default 10) and `ICECONE_BENCH_CONNECTIONS` (default 32) change the measured duration
@@ -46,12 +50,13 @@ use std::time::{Duration, Instant};
 use actix_web::web;
 use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use icecone_core::trusted_documents::DocumentHash;
 use icecone_gateway::config::Settings;
 use serde_json::{Value as Json, json};
 use support::{
     Connection, Load, Machine, RunOptions, Section, Window, bytes_to_mb, check_answer, kib_to_f64,
-    load_generator, ms, post_request, same_body, saturate, sign_up, start_gateway, start_server,
-    status_field,
+    load_generator, ms, post_json, post_request, same_body, saturate, sign_up, start_gateway,
+    start_server, status_field,
 };
 
 /// What the gateway is asked, and the `data` it must answer with.
@@ -65,6 +70,9 @@ const THROUGHPUT_TARGET: f64 = 0.70;
 const ME_QUERY: &str = "{ me { id email } }";
 /// Its throughput must be at least this share of the bare server's.
 const ME_TARGET: f64 = 0.40;
+/// The same selection as [`ME_QUERY`] in a document the manifest does not hold: parsed
+/// once by text, fully validated on every request.
+const ME_UNREGISTERED_QUERY: &str = "query Unregistered { me { id email } }";
 /// The consent-gated field of issue #5, against the same account's `{ me { id } }`.
 /// The providers `{ providers { id } }` lists, in its order: every adapter the gateway is
 /// built with (`docs/providers.md`).
@@ -87,7 +95,18 @@ fn main() -> ExitCode {
     let options = Options::from_env();
     let machine = Machine::read();
 
-    let gateway_server = start_gateway(Settings::default());
+    // The first-party app's manifest registers `{ me { id email } }`.
+    let manifest_dir = tempfile::tempdir().expect("a temporary directory for the manifest");
+    let manifest = manifest_dir.path().join("persisted-documents.json");
+    std::fs::write(
+        &manifest,
+        json!({ DocumentHash::of(ME_QUERY).to_string(): ME_QUERY }).to_string(),
+    )
+    .expect("the manifest is written");
+    let gateway_server = start_gateway(Settings {
+        trusted_documents_file: Some(manifest),
+        ..Settings::default()
+    });
     let gateway = gateway_server.address;
     let bare = start_bare(machine.cpus);
 
@@ -100,6 +119,8 @@ fn main() -> ExitCode {
                 Server::Gateway
                 | Server::GatewayTypename
                 | Server::GatewayMe
+                | Server::GatewayMePersisted
+                | Server::GatewayMeUnregistered
                 | Server::GatewayMeId
                 | Server::GatewayPersonalization => gateway,
             };
@@ -221,6 +242,10 @@ enum Server {
     GatewayTypename,
     /// The gateway with `{ me { id email } }` and a bearer token: issue #4's target.
     GatewayMe,
+    /// The same, the document named by its hash (`extensions.persistedQuery`).
+    GatewayMePersisted,
+    /// The same selection in a document the manifest does not hold.
+    GatewayMeUnregistered,
     /// The gateway with `{ me { id } }`: the baseline of the consent check.
     GatewayMeId,
     /// The gateway with the consent-gated `personalization` (consent given): issue #5's
@@ -229,11 +254,13 @@ enum Server {
 }
 
 impl Server {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 8] = [
         Self::Bare,
         Self::Gateway,
         Self::GatewayTypename,
         Self::GatewayMe,
+        Self::GatewayMePersisted,
+        Self::GatewayMeUnregistered,
         Self::GatewayMeId,
         Self::GatewayPersonalization,
     ];
@@ -241,7 +268,11 @@ impl Server {
     fn signed_in(self) -> bool {
         matches!(
             self,
-            Self::GatewayMe | Self::GatewayMeId | Self::GatewayPersonalization
+            Self::GatewayMe
+                | Self::GatewayMePersisted
+                | Self::GatewayMeUnregistered
+                | Self::GatewayMeId
+                | Self::GatewayPersonalization
         )
     }
 
@@ -251,6 +282,8 @@ impl Server {
             Self::Gateway => "IceCone gateway",
             Self::GatewayTypename => "IceCone gateway (same query as bare)",
             Self::GatewayMe => "IceCone gateway, signed in",
+            Self::GatewayMePersisted => "IceCone gateway, signed in, by hash",
+            Self::GatewayMeUnregistered => "IceCone gateway, signed in, unregistered document",
             Self::GatewayMeId => "IceCone gateway, signed in, id only",
             Self::GatewayPersonalization => "IceCone gateway, signed in, consent-gated field",
         }
@@ -260,9 +293,20 @@ impl Server {
         match self {
             Self::Bare | Self::GatewayTypename => BARE_QUERY,
             Self::Gateway => GATEWAY_QUERY,
-            Self::GatewayMe => ME_QUERY,
+            Self::GatewayMe | Self::GatewayMePersisted => ME_QUERY,
+            Self::GatewayMeUnregistered => ME_UNREGISTERED_QUERY,
             Self::GatewayMeId => ME_ID_QUERY,
             Self::GatewayPersonalization => PERSONALIZATION_QUERY,
+        }
+    }
+
+    /// The body it posts: the query, or for [`Server::GatewayMePersisted`] only its hash.
+    fn body(self) -> Json {
+        match self {
+            Self::GatewayMePersisted => json!({ "extensions": { "persistedQuery": {
+                "version": 1, "sha256Hash": DocumentHash::of(ME_QUERY).to_string(),
+            } } }),
+            other => json!({ "query": other.query() }),
         }
     }
 
@@ -274,7 +318,9 @@ impl Server {
                 .iter()
                 .map(|id| json!({ "id": id }))
                 .collect::<Vec<_>>() }),
-            Self::GatewayMe => json!({ "me": { "id": account, "email": BENCH_EMAIL } }),
+            Self::GatewayMe | Self::GatewayMePersisted | Self::GatewayMeUnregistered => {
+                json!({ "me": { "id": account, "email": BENCH_EMAIL } })
+            }
             Self::GatewayMeId => json!({ "me": { "id": account } }),
             Self::GatewayPersonalization => json!({ "me": { "id": account, "personalization": {
                 "favouriteKinds": [], "suggestedPrompts": [], "preferredProviders": [],
@@ -300,7 +346,7 @@ impl Target {
         expected: &Json,
     ) -> Self {
         let (label, query) = (server.label(), server.query());
-        let request = post_request(address, query, authorization);
+        let request = post_json(address, &server.body(), authorization);
         let mut connection = Connection::open(address)
             .await
             .unwrap_or_else(|error| panic!("cannot connect to the {label}: {error}"));
@@ -556,6 +602,8 @@ impl Report<'_> {
         let gateway = self.best(Server::Gateway);
         let same_query = self.best(Server::GatewayTypename);
         let me = self.best(Server::GatewayMe);
+        let me_hash = self.best(Server::GatewayMePersisted);
+        let me_unregistered = self.best(Server::GatewayMeUnregistered);
         let me_id = self.best(Server::GatewayMeId);
         let gated = self.best(Server::GatewayPersonalization);
         let consent_cost = 1.0 - gated.requests_per_second() / me_id.requests_per_second();
@@ -738,7 +786,16 @@ impl Report<'_> {
         line("");
         line("| server | query | requests/s | p50 | p99 | server CPU per request |");
         line("| --- | --- | ---: | ---: | ---: | ---: |");
-        for round in [bare, gateway, same_query, me, me_id, gated] {
+        for round in [
+            bare,
+            gateway,
+            same_query,
+            me,
+            me_hash,
+            me_unregistered,
+            me_id,
+            gated,
+        ] {
             line(&format!(
                 "| {} | `{}` | {:.0} | {} | {} | {:.1} µs |",
                 round.server.label(),
@@ -779,6 +836,26 @@ impl Report<'_> {
             verdict(me_ratio >= ME_TARGET),
             me.server_cpu_per_request_us(),
             me.server_cpu_per_request_us() - same_query.server_cpu_per_request_us()
+        ));
+        line("");
+        line(&format!(
+            "Trusted documents: the bench's gateway registers `{ME_QUERY}` \
+             (`trusted_documents_file`). Named by its hash it reaches {:.0} requests/s at \
+             {:.1} µs of server CPU per request; sent in full, {:.0} requests/s at {:.1} µs \
+             (its SHA-256 computed to find it registered); the same selection in a document \
+             the manifest does not hold (`{ME_UNREGISTERED_QUERY}`: its parsed document \
+             cached by text, fully validated on every request), {:.0} requests/s at {:.1} µs. \
+             Registered documents are parsed at start-up and, once an operation has passed \
+             async-graphql's full validation, run under its fast validation: {:.1} µs per \
+             request by hash against the unregistered document ({:+.1} % throughput).",
+            me_hash.requests_per_second(),
+            me_hash.server_cpu_per_request_us(),
+            me.requests_per_second(),
+            me.server_cpu_per_request_us(),
+            me_unregistered.requests_per_second(),
+            me_unregistered.server_cpu_per_request_us(),
+            me_unregistered.server_cpu_per_request_us() - me_hash.server_cpu_per_request_us(),
+            (me_hash.requests_per_second() / me_unregistered.requests_per_second() - 1.0) * 100.0
         ));
         line("");
         line(&format!(

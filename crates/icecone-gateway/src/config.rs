@@ -27,6 +27,7 @@ use icecone_core::net::Cidr;
 use icecone_core::origins::AllowedOrigins;
 use icecone_core::provider::outbound::OutboundPolicy;
 use icecone_core::settings::SettingDoc;
+use icecone_core::trusted_documents::{Manifest, ManifestError};
 use icecone_core::usage::{Plans, Quota};
 use icecone_provider_http::settings::{
     Deployment, ProviderSettings, RawSection, Registration, Section, SettingError, redacted,
@@ -191,6 +192,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         key: "cors_origins",
         default: None,
         help: "comma-separated exact origins (`https://app.example.com`, no wildcard, no path) whose browser pages may call the API (CORS); empty: none; unset: `http://localhost:*` and `http://127.0.0.1:*` in development, none in production",
+    },
+    SettingDoc {
+        key: "trusted_documents_file",
+        default: None,
+        help: "the first-party app's persisted-operations manifest: a JSON object of SHA-256 (hex) → document text, as graphql-codegen's `persisted-documents.json` and Relay's `persisted_queries.json` are; clients may then send `extensions.persistedQuery.sha256Hash` instead of the document, and in production signed-in people and anonymous callers may run only these documents (partners and staff any); unset: no registered documents, any document within the limits",
     },
     SettingDoc {
         key: "smtp_url",
@@ -410,6 +416,8 @@ pub struct Settings {
     pub trusted_proxies: Option<String>,
     /// The origins whose browser pages may call the API.
     pub cors_origins: Option<String>,
+    /// The first-party app's persisted-operations manifest.
+    pub trusted_documents_file: Option<PathBuf>,
     /// The mail server's URL; may hold a password.
     #[serde(serialize_with = "redacted")]
     pub smtp_url: Option<SecretString>,
@@ -505,6 +513,7 @@ impl Default for Settings {
             behind_tls_proxy: false,
             trusted_proxies: None,
             cors_origins: None,
+            trusted_documents_file: None,
             smtp_url: None,
             smtp_ca_file: None,
             mail_from: None,
@@ -793,6 +802,11 @@ impl Settings {
             self.env == Environment::Development,
         )
         .map_err(|error| ConfigError::Invalid(format!("cors_origins: {error}")))?;
+        let trusted_documents = self
+            .trusted_documents_file
+            .as_deref()
+            .map(read_trusted_documents)
+            .transpose()?;
         let positive_duration = |key: &str, value: &str| {
             parse_duration(value)
                 .filter(|duration| !duration.is_zero())
@@ -909,6 +923,7 @@ impl Settings {
             behind_tls_proxy: self.behind_tls_proxy,
             trusted_proxies,
             cors,
+            trusted_documents,
             websocket,
             data_dir: self.data_dir,
             log: self.log,
@@ -1131,6 +1146,8 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// The browser origins allowed to call the API (CORS).
     pub cors: AllowedOrigins,
+    /// The first-party app's registered documents, when a manifest is configured.
+    pub trusted_documents: Option<Manifest>,
     /// The limits of `/graphql/ws`.
     pub websocket: WsLimits,
     /// Directory for the SQLite file and the development key.
@@ -1162,6 +1179,41 @@ pub struct Config {
     /// How often this instance looks for accounts not yet told of the current policy
     /// version (and once at start-up).
     pub policy_notice_interval: Duration,
+}
+
+/// Reads the persisted-operations manifest of `trusted_documents_file`; any fault stops
+/// start-up, naming the setting.
+fn read_trusted_documents(path: &Path) -> Result<Manifest, ConfigError> {
+    let invalid = |why: String| {
+        ConfigError::Invalid(format!(
+            "trusted_documents_file (ICECONE_TRUSTED_DOCUMENTS_FILE) {}: {why}",
+            path.display()
+        ))
+    };
+    let text = std::fs::read_to_string(path).map_err(|_| invalid("cannot be read".to_owned()))?;
+    let not_an_object = || invalid(ManifestError::NotAnObjectOfStrings.to_string());
+    let serde_json::Value::Object(entries) =
+        serde_json::from_str::<serde_json::Value>(&text).map_err(|_| not_an_object())?
+    else {
+        return Err(not_an_object());
+    };
+    let entries = entries
+        .into_iter()
+        .map(|(hash, text)| match text {
+            serde_json::Value::String(text) => Ok((hash, text)),
+            _ => Err(not_an_object()),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let manifest = Manifest::from_entries(entries).map_err(|error| invalid(error.to_string()))?;
+    if let Some((hash, _)) = manifest
+        .iter()
+        .find(|(_, text)| async_graphql::parser::parse_query(text).is_err())
+    {
+        return Err(invalid(format!(
+            "the document {hash} is not a GraphQL document"
+        )));
+    }
+    Ok(manifest)
 }
 
 /// What one client may hold open at `/graphql/ws`, so that memory stays bounded whatever

@@ -104,6 +104,8 @@ impl Application {
                 policy: config.policy,
             },
             config.limits,
+            config.trusted_documents.as_ref(),
+            config.env == Environment::Production,
         );
         let state = web::Data::new(AppState {
             sdl: executor.sdl(),

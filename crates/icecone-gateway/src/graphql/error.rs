@@ -62,6 +62,10 @@ pub enum ErrorCode {
     FailedPrecondition,
     /// Something failed inside the gateway; the message says nothing more.
     InternalServerError,
+    /// Only a registered (trusted) document may run for this caller.
+    TrustedDocumentRequired,
+    /// `extensions.persistedQuery` names a hash that is not registered (Apollo's APQ code).
+    PersistedQueryNotFound,
     /// `GET /exports/{token}`: the download link was used already.
     ExportLinkUsed,
     /// `GET /exports/{token}`: the download link has expired.
@@ -87,6 +91,8 @@ impl ErrorCode {
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::FailedPrecondition => "FAILED_PRECONDITION",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Self::TrustedDocumentRequired => "TRUSTED_DOCUMENT_REQUIRED",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::ExportLinkUsed => "EXPORT_LINK_USED",
             Self::ExportLinkExpired => "EXPORT_LINK_EXPIRED",
         }
@@ -132,6 +138,10 @@ pub enum ApiError {
     QuotaExceeded(icecone_core::usage::Resource),
     /// Not possible in the current state; the message says why, without personal data.
     FailedPrecondition(String),
+    /// Only a registered (trusted) document may run for this caller.
+    TrustedDocumentRequired,
+    /// The persisted document named by its hash is not registered.
+    PersistedQueryNotFound,
     /// An unexpected failure: logged with its cause chain, shown as [`INTERNAL_MESSAGE`].
     Internal(anyhow::Error),
 }
@@ -154,6 +164,8 @@ impl ApiError {
             Self::ProviderUnavailable => ErrorCode::ProviderUnavailable,
             Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             Self::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
+            Self::TrustedDocumentRequired => ErrorCode::TrustedDocumentRequired,
+            Self::PersistedQueryNotFound => ErrorCode::PersistedQueryNotFound,
             Self::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -503,6 +515,12 @@ impl From<ApiError> for async_graphql::Error {
             | ApiError::QueryTooComplex(message)
             | ApiError::FailedPrecondition(message) => message,
             ApiError::NotFound => "not found".to_owned(),
+            ApiError::TrustedDocumentRequired => "only the app's registered documents may run \
+                                                  for this caller: send a registered document or \
+                                                  its extensions.persistedQuery hash"
+                .to_owned(),
+            // The message Apollo clients match on to send the document itself.
+            ApiError::PersistedQueryNotFound => "PersistedQueryNotFound".to_owned(),
             ApiError::Unauthenticated(message) | ApiError::Forbidden(message) => message.to_owned(),
             ApiError::MfaRequired => {
                 "this needs a second factor: log in again and complete it".to_owned()

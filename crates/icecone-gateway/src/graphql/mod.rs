@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_graphql::{
     BatchRequest, BatchResponse, MergedObject, MergedSubscription, Request, Response,
-    SDLExportOptions, Schema,
+    SDLExportOptions, Schema, ValidationMode,
 };
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -37,6 +37,7 @@ mod scalars;
 mod sessions;
 mod sign_up;
 mod staff;
+pub(crate) mod trusted;
 
 /// The query root.
 #[derive(MergedObject, Default, Debug)]
@@ -94,43 +95,85 @@ pub struct Services {
 /// The schema with the checks every request goes through.
 pub struct Executor {
     schema: AppSchema,
+    /// The same schema under async-graphql's fast validation, which leaves out the rules a
+    /// document passes for good once it has passed them: it runs registered documents
+    /// whose operation passed the full validation of `schema` before (`trusted`).
+    prevalidated: AppSchema,
     limits: limits::Limits,
     documents: documents::Documents,
+    trusted: trusted::TrustedDocuments,
 }
 
 impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Executor")
             .field("limits", &self.limits)
+            .field("trusted", &self.trusted)
             .finish_non_exhaustive()
     }
 }
 
 impl Executor {
-    /// Builds the schema that serves requests.
-    pub fn new(services: Services, limits: limits::Limits) -> Self {
-        let schema = Schema::build(
-            Query::default(),
-            Mutation::default(),
-            Subscription::default(),
-        )
-        .data(services)
-        .finish();
+    /// Builds the schema that serves requests, with the first-party app's registered
+    /// documents (`trusted_documents`) and whether their rule is enforced (`production`).
+    pub fn new(
+        services: Services,
+        limits: limits::Limits,
+        trusted_documents: Option<&icecone_core::trusted_documents::Manifest>,
+        production: bool,
+    ) -> Self {
+        let trusted =
+            trusted::TrustedDocuments::new(trusted_documents, production, services.store.clone());
+        let build = || {
+            Schema::build(
+                Query::default(),
+                Mutation::default(),
+                Subscription::default(),
+            )
+            .data(services.clone())
+        };
+        let schema = build().finish();
+        let prevalidated = build().validation_mode(ValidationMode::Fast).finish();
         Self {
             schema,
+            prevalidated,
             limits,
             documents: documents::Documents::default(),
+            trusted,
         }
     }
 
-    /// Runs one request: refused with `QUERY_TOO_COMPLEX` when over a limit (nothing runs),
-    /// and every error of the answer carries a code.
-    pub async fn execute(&self, mut request: Request) -> Response {
-        self.documents.attach(&mut request);
+    /// Runs one request: its persisted document resolved and the trusted-documents rule
+    /// applied ([`Executor::admit`]), refused with `QUERY_TOO_COMPLEX` when over a limit
+    /// (nothing runs), and every error of the answer carries a code.
+    pub async fn execute(&self, request: Request) -> Response {
+        let trusted::Admitted {
+            mut request,
+            registered,
+        } = match self.trusted.admit(request).await {
+            Ok(admitted) => admitted,
+            Err(error) => return refused(error),
+        };
+        let validated = registered.map(|hash| (hash, request.operation_name.clone()));
+        let fast = validated
+            .as_ref()
+            .is_some_and(|key| self.trusted.is_validated(key));
+        if registered.is_none() {
+            self.documents.attach(&mut request);
+        }
         let mut response = match limits::prepare(request, &self.limits) {
+            Ok(request) if fast => self.prevalidated.execute(request).await,
             Ok(mut request) => {
-                self.documents.keep(&mut request);
-                self.schema.execute(request).await
+                if registered.is_none() {
+                    self.documents.keep(&mut request);
+                }
+                let response = self.schema.execute(request).await;
+                if let Some(key) = validated
+                    && !is_request_error(&response)
+                {
+                    self.trusted.mark_validated(key);
+                }
+                response
             }
             Err(error) => Response::from_errors(vec![error]),
         };
@@ -152,14 +195,32 @@ impl Executor {
         }
     }
 
+    /// The registered text of a persisted document's hash, if any.
+    pub fn trusted_text(
+        &self,
+        hash: &icecone_core::trusted_documents::DocumentHash,
+    ) -> Option<&str> {
+        self.trusted.text_of(hash)
+    }
+
     /// The sorted SDL of the schema.
     pub fn sdl(&self) -> String {
         sdl_of(&self.schema)
     }
 
+    /// Resolves a request's persisted document and applies the trusted-documents rule
+    /// (`trusted`), as [`Executor::execute`] does: what a transport calls before
+    /// [`Executor::subscribe`] or before looking at the operation it would run.
+    pub async fn admit(&self, request: Request) -> Result<Request, Response> {
+        match self.trusted.admit(request).await {
+            Ok(admitted) => Ok(admitted.request),
+            Err(error) => Err(refused(error)),
+        }
+    }
+
     /// Runs one subscription (or any operation) as a stream of answers, through the same
     /// document cache, limits and error codes as [`Executor::execute`]: what `/graphql/ws`
-    /// runs each `subscribe` with.
+    /// runs each `subscribe` with, after [`Executor::admit`].
     pub fn subscribe(&self, mut request: Request) -> BoxStream<'static, Response> {
         self.documents.attach(&mut request);
         let stream = match limits::prepare(request, &self.limits) {
@@ -179,6 +240,20 @@ impl Executor {
             })
             .boxed()
     }
+}
+
+/// The answer to a request refused before it ran.
+fn refused(error: async_graphql::ServerError) -> Response {
+    let mut response = Response::from_errors(vec![error]);
+    error::finish_response(&mut response);
+    response
+}
+
+/// A request error: nothing was executed, so there is no data and no error has a path.
+pub(crate) fn is_request_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// The SDL of the schema, sorted so that it is stable: what `icecone schema` prints, what

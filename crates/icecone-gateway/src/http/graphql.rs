@@ -26,9 +26,11 @@ use super::negotiate::{ResponseType, is_json_body, response_type, wants_html};
 use super::{AppState, ClientAddress, RequestId};
 use crate::config::Environment;
 use crate::graphql::error::ErrorCode;
+use crate::graphql::trusted::PERSISTED_QUERY;
 use crate::session_cookie::SessionTransport;
 use icecone_app::auth::viewer::{AuthFailure, Viewer};
 use icecone_app::consent;
+use icecone_core::trusted_documents::DocumentHash;
 
 /// `POST /graphql`.
 pub(crate) async fn post(
@@ -241,10 +243,25 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
     let Some(response_type) = response_type(accept) else {
         return not_acceptable();
     };
-    let Some(query) = params.query else {
-        return bad_request(response_type, "the `query` parameter is missing");
+    // A persisted document's hash may stand in for the query (Apollo's APQ over GET): the
+    // registered text tells which operation would run.
+    let mut extensions = None;
+    if let Some(text) = params.extensions {
+        let Ok(json) = serde_json::from_str::<Json>(&text) else {
+            return bad_request(response_type, "`extensions` is not valid JSON");
+        };
+        extensions = Some(json);
+    }
+    let persisted = extensions.as_ref().and_then(persisted_hash);
+    let operation_text = match (&params.query, &persisted) {
+        (Some(query), _) => Some(query.as_str()),
+        (None, Some(hash)) => state.executor.trusted_text(hash),
+        (None, None) => {
+            return bad_request(response_type, "the `query` parameter is missing");
+        }
     };
-    if selects_non_query(&query, params.operation_name.as_deref()) {
+    if operation_text.is_some_and(|text| selects_non_query(text, params.operation_name.as_deref()))
+    {
         let mut response = refusal(
             response_type,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -257,20 +274,21 @@ pub(crate) async fn get(request: HttpRequest, state: web::Data<AppState>) -> Htt
         return response;
     }
     let mut object = serde_json::Map::new();
-    object.insert("query".to_owned(), Json::String(query));
+    if let Some(query) = params.query {
+        object.insert("query".to_owned(), Json::String(query));
+    }
     if let Some(name) = params.operation_name {
         object.insert("operationName".to_owned(), Json::String(name));
     }
-    // GET carries these two as JSON text inside the query string.
-    for (key, text) in [
-        ("variables", params.variables),
-        ("extensions", params.extensions),
-    ] {
-        let Some(text) = text else { continue };
+    // GET carries `variables` and `extensions` as JSON text inside the query string.
+    if let Some(text) = params.variables {
         let Ok(json) = serde_json::from_str::<Json>(&text) else {
-            return bad_request(response_type, &format!("`{key}` is not valid JSON"));
+            return bad_request(response_type, "`variables` is not valid JSON");
         };
-        object.insert(key.to_owned(), json);
+        object.insert("variables".to_owned(), json);
+    }
+    if let Some(json) = extensions {
+        object.insert("extensions".to_owned(), json);
     }
     let context = match RequestContext::of(&request, &state).await {
         Ok(context) => context,
@@ -309,8 +327,17 @@ pub(super) fn graphql_request(json: Json) -> Result<Request, &'static str> {
     let Json::Object(mut object) = json else {
         return Err("a GraphQL request must be a JSON object");
     };
-    let Some(Json::String(query)) = object.remove("query") else {
-        return Err("`query` must be a string holding a GraphQL document");
+    let extensions = match object.remove("extensions") {
+        None | Some(Json::Null) => serde_json::Map::new(),
+        Some(Json::Object(extensions)) => extensions,
+        Some(_) => return Err("`extensions` must be an object"),
+    };
+    // A request naming a persisted document (`extensions.persistedQuery`) may leave the
+    // document out: the executor finds it by its hash.
+    let query = match object.remove("query") {
+        Some(Json::String(query)) => query,
+        None | Some(Json::Null) if extensions.contains_key(PERSISTED_QUERY) => String::new(),
+        _ => return Err("`query` must be a string holding a GraphQL document"),
     };
     let mut request = Request::new(query);
     match object.remove("operationName") {
@@ -325,11 +352,28 @@ pub(super) fn graphql_request(json: Json) -> Result<Request, &'static str> {
         }
         Some(_) => return Err("`variables` must be an object"),
     }
-    match object.remove("extensions") {
-        None | Some(Json::Null) | Some(Json::Object(_)) => {}
-        Some(_) => return Err("`extensions` must be an object"),
+    // Only the persisted-query extension means anything here; others are ignored, as the
+    // GraphQL-over-HTTP spec allows.
+    if let Some(persisted) = extensions.get(PERSISTED_QUERY) {
+        let Ok(value) = async_graphql::Value::from_json(persisted.clone()) else {
+            return Err("`extensions.persistedQuery` must be an object");
+        };
+        request
+            .extensions
+            .0
+            .insert(PERSISTED_QUERY.to_owned(), value);
     }
     Ok(request)
+}
+
+/// The hash an `extensions` object's `persistedQuery` names, when it is well-formed (the
+/// executor answers a malformed one).
+fn persisted_hash(extensions: &Json) -> Option<DocumentHash> {
+    let hash = extensions
+        .get(PERSISTED_QUERY)?
+        .get("sha256Hash")?
+        .as_str()?;
+    DocumentHash::parse(hash).ok()
 }
 
 /// The body of a GraphQL response. `data` is left out for request errors, as the spec asks.
@@ -353,12 +397,7 @@ impl<'a> Body<'a> {
     }
 }
 
-/// A request error: nothing was executed, so there is no data and no error has a path.
-pub(super) fn is_request_error(response: &Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty())
-}
+pub(super) use crate::graphql::is_request_error;
 
 fn respond(response_type: ResponseType, response: BatchResponse) -> HttpResponse {
     let (status, body) = match &response {

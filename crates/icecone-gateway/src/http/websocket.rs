@@ -486,10 +486,16 @@ impl Connection {
             })
         };
         let request = match graphql_request(payload) {
-            Ok(request) => request,
+            Ok(request) => request.data(viewer.clone()),
             Err(message) => {
                 return self.reply(&refuse(ErrorCode::BadUserInput, message)).await;
             }
+        };
+        // A persisted document resolved, and the trusted-documents rule applied, before the
+        // operation's type is looked at.
+        let request = match self.state.executor.admit(request).await {
+            Ok(request) => request,
+            Err(refusal) => return self.reply(&answer(&id, &refusal)).await,
         };
         if operation_type(&request.query, request.operation_name.as_deref())
             .is_some_and(|kind| kind != OperationType::Subscription)
