@@ -27,8 +27,8 @@
 //! the system key, with the address's blind index, by which the erasure of the address's
 //! owner finds and deletes it.
 //!
-//! [`LogNotifier`] only logs that a message of a kind was handed over — never the address
-//! or the token; the gateway sends e-mail with [`crate::mail::Mailer`].
+//! The gateway sends e-mail with [`crate::mail::Mailer`], the one [`Notifier`] outside
+//! tests.
 
 use std::fmt;
 use std::sync::Arc;
@@ -325,26 +325,6 @@ pub trait Notifier: fmt::Debug + Send + Sync {
         &'a self,
         notification: &'a Notification,
     ) -> BoxFuture<'a, Result<(), DeliveryError>>;
-}
-
-/// The default notifier: logs that a notification was handed over (its id and kind only).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LogNotifier;
-
-impl Notifier for LogNotifier {
-    fn deliver<'a>(
-        &'a self,
-        notification: &'a Notification,
-    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
-        Box::pin(async move {
-            tracing::info!(
-                notification = %notification.id,
-                kind = notification.kind.as_str(),
-                "notification handed to the log-only notifier (configure a real notifier to send e-mail)"
-            );
-            Ok(())
-        })
-    }
 }
 
 pub(crate) fn payload_field(id: &str) -> Field<'_> {
