@@ -12,6 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entity::{account, mail_campaign, mail_suppression, notification};
+use crate::outbox::queued_row;
 use crate::{Store, StoreError};
 
 /// A campaign as stored.
@@ -179,18 +180,9 @@ impl Store {
             return Ok(0);
         }
         let rows = accounts.iter().map(|account| notification::ActiveModel {
-            id: Set(Uuid::new_v4()),
             account_id: Set(Some(*account)),
-            kind: Set(kind.to_owned()),
-            created_at: Set(at),
-            delivered_at: Set(None),
-            payload_sealed: Set(None),
-            attempts: Set(0),
-            next_attempt_at: Set(None),
-            given_up_at: Set(None),
             campaign_id: Set(Some(campaign)),
-            recipient_sealed: Set(None),
-            recipient_index: Set(None),
+            ..queued_row(Uuid::new_v4(), kind.to_owned(), at)
         });
         let inserted = notification::Entity::insert_many(rows)
             .on_conflict(

@@ -90,6 +90,26 @@ impl From<notification::Model> for NotificationRecord {
     }
 }
 
+/// An outbox row as queued: due at once, never attempted, addressed to nobody yet, with
+/// nothing attached. Every way of queueing starts from it and sets what it adds (the
+/// account, the sealed recipient, the payload, the campaign).
+pub(crate) fn queued_row(id: Uuid, kind: String, at: DateTime<Utc>) -> notification::ActiveModel {
+    notification::ActiveModel {
+        id: Set(id),
+        account_id: Set(None),
+        kind: Set(kind),
+        created_at: Set(at),
+        delivered_at: Set(None),
+        payload_sealed: Set(None),
+        attempts: Set(0),
+        next_attempt_at: Set(None),
+        given_up_at: Set(None),
+        recipient_sealed: Set(None),
+        recipient_index: Set(None),
+        campaign_id: Set(None),
+    }
+}
+
 impl Store {
     /// Every notification of the account, queued or delivered, newest first (what its
     /// export shows).
@@ -121,18 +141,9 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         notification::Entity::insert(notification::ActiveModel {
-            id: Set(id),
             account_id: Set(Some(account)),
-            kind: Set(kind.to_owned()),
-            created_at: Set(at),
-            delivered_at: Set(None),
             payload_sealed: Set(payload_sealed),
-            attempts: Set(0),
-            next_attempt_at: Set(None),
-            given_up_at: Set(None),
-            recipient_sealed: Set(None),
-            recipient_index: Set(None),
-            campaign_id: Set(None),
+            ..queued_row(id, kind.to_owned(), at)
         })
         .exec_without_returning(&self.db)
         .await
@@ -150,18 +161,10 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         notification::Entity::insert(notification::ActiveModel {
-            id: Set(notification.id),
-            account_id: Set(None),
-            kind: Set(notification.kind.clone()),
-            created_at: Set(at),
-            delivered_at: Set(None),
             payload_sealed: Set(notification.payload_sealed.clone()),
-            attempts: Set(0),
-            next_attempt_at: Set(None),
-            given_up_at: Set(None),
             recipient_sealed: Set(Some(notification.recipient_sealed.clone())),
             recipient_index: Set(Some(notification.recipient_index.clone())),
-            campaign_id: Set(None),
+            ..queued_row(notification.id, notification.kind.clone(), at)
         })
         .exec_without_returning(&self.db)
         .await

@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Tr
 use uuid::Uuid;
 
 use crate::entity::{account, notification};
+use crate::outbox::queued_row;
 use crate::{Store, StoreError};
 use icecone_core::subject::SubjectId;
 use sea_orm::ActiveValue::Set;
@@ -103,18 +104,9 @@ impl Store {
             return Ok(false);
         }
         notification::Entity::insert(notification::ActiveModel {
-            id: Set(notice.id),
             account_id: Set(Some(account)),
-            recipient_sealed: Set(None),
-            recipient_index: Set(None),
-            campaign_id: Set(None),
-            kind: Set(notice.kind),
-            created_at: Set(notice.at),
-            delivered_at: Set(None),
             payload_sealed: Set(notice.payload_sealed),
-            attempts: Set(0),
-            next_attempt_at: Set(None),
-            given_up_at: Set(None),
+            ..queued_row(notice.id, notice.kind, notice.at)
         })
         .exec_without_returning(&txn)
         .await
