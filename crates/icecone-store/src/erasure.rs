@@ -24,6 +24,10 @@ use crate::jobs::NewJob;
 use crate::personal_data::{Entry, Erase, Owner, REGISTRY};
 use crate::{Backend, Store, StoreError};
 
+/// How often an erasure asks SQLite to checkpoint before giving up (100 ms apart, each
+/// after SQLite's own busy timeout).
+const CHECKPOINT_ATTEMPTS: usize = 20;
+
 /// Where an account deletion request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeletionState {
@@ -592,6 +596,9 @@ impl Store {
             .map_err(StoreError::Query)?;
         let Some((subject, email_index)) = found else {
             txn.rollback().await.map_err(StoreError::Query)?;
+            // Erased before a crash or a failed checkpoint: the log may still hold the
+            // deleted rows' old pages.
+            self.truncate_write_ahead_log().await?;
             return Ok(false);
         };
         let email_bucket = email_bucket(&email_index);
@@ -630,13 +637,40 @@ impl Store {
         self.cache.forget_account(account);
         self.cache.forget_sessions_of(account);
         self.cache.forget_ledger(account);
-        if self.backend() == Backend::Sqlite {
-            self.db
-                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.truncate_write_ahead_log().await?;
+        Ok(true)
+    }
+
+    /// On SQLite, copies the write-ahead log into the database file and truncates it: the
+    /// file's deleted content is overwritten (`secure_delete`), but the log's older frames
+    /// still hold the pages as they were before the delete. A connection (of this process
+    /// or another) still reading an older snapshot makes SQLite answer the checkpoint
+    /// "busy" rather than fail, with the log left in place; the checkpoint is asked again
+    /// until it completes, and an erasure whose log could not be truncated fails (its job
+    /// retries, and the retry checkpoints again).
+    async fn truncate_write_ahead_log(&self) -> Result<(), StoreError> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(());
+        }
+        for _ in 0..CHECKPOINT_ATTEMPTS {
+            let row = self
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    self.db.get_database_backend(),
+                    "PRAGMA wal_checkpoint(TRUNCATE)",
+                ))
                 .await
                 .map_err(StoreError::Query)?;
+            let busy = match row {
+                Some(row) => row.try_get::<i64>("", "busy").map_err(StoreError::Query)?,
+                None => 0,
+            };
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        Ok(true)
+        Err(StoreError::Busy("the write-ahead log checkpoint"))
     }
 
     /// How many rows of each personal table refer to the account (or its subject, or its

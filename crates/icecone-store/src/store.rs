@@ -40,6 +40,10 @@ pub enum StoreError {
     /// A queued write was dropped before it was committed (its batch's task ended early).
     #[error("a queued write was interrupted before it was committed")]
     Interrupted,
+    /// The database stayed busy with other connections' work longer than the operation
+    /// waits (what it was doing is named).
+    #[error("the database stayed busy during {0}")]
+    Busy(&'static str),
 }
 
 impl StoreError {
