@@ -32,7 +32,9 @@ pub static REGISTRY: &[&dyn Registration] = &[
 #[derive(Debug, Clone)]
 pub struct Entry {
     adapter: Arc<dyn ProviderAdapter>,
-    effective: EffectivePolicy,
+    /// Shared: `providers` answers with every entry, and a clone must not copy the
+    /// policy's claims and sources.
+    effective: Arc<EffectivePolicy>,
 }
 
 impl Entry {
@@ -41,7 +43,7 @@ impl Entry {
         adapter: Arc<dyn ProviderAdapter>,
         contracts: &[icecone_core::provider::policy::ZdrContract],
     ) -> Self {
-        let effective = effective_policy(adapter.id(), adapter.policy(), contracts);
+        let effective = Arc::new(effective_policy(adapter.id(), adapter.policy(), contracts));
         Self { adapter, effective }
     }
 

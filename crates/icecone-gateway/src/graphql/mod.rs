@@ -154,24 +154,33 @@ impl Executor {
             Ok(admitted) => admitted,
             Err(error) => return refused(error),
         };
-        let validated = registered.map(|hash| (hash, request.operation_name.clone()));
-        let fast = validated
-            .as_ref()
-            .is_some_and(|key| self.trusted.is_validated(key));
-        if registered.is_none() {
-            self.documents.attach(&mut request);
-        }
+        // An operation that passed full validation before runs under fast validation: a
+        // registered one by its hash, another by its text when it has no variables.
+        let fast = match registered {
+            Some(hash) => self
+                .trusted
+                .is_validated(&(hash, request.operation_name.clone())),
+            None => self.documents.attach(&mut request) == documents::Attached::Validated,
+        };
         let mut response = match limits::prepare(request, &self.limits) {
             Ok(request) if fast => self.prevalidated.execute(request).await,
             Ok(mut request) => {
-                if registered.is_none() {
-                    self.documents.keep(&mut request);
-                }
+                let remember = match registered {
+                    Some(hash) => Remember::Registered((hash, request.operation_name.clone())),
+                    None => {
+                        self.documents.keep(&mut request);
+                        self.documents
+                            .validation_key(&request)
+                            .map_or(Remember::Nothing, Remember::Text)
+                    }
+                };
                 let response = self.schema.execute(request).await;
-                if let Some(key) = validated
-                    && !is_request_error(&response)
-                {
-                    self.trusted.mark_validated(key);
+                if !is_request_error(&response) {
+                    match remember {
+                        Remember::Registered(key) => self.trusted.mark_validated(key),
+                        Remember::Text(key) => self.documents.mark_validated(key),
+                        Remember::Nothing => {}
+                    }
                 }
                 response
             }
@@ -240,6 +249,16 @@ impl Executor {
             })
             .boxed()
     }
+}
+
+/// Where a request's passing full validation is remembered.
+enum Remember {
+    /// A registered document's operation.
+    Registered(trusted::Validated),
+    /// An unregistered document's operation, asked without variables.
+    Text((String, Option<String>)),
+    /// Nowhere (variables, or a text too long to cache).
+    Nothing,
 }
 
 /// The answer to a request refused before it ran.
