@@ -165,8 +165,8 @@ pub const SETTINGS: &[SettingDoc] = &[
     },
     SettingDoc {
         key: "encryption_algorithm",
-        default: Some("xchacha20poly1305"),
-        help: "AEAD for new ciphertexts: xchacha20poly1305 or aes256gcm (existing ones keep theirs)",
+        default: Some("aes256gcm"),
+        help: "AEAD for new ciphertexts: aes256gcm (the policy's AES-256) or xchacha20poly1305 (existing ciphertexts of either stay readable)",
     },
     SettingDoc {
         key: "tls_cert",
@@ -507,7 +507,7 @@ impl Default for Settings {
             env: Environment::Development,
             master_key_file: None,
             master_key: None,
-            encryption_algorithm: "xchacha20poly1305".to_owned(),
+            encryption_algorithm: Algorithm::default().config_name().to_owned(),
             tls_cert: None,
             tls_key: None,
             behind_tls_proxy: false,
@@ -1527,7 +1527,8 @@ mod tests {
             DatabaseUrl::sqlite_file(Path::new("./data/icecone.db"))
         );
         assert!(matches!(config.root_keys, RootKeys::Development));
-        assert_eq!(config.encryption_algorithm, Algorithm::XChaCha20Poly1305);
+        assert_eq!(config.encryption_algorithm, Algorithm::Aes256Gcm);
+        assert!(config.encryption_algorithm.is_aes_256());
     }
 
     #[test]
@@ -1546,11 +1547,12 @@ mod tests {
             .expect("parses")
             .resolve();
         assert!(matches!(both, Err(ConfigError::Invalid(_))));
-        let aes = settings("encryption_algorithm = \"aes256gcm\"")
+        let chacha = settings("encryption_algorithm = \"xchacha20poly1305\"")
             .expect("parses")
             .resolve()
             .expect("valid");
-        assert_eq!(aes.encryption_algorithm, Algorithm::Aes256Gcm);
+        assert_eq!(chacha.encryption_algorithm, Algorithm::XChaCha20Poly1305);
+        assert!(!chacha.encryption_algorithm.is_aes_256());
         let unknown = settings("encryption_algorithm = \"des\"")
             .expect("parses")
             .resolve();
