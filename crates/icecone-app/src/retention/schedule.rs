@@ -123,7 +123,7 @@ pub fn duration_text(duration: Duration) -> String {
         (1, "second", "seconds"),
     ];
     for (size, one, many) in units {
-        if seconds >= size && seconds % size == 0 {
+        if seconds >= size && seconds.is_multiple_of(size) {
             let count = seconds / size;
             return format!("{count} {}", if count == 1 { one } else { many });
         }
