@@ -105,6 +105,86 @@ async fn a_sealed_field_opens_only_for_its_subject_and_place() {
     );
 }
 
+/// A vault of this deployment, opened as a gateway configured with `algorithm` opens it.
+async fn vault_under(setup: &Setup, algorithm: Algorithm) -> Vault {
+    let provider = Arc::new(
+        FileKeyProvider::open(&setup.dir.path().join("master.key"), algorithm).expect("opens"),
+    );
+    Vault::open(setup.db.store().clone(), provider, algorithm, NO_CACHE)
+        .await
+        .expect("vault")
+}
+
+#[tokio::test]
+async fn values_sealed_under_either_algorithm_open_after_the_deployment_switches() {
+    use icecone_core::crypto::envelope::Header;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A deployment that began under the old default, XChaCha20-Poly1305: its keyring, its
+    // system key and a person's data key were all wrapped with it.
+    FileKeyProvider::open_or_generate_development(dir.path(), Algorithm::XChaCha20Poly1305)
+        .expect("keyring");
+    let setup = Setup {
+        db: TestDatabase::new().await,
+        dir,
+    };
+    let before = vault_under(&setup, Algorithm::XChaCha20Poly1305).await;
+    let alice = before.create_subject().await.expect("alice");
+    let old = before
+        .seal(alice, field("r1"), b"sealed before the switch")
+        .await
+        .expect("seals");
+    assert_eq!(
+        Header::parse(&old).expect("header").algorithm,
+        Algorithm::XChaCha20Poly1305
+    );
+
+    // The deployment restarts with the default: AES-256-GCM for everything new.
+    let after = vault_under(&setup, Algorithm::default()).await;
+    assert_eq!(after.algorithm(), Algorithm::Aes256Gcm);
+    assert!(after.algorithm().is_aes_256());
+    assert_eq!(
+        after
+            .open_field(alice, field("r1"), &old)
+            .await
+            .expect("the old ciphertext opens")
+            .as_slice(),
+        b"sealed before the switch"
+    );
+    let bob = after.create_subject().await.expect("bob");
+    let new = after
+        .seal(alice, field("r2"), b"sealed after the switch")
+        .await
+        .expect("seals");
+    let bobs = after
+        .seal(bob, field("r1"), b"a new person's value")
+        .await
+        .expect("seals");
+    for sealed in [&new, &bobs] {
+        assert_eq!(
+            Header::parse(sealed).expect("header").algorithm,
+            Algorithm::Aes256Gcm
+        );
+    }
+
+    // And back: a deployment that selects XChaCha20-Poly1305 again reads what AES-256-GCM
+    // sealed, including a data key wrapped under it.
+    let back = vault_under(&setup, Algorithm::XChaCha20Poly1305).await;
+    assert!(!back.algorithm().is_aes_256());
+    for (who, place, sealed, expected) in [
+        (alice, field("r1"), &old, &b"sealed before the switch"[..]),
+        (alice, field("r2"), &new, &b"sealed after the switch"[..]),
+        (bob, field("r1"), &bobs, &b"a new person's value"[..]),
+    ] {
+        assert_eq!(
+            back.open_field(who, place, sealed)
+                .await
+                .expect("opens")
+                .as_slice(),
+            expected
+        );
+    }
+}
+
 #[tokio::test]
 async fn shredding_a_subject_makes_their_data_unreadable_and_spares_others() {
     let setup = Setup::new().await;

@@ -26,6 +26,7 @@ mod privacy_promises;
 mod providers;
 mod quota;
 mod rectification;
+mod retention;
 mod rights;
 mod routing;
 mod schema;

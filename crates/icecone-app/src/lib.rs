@@ -2,7 +2,7 @@
 //! cases — accounts and sessions ([`auth`]), consent ([`consent`]), generation
 //! ([`generation`]) through the provider router ([`providers`]), data subject rights
 //! ([`rights`], [`erasure`]), partners ([`partners`]) — and the background work that
-//! carries them out ([`jobs`], [`notify`], [`periodic`], [`policy_notice`]), over the store, the key vault
+//! carries them out ([`jobs`], [`notify`], [`periodic`], [`policy_notice`], [`retention`]), over the store, the key vault
 //! ([`keys`]) and the audit trail ([`audit`]).
 //!
 //! It depends on no web framework: the gateway (`icecone-gateway`) parses requests, calls
@@ -26,6 +26,7 @@ pub mod partners;
 pub mod periodic;
 pub mod policy_notice;
 pub mod providers;
+pub mod retention;
 pub mod rights;
 pub mod settings;
 pub mod tokens;

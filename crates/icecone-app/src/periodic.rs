@@ -1,6 +1,7 @@
-//! Housekeeping on a timer: the purges of expired generations, expired exports and
-//! accounts never verified each run at start-up, then once an interval, on every instance
-//! (each run is safe to repeat and to race: what one instance deleted, another finds gone).
+//! Housekeeping on a timer: the retention purges (`crate::retention::housekeeping`, one
+//! task per purge) and the policy notices each run at start-up, then once an interval, on
+//! every instance (each run is safe to repeat and to race: what one instance deleted,
+//! another finds gone).
 
 use std::future::Future;
 use std::time::Duration;

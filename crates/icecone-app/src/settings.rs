@@ -27,6 +27,63 @@ impl Default for RightsConfig {
     }
 }
 
+/// The retention periods this deployment configures: one per setting that a
+/// `Retention::Period` of the personal-data registry names (a test checks that each is
+/// known here, with the registry's default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// `generation_retention`: how long a generation is kept after it was made.
+    pub generations: Duration,
+    /// `export_link_ttl`: how long a data export (and its link) is kept.
+    pub export_links: Duration,
+    /// `unverified_account_ttl`: how long an account may stay unverified.
+    pub unverified_accounts: Duration,
+    /// `session_retention`: how long a session is kept after it ended.
+    pub sessions: Duration,
+    /// `notification_retention`: how long a notification is kept after it was delivered
+    /// or given up.
+    pub notifications: Duration,
+    /// `privacy_ticket_retention`: how long a message to the DPO is kept after it was closed.
+    pub privacy_tickets: Duration,
+    /// `data_request_retention`: how long a data subject request is kept after it finished.
+    pub data_requests: Duration,
+    /// `usage_retention`: how long a month's usage counters are kept after the month ended.
+    pub usage: Duration,
+}
+
+impl RetentionConfig {
+    /// The period of `setting`, as the registry names it.
+    pub fn period(&self, setting: &str) -> Option<Duration> {
+        Some(match setting {
+            "generation_retention" => self.generations,
+            "export_link_ttl" => self.export_links,
+            "unverified_account_ttl" => self.unverified_accounts,
+            "session_retention" => self.sessions,
+            "notification_retention" => self.notifications,
+            "privacy_ticket_retention" => self.privacy_tickets,
+            "data_request_retention" => self.data_requests,
+            "usage_retention" => self.usage,
+            _ => return None,
+        })
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        const DAY: u64 = 86_400;
+        Self {
+            generations: Duration::from_secs(90 * DAY),
+            export_links: Duration::from_secs(7 * DAY),
+            unverified_accounts: Duration::from_secs(7 * DAY),
+            sessions: Duration::from_secs(30 * DAY),
+            notifications: Duration::from_secs(30 * DAY),
+            privacy_tickets: Duration::from_secs(1_095 * DAY),
+            data_requests: Duration::from_secs(1_095 * DAY),
+            usage: Duration::from_secs(400 * DAY),
+        }
+    }
+}
+
 /// How the background job runner works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobsConfig {

@@ -18,7 +18,9 @@ use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use icecone_app::providers::REGISTRY;
-pub use icecone_app::settings::{GenerationsConfig, JobsConfig, ProvidersConfig, RightsConfig};
+pub use icecone_app::settings::{
+    GenerationsConfig, JobsConfig, ProvidersConfig, RetentionConfig, RightsConfig,
+};
 use icecone_app::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpServer, SmtpUrl};
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::consent::policy::PolicyHistory;
@@ -165,8 +167,8 @@ pub const SETTINGS: &[SettingDoc] = &[
     },
     SettingDoc {
         key: "encryption_algorithm",
-        default: Some("xchacha20poly1305"),
-        help: "AEAD for new ciphertexts: xchacha20poly1305 or aes256gcm (existing ones keep theirs)",
+        default: Some("aes256gcm"),
+        help: "AEAD for new ciphertexts: aes256gcm (the policy's AES-256) or xchacha20poly1305 (existing ciphertexts of either stay readable)",
     },
     SettingDoc {
         key: "tls_cert",
@@ -339,6 +341,31 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "how long an account may stay unverified before it is erased (the same erasure a person can ask for): a number with s, m, h or d",
     },
     SettingDoc {
+        key: "session_retention",
+        default: Some("30d"),
+        help: "how long a session is kept after it ended (signed out, revoked, or its last refresh token expired) before the hourly purge deletes it: a number with s, m, h or d",
+    },
+    SettingDoc {
+        key: "notification_retention",
+        default: Some("30d"),
+        help: "how long a notification (an e-mail to a person) is kept after it was delivered or given up; a campaign message keeps only its row, so that a campaign reaches each account once: a number with s, m, h or d",
+    },
+    SettingDoc {
+        key: "privacy_ticket_retention",
+        default: Some("1095d"),
+        help: "how long a message to the DPO and its replies are kept after it was closed (not while its account is under a legal hold): a number with s, m, h or d",
+    },
+    SettingDoc {
+        key: "data_request_retention",
+        default: Some("1095d"),
+        help: "how long a finished data subject request and its history are kept (not while its account is under a legal hold): a number with s, m, h or d",
+    },
+    SettingDoc {
+        key: "usage_retention",
+        default: Some("400d"),
+        help: "how long a month's usage counters are kept after the month ended: a number with s, m, h or d",
+    },
+    SettingDoc {
         key: "text_default_max_tokens",
         default: Some("1024"),
         help: "the completion limit of a text generation that names no `maxTokens`: sent to the provider and reserved from the quota before the call",
@@ -477,6 +504,16 @@ pub struct Settings {
     pub erasure_grace: String,
     /// See [`RightsConfig::unverified_account_ttl`].
     pub unverified_account_ttl: String,
+    /// See [`RetentionConfig::sessions`] (`30d`).
+    pub session_retention: String,
+    /// See [`RetentionConfig::notifications`] (`30d`).
+    pub notification_retention: String,
+    /// See [`RetentionConfig::privacy_tickets`] (`1095d`).
+    pub privacy_ticket_retention: String,
+    /// See [`RetentionConfig::data_requests`] (`1095d`).
+    pub data_request_retention: String,
+    /// See [`RetentionConfig::usage`] (`400d`).
+    pub usage_retention: String,
     /// See [`GenerationsConfig::default_max_tokens`].
     pub text_default_max_tokens: u32,
     /// Job workers per instance.
@@ -507,7 +544,7 @@ impl Default for Settings {
             env: Environment::Development,
             master_key_file: None,
             master_key: None,
-            encryption_algorithm: "xchacha20poly1305".to_owned(),
+            encryption_algorithm: Algorithm::default().config_name().to_owned(),
             tls_cert: None,
             tls_key: None,
             behind_tls_proxy: false,
@@ -543,6 +580,11 @@ impl Default for Settings {
             export_link_ttl: "7d".to_owned(),
             erasure_grace: "7d".to_owned(),
             unverified_account_ttl: "7d".to_owned(),
+            session_retention: "30d".to_owned(),
+            notification_retention: "30d".to_owned(),
+            privacy_ticket_retention: "1095d".to_owned(),
+            data_request_retention: "1095d".to_owned(),
+            usage_retention: "400d".to_owned(),
             text_default_max_tokens: 1_024,
             job_workers: 2,
             job_poll_interval_ms: 1_000,
@@ -864,6 +906,25 @@ impl Settings {
                 &self.unverified_account_ttl,
             )?,
         };
+        let retention = RetentionConfig {
+            generations: generations.retention,
+            export_links: rights.export_link_ttl,
+            unverified_accounts: rights.unverified_account_ttl,
+            sessions: positive_duration("session_retention", &self.session_retention)?,
+            notifications: positive_duration(
+                "notification_retention",
+                &self.notification_retention,
+            )?,
+            privacy_tickets: positive_duration(
+                "privacy_ticket_retention",
+                &self.privacy_ticket_retention,
+            )?,
+            data_requests: positive_duration(
+                "data_request_retention",
+                &self.data_request_retention,
+            )?,
+            usage: positive_duration("usage_retention", &self.usage_retention)?,
+        };
         if self.job_poll_interval_ms == 0
             || self.job_lease_seconds == 0
             || self.max_output_bytes == 0
@@ -941,6 +1002,7 @@ impl Settings {
             generations,
             jobs,
             rights,
+            retention,
             mail,
             policy: PolicyHistory::published(),
             policy_notice_interval: icecone_app::policy_notice::NOTICE_INTERVAL,
@@ -1170,6 +1232,9 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Data subject rights: exports and their links.
     pub rights: RightsConfig,
+    /// How long each kind of personal data is kept (the housekeeping purges and the
+    /// published schedule read it).
+    pub retention: RetentionConfig,
     /// E-mail: where it goes, its sender and the base of its links.
     pub mail: MailSettings,
     /// The privacy policy versions published, the last in force: always the published
@@ -1518,6 +1583,70 @@ mod tests {
     }
 
     #[test]
+    fn retention_periods_come_from_the_settings_and_must_be_positive() {
+        let defaults = settings("").expect("defaults").resolve().expect("valid");
+        assert_eq!(defaults.retention, RetentionConfig::default());
+        let config = settings(
+            "session_retention = \"2d\"\nnotification_retention = \"3d\"\nprivacy_ticket_retention = \"4d\"\ndata_request_retention = \"5d\"\nusage_retention = \"6d\"\ngeneration_retention = \"7d\"",
+        )
+        .expect("parses")
+        .resolve()
+        .expect("valid");
+        let days = |n: u64| Duration::from_secs(n * 86_400);
+        assert_eq!(
+            config.retention,
+            RetentionConfig {
+                generations: days(7),
+                export_links: days(7),
+                unverified_accounts: days(7),
+                sessions: days(2),
+                notifications: days(3),
+                privacy_tickets: days(4),
+                data_requests: days(5),
+                usage: days(6),
+            }
+        );
+        for key in [
+            "session_retention",
+            "notification_retention",
+            "privacy_ticket_retention",
+            "data_request_retention",
+            "usage_retention",
+        ] {
+            for bad in ["0s", "soon", "-1d"] {
+                let error = settings(&format!("{key} = \"{bad}\""))
+                    .expect("parses")
+                    .resolve()
+                    .expect_err("refused");
+                assert!(error.to_string().contains(key), "{key} = {bad}: {error}");
+                assert!(
+                    !error.to_string().contains("soon"),
+                    "the value is not echoed"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_retention_period_of_the_registry_is_a_documented_setting_with_its_default() {
+        use icecone_store::personal_data::{Entry, REGISTRY, Retention};
+        let documented = all_settings();
+        for entry in REGISTRY {
+            if let Entry::Personal(personal) = entry
+                && let Retention::Period {
+                    setting, default, ..
+                } = personal.retention
+            {
+                let doc = documented
+                    .iter()
+                    .find(|doc| doc.key() == setting)
+                    .unwrap_or_else(|| panic!("{setting} is documented"));
+                assert_eq!(doc.default(), Some(default), "{setting}");
+            }
+        }
+    }
+
+    #[test]
     fn no_configuration_means_the_embedded_default() {
         let config = settings("").expect("defaults").resolve().expect("valid");
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
@@ -1527,7 +1656,8 @@ mod tests {
             DatabaseUrl::sqlite_file(Path::new("./data/icecone.db"))
         );
         assert!(matches!(config.root_keys, RootKeys::Development));
-        assert_eq!(config.encryption_algorithm, Algorithm::XChaCha20Poly1305);
+        assert_eq!(config.encryption_algorithm, Algorithm::Aes256Gcm);
+        assert!(config.encryption_algorithm.is_aes_256());
     }
 
     #[test]
@@ -1546,11 +1676,12 @@ mod tests {
             .expect("parses")
             .resolve();
         assert!(matches!(both, Err(ConfigError::Invalid(_))));
-        let aes = settings("encryption_algorithm = \"aes256gcm\"")
+        let chacha = settings("encryption_algorithm = \"xchacha20poly1305\"")
             .expect("parses")
             .resolve()
             .expect("valid");
-        assert_eq!(aes.encryption_algorithm, Algorithm::Aes256Gcm);
+        assert_eq!(chacha.encryption_algorithm, Algorithm::XChaCha20Poly1305);
+        assert!(!chacha.encryption_algorithm.is_aes_256());
         let unknown = settings("encryption_algorithm = \"des\"")
             .expect("parses")
             .resolve();

@@ -20,7 +20,7 @@ use crate::config::{Config, Environment};
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
 use crate::tls;
-use icecone_app::generation::{Generations, purge, video};
+use icecone_app::generation::{Generations, video};
 use icecone_app::jobs::Runner;
 use icecone_app::keys::vault::{CacheLimits, Vault};
 use icecone_app::keys::{self};
@@ -31,6 +31,7 @@ use icecone_app::providers::{
     self, credentials,
     router::{Router, RouterSettings},
 };
+use icecone_app::retention;
 use icecone_app::rights;
 use icecone_app::settings::MailDelivery;
 use icecone_app::tokens::TokenSigner;
@@ -43,8 +44,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Application {
     address: SocketAddr,
     server: Server,
-    /// The background tasks: notification delivery, policy-change notices, generation
-    /// purge, export purge, re-reading stored provider keys, the job workers.
+    /// The background tasks: notification delivery, policy-change notices, the retention
+    /// purges (one task each), re-reading stored provider keys, the job workers.
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -179,20 +180,19 @@ impl Application {
                 config.policy,
                 config.policy_notice_interval,
             ),
-            purge::spawn_purge(
-                store.clone(),
-                config.generations.retention,
-                purge::PURGE_INTERVAL,
-            ),
-            rights::export::spawn_purge(store.clone(), rights::export::PURGE_INTERVAL),
-            icecone_app::erasure::unverified::spawn_purge(
-                store.clone(),
-                vault.clone(),
-                config.rights.unverified_account_ttl,
-                icecone_app::erasure::unverified::PURGE_INTERVAL,
-            ),
-            credentials::spawn_refresh(store, vault, router, applied_keys),
         ];
+        tasks.extend(retention::housekeeping::spawn(
+            store.clone(),
+            vault.clone(),
+            config.retention,
+            retention::housekeeping::INTERVAL,
+        ));
+        tasks.push(credentials::spawn_refresh(
+            store,
+            vault,
+            router,
+            applied_keys,
+        ));
         tasks.extend(runner.spawn());
         Ok(Self {
             address,

@@ -49,7 +49,7 @@ pub enum JobState {
 }
 
 impl JobState {
-    fn to_db(self) -> &'static str {
+    pub(crate) fn to_db(self) -> &'static str {
         match self {
             Self::Queued => "queued",
             Self::Running => "running",

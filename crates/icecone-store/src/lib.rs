@@ -26,6 +26,7 @@ pub mod personal_data;
 pub mod policy_notices;
 pub mod privacy_tickets;
 pub mod provider_credentials;
+pub mod purge;
 pub mod read_cache;
 pub mod sessions;
 pub mod signing_keys;

@@ -7,6 +7,11 @@
 //! and fails when one is missing here (or listed here but absent), so a migration that adds
 //! a table cannot ship without deciding its export and erasure.
 //!
+//! Every personal table also declares its [`Retention`] — while the account exists, a
+//! configured period or an event enforced by a named [`Purge`], or a legal period with its
+//! ground — with what it holds and why, in plain language: the retention schedule
+//! `icecone_app::retention::schedule` publishes is made from it.
+//!
 //! [`REGISTRY`] is in erasure order: a table comes before every table its rows refer to, so
 //! deleting a person's rows in this order never violates a foreign key.
 //! [`Store::erase_account`](crate::Store::erase_account) walks it.
@@ -46,6 +51,8 @@ pub enum Owner {
     AuditText,
 }
 
+pub use crate::purge::Purge;
+
 /// What erasure does to a person's rows of a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Erase {
@@ -79,6 +86,56 @@ pub struct Personal {
     pub erase: Erase,
     /// Where an export puts them.
     pub export: Export,
+    /// How long they are kept.
+    pub retention: Retention,
+    /// What they hold, in plain language for the published retention schedule.
+    pub what: &'static str,
+    /// Why they are kept that long, in plain language.
+    pub why: &'static str,
+}
+
+/// How long a table's rows are kept, and what ends them. Every [`Personal`] table declares
+/// one; a kept-for-a-time retention names the [`Purge`] that enforces it, and the
+/// housekeeping (`icecone_app::retention`) runs every purge of [`Purge::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    /// Until the account is erased (by its owner's request; erasure walks this registry).
+    WhileAccountExists,
+    /// A period this deployment configures, counted from an event.
+    Period {
+        /// The setting that holds the period (`generation_retention`).
+        setting: &'static str,
+        /// Its default (`90d`).
+        default: &'static str,
+        /// What the period counts from, to be read after "N days after": `it was made`.
+        from: &'static str,
+        /// The purge that deletes rows past it.
+        purged_by: Purge,
+    },
+    /// Until an event the code fixes (a link's expiry), when the purge deletes them.
+    UntilEvent {
+        /// The event, to be read after "until": `it expires (after five minutes)`.
+        event: &'static str,
+        /// The purge that deletes them.
+        purged_by: Purge,
+    },
+    /// Kept for a period the law requires or allows, beyond the account.
+    Legal {
+        /// For how long, in plain language.
+        period: &'static str,
+        /// The legal ground.
+        ground: &'static str,
+    },
+}
+
+impl Retention {
+    /// The purge that enforces this retention, when one does (erasure ends the others).
+    pub fn purged_by(&self) -> Option<Purge> {
+        match self {
+            Self::Period { purged_by, .. } | Self::UntilEvent { purged_by, .. } => Some(*purged_by),
+            Self::WhileAccountExists | Self::Legal { .. } => None,
+        }
+    }
 }
 
 /// One table of the registry.
@@ -105,14 +162,51 @@ impl Entry {
     }
 }
 
-const fn personal(table: &'static str, owner: Owner, export: Export) -> Entry {
+const fn personal(
+    table: &'static str,
+    owner: Owner,
+    export: Export,
+    retention: Retention,
+    what: &'static str,
+    why: &'static str,
+) -> Entry {
     Entry::Personal(Personal {
         table,
         owner,
         erase: Erase::DeleteRows,
         export,
+        retention,
+        what,
+        why,
     })
 }
+
+/// Kept while the account exists: a person's own data, which erasure deletes.
+const WHILE_ACCOUNT: Retention = Retention::WhileAccountExists;
+
+/// The periods configured for the data subject requests and the privacy tickets.
+const DATA_REQUESTS: Retention = Retention::Period {
+    setting: "data_request_retention",
+    default: "1095d",
+    from: "the request was finished",
+    purged_by: Purge::FinishedDataRequests,
+};
+const PRIVACY_TICKETS: Retention = Retention::Period {
+    setting: "privacy_ticket_retention",
+    default: "1095d",
+    from: "the message was closed (an open or answered message is kept until it is closed)",
+    purged_by: Purge::ClosedPrivacyTickets,
+};
+const EXPORTS: Retention = Retention::Period {
+    setting: "export_link_ttl",
+    default: "7d",
+    from: "the export was made (sooner once it is downloaded)",
+    purged_by: Purge::ExpiredExports,
+};
+const WHY_REQUESTS: &str = "to show that each request was answered, and when, for as long \
+                            as a claim about it can be brought (three years by default)";
+const WHY_TICKETS: &str = "to show how each message to the Data Protection Officer was \
+                           answered, for as long as a claim about it can be brought";
 
 /// Every table, in erasure order (children before the tables they refer to).
 pub const REGISTRY: &[Entry] = &[
@@ -124,41 +218,79 @@ pub const REGISTRY: &[Entry] = &[
             parent_owner: "account_id",
         },
         Export::Excluded("token digests are security secrets; sessions are exported"),
+        Retention::UntilEvent {
+            event: "it expires (30 days after it was issued)",
+            purged_by: Purge::ExpiredRefreshTokens,
+        },
+        "digests of the tokens that keep you signed in",
+        "a spent token is kept until it expires so that its reuse is recognised and the session ended",
     ),
     personal(
         "sessions",
         Owner::Account("account_id"),
         Export::Section("sessions"),
+        Retention::Period {
+            setting: "session_retention",
+            default: "30d",
+            from: "the session ended (signed out, revoked, or expired)",
+            purged_by: Purge::EndedSessions,
+        },
+        "your sign-in sessions: when they began, how you authenticated, when they were last used",
+        "so that you can see and end your sessions, and a recent suspicious sign-in can be examined",
     ),
     personal(
         "recovery_codes",
         Owner::Account("account_id"),
         Export::Excluded("digests of authentication secrets"),
+        WHILE_ACCOUNT,
+        "digests of your two-factor recovery codes",
+        "to let you recover your account if you lose your second factor",
     ),
     personal(
         "totp_factors",
         Owner::Account("account_id"),
         Export::Section("account.mfaEnabled"),
+        WHILE_ACCOUNT,
+        "your two-factor authenticator's secret (sealed)",
+        "to check your second factor at each sign-in",
     ),
     personal(
         "mfa_challenges",
         Owner::Account("account_id"),
         Export::Excluded("five-minute digests of log-in challenges"),
+        Retention::UntilEvent {
+            event: "it expires (five minutes after the password step)",
+            purged_by: Purge::ExpiredMfaChallenges,
+        },
+        "digests of the challenges between the password and the second factor of a sign-in",
+        "a sign-in needs them only while it is under way",
     ),
     personal(
         "staff_roles",
         Owner::Account("account_id"),
         Export::Section("account.staffRoles"),
+        WHILE_ACCOUNT,
+        "the roles of staff accounts",
+        "to decide what a staff member may do",
     ),
     personal(
         "email_verifications",
         Owner::Account("account_id"),
         Export::Section("account.emailVerifiedAt"),
+        Retention::UntilEvent {
+            event: "the link expires (24 hours after it was sent)",
+            purged_by: Purge::ExpiredEmailVerifications,
+        },
+        "the address a verification link was sent to (sealed) and a digest of the link",
+        "to confirm that the address is yours",
     ),
     personal(
         "consent_ledger",
         Owner::Account("account_id"),
         Export::Section("consentHistory"),
+        WHILE_ACCOUNT,
+        "every consent you gave or withdrew, with when and how",
+        "to show that processing based on consent had it (GDPR Art. 7(1)), for as long as the account exists",
     ),
     personal(
         "notification_outbox",
@@ -168,6 +300,15 @@ pub const REGISTRY: &[Entry] = &[
         // tickets (`rights::tickets::forget_anonymous`).
         Owner::Account("account_id"),
         Export::Section("notifications"),
+        Retention::Period {
+            setting: "notification_retention",
+            default: "30d",
+            from: "it was delivered or given up (a campaign message keeps only the fact that \
+                   it was sent, so that the same campaign never reaches you twice)",
+            purged_by: Purge::FinishedNotifications,
+        },
+        "the e-mails we send you (sealed) and whether they were delivered",
+        "to deliver them, retry a failed delivery, and show you what was sent",
     ),
     personal(
         "mail_suppressions",
@@ -176,16 +317,30 @@ pub const REGISTRY: &[Entry] = &[
             "a keyed digest of an address mail servers refused, readable by no one; the \
              notifications section shows which messages were not delivered",
         ),
+        WHILE_ACCOUNT,
+        "a keyed digest of an address that mail servers refused for good",
+        "so that we stop sending to an address that cannot receive mail",
     ),
     personal(
         "partner_grants",
         Owner::Account("account_id"),
         Export::Section("partnerGrants"),
+        WHILE_ACCOUNT,
+        "the partners you allowed to act for you, and what they may do",
+        "to honour and show your grants until you revoke them",
     ),
     personal(
         "usage_counters",
         Owner::Account("account_id"),
         Export::Section("usage"),
+        Retention::Period {
+            setting: "usage_retention",
+            default: "400d",
+            from: "the end of the month counted",
+            purged_by: Purge::OldUsageCounters,
+        },
+        "how much you generated each month (tokens, images, seconds of video)",
+        "to apply your plan's monthly quota and answer questions about past months",
     ),
     personal(
         "jobs",
@@ -193,11 +348,25 @@ pub const REGISTRY: &[Entry] = &[
         Export::Excluded(
             "operational state holding only reference ids; the generations they made are exported",
         ),
+        Retention::UntilEvent {
+            event: "a day after it finished",
+            purged_by: Purge::FinishedJobs,
+        },
+        "the background work done for you (reference ids and state only)",
+        "to run, retry and finish the work",
     ),
     personal(
         "generations",
         Owner::Account("account_id"),
         Export::Section("generations"),
+        Retention::Period {
+            setting: "generation_retention",
+            default: "90d",
+            from: "it was made",
+            purged_by: Purge::ExpiredGenerations,
+        },
+        "your prompts and what was generated from them (sealed)",
+        "to show you your history and let you download your results",
     ),
     personal(
         "data_export_chunks",
@@ -205,6 +374,9 @@ pub const REGISTRY: &[Entry] = &[
         Export::Excluded(
             "pieces of the sealed export bundles themselves, deleted once downloaded or expired",
         ),
+        EXPORTS,
+        "pieces of a copy of your data you asked for (sealed)",
+        "until you download it",
     ),
     personal(
         "data_exports",
@@ -212,6 +384,9 @@ pub const REGISTRY: &[Entry] = &[
         Export::Excluded(
             "the sealed export bundles themselves, deleted once downloaded or expired",
         ),
+        EXPORTS,
+        "a copy of your data you asked for (sealed)",
+        "until you download it",
     ),
     personal(
         "data_request_events",
@@ -221,11 +396,17 @@ pub const REGISTRY: &[Entry] = &[
             parent_owner: "account_id",
         },
         Export::Section("dataRequests"),
+        DATA_REQUESTS,
+        "each step of your requests to access, export or erase your data",
+        WHY_REQUESTS,
     ),
     personal(
         "data_requests",
         Owner::Account("account_id"),
         Export::Section("dataRequests"),
+        DATA_REQUESTS,
+        "your requests to access, export or erase your data, with their deadlines",
+        WHY_REQUESTS,
     ),
     personal(
         "privacy_ticket_events",
@@ -238,6 +419,9 @@ pub const REGISTRY: &[Entry] = &[
             parent_owner: "account_id",
         },
         Export::Section("privacyTickets"),
+        PRIVACY_TICKETS,
+        "the replies to your messages to the Data Protection Officer (sealed)",
+        WHY_TICKETS,
     ),
     personal(
         "privacy_tickets",
@@ -247,6 +431,9 @@ pub const REGISTRY: &[Entry] = &[
         // (`rights::tickets`): it exports them, and the erasure job deletes them before
         // the data key is shredded, in a step of its own.
         Export::Section("privacyTickets"),
+        PRIVACY_TICKETS,
+        "your messages to the Data Protection Officer (sealed)",
+        WHY_TICKETS,
     ),
     Entry::Personal(Personal {
         table: "legal_holds",
@@ -256,27 +443,59 @@ pub const REGISTRY: &[Entry] = &[
         },
         erase: Erase::DeleteRows,
         export: Export::Section("legalHolds"),
+        retention: WHILE_ACCOUNT,
+        what: "holds that stop an erasure while a legal claim or obligation requires the data",
+        why: "to show why an erasure waited, and that the hold was released",
     }),
     personal(
         "account_deletions",
         Owner::Account("account_id"),
         Export::Section("dataRequests"),
+        WHILE_ACCOUNT,
+        "a pending or cancelled request to delete your account",
+        "to run the deletion when its grace period ends, or show that you cancelled it",
     ),
     personal(
         "attempt_counters",
         Owner::AttemptBuckets,
-        Export::Excluded("throttling counters, kept at most a day"),
+        Export::Excluded("throttling counters, kept at most a day after the last attempt"),
+        Retention::UntilEvent {
+            event: "a day after the last attempt (an account locked by failed attempts \
+                    keeps its counter until it is unlocked)",
+            purged_by: Purge::IdleAttemptCounters,
+        },
+        "counts of failed sign-in attempts and messages sent, by a digest of the address or account",
+        "to slow down password guessing and abuse",
     ),
-    personal("accounts", Owner::AccountId, Export::Section("account")),
+    personal(
+        "accounts",
+        Owner::AccountId,
+        Export::Section("account"),
+        Retention::Period {
+            setting: "unverified_account_ttl",
+            default: "7d",
+            from: "sign-up if the e-mail address is never verified; a verified account is \
+                   kept until you delete it",
+            purged_by: Purge::UnverifiedAccounts,
+        },
+        "your account: e-mail address (sealed), password hash, plan, settings",
+        "to let you sign in and use the service",
+    ),
     personal(
         "data_keys",
         Owner::Subject("subject_id"),
         Export::Excluded("the person's wrapped data key, a security secret"),
+        WHILE_ACCOUNT,
+        "the key that seals your data, itself encrypted",
+        "to read your data; destroying it on erasure makes every copy unreadable",
     ),
     personal(
         "data_subjects",
         Owner::Subject("id"),
         Export::Excluded("only an id and a creation time, both in the account section"),
+        WHILE_ACCOUNT,
+        "an id and a creation time",
+        "to tie your sealed data to your key",
     ),
     Entry::Personal(Personal {
         table: "audit_log",
@@ -288,6 +507,12 @@ pub const REGISTRY: &[Entry] = &[
                   account is erased that id resolves to nothing, and staff reasons are sealed",
         },
         export: Export::Section("auditEntries"),
+        retention: Retention::Legal {
+            period: "for as long as the service runs; after an erasure the entries name only an id that resolves to no one",
+            ground: "GDPR Art. 5(2) (accountability) and Art. 17(3)(b) and (e): who did what to whose data must stay provable, and the tamper-evident chain breaks if an entry is removed",
+        },
+        what: "the audit trail: which staff member or system did what to whose data, and when",
+        why: "to prove how personal data was handled",
     }),
     Entry::NotPersonal {
         table: "erasure_tombstones",
@@ -339,6 +564,85 @@ mod tests {
         let before = tables.len();
         tables.dedup();
         assert_eq!(tables.len(), before, "a table is listed twice");
+    }
+
+    #[test]
+    fn every_personal_table_says_what_it_holds_and_why_it_is_kept() {
+        for entry in REGISTRY {
+            let Entry::Personal(personal) = entry else {
+                continue;
+            };
+            let table = personal.table;
+            assert!(!personal.what.trim().is_empty(), "{table}: what it holds");
+            assert!(!personal.why.trim().is_empty(), "{table}: why it is kept");
+            match personal.retention {
+                Retention::Period {
+                    setting,
+                    default,
+                    from,
+                    ..
+                } => {
+                    assert!(!setting.is_empty() && !from.is_empty(), "{table}");
+                    let (digits, unit) = default.split_at(default.len() - 1);
+                    assert!(
+                        matches!(unit, "s" | "m" | "h" | "d")
+                            && digits.parse::<u64>().is_ok_and(|n| n > 0),
+                        "{table}: the default {default} is a positive duration"
+                    );
+                }
+                Retention::UntilEvent { event, .. } => assert!(!event.is_empty(), "{table}"),
+                Retention::Legal { period, ground } => {
+                    assert!(!period.is_empty() && !ground.is_empty(), "{table}")
+                }
+                Retention::WhileAccountExists => {}
+            }
+        }
+    }
+
+    #[test]
+    fn every_period_is_enforced_by_a_purge_that_runs_and_every_purge_enforces_one() {
+        let named: Vec<Purge> = REGISTRY
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::Personal(personal) => personal.retention.purged_by(),
+                Entry::NotPersonal { .. } => None,
+            })
+            .collect();
+        for purge in &named {
+            assert!(Purge::ALL.contains(purge), "{purge:?} is not in Purge::ALL");
+        }
+        for purge in Purge::ALL {
+            assert!(named.contains(&purge), "{purge:?} enforces no retention");
+        }
+        // A retention kept for a time without a purge cannot be written: `Period` and
+        // `UntilEvent` require `purged_by`.
+        assert_eq!(
+            Retention::WhileAccountExists.purged_by(),
+            None,
+            "erasure ends it"
+        );
+    }
+
+    #[test]
+    fn a_setting_names_one_period() {
+        let mut periods: Vec<(&str, &str)> = REGISTRY
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::Personal(Personal {
+                    retention:
+                        Retention::Period {
+                            setting, default, ..
+                        },
+                    ..
+                }) => Some((*setting, *default)),
+                _ => None,
+            })
+            .collect();
+        periods.sort_unstable();
+        periods.dedup();
+        let mut settings: Vec<_> = periods.iter().map(|(setting, _)| *setting).collect();
+        settings.dedup();
+        assert_eq!(settings.len(), periods.len(), "one default per setting");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! confirm leaves nothing behind. The purge asks for the erasure the person could have asked
 //! for — the same request, the same [`super::job`] with no grace period, so the same steps,
 //! crypto-shredding included — and audits it as the system's (`rights.erasure_unverified`).
+//! [`crate::retention::housekeeping`] runs it every hour.
 
 use std::time::Duration;
 
@@ -12,8 +13,6 @@ use icecone_store::Store;
 use crate::audit::{self, AuditEvent};
 use crate::keys::vault::Vault;
 
-/// How often the purge looks for accounts past the limit.
-pub const PURGE_INTERVAL: Duration = Duration::from_secs(3_600);
 /// Accounts asked for per look-up.
 const BATCH: u64 = 100;
 /// Who asks, in the audit trail.
@@ -64,17 +63,4 @@ pub async fn purge_unverified(
             return Ok(queued);
         }
     }
-}
-
-/// Starts the purge: a run at once, then one every `interval`.
-pub fn spawn_purge(
-    store: Store,
-    vault: std::sync::Arc<Vault>,
-    ttl: Duration,
-    interval: Duration,
-) -> tokio::task::JoinHandle<()> {
-    crate::periodic::spawn_every("unverified account purge", interval, move || {
-        let (store, vault) = (store.clone(), vault.clone());
-        async move { purge_unverified(&store, &vault, ttl, Utc::now()).await }
-    })
 }

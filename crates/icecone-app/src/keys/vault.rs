@@ -145,6 +145,11 @@ impl Vault {
         })
     }
 
+    /// The algorithm new ciphertexts are sealed with (existing ones name their own).
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
     /// Creates a data subject with a fresh data key.
     pub async fn create_subject(&self) -> Result<SubjectId, VaultError> {
         let subject = SubjectId::new_random();

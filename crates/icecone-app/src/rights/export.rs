@@ -20,12 +20,11 @@
 //! keyed hash, 32 bytes, base64url): only its SHA-256 digest is stored, and the owner is
 //! shown the link again (`DataRequest.downloadUrl`) while it is valid and unused without the
 //! token ever being written down. The bundle is deleted when the link is used or expires
-//! ([`spawn_purge`]).
+//! (`Store::purge_expired_exports`, run by [`crate::retention::housekeeping`]).
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -69,8 +68,6 @@ pub const MAX_ATTEMPTS: u32 = 5;
 pub const SCHEMA: &str = "/schemas/export-v1.json";
 /// The JSON Schema itself, as published.
 pub const SCHEMA_JSON: &str = include_str!("../../../../docs/schemas/export-v1.schema.json");
-/// How often stored exports whose link expired are deleted.
-pub const PURGE_INTERVAL: Duration = Duration::from_secs(3_600);
 /// The blind-index purpose the download token is derived under.
 const LINK_PURPOSE: &str = "rights.export_link";
 /// Generations read per page while building.
@@ -939,12 +936,4 @@ impl JobHandler for ExportJobs {
             Ok(())
         })
     }
-}
-
-/// Starts the purge of stored exports whose link expired: at once, then every `interval`.
-pub fn spawn_purge(store: Store, interval: Duration) -> tokio::task::JoinHandle<()> {
-    crate::periodic::spawn_every("data export purge", interval, move || {
-        let store = store.clone();
-        async move { store.purge_expired_exports(Utc::now()).await }
-    })
 }

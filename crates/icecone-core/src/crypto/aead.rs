@@ -11,10 +11,11 @@ use super::keys::SecretKey;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Algorithm {
     /// XChaCha20-Poly1305: 192-bit random nonces, safe to generate at random for any volume.
-    #[default]
+    /// Selectable; ciphertexts made with it stay readable whatever the deployment selects.
     XChaCha20Poly1305,
-    /// AES-256-GCM, for deployments whose policy must say AES-256. 96-bit random nonces:
-    /// keep fewer than 2^32 messages per key (per data subject, that is never reached).
+    /// AES-256-GCM, the default: the privacy policy promises AES-256 at rest. 96-bit random
+    /// nonces: keep fewer than 2^32 messages per key (per data subject, that is never reached).
+    #[default]
     Aes256Gcm,
 }
 
@@ -46,6 +47,28 @@ impl Algorithm {
             "aes256gcm" => Some(Self::Aes256Gcm),
             _ => None,
         }
+    }
+
+    /// The algorithm's configuration name, which [`Algorithm::from_name`] reads back.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Self::XChaCha20Poly1305 => "xchacha20poly1305",
+            Self::Aes256Gcm => "aes256gcm",
+        }
+    }
+
+    /// The algorithm's name as people read it (`AES-256-GCM`), for the privacy page.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::XChaCha20Poly1305 => "XChaCha20-Poly1305",
+            Self::Aes256Gcm => "AES-256-GCM",
+        }
+    }
+
+    /// Whether it is AES with a 256-bit key — what the privacy policy's "at rest using
+    /// AES-256 encryption" promises. A deployment that selects anything else must say so.
+    pub fn is_aes_256(self) -> bool {
+        matches!(self, Self::Aes256Gcm)
     }
 
     /// The nonce length in bytes.
@@ -240,5 +263,23 @@ mod tests {
             Some(Algorithm::XChaCha20Poly1305)
         );
         assert_eq!(Algorithm::from_name("rot13"), None);
+        for algorithm in [Algorithm::XChaCha20Poly1305, Algorithm::Aes256Gcm] {
+            assert_eq!(
+                Algorithm::from_name(algorithm.config_name()),
+                Some(algorithm)
+            );
+            assert_eq!(
+                Algorithm::from_name(algorithm.display_name()),
+                Some(algorithm)
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_is_aes_256_as_the_policy_promises() {
+        assert_eq!(Algorithm::default(), Algorithm::Aes256Gcm);
+        assert!(Algorithm::default().is_aes_256());
+        assert!(!Algorithm::XChaCha20Poly1305.is_aes_256());
+        assert_eq!(Algorithm::default().display_name(), "AES-256-GCM");
     }
 }

@@ -1,6 +1,6 @@
 //! Envelope encryption for data at rest, with no IO.
 //!
-//! - [`aead`]: the two AEAD algorithms, XChaCha20-Poly1305 (default) and AES-256-GCM, both
+//! - [`aead`]: the two AEAD algorithms, AES-256-GCM (default) and XChaCha20-Poly1305, both
 //!   with 256-bit keys.
 //! - [`envelope`]: the versioned ciphertext format (`docs/encryption.md` documents it byte by
 //!   byte) and [`envelope::Binding`], the associated data that ties a ciphertext to its table,

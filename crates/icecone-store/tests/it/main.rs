@@ -18,6 +18,7 @@ mod personal_data;
 mod policy_notices;
 mod privacy_tickets;
 mod provider_credentials;
+mod purge;
 mod sessions;
 mod signing_keys;
 mod support;
