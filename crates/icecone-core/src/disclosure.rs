@@ -114,7 +114,9 @@ impl DisclosedCategory {
 
     /// The category named `text`.
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|category| category.as_str() == text)
+        Self::ALL
+            .into_iter()
+            .find(|category| category.as_str() == text)
     }
 
     /// The section of the person's export holding this data (as the personal-data

@@ -109,8 +109,18 @@ mod tests {
         let table: &[(S, D, bool, Result<S, DecisionRefused>)] = &[
             (S::Recorded, D::Approve, false, Ok(S::Approved)),
             (S::Recorded, D::Refuse, false, Ok(S::Refused)),
-            (S::Recorded, D::Approve, true, Err(DecisionRefused::SamePerson)),
-            (S::Recorded, D::Refuse, true, Err(DecisionRefused::SamePerson)),
+            (
+                S::Recorded,
+                D::Approve,
+                true,
+                Err(DecisionRefused::SamePerson),
+            ),
+            (
+                S::Recorded,
+                D::Refuse,
+                true,
+                Err(DecisionRefused::SamePerson),
+            ),
             (
                 S::Approved,
                 D::Approve,
@@ -135,10 +145,19 @@ mod tests {
                 false,
                 Err(DecisionRefused::Decided { from: S::Refused }),
             ),
-            (S::Approved, D::Approve, true, Err(DecisionRefused::SamePerson)),
+            (
+                S::Approved,
+                D::Approve,
+                true,
+                Err(DecisionRefused::SamePerson),
+            ),
         ];
         for &(from, decision, same, expected) in table {
-            let (recorder, decider) = if same { ("dpo", "dpo") } else { ("dpo", "admin") };
+            let (recorder, decider) = if same {
+                ("dpo", "dpo")
+            } else {
+                ("dpo", "admin")
+            };
             assert_eq!(
                 decide(from, decision, recorder, decider),
                 expected,
