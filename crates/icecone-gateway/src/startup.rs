@@ -185,6 +185,11 @@ impl Application {
                 purge::PURGE_INTERVAL,
             ),
             rights::export::spawn_purge(store.clone(), rights::export::PURGE_INTERVAL),
+            icecone_app::disclosures::spawn_notices(
+                store.clone(),
+                vault.clone(),
+                icecone_app::disclosures::NOTICE_INTERVAL,
+            ),
             icecone_app::erasure::unverified::spawn_purge(
                 store.clone(),
                 vault.clone(),
