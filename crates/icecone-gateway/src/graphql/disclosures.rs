@@ -1,7 +1,6 @@
 //! Disclosures required by law as GraphQL sees them: the vocabulary (authority types,
-//! categories, statuses), `me { disclosures }` — a person's own, once they may be shown —
-//! and the mapping of the use case's refusals. The staff fields are in
-//! `staff::disclosures`.
+//! categories, statuses), `me { disclosures }` — a person's own, once they may be shown.
+//! The staff fields are in `staff::disclosures`; refusals map to codes in `error`.
 
 use async_graphql::{Context, Enum, ID, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -10,7 +9,7 @@ use super::caller::services;
 use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::{ApiError, internal};
-use icecone_app::disclosures::{self, DisclosureError, ShownDisclosure};
+use icecone_app::disclosures::{self, ShownDisclosure};
 
 /// The kind of authority a request for data comes from.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,23 +129,4 @@ pub(crate) async fn shown_to(
             .map(Disclosure::from)
             .collect(),
     )
-}
-
-impl From<DisclosureError> for ApiError {
-    /// Disclosures: the input rule broken, an unknown request, the four-eyes rule
-    /// (`FORBIDDEN`), a request decided already or meanwhile (`FAILED_PRECONDITION`).
-    fn from(error: DisclosureError) -> Self {
-        match error {
-            DisclosureError::BadInput(message) => Self::BadUserInput(message.to_owned()),
-            DisclosureError::NotFound => Self::NotFound,
-            DisclosureError::SamePerson(_) => Self::Forbidden(
-                "the request must be decided by someone other than the one who recorded it",
-            ),
-            DisclosureError::Decided(refused) => Self::FailedPrecondition(refused.to_string()),
-            DisclosureError::Changed => Self::FailedPrecondition(
-                "the disclosure request changed meanwhile: read it again".to_owned(),
-            ),
-            DisclosureError::Internal(cause) => Self::Internal(cause),
-        }
-    }
 }
