@@ -10,6 +10,7 @@ mod campaigns;
 mod client_address;
 mod consent;
 mod cookie_sessions;
+mod disclosures;
 mod encryption;
 mod erasure;
 mod generation;

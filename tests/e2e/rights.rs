@@ -126,7 +126,7 @@ fn schema() -> Value {
 }
 
 /// The schema's complaints about `document`, as text.
-fn schema_errors(document: &Value) -> Vec<String> {
+pub(crate) fn schema_errors(document: &Value) -> Vec<String> {
     let validator = jsonschema::validator_for(&schema()).expect("a valid JSON Schema");
     validator
         .iter_errors(document)

@@ -657,6 +657,12 @@ fn harmless_value(ty: &Type) -> Option<Value> {
             "Int" => json!(1),
             "Plan" => json!("FREE"),
             "LegalHoldGround" => json!("LEGAL_CLAIMS"),
+            // Refused by its rules (no account, no category): the walk sees the access
+            // decision without recording anything.
+            "DisclosureInput" => json!({
+                "authorityName": REASON, "authorityType": "COURT", "legalBasis": REASON,
+                "reference": REASON, "accountIds": [], "categories": [],
+            }),
             _ => return None,
         },
         BaseType::List(_) => json!([]),

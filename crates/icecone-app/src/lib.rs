@@ -15,6 +15,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod consent;
 pub mod context;
+pub mod disclosures;
 pub mod erasure;
 pub mod generation;
 pub mod jobs;

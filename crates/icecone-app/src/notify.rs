@@ -113,11 +113,15 @@ pub enum NotificationKind {
     /// An essential notice about the service from ADMIN (`sendServiceAnnouncement`): a
     /// campaign's message, sent under the contract.
     ServiceAnnouncement,
+    /// Some of the person's data was disclosed to an authority as required by law
+    /// (`approveDisclosure`): sent on approval, or when a confidentiality order ends;
+    /// carries the disclosure's id (see [`crate::disclosures`]).
+    LegalDisclosure,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -133,6 +137,7 @@ impl NotificationKind {
         Self::PolicyChanged,
         Self::PrivacyTicketAnswered,
         Self::ServiceAnnouncement,
+        Self::LegalDisclosure,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -158,6 +163,8 @@ impl NotificationKind {
             Self::PolicyChanged => Purpose::LegalCompliance,
             // Answering a data subject who wrote to the DPO (GDPR Art. 12(3), 38(4)).
             Self::PrivacyTicketAnswered => Purpose::LegalCompliance,
+            // Telling a person their data was disclosed to an authority (GDPR Art. 12-15).
+            Self::LegalDisclosure => Purpose::LegalCompliance,
         }
     }
 
@@ -179,6 +186,7 @@ impl NotificationKind {
             Self::PolicyChanged => "policy_changed",
             Self::PrivacyTicketAnswered => "privacy_ticket_answered",
             Self::ServiceAnnouncement => "service_announcement",
+            Self::LegalDisclosure => "legal_disclosure",
         }
     }
 
@@ -246,7 +254,8 @@ pub struct Notification {
     /// (comma-separated) for [`NotificationKind::ErasureHeld`], the notice (JSON, see
     /// [`crate::policy_notice::Notice`]) for [`NotificationKind::PolicyChanged`], the
     /// ticket's id and the reply (`<id>\n<reply>`) for
-    /// [`NotificationKind::PrivacyTicketAnswered`].
+    /// [`NotificationKind::PrivacyTicketAnswered`], the disclosure's id for
+    /// [`NotificationKind::LegalDisclosure`].
     pub token: Option<SecretString>,
     /// The campaign's message, for a campaign's kinds.
     pub campaign: Option<CampaignMessage>,

@@ -10,6 +10,7 @@ pub mod client_address;
 pub mod consent;
 pub mod crypto;
 pub mod csrf;
+pub mod disclosure;
 pub mod generation;
 pub mod identity;
 pub mod net;

@@ -180,6 +180,11 @@ impl Application {
                 config.policy,
                 config.policy_notice_interval,
             ),
+            icecone_app::disclosures::spawn_notices(
+                store.clone(),
+                vault.clone(),
+                icecone_app::disclosures::NOTICE_INTERVAL,
+            ),
         ];
         tasks.extend(retention::housekeeping::spawn(
             store.clone(),

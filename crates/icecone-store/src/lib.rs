@@ -18,6 +18,7 @@ pub mod generations;
 mod group_commit;
 pub mod jobs;
 pub mod keys;
+pub mod legal_disclosures;
 pub mod mfa;
 mod migration;
 pub mod outbox;

@@ -498,6 +498,27 @@ pub const REGISTRY: &[Entry] = &[
         "to tie your sealed data to your key",
     ),
     Entry::Personal(Personal {
+        table: "legal_disclosure_accounts",
+        // The accounts a disclosure required by law concerns. Shown to the person (in
+        // `me { disclosures }` and the export) only once `disclosure::notice::telling`
+        // allows it; the request itself is in `legal_disclosures`.
+        owner: Owner::Account("account_id"),
+        erase: Erase::KeepPseudonymised {
+            why: "Art. 5(2) accountability and Art. 17(3)(b)/(e): that a person's data was \
+                  disclosed to an authority under a legal obligation must stay provable to \
+                  that authority, a court or the supervisory authority. The row is a bare \
+                  account id and the request's id; once the account is erased that id \
+                  resolves to nothing",
+        },
+        export: Export::Section("legalDisclosures"),
+        retention: Retention::Legal {
+            period: "for as long as the service runs; after an erasure the link names only an id that resolves to no one",
+            ground: "GDPR Art. 5(2) (accountability) and Art. 17(3)(b) and (e): that data was disclosed to an authority under a legal obligation must stay provable to that authority, a court or the supervisory authority",
+        },
+        what: "which of your data an authority received under a legal obligation, and when",
+        why: "to prove each disclosure required by law, and to tell you of it once allowed",
+    }),
+    Entry::Personal(Personal {
         table: "audit_log",
         owner: Owner::AuditText,
         erase: Erase::KeepPseudonymised {
@@ -521,6 +542,10 @@ pub const REGISTRY: &[Entry] = &[
     Entry::NotPersonal {
         table: "erasure_followups",
         why: "a tombstone id and a provider's job reference for deleting a remote copy; no IceCone row resolves either to a person",
+    },
+    Entry::NotPersonal {
+        table: "legal_disclosures",
+        why: "an authority's request as the DPO recorded it (its free text sealed under the system key); it names no account — the accounts it concerns are in `legal_disclosure_accounts` — and `recorded_by`/`decided_by` are bare staff ids kept for accountability",
     },
     Entry::NotPersonal {
         table: "mail_campaigns",
@@ -655,6 +680,7 @@ mod tests {
         };
         assert!(position("refresh_tokens") < position("sessions"));
         assert!(position("privacy_ticket_events") < position("privacy_tickets"));
+        assert!(position("legal_disclosure_accounts") < position("legal_disclosures"));
         assert!(position("sessions") < position("accounts"));
         assert!(position("generations") < position("accounts"));
         assert!(position("accounts") < position("data_subjects"));

@@ -238,6 +238,21 @@ pub fn render(
                 ),
             ],
         ),
+        NotificationKind::LegalDisclosure => (
+            "IceCone disclosed some of your data as required by law",
+            vec![
+                Block::Text(format!(
+                    "As the law required, IceCone disclosed some of your data to an authority (reference {}).",
+                    payload.unwrap_or_default()
+                )),
+                text(
+                    "Which authority asked, on what legal basis and for which data is listed under the disclosures of your account and in your data export.",
+                ),
+                text(
+                    "Our Data Protection Officer can tell you more, and you may complain to a supervisory authority.",
+                ),
+            ],
+        ),
         NotificationKind::PolicyChanged => (
             "IceCone's privacy policy has changed",
             policy_changed(
@@ -392,6 +407,28 @@ mod tests {
             text: "First paragraph,\nstill first.\n\n<b>Second</b> & last.".to_owned(),
             unsubscribe: Some(secrecy::SecretString::from("tok-en_1")),
         }
+    }
+
+    #[test]
+    fn a_disclosure_notice_gives_its_reference_and_where_to_read_more() {
+        let rendered = render(
+            NotificationKind::LegalDisclosure,
+            Some("5f0e-ref"),
+            None,
+            &base(),
+        );
+        assert_eq!(
+            rendered.subject,
+            "IceCone disclosed some of your data as required by law"
+        );
+        assert!(
+            rendered
+                .text
+                .starts_with("As the law required, IceCone disclosed some of your data to an authority (reference 5f0e-ref).\n\n"),
+            "{}",
+            rendered.text
+        );
+        assert!(rendered.html.contains("disclosures of your account"));
     }
 
     #[test]

@@ -690,6 +690,27 @@ impl ExportJobs {
             })
             .collect();
 
+        // Disclosures required by law, once the person may be shown them (never one under
+        // a live confidentiality order): the same decision as `me { disclosures }`.
+        let legal_disclosures: Vec<Value> =
+            crate::disclosures::shown_to(store, vault, owner.id, now())
+                .await?
+                .into_iter()
+                .map(|shown| {
+                    json!({
+                        "id": shown.id.to_string(),
+                        "authorityName": shown.authority_name,
+                        "authorityType": shown.authority_type.as_str(),
+                        "legalBasis": shown.legal_basis,
+                        "reference": shown.reference,
+                        "categories": shown.categories.iter().map(|category| category.as_str()).collect::<Vec<_>>(),
+                        "requestedAt": time(shown.requested_at),
+                        "disclosedAt": time(shown.disclosed_at),
+                        "confidentialUntil": time_opt(shown.confidential_until),
+                    })
+                })
+                .collect();
+
         // Written as it goes, a key at a time: the generations and the providers' share
         // of them are read in pages between the other sections.
         let head = [
@@ -720,6 +741,7 @@ impl ExportJobs {
             ("usage", Value::Array(usage)),
             ("notifications", Value::Array(notifications)),
             ("legalHolds", Value::Array(legal_holds)),
+            ("legalDisclosures", Value::Array(legal_disclosures)),
         ];
         for (key, value) in tail {
             packer.write(b",").await?;

@@ -190,6 +190,18 @@ impl Account {
         super::rights::tickets_of(ctx, &self.record).await
     }
 
+    /// Disclosures of the person's data required by law, newest first, once they may be
+    /// shown: approved, and not under a live confidentiality order (then listed once it
+    /// ends). The authority, its type, legal basis and reference, the data disclosed and
+    /// when.
+    #[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]
+    async fn disclosures(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::disclosures::Disclosure>, ApiError> {
+        super::disclosures::shown_to(ctx, self.record.id).await
+    }
+
     /// The account's open deletion request (`requestAccountDeletion`), if any: when it
     /// runs, and the grounds of a legal hold that keeps it from running.
     #[graphql(directive = essential::apply(PurposeValue::LegalCompliance))]

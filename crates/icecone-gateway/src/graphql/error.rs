@@ -19,6 +19,7 @@ use icecone_app::auth::profile::ProfileError;
 use icecone_app::auth::sign_up::SignUpError;
 use icecone_app::auth::staff::StaffError;
 use icecone_app::campaigns::{CampaignError, SuppressionError};
+use icecone_app::disclosures::DisclosureError;
 use icecone_app::erasure::ErasureError;
 use icecone_app::generation::GenerateError;
 use icecone_app::partners::PartnerError;
@@ -503,6 +504,25 @@ impl From<TicketError> for ApiError {
                 retry_after_seconds,
             },
             TicketError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<DisclosureError> for ApiError {
+    /// Disclosures: the input rule broken, an unknown request, the four-eyes rule
+    /// (`FORBIDDEN`), a request decided already or meanwhile (`FAILED_PRECONDITION`).
+    fn from(error: DisclosureError) -> Self {
+        match error {
+            DisclosureError::BadInput(message) => Self::BadUserInput(message.to_owned()),
+            DisclosureError::NotFound => Self::NotFound,
+            DisclosureError::SamePerson(_) => Self::Forbidden(
+                "the request must be decided by someone other than the one who recorded it",
+            ),
+            DisclosureError::Decided(refused) => Self::FailedPrecondition(refused.to_string()),
+            DisclosureError::Changed => Self::FailedPrecondition(
+                "the disclosure request changed meanwhile: read it again".to_owned(),
+            ),
+            DisclosureError::Internal(cause) => Self::Internal(cause),
         }
     }
 }

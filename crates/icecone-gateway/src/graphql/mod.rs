@@ -23,6 +23,7 @@ mod caller;
 mod classification;
 mod consent;
 mod data_request;
+mod disclosures;
 mod documents;
 mod erasure;
 pub mod error;

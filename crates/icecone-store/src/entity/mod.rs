@@ -20,6 +20,8 @@ pub(crate) mod erasure_followup;
 pub(crate) mod erasure_tombstone;
 pub(crate) mod generation;
 pub(crate) mod job;
+pub(crate) mod legal_disclosure;
+pub(crate) mod legal_disclosure_account;
 pub(crate) mod legal_hold;
 pub(crate) mod mail_campaign;
 pub(crate) mod mail_suppression;

@@ -10,6 +10,7 @@ mod data_requests;
 mod generations;
 mod jobs;
 mod keys;
+mod legal_disclosures;
 mod mfa;
 mod migrations;
 mod outbox;

@@ -1,7 +1,7 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 35] = [
+const ALL_TABLES: [&str; 37] = [
     "account_deletions",
     "accounts",
     "attempt_counters",
@@ -18,6 +18,8 @@ const ALL_TABLES: [&str; 35] = [
     "erasure_tombstones",
     "generations",
     "jobs",
+    "legal_disclosure_accounts",
+    "legal_disclosures",
     "legal_holds",
     "mail_campaigns",
     "mail_suppressions",

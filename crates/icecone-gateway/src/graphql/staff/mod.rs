@@ -4,7 +4,8 @@
 //! `privacyTickets`, `extendDataRequest`, `completeDataRequest`, `denyDataRequest`) and
 //! legal holds on erasure (`setLegalHold`, `releaseLegalHold`, `erasureFollowups`), and
 //! mail campaigns and the suppression list (`sendProductNews`, `sendServiceAnnouncement`,
-//! `mailSuppressions`, `liftMailSuppression`).
+//! `mailSuppressions`, `liftMailSuppression`), and disclosures required by law
+//! (`disclosures`, `recordDisclosure`, `approveDisclosure`, `refuseDisclosure`).
 //!
 //! Every field here declares one [`access::StaffField`] — a role rule and a second-factor
 //! requirement — from which both its guard (enforcement at resolve time) and its
@@ -20,6 +21,7 @@ mod account;
 mod audit_log;
 mod campaigns;
 mod credentials;
+mod disclosures;
 mod legal_holds;
 mod partners;
 mod rights;
@@ -33,6 +35,7 @@ pub(crate) struct StaffQuery(
     rights::RightsStaffQuery,
     legal_holds::LegalHoldQuery,
     campaigns::CampaignQuery,
+    disclosures::DisclosureQuery,
 );
 
 /// The staff console's mutations.
@@ -44,4 +47,5 @@ pub(crate) struct StaffMutation(
     rights::RightsStaffMutation,
     legal_holds::LegalHoldMutation,
     campaigns::CampaignMutation,
+    disclosures::DisclosureMutation,
 );
