@@ -49,6 +49,8 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Print `docs/privacy-promises.md`, generated from `docs/privacy-promises.toml`.
+    PrivacyPromises,
     /// Manage the root keys that protect the data at rest.
     Keys {
         #[command(subcommand)]
@@ -131,6 +133,11 @@ pub fn main() -> ExitCode {
     match cli.command.unwrap_or(serve_by_default) {
         Command::Schema => {
             print_stdout(&crate::graphql::sdl());
+            ExitCode::SUCCESS
+        }
+        Command::PrivacyPromises => {
+            use icecone_app::transparency::promises;
+            print_stdout(&promises::markdown(promises::matrix()));
             ExitCode::SUCCESS
         }
         Command::Serve {

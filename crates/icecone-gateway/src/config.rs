@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use icecone_app::providers::REGISTRY;
 pub use icecone_app::settings::{GenerationsConfig, JobsConfig, ProvidersConfig, RightsConfig};
 use icecone_app::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpServer, SmtpUrl};
+use icecone_app::transparency::DpoContact;
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::crypto::aead::Algorithm;
@@ -217,6 +218,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         key: "public_url",
         default: None,
         help: "the base of every link in a mail, such as `https://icecone.example`; unset in development: http(s)://<listen address>; required in production",
+    },
+    SettingDoc {
+        key: "dpo_contact",
+        default: None,
+        help: "the Data Protection Officer's contact the privacy page (`/privacy`) shows: an e-mail address, a postal address or a URL, one line; required in production",
     },
     SettingDoc {
         key: "ws_init_timeout",
@@ -427,6 +433,8 @@ pub struct Settings {
     pub mail_from: Option<String>,
     /// The base of every link in a mail.
     pub public_url: Option<String>,
+    /// The DPO's contact on the privacy page.
+    pub dpo_contact: Option<String>,
     /// See [`WsLimits::init_timeout`].
     pub ws_init_timeout: String,
     /// See [`WsLimits::idle_timeout`].
@@ -518,6 +526,7 @@ impl Default for Settings {
             smtp_ca_file: None,
             mail_from: None,
             public_url: None,
+            dpo_contact: None,
             ws_init_timeout: "5s".to_owned(),
             ws_idle_timeout: "2m".to_owned(),
             ws_connections_per_address: 16,
@@ -719,6 +728,9 @@ impl Settings {
             if self.public_url.is_none() {
                 missing.push("ICECONE_PUBLIC_URL");
             }
+            if self.dpo_contact.is_none() {
+                missing.push("ICECONE_DPO_CONTACT");
+            }
             if !missing.is_empty() {
                 return Err(ConfigError::ProductionNeeds {
                     missing: missing.join(" and "),
@@ -897,6 +909,14 @@ impl Settings {
                 "local_video_delay must be a number with s, m, h or d, such as 0s".to_owned(),
             )
         })?;
+        let dpo_contact = self
+            .dpo_contact
+            .as_deref()
+            .map(DpoContact::parse)
+            .transpose()
+            .map_err(|error| {
+                ConfigError::Invalid(format!("dpo_contact (ICECONE_DPO_CONTACT): {error}"))
+            })?;
         let outbound = outbound_policy(self.env, self.outbound_allow.as_deref())?;
         let mail = mail_settings(
             self.env,
@@ -921,6 +941,7 @@ impl Settings {
             encryption_algorithm,
             tls,
             behind_tls_proxy: self.behind_tls_proxy,
+            dpo_contact,
             trusted_proxies,
             cors,
             trusted_documents,
@@ -1142,6 +1163,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// A TLS-terminating proxy is the only way in.
     pub behind_tls_proxy: bool,
+    /// The DPO's contact the privacy page shows (always set in production).
+    pub dpo_contact: Option<DpoContact>,
     /// The proxies whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
     /// The browser origins allowed to call the API (CORS).
@@ -1604,11 +1627,11 @@ mod tests {
     }
 
     /// Mail settings production accepts.
-    const MAIL: &str = "smtp_url = \"smtps://u:p@mail.example.com\"\nmail_from = \"IceCone <no-reply@icecone.example>\"\npublic_url = \"https://icecone.example\"";
+    const MAIL: &str = "smtp_url = \"smtps://u:p@mail.example.com\"\nmail_from = \"IceCone <no-reply@icecone.example>\"\npublic_url = \"https://icecone.example\"\ndpo_contact = \"dpo@icecone.example\"";
 
     #[test]
     fn production_refuses_to_start_without_a_mail_server_sender_and_public_url() {
-        let base = "env = \"production\"\nmaster_key = \"k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"";
+        let base = "env = \"production\"\nmaster_key = \"k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"\ndpo_contact = \"dpo@icecone.example\"";
         let result = settings(base).expect("parses").resolve();
         match result {
             Err(ConfigError::ProductionNeeds { missing }) => assert_eq!(
@@ -1692,6 +1715,39 @@ mod tests {
             mail.public_url.join("/verify-email"),
             "http://127.0.0.1:8080/verify-email"
         );
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_dpo_contact() {
+        let production = format!(
+            "env = \"production\"\nmaster_key = \"k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"\n{MAIL}"
+        );
+        let without = production.replace("dpo_contact = \"dpo@icecone.example\"", "");
+        match settings(&without).expect("parses").resolve() {
+            Err(ConfigError::ProductionNeeds { missing }) => {
+                assert_eq!(missing, "ICECONE_DPO_CONTACT");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let config = settings(&production)
+            .expect("parses")
+            .resolve()
+            .expect("accepted with a DPO contact");
+        assert_eq!(
+            config.dpo_contact.as_ref().map(DpoContact::as_str),
+            Some("dpo@icecone.example")
+        );
+        let blank = production.replace("\"dpo@icecone.example\"", "\"  \"");
+        let error = settings(&blank)
+            .expect("parses")
+            .resolve()
+            .expect_err("a blank contact is refused");
+        assert!(error.to_string().contains("ICECONE_DPO_CONTACT"), "{error}");
+        let development = settings("")
+            .expect("parses")
+            .resolve()
+            .expect("development");
+        assert!(development.dpo_contact.is_none());
     }
 
     #[test]

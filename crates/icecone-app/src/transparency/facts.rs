@@ -160,6 +160,7 @@ impl Sources {
                     .iter()
                     .rev()
                     .map(|version| VersionFacts {
+                        changed: version.changed,
                         version: version.version,
                         effective_on: version.effective_on.to_string(),
                         summary: version.summary,
@@ -236,6 +237,9 @@ pub struct PolicyFacts {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VersionFacts {
+    /// The purposes it changed, typed.
+    #[serde(skip)]
+    pub changed: &'static [Purpose],
     /// Its name.
     pub version: &'static str,
     /// When it took effect.
@@ -250,6 +254,9 @@ pub struct VersionFacts {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PurposeFacts {
+    /// The purpose, typed.
+    #[serde(skip)]
+    pub kind: Purpose,
     /// Its name (`AI_GENERATION`).
     pub purpose: &'static str,
     /// Its legal basis (`CONTRACT`, `LEGITIMATE_INTEREST`, `CONSENT`, `LEGAL_OBLIGATION`).
@@ -273,6 +280,7 @@ pub struct PurposeFacts {
 impl PurposeFacts {
     fn of(purpose: Purpose, history: PolicyHistory) -> Self {
         Self {
+            kind: purpose,
             purpose: purpose.as_str(),
             legal_basis: legal_basis_name(purpose.legal_basis()),
             description: purpose.description(),
@@ -362,8 +370,7 @@ impl ProviderFacts {
             retention: describe_retention(policy.retention.value()),
             zero_data_retention: policy.zero_data_retention(),
             zero_data_retention_contract: policy.contract.is_some(),
-            zero_data_retention_arrangement: match policy.zero_data_retention_arrangement.value()
-            {
+            zero_data_retention_arrangement: match policy.zero_data_retention_arrangement.value() {
                 ZdrArrangement::Inherent => "nothing is kept whatever is arranged",
                 ZdrArrangement::PerRequest => "asked for with each request",
                 ZdrArrangement::ByContract { .. } => "only by a contract with the provider",
@@ -426,7 +433,10 @@ fn describe_retention(retention: Retention) -> String {
     };
     match retention {
         Retention::None { exceptions: list } => {
-            format!("nothing kept once a request is answered{}", exceptions(list))
+            format!(
+                "nothing kept once a request is answered{}",
+                exceptions(list)
+            )
         }
         Retention::Bounded {
             max_days,
@@ -528,6 +538,9 @@ pub struct RightsFacts {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RightFacts {
+    /// The right, typed.
+    #[serde(skip)]
+    pub kind: DataRequestKind,
     /// The right (`ACCESS`, `EXPORT`, ...).
     pub right: &'static str,
     /// The article of the GDPR that grants it.
@@ -551,6 +564,7 @@ impl RightsFacts {
                 .map(|right| {
                     let (description, operation) = how_to_exercise(right);
                     RightFacts {
+                        kind: right,
                         right: right.as_str(),
                         article: right.article(),
                         description,
@@ -616,7 +630,12 @@ mod tests {
         // (configured cipher, published name, AES-256, says "not AES-256")
         let cases = [
             (Algorithm::Aes256Gcm, "AES-256-GCM", true, false),
-            (Algorithm::XChaCha20Poly1305, "XChaCha20-Poly1305", false, true),
+            (
+                Algorithm::XChaCha20Poly1305,
+                "XChaCha20-Poly1305",
+                false,
+                true,
+            ),
         ];
         for (cipher, name, aes256, says_not) in cases {
             let facts = security(cipher, Transport::Tls13).cipher;
@@ -662,7 +681,10 @@ mod tests {
             ),
             ("", Err(InvalidDpoContact::Blank)),
             ("   ", Err(InvalidDpoContact::Blank)),
-            ("dpo@a.example\nBcc: x", Err(InvalidDpoContact::ControlCharacter)),
+            (
+                "dpo@a.example\nBcc: x",
+                Err(InvalidDpoContact::ControlCharacter),
+            ),
             (&long, Err(InvalidDpoContact::TooLong)),
         ];
         for (input, expected) in cases {
@@ -679,7 +701,11 @@ mod tests {
         let rights = RightsFacts::now();
         assert_eq!(rights.rights.len(), DataRequestKind::ALL.len());
         assert_eq!((rights.due_months, rights.max_extension_months), (1, 2));
-        assert!(rights.deadline.contains("1 calendar month"), "{}", rights.deadline);
+        assert!(
+            rights.deadline.contains("1 calendar month"),
+            "{}",
+            rights.deadline
+        );
         for right in &rights.rights {
             assert!(right.article.starts_with("Art. "));
             assert!(!right.operation.is_empty());

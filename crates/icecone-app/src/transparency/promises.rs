@@ -280,20 +280,46 @@ mod tests {
     fn each_status_takes_its_own_text_and_enforced_rows_need_tests() {
         // (a row's fields after `line` and `covers`, accepted)
         let cases = [
-            ("status = \"enforced\"\nmechanism = \"m\"\ntests = [\"a_test\"]", true),
+            (
+                "status = \"enforced\"\nmechanism = \"m\"\ntests = [\"a_test\"]",
+                true,
+            ),
             ("status = \"enforced\"\nmechanism = \"m\"", false),
-            ("status = \"partly\"\nevidence = \"e\"\ntests = [\"a_test\"]", false),
+            (
+                "status = \"partly\"\nevidence = \"e\"\ntests = [\"a_test\"]",
+                false,
+            ),
             ("status = \"organisational\"\nevidence = \"e\"", true),
-            ("status = \"organisational\"\nevidence = \"e\"\nissue = 20", false),
+            (
+                "status = \"organisational\"\nevidence = \"e\"\nissue = 20",
+                false,
+            ),
             ("status = \"not-yet\"\nmissing = \"x\"\nissue = 20", true),
-            ("status = \"not-yet\"\nmissing = \"x\"\nmechanism = \"m\"", false),
-            ("status = \"enforced\"\nmechanism = \"a | b\"\ntests = [\"a_test\"]", false),
-            ("status = \"enforced\"\nmechanism = \"m\"\ntests = [\"Not A Test\"]", false),
-            ("status = \"sometimes\"\nmechanism = \"m\"\ntests = [\"a_test\"]", false),
+            (
+                "status = \"not-yet\"\nmissing = \"x\"\nmechanism = \"m\"",
+                false,
+            ),
+            (
+                "status = \"enforced\"\nmechanism = \"a | b\"\ntests = [\"a_test\"]",
+                false,
+            ),
+            (
+                "status = \"enforced\"\nmechanism = \"m\"\ntests = [\"Not A Test\"]",
+                false,
+            ),
+            (
+                "status = \"sometimes\"\nmechanism = \"m\"\ntests = [\"a_test\"]",
+                false,
+            ),
         ];
         for (fields, accepted) in cases {
             let text = format!("[[promise]]\nline = \"l\"\ncovers = [\"c\"]\n{fields}\n");
-            assert_eq!(parse(&text).is_ok(), accepted, "{fields}: {:?}", parse(&text));
+            assert_eq!(
+                parse(&text).is_ok(),
+                accepted,
+                "{fields}: {:?}",
+                parse(&text)
+            );
         }
         let uncovered = "[[promise]]\nline = \"l\"\ncovers = []\nstatus = \"organisational\"\nevidence = \"e\"\n";
         assert!(parse(uncovered).is_err());
@@ -308,10 +334,11 @@ mod tests {
         )
         .expect("parses");
         let text = markdown(&rows);
-        assert!(text.contains(
-            "## Enforced\n\nStatus: **enforced**"
-        ));
-        assert!(text.contains("| \"A\" (x) | partly | `f` does it | `t_one`, `t_two` |\n"), "{text}");
+        assert!(text.contains("## Enforced\n\nStatus: **enforced**"));
+        assert!(
+            text.contains("| \"A\" (x) | partly | `f` does it | `t_one`, `t_two` |\n"),
+            "{text}"
+        );
         assert!(text.contains("| Policy line | Status | Evidence the software gives | Tests |\n| --- | --- | --- | --- |\n| \"C\" | organisational | a log |  |\n"), "{text}");
         assert!(text.contains("| Policy line | Status | What is missing | Issue | Tests |\n| --- | --- | --- | --- | --- |\n| \"B\" | not yet | nothing yet | #20 |  |\n"), "{text}");
     }
