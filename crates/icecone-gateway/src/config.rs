@@ -1631,12 +1631,12 @@ mod tests {
 
     #[test]
     fn production_refuses_to_start_without_a_mail_server_sender_and_public_url() {
-        let base = "env = \"production\"\nmaster_key = \"k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"\ndpo_contact = \"dpo@icecone.example\"";
+        let base = "env = \"production\"\nmaster_key = \"k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"";
         let result = settings(base).expect("parses").resolve();
         match result {
             Err(ConfigError::ProductionNeeds { missing }) => assert_eq!(
                 missing,
-                "ICECONE_SMTP_URL and ICECONE_MAIL_FROM and ICECONE_PUBLIC_URL"
+                "ICECONE_SMTP_URL and ICECONE_MAIL_FROM and ICECONE_PUBLIC_URL and ICECONE_DPO_CONTACT"
             ),
             other => panic!("unexpected {other:?}"),
         }
@@ -2068,7 +2068,7 @@ mod tests {
             (
                 "env = \"production\"\nmaster_key_file = \"/k\"\ndatabase_url = \"postgres://db/x?sslmode=require\"\n\
                  smtp_url = \"smtps://u:p@mail.example.com\"\nmail_from = \"a@b.example\"\npublic_url = \"https://x.example\"\n\
-                 [providers.openai]\nbase_url = \"http://api.example/v1\"",
+                 dpo_contact = \"dpo@x.example\"\n[providers.openai]\nbase_url = \"http://api.example/v1\"",
                 "providers.openai.base_url",
             ),
         ] {
