@@ -489,6 +489,7 @@ mod tests {
             smtp_url: Some("smtps://relay.icecone.example".to_owned().into()),
             mail_from: Some("IceCone <no-reply@icecone.example>".to_owned()),
             public_url: Some("https://icecone.example".to_owned()),
+            dpo_contact: Some("dpo@icecone.example".to_owned()),
             ..Settings::default()
         };
 
