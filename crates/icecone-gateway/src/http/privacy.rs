@@ -17,8 +17,11 @@ use icecone_app::transparency::{self, Facts};
 use super::AppState;
 use super::page::page as html_page;
 
+/// A section's renderer: the section's HTML from the facts.
+type Render = fn(&Facts) -> String;
+
 /// The page's sections in order: the `id` of its heading, the heading, and its renderer.
-const SECTIONS: &[(&str, &str, fn(&Facts) -> String)] = &[
+const SECTIONS: &[(&str, &str, Render)] = &[
     ("purposes", "What we collect and why", purposes),
     (
         "providers",
