@@ -115,6 +115,7 @@ fn production_without_an_explicit_key_and_database_refuses_to_start() {
     assert!(stderr.contains("ICECONE_MASTER_KEY_FILE"), "{stderr}");
     assert!(stderr.contains("ICECONE_DATABASE_URL"), "{stderr}");
     assert!(stderr.contains("ICECONE_SMTP_URL"), "{stderr}");
+    assert!(stderr.contains("ICECONE_DPO_CONTACT"), "{stderr}");
     assert!(!dir.path().join("data").exists(), "nothing was created");
 }
 

@@ -1,7 +1,7 @@
 //! Real-browser tests in headless Chromium (see `support::browser`; skipped, saying so,
 //! where Chromium is not installed unless `ICECONE_TEST_REQUIRE_BROWSER=1`): a frontend
 //! page on a second origin calls the gateway with `fetch`, and GraphiQL loads from the
-//! gateway alone.
+//! gateway alone; the privacy page renders its facts from the gateway alone.
 
 use serde_json::{Value, json};
 
@@ -371,4 +371,103 @@ async fn in_cookie_mode_the_page_signs_in_without_ever_reading_a_token_and_a_for
             .collect::<Vec<_>>(),
         [Some("logout")]
     );
+}
+
+#[tokio::test]
+async fn the_privacy_page_renders_its_facts_in_a_browser_without_another_origin_or_a_console_error()
+{
+    let Some(browser) = Browser::start("browser: privacy page").await else {
+        return;
+    };
+    let app = TestApp::spawn_with(|settings| {
+        settings.dpo_contact = Some("Data Protection Officer <dpo@icecone.example>".to_owned());
+        settings.encryption_algorithm = "aes256gcm".to_owned();
+    })
+    .await;
+    // A page with an error first, so that reading the log is seen to work.
+    browser.open(&app.url("/no-such-page")).await;
+    let before = browser.console_entries().await;
+    assert!(
+        before.iter().any(|entry| entry["level"] == "SEVERE"
+            && entry["message"].as_str().is_some_and(|m| m.contains("404"))),
+        "the console log is not read: {before:?}"
+    );
+    browser.open(&app.url("/privacy")).await;
+    let page = browser
+        .run(
+            r#"
+const done = arguments[arguments.length - 1];
+done({
+  lang: document.documentElement.lang,
+  title: document.title,
+  h1: [...document.querySelectorAll("h1")].map((h) => h.textContent),
+  h2: [...document.querySelectorAll("h2")].map((h) => h.textContent),
+  text: document.body.innerText,
+  tablesWithoutCaption: [...document.querySelectorAll("table")].filter((t) => !t.caption).length,
+  tables: document.querySelectorAll("table").length,
+  scripts: document.scripts.length,
+  resources: performance.getEntriesByType("resource").map((entry) => entry.name),
+  origin: location.origin,
+  color: getComputedStyle(document.body).color,
+  background: getComputedStyle(document.body).backgroundColor,
+});
+"#,
+            vec![],
+        )
+        .await;
+    assert_eq!(page["lang"], "en", "{page}");
+    assert_eq!(page["h1"], json!(["Privacy"]), "{page}");
+    let h2: Vec<&str> = page["h2"]
+        .as_array()
+        .expect("h2")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for heading in [
+        "What we collect and why",
+        "The AI providers and how they handle your data",
+        "How your data is protected",
+        "Your rights and how to exercise them",
+        "Our Data Protection Officer",
+        "Versions of this policy",
+        "How each promise is kept",
+    ] {
+        assert!(h2.contains(&heading), "{heading} missing: {h2:?}");
+    }
+    let text = page["text"].as_str().expect("text");
+    for fact in [
+        "AI_GENERATION",
+        "LEGITIMATE_INTEREST",
+        "user.content.private",
+        "IceCone local (offline)",
+        "AES-256-GCM",
+        "PLAIN_DEVELOPMENT",
+        "requestDataExport",
+        "1 calendar month",
+        "Data Protection Officer <dpo@icecone.example>",
+        "2026-11-28",
+        "the_privacy_page_json_and_graphql_give_the_same_facts",
+    ] {
+        assert!(text.contains(fact), "{fact} not shown");
+    }
+    assert!(page["tables"].as_u64().expect("tables") >= 5, "{page}");
+    assert_eq!(page["tablesWithoutCaption"], 0, "{page}");
+    assert_eq!(page["scripts"], 0, "{page}");
+    // Black on white: the browser's defaults, no style of ours to lower the contrast.
+    assert_eq!(page["color"], "rgb(0, 0, 0)", "{page}");
+    assert_eq!(page["background"], "rgba(0, 0, 0, 0)", "{page}");
+    let origin = page["origin"].as_str().expect("origin");
+    for url in page["resources"].as_array().expect("resources") {
+        let url = url.as_str().expect("url");
+        assert!(
+            url.starts_with(&format!("{origin}/")),
+            "a request left the gateway: {url}"
+        );
+    }
+    let console = browser.console_entries().await;
+    let errors: Vec<_> = console
+        .iter()
+        .filter(|entry| entry["level"] == "SEVERE" || entry["level"] == "WARNING")
+        .collect();
+    assert!(errors.is_empty(), "the console has errors: {errors:?}");
 }

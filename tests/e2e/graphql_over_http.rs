@@ -424,6 +424,7 @@ async fn graphiql_is_served_to_browsers_in_development_only() {
         settings.smtp_url = Some("smtp://127.0.0.1:2525".to_owned().into());
         settings.mail_from = Some("IceCone <no-reply@icecone.example>".to_owned());
         settings.public_url = Some("https://icecone.example".to_owned());
+        settings.dpo_contact = Some("dpo@icecone.example".to_owned());
     })
     .await;
     let answer = production

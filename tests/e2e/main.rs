@@ -23,6 +23,7 @@ mod mail;
 mod mfa;
 mod partners;
 mod policy_notices;
+mod privacy_page;
 mod privacy_promises;
 mod providers;
 mod quota;

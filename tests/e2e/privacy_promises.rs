@@ -1,7 +1,12 @@
-//! `docs/privacy-promises.md` names, for each promise, the tests that prove it. A promise
-//! whose test was renamed or removed must not keep looking proven.
+//! The promise matrix (`docs/privacy-promises.toml`, parsed by
+//! `icecone_app::transparency::promises`) names, for each line of the policy, the tests that
+//! prove it. A promise whose test was renamed or removed must not keep looking proven; a
+//! line of the policy must not be left out; and `docs/privacy-promises.md` is generated
+//! from the matrix.
 
 use std::path::{Path, PathBuf};
+
+use icecone_app::transparency::promises;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -33,47 +38,56 @@ fn test_function_names() -> Vec<String> {
     names
 }
 
-/// The test names the document cites: every `` `name` `` in a "Tests" column that looks
-/// like a Rust function name.
-fn cited_tests(document: &str) -> Vec<String> {
-    let mut cited = Vec::new();
-    for line in document.lines().filter(|l| l.starts_with('|')) {
-        let Some(tests_cell) = line.trim_end_matches('|').rsplit('|').next() else {
-            continue;
-        };
-        for (i, part) in tests_cell.split('`').enumerate() {
-            if i % 2 == 1
-                && !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            {
-                cited.push(part.to_owned());
-            }
-        }
-    }
-    cited
-}
-
 #[test]
 fn every_test_named_in_privacy_promises_exists() {
-    let document = std::fs::read_to_string(root().join("docs/privacy-promises.md"))
-        .expect("docs/privacy-promises.md");
-    let cited = cited_tests(&document);
-    assert!(
-        cited.len() >= 10,
-        "the document cites its tests in the last column: found {cited:?}"
-    );
+    let cited: Vec<&str> = promises::matrix()
+        .iter()
+        .flat_map(|row| row.tests.iter().map(String::as_str))
+        .collect();
+    assert!(cited.len() >= 100, "the matrix names its tests: {cited:?}");
     let names = test_function_names();
-    let missing: Vec<_> = cited.iter().filter(|name| !names.contains(name)).collect();
+    let missing: Vec<_> = cited
+        .iter()
+        .filter(|name| !names.iter().any(|n| n == *name))
+        .collect();
     assert!(
         missing.is_empty(),
-        "docs/privacy-promises.md cites tests that do not exist: {missing:?}"
+        "docs/privacy-promises.toml cites tests that do not exist: {missing:?}"
     );
 }
 
 #[test]
-fn cited_tests_are_read_from_the_last_column() {
-    let document = "| promise | mechanism | tests |\n|---|---|---|\n| a | `not_a_test_mechanism` | `real_test`, `other_test` |\n";
-    assert_eq!(cited_tests(document), ["real_test", "other_test"]);
+fn every_line_of_the_privacy_policy_has_a_row() {
+    let lines: Vec<&str> = promises::policy_lines().collect();
+    assert!(lines.len() >= 40, "{lines:?}");
+    let covered: Vec<&str> = promises::matrix()
+        .iter()
+        .flat_map(|row| row.covers.iter().map(String::as_str))
+        .collect();
+    let uncovered: Vec<_> = lines
+        .iter()
+        .filter(|line| !covered.contains(line))
+        .collect();
+    assert!(
+        uncovered.is_empty(),
+        "lines of docs/privacy-policy.txt without a row in docs/privacy-promises.toml: {uncovered:?}"
+    );
+    let unknown: Vec<_> = covered
+        .iter()
+        .filter(|line| !lines.contains(line))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "rows cover lines that are not in docs/privacy-policy.txt: {unknown:?}"
+    );
+}
+
+#[test]
+fn the_committed_promises_document_is_the_generated_one() {
+    let committed = std::fs::read_to_string(root().join("docs/privacy-promises.md"))
+        .expect("docs/privacy-promises.md");
+    assert!(
+        committed == promises::markdown(promises::matrix()),
+        "docs/privacy-promises.md is not the one docs/privacy-promises.toml makes: run `cargo run -p icecone-gateway -- privacy-promises > docs/privacy-promises.md`"
+    );
 }

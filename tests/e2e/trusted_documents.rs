@@ -212,6 +212,7 @@ async fn production_refuses_unregistered_documents_for_people_while_partners_and
         settings.smtp_url = Some("smtp://127.0.0.1:2525".to_owned().into());
         settings.mail_from = Some("IceCone <no-reply@icecone.example>".to_owned());
         settings.public_url = Some("https://icecone.example".to_owned());
+        settings.dpo_contact = Some("dpo@icecone.example".to_owned());
         settings.trusted_documents_file = Some(manifest(&settings.data_dir, &[ME]));
     })
     .await;
@@ -288,6 +289,7 @@ async fn the_websocket_resolves_persisted_subscriptions_and_applies_the_same_rul
         settings.smtp_url = Some("smtp://127.0.0.1:2525".to_owned().into());
         settings.mail_from = Some("IceCone <no-reply@icecone.example>".to_owned());
         settings.public_url = Some("https://icecone.example".to_owned());
+        settings.dpo_contact = Some("dpo@icecone.example".to_owned());
         settings.trusted_documents_file = Some(manifest(&settings.data_dir, &[WATCH, SET_CONSENT]));
     })
     .await;

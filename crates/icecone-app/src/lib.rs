@@ -31,6 +31,7 @@ pub mod retention;
 pub mod rights;
 pub mod settings;
 pub mod tokens;
+pub mod transparency;
 
 /// An error and its causes on one line, for logs (never for a client).
 pub fn error_chain(error: &dyn std::error::Error) -> String {

@@ -214,9 +214,13 @@ fn add_months(at: DateTime<Utc>, months: u32) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// The calendar months a request has before it is due (Art. 12(3): "within one month of
+/// receipt of the request").
+pub const DUE_MONTHS: u32 = 1;
+
 /// When a request received at `received_at` is due: one calendar month later.
 pub fn due_at(received_at: DateTime<Utc>) -> DateTime<Utc> {
-    add_months(received_at, 1)
+    add_months(received_at, DUE_MONTHS)
 }
 
 /// Why a deadline cannot be extended.

@@ -49,6 +49,8 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Print `docs/privacy-promises.md`, generated from `docs/privacy-promises.toml`.
+    PrivacyPromises,
     /// Manage the root keys that protect the data at rest.
     Keys {
         #[command(subcommand)]
@@ -131,6 +133,11 @@ pub fn main() -> ExitCode {
     match cli.command.unwrap_or(serve_by_default) {
         Command::Schema => {
             print_stdout(&crate::graphql::sdl());
+            ExitCode::SUCCESS
+        }
+        Command::PrivacyPromises => {
+            use icecone_app::transparency::promises;
+            print_stdout(&promises::markdown(promises::matrix()));
             ExitCode::SUCCESS
         }
         Command::Serve {
@@ -482,6 +489,7 @@ mod tests {
             smtp_url: Some("smtps://relay.icecone.example".to_owned().into()),
             mail_from: Some("IceCone <no-reply@icecone.example>".to_owned()),
             public_url: Some("https://icecone.example".to_owned()),
+            dpo_contact: Some("dpo@icecone.example".to_owned()),
             ..Settings::default()
         };
 

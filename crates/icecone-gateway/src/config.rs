@@ -22,6 +22,7 @@ pub use icecone_app::settings::{
     GenerationsConfig, JobsConfig, ProvidersConfig, RetentionConfig, RightsConfig,
 };
 use icecone_app::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpServer, SmtpUrl};
+use icecone_app::transparency::DpoContact;
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::crypto::aead::Algorithm;
@@ -219,6 +220,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         key: "public_url",
         default: None,
         help: "the base of every link in a mail, such as `https://icecone.example`; unset in development: http(s)://<listen address>; required in production",
+    },
+    SettingDoc {
+        key: "dpo_contact",
+        default: None,
+        help: "the Data Protection Officer's contact the privacy page (`/privacy`) shows: an e-mail address, a postal address or a URL, one line; required in production",
     },
     SettingDoc {
         key: "ws_init_timeout",
@@ -454,6 +460,8 @@ pub struct Settings {
     pub mail_from: Option<String>,
     /// The base of every link in a mail.
     pub public_url: Option<String>,
+    /// The DPO's contact on the privacy page.
+    pub dpo_contact: Option<String>,
     /// See [`WsLimits::init_timeout`].
     pub ws_init_timeout: String,
     /// See [`WsLimits::idle_timeout`].
@@ -555,6 +563,7 @@ impl Default for Settings {
             smtp_ca_file: None,
             mail_from: None,
             public_url: None,
+            dpo_contact: None,
             ws_init_timeout: "5s".to_owned(),
             ws_idle_timeout: "2m".to_owned(),
             ws_connections_per_address: 16,
@@ -761,6 +770,9 @@ impl Settings {
             if self.public_url.is_none() {
                 missing.push("ICECONE_PUBLIC_URL");
             }
+            if self.dpo_contact.is_none() {
+                missing.push("ICECONE_DPO_CONTACT");
+            }
             if !missing.is_empty() {
                 return Err(ConfigError::ProductionNeeds {
                     missing: missing.join(" and "),
@@ -958,6 +970,14 @@ impl Settings {
                 "local_video_delay must be a number with s, m, h or d, such as 0s".to_owned(),
             )
         })?;
+        let dpo_contact = self
+            .dpo_contact
+            .as_deref()
+            .map(DpoContact::parse)
+            .transpose()
+            .map_err(|error| {
+                ConfigError::Invalid(format!("dpo_contact (ICECONE_DPO_CONTACT): {error}"))
+            })?;
         let outbound = outbound_policy(self.env, self.outbound_allow.as_deref())?;
         let mail = mail_settings(
             self.env,
@@ -982,6 +1002,7 @@ impl Settings {
             encryption_algorithm,
             tls,
             behind_tls_proxy: self.behind_tls_proxy,
+            dpo_contact,
             trusted_proxies,
             cors,
             trusted_documents,
@@ -1204,6 +1225,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// A TLS-terminating proxy is the only way in.
     pub behind_tls_proxy: bool,
+    /// The DPO's contact the privacy page shows (always set in production).
+    pub dpo_contact: Option<DpoContact>,
     /// The proxies whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
     /// The browser origins allowed to call the API (CORS).
@@ -1735,7 +1758,7 @@ mod tests {
     }
 
     /// Mail settings production accepts.
-    const MAIL: &str = "smtp_url = \"smtps://u:p@mail.example.com\"\nmail_from = \"IceCone <no-reply@icecone.example>\"\npublic_url = \"https://icecone.example\"";
+    const MAIL: &str = "smtp_url = \"smtps://u:p@mail.example.com\"\nmail_from = \"IceCone <no-reply@icecone.example>\"\npublic_url = \"https://icecone.example\"\ndpo_contact = \"dpo@icecone.example\"";
 
     #[test]
     fn production_refuses_to_start_without_a_mail_server_sender_and_public_url() {
@@ -1744,7 +1767,7 @@ mod tests {
         match result {
             Err(ConfigError::ProductionNeeds { missing }) => assert_eq!(
                 missing,
-                "ICECONE_SMTP_URL and ICECONE_MAIL_FROM and ICECONE_PUBLIC_URL"
+                "ICECONE_SMTP_URL and ICECONE_MAIL_FROM and ICECONE_PUBLIC_URL and ICECONE_DPO_CONTACT"
             ),
             other => panic!("unexpected {other:?}"),
         }
@@ -1823,6 +1846,39 @@ mod tests {
             mail.public_url.join("/verify-email"),
             "http://127.0.0.1:8080/verify-email"
         );
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_dpo_contact() {
+        let production = format!(
+            "env = \"production\"\nmaster_key = \"k\"\ndatabase_url = \"postgres://db/icecone?sslmode=require\"\n{MAIL}"
+        );
+        let without = production.replace("dpo_contact = \"dpo@icecone.example\"", "");
+        match settings(&without).expect("parses").resolve() {
+            Err(ConfigError::ProductionNeeds { missing }) => {
+                assert_eq!(missing, "ICECONE_DPO_CONTACT");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let config = settings(&production)
+            .expect("parses")
+            .resolve()
+            .expect("accepted with a DPO contact");
+        assert_eq!(
+            config.dpo_contact.as_ref().map(DpoContact::as_str),
+            Some("dpo@icecone.example")
+        );
+        let blank = production.replace("\"dpo@icecone.example\"", "\"  \"");
+        let error = settings(&blank)
+            .expect("parses")
+            .resolve()
+            .expect_err("a blank contact is refused");
+        assert!(error.to_string().contains("ICECONE_DPO_CONTACT"), "{error}");
+        let development = settings("")
+            .expect("parses")
+            .resolve()
+            .expect("development");
+        assert!(development.dpo_contact.is_none());
     }
 
     #[test]
@@ -2143,7 +2199,7 @@ mod tests {
             (
                 "env = \"production\"\nmaster_key_file = \"/k\"\ndatabase_url = \"postgres://db/x?sslmode=require\"\n\
                  smtp_url = \"smtps://u:p@mail.example.com\"\nmail_from = \"a@b.example\"\npublic_url = \"https://x.example\"\n\
-                 [providers.openai]\nbase_url = \"http://api.example/v1\"",
+                 dpo_contact = \"dpo@x.example\"\n[providers.openai]\nbase_url = \"http://api.example/v1\"",
                 "providers.openai.base_url",
             ),
         ] {

@@ -35,6 +35,7 @@ use icecone_app::retention;
 use icecone_app::rights;
 use icecone_app::settings::MailDelivery;
 use icecone_app::tokens::TokenSigner;
+use icecone_app::transparency;
 use icecone_core::crypto::keys::KeyProvider;
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -94,6 +95,19 @@ impl Application {
         } = Components::build(&config).await?;
         let background = (store.clone(), vault.clone(), router.clone());
         let http_vault = vault.clone();
+        let transparency = Arc::new(transparency::Sources::new(
+            transparency::Deployment {
+                cipher: config.encryption_algorithm,
+                transport: transparency::Transport::of(
+                    config.tls.is_some(),
+                    config.behind_tls_proxy,
+                    config.env == Environment::Development,
+                ),
+                dpo_contact: config.dpo_contact.clone(),
+            },
+            config.policy,
+            router.clone(),
+        ));
         let executor = graphql::Executor::new(
             Services {
                 providers: router,
@@ -103,6 +117,7 @@ impl Application {
                 generations: generations.clone(),
                 erasure_grace: config.jobs.erasure_grace,
                 policy: config.policy,
+                transparency: transparency.clone(),
             },
             config.limits,
             config.trusted_documents.as_ref(),
@@ -122,6 +137,7 @@ impl Application {
             sockets: http::Sockets::new(config.websocket),
             policy: config.policy,
             origins: Arc::new(config.cors.clone()),
+            transparency,
         });
 
         let listener = TcpListener::bind(config.listen)

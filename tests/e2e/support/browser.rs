@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 /// A headless Chromium session.
 pub(crate) struct Browser {
     pub(crate) client: Client,
+    /// chromedriver's base URL, for the commands fantoccini does not have (the log).
+    driver_url: String,
     driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -87,6 +89,8 @@ impl Browser {
                 ],
             }),
         );
+        // The browser's console, read back by `console_entries`.
+        capabilities.insert("goog:loggingPrefs".to_owned(), json!({ "browser": "ALL" }));
         let url = format!("http://127.0.0.1:{port}");
         let mut last_error = String::new();
         for _ in 0..100 {
@@ -99,6 +103,7 @@ impl Browser {
                 Ok(client) => {
                     return Some(Self {
                         client,
+                        driver_url: url,
                         driver,
                         _profile: profile,
                     });
@@ -121,6 +126,30 @@ impl Browser {
             .execute_async(script, arguments)
             .await
             .unwrap_or_else(|error| panic!("the script failed: {error}"))
+    }
+
+    /// What the pages opened so far logged to the console (chromedriver's `browser` log:
+    /// each entry's `level`, `source` and `message`), emptied by reading it.
+    pub(crate) async fn console_entries(&self) -> Vec<Value> {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("the session id")
+            .expect("a session");
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}/session/{session}/se/log", self.driver_url))
+            .json(&json!({ "type": "browser" }))
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("the log as JSON");
+        answer["value"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no browser log: {answer}"))
+            .clone()
     }
 
     /// Opens `url`.

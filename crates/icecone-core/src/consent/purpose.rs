@@ -121,6 +121,30 @@ impl Purpose {
         }
     }
 
+    /// The categories of personal data the purpose uses, in the fideslang taxonomy, as the
+    /// privacy page publishes them: what the code of each purpose reads.
+    pub fn data_categories(self) -> &'static [&'static str] {
+        match self {
+            Self::ServiceProvision => &[
+                "user.contact.email",
+                "user.name",
+                "user.authorization.credentials",
+                "user.content.private",
+            ],
+            Self::AiGeneration => &["user.content.private", "user.unique_id.pseudonymous"],
+            Self::Security => &[
+                "user.authorization.credentials",
+                "user.device.ip_address",
+                "user.behavior.session",
+            ],
+            Self::Improvement => &["user.content.private"],
+            Self::Personalization => &["user.content.private", "user.behavior"],
+            Self::Marketing => &["user.contact.email"],
+            Self::Analytics => &["user.behavior"],
+            Self::LegalCompliance => &["user.contact.email", "user.content.private"],
+        }
+    }
+
     /// What the privacy policy says the purpose is.
     pub fn description(self) -> &'static str {
         match self {
@@ -161,6 +185,49 @@ impl fmt::Display for Purpose {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_purpose_names_the_data_categories_it_uses() {
+        // (purpose, the fideslang data categories it uses)
+        let table: [(Purpose, &[&str]); 8] = [
+            (
+                Purpose::ServiceProvision,
+                &[
+                    "user.contact.email",
+                    "user.name",
+                    "user.authorization.credentials",
+                    "user.content.private",
+                ],
+            ),
+            (
+                Purpose::AiGeneration,
+                &["user.content.private", "user.unique_id.pseudonymous"],
+            ),
+            (
+                Purpose::Security,
+                &[
+                    "user.authorization.credentials",
+                    "user.device.ip_address",
+                    "user.behavior.session",
+                ],
+            ),
+            (Purpose::Improvement, &["user.content.private"]),
+            (
+                Purpose::Personalization,
+                &["user.content.private", "user.behavior"],
+            ),
+            (Purpose::Marketing, &["user.contact.email"]),
+            (Purpose::Analytics, &["user.behavior"]),
+            (
+                Purpose::LegalCompliance,
+                &["user.contact.email", "user.content.private"],
+            ),
+        ];
+        for (purpose, categories) in table {
+            assert_eq!(purpose.data_categories(), categories, "{purpose}");
+        }
+        assert_eq!(table.len(), Purpose::ALL.len());
+    }
 
     #[test]
     fn every_purpose_has_its_basis_default_and_data_use() {

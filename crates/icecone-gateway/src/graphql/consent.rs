@@ -12,16 +12,20 @@ use icecone_core::consent::ledger::{Change, ConsentSource, ConsentState};
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::consent::{LegalBasis, Purpose};
 use icecone_core::rights::DataRequestKind;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use super::account::Account;
 use super::caller::{services, viewer_account};
 use super::classification::{essential, not_personal};
 use super::error::{ApiError, internal};
+use super::providers::Provider;
+use super::rights::DataRequestKindValue;
 use super::scalars::Date;
 use crate::request::RequestId;
 use icecone_app::audit::{self, AuditEvent};
 use icecone_app::consent;
+use icecone_app::transparency::{Facts, Sources};
 
 /// Why personal data is processed.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +229,9 @@ pub(crate) struct PolicyPurpose {
     description: &'static str,
     /// Its data use in the fideslang taxonomy (`essential.service`, `personalize`, ...).
     data_use: &'static str,
+    /// The categories of personal data it uses, in the fideslang taxonomy
+    /// (`user.contact.email`, `user.content.private`, ...).
+    data_categories: Vec<&'static str>,
     /// Whether it happens without the person's consent; consent-based purposes are off
     /// until given.
     on_by_default: bool,
@@ -237,47 +244,246 @@ pub(crate) struct PolicyPurpose {
     revised_in: &'static str,
 }
 
-/// The privacy policy in force.
-pub(crate) struct PrivacyPolicy(PolicyHistory);
+/// A published version of the privacy policy.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct PolicyVersion {
+    /// The version (`YYYY-MM-DD`).
+    version: &'static str,
+    /// When it took effect.
+    effective_on: Date,
+    /// What it changed from the version before.
+    summary: &'static str,
+    /// The purposes it changed: consents to them given before it no longer count.
+    changed_purposes: Vec<PurposeValue>,
+}
+
+/// The cipher new personal data is sealed with.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct CipherMeasure {
+    /// `AES-256-GCM` or `XChaCha20-Poly1305`.
+    algorithm: &'static str,
+    /// Whether it is AES-256, as the policy says.
+    aes256: bool,
+    /// What it means; says plainly when it is not AES-256.
+    statement: String,
+}
+
+/// How clients reach the service, as configured.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct TransportMeasure {
+    /// `TLS_1_3` (the gateway serves TLS 1.3 only), `TLS_PROXY` (a TLS-terminating proxy is
+    /// the only way in), `PLAIN_DEVELOPMENT` or `PLAIN_LOOPBACK`.
+    mode: &'static str,
+    /// What it means.
+    statement: &'static str,
+}
+
+/// The security measures as configured now.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct SecurityMeasures {
+    /// Encryption at rest of new data.
+    cipher: CipherMeasure,
+    /// Encryption in transit.
+    transport: TransportMeasure,
+    /// Staff's second factor.
+    staff_mfa: &'static str,
+    /// The audit trail.
+    audit_trail: &'static str,
+}
+
+/// A right of the person and how to exercise it.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct PolicyRight {
+    /// The right.
+    right: DataRequestKindValue,
+    /// The article of the GDPR that grants it.
+    article: &'static str,
+    /// What the policy says it is.
+    description: &'static str,
+    /// The GraphQL operation that exercises it.
+    operation: &'static str,
+}
+
+/// The rights and their deadline.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct PolicyRights {
+    /// The deadline, in words.
+    deadline: String,
+    /// Calendar months a request has before it is due.
+    due_months: u32,
+    /// The most months one extension may add.
+    max_extension_months: u32,
+    /// Each right.
+    rights: Vec<PolicyRight>,
+}
+
+/// How far the code makes a line of the policy true.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "PromiseStatus",
+    remote = "icecone_app::transparency::promises::PromiseStatus"
+)]
+pub(crate) enum PromiseStatusValue {
+    /// The whole line is true of this code.
+    Enforced,
+    /// The part the mechanism names is enforced.
+    Partly,
+    /// People and contracts make it true; the evidence the software gives is stated.
+    Organisational,
+    /// Not yet true; what is missing is stated, with the issue that will make it true.
+    NotYet,
+}
+
+/// One line of the policy and how it is kept.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct PolicyPromise {
+    /// The policy line as quoted (markdown), with the aspect in parentheses.
+    line: &'static str,
+    /// The full lines of the policy it is about.
+    covers: Vec<&'static str>,
+    /// How far it is true.
+    status: PromiseStatusValue,
+    /// The mechanism, the evidence or what is missing, by status (markdown).
+    text: &'static str,
+    /// The open issue that will make it true.
+    issue: Option<u32>,
+    /// The tests that prove it.
+    tests: Vec<&'static str>,
+}
+
+/// The privacy policy in force: the same facts as `GET /privacy` and `GET /privacy.json`.
+pub(crate) struct PrivacyPolicy(Arc<Sources>, Facts);
 
 #[Object(directive = not_personal::apply())]
 impl PrivacyPolicy {
     /// The version (`YYYY-MM-DD`): what `signUp(acceptedPolicyVersion)` must name and what
     /// every consent records.
     async fn version(&self) -> &'static str {
-        self.0.current().version
+        self.1.policy.version
     }
 
     /// When it took effect.
     async fn effective_on(&self) -> Date {
-        Date(self.0.current().effective_on)
+        Date(self.0.policy().current().effective_on)
     }
 
     /// What this version changed from the one before (the first version says it is the
     /// first). Every account is told of it once, by e-mail.
     async fn summary(&self) -> &'static str {
-        self.0.current().summary
+        self.1.policy.summary
     }
 
-    /// Every purpose of processing, with its legal basis.
+    /// Every version published, newest first, with what it changed.
+    async fn history(&self) -> Vec<PolicyVersion> {
+        self.0
+            .policy()
+            .versions()
+            .iter()
+            .rev()
+            .zip(&self.1.policy.history)
+            .map(|(published, version)| PolicyVersion {
+                version: version.version,
+                effective_on: Date(published.effective_on),
+                summary: version.summary,
+                changed_purposes: version.changed.iter().map(|&p| p.into()).collect(),
+            })
+            .collect()
+    }
+
+    /// Every purpose of processing, with its legal basis and the data it uses.
     async fn purposes(&self) -> Vec<PolicyPurpose> {
-        Purpose::ALL
-            .into_iter()
+        self.1
+            .purposes
+            .iter()
             .map(|purpose| PolicyPurpose {
-                purpose: purpose.into(),
-                legal_basis: purpose.legal_basis().into(),
-                description: purpose.description(),
-                data_use: purpose.data_use(),
-                on_by_default: purpose.on_by_default(),
-                withdrawable: purpose.needs_consent(),
-                continues_while_restricted: purpose.survives_restriction(),
-                revised_in: self
-                    .0
-                    .versions()
-                    .iter()
-                    .rev()
-                    .find(|p| p.changed.contains(&purpose))
-                    .map_or(self.0.current().version, |p| p.version),
+                purpose: purpose.kind.into(),
+                legal_basis: purpose.kind.legal_basis().into(),
+                description: purpose.description,
+                data_use: purpose.data_use,
+                data_categories: purpose.data_categories.to_vec(),
+                on_by_default: purpose.on_by_default,
+                withdrawable: purpose.withdrawable,
+                continues_while_restricted: purpose.continues_while_restricted,
+                revised_in: purpose.revised_in,
+            })
+            .collect()
+    }
+
+    /// Every AI provider with the effective policy our requests to it are held to (the
+    /// same list as `providers`).
+    async fn providers(&self) -> Vec<Provider> {
+        self.0
+            .providers()
+            .entries()
+            .iter()
+            .cloned()
+            .map(Provider::new)
+            .collect()
+    }
+
+    /// The security measures as configured now.
+    async fn security(&self) -> SecurityMeasures {
+        let security = &self.1.security;
+        SecurityMeasures {
+            cipher: CipherMeasure {
+                algorithm: security.cipher.algorithm,
+                aes256: security.cipher.aes256,
+                statement: security.cipher.statement.clone(),
+            },
+            transport: TransportMeasure {
+                mode: security.transport.mode,
+                statement: security.transport.statement,
+            },
+            staff_mfa: security.staff_mfa,
+            audit_trail: security.audit_trail,
+        }
+    }
+
+    /// Each right, how to exercise it and its deadline.
+    async fn rights(&self) -> PolicyRights {
+        let rights = &self.1.rights;
+        PolicyRights {
+            deadline: rights.deadline.clone(),
+            due_months: rights.due_months,
+            max_extension_months: rights.max_extension_months,
+            rights: rights
+                .rights
+                .iter()
+                .map(|right| PolicyRight {
+                    right: right.kind.into(),
+                    article: right.article,
+                    description: right.description,
+                    operation: right.operation,
+                })
+                .collect(),
+        }
+    }
+
+    /// The Data Protection Officer's contact (`null` only in development).
+    async fn dpo_contact(&self) -> Option<&str> {
+        self.1.dpo.contact.as_deref()
+    }
+
+    /// How each line of the policy is kept: its status, the mechanism (or the evidence, or
+    /// what is missing) and the tests that prove it.
+    async fn promises(&self) -> Vec<PolicyPromise> {
+        self.1
+            .promises
+            .iter()
+            .map(|promise| PolicyPromise {
+                line: &promise.line,
+                covers: promise.covers.iter().map(String::as_str).collect(),
+                status: promise.status.into(),
+                text: &promise.text,
+                issue: promise.issue,
+                tests: promise.tests.iter().map(String::as_str).collect(),
             })
             .collect()
     }
@@ -288,9 +494,13 @@ pub(crate) struct ConsentQuery;
 
 #[Object]
 impl ConsentQuery {
-    /// The privacy policy in force: its version and its purposes. Public.
+    /// The privacy policy in force: its version, purposes, providers, security measures,
+    /// rights, DPO contact, history and how each promise is kept — the facts of `GET
+    /// /privacy`. Public.
     async fn privacy_policy(&self, ctx: &Context<'_>) -> Result<PrivacyPolicy, ApiError> {
-        Ok(PrivacyPolicy(services(ctx)?.policy))
+        let sources = services(ctx)?.transparency.clone();
+        let facts = sources.facts();
+        Ok(PrivacyPolicy(sources, facts))
     }
 }
 

@@ -91,6 +91,8 @@ pub struct Services {
     pub erasure_grace: std::time::Duration,
     /// The privacy policy versions the gateway runs with (the last in force).
     pub policy: icecone_core::consent::policy::PolicyHistory,
+    /// What the privacy page, `privacy.json` and `privacyPolicy` publish.
+    pub transparency: Arc<icecone_app::transparency::Sources>,
 }
 
 /// The schema with the checks every request goes through.

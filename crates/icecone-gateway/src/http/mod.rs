@@ -17,6 +17,7 @@ mod graphql;
 mod media;
 mod negotiate;
 mod page;
+mod privacy;
 pub(crate) mod security_headers;
 mod session;
 mod unsubscribe;
@@ -51,6 +52,8 @@ pub(crate) struct AppState {
     /// The browser origins whose pages may call the API (CORS, and the session cookie's
     /// cross-site request rule).
     pub(crate) origins: std::sync::Arc<icecone_core::origins::AllowedOrigins>,
+    /// What the privacy page and `privacy.json` publish.
+    pub(crate) transparency: std::sync::Arc<icecone_app::transparency::Sources>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -94,6 +97,9 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
         .route("/media/{id}", web::get().to(media::get))
         .route("/exports/{token}", web::get().to(exports::get))
         .route("/schemas/export-v1.json", web::get().to(exports::schema))
+        .route("/privacy", web::get().to(privacy::page))
+        .route("/privacy.json", web::get().to(privacy::json))
+        .route("/schemas/privacy-v1.json", web::get().to(privacy::schema))
         .route("/schema.graphql", web::get().to(schema_sdl))
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/.well-known/gpc.json", web::get().to(gpc))

@@ -11,7 +11,7 @@
 //!   (the verification page allows its form, GraphiQL its own scripts), otherwise
 //!   [`DEFAULT_CSP`], which allows nothing to load, run, frame or submit;
 //! - `Cache-Control: no-store` unless the handler chose a caching policy: only answers
-//!   without personal data choose one (the JWKS, the GPC statement, the export schema,
+//!   without personal data choose one (the JWKS, the GPC statement, the export and privacy schemas,
 //!   GraphiQL's files), so every answer that may carry personal data is `no-store`;
 //! - `Vary` naming `Origin` (the CORS middleware sets it; this makes sure).
 

@@ -1,0 +1,714 @@
+//! [`Facts`]: everything the privacy page states, as one typed value serialised as
+//! `privacy.json` (`docs/schemas/privacy-v1.schema.json`).
+
+use std::sync::Arc;
+
+use icecone_core::consent::policy::PolicyHistory;
+use icecone_core::consent::{LegalBasis, Purpose};
+use icecone_core::crypto::aead::Algorithm;
+use icecone_core::provider::policy::{
+    ClaimName, EffectivePolicy, OutputRetention, Processors, Region, Retention, TrainingUse,
+    ZdrArrangement,
+};
+use icecone_core::rights::{DUE_MONTHS, DataRequestKind, MAX_EXTENSION_MONTHS};
+use serde::Serialize;
+
+use super::promises::{self, Promise};
+use crate::providers::router::Router;
+
+/// The DPO's contact as the page shows it (`ICECONE_DPO_CONTACT`): an address, a postal
+/// address or a URL, one line of at most 300 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpoContact(String);
+
+/// Why a DPO contact cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidDpoContact {
+    /// Blank.
+    #[error("the DPO contact is blank")]
+    Blank,
+    /// Longer than 300 characters.
+    #[error("the DPO contact is longer than 300 characters")]
+    TooLong,
+    /// Holds a line break or another control character.
+    #[error("the DPO contact is one line without control characters")]
+    ControlCharacter,
+}
+
+impl DpoContact {
+    /// Parses a contact, trimmed.
+    pub fn parse(text: &str) -> Result<Self, InvalidDpoContact> {
+        let text = text.trim();
+        if text.is_empty() {
+            Err(InvalidDpoContact::Blank)
+        } else if text.chars().count() > 300 {
+            Err(InvalidDpoContact::TooLong)
+        } else if text.chars().any(char::is_control) {
+            Err(InvalidDpoContact::ControlCharacter)
+        } else {
+            Ok(Self(text.to_owned()))
+        }
+    }
+
+    /// The contact.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How clients reach the gateway, as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// The gateway serves HTTPS itself: TLS 1.3 only, with HSTS.
+    Tls13,
+    /// A TLS-terminating proxy is the only way in (`ICECONE_BEHIND_TLS_PROXY`).
+    TlsProxy,
+    /// Plain HTTP: a development deployment, or production on a loopback address.
+    Plain {
+        /// Whether this is a development deployment.
+        development: bool,
+    },
+}
+
+impl Transport {
+    /// The transport of a deployment: its own TLS first, then a declared proxy.
+    pub fn of(serves_tls: bool, behind_tls_proxy: bool, development: bool) -> Self {
+        match (serves_tls, behind_tls_proxy) {
+            (true, _) => Self::Tls13,
+            (false, true) => Self::TlsProxy,
+            (false, false) => Self::Plain { development },
+        }
+    }
+
+    fn mode(self) -> &'static str {
+        match self {
+            Self::Tls13 => "TLS_1_3",
+            Self::TlsProxy => "TLS_PROXY",
+            Self::Plain { development: true } => "PLAIN_DEVELOPMENT",
+            Self::Plain { development: false } => "PLAIN_LOOPBACK",
+        }
+    }
+
+    fn statement(self) -> &'static str {
+        match self {
+            Self::Tls13 => {
+                "Connections to this service use TLS 1.3 only (older versions are refused), and browsers are told to keep to HTTPS (HSTS)."
+            }
+            Self::TlsProxy => {
+                "TLS is terminated by a proxy in front of this service, the only way in; the proxy's TLS settings are not set by this software."
+            }
+            Self::Plain { development: true } => {
+                "This is a development deployment: it serves plain HTTP, without TLS."
+            }
+            Self::Plain { development: false } => {
+                "This service serves plain HTTP on a loopback address only, without TLS."
+            }
+        }
+    }
+}
+
+/// What the deployment's configuration says, for the page.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// The AEAD new ciphertexts are sealed with.
+    pub cipher: Algorithm,
+    /// How clients reach the gateway.
+    pub transport: Transport,
+    /// The DPO's contact (always set in production).
+    pub dpo_contact: Option<DpoContact>,
+}
+
+/// The typed sources the facts are made from: the same the promises are enforced with.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    deployment: Deployment,
+    policy: PolicyHistory,
+    providers: Arc<Router>,
+}
+
+impl Sources {
+    /// The sources of a running gateway.
+    pub fn new(deployment: Deployment, policy: PolicyHistory, providers: Arc<Router>) -> Self {
+        Self {
+            deployment,
+            policy,
+            providers,
+        }
+    }
+
+    /// The policy versions the gateway runs with.
+    pub fn policy(&self) -> PolicyHistory {
+        self.policy
+    }
+
+    /// The router whose entries are the published providers.
+    pub fn providers(&self) -> &Arc<Router> {
+        &self.providers
+    }
+
+    /// The facts as they are now.
+    pub fn facts(&self) -> Facts {
+        let current = self.policy.current();
+        Facts {
+            policy: PolicyFacts {
+                version: current.version,
+                effective_on: current.effective_on.to_string(),
+                summary: current.summary,
+                history: self
+                    .policy
+                    .versions()
+                    .iter()
+                    .rev()
+                    .map(|version| VersionFacts {
+                        changed: version.changed,
+                        version: version.version,
+                        effective_on: version.effective_on.to_string(),
+                        summary: version.summary,
+                        changed_purposes: version.changed.iter().map(|p| p.as_str()).collect(),
+                    })
+                    .collect(),
+            },
+            purposes: Purpose::ALL
+                .into_iter()
+                .map(|purpose| PurposeFacts::of(purpose, self.policy))
+                .collect(),
+            providers: self
+                .providers
+                .entries()
+                .iter()
+                .map(|entry| {
+                    ProviderFacts::of(
+                        entry.adapter().id().as_str(),
+                        entry.adapter().name(),
+                        entry.effective(),
+                    )
+                })
+                .collect(),
+            security: SecurityFacts::of(&self.deployment),
+            rights: RightsFacts::now(),
+            dpo: DpoFacts {
+                contact: self
+                    .deployment
+                    .dpo_contact
+                    .as_ref()
+                    .map(|contact| contact.as_str().to_owned()),
+                operation: "contactPrivacyOfficer",
+            },
+            promises: promises::matrix(),
+        }
+    }
+}
+
+/// Everything the privacy page states. Serialised, it is `privacy.json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Facts {
+    /// The policy in force and every version before it.
+    pub policy: PolicyFacts,
+    /// Why data is processed, on which legal basis, and which data.
+    pub purposes: Vec<PurposeFacts>,
+    /// Every AI provider with the policy our requests to it are held to.
+    pub providers: Vec<ProviderFacts>,
+    /// The security measures as configured now.
+    pub security: SecurityFacts,
+    /// Each right, how to exercise it and its deadline.
+    pub rights: RightsFacts,
+    /// Who to ask.
+    pub dpo: DpoFacts,
+    /// How each line of the policy is kept.
+    pub promises: &'static [Promise],
+}
+
+/// The policy in force and its history.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyFacts {
+    /// The version in force (`YYYY-MM-DD`).
+    pub version: &'static str,
+    /// When it took effect (`YYYY-MM-DD`).
+    pub effective_on: String,
+    /// What it changed from the version before.
+    pub summary: &'static str,
+    /// Every version, newest first.
+    pub history: Vec<VersionFacts>,
+}
+
+/// One published version.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionFacts {
+    /// The purposes it changed, typed.
+    #[serde(skip)]
+    pub changed: &'static [Purpose],
+    /// Its name.
+    pub version: &'static str,
+    /// When it took effect.
+    pub effective_on: String,
+    /// What it changed.
+    pub summary: &'static str,
+    /// The purposes whose consents it made count no longer.
+    pub changed_purposes: Vec<&'static str>,
+}
+
+/// One purpose of processing.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PurposeFacts {
+    /// The purpose, typed.
+    #[serde(skip)]
+    pub kind: Purpose,
+    /// Its name (`AI_GENERATION`).
+    pub purpose: &'static str,
+    /// Its legal basis (`CONTRACT`, `LEGITIMATE_INTEREST`, `CONSENT`, `LEGAL_OBLIGATION`).
+    pub legal_basis: &'static str,
+    /// What the policy says it is.
+    pub description: &'static str,
+    /// Its fideslang data use.
+    pub data_use: &'static str,
+    /// The fideslang data categories it uses.
+    pub data_categories: &'static [&'static str],
+    /// Whether it happens without consent.
+    pub on_by_default: bool,
+    /// Whether the person can withdraw it or object to it.
+    pub withdrawable: bool,
+    /// Whether it continues while processing is restricted.
+    pub continues_while_restricted: bool,
+    /// The version that last changed it.
+    pub revised_in: &'static str,
+}
+
+impl PurposeFacts {
+    fn of(purpose: Purpose, history: PolicyHistory) -> Self {
+        Self {
+            kind: purpose,
+            purpose: purpose.as_str(),
+            legal_basis: legal_basis_name(purpose.legal_basis()),
+            description: purpose.description(),
+            data_use: purpose.data_use(),
+            data_categories: purpose.data_categories(),
+            on_by_default: purpose.on_by_default(),
+            withdrawable: purpose.needs_consent(),
+            continues_while_restricted: purpose.survives_restriction(),
+            revised_in: history
+                .versions()
+                .iter()
+                .rev()
+                .find(|version| version.changed.contains(&purpose))
+                .map_or(history.current().version, |version| version.version),
+        }
+    }
+}
+
+/// A legal basis's API name.
+pub fn legal_basis_name(basis: LegalBasis) -> &'static str {
+    match basis {
+        LegalBasis::Contract => "CONTRACT",
+        LegalBasis::LegitimateInterest => "LEGITIMATE_INTEREST",
+        LegalBasis::Consent => "CONSENT",
+        LegalBasis::LegalObligation => "LEGAL_OBLIGATION",
+    }
+}
+
+/// An AI provider and the effective policy our requests to it are held to.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderFacts {
+    /// Its id (`local`, `openai`, ...).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// What it generates.
+    pub capabilities: Vec<&'static str>,
+    /// The fideslang data categories sent to it.
+    pub data_categories: Vec<&'static str>,
+    /// `NO`, `YES` or `UNKNOWN`.
+    pub training_use: &'static str,
+    /// How long it keeps our requests and its outputs, in words.
+    pub retention: String,
+    /// Whether it keeps nothing once a request is answered (contracts included).
+    pub zero_data_retention: bool,
+    /// Whether this deployment holds a zero-data-retention contract with it.
+    pub zero_data_retention_contract: bool,
+    /// How zero data retention can be had from it, in words.
+    pub zero_data_retention_arrangement: &'static str,
+    /// What becomes of outputs it holds for us, in words.
+    pub output_retention: String,
+    /// Where it processes the data, in words.
+    pub region: String,
+    /// Whom it passes the data on to, in words.
+    pub onward_processors: String,
+    /// The source and verification date of every claim.
+    pub sources: Vec<SourceFacts>,
+}
+
+/// What a claim rests on.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceFacts {
+    /// The claim (`trainingUse`, `retention`, ...).
+    pub claim: &'static str,
+    /// The page it rests on.
+    pub url: &'static str,
+    /// When the page was read (`YYYY-MM-DD`).
+    pub checked_on: String,
+    /// The sentence, verbatim, when the page could be read.
+    pub quote: Option<&'static str>,
+}
+
+impl ProviderFacts {
+    fn of(id: &str, name: &str, policy: &EffectivePolicy) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            capabilities: policy.capabilities.iter().map(|c| c.as_str()).collect(),
+            data_categories: policy.data_categories.iter().map(|c| c.as_str()).collect(),
+            training_use: match policy.training_use.value() {
+                TrainingUse::No => "NO",
+                TrainingUse::Yes => "YES",
+                TrainingUse::Unknown => "UNKNOWN",
+            },
+            retention: describe_retention(policy.retention.value()),
+            zero_data_retention: policy.zero_data_retention(),
+            zero_data_retention_contract: policy.contract.is_some(),
+            zero_data_retention_arrangement: match policy.zero_data_retention_arrangement.value() {
+                ZdrArrangement::Inherent => "nothing is kept whatever is arranged",
+                ZdrArrangement::PerRequest => "asked for with each request",
+                ZdrArrangement::ByContract { .. } => "only by a contract with the provider",
+                ZdrArrangement::Unavailable => "not offered",
+                ZdrArrangement::Unknown => "unknown",
+            },
+            output_retention: match policy.output_retention.value() {
+                OutputRetention::Inline => "outputs come in the answer: none held".to_owned(),
+                OutputRetention::DeleteOnRequest => {
+                    "held until we fetch them, then deleted on our request".to_owned()
+                }
+                OutputRetention::Expires { max_hours } => {
+                    format!("held at a temporary URL for at most {max_hours} hours")
+                }
+                OutputRetention::Unknown => "unknown".to_owned(),
+            },
+            region: match policy.region.value() {
+                Region::Disclosed(region) => region.to_owned(),
+                Region::NotCommitted => "not committed to a region".to_owned(),
+                Region::Unknown => "unknown".to_owned(),
+            },
+            onward_processors: match policy.onward_processors.value() {
+                Processors::None => "none".to_owned(),
+                Processors::Disclosed(processors) => processors
+                    .iter()
+                    .map(|processor| format!("{} ({})", processor.name, processor.purpose))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                Processors::Unknown => "unknown".to_owned(),
+            },
+            sources: policy
+                .sources()
+                .into_iter()
+                .map(|(claim, source)| SourceFacts {
+                    claim: match claim {
+                        ClaimName::TrainingUse => "trainingUse",
+                        ClaimName::Retention => "retention",
+                        ClaimName::ZeroDataRetention => "zeroDataRetention",
+                        ClaimName::OutputRetention => "outputRetention",
+                        ClaimName::Region => "region",
+                        ClaimName::OnwardProcessors => "onwardProcessors",
+                    },
+                    url: source.url,
+                    checked_on: source.checked_on.to_string(),
+                    quote: source.quote,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A provider's retention in words.
+fn describe_retention(retention: Retention) -> String {
+    let exceptions = |list: &[&str]| {
+        if list.is_empty() {
+            String::new()
+        } else {
+            format!("; exceptions: {}", list.join("; "))
+        }
+    };
+    match retention {
+        Retention::None { exceptions: list } => {
+            format!(
+                "nothing kept once a request is answered{}",
+                exceptions(list)
+            )
+        }
+        Retention::Bounded {
+            max_days,
+            condition,
+        } => format!("at most {max_days} days: {condition}"),
+        Retention::Unbounded {
+            usual_days,
+            condition,
+            exceptions: list,
+        } => format!(
+            "no bound{}: {condition}{}",
+            usual_days.map_or(String::new(), |days| format!(" (usually {days} days)")),
+            exceptions(list)
+        ),
+        Retention::Unknown => "unknown: the provider's terms do not say".to_owned(),
+    }
+}
+
+/// The security measures as configured now.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityFacts {
+    /// The cipher new data is sealed with.
+    pub cipher: CipherFacts,
+    /// How clients reach the service.
+    pub transport: TransportFacts,
+    /// The second factor of staff.
+    pub staff_mfa: &'static str,
+    /// The audit trail.
+    pub audit_trail: &'static str,
+}
+
+/// The cipher of new ciphertexts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CipherFacts {
+    /// `AES-256-GCM` or `XChaCha20-Poly1305`.
+    pub algorithm: &'static str,
+    /// Whether it is AES-256, as the policy says.
+    pub aes256: bool,
+    /// What it means, in words; says plainly when it is not AES-256.
+    pub statement: String,
+}
+
+/// The transport as configured.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransportFacts {
+    /// `TLS_1_3`, `TLS_PROXY`, `PLAIN_DEVELOPMENT` or `PLAIN_LOOPBACK`.
+    pub mode: &'static str,
+    /// What it means, in words.
+    pub statement: &'static str,
+}
+
+impl SecurityFacts {
+    fn of(deployment: &Deployment) -> Self {
+        let (algorithm, aes256) = match deployment.cipher {
+            Algorithm::Aes256Gcm => ("AES-256-GCM", true),
+            Algorithm::XChaCha20Poly1305 => ("XChaCha20-Poly1305", false),
+        };
+        let statement = if aes256 {
+            "New personal data is encrypted at rest with AES-256-GCM, under a key of its own person, itself wrapped by a root key. Data sealed earlier keeps the cipher it was sealed with.".to_owned()
+        } else {
+            format!(
+                "New personal data is encrypted at rest with {algorithm}, under a key of its own person, itself wrapped by a root key. This is not AES-256: {algorithm} uses 256-bit keys too, but it is a different cipher from the AES-256 the policy names. Data sealed earlier keeps the cipher it was sealed with."
+            )
+        };
+        Self {
+            cipher: CipherFacts {
+                algorithm,
+                aes256,
+                statement,
+            },
+            transport: TransportFacts {
+                mode: deployment.transport.mode(),
+                statement: deployment.transport.statement(),
+            },
+            staff_mfa: "Every staff account is created with a second factor (TOTP), and staff operations that change or reveal personal data need one performed within the last minutes.",
+            audit_trail: "Staff reads and actions, sign-ins and key changes are recorded, before they happen, in a tamper-evident audit trail (each entry chained to the one before by an HMAC).",
+        }
+    }
+}
+
+/// The rights and their deadline.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RightsFacts {
+    /// Calendar months a request has before it is due.
+    pub due_months: u32,
+    /// The most months one extension may add.
+    pub max_extension_months: u32,
+    /// The deadline, in words.
+    pub deadline: String,
+    /// Each right.
+    pub rights: Vec<RightFacts>,
+}
+
+/// One right and how it is exercised.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RightFacts {
+    /// The right, typed.
+    #[serde(skip)]
+    pub kind: DataRequestKind,
+    /// The right (`ACCESS`, `EXPORT`, ...).
+    pub right: &'static str,
+    /// The article of the GDPR that grants it.
+    pub article: &'static str,
+    /// What the policy says it is.
+    pub description: &'static str,
+    /// The GraphQL operation that exercises it.
+    pub operation: &'static str,
+}
+
+impl RightsFacts {
+    fn now() -> Self {
+        Self {
+            due_months: DUE_MONTHS,
+            max_extension_months: MAX_EXTENSION_MONTHS,
+            deadline: format!(
+                "Answered within {DUE_MONTHS} calendar month of receipt; the DPO may extend that once, by up to {MAX_EXTENSION_MONTHS} further months, only within the first month and with the reason told to you."
+            ),
+            rights: DataRequestKind::ALL
+                .into_iter()
+                .map(|right| {
+                    let (description, operation) = how_to_exercise(right);
+                    RightFacts {
+                        kind: right,
+                        right: right.as_str(),
+                        article: right.article(),
+                        description,
+                        operation,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What the policy calls a right, and the GraphQL operation that exercises it.
+fn how_to_exercise(right: DataRequestKind) -> (&'static str, &'static str) {
+    match right {
+        DataRequestKind::Access => (
+            "Request a copy of all data we have about you",
+            "requestDataExport",
+        ),
+        DataRequestKind::Export => (
+            "Export your data in a machine-readable format",
+            "requestDataExport",
+        ),
+        DataRequestKind::Rectification => (
+            "Update or correct any inaccurate information",
+            "updateProfile",
+        ),
+        DataRequestKind::Erasure => (
+            "Request deletion of your personal data",
+            "requestAccountDeletion",
+        ),
+        DataRequestKind::Restriction => ("Limit how we process your data", "restrictProcessing"),
+        DataRequestKind::Objection => (
+            "Object to processing for marketing purposes",
+            "objectToProcessing",
+        ),
+    }
+}
+
+/// Who to ask.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DpoFacts {
+    /// The DPO's contact (`ICECONE_DPO_CONTACT`); absent only in development.
+    pub contact: Option<String>,
+    /// The GraphQL operation that writes to the DPO.
+    pub operation: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn security(cipher: Algorithm, transport: Transport) -> SecurityFacts {
+        SecurityFacts::of(&Deployment {
+            cipher,
+            transport,
+            dpo_contact: None,
+        })
+    }
+
+    #[test]
+    fn the_page_states_the_cipher_in_use_and_says_when_it_is_not_aes_256() {
+        // (configured cipher, published name, AES-256, says "not AES-256")
+        let cases = [
+            (Algorithm::Aes256Gcm, "AES-256-GCM", true, false),
+            (
+                Algorithm::XChaCha20Poly1305,
+                "XChaCha20-Poly1305",
+                false,
+                true,
+            ),
+        ];
+        for (cipher, name, aes256, says_not) in cases {
+            let facts = security(cipher, Transport::Tls13).cipher;
+            assert_eq!(facts.algorithm, name);
+            assert_eq!(facts.aes256, aes256);
+            assert!(facts.statement.contains(name), "{}", facts.statement);
+            assert_eq!(
+                facts.statement.contains("This is not AES-256"),
+                says_not,
+                "{}",
+                facts.statement
+            );
+        }
+    }
+
+    #[test]
+    fn the_page_states_the_transport_as_configured() {
+        // (serves TLS, behind a TLS proxy, development, mode)
+        let cases = [
+            (true, false, false, "TLS_1_3"),
+            (true, true, true, "TLS_1_3"),
+            (false, true, false, "TLS_PROXY"),
+            (false, false, true, "PLAIN_DEVELOPMENT"),
+            (false, false, false, "PLAIN_LOOPBACK"),
+        ];
+        for (tls, proxy, development, mode) in cases {
+            let transport = Transport::of(tls, proxy, development);
+            let facts = security(Algorithm::Aes256Gcm, transport).transport;
+            assert_eq!(facts.mode, mode, "{tls} {proxy} {development}");
+            assert_eq!(facts.statement.contains("TLS 1.3"), mode == "TLS_1_3");
+        }
+    }
+
+    #[test]
+    fn a_dpo_contact_is_one_trimmed_line_of_at_most_300_characters() {
+        // (input, accepted as)
+        let long = "a".repeat(301);
+        let cases: [(&str, Result<&str, InvalidDpoContact>); 6] = [
+            (" dpo@icecone.example ", Ok("dpo@icecone.example")),
+            (
+                "Data Protection Officer, IceCone, 1 Main St, Berlin",
+                Ok("Data Protection Officer, IceCone, 1 Main St, Berlin"),
+            ),
+            ("", Err(InvalidDpoContact::Blank)),
+            ("   ", Err(InvalidDpoContact::Blank)),
+            (
+                "dpo@a.example\nBcc: x",
+                Err(InvalidDpoContact::ControlCharacter),
+            ),
+            (&long, Err(InvalidDpoContact::TooLong)),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                DpoContact::parse(input).as_ref().map(DpoContact::as_str),
+                expected.as_ref().map(|s| *s),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_right_names_its_article_and_an_operation() {
+        let rights = RightsFacts::now();
+        assert_eq!(rights.rights.len(), DataRequestKind::ALL.len());
+        assert_eq!((rights.due_months, rights.max_extension_months), (1, 2));
+        assert!(
+            rights.deadline.contains("1 calendar month"),
+            "{}",
+            rights.deadline
+        );
+        for right in &rights.rights {
+            assert!(right.article.starts_with("Art. "));
+            assert!(!right.operation.is_empty());
+        }
+    }
+}
