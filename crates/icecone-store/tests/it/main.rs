@@ -20,6 +20,7 @@ mod privacy_tickets;
 mod provider_credentials;
 mod sessions;
 mod signing_keys;
+mod subprocessor_versions;
 mod support;
 mod tls;
 mod usage;

@@ -1,7 +1,7 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 35] = [
+const ALL_TABLES: [&str; 36] = [
     "account_deletions",
     "accounts",
     "attempt_counters",
@@ -34,6 +34,7 @@ const ALL_TABLES: [&str; 35] = [
     "sessions",
     "signing_keys",
     "staff_roles",
+    "subprocessor_versions",
     "system_keys",
     "totp_factors",
     "usage_counters",
