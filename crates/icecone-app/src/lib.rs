@@ -28,6 +28,7 @@ pub mod policy_notice;
 pub mod providers;
 pub mod rights;
 pub mod settings;
+pub mod subprocessors;
 pub mod tokens;
 
 /// An error and its causes on one line, for logs (never for a client).

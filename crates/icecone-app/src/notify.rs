@@ -113,11 +113,14 @@ pub enum NotificationKind {
     /// An essential notice about the service from ADMIN (`sendServiceAnnouncement`): a
     /// campaign's message, sent under the contract.
     ServiceAnnouncement,
+    /// The list of subprocessors changes: carries the version, the day it takes effect and
+    /// who is added, removed or changed (see [`crate::subprocessors::Notice`]).
+    SubprocessorsChanged,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -133,6 +136,7 @@ impl NotificationKind {
         Self::PolicyChanged,
         Self::PrivacyTicketAnswered,
         Self::ServiceAnnouncement,
+        Self::SubprocessorsChanged,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -156,6 +160,9 @@ impl NotificationKind {
             // Informing people of changes to how their data is processed (GDPR Art. 12-14):
             // it reaches accounts that restricted processing, too.
             Self::PolicyChanged => Purpose::LegalCompliance,
+            // Telling people who processes their data before a change (GDPR Art. 13-14,
+            // 28(2)): like a policy change, it reaches accounts that restricted processing.
+            Self::SubprocessorsChanged => Purpose::LegalCompliance,
             // Answering a data subject who wrote to the DPO (GDPR Art. 12(3), 38(4)).
             Self::PrivacyTicketAnswered => Purpose::LegalCompliance,
         }
@@ -179,6 +186,7 @@ impl NotificationKind {
             Self::PolicyChanged => "policy_changed",
             Self::PrivacyTicketAnswered => "privacy_ticket_answered",
             Self::ServiceAnnouncement => "service_announcement",
+            Self::SubprocessorsChanged => "subprocessors_changed",
         }
     }
 
