@@ -282,6 +282,14 @@ since = "2026-02-01"
     }
 
     #[test]
+    fn the_example_subprocessors_file_is_valid() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/subprocessors.example.toml");
+        let file = read(&path).expect("the example is valid");
+        assert_eq!(file.entries.len(), 2);
+    }
+
+    #[test]
     fn an_unreadable_subprocessors_file_stops_start_up_naming_the_setting() {
         let error = read(Path::new("/nonexistent/subprocessors.toml"))
             .map(|_| ())
