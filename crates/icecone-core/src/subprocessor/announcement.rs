@@ -224,7 +224,8 @@ mod tests {
     #[test]
     fn the_version_in_effect_is_the_last_whose_time_has_come() {
         let now = at("2026-12-07T10:00:00Z");
-        let cases: [(&str, Vec<&str>, Option<usize>, Vec<usize>); 4] = [
+        type Case = (&'static str, Vec<&'static str>, Option<usize>, Vec<usize>);
+        let cases: [Case; 4] = [
             ("nothing published", vec![], None, vec![]),
             (
                 "one in effect",
