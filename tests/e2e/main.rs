@@ -37,6 +37,7 @@ mod security_headers;
 mod sign_up;
 mod staff;
 mod staff_console;
+mod subprocessors;
 mod support;
 mod ticket_replies;
 mod tidy;

@@ -30,6 +30,7 @@ pub mod providers;
 pub mod retention;
 pub mod rights;
 pub mod settings;
+pub mod subprocessors;
 pub mod tokens;
 pub mod transparency;
 

@@ -117,11 +117,14 @@ pub enum NotificationKind {
     /// (`approveDisclosure`): sent on approval, or when a confidentiality order ends;
     /// carries the disclosure's id (see [`crate::disclosures`]).
     LegalDisclosure,
+    /// The list of subprocessors changes: carries the version, the day it takes effect and
+    /// who is added, removed or changed (see [`crate::subprocessors::Notice`]).
+    SubprocessorsChanged,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -138,6 +141,7 @@ impl NotificationKind {
         Self::PrivacyTicketAnswered,
         Self::ServiceAnnouncement,
         Self::LegalDisclosure,
+        Self::SubprocessorsChanged,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -161,6 +165,9 @@ impl NotificationKind {
             // Informing people of changes to how their data is processed (GDPR Art. 12-14):
             // it reaches accounts that restricted processing, too.
             Self::PolicyChanged => Purpose::LegalCompliance,
+            // Telling people who processes their data before a change (GDPR Art. 13-14,
+            // 28(2)): like a policy change, it reaches accounts that restricted processing.
+            Self::SubprocessorsChanged => Purpose::LegalCompliance,
             // Answering a data subject who wrote to the DPO (GDPR Art. 12(3), 38(4)).
             Self::PrivacyTicketAnswered => Purpose::LegalCompliance,
             // Telling a person their data was disclosed to an authority (GDPR Art. 12-15).
@@ -187,6 +194,7 @@ impl NotificationKind {
             Self::PrivacyTicketAnswered => "privacy_ticket_answered",
             Self::ServiceAnnouncement => "service_announcement",
             Self::LegalDisclosure => "legal_disclosure",
+            Self::SubprocessorsChanged => "subprocessors_changed",
         }
     }
 

@@ -22,5 +22,6 @@ pub mod provider;
 pub mod rights;
 pub mod settings;
 pub mod subject;
+pub mod subprocessor;
 pub mod trusted_documents;
 pub mod usage;

@@ -5,6 +5,8 @@
 //! `--help` prints that list and tests check it against the [`Settings`] fields and the
 //! README.
 
+mod subprocessors;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,6 +25,7 @@ pub use icecone_app::settings::{
 };
 use icecone_app::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpServer, SmtpUrl};
 use icecone_app::transparency::DpoContact;
+use icecone_app::subprocessors::SubprocessorsConfig;
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::crypto::aead::Algorithm;
@@ -200,6 +203,16 @@ pub const SETTINGS: &[SettingDoc] = &[
         key: "trusted_documents_file",
         default: None,
         help: "the first-party app's persisted-operations manifest: a JSON object of SHA-256 (hex) → document text, as graphql-codegen's `persisted-documents.json` and Relay's `persisted_queries.json` are; clients may then send `extensions.persistedQuery.sha256Hash` instead of the document, and in production signed-in people and anonymous callers may run only these documents (partners and staff any); unset: no registered documents, any document within the limits",
+    },
+    SettingDoc {
+        key: "subprocessors_file",
+        default: None,
+        help: "the operator's subprocessors (hosting, e-mail, payments, ...) with their data protection agreements: a TOML file of `[[subprocessor]]` tables (docs/operations.md), checked at start-up; a change is published as a new version that takes effect after the notice period and is announced to every account first; unset: the AI providers only",
+    },
+    SettingDoc {
+        key: "subprocessors_notice_period",
+        default: Some("30d"),
+        help: "how long before a change to the subprocessors takes effect every account is told of it: a number with s, m, h or d",
     },
     SettingDoc {
         key: "smtp_url",
@@ -451,6 +464,10 @@ pub struct Settings {
     pub cors_origins: Option<String>,
     /// The first-party app's persisted-operations manifest.
     pub trusted_documents_file: Option<PathBuf>,
+    /// The operator's subprocessors.
+    pub subprocessors_file: Option<PathBuf>,
+    /// See [`SubprocessorsConfig::notice_period`].
+    pub subprocessors_notice_period: String,
     /// The mail server's URL; may hold a password.
     #[serde(serialize_with = "redacted")]
     pub smtp_url: Option<SecretString>,
@@ -559,6 +576,8 @@ impl Default for Settings {
             trusted_proxies: None,
             cors_origins: None,
             trusted_documents_file: None,
+            subprocessors_file: None,
+            subprocessors_notice_period: "30d".to_owned(),
             smtp_url: None,
             smtp_ca_file: None,
             mail_from: None,
@@ -870,6 +889,23 @@ impl Settings {
                     ))
                 })
         };
+        let subprocessors = {
+            let file = self
+                .subprocessors_file
+                .as_deref()
+                .map(subprocessors::read)
+                .transpose()?
+                .unwrap_or_default();
+            SubprocessorsConfig {
+                operator: file.entries,
+                takes_effect_on: file.takes_effect_on,
+                notice_period: positive_duration(
+                    "subprocessors_notice_period",
+                    &self.subprocessors_notice_period,
+                )?,
+                notice_interval: icecone_app::subprocessors::NOTICE_INTERVAL,
+            }
+        };
         let websocket = WsLimits {
             init_timeout: positive_duration("ws_init_timeout", &self.ws_init_timeout)?,
             idle_timeout: positive_duration("ws_idle_timeout", &self.ws_idle_timeout)?,
@@ -1027,6 +1063,7 @@ impl Settings {
             mail,
             policy: PolicyHistory::published(),
             policy_notice_interval: icecone_app::policy_notice::NOTICE_INTERVAL,
+            subprocessors,
         })
     }
 }
@@ -1267,6 +1304,9 @@ pub struct Config {
     /// How often this instance looks for accounts not yet told of the current policy
     /// version (and once at start-up).
     pub policy_notice_interval: Duration,
+    /// The operator's subprocessors, the notice period of a change, and how often this
+    /// instance looks for accounts to tell of one.
+    pub subprocessors: SubprocessorsConfig,
 }
 
 /// Reads the persisted-operations manifest of `trusted_documents_file`; any fault stops

@@ -34,6 +34,7 @@ use icecone_app::providers::{
 use icecone_app::retention;
 use icecone_app::rights;
 use icecone_app::settings::MailDelivery;
+use icecone_app::subprocessors;
 use icecone_app::tokens::TokenSigner;
 use icecone_app::transparency;
 use icecone_core::crypto::keys::KeyProvider;
@@ -201,6 +202,11 @@ impl Application {
                 vault.clone(),
                 icecone_app::disclosures::NOTICE_INTERVAL,
             ),
+            subprocessors::spawn_notices(
+                store.clone(),
+                vault.clone(),
+                config.subprocessors.notice_interval,
+            ),
         ];
         tasks.extend(retention::housekeeping::spawn(
             store.clone(),
@@ -344,6 +350,17 @@ impl Components {
                 "AI provider adapter"
             );
         }
+        // A bad list or a change announced too late stops the start, before anything serves.
+        let subprocessors = subprocessors::registry(router.entries(), &config.subprocessors.operator)
+            .context("subprocessors_file (ICECONE_SUBPROCESSORS_FILE): an entry is named like an AI provider, which is always listed")?;
+        subprocessors::publish(
+            &store,
+            &subprocessors,
+            &config.subprocessors,
+            chrono::Utc::now(),
+        )
+        .await
+        .context("cannot publish the subprocessors")?;
         let mut applied_keys = HashMap::new();
         credentials::apply_stored(&store, &vault, &router, &mut applied_keys)
             .await

@@ -171,6 +171,8 @@ impl Store {
             display_name_sealed: Set(None),
             password_hash: Set(new.password_hash),
             policy_notified_version: Set(new.policy_version.clone()),
+            // Told of no version yet: an announced change not yet in effect reaches it too.
+            subprocessors_notified_version: Set(0),
             policy_version: Set(new.policy_version),
             kind: Set(new.kind.to_db().to_owned()),
             suspended_at: Set(None),

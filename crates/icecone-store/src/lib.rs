@@ -32,6 +32,7 @@ pub mod read_cache;
 pub mod sessions;
 pub mod signing_keys;
 mod store;
+pub mod subprocessor_versions;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod usage;

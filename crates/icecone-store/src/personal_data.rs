@@ -568,6 +568,10 @@ pub const REGISTRY: &[Entry] = &[
         why: "the gateway's access-token signing keys",
     },
     Entry::NotPersonal {
+        table: "subprocessor_versions",
+        why: "the published lists of subprocessors: organisations, their data categories, locations and agreement references; which account was told of a version is `accounts.subprocessors_notified_version`",
+    },
+    Entry::NotPersonal {
         table: "system_keys",
         why: "the system key, wrapped by the root key",
     },

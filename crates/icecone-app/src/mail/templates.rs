@@ -253,6 +253,16 @@ pub fn render(
                 ),
             ],
         ),
+        NotificationKind::SubprocessorsChanged => (
+            "IceCone's subprocessors are changing",
+            subprocessors_changed(
+                payload.and_then(crate::subprocessors::Notice::parse),
+                Block::Link {
+                    label: "See who processes your data",
+                    url: public_url.join("/privacy"),
+                },
+            ),
+        ),
         NotificationKind::PolicyChanged => (
             "IceCone's privacy policy has changed",
             policy_changed(
@@ -273,6 +283,36 @@ fn sign_in_to_review(public_url: &PublicUrl) -> Block {
         label: "Review your privacy settings",
         url: public_url.join("/"),
     }
+}
+
+/// The paragraphs of a subprocessors notice: when the change takes effect and who is
+/// added, removed or changed.
+fn subprocessors_changed(notice: Option<crate::subprocessors::Notice>, page: Block) -> Vec<Block> {
+    let text = |s: &str| Block::Text(s.to_owned());
+    let Some(notice) = notice else {
+        return vec![
+            text("The companies that process your data on IceCone's behalf are changing."),
+            page,
+        ];
+    };
+    let mut blocks = vec![Block::Text(format!(
+        "The companies that process your data on IceCone's behalf (our subprocessors) change on {} (UTC). Each is bound by a data protection agreement.",
+        notice.takes_effect_on.format("%Y-%m-%d")
+    ))];
+    for (label, names) in [
+        ("New", &notice.added),
+        ("No longer used", &notice.removed),
+        ("What they do or where has changed", &notice.changed),
+    ] {
+        if !names.is_empty() {
+            blocks.push(Block::Text(format!("{label}: {}", names.join(", "))));
+        }
+    }
+    blocks.push(text(
+        "If you object to the change, you may object to processing or delete your account before that day.",
+    ));
+    blocks.push(page);
+    blocks
 }
 
 /// The paragraphs of a policy-change notice: what each version changed, the consents to
@@ -557,6 +597,52 @@ mod tests {
         );
         assert!(bare.text.contains("may need to be given again"));
         assert!(!bare.text.contains("you need do nothing"));
+    }
+}
+
+#[cfg(test)]
+mod subprocessors_tests {
+    use super::*;
+    use crate::subprocessors::Notice;
+
+    #[test]
+    fn a_subprocessors_notice_names_the_day_and_each_change_escaped() {
+        let notice = Notice {
+            version: 2,
+            takes_effect_on: chrono::NaiveDate::from_ymd_opt(2027, 1, 6).expect("a day"),
+            added: vec!["Post<mark> & Co".to_owned()],
+            removed: vec!["Old Mail".to_owned()],
+            changed: vec![],
+        };
+        let base = PublicUrl::parse("https://icecone.example").expect("a URL");
+        let rendered = render(
+            NotificationKind::SubprocessorsChanged,
+            Some(&notice.to_payload()),
+            None,
+            &base,
+        );
+        assert_eq!(rendered.subject, "IceCone's subprocessors are changing");
+        assert!(
+            rendered.text.contains("change on 2027-01-06 (UTC)"),
+            "{}",
+            rendered.text
+        );
+        assert!(rendered.text.contains("New: Post<mark> & Co"));
+        assert!(rendered.text.contains("No longer used: Old Mail"));
+        assert!(
+            !rendered.text.contains("has changed:"),
+            "no empty line for no change"
+        );
+        assert!(rendered.html.contains("New: Post&lt;mark&gt; &amp; Co"));
+        assert!(rendered.text.contains("https://icecone.example/privacy"));
+        let bare = render(
+            NotificationKind::SubprocessorsChanged,
+            Some("{"),
+            None,
+            &base,
+        );
+        assert!(bare.text.contains("are changing"));
+        assert!(!bare.text.contains("(UTC)"));
     }
 }
 

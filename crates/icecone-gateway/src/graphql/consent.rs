@@ -397,6 +397,18 @@ impl PrivacyPolicy {
             .collect()
     }
 
+    /// The companies that process personal data on IceCone's behalf: the list in effect
+    /// and the changes announced, each told to every account before it takes effect.
+    async fn subprocessors(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<super::subprocessors::Subprocessors, ApiError> {
+        let published = icecone_app::subprocessors::published(&services(ctx)?.store, Utc::now())
+            .await
+            .map_err(super::error::internal)?;
+        Ok(super::subprocessors::Subprocessors(published))
+    }
+
     /// Every purpose of processing, with its legal basis and the data it uses.
     async fn purposes(&self) -> Vec<PolicyPurpose> {
         self.1

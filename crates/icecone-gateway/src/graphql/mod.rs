@@ -38,6 +38,7 @@ mod scalars;
 mod sessions;
 mod sign_up;
 mod staff;
+mod subprocessors;
 pub(crate) mod trusted;
 
 /// The query root.

@@ -19,6 +19,7 @@ pub struct Model {
     pub email_verified_at: Option<ChronoDateTimeUtc>,
     pub plan: String,
     pub policy_notified_version: String,
+    pub subprocessors_notified_version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -38,6 +38,7 @@ pub(crate) mod refresh_token;
 pub(crate) mod session;
 pub(crate) mod signing_key;
 pub(crate) mod staff_role;
+pub(crate) mod subprocessor_version;
 pub(crate) mod system_key;
 pub(crate) mod totp_factor;
 pub(crate) mod usage_counter;

@@ -28,6 +28,7 @@ mod m20261207_000019_privacy_ticket_history;
 mod m20261207_000020_mail_campaigns;
 mod m20261207_000021_policy_notices;
 mod m20261207_000040_legal_disclosures;
+mod m20261207_000060_subprocessor_versions;
 
 pub(crate) struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000020_mail_campaigns::Migration),
             Box::new(m20261207_000021_policy_notices::Migration),
             Box::new(m20261207_000040_legal_disclosures::Migration),
+            Box::new(m20261207_000060_subprocessor_versions::Migration),
         ]
     }
 }

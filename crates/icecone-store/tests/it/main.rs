@@ -22,6 +22,7 @@ mod provider_credentials;
 mod purge;
 mod sessions;
 mod signing_keys;
+mod subprocessor_versions;
 mod support;
 mod tls;
 mod usage;

@@ -1,7 +1,7 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 37] = [
+const ALL_TABLES: [&str; 38] = [
     "account_deletions",
     "accounts",
     "attempt_counters",
@@ -36,6 +36,7 @@ const ALL_TABLES: [&str; 37] = [
     "sessions",
     "signing_keys",
     "staff_roles",
+    "subprocessor_versions",
     "system_keys",
     "totp_factors",
     "usage_counters",

@@ -1,0 +1,301 @@
+//! The subprocessors file (`subprocessors_file`, `ICECONE_SUBPROCESSORS_FILE`).
+//!
+//! TOML, because operators write and review it by hand: comments beside an entry (why it
+//! is there, who signed the agreement), dates as dates, no quoting of keys, and the same
+//! format as `icecone.toml`. Every entry is parsed by core (`Subprocessor::parse`); a fault
+//! stops start-up naming the file's line and the reason, never the value found there.
+//!
+//! ```toml
+//! # The day this version of the list takes effect (optional; at least the notice period
+//! # after the gateway first starts with it).
+//! takes_effect_on = 2027-02-01
+//!
+//! [[subprocessor]]
+//! name = "Hetzner Online GmbH"
+//! purpose = "hosting"
+//! data_categories = ["user.account", "user.contact.email", "user.content.private"]
+//! location = "DE"
+//! transfer = "none_needed"
+//! agreement = "AV-Vertrag 2026-03-14"
+//! since = 2026-03-14
+//! ```
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use icecone_core::subprocessor::{Registry, Subprocessor, SubprocessorError, Written};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::ConfigError;
+
+/// What the file holds.
+#[derive(Debug, Default)]
+pub(super) struct SubprocessorsFile {
+    /// The operator's subprocessors.
+    pub(super) entries: Vec<Subprocessor>,
+    /// The day the list is to take effect, if given.
+    pub(super) takes_effect_on: Option<NaiveDate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileText {
+    takes_effect_on: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    subprocessor: Vec<EntryText>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryText {
+    name: Spanned<String>,
+    purpose: Spanned<String>,
+    data_categories: Spanned<Vec<String>>,
+    location: Spanned<String>,
+    transfer: Spanned<String>,
+    agreement: Spanned<String>,
+    since: Spanned<toml::Value>,
+}
+
+/// Reads and checks the file; any fault stops start-up, naming the setting, the line and
+/// the reason.
+pub(super) fn read(path: &Path) -> Result<SubprocessorsFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|_| {
+        ConfigError::Invalid(format!(
+            "subprocessors_file (ICECONE_SUBPROCESSORS_FILE) {}: cannot be read",
+            path.display()
+        ))
+    })?;
+    parse(&text).map_err(|why| {
+        ConfigError::Invalid(format!(
+            "subprocessors_file (ICECONE_SUBPROCESSORS_FILE) {}: {why}",
+            path.display()
+        ))
+    })
+}
+
+/// The line (from 1) of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(0, |before| before.matches('\n').count())
+        + 1
+}
+
+/// A date written as a TOML date (`2026-03-14`) or as text in that form.
+fn date(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::Datetime(datetime) if datetime.time.is_none() && datetime.offset.is_none() => {
+            Some(datetime.to_string())
+        }
+        toml::Value::String(text) => Some(text.clone()),
+        _ => None,
+    }
+}
+
+/// Parses the file's text: the reason of the first fault, with its line.
+pub(super) fn parse(text: &str) -> Result<SubprocessorsFile, String> {
+    let file: FileText = toml::from_str(text).map_err(|error| {
+        // toml's message names the key or the expected type; its first line only, without
+        // the excerpt of the file it adds.
+        let line = error.span().map_or(1, |span| line_of(text, span.start));
+        let message = error
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("not TOML")
+            .to_owned();
+        format!("line {line}: {message}")
+    })?;
+    let takes_effect_on = file
+        .takes_effect_on
+        .map(|value| {
+            date(value.get_ref())
+                .and_then(|day| NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok())
+                .ok_or_else(|| {
+                    format!(
+                        "line {}: `takes_effect_on` must be a date, YYYY-MM-DD",
+                        line_of(text, value.span().start)
+                    )
+                })
+        })
+        .transpose()?;
+    let mut entries = Vec::with_capacity(file.subprocessor.len());
+    for entry in &file.subprocessor {
+        let categories: Vec<&str> = entry
+            .data_categories
+            .get_ref()
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let since = date(entry.since.get_ref()).unwrap_or_default();
+        let written = Written {
+            name: entry.name.get_ref(),
+            purpose: entry.purpose.get_ref(),
+            data_categories: &categories,
+            location: entry.location.get_ref(),
+            transfer: entry.transfer.get_ref(),
+            agreement: entry.agreement.get_ref(),
+            since: &since,
+        };
+        let parsed = Subprocessor::parse(written).map_err(|error| {
+            let span = match error {
+                SubprocessorError::InvalidName | SubprocessorError::DuplicateName => {
+                    entry.name.span()
+                }
+                SubprocessorError::UnknownPurpose => entry.purpose.span(),
+                SubprocessorError::UnknownCategory | SubprocessorError::NoCategory => {
+                    entry.data_categories.span()
+                }
+                SubprocessorError::InvalidLocation => entry.location.span(),
+                SubprocessorError::UnknownTransferMechanism
+                | SubprocessorError::TransferDoesNotFit => entry.transfer.span(),
+                SubprocessorError::InvalidAgreement => entry.agreement.span(),
+                SubprocessorError::InvalidSince => entry.since.span(),
+            };
+            format!("line {}: {error}", line_of(text, span.start))
+        })?;
+        entries.push(parsed);
+    }
+    // Names are unique: the second of two alike is named by its line.
+    if let Err(error) = Registry::new(entries.clone()) {
+        let mut seen = std::collections::HashSet::new();
+        let twice = file
+            .subprocessor
+            .iter()
+            .find(|entry| !seen.insert(entry.name.get_ref().trim()))
+            .map_or(1, |entry| line_of(text, entry.name.span().start));
+        return Err(format!("line {twice}: {error}"));
+    }
+    Ok(SubprocessorsFile {
+        entries,
+        takes_effect_on,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"# Hosting in Falkenstein.
+takes_effect_on = 2027-02-01
+
+[[subprocessor]]
+name = "Hetzner Online GmbH"
+purpose = "hosting"
+data_categories = ["user.account", "user.content.private"]
+location = "DE"
+transfer = "none_needed"
+agreement = "AV-Vertrag 2026-03-14"
+since = 2026-03-14
+
+[[subprocessor]]
+name = "Postmark"
+purpose = "email"
+data_categories = ["user.contact.email"]
+location = "US"
+transfer = "scc"
+agreement = "DPA v3, 2026-02-01"
+since = "2026-02-01"
+"#;
+
+    #[test]
+    fn a_subprocessors_file_gives_its_entries_and_the_day_it_takes_effect() {
+        let file = parse(GOOD).expect("a valid file");
+        let names: Vec<&str> = file.entries.iter().map(|e| e.name().as_str()).collect();
+        assert_eq!(names, ["Hetzner Online GmbH", "Postmark"]);
+        assert_eq!(file.takes_effect_on, NaiveDate::from_ymd_opt(2027, 2, 1));
+        assert_eq!(
+            file.entries[1].since(),
+            NaiveDate::from_ymd_opt(2026, 2, 1),
+            "a date may be written as text"
+        );
+        let empty = parse("").expect("an empty file");
+        assert!(empty.entries.is_empty() && empty.takes_effect_on.is_none());
+    }
+
+    #[test]
+    fn a_bad_subprocessors_file_is_refused_naming_the_line_and_the_reason() {
+        let cases = [
+            (
+                "location = \"DE\"",
+                "location = \"US\"",
+                "line 9: `transfer` does not fit",
+            ),
+            (
+                "location = \"DE\"",
+                "location = \"Germany\"",
+                "line 8: `location` must be",
+            ),
+            (
+                "purpose = \"hosting\"",
+                "purpose = \"cloud\"",
+                "line 6: `purpose` must be",
+            ),
+            (
+                "agreement = \"AV-Vertrag 2026-03-14\"",
+                "agreement = \"\"",
+                "line 10: `agreement`",
+            ),
+            (
+                "since = 2026-03-14",
+                "since = 2026-03-14T10:00:00Z",
+                "line 11: `since` must be a date",
+            ),
+            (
+                "\"user.account\", ",
+                "\"user.accounts\", ",
+                "line 7: `data_categories`",
+            ),
+            (
+                "name = \"Postmark\"",
+                "name = \"Hetzner Online GmbH\"",
+                "line 14: two subprocessors",
+            ),
+            (
+                "takes_effect_on = 2027-02-01",
+                "takes_effect_on = \"soon\"",
+                "line 2: `takes_effect_on`",
+            ),
+            (
+                "location = \"DE\"",
+                "locaton = \"DE\"",
+                "line 8: unknown field `locaton`",
+            ),
+            ("since = 2026-03-14\n", "", "missing field `since`"),
+            (
+                "[[subprocessor]]\nname = \"Postmark\"",
+                "[[subprocessor]\nname = \"Postmark\"",
+                "line 13:",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let text = GOOD.replacen(from, to, 1);
+            assert_ne!(text, GOOD, "{from}");
+            let error = parse(&text).map(|_| ()).expect_err(expected);
+            assert!(error.contains(expected), "{expected}: {error}");
+            assert!(
+                !error.contains("Falkenstein"),
+                "no other content of the file: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_example_subprocessors_file_is_valid() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/subprocessors.example.toml");
+        let file = read(&path).expect("the example is valid");
+        assert_eq!(file.entries.len(), 2);
+    }
+
+    #[test]
+    fn an_unreadable_subprocessors_file_stops_start_up_naming_the_setting() {
+        let error = read(Path::new("/nonexistent/subprocessors.toml"))
+            .map(|_| ())
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("ICECONE_SUBPROCESSORS_FILE"), "{error}");
+        assert!(error.contains("cannot be read"), "{error}");
+    }
+}
