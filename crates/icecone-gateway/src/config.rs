@@ -24,8 +24,8 @@ pub use icecone_app::settings::{
     GenerationsConfig, JobsConfig, ProvidersConfig, RetentionConfig, RightsConfig,
 };
 use icecone_app::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpServer, SmtpUrl};
-use icecone_app::transparency::DpoContact;
 use icecone_app::subprocessors::SubprocessorsConfig;
+use icecone_app::transparency::DpoContact;
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::crypto::aead::Algorithm;
