@@ -15,6 +15,7 @@ const CACHEABLE: &[&str] = &[
     "/.well-known/jwks.json",
     "/.well-known/gpc.json",
     "/schemas/export-v1.json",
+    "/schemas/privacy-v1.json",
     "/graphiql/",
 ];
 
