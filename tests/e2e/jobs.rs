@@ -125,6 +125,20 @@ async fn job_of(store: &icecone_store::Store, id: &str) -> JobRecord {
     jobs.remove(0)
 }
 
+/// The generation's job once the runner recorded its end: a generation's own status is
+/// committed first, and the job's state just after it, so a test that saw the generation
+/// end waits for the job too.
+async fn finished_job_of(store: &icecone_store::Store, id: &str) -> JobRecord {
+    for _ in 0..200 {
+        let job = job_of(store, id).await;
+        if job.state.is_final() {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the job of generation {id} did not end");
+}
+
 async fn video_seconds_used(store: &icecone_store::Store, account: Uuid) -> u64 {
     store
         .usage(account, &Period::of(Utc::now().date_naive()))
@@ -184,7 +198,7 @@ async fn generate_video_runs_through_the_job_runner_with_local_and_is_stored_enc
     assert_eq!(record.remote_copy, Some(RemoteCopy::NothingKept));
     let provider_job = record.provider_job_id.expect("the provider's job id");
     assert!(!provider_job.contains("canaryvideoprompt"));
-    let job = job_of(store, &id).await;
+    let job = finished_job_of(store, &id).await;
     assert_eq!(
         (job.state, job.step.as_str()),
         (JobState::Succeeded, "done")
@@ -409,7 +423,7 @@ async fn a_video_past_its_deadline_fails_with_timeout_and_its_seconds_are_given_
     assert_eq!(failed["error"], "TIMEOUT");
     assert_eq!(failed["output"], Value::Null);
     let store = app.db.store();
-    let job = job_of(store, &id).await;
+    let job = finished_job_of(store, &id).await;
     assert_eq!(job.state, JobState::Failed);
     assert_eq!(job.last_error_code.as_deref(), Some("TIMEOUT"));
     assert_eq!(video_seconds_used(store, account).await, 0, "given back");
@@ -780,7 +794,7 @@ async fn a_video_job_survives_sigkill_of_the_gateway_and_completes_exactly_once(
 
     assert_eq!(db.count("generations").await, 1, "one generation");
     assert_eq!(db.count("jobs").await, 1, "one job");
-    let job = job_of(store, &id).await;
+    let job = finished_job_of(store, &id).await;
     assert_eq!(
         (job.state, job.step.as_str()),
         (JobState::Succeeded, "done")
