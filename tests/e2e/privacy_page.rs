@@ -351,3 +351,49 @@ async fn privacy_json_validates_against_its_published_schema() {
         Some("public, max-age=86400")
     );
 }
+
+#[tokio::test]
+async fn the_privacy_page_answers_an_internal_error_when_a_stored_section_cannot_be_read() {
+    let app = TestApp::spawn().await;
+    // Each stored part in turn out of reach: the subprocessors, then the report's approvals.
+    for table in ["subprocessor_versions", "legal_disclosures"] {
+        app.db
+            .execute(&format!("ALTER TABLE {table} RENAME TO {table}_away"))
+            .await;
+        let page = app.send(app.client.get(app.url("/privacy"))).await;
+        let json = app.send(app.client.get(app.url("/privacy.json"))).await;
+        let graphql = app
+            .graphql(None, "{ privacyPolicy { version } }", json!({}))
+            .await;
+        app.db
+            .execute(&format!("ALTER TABLE {table}_away RENAME TO {table}"))
+            .await;
+
+        assert_eq!(page.status, 500, "{table}: {}", page.text);
+        assert!(
+            page.text.contains("cannot be shown just now"),
+            "{}",
+            page.text
+        );
+        assert!(
+            !page.text.contains("<h2"),
+            "no section is shown: {}",
+            page.text
+        );
+        assert_eq!(json.status, 500, "{table}: {}", json.text);
+        assert_eq!(json.json()["error"]["code"], "INTERNAL_SERVER_ERROR");
+        assert_eq!(
+            graphql["errors"][0]["extensions"]["code"], "INTERNAL_SERVER_ERROR",
+            "{graphql}"
+        );
+        for text in [&page.text, &json.text, &graphql.to_string()] {
+            assert!(!text.contains(table), "no SQL in the answer: {text}");
+        }
+    }
+    // Readable again, the page is whole.
+    let page = app.send(app.client.get(app.url("/privacy"))).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    for id in ["retention", "subprocessors", "transparency-report"] {
+        assert!(page.text.contains(&format!("<h2 id=\"{id}\">")), "{id}");
+    }
+}
