@@ -953,6 +953,37 @@ mod tests {
     }
 
     #[test]
+    fn the_transparency_report_section_reads_each_row_as_published() {
+        use icecone_core::disclosure::AuthorityType;
+        let now = DateTime::parse_from_rfc3339("2026-12-07T12:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        let approvals = std::iter::repeat_n((now, AuthorityType::Police), 6)
+            .chain([(now, AuthorityType::Court)]);
+        let facts = TransparencyReportFacts::of(&report::transparency_report(approvals, now));
+        assert_eq!(
+            facts.rows.len(),
+            report::QUARTERS * AuthorityType::ALL.len()
+        );
+        assert_eq!((facts.quarters, facts.suppressed_below), (8, 5));
+        // (quarter, authority, published count)
+        let cases = [
+            ("2026-Q4", "COURT", "fewer than 5"),
+            ("2026-Q4", "POLICE", "6"),
+            ("2026-Q3", "POLICE", "fewer than 5"),
+            ("2025-Q1", "TAX", "fewer than 5"),
+        ];
+        for (quarter, authority, count) in cases {
+            let row = facts
+                .rows
+                .iter()
+                .find(|row| row.quarter == quarter && row.authority == authority)
+                .unwrap_or_else(|| panic!("no row {quarter} {authority}"));
+            assert_eq!(row.count, count, "{quarter} {authority}");
+        }
+    }
+
+    #[test]
     fn every_right_names_its_article_and_an_operation() {
         let rights = RightsFacts::now();
         assert_eq!(rights.rights.len(), DataRequestKind::ALL.len());
