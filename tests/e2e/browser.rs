@@ -428,6 +428,9 @@ done({
         "The AI providers and how they handle your data",
         "How your data is protected",
         "Your rights and how to exercise them",
+        "How long we keep your data, and why",
+        "Who processes your data on our behalf",
+        "Disclosures required by law",
         "Our Data Protection Officer",
         "Versions of this policy",
         "How each promise is kept",
@@ -447,6 +450,10 @@ done({
         "Data Protection Officer <dpo@icecone.example>",
         "2026-11-28",
         "the_privacy_page_json_and_graphql_give_the_same_facts",
+        // One fact of the retention schedule, the subprocessors and the transparency report.
+        "legal_disclosure_accounts",
+        "OpenAI",
+        "fewer than 5",
     ] {
         assert!(text.contains(fact), "{fact} not shown");
     }

@@ -13,6 +13,9 @@ const POLICY: &str = "{ privacyPolicy { version summary \
     security { cipher { algorithm aes256 statement } transport { mode statement } staffMfa auditTrail } \
     rights { deadline dueMonths maxExtensionMonths rights { right article operation } } \
     dpoContact \
+    retention { table what howLong why } \
+    subprocessors { current { version takesEffectAt entries { name purpose transferMechanism } } upcoming { version } } \
+    transparencyReport { quarters suppressedBelow rows { quarter authorityType count } } \
     promises { line status text issue tests } } }";
 
 /// The page, the JSON and the GraphQL field of `app`.
@@ -156,6 +159,91 @@ async fn the_privacy_page_json_and_graphql_give_the_same_facts() {
     assert_eq!(graphql["dpoContact"], Value::Null);
     assert!(page.contains("not configured (a development deployment)"));
 
+    // The retention schedule: every table of personal data, the same in all three.
+    let tables = strings(&json["retention"], "table");
+    assert_eq!(tables, strings(&graphql["retention"], "table"));
+    assert!(tables.contains(&"generations"), "{tables:?}");
+    for (in_json, in_graphql) in json["retention"]
+        .as_array()
+        .expect("retention")
+        .iter()
+        .zip(graphql["retention"].as_array().expect("retention"))
+    {
+        assert_eq!(in_json["howLong"], in_graphql["howLong"]);
+        assert_eq!(in_json["why"], in_graphql["why"]);
+        let table = in_json["table"].as_str().expect("table");
+        assert!(page.contains(&format!("<code>{table}</code>")), "{table}");
+        let how_long = in_json["howLong"].as_str().expect("howLong");
+        assert!(page.contains(how_long), "{how_long}");
+    }
+
+    // The subprocessors in effect: the external AI providers, the same in all three.
+    let current = &json["subprocessors"]["current"];
+    assert_eq!(
+        current["version"],
+        graphql["subprocessors"]["current"]["version"]
+    );
+    assert_eq!(
+        current["takesEffectAt"],
+        graphql["subprocessors"]["current"]["takesEffectAt"]
+    );
+    let names = strings(&current["entries"], "name");
+    assert_eq!(
+        names,
+        strings(&graphql["subprocessors"]["current"]["entries"], "name")
+    );
+    assert!(names.contains(&"OpenAI"), "{names:?}");
+    for entry in current["entries"].as_array().expect("entries") {
+        assert!(
+            page.contains(entry["name"].as_str().expect("name")),
+            "{entry}"
+        );
+        assert!(page.contains(entry["transferMechanism"].as_str().expect("transfer")));
+    }
+    assert_eq!(
+        strings(&graphql["subprocessors"]["current"]["entries"], "purpose"),
+        strings(&current["entries"], "purpose")
+    );
+    assert_eq!(json["subprocessors"]["upcoming"], json!([]));
+    assert_eq!(graphql["subprocessors"]["upcoming"], json!([]));
+    assert!(page.contains("No change to this list is announced."));
+
+    // The transparency report: every quarter for every authority type, nothing approved
+    // yet, so every count suppressed; the same rows in all three.
+    let report = &json["transparencyReport"];
+    assert_eq!(
+        report["quarters"],
+        graphql["transparencyReport"]["quarters"]
+    );
+    assert_eq!(
+        report["suppressedBelow"],
+        graphql["transparencyReport"]["suppressedBelow"]
+    );
+    let quarters = strings(&report["rows"], "quarter");
+    assert_eq!(
+        quarters,
+        strings(&graphql["transparencyReport"]["rows"], "quarter")
+    );
+    assert_eq!(quarters.len(), 8 * 5);
+    assert_eq!(
+        strings(&report["rows"], "authority"),
+        strings(&graphql["transparencyReport"]["rows"], "authorityType")
+    );
+    for (row, in_graphql) in report["rows"].as_array().expect("rows").iter().zip(
+        graphql["transparencyReport"]["rows"]
+            .as_array()
+            .expect("rows"),
+    ) {
+        assert_eq!(row["count"], "fewer than 5", "{row}");
+        assert_eq!(row["count"], in_graphql["count"]);
+        let shown = format!(
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>fewer than 5</td></tr>",
+            row["quarter"].as_str().expect("quarter"),
+            row["authority"].as_str().expect("authority"),
+        );
+        assert!(page.contains(&shown), "{shown}");
+    }
+
     let lines = strings(&json["promises"], "line");
     assert_eq!(lines, strings(&graphql["promises"], "line"));
     assert!(lines.len() >= 40);
@@ -262,4 +350,50 @@ async fn privacy_json_validates_against_its_published_schema() {
             .and_then(|v| v.to_str().ok()),
         Some("public, max-age=86400")
     );
+}
+
+#[tokio::test]
+async fn the_privacy_page_answers_an_internal_error_when_a_stored_section_cannot_be_read() {
+    let app = TestApp::spawn().await;
+    // Each stored part in turn out of reach: the subprocessors, then the report's approvals.
+    for table in ["subprocessor_versions", "legal_disclosures"] {
+        app.db
+            .execute(&format!("ALTER TABLE {table} RENAME TO {table}_away"))
+            .await;
+        let page = app.send(app.client.get(app.url("/privacy"))).await;
+        let json = app.send(app.client.get(app.url("/privacy.json"))).await;
+        let graphql = app
+            .graphql(None, "{ privacyPolicy { version } }", json!({}))
+            .await;
+        app.db
+            .execute(&format!("ALTER TABLE {table}_away RENAME TO {table}"))
+            .await;
+
+        assert_eq!(page.status, 500, "{table}: {}", page.text);
+        assert!(
+            page.text.contains("cannot be shown just now"),
+            "{}",
+            page.text
+        );
+        assert!(
+            !page.text.contains("<h2"),
+            "no section is shown: {}",
+            page.text
+        );
+        assert_eq!(json.status, 500, "{table}: {}", json.text);
+        assert_eq!(json.json()["error"]["code"], "INTERNAL_SERVER_ERROR");
+        assert_eq!(
+            graphql["errors"][0]["extensions"]["code"], "INTERNAL_SERVER_ERROR",
+            "{graphql}"
+        );
+        for text in [&page.text, &json.text, &graphql.to_string()] {
+            assert!(!text.contains(table), "no SQL in the answer: {text}");
+        }
+    }
+    // Readable again, the page is whole.
+    let page = app.send(app.client.get(app.url("/privacy"))).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    for id in ["retention", "subprocessors", "transparency-report"] {
+        assert!(page.text.contains(&format!("<h2 id=\"{id}\">")), "{id}");
+    }
 }

@@ -108,6 +108,8 @@ impl Application {
             },
             config.policy,
             router.clone(),
+            config.retention,
+            store.clone(),
         ));
         let executor = graphql::Executor::new(
             Services {

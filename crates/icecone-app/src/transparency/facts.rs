@@ -3,18 +3,25 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::consent::{LegalBasis, Purpose};
 use icecone_core::crypto::aead::Algorithm;
+use icecone_core::disclosure::report::{self, ReportRow};
 use icecone_core::provider::policy::{
     ClaimName, EffectivePolicy, OutputRetention, Processors, Region, Retention, TrainingUse,
     ZdrArrangement,
 };
 use icecone_core::rights::{DUE_MONTHS, DataRequestKind, MAX_EXTENSION_MONTHS};
+use icecone_core::subprocessor::{Origin, Subprocessor, SubprocessorPurpose, TransferMechanism};
+use icecone_store::{Store, StoreError};
 use serde::Serialize;
 
 use super::promises::{self, Promise};
 use crate::providers::router::Router;
+use crate::retention::schedule::{self, ScheduleEntry};
+use crate::settings::RetentionConfig;
+use crate::subprocessors::{self, Published, PublishedVersion, SubprocessorsError};
 
 /// The DPO's contact as the page shows it (`ICECONE_DPO_CONTACT`): an address, a postal
 /// address or a URL, one line of at most 300 characters.
@@ -124,15 +131,37 @@ pub struct Sources {
     deployment: Deployment,
     policy: PolicyHistory,
     providers: Arc<Router>,
+    retention: RetentionConfig,
+    store: Store,
+}
+
+/// Why the facts cannot be assembled: a stored part could not be read. The page answers
+/// an internal error then, never a section left empty.
+#[derive(Debug, thiserror::Error)]
+pub enum FactsError {
+    /// The published subprocessors could not be read.
+    #[error(transparent)]
+    Subprocessors(#[from] SubprocessorsError),
+    /// The transparency report could not be counted.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl Sources {
     /// The sources of a running gateway.
-    pub fn new(deployment: Deployment, policy: PolicyHistory, providers: Arc<Router>) -> Self {
+    pub fn new(
+        deployment: Deployment,
+        policy: PolicyHistory,
+        providers: Arc<Router>,
+        retention: RetentionConfig,
+        store: Store,
+    ) -> Self {
         Self {
             deployment,
             policy,
             providers,
+            retention,
+            store,
         }
     }
 
@@ -146,10 +175,16 @@ impl Sources {
         &self.providers
     }
 
-    /// The facts as they are now.
-    pub fn facts(&self) -> Facts {
+    /// The facts as they are at `now`; the subprocessors and the transparency report are
+    /// read from the store.
+    pub async fn facts(&self, now: DateTime<Utc>) -> Result<Facts, FactsError> {
+        let subprocessors =
+            SubprocessorsFacts::of(subprocessors::published(&self.store, now).await?);
+        let transparency_report = TransparencyReportFacts::of(
+            &crate::disclosures::transparency_report(&self.store, now).await?,
+        );
         let current = self.policy.current();
-        Facts {
+        Ok(Facts {
             policy: PolicyFacts {
                 version: current.version,
                 effective_on: current.effective_on.to_string(),
@@ -194,8 +229,14 @@ impl Sources {
                     .map(|contact| contact.as_str().to_owned()),
                 operation: "contactPrivacyOfficer",
             },
+            retention: schedule::schedule(&self.retention)
+                .iter()
+                .map(RetentionFacts::of)
+                .collect(),
+            subprocessors,
+            transparency_report,
             promises: promises::matrix(),
-        }
+        })
     }
 }
 
@@ -215,6 +256,12 @@ pub struct Facts {
     pub rights: RightsFacts,
     /// Who to ask.
     pub dpo: DpoFacts,
+    /// How long each kind of personal data is kept, and why.
+    pub retention: Vec<RetentionFacts>,
+    /// The companies that process personal data on IceCone's behalf.
+    pub subprocessors: SubprocessorsFacts,
+    /// The disclosures required by law, counted per quarter and authority type.
+    pub transparency_report: TransparencyReportFacts,
     /// How each line of the policy is kept.
     pub promises: &'static [Promise],
 }
@@ -613,6 +660,215 @@ pub struct DpoFacts {
     pub operation: &'static str,
 }
 
+/// One line of the retention schedule.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionFacts {
+    /// The table (a stable key for the line).
+    pub table: &'static str,
+    /// What it holds.
+    pub what: &'static str,
+    /// How long this deployment keeps it, in words.
+    pub how_long: String,
+    /// Why it is kept that long.
+    pub why: &'static str,
+}
+
+impl RetentionFacts {
+    fn of(entry: &ScheduleEntry) -> Self {
+        Self {
+            table: entry.table,
+            what: entry.what,
+            how_long: entry.how_long.clone(),
+            why: entry.why,
+        }
+    }
+}
+
+/// The subprocessors as published: the list in effect and the changes announced.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubprocessorsFacts {
+    /// The published versions, typed (what `privacyPolicy { subprocessors }` reads).
+    #[serde(skip)]
+    pub published: Published,
+    /// The list in effect (`null` only before the gateway first started).
+    pub current: Option<SubprocessorListFacts>,
+    /// Changes announced and not yet in effect, oldest first.
+    pub upcoming: Vec<SubprocessorListFacts>,
+}
+
+/// One published version of the list.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubprocessorListFacts {
+    /// The version, from 1.
+    pub version: u32,
+    /// When it was published (RFC 3339, UTC).
+    pub published_at: String,
+    /// When it takes (or took) effect (RFC 3339, UTC).
+    pub takes_effect_at: String,
+    /// The subprocessors, by name.
+    pub entries: Vec<SubprocessorFacts>,
+    /// Names it added to the version before.
+    pub added: Vec<String>,
+    /// Names it removed.
+    pub removed: Vec<String>,
+    /// Names whose entry it changed.
+    pub changed: Vec<String>,
+}
+
+/// A company that processes personal data on IceCone's behalf.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubprocessorFacts {
+    /// Its name.
+    pub name: String,
+    /// What it does (`HOSTING`, `AI_GENERATION`, ...), as GraphQL names it.
+    pub purpose: &'static str,
+    /// The fideslang categories of personal data it receives.
+    pub data_categories: Vec<&'static str>,
+    /// Where it processes them.
+    pub location: String,
+    /// What makes the transfer there lawful (`NONE_NEEDED`, `STANDARD_CONTRACTUAL_CLAUSES`, ...).
+    pub transfer_mechanism: &'static str,
+    /// The data protection agreement's reference.
+    pub agreement: Option<String>,
+    /// Since when it processes IceCone's data (`YYYY-MM-DD`), when recorded.
+    pub since: Option<String>,
+    /// The AI provider's id, for an AI provider.
+    pub provider: Option<String>,
+}
+
+impl SubprocessorsFacts {
+    fn of(published: Published) -> Self {
+        Self {
+            current: published.current.as_ref().map(SubprocessorListFacts::of),
+            upcoming: published
+                .upcoming
+                .iter()
+                .map(SubprocessorListFacts::of)
+                .collect(),
+            published,
+        }
+    }
+}
+
+/// As GraphQL's `DateTime` writes it.
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339()
+}
+
+impl SubprocessorListFacts {
+    fn of(version: &PublishedVersion) -> Self {
+        let names = |names: &[icecone_core::subprocessor::Name]| {
+            names.iter().map(|name| name.as_str().to_owned()).collect()
+        };
+        Self {
+            version: version.version,
+            published_at: rfc3339(version.published_at),
+            takes_effect_at: rfc3339(version.takes_effect_at),
+            entries: version
+                .registry
+                .entries()
+                .iter()
+                .map(SubprocessorFacts::of)
+                .collect(),
+            added: names(&version.changes.added),
+            removed: names(&version.changes.removed),
+            changed: names(&version.changes.changed),
+        }
+    }
+}
+
+impl SubprocessorFacts {
+    fn of(entry: &Subprocessor) -> Self {
+        Self {
+            name: entry.name().as_str().to_owned(),
+            purpose: subprocessor_purpose_name(entry.purpose()),
+            data_categories: entry.data_categories().iter().map(|c| c.as_str()).collect(),
+            location: entry.location().to_string(),
+            transfer_mechanism: transfer_mechanism_name(entry.transfer()),
+            agreement: entry.agreement().map(|a| a.as_str().to_owned()),
+            since: entry.since().map(|day| day.to_string()),
+            provider: match entry.origin() {
+                Origin::Operator => None,
+                Origin::Adapter(id) => Some(id.to_string()),
+            },
+        }
+    }
+}
+
+/// A subprocessor purpose's API name.
+pub fn subprocessor_purpose_name(purpose: SubprocessorPurpose) -> &'static str {
+    match purpose {
+        SubprocessorPurpose::Hosting => "HOSTING",
+        SubprocessorPurpose::Email => "EMAIL",
+        SubprocessorPurpose::Payments => "PAYMENTS",
+        SubprocessorPurpose::Analytics => "ANALYTICS",
+        SubprocessorPurpose::Support => "SUPPORT",
+        SubprocessorPurpose::Monitoring => "MONITORING",
+        SubprocessorPurpose::AiGeneration => "AI_GENERATION",
+    }
+}
+
+/// A transfer mechanism's API name.
+pub fn transfer_mechanism_name(mechanism: TransferMechanism) -> &'static str {
+    match mechanism {
+        TransferMechanism::NoneNeeded => "NONE_NEEDED",
+        TransferMechanism::AdequacyDecision => "ADEQUACY_DECISION",
+        TransferMechanism::StandardContractualClauses => "STANDARD_CONTRACTUAL_CLAUSES",
+        TransferMechanism::BindingCorporateRules => "BINDING_CORPORATE_RULES",
+        TransferMechanism::NotRecorded => "NOT_RECORDED",
+    }
+}
+
+/// The transparency report: approved disclosures required by law, per quarter and
+/// authority type, small counts suppressed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransparencyReportFacts {
+    /// How many quarters it covers, the current one included.
+    pub quarters: u32,
+    /// The smallest count published as a number; smaller ones read "fewer than" it.
+    pub suppressed_below: u32,
+    /// Every quarter's row for every authority type, newest quarter first.
+    pub rows: Vec<ReportRowFacts>,
+}
+
+/// One row of the transparency report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportRowFacts {
+    /// The row, typed.
+    #[serde(skip)]
+    pub row: ReportRow,
+    /// The quarter (`2026-Q4`).
+    pub quarter: String,
+    /// Who asked (`COURT`, `POLICE`, `REGULATOR`, `TAX`, `OTHER`).
+    pub authority: &'static str,
+    /// How many were approved, as published: `12` or `fewer than 5`.
+    pub count: String,
+}
+
+impl TransparencyReportFacts {
+    fn of(rows: &[ReportRow]) -> Self {
+        Self {
+            quarters: u32::try_from(report::QUARTERS).unwrap_or(u32::MAX),
+            suppressed_below: report::SUPPRESS_BELOW,
+            rows: rows
+                .iter()
+                .map(|row| ReportRowFacts {
+                    row: *row,
+                    quarter: row.quarter.label(),
+                    authority: row.authority.as_str(),
+                    count: row.count.label(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -693,6 +949,37 @@ mod tests {
                 expected.as_ref().map(|s| *s),
                 "{input:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_transparency_report_section_reads_each_row_as_published() {
+        use icecone_core::disclosure::AuthorityType;
+        let now = DateTime::parse_from_rfc3339("2026-12-07T12:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        let approvals = std::iter::repeat_n((now, AuthorityType::Police), 6)
+            .chain([(now, AuthorityType::Court)]);
+        let facts = TransparencyReportFacts::of(&report::transparency_report(approvals, now));
+        assert_eq!(
+            facts.rows.len(),
+            report::QUARTERS * AuthorityType::ALL.len()
+        );
+        assert_eq!((facts.quarters, facts.suppressed_below), (8, 5));
+        // (quarter, authority, published count)
+        let cases = [
+            ("2026-Q4", "COURT", "fewer than 5"),
+            ("2026-Q4", "POLICE", "6"),
+            ("2026-Q3", "POLICE", "fewer than 5"),
+            ("2025-Q1", "TAX", "fewer than 5"),
+        ];
+        for (quarter, authority, count) in cases {
+            let row = facts
+                .rows
+                .iter()
+                .find(|row| row.quarter == quarter && row.authority == authority)
+                .unwrap_or_else(|| panic!("no row {quarter} {authority}"));
+            assert_eq!(row.count, count, "{quarter} {authority}");
         }
     }
 

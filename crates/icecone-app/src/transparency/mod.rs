@@ -10,7 +10,7 @@
 pub mod facts;
 pub mod promises;
 
-pub use facts::{Deployment, DpoContact, Facts, Sources, Transport};
+pub use facts::{Deployment, DpoContact, Facts, FactsError, Sources, Transport};
 
 /// The published JSON Schema of `privacy.json` (`GET /schemas/privacy-v1.json`).
 pub const SCHEMA_JSON: &str = include_str!("../../../../docs/schemas/privacy-v1.schema.json");

@@ -358,6 +358,44 @@ pub(crate) struct PolicyPromise {
     tests: Vec<&'static str>,
 }
 
+/// One line of the retention schedule.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct RetentionEntry {
+    /// The table (a stable key for the line).
+    table: &'static str,
+    /// What it holds.
+    what: &'static str,
+    /// How long this deployment keeps it, in words.
+    how_long: String,
+    /// Why it is kept that long.
+    why: &'static str,
+}
+
+/// The transparency report of disclosures required by law.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct TransparencyReport {
+    /// How many quarters it covers, the current one included.
+    quarters: u32,
+    /// The smallest count published as a number; smaller ones read "fewer than" it.
+    suppressed_below: u32,
+    /// Every quarter's row for every authority type, newest quarter first.
+    rows: Vec<TransparencyReportRow>,
+}
+
+/// How many disclosures one type of authority obtained in one quarter.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct TransparencyReportRow {
+    /// The quarter (`2026-Q4`).
+    quarter: String,
+    /// Who asked.
+    authority_type: super::disclosures::AuthorityTypeValue,
+    /// How many were approved, as published: `12` or `fewer than 5`.
+    count: String,
+}
+
 /// The privacy policy in force: the same facts as `GET /privacy` and `GET /privacy.json`.
 pub(crate) struct PrivacyPolicy(Arc<Sources>, Facts);
 
@@ -399,14 +437,42 @@ impl PrivacyPolicy {
 
     /// The companies that process personal data on IceCone's behalf: the list in effect
     /// and the changes announced, each told to every account before it takes effect.
-    async fn subprocessors(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<super::subprocessors::Subprocessors, ApiError> {
-        let published = icecone_app::subprocessors::published(&services(ctx)?.store, Utc::now())
-            .await
-            .map_err(super::error::internal)?;
-        Ok(super::subprocessors::Subprocessors(published))
+    async fn subprocessors(&self) -> super::subprocessors::Subprocessors {
+        super::subprocessors::Subprocessors(self.1.subprocessors.published.clone())
+    }
+
+    /// How long each kind of personal data is kept and why, with this deployment's
+    /// periods: one entry per table of personal data.
+    async fn retention(&self) -> Vec<RetentionEntry> {
+        self.1
+            .retention
+            .iter()
+            .map(|entry| RetentionEntry {
+                table: entry.table,
+                what: entry.what,
+                how_long: entry.how_long.clone(),
+                why: entry.why,
+            })
+            .collect()
+    }
+
+    /// The disclosures required by law that were approved, per quarter and type of
+    /// authority, over the last quarters; small counts are published as "fewer than".
+    async fn transparency_report(&self) -> TransparencyReport {
+        let report = &self.1.transparency_report;
+        TransparencyReport {
+            quarters: report.quarters,
+            suppressed_below: report.suppressed_below,
+            rows: report
+                .rows
+                .iter()
+                .map(|row| TransparencyReportRow {
+                    quarter: row.quarter.clone(),
+                    authority_type: row.row.authority.into(),
+                    count: row.count.clone(),
+                })
+                .collect(),
+        }
     }
 
     /// Every purpose of processing, with its legal basis and the data it uses.
@@ -511,7 +577,7 @@ impl ConsentQuery {
     /// /privacy`. Public.
     async fn privacy_policy(&self, ctx: &Context<'_>) -> Result<PrivacyPolicy, ApiError> {
         let sources = services(ctx)?.transparency.clone();
-        let facts = sources.facts();
+        let facts = sources.facts(Utc::now()).await.map_err(internal)?;
         Ok(PrivacyPolicy(sources, facts))
     }
 }

@@ -11,11 +11,15 @@ use std::fmt::Write as _;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use icecone_app::mail::templates::escape;
+use icecone_app::transparency::facts::SubprocessorListFacts;
 use icecone_app::transparency::promises::{PromiseStatus, SECTIONS as PROMISE_SECTIONS};
 use icecone_app::transparency::{self, Facts};
 
+use chrono::Utc;
+
 use super::AppState;
 use super::page::page as html_page;
+use crate::graphql::error::{ErrorCode, INTERNAL_MESSAGE};
 
 /// A section's renderer: the section's HTML from the facts.
 type Render = fn(&Facts) -> String;
@@ -30,6 +34,21 @@ const SECTIONS: &[(&str, &str, Render)] = &[
     ),
     ("security", "How your data is protected", security),
     ("rights", "Your rights and how to exercise them", rights),
+    (
+        "retention",
+        "How long we keep your data, and why",
+        retention,
+    ),
+    (
+        "subprocessors",
+        "Who processes your data on our behalf",
+        subprocessors,
+    ),
+    (
+        "transparency-report",
+        "Disclosures required by law",
+        transparency_report,
+    ),
     ("dpo", "Our Data Protection Officer", dpo),
     ("history", "Versions of this policy", history),
     ("promises", "How each promise is kept", promises),
@@ -37,16 +56,42 @@ const SECTIONS: &[(&str, &str, Render)] = &[
 
 /// `GET /privacy`.
 pub(crate) async fn page(state: web::Data<AppState>) -> HttpResponse {
-    html_page(
-        StatusCode::OK,
-        "Privacy",
-        &render(&state.transparency.facts()),
-    )
+    match facts(&state).await {
+        Some(facts) => html_page(StatusCode::OK, "Privacy", &render(&facts)),
+        None => html_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "<p>The privacy page cannot be shown just now. Please try again later.</p>",
+        ),
+    }
 }
 
 /// `GET /privacy.json`.
 pub(crate) async fn json(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(state.transparency.facts())
+    match facts(&state).await {
+        Some(facts) => HttpResponse::Ok().json(facts),
+        None => HttpResponse::InternalServerError()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({ "error": {
+                "code": ErrorCode::InternalServerError.as_str(),
+                "message": INTERNAL_MESSAGE,
+            } })),
+    }
+}
+
+/// The facts now; a failure to read a stored part is logged (without internals reaching
+/// the answer) and is `None`, never a page with a section left empty.
+async fn facts(state: &AppState) -> Option<Facts> {
+    match state.transparency.facts(Utc::now()).await {
+        Ok(facts) => Some(facts),
+        Err(error) => {
+            tracing::error!(
+                error = %icecone_app::error_chain(&error),
+                "the privacy facts could not be assembled"
+            );
+            None
+        }
+    }
 }
 
 /// `GET /schemas/privacy-v1.json`.
@@ -247,6 +292,106 @@ fn rights(facts: &Facts) -> String {
                 escape(right.description),
                 escape(right.article),
                 format!("<code>{}</code>", escape(right.operation)),
+            ]
+        }),
+    ));
+    out
+}
+
+fn retention(facts: &Facts) -> String {
+    table(
+        "How long each kind of personal data is kept, as this deployment is configured",
+        &["Data", "What it is", "How long we keep it", "Why"],
+        facts.retention.iter().map(|entry| {
+            vec![
+                format!("<code>{}</code>", escape(entry.table)),
+                escape(entry.what),
+                escape(&entry.how_long),
+                escape(entry.why),
+            ]
+        }),
+    )
+}
+
+fn subprocessor_list(caption: &str, list: &SubprocessorListFacts) -> String {
+    let mut out = table(
+        caption,
+        &[
+            "Name",
+            "What it does",
+            "Data it receives",
+            "Where",
+            "Transfer safeguard",
+            "Agreement",
+        ],
+        list.entries.iter().map(|entry| {
+            vec![
+                escape(&entry.name),
+                escape(entry.purpose),
+                escape(&entry.data_categories.join(", ")),
+                escape(&entry.location),
+                escape(entry.transfer_mechanism),
+                escape(entry.agreement.as_deref().unwrap_or("none recorded")),
+            ]
+        }),
+    );
+    for (what, names) in [
+        ("Added", &list.added),
+        ("Removed", &list.removed),
+        ("Changed", &list.changed),
+    ] {
+        if !names.is_empty() {
+            let _ = writeln!(out, "<p>{what}: {}</p>", escape(&names.join(", ")));
+        }
+    }
+    out
+}
+
+fn subprocessors(facts: &Facts) -> String {
+    let published = &facts.subprocessors;
+    let mut out = match &published.current {
+        Some(current) => subprocessor_list(
+            &format!(
+                "The subprocessors in effect: version {}, since {}",
+                current.version, current.takes_effect_at
+            ),
+            current,
+        ),
+        None => "<p>No list of subprocessors has been published yet.</p>\n".to_owned(),
+    };
+    if published.upcoming.is_empty() {
+        out.push_str("<p>No change to this list is announced.</p>\n");
+    } else {
+        out.push_str(
+            "<p>Announced changes, each told to every account before it takes effect:</p>\n",
+        );
+        for upcoming in &published.upcoming {
+            out.push_str(&subprocessor_list(
+                &format!(
+                    "Version {}, taking effect {}",
+                    upcoming.version, upcoming.takes_effect_at
+                ),
+                upcoming,
+            ));
+        }
+    }
+    out
+}
+
+fn transparency_report(facts: &Facts) -> String {
+    let report = &facts.transparency_report;
+    let mut out = format!(
+        "<p>How many disclosures of personal data to public authorities, required by law, we approved in each of the last {} quarters, by type of authority. A count below {} is shown as \"fewer than {}\", so that no row can single out the few people a request concerned.</p>\n",
+        report.quarters, report.suppressed_below, report.suppressed_below
+    );
+    out.push_str(&table(
+        "Disclosures required by law, per quarter and type of authority",
+        &["Quarter", "Authority", "Disclosures approved"],
+        report.rows.iter().map(|row| {
+            vec![
+                escape(&row.quarter),
+                escape(row.authority),
+                escape(&row.count),
             ]
         }),
     ));
