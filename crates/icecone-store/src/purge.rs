@@ -10,9 +10,10 @@ use icecone_core::identity::throttle::HARD_STOP;
 use icecone_core::privacy_ticket::TicketStatus;
 use icecone_core::rights::DataRequestStatus;
 use icecone_core::usage::Period;
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::sea_query::{DynIden, Expr, ExprTrait, IntoIden, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -161,6 +162,52 @@ where
         .collect()
 }
 
+/// Deletes the rows of `P` matching `condition` with the rows of `children` (each a table
+/// and its column referring to `P`'s `key`), [`BATCH`] parents per transaction, children
+/// first; `deleted` is told each batch's ids once it is committed. Returns how many parents.
+async fn delete_with_children<P>(
+    db: &DatabaseConnection,
+    key: P::Column,
+    condition: Condition,
+    children: &[(DynIden, DynIden)],
+    mut deleted: impl FnMut(&[Uuid]),
+) -> Result<u64, StoreError>
+where
+    P: EntityTrait,
+{
+    let mut purged = 0;
+    loop {
+        let txn = db.begin().await.map_err(StoreError::Query)?;
+        let ids = batch_of_ids::<P>(&txn, key, condition.clone()).await?;
+        if !ids.is_empty() {
+            for (table, column) in children {
+                let delete = Query::delete()
+                    .from_table(table.clone())
+                    .and_where(Expr::col(column.clone()).is_in(ids.clone()))
+                    .to_owned();
+                txn.execute(&delete).await.map_err(StoreError::Query)?;
+            }
+            purged += P::delete_many()
+                .filter(key.is_in(ids.clone()))
+                .filter(condition.clone())
+                .exec(&txn)
+                .await
+                .map_err(StoreError::Query)?
+                .rows_affected;
+        }
+        txn.commit().await.map_err(StoreError::Query)?;
+        deleted(&ids);
+        if (ids.len() as u64) < BATCH {
+            return Ok(purged);
+        }
+    }
+}
+
+/// A child table and its column referring to a purged parent.
+fn child(table: impl IntoIden, column: impl IntoIden) -> (DynIden, DynIden) {
+    (table.into_iden(), column.into_iden())
+}
+
 impl Store {
     /// Deletes every refresh token that expired before `now`, spent or not: a spent token
     /// matters until it expires (its reuse ends the session); after that any use of it is
@@ -200,36 +247,21 @@ impl Store {
                     .add(session::Column::LastRefreshedAt.lt(refreshed_before))
                     .add(session::Column::Id.not_in_subquery(live_tokens)),
             );
-        let mut purged = 0;
-        loop {
-            let txn = self.db.begin().await.map_err(StoreError::Query)?;
-            let ids =
-                batch_of_ids::<session::Entity>(&txn, session::Column::Id, ended.clone()).await?;
-            if ids.is_empty() {
-                txn.commit().await.map_err(StoreError::Query)?;
-                return Ok(purged);
-            }
-            refresh_token::Entity::delete_many()
-                .filter(refresh_token::Column::SessionId.is_in(ids.clone()))
-                .exec(&txn)
-                .await
-                .map_err(StoreError::Query)?;
-            let count = session::Entity::delete_many()
-                .filter(session::Column::Id.is_in(ids.clone()))
-                .filter(ended.clone())
-                .exec(&txn)
-                .await
-                .map_err(StoreError::Query)?
-                .rows_affected;
-            txn.commit().await.map_err(StoreError::Query)?;
-            for id in &ids {
-                self.cache.forget_session(*id);
-            }
-            purged += count;
-            if (ids.len() as u64) < BATCH {
-                return Ok(purged);
-            }
-        }
+        delete_with_children::<session::Entity>(
+            &self.db,
+            session::Column::Id,
+            ended,
+            &[child(
+                refresh_token::Entity,
+                refresh_token::Column::SessionId,
+            )],
+            |ids| {
+                for id in ids {
+                    self.cache.forget_session(*id);
+                }
+            },
+        )
+        .await
     }
 
     /// Deletes every MFA challenge that expired before `now`, used or not. Returns how many.
@@ -327,33 +359,17 @@ impl Store {
                     .add(privacy_ticket::Column::AccountId.is_null())
                     .add(privacy_ticket::Column::AccountId.not_in_subquery(held_accounts())),
             );
-        let mut purged = 0;
-        loop {
-            let txn = self.db.begin().await.map_err(StoreError::Query)?;
-            let ids = batch_of_ids::<privacy_ticket::Entity>(
-                &txn,
-                privacy_ticket::Column::Id,
-                closed.clone(),
-            )
-            .await?;
-            if !ids.is_empty() {
-                privacy_ticket_event::Entity::delete_many()
-                    .filter(privacy_ticket_event::Column::TicketId.is_in(ids.clone()))
-                    .exec(&txn)
-                    .await
-                    .map_err(StoreError::Query)?;
-                purged += privacy_ticket::Entity::delete_many()
-                    .filter(privacy_ticket::Column::Id.is_in(ids.clone()))
-                    .exec(&txn)
-                    .await
-                    .map_err(StoreError::Query)?
-                    .rows_affected;
-            }
-            txn.commit().await.map_err(StoreError::Query)?;
-            if (ids.len() as u64) < BATCH {
-                return Ok(purged);
-            }
-        }
+        delete_with_children::<privacy_ticket::Entity>(
+            &self.db,
+            privacy_ticket::Column::Id,
+            closed,
+            &[child(
+                privacy_ticket_event::Entity,
+                privacy_ticket_event::Column::TicketId,
+            )],
+            |_| {},
+        )
+        .await
     }
 
     /// Deletes the data subject requests finished before `cutoff`, with their history and
@@ -370,43 +386,24 @@ impl Store {
             )
             .add(data_request::Column::CompletedAt.lt(cutoff))
             .add(data_request::Column::AccountId.not_in_subquery(held_accounts()));
-        let mut purged = 0;
-        loop {
-            let txn = self.db.begin().await.map_err(StoreError::Query)?;
-            let ids = batch_of_ids::<data_request::Entity>(
-                &txn,
-                data_request::Column::Id,
-                finished.clone(),
-            )
-            .await?;
-            if !ids.is_empty() {
-                data_export_chunk::Entity::delete_many()
-                    .filter(data_export_chunk::Column::RequestId.is_in(ids.clone()))
-                    .exec(&txn)
-                    .await
-                    .map_err(StoreError::Query)?;
-                data_export::Entity::delete_many()
-                    .filter(data_export::Column::RequestId.is_in(ids.clone()))
-                    .exec(&txn)
-                    .await
-                    .map_err(StoreError::Query)?;
-                data_request_event::Entity::delete_many()
-                    .filter(data_request_event::Column::RequestId.is_in(ids.clone()))
-                    .exec(&txn)
-                    .await
-                    .map_err(StoreError::Query)?;
-                purged += data_request::Entity::delete_many()
-                    .filter(data_request::Column::Id.is_in(ids.clone()))
-                    .exec(&txn)
-                    .await
-                    .map_err(StoreError::Query)?
-                    .rows_affected;
-            }
-            txn.commit().await.map_err(StoreError::Query)?;
-            if (ids.len() as u64) < BATCH {
-                return Ok(purged);
-            }
-        }
+        delete_with_children::<data_request::Entity>(
+            &self.db,
+            data_request::Column::Id,
+            finished,
+            &[
+                child(
+                    data_export_chunk::Entity,
+                    data_export_chunk::Column::RequestId,
+                ),
+                child(data_export::Entity, data_export::Column::RequestId),
+                child(
+                    data_request_event::Entity,
+                    data_request_event::Column::RequestId,
+                ),
+            ],
+            |_| {},
+        )
+        .await
     }
 
     /// Deletes the throttling counters with no attempt since `cutoff`, except a person's
