@@ -448,6 +448,11 @@ pub trait ProviderAdapter: fmt::Debug + Send + Sync {
     fn policy(&self) -> &ProviderPolicy;
     /// Whether the adapter can take requests now (for example, whether it has an API key).
     fn is_available(&self) -> bool;
+    /// The model this deployment uses for each kind of content the adapter generates, with
+    /// its family. Adapters that declare none are their own family for routing.
+    fn models(&self) -> Vec<super::ModelRoute> {
+        Vec::new()
+    }
     /// Whether the adapter authenticates with an API key (the built-in `local` does not).
     fn takes_credential(&self) -> bool {
         false

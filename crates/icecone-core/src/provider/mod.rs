@@ -84,6 +84,55 @@ impl Capability {
     }
 }
 
+/// A family of models: the same models reached by different routes share one (Stability's
+/// image models through Stability's own API or through a cloud platform, say). The router
+/// uses it to prefer, among the routes to one family, the one whose terms keep more of the
+/// promises; `providers` publishes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModelFamily(&'static str);
+
+impl ModelFamily {
+    /// IceCone's built-in offline generator.
+    pub const LOCAL: Self = Self("local");
+    /// OpenAI's GPT text models.
+    pub const OPENAI_GPT: Self = Self("openai-gpt");
+    /// OpenAI's image models.
+    pub const OPENAI_IMAGE: Self = Self("openai-image");
+    /// Stability AI's image models (Stable Image, Stable Diffusion).
+    pub const STABILITY: Self = Self("stability");
+    /// Luma's video models (Dream Machine, Ray).
+    pub const LUMA: Self = Self("luma");
+    /// Runway's video models (Gen).
+    pub const RUNWAY: Self = Self("runway");
+    /// HeyGen's avatar video models.
+    pub const HEYGEN: Self = Self("heygen");
+    /// Amazon's Nova models.
+    pub const AMAZON_NOVA: Self = Self("amazon-nova");
+
+    /// The family's stable name, as `providers` publishes it.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for ModelFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A model a provider runs for one kind of content in this deployment: the route's model
+/// parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelRoute {
+    /// The kind of content.
+    pub capability: Capability,
+    /// The provider's id of the model, as configured.
+    pub model: String,
+    /// The family the model belongs to.
+    pub family: ModelFamily,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
