@@ -39,7 +39,7 @@ async fn three_views(app: &TestApp) -> (String, Value, Value) {
 }
 
 /// The schema's complaints about `document`.
-async fn schema_errors(app: &TestApp, document: &Value) -> Vec<String> {
+pub(crate) async fn schema_errors(app: &TestApp, document: &Value) -> Vec<String> {
     let answer = app
         .send(app.client.get(app.url("/schemas/privacy-v1.json")))
         .await;

@@ -579,3 +579,184 @@ async fn docs_providers_md_tables_every_claim_with_its_quote_url_and_read_date()
          put each under its provider's heading:{missing}"
     );
 }
+
+/// The operator's agreement with Stability, as the subprocessors file holds it.
+const STABILITY_AGREEMENT: &str = r#"
+[[agreement]]
+provider = "stability"
+reference = "SA-ENT-2026-118"
+signed_on = 2026-10-01
+no_training = true
+retention_days = 0
+region = "EU"
+"#;
+
+#[tokio::test]
+async fn an_agreement_excluding_training_makes_a_route_eligible_visibly_and_a_refusal_names_what_is_missing()
+ {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(
+            "/v2beta/stable-image/generate/core",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "image/png")
+                .insert_header("finish-reason", "SUCCESS")
+                .set_body_bytes(icecone_provider_http::testing::ONE_PIXEL_PNG.to_vec()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let files = tempfile::tempdir().expect("a directory");
+    let file = files.path().join("subprocessors.toml");
+    std::fs::write(&file, STABILITY_AGREEMENT).expect("the file");
+    let base = server.uri();
+    let app = TestApp::spawn_with(|settings| {
+        settings.subprocessors_file = Some(file.clone());
+        settings.providers.set(StabilitySettings {
+            api_key: Some(SecretString::from("sk-stability-test")),
+            base_url: base.clone(),
+            ..StabilitySettings::default()
+        });
+        settings.providers.set(LumaSettings {
+            api_key: Some(SecretString::from("luma-test-key")),
+            base_url: base.clone(),
+            ..LumaSettings::default()
+        });
+    })
+    .await;
+
+    // `providers` publishes the effective claims and the agreement that set them; the
+    // quote still shows the provider's own terms.
+    let body = app
+        .query(
+            "{ providers { id trainingUse retention { kind } region zeroDataRetentionContract \
+             agreements { reference signedOn clauses { kind days region } } \
+             models { kind model family } sources { claim quote agreement } } }",
+        )
+        .await
+        .json();
+    assert!(body.get("errors").is_none(), "{body}");
+    let stability = provider(&body, "stability");
+    assert_eq!(stability["trainingUse"], "NO", "{stability}");
+    assert_eq!(stability["retention"]["kind"], "NONE", "{stability}");
+    assert_eq!(stability["region"], "European Union", "{stability}");
+    assert_eq!(stability["zeroDataRetentionContract"], false);
+    assert_eq!(
+        stability["agreements"],
+        serde_json::json!([{
+            "reference": "SA-ENT-2026-118",
+            "signedOn": "2026-10-01",
+            "clauses": [
+                { "kind": "NO_TRAINING", "days": null, "region": null },
+                { "kind": "RETENTION_AT_MOST_DAYS", "days": 0, "region": null },
+                { "kind": "REGION", "days": null, "region": "EU" },
+            ],
+        }])
+    );
+    assert_eq!(
+        stability["models"],
+        serde_json::json!([{ "kind": "IMAGE", "model": "core", "family": "stability" }])
+    );
+    let set_by: Vec<(&str, &serde_json::Value)> = stability["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .map(|source| {
+            (
+                source["claim"].as_str().expect("claim"),
+                &source["agreement"],
+            )
+        })
+        .collect();
+    let agreed = serde_json::json!("SA-ENT-2026-118");
+    let terms = serde_json::Value::Null;
+    assert_eq!(
+        set_by,
+        [
+            ("TRAINING_USE", &agreed),
+            ("RETENTION", &agreed),
+            ("ZERO_DATA_RETENTION", &terms),
+            ("OUTPUT_RETENTION", &terms),
+            ("REGION", &agreed),
+            ("ONWARD_PROCESSORS", &terms),
+        ]
+    );
+    // Luma has no agreement: its published terms stand.
+    let luma = provider(&body, "luma");
+    assert_eq!(luma["trainingUse"], "UNKNOWN");
+    assert_eq!(luma["agreements"], serde_json::json!([]));
+
+    // The agreement makes Stability eligible: an image named for it is generated there.
+    let Person {
+        access_token: token,
+        ..
+    } = app.person("picture-maker@example.com").await;
+    let image = app
+        .graphql(
+            Some(&token),
+            "mutation($input: GenerateImageInput!) { generateImage(input: $input) { id provider { id } status } }",
+            serde_json::json!({ "input": { "prompt": "a lighthouse at dawn", "provider": "stability" } }),
+        )
+        .await;
+    assert!(image.get("errors").is_none(), "{image}");
+    assert_eq!(
+        image["data"]["generateImage"]["provider"]["id"],
+        "stability"
+    );
+
+    // Luma may not take a video, and the refusal says what it lacks.
+    let video = app
+        .graphql(
+            Some(&token),
+            "mutation($input: GenerateVideoInput!) { generateVideo(input: $input) { id } }",
+            serde_json::json!({ "input": { "prompt": "waves", "provider": "luma" } }),
+        )
+        .await;
+    let error = &video["errors"][0];
+    assert_eq!(
+        error["extensions"]["code"], "NO_COMPLIANT_PROVIDER",
+        "{video}"
+    );
+    assert_eq!(
+        error["extensions"]["refused"],
+        serde_json::json!([{ "provider": "luma", "missing": "NO_TRAINING" }]),
+        "{video}"
+    );
+    let message = error["message"].as_str().expect("a message");
+    assert!(
+        message.contains("luma needs terms or an agreement that exclude training"),
+        "{message}"
+    );
+
+    // `/privacy` and `/privacy.json` show the agreement with its reference.
+    let json = app
+        .send(app.client.get(app.url("/privacy.json")))
+        .await
+        .json();
+    assert_eq!(
+        crate::privacy_page::schema_errors(&app, &json).await,
+        Vec::<String>::new()
+    );
+    let published = json["providers"]
+        .as_array()
+        .expect("providers")
+        .iter()
+        .find(|provider| provider["id"] == "stability")
+        .expect("stability");
+    assert_eq!(published["trainingUse"], "NO");
+    assert_eq!(published["agreements"][0]["reference"], "SA-ENT-2026-118");
+    assert_eq!(
+        published["agreements"][0]["clauses"],
+        serde_json::json!([
+            "our data is not used for training",
+            "nothing is kept once a request is answered",
+            "processing stays in the European Union",
+        ])
+    );
+    assert_eq!(published["sources"][0]["agreement"], "SA-ENT-2026-118");
+    let html = app.send(app.client.get(app.url("/privacy"))).await.text;
+    assert!(html.contains("Our agreements with Stability AI"), "{html}");
+    assert!(html.contains("SA-ENT-2026-118"));
+}

@@ -11,7 +11,9 @@ use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
     GenerationRequest, Output, Prompt, ProviderError, Submission, TextRequest,
 };
-use icecone_core::provider::routing::{BreakerPolicy, DegradationPolicy, Ineligible, RetryPolicy};
+use icecone_core::provider::routing::{
+    BreakerPolicy, DegradationPolicy, Ineligible, Missing, RetryPolicy,
+};
 use icecone_gateway::config::Settings;
 use icecone_provider_openai::OpenAiSettings;
 use secrecy::SecretString;
@@ -135,7 +137,12 @@ async fn openai_without_a_zdr_contract_is_refused_whatever_retention_window_the_
                 requested: Some(id("openai")),
                 refused: vec![(
                     id("openai"),
-                    Refusal::Ineligible(Ineligible::RetentionUnbounded)
+                    Refusal::Ineligible(
+                        Ineligible::RetentionUnbounded,
+                        Missing::RetentionBound {
+                            at_most_days: max_days
+                        }
+                    )
                 )],
             },
             "window {max_days}"

@@ -5,7 +5,7 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-use icecone_core::provider::policy::ZdrContract;
+use icecone_core::provider::agreement::Agreement;
 use icecone_core::usage::Plans;
 use icecone_provider_http::settings::AdapterConfig;
 
@@ -127,7 +127,7 @@ pub struct GenerationsConfig {
     pub default_max_tokens: u32,
 }
 
-/// The AI providers: how to reach them, this deployment's contracts with them and the
+/// The AI providers: how to reach them, this deployment's agreements with them and the
 /// promises every routed request must meet.
 #[derive(Debug, Clone)]
 pub struct ProvidersConfig {
@@ -138,8 +138,9 @@ pub struct ProvidersConfig {
     /// Each registered external provider's checked configuration, in the order of
     /// [`crate::providers::REGISTRY`]; a provider without a key is here too.
     pub adapters: Vec<Arc<dyn AdapterConfig>>,
-    /// The zero-data-retention contracts this deployment holds.
-    pub zdr_contracts: Vec<ZdrContract>,
+    /// This deployment's agreements with providers: those of the subprocessors file, then
+    /// the zero-data-retention contracts of the providers' settings.
+    pub agreements: Vec<Agreement>,
     /// How long the local provider's video jobs run before they are ready.
     pub local_video_delay: Duration,
 }

@@ -103,9 +103,9 @@ pub fn registry(
             Region::Unknown => Location::Unknown,
         };
         let agreement = effective
-            .contract
-            .as_ref()
-            .and_then(|contract| Agreement::parse(contract.reference()).ok());
+            .agreements
+            .first()
+            .and_then(|agreement| Agreement::parse(agreement.reference()).ok());
         entries.push(Subprocessor::of_provider(
             adapter.id().clone(),
             Name::parse(adapter.name())?,

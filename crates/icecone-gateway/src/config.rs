@@ -31,6 +31,7 @@ use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::net::Cidr;
 use icecone_core::origins::AllowedOrigins;
+use icecone_core::provider::agreement::Agreement;
 use icecone_core::provider::outbound::OutboundPolicy;
 use icecone_core::settings::SettingDoc;
 use icecone_core::trusted_documents::{Manifest, ManifestError};
@@ -889,6 +890,7 @@ impl Settings {
                     ))
                 })
         };
+        let agreements;
         let subprocessors = {
             let file = self
                 .subprocessors_file
@@ -896,6 +898,7 @@ impl Settings {
                 .map(subprocessors::read)
                 .transpose()?
                 .unwrap_or_default();
+            agreements = file.agreements;
             SubprocessorsConfig {
                 operator: file.entries,
                 takes_effect_on: file.takes_effect_on,
@@ -1028,6 +1031,7 @@ impl Settings {
             self.max_provider_retention_days,
             self.provider_timeout_seconds,
             &self.providers,
+            agreements,
             local_video_delay,
         )?;
         Ok(Config {
@@ -1373,12 +1377,14 @@ impl Default for WsLimits {
 }
 
 /// The providers' settings checked: each registered provider's section prepared into its
-/// adapter's configuration and the contract recorded for it.
+/// adapter's configuration, and the agreements of the subprocessors file followed by the
+/// zero-data-retention contract recorded in each section.
 fn providers_config(
     env: Environment,
     max_retention_days: u32,
     timeout_seconds: u64,
     sections: &ProviderSections,
+    mut agreements: Vec<Agreement>,
     local_video_delay: Duration,
 ) -> Result<ProvidersConfig, ConfigError> {
     if timeout_seconds == 0 {
@@ -1391,7 +1397,6 @@ fn providers_config(
         plain_http_allowed: env == Environment::Development,
     };
     let mut adapters = Vec::new();
-    let mut zdr_contracts = Vec::new();
     for section in sections.iter() {
         let prepared = section.prepare(&deployment).map_err(|error| {
             let message = match registration(section.id()) {
@@ -1401,13 +1406,13 @@ fn providers_config(
             ConfigError::Invalid(message)
         })?;
         adapters.push(prepared.config);
-        zdr_contracts.extend(prepared.contract);
+        agreements.extend(prepared.contract);
     }
     Ok(ProvidersConfig {
         max_retention_days,
         timeout: deployment.timeout,
         adapters,
-        zdr_contracts,
+        agreements,
         local_video_delay,
     })
 }
@@ -2174,7 +2179,7 @@ mod tests {
             .expect("OpenAI is configured");
         assert!(openai.api_key.is_none());
         assert_eq!(openai.base_url, "https://api.openai.com/v1");
-        assert!(config.providers.zdr_contracts.is_empty());
+        assert!(config.providers.agreements.is_empty());
         let config = settings(
             "max_provider_retention_days = 30\nprovider_timeout_seconds = 7\n\
              [providers.openai]\napi_key = \"sk-sentinel-key\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
@@ -2190,12 +2195,9 @@ mod tests {
         assert_eq!(openai.base_url, "http://127.0.0.1:9/v1");
         assert_eq!(openai.timeout, Duration::from_secs(7));
         assert_eq!(config.providers.max_retention_days, 30);
-        assert_eq!(config.providers.zdr_contracts.len(), 1);
-        assert_eq!(config.providers.zdr_contracts[0].reference(), "ZDR-2026-7");
-        assert_eq!(
-            config.providers.zdr_contracts[0].provider().as_str(),
-            "openai"
-        );
+        assert_eq!(config.providers.agreements.len(), 1);
+        assert_eq!(config.providers.agreements[0].reference(), "ZDR-2026-7");
+        assert_eq!(config.providers.agreements[0].provider().as_str(), "openai");
         let stability = config
             .providers
             .adapter::<StabilityConfig>()
@@ -2217,7 +2219,7 @@ mod tests {
                 .is_none(),
             "a blank key is no key"
         );
-        assert!(blank.providers.zdr_contracts.is_empty());
+        assert!(blank.providers.agreements.is_empty());
         for (toml, named) in [
             (
                 "[providers.openai]\nbase_url = \"ftp://x\"",

@@ -348,7 +348,8 @@ impl Components {
                 provider = %adapter.id(),
                 available = adapter.is_available(),
                 zero_data_retention = entry.effective().zero_data_retention(),
-                zdr_contract = entry.effective().contract.is_some(),
+                zdr_contract = entry.effective().zero_data_retention_agreement(),
+                agreements = entry.effective().agreements.len(),
                 "AI provider adapter"
             );
         }

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::ProviderAdapter;
-use icecone_core::provider::policy::ZdrContract;
+use icecone_core::provider::agreement::Agreement;
 use icecone_core::settings::SettingDoc;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::{
@@ -335,13 +335,14 @@ pub trait ProviderSettings:
 }
 
 /// A provider's checked settings: its adapter's configuration and the deployment's
-/// zero-data-retention contract with it, if one is recorded.
+/// zero-data-retention contract with it, if one is recorded (an [`Agreement`] with that one
+/// clause).
 #[derive(Debug)]
 pub struct Prepared {
     /// What the adapter is built from.
     pub config: Arc<dyn AdapterConfig>,
     /// The contract recorded in `zdr_contract`.
-    pub contract: Option<ZdrContract>,
+    pub contract: Option<Agreement>,
 }
 
 /// One provider's section as read, whatever the provider ([`ProviderSettings`] made
@@ -387,7 +388,7 @@ impl<S: ProviderSettings> Section for S {
                     SettingError::invalid("zdr_contract", "must be 1 to 200 printable characters")
                 };
                 let provider = ProviderId::parse(S::ID).map_err(|_| invalid())?;
-                Some(ZdrContract::new(provider, &reference).map_err(|_| invalid())?)
+                Some(Agreement::zero_data_retention(provider, &reference).map_err(|_| invalid())?)
             }
         };
         let config = self.config(Access {

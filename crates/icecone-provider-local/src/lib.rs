@@ -31,7 +31,7 @@ use icecone_core::provider::policy::{
     Claim, DataCategory, OutputRetention, Processors, ProviderPolicy, Region, Retention,
     TrainingUse, ZdrArrangement,
 };
-use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::provider::{Capability, ModelFamily, ModelRoute, ProviderId};
 
 mod png;
 
@@ -238,6 +238,18 @@ impl ProviderAdapter for LocalProvider {
 
     fn is_available(&self) -> bool {
         true
+    }
+
+    fn models(&self) -> Vec<ModelRoute> {
+        POLICY
+            .capabilities
+            .iter()
+            .map(|&capability| ModelRoute {
+                capability,
+                model: ID.to_owned(),
+                family: ModelFamily::LOCAL,
+            })
+            .collect()
     }
 
     fn submit<'a>(&'a self, request: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {

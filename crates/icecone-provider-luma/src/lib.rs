@@ -18,7 +18,7 @@ use icecone_core::provider::adapter::{
 };
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, ProviderPolicy};
-use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::provider::{Capability, ModelFamily, ModelRoute, ProviderId};
 use icecone_core::settings::SettingDoc;
 use icecone_provider_http::settings::{
     Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, model_id,
@@ -247,6 +247,14 @@ impl ProviderAdapter for LumaProvider {
 
     fn is_available(&self) -> bool {
         self.base.has_key()
+    }
+
+    fn models(&self) -> Vec<ModelRoute> {
+        vec![ModelRoute {
+            capability: Capability::Video,
+            model: self.config.model.clone(),
+            family: ModelFamily::LUMA,
+        }]
     }
 
     fn takes_credential(&self) -> bool {

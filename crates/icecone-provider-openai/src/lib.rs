@@ -18,7 +18,7 @@ use icecone_core::provider::policy::{
     Claim, DataCategory, OutputRetention, Processor, Processors, ProviderPolicy, Region, Retention,
     TrainingUse, ZdrArrangement,
 };
-use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::provider::{Capability, ModelFamily, ModelRoute, ProviderId};
 use icecone_core::settings::SettingDoc;
 use icecone_provider_http::settings::{
     Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, model_id,
@@ -324,6 +324,21 @@ impl ProviderAdapter for OpenAiProvider {
 
     fn is_available(&self) -> bool {
         self.base.has_key()
+    }
+
+    fn models(&self) -> Vec<ModelRoute> {
+        vec![
+            ModelRoute {
+                capability: Capability::Text,
+                model: self.config.text_model.clone(),
+                family: ModelFamily::OPENAI_GPT,
+            },
+            ModelRoute {
+                capability: Capability::Image,
+                model: self.config.image_model.clone(),
+                family: ModelFamily::OPENAI_IMAGE,
+            },
+        ]
     }
 
     fn takes_credential(&self) -> bool {

@@ -18,7 +18,7 @@ use icecone_core::provider::adapter::{
 };
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{Claim, DataCategory, OutputRetention, ProviderPolicy};
-use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::provider::{Capability, ModelFamily, ModelRoute, ProviderId};
 use icecone_core::settings::SettingDoc;
 use icecone_provider_http::settings::{
     Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, model_id,
@@ -289,6 +289,19 @@ impl ProviderAdapter for RunwayProvider {
 
     fn is_available(&self) -> bool {
         self.base.has_key()
+    }
+
+    /// Both of its models make videos: from a prompt alone (when configured) and from an
+    /// image.
+    fn models(&self) -> Vec<ModelRoute> {
+        let text = self.config.text_model.iter();
+        text.chain(std::iter::once(&self.config.image_model))
+            .map(|model| ModelRoute {
+                capability: Capability::Video,
+                model: model.clone(),
+                family: ModelFamily::RUNWAY,
+            })
+            .collect()
     }
 
     fn takes_credential(&self) -> bool {

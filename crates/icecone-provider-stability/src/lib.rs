@@ -18,7 +18,7 @@ use icecone_core::provider::adapter::{
 };
 use icecone_core::provider::credential::ApiCredential;
 use icecone_core::provider::policy::{Claim, DataCategory, ProviderPolicy};
-use icecone_core::provider::{Capability, ProviderId};
+use icecone_core::provider::{Capability, ModelFamily, ModelRoute, ProviderId};
 use icecone_core::settings::SettingDoc;
 use icecone_provider_http::settings::{
     Access, AccessSettings, AdapterConfig, ProviderSettings, Registered, SettingError, redacted,
@@ -298,6 +298,14 @@ impl ProviderAdapter for StabilityProvider {
 
     fn is_available(&self) -> bool {
         self.base.has_key()
+    }
+
+    fn models(&self) -> Vec<ModelRoute> {
+        vec![ModelRoute {
+            capability: Capability::Image,
+            model: self.config.model.as_str().to_owned(),
+            family: ModelFamily::STABILITY,
+        }]
     }
 
     fn takes_credential(&self) -> bool {

@@ -1,5 +1,5 @@
 //! The AI provider adapters this gateway runs with, each with its effective policy (the
-//! declared policy with this deployment's contracts applied), the [`REGISTRY`] of the
+//! declared policy with this deployment's agreements applied), the [`REGISTRY`] of the
 //! external providers it can be configured with, and the [`router::Router`] that picks one
 //! for a request.
 
@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use icecone_core::provider::adapter::ProviderAdapter;
+use icecone_core::provider::agreement::Agreement;
 use icecone_core::provider::policy::{EffectivePolicy, effective_policy};
+use icecone_core::provider::{Capability, ModelFamily, ModelRoute};
 use icecone_provider_http::settings::Registration;
 use icecone_provider_local::LocalProvider;
 
@@ -28,23 +30,40 @@ pub static REGISTRY: &[&dyn Registration] = &[
     &icecone_provider_heygen::REGISTRATION,
 ];
 
-/// An adapter with the policy our requests to it are held to.
+/// An adapter with the policy our requests to it are held to and the models it runs.
 #[derive(Debug, Clone)]
 pub struct Entry {
     adapter: Arc<dyn ProviderAdapter>,
     /// Shared: `providers` answers with every entry, and a clone must not copy the
     /// policy's claims and sources.
     effective: Arc<EffectivePolicy>,
+    /// The adapter's models per kind, asked once.
+    models: Arc<[ModelRoute]>,
 }
 
 impl Entry {
-    /// Pairs an adapter with its declared policy and the deployment's contracts.
-    pub fn new(
-        adapter: Arc<dyn ProviderAdapter>,
-        contracts: &[icecone_core::provider::policy::ZdrContract],
-    ) -> Self {
-        let effective = Arc::new(effective_policy(adapter.id(), adapter.policy(), contracts));
-        Self { adapter, effective }
+    /// Pairs an adapter with its declared policy and the deployment's agreements.
+    pub fn new(adapter: Arc<dyn ProviderAdapter>, agreements: &[Agreement]) -> Self {
+        let effective = Arc::new(effective_policy(adapter.id(), adapter.policy(), agreements));
+        let models = adapter.models().into();
+        Self {
+            adapter,
+            effective,
+            models,
+        }
+    }
+
+    /// The model this deployment uses for each kind the adapter generates.
+    pub fn models(&self) -> &[ModelRoute] {
+        &self.models
+    }
+
+    /// The family of the model used for `kind`, where the adapter declares one.
+    pub fn family(&self, kind: Capability) -> Option<ModelFamily> {
+        self.models
+            .iter()
+            .find(|model| model.capability == kind)
+            .map(|model| model.family)
     }
 
     /// The adapter.
@@ -73,6 +92,6 @@ pub fn entries(config: &ProvidersConfig) -> anyhow::Result<Vec<Entry>> {
     }
     Ok(adapters
         .into_iter()
-        .map(|adapter| Entry::new(adapter, &config.zdr_contracts))
+        .map(|adapter| Entry::new(adapter, &config.agreements))
         .collect())
 }

@@ -6,7 +6,10 @@
 //! are retried with core's jittered backoff (honouring `Retry-After`) for a bounded number
 //! of attempts; each provider has a circuit breaker; when a provider fails, the request
 //! falls back to the next eligible provider only, and only when no provider was named.
-//! External providers are preferred over `local`, which is the last resort. A provider that
+//! External providers are preferred over `local`, which is the last resort; among the
+//! eligible routes to one model family (Stability's models through Stability or through a
+//! cloud platform, say), the one whose terms are stronger comes first (core's
+//! `prefer_within_families`). A provider that
 //! answers that the model configured for a kind is unavailable (retired, unknown) is logged
 //! for the operator with the setting to change and not asked for that kind again for
 //! [`DegradationPolicy::retry_after`] (core's `after_failure` and `DegradedKinds`); the
@@ -20,7 +23,7 @@ use icecone_core::provider::adapter::{
 };
 use icecone_core::provider::routing::{
     AfterFailure, BreakerPolicy, CircuitBreaker, Constraints, DegradationPolicy, DegradedKinds,
-    Ineligible, RetryPolicy, after_failure, eligible,
+    Ineligible, Missing, RetryPolicy, after_failure, eligible, prefer_within_families,
 };
 use icecone_core::provider::{Capability, ProviderId};
 use icecone_core::settings::provider_variable;
@@ -60,8 +63,9 @@ impl RouterSettings {
 /// Why a provider was not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// Its effective policy does not meet the promises or the request.
-    Ineligible(Ineligible),
+    /// Its effective policy does not meet the promises or the request, and what it lacks
+    /// (the clause of its terms or of an agreement that would make it eligible).
+    Ineligible(Ineligible, Missing),
     /// It is not configured (for example, it has no API key).
     NotAvailable,
 }
@@ -174,7 +178,8 @@ impl Router {
             capability: request.capability(),
             max_retention_days: self.settings.max_retention_days,
         };
-        eligible(entry.effective(), &constraints).map_err(Refusal::Ineligible)?;
+        eligible(entry.effective(), &constraints)
+            .map_err(|why| Refusal::Ineligible(why, why.missing(&constraints)))?;
         if entry.adapter().is_available() {
             Ok(())
         } else {
@@ -233,7 +238,15 @@ impl Router {
                         refused,
                     });
                 }
-                eligible
+                let kind = request.capability();
+                let routes: Vec<_> = eligible
+                    .iter()
+                    .map(|&i| (self.entries[i].family(kind), self.entries[i].effective()))
+                    .collect();
+                prefer_within_families(&routes)
+                    .into_iter()
+                    .map(|position| eligible[position])
+                    .collect()
             }
         })
     }
@@ -396,6 +409,8 @@ mod tests {
         ZdrArrangement,
     };
 
+    use icecone_core::provider::{ModelFamily, ModelRoute};
+
     use super::*;
 
     const DAY: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 29) {
@@ -434,6 +449,7 @@ mod tests {
         id: ProviderId,
         policy: ProviderPolicy,
         available: bool,
+        family: Option<ModelFamily>,
         script: Mutex<VecDeque<ProviderError>>,
         calls: AtomicUsize,
     }
@@ -444,9 +460,17 @@ mod tests {
                 id: ProviderId::parse(id).expect("valid id"),
                 policy,
                 available: true,
+                family: None,
                 script: Mutex::new(failures.into()),
                 calls: AtomicUsize::new(0),
             })
+        }
+
+        /// An adapter whose text model belongs to `family`.
+        fn of_family(id: &str, policy: ProviderPolicy, family: ModelFamily) -> Arc<Self> {
+            let mut adapter = Arc::into_inner(Self::new(id, policy, vec![])).expect("new");
+            adapter.family = Some(family);
+            Arc::new(adapter)
         }
 
         fn calls(&self) -> usize {
@@ -466,6 +490,16 @@ mod tests {
         }
         fn is_available(&self) -> bool {
             self.available
+        }
+        fn models(&self) -> Vec<ModelRoute> {
+            self.family
+                .into_iter()
+                .map(|family| ModelRoute {
+                    capability: Capability::Text,
+                    model: format!("{}-model", self.id),
+                    family,
+                })
+                .collect()
         }
         fn submit<'a>(&'a self, _: &'a GenerationRequest) -> ProviderFuture<'a, Submission> {
             self.calls.fetch_add(1, Ordering::SeqCst);
@@ -525,15 +559,55 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn among_routes_to_one_model_family_the_one_with_stronger_terms_is_tried_first() {
+        let family = ModelFamily::STABILITY;
+        let local = Scripted::new("local", COMPLIANT, vec![]);
+        let direct = Scripted::of_family("direct", KEEPS_30_DAYS, family);
+        let other = Scripted::of_family("other", COMPLIANT, ModelFamily::LUMA);
+        let platform = Scripted::of_family("platform", COMPLIANT, family);
+        let router = router(
+            &[
+                local.clone(),
+                direct.clone(),
+                other.clone(),
+                platform.clone(),
+            ],
+            30,
+        );
+        // Unnamed: the platform's route (nothing kept) to the family before the direct one
+        // (30 days), in the family's place ahead of the other family; `local` last.
+        let routed = router.route(&request(), None).await.expect("routed");
+        assert_eq!(routed.provider, id("platform"));
+        assert_eq!(
+            router.choose(&request(), None).expect("chosen"),
+            id("platform")
+        );
+        let order = router.candidates(&request(), None).expect("eligible");
+        let ids: Vec<&str> = order
+            .iter()
+            .map(|&i| router.entries()[i].adapter().id().as_str())
+            .collect();
+        assert_eq!(ids, ["platform", "direct", "other", "local"]);
+        // Named, the direct route is used as asked: preference never overrides a choice.
+        let routed = router
+            .route(&request(), Some(&id("direct")))
+            .await
+            .expect("routed");
+        assert_eq!(routed.provider, id("direct"));
+        assert_eq!((direct.calls(), platform.calls(), other.calls()), (1, 1, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn an_explicit_provider_that_fails_the_promises_is_refused_never_replaced() {
         let unknown = Scripted::new("unknown-training", TRAINING_UNKNOWN, vec![]);
         let keeps = Scripted::new("keeps", KEEPS_30_DAYS, vec![]);
         let local = Scripted::new("local", COMPLIANT, vec![]);
         let router = router(&[local.clone(), unknown.clone(), keeps.clone()], 0);
-        for (named, reason) in [
+        for (named, reason, missing) in [
             (
                 "unknown-training",
                 Ineligible::TrainingUse(TrainingUse::Unknown),
+                Missing::NoTraining,
             ),
             (
                 "keeps",
@@ -541,6 +615,7 @@ mod tests {
                     days: 30,
                     allowed: 0,
                 },
+                Missing::RetentionBound { at_most_days: 0 },
             ),
         ] {
             let error = router
@@ -551,7 +626,7 @@ mod tests {
                 error,
                 RouteError::NoCompliantProvider {
                     requested: Some(id(named)),
-                    refused: vec![(id(named), Refusal::Ineligible(reason))],
+                    refused: vec![(id(named), Refusal::Ineligible(reason, missing))],
                 }
             );
         }

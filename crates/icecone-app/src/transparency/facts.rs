@@ -8,6 +8,8 @@ use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::consent::{LegalBasis, Purpose};
 use icecone_core::crypto::aead::Algorithm;
 use icecone_core::disclosure::report::{self, ReportRow};
+use icecone_core::provider::ModelRoute;
+use icecone_core::provider::agreement::Clause;
 use icecone_core::provider::policy::{
     ClaimName, EffectivePolicy, OutputRetention, Processors, Region, Retention, TrainingUse,
     ZdrArrangement,
@@ -216,6 +218,7 @@ impl Sources {
                         entry.adapter().id().as_str(),
                         entry.adapter().name(),
                         entry.effective(),
+                        entry.models(),
                     )
                 })
                 .collect(),
@@ -376,6 +379,10 @@ pub struct ProviderFacts {
     pub zero_data_retention: bool,
     /// Whether this deployment holds a zero-data-retention contract with it.
     pub zero_data_retention_contract: bool,
+    /// This deployment's agreements with it, which can make a claim stronger than its terms.
+    pub agreements: Vec<AgreementFacts>,
+    /// The model used for each kind it generates, with the model's family.
+    pub models: Vec<ModelFacts>,
     /// How zero data retention can be had from it, in words.
     pub zero_data_retention_arrangement: &'static str,
     /// What becomes of outputs it holds for us, in words.
@@ -400,10 +407,50 @@ pub struct SourceFacts {
     pub checked_on: String,
     /// The sentence, verbatim, when the page could be read.
     pub quote: Option<&'static str>,
+    /// The reference of this deployment's agreement that sets the claim instead of the
+    /// provider's terms, where one does.
+    pub agreement: Option<String>,
+}
+
+/// A deployment's agreement with a provider.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgreementFacts {
+    /// The operator's reference.
+    pub reference: String,
+    /// The day it was signed (`YYYY-MM-DD`), when recorded.
+    pub signed_on: Option<String>,
+    /// What it grants, in words.
+    pub clauses: Vec<String>,
+}
+
+/// A model a provider runs for one kind of content.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelFacts {
+    /// The kind of content.
+    pub kind: &'static str,
+    /// The provider's id of the model.
+    pub model: String,
+    /// The model's family (the same models reached by another route share it).
+    pub family: &'static str,
+}
+
+/// An agreement's clause in words.
+pub fn describe_clause(clause: Clause) -> String {
+    match clause {
+        Clause::NoTraining => "our data is not used for training".to_owned(),
+        Clause::ZeroDataRetention => {
+            "the provider's zero-data-retention arrangement applies".to_owned()
+        }
+        Clause::RetentionAtMostDays(0) => "nothing is kept once a request is answered".to_owned(),
+        Clause::RetentionAtMostDays(days) => format!("our data is kept at most {days} days"),
+        Clause::Region(region) => format!("processing stays in the {}", region.name()),
+    }
 }
 
 impl ProviderFacts {
-    fn of(id: &str, name: &str, policy: &EffectivePolicy) -> Self {
+    fn of(id: &str, name: &str, policy: &EffectivePolicy, models: &[ModelRoute]) -> Self {
         Self {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -416,7 +463,28 @@ impl ProviderFacts {
             },
             retention: describe_retention(policy.retention.value()),
             zero_data_retention: policy.zero_data_retention(),
-            zero_data_retention_contract: policy.contract.is_some(),
+            zero_data_retention_contract: policy.zero_data_retention_agreement(),
+            agreements: policy
+                .agreements
+                .iter()
+                .map(|agreement| AgreementFacts {
+                    reference: agreement.reference().to_owned(),
+                    signed_on: agreement.signed_on().map(|day| day.to_string()),
+                    clauses: agreement
+                        .clause_list()
+                        .into_iter()
+                        .map(describe_clause)
+                        .collect(),
+                })
+                .collect(),
+            models: models
+                .iter()
+                .map(|model| ModelFacts {
+                    kind: model.capability.as_str(),
+                    model: model.model.clone(),
+                    family: model.family.as_str(),
+                })
+                .collect(),
             zero_data_retention_arrangement: match policy.zero_data_retention_arrangement.value() {
                 ZdrArrangement::Inherent => "nothing is kept whatever is arranged",
                 ZdrArrangement::PerRequest => "asked for with each request",
@@ -463,6 +531,9 @@ impl ProviderFacts {
                     url: source.url,
                     checked_on: source.checked_on.to_string(),
                     quote: source.quote,
+                    agreement: policy
+                        .granted_by(claim)
+                        .map(|agreement| agreement.reference().to_owned()),
                 })
                 .collect(),
         }

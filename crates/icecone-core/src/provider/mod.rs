@@ -1,7 +1,8 @@
 //! AI providers as the rest of IceCone sees them.
 //!
 //! - [`policy`]: a provider's declared data-handling policy (every claim with its source and
-//!   date), this deployment's contracts with providers, and the effective policy made of both.
+//!   date) and the effective policy made of it and this deployment's agreements.
+//! - [`agreement`]: this deployment's agreements with providers, as typed clauses.
 //! - [`adapter`]: the provider-neutral requests and outputs, the typed [`adapter::ProviderError`]
 //!   and the dyn-compatible [`adapter::ProviderAdapter`] trait every adapter crate implements.
 //! - [`routing`]: the router's decisions as pure functions — eligibility under the
@@ -12,6 +13,7 @@
 use std::fmt;
 
 pub mod adapter;
+pub mod agreement;
 pub mod credential;
 pub mod outbound;
 pub mod policy;

@@ -2,13 +2,12 @@
 //! what this deployment's contracts change about it.
 //!
 //! An adapter declares its provider's [`ProviderPolicy`]; the gateway combines it with the
-//! [`ZdrContract`]s this deployment holds into an [`EffectivePolicy`] with
+//! [`Agreement`]s this deployment holds into an [`EffectivePolicy`] with
 //! [`effective_policy`]. Only the effective policy is published and used for routing.
-
-use std::fmt;
 
 use chrono::NaiveDate;
 
+use super::agreement::{Agreement, RetentionClause};
 use super::{Capability, ProviderId};
 
 /// The most words a quoted sentence may have: enough to carry a claim, short enough to be
@@ -226,7 +225,7 @@ pub enum ZdrArrangement {
     /// retention.
     PerRequest,
     /// Granted to an organisation or project by contract with the provider: it holds only
-    /// for deployments that record a [`ZdrContract`], and only with the documented
+    /// for deployments that record an [`Agreement`] granting it, and only with the documented
     /// `exceptions`.
     ByContract {
         /// When the provider keeps data despite the contract, in its text's words.
@@ -329,57 +328,6 @@ pub struct ProviderPolicy {
     pub onward_processors: Claim<Processors>,
 }
 
-/// A deployment's zero-data-retention contract with a provider, as configured by the
-/// operator (`ICECONE_<PROVIDER>_ZDR_CONTRACT`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ZdrContract {
-    provider: ProviderId,
-    reference: String,
-}
-
-/// Why a contract record cannot be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a contract reference is 1 to 200 printable characters")]
-pub struct InvalidContractReference;
-
-impl ZdrContract {
-    /// The longest reference accepted.
-    pub const MAX_REFERENCE_LEN: usize = 200;
-
-    /// Records that this deployment holds a zero-data-retention contract with `provider`,
-    /// known by `reference` (for example the provider's approval or order number).
-    pub fn new(provider: ProviderId, reference: &str) -> Result<Self, InvalidContractReference> {
-        let reference = reference.trim();
-        let printable = reference.chars().all(|c| !c.is_control());
-        if reference.is_empty() || reference.chars().count() > Self::MAX_REFERENCE_LEN || !printable
-        {
-            return Err(InvalidContractReference);
-        }
-        Ok(Self {
-            provider,
-            reference: reference.to_owned(),
-        })
-    }
-
-    /// The provider the contract is with.
-    pub fn provider(&self) -> &ProviderId {
-        &self.provider
-    }
-
-    /// The operator's reference of the contract.
-    pub fn reference(&self) -> &str {
-        &self.reference
-    }
-}
-
-impl fmt::Debug for ZdrContract {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ZdrContract")
-            .field("provider", &self.provider)
-            .finish_non_exhaustive()
-    }
-}
-
 /// The policy our requests to a provider are actually held to: the declared policy with
 /// this deployment's contracts applied. Only this is published and used for routing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -394,8 +342,10 @@ pub struct EffectivePolicy {
     pub retention: Claim<Retention>,
     /// How zero data retention can be had from the provider.
     pub zero_data_retention_arrangement: Claim<ZdrArrangement>,
-    /// The contract that removed retention, when one did.
-    pub contract: Option<ZdrContract>,
+    /// The deployment's agreements with the provider (in the order configured).
+    pub agreements: Vec<Agreement>,
+    /// Which claims an agreement set, with the index of that agreement in `agreements`.
+    granted: Vec<(ClaimName, usize)>,
     /// What becomes of outputs the provider holds for us to fetch.
     pub output_retention: Claim<OutputRetention>,
     /// Where the provider processes or hosts the data.
@@ -409,6 +359,23 @@ impl EffectivePolicy {
     /// from the documented exceptions ([`Retention::exceptions`]).
     pub fn zero_data_retention(&self) -> bool {
         matches!(self.retention.value(), Retention::None { .. })
+    }
+
+    /// The agreement that set `claim`, where one did (rather than the provider's terms).
+    pub fn granted_by(&self, claim: ClaimName) -> Option<&Agreement> {
+        self.granted
+            .iter()
+            .find(|(granted, _)| *granted == claim)
+            .and_then(|&(_, index)| self.agreements.get(index))
+    }
+
+    /// Whether the provider's zero-data-retention arrangement is in force for our requests
+    /// through an agreement of this deployment.
+    pub fn zero_data_retention_agreement(&self) -> bool {
+        self.granted_by(ClaimName::Retention)
+            .is_some_and(|agreement| {
+                agreement.clauses().retention == Some(RetentionClause::ZeroDataRetention)
+            })
     }
 
     /// Every claim with its name, in the order `providers` lists their sources.
@@ -444,44 +411,106 @@ pub enum ClaimName {
     OnwardProcessors,
 }
 
-/// The declared policy of `provider` with the contracts of this deployment applied.
+/// What a retention bound an agreement grants is kept for, as a policy reads.
+pub const AGREED_RETENTION_CONDITION: &str = "as bounded by this deployment's agreement";
+
+/// The declared policy of `provider` with this deployment's agreements applied, clause by
+/// clause. An agreement only ever makes a claim stronger:
 ///
-/// A zero-data-retention contract changes retention to [`Retention::None`] — with the
-/// arrangement's documented exceptions — only where the provider grants zero data
-/// retention [`ZdrArrangement::ByContract`]; the claim rests on the provider's sentence
-/// that describes the arrangement. A contract with another provider, or with a provider
-/// that has no such arrangement, changes nothing.
+/// - **Training**: `no_training` makes training use [`TrainingUse::No`].
+/// - **Retention**: the zero-data-retention clause makes retention [`Retention::None`] —
+///   with the arrangement's documented exceptions, resting on the provider's sentence that
+///   describes it — only where the provider grants zero data retention
+///   [`ZdrArrangement::ByContract`]; elsewhere it changes nothing. A bound of `n` days
+///   replaces a declared retention only when the declared one is longer, open-ended or
+///   unknown (`0` days: nothing kept).
+/// - **Region**: the agreed region replaces the declared one.
+///
+/// Agreements with other providers change nothing. Where two agreements set one claim, the
+/// stronger wins; at equal strength the first listed.
 pub fn effective_policy(
     provider: &ProviderId,
     declared: &ProviderPolicy,
-    contracts: &[ZdrContract],
+    agreements: &[Agreement],
 ) -> EffectivePolicy {
-    let by_contract = match declared.zero_data_retention.value() {
-        ZdrArrangement::ByContract { exceptions } => Some(exceptions),
-        _ => None,
-    };
-    let contract = contracts
+    let agreements: Vec<Agreement> = agreements
         .iter()
-        .find(|contract| contract.provider() == provider)
-        .filter(|_| by_contract.is_some())
-        .cloned();
-    let retention = match (&contract, by_contract) {
-        (Some(_), Some(exceptions)) => Claim {
-            value: Retention::None { exceptions },
-            source: *declared.zero_data_retention.source(),
-        },
-        _ => declared.retention,
-    };
+        .filter(|agreement| agreement.provider() == provider)
+        .cloned()
+        .collect();
+    let mut granted = Vec::new();
+    let mut training_use = declared.training_use;
+    let mut retention = declared.retention;
+    let mut region = declared.region;
+    for (index, agreement) in agreements.iter().enumerate() {
+        let clauses = agreement.clauses();
+        if clauses.no_training && training_use.value() != TrainingUse::No {
+            training_use.value = TrainingUse::No;
+            granted.push((ClaimName::TrainingUse, index));
+        }
+        if let Some(clause) = clauses.retention
+            && let Some(agreed) = agreed_retention(clause, declared)
+            && stronger(agreed.value, retention.value)
+        {
+            retention = agreed;
+            granted.retain(|(claim, _)| *claim != ClaimName::Retention);
+            granted.push((ClaimName::Retention, index));
+        }
+        if let Some(agreed) = clauses.region
+            && !granted.iter().any(|(claim, _)| *claim == ClaimName::Region)
+        {
+            region.value = Region::Disclosed(agreed.name());
+            granted.push((ClaimName::Region, index));
+        }
+    }
     EffectivePolicy {
         capabilities: declared.capabilities,
         data_categories: declared.data_categories,
-        training_use: declared.training_use,
+        training_use,
         retention,
         zero_data_retention_arrangement: declared.zero_data_retention,
-        contract,
+        agreements,
+        granted,
         output_retention: declared.output_retention,
-        region: declared.region,
+        region,
         onward_processors: declared.onward_processors,
+    }
+}
+
+/// The retention claim a clause grants against `declared` terms, if it has effect there.
+fn agreed_retention(
+    clause: RetentionClause,
+    declared: &ProviderPolicy,
+) -> Option<Claim<Retention>> {
+    match clause {
+        RetentionClause::ZeroDataRetention => match declared.zero_data_retention.value() {
+            ZdrArrangement::ByContract { exceptions } => Some(Claim {
+                value: Retention::None { exceptions },
+                source: *declared.zero_data_retention.source(),
+            }),
+            _ => None,
+        },
+        RetentionClause::AtMostDays(0) => Some(Claim {
+            value: Retention::None { exceptions: &[] },
+            source: *declared.retention.source(),
+        }),
+        RetentionClause::AtMostDays(max_days) => Some(Claim {
+            value: Retention::Bounded {
+                max_days,
+                condition: AGREED_RETENTION_CONDITION,
+            },
+            source: *declared.retention.source(),
+        }),
+    }
+}
+
+/// Whether `agreed` retention promises more than `current`: a shorter bound than a longer,
+/// open-ended or unknown one.
+fn stronger(agreed: Retention, current: Retention) -> bool {
+    match (agreed.bound_days(), current.bound_days()) {
+        (Some(agreed), Some(current)) => agreed < current,
+        (Some(_), None) => true,
+        (None, _) => false,
     }
 }
 
@@ -529,14 +558,15 @@ mod tests {
     #[test]
     fn contracts_change_retention_only_where_the_provider_grants_it_by_contract() {
         let openai = id("openai");
-        let with_contract = [ZdrContract::new(openai.clone(), "ZDR-2026-001").expect("valid")];
-        let other_contract = [ZdrContract::new(id("other"), "ZDR-9").expect("valid")];
+        let with_contract =
+            [Agreement::zero_data_retention(openai.clone(), "ZDR-2026-001").expect("valid")];
+        let other_contract = [Agreement::zero_data_retention(id("other"), "ZDR-9").expect("valid")];
         let contract_none = Retention::None { exceptions: SAFETY };
         // (arrangement, declared retention, contracts, effective retention, source, contract applied)
         type Case<'a> = (
             ZdrArrangement,
             Retention,
-            &'a [ZdrContract],
+            &'a [Agreement],
             Retention,
             &'static str,
             bool,
@@ -595,7 +625,7 @@ mod tests {
             );
             assert_eq!(effective.retention.value(), expected, "{case}");
             assert_eq!(effective.retention.source().url, url, "{case}");
-            assert_eq!(effective.contract.is_some(), applied, "{case}");
+            assert_eq!(effective.zero_data_retention_agreement(), applied, "{case}");
             assert_eq!(
                 effective.zero_data_retention(),
                 matches!(expected, Retention::None { .. }),
@@ -664,15 +694,122 @@ mod tests {
     }
 
     #[test]
-    fn a_contract_reference_is_short_printable_text_and_stays_out_of_debug_output() {
-        let openai = id("openai");
-        assert!(ZdrContract::new(openai.clone(), "").is_err());
-        assert!(ZdrContract::new(openai.clone(), "   ").is_err());
-        assert!(ZdrContract::new(openai.clone(), "a\nb").is_err());
-        assert!(ZdrContract::new(openai.clone(), &"x".repeat(201)).is_err());
-        let contract = ZdrContract::new(openai, " ORDER-42 ").expect("valid");
-        assert_eq!(contract.reference(), "ORDER-42");
-        assert!(!format!("{contract:?}").contains("ORDER-42"));
+    fn agreements_strengthen_the_declared_terms_clause_by_clause_and_name_themselves() {
+        use super::super::agreement::WrittenAgreement;
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).expect("valid");
+        let agreement = |provider: &'static str,
+                         reference: &'static str,
+                         no_training: bool,
+                         retention_days: Option<i64>,
+                         region: Option<&'static str>| {
+            Agreement::parse(
+                WrittenAgreement {
+                    provider,
+                    reference,
+                    signed_on: "2026-10-01",
+                    no_training,
+                    retention_days,
+                    region,
+                    ..WrittenAgreement::default()
+                },
+                today,
+            )
+            .expect("valid")
+        };
+        let mut trains = declared(ZdrArrangement::Unavailable, OPEN);
+        trains.training_use = Claim::read(TrainingUse::Yes, TERMS, "We may train on it.", DAY);
+        let runway = id("runway");
+        let bounded_7 = Retention::Bounded {
+            max_days: 7,
+            condition: AGREED_RETENTION_CONDITION,
+        };
+        let eu = Region::Disclosed("European Union");
+        // (case, agreements, training, retention, region, granted: training/retention/region)
+        type Case = (
+            &'static str,
+            Vec<Agreement>,
+            TrainingUse,
+            Retention,
+            Region,
+            [Option<&'static str>; 3],
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "none",
+                vec![],
+                TrainingUse::Yes,
+                OPEN,
+                Region::Unknown,
+                [None; 3],
+            ),
+            (
+                "another provider's",
+                vec![agreement("stability", "S-1", true, Some(0), Some("EU"))],
+                TrainingUse::Yes,
+                OPEN,
+                Region::Unknown,
+                [None; 3],
+            ),
+            (
+                "no training only",
+                vec![agreement("runway", "R-1", true, None, None)],
+                TrainingUse::No,
+                OPEN,
+                Region::Unknown,
+                [Some("R-1"), None, None],
+            ),
+            (
+                "every clause",
+                vec![agreement("runway", "R-1", true, Some(7), Some("EU"))],
+                TrainingUse::No,
+                bounded_7,
+                eu,
+                [Some("R-1"), Some("R-1"), Some("R-1")],
+            ),
+            (
+                "zero days",
+                vec![agreement("runway", "R-1", false, Some(0), None)],
+                TrainingUse::Yes,
+                NONE,
+                Region::Unknown,
+                [None, Some("R-1"), None],
+            ),
+            (
+                "the stronger of two bounds wins",
+                vec![
+                    agreement("runway", "R-1", false, Some(7), None),
+                    agreement("runway", "R-2", true, Some(30), None),
+                    agreement("runway", "R-3", false, Some(0), Some("US")),
+                ],
+                TrainingUse::No,
+                NONE,
+                Region::Disclosed("United States"),
+                [Some("R-2"), Some("R-3"), Some("R-3")],
+            ),
+        ];
+        for (case, agreements, training, retention, region, granted) in cases {
+            let effective = effective_policy(&runway, &trains, &agreements);
+            assert_eq!(effective.training_use.value(), training, "{case}");
+            assert_eq!(effective.retention.value(), retention, "{case}");
+            assert_eq!(effective.region.value(), region, "{case}");
+            let by = |claim| effective.granted_by(claim).map(Agreement::reference);
+            assert_eq!(
+                [
+                    by(ClaimName::TrainingUse),
+                    by(ClaimName::Retention),
+                    by(ClaimName::Region)
+                ],
+                granted,
+                "{case}"
+            );
+            assert!(!effective.zero_data_retention_agreement(), "{case}");
+        }
+        // A bound longer than the declared one changes nothing.
+        let keeps_30 = declared(ZdrArrangement::Unavailable, ABUSE);
+        let longer = [agreement("runway", "R-9", false, Some(60), None)];
+        let effective = effective_policy(&runway, &keeps_30, &longer);
+        assert_eq!(effective.retention.value(), ABUSE);
+        assert_eq!(effective.granted_by(ClaimName::Retention), None);
     }
 
     #[test]

@@ -7,9 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::Capability;
 use super::adapter::ProviderError;
-use super::policy::{EffectivePolicy, Retention, TrainingUse};
+use super::policy::{EffectivePolicy, OutputRetention, Retention, TrainingUse};
+use super::{Capability, ModelFamily};
 
 /// What a request demands of a provider: the capability it needs and the deployment's
 /// promises. Training use must always be [`TrainingUse::No`]: IceCone's policy promises
@@ -67,6 +67,78 @@ pub fn eligible(policy: &EffectivePolicy, constraints: &Constraints) -> Result<(
         None if retention == Retention::Unknown => Err(Ineligible::RetentionUnknown),
         None => Err(Ineligible::RetentionUnbounded),
     }
+}
+
+/// What a refused provider lacks for a request, as `NO_COMPLIANT_PROVIDER` names it: the
+/// clause of its terms, or of an agreement with it, that would make it eligible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// It does not generate this kind of content: nothing can be agreed.
+    Capability(Capability),
+    /// Terms, or an agreement, that exclude training on our data.
+    NoTraining,
+    /// Terms, or an agreement, that bound how long it keeps our data to at most this many
+    /// days.
+    RetentionBound {
+        /// The deployment's maximum.
+        at_most_days: u32,
+    },
+}
+
+impl Ineligible {
+    /// What the provider would need for a request under `constraints`.
+    pub fn missing(self, constraints: &Constraints) -> Missing {
+        match self {
+            Self::MissingCapability(capability) => Missing::Capability(capability),
+            Self::TrainingUse(_) => Missing::NoTraining,
+            Self::RetentionUnknown | Self::RetentionUnbounded | Self::RetentionTooLong { .. } => {
+                Missing::RetentionBound {
+                    at_most_days: constraints.max_retention_days,
+                }
+            }
+        }
+    }
+}
+
+/// How strongly an eligible route's terms keep the promises beyond what eligibility
+/// demands; smaller is stronger: the shorter retention bound first, then outputs that are
+/// not held for us to fetch, then outputs deleted on request over outputs that expire.
+pub fn terms_rank(policy: &EffectivePolicy) -> (u32, u32) {
+    let retention = policy.retention.value().bound_days().unwrap_or(u32::MAX);
+    let output = match policy.output_retention.value() {
+        OutputRetention::Inline => 0,
+        OutputRetention::DeleteOnRequest => 1,
+        OutputRetention::Expires { max_hours } => 2u32.saturating_add(max_hours),
+        OutputRetention::Unknown => u32::MAX,
+    };
+    (retention, output)
+}
+
+/// The order in which to try eligible routes, given in order of preference with the model
+/// family each uses for the request (`None`: a family of its own). Among the routes to one
+/// family, the one whose terms are stronger ([`terms_rank`]) comes first, in the place of
+/// that family's first route; routes of different families keep their order, and routes of
+/// equal strength too.
+pub fn prefer_within_families(routes: &[(Option<ModelFamily>, &EffectivePolicy)]) -> Vec<usize> {
+    let mut order: Vec<usize> = Vec::with_capacity(routes.len());
+    let mut placed = vec![false; routes.len()];
+    for first in 0..routes.len() {
+        if placed[first] {
+            continue;
+        }
+        let mut family: Vec<usize> = match routes[first].0 {
+            Some(name) => (first..routes.len())
+                .filter(|&i| !placed[i] && routes[i].0 == Some(name))
+                .collect(),
+            None => vec![first],
+        };
+        family.sort_by_key(|&i| terms_rank(routes[i].1));
+        for &i in &family {
+            placed[i] = true;
+        }
+        order.extend(family);
+    }
+    order
 }
 
 /// How transient failures are retried: exponential backoff with jitter, honouring a
@@ -348,7 +420,10 @@ impl CircuitBreaker {
 mod tests {
     use chrono::NaiveDate;
 
-    use super::super::policy::{Claim, DataCategory, OutputRetention, ZdrArrangement};
+    use super::super::ProviderId;
+    use super::super::policy::{
+        Claim, DataCategory, ProviderPolicy, ZdrArrangement, effective_policy,
+    };
     use super::*;
 
     const DAY: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 28) {
@@ -357,23 +432,27 @@ mod tests {
     };
     const URL: &str = "https://provider.example/terms";
 
-    fn policy(training: TrainingUse, retention: Retention) -> EffectivePolicy {
-        EffectivePolicy {
+    fn declared(training: TrainingUse, retention: Retention) -> ProviderPolicy {
+        ProviderPolicy {
             capabilities: &[Capability::Text, Capability::Image],
             data_categories: &[DataCategory::UserContentPrivate],
             training_use: Claim::read(training, URL, "Training.", DAY),
             retention: Claim::read(retention, URL, "Retention.", DAY),
-            zero_data_retention_arrangement: Claim::read(
+            zero_data_retention: Claim::read(
                 ZdrArrangement::ByContract { exceptions: &[] },
                 URL,
                 "By contract.",
                 DAY,
             ),
-            contract: None,
             output_retention: Claim::read(OutputRetention::Inline, URL, "Inline.", DAY),
             region: Claim::unread(URL, "not stated", DAY),
             onward_processors: Claim::unread(URL, "not stated", DAY),
         }
+    }
+
+    fn policy(training: TrainingUse, retention: Retention) -> EffectivePolicy {
+        let provider = ProviderId::parse("provider").expect("valid");
+        effective_policy(&provider, &declared(training, retention), &[])
     }
 
     const THIRTY: Retention = Retention::Bounded {
@@ -641,5 +720,84 @@ mod tests {
             }
         );
         assert!(breaker.try_acquire(at(63)));
+    }
+    #[test]
+    fn a_refusal_names_the_clause_that_would_make_the_provider_eligible() {
+        let constraints = Constraints {
+            capability: Capability::Image,
+            max_retention_days: 30,
+        };
+        let cases = [
+            (
+                Ineligible::MissingCapability(Capability::Video),
+                Missing::Capability(Capability::Video),
+            ),
+            (
+                Ineligible::TrainingUse(TrainingUse::Yes),
+                Missing::NoTraining,
+            ),
+            (
+                Ineligible::TrainingUse(TrainingUse::Unknown),
+                Missing::NoTraining,
+            ),
+            (
+                Ineligible::RetentionUnknown,
+                Missing::RetentionBound { at_most_days: 30 },
+            ),
+            (
+                Ineligible::RetentionUnbounded,
+                Missing::RetentionBound { at_most_days: 30 },
+            ),
+            (
+                Ineligible::RetentionTooLong {
+                    days: 90,
+                    allowed: 30,
+                },
+                Missing::RetentionBound { at_most_days: 30 },
+            ),
+        ];
+        for (refusal, missing) in cases {
+            assert_eq!(refusal.missing(&constraints), missing, "{refusal:?}");
+        }
+    }
+
+    #[test]
+    fn among_routes_to_one_family_the_stronger_terms_come_first_in_the_familys_place() {
+        use TrainingUse::No;
+        let zero = policy(No, NONE);
+        let thirty = policy(No, THIRTY);
+        let mut expiring = declared(No, NONE);
+        expiring.output_retention = Claim::read(
+            OutputRetention::Expires { max_hours: 24 },
+            URL,
+            "Expires.",
+            DAY,
+        );
+        let provider = ProviderId::parse("provider").expect("valid");
+        let expiring = effective_policy(&provider, &expiring, &[]);
+        let stability = Some(ModelFamily::STABILITY);
+        let luma = Some(ModelFamily::LUMA);
+        // (routes in preference order, expected order)
+        type Case<'a> = (Vec<(Option<ModelFamily>, &'a EffectivePolicy)>, Vec<usize>);
+        let cases: Vec<Case<'_>> = vec![
+            (vec![], vec![]),
+            (vec![(stability, &thirty)], vec![0]),
+            // The direct route (30 days) and the platform route (nothing kept) to one family.
+            (vec![(stability, &thirty), (stability, &zero)], vec![1, 0]),
+            // Another family between them keeps its place after the family.
+            (
+                vec![(stability, &thirty), (luma, &zero), (stability, &zero)],
+                vec![2, 0, 1],
+            ),
+            // Routes without a family are never grouped.
+            (vec![(None, &thirty), (None, &zero)], vec![0, 1]),
+            // Equal retention: outputs inline before outputs that wait at a URL.
+            (vec![(luma, &expiring), (luma, &zero)], vec![1, 0]),
+            // Equal strength keeps the given order.
+            (vec![(luma, &zero), (luma, &zero)], vec![0, 1]),
+        ];
+        for (routes, expected) in cases {
+            assert_eq!(prefer_within_families(&routes), expected, "{expected:?}");
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! The subprocessors file (`subprocessors_file`, `ICECONE_SUBPROCESSORS_FILE`).
 //!
+//! It also holds the deployment's agreements with AI providers (`[[agreement]]`), next to
+//! the list they belong with: an agreement is what the operator signed with a processor.
+//!
 //! TOML, because operators write and review it by hand: comments beside an entry (why it
 //! is there, who signed the agreement), dates as dates, no quoting of keys, and the same
 //! format as `icecone.toml`. Every entry is parsed by core (`Subprocessor::parse`); a fault
@@ -18,11 +21,23 @@
 //! transfer = "none_needed"
 //! agreement = "AV-Vertrag 2026-03-14"
 //! since = 2026-03-14
+//!
+//! # An agreement with an AI provider beyond its published terms: it can make a claim of
+//! # the provider's policy stronger, clause by clause (core's `provider::agreement`).
+//! [[agreement]]
+//! provider = "stability"
+//! reference = "Stability AI Enterprise Agreement SA-2026-118"
+//! signed_on = 2026-10-01
+//! no_training = true
+//! retention_days = 0
+//! region = "EU"
 //! ```
 
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
+use icecone_app::providers::REGISTRY;
+use icecone_core::provider::agreement::{Agreement, AgreementError, WrittenAgreement};
 use icecone_core::subprocessor::{Registry, Subprocessor, SubprocessorError, Written};
 use serde::Deserialize;
 use toml::Spanned;
@@ -36,6 +51,8 @@ pub(super) struct SubprocessorsFile {
     pub(super) entries: Vec<Subprocessor>,
     /// The day the list is to take effect, if given.
     pub(super) takes_effect_on: Option<NaiveDate>,
+    /// The deployment's agreements with AI providers.
+    pub(super) agreements: Vec<Agreement>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +61,20 @@ struct FileText {
     takes_effect_on: Option<Spanned<toml::Value>>,
     #[serde(default)]
     subprocessor: Vec<EntryText>,
+    #[serde(default)]
+    agreement: Vec<AgreementText>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgreementText {
+    provider: Spanned<String>,
+    reference: Spanned<String>,
+    signed_on: Spanned<toml::Value>,
+    no_training: Option<Spanned<bool>>,
+    zero_data_retention: Option<Spanned<bool>>,
+    retention_days: Option<Spanned<i64>>,
+    region: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -167,9 +198,70 @@ pub(super) fn parse(text: &str) -> Result<SubprocessorsFile, String> {
             .map_or(1, |entry| line_of(text, entry.name.span().start));
         return Err(format!("line {twice}: {error}"));
     }
+    let agreements = file
+        .agreement
+        .iter()
+        .map(|written| agreement(text, written))
+        .collect::<Result<_, _>>()?;
     Ok(SubprocessorsFile {
         entries,
         takes_effect_on,
+        agreements,
+    })
+}
+
+/// One `[[agreement]]`, parsed by core, with a provider this gateway can be configured with.
+fn agreement(text: &str, written: &AgreementText) -> Result<Agreement, String> {
+    let at = |span: std::ops::Range<usize>| line_of(text, span.start);
+    let provider = written.provider.get_ref().trim();
+    if super::registration(provider).is_none() {
+        let known: Vec<&str> = REGISTRY
+            .iter()
+            .map(|registration| registration.id())
+            .collect();
+        return Err(format!(
+            "line {}: `provider` must be one of the AI providers this gateway can be configured with ({})",
+            at(written.provider.span()),
+            known.join(", ")
+        ));
+    }
+    let signed_on = date(written.signed_on.get_ref()).unwrap_or_default();
+    let parsed = Agreement::parse(
+        WrittenAgreement {
+            provider,
+            reference: written.reference.get_ref(),
+            signed_on: &signed_on,
+            no_training: written
+                .no_training
+                .as_ref()
+                .is_some_and(|set| *set.get_ref()),
+            zero_data_retention: written
+                .zero_data_retention
+                .as_ref()
+                .is_some_and(|set| *set.get_ref()),
+            retention_days: written.retention_days.as_ref().map(|days| *days.get_ref()),
+            region: written
+                .region
+                .as_ref()
+                .map(|region| region.get_ref().as_str()),
+        },
+        Utc::now().date_naive(),
+    );
+    parsed.map_err(|error| {
+        let span = match error {
+            AgreementError::InvalidProvider => Some(written.provider.span()),
+            AgreementError::InvalidReference => Some(written.reference.span()),
+            AgreementError::InvalidSignedOn | AgreementError::SignedInTheFuture => {
+                Some(written.signed_on.span())
+            }
+            AgreementError::TwoRetentionClauses | AgreementError::InvalidRetentionDays => {
+                written.retention_days.as_ref().map(Spanned::span)
+            }
+            AgreementError::UnknownRegion => written.region.as_ref().map(Spanned::span),
+            AgreementError::NoClause => None,
+        };
+        let span = span.unwrap_or_else(|| written.provider.span());
+        format!("line {}: {error}", at(span))
     })
 }
 
@@ -282,11 +374,81 @@ since = "2026-02-01"
     }
 
     #[test]
+    fn agreements_are_read_clause_by_clause_and_a_bad_one_is_refused_naming_its_line() {
+        let agreement = "\n[[agreement]]\nprovider = \"runway\"\nreference = \"RW-ENT-7\"\nsigned_on = 2026-10-01\nno_training = true\nretention_days = 30\nregion = \"eu\"\n";
+        let file = parse(&format!("{GOOD}{agreement}")).expect("valid");
+        assert_eq!(file.agreements.len(), 1);
+        let parsed = &file.agreements[0];
+        assert_eq!(parsed.provider().as_str(), "runway");
+        assert_eq!(parsed.reference(), "RW-ENT-7");
+        assert!(parsed.clauses().no_training);
+        // The agreement's table starts on line 22 of the joined text.
+        let cases = [
+            (
+                "provider = \"runway\"",
+                "provider = \"local\"",
+                "line 23: `provider` must be one of",
+            ),
+            (
+                "provider = \"runway\"",
+                "provider = \"acme\"",
+                "line 23: `provider` must be one of",
+            ),
+            (
+                "reference = \"RW-ENT-7\"",
+                "reference = \"\"",
+                "line 24: `reference`",
+            ),
+            (
+                "signed_on = 2026-10-01",
+                "signed_on = 2999-01-01",
+                "line 25: `signed_on` must not be in the future",
+            ),
+            (
+                "signed_on = 2026-10-01",
+                "signed_on = \"October\"",
+                "line 25: `signed_on` must be a date",
+            ),
+            (
+                "retention_days = 30",
+                "retention_days = -3",
+                "line 27: `retention_days`",
+            ),
+            (
+                "region = \"eu\"",
+                "region = \"Mars\"",
+                "line 28: `region` must be one of",
+            ),
+            (
+                "no_training = true\nretention_days = 30\nregion = \"eu\"\n",
+                "",
+                "line 23: an agreement must grant",
+            ),
+            (
+                "no_training = true",
+                "no_training = \"yes\"",
+                "line 26: invalid type",
+            ),
+            (
+                "region = \"eu\"",
+                "territory = \"eu\"",
+                "line 28: unknown field `territory`",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let text = format!("{GOOD}{}", agreement.replacen(from, to, 1));
+            let error = parse(&text).map(|_| ()).expect_err(expected);
+            assert!(error.contains(expected), "{expected}: {error}");
+        }
+    }
+
+    #[test]
     fn the_example_subprocessors_file_is_valid() {
         let path =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/subprocessors.example.toml");
         let file = read(&path).expect("the example is valid");
         assert_eq!(file.entries.len(), 2);
+        assert_eq!(file.agreements.len(), 1);
     }
 
     #[test]

@@ -11,7 +11,9 @@ use async_graphql::{ErrorExtensionValues, Response, Value};
 use icecone_core::consent::decision::Denial;
 use icecone_core::identity::staff_access::StaffDenial;
 use icecone_core::partner::PartnerDenial;
+use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::ProviderError;
+use icecone_core::provider::routing::Missing;
 
 use icecone_app::auth::login::LogInError;
 use icecone_app::auth::mfa::MfaError;
@@ -24,7 +26,7 @@ use icecone_app::erasure::ErasureError;
 use icecone_app::generation::GenerateError;
 use icecone_app::partners::PartnerError;
 use icecone_app::providers::credentials::CredentialError;
-use icecone_app::providers::router::RouteError;
+use icecone_app::providers::router::{Refusal, RouteError};
 use icecone_app::rights::RightsError;
 use icecone_app::rights::tickets::TicketError;
 
@@ -131,8 +133,8 @@ pub enum ApiError {
     /// The person the field is about has restricted processing of their data.
     ProcessingRestricted,
     /// No provider may take the request under the deployment's promises, or the one named
-    /// may not.
-    NoCompliantProvider,
+    /// may not: each refused provider with what it lacks (`extensions.refused`).
+    NoCompliantProvider(Vec<RefusedProvider>),
     /// No eligible provider answered.
     ProviderUnavailable,
     /// The caller's quota of a resource for this period is used up.
@@ -145,6 +147,59 @@ pub enum ApiError {
     PersistedQueryNotFound,
     /// An unexpected failure: logged with its cause chain, shown as [`INTERNAL_MESSAGE`].
     Internal(anyhow::Error),
+}
+
+/// A provider a request could not go to and what it lacks: public facts, the same that
+/// `providers` publishes, so the answer tells a client (and the operator) what would make
+/// the provider eligible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedProvider {
+    /// The provider's id.
+    pub provider: String,
+    /// `CAPABILITY` (it does not generate this kind), `NO_TRAINING` (terms or an agreement
+    /// excluding training on our data), `RETENTION_BOUND` (terms or an agreement keeping
+    /// our data at most `atMostDays` days) or `NOT_CONFIGURED` (no credentials here).
+    pub missing: &'static str,
+    /// For `RETENTION_BOUND`: the deployment's maximum.
+    pub at_most_days: Option<u32>,
+}
+
+impl RefusedProvider {
+    fn of(provider: &ProviderId, refusal: Refusal) -> Self {
+        let (missing, at_most_days) = match refusal {
+            Refusal::Ineligible(_, Missing::Capability(_)) => ("CAPABILITY", None),
+            Refusal::Ineligible(_, Missing::NoTraining) => ("NO_TRAINING", None),
+            Refusal::Ineligible(_, Missing::RetentionBound { at_most_days }) => {
+                ("RETENTION_BOUND", Some(at_most_days))
+            }
+            Refusal::NotAvailable => ("NOT_CONFIGURED", None),
+        };
+        Self {
+            provider: provider.to_string(),
+            missing,
+            at_most_days,
+        }
+    }
+
+    /// What it lacks, in words.
+    fn describe(&self) -> String {
+        match (self.missing, self.at_most_days) {
+            ("CAPABILITY", _) => format!("{} does not generate this kind", self.provider),
+            ("NO_TRAINING", _) => format!(
+                "{} needs terms or an agreement that exclude training on our data",
+                self.provider
+            ),
+            ("RETENTION_BOUND", Some(0)) => format!(
+                "{} needs terms or an agreement under which it keeps nothing",
+                self.provider
+            ),
+            ("RETENTION_BOUND", Some(days)) => format!(
+                "{} needs terms or an agreement that keep our data at most {days} days",
+                self.provider
+            ),
+            _ => format!("{} is not configured here", self.provider),
+        }
+    }
 }
 
 impl ApiError {
@@ -161,7 +216,7 @@ impl ApiError {
             Self::NotFound => ErrorCode::NotFound,
             Self::ConsentRequired(_) => ErrorCode::ConsentRequired,
             Self::ProcessingRestricted => ErrorCode::ProcessingRestricted,
-            Self::NoCompliantProvider => ErrorCode::NoCompliantProvider,
+            Self::NoCompliantProvider(_) => ErrorCode::NoCompliantProvider,
             Self::ProviderUnavailable => ErrorCode::ProviderUnavailable,
             Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             Self::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
@@ -268,7 +323,15 @@ impl From<RouteError> for ApiError {
                     refused = ?refused,
                     "no compliant provider"
                 );
-                Self::NoCompliantProvider
+                // Unnamed, the providers that do not generate the kind at all are noise.
+                let named = requested.is_some();
+                Self::NoCompliantProvider(
+                    refused
+                        .iter()
+                        .map(|(provider, refusal)| RefusedProvider::of(provider, *refusal))
+                        .filter(|refused| named || refused.missing != "CAPABILITY")
+                        .collect(),
+                )
             }
             RouteError::ProviderUnavailable { last } => {
                 tracing::warn!(last = ?last, "no provider answered");
@@ -551,9 +614,42 @@ impl From<ApiError> for async_graphql::Error {
             ApiError::ProcessingRestricted => {
                 "the person this is about has restricted processing of their data".to_owned()
             }
-            ApiError::NoCompliantProvider => "no AI provider may take this request under \
-                                              IceCone's privacy promises (see `providers`)"
-                .to_owned(),
+            ApiError::NoCompliantProvider(refused) => {
+                let mut message = "no AI provider may take this request under IceCone's \
+                                   privacy promises (see `providers`)"
+                    .to_owned();
+                if !refused.is_empty() {
+                    let reasons: Vec<String> =
+                        refused.iter().map(RefusedProvider::describe).collect();
+                    message = format!("{message}: {}", reasons.join("; "));
+                }
+                let mut error = with_code(async_graphql::Error::new(message), code);
+                if let Some(extensions) = error.extensions.as_mut() {
+                    let list = refused
+                        .iter()
+                        .map(|refused| {
+                            let mut item = async_graphql::indexmap::IndexMap::new();
+                            item.insert(
+                                async_graphql::Name::new("provider"),
+                                Value::from(refused.provider.clone()),
+                            );
+                            item.insert(
+                                async_graphql::Name::new("missing"),
+                                Value::from(refused.missing),
+                            );
+                            if let Some(days) = refused.at_most_days {
+                                item.insert(
+                                    async_graphql::Name::new("atMostDays"),
+                                    Value::from(days),
+                                );
+                            }
+                            Value::Object(item)
+                        })
+                        .collect::<Vec<_>>();
+                    extensions.set("refused", Value::List(list));
+                }
+                return error;
+            }
             ApiError::ProviderUnavailable => {
                 "no AI provider could answer this request: try again later".to_owned()
             }

@@ -2,7 +2,7 @@
 //! policy our requests to each are held to (declared policy + this deployment's contracts).
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use icecone_core::provider::{self, policy};
+use icecone_core::provider::{self, agreement, policy};
 
 use super::caller::services;
 use super::classification::not_personal;
@@ -107,7 +107,40 @@ impl Provider {
     /// Whether this deployment holds a zero-data-retention contract with the provider
     /// that is in force for our requests.
     async fn zero_data_retention_contract(&self) -> bool {
-        self.policy().contract.is_some()
+        self.policy().zero_data_retention_agreement()
+    }
+
+    /// This deployment's agreements with the provider: each can make a claim stronger than
+    /// the provider's published terms (a claim set by one names it in `sources`).
+    async fn agreements(&self) -> Vec<ProviderAgreement> {
+        self.policy()
+            .agreements
+            .iter()
+            .map(|agreement| ProviderAgreement {
+                reference: agreement.reference().to_owned(),
+                signed_on: agreement.signed_on().map(Date),
+                clauses: agreement
+                    .clause_list()
+                    .into_iter()
+                    .map(AgreementClause::from)
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The model this deployment uses for each kind of content the provider generates,
+    /// with its family: the same models reached through another provider's platform share
+    /// a family, and routing prefers the route whose terms are stronger.
+    async fn models(&self) -> Vec<ProviderModel> {
+        self.0
+            .models()
+            .iter()
+            .map(|model| ProviderModel {
+                kind: model.capability.into(),
+                model: model.model.clone(),
+                family: model.family.as_str(),
+            })
+            .collect()
     }
 
     /// What becomes of the outputs the provider holds for us to fetch (video and some image
@@ -163,10 +196,15 @@ impl Provider {
 
     /// What each claim rests on: the provider's sentence, where it was read and when.
     async fn sources(&self) -> Vec<PolicySource> {
-        self.claim_sources()
+        let policy = self.policy();
+        policy
+            .sources()
             .into_iter()
             .map(|(claim, source)| PolicySource {
-                claim,
+                agreement: policy
+                    .granted_by(claim)
+                    .map(|agreement| agreement.reference().to_owned()),
+                claim: claim.into(),
                 url: source.url,
                 quote: source.quote,
                 note: source.note,
@@ -313,6 +351,77 @@ pub(crate) struct PolicySource {
     note: Option<&'static str>,
     /// When the page was read (for a claim without a quote: when reading it was tried).
     verified_on: Date,
+    /// The reference of this deployment's agreement that sets the claim's value instead of
+    /// the provider's terms (which `quote` still shows), where one does.
+    agreement: Option<String>,
+}
+
+/// One of this deployment's agreements with a provider.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct ProviderAgreement {
+    /// The operator's reference of the agreement.
+    reference: String,
+    /// The day it was signed; null for a zero-data-retention contract recorded by the
+    /// provider's `zdr_contract` setting, which carries no date.
+    signed_on: Option<Date>,
+    /// What it grants.
+    clauses: Vec<AgreementClause>,
+}
+
+/// A clause of an agreement with a provider.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct AgreementClause {
+    /// The kind of clause.
+    kind: AgreementClauseKind,
+    /// For `RETENTION_AT_MOST_DAYS`: the bound in days (`0`: nothing kept).
+    days: Option<u32>,
+    /// For `REGION`: the region's code (`EU`, `US`, ...).
+    region: Option<&'static str>,
+}
+
+/// The kinds of clause an agreement can grant.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AgreementClauseKind {
+    /// The provider does not use our data for training.
+    NoTraining,
+    /// The provider's own zero-data-retention arrangement applies to us.
+    ZeroDataRetention,
+    /// The provider keeps our data at most `days` days.
+    RetentionAtMostDays,
+    /// The provider processes our data in `region`.
+    Region,
+}
+
+impl From<agreement::Clause> for AgreementClause {
+    fn from(value: agreement::Clause) -> Self {
+        let (kind, days, region) = match value {
+            agreement::Clause::NoTraining => (AgreementClauseKind::NoTraining, None, None),
+            agreement::Clause::ZeroDataRetention => {
+                (AgreementClauseKind::ZeroDataRetention, None, None)
+            }
+            agreement::Clause::RetentionAtMostDays(days) => {
+                (AgreementClauseKind::RetentionAtMostDays, Some(days), None)
+            }
+            agreement::Clause::Region(region) => {
+                (AgreementClauseKind::Region, None, Some(region.code()))
+            }
+        };
+        Self { kind, days, region }
+    }
+}
+
+/// A model a provider runs for this deployment.
+#[derive(SimpleObject)]
+#[graphql(directive = not_personal::apply())]
+pub(crate) struct ProviderModel {
+    /// The kind of content.
+    kind: Capability,
+    /// The provider's id of the model.
+    model: String,
+    /// The model's family (`stability`, `luma`, `amazon-nova`, ...).
+    family: &'static str,
 }
 
 /// How a provider keeps data.

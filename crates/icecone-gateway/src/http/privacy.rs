@@ -194,7 +194,7 @@ fn purposes(facts: &Facts) -> String {
 
 fn providers(facts: &Facts) -> String {
     let mut out = String::from(
-        "<p>Our requests go only to a provider whose policy below meets our promises; the policy is the provider's own terms with this deployment's contracts applied, each claim with its source.</p>\n",
+        "<p>Our requests go only to a provider whose policy below meets our promises; the policy is the provider's own terms with this deployment's agreements applied, clause by clause, each claim with its source. An agreement can only make a claim stronger than the provider's terms; where one does, the claim names it.</p>\n",
     );
     for provider in &facts.providers {
         let _ = writeln!(
@@ -243,9 +243,35 @@ fn providers(facts: &Facts) -> String {
                 ],
             ],
         ));
+        if !provider.models.is_empty() {
+            out.push_str(&table(
+                &format!("Models {} runs for us", provider.name),
+                &["Kind", "Model", "Family"],
+                provider.models.iter().map(|model| {
+                    vec![
+                        escape(model.kind),
+                        format!("<code>{}</code>", escape(&model.model)),
+                        escape(model.family),
+                    ]
+                }),
+            ));
+        }
+        if !provider.agreements.is_empty() {
+            out.push_str(&table(
+                &format!("Our agreements with {}", provider.name),
+                &["Reference", "Signed on", "What it grants"],
+                provider.agreements.iter().map(|agreement| {
+                    vec![
+                        escape(&agreement.reference),
+                        escape(agreement.signed_on.as_deref().unwrap_or("not recorded")),
+                        escape(&agreement.clauses.join("; ")),
+                    ]
+                }),
+            ));
+        }
         out.push_str(&table(
             &format!("Sources of {}'s claims", provider.name),
-            &["Claim", "Source", "Verified on"],
+            &["Claim", "Source", "Verified on", "Set by our agreement"],
             provider.sources.iter().map(|source| {
                 vec![
                     escape(source.claim),
@@ -254,6 +280,12 @@ fn providers(facts: &Facts) -> String {
                         escape(source.url)
                     ),
                     escape(&source.checked_on),
+                    escape(
+                        source
+                            .agreement
+                            .as_deref()
+                            .unwrap_or("no: the provider's terms"),
+                    ),
                 ]
             }),
         ));
