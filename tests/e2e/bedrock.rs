@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use icecone_core::generation::{GenerationStatus, RemoteCopy};
 use icecone_provider_bedrock::BedrockSettings;
-use icecone_provider_bedrock::testing::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY, TINY_MP4};
-use icecone_provider_http::testing::ONE_PIXEL_PNG;
+use icecone_provider_bedrock::testing::{
+    ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY, TINY_MP4, TINY_PNG as ONE_PIXEL_PNG,
+};
 use icecone_provider_luma::LumaSettings;
 use icecone_provider_stability::StabilitySettings;
 use secrecy::SecretString;
@@ -275,7 +276,10 @@ async fn a_deployment_with_bedrock_makes_images_and_videos_and_leaves_nothing_in
         .expect("id")
         .to_owned();
     let graphql = app.url("/graphql");
-    wait_for(&app.client, &graphql, &token, &id, 20, |g| g["status"] == "RUNNING").await;
+    wait_for(&app.client, &graphql, &token, &id, 20, |g| {
+        g["status"] == "RUNNING"
+    })
+    .await;
     ready.store(true, Ordering::SeqCst);
     let video = wait_for(&app.client, &graphql, &token, &id, 30, |g| {
         g["status"] == "SUCCEEDED"
@@ -293,8 +297,14 @@ async fn a_deployment_with_bedrock_makes_images_and_videos_and_leaves_nothing_in
     assert_eq!(served.bytes().await.expect("bytes").as_ref(), TINY_MP4);
 
     // The bucket's copy is deleted, and recorded so only once S3 no longer has it.
-    assert_eq!(remote_copy(app.db.store(), account).await, RemoteCopy::Deleted);
-    assert!(!s3.has_object(BUCKET, &video_key()).await, "the video is gone from the bucket");
+    assert_eq!(
+        remote_copy(app.db.store(), account).await,
+        RemoteCopy::Deleted
+    );
+    assert!(
+        !s3.has_object(BUCKET, &video_key()).await,
+        "the video is gone from the bucket"
+    );
 
     assert_nothing_personal_sent(&runtime, &[&email, &account.to_string()]).await;
     // `training` expects no request: checked when it is dropped.
@@ -365,7 +375,10 @@ async fn a_bedrock_video_job_survives_sigkill_of_the_gateway_and_completes_exact
 
     let mut second = start();
     second.wait_until_healthy().await;
-    let done = wait_for(&client, &url, &token, &id, 30, |g| g["status"] == "SUCCEEDED").await;
+    let done = wait_for(&client, &url, &token, &id, 30, |g| {
+        g["status"] == "SUCCEEDED"
+    })
+    .await;
     assert_eq!(done["output"]["mimeType"], "video/mp4");
     let store = db.store();
     let account = store
@@ -385,7 +398,10 @@ async fn a_bedrock_video_job_survives_sigkill_of_the_gateway_and_completes_exact
         .expect("page");
     assert_eq!(record[0].status, GenerationStatus::Succeeded);
     assert_eq!(record[0].provider_job_id.as_deref(), Some(ARN));
-    assert!(!s3.has_object(BUCKET, &video_key()).await, "the video is gone from the bucket");
+    assert!(
+        !s3.has_object(BUCKET, &video_key()).await,
+        "the video is gone from the bucket"
+    );
     // Started once: followed after the restart, never started again (`expect(1)`).
     runtime.verify().await;
 }

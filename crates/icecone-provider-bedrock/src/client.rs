@@ -11,8 +11,8 @@ use icecone_core::provider::adapter::{
     VideoRequest,
 };
 use icecone_provider_http::{Answer, error_for_status, retry_after, sniff_media, transport};
-use reqwest::header::CONTENT_LENGTH;
 use reqwest::Method;
+use reqwest::header::CONTENT_LENGTH;
 
 use crate::sign::{Service, encode_segment};
 use crate::{BedrockProvider, Format, Model, wire};
@@ -282,13 +282,13 @@ impl BedrockProvider {
     pub(crate) async fn delete_video(&self, job: &JobHandle) -> Result<(), ProviderError> {
         let id = invocation_id(job.as_str()).ok_or(ProviderError::UnknownJob)?;
         let url = self.object_url(&self.config.output.video_key(id));
-        let deleted = Answer::of(self.signed(Service::S3, Method::DELETE, &url, &[], Vec::new())?)
-            .await?;
+        let deleted =
+            Answer::of(self.signed(Service::S3, Method::DELETE, &url, &[], Vec::new())?).await?;
         if !deleted.status.is_success() {
             return Err(error_for_status(deleted.status, &deleted.headers));
         }
-        let looked = Answer::of(self.signed(Service::S3, Method::HEAD, &url, &[], Vec::new())?)
-            .await?;
+        let looked =
+            Answer::of(self.signed(Service::S3, Method::HEAD, &url, &[], Vec::new())?).await?;
         match looked.status.as_u16() {
             404 => Ok(()),
             // Still there: S3 has not confirmed the deletion.
@@ -304,7 +304,15 @@ impl BedrockProvider {
 /// key.
 pub(crate) fn invocation_id(arn: &str) -> Option<&str> {
     let mut parts = arn.split(':');
-    let (Some("arn"), Some(partition), Some("bedrock"), Some(region), Some(account), Some(resource), None) = (
+    let (
+        Some("arn"),
+        Some(partition),
+        Some("bedrock"),
+        Some(region),
+        Some(account),
+        Some(resource),
+        None,
+    ) = (
         parts.next(),
         parts.next(),
         parts.next(),
@@ -312,7 +320,8 @@ pub(crate) fn invocation_id(arn: &str) -> Option<&str> {
         parts.next(),
         parts.next(),
         parts.next(),
-    ) else {
+    )
+    else {
         return None;
     };
     let partition_ok = partition == "aws"
@@ -450,13 +459,34 @@ mod tests {
                 "arn:aws-us-gov:bedrock:us-gov-west-1:123456789012:async-invoke/0123456789ab",
                 Some("0123456789ab"),
             ),
-            ("arn:aws:bedrock:us-east-1:123456789012:async-invoke/ABC123DEF456", None),
-            ("arn:aws:bedrock:us-east-1:123456789012:async-invoke/abc123def45", None),
-            ("arn:aws:bedrock:us-east-1:123456789012:async-invoke/../../x/yz", None),
-            ("arn:aws:s3:us-east-1:123456789012:async-invoke/abc123def456", None),
-            ("arn:aws:bedrock:us-east-1:12345678901:async-invoke/abc123def456", None),
-            ("arn:aws:bedrock:us-east-1:123456789012:async-invoke/abc123def456:x", None),
-            ("arn:awsx:bedrock:us-east-1:123456789012:async-invoke/abc123def456", None),
+            (
+                "arn:aws:bedrock:us-east-1:123456789012:async-invoke/ABC123DEF456",
+                None,
+            ),
+            (
+                "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abc123def45",
+                None,
+            ),
+            (
+                "arn:aws:bedrock:us-east-1:123456789012:async-invoke/../../x/yz",
+                None,
+            ),
+            (
+                "arn:aws:s3:us-east-1:123456789012:async-invoke/abc123def456",
+                None,
+            ),
+            (
+                "arn:aws:bedrock:us-east-1:12345678901:async-invoke/abc123def456",
+                None,
+            ),
+            (
+                "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abc123def456:x",
+                None,
+            ),
+            (
+                "arn:awsx:bedrock:us-east-1:123456789012:async-invoke/abc123def456",
+                None,
+            ),
             ("", None),
         ];
         for (arn, id) in cases {
@@ -468,7 +498,10 @@ mod tests {
     fn error_types_are_read_without_namespace_or_suffix() {
         for (kind, short) in [
             ("ValidationException", "ValidationException"),
-            ("com.amazonaws.bedrockruntime#ThrottlingException", "ThrottlingException"),
+            (
+                "com.amazonaws.bedrockruntime#ThrottlingException",
+                "ThrottlingException",
+            ),
             (
                 "AccessDeniedException:http://internal.amazon.com/coral/com.amazon.bedrock/",
                 "AccessDeniedException",

@@ -76,13 +76,16 @@ const READ_ON: NaiveDate = match NaiveDate::from_ymd_opt(2026, 12, 7) {
 };
 
 /// AWS's Bedrock data protection page.
-const DATA_PROTECTION: &str = "https://docs.aws.amazon.com/bedrock/latest/userguide/data-protection.html";
+const DATA_PROTECTION: &str =
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/data-protection.html";
 
 /// AWS's Bedrock data retention page (the `data_retention_mode` of an account or project).
-const DATA_RETENTION: &str = "https://docs.aws.amazon.com/bedrock/latest/userguide/data-retention.html";
+const DATA_RETENTION: &str =
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/data-retention.html";
 
 /// AWS's page on Luma's models on Bedrock (asynchronous, output to the caller's bucket).
-const LUMA_ON_BEDROCK: &str = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-luma.html";
+const LUMA_ON_BEDROCK: &str =
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-luma.html";
 
 /// The conditions under which AWS's zero-data-retention mode is taken to hold here.
 const RETENTION_CONDITIONS: &[&str] = &[
@@ -219,8 +222,10 @@ impl Model {
 const STABLE_IMAGE_CORE_PAGE: &str = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-diffusion-stable-image-core-text-image-request-response.html";
 const STABLE_IMAGE_ULTRA_PAGE: &str = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-diffusion-stable-ultra-text-image-request-response.html";
 const SD35_LARGE_PAGE: &str = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-diffusion-3-5-large.html";
-const NOVA_CANVAS_PAGE: &str = "https://docs.aws.amazon.com/nova/latest/userguide/image-gen-req-resp-structure.html";
-const NOVA_REEL_PAGE: &str = "https://docs.aws.amazon.com/nova/latest/userguide/video-gen-access.html";
+const NOVA_CANVAS_PAGE: &str =
+    "https://docs.aws.amazon.com/nova/latest/userguide/image-gen-req-resp-structure.html";
+const NOVA_REEL_PAGE: &str =
+    "https://docs.aws.amazon.com/nova/latest/userguide/video-gen-access.html";
 
 /// Every model the adapter can be configured with: one table, from which the settings'
 /// checks, the request bodies and the published model routes are derived.
@@ -314,7 +319,8 @@ impl OutputLocation {
     /// Parses a bucket name and a key prefix (surrounding `/` ignored).
     pub fn parse(bucket: &str, prefix: &str) -> Result<Self, InvalidLocation> {
         let bucket = bucket.trim();
-        let edge_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let edge_ok =
+            |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         let bucket_ok = (3..=63).contains(&bucket.len())
             && bucket
                 .bytes()
@@ -416,10 +422,8 @@ impl BedrockConfig {
             base_url: runtime_url(region),
             s3_url: s3_url(region),
             output,
-            image_model: Model::find(DEFAULT_IMAGE_MODEL, Capability::Image)
-                .unwrap_or(&MODELS[3]),
-            video_model: Model::find(DEFAULT_VIDEO_MODEL, Capability::Video)
-                .unwrap_or(&MODELS[4]),
+            image_model: Model::find(DEFAULT_IMAGE_MODEL, Capability::Image).unwrap_or(&MODELS[3]),
+            video_model: Model::find(DEFAULT_VIDEO_MODEL, Capability::Video).unwrap_or(&MODELS[4]),
             timeout: Duration::from_secs(60),
             max_output_bytes: MAX_OUTPUT_BYTES,
         }
@@ -517,7 +521,10 @@ fn region(value: &str) -> Result<String, SettingError> {
         && region
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && region.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+        && region
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase());
     if valid {
         Ok(region.to_owned())
     } else {
@@ -651,7 +658,10 @@ impl ProviderSettings for BedrockSettings {
             .map(SecretString::from);
         let has_credentials = access.api_key.is_some() && access_key_id.is_some();
         let bucket = self.output_bucket.as_deref().unwrap_or_default();
-        let output = match OutputLocation::parse(bucket, self.output_prefix.as_deref().unwrap_or_default()) {
+        let output = match OutputLocation::parse(
+            bucket,
+            self.output_prefix.as_deref().unwrap_or_default(),
+        ) {
             Ok(output) => output,
             Err(InvalidLocation::Prefix) => {
                 return Err(SettingError::invalid(

@@ -57,60 +57,115 @@ async fn bedrocks_error_types_map_to_typed_errors() {
     // (answer, expected)
     let cases = [
         (
-            aws_error(403, "AccessDeniedException", "You don't have access to the model with the specified model ID."),
+            aws_error(
+                403,
+                "AccessDeniedException",
+                "You don't have access to the model with the specified model ID.",
+            ),
             ProviderError::Unauthorized,
         ),
         (
-            aws_error(403, "UnrecognizedClientException", "The security token included in the request is invalid."),
+            aws_error(
+                403,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            ),
             ProviderError::Unauthorized,
         ),
         (ResponseTemplate::new(401), ProviderError::Unauthorized),
         (
-            aws_error(429, "ThrottlingException", "Too many requests, please wait before trying again.")
-                .insert_header("retry-after", "7"),
-            ProviderError::RateLimited { retry_after: Some(Duration::from_secs(7)) },
+            aws_error(
+                429,
+                "ThrottlingException",
+                "Too many requests, please wait before trying again.",
+            )
+            .insert_header("retry-after", "7"),
+            ProviderError::RateLimited {
+                retry_after: Some(Duration::from_secs(7)),
+            },
         ),
         (
             aws_error(429, "ModelNotReadyException", "Model is not ready"),
             ProviderError::RateLimited { retry_after: None },
         ),
         (
-            aws_error(400, "ServiceQuotaExceededException", "Your request exceeds the service quota for your account."),
+            aws_error(
+                400,
+                "ServiceQuotaExceededException",
+                "Your request exceeds the service quota for your account.",
+            ),
             ProviderError::RateLimited { retry_after: None },
         ),
         (
-            aws_error(400, "ValidationException", "This request has been blocked by our content filters."),
+            aws_error(
+                400,
+                "ValidationException",
+                "This request has been blocked by our content filters.",
+            ),
             ProviderError::ContentPolicy,
         ),
         (
-            aws_error(400, "ValidationException", "The provided model identifier is invalid."),
-            ProviderError::ModelUnavailable { kind: Capability::Image, setting: "image_model" },
+            aws_error(
+                400,
+                "ValidationException",
+                "The provided model identifier is invalid.",
+            ),
+            ProviderError::ModelUnavailable {
+                kind: Capability::Image,
+                setting: "image_model",
+            },
         ),
         (
             aws_error(400, "ValidationException", &quoting),
             InvalidRequest::Rejected { status: 400 }.into(),
         ),
         (
-            aws_error(404, "ResourceNotFoundException", "Could not resolve the foundation model from the provided model identifier."),
-            ProviderError::ModelUnavailable { kind: Capability::Image, setting: "image_model" },
+            aws_error(
+                404,
+                "ResourceNotFoundException",
+                "Could not resolve the foundation model from the provided model identifier.",
+            ),
+            ProviderError::ModelUnavailable {
+                kind: Capability::Image,
+                setting: "image_model",
+            },
         ),
         (
-            aws_error(408, "ModelTimeoutException", "Model has timed out in processing the request."),
+            aws_error(
+                408,
+                "ModelTimeoutException",
+                "Model has timed out in processing the request.",
+            ),
             ProviderError::Timeout,
         ),
         (
-            aws_error(424, "ModelErrorException", "The model failed to process the request."),
+            aws_error(
+                424,
+                "ModelErrorException",
+                "The model failed to process the request.",
+            ),
             ProviderError::Unavailable { status: 424 },
         ),
         (
-            aws_error(500, "InternalServerException", "An internal server error occurred."),
+            aws_error(
+                500,
+                "InternalServerException",
+                "An internal server error occurred.",
+            ),
             ProviderError::Unavailable { status: 500 },
         ),
         (
-            aws_error(503, "ServiceUnavailableException", "Bedrock is unable to process your request."),
+            aws_error(
+                503,
+                "ServiceUnavailableException",
+                "Bedrock is unable to process your request.",
+            ),
             ProviderError::Unavailable { status: 503 },
         ),
-        (ResponseTemplate::new(502), ProviderError::Unavailable { status: 502 }),
+        (
+            ResponseTemplate::new(502),
+            ProviderError::Unavailable { status: 502 },
+        ),
         (
             // The type in the body's `__type` with a namespace, as some AWS answers give it.
             ResponseTemplate::new(429).set_body_json(json!({
@@ -119,14 +174,23 @@ async fn bedrocks_error_types_map_to_typed_errors() {
             })),
             ProviderError::RateLimited { retry_after: None },
         ),
-        (ResponseTemplate::new(302).insert_header("location", "https://elsewhere.example/"), ProviderError::Malformed),
+        (
+            ResponseTemplate::new(302).insert_header("location", "https://elsewhere.example/"),
+            ProviderError::Malformed,
+        ),
     ];
     for (index, (answer, expected)) in cases.into_iter().enumerate() {
         let error = image_error(answer).await;
         assert_eq!(error, expected, "case {index}");
         assert_error_hides(
             &error,
-            &[PROMPT, "lighthouse", ACCESS_KEY_ID, SECRET_ACCESS_KEY, "validation error"],
+            &[
+                PROMPT,
+                "lighthouse",
+                ACCESS_KEY_ID,
+                SECRET_ACCESS_KEY,
+                "validation error",
+            ],
         );
     }
 }
@@ -156,11 +220,31 @@ async fn filtered_and_malformed_image_answers_are_typed() {
             json!({ "images": [], "error": "blocked" }),
             ProviderError::ContentPolicy,
         ),
-        ("amazon.nova-canvas-v1:0", json!({ "images": [] }), ProviderError::Malformed),
-        ("amazon.nova-canvas-v1:0", json!({ "images": ["%%% not base64"] }), ProviderError::Malformed),
-        ("amazon.nova-canvas-v1:0", json!({ "images": [not_an_image] }), ProviderError::Malformed),
-        ("stability.stable-image-core-v1:1", json!({ "seeds": [1] }), ProviderError::Malformed),
-        ("stability.stable-image-core-v1:1", json!(["not", "an", "object"]), ProviderError::Malformed),
+        (
+            "amazon.nova-canvas-v1:0",
+            json!({ "images": [] }),
+            ProviderError::Malformed,
+        ),
+        (
+            "amazon.nova-canvas-v1:0",
+            json!({ "images": ["%%% not base64"] }),
+            ProviderError::Malformed,
+        ),
+        (
+            "amazon.nova-canvas-v1:0",
+            json!({ "images": [not_an_image] }),
+            ProviderError::Malformed,
+        ),
+        (
+            "stability.stable-image-core-v1:1",
+            json!({ "seeds": [1] }),
+            ProviderError::Malformed,
+        ),
+        (
+            "stability.stable-image-core-v1:1",
+            json!(["not", "an", "object"]),
+            ProviderError::Malformed,
+        ),
     ];
     for (index, (id, answer, expected)) in cases.into_iter().enumerate() {
         let (server, provider) =
@@ -226,7 +310,10 @@ async fn without_credentials_or_a_bucket_the_adapter_is_unavailable_and_sends_no
             provider.submit(&video(5)).await,
             Err(ProviderError::Unauthorized)
         );
-        assert_eq!(provider.poll(&job()).await, Err(ProviderError::Unauthorized));
+        assert_eq!(
+            provider.poll(&job()).await,
+            Err(ProviderError::Unauthorized)
+        );
     }
     assert_nothing_sent(&server).await;
 }
@@ -269,10 +356,17 @@ async fn requests_no_model_of_this_route_can_keep_are_refused_before_anything_is
 #[tokio::test]
 async fn no_key_shows_in_the_adapters_debug_output() {
     let (_server, mut provider) = setup(|_| {}).await;
-    let with_token = BedrockProvider::new(crate::config("http://127.0.0.1:9", "http://127.0.0.1:9", true))
-        .expect("builds");
+    let with_token = BedrockProvider::new(crate::config(
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:9",
+        true,
+    ))
+    .expect("builds");
     assert_debug_hides(&provider, &[ACCESS_KEY_ID, SECRET_ACCESS_KEY]);
-    assert_debug_hides(&with_token, &[ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN]);
+    assert_debug_hides(
+        &with_token,
+        &[ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN],
+    );
     provider = with_token;
     assert!(provider.is_available());
 }
@@ -329,13 +423,24 @@ async fn a_jobs_failures_and_the_buckets_map_to_typed_errors() {
     };
     // (status answer, object answer, expected)
     let cases = [
-        (status_answer("Failed", Some(&quoting)), None, ProviderError::JobFailed),
         (
-            status_answer("Failed", Some("The generated video has been blocked by our content filters.")),
+            status_answer("Failed", Some(&quoting)),
+            None,
+            ProviderError::JobFailed,
+        ),
+        (
+            status_answer(
+                "Failed",
+                Some("The generated video has been blocked by our content filters."),
+            ),
             None,
             ProviderError::ContentPolicy,
         ),
-        (status_answer("Paused", None), None, ProviderError::Malformed),
+        (
+            status_answer("Paused", None),
+            None,
+            ProviderError::Malformed,
+        ),
         (
             aws_error(400, "ValidationException", "Invalid invocation ARN"),
             None,
@@ -356,9 +461,21 @@ async fn a_jobs_failures_and_the_buckets_map_to_typed_errors() {
             None,
             ProviderError::Unavailable { status: 500 },
         ),
-        (ResponseTemplate::new(200).set_body_string("{"), None, ProviderError::Malformed),
-        (status_answer("Completed", None), Some(s3_error(404, "NoSuchKey")), ProviderError::OutputGone),
-        (status_answer("Completed", None), Some(s3_error(403, "AccessDenied")), ProviderError::Unauthorized),
+        (
+            ResponseTemplate::new(200).set_body_string("{"),
+            None,
+            ProviderError::Malformed,
+        ),
+        (
+            status_answer("Completed", None),
+            Some(s3_error(404, "NoSuchKey")),
+            ProviderError::OutputGone,
+        ),
+        (
+            status_answer("Completed", None),
+            Some(s3_error(403, "AccessDenied")),
+            ProviderError::Unauthorized,
+        ),
         (
             status_answer("Completed", None),
             Some(s3_error(503, "SlowDown")),
@@ -397,8 +514,14 @@ async fn s3_failures_while_deleting_are_typed_and_never_count_as_deleted() {
     // (delete answer, expected)
     let cases = [
         (ResponseTemplate::new(403), ProviderError::Unauthorized),
-        (ResponseTemplate::new(503), ProviderError::Unavailable { status: 503 }),
-        (ResponseTemplate::new(500), ProviderError::Unavailable { status: 500 }),
+        (
+            ResponseTemplate::new(503),
+            ProviderError::Unavailable { status: 503 },
+        ),
+        (
+            ResponseTemplate::new(500),
+            ProviderError::Unavailable { status: 500 },
+        ),
     ];
     for (answer, expected) in cases {
         let (server, provider) = setup(|_| {}).await;

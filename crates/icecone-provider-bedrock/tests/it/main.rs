@@ -11,10 +11,10 @@ mod wire;
 
 use std::time::SystemTime;
 
+use icecone_core::provider::Capability;
 use icecone_core::provider::adapter::{
     GenerationRequest, ImageRequest, ImageSize, JobHandle, Prompt, VideoRequest,
 };
-use icecone_core::provider::Capability;
 use icecone_provider_bedrock::sign::{Service, Signer};
 use icecone_provider_bedrock::testing::REGION;
 use icecone_provider_bedrock::{BedrockConfig, BedrockProvider, Model, OutputLocation};

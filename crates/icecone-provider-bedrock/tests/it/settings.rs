@@ -43,7 +43,10 @@ fn the_endpoints_follow_the_region_unless_set() {
     let prepared = prepare(&configured(), &PRODUCTION).expect("valid");
     let default = config(&prepared);
     assert_eq!(default.region, "us-east-1");
-    assert_eq!(default.base_url, "https://bedrock-runtime.us-east-1.amazonaws.com");
+    assert_eq!(
+        default.base_url,
+        "https://bedrock-runtime.us-east-1.amazonaws.com"
+    );
     assert_eq!(default.s3_url, "https://s3.us-east-1.amazonaws.com");
     assert_eq!(default.image_model.id(), "amazon.nova-canvas-v1:0");
     assert_eq!(default.video_model.id(), "luma.ray-v2:0");
@@ -57,7 +60,10 @@ fn the_endpoints_follow_the_region_unless_set() {
     let prepared = prepare(&frankfurt, &PRODUCTION).expect("valid");
     let config = config(&prepared);
     assert_eq!(config.region, "eu-central-1");
-    assert_eq!(config.base_url, "https://bedrock-runtime.eu-central-1.amazonaws.com");
+    assert_eq!(
+        config.base_url,
+        "https://bedrock-runtime.eu-central-1.amazonaws.com"
+    );
     assert_eq!(config.s3_url, "https://s3.eu-central-1.amazonaws.com");
     assert_eq!(
         prepared.contract.expect("recorded").reference(),
@@ -83,43 +89,67 @@ fn a_wrong_setting_is_refused_by_its_name_without_its_value() {
     // (settings, deployment, key at fault)
     let cases = [
         (
-            BedrockSettings { region: "Frankfurt!".to_owned(), ..configured() },
+            BedrockSettings {
+                region: "Frankfurt!".to_owned(),
+                ..configured()
+            },
             PRODUCTION,
             "region",
         ),
         (
-            BedrockSettings { image_model: "luma.ray-v2:0".to_owned(), ..configured() },
+            BedrockSettings {
+                image_model: "luma.ray-v2:0".to_owned(),
+                ..configured()
+            },
             PRODUCTION,
             "image_model",
         ),
         (
-            BedrockSettings { video_model: "amazon.titan-video-secret".to_owned(), ..configured() },
+            BedrockSettings {
+                video_model: "amazon.titan-video-secret".to_owned(),
+                ..configured()
+            },
             PRODUCTION,
             "video_model",
         ),
         (
-            BedrockSettings { output_bucket: None, ..configured() },
+            BedrockSettings {
+                output_bucket: None,
+                ..configured()
+            },
             PRODUCTION,
             "output_bucket",
         ),
         (
-            BedrockSettings { output_bucket: Some("Not_A_Bucket".to_owned()), ..configured() },
+            BedrockSettings {
+                output_bucket: Some("Not_A_Bucket".to_owned()),
+                ..configured()
+            },
             PRODUCTION,
             "output_bucket",
         ),
         (
-            BedrockSettings { output_prefix: Some("videos/../other".to_owned()), ..configured() },
+            BedrockSettings {
+                output_prefix: Some("videos/../other".to_owned()),
+                ..configured()
+            },
             PRODUCTION,
             "output_prefix",
         ),
         (
-            BedrockSettings { base_url: "http://127.0.0.1:9000".to_owned(), ..configured() },
+            BedrockSettings {
+                base_url: "http://127.0.0.1:9000".to_owned(),
+                ..configured()
+            },
             PRODUCTION,
             "base_url",
         ),
         (
             // Plain HTTP for S3 only where the runtime is plain HTTP too (development).
-            BedrockSettings { s3_url: Some("http://127.0.0.1:9001".to_owned()), ..configured() },
+            BedrockSettings {
+                s3_url: Some("http://127.0.0.1:9001".to_owned()),
+                ..configured()
+            },
             DEVELOPMENT,
             "s3_url",
         ),

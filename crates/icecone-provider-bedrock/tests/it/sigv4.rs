@@ -72,7 +72,11 @@ fn the_signer_gives_the_aws_test_suites_signatures() {
                 suite_time(),
             )
             .expect("signed");
-        assert_eq!(header(&signed, "x-amz-date"), Some("20150830T123600Z"), "{case}");
+        assert_eq!(
+            header(&signed, "x-amz-date"),
+            Some("20150830T123600Z"),
+            "{case}"
+        );
         assert_eq!(
             header(&signed, "authorization"),
             Some(

@@ -195,7 +195,10 @@ async fn models_publishes_the_configured_model_of_each_kind_with_its_family() {
 /// Mounts `GetAsyncInvoke` of the test job answering `answer`, once.
 async fn mount_status(server: &wiremock::MockServer, answer: serde_json::Value) {
     Mock::given(method("GET"))
-        .and(path(format!("/async-invoke/{}", ARN.replace(':', "%3A").replace('/', "%2F"))))
+        .and(path(format!(
+            "/async-invoke/{}",
+            ARN.replace(':', "%3A").replace('/', "%2F")
+        )))
         .respond_with(ResponseTemplate::new(200).set_body_json(answer))
         .expect(1)
         .mount(server)
