@@ -355,7 +355,7 @@ async fn requests_no_model_of_this_route_can_keep_are_refused_before_anything_is
 
 #[tokio::test]
 async fn no_key_shows_in_the_adapters_debug_output() {
-    let (_server, mut provider) = setup(|_| {}).await;
+    let (_server, provider) = setup(|_| {}).await;
     let with_token = BedrockProvider::new(crate::config(
         "http://127.0.0.1:9",
         "http://127.0.0.1:9",
@@ -367,8 +367,7 @@ async fn no_key_shows_in_the_adapters_debug_output() {
         &with_token,
         &[ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN],
     );
-    provider = with_token;
-    assert!(provider.is_available());
+    assert!(provider.is_available() && with_token.is_available());
 }
 
 /// Polls a mock whose `GetAsyncInvoke` answers `status` and whose S3 answers `object`.

@@ -29,10 +29,21 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.as_str())
 }
 
+/// One case of the suite: its name, method, URL, headers, body, the signed headers and the
+/// signature it publishes.
+type SuiteCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [u8],
+    &'static str,
+    &'static str,
+);
+
 #[test]
 fn the_signer_gives_the_aws_test_suites_signatures() {
-    // (case, method, URL, headers, body, signed headers, signature)
-    let cases: [(&str, &str, &str, &[(&str, &str)], &[u8], &str, &str); 3] = [
+    let cases: [SuiteCase; 3] = [
         (
             "get-vanilla",
             "GET",
