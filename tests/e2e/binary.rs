@@ -319,7 +319,7 @@ async fn sigterm_lets_an_in_flight_request_finish() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(
         answer.contains(
-            r#"{"data":{"providers":[{"id":"local"},{"id":"openai"},{"id":"stability"},{"id":"luma"},{"id":"runway"},{"id":"heygen"}]}}"#
+            r#"{"data":{"providers":[{"id":"local"},{"id":"openai"},{"id":"stability"},{"id":"luma"},{"id":"runway"},{"id":"heygen"},{"id":"bedrock"}]}}"#
         ),
         "{answer}"
     );

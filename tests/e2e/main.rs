@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod bedrock;
 mod binary;
 mod browser;
 mod campaigns;

@@ -190,7 +190,15 @@ async fn providers_lists_the_local_adapter_with_its_policy() {
         .collect();
     assert_eq!(
         ids,
-        ["local", "openai", "stability", "luma", "runway", "heygen"]
+        [
+            "local",
+            "openai",
+            "stability",
+            "luma",
+            "runway",
+            "heygen",
+            "bedrock"
+        ]
     );
     let local = provider(&body, "local");
     assert_eq!(

@@ -2306,7 +2306,16 @@ mod tests {
             let settings = Settings::load(None).expect("loads");
             let read = keys_and_values(&settings);
             for setting in &provider_settings {
-                let expected = if setting.key().ends_with(".api_key") {
+                // The secrets are serialised redacted: API keys, and Bedrock's AWS keys.
+                let secret = [
+                    ".api_key",
+                    ".access_key_id",
+                    ".secret_access_key",
+                    ".session_token",
+                ]
+                .iter()
+                .any(|suffix| setting.key().ends_with(suffix));
+                let expected = if secret {
                     "[redacted]".to_owned()
                 } else {
                     format!("set-{}", setting.key())

@@ -28,6 +28,7 @@ pub static REGISTRY: &[&dyn Registration] = &[
     &icecone_provider_luma::REGISTRATION,
     &icecone_provider_runway::REGISTRATION,
     &icecone_provider_heygen::REGISTRATION,
+    &icecone_provider_bedrock::REGISTRATION,
 ];
 
 /// An adapter with the policy our requests to it are held to and the models it runs.
