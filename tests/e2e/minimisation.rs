@@ -263,7 +263,9 @@ async fn a_person_may_send_one_prompt_as_written_or_turn_minimisation_off_for_th
         let app = &app;
         let token = &token;
         async move {
-            let body = app.graphql(Some(token), TEXT, json!({ "input": input })).await;
+            let body = app
+                .graphql(Some(token), TEXT, json!({ "input": input }))
+                .await;
             assert!(body.get("errors").is_none(), "{body}");
             body["data"]["generateText"].clone()
         }
@@ -304,7 +306,10 @@ async fn a_person_may_send_one_prompt_as_written_or_turn_minimisation_off_for_th
     )
     .await;
     assert_eq!(asked["minimized"], true);
-    assert_eq!(asked["redactions"], json!([{ "kind": "PHONE", "count": 1 }]));
+    assert_eq!(
+        asked["redactions"],
+        json!([{ "kind": "PHONE", "count": 1 }])
+    );
 
     // `local` runs in-process: its prompt never leaves, so it is never minimised.
     app.graphql(
@@ -507,7 +512,11 @@ async fn the_privacy_page_lists_the_recognisers() {
     let app = TestApp::spawn().await;
     let page = app.get("/privacy").await;
     assert_eq!(page.status, 200);
-    assert!(page.text.contains("<h2 id=\"minimisation\">"), "{}", page.text);
+    assert!(
+        page.text.contains("<h2 id=\"minimisation\">"),
+        "{}",
+        page.text
+    );
     let json = app.get("/privacy.json").await.json();
     let recognisers = json["minimisation"]["recognisers"]
         .as_array()
@@ -516,7 +525,14 @@ async fn the_privacy_page_lists_the_recognisers() {
         .iter()
         .map(|r| r["kind"].as_str().expect("kind"))
         .collect();
-    for kind in ["EMAIL", "PHONE", "PAYMENT_CARD", "IBAN", "IP_ADDRESS", "NAME"] {
+    for kind in [
+        "EMAIL",
+        "PHONE",
+        "PAYMENT_CARD",
+        "IBAN",
+        "IP_ADDRESS",
+        "NAME",
+    ] {
         assert!(kinds.contains(&kind), "{kind}: {kinds:?}");
     }
     for recogniser in recognisers {

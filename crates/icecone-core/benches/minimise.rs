@@ -6,7 +6,7 @@
 #![allow(missing_docs, reason = "a benchmark binary")]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use icecone_core::minimise::{OwnIdentifiers, minimise};
+use icecone_core::minimise::{FORMATS, OwnIdentifiers, minimise};
 
 const SIZE: usize = 2048;
 
@@ -59,7 +59,10 @@ fn with_findings() -> String {
 fn bench(c: &mut Criterion) {
     let own = OwnIdentifiers::new(Some("alice@example.com"), Some("Alice Martin"));
     let mut group = c.benchmark_group("minimise");
-    for (name, prompt) in [("2KiB-no-finding", clean()), ("2KiB-ten-findings", with_findings())] {
+    for (name, prompt) in [
+        ("2KiB-no-finding", clean()),
+        ("2KiB-ten-findings", with_findings()),
+    ] {
         let found = minimise(&prompt, &own);
         let expected = if name == "2KiB-no-finding" { 0 } else { 10 };
         assert_eq!(found.mapping.len(), expected, "{name}: {}", found.text);
@@ -67,6 +70,22 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| b.iter(|| minimise(&prompt, &own)));
     }
     group.finish();
+    // Each recogniser alone on the clean prompt: where the time goes.
+    let mut each = c.benchmark_group("minimise-recogniser");
+    let prompt = clean();
+    for recogniser in FORMATS {
+        each.bench_function(format!("{recogniser:?}"), |b| {
+            b.iter(|| {
+                let mut findings = Vec::new();
+                recogniser.find(&prompt, &mut findings);
+                findings
+            })
+        });
+    }
+    each.bench_function("OwnIdentifiers", |b| {
+        b.iter(|| minimise(&prompt, &own).mapping.len())
+    });
+    each.finish();
 }
 
 criterion_group!(benches, bench);

@@ -24,7 +24,11 @@ use crate::providers::router::RouteError;
 
 /// Whether a request sent to `provider` (`None`: whichever routing picks) is minimised
 /// when `minimize` is asked for, or — when it is not said — by the account's setting.
-pub fn applies(account: &AccountRecord, provider: Option<&ProviderId>, minimize: Option<bool>) -> bool {
+pub fn applies(
+    account: &AccountRecord,
+    provider: Option<&ProviderId>,
+    minimize: Option<bool>,
+) -> bool {
     let in_process = provider.is_some_and(|id| id.as_str() == icecone_provider_local::ID);
     !in_process && minimize.unwrap_or(account.minimize_prompts)
 }

@@ -3,8 +3,8 @@
 //! Diners, JCB, Visa, Discover, UnionPay, Maestro) and whose last digit is the Luhn check
 //! digit of the others.
 
-use super::scan::{after_isbn, closes, digits, opens};
-use super::{Finding, RedactionKind, Recogniser};
+use super::scan::{after_isbn, closes, digits, digits_ahead, opens};
+use super::{Finding, Recogniser, RedactionKind};
 
 /// Finds payment card numbers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,8 +41,14 @@ impl Recogniser for PaymentCards {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
-            if !bytes[i].is_ascii_digit() || !opens(text, i) {
+            if !bytes[i].is_ascii_digit() {
                 i += 1;
+                continue;
+            }
+            if digits_ahead(bytes, i, b" -", 13) < 13 || !opens(text, i) {
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
                 continue;
             }
             // The run: digit groups with single spaces or hyphens between them; each group
@@ -68,7 +74,7 @@ impl Recogniser for PaymentCards {
                     _ => break,
                 }
             }
-            let found = (b'2'..=b'6').contains(&bytes[i]) && !after_isbn(text, i);
+            let found = count > 0 && (b'2'..=b'6').contains(&bytes[i]) && !after_isbn(text, i);
             let end = ends[..count]
                 .iter()
                 .rev()

@@ -3,7 +3,7 @@
 //! top-level label. Internationalised addresses pass when their non-ASCII characters sit
 //! where letters may.
 
-use super::{Finding, RedactionKind, Recogniser};
+use super::{Finding, Recogniser, RedactionKind};
 
 /// Finds e-mail addresses.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,11 +30,14 @@ fn valid_domain(domain: &str) -> bool {
     labels.len() >= 2
         && domain.len() <= 253
         && labels.iter().all(|label| {
-            !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-')
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
         })
-        && labels.last().is_some_and(|tld| {
-            tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic)
-        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic))
 }
 
 impl Recogniser for EmailAddresses {

@@ -8,7 +8,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::scan::{closes, opens};
-use super::{Finding, RedactionKind, Recogniser};
+use super::{Finding, Recogniser, RedactionKind};
 
 /// Finds IPv4 addresses.
 #[derive(Debug, Clone, Copy, Default)]
@@ -112,10 +112,28 @@ impl Recogniser for Ipv6Addresses {
 
     fn find(&self, text: &str, findings: &mut Vec<Finding>) {
         let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if !(bytes[i].is_ascii_hexdigit() || bytes[i] == b':') || !opens_v6(text, i) {
+        let mut done = 0;
+        // Every address has a colon: each colon's run of hex digits, colons and dots is a
+        // candidate, read from where the run starts.
+        for colon in bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b':')
+            .map(|(at, _)| at)
+        {
+            if colon < done {
+                continue;
+            }
+            let mut i = colon;
+            while i > done && ipv6_byte(bytes[i - 1]) {
+                i -= 1;
+            }
+            // A run that starts with a dot is the tail of something else.
+            while i < colon && bytes[i] == b'.' {
                 i += 1;
+            }
+            if !opens_v6(text, i) {
+                done = colon + 1;
                 continue;
             }
             let mut end = i;
@@ -141,7 +159,7 @@ impl Recogniser for Ipv6Addresses {
                     kind: RedactionKind::IpAddress,
                 });
             }
-            i = end.max(i + 1);
+            done = end.max(colon + 1);
         }
     }
 

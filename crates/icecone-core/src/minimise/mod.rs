@@ -341,8 +341,7 @@ pub fn minimise(text: &str, own: &OwnIdentifiers) -> Minimised {
             None => {
                 let slot = kind_slot(finding.kind);
                 let placeholder = loop {
-                    let candidate =
-                        format!("[{}_{}]", finding.kind.label(), next_number[slot]);
+                    let candidate = format!("[{}_{}]", finding.kind.label(), next_number[slot]);
                     next_number[slot] += 1;
                     // A placeholder already written in the text would restore wrongly.
                     if !brackets || !text.contains(&candidate) {

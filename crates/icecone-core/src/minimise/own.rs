@@ -21,7 +21,9 @@ pub struct OwnIdentifiers {
 impl fmt::Debug for OwnIdentifiers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kinds: Vec<&str> = self.needles.iter().map(|(kind, _)| kind.as_str()).collect();
-        f.debug_struct("OwnIdentifiers").field("kinds", &kinds).finish()
+        f.debug_struct("OwnIdentifiers")
+            .field("kinds", &kinds)
+            .finish()
     }
 }
 
@@ -63,15 +65,32 @@ impl OwnIdentifiers {
             let Some(&first) = needle.first() else {
                 continue;
             };
-            let mut previous: Option<char> = None;
+            let bytes = text.as_bytes();
+            let mut previous_alphanumeric = false;
             for (start, c) in text.char_indices() {
-                let word_start = previous.is_none_or(|p| !p.is_alphanumeric());
-                previous = Some(c);
-                if !word_start || c.to_lowercase().next() != Some(first) {
+                let word_start = !previous_alphanumeric;
+                let byte = bytes[start];
+                previous_alphanumeric = if byte.is_ascii() {
+                    byte.is_ascii_alphanumeric()
+                } else {
+                    c.is_alphanumeric()
+                };
+                if !word_start {
+                    continue;
+                }
+                let lower = if byte.is_ascii() {
+                    Some(char::from(byte.to_ascii_lowercase()))
+                } else {
+                    c.to_lowercase().next()
+                };
+                if lower != Some(first) {
                     continue;
                 }
                 if let Some(end) = match_at(text, start, needle)
-                    && text[end..].chars().next().is_none_or(|n| !n.is_alphanumeric())
+                    && text[end..]
+                        .chars()
+                        .next()
+                        .is_none_or(|n| !n.is_alphanumeric())
                 {
                     findings.push(Finding {
                         start,

@@ -13,8 +13,8 @@
 //! thousands) is left alone; so is a national number of a country without a trunk `0` that
 //! is not North American, written without its country code (see `docs/privacy-model.md`).
 
-use super::scan::{after_isbn, closes, opens};
-use super::{Finding, RedactionKind, Recogniser};
+use super::scan::{after_isbn, closes, digits_ahead, opens};
+use super::{Finding, Recogniser, RedactionKind};
 
 /// Finds phone numbers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -162,8 +162,9 @@ impl Recogniser for PhoneNumbers {
         while i < bytes.len() {
             let b = bytes[i];
             let starts = (b == b'+' || b == b'(' || b.is_ascii_digit())
+                && digits_ahead(bytes, i, b"+() -./", 8) == 8
                 && opens(text, i)
-                && !after_group(text, i);
+                && !(b.is_ascii_digit() && after_group(text, i));
             if starts
                 && let Some((groups, count, end)) = read(text, i)
                 && closes(text, end)

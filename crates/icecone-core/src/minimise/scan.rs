@@ -7,16 +7,31 @@
 
 /// Whether a value may begin at byte `start` of `text` (a character boundary).
 pub(super) fn opens(text: &str, start: usize) -> bool {
-    match text[..start].chars().next_back() {
-        None => true,
-        Some(c) => {
-            c.is_whitespace()
-                || matches!(
-                    c,
-                    '(' | '[' | '{' | '<' | '"' | '\'' | ',' | ';' | ':' | '=' | '*' | '`' | '>'
-                )
-        }
+    let Some(&before) = text.as_bytes()[..start].last() else {
+        return true;
+    };
+    if before.is_ascii() {
+        return before.is_ascii_whitespace()
+            || matches!(
+                before,
+                b'(' | b'['
+                    | b'{'
+                    | b'<'
+                    | b'"'
+                    | b'\''
+                    | b','
+                    | b';'
+                    | b':'
+                    | b'='
+                    | b'*'
+                    | b'`'
+                    | b'>'
+            );
     }
+    text[..start]
+        .chars()
+        .next_back()
+        .is_some_and(char::is_whitespace)
 }
 
 /// Whether a value may end at byte `end` of `text` (a character boundary).
@@ -29,6 +44,23 @@ pub(super) fn closes(text: &str, end: usize) -> bool {
         Some(')' | ']' | '}' | '>' | '<' | '"' | '\'' | '`' | '*') => true,
         Some(_) => false,
     }
+}
+
+/// How many digits the run of digits and `separators` from `start` holds, counting up to
+/// `enough`: a cheap test that a value of at least `enough` digits may start there.
+pub(super) fn digits_ahead(bytes: &[u8], start: usize, separators: &[u8], enough: usize) -> usize {
+    let mut count = 0;
+    for &b in &bytes[start..] {
+        if b.is_ascii_digit() {
+            count += 1;
+            if count == enough {
+                break;
+            }
+        } else if !separators.contains(&b) {
+            break;
+        }
+    }
+    count
 }
 
 /// The ASCII digits of `text`, in order.

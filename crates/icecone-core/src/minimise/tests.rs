@@ -19,10 +19,16 @@ fn check(input: &str, expected: &str) {
 #[test]
 fn email_addresses_in_the_forms_rfc_5322_allows_are_replaced() {
     let table = [
-        ("write to alice@example.com today", "write to [EMAIL_1] today"),
+        (
+            "write to alice@example.com today",
+            "write to [EMAIL_1] today",
+        ),
         ("Alice.Martin+news@mail.example.co.uk.", "[EMAIL_1]."),
         ("<bob_o'neil@example.org>", "<[EMAIL_1]>"),
-        ("mailto:first-last@sub.example.io?subject=x", "mailto:[EMAIL_1]?subject=x"),
+        (
+            "mailto:first-last@sub.example.io?subject=x",
+            "mailto:[EMAIL_1]?subject=x",
+        ),
         ("josé@exämple.de, zoë@example.fr", "[EMAIL_1], [EMAIL_2]"),
         ("a@b.co and A@B.CO", "[EMAIL_1] and [EMAIL_1]"),
         // Not addresses: a decorator, a handle, a scoped package, no top-level label.
@@ -60,7 +66,10 @@ fn phone_numbers_in_international_and_national_forms_are_replaced() {
         ("+1 212 555 0147", "[PHONE_1]"),
         ("tel:+14155550132", "tel:[PHONE_1]"),
         // Same number, two spellings: one placeholder.
-        ("+44 20 7946 0958 = +44 (0)20 7946 0958", "[PHONE_1] = [PHONE_1]"),
+        (
+            "+44 20 7946 0958 = +44 (0)20 7946 0958",
+            "[PHONE_1] = [PHONE_1]",
+        ),
     ];
     for (input, expected) in table {
         check(input, expected);
@@ -73,7 +82,10 @@ fn payment_cards_are_replaced_only_with_a_valid_luhn_digit() {
         // The networks' published test numbers.
         ("4111 1111 1111 1111", "[CARD_1]"),
         ("4111-1111-1111-1111", "[CARD_1]"),
-        ("card 4111111111111111, exp 12/29", "card [CARD_1], exp 12/29"),
+        (
+            "card 4111111111111111, exp 12/29",
+            "card [CARD_1], exp 12/29",
+        ),
         ("5555 5555 5555 4444", "[CARD_1]"),
         ("Amex 3782 822463 10005", "Amex [CARD_1]"),
         ("6011 1111 1111 1117", "[CARD_1]"),
@@ -99,9 +111,15 @@ fn ibans_are_replaced_only_with_their_country_length_and_mod_97_check() {
         ("pay to GB82WEST12345698765432.", "pay to [IBAN_1]."),
         ("FR14 2004 1010 0505 0001 3M02 606", "[IBAN_1]"),
         ("nl91abna0417164300", "[IBAN_1]"),
-        ("BE68 5390 0754 7034 and CH93 0076 2011 6238 5295 7", "[IBAN_1] and [IBAN_2]"),
+        (
+            "BE68 5390 0754 7034 and CH93 0076 2011 6238 5295 7",
+            "[IBAN_1] and [IBAN_2]",
+        ),
         ("NO93 8601 1117 947", "[IBAN_1]"),
-        ("DE89370400440532013000 = de89 3704 0044 0532 0130 00", "[IBAN_1] = [IBAN_1]"),
+        (
+            "DE89370400440532013000 = de89 3704 0044 0532 0130 00",
+            "[IBAN_1] = [IBAN_1]",
+        ),
         // A wrong check digit, a wrong length, an unknown country.
         ("DE88 3704 0044 0532 0130 00", "DE88 3704 0044 0532 0130 00"),
         ("DE89 3704 0044 0532 0130", "DE89 3704 0044 0532 0130"),
@@ -121,13 +139,25 @@ fn ip_addresses_are_replaced_but_not_those_that_identify_no_one() {
         ("my router is 192.168.1.20.", "my router is [IP_1]."),
         ("2001:db8::8a2e:370:7334", "[IP_1]"),
         ("[2001:db8:85a3::8a2e:370:7334]:443", "[[IP_1]]:443"),
-        ("fe80::1ff:fe23:4567:890a and ::ffff:192.0.2.128", "[IP_1] and [IP_2]"),
+        (
+            "fe80::1ff:fe23:4567:890a and ::ffff:192.0.2.128",
+            "[IP_1] and [IP_2]",
+        ),
         ("2001:DB8::1 is 2001:db8:0:0:0:0:0:1", "[IP_1] is [IP_1]"),
         // Not personal, or not addresses.
-        ("127.0.0.1, 0.0.0.0, ::1, 255.255.255.0", "127.0.0.1, 0.0.0.0, ::1, 255.255.255.0"),
-        ("version 1.2.3.4.5 and v10.0.0.1", "version 1.2.3.4.5 and v10.0.0.1"),
+        (
+            "127.0.0.1, 0.0.0.0, ::1, 255.255.255.0",
+            "127.0.0.1, 0.0.0.0, ::1, 255.255.255.0",
+        ),
+        (
+            "version 1.2.3.4.5 and v10.0.0.1",
+            "version 1.2.3.4.5 and v10.0.0.1",
+        ),
         ("256.1.1.1 and 01.2.3.4", "256.1.1.1 and 01.2.3.4"),
-        ("at 12:30:45, std::vec, a::b, f64::EPSILON", "at 12:30:45, std::vec, a::b, f64::EPSILON"),
+        (
+            "at 12:30:45, std::vec, a::b, f64::EPSILON",
+            "at 12:30:45, std::vec, a::b, f64::EPSILON",
+        ),
         ("MAC 00:1A:2B:3C:4D:5E", "MAC 00:1A:2B:3C:4D:5E"),
     ];
     for (input, expected) in table {
@@ -153,9 +183,15 @@ fn the_persons_own_email_and_display_name_are_replaced_as_whole_words_in_any_cas
         assert_eq!(minimise(&restored, &own).text, expected);
     }
     let accents = OwnIdentifiers::new(None, Some("Zoë Ångström"));
-    assert_eq!(minimise("from ZOË ÅNGSTRÖM", &accents).text, "from [NAME_1]");
+    assert_eq!(
+        minimise("from ZOË ÅNGSTRÖM", &accents).text,
+        "from [NAME_1]"
+    );
     // A one-letter name would match every such word: it is not looked for.
-    assert_eq!(minimise("a b c", &OwnIdentifiers::new(None, Some("A"))).text, "a b c");
+    assert_eq!(
+        minimise("a b c", &OwnIdentifiers::new(None, Some("A"))).text,
+        "a b c"
+    );
 }
 
 #[test]
@@ -170,12 +206,24 @@ fn placeholders_are_numbered_per_kind_and_counted_per_distinct_value() {
     assert_eq!(
         minimised.redactions.as_slice(),
         [
-            Redaction { kind: RedactionKind::Email, count: 2 },
-            Redaction { kind: RedactionKind::Phone, count: 1 },
-            Redaction { kind: RedactionKind::PaymentCard, count: 1 },
+            Redaction {
+                kind: RedactionKind::Email,
+                count: 2
+            },
+            Redaction {
+                kind: RedactionKind::Phone,
+                count: 1
+            },
+            Redaction {
+                kind: RedactionKind::PaymentCard,
+                count: 1
+            },
         ]
     );
-    assert_eq!(minimised.redactions.to_text(), "EMAIL:2,PHONE:1,PAYMENT_CARD:1");
+    assert_eq!(
+        minimised.redactions.to_text(),
+        "EMAIL:2,PHONE:1,PAYMENT_CARD:1"
+    );
     assert_eq!(
         Redactions::parse(&minimised.redactions.to_text()),
         Ok(minimised.redactions.clone())
@@ -205,7 +253,11 @@ fn restoring_replaces_only_the_mappings_placeholders() {
 fn nothing_holding_a_value_shows_it_in_debug_output() {
     let own = OwnIdentifiers::new(Some("alice@example.com"), Some("Alice Martin"));
     let minimised = minimise("Alice Martin, alice@example.com, 4111 1111 1111 1111", &own);
-    for shown in [format!("{own:?}"), format!("{minimised:?}"), format!("{:?}", minimised.mapping)] {
+    for shown in [
+        format!("{own:?}"),
+        format!("{minimised:?}"),
+        format!("{:?}", minimised.mapping),
+    ] {
         for secret in ["alice", "Alice", "Martin", "4111", "example"] {
             assert!(!shown.contains(secret), "{shown}");
         }
@@ -217,7 +269,10 @@ fn stored_redactions_parse_back_and_bad_ones_are_refused() {
     let table = [
         ("", Ok(vec![])),
         ("EMAIL:1", Ok(vec![(RedactionKind::Email, 1)])),
-        ("NAME:1,IBAN:2", Ok(vec![(RedactionKind::Iban, 2), (RedactionKind::Name, 1)])),
+        (
+            "NAME:1,IBAN:2",
+            Ok(vec![(RedactionKind::Iban, 2), (RedactionKind::Name, 1)]),
+        ),
         ("EMAIL:0", Err(InvalidRedactions)),
         ("EMAIL:1,EMAIL:2", Err(InvalidRedactions)),
         ("ADDRESS:1", Err(InvalidRedactions)),
@@ -281,23 +336,55 @@ fn at_most_one_percent_of_ordinary_prompts_are_altered() {
 const ADVERSARIAL: &[(&str, &str, bool)] = &[
     ("e-mail, plain", "alice@example.com", true),
     ("e-mail, upper case", "ALICE@EXAMPLE.COM", true),
-    ("e-mail, spaces between letters", "a l i c e @ example . com", false),
-    ("e-mail, spaces around @ and dot", "alice @ example . com", false),
-    ("e-mail, [at] and [dot]", "alice [at] example [dot] com", false),
+    (
+        "e-mail, spaces between letters",
+        "a l i c e @ example . com",
+        false,
+    ),
+    (
+        "e-mail, spaces around @ and dot",
+        "alice @ example . com",
+        false,
+    ),
+    (
+        "e-mail, [at] and [dot]",
+        "alice [at] example [dot] com",
+        false,
+    ),
     ("e-mail, in angle brackets", "<alice@example.com>", true),
     ("phone, international with (0)", "+44 (0)20 7946 0958", true),
     ("phone, international, dots", "+44.20.7946.0958", true),
     ("phone, 00 prefix", "0044 20 7946 0958", true),
     ("phone, national, spaces", "020 7946 0958", true),
     ("phone, national, unbroken", "02079460958", true),
-    ("phone, North American in parentheses", "(415) 555-0132", true),
-    ("phone, digits spaced one by one", "0 2 0 7 9 4 6 0 9 5 8", false),
-    ("phone, in words", "oh two oh seven nine four six oh nine five eight", false),
-    ("phone, national without trunk 0 (Spain)", "912 345 678", false),
+    (
+        "phone, North American in parentheses",
+        "(415) 555-0132",
+        true,
+    ),
+    (
+        "phone, digits spaced one by one",
+        "0 2 0 7 9 4 6 0 9 5 8",
+        false,
+    ),
+    (
+        "phone, in words",
+        "oh two oh seven nine four six oh nine five eight",
+        false,
+    ),
+    (
+        "phone, national without trunk 0 (Spain)",
+        "912 345 678",
+        false,
+    ),
     ("card, spaces", "4111 1111 1111 1111", true),
     ("card, dashes", "4111-1111-1111-1111", true),
     ("card, unbroken", "4111111111111111", true),
-    ("card, digits spaced one by one", "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", true),
+    (
+        "card, digits spaced one by one",
+        "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+        true,
+    ),
     ("card, dots", "4111.1111.1111.1111", false),
     ("card, split over two lines", "4111 1111\n1111 1111", false),
     ("card, double spaces", "4111  1111  1111  1111", false),
@@ -308,8 +395,16 @@ const ADVERSARIAL: &[(&str, &str, bool)] = &[
     ("IPv4, spaces around dots", "203 . 0 . 113 . 9", false),
     ("IPv6, compressed", "2001:db8::1", true),
     ("IPv6, bracketed with port", "[2001:db8::1]:443", true),
-    ("full-width digits", "４１１１ １１１１ １１１１ １１１１", false),
-    ("zero-width space inside an address", "alice\u{200b}@example.com", false),
+    (
+        "full-width digits",
+        "４１１１ １１１１ １１１１ １１１１",
+        false,
+    ),
+    (
+        "zero-width space inside an address",
+        "alice\u{200b}@example.com",
+        false,
+    ),
 ];
 
 #[test]
@@ -335,6 +430,9 @@ fn the_privacy_model_document_shows_the_adversarial_table() {
             "| {name} | `{shown}` | {} |",
             if *caught { "caught" } else { "not caught" }
         );
-        assert!(doc.contains(&row), "docs/privacy-model.md lacks the row:\n{row}");
+        assert!(
+            doc.contains(&row),
+            "docs/privacy-model.md lacks the row:\n{row}"
+        );
     }
 }

@@ -269,13 +269,10 @@ impl GenerationMutation {
     ) -> Result<Account, ApiError> {
         let (viewer, record) = viewer_account(ctx).await?;
         let services = services(ctx)?;
-        let changed = icecone_app::generation::minimise::set_default(
-            &services.store,
-            record.id,
-            enabled,
-        )
-        .await
-        .map_err(internal)?;
+        let changed =
+            icecone_app::generation::minimise::set_default(&services.store, record.id, enabled)
+                .await
+                .map_err(internal)?;
         let record = services
             .store
             .account(record.id)

@@ -529,7 +529,12 @@ async fn what_minimisation_withheld_is_stored_with_a_generation_and_recorded_unt
     // A queued generation's redactions are recorded again when it is submitted; an ended
     // one's stay as they were.
     let fewer = Redactions::parse("EMAIL:1").expect("redactions");
-    assert!(store.record_redactions(owner, queued.id, &fewer).await.expect("recorded"));
+    assert!(
+        store
+            .record_redactions(owner, queued.id, &fewer)
+            .await
+            .expect("recorded")
+    );
     assert_eq!(read(queued.id).await, Some(fewer.clone()));
     assert!(
         !store
@@ -556,9 +561,24 @@ async fn prompt_minimisation_is_on_for_a_new_account_and_the_person_may_turn_it_
     let owner = create_user(store, 1).await;
     let account = |id| async move { store.account(id).await.expect("read").expect("found") };
     assert!(account(owner).await.minimize_prompts);
-    assert!(store.set_minimize_prompts(owner, false, now()).await.expect("set"));
+    assert!(
+        store
+            .set_minimize_prompts(owner, false, now())
+            .await
+            .expect("set")
+    );
     assert!(!account(owner).await.minimize_prompts);
-    assert!(store.set_minimize_prompts(owner, true, now()).await.expect("set"));
+    assert!(
+        store
+            .set_minimize_prompts(owner, true, now())
+            .await
+            .expect("set")
+    );
     assert!(account(owner).await.minimize_prompts);
-    assert!(!store.set_minimize_prompts(Uuid::new_v4(), false, now()).await.expect("set"));
+    assert!(
+        !store
+            .set_minimize_prompts(Uuid::new_v4(), false, now())
+            .await
+            .expect("set")
+    );
 }
