@@ -865,6 +865,7 @@ async fn luma_video(store: &icecone_store::Store, account: Uuid, remote_ref: &st
                 created_at: Utc::now(),
                 completed_at: Some(Utc::now()),
                 remote_copy: None,
+                redactions: None,
             },
             Some(vec![0xCD; 64]),
         )

@@ -805,6 +805,7 @@ async fn deleting_asks_the_provider_to_delete_its_copy_without_waiting_for_it() 
         created_at: now,
         completed_at: Some(now),
         remote_copy: None,
+        redactions: None,
     };
     store
         .insert_generation(&record, Some(vec![4, 5, 6]))

@@ -569,6 +569,7 @@ async fn run_scripted_with(
                 duration_seconds: 4,
             },
             None,
+            None,
         )
         .await
         .expect("queued");

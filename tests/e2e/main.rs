@@ -22,6 +22,7 @@ mod limits;
 mod login;
 mod mail;
 mod mfa;
+mod minimisation;
 mod partners;
 mod policy_notices;
 mod privacy_page;

@@ -1378,6 +1378,7 @@ async fn an_export_is_built_and_downloaded_in_memory_bounded_by_one_media_file_n
                     created_at: Utc::now(),
                     completed_at: Some(Utc::now()),
                     remote_copy: None,
+                    redactions: None,
                 },
                 Some(sealed),
             )

@@ -13,6 +13,7 @@ pub mod csrf;
 pub mod disclosure;
 pub mod generation;
 pub mod identity;
+pub mod minimise;
 pub mod net;
 pub mod origins;
 pub mod partner;

@@ -112,6 +112,8 @@ pub struct AccountRecord {
     pub email_verified_at: Option<DateTime<Utc>>,
     /// The plan, which sets the generation quota.
     pub plan: Plan,
+    /// Whether the person's prompts are minimised unless a request says otherwise.
+    pub minimize_prompts: bool,
 }
 
 impl fmt::Debug for AccountRecord {
@@ -150,6 +152,7 @@ impl TryFrom<account::Model> for AccountRecord {
             password_changed_at: row.password_changed_at,
             email_verified_at: row.email_verified_at,
             plan: Plan::parse(&row.plan).map_err(|_| StoreError::OutOfRange("plan"))?,
+            minimize_prompts: row.minimize_prompts,
         })
     }
 }
@@ -181,6 +184,7 @@ impl Store {
             password_changed_at: Set(now),
             email_verified_at: Set(new.email_verified_at),
             plan: Set(Plan::default().as_str().to_owned()),
+            minimize_prompts: Set(true),
         })
         .exec_without_returning(&self.db)
         .await
@@ -253,6 +257,25 @@ impl Store {
                 account::Column::DisplayNameSealed,
                 Expr::value(display_name_sealed),
             )
+            .col_expr(account::Column::UpdatedAt, Expr::value(at))
+            .filter(account::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        self.cache.forget_account(id);
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Sets whether an account's prompts are minimised unless a request says otherwise.
+    /// Returns whether the account exists.
+    pub async fn set_minimize_prompts(
+        &self,
+        id: Uuid,
+        minimize: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = account::Entity::update_many()
+            .col_expr(account::Column::MinimizePrompts, Expr::value(minimize))
             .col_expr(account::Column::UpdatedAt, Expr::value(at))
             .filter(account::Column::Id.eq(id))
             .exec(&self.db)

@@ -10,6 +10,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use icecone_core::generation::{GenerationKind, GenerationStatus, RemoteCopy};
+use icecone_core::minimise::Redactions;
 use icecone_core::provider::ProviderId;
 use icecone_core::usage::Usage;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -128,6 +129,9 @@ pub struct GenerationRecord {
     pub completed_at: Option<DateTime<Utc>>,
     /// What became of the provider's copy of the output, when it ran as a provider job.
     pub remote_copy: Option<RemoteCopy>,
+    /// What minimisation withheld from the provider; `None` when the prompt was sent as
+    /// written.
+    pub redactions: Option<Redactions>,
 }
 
 impl fmt::Debug for GenerationRecord {
@@ -144,7 +148,7 @@ impl fmt::Debug for GenerationRecord {
 
 /// Every column but the media bytes and the sealed input, which record queries select as
 /// `NULL`.
-const RECORD_COLUMNS: [generation::Column; 17] = [
+const RECORD_COLUMNS: [generation::Column; 18] = [
     generation::Column::Id,
     generation::Column::AccountId,
     generation::Column::Kind,
@@ -162,6 +166,7 @@ const RECORD_COLUMNS: [generation::Column; 17] = [
     generation::Column::CompletedAt,
     generation::Column::RemoteCopy,
     generation::Column::DurationSeconds,
+    generation::Column::Redactions,
 ];
 
 impl TryFrom<generation::Model> for GenerationRecord {
@@ -195,6 +200,12 @@ impl TryFrom<generation::Model> for GenerationRecord {
                 .as_deref()
                 .map(remote_copy_from_db)
                 .transpose()?,
+            redactions: row
+                .redactions
+                .as_deref()
+                .map(Redactions::parse)
+                .transpose()
+                .map_err(|_| StoreError::OutOfRange("generation redactions"))?,
         })
     }
 }
@@ -275,6 +286,7 @@ fn active_model(
             .duration_seconds
             .map(|seconds| u32_to_db(seconds, "generation duration"))
             .transpose()?),
+        redactions: Set(record.redactions.as_ref().map(Redactions::to_text)),
     })
 }
 
@@ -464,6 +476,25 @@ impl Store {
             update = update.col_expr(generation::Column::ProviderJobId, Expr::value(job));
         }
         let result = update.exec(&self.db).await.map_err(StoreError::Query)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Records what minimisation withheld when the account's unfinished generation `id` was
+    /// sent to its provider. Returns whether it was still unfinished.
+    pub async fn record_redactions(
+        &self,
+        account: Uuid,
+        id: Uuid,
+        redactions: &Redactions,
+    ) -> Result<bool, StoreError> {
+        let result = unfinished(account, id)
+            .col_expr(
+                generation::Column::Redactions,
+                Expr::value(redactions.to_text()),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
         Ok(result.rows_affected > 0)
     }
 

@@ -12,6 +12,11 @@
 //! (a text's reservation settled to the tokens the provider counted). The request sent to a provider carries the prompt and
 //! the parameters the provider needs, and nothing that identifies the person.
 //!
+//! Before routing, the prompt is minimised (`minimise`): personal data it recognises is
+//! replaced by typed placeholders for every provider that is not in-process, unless the
+//! request or the person's setting says otherwise; a text answer gets the values back
+//! before it is sealed, and the generation records what was withheld (`redactions`).
+//!
 //! Video is asynchronous: [`Generations::enqueue_video`] runs the same checks — consent,
 //! quota and reservation, the router's eligibility — then stores the generation `QUEUED`
 //! together with a job (`video::KIND`) that the job runner takes from there.
@@ -26,6 +31,7 @@ use icecone_core::consent::Purpose;
 use icecone_core::consent::decision::{Activity, Denial};
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::generation::{GenerationKind, GenerationStatus};
+use icecone_core::minimise::Redactions;
 use icecone_core::personalization::{PastGeneration, Profile};
 use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::{
@@ -44,6 +50,7 @@ use crate::keys::vault::{Field, Vault};
 use crate::providers::router::{RouteError, Router};
 use crate::settings::JobsConfig;
 
+pub mod minimise;
 pub mod purge;
 pub(crate) mod remote;
 pub mod video;
@@ -224,27 +231,48 @@ impl Generations {
     }
 
     /// Generates `request` for `account` — through `provider` when one is named — and
-    /// stores the result.
+    /// stores the result. `minimize` sends the prompt minimised (`true`) or as written
+    /// (`false`); when not given, the account's setting decides (see [`minimise`]).
     pub async fn generate(
         &self,
         account: &AccountRecord,
         request: GenerationRequest,
         provider: Option<&ProviderId>,
+        minimize: Option<bool>,
     ) -> Result<GenerationRecord, GenerateError> {
         let mut request = request;
         if let GenerationRequest::Text(text) = &mut request {
             text.max_tokens.get_or_insert(self.default_max_tokens);
         }
         let (started, reserved) = self.admit(account, &request).await?;
-        let (provider, output) = match self.route(&request, provider).await {
-            Ok(routed) => routed,
+        let sent = async {
+            if !minimise::applies(account, provider, minimize) {
+                let (provider, output) = self.route(&request, provider).await?;
+                return Ok((provider, output, None));
+            }
+            let own = minimise::own_identifiers(&self.vault, account).await?;
+            let minimised = minimise::request(&request, &own)?;
+            let (provider, output) = self.route(&minimised.request, provider).await?;
+            let output = minimise::restore(output, &minimised.mapping);
+            Ok::<_, GenerateError>((provider, output, Some(minimised.redactions)))
+        }
+        .await;
+        let (provider, output, redactions) = match sent {
+            Ok(sent) => sent,
             Err(error) => {
                 self.release(account.id, started, reserved).await;
                 return Err(error);
             }
         };
         let stored = self
-            .store_result(account, &request, &provider, &output, started, reserved)
+            .store_result(
+                account,
+                &request,
+                &provider,
+                &output,
+                (started, reserved),
+                redactions,
+            )
             .await;
         match &stored {
             // What was reserved beyond the cost is given back once the generation is
@@ -313,17 +341,27 @@ impl Generations {
     /// after the same checks as [`Generations::generate`]: the generation is stored
     /// `QUEUED` with its job, which the job runner submits, follows and stores. Its video
     /// seconds are reserved now, once; they are given back if it fails before an output.
+    /// `minimize` is as for [`Generations::generate`]: the prompt is stored as written and
+    /// minimised by the job just before it is submitted; what it withholds is recorded now
+    /// and again then.
     pub async fn enqueue_video(
         &self,
         account: &AccountRecord,
         request: VideoRequest,
         provider: Option<&ProviderId>,
+        minimize: Option<bool>,
     ) -> Result<GenerationRecord, GenerateError> {
         let image = request.image.clone();
         let request = GenerationRequest::Video(request);
         let (started, reserved) = self.admit(account, &request).await?;
         let queued = async {
             let provider = self.router.choose(&request, provider)?;
+            let redactions = if minimise::applies(account, Some(&provider), minimize) {
+                let own = minimise::own_identifiers(&self.vault, account).await?;
+                Some(minimise::request(&request, &own)?.redactions)
+            } else {
+                None
+            };
             let id = Uuid::new_v4();
             let row = id.to_string();
             let prompt_sealed = self
@@ -357,6 +395,7 @@ impl Generations {
                 created_at: started,
                 completed_at: None,
                 remote_copy: None,
+                redactions,
             };
             let deadline = chrono::TimeDelta::from_std(self.jobs.video_deadline)
                 .ok()
@@ -406,7 +445,8 @@ impl Generations {
         }
     }
 
-    /// Seals and stores a finished generation, with what it cost beyond its reservation
+    /// Seals and stores a finished generation — the prompt as the person wrote it, with what
+    /// minimisation withheld from the provider — with what it cost beyond its reservation
     /// `reserved` added to the usage of the month it started in, in one transaction.
     async fn store_result(
         &self,
@@ -414,8 +454,8 @@ impl Generations {
         request: &GenerationRequest,
         provider: &ProviderId,
         output: &Output,
-        created_at: DateTime<Utc>,
-        reserved: Usage,
+        (created_at, reserved): (DateTime<Utc>, Usage),
+        redactions: Option<Redactions>,
     ) -> Result<GenerationRecord, GenerateError> {
         let period = Period::of(created_at.date_naive());
         let id = Uuid::new_v4();
@@ -457,6 +497,7 @@ impl Generations {
             created_at,
             completed_at: Some(now()),
             remote_copy: None,
+            redactions,
         };
         let metered = record.usage.minus(reserved);
         let stored = if metered == Usage::default() {

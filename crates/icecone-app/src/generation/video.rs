@@ -3,7 +3,7 @@
 //!
 //! | step | what it does | resumed after a crash |
 //! | --- | --- | --- |
-//! | `submit` | rebuilds the request (prompt and image URL opened with the owner's key, the duration as stored with the generation), sends it through the router; a provider job's id is stored on the generation (`RUNNING`) before the step moves on; a synchronous answer is stored at once | a generation that already has a provider job id goes on to `poll`, so it is not submitted twice |
+//! | `submit` | rebuilds the request (prompt and image URL opened with the owner's key, the duration as stored with the generation), minimises its prompt again when it was accepted for minimisation (with the owner's identifiers as they are now; what was withheld recorded on the generation), sends it through the router; a provider job's id is stored on the generation (`RUNNING`) before the step moves on; a synchronous answer is stored at once | a generation that already has a provider job id goes on to `poll`, so it is not submitted twice |
 //! | `poll` | asks the provider; still running: polled again after `job_poll_interval_ms`; an output in the answer is stored; an output at a temporary URL is fetched (`icecone_provider_http::fetch::MediaFetcher`: at most `max_output_bytes`, only from a destination the outbound address policy allows, else `UNSAFE_OUTPUT_URL`), sealed and stored; the generation is `SUCCEEDED` | a generation already `SUCCEEDED` goes on to `delete_remote`: nothing is fetched twice |
 //! | `delete_remote` | asks the provider to delete its copy and records what became of it on the generation (`DELETED`, `NOTHING_KEPT`, `NOT_SUPPORTED` — then the provider's declared output retention applies — or `DELETE_FAILED` after the retries) | asked again (deleting is idempotent at the providers) |
 //!
@@ -232,6 +232,31 @@ impl VideoJobs {
             .await?)
     }
 
+    /// The request as it is sent: minimised again when the generation was accepted with
+    /// minimisation (its redactions recorded), as written otherwise. The mapping is not
+    /// needed — a video is only redacted — and is dropped here.
+    async fn to_send(
+        &self,
+        owner: &AccountRecord,
+        record: &GenerationRecord,
+        request: GenerationRequest,
+    ) -> anyhow::Result<Result<GenerationRequest, RouteError>> {
+        let Some(accepted) = &record.redactions else {
+            return Ok(Ok(request));
+        };
+        let own = super::minimise::own_identifiers(&self.vault, owner).await?;
+        let minimised = match super::minimise::request(&request, &own) {
+            Ok(minimised) => minimised,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        if minimised.redactions != *accepted {
+            self.store
+                .record_redactions(owner.id, record.id, &minimised.redactions)
+                .await?;
+        }
+        Ok(Ok(minimised.request))
+    }
+
     async fn submit(
         &self,
         job: &mut Leased<'_>,
@@ -239,7 +264,11 @@ impl VideoJobs {
         record: &GenerationRecord,
     ) -> anyhow::Result<Outcome> {
         let request = self.request(owner, record).await?;
-        let routed = match self.router.route(&request, Some(&record.provider)).await {
+        let routed = match self.to_send(owner, record, request).await? {
+            Ok(request) => self.router.route(&request, Some(&record.provider)).await,
+            Err(refused) => Err(refused),
+        };
+        let routed = match routed {
             Ok(routed) => routed,
             Err(RouteError::ProviderUnavailable { .. }) => {
                 return Ok(Outcome::Retry {

@@ -547,6 +547,7 @@ impl ExportJobs {
             "suspendedAt": time_opt(owner.suspended_at),
             "mfaEnabled": mfa,
             "staffRoles": roles,
+            "promptMinimization": owner.minimize_prompts,
         });
 
         let consent: Vec<Value> = store
@@ -905,6 +906,13 @@ fn generation_json(
             "images": record.usage.images,
             "videoSeconds": record.usage.video_seconds,
         },
+        "redactions": record.redactions.as_ref().map(|redactions| {
+            redactions
+                .as_slice()
+                .iter()
+                .map(|redaction| json!({ "kind": redaction.kind.as_str(), "count": redaction.count }))
+                .collect::<Vec<_>>()
+        }),
     })
 }
 

@@ -223,6 +223,7 @@ impl Sources {
                 })
                 .collect(),
             security: SecurityFacts::of(&self.deployment),
+            minimisation: MinimisationFacts::now(),
             rights: RightsFacts::now(),
             dpo: DpoFacts {
                 contact: self
@@ -255,6 +256,8 @@ pub struct Facts {
     pub providers: Vec<ProviderFacts>,
     /// The security measures as configured now.
     pub security: SecurityFacts,
+    /// What is withheld from providers at the prompt.
+    pub minimisation: MinimisationFacts,
     /// Each right, how to exercise it and its deadline.
     pub rights: RightsFacts,
     /// Who to ask.
@@ -634,6 +637,47 @@ impl SecurityFacts {
             },
             staff_mfa: "Every staff account is created with a second factor (TOTP), and staff operations that change or reveal personal data need one performed within the last minutes.",
             audit_trail: "Staff reads and actions, sign-ins and key changes are recorded, before they happen, in a tamper-evident audit trail (each entry chained to the one before by an HMAC).",
+        }
+    }
+}
+
+/// Minimisation at the prompt: what the recognisers find, and what they do not.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MinimisationFacts {
+    /// What happens, in words.
+    pub statement: &'static str,
+    /// Each recogniser: the kind of data and what it recognises.
+    pub recognisers: Vec<RecogniserFacts>,
+    /// What is not recognised, in words.
+    pub not_recognised: &'static str,
+    /// The GraphQL operation that changes the account's default.
+    pub operation: &'static str,
+}
+
+/// One recogniser of minimisation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecogniserFacts {
+    /// The kind of data (`EMAIL`, `PHONE`, ...), as `Generation.redactions` names it.
+    pub kind: &'static str,
+    /// What it recognises.
+    pub description: &'static str,
+}
+
+impl MinimisationFacts {
+    fn now() -> Self {
+        Self {
+            statement: "Before a prompt leaves IceCone for an AI provider, the personal data recognised in it is replaced by placeholders such as [EMAIL_1]; the provider sees only those. In a text answer the placeholders are replaced by your data again before it is stored and shown to you; image and video prompts are only redacted. Each generation lists what was withheld (kind and count, never the values). It is on unless you turn it off for one request (minimize: false) or for your account (setPromptMinimization).",
+            recognisers: icecone_core::minimise::catalogue()
+                .into_iter()
+                .map(|(kind, description)| RecogniserFacts {
+                    kind: kind.as_str(),
+                    description,
+                })
+                .collect(),
+            not_recognised: "Names in free text other than your own display name, and postal addresses without a recognisable structure, are not recognised: telling a name or an address from ordinary words needs guessing that would alter ordinary prompts. Phone numbers written without their country code in countries without a leading 0, and values written in words or with spaces between their characters, are not recognised either.",
+            operation: "setPromptMinimization",
         }
     }
 }

@@ -123,6 +123,13 @@ impl Account {
         consents_to_renew(ctx, self.record.id).await
     }
 
+    /// Whether the person's prompts are minimised before they reach a provider when a
+    /// generation does not say (`setPromptMinimization`): on for every account until the
+    /// person turns it off.
+    async fn prompt_minimization(&self) -> bool {
+        self.record.minimize_prompts
+    }
+
     /// Whether the person has restricted processing of their data (`restrictProcessing`).
     async fn processing_restricted(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
         let state = consent::state(&services(ctx)?.store, self.record.id)

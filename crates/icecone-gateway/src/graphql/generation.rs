@@ -18,7 +18,7 @@ use icecone_core::subject::SubjectId;
 use icecone_store::generations::{GenerationPosition, GenerationRecord};
 use uuid::Uuid;
 
-use super::account::GenerationKindValue;
+use super::account::{Account, GenerationKindValue};
 use super::caller::{services, viewer_account};
 use super::classification::essential;
 use super::consent::PurposeValue;
@@ -72,6 +72,12 @@ pub(crate) struct GenerateTextInput {
     provider: Option<ID>,
     /// The most tokens to generate (1 to 32,768); when not given, the provider decides.
     max_tokens: Option<i32>,
+    /// Whether personal data recognised in the prompt (e-mail addresses, phone numbers,
+    /// payment cards, IBANs, IP addresses, your own name and address) is replaced by
+    /// placeholders before it reaches the provider and put
+    /// back into the answer; `false` sends this prompt as written.
+    /// When not given, the account's `promptMinimization` decides (on by default).
+    minimize: Option<bool>,
 }
 
 /// What to draw.
@@ -84,6 +90,11 @@ pub(crate) struct GenerateImageInput {
     /// The image's shape.
     #[graphql(default_with = "ImageSizeValue::Square")]
     size: ImageSizeValue,
+    /// Whether personal data recognised in the prompt (e-mail addresses, phone numbers,
+    /// payment cards, IBANs, IP addresses, your own name and address) is replaced by
+    /// placeholders before it reaches the provider; `false` sends this prompt as written.
+    /// When not given, the account's `promptMinimization` decides (on by default).
+    minimize: Option<bool>,
 }
 
 /// What to film.
@@ -99,6 +110,11 @@ pub(crate) struct GenerateVideoInput {
     /// How long the video should be, in seconds (1 to 60; providers may make it shorter).
     #[graphql(default = 4)]
     duration_seconds: i32,
+    /// Whether personal data recognised in the prompt (e-mail addresses, phone numbers,
+    /// payment cards, IBANs, IP addresses, your own name and address) is replaced by
+    /// placeholders before it reaches the provider; `false` sends this prompt as written.
+    /// When not given, the account's `promptMinimization` decides (on by default).
+    minimize: Option<bool>,
 }
 
 /// The longest video `durationSeconds` may ask for.
@@ -135,11 +151,12 @@ async fn generate(
     ctx: &Context<'_>,
     request: GenerationRequest,
     provider: Option<ProviderId>,
+    minimize: Option<bool>,
 ) -> Result<Generation, ApiError> {
     let (_, account) = viewer_account(ctx).await?;
     let record = services(ctx)?
         .generations
-        .generate(&account, request, provider.as_ref())
+        .generate(&account, request, provider.as_ref(), minimize)
         .await?;
     Ok(Generation::new(record, account.subject))
 }
@@ -169,7 +186,13 @@ impl GenerationMutation {
             prompt: prompt(&input.prompt)?,
             max_tokens,
         });
-        generate(ctx, request, provider(input.provider.as_ref())?).await
+        generate(
+            ctx,
+            request,
+            provider(input.provider.as_ref())?,
+            input.minimize,
+        )
+        .await
     }
 
     /// Generates an image, as `generateText` does text; the image is stored encrypted and
@@ -184,7 +207,13 @@ impl GenerationMutation {
             prompt: prompt(&input.prompt)?,
             size: ImageSize::from(input.size),
         });
-        generate(ctx, request, provider(input.provider.as_ref())?).await
+        generate(
+            ctx,
+            request,
+            provider(input.provider.as_ref())?,
+            input.minimize,
+        )
+        .await
     }
 
     /// Asks for a video. It is made in the background: the answer is the generation,
@@ -222,9 +251,36 @@ impl GenerationMutation {
         let (_, account) = viewer_account(ctx).await?;
         let record = services(ctx)?
             .generations
-            .enqueue_video(&account, request, provider.as_ref())
+            .enqueue_video(&account, request, provider.as_ref(), input.minimize)
             .await?;
         Ok(Generation::new(record, account.subject))
+    }
+
+    /// Sets whether the signed-in person's prompts are minimised when a generation's
+    /// `minimize` is not given (`Account.promptMinimization`; on until turned off): with it,
+    /// e-mail addresses, phone numbers, payment cards, IBANs, IP addresses and the person's
+    /// own name and address are replaced by placeholders before a prompt leaves IceCone for
+    /// a provider, and put back into a text answer.
+    #[graphql(directive = essential::apply(PurposeValue::ServiceProvision))]
+    async fn set_prompt_minimization(
+        &self,
+        ctx: &Context<'_>,
+        enabled: bool,
+    ) -> Result<Account, ApiError> {
+        let (viewer, record) = viewer_account(ctx).await?;
+        let services = services(ctx)?;
+        let changed =
+            icecone_app::generation::minimise::set_default(&services.store, record.id, enabled)
+                .await
+                .map_err(internal)?;
+        let record = services
+            .store
+            .account(record.id)
+            .await
+            .map_err(internal)?
+            .filter(|_| changed)
+            .ok_or(ApiError::Unauthenticated(super::caller::SIGN_IN_FIRST))?;
+        Ok(Account::new(record, viewer.session))
     }
 
     /// Deletes one of the signed-in person's generations with its prompt, output and
@@ -464,6 +520,59 @@ impl Generation {
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.record.completed_at
     }
+
+    /// What was withheld from the provider: per kind of personal data, how many different
+    /// values were replaced by placeholders — never the values. Empty when nothing was
+    /// found, or when the prompt was sent as written (see `minimized`).
+    async fn redactions(&self) -> Vec<Redaction> {
+        self.record
+            .redactions
+            .iter()
+            .flat_map(|redactions| redactions.as_slice())
+            .map(|redaction| Redaction {
+                kind: redaction.kind.into(),
+                count: redaction.count,
+            })
+            .collect()
+    }
+
+    /// Whether the prompt was minimised before it was sent: `false` when it went as
+    /// written — minimisation turned off, the in-process `local` provider, or a generation
+    /// made before minimisation existed.
+    async fn minimized(&self) -> bool {
+        self.record.redactions.is_some()
+    }
+}
+
+/// How many values of one kind of personal data were withheld from a provider.
+#[derive(SimpleObject)]
+#[graphql(directive = essential::apply(PurposeValue::AiGeneration))]
+pub(crate) struct Redaction {
+    /// The kind.
+    kind: RedactionKindValue,
+    /// How many different values of it (one written twice counts once).
+    count: u32,
+}
+
+/// A kind of personal data that minimisation replaces by placeholders.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "RedactionKind",
+    remote = "icecone_core::minimise::RedactionKind"
+)]
+pub(crate) enum RedactionKindValue {
+    /// An e-mail address (`[EMAIL_n]`).
+    Email,
+    /// A phone number (`[PHONE_n]`).
+    Phone,
+    /// A payment card number (`[CARD_n]`).
+    PaymentCard,
+    /// An IBAN (`[IBAN_n]`).
+    Iban,
+    /// An IPv4 or IPv6 address (`[IP_n]`).
+    IpAddress,
+    /// The person's own display name (`[NAME_n]`).
+    Name,
 }
 
 /// What a generation produced.

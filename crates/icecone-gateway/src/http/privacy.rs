@@ -33,6 +33,11 @@ const SECTIONS: &[(&str, &str, Render)] = &[
         providers,
     ),
     ("security", "How your data is protected", security),
+    (
+        "minimisation",
+        "What we withhold from AI providers",
+        minimisation,
+    ),
     ("rights", "Your rights and how to exercise them", rights),
     (
         "retention",
@@ -311,6 +316,29 @@ fn security(facts: &Facts) -> String {
             vec!["Audit trail".to_owned(), escape(security.audit_trail)],
         ],
     )
+}
+
+fn minimisation(facts: &Facts) -> String {
+    let minimisation = &facts.minimisation;
+    let mut out = format!(
+        "<p>{}</p>\n",
+        with_code(&minimisation.statement.replace(
+            minimisation.operation,
+            &format!("`{}`", minimisation.operation)
+        ))
+    );
+    out.push_str(&table(
+        "What is recognised and replaced",
+        &["Kind", "What is recognised"],
+        minimisation.recognisers.iter().map(|recogniser| {
+            vec![
+                format!("<code>{}</code>", escape(recogniser.kind)),
+                escape(recogniser.description),
+            ]
+        }),
+    ));
+    let _ = writeln!(out, "<p>{}</p>", escape(minimisation.not_recognised));
+    out
 }
 
 fn rights(facts: &Facts) -> String {

@@ -20,6 +20,7 @@ pub struct Model {
     pub plan: String,
     pub policy_notified_version: String,
     pub subprocessors_notified_version: i32,
+    pub minimize_prompts: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

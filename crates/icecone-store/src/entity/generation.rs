@@ -24,6 +24,7 @@ pub struct Model {
     pub input_sealed: Option<Vec<u8>>,
     pub remote_copy: Option<String>,
     pub duration_seconds: Option<i32>,
+    pub redactions: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -38,6 +38,7 @@ fn new_generation(
         created_at,
         completed_at: Some(created_at),
         remote_copy: None,
+        redactions: None,
     };
     (record, media.then(|| vec![0xA3, 3, 3]))
 }
@@ -487,4 +488,97 @@ async fn generations_finishing_together_are_stored_with_their_metering_and_a_dup
             "the read cache follows committed metering"
         );
     }
+}
+
+#[tokio::test]
+async fn what_minimisation_withheld_is_stored_with_a_generation_and_recorded_until_it_ends() {
+    use icecone_core::minimise::Redactions;
+
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let owner = create_user(store, 1).await;
+    let withheld = Redactions::parse("EMAIL:2,PHONE:1").expect("redactions");
+    let (mut sent_minimised, _) = new_generation(owner, GenerationKind::Text, now());
+    sent_minimised.redactions = Some(Redactions::default());
+    let (mut queued, _) = new_generation(owner, GenerationKind::Text, now());
+    queued.status = GenerationStatus::Queued;
+    queued.redactions = Some(withheld.clone());
+    let (as_written, _) = new_generation(owner, GenerationKind::Text, now());
+    insert(
+        store,
+        vec![
+            (sent_minimised.clone(), None),
+            (queued.clone(), None),
+            (as_written.clone(), None),
+        ],
+    )
+    .await;
+    let read = |id| async move {
+        store
+            .generation_of(owner, id)
+            .await
+            .expect("read")
+            .expect("found")
+            .redactions
+    };
+    // Minimised with nothing found, minimised with findings, and sent as written differ.
+    assert_eq!(read(sent_minimised.id).await, Some(Redactions::default()));
+    assert_eq!(read(queued.id).await, Some(withheld));
+    assert_eq!(read(as_written.id).await, None);
+
+    // A queued generation's redactions are recorded again when it is submitted; an ended
+    // one's stay as they were.
+    let fewer = Redactions::parse("EMAIL:1").expect("redactions");
+    assert!(
+        store
+            .record_redactions(owner, queued.id, &fewer)
+            .await
+            .expect("recorded")
+    );
+    assert_eq!(read(queued.id).await, Some(fewer.clone()));
+    assert!(
+        !store
+            .record_redactions(owner, sent_minimised.id, &fewer)
+            .await
+            .expect("recorded")
+    );
+    assert_eq!(read(sent_minimised.id).await, Some(Redactions::default()));
+
+    // A value that is no list of redactions is refused as it is read.
+    // (The only row without redactions: how each database stores a UUID does not matter.)
+    db.execute("UPDATE generations SET redactions = 'EMAIL:x' WHERE redactions IS NULL")
+        .await;
+    assert!(matches!(
+        store.generation_of(owner, as_written.id).await,
+        Err(StoreError::OutOfRange(_))
+    ));
+}
+
+#[tokio::test]
+async fn prompt_minimisation_is_on_for_a_new_account_and_the_person_may_turn_it_off() {
+    let db = TestDatabase::new().await;
+    let store = db.store();
+    let owner = create_user(store, 1).await;
+    let account = |id| async move { store.account(id).await.expect("read").expect("found") };
+    assert!(account(owner).await.minimize_prompts);
+    assert!(
+        store
+            .set_minimize_prompts(owner, false, now())
+            .await
+            .expect("set")
+    );
+    assert!(!account(owner).await.minimize_prompts);
+    assert!(
+        store
+            .set_minimize_prompts(owner, true, now())
+            .await
+            .expect("set")
+    );
+    assert!(account(owner).await.minimize_prompts);
+    assert!(
+        !store
+            .set_minimize_prompts(Uuid::new_v4(), false, now())
+            .await
+            .expect("set")
+    );
 }

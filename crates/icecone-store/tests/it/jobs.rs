@@ -470,6 +470,7 @@ fn queued_video(account: Uuid, at: DateTime<Utc>) -> GenerationRecord {
         created_at: at,
         completed_at: None,
         remote_copy: None,
+        redactions: None,
     }
 }
 
