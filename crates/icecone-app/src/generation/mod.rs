@@ -39,6 +39,7 @@ use icecone_store::jobs::NewJob;
 use icecone_store::{Metering, Store};
 use uuid::Uuid;
 
+use crate::analytics::{Analytics, Happened, Outcome};
 use crate::consent;
 use crate::keys::vault::{Field, Vault};
 use crate::providers::router::{RouteError, Router};
@@ -84,6 +85,8 @@ pub struct Generations {
     jobs: JobsConfig,
     default_max_tokens: u32,
     history: PolicyHistory,
+    /// Counts each request and its outcome, for people whose analytics consent counts.
+    analytics: Option<Arc<Analytics>>,
 }
 
 /// The completion limit of a text that names none, until configured otherwise.
@@ -195,7 +198,43 @@ impl Generations {
             jobs: JobsConfig::default(),
             default_max_tokens: DEFAULT_MAX_TOKENS,
             history: PolicyHistory::published(),
+            analytics: None,
         }
+    }
+
+    /// The pipeline counting each request and its outcome through `analytics`.
+    pub fn with_analytics(mut self, analytics: Arc<Analytics>) -> Self {
+        self.analytics = Some(analytics);
+        self
+    }
+
+    /// Counts a request of `kind` for `account` that ended as `result` (one call per
+    /// request: asked for, and how it went).
+    async fn count(
+        &self,
+        account: Uuid,
+        kind: GenerationKind,
+        result: &Result<GenerationRecord, GenerateError>,
+        started: std::time::Instant,
+    ) {
+        let Some(analytics) = &self.analytics else {
+            return;
+        };
+        let outcome = match result {
+            Ok(record) if record.status == GenerationStatus::Queued => Outcome::Queued,
+            Ok(record) => Outcome::Succeeded {
+                provider: record.provider.clone(),
+                latency: started.elapsed(),
+            },
+            Err(GenerateError::Denied(_)) => return,
+            Err(GenerateError::QuotaExceeded(_)) => Outcome::QuotaReached,
+            Err(GenerateError::Route(_) | GenerateError::Internal(_)) => {
+                Outcome::Failed { provider: None }
+            }
+        };
+        analytics
+            .capture(account, &Happened::Generation { kind, outcome })
+            .await;
     }
 
     /// The pipeline deciding consent under `history` instead of the published one.
@@ -226,6 +265,20 @@ impl Generations {
     /// Generates `request` for `account` — through `provider` when one is named — and
     /// stores the result.
     pub async fn generate(
+        &self,
+        account: &AccountRecord,
+        request: GenerationRequest,
+        provider: Option<&ProviderId>,
+    ) -> Result<GenerationRecord, GenerateError> {
+        let started = std::time::Instant::now();
+        let kind = GenerationKind::of(&request);
+        let result = self.make(account, request, provider).await;
+        self.count(account.id, kind, &result, started).await;
+        result
+    }
+
+    /// [`Generations::generate`] without the counting.
+    async fn make(
         &self,
         account: &AccountRecord,
         request: GenerationRequest,
@@ -314,6 +367,20 @@ impl Generations {
     /// `QUEUED` with its job, which the job runner submits, follows and stores. Its video
     /// seconds are reserved now, once; they are given back if it fails before an output.
     pub async fn enqueue_video(
+        &self,
+        account: &AccountRecord,
+        request: VideoRequest,
+        provider: Option<&ProviderId>,
+    ) -> Result<GenerationRecord, GenerateError> {
+        let began = std::time::Instant::now();
+        let result = self.queue_video(account, request, provider).await;
+        self.count(account.id, GenerationKind::Video, &result, began)
+            .await;
+        result
+    }
+
+    /// [`Generations::enqueue_video`] without the counting.
+    async fn queue_video(
         &self,
         account: &AccountRecord,
         request: VideoRequest,

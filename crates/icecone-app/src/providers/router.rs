@@ -15,6 +15,8 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use icecone_core::analytics::ranking::Ranking;
+use icecone_core::generation::GenerationKind;
 use icecone_core::provider::adapter::{
     GenerationRequest, ProviderAdapter, ProviderError, Submission,
 };
@@ -113,11 +115,35 @@ struct Health {
     degraded: DegradedKinds,
 }
 
+/// The ranking of providers per kind made from people's ratings
+/// (`analytics::ratings::refresh_ranking`), shared between whoever makes it and the router,
+/// and replaced whole. The router consults it only to order the providers already found
+/// eligible when a request names none.
+#[derive(Debug, Clone, Default)]
+pub struct SharedRanking(Arc<std::sync::RwLock<Ranking>>);
+
+impl SharedRanking {
+    /// Puts `ranking` in place of the last one.
+    pub fn replace(&self, ranking: Ranking) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = ranking;
+    }
+
+    /// The ranking now.
+    pub fn current(&self) -> Ranking {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
 /// The router: the adapters with their effective policies and the health of each.
 pub struct Router {
     entries: Vec<Entry>,
     /// Indices of `entries` in order of preference.
     preference: Vec<usize>,
+    /// Reorders the eligible providers of a request that names none (ratings).
+    ranking: SharedRanking,
     settings: RouterSettings,
     health: Mutex<Vec<Health>>,
     jitter: Jitter,
@@ -153,9 +179,17 @@ impl Router {
             health: Mutex::new(vec![health; entries.len()]),
             entries,
             preference,
+            ranking: SharedRanking::default(),
             settings,
             jitter,
         }
+    }
+
+    /// The router ordering the eligible providers of a request that names none by
+    /// `ranking` (ranked first, best first; the others in their preference order).
+    pub fn with_ranking(mut self, ranking: SharedRanking) -> Self {
+        self.ranking = ranking;
+        self
     }
 
     /// The longest one provider request may take.
@@ -215,7 +249,7 @@ impl Router {
             }
             None => {
                 let mut refused = Vec::new();
-                let eligible: Vec<usize> = self
+                let mut eligible: Vec<usize> = self
                     .preference
                     .iter()
                     .copied()
@@ -233,6 +267,13 @@ impl Router {
                         refused,
                     });
                 }
+                self.ranking
+                    .0
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .order(GenerationKind::of(request), &mut eligible, |&i| {
+                        self.entries[i].adapter().id()
+                    });
                 eligible
             }
         })

@@ -78,11 +78,11 @@ impl Ranking {
 
     /// `candidates` (a default order) reordered: the providers ranked for `kind` first,
     /// best first, then the others in their order. Nothing is added or removed.
-    pub fn order<T>(
+    pub fn order<'a, T>(
         &self,
         kind: GenerationKind,
         candidates: &mut [T],
-        id: impl Fn(&T) -> &ProviderId,
+        id: impl Fn(&T) -> &'a ProviderId,
     ) {
         let ranked = self.of(kind);
         if ranked.is_empty() {

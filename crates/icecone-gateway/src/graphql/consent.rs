@@ -614,6 +614,12 @@ async fn change_own(
     let state = consent::record(&services.store, record.id, &[entry])
         .await
         .map_err(internal)?;
+    // Analytics stops at once: the person's raw events of the day go with the consent.
+    services
+        .analytics
+        .after_consent_change(record.id, &state)
+        .await
+        .map_err(internal)?;
     let actor = format!("account:{}", record.id);
     audit::record(
         &services.store,

@@ -29,6 +29,7 @@ mod m20261207_000020_mail_campaigns;
 mod m20261207_000021_policy_notices;
 mod m20261207_000040_legal_disclosures;
 mod m20261207_000060_subprocessor_versions;
+mod m20261207_000120_analytics;
 
 pub(crate) struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000021_policy_notices::Migration),
             Box::new(m20261207_000040_legal_disclosures::Migration),
             Box::new(m20261207_000060_subprocessor_versions::Migration),
+            Box::new(m20261207_000120_analytics::Migration),
         ]
     }
 }
