@@ -623,6 +623,47 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn the_ratings_ranking_orders_eligible_providers_only_when_none_is_named() {
+        use icecone_core::analytics::MinGroup;
+        use icecone_core::analytics::ranking::{PersonRatings, rank};
+        let a = Scripted::new("a", COMPLIANT, vec![]);
+        let b = Scripted::new("b", COMPLIANT, vec![]);
+        let unknown = Scripted::new("unknown-training", TRAINING_UNKNOWN, vec![]);
+        let local = Scripted::new("local", COMPLIANT, vec![]);
+        let ranking = SharedRanking::default();
+        let router = router(&[a.clone(), b.clone(), unknown.clone(), local.clone()], 0)
+            .with_ranking(ranking.clone());
+        // Without a ranking, the default preference: the first listed external provider.
+        let routed = router.route(&request(), None).await.expect("routed");
+        assert_eq!(routed.provider, id("a"));
+        // People rated the ineligible provider best and `b` next: `b` comes first, and the
+        // ineligible one is never tried.
+        let votes = |provider: &'static str, people: u64| {
+            (0..people).map(move |_| PersonRatings {
+                kind: GenerationKind::Text,
+                provider: id(provider),
+                good: 1,
+                bad: 0,
+            })
+        };
+        let ratings: Vec<PersonRatings> = votes("unknown-training", 20)
+            .chain(votes("b", 10))
+            .collect();
+        ranking.replace(rank(&ratings, MinGroup::DEFAULT));
+        let routed = router.route(&request(), None).await.expect("routed");
+        assert_eq!(routed.provider, id("b"));
+        assert_eq!(router.choose(&request(), None), Ok(id("b")));
+        assert_eq!(unknown.calls(), 0);
+        // A named provider is taken as named.
+        let routed = router
+            .route(&request(), Some(&id("a")))
+            .await
+            .expect("routed");
+        assert_eq!(routed.provider, id("a"));
+        assert_eq!((a.calls(), b.calls(), local.calls()), (2, 1, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn transient_failures_are_retried_with_backoff_honouring_retry_after() {
         let flaky = Scripted::new(
             "flaky",
