@@ -224,12 +224,14 @@ mod tests {
     fn ordering_puts_ranked_providers_first_and_keeps_the_rest_in_order() {
         let ratings = [voters(Text, "b", 10, 10), voters(Text, "d", 10, 2)].concat();
         let ranking = rank(&ratings, k(5));
-        let mut candidates = vec![id("a"), id("c"), id("d"), id("b")];
-        ranking.order(Text, &mut candidates, |p| p);
-        assert_eq!(candidates, [id("b"), id("d"), id("a"), id("c")]);
-        let mut images = vec![id("c"), id("a")];
-        ranking.order(Image, &mut images, |p| p);
-        assert_eq!(images, [id("c"), id("a")], "no ranking, no change");
+        // Candidates as positions in a list, as the router holds them.
+        let ids = [id("a"), id("c"), id("d"), id("b")];
+        let mut candidates = vec![0, 1, 2, 3];
+        ranking.order(Text, &mut candidates, |&i| &ids[i]);
+        assert_eq!(candidates, [3, 2, 0, 1]);
+        let mut images = vec![1, 0];
+        ranking.order(Image, &mut images, |&i| &ids[i]);
+        assert_eq!(images, [1, 0], "no ranking, no change");
     }
 
     #[test]
