@@ -77,6 +77,16 @@ fn now_micros(now: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
+/// An event without its day, hour and pseudonym: what happened, the kind of generation,
+/// the provider, the latency in milliseconds, the right.
+type EventParts = (
+    EventKind,
+    Option<GenerationKind>,
+    Option<String>,
+    Option<u32>,
+    Option<DataRequestKind>,
+);
+
 /// What happened, to be counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Happened {
@@ -116,15 +126,7 @@ pub enum Outcome {
 
 impl Happened {
     /// The raw events it makes (without day, hour and pseudonym).
-    fn events(
-        &self,
-    ) -> Vec<(
-        EventKind,
-        Option<GenerationKind>,
-        Option<String>,
-        Option<u32>,
-        Option<DataRequestKind>,
-    )> {
+    fn events(&self) -> Vec<EventParts> {
         match self {
             Self::SignUp => vec![(EventKind::SignUp, None, None, None, None)],
             Self::RightExercised(right) => {

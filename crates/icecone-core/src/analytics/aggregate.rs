@@ -159,7 +159,9 @@ pub fn aggregate(events: &[RawEvent], options: Options<'_>) -> Vec<Cell> {
                             let people = noisy_count(people, scale, &mut **uniform);
                             let value = match metric.measure() {
                                 Measure::Count => {
-                                    noisy_count(value as u64, scale, &mut **uniform) as f64
+                                    let count =
+                                        u64::try_from(draft.events.len()).unwrap_or(u64::MAX);
+                                    noisy_count(count, scale, &mut **uniform) as f64
                                 }
                                 Measure::Rate | Measure::Percentile(_) => value,
                             };
@@ -418,7 +420,7 @@ fn percentile(values: &[u32], p: u8) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
-    let rank = (f64::from(p) / 100.0 * values.len() as f64).ceil() as usize;
+    let rank = (usize::from(p) * values.len()).div_ceil(100);
     f64::from(values[rank.clamp(1, values.len()) - 1])
 }
 
@@ -631,24 +633,25 @@ mod tests {
         // Days of random shape (a fixed generator): whatever the attacker derives from
         // published cells by adding and subtracting describes at least k people.
         let mut state: u64 = 42;
-        let mut next = move |bound: u64| {
+        let mut next = move |bound: u32| {
             state = state
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1);
-            (state >> 33) % bound
+            u32::try_from((state >> 33) % u64::from(bound)).unwrap_or(0)
         };
+        let index = |i: u32| usize::try_from(i).unwrap_or(0);
         let kinds = [Text, Image, Video];
         let providers = ["a", "b", "c"];
         for _day in 0..40 {
-            let people = 5 + next(60) as u32;
+            let people = 5 + next(60);
             let events: Vec<RawEvent> = (0..people)
                 .map(|p| {
-                    let kind = kinds[next(3) as usize];
-                    let provider = providers[next(3) as usize];
+                    let kind = kinds[index(next(3))];
+                    let provider = providers[index(next(3))];
                     if next(4) == 0 {
                         failure(p, kind, provider)
                     } else {
-                        success(p, kind, provider, 10 + next(90_000) as u32)
+                        success(p, kind, provider, 10 + next(90_000))
                     }
                 })
                 .collect();
@@ -715,7 +718,7 @@ mod tests {
         // u = 0.9 is noise of +scale·ln(5); SignUps releases two histograms of one grouping.
         let expected = (50.0 + scale(budget, 2) * 5f64.ln()).round();
         assert_eq!(total.value, Some(expected));
-        assert_eq!(total.people, Some(expected as u64));
+        assert_eq!(total.people.map(|people| people as f64), Some(expected));
         assert!(calls >= 2);
         let few: Vec<RawEvent> = (0..4).map(sign_up).collect();
         let mut uniform = || 0.9;

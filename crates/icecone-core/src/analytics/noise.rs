@@ -64,7 +64,17 @@ pub fn laplace(scale: f64, u: f64) -> f64 {
 /// to a whole number and never below zero.
 pub fn noisy_count(count: u64, scale: f64, uniform: &mut dyn FnMut() -> f64) -> u64 {
     let noisy = (count as f64 + laplace(scale, uniform())).round();
-    if noisy <= 0.0 { 0 } else { noisy as u64 }
+    if noisy <= 0.0 {
+        0
+    } else {
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a positive whole number; a cast saturates at u64::MAX"
+        )]
+        let noisy = noisy as u64;
+        noisy
+    }
 }
 
 #[cfg(test)]
