@@ -3,6 +3,7 @@
 //! `ICECONE_TEST_DATABASE_URL` is set) and talk to it over HTTP.
 
 mod accounts;
+mod analytics;
 mod audit;
 mod bedrock;
 mod binary;

@@ -657,6 +657,8 @@ fn harmless_value(ty: &Type) -> Option<Value> {
             "Int" => json!(1),
             "Plan" => json!("FREE"),
             "LegalHoldGround" => json!("LEGAL_CLAIMS"),
+            "Date" => json!("2026-01-01"),
+            "AnalyticsMetric" => json!("SIGN_UPS"),
             // Refused by its rules (no account, no category): the walk sees the access
             // decision without recording anything.
             "DisclosureInput" => json!({

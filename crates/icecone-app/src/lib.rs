@@ -10,6 +10,7 @@
 //! [`settings`], which the gateway's configuration fills in.
 
 pub mod accounts;
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod campaigns;

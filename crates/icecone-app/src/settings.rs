@@ -476,3 +476,26 @@ mod tests {
         }
     }
 }
+
+/// Anonymised analytics and the ranking of providers from ratings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnalyticsConfig {
+    /// `analytics_min_group`: the smallest group of people a published cell (or a
+    /// provider's ratings) may come from.
+    pub min_group: icecone_core::analytics::MinGroup,
+    /// `analytics_epsilon`: the differential-privacy budget of each metric per day; `None`
+    /// publishes exact counts under suppression alone.
+    pub epsilon: Option<icecone_core::analytics::noise::Epsilon>,
+    /// How often each instance looks for days to aggregate and ranks the providers again.
+    pub interval: Duration,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        Self {
+            min_group: icecone_core::analytics::MinGroup::DEFAULT,
+            epsilon: None,
+            interval: Duration::from_secs(3_600),
+        }
+    }
+}

@@ -24,6 +24,14 @@ pub enum GenerationKind {
 }
 
 impl GenerationKind {
+    /// Every kind.
+    pub const ALL: [Self; 3] = [Self::Text, Self::Image, Self::Video];
+
+    /// The kind named `text` ([`GenerationKind::as_str`]).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
     /// The kind `request` produces.
     pub fn of(request: &GenerationRequest) -> Self {
         match request {

@@ -4,6 +4,7 @@
 //! can be read, and tested, on its own. The gateway asks it questions; it never calls out.
 //! (The one thing it asks the operating system for is randomness, for keys and nonces.)
 
+pub mod analytics;
 pub mod audit;
 pub mod campaign;
 pub mod client_address;

@@ -76,7 +76,7 @@ enum StaffAction {
         /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
-        /// SUPPORT, DPO, AUDITOR or ADMIN.
+        /// SUPPORT, DPO, AUDITOR, ADMIN or ANALYST.
         #[arg(long)]
         role: String,
     },
@@ -85,7 +85,7 @@ enum StaffAction {
         /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
-        /// SUPPORT, DPO, AUDITOR or ADMIN.
+        /// SUPPORT, DPO, AUDITOR, ADMIN or ANALYST.
         #[arg(long)]
         role: String,
     },
@@ -95,7 +95,7 @@ enum StaffAction {
         /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
-        /// SUPPORT, DPO, AUDITOR or ADMIN.
+        /// SUPPORT, DPO, AUDITOR, ADMIN or ANALYST.
         #[arg(long)]
         role: String,
     },
@@ -337,7 +337,7 @@ struct StaffInput {
 fn read_staff_input(email: &str, role: &str) -> Result<StaffInput, String> {
     let email = Email::parse(email).map_err(|error| format!("--email: {error}"))?;
     let role = StaffRole::parse(role)
-        .map_err(|_| "--role must be SUPPORT, DPO, AUDITOR or ADMIN".to_owned())?;
+        .map_err(|_| "--role must be SUPPORT, DPO, AUDITOR, ADMIN or ANALYST".to_owned())?;
     let mut line = zeroize::Zeroizing::new(String::new());
     std::io::stdin()
         .read_line(&mut line)
@@ -376,7 +376,7 @@ fn staff_role_command(
         }
     };
     let Ok(role) = StaffRole::parse(role) else {
-        print_stderr("icecone: --role must be SUPPORT, DPO, AUDITOR or ADMIN");
+        print_stderr("icecone: --role must be SUPPORT, DPO, AUDITOR, ADMIN or ANALYST");
         return ExitCode::from(2);
     };
     run(

@@ -21,11 +21,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use icecone_app::providers::REGISTRY;
 pub use icecone_app::settings::{
-    GenerationsConfig, JobsConfig, ProvidersConfig, RetentionConfig, RightsConfig,
+    AnalyticsConfig, GenerationsConfig, JobsConfig, ProvidersConfig, RetentionConfig, RightsConfig,
 };
 use icecone_app::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpServer, SmtpUrl};
 use icecone_app::subprocessors::SubprocessorsConfig;
 use icecone_app::transparency::DpoContact;
+use icecone_core::analytics::MinGroup;
+use icecone_core::analytics::noise::Epsilon;
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::crypto::aead::Algorithm;
@@ -421,6 +423,16 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "largest output fetched from a provider's temporary URL, in bytes; a larger one fails the generation",
     },
     SettingDoc {
+        key: "analytics_min_group",
+        default: Some("10"),
+        help: "the smallest number of distinct people an analytics cell may describe (smaller cells are suppressed, also against differencing) and a provider's ratings must come from before they rank it; at least 2",
+    },
+    SettingDoc {
+        key: "analytics_epsilon",
+        default: None,
+        help: "turns on differential privacy for analytics counts: the privacy budget (epsilon, above 0 and at most 10) of each metric per day, spent once when the day is aggregated",
+    },
+    SettingDoc {
         key: "outbound_allow",
         default: None,
         help: "development and tests only (refused in production): comma-separated networks, such as 127.0.0.1/32, from which outputs may be fetched although they are not public addresses; metadata addresses stay refused",
@@ -558,6 +570,10 @@ pub struct Settings {
     pub local_video_delay: String,
     /// Each registered provider's section (`[providers.<id>]`).
     pub providers: ProviderSections,
+    /// See [`AnalyticsConfig::min_group`].
+    pub analytics_min_group: u32,
+    /// See [`AnalyticsConfig::epsilon`].
+    pub analytics_epsilon: Option<f64>,
 }
 
 impl Default for Settings {
@@ -623,6 +639,8 @@ impl Default for Settings {
             outbound_allow: None,
             local_video_delay: "0s".to_owned(),
             providers: ProviderSections::default(),
+            analytics_min_group: 10,
+            analytics_epsilon: None,
         }
     }
 }
@@ -985,6 +1003,21 @@ impl Settings {
                     .to_owned(),
             ));
         }
+        let analytics = AnalyticsConfig {
+            min_group: MinGroup::new(self.analytics_min_group).map_err(|_| {
+                ConfigError::Invalid("analytics_min_group must be at least 2".to_owned())
+            })?,
+            epsilon: self
+                .analytics_epsilon
+                .map(Epsilon::new)
+                .transpose()
+                .map_err(|_| {
+                    ConfigError::Invalid(
+                        "analytics_epsilon must be a number above 0 and at most 10".to_owned(),
+                    )
+                })?,
+            ..AnalyticsConfig::default()
+        };
         let jobs = JobsConfig {
             workers: self.job_workers,
             poll_interval: Duration::from_millis(self.job_poll_interval_ms),
@@ -1064,6 +1097,7 @@ impl Settings {
             jobs,
             rights,
             retention,
+            analytics,
             mail,
             policy: PolicyHistory::published(),
             policy_notice_interval: icecone_app::policy_notice::NOTICE_INTERVAL,
@@ -1299,6 +1333,8 @@ pub struct Config {
     /// How long each kind of personal data is kept (the housekeeping purges and the
     /// published schedule read it).
     pub retention: RetentionConfig,
+    /// Anonymised analytics and the ranking of providers from ratings.
+    pub analytics: AnalyticsConfig,
     /// E-mail: where it goes, its sender and the base of its links.
     pub mail: MailSettings,
     /// The privacy policy versions published, the last in force: always the published
@@ -1618,6 +1654,9 @@ mod tests {
         // Settings that must be positive, or within a range, name themselves when not.
         for (setting, key) in [
             ("text_default_max_tokens = 0", "text_default_max_tokens"),
+            ("analytics_min_group = 1", "analytics_min_group"),
+            ("analytics_epsilon = 0.0", "analytics_epsilon"),
+            ("analytics_epsilon = 11.0", "analytics_epsilon"),
             ("text_default_max_tokens = 40000", "text_default_max_tokens"),
             ("unverified_account_ttl = \"0s\"", "unverified_account_ttl"),
             ("ws_init_timeout = \"0s\"", "ws_init_timeout"),

@@ -20,6 +20,7 @@ use crate::config::{Config, Environment};
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
 use crate::tls;
+use icecone_app::analytics::{Analytics, ratings};
 use icecone_app::generation::{Generations, video};
 use icecone_app::jobs::Runner;
 use icecone_app::keys::vault::{CacheLimits, Vault};
@@ -29,7 +30,7 @@ use icecone_app::notify::{self, Notifier};
 use icecone_app::policy_notice;
 use icecone_app::providers::{
     self, credentials,
-    router::{Router, RouterSettings},
+    router::{Router, RouterSettings, SharedRanking},
 };
 use icecone_app::retention;
 use icecone_app::rights;
@@ -91,6 +92,8 @@ impl Application {
             tokens,
             router,
             generations,
+            analytics,
+            ranking,
             runner,
             applied_keys,
         } = Components::build(&config).await?;
@@ -118,6 +121,7 @@ impl Application {
                 store: Arc::new(store.clone()),
                 tokens: tokens.clone(),
                 generations: generations.clone(),
+                analytics: analytics.clone(),
                 erasure_grace: config.jobs.erasure_grace,
                 policy: config.policy,
                 transparency: transparency.clone(),
@@ -216,6 +220,13 @@ impl Application {
             config.retention,
             retention::housekeeping::INTERVAL,
         ));
+        let ranked_from = store.clone();
+        let min_group = config.analytics.min_group;
+        tasks.push(analytics.spawn(move || {
+            let store = ranked_from.clone();
+            let ranking = ranking.clone();
+            async move { ratings::refresh_ranking(&store, min_group, &ranking).await }
+        }));
         tasks.push(credentials::spawn_refresh(
             store,
             vault,
@@ -311,6 +322,10 @@ pub struct Components {
     pub router: Arc<Router>,
     /// The generation pipeline.
     pub generations: Arc<Generations>,
+    /// Anonymised analytics: capture and the daily aggregation.
+    pub analytics: Arc<Analytics>,
+    /// The ranking of providers from ratings that the router orders eligible providers by.
+    pub ranking: SharedRanking,
     /// The job runner with every job kind's handler.
     pub runner: Runner,
     /// The provider keys applied from the store, which the refresh task starts from.
@@ -335,13 +350,15 @@ impl Components {
                 .await
                 .context("cannot load the access-token signing keys")?,
         );
+        let ranking = SharedRanking::default();
         let router = Router::new(
             providers::entries(&config.providers)?,
             RouterSettings::new(
                 config.providers.max_retention_days,
                 config.providers.timeout,
             ),
-        );
+        )
+        .with_ranking(ranking.clone());
         for entry in router.entries() {
             let adapter = entry.adapter();
             tracing::info!(
@@ -370,6 +387,12 @@ impl Components {
             .context("cannot apply the stored provider API keys")?;
         let vault = Arc::new(vault);
         let router = Arc::new(router);
+        let analytics = Arc::new(Analytics::new(
+            store.clone(),
+            vault.clone(),
+            config.policy,
+            config.analytics,
+        ));
         let generations = Arc::new(
             Generations::new(
                 store.clone(),
@@ -379,7 +402,8 @@ impl Components {
             )
             .with_jobs(config.jobs)
             .with_default_max_tokens(config.generations.default_max_tokens)
-            .with_policy(config.policy),
+            .with_policy(config.policy)
+            .with_analytics(analytics.clone()),
         );
         // Outputs are fetched from providers' temporary URLs with the providers' timeout,
         // only from destinations the outbound address policy allows.
@@ -420,6 +444,8 @@ impl Components {
             tokens,
             router,
             generations,
+            analytics,
+            ranking,
             runner,
             applied_keys,
         })

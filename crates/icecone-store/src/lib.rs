@@ -5,6 +5,7 @@
 //! bound values are personal data.
 
 pub mod accounts;
+pub mod analytics;
 pub mod attempts;
 pub mod audit_log;
 pub mod campaigns;

@@ -49,6 +49,13 @@ pub enum Owner {
     AttemptBuckets,
     /// Entries naming the account as `account:<id>` in their actor or target text.
     AuditText,
+    /// Rows naming the person only by a pseudonym of the day (an HMAC of the account id
+    /// under a key the application holds sealed until the day is aggregated): the store
+    /// cannot find them by the account, so its erasure walk deletes none; the application
+    /// deletes a person's rows by their pseudonym while the key lives
+    /// (`icecone_app::analytics::forget`, on withdrawal, restriction and erasure), and once
+    /// the key is destroyed nothing ties them to anyone.
+    DayPseudonym(&'static str),
 }
 
 pub use crate::purge::Purge;
@@ -224,6 +231,25 @@ pub const REGISTRY: &[Entry] = &[
         },
         "digests of the tokens that keep you signed in",
         "a spent token is kept until it expires so that its reuse is recognised and the session ended",
+    ),
+    personal(
+        "generation_ratings",
+        Owner::Account("account_id"),
+        Export::Section("ratings"),
+        WHILE_ACCOUNT,
+        "your ratings (good or bad) of your generations, with the generation's kind and provider",
+        "only with your consent to improvement: counted in aggregate, from at least the minimum group of people, to rank the compliant providers of each kind; withdrawing the consent deletes them",
+    ),
+    personal(
+        "analytics_events",
+        Owner::DayPseudonym("pseudonym"),
+        Export::Section("analytics"),
+        Retention::UntilEvent {
+            event: "the day is aggregated (hourly, after the day ends; never more than 48 hours after the event)",
+            purged_by: Purge::StaleAnalyticsEvents,
+        },
+        "what you did today, with your consent to analytics: sign-up, generations asked for, succeeded or failed by kind and provider, latency, quota reached, rights exercised (kind only), with the hour — under a pseudonym of the day, never a prompt, output, address or exact time",
+        "to count, in aggregate, how the service is used; after the day is aggregated, the events are deleted and the day's key destroyed",
     ),
     personal(
         "sessions",
@@ -535,6 +561,14 @@ pub const REGISTRY: &[Entry] = &[
         what: "the audit trail: which staff member or system did what to whose data, and when",
         why: "to prove how personal data was handled",
     }),
+    Entry::NotPersonal {
+        table: "analytics_days",
+        why: "a day's random pseudonymisation key, sealed under the system key and destroyed when the day is aggregated (or 48 hours after it at most); no person's data",
+    },
+    Entry::NotPersonal {
+        table: "analytics_cells",
+        why: "aggregates of at least the minimum group of people (ICECONE_ANALYTICS_MIN_GROUP), smaller cells suppressed also against differencing; made after the day's key was destroyed, they refer to no one",
+    },
     Entry::NotPersonal {
         table: "erasure_tombstones",
         why: "a random id (the deletion request's) and two dates; nothing links it to a person once the erasure ran",

@@ -68,11 +68,14 @@ pub enum Purge {
     FinishedJobs,
     /// Usage counters of months that ended longer ago than `usage_retention`.
     OldUsageCounters,
+    /// Raw analytics events older than 48 hours (a day not aggregated in time), with the
+    /// pseudonymisation keys of their days.
+    StaleAnalyticsEvents,
 }
 
 impl Purge {
     /// Every purge.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::ExpiredGenerations,
         Self::ExpiredExports,
         Self::UnverifiedAccounts,
@@ -86,6 +89,7 @@ impl Purge {
         Self::IdleAttemptCounters,
         Self::FinishedJobs,
         Self::OldUsageCounters,
+        Self::StaleAnalyticsEvents,
     ];
 
     /// Its name in logs (`task`).
@@ -104,6 +108,7 @@ impl Purge {
             Self::IdleAttemptCounters => "attempt counter purge",
             Self::FinishedJobs => "job purge",
             Self::OldUsageCounters => "usage counter purge",
+            Self::StaleAnalyticsEvents => "analytics event purge",
         }
     }
 }
@@ -111,7 +116,7 @@ impl Purge {
 /// Deletes the rows of `E` matching `condition`, [`BATCH`] keys at a time
 /// (`DELETE ... WHERE key IN (SELECT key ... LIMIT n) AND condition`, so that a key shared
 /// by several rows deletes only the matching ones); returns how many.
-async fn delete_in_batches<E>(
+pub(crate) async fn delete_in_batches<E>(
     db: &impl ConnectionTrait,
     key: E::Column,
     condition: Condition,
@@ -489,6 +494,7 @@ mod tests {
             Purge::IdleAttemptCounters => 10,
             Purge::FinishedJobs => 11,
             Purge::OldUsageCounters => 12,
+            Purge::StaleAnalyticsEvents => 13,
         };
         for (position, purge) in Purge::ALL.iter().enumerate() {
             assert_eq!(index(*purge), position, "{purge:?}");

@@ -108,6 +108,7 @@ pub async fn sign_up(
     password: Password,
     policy: PolicyVersion,
     consents: &[Purpose],
+    history: icecone_core::consent::policy::PolicyHistory,
 ) -> Result<Tokens, SignUpError> {
     let address = cx
         .vault
@@ -165,6 +166,14 @@ pub async fn sign_up(
     )
     .await
     .map_err(LogInError::from)?;
+    crate::analytics::capture_once(
+        cx.store,
+        cx.vault,
+        history,
+        account,
+        &crate::analytics::Happened::SignUp,
+    )
+    .await;
 
     Ok(login::open_session(cx, account, false, Utc::now()).await?)
 }

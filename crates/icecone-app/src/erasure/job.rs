@@ -7,7 +7,7 @@
 //! | `start` | reads the request (the job's subject is its id — the job row names no account); cancelled, superseded or already erased: done; a legal hold in force: the request is held, the person told the ground, done (releasing the hold queues a new job); else the request is `running` | read again |
 //! | `revoke_sessions` | revokes every session and cancels every job acting for the account (a video in progress) | revokes again (no-op) |
 //! | `remote_copies` | asks each provider to delete its copy of the person's generations (`ProviderAdapter::delete_remote`) and records what became of it on the generation; a transient failure is retried by the runner with backoff up to [`REMOTE_ATTEMPTS`] claims; then, or on a permanent failure, the copy is recorded in `erasure_followups` for DPO staff and the erasure goes on — a provider never blocks local erasure | only copies not settled yet are asked again |
-//! | `anonymous_traces` | deletes what names the person without their account id, which only their address finds: the anonymous messages to the DPO sent from their verified address with their history, the DPO's replies queued or sent to that address, and that address's rate-limit windows (`rights::tickets::forget_anonymous`) — before the key is shredded, while the address can be read | deletes again (no-op) |
+//! | `anonymous_traces` | deletes what names the person without their account id, which only their address finds: the anonymous messages to the DPO sent from their verified address with their history, the DPO's replies queued or sent to that address, and that address's rate-limit windows (`rights::tickets::forget_anonymous`), and their analytics events of every day whose key still lives, found by their pseudonym (`analytics::forget`) — before the key is shredded, while the address can be read | deletes again (no-op) |
 //! | `shred_key` | destroys the person's data key (crypto-shredding): from here every ciphertext of theirs is unreadable, in the database and in every backup | destroying twice is harmless |
 //! | `delete_rows` | deletes every row of the person, table by table as the personal-data registry orders them, and writes the tombstone — one transaction (`Store::erase_account`) | the account is gone: done |
 
@@ -231,6 +231,8 @@ impl ErasureJobs {
             tickets = deleted,
             "anonymous messages of the person deleted"
         );
+        let events = crate::analytics::forget(&self.store, &self.vault, account.id).await?;
+        tracing::info!(events, "the person's analytics events of the day deleted");
         if !job.advance(SHRED_KEY).await? {
             return Ok(Outcome::Done);
         }

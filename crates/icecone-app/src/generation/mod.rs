@@ -45,6 +45,7 @@ use icecone_store::jobs::NewJob;
 use icecone_store::{Metering, Store};
 use uuid::Uuid;
 
+use crate::analytics::{Analytics, Happened, Outcome};
 use crate::consent;
 use crate::keys::vault::{Field, Vault};
 use crate::providers::router::{RouteError, Router};
@@ -91,6 +92,8 @@ pub struct Generations {
     jobs: JobsConfig,
     default_max_tokens: u32,
     history: PolicyHistory,
+    /// Counts each request and its outcome, for people whose analytics consent counts.
+    analytics: Option<Arc<Analytics>>,
 }
 
 /// The completion limit of a text that names none, until configured otherwise.
@@ -202,7 +205,43 @@ impl Generations {
             jobs: JobsConfig::default(),
             default_max_tokens: DEFAULT_MAX_TOKENS,
             history: PolicyHistory::published(),
+            analytics: None,
         }
+    }
+
+    /// The pipeline counting each request and its outcome through `analytics`.
+    pub fn with_analytics(mut self, analytics: Arc<Analytics>) -> Self {
+        self.analytics = Some(analytics);
+        self
+    }
+
+    /// Counts a request of `kind` for `account` that ended as `result` (one call per
+    /// request: asked for, and how it went).
+    async fn count(
+        &self,
+        account: Uuid,
+        kind: GenerationKind,
+        result: &Result<GenerationRecord, GenerateError>,
+        started: std::time::Instant,
+    ) {
+        let Some(analytics) = &self.analytics else {
+            return;
+        };
+        let outcome = match result {
+            Ok(record) if record.status == GenerationStatus::Queued => Outcome::Queued,
+            Ok(record) => Outcome::Succeeded {
+                provider: record.provider.clone(),
+                latency: started.elapsed(),
+            },
+            Err(GenerateError::Denied(_)) => return,
+            Err(GenerateError::QuotaExceeded(_)) => Outcome::QuotaReached,
+            Err(GenerateError::Route(_) | GenerateError::Internal(_)) => {
+                Outcome::Failed { provider: None }
+            }
+        };
+        analytics
+            .capture(account, &Happened::Generation { kind, outcome })
+            .await;
     }
 
     /// The pipeline deciding consent under `history` instead of the published one.
@@ -234,6 +273,21 @@ impl Generations {
     /// stores the result. `minimize` sends the prompt minimised (`true`) or as written
     /// (`false`); when not given, the account's setting decides (see [`minimise`]).
     pub async fn generate(
+        &self,
+        account: &AccountRecord,
+        request: GenerationRequest,
+        provider: Option<&ProviderId>,
+        minimize: Option<bool>,
+    ) -> Result<GenerationRecord, GenerateError> {
+        let started = std::time::Instant::now();
+        let kind = GenerationKind::of(&request);
+        let result = self.make(account, request, provider, minimize).await;
+        self.count(account.id, kind, &result, started).await;
+        result
+    }
+
+    /// [`Generations::generate`] without the counting.
+    async fn make(
         &self,
         account: &AccountRecord,
         request: GenerationRequest,
@@ -345,6 +399,21 @@ impl Generations {
     /// minimised by the job just before it is submitted; what it withholds is recorded now
     /// and again then.
     pub async fn enqueue_video(
+        &self,
+        account: &AccountRecord,
+        request: VideoRequest,
+        provider: Option<&ProviderId>,
+        minimize: Option<bool>,
+    ) -> Result<GenerationRecord, GenerateError> {
+        let began = std::time::Instant::now();
+        let result = self.queue_video(account, request, provider, minimize).await;
+        self.count(account.id, GenerationKind::Video, &result, began)
+            .await;
+        result
+    }
+
+    /// [`Generations::enqueue_video`] without the counting.
+    async fn queue_video(
         &self,
         account: &AccountRecord,
         request: VideoRequest,

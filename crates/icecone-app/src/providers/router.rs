@@ -18,6 +18,8 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use icecone_core::analytics::ranking::Ranking;
+use icecone_core::generation::GenerationKind;
 use icecone_core::provider::adapter::{
     GenerationRequest, ProviderAdapter, ProviderError, Submission,
 };
@@ -117,11 +119,35 @@ struct Health {
     degraded: DegradedKinds,
 }
 
+/// The ranking of providers per kind made from people's ratings
+/// (`analytics::ratings::refresh_ranking`), shared between whoever makes it and the router,
+/// and replaced whole. The router consults it only to order the providers already found
+/// eligible when a request names none.
+#[derive(Debug, Clone, Default)]
+pub struct SharedRanking(Arc<std::sync::RwLock<Ranking>>);
+
+impl SharedRanking {
+    /// Puts `ranking` in place of the last one.
+    pub fn replace(&self, ranking: Ranking) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = ranking;
+    }
+
+    /// The ranking now.
+    pub fn current(&self) -> Ranking {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
 /// The router: the adapters with their effective policies and the health of each.
 pub struct Router {
     entries: Vec<Entry>,
     /// Indices of `entries` in order of preference.
     preference: Vec<usize>,
+    /// Reorders the eligible providers of a request that names none (ratings).
+    ranking: SharedRanking,
     settings: RouterSettings,
     health: Mutex<Vec<Health>>,
     jitter: Jitter,
@@ -157,9 +183,17 @@ impl Router {
             health: Mutex::new(vec![health; entries.len()]),
             entries,
             preference,
+            ranking: SharedRanking::default(),
             settings,
             jitter,
         }
+    }
+
+    /// The router ordering the eligible providers of a request that names none by
+    /// `ranking` (ranked first, best first; the others in their preference order).
+    pub fn with_ranking(mut self, ranking: SharedRanking) -> Self {
+        self.ranking = ranking;
+        self
     }
 
     /// The longest one provider request may take.
@@ -220,7 +254,7 @@ impl Router {
             }
             None => {
                 let mut refused = Vec::new();
-                let eligible: Vec<usize> = self
+                let mut eligible: Vec<usize> = self
                     .preference
                     .iter()
                     .copied()
@@ -238,6 +272,17 @@ impl Router {
                         refused,
                     });
                 }
+                // The ratings' ranking orders the eligible providers (a stable sort: the
+                // unranked keep their order); then, among the routes to one model family,
+                // the one with stronger terms comes first in the family's place — the same
+                // models rate alike, so privacy decides between their routes.
+                self.ranking
+                    .0
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .order(GenerationKind::of(request), &mut eligible, |&i| {
+                        self.entries[i].adapter().id()
+                    });
                 let kind = request.capability();
                 let routes: Vec<_> = eligible
                     .iter()
@@ -654,6 +699,47 @@ mod tests {
                 .provider,
             id("keeps")
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_ratings_ranking_orders_eligible_providers_only_when_none_is_named() {
+        use icecone_core::analytics::MinGroup;
+        use icecone_core::analytics::ranking::{PersonRatings, rank};
+        let a = Scripted::new("a", COMPLIANT, vec![]);
+        let b = Scripted::new("b", COMPLIANT, vec![]);
+        let unknown = Scripted::new("unknown-training", TRAINING_UNKNOWN, vec![]);
+        let local = Scripted::new("local", COMPLIANT, vec![]);
+        let ranking = SharedRanking::default();
+        let router = router(&[a.clone(), b.clone(), unknown.clone(), local.clone()], 0)
+            .with_ranking(ranking.clone());
+        // Without a ranking, the default preference: the first listed external provider.
+        let routed = router.route(&request(), None).await.expect("routed");
+        assert_eq!(routed.provider, id("a"));
+        // People rated the ineligible provider best and `b` next: `b` comes first, and the
+        // ineligible one is never tried.
+        let votes = |provider: &'static str, people: u64| {
+            (0..people).map(move |_| PersonRatings {
+                kind: GenerationKind::Text,
+                provider: id(provider),
+                good: 1,
+                bad: 0,
+            })
+        };
+        let ratings: Vec<PersonRatings> = votes("unknown-training", 20)
+            .chain(votes("b", 10))
+            .collect();
+        ranking.replace(rank(&ratings, MinGroup::DEFAULT));
+        let routed = router.route(&request(), None).await.expect("routed");
+        assert_eq!(routed.provider, id("b"));
+        assert_eq!(router.choose(&request(), None), Ok(id("b")));
+        assert_eq!(unknown.calls(), 0);
+        // A named provider is taken as named.
+        let routed = router
+            .route(&request(), Some(&id("a")))
+            .await
+            .expect("routed");
+        assert_eq!(routed.provider, id("a"));
+        assert_eq!((a.calls(), b.calls(), local.calls()), (2, 1, 0));
     }
 
     #[tokio::test(start_paused = true)]

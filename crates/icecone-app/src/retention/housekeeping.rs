@@ -16,6 +16,8 @@ use crate::settings::RetentionConfig;
 pub const INTERVAL: Duration = Duration::from_secs(3_600);
 /// How long a finished job is kept (its rows hold only reference ids).
 pub const FINISHED_JOB_GRACE: TimeDelta = TimeDelta::days(1);
+/// The oldest a raw analytics event may be, whether or not its day was aggregated.
+pub const STALE_ANALYTICS_EVENT: TimeDelta = TimeDelta::hours(48);
 /// How long a throttling counter is kept after its last attempt: longer than any window or
 /// delay it decides (`icecone_core::identity::throttle`).
 pub const IDLE_ATTEMPT_COUNTER: TimeDelta = TimeDelta::days(1);
@@ -86,6 +88,11 @@ pub async fn run(
         Purge::OldUsageCounters => {
             store
                 .purge_old_usage_counters(before(now, retention.usage))
+                .await?
+        }
+        Purge::StaleAnalyticsEvents => {
+            store
+                .purge_stale_analytics_events(now - STALE_ANALYTICS_EVENT)
                 .await?
         }
     })

@@ -712,6 +712,32 @@ impl ExportJobs {
                 })
                 .collect();
 
+        // Analytics: what is still linkable to the person (their events of each day whose
+        // key lives) and what is not (everything aggregated); and their ratings.
+        let about = crate::analytics::about(store, vault, owner.id).await?;
+        let analytics = json!({
+            "statement": crate::analytics::EXPORT_STATEMENT,
+            "linkableEvents": about
+                .linkable_events
+                .iter()
+                .map(|(day, events)| json!({ "day": day.to_string(), "events": events }))
+                .collect::<Vec<_>>(),
+        });
+        let ratings: Vec<Value> = store
+            .ratings_of(owner.id)
+            .await?
+            .into_iter()
+            .map(|rating| {
+                json!({
+                    "generationId": rating.generation.to_string(),
+                    "kind": rating.kind.as_str(),
+                    "provider": rating.provider,
+                    "rating": rating.rating.as_str(),
+                    "ratedAt": time(rating.rated_at),
+                })
+            })
+            .collect();
+
         // Written as it goes, a key at a time: the generations and the providers' share
         // of them are read in pages between the other sections.
         let head = [
@@ -743,6 +769,8 @@ impl ExportJobs {
             ("notifications", Value::Array(notifications)),
             ("legalHolds", Value::Array(legal_holds)),
             ("legalDisclosures", Value::Array(legal_disclosures)),
+            ("analytics", analytics),
+            ("ratings", Value::Array(ratings)),
         ];
         for (key, value) in tail {
             packer.write(b",").await?;

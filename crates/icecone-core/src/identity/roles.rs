@@ -4,7 +4,8 @@
 //! the caller's roles meet it (and the caller has a fresh enough second factor, which is not
 //! this module's concern). `ADMIN` meets every rule. `AUDITOR` reads the audit trail and
 //! nothing else: it is deliberately not part of [`RoleRule::SupportOrAbove`], so whoever
-//! checks the trail cannot also read the people it is about.
+//! checks the trail cannot also read the people it is about. `ANALYST` reads anonymised
+//! aggregates and nothing else, for the same reason.
 
 use std::fmt;
 
@@ -19,16 +20,24 @@ pub enum StaffRole {
     Auditor,
     /// Manages staff accounts and roles; meets every rule.
     Admin,
+    /// Reads anonymised aggregates (`analytics`), nothing else.
+    Analyst,
 }
 
 /// A role name that is not one of [`StaffRole::ALL`]. The message does not repeat it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("unknown staff role (expected SUPPORT, DPO, AUDITOR or ADMIN)")]
+#[error("unknown staff role (expected SUPPORT, DPO, AUDITOR, ADMIN or ANALYST)")]
 pub struct UnknownRole;
 
 impl StaffRole {
     /// Every role, in a fixed order.
-    pub const ALL: [StaffRole; 4] = [Self::Support, Self::Dpo, Self::Auditor, Self::Admin];
+    pub const ALL: [StaffRole; 5] = [
+        Self::Support,
+        Self::Dpo,
+        Self::Auditor,
+        Self::Admin,
+        Self::Analyst,
+    ];
 
     /// The role's stable name, as stored and as shown in the GraphQL schema (`SUPPORT`, ...).
     pub fn as_str(self) -> &'static str {
@@ -37,6 +46,7 @@ impl StaffRole {
             Self::Dpo => "DPO",
             Self::Auditor => "AUDITOR",
             Self::Admin => "ADMIN",
+            Self::Analyst => "ANALYST",
         }
     }
 
@@ -66,15 +76,18 @@ pub enum RoleRule {
     AuditReaders,
     /// ADMIN only: staff accounts and roles, keys.
     Admin,
+    /// ANALYST or ADMIN: anonymised aggregates.
+    Analysts,
 }
 
 impl RoleRule {
     /// Every rule, in a fixed order.
-    pub const ALL: [RoleRule; 4] = [
+    pub const ALL: [RoleRule; 5] = [
         Self::SupportOrAbove,
         Self::Dpo,
         Self::AuditReaders,
         Self::Admin,
+        Self::Analysts,
     ];
 
     /// The roles that meet this rule; holding any one of them is enough.
@@ -84,6 +97,7 @@ impl RoleRule {
             Self::Dpo => &[StaffRole::Dpo, StaffRole::Admin],
             Self::AuditReaders => &[StaffRole::Auditor, StaffRole::Dpo, StaffRole::Admin],
             Self::Admin => &[StaffRole::Admin],
+            Self::Analysts => &[StaffRole::Analyst, StaffRole::Admin],
         }
     }
 
@@ -99,17 +113,21 @@ mod tests {
 
     #[test]
     fn every_rule_allows_exactly_its_roles() {
-        use StaffRole::{Admin, Auditor, Dpo, Support};
-        // (rule, [SUPPORT, DPO, AUDITOR, ADMIN] allowed?)
+        use StaffRole::{Admin, Analyst, Auditor, Dpo, Support};
+        // (rule, [SUPPORT, DPO, AUDITOR, ADMIN, ANALYST] allowed?)
         let table = [
-            (RoleRule::SupportOrAbove, [true, true, false, true]),
-            (RoleRule::Dpo, [false, true, false, true]),
-            (RoleRule::AuditReaders, [false, true, true, true]),
-            (RoleRule::Admin, [false, false, false, true]),
+            (RoleRule::SupportOrAbove, [true, true, false, true, false]),
+            (RoleRule::Dpo, [false, true, false, true, false]),
+            (RoleRule::AuditReaders, [false, true, true, true, false]),
+            (RoleRule::Admin, [false, false, false, true, false]),
+            (RoleRule::Analysts, [false, false, false, true, true]),
         ];
         assert_eq!(table.map(|(rule, _)| rule), RoleRule::ALL);
         for (rule, allowed) in table {
-            for (role, expected) in [Support, Dpo, Auditor, Admin].into_iter().zip(allowed) {
+            for (role, expected) in [Support, Dpo, Auditor, Admin, Analyst]
+                .into_iter()
+                .zip(allowed)
+            {
                 assert_eq!(rule.allows(&[role]), expected, "{rule:?} × {role:?}");
                 assert_eq!(
                     rule.roles().contains(&role),

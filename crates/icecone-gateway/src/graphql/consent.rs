@@ -23,6 +23,7 @@ use super::providers::Provider;
 use super::rights::DataRequestKindValue;
 use super::scalars::Date;
 use crate::request::RequestId;
+use icecone_app::analytics::Happened;
 use icecone_app::audit::{self, AuditEvent};
 use icecone_app::consent;
 use icecone_app::transparency::{Facts, Sources};
@@ -614,6 +615,12 @@ async fn change_own(
     let state = consent::record(&services.store, record.id, &[entry])
         .await
         .map_err(internal)?;
+    // Analytics stops at once: the person's raw events of the day go with the consent.
+    services
+        .analytics
+        .after_consent_change(record.id, &state)
+        .await
+        .map_err(internal)?;
     let actor = format!("account:{}", record.id);
     audit::record(
         &services.store,
@@ -726,12 +733,12 @@ async fn record_request(
     kind: DataRequestKind,
     note_code: &str,
 ) -> Result<(), ApiError> {
-    icecone_app::rights::record_immediate(
-        &services(ctx)?.store,
-        account.account_id(),
-        kind,
-        note_code,
-    )
-    .await?;
+    let services = services(ctx)?;
+    icecone_app::rights::record_immediate(&services.store, account.account_id(), kind, note_code)
+        .await?;
+    services
+        .analytics
+        .capture(account.account_id(), &Happened::RightExercised(kind))
+        .await;
     Ok(())
 }

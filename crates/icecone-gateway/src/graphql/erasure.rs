@@ -9,6 +9,7 @@ use super::classification::essential;
 use super::consent::PurposeValue;
 use super::error::{ApiError, internal};
 use super::rights::DataRequest;
+use icecone_app::analytics::Happened;
 use icecone_app::erasure::{self, HoldGround};
 
 /// The request as the person sees it, with the grounds of the holds in force.
@@ -60,6 +61,13 @@ impl ErasureMutation {
         )
         .await
         .map_err(ApiError::from)?;
+        services(ctx)?
+            .analytics
+            .capture(
+                account.id,
+                &Happened::RightExercised(icecone_core::rights::DataRequestKind::Erasure),
+            )
+            .await;
         data_request_of(ctx, deletion).await
     }
 

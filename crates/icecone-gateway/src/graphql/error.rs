@@ -15,6 +15,8 @@ use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::ProviderError;
 use icecone_core::provider::routing::Missing;
 
+use icecone_app::analytics::QueryError as AnalyticsQueryError;
+use icecone_app::analytics::ratings::RateError;
 use icecone_app::auth::login::LogInError;
 use icecone_app::auth::mfa::MfaError;
 use icecone_app::auth::profile::ProfileError;
@@ -252,6 +254,30 @@ impl From<Denial> for ApiError {
         match denial {
             Denial::Restricted => Self::ProcessingRestricted,
             Denial::ConsentRequired(purpose) => Self::ConsentRequired(purpose),
+        }
+    }
+}
+
+impl From<AnalyticsQueryError> for ApiError {
+    /// An `analytics` query that cannot be answered as asked.
+    fn from(error: AnalyticsQueryError) -> Self {
+        match error {
+            AnalyticsQueryError::Period | AnalyticsQueryError::Grouping(_) => {
+                Self::BadUserInput(error.to_string())
+            }
+            AnalyticsQueryError::Internal(cause) => Self::Internal(cause.into()),
+        }
+    }
+}
+
+impl From<RateError> for ApiError {
+    /// Why a rating was not recorded.
+    fn from(error: RateError) -> Self {
+        match error {
+            RateError::Denied(denial) => denial.into(),
+            RateError::NotFound => Self::NotFound,
+            RateError::NotSucceeded => Self::BadUserInput(error.to_string()),
+            RateError::Internal(cause) => Self::Internal(cause),
         }
     }
 }

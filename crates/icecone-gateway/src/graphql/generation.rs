@@ -445,7 +445,7 @@ pub(crate) struct Generation {
 }
 
 impl Generation {
-    fn new(record: GenerationRecord, subject: SubjectId) -> Self {
+    pub(crate) fn new(record: GenerationRecord, subject: SubjectId) -> Self {
         Self { record, subject }
     }
 }

@@ -33,6 +33,7 @@ mod mfa;
 mod partners;
 mod profile;
 mod providers;
+mod ratings;
 mod rights;
 mod scalars;
 mod sessions;
@@ -63,6 +64,7 @@ pub struct Mutation(
     partners::PartnerMutation,
     rights::RightsMutation,
     profile::ProfileMutation,
+    ratings::RatingMutation,
     sessions::SessionMutation,
     sign_up::SignUpMutation,
     staff::StaffMutation,
@@ -88,6 +90,8 @@ pub struct Services {
     pub tokens: Arc<icecone_app::tokens::TokenSigner>,
     /// The generation pipeline and the stored generations.
     pub generations: Arc<icecone_app::generation::Generations>,
+    /// Anonymised analytics (aggregates for staff; forgetting on consent changes).
+    pub analytics: Arc<icecone_app::analytics::Analytics>,
     /// How long after `requestAccountDeletion` the erasure runs.
     pub erasure_grace: std::time::Duration,
     /// The privacy policy versions the gateway runs with (the last in force).

@@ -14,6 +14,7 @@ use super::consent::PurposeValue;
 use super::data_request::LegalHoldGroundValue;
 use super::error::{ApiError, internal};
 use crate::request::RequestId;
+use icecone_app::analytics::Happened;
 use icecone_app::auth::viewer::Viewer;
 use icecone_app::erasure::HoldGround;
 use icecone_app::rights::tickets::{self, OpenedTicket, TicketInput};
@@ -466,6 +467,13 @@ impl RightsMutation {
             ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
         )
         .await?;
+        services
+            .analytics
+            .capture(
+                account.id,
+                &Happened::RightExercised(icecone_core::rights::DataRequestKind::Export),
+            )
+            .await;
         Ok(DataRequest::new(record, Reader::Owner))
     }
 

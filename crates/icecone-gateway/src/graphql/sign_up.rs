@@ -61,8 +61,15 @@ impl SignUpMutation {
                 "consents: {purpose} does not rest on consent"
             )));
         }
-        let tokens =
-            sign_up::sign_up(login_context(ctx)?, &email, password, policy, &consents).await?;
+        let tokens = sign_up::sign_up(
+            login_context(ctx)?,
+            &email,
+            password,
+            policy,
+            &consents,
+            services(ctx)?.policy,
+        )
+        .await?;
         Ok(deliver(ctx, tokens))
     }
 

@@ -6,6 +6,9 @@
 
 pub(crate) mod account;
 pub(crate) mod account_deletion;
+pub(crate) mod analytics_cell;
+pub(crate) mod analytics_day;
+pub(crate) mod analytics_event;
 pub(crate) mod attempt_counter;
 pub(crate) mod audit_entry;
 pub(crate) mod consent_entry;
@@ -19,6 +22,7 @@ pub(crate) mod email_verification;
 pub(crate) mod erasure_followup;
 pub(crate) mod erasure_tombstone;
 pub(crate) mod generation;
+pub(crate) mod generation_rating;
 pub(crate) mod job;
 pub(crate) mod legal_disclosure;
 pub(crate) mod legal_disclosure_account;

@@ -30,6 +30,7 @@ mod m20261207_000021_policy_notices;
 mod m20261207_000040_legal_disclosures;
 mod m20261207_000060_subprocessor_versions;
 mod m20261207_000100_prompt_minimisation;
+mod m20261207_000120_analytics;
 
 pub(crate) struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000040_legal_disclosures::Migration),
             Box::new(m20261207_000060_subprocessor_versions::Migration),
             Box::new(m20261207_000100_prompt_minimisation::Migration),
+            Box::new(m20261207_000120_analytics::Migration),
         ]
     }
 }

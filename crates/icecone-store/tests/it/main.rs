@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 mod accounts;
+mod analytics;
 mod attempts;
 mod audit_log;
 mod campaigns;

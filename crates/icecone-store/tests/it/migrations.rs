@@ -1,9 +1,12 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 38] = [
+const ALL_TABLES: [&str; 42] = [
     "account_deletions",
     "accounts",
+    "analytics_cells",
+    "analytics_days",
+    "analytics_events",
     "attempt_counters",
     "audit_log",
     "consent_ledger",
@@ -16,6 +19,7 @@ const ALL_TABLES: [&str; 38] = [
     "email_verifications",
     "erasure_followups",
     "erasure_tombstones",
+    "generation_ratings",
     "generations",
     "jobs",
     "legal_disclosure_accounts",

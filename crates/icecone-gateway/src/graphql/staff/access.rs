@@ -27,6 +27,8 @@ pub(crate) enum StaffRoleValue {
     Auditor,
     /// Manages staff accounts and roles; meets every rule.
     Admin,
+    /// Reads anonymised aggregates (`analytics`), nothing else.
+    Analyst,
 }
 
 /// Only staff holding one of `roles` (read from the database on every request, so a revoked

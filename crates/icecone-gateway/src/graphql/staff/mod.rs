@@ -5,7 +5,8 @@
 //! legal holds on erasure (`setLegalHold`, `releaseLegalHold`, `erasureFollowups`), and
 //! mail campaigns and the suppression list (`sendProductNews`, `sendServiceAnnouncement`,
 //! `mailSuppressions`, `liftMailSuppression`), and disclosures required by law
-//! (`disclosures`, `recordDisclosure`, `approveDisclosure`, `refuseDisclosure`).
+//! (`disclosures`, `recordDisclosure`, `approveDisclosure`, `refuseDisclosure`), and
+//! anonymised aggregates (`analytics`, ANALYST and ADMIN).
 //!
 //! Every field here declares one [`access::StaffField`] — a role rule and a second-factor
 //! requirement — from which both its guard (enforcement at resolve time) and its
@@ -18,6 +19,7 @@ use async_graphql::MergedObject;
 
 mod access;
 mod account;
+mod analytics;
 mod audit_log;
 mod campaigns;
 mod credentials;
@@ -36,6 +38,7 @@ pub(crate) struct StaffQuery(
     legal_holds::LegalHoldQuery,
     campaigns::CampaignQuery,
     disclosures::DisclosureQuery,
+    analytics::AnalyticsQuery,
 );
 
 /// The staff console's mutations.
