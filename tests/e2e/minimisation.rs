@@ -5,7 +5,8 @@
 //! may send one prompt as written or turn minimisation off for their account, and
 //! `/privacy` lists the recognisers.
 //!
-//! OpenAI (text and images) is reached through the running gateway as configured. The
+//! OpenAI (text and images) and Amazon Bedrock (images) are reached through the running
+//! gateway as configured. The
 //! image and video adapters (Stability, Luma, Runway, HeyGen) are refused by the routing
 //! rules today (their terms do not rule out training), so their real adapters are driven
 //! through the pipeline behind `Vouched`, which declares a policy that meets the promises
@@ -27,6 +28,8 @@ use icecone_core::provider::adapter::{
 use icecone_core::provider::policy::ProviderPolicy;
 use icecone_core::usage::{Plans, Quota};
 use icecone_gateway::config::JobsConfig;
+use icecone_provider_bedrock::BedrockSettings;
+use icecone_provider_bedrock::testing::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use icecone_provider_http::fetch::MediaFetcher;
 use icecone_provider_openai::OpenAiSettings;
 use secrecy::SecretString;
@@ -235,6 +238,57 @@ async fn openai_images_never_receive_a_canary() {
         "{body}"
     );
     assert_no_canary_reached(&server, own_email, "openai images").await;
+}
+
+#[tokio::test]
+async fn bedrock_never_receives_a_canary() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/model/amazon.nova-canvas-v1%3A0/invoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "images": [PNG_B64],
+            "error": null
+        })))
+        .mount(&server)
+        .await;
+    let base = server.uri();
+    let app = TestApp::spawn_with(|settings| {
+        // An image never touches the output bucket: S3 is named, never reached.
+        settings.providers.set(BedrockSettings {
+            access_key_id: Some(SecretString::from(ACCESS_KEY_ID)),
+            secret_access_key: Some(SecretString::from(SECRET_ACCESS_KEY)),
+            base_url: base.clone(),
+            s3_url: Some(base.clone()),
+            output_bucket: Some("icecone-minimise".to_owned()),
+            zdr_contract: Some("Bedrock data_retention_mode none".to_owned()),
+            ..BedrockSettings::default()
+        });
+    })
+    .await;
+    let own_email = "canary-bedrock@example.com";
+    let Person {
+        access_token: token,
+        ..
+    } = app.person(own_email).await;
+    set_display_name(&app, &token).await;
+    let body = app
+        .graphql(
+            Some(&token),
+            "mutation($input: GenerateImageInput!) { generateImage(input: $input) { \
+             status redactions { kind count } } }",
+            json!({ "input": { "prompt": canary_prompt(own_email), "provider": "bedrock" } }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(body["data"]["generateImage"]["status"], "SUCCEEDED");
+    assert_eq!(
+        body["data"]["generateImage"]["redactions"]
+            .as_array()
+            .map(Vec::len),
+        Some(6),
+        "{body}"
+    );
+    assert_no_canary_reached(&server, own_email, "bedrock images").await;
 }
 
 #[tokio::test]
