@@ -158,48 +158,57 @@ pub enum ApiError {
 pub struct RefusedProvider {
     /// The provider's id.
     pub provider: String,
-    /// `CAPABILITY` (it does not generate this kind), `NO_TRAINING` (terms or an agreement
-    /// excluding training on our data), `RETENTION_BOUND` (terms or an agreement keeping
-    /// our data at most `atMostDays` days) or `NOT_CONFIGURED` (no credentials here).
-    pub missing: &'static str,
-    /// For `RETENTION_BOUND`: the deployment's maximum.
-    pub at_most_days: Option<u32>,
+    /// What it lacks: core's [`Missing`], or no credentials here (`None`).
+    pub missing: Option<Missing>,
 }
 
 impl RefusedProvider {
     fn of(provider: &ProviderId, refusal: Refusal) -> Self {
-        let (missing, at_most_days) = match refusal {
-            Refusal::Ineligible(_, Missing::Capability(_)) => ("CAPABILITY", None),
-            Refusal::Ineligible(_, Missing::NoTraining) => ("NO_TRAINING", None),
-            Refusal::Ineligible(_, Missing::RetentionBound { at_most_days }) => {
-                ("RETENTION_BOUND", Some(at_most_days))
-            }
-            Refusal::NotAvailable => ("NOT_CONFIGURED", None),
-        };
         Self {
             provider: provider.to_string(),
-            missing,
-            at_most_days,
+            missing: match refusal {
+                Refusal::Ineligible(_, missing) => Some(missing),
+                Refusal::NotAvailable => None,
+            },
+        }
+    }
+
+    /// The wire value of `extensions.refused[].missing`: `CAPABILITY` (it does not generate
+    /// this kind), `NO_TRAINING` (terms or an agreement excluding training on our data),
+    /// `RETENTION_BOUND` (terms or an agreement keeping our data at most `atMostDays` days)
+    /// or `NOT_CONFIGURED` (no credentials here).
+    fn code(&self) -> &'static str {
+        match self.missing {
+            Some(Missing::Capability(_)) => "CAPABILITY",
+            Some(Missing::NoTraining) => "NO_TRAINING",
+            Some(Missing::RetentionBound { .. }) => "RETENTION_BOUND",
+            None => "NOT_CONFIGURED",
+        }
+    }
+
+    /// For `RETENTION_BOUND`: the deployment's maximum.
+    fn at_most_days(&self) -> Option<u32> {
+        match self.missing {
+            Some(Missing::RetentionBound { at_most_days }) => Some(at_most_days),
+            _ => None,
         }
     }
 
     /// What it lacks, in words.
     fn describe(&self) -> String {
-        match (self.missing, self.at_most_days) {
-            ("CAPABILITY", _) => format!("{} does not generate this kind", self.provider),
-            ("NO_TRAINING", _) => format!(
-                "{} needs terms or an agreement that exclude training on our data",
-                self.provider
+        let provider = &self.provider;
+        match self.missing {
+            Some(Missing::Capability(_)) => format!("{provider} does not generate this kind"),
+            Some(Missing::NoTraining) => {
+                format!("{provider} needs terms or an agreement that exclude training on our data")
+            }
+            Some(Missing::RetentionBound { at_most_days: 0 }) => {
+                format!("{provider} needs terms or an agreement under which it keeps nothing")
+            }
+            Some(Missing::RetentionBound { at_most_days }) => format!(
+                "{provider} needs terms or an agreement that keep our data at most {at_most_days} days"
             ),
-            ("RETENTION_BOUND", Some(0)) => format!(
-                "{} needs terms or an agreement under which it keeps nothing",
-                self.provider
-            ),
-            ("RETENTION_BOUND", Some(days)) => format!(
-                "{} needs terms or an agreement that keep our data at most {days} days",
-                self.provider
-            ),
-            _ => format!("{} is not configured here", self.provider),
+            None => format!("{provider} is not configured here"),
         }
     }
 }
@@ -355,7 +364,9 @@ impl From<RouteError> for ApiError {
                     refused
                         .iter()
                         .map(|(provider, refusal)| RefusedProvider::of(provider, *refusal))
-                        .filter(|refused| named || refused.missing != "CAPABILITY")
+                        .filter(|refused| {
+                            named || !matches!(refused.missing, Some(Missing::Capability(_)))
+                        })
                         .collect(),
                 )
             }
@@ -661,9 +672,9 @@ impl From<ApiError> for async_graphql::Error {
                             );
                             item.insert(
                                 async_graphql::Name::new("missing"),
-                                Value::from(refused.missing),
+                                Value::from(refused.code()),
                             );
-                            if let Some(days) = refused.at_most_days {
+                            if let Some(days) = refused.at_most_days() {
                                 item.insert(
                                     async_graphql::Name::new("atMostDays"),
                                     Value::from(days),
