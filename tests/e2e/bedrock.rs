@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use icecone_core::generation::{GenerationStatus, RemoteCopy};
@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{any, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::jobs::wait_for_generation;
 use crate::support::app::{Person, TestApp};
 use crate::support::binary::{BinaryApp, free_port};
 
@@ -107,42 +108,6 @@ fn bedrock_settings(runtime: &str, s3: &str) -> BedrockSettings {
         output_prefix: Some(PREFIX.to_owned()),
         zdr_contract: Some(CONTRACT.to_owned()),
         ..BedrockSettings::default()
-    }
-}
-
-/// Polls `generation(id)` until `done` holds, for up to `seconds`.
-async fn wait_for(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    id: &str,
-    seconds: u64,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let started = Instant::now();
-    loop {
-        let body: Value = client
-            .post(url)
-            .bearer_auth(token)
-            .json(&json!({
-                "query": format!("query Q($id: ID!) {{ generation(id: $id) {{ {FIELDS} }} }}"),
-                "variables": { "id": id }
-            }))
-            .send()
-            .await
-            .expect("answered")
-            .json()
-            .await
-            .expect("JSON");
-        let generation = &body["data"]["generation"];
-        if done(generation) {
-            return generation.clone();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(seconds),
-            "the generation did not get there: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -276,12 +241,12 @@ async fn a_deployment_with_bedrock_makes_images_and_videos_and_leaves_nothing_in
         .expect("id")
         .to_owned();
     let graphql = app.url("/graphql");
-    wait_for(&app.client, &graphql, &token, &id, 20, |g| {
+    wait_for_generation(&app.client, &graphql, &token, &id, 20, |g| {
         g["status"] == "RUNNING"
     })
     .await;
     ready.store(true, Ordering::SeqCst);
-    let video = wait_for(&app.client, &graphql, &token, &id, 30, |g| {
+    let video = wait_for_generation(&app.client, &graphql, &token, &id, 30, |g| {
         g["status"] == "SUCCEEDED"
     })
     .await;
@@ -366,7 +331,7 @@ async fn a_bedrock_video_job_survives_sigkill_of_the_gateway_and_completes_exact
         .unwrap_or_else(|| panic!("{body}"))
         .to_owned();
     // RUNNING: the invocation was started and its ARN stored.
-    wait_for(&client, &url, &token, &id, 20, |g| g["status"] == "RUNNING").await;
+    wait_for_generation(&client, &url, &token, &id, 20, |g| g["status"] == "RUNNING").await;
 
     // SIGKILL while the invocation is in progress.
     first.kill();
@@ -375,7 +340,7 @@ async fn a_bedrock_video_job_survives_sigkill_of_the_gateway_and_completes_exact
 
     let mut second = start();
     second.wait_until_healthy().await;
-    let done = wait_for(&client, &url, &token, &id, 30, |g| {
+    let done = wait_for_generation(&client, &url, &token, &id, 30, |g| {
         g["status"] == "SUCCEEDED"
     })
     .await;

@@ -79,7 +79,7 @@ async fn queued_video(app: &TestApp, token: &str, input: Value) -> Value {
 }
 
 /// Polls `generation(id)` over `url` until `done` holds, for up to `seconds`.
-async fn wait_for_generation(
+pub(crate) async fn wait_for_generation(
     client: &reqwest::Client,
     url: &str,
     token: &str,

@@ -214,18 +214,24 @@ async fn openai_images_never_receive_a_canary() {
         });
     })
     .await;
-    let own_email = "canary-painter@example.com";
+    generate_canary_image(&app, "canary-painter@example.com", "openai").await;
+    assert_no_canary_reached(&server, "canary-painter@example.com", "openai images").await;
+}
+
+/// A person named [`NAME`] with the address `own_email` generates an image from the
+/// canary prompt through `provider`: it succeeds, and six kinds of value were withheld.
+async fn generate_canary_image(app: &TestApp, own_email: &str, provider: &str) {
     let Person {
         access_token: token,
         ..
     } = app.person(own_email).await;
-    set_display_name(&app, &token).await;
+    set_display_name(app, &token).await;
     let body = app
         .graphql(
             Some(&token),
             "mutation($input: GenerateImageInput!) { generateImage(input: $input) { \
              status redactions { kind count } output { ... on MediaOutput { mimeType } } } }",
-            json!({ "input": { "prompt": canary_prompt(own_email), "provider": "openai" } }),
+            json!({ "input": { "prompt": canary_prompt(own_email), "provider": provider } }),
         )
         .await;
     assert!(body.get("errors").is_none(), "{body}");
@@ -237,7 +243,6 @@ async fn openai_images_never_receive_a_canary() {
         Some(6),
         "{body}"
     );
-    assert_no_canary_reached(&server, own_email, "openai images").await;
 }
 
 #[tokio::test]
@@ -266,28 +271,7 @@ async fn bedrock_never_receives_a_canary() {
     })
     .await;
     let own_email = "canary-bedrock@example.com";
-    let Person {
-        access_token: token,
-        ..
-    } = app.person(own_email).await;
-    set_display_name(&app, &token).await;
-    let body = app
-        .graphql(
-            Some(&token),
-            "mutation($input: GenerateImageInput!) { generateImage(input: $input) { \
-             status redactions { kind count } } }",
-            json!({ "input": { "prompt": canary_prompt(own_email), "provider": "bedrock" } }),
-        )
-        .await;
-    assert!(body.get("errors").is_none(), "{body}");
-    assert_eq!(body["data"]["generateImage"]["status"], "SUCCEEDED");
-    assert_eq!(
-        body["data"]["generateImage"]["redactions"]
-            .as_array()
-            .map(Vec::len),
-        Some(6),
-        "{body}"
-    );
+    generate_canary_image(&app, own_email, "bedrock").await;
     assert_no_canary_reached(&server, own_email, "bedrock images").await;
 }
 
