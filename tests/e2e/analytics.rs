@@ -1,7 +1,8 @@
 //! Anonymised analytics and ratings through the gateway: capture follows the `ANALYTICS`
-//! consent and stops at once, aggregation leaves nothing that ties an aggregate or a row to
-//! a person, staff read aggregates only (ANALYST, ADMIN, with MFA), and `rateGeneration`
-//! needs `IMPROVEMENT` and one's own generation.
+//! consent and stops at once (a video's end is counted when its job ends), aggregation
+//! leaves nothing that ties an aggregate or a row to a person, staff read aggregates only
+//! (ANALYST, ADMIN, with MFA), and `rateGeneration` needs `IMPROVEMENT` and one's own
+//! generation.
 
 use std::sync::Arc;
 
@@ -10,13 +11,14 @@ use icecone_app::analytics::{self, Analytics};
 use icecone_app::providers::router::SharedRanking;
 use icecone_app::settings::AnalyticsConfig;
 use icecone_core::analytics::aggregate::NONE;
-use icecone_core::analytics::{Dimension, LatencyBucket, Metric, MinGroup};
+use icecone_core::analytics::{Dimension, EventKind, LatencyBucket, Metric, MinGroup};
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::generation::GenerationKind;
 use icecone_core::identity::roles::StaffRole;
 use icecone_store::Store;
 use serde_json::json;
 
+use crate::jobs::wait_for_generation;
 use crate::support::app::{FRESH, Person, TestApp, code};
 
 /// The smallest group these tests publish.
@@ -146,6 +148,97 @@ async fn capture_follows_the_analytics_consent_and_stops_at_once() {
         assert_eq!(event.generation, Some(GenerationKind::Text));
         assert!(event.provider.is_none() || event.provider.as_deref() == Some("local"));
     }
+}
+
+/// Asks for a video for `person` and waits until it is `status`; returns how the day's
+/// events read once its job has ended: (what happened, provider, whether a latency is
+/// kept), the requests first.
+async fn video_events(
+    app: &TestApp,
+    person: &Person,
+    status: &str,
+) -> Vec<(EventKind, Option<String>, bool)> {
+    let body = person
+        .graphql(
+            app,
+            "mutation { generateVideo(input: { prompt: \"a slow wave\", durationSeconds: 2 }) { id } }",
+            json!({}),
+        )
+        .await;
+    let id = body["data"]["generateVideo"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("queued: {body}"))
+        .to_owned();
+    wait_for_generation(
+        &app.client,
+        &app.url("/graphql"),
+        &person.access_token,
+        &id,
+        30,
+        |generation| generation["status"] == status,
+    )
+    .await;
+    let store = app.db.store();
+    // The job records its end just after the generation's; then nothing more is counted.
+    for _ in 0..200 {
+        let jobs = store
+            .jobs_for(icecone_app::generation::video::KIND, &id)
+            .await
+            .expect("jobs");
+        if jobs.iter().all(|job| job.state.is_final()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut events: Vec<_> = store
+        .analytics_events_of_day(today())
+        .await
+        .expect("read")
+        .into_iter()
+        .inspect(|event| assert_eq!(event.generation, Some(GenerationKind::Video)))
+        .map(|event| (event.kind, event.provider, event.latency_ms.is_some()))
+        .collect();
+    events.sort_by_key(|(kind, ..)| *kind != EventKind::GenerationRequested);
+    events
+}
+
+#[tokio::test]
+async fn a_videos_end_is_counted_once_when_its_job_ends_succeeded_or_failed() {
+    // Succeeded: the request when it was accepted, the success (with its provider and
+    // latency) when the job stored the output.
+    let app = app().await;
+    let person = consenting(&app, "video@example.com", "ANALYTICS").await;
+    assert_eq!(
+        video_events(&app, &person, "SUCCEEDED").await,
+        [
+            (EventKind::GenerationRequested, None, false),
+            (
+                EventKind::GenerationSucceeded,
+                Some("local".to_owned()),
+                true
+            ),
+        ]
+    );
+    // Without consent, neither is counted.
+    let other = app.person("uncounted@example.com").await;
+    assert_eq!(video_events(&app, &other, "SUCCEEDED").await.len(), 2);
+
+    // Failed past its deadline: the failure, with the provider that was tried.
+    let app = TestApp::spawn_with(|settings| {
+        settings.analytics_min_group = K;
+        settings.job_poll_interval_ms = 100;
+        settings.local_video_delay = "10m".to_owned();
+        settings.video_job_deadline = "1s".to_owned();
+    })
+    .await;
+    let person = consenting(&app, "slow@example.com", "ANALYTICS").await;
+    assert_eq!(
+        video_events(&app, &person, "FAILED").await,
+        [
+            (EventKind::GenerationRequested, None, false),
+            (EventKind::GenerationFailed, Some("local".to_owned()), false),
+        ]
+    );
 }
 
 #[tokio::test]

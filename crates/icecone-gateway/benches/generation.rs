@@ -4,7 +4,8 @@
 //! Run it with `cargo bench -p icecone-gateway --bench generation`. `ICECONE_BENCH_REQUESTS`
 //! (default 2000) is the number of timed sequential requests per round,
 //! `ICECONE_BENCH_SECONDS` (default 5) the measured window of each saturation round and
-//! `ICECONE_BENCH_CONNECTIONS` (default 32) its number of keep-alive connections;
+//! `ICECONE_BENCH_CONNECTIONS` (default 32) its number of keep-alive connections,
+//! `ICECONE_BENCH_ROUNDS` (default 2) the rounds per target;
 //! `ICECONE_BENCH_MACHINE`, if set, describes the machine in the document. Started without
 //! `--bench` (as `cargo test --benches` does) it is a short smoke run that checks the
 //! answers and leaves the document alone.
@@ -22,7 +23,11 @@
 //!   to **direct** is what the gateway adds;
 //! - **gateway → local**: the same mutation with the built-in offline `local` provider, so
 //!   that every request is a persisted generation (consent checked, quota reserved and
-//!   metered, prompt and output sealed, the row stored) with no upstream at all.
+//!   metered, prompt and output sealed, the row stored) with no upstream at all;
+//! - **gateway → local, counted**: the same for a second account that consented to
+//!   `ANALYTICS`, so that each request is also captured (two pseudonymous events: asked for,
+//!   succeeded). Its server CPU per request against **gateway → local**'s, in the same run,
+//!   is what analytics capture costs (issue #20: at most 3 %).
 //!
 //! Sequential rounds send one request at a time on one connection (after a warm-up) and
 //! give the latency overhead; saturation rounds keep many connections busy (closed loop)
@@ -53,8 +58,8 @@ use secrecy::SecretString;
 use serde_json::{Value as Json, json};
 use support::{
     Check, Connection, Load, Machine, RunOptions, Section, Window, graphql_data, load_generator,
-    ms, positive_env, post_json, post_to, same_body, saturate, sequential, sign_up, start_gateway,
-    start_server,
+    ms, positive_env, post_json, post_to, same_body, saturate, sequential, sign_up,
+    sign_up_consenting, start_gateway, start_server,
 };
 
 /// The prompt of every request.
@@ -67,6 +72,10 @@ const ANSWER: &str = "The sea breathes in.";
 const OPENAI_KEY: &str = "sk-bench-generation-key";
 /// The address of the account the bench signs up.
 const BENCH_EMAIL: &str = "generation-bench@example.com";
+/// The address of the account that consented to analytics.
+const COUNTED_EMAIL: &str = "generation-bench-counted@example.com";
+/// The most analytics capture may add to the server CPU per `generateText`, in percent.
+const CAPTURE_CPU_TARGET_PERCENT: f64 = 3.0;
 /// What the mock answers: a Chat Completions response as OpenAI documents it.
 const MOCK_BODY: &str = r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1764000000,"model":"gpt-5.6-luna","choices":[{"index":0,"message":{"role":"assistant","content":"The sea breathes in.","refusal":null},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":4,"total_tokens":9}}"#;
 /// The generation fields each answer carries and the check reads.
@@ -94,10 +103,16 @@ fn main() -> ExitCode {
 
     let rounds = load_generator().block_on(async {
         let (token, _account) = sign_up(gateway, BENCH_EMAIL).await;
+        let (counted, _account) =
+            sign_up_consenting(gateway, COUNTED_EMAIL, &["PERSONALIZATION", "ANALYTICS"]).await;
         gateway_server.verify_every_address().await;
         let mut loads = Vec::new();
         for target in Target::ALL {
-            loads.push((target, target.prepare(mock, gateway, &token).await));
+            let token = match target {
+                Target::GatewayLocalCounted => &counted,
+                _ => &token,
+            };
+            loads.push((target, target.prepare(mock, gateway, token).await));
         }
         let mut rounds = Vec::new();
         for number in 1..=options.run.rounds {
@@ -131,8 +146,15 @@ fn main() -> ExitCode {
                 }
             }
         }
-        rounds
+        // The counted account's requests were captured (and only theirs could be).
+        let captured = gateway_server.count_rows("analytics_events").await;
+        (rounds, captured)
     });
+    let (rounds, captured) = rounds;
+    if captured == 0 {
+        eprintln!("analytics captured nothing: docs/performance.md is left unchanged");
+        return ExitCode::FAILURE;
+    }
 
     let failed: Vec<&Round> = rounds.iter().filter(|r| r.window.failures > 0).collect();
     if !failed.is_empty() {
@@ -156,6 +178,7 @@ fn main() -> ExitCode {
         options: &options,
         machine: &machine,
         rounds: &rounds,
+        captured,
     };
     SECTION.publish(&report.markdown(), options.run.full, true);
     ExitCode::SUCCESS
@@ -251,16 +274,24 @@ enum Target {
     GatewayOpenAi,
     /// `generateText` through the gateway with `provider: "local"`.
     GatewayLocal,
+    /// The same for an account whose requests analytics captures.
+    GatewayLocalCounted,
 }
 
 impl Target {
-    const ALL: [Self; 3] = [Self::Direct, Self::GatewayOpenAi, Self::GatewayLocal];
+    const ALL: [Self; 4] = [
+        Self::Direct,
+        Self::GatewayOpenAi,
+        Self::GatewayLocal,
+        Self::GatewayLocalCounted,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Self::Direct => "direct to the mock",
             Self::GatewayOpenAi => "gateway → OpenAI (mock)",
             Self::GatewayLocal => "gateway → local",
+            Self::GatewayLocalCounted => "gateway → local, counted (ANALYTICS consent)",
         }
     }
 
@@ -287,7 +318,7 @@ impl Target {
                     Some(OPENAI_KEY),
                 ),
             ),
-            Self::GatewayOpenAi | Self::GatewayLocal => (
+            Self::GatewayOpenAi | Self::GatewayLocal | Self::GatewayLocalCounted => (
                 gateway,
                 post_json(
                     gateway,
@@ -321,7 +352,7 @@ impl Target {
                 }
                 same_body(body.to_vec())
             }
-            Self::GatewayOpenAi | Self::GatewayLocal => {
+            Self::GatewayOpenAi | Self::GatewayLocal | Self::GatewayLocalCounted => {
                 let data = graphql_data(status, body)
                     .unwrap_or_else(|problem| panic!("{label} answered wrongly: {problem}"));
                 let generation = &data["generateText"];
@@ -353,7 +384,7 @@ impl Target {
     fn provider(self) -> &'static str {
         match self {
             Self::Direct | Self::GatewayOpenAi => "openai",
-            Self::GatewayLocal => "local",
+            Self::GatewayLocal | Self::GatewayLocalCounted => "local",
         }
     }
 }
@@ -456,6 +487,8 @@ struct Report<'a> {
     options: &'a Options,
     machine: &'a Machine,
     rounds: &'a [Round],
+    /// Raw analytics events in the gateway's database at the end of the run.
+    captured: i64,
 }
 
 /// A difference of latencies in µs, as milliseconds with a sign.
@@ -495,6 +528,19 @@ impl Report<'_> {
             })
             .expect("every target has a saturation round")
             .window
+    }
+
+    /// The mean server CPU per request over the target's saturation rounds, in µs, with the
+    /// lowest and highest round.
+    fn saturation_cpu(&self, target: Target) -> (f64, f64, f64) {
+        let cpu: Vec<f64> = self
+            .rounds_of(Mode::Saturation, target)
+            .map(|round| round.window.server_cpu_per_request_us())
+            .collect();
+        let mean = cpu.iter().sum::<f64>() / support::count_to_f64(cpu.len().max(1));
+        let low = cpu.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = cpu.iter().copied().fold(0.0_f64, f64::max);
+        (mean, low, high)
     }
 
     fn markdown(&self) -> String {
@@ -553,7 +599,13 @@ impl Report<'_> {
             "- **gateway → local**: the same mutation with the built-in offline `local` \
              provider: every request is a persisted generation (consent checked, quota \
              checked and metered, prompt and output sealed, the row stored in SQLite) with no \
-             upstream at all.",
+             upstream at all;",
+        );
+        line(
+            "- **gateway → local, counted**: the same for a second account that consented to \
+             `ANALYTICS` at sign-up, so that each request is also captured by analytics (two \
+             pseudonymous events: asked for, succeeded); against **gateway → local** in the \
+             same run, it is what capture costs.",
         );
         line("");
         line("```sh");
@@ -565,7 +617,8 @@ impl Report<'_> {
              and writes it into `docs/performance.md` between its markers. \
              `ICECONE_BENCH_REQUESTS` (default 2000) sets the timed sequential requests per \
              round, `ICECONE_BENCH_SECONDS` (default 5) and `ICECONE_BENCH_CONNECTIONS` \
-             (default 32) the measured window and connections of each saturation round; \
+             (default 32) the measured window and connections of each saturation round, \
+             `ICECONE_BENCH_ROUNDS` (default 2) the rounds per target; \
              `ICECONE_BENCH_MACHINE` adds a description of the machine. Every answer is \
              checked — a 200 without `errors` whose generation `SUCCEEDED` through the named \
              provider with the expected text (one generation of each provider is also read \
@@ -594,6 +647,17 @@ impl Report<'_> {
              | {persisted:.0}/s | {} |",
             options.run.connections,
             verdict(persisted >= PERSISTED_TARGET)
+        ));
+        let (uncounted_cpu, uncounted_low, uncounted_high) =
+            self.saturation_cpu(Target::GatewayLocal);
+        let (counted_cpu, counted_low, counted_high) =
+            self.saturation_cpu(Target::GatewayLocalCounted);
+        let capture_percent = (counted_cpu - uncounted_cpu) / uncounted_cpu * 100.0;
+        line(&format!(
+            "| analytics capture: server CPU per `generateText` (counted minus not counted, \
+             mean of the saturation rounds) ≤ +{CAPTURE_CPU_TARGET_PERCENT:.0} % | \
+             {capture_percent:+.1} % | {} |",
+            verdict(capture_percent <= CAPTURE_CPU_TARGET_PERCENT)
         ));
         line("");
         line("### Last run");
@@ -677,6 +741,16 @@ impl Report<'_> {
              latency targets are judged on the sequential rounds."
         ));
         line("");
+        line(&format!(
+            "Analytics capture: the counted account's generations cost {counted_cpu:.1} µs of \
+             server CPU each (rounds from {counted_low:.1} to {counted_high:.1} µs), the other \
+             account's {uncounted_cpu:.1} µs (from {uncounted_low:.1} to {uncounted_high:.1} \
+             µs), in the same run with the rounds taking turns: capture adds \
+             {capture_percent:+.1} %. The gateway held {captured} raw analytics events at the \
+             end of the run, all of the counted account (the other one never consented).",
+            captured = self.captured,
+        ));
+        line("");
         let busy = sat_local.server_cpus();
         let cpus = support::count_to_f64(machine.cpus);
         line(&format!(
@@ -736,8 +810,10 @@ impl Report<'_> {
              best sequential rounds; the percentiles are nearest-rank.",
             "CPU times come from `/proc/self/stat`, `/proc/thread-self/stat` (the load \
              generator's thread) and `/proc/stat`.",
-            "All generations of a run belong to one account, as one person's generations \
-             would: its quota row is written by every request.",
+            "All generations of a target belong to one account, as one person's generations \
+             would: its quota row is written by every request. **gateway → local, counted** \
+             uses a second account that consented to `ANALYTICS` at sign-up; the other never \
+             did, so only the counted account's requests are captured.",
         ] {
             line(&format!("- {item}"));
         }

@@ -415,13 +415,16 @@ impl Components {
         let runner = Runner::new(
             store.clone(),
             vec![
-                Arc::new(video::VideoJobs::new(
-                    store.clone(),
-                    vault.clone(),
-                    router.clone(),
-                    config.jobs,
-                    fetcher,
-                )) as Arc<dyn icecone_app::jobs::JobHandler>,
+                Arc::new(
+                    video::VideoJobs::new(
+                        store.clone(),
+                        vault.clone(),
+                        router.clone(),
+                        config.jobs,
+                        fetcher,
+                    )
+                    .with_analytics(analytics.clone()),
+                ) as Arc<dyn icecone_app::jobs::JobHandler>,
                 Arc::new(rights::export::ExportJobs::new(
                     store.clone(),
                     vault.clone(),

@@ -99,6 +99,14 @@ pub enum Happened {
         /// How it went.
         outcome: Outcome,
     },
+    /// A generation accepted to be made later (a video job) ended, and how: only its
+    /// outcome, since its request was counted when it was accepted.
+    QueuedGenerationEnded {
+        /// Its kind.
+        kind: GenerationKind,
+        /// How it ended.
+        outcome: Outcome,
+    },
     /// A data subject right was exercised.
     RightExercised(DataRequestKind),
 }
@@ -140,31 +148,38 @@ impl Happened {
                     None,
                     None,
                 );
-                let outcome = match outcome {
-                    Outcome::Succeeded { provider, latency } => Some((
-                        EventKind::GenerationSucceeded,
-                        Some(*kind),
-                        Some(provider.as_str().to_owned()),
-                        Some(icecone_core::analytics::rounded_latency(
-                            latency.as_millis(),
-                        )),
-                        None,
-                    )),
-                    Outcome::Failed { provider } => Some((
-                        EventKind::GenerationFailed,
-                        Some(*kind),
-                        provider.as_ref().map(|p| p.as_str().to_owned()),
-                        None,
-                        None,
-                    )),
-                    Outcome::QuotaReached => {
-                        Some((EventKind::QuotaReached, Some(*kind), None, None, None))
-                    }
-                    Outcome::Queued => None,
-                };
-                std::iter::once(requested).chain(outcome).collect()
+                std::iter::once(requested)
+                    .chain(outcome_event(*kind, outcome))
+                    .collect()
+            }
+            Self::QueuedGenerationEnded { kind, outcome } => {
+                outcome_event(*kind, outcome).into_iter().collect()
             }
         }
+    }
+}
+
+/// The event of how a generation of `kind` went; none for one only queued.
+fn outcome_event(kind: GenerationKind, outcome: &Outcome) -> Option<EventParts> {
+    match outcome {
+        Outcome::Succeeded { provider, latency } => Some((
+            EventKind::GenerationSucceeded,
+            Some(kind),
+            Some(provider.as_str().to_owned()),
+            Some(icecone_core::analytics::rounded_latency(
+                latency.as_millis(),
+            )),
+            None,
+        )),
+        Outcome::Failed { provider } => Some((
+            EventKind::GenerationFailed,
+            Some(kind),
+            provider.as_ref().map(|p| p.as_str().to_owned()),
+            None,
+            None,
+        )),
+        Outcome::QuotaReached => Some((EventKind::QuotaReached, Some(kind), None, None, None)),
+        Outcome::Queued => None,
     }
 }
 

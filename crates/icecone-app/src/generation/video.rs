@@ -19,7 +19,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::background::StepUse;
-use icecone_core::generation::{GenerationStatus, RemoteCopy};
+use icecone_core::generation::{GenerationKind, GenerationStatus, RemoteCopy};
 use icecone_core::provider::adapter::{
     GenerationRequest, JobHandle, JobStatus, MediaUrl, Output, Prompt, ProviderAdapter,
     ProviderError, Submission, VideoRequest,
@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use super::remote::{self, CopyDeletion};
 use super::{now, open, open_text, release, seal};
+use crate::analytics::{self, Analytics, Happened};
 use crate::jobs::{JobHandler, Leased, Outcome, Step};
 use crate::keys::vault::Vault;
 use crate::providers::router::{RouteError, Router};
@@ -115,6 +116,8 @@ pub struct VideoJobs {
     router: Arc<Router>,
     config: JobsConfig,
     fetcher: MediaFetcher,
+    /// Counts how each video ended, for people whose analytics consent counts.
+    analytics: Option<Arc<Analytics>>,
 }
 
 impl VideoJobs {
@@ -134,6 +137,25 @@ impl VideoJobs {
             router,
             config,
             fetcher,
+            analytics: None,
+        }
+    }
+
+    /// The handler counting how each video ended through `analytics` (its request was
+    /// counted when it was accepted).
+    pub fn with_analytics(mut self, analytics: Arc<Analytics>) -> Self {
+        self.analytics = Some(analytics);
+        self
+    }
+
+    /// Counts how the video `record` of `owner` ended.
+    async fn count(&self, owner: &AccountRecord, outcome: analytics::Outcome) {
+        if let Some(analytics) = &self.analytics {
+            let ended = Happened::QueuedGenerationEnded {
+                kind: GenerationKind::Video,
+                outcome,
+            };
+            analytics.capture(owner.id, &ended).await;
         }
     }
 
@@ -218,7 +240,8 @@ impl VideoJobs {
             &bytes,
         )
         .await?;
-        Ok(self
+        let finished_at = now();
+        let stored = self
             .store
             .finish_generation_media(
                 owner.id,
@@ -227,9 +250,20 @@ impl VideoJobs {
                     sealed,
                     media_type: mime_type.to_owned(),
                 },
-                now(),
+                finished_at,
             )
-            .await?)
+            .await?;
+        if stored {
+            let latency = (finished_at - record.created_at)
+                .to_std()
+                .unwrap_or_default();
+            let outcome = analytics::Outcome::Succeeded {
+                provider: record.provider.clone(),
+                latency,
+            };
+            self.count(owner, outcome).await;
+        }
+        Ok(stored)
     }
 
     /// The request as it is sent: minimised again when the generation was accepted with
@@ -440,6 +474,10 @@ impl VideoJobs {
             return Ok(());
         }
         release(&self.store, owner.id, record.created_at, record.usage).await;
+        let failed = analytics::Outcome::Failed {
+            provider: Some(record.provider.clone()),
+        };
+        self.count(&owner, failed).await;
         let provider_ended = matches!(code, PROVIDER_FAILED | PROVIDER_CANCELLED | OUTPUT_GONE);
         if let Some(handle) = record.provider_job_id.clone().map(JobHandle::new)
             && !provider_ended

@@ -43,7 +43,8 @@ pub(crate) struct RunOptions {
 
 impl RunOptions {
     /// A full run: `warm_up`, then `ICECONE_BENCH_SECONDS` (default `seconds`) measured
-    /// with `ICECONE_BENCH_CONNECTIONS` (default 32) connections, two rounds. A smoke run:
+    /// with `ICECONE_BENCH_CONNECTIONS` (default 32) connections, `ICECONE_BENCH_ROUNDS`
+    /// (default 2) rounds. A smoke run:
     /// `smoke_warm_up` and `smoke_measured` with 4 connections, one round.
     pub(crate) fn from_env(
         warm_up: Duration,
@@ -59,7 +60,8 @@ impl RunOptions {
                 measured: Duration::from_secs(positive_env("ICECONE_BENCH_SECONDS", seconds)),
                 connections: usize::try_from(positive_env("ICECONE_BENCH_CONNECTIONS", 32))
                     .expect("ICECONE_BENCH_CONNECTIONS fits in memory"),
-                rounds: 2,
+                rounds: usize::try_from(positive_env("ICECONE_BENCH_ROUNDS", 2))
+                    .expect("ICECONE_BENCH_ROUNDS fits in memory"),
                 machine_note,
             }
         } else {
@@ -177,18 +179,39 @@ impl Gateway {
         self._data_dir.path()
     }
 
+    /// The gateway's SQLite database, opened beside it.
+    async fn database(&self) -> sea_orm::DatabaseConnection {
+        let url = format!(
+            "sqlite://{}?mode=rw",
+            self.data_dir().join("icecone.db").display()
+        );
+        sea_orm::Database::connect(url)
+            .await
+            .expect("the gateway's database opens")
+    }
+
+    /// How many rows `table` holds now.
+    pub(crate) async fn count_rows(&self, table: &str) -> i64 {
+        use sea_orm::ConnectionTrait as _;
+        let row = self
+            .database()
+            .await
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("the count runs")
+            .expect("a count has a row");
+        row.try_get("", "n").expect("a count is a number")
+    }
+
     /// Marks the e-mail address of every account verified, as following the link sent at
     /// sign-up would: the quota of an unverified account is capped, which a bench that
     /// generates would run into.
     pub(crate) async fn verify_every_address(&self) {
         use sea_orm::ConnectionTrait as _;
-        let url = format!(
-            "sqlite://{}?mode=rw",
-            self.data_dir().join("icecone.db").display()
-        );
-        let db = sea_orm::Database::connect(url)
-            .await
-            .expect("the gateway's database opens");
+        let db = self.database().await;
         db.execute_unprepared(
             "UPDATE accounts SET email_verified_at = created_at WHERE email_verified_at IS NULL",
         )
@@ -315,6 +338,15 @@ pub(crate) fn post_to(
 /// Signs an account up through the gateway's `signUp` (consenting to `PERSONALIZATION`);
 /// returns its access token (15 minutes, longer than a run) and its id.
 pub(crate) async fn sign_up(address: SocketAddr, email: &str) -> (String, String) {
+    sign_up_consenting(address, email, &["PERSONALIZATION"]).await
+}
+
+/// As [`sign_up`], consenting to `consents` (purposes as the schema names them).
+pub(crate) async fn sign_up_consenting(
+    address: SocketAddr,
+    email: &str,
+    consents: &[&str],
+) -> (String, String) {
     let mut connection = Connection::open(address)
         .await
         .unwrap_or_else(|error| panic!("cannot connect to the gateway: {error}"));
@@ -324,7 +356,7 @@ pub(crate) async fn sign_up(address: SocketAddr, email: &str) -> (String, String
             "email": email,
             "password": "bench passphrase for the load run",
             "acceptedPolicyVersion": icecone_core::identity::policy::CURRENT_POLICY_VERSION,
-            "consents": ["PERSONALIZATION"],
+            "consents": consents,
         } },
     });
     let (status, body) = connection
