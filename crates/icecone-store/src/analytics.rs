@@ -21,6 +21,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entity::{analytics_cell, analytics_day, analytics_event, generation_rating};
+use crate::group_commit::Write;
 use crate::purge::delete_in_batches;
 use crate::{Store, StoreError};
 
@@ -257,7 +258,8 @@ impl Store {
             .collect()
     }
 
-    /// Stores raw events, in one statement.
+    /// Stores raw events, in one statement — grouped with the other writes queued at the
+    /// same moment (see `group_commit`): under load, capture adds no transaction of its own.
     pub async fn record_analytics_events(
         &self,
         events: &[AnalyticsEvent],
@@ -287,11 +289,12 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        analytics_event::Entity::insert_many(rows)
-            .exec_without_returning(&self.db)
+        self.group_commit
+            .write(Write {
+                events: rows,
+                ..Write::default()
+            })
             .await
-            .map_err(StoreError::Query)?;
-        Ok(())
     }
 
     /// How many raw events of `day` carry `pseudonym`.

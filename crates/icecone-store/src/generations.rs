@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::convert::{provider_from_db, u32_from_db, u32_to_db, u64_from_db, u64_to_db};
 use crate::entity::{account, generation};
+use crate::group_commit::Write;
 use crate::usage::{Metered, Metering};
 use crate::{Store, StoreError};
 
@@ -309,7 +310,10 @@ impl Store {
         media_sealed: Option<Vec<u8>>,
     ) -> Result<(), StoreError> {
         self.group_commit
-            .write(active_model(record, media_sealed, None)?, None)
+            .write(Write {
+                row: Some(active_model(record, media_sealed, None)?),
+                ..Write::default()
+            })
             .await
     }
 
@@ -331,7 +335,11 @@ impl Store {
             metering,
         };
         self.group_commit
-            .write(active_model(record, media_sealed, None)?, Some(metered))
+            .write(Write {
+                row: Some(active_model(record, media_sealed, None)?),
+                metered: Some(metered),
+                events: Vec::new(),
+            })
             .await
     }
 

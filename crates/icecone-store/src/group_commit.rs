@@ -1,11 +1,12 @@
-//! Group commit of finished generations: each generation's row and the usage it metered
-//! are written in one transaction with those of every other generation finishing at the
-//! same moment.
+//! Group commit of finished generations and analytics events: each generation's row and
+//! the usage it metered, and each batch of raw analytics events, are written in one
+//! transaction with those of every other write queued at the same moment.
 //!
 //! A caller queues its write and waits for the gate. Whoever holds the gate takes every
 //! queued write (up to [`MAX_BATCH`]) and commits them together: one multi-row `INSERT`
 //! into `generations`, one multi-row upsert of `usage_counters` (the amounts summed per
-//! account and period), one commit. A caller whose write a previous holder committed
+//! account and period), one multi-row `INSERT` into `analytics_events`, one commit (each
+//! statement only when it has rows). A caller whose write a previous holder committed
 //! returns as soon as it gets the gate. Alone, a write is its own batch, so nothing waits
 //! for company; under load, one commit serves many requests.
 //!
@@ -34,7 +35,7 @@ use sea_query_sqlx::SqlxValues;
 use tokio::sync::{OwnedMutexGuard, oneshot};
 use uuid::Uuid;
 
-use crate::entity::generation;
+use crate::entity::{analytics_event, generation};
 use crate::read_cache::ReadCache;
 use crate::usage::Metered;
 use crate::{Backend, StoreError};
@@ -44,9 +45,19 @@ const MAX_BATCH: usize = 128;
 
 /// One queued write and where its outcome goes.
 struct Pending {
-    row: generation::ActiveModel,
-    metered: Option<Metered>,
+    write: Write,
     done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// What one caller writes.
+#[derive(Default)]
+pub(crate) struct Write {
+    /// A finished generation's row.
+    pub(crate) row: Option<generation::ActiveModel>,
+    /// The usage it metered.
+    pub(crate) metered: Option<Metered>,
+    /// Raw analytics events.
+    pub(crate) events: Vec<analytics_event::ActiveModel>,
 }
 
 /// What the gate guards: on SQLite, the writer connection once taken.
@@ -81,17 +92,13 @@ impl GroupCommit {
         }
     }
 
-    /// Writes `row` and its metering, with whatever else is queued; returns once committed.
-    pub(crate) async fn write(
-        &self,
-        row: generation::ActiveModel,
-        metered: Option<Metered>,
-    ) -> Result<(), StoreError> {
+    /// Writes `write`, with whatever else is queued; returns once committed.
+    pub(crate) async fn write(&self, write: Write) -> Result<(), StoreError> {
         let (done, mut outcome) = oneshot::channel();
         self.queue
             .lock()
             .map_err(|_| StoreError::Interrupted)?
-            .push(Pending { row, metered, done });
+            .push(Pending { write, done });
         loop {
             let gate = Arc::clone(&self.gate).lock_owned().await;
             match outcome.try_recv() {
@@ -128,12 +135,19 @@ async fn commit(
     cache: Arc<ReadCache>,
     batch: Vec<Pending>,
 ) {
-    let rows: Vec<_> = batch.iter().map(|pending| pending.row.clone()).collect();
+    let rows: Vec<_> = batch
+        .iter()
+        .filter_map(|pending| pending.write.row.clone())
+        .collect();
     let metered: Vec<_> = batch
         .iter()
-        .filter_map(|pending| pending.metered.clone())
+        .filter_map(|pending| pending.write.metered.clone())
         .collect();
-    match sink.transaction(&mut gate, rows, &metered).await {
+    let events: Vec<_> = batch
+        .iter()
+        .flat_map(|pending| pending.write.events.iter().cloned())
+        .collect();
+    match sink.transaction(&mut gate, rows, &metered, events).await {
         Ok(()) => {
             apply(&cache, &metered);
             for pending in batch {
@@ -147,10 +161,14 @@ async fn commit(
         }
         Err(_) => {
             for pending in batch {
-                let metered: Vec<_> = pending.metered.into_iter().collect();
-                let result = sink
-                    .transaction(&mut gate, vec![pending.row], &metered)
-                    .await;
+                let Write {
+                    row,
+                    metered,
+                    events,
+                } = pending.write;
+                let metered: Vec<_> = metered.into_iter().collect();
+                let rows: Vec<_> = row.into_iter().collect();
+                let result = sink.transaction(&mut gate, rows, &metered, events).await;
                 if result.is_ok() {
                     apply(&cache, &metered);
                 }
@@ -172,18 +190,28 @@ impl Sink {
         held: &mut Held,
         rows: Vec<generation::ActiveModel>,
         metered: &[Metered],
+        events: Vec<analytics_event::ActiveModel>,
     ) -> Result<(), StoreError> {
-        let insert = generation::Entity::insert_many(rows);
+        let insert = (!rows.is_empty()).then(|| generation::Entity::insert_many(rows));
         let upsert = crate::usage::add_all(&summed(metered))?;
+        let counted = (!events.is_empty()).then(|| analytics_event::Entity::insert_many(events));
         match self.backend {
             Backend::Postgres => {
                 let txn = self.writer.begin().await.map_err(StoreError::Query)?;
-                insert
-                    .exec_without_returning(&txn)
-                    .await
-                    .map_err(StoreError::from_insert)?;
+                if let Some(insert) = insert {
+                    insert
+                        .exec_without_returning(&txn)
+                        .await
+                        .map_err(StoreError::from_insert)?;
+                }
                 if let Some(upsert) = upsert {
                     upsert
+                        .exec_without_returning(&txn)
+                        .await
+                        .map_err(StoreError::Query)?;
+                }
+                if let Some(counted) = counted {
+                    counted
                         .exec_without_returning(&txn)
                         .await
                         .map_err(StoreError::Query)?;
@@ -191,8 +219,15 @@ impl Sink {
                 txn.commit().await.map_err(StoreError::Query)
             }
             Backend::Sqlite => {
-                let mut statements = vec![insert.build(DbBackend::Sqlite)];
-                statements.extend(upsert.map(|upsert| upsert.build(DbBackend::Sqlite)));
+                let statements: Vec<_> = insert
+                    .map(|insert| insert.build(DbBackend::Sqlite))
+                    .into_iter()
+                    .chain(upsert.map(|upsert| upsert.build(DbBackend::Sqlite)))
+                    .chain(counted.map(|counted| counted.build(DbBackend::Sqlite)))
+                    .collect();
+                if statements.is_empty() {
+                    return Ok(());
+                }
                 self.sqlite_call(held, &statements).await
             }
         }

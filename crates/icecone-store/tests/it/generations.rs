@@ -1,7 +1,9 @@
+use icecone_core::analytics::EventKind;
 use icecone_core::generation::{GenerationKind, GenerationStatus};
 use icecone_core::provider::ProviderId;
 use icecone_core::usage::{Period, Usage};
 use icecone_store::accounts::AccountKind;
+use icecone_store::analytics::AnalyticsEvent;
 use icecone_store::generations::{GenerationPosition, GenerationRecord, PURGE_BATCH};
 use icecone_store::testing::TestDatabase;
 use icecone_store::{Metering, StoreError};
@@ -416,7 +418,7 @@ async fn the_purge_walks_every_batch_of_accounts() {
 }
 
 #[tokio::test]
-async fn generations_finishing_together_are_stored_with_their_metering_and_a_duplicate_fails_alone()
+async fn generations_and_analytics_events_written_together_are_stored_and_a_duplicate_fails_alone()
 {
     let db = TestDatabase::new().await;
     let store = db.store();
@@ -429,10 +431,32 @@ async fn generations_finishing_together_are_stored_with_their_metering_and_a_dup
 
     // Forty writes at once, on one runtime thread: the first takes the gate, the others
     // queue behind it and are committed together; one of them reuses an id its account
-    // already has.
+    // already has. Beside each, a capture of two analytics events rides the same batches.
     const DUPLICATE: i64 = 17;
     let mut writes = JoinSet::new();
+    let mut captures = JoinSet::new();
     for n in 0..40_i64 {
+        let store_events = store.clone();
+        let pseudonym = [u8::try_from(n).expect("small"); 32];
+        captures.spawn(async move {
+            let events: Vec<AnalyticsEvent> = [
+                EventKind::GenerationRequested,
+                EventKind::GenerationSucceeded,
+            ]
+            .into_iter()
+            .map(|kind| AnalyticsEvent {
+                day: at.date_naive(),
+                hour: 0,
+                pseudonym,
+                kind,
+                generation: Some(GenerationKind::Text),
+                provider: None,
+                latency_ms: None,
+                right: None,
+            })
+            .collect();
+            store_events.record_analytics_events(&events).await
+        });
         let store = store.clone();
         let account = if n % 2 == 0 { first } else { second };
         let (mut record, media) = new_generation(account, GenerationKind::Text, plus(at, n));
@@ -473,6 +497,19 @@ async fn generations_finishing_together_are_stored_with_their_metering_and_a_dup
                 .expect("stored");
             assert_eq!(stored, record);
         }
+    }
+    // Every capture was stored, the one beside the duplicate too.
+    for outcome in captures.join_all().await {
+        outcome.expect("captured");
+    }
+    for n in 0..40_u8 {
+        assert_eq!(
+            store
+                .count_analytics_events_of(at.date_naive(), &[n; 32])
+                .await
+                .expect("count"),
+            2
+        );
     }
     // Twenty writes each; the duplicate (an odd one, the second account's) is not metered.
     for (account, writes) in [(first, 20), (second, 19)] {
