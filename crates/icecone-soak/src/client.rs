@@ -41,12 +41,13 @@ impl Reply {
         }
     }
 
-    /// Whether the client cannot know what happened: no answer, a 5xx or an internal error.
+    /// Whether the client cannot know what happened: no answer, a 5xx or an internal error
+    /// (`INTERNAL_SERVER_ERROR`: the database failed somewhere along the way).
     pub(crate) fn is_unanswered(&self) -> bool {
         match self {
             Reply::Transport(_) => true,
             Reply::Http(status) => *status >= 500,
-            Reply::Error(code) => code == "INTERNAL",
+            Reply::Error(code) => code == "INTERNAL_SERVER_ERROR",
             Reply::Data(_) => false,
         }
     }
@@ -162,7 +163,7 @@ mod tests {
             (200, r#"{"data":{"me":{"id":"x"}}}"#, "ok", false),
             (200, r#"{"data":null,"errors":[{"message":"m","extensions":{"code":"QUOTA_EXCEEDED"}}]}"#, "graphql:QUOTA_EXCEEDED", false),
             (401, r#"{"errors":[{"message":"m","extensions":{"code":"UNAUTHENTICATED"}}]}"#, "graphql:UNAUTHENTICATED", false),
-            (200, r#"{"errors":[{"message":"m","extensions":{"code":"INTERNAL"}}]}"#, "graphql:INTERNAL", true),
+            (200, r#"{"errors":[{"message":"m","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#, "graphql:INTERNAL_SERVER_ERROR", true),
             (503, "upstream down", "http:503", true),
             (200, r#"{"data":null}"#, "http:200", false),
         ];

@@ -125,6 +125,19 @@ impl RunDatabase {
             .collect()
     }
 
+    /// The erasure tombstones (by request id), each with whether its account is gone.
+    pub(crate) async fn erasures(&self) -> anyhow::Result<HashMap<Uuid, bool>> {
+        rows(
+            &self.0,
+            "SELECT t.id, NOT EXISTS (SELECT 1 FROM account_deletions d JOIN accounts a \
+             ON a.id = d.account_id WHERE d.id = t.id) AS gone FROM erasure_tombstones t",
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "gone")?)))
+        .collect()
+    }
+
     /// Waits (at most `patience`) until no job is left to run; whether none is.
     pub(crate) async fn wait_for_jobs(&self, patience: Duration) -> anyhow::Result<bool> {
         let started = Instant::now();

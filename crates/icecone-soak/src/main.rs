@@ -383,14 +383,13 @@ async fn soak(
     let peaks = lock(&fleet).peaks();
     let mut checks = checks(&world, &run_db, &peaks, args.memory_bound_mib).await?;
     let audit = lock(&fleet).one_shot(dir, &["audit", "verify"], "")?;
-    checks.push(invariants::audit_chain(
-        audit.status.success(),
-        &format!(
-            "{}{}",
-            String::from_utf8_lossy(&audit.stdout),
-            String::from_utf8_lossy(&audit.stderr)
-        ),
-    ));
+    // Standard output carries the verdict; standard error the logs and, on failure, why.
+    let verdict = if audit.status.success() {
+        String::from_utf8_lossy(&audit.stdout).into_owned()
+    } else {
+        String::from_utf8_lossy(&audit.stderr).into_owned()
+    };
+    checks.push(invariants::audit_chain(audit.status.success(), &verdict));
     if args.faults {
         checks.push(recovered(&fault_records));
     }
@@ -487,6 +486,7 @@ async fn checks(
     let counters = run_db.counters().await?;
     let jobs = run_db.jobs().await?;
     let statuses = run_db.request_statuses().await?;
+    let erased = run_db.erasures().await?;
     let ledger = lock(&world.ledger);
     let attempts = ledger.attempts();
     let rights: Vec<RightsRequest> = ledger
@@ -495,7 +495,12 @@ async fn checks(
         .map(|(id, kind)| RightsRequest {
             id: *id,
             kind,
-            status: statuses.get(id).cloned(),
+            // A completed erasure leaves a tombstone under its request's id, and no account.
+            status: match erased.get(id) {
+                Some(true) => Some("COMPLETED".to_owned()),
+                Some(false) => Some("tombstoned, but the account remains".to_owned()),
+                None => statuses.get(id).cloned(),
+            },
         })
         .collect();
     Ok(vec![

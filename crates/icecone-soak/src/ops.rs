@@ -297,8 +297,10 @@ pub(crate) fn code_at(secret: &TotpSecret, step: u64) -> String {
     totp::generate(&TotpConfig::PRODUCTION, secret, step * 30).to_string()
 }
 
+/// Only a verified address logs in: until then the account's e-mail index is a placeholder
+/// (sign-up answers the same whether or not the address is taken).
 async fn log_in(world: &World) -> Done {
-    with_account(world, |a| a.totp.is_none(), log_in_account).await
+    with_account(world, |a| a.verified && a.totp.is_none(), log_in_account).await
 }
 
 async fn log_in_totp(world: &World) -> Done {
@@ -307,7 +309,7 @@ async fn log_in_totp(world: &World) -> Done {
     let step = current_step();
     with_account(
         world,
-        move |a| a.totp.as_ref().is_some_and(|t| t.last_step < step + 1),
+        move |a| a.verified && a.totp.as_ref().is_some_and(|t| t.last_step < step + 1),
         log_in_account,
     )
     .await
@@ -316,7 +318,7 @@ async fn log_in_totp(world: &World) -> Done {
 async fn enrol_totp(world: &World) -> Done {
     with_account(
         world,
-        |a| a.totp.is_none() && signed_in(a),
+        |a| a.verified && a.totp.is_none() && signed_in(a),
         async |world, account| {
             let data = as_person(world, account, ENROL, json!({})).await.data()?;
             let text = string(&data, &["enrollTotp", "secret"])?;
@@ -557,7 +559,7 @@ async fn partner_read(world: &World) -> Done {
 async fn revoke_session(world: &World) -> Done {
     with_account(
         world,
-        |a| signed_in(a) && a.refresh.is_some(),
+        |a| a.verified && signed_in(a) && a.refresh.is_some(),
         async |world, account| {
             let access = account.access.clone().ok_or("no-session")?;
             let refresh = account.refresh.clone().ok_or("no-session")?;
