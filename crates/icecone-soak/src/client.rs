@@ -161,9 +161,24 @@ mod tests {
     fn answers_are_classified_by_their_first_error_code() {
         let cases: &[(u16, &str, &str, bool)] = &[
             (200, r#"{"data":{"me":{"id":"x"}}}"#, "ok", false),
-            (200, r#"{"data":null,"errors":[{"message":"m","extensions":{"code":"QUOTA_EXCEEDED"}}]}"#, "graphql:QUOTA_EXCEEDED", false),
-            (401, r#"{"errors":[{"message":"m","extensions":{"code":"UNAUTHENTICATED"}}]}"#, "graphql:UNAUTHENTICATED", false),
-            (200, r#"{"errors":[{"message":"m","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#, "graphql:INTERNAL_SERVER_ERROR", true),
+            (
+                200,
+                r#"{"data":null,"errors":[{"message":"m","extensions":{"code":"QUOTA_EXCEEDED"}}]}"#,
+                "graphql:QUOTA_EXCEEDED",
+                false,
+            ),
+            (
+                401,
+                r#"{"errors":[{"message":"m","extensions":{"code":"UNAUTHENTICATED"}}]}"#,
+                "graphql:UNAUTHENTICATED",
+                false,
+            ),
+            (
+                200,
+                r#"{"errors":[{"message":"m","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#,
+                "graphql:INTERNAL_SERVER_ERROR",
+                true,
+            ),
             (503, "upstream down", "http:503", true),
             (200, r#"{"data":null}"#, "http:200", false),
         ];

@@ -188,9 +188,15 @@ mod tests {
     #[test]
     fn the_run_database_replaces_the_server_urls_database() {
         let cases = [
-            ("postgres://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/soak_1"),
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "postgres://postgres@127.0.0.1:5432/soak_1",
+            ),
             ("postgres://u:p@db:5433", "postgres://u:p@db:5433/soak_1"),
-            ("postgresql://u@h/test?sslmode=disable", "postgresql://u@h/soak_1?sslmode=disable"),
+            (
+                "postgresql://u@h/test?sslmode=disable",
+                "postgresql://u@h/soak_1?sslmode=disable",
+            ),
         ];
         for (server, expected) in cases {
             assert_eq!(with_database(server, "soak_1").expect("valid"), expected);

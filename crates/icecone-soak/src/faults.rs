@@ -38,7 +38,10 @@ pub(crate) enum Fault {
 impl Fault {
     pub(crate) fn describe(self) -> String {
         match self {
-            Fault::KillInstance(n) => format!("SIGKILL icecone-{n}, restart after {} s", DOWN_FOR.as_secs()),
+            Fault::KillInstance(n) => format!(
+                "SIGKILL icecone-{n}, restart after {} s",
+                DOWN_FOR.as_secs()
+            ),
             Fault::RestartDatabase => "restart PostgreSQL".to_owned(),
             Fault::ProviderErrors => "provider answers 500".to_owned(),
             Fault::ProviderRateLimited => "provider answers 429 (Retry-After: 1)".to_owned(),
@@ -68,15 +71,51 @@ pub(crate) fn plan(duration: Duration, instances: usize) -> Vec<Planned> {
     let window = (duration * 6 / 100).max(Duration::from_secs(5));
     let instance = |n: usize| n % instances.max(1);
     let mut planned = vec![
-        Planned { at: at(8), fault: Fault::ProviderErrors, lasting: window },
-        Planned { at: at(18), fault: Fault::KillInstance(instance(1)), lasting: Duration::ZERO },
-        Planned { at: at(27), fault: Fault::SlowSmtp, lasting: (duration / 10).max(Duration::from_secs(8)) },
-        Planned { at: at(36), fault: Fault::RestartDatabase, lasting: Duration::ZERO },
-        Planned { at: at(45), fault: Fault::ProviderRateLimited, lasting: window },
-        Planned { at: at(54), fault: Fault::KillInstance(instance(2)), lasting: Duration::ZERO },
-        Planned { at: at(62), fault: Fault::ProviderTimeouts, lasting: window },
-        Planned { at: at(71), fault: Fault::RestartDatabase, lasting: Duration::ZERO },
-        Planned { at: at(78), fault: Fault::KillInstance(instance(0)), lasting: Duration::ZERO },
+        Planned {
+            at: at(8),
+            fault: Fault::ProviderErrors,
+            lasting: window,
+        },
+        Planned {
+            at: at(18),
+            fault: Fault::KillInstance(instance(1)),
+            lasting: Duration::ZERO,
+        },
+        Planned {
+            at: at(27),
+            fault: Fault::SlowSmtp,
+            lasting: (duration / 10).max(Duration::from_secs(8)),
+        },
+        Planned {
+            at: at(36),
+            fault: Fault::RestartDatabase,
+            lasting: Duration::ZERO,
+        },
+        Planned {
+            at: at(45),
+            fault: Fault::ProviderRateLimited,
+            lasting: window,
+        },
+        Planned {
+            at: at(54),
+            fault: Fault::KillInstance(instance(2)),
+            lasting: Duration::ZERO,
+        },
+        Planned {
+            at: at(62),
+            fault: Fault::ProviderTimeouts,
+            lasting: window,
+        },
+        Planned {
+            at: at(71),
+            fault: Fault::RestartDatabase,
+            lasting: Duration::ZERO,
+        },
+        Planned {
+            at: at(78),
+            fault: Fault::KillInstance(instance(0)),
+            lasting: Duration::ZERO,
+        },
     ];
     planned.sort_by_key(|p| p.at);
     planned
@@ -112,7 +151,9 @@ pub(crate) async fn inject(planned: Vec<Planned>, start: Instant, targets: Targe
             Fault::KillInstance(n) => kill(&targets, n).await,
             Fault::RestartDatabase => restart_database(&targets).await,
             Fault::ProviderErrors => provider(&targets, Mode::ServerErrors, fault.lasting).await,
-            Fault::ProviderRateLimited => provider(&targets, Mode::RateLimited, fault.lasting).await,
+            Fault::ProviderRateLimited => {
+                provider(&targets, Mode::RateLimited, fault.lasting).await
+            }
             Fault::ProviderTimeouts => {
                 provider(&targets, Mode::Slow(PROVIDER_DELAY), fault.lasting).await
             }
@@ -179,7 +220,11 @@ async fn restart_database(targets: &Targets) -> (Option<Duration>, &'static str)
     )
 }
 
-async fn provider(targets: &Targets, mode: Mode, lasting: Duration) -> (Option<Duration>, &'static str) {
+async fn provider(
+    targets: &Targets,
+    mode: Mode,
+    lasting: Duration,
+) -> (Option<Duration>, &'static str) {
     let mock = &targets.world.provider;
     mock.set_mode(mode);
     tokio::time::sleep(lasting).await;
@@ -244,11 +289,17 @@ mod tests {
                 .filter(|p| {
                     matches!(
                         p.fault,
-                        Fault::ProviderErrors | Fault::ProviderRateLimited | Fault::ProviderTimeouts
+                        Fault::ProviderErrors
+                            | Fault::ProviderRateLimited
+                            | Fault::ProviderTimeouts
                     )
                 })
                 .collect();
-            assert!(provider.windows(2).all(|w| w[0].at + w[0].lasting < w[1].at));
+            assert!(
+                provider
+                    .windows(2)
+                    .all(|w| w[0].at + w[0].lasting < w[1].at)
+            );
             assert_eq!(
                 planned
                     .iter()
@@ -258,9 +309,13 @@ mod tests {
             );
         }
         // One instance: every kill is of it.
-        assert!(plan(Duration::from_secs(120), 1).iter().all(|p| match p.fault {
-            Fault::KillInstance(n) => n == 0,
-            _ => true,
-        }));
+        assert!(
+            plan(Duration::from_secs(120), 1)
+                .iter()
+                .all(|p| match p.fault {
+                    Fault::KillInstance(n) => n == 0,
+                    _ => true,
+                })
+        );
     }
 }

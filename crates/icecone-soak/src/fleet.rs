@@ -93,7 +93,12 @@ impl Fleet {
     }
 
     /// Runs a one-shot command (`args`), with `stdin` written to its standard input.
-    pub(crate) fn one_shot(&self, dir: &Path, args: &[&str], stdin: &str) -> anyhow::Result<Output> {
+    pub(crate) fn one_shot(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        stdin: &str,
+    ) -> anyhow::Result<Output> {
         let mut child = self
             .command(dir)
             .args(args)
@@ -236,11 +241,7 @@ pub(crate) async fn wait_ready(
     let started = Instant::now();
     let url = format!("http://127.0.0.1:{port}/readyz");
     while started.elapsed() < patience {
-        let answer = http
-            .get(&url)
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await;
+        let answer = http.get(&url).timeout(Duration::from_secs(2)).send().await;
         if answer.is_ok_and(|a| a.status() == 200) {
             return Some(started.elapsed());
         }

@@ -262,7 +262,10 @@ pub(crate) fn jobs_exactly_once(
     let mut per_subject: HashMap<(&str, &str), Vec<&JobRow>> = HashMap::new();
     for job in jobs {
         if !matches!(job.state.as_str(), "succeeded" | "failed" | "cancelled") {
-            problems.push(format!("job {} ({}) is still {}", job.id, job.kind, job.state));
+            problems.push(format!(
+                "job {} ({}) is still {}",
+                job.id, job.kind, job.state
+            ));
         }
         per_subject
             .entry((job.kind.as_str(), job.subject.as_str()))
@@ -357,7 +360,9 @@ pub(crate) fn revocations(uses: &[RevokedUse]) -> Check {
     }
     for (credential, (_, honoured)) in &tally {
         if *honoured > 0 {
-            problems.push(format!("{honoured} use(s) of a revoked {credential:?} honoured"));
+            problems.push(format!(
+                "{honoured} use(s) of a revoked {credential:?} honoured"
+            ));
         }
     }
     if uses.is_empty() {
@@ -554,7 +559,10 @@ mod tests {
             (
                 "each acknowledged generation stored",
                 vec![attempt(1, TEXT, acked(10)), attempt(1, IMAGE, acked(11))],
-                vec![row(10, 1, "SUCCEEDED", used(30)), row(11, 1, "SUCCEEDED", IMAGE)],
+                vec![
+                    row(10, 1, "SUCCEEDED", used(30)),
+                    row(11, 1, "SUCCEEDED", IMAGE),
+                ],
                 true,
             ),
             (
@@ -565,20 +573,35 @@ mod tests {
             ),
             (
                 "an unanswered request may have been stored",
-                vec![attempt(1, TEXT, acked(10)), attempt(1, TEXT, Answer::Unanswered)],
-                vec![row(10, 1, "SUCCEEDED", used(30)), row(12, 1, "SUCCEEDED", used(30))],
+                vec![
+                    attempt(1, TEXT, acked(10)),
+                    attempt(1, TEXT, Answer::Unanswered),
+                ],
+                vec![
+                    row(10, 1, "SUCCEEDED", used(30)),
+                    row(12, 1, "SUCCEEDED", used(30)),
+                ],
                 true,
             ),
             (
                 "a refused request must not be stored",
-                vec![attempt(1, TEXT, acked(10)), attempt(1, TEXT, Answer::Refused)],
-                vec![row(10, 1, "SUCCEEDED", used(30)), row(12, 1, "SUCCEEDED", used(30))],
+                vec![
+                    attempt(1, TEXT, acked(10)),
+                    attempt(1, TEXT, Answer::Refused),
+                ],
+                vec![
+                    row(10, 1, "SUCCEEDED", used(30)),
+                    row(12, 1, "SUCCEEDED", used(30)),
+                ],
                 false,
             ),
             (
                 "stored twice: one request, two rows",
                 vec![attempt(1, TEXT, acked(10))],
-                vec![row(10, 1, "SUCCEEDED", used(30)), row(13, 1, "SUCCEEDED", used(30))],
+                vec![
+                    row(10, 1, "SUCCEEDED", used(30)),
+                    row(13, 1, "SUCCEEDED", used(30)),
+                ],
                 false,
             ),
             (
@@ -600,7 +623,11 @@ mod tests {
         }
         // An erased account's generations are gone with it.
         let erased: HashSet<Uuid> = [id(1)].into();
-        let check = stored_once(&[attempt(1, TEXT, Answer::Acknowledged(id(10)))], &[], &erased);
+        let check = stored_once(
+            &[attempt(1, TEXT, Answer::Acknowledged(id(10)))],
+            &[],
+            &erased,
+        );
         assert!(check.passed, "{}", check.figures);
     }
 
@@ -612,21 +639,51 @@ mod tests {
         let stored = || vec![row(10, 1, "SUCCEEDED", used(30))];
         let mut during_fault = attempt(1, TEXT, acked(10));
         during_fault.during_database_fault = true;
-        let cases: Vec<(&str, Vec<Attempt>, Vec<StoredGeneration>, Vec<Counter>, bool)> = vec![
-            ("metered exactly", ok_text(), stored(), vec![counter(1, used(30))], true),
-            ("metered twice", ok_text(), stored(), vec![counter(1, used(60))], false),
-            ("metered less", ok_text(), stored(), vec![counter(1, used(29))], false),
+        let cases: Vec<(
+            &str,
+            Vec<Attempt>,
+            Vec<StoredGeneration>,
+            Vec<Counter>,
+            bool,
+        )> = vec![
+            (
+                "metered exactly",
+                ok_text(),
+                stored(),
+                vec![counter(1, used(30))],
+                true,
+            ),
+            (
+                "metered twice",
+                ok_text(),
+                stored(),
+                vec![counter(1, used(60))],
+                false,
+            ),
+            (
+                "metered less",
+                ok_text(),
+                stored(),
+                vec![counter(1, used(29))],
+                false,
+            ),
             ("not metered at all", ok_text(), stored(), vec![], false),
             (
                 "a reservation kept after a refusal",
-                vec![attempt(1, TEXT, acked(10)), attempt(1, TEXT, Answer::Refused)],
+                vec![
+                    attempt(1, TEXT, acked(10)),
+                    attempt(1, TEXT, Answer::Refused),
+                ],
                 stored(),
                 vec![counter(1, used(70))],
                 true,
             ),
             (
                 "more kept than a refusal reserved",
-                vec![attempt(1, TEXT, acked(10)), attempt(1, TEXT, Answer::Refused)],
+                vec![
+                    attempt(1, TEXT, acked(10)),
+                    attempt(1, TEXT, Answer::Refused),
+                ],
                 stored(),
                 vec![counter(1, used(71))],
                 false,
@@ -642,10 +699,21 @@ mod tests {
                 "a failed video's seconds given back",
                 vec![attempt(
                     1,
-                    Amount { video_seconds: 4, ..Amount::default() },
+                    Amount {
+                        video_seconds: 4,
+                        ..Amount::default()
+                    },
                     acked(20),
                 )],
-                vec![row(20, 1, "FAILED", Amount { video_seconds: 4, ..Amount::default() })],
+                vec![row(
+                    20,
+                    1,
+                    "FAILED",
+                    Amount {
+                        video_seconds: 4,
+                        ..Amount::default()
+                    },
+                )],
                 vec![counter(1, Amount::default())],
                 true,
             ),
@@ -653,10 +721,21 @@ mod tests {
                 "a queued video holds its seconds",
                 vec![attempt(
                     1,
-                    Amount { video_seconds: 4, ..Amount::default() },
+                    Amount {
+                        video_seconds: 4,
+                        ..Amount::default()
+                    },
                     acked(20),
                 )],
-                vec![row(20, 1, "QUEUED", Amount { video_seconds: 4, ..Amount::default() })],
+                vec![row(
+                    20,
+                    1,
+                    "QUEUED",
+                    Amount {
+                        video_seconds: 4,
+                        ..Amount::default()
+                    },
+                )],
                 vec![counter(1, Amount::default())],
                 false,
             ),
@@ -699,7 +778,12 @@ mod tests {
                 video("FAILED"),
                 true,
             ),
-            ("no job for an acknowledged video", vec![], video("SUCCEEDED"), false),
+            (
+                "no job for an acknowledged video",
+                vec![],
+                video("SUCCEEDED"),
+                false,
+            ),
             (
                 "a job still running at the end",
                 vec![job(1, "video_generation", 20, "running")],
@@ -735,7 +819,10 @@ mod tests {
             ),
             (
                 "two export jobs for one request",
-                vec![job(1, "rights.export", 30, "succeeded"), job(2, "rights.export", 30, "succeeded")],
+                vec![
+                    job(1, "rights.export", 30, "succeeded"),
+                    job(2, "rights.export", 30, "succeeded"),
+                ],
                 vec![],
                 false,
             ),
@@ -749,7 +836,11 @@ mod tests {
     #[test]
     fn the_audit_check_reads_the_verifier() {
         let cases = [
-            (true, "audit trail intact: 12 entries; head: entry 12 with MAC ab", true),
+            (
+                true,
+                "audit trail intact: 12 entries; head: entry 12 with MAC ab",
+                true,
+            ),
             (false, "icecone: entry 7 was edited", false),
             (true, "", false),
         ];
@@ -770,11 +861,17 @@ mod tests {
         };
         let cases: Vec<(Vec<RevokedUse>, bool)> = vec![
             (
-                vec![refused(Credential::AccessToken), refused(Credential::PartnerKey)],
+                vec![
+                    refused(Credential::AccessToken),
+                    refused(Credential::PartnerKey),
+                ],
                 true,
             ),
             (
-                vec![refused(Credential::AccessToken), honoured(Credential::RefreshToken)],
+                vec![
+                    refused(Credential::AccessToken),
+                    honoured(Credential::RefreshToken),
+                ],
                 false,
             ),
             (vec![honoured(Credential::PartnerKey)], false),
@@ -795,7 +892,10 @@ mod tests {
         };
         let cases: Vec<(Vec<RightsRequest>, bool)> = vec![
             (
-                vec![request("EXPORT", Some("COMPLETED")), request("ERASURE", Some("COMPLETED"))],
+                vec![
+                    request("EXPORT", Some("COMPLETED")),
+                    request("ERASURE", Some("COMPLETED")),
+                ],
                 true,
             ),
             (vec![request("EXPORT", Some("IN_PROGRESS"))], false),
@@ -817,11 +917,46 @@ mod tests {
             video_seconds: 8,
         };
         let cases = [
-            (Amount { tokens: 1000, images: 5, video_seconds: 8 }, true),
-            (Amount { tokens: 10, images: 0, video_seconds: 0 }, true),
-            (Amount { tokens: 1001, images: 0, video_seconds: 0 }, false),
-            (Amount { tokens: 0, images: 6, video_seconds: 0 }, false),
-            (Amount { tokens: 0, images: 0, video_seconds: 12 }, false),
+            (
+                Amount {
+                    tokens: 1000,
+                    images: 5,
+                    video_seconds: 8,
+                },
+                true,
+            ),
+            (
+                Amount {
+                    tokens: 10,
+                    images: 0,
+                    video_seconds: 0,
+                },
+                true,
+            ),
+            (
+                Amount {
+                    tokens: 1001,
+                    images: 0,
+                    video_seconds: 0,
+                },
+                false,
+            ),
+            (
+                Amount {
+                    tokens: 0,
+                    images: 6,
+                    video_seconds: 0,
+                },
+                false,
+            ),
+            (
+                Amount {
+                    tokens: 0,
+                    images: 0,
+                    video_seconds: 12,
+                },
+                false,
+            ),
         ];
         for (used, passes) in cases {
             let check = quotas(&[counter(1, used)], quota);

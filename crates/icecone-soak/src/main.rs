@@ -38,9 +38,9 @@ use crate::world::{Admin, PASSWORD, Partner, Totp, World, lock};
 
 /// The quota every person has in a run: small, so that runs reach it.
 const QUOTA: Amount = Amount {
-    tokens: 3000,
-    images: 6,
-    video_seconds: 16,
+    tokens: 800,
+    images: 3,
+    video_seconds: 12,
 };
 
 #[derive(Debug, Parser)]
@@ -202,10 +202,22 @@ async fn run(args: Args) -> anyhow::Result<Report> {
     std::fs::create_dir_all(&dir)?;
     db::create(&args.database_url, &database).await?;
     progress(&format!("database {database}, directory {}", dir.display()));
-    let outcome = soak(&args, &binary, binary_profile, &schedule, seed, &run_id, &database, &dir).await;
+    let outcome = soak(
+        &args,
+        &binary,
+        binary_profile,
+        &schedule,
+        seed,
+        &run_id,
+        &database,
+        &dir,
+    )
+    .await;
     if !args.keep {
         if let Err(error) = db::drop(&args.database_url, &database).await {
-            progress(&format!("the database {database} could not be dropped: {error}"));
+            progress(&format!(
+                "the database {database} could not be dropped: {error}"
+            ));
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -241,7 +253,8 @@ async fn soak(
             .write(true)
             .mode(0o600)
             .open(&key_file)?;
-        let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, random::<32>()?);
+        let key =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, random::<32>()?);
         writeln!(file, "{key}")?;
     }
     let instances = usize::from(args.instances);
@@ -257,7 +270,10 @@ async fn soak(
         ("ICECONE_PROVIDER_TIMEOUT_SECONDS", "3".to_owned()),
         ("ICECONE_SMTP_URL", smtp.url()),
         ("ICECONE_SMTP_CA_FILE", ca.display().to_string()),
-        ("ICECONE_MAIL_FROM", "IceCone <no-reply@soak.example>".to_owned()),
+        (
+            "ICECONE_MAIL_FROM",
+            "IceCone <no-reply@soak.example>".to_owned(),
+        ),
         ("ICECONE_PUBLIC_URL", public),
         ("ICECONE_ERASURE_GRACE", "0s".to_owned()),
         ("ICECONE_JOB_POLL_INTERVAL_MS", "250".to_owned()),
@@ -265,7 +281,10 @@ async fn soak(
         ("ICECONE_LOCAL_VIDEO_DELAY", "2s".to_owned()),
         ("ICECONE_QUOTA_TOKENS_PER_MONTH", QUOTA.tokens.to_string()),
         ("ICECONE_QUOTA_IMAGES_PER_MONTH", QUOTA.images.to_string()),
-        ("ICECONE_QUOTA_VIDEO_SECONDS_PER_MONTH", QUOTA.video_seconds.to_string()),
+        (
+            "ICECONE_QUOTA_VIDEO_SECONDS_PER_MONTH",
+            QUOTA.video_seconds.to_string(),
+        ),
         ("ICECONE_LOG", "info".to_owned()),
     ]
     .into_iter()
@@ -307,7 +326,12 @@ async fn soak(
     for port in fleet.ports() {
         fleet::wait_ready(gateway.http(), port, Duration::from_secs(90))
             .await
-            .ok_or_else(|| anyhow::anyhow!("an instance did not become ready; see its log in {}", dir.display()))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "an instance did not become ready; see its log in {}",
+                    dir.display()
+                )
+            })?;
     }
     progress(&format!("{instances} instances ready"));
     let admin = Admin {
@@ -319,7 +343,14 @@ async fn soak(
         access: None,
         fresh_until: Instant::now(),
     };
-    let world = Arc::new(World::new(gateway, smtp, provider, run_id.to_owned(), admin, seed));
+    let world = Arc::new(World::new(
+        gateway,
+        smtp,
+        provider,
+        run_id.to_owned(),
+        admin,
+        seed,
+    ));
     let created = ops::as_admin(
         &world,
         ops::CREATE_PARTNER,
@@ -332,8 +363,14 @@ async fn soak(
             .as_str()
             .unwrap_or_default()
             .to_owned(),
-        key: created["createPartner"]["key"].as_str().unwrap_or_default().to_owned(),
-        key_id: created["createPartner"]["id"].as_str().unwrap_or_default().to_owned(),
+        key: created["createPartner"]["key"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        key_id: created["createPartner"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     };
     anyhow::ensure!(!partner.key.is_empty(), "createPartner returned no key");
     *lock(&world.partner) = Some(partner);
@@ -406,7 +443,10 @@ async fn soak(
         instances,
         faults_on: args.faults,
         database: server_version,
-        accounts: world.tallies().get(Op::SignUp.name()).map_or(0, |t| t.succeeded),
+        accounts: world
+            .tallies()
+            .get(Op::SignUp.name())
+            .map_or(0, |t| t.succeeded),
         tallies: world.tallies(),
         faults: fault_records,
         checks,
@@ -426,12 +466,18 @@ async fn database_server(url: &str) -> String {
         return "version unknown".to_owned();
     };
     let version = connection
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, "SHOW server_version".to_owned()))
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SHOW server_version".to_owned(),
+        ))
         .await
         .ok()
         .flatten()
         .and_then(|row| row.try_get::<String>("", "server_version").ok())
-        .map_or_else(|| "version unknown".to_owned(), |v| format!("PostgreSQL {v}"));
+        .map_or_else(
+            || "version unknown".to_owned(),
+            |v| format!("PostgreSQL {v}"),
+        );
     let _ = connection.close().await;
     version
 }

@@ -41,7 +41,7 @@ impl Op {
         (Op::VerifyEmail, 6),
         (Op::LogIn, 8),
         (Op::LogInTotp, 4),
-        (Op::EnrolTotp, 3),
+        (Op::EnrolTotp, 5),
         (Op::Refresh, 8),
         (Op::Text, 20),
         (Op::Image, 8),
@@ -108,7 +108,8 @@ impl Op {
 /// `Ok(true)`: done; `Ok(false)`: nothing to do it on; `Err`: the error class.
 type Done = Result<bool, String>;
 
-const SIGN_UP: &str = "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken } }";
+const SIGN_UP: &str =
+    "mutation S($i: SignUpInput!) { signUp(input: $i) { accessToken refreshToken } }";
 const ME: &str = "{ me { id } }";
 const VERIFY: &str = "mutation V($t: String!) { verifyEmail(token: $t) }";
 const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, password: $p) { \
@@ -120,19 +121,21 @@ const CONFIRM: &str = "mutation C($k: String!) { confirmTotp(code: $k) }";
 const REFRESH: &str =
     "mutation R($r: String) { refreshSession(refreshToken: $r) { accessToken refreshToken } }";
 const TEXT: &str = "mutation T($i: GenerateTextInput!) { generateText(input: $i) { id status } }";
-const IMAGE: &str = "mutation I($i: GenerateImageInput!) { generateImage(input: $i) { id status } }";
-const VIDEO: &str = "mutation V($i: GenerateVideoInput!) { generateVideo(input: $i) { id status } }";
+const IMAGE: &str =
+    "mutation I($i: GenerateImageInput!) { generateImage(input: $i) { id status } }";
+const VIDEO: &str =
+    "mutation V($i: GenerateVideoInput!) { generateVideo(input: $i) { id status } }";
 const CONSENT: &str =
     "mutation C($p: Purpose!, $g: Boolean!) { setConsent(purpose: $p, granted: $g) { granted } }";
 const EXPORT: &str = "mutation { requestDataExport { id status } }";
-const ERASE: &str = "mutation E($p: String!) { requestAccountDeletion(password: $p) { id status } }";
+const ERASE: &str =
+    "mutation E($p: String!) { requestAccountDeletion(password: $p) { id status } }";
 const GRANT: &str = "mutation G($p: ID!, $s: [PartnerScope!]!) { grantPartnerAccess(partner: $p, scopes: $s) { grantedAt } }";
 const PARTNER_READ: &str = "query P($id: ID!) { partnerAccount(id: $id) { id } }";
 const LOG_OUT: &str = "mutation { logOut }";
 pub(crate) const CREATE_PARTNER: &str = "mutation C($n: String!, $s: [PartnerScope!]!) { createPartner(name: $n, scopes: $s) \
     { id key partner { id } } }";
-const ISSUE_KEY: &str =
-    "mutation I($p: ID!, $s: [PartnerScope!]!) { issuePartnerKey(partner: $p, scopes: $s) { id key } }";
+const ISSUE_KEY: &str = "mutation I($p: ID!, $s: [PartnerScope!]!) { issuePartnerKey(partner: $p, scopes: $s) { id key } }";
 const REVOKE_KEY: &str = "mutation R($id: ID!) { revokePartnerKey(id: $id) }";
 const PARTNERS: &str = "{ partners { id } }";
 
@@ -333,7 +336,10 @@ async fn enrol_totp(world: &World) -> Done {
             )
             .await
             .data()?;
-            if confirmed["confirmTotp"].as_array().is_none_or(Vec::is_empty) {
+            if confirmed["confirmTotp"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+            {
                 return Err("malformed:confirmTotp".to_owned());
             }
             account.totp = Some(Totp {
@@ -351,9 +357,7 @@ pub(crate) fn base32_decode(text: &str) -> Option<Vec<u8>> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
     for c in text.trim_end_matches('=').bytes() {
-        let index = ALPHABET
-            .iter()
-            .position(|a| *a == c.to_ascii_uppercase())?;
+        let index = ALPHABET.iter().position(|a| *a == c.to_ascii_uppercase())?;
         value = (value << 5) | u32::try_from(index).ok()?;
         bits += 5;
         if bits >= 8 {
@@ -506,8 +510,7 @@ async fn export(world: &World) -> Done {
 
 async fn erasure(world: &World) -> Done {
     // The account leaves the pool for good: whatever the answer, it may be erased.
-    let Some(mut account) =
-        world.check_out(|a| signed_in(a) && !a.exported && a.totp.is_none())
+    let Some(mut account) = world.check_out(|a| signed_in(a) && !a.exported && a.totp.is_none())
     else {
         return Ok(false);
     };
@@ -621,15 +624,26 @@ pub(crate) async fn admin_token(world: &World) -> Result<String, String> {
 }
 
 /// Sends an admin mutation; the session is renewed once if it is no longer fresh.
-pub(crate) async fn as_admin(world: &World, query: &str, variables: Value) -> Result<Value, String> {
+pub(crate) async fn as_admin(
+    world: &World,
+    query: &str,
+    variables: Value,
+) -> Result<Value, String> {
     for _ in 0..2 {
         let token = admin_token(world).await?;
         let reply = world
             .gateway
-            .call(ADMIN_ADDRESS, Auth::Bearer(&token), query, variables.clone())
+            .call(
+                ADMIN_ADDRESS,
+                Auth::Bearer(&token),
+                query,
+                variables.clone(),
+            )
             .await;
         match reply {
-            Reply::Error(code) if code == "REAUTHENTICATION_REQUIRED" || code == "UNAUTHENTICATED" => {
+            Reply::Error(code)
+                if code == "REAUTHENTICATION_REQUIRED" || code == "UNAUTHENTICATED" =>
+            {
                 world.admin.lock().await.access = None;
             }
             other => return other.data(),
@@ -671,7 +685,10 @@ async fn use_revoked(world: &World) -> Done {
         Credential::RefreshToken => (Auth::None, REFRESH, json!({ "r": revoked.secret })),
         Credential::PartnerKey => (Auth::ApiKey(&revoked.secret), PARTNERS, json!({})),
     };
-    let reply = world.gateway.call(PROBE_ADDRESS, auth, query, variables).await;
+    let reply = world
+        .gateway
+        .call(PROBE_ADDRESS, auth, query, variables)
+        .await;
     let honoured = match &reply {
         Reply::Data(_) => true,
         Reply::Error(code) if code == "UNAUTHENTICATED" => false,
@@ -706,7 +723,10 @@ mod tests {
 
     #[test]
     fn totp_secrets_are_decoded_from_base32() {
-        assert_eq!(base32_decode("MZXW6YTBOI======").as_deref(), Some(&b"foobar"[..]));
+        assert_eq!(
+            base32_decode("MZXW6YTBOI======").as_deref(),
+            Some(&b"foobar"[..])
+        );
         assert_eq!(base32_decode("mzxw6ytboi").as_deref(), Some(&b"foobar"[..]));
         assert_eq!(base32_decode("MZ1W"), None);
     }

@@ -182,7 +182,11 @@ fn now_seconds() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-async fn chat(request: HttpRequest, state: web::Data<State>, body: web::Json<Value>) -> HttpResponse {
+async fn chat(
+    request: HttpRequest,
+    state: web::Data<State>,
+    body: web::Json<Value>,
+) -> HttpResponse {
     if let Some(answer) = fault(&request, &state).await {
         return answer;
     }
@@ -200,7 +204,9 @@ async fn chat(request: HttpRequest, state: web::Data<State>, body: web::Json<Val
     // within `max_completion_tokens`: a text never costs more than its reservation.
     let prompt_tokens = prompt.chars().count().div_ceil(4);
     let limit = body["max_completion_tokens"].as_u64().unwrap_or(16);
-    let words = ["Soak", "answers", "with", "eight", "short", "words", "every", "time"];
+    let words = [
+        "Soak", "answers", "with", "eight", "short", "words", "every", "time",
+    ];
     let take = usize::try_from(limit.min(8)).unwrap_or(8);
     let content = words[..take].join(" ");
     served(&state);

@@ -190,7 +190,11 @@ impl Report {
                     record.fault.describe(),
                     seconds(record.lasting),
                     record.recovered_after.map_or("–".to_owned(), seconds),
-                    if record.recovered_after.is_some() { "yes" } else { "NO" },
+                    if record.recovered_after.is_some() {
+                        "yes"
+                    } else {
+                        "NO"
+                    },
                     record.measured
                 );
             }

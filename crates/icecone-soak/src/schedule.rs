@@ -172,7 +172,9 @@ mod tests {
         let in_flight_at_5s = planned
             .iter()
             .zip(&completions)
-            .filter(|(start, end)| **start <= Duration::from_secs(5) && **end > Duration::from_secs(5))
+            .filter(|(start, end)| {
+                **start <= Duration::from_secs(5) && **end > Duration::from_secs(5)
+            })
             .count();
         assert!(in_flight_at_5s > 10, "{in_flight_at_5s}");
         assert_eq!(planned.len(), 240);

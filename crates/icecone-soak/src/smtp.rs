@@ -40,7 +40,8 @@ impl SmtpServer {
             "127.0.0.1".to_owned(),
         ])?;
         let ca_pem = certified.cert.pem();
-        let key = rustls::pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+        let key =
+            rustls::pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
         let cert = rustls::pki_types::CertificateDer::from(certified.cert.der().to_vec());
         let tls = Arc::new(
             rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -119,7 +120,9 @@ pub(crate) fn verification_token_in(message: &[u8]) -> Option<String> {
 }
 
 fn decode_quoted_printable(message: &[u8]) -> String {
-    let text = String::from_utf8_lossy(message).replace("=\r\n", "").replace("=\n", "");
+    let text = String::from_utf8_lossy(message)
+        .replace("=\r\n", "")
+        .replace("=\n", "");
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -153,7 +156,9 @@ fn percent_decode(text: &str) -> Option<String> {
             i += 1;
         }
     }
-    String::from_utf8(out).ok().filter(|token| !token.is_empty())
+    String::from_utf8(out)
+        .ok()
+        .filter(|token| !token.is_empty())
 }
 
 struct Collector {
@@ -305,9 +310,15 @@ mod tests {
                 Some("xyz"),
             ),
             // 7bit: nothing to undo but the percent-encoding.
-            ("Subject: x\r\n\r\nhttp://h/verify-email?token=ab3D%3D\r\n", Some("ab3D=")),
+            (
+                "Subject: x\r\n\r\nhttp://h/verify-email?token=ab3D%3D\r\n",
+                Some("ab3D="),
+            ),
             ("no link here", None),
-            ("Content-Transfer-Encoding: quoted-printable\r\n\r\nhttp://h/verify-email?token=3D", None),
+            (
+                "Content-Transfer-Encoding: quoted-printable\r\n\r\nhttp://h/verify-email?token=3D",
+                None,
+            ),
         ];
         for (message, token) in cases {
             assert_eq!(

@@ -109,9 +109,10 @@ impl Ledger {
                 account: sent.account,
                 reserved: sent.reserved,
                 answer: sent.answer,
-                during_database_fault: self.database_faults.iter().any(|(from, to)| {
-                    sent.started <= *to + margin && sent.ended + margin >= *from
-                }),
+                during_database_fault: self
+                    .database_faults
+                    .iter()
+                    .any(|(from, to)| sent.started <= *to + margin && sent.ended + margin >= *from),
             })
             .collect()
     }

@@ -30,7 +30,10 @@ fn bad_arguments_are_refused_before_anything_starts() {
         let (code, text) = soak(args);
         assert_eq!(code, Some(2), "{args:?}: {text}");
         assert!(text.contains(named), "{args:?} names {named}: {text}");
-        assert!(!text.contains("soak_"), "{args:?}: no database was created: {text}");
+        assert!(
+            !text.contains("soak_"),
+            "{args:?}: no database was created: {text}"
+        );
     }
 }
 
