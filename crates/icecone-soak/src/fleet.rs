@@ -22,6 +22,8 @@ struct Instance {
     child: Option<Child>,
     peak_kib: u64,
     samples: usize,
+    /// The largest sample of each minute of the run.
+    per_minute_kib: Vec<u64>,
     starts: usize,
 }
 
@@ -58,6 +60,7 @@ impl Fleet {
                 child: None,
                 peak_kib: 0,
                 samples: 0,
+                per_minute_kib: Vec::new(),
                 starts: 0,
             });
         }
@@ -145,8 +148,10 @@ impl Fleet {
         Some(pid)
     }
 
-    /// Reads each live instance's VmRSS and keeps the peak per slot.
-    pub(crate) fn sample_memory(&mut self) {
+    /// Reads each live instance's VmRSS and keeps the peak per slot, overall and for the
+    /// minute `elapsed` falls in.
+    pub(crate) fn sample_memory(&mut self, elapsed: Duration) {
+        let minute = usize::try_from(elapsed.as_secs() / 60).unwrap_or(usize::MAX);
         for instance in &mut self.instances {
             let Some(child) = instance.child.as_ref() else {
                 continue;
@@ -154,8 +159,22 @@ impl Fleet {
             if let Some(kib) = resident_kib(child.id()) {
                 instance.peak_kib = instance.peak_kib.max(kib);
                 instance.samples += 1;
+                if minute < 24 * 60 {
+                    if instance.per_minute_kib.len() <= minute {
+                        instance.per_minute_kib.resize(minute + 1, 0);
+                    }
+                    instance.per_minute_kib[minute] = instance.per_minute_kib[minute].max(kib);
+                }
             }
         }
+    }
+
+    /// Each slot's largest resident memory per minute of the run (0: not running then).
+    pub(crate) fn per_minute(&self) -> Vec<(String, Vec<u64>)> {
+        self.instances
+            .iter()
+            .map(|i| (i.name.clone(), i.per_minute_kib.clone()))
+            .collect()
     }
 
     /// The memory peaks so far.

@@ -631,6 +631,15 @@ mod tests {
         assert!(check.passed, "{}", check.figures);
     }
 
+    /// What was sent, what is stored, what is metered, and whether that passes.
+    type MeteringCase = (
+        &'static str,
+        Vec<Attempt>,
+        Vec<StoredGeneration>,
+        Vec<Counter>,
+        bool,
+    );
+
     #[test]
     fn metered_once_allows_only_lost_releases_beyond_the_stored_usage() {
         let acked = |g| Answer::Acknowledged(id(g));
@@ -639,13 +648,7 @@ mod tests {
         let stored = || vec![row(10, 1, "SUCCEEDED", used(30))];
         let mut during_fault = attempt(1, TEXT, acked(10));
         during_fault.during_database_fault = true;
-        let cases: Vec<(
-            &str,
-            Vec<Attempt>,
-            Vec<StoredGeneration>,
-            Vec<Counter>,
-            bool,
-        )> = vec![
+        let cases: Vec<MeteringCase> = vec![
             (
                 "metered exactly",
                 ok_text(),

@@ -377,11 +377,12 @@ async fn soak(
 
     // Memory sampling, faults, traffic.
     let fleet = Arc::new(Mutex::new(fleet));
+    let sampled_from = Instant::now();
     let sampling = {
         let fleet = fleet.clone();
         tokio::spawn(async move {
             loop {
-                lock(&fleet).sample_memory();
+                lock(&fleet).sample_memory(sampled_from.elapsed());
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         })
@@ -432,6 +433,7 @@ async fn soak(
     }
     run_db.close().await?;
     let starts = lock(&fleet).starts();
+    let memory = lock(&fleet).per_minute();
     lock(&fleet).stop_all();
     let server_version = database_server(&args.database_url).await;
     Ok(Report {
@@ -456,6 +458,7 @@ async fn soak(
         mails: world.smtp.accepted(),
         provider_answers: (world.provider.answered(), world.provider.faulted()),
         jobs_drained,
+        memory,
     })
 }
 

@@ -30,6 +30,8 @@ pub(crate) struct Report {
     pub(crate) mails: u64,
     pub(crate) provider_answers: (u64, u64),
     pub(crate) jobs_drained: bool,
+    /// Each instance's largest resident memory (KiB) per minute of the run.
+    pub(crate) memory: Vec<(String, Vec<u64>)>,
 }
 
 fn per_second(count: u64, duration: Duration) -> f64 {
@@ -172,6 +174,28 @@ impl Report {
                 .filter_map(|(name, tally)| tally.errors.get(class).map(|n| format!("{name} {n}")))
                 .collect();
             let _ = writeln!(out, "| {class} | {count} | {} |", ops.join(", "));
+        }
+
+        let _ = writeln!(
+            out,
+            "\n#### Resident memory per minute (MiB, largest sample)\n"
+        );
+        let minutes = self.memory.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
+        let header: Vec<String> = (0..minutes).map(|m| format!("{}", m + 1)).collect();
+        let _ = writeln!(
+            out,
+            "| Instance | {} |\n|---|{}",
+            header.join(" | "),
+            "---:|".repeat(minutes)
+        );
+        for (name, per_minute) in &self.memory {
+            let cells: Vec<String> = (0..minutes)
+                .map(|m| match per_minute.get(m) {
+                    Some(kib) if *kib > 0 => (kib / 1024).to_string(),
+                    _ => "–".to_owned(),
+                })
+                .collect();
+            let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
         }
 
         let _ = writeln!(out, "\n#### Faults\n");
