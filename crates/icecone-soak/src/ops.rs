@@ -272,6 +272,10 @@ async fn log_in_account(world: &World, account: &mut Account) -> Result<(), Stri
         (Some("MfaChallenge"), Some(factor)) => {
             let challenge = string(result, &["challenge"])?;
             let step = current_step().max(factor.last_step + 1);
+            // The next step's code is accepted (one step of skew), a later one not yet.
+            while step > current_step() + 1 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
             factor.last_step = step;
             let code = code_at(&factor.secret, step);
             let data = world
@@ -653,6 +657,8 @@ pub(crate) async fn as_admin(
 }
 
 async fn revoke_partner_key(world: &World) -> Done {
+    // One rotation at a time: two would both revoke the key they both replaced.
+    let _rotating = world.rotation.lock().await;
     let Some(partner) = lock(&world.partner).clone() else {
         return Ok(false);
     };

@@ -160,6 +160,8 @@ pub(crate) struct World {
     accounts: Mutex<Vec<Account>>,
     pub(crate) admin: tokio::sync::Mutex<Admin>,
     pub(crate) partner: Mutex<Option<Partner>>,
+    /// Held while the partner's key is rotated.
+    pub(crate) rotation: tokio::sync::Mutex<()>,
     revoked: Mutex<Vec<Revoked>>,
     pub(crate) ledger: Mutex<Ledger>,
     tallies: Mutex<BTreeMap<&'static str, Tally>>,
@@ -189,6 +191,7 @@ impl World {
             accounts: Mutex::new(Vec::new()),
             admin: tokio::sync::Mutex::new(admin),
             partner: Mutex::new(None),
+            rotation: tokio::sync::Mutex::new(()),
             revoked: Mutex::new(Vec::new()),
             ledger: Mutex::new(Ledger::default()),
             tallies: Mutex::new(BTreeMap::new()),
