@@ -167,7 +167,8 @@ impl RunDatabase {
     pub(crate) async fn meter_one_generation_twice(&self) -> anyhow::Result<()> {
         self.0
             .execute_unprepared(
-                "UPDATE usage_counters SET tokens = tokens + g.tokens, images = images + g.images \
+                "UPDATE usage_counters SET tokens = usage_counters.tokens + g.tokens, \
+                 images = usage_counters.images + g.images \
                  FROM (SELECT account_id, tokens, images FROM generations \
                        WHERE status = 'SUCCEEDED' LIMIT 1) AS g \
                  WHERE usage_counters.account_id = g.account_id",
