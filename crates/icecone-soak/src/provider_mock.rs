@@ -117,9 +117,12 @@ fn error(status: u16, kind: &str, code: &str, message: &str) -> HttpResponse {
     if status.as_u16() == 429 {
         response.insert_header(("retry-after", "1"));
     }
-    response.json(json!({
-        "error": { "message": message, "type": kind, "param": null, "code": code }
-    }))
+    response.json(error_body(kind, code, message))
+}
+
+/// OpenAI's error object.
+fn error_body(kind: &str, code: &str, message: &str) -> Value {
+    json!({ "error": { "message": message, "type": kind, "param": null, "code": code } })
 }
 
 /// The fault to answer with now, if any (after waiting, for a slow mode); `None` to
@@ -200,18 +203,28 @@ async fn chat(
             "`model` is required and `store` must be false here.",
         );
     }
-    // Tokens as the gateway estimates them (one per four characters) and a short answer
-    // within `max_completion_tokens`: a text never costs more than its reservation.
+    served(&state);
+    HttpResponse::Ok().json(chat_answer(
+        prompt,
+        model,
+        body["max_completion_tokens"].as_u64(),
+        state.answered.load(Ordering::SeqCst),
+    ))
+}
+
+/// A `chat.completion`: a short answer within `max_completion_tokens`, its prompt counted
+/// as the gateway estimates it (one token per four characters), so that a text never
+/// costs more than its reservation.
+fn chat_answer(prompt: &str, model: &str, max_completion_tokens: Option<u64>, n: u64) -> Value {
     let prompt_tokens = prompt.chars().count().div_ceil(4);
-    let limit = body["max_completion_tokens"].as_u64().unwrap_or(16);
+    let limit = max_completion_tokens.unwrap_or(16);
     let words = [
         "Soak", "answers", "with", "eight", "short", "words", "every", "time",
     ];
     let take = usize::try_from(limit.min(8)).unwrap_or(8);
     let content = words[..take].join(" ");
-    served(&state);
-    HttpResponse::Ok().json(json!({
-        "id": format!("chatcmpl-soak{}", state.answered.load(Ordering::SeqCst)),
+    json!({
+        "id": format!("chatcmpl-soak{n}"),
         "object": "chat.completion",
         "created": now_seconds(),
         "model": model,
@@ -228,9 +241,8 @@ async fn chat(
             "prompt_tokens_details": { "cached_tokens": 0, "audio_tokens": 0 },
             "completion_tokens_details": { "reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0 }
         },
-        "service_tier": "default",
-        "system_fingerprint": null
-    }))
+        "service_tier": "default"
+    })
 }
 
 async fn images(
@@ -250,7 +262,12 @@ async fn images(
         );
     }
     served(&state);
-    HttpResponse::Ok().json(json!({
+    HttpResponse::Ok().json(image_answer())
+}
+
+/// An image list with one `b64_json` image.
+fn image_answer() -> Value {
+    json!({
         "created": now_seconds(),
         "data": [{ "b64_json": PIXEL_PNG }],
         "usage": {
@@ -259,5 +276,38 @@ async fn images(
             "output_tokens": 50,
             "input_tokens_details": { "text_tokens": 50, "image_tokens": 0 }
         }
-    }))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mocks_answers_match_openais_published_spec() {
+        let spec = icecone_spec_check::openai();
+        let chat = chat_answer("soak request about rivers", "gpt-5.6-luna", Some(24), 1);
+        spec.check_answer("POST", "/v1/chat/completions", 200, &chat)
+            .expect("a chat.completion as the spec describes it");
+        assert_eq!(
+            chat["usage"]["prompt_tokens"], 7,
+            "one token per four characters"
+        );
+        assert_eq!(chat["usage"]["completion_tokens"], 8);
+        let short = chat_answer("x", "m", Some(3), 2);
+        assert_eq!(
+            short["usage"]["completion_tokens"], 3,
+            "within max_completion_tokens"
+        );
+        spec.check_answer("POST", "/v1/images/generations", 200, &image_answer())
+            .expect("an image list as the spec describes it");
+        for (kind, code) in [
+            ("server_error", "server_error"),
+            ("requests", "rate_limit_exceeded"),
+        ] {
+            let body = error_body(kind, code, "m");
+            assert_eq!(body["error"]["code"], code);
+            assert_eq!(body["error"]["type"], kind);
+        }
+    }
 }
