@@ -99,6 +99,16 @@ fn the_crates_keep_their_dependency_rules() {
                 );
             }
             "icecone-gateway" => {}
+            "icecone-soak" => {
+                for dependency in dependencies {
+                    assert!(
+                        !dependency.starts_with("icecone-") || dependency == "icecone-core",
+                        "{name} depends on {dependency}: the harness reaches the gateways over \
+                         HTTP and the database by SQL, as clients and operators do; of our \
+                         crates only core (TOTP codes, the policy version)"
+                    );
+                }
+            }
             "icecone-spec-check" => {
                 for dependency in dependencies {
                     assert!(

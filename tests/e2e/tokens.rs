@@ -56,6 +56,36 @@ async fn signing_keys_survive_a_restart_and_rotation_keeps_old_tokens_valid() {
 }
 
 #[tokio::test]
+async fn instances_starting_together_on_a_fresh_database_sign_with_one_key() {
+    // Three instances' first starts at once (as icecone-soak starts them): each finds no
+    // key, and each must end up with the same one, so that any instance accepts the tokens
+    // of any other.
+    let db = TestDatabase::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = vault(&db, dir.path()).await;
+    let (a, b, c) = tokio::join!(
+        TokenSigner::load_or_create(db.store(), &vault),
+        TokenSigner::load_or_create(db.store(), &vault),
+        TokenSigner::load_or_create(db.store(), &vault),
+    );
+    let signers = [a.expect("signer"), b.expect("signer"), c.expect("signer")];
+    assert_eq!(
+        db.store().signing_keys(true).await.expect("keys").len(),
+        1,
+        "one key was added"
+    );
+    let now = chrono::Utc::now();
+    let claims = AccessClaims::new("a", "s", now, vec!["pwd".to_owned()], Acr::Aal1, now);
+    for signer in &signers {
+        assert_eq!(signer.current_kid(), icecone_app::tokens::FIRST_KID);
+        let token = signer.issue(&claims).expect("signs");
+        for other in &signers {
+            assert_eq!(other.verify(&token), Ok(claims.clone()));
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_gateway_publishes_its_token_keys_as_a_jwks() {
     let app = TestApp::spawn().await;
     let answer = app.get("/.well-known/jwks.json").await;

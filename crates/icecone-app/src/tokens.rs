@@ -36,6 +36,8 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 pub const ISSUER: &str = "icecone";
 /// The audience of access tokens: this gateway's GraphQL API.
 pub const AUDIENCE: &str = "icecone:graphql";
+/// The key id of a database's first signing key (see [`TokenSigner::load_or_create`]).
+pub const FIRST_KID: &str = "ed25519-first";
 /// How long an access token is valid.
 pub const ACCESS_TOKEN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 /// Allowed clock difference between gateway instances, in seconds.
@@ -179,9 +181,25 @@ fn base64url(bytes: &[u8]) -> String {
 
 impl TokenSigner {
     /// Loads the published signing keys, creating the first one on a fresh database.
+    ///
+    /// Instances starting together on a fresh database all find no key: each adds the first
+    /// key under the one id [`FIRST_KID`], the primary key lets one of them win, and every
+    /// one then loads that key. (With a random id each, each instance signed with a key it
+    /// had added and the others had not loaded, and refused their tokens until restarted —
+    /// what the soak harness found.)
     pub async fn load_or_create(store: &Store, vault: &Vault) -> Result<Self, VaultError> {
         if store.signing_keys(false).await?.is_empty() {
-            Self::add_key(store, vault).await?;
+            match Self::add_key_as(store, vault, FIRST_KID.to_owned()).await {
+                Ok(_) => {}
+                // Another instance added it first.
+                Err(VaultError::Store(icecone_store::StoreError::Duplicate))
+                    if !store.signing_keys(false).await?.is_empty() => {}
+                // The first key exists but is retired, and no other is published.
+                Err(VaultError::Store(icecone_store::StoreError::Duplicate)) => {
+                    Self::add_key(store, vault).await?;
+                }
+                Err(error) => return Err(error),
+            }
         }
         Self::load(store, vault).await
     }
@@ -189,11 +207,16 @@ impl TokenSigner {
     /// Adds a signing key, which becomes the one new tokens are signed with. Older keys stay
     /// published. Returns the new key id.
     pub async fn add_key(store: &Store, vault: &Vault) -> Result<String, VaultError> {
+        let kid = format!("ed25519-{}", uuid::Uuid::new_v4().simple());
+        Self::add_key_as(store, vault, kid).await
+    }
+
+    /// [`TokenSigner::add_key`] under the key id `kid`.
+    async fn add_key_as(store: &Store, vault: &Vault, kid: String) -> Result<String, VaultError> {
         let seed = SecretKey::generate()?;
         let public = SigningKey::from_bytes(seed.expose())
             .verifying_key()
             .to_bytes();
-        let kid = format!("ed25519-{}", uuid::Uuid::new_v4().simple());
         let sealed = vault.seal_system(&signing_key_binding(&kid), seed.expose())?;
         store
             .insert_signing_key(&kid, sealed, public, Utc::now())
