@@ -1075,7 +1075,8 @@ impl Settings {
             agreements,
             local_video_delay,
         )?;
-        if self.metrics_listen == Some(self.listen) {
+        // Port 0 asks for any free port, so two zeros are two listeners.
+        if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
             return Err(ConfigError::Invalid(
                 "metrics_listen (ICECONE_METRICS_LISTEN) must be another address than listen: the metrics are served apart from the API".to_owned(),
             ));

@@ -292,7 +292,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let metrics_server = self.metrics_server.map(|(_, server)| {
             let handle = server.handle();
-            (handle, actix_web::rt::spawn(server))
+            (handle, tokio::spawn(server))
         });
         let served = self.server.await;
         for task in &self.tasks {

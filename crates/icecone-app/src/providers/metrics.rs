@@ -1,9 +1,7 @@
 //! What the router reports about its calls to providers, as OpenTelemetry instruments: the
 //! calls, their failures and their durations, per provider. Labels come from closed sets
-//! only — a provider's id (the registry's) and a failure's code ([`video::code_of`], a fixed
-//! list) — never anything of the request.
-//!
-//! [`video::code_of`]: crate::generation::video::code_of
+//! only — a provider's id (the registry's) and a failure's class ([`error_label`], a fixed
+//! list) — never anything of the request or the provider's answer.
 
 use std::time::Duration;
 
@@ -12,7 +10,27 @@ use icecone_core::provider::adapter::ProviderError;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram, Meter};
 
-use crate::generation::video;
+/// The `error` label of a failed call: the kind of failure, never its details.
+pub fn error_label(error: &ProviderError) -> &'static str {
+    match error {
+        ProviderError::Unauthorized => "UNAUTHORIZED",
+        ProviderError::RateLimited { .. } => "RATE_LIMITED",
+        ProviderError::QuotaExhausted => "QUOTA_EXHAUSTED",
+        ProviderError::Unavailable { .. } => "UNAVAILABLE",
+        ProviderError::Timeout => "TIMEOUT",
+        ProviderError::Connect => "CONNECT",
+        ProviderError::Malformed => "MALFORMED",
+        ProviderError::ContentPolicy => "CONTENT_POLICY",
+        ProviderError::InvalidRequest(_) => "INVALID_REQUEST",
+        ProviderError::UnsupportedOperation => "UNSUPPORTED_OPERATION",
+        ProviderError::JobFailed => "JOB_FAILED",
+        ProviderError::UnknownJob => "UNKNOWN_JOB",
+        ProviderError::OutputGone => "OUTPUT_GONE",
+        ProviderError::UnsafeUrl => "UNSAFE_URL",
+        ProviderError::ModelUnavailable { .. } => "MODEL_UNAVAILABLE",
+        _ => "OTHER",
+    }
+}
 
 /// Calls to providers, one per attempt (retries counted), by `provider`.
 pub const CALLS: &str = "icecone_provider_calls_total";
@@ -68,10 +86,33 @@ impl ProviderMetrics {
         self.duration
             .record(elapsed.as_secs_f64(), std::slice::from_ref(&provider));
         if let Err(error) = outcome {
-            self.errors.add(
-                1,
-                &[provider, KeyValue::new("error", video::code_of(error))],
-            );
+            self.errors
+                .add(1, &[provider, KeyValue::new("error", error_label(error))]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_labelled_by_their_kind_only() {
+        let cases = [
+            (ProviderError::Unavailable { status: 503 }, "UNAVAILABLE"),
+            (
+                ProviderError::RateLimited {
+                    retry_after: Some(Duration::from_secs(3)),
+                },
+                "RATE_LIMITED",
+            ),
+            (ProviderError::Timeout, "TIMEOUT"),
+            (ProviderError::Connect, "CONNECT"),
+            (ProviderError::ContentPolicy, "CONTENT_POLICY"),
+            (ProviderError::Unauthorized, "UNAUTHORIZED"),
+        ];
+        for (error, label) in cases {
+            assert_eq!(error_label(&error), label, "{error:?}");
         }
     }
 }

@@ -87,6 +87,13 @@ impl OperationNames {
                 Some(operation) => operation,
                 None => return self.other.clone(),
             },
+            // One named operation runs without its name being given.
+            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+                match operations.values().next() {
+                    Some(operation) => operation,
+                    None => return self.other.clone(),
+                }
+            }
             (DocumentOperations::Multiple(_), None) => return self.other.clone(),
         };
         let mut fields = operation
@@ -167,6 +174,7 @@ mod tests {
             ("{ me { id } }", None, false, "me"),
             ("query { me { id } __typename }", None, false, "me"),
             ("query AnyName { me { id } }", Some("AnyName"), false, "me"),
+            ("query AnyName { me { id } }", None, false, "me"),
             // An alias is the client's string: the field's name is the label.
             ("{ alice_example_com: me { id } }", None, false, "me"),
             ("mutation { logIn(email: \"a@b.c\") }", None, false, "logIn"),
