@@ -234,15 +234,22 @@ fn fake_collector() -> (u16, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
 async fn traces_are_exported_over_otlp_without_request_content() {
     let (collector, received) = fake_collector();
     let dir = tempfile::tempdir().expect("tempdir");
+    let metrics_port = free_port();
     let mut gateway = BinaryApp::start(dir.path(), free_port(), |command| {
-        command.env(
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{collector}"),
-        );
+        command
+            .env(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{collector}"),
+            )
+            .env(
+                "ICECONE_METRICS_LISTEN",
+                format!("127.0.0.1:{metrics_port}"),
+            );
     })
     .await;
     let sentinel = "otel.sentinel@example.com";
-    let answer = reqwest::Client::new()
+    let client = reqwest::Client::new();
+    let answer = client
         .post(gateway.url("/graphql"))
         .json(&serde_json::json!({
             "query": "query Q($e: String) { providers { id } }",
@@ -252,15 +259,62 @@ async fn traces_are_exported_over_otlp_without_request_content() {
         .await
         .expect("graphql");
     assert_eq!(answer.status(), 200);
-    // SIGTERM flushes the batch of spans on the way out.
+    // The sentinel as an operation's name and an alias, and in a sign-up and a log-in.
+    let named = client
+        .post(gateway.url("/graphql"))
+        .json(&serde_json::json!({
+            "query": "query otel_sentinel_example_com { otel_sentinel: providers { id } }",
+        }))
+        .send()
+        .await
+        .expect("graphql");
+    assert_eq!(named.status(), 200);
+    gateway.sign_up(sentinel, "sentinel passphrase 42").await;
+    // Metrics are scraped on their own listener, and carry nothing of the requests.
+    let page = client
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("a page");
+    assert!(
+        page.contains("icecone_graphql_requests_total{code=\"OK\",operation=\"providers\"} 1"),
+        "{page}"
+    );
+    crate::metrics::assert_labels_are_allowed(
+        &page,
+        &[sentinel, "otel_sentinel", "sentinel passphrase 42"],
+    );
+    // SIGTERM flushes the batch of spans, and the metrics, on the way out.
     assert!(gateway.terminate().success());
     let mut exported = Vec::new();
+    let mut metrics = Vec::new();
     while let Ok((path, body)) = received.recv_timeout(Duration::from_secs(10)) {
-        assert_eq!(path, "/v1/traces");
-        exported.extend(body);
-        if contains(&exported, b"/graphql") {
+        match path.as_str() {
+            "/v1/traces" => exported.extend(body),
+            "/v1/metrics" => metrics.extend(body),
+            other => panic!("an OTLP export to {other}"),
+        }
+        if contains(&exported, b"/graphql") && contains(&metrics, b"icecone_graphql_requests_total")
+        {
             break;
         }
+    }
+    assert!(
+        contains(&metrics, b"icecone_graphql_requests_total"),
+        "the metrics are exported over OTLP"
+    );
+    for secret in [
+        sentinel.as_bytes(),
+        b"otel_sentinel",
+        b"sentinel passphrase 42",
+    ] {
+        assert!(
+            !contains(&metrics, secret),
+            "request content reached the exported metrics"
+        );
     }
     assert!(
         contains(&exported, b"icecone"),

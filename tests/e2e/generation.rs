@@ -834,3 +834,128 @@ async fn deleting_asks_the_provider_to_delete_its_copy_without_waiting_for_it() 
             .expect("nothing left")
     );
 }
+
+/// The `suggestedPrompts` of `token`'s profile as `address` answers it.
+async fn suggested_at(app: &TestApp, address: std::net::SocketAddr, token: &str) -> Vec<String> {
+    let body: Value = app
+        .send(
+            app.client
+                .post(format!("http://{address}/graphql"))
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .body(json!({ "query": PERSONALIZATION }).to_string()),
+        )
+        .await
+        .json();
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"]["me"]["personalization"]["suggestedPrompts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a profile: {body}"))
+        .iter()
+        .map(|prompt| prompt.as_str().expect("a prompt").to_owned())
+        .collect()
+}
+
+/// Asks `address` until the profile's suggestions are `expected`, for at most twice the
+/// read cache's TTL (the bound on seeing another instance's change); how long it took.
+async fn until_suggested(
+    app: &TestApp,
+    address: std::net::SocketAddr,
+    token: &str,
+    expected: &[&str],
+) -> Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let suggested = suggested_at(app, address, token).await;
+        if suggested == expected {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < icecone_store::read_cache::READ_CACHE_TTL * 2,
+            "still {suggested:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_cached_profile_follows_new_deleted_and_purged_generations_on_any_instance() {
+    let app = TestApp::spawn().await;
+    let other = app.another_instance(|_| {}).await;
+    let Person {
+        id: account,
+        access_token: token,
+        ..
+    } = app.person("cached.taste@example.com").await;
+    app.set_consent(&token, "PERSONALIZATION", true).await;
+    assert!(suggested_at(&app, app.address, &token).await.is_empty());
+
+    // A generation made through this instance shows at once: its cache is dropped.
+    generated(
+        &generate_text(&app, &token, json!({ "prompt": "a haiku" })).await,
+        "generateText",
+    );
+    assert_eq!(suggested_at(&app, app.address, &token).await, ["a haiku"]);
+    // Served from the cache now, the same answer.
+    assert_eq!(suggested_at(&app, app.address, &token).await, ["a haiku"]);
+
+    // One made through the other instance: this one sees it once its account row is read
+    // again (the history version changed in the same transaction).
+    let body = app
+        .send(
+            app.client
+                .post(format!("http://{other}/graphql"))
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .body(
+                    json!({
+                        "query": generate_text_query(),
+                        "variables": { "input": { "prompt": "a sonnet" } },
+                    })
+                    .to_string(),
+                ),
+        )
+        .await
+        .json();
+    let sonnet = generated(&body, "generateText")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    until_suggested(&app, app.address, &token, &["a sonnet", "a haiku"]).await;
+
+    // Deleted through the other instance.
+    let deleted: Value = app
+        .send(
+            app.client
+                .post(format!("http://{other}/graphql"))
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .body(json!({ "query": DELETE, "variables": { "id": sonnet } }).to_string()),
+        )
+        .await
+        .json();
+    assert_eq!(deleted["data"]["deleteGeneration"], true, "{deleted}");
+    until_suggested(&app, app.address, &token, &["a haiku"]).await;
+
+    // The retention purge, run by whichever instance (here: straight on the database).
+    let purged = app
+        .db
+        .store()
+        .purge_generations_before(chrono::Utc::now() + chrono::Duration::days(1))
+        .await
+        .expect("purge");
+    assert_eq!(purged, 1);
+    until_suggested(&app, app.address, &token, &[]).await;
+    let version = app
+        .db
+        .store()
+        .account(account)
+        .await
+        .expect("read")
+        .expect("account")
+        .history_version;
+    assert_eq!(
+        version, 4,
+        "two inserts, a deletion and a purge each counted once"
+    );
+}

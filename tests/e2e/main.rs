@@ -22,6 +22,7 @@ mod jobs;
 mod limits;
 mod login;
 mod mail;
+mod metrics;
 mod mfa;
 mod minimisation;
 mod partners;

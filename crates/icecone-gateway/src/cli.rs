@@ -145,11 +145,11 @@ pub fn main() -> ExitCode {
             tls_cert,
             tls_key,
         } => run(cli.config, serve_flags(listen, tls_cert, tls_key), serve),
-        Command::Migrate => run(cli.config, |_| {}, migrate),
-        Command::Keys { action } => run(cli.config, |_| {}, move |config| keys(config, action)),
+        Command::Migrate => run(cli.config, |_| {}, |config, _| migrate(config)),
+        Command::Keys { action } => run(cli.config, |_| {}, move |config, _| keys(config, action)),
         Command::Audit {
             action: AuditAction::Verify,
-        } => run(cli.config, |_| {}, audit_verify),
+        } => run(cli.config, |_| {}, |config, _| audit_verify(config)),
         Command::Staff {
             action: StaffAction::Create { email, role },
         } => {
@@ -163,7 +163,7 @@ pub fn main() -> ExitCode {
             run(
                 cli.config,
                 |_| {},
-                move |config| staff_create(config, input),
+                move |config, _| staff_create(config, input),
             )
         }
         Command::Staff {
@@ -201,7 +201,7 @@ fn serve_flags(
 fn run<F>(
     file: Option<PathBuf>,
     adjust: impl FnOnce(&mut Settings),
-    task: impl FnOnce(Config) -> F,
+    task: impl FnOnce(Config, &mut Telemetry) -> F,
 ) -> ExitCode
 where
     F: std::future::Future<Output = anyhow::Result<()>>,
@@ -217,14 +217,14 @@ where
             return ExitCode::from(2);
         }
     };
-    let telemetry: Telemetry = match telemetry::init(&config.log, config.env) {
+    let mut telemetry: Telemetry = match telemetry::init(&config.log, config.env) {
         Ok(telemetry) => telemetry,
         Err(error) => {
             print_stderr(&format!("icecone: {error}"));
             return ExitCode::from(2);
         }
     };
-    let outcome = actix_web::rt::System::new().block_on(task(config));
+    let outcome = actix_web::rt::System::new().block_on(task(config, &mut telemetry));
     let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -239,8 +239,20 @@ where
     code
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let app = Application::build(config).await?;
+/// Serves; metrics go over OTLP too when telemetry built an exporter for them.
+fn serve(
+    config: Config,
+    telemetry: &mut Telemetry,
+) -> impl Future<Output = anyhow::Result<()>> + use<> {
+    let exporter = telemetry.take_metric_exporter();
+    serve_exporting(config, exporter)
+}
+
+async fn serve_exporting(
+    config: Config,
+    exporter: Option<opentelemetry_otlp::MetricExporter>,
+) -> anyhow::Result<()> {
+    let app = Application::build_exporting(config, exporter).await?;
     app.run_until_stopped().await?;
     Ok(())
 }
@@ -382,7 +394,7 @@ fn staff_role_command(
     run(
         config,
         |_| {},
-        move |config| async move {
+        move |config, _| async move {
             let (store, vault) = open_vault(&config).await?;
             let changed =
                 icecone_app::auth::staff::change_role(&store, &vault, &email, role, grant).await;

@@ -148,6 +148,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "address to bind (also `serve --listen`)",
     },
     SettingDoc {
+        key: "metrics_listen",
+        default: None,
+        help: "address of the Prometheus `/metrics` endpoint, a listener of its own apart from `listen` (plain HTTP: counts and durations only, no personal data); unset: no endpoint",
+    },
+    SettingDoc {
         key: "data_dir",
         default: Some("./data"),
         help: "where the SQLite file and the development key live",
@@ -450,6 +455,8 @@ pub const SETTINGS: &[SettingDoc] = &[
 pub struct Settings {
     /// Address to bind.
     pub listen: SocketAddr,
+    /// Address of the Prometheus `/metrics` endpoint; `None`: no endpoint.
+    pub metrics_listen: Option<SocketAddr>,
     /// Directory for the SQLite file and the development key.
     pub data_dir: PathBuf,
     /// Database URL; may hold a password.
@@ -581,6 +588,7 @@ impl Default for Settings {
         let limits = Limits::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             env: Environment::Development,
@@ -1067,8 +1075,15 @@ impl Settings {
             agreements,
             local_video_delay,
         )?;
+        // Port 0 asks for any free port, so two zeros are two listeners.
+        if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
+            return Err(ConfigError::Invalid(
+                "metrics_listen (ICECONE_METRICS_LISTEN) must be another address than listen: the metrics are served apart from the API".to_owned(),
+            ));
+        }
         Ok(Config {
             listen: self.listen,
+            metrics_listen: self.metrics_listen,
             env: self.env,
             database_url,
             root_keys,
@@ -1288,6 +1303,8 @@ fn describe(error: &figment::Error) -> String {
 pub struct Config {
     /// Address to bind.
     pub listen: SocketAddr,
+    /// Address of the Prometheus `/metrics` endpoint; `None`: no endpoint.
+    pub metrics_listen: Option<SocketAddr>,
     /// Deployment mode.
     pub env: Environment,
     /// The database.

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod graphql;
 mod http;
+pub mod metrics;
 mod request;
 mod session_cookie;
 pub mod startup;

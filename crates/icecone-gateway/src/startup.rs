@@ -19,6 +19,7 @@ use icecone_store::{Backend, Store};
 use crate::config::{Config, Environment};
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
+use crate::metrics::{self, Metrics};
 use crate::tls;
 use icecone_app::analytics::{Analytics, ratings};
 use icecone_app::generation::{Generations, video};
@@ -47,6 +48,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Application {
     address: SocketAddr,
     server: Server,
+    /// The metrics (`None` when off) and the `/metrics` listener's address and server.
+    metrics: Option<Arc<Metrics>>,
+    metrics_server: Option<(SocketAddr, Server)>,
     /// The background tasks: notification delivery, policy-change notices, the retention
     /// purges (one task each), re-reading stored provider keys, the job workers.
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -64,7 +68,16 @@ impl Application {
     /// Opens everything the gateway needs and binds its listener; notifications go out as
     /// e-mail ([`Mailer`]: over SMTP, or as files in development).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_inner(config, None).await
+        Self::build_inner(config, None, None).await
+    }
+
+    /// As [`Application::build`], pushing metrics through `exporter` (OTLP) as well; the
+    /// exporter is built before the async runtime starts (see [`crate::telemetry`]).
+    pub async fn build_exporting(
+        config: Config,
+        exporter: Option<opentelemetry_otlp::MetricExporter>,
+    ) -> anyhow::Result<Self> {
+        Self::build_inner(config, None, exporter).await
     }
 
     /// As [`Application::build`], delivering notifications through `notifier` instead of
@@ -73,12 +86,13 @@ impl Application {
         config: Config,
         notifier: Arc<dyn Notifier>,
     ) -> anyhow::Result<Self> {
-        Self::build_inner(config, Some(notifier)).await
+        Self::build_inner(config, Some(notifier), None).await
     }
 
     async fn build_inner(
         config: Config,
         notifier: Option<Arc<dyn Notifier>>,
+        exporter: Option<opentelemetry_otlp::MetricExporter>,
     ) -> anyhow::Result<Self> {
         // Before the store: a missing or open key file stops the start with nothing migrated.
         let tls = config
@@ -86,6 +100,7 @@ impl Application {
             .as_ref()
             .map(|files| tls::server_config(&files.cert, &files.key))
             .transpose()?;
+        let metrics = Metrics::new(config.metrics_listen.is_some(), exporter).map(Arc::new);
         let Components {
             store,
             vault,
@@ -96,7 +111,7 @@ impl Application {
             ranking,
             runner,
             applied_keys,
-        } = Components::build(&config).await?;
+        } = Components::build_with_metrics(&config, metrics.as_deref()).await?;
         let background = (store.clone(), vault.clone(), router.clone());
         let http_vault = vault.clone();
         let transparency = Arc::new(transparency::Sources::new(
@@ -130,6 +145,13 @@ impl Application {
             config.trusted_documents.as_ref(),
             config.env == Environment::Production,
         );
+        let executor = match &metrics {
+            Some(metrics) => executor.with_metrics(metrics.graphql().clone()),
+            None => executor,
+        };
+        let queues = metrics
+            .as_ref()
+            .map(|metrics| metrics::queues::QueueSampler::new(metrics.meter(), runner.kinds()));
         let state = web::Data::new(AppState {
             sdl: executor.sdl(),
             executor,
@@ -188,6 +210,15 @@ impl Application {
                 tracing::warn!(%address, "TLS is off: serving plain HTTP on a loopback address; set ICECONE_TLS_CERT and ICECONE_TLS_KEY for HTTPS");
             }
         }
+        let metrics_server = match (&metrics, config.metrics_listen, &queues) {
+            (Some(metrics), Some(address), Some(queues)) => Some(metrics::serve(
+                address,
+                metrics.clone(),
+                queues.clone(),
+                store.clone(),
+            )?),
+            _ => None,
+        };
         let notifier = match notifier {
             Some(notifier) => notifier,
             None => mailer(&config, address, hsts)?,
@@ -227,6 +258,9 @@ impl Application {
             let ranking = ranking.clone();
             async move { ratings::refresh_ranking(&store, min_group, &ranking).await }
         }));
+        if let Some(queues) = queues {
+            tasks.push(queues.spawn(store.clone()));
+        }
         tasks.push(credentials::spawn_refresh(
             store,
             vault,
@@ -237,6 +271,8 @@ impl Application {
         Ok(Self {
             address,
             server,
+            metrics,
+            metrics_server,
             tasks,
         })
     }
@@ -246,11 +282,29 @@ impl Application {
         self.address
     }
 
+    /// The address of the `/metrics` listener, when `metrics_listen` is set (the real port
+    /// when it asked for 0).
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(|(address, _)| *address)
+    }
+
     /// Serves until the process receives SIGTERM or SIGINT; in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics_server = self.metrics_server.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let served = self.server.await;
         for task in &self.tasks {
             task.abort();
+        }
+        if let Some((handle, running)) = metrics_server {
+            handle.stop(false).await;
+            let _ = running.await;
+        }
+        if let Some(metrics) = self.metrics {
+            // The OTLP exporter's client blocks.
+            let _ = tokio::task::spawn_blocking(move || metrics.shutdown()).await;
         }
         served?;
         tracing::info!("IceCone gateway stopped");
@@ -335,6 +389,14 @@ pub struct Components {
 impl Components {
     /// Opens the root keys, the store (migrated) and the vault, and wires the rest.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with_metrics(config, None).await
+    }
+
+    /// As [`Components::build`], with the router recording its provider calls in `metrics`.
+    pub async fn build_with_metrics(
+        config: &Config,
+        metrics: Option<&Metrics>,
+    ) -> anyhow::Result<Self> {
         let provider = open_key_provider(config)?;
         let store = open_store(config).await?;
         let vault = Vault::open(
@@ -359,6 +421,10 @@ impl Components {
             ),
         )
         .with_ranking(ranking.clone());
+        let router = match metrics {
+            Some(metrics) => router.with_metrics(metrics.providers()),
+            None => router,
+        };
         for entry in router.entries() {
             let adapter = entry.adapter();
             tracing::info!(

@@ -5,7 +5,8 @@
 //! standard output carries only what a command prints (the SDL, key status, a staff
 //! account's `otpauth://` URI). With `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! set, spans are also exported over OTLP/HTTP (the exporter reads the standard `OTEL_*`
-//! variables itself).
+//! variables itself), and so are metrics ([`crate::metrics`]) unless
+//! `OTEL_METRICS_EXPORTER=none`.
 //!
 //! Log fields are chosen so that personal data cannot reach them: request ids, route
 //! patterns, status codes, counts and durations, and error chains built from domain errors
@@ -24,6 +25,9 @@ use crate::config::Environment;
 /// The variable that turns on OpenTelemetry export.
 pub const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
+/// The standard variable that turns OTLP metric export off (`none`) while traces go on.
+pub const METRICS_EXPORTER_VAR: &str = "OTEL_METRICS_EXPORTER";
+
 /// Directives appended to every filter: statement logs carry bound values.
 const ALWAYS_OFF: &str = "sqlx::query=off,sea_orm::driver=off";
 
@@ -32,6 +36,16 @@ const ALWAYS_OFF: &str = "sqlx::query=off,sea_orm::driver=off";
 #[derive(Debug)]
 pub struct Telemetry {
     tracer_provider: Option<SdkTracerProvider>,
+    metric_exporter: Option<opentelemetry_otlp::MetricExporter>,
+}
+
+impl Telemetry {
+    /// The OTLP metric exporter, when OTLP export is on (built here, before the async
+    /// runtime, because its HTTP client blocks); handed to the gateway's
+    /// [`crate::metrics::Metrics`] once.
+    pub fn take_metric_exporter(&mut self) -> Option<opentelemetry_otlp::MetricExporter> {
+        self.metric_exporter.take()
+    }
 }
 
 impl Drop for Telemetry {
@@ -62,10 +76,19 @@ pub enum TelemetryError {
 pub fn init(filter: &str, environment: Environment) -> Result<Telemetry, TelemetryError> {
     let filter = EnvFilter::try_new(format!("{filter},{ALWAYS_OFF}"))
         .map_err(|error| TelemetryError::Filter(error.to_string()))?;
-    let tracer_provider = match std::env::var(OTLP_ENDPOINT_VAR) {
-        Ok(endpoint) if !endpoint.trim().is_empty() => Some(otlp_provider()?),
-        _ => None,
-    };
+    let otlp =
+        matches!(std::env::var(OTLP_ENDPOINT_VAR), Ok(endpoint) if !endpoint.trim().is_empty());
+    let tracer_provider = otlp.then(otlp_provider).transpose()?;
+    let metrics_off = std::env::var(METRICS_EXPORTER_VAR)
+        .is_ok_and(|exporter| exporter.trim().eq_ignore_ascii_case("none"));
+    let metric_exporter = (otlp && !metrics_off)
+        .then(|| {
+            opentelemetry_otlp::MetricExporter::builder()
+                .with_http()
+                .build()
+                .map_err(TelemetryError::Exporter)
+        })
+        .transpose()?;
     let otel_layer = tracer_provider
         .as_ref()
         .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("icecone")));
@@ -85,7 +108,10 @@ pub fn init(filter: &str, environment: Environment) -> Result<Telemetry, Telemet
             .try_init(),
     };
     result.map_err(|_| TelemetryError::AlreadyInitialised)?;
-    Ok(Telemetry { tracer_provider })
+    Ok(Telemetry {
+        tracer_provider,
+        metric_exporter,
+    })
 }
 
 fn otlp_provider() -> Result<SdkTracerProvider, TelemetryError> {

@@ -114,6 +114,10 @@ pub struct AccountRecord {
     pub plan: Plan,
     /// Whether the person's prompts are minimised unless a request says otherwise.
     pub minimize_prompts: bool,
+    /// Changes to the person's generation history so far (a trigger counts every insert,
+    /// delete and change of a generation, from any code path or instance): what a cached
+    /// personalization profile is checked against.
+    pub history_version: i64,
 }
 
 impl fmt::Debug for AccountRecord {
@@ -153,6 +157,7 @@ impl TryFrom<account::Model> for AccountRecord {
             email_verified_at: row.email_verified_at,
             plan: Plan::parse(&row.plan).map_err(|_| StoreError::OutOfRange("plan"))?,
             minimize_prompts: row.minimize_prompts,
+            history_version: row.history_version,
         })
     }
 }
@@ -185,6 +190,7 @@ impl Store {
             email_verified_at: Set(new.email_verified_at),
             plan: Set(Plan::default().as_str().to_owned()),
             minimize_prompts: Set(true),
+            history_version: Set(0),
         })
         .exec_without_returning(&self.db)
         .await

@@ -24,7 +24,10 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::convert::u32_from_db;
@@ -247,7 +250,59 @@ fn cancel_unfinished(
         ]))
 }
 
+/// The open jobs of one kind in one state ([`Store::job_backlog`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobBacklog {
+    /// The job kind.
+    pub kind: String,
+    /// Queued, running or held.
+    pub state: JobState,
+    /// How many.
+    pub jobs: u64,
+    /// When the oldest of them was created.
+    pub oldest: DateTime<Utc>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct BacklogRow {
+    kind: String,
+    state: String,
+    jobs: i64,
+    oldest: DateTime<Utc>,
+}
+
 impl Store {
+    /// The jobs not yet ended (queued, running or held), counted per kind and state, with
+    /// the creation time of each group's oldest: what the queue-depth metrics report. One
+    /// grouped statement over the jobs table.
+    pub async fn job_backlog(&self) -> Result<Vec<JobBacklog>, StoreError> {
+        let open = [JobState::Queued, JobState::Running, JobState::Held].map(JobState::to_db);
+        let rows: Vec<BacklogRow> = job::Entity::find()
+            .select_only()
+            .column(job::Column::Kind)
+            .column(job::Column::State)
+            .column_as(job::Column::Id.count(), "jobs")
+            .column_as(job::Column::CreatedAt.min(), "oldest")
+            .filter(job::Column::State.is_in(open))
+            .group_by(job::Column::Kind)
+            .group_by(job::Column::State)
+            .into_model()
+            .all(&self.db)
+            .await
+            .map_err(StoreError::Query)?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(JobBacklog {
+                    state: JobState::from_db(&row.state)?,
+                    jobs: u64::try_from(row.jobs)
+                        .map_err(|_| StoreError::OutOfRange("job count"))?,
+                    oldest: row.oldest,
+                    kind: row.kind,
+                })
+            })
+            .collect()
+    }
+
     /// Queues a job.
     ///
     /// # Errors

@@ -10,7 +10,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -204,6 +205,17 @@ impl Store {
             .await
             .map_err(StoreError::Query)?;
         Ok(result.rows_affected)
+    }
+
+    /// How many notifications wait in the outbox: neither delivered nor given up (due now
+    /// or waiting for a retry). What the outbox-depth metric reports.
+    pub async fn outbox_depth(&self) -> Result<u64, StoreError> {
+        notification::Entity::find()
+            .filter(notification::Column::DeliveredAt.is_null())
+            .filter(notification::Column::GivenUpAt.is_null())
+            .count(&self.db)
+            .await
+            .map_err(StoreError::Query)
     }
 
     /// Up to `limit` notifications due for delivery at `now`, oldest first: neither

@@ -39,6 +39,8 @@ const LOG_IN: &str = "mutation L($e: String!, $p: String!) { logIn(email: $e, pa
 /// A gateway running for one test, with its own database and data directory.
 pub(crate) struct TestApp {
     pub(crate) address: SocketAddr,
+    /// The `/metrics` listener's address, when `metrics_listen` was set.
+    pub(crate) metrics_address: Option<SocketAddr>,
     pub(crate) client: reqwest::Client,
     pub(crate) db: TestDatabase,
     /// What the gateway's notifier was handed.
@@ -196,9 +198,11 @@ impl TestApp {
         }
         .expect("the gateway builds");
         let address = app.address();
+        let metrics_address = app.metrics_address();
         tokio::spawn(app.run_until_stopped());
         Self {
             address,
+            metrics_address,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -286,6 +290,22 @@ impl TestApp {
             headers,
             text,
         }
+    }
+
+    /// `GET /metrics` on the metrics listener (which must be on): the page, asserting a 200
+    /// in Prometheus's text format.
+    pub(crate) async fn scrape(&self) -> String {
+        let address = self.metrics_address.expect("metrics_listen is set");
+        let answer = self
+            .send(self.client.get(format!("http://{address}/metrics")))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert!(
+            answer.content_type.starts_with("text/plain; version=0.0.4"),
+            "{}",
+            answer.content_type
+        );
+        answer.text
     }
 
     pub(crate) async fn get(&self, path: &str) -> Answer {

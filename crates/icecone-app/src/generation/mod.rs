@@ -52,6 +52,7 @@ use crate::providers::router::{RouteError, Router};
 use crate::settings::JobsConfig;
 
 pub mod minimise;
+pub mod profiles;
 pub mod purge;
 pub(crate) mod remote;
 pub mod video;
@@ -94,6 +95,8 @@ pub struct Generations {
     history: PolicyHistory,
     /// Counts each request and its outcome, for people whose analytics consent counts.
     analytics: Option<Arc<Analytics>>,
+    /// People's profiles, by the history version they were derived at.
+    profiles: profiles::Profiles,
 }
 
 /// The completion limit of a text that names none, until configured otherwise.
@@ -206,6 +209,7 @@ impl Generations {
             default_max_tokens: DEFAULT_MAX_TOKENS,
             history: PolicyHistory::published(),
             analytics: None,
+            profiles: profiles::Profiles::default(),
         }
     }
 
@@ -282,6 +286,7 @@ impl Generations {
         let started = std::time::Instant::now();
         let kind = GenerationKind::of(&request);
         let result = self.make(account, request, provider, minimize).await;
+        self.profiles.forget(account.id);
         self.count(account.id, kind, &result, started).await;
         result
     }
@@ -407,6 +412,7 @@ impl Generations {
     ) -> Result<GenerationRecord, GenerateError> {
         let began = std::time::Instant::now();
         let result = self.queue_video(account, request, provider, minimize).await;
+        self.profiles.forget(account.id);
         self.count(account.id, GenerationKind::Video, &result, began)
             .await;
         result
@@ -717,6 +723,13 @@ impl Generations {
     /// not ended) and to delete its copy where it can — after the local deletion, in the
     /// background, so a slow or failing provider never holds it up.
     pub async fn delete(&self, account: Uuid, id: Uuid) -> anyhow::Result<bool> {
+        let deleted = self.delete_generation(account, id).await;
+        self.profiles.forget(account);
+        deleted
+    }
+
+    /// [`Generations::delete`] without the profile cache.
+    async fn delete_generation(&self, account: Uuid, id: Uuid) -> anyhow::Result<bool> {
         let Some(record) = self.store.generation_of(account, id).await? else {
             return Ok(false);
         };
@@ -747,8 +760,19 @@ impl Generations {
     }
 
     /// The person's profile, derived from their most recent generations (newest first) and
-    /// never stored. Callers ask the `PERSONALIZATION` consent first.
+    /// never stored; kept in memory for the history version it was derived at
+    /// ([`profiles`]). Callers ask the `PERSONALIZATION` consent first.
     pub async fn profile(&self, account: &AccountRecord) -> anyhow::Result<Profile> {
+        if let Some(profile) = self.profiles.get(account.id, account.history_version) {
+            return Ok(profile);
+        }
+        let profile = self.derive_profile(account).await?;
+        self.profiles
+            .put(account.id, account.history_version, profile.clone());
+        Ok(profile)
+    }
+
+    async fn derive_profile(&self, account: &AccountRecord) -> anyhow::Result<Profile> {
         let records = self
             .store
             .generations_page(account.id, None, HISTORY_LIMIT)

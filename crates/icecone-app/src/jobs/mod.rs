@@ -265,6 +265,13 @@ impl Runner {
         self
     }
 
+    /// The kinds of job this runner has a handler for, sorted.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<_> = self.handlers.keys().copied().collect();
+        kinds.sort_unstable();
+        kinds
+    }
+
     /// Starts the workers; each claims and runs jobs until aborted.
     pub fn spawn(self) -> Vec<tokio::task::JoinHandle<()>> {
         let runner = Arc::new(self);

@@ -16,6 +16,7 @@ use icecone_provider_local::LocalProvider;
 use crate::settings::ProvidersConfig;
 
 pub mod credentials;
+pub mod metrics;
 pub mod router;
 
 /// Every external provider the gateway can be configured with, in the order `providers`

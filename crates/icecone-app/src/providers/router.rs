@@ -31,6 +31,7 @@ use icecone_core::provider::{Capability, ProviderId};
 use icecone_core::settings::provider_variable;
 
 use super::Entry;
+use super::metrics::ProviderMetrics;
 
 /// How the router treats providers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +152,8 @@ pub struct Router {
     settings: RouterSettings,
     health: Mutex<Vec<Health>>,
     jitter: Jitter,
+    /// Where calls are counted and timed; `None`: nowhere.
+    metrics: Option<ProviderMetrics>,
 }
 
 impl std::fmt::Debug for Router {
@@ -186,7 +189,14 @@ impl Router {
             ranking: SharedRanking::default(),
             settings,
             jitter,
+            metrics: None,
         }
+    }
+
+    /// The router recording every call it makes to a provider in `metrics`.
+    pub fn with_metrics(mut self, metrics: ProviderMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The router ordering the eligible providers of a request that names none by
@@ -355,10 +365,14 @@ impl Router {
         let mut last = None;
         let mut attempt = 1;
         while self.with_health(index, |health| health.breaker.try_acquire(now())) {
+            let started = Instant::now();
             let answer =
                 tokio::time::timeout(self.settings.attempt_timeout, adapter.submit(request))
                     .await
                     .unwrap_or(Err(ProviderError::Timeout));
+            if let Some(metrics) = &self.metrics {
+                metrics.record(adapter.id(), started.elapsed(), &answer);
+            }
             let error = match answer {
                 Ok(submission) => {
                     self.with_health(index, |health| {

@@ -78,6 +78,49 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order declared.
+    pub const ALL: [Self; 19] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::MfaRequired,
+        Self::ReauthenticationRequired,
+        Self::ConsentRequired,
+        Self::ProcessingRestricted,
+        Self::BadUserInput,
+        Self::NotFound,
+        Self::RateLimited,
+        Self::NoCompliantProvider,
+        Self::ProviderUnavailable,
+        Self::QuotaExceeded,
+        Self::QueryTooComplex,
+        Self::FailedPrecondition,
+        Self::InternalServerError,
+        Self::TrustedDocumentRequired,
+        Self::PersistedQueryNotFound,
+        Self::ExportLinkUsed,
+        Self::ExportLinkExpired,
+    ];
+
+    /// The code whose wire value is `value`, if any.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == value)
+    }
+
+    /// The code of a finished answer's first error ([`finish_response`] gave every error
+    /// one); `None` for an answer without errors. A code outside the list, which no
+    /// resolver can produce, counts as an internal error.
+    pub fn of_response(response: &Response) -> Option<Self> {
+        let error = response.errors.first()?;
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"));
+        Some(match code {
+            Some(Value::String(code)) => Self::parse(code).unwrap_or(Self::InternalServerError),
+            _ => Self::InternalServerError,
+        })
+    }
+
     /// The wire value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -775,6 +818,18 @@ mod tests {
 
     fn code_of(error: impl Into<ApiError>) -> &'static str {
         error.into().code().as_str()
+    }
+
+    #[test]
+    fn every_code_is_listed_once_and_parses_back() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        let mut values: Vec<_> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
+        values.sort_unstable();
+        values.dedup();
+        assert_eq!(values.len(), ErrorCode::ALL.len());
+        assert_eq!(ErrorCode::parse("alice@example.com"), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! which the load benchmark showed as a per-field cost neither check needs.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_graphql::{
     BatchRequest, BatchResponse, MergedObject, MergedSubscription, Request, Response,
@@ -110,6 +111,17 @@ pub struct Executor {
     limits: limits::Limits,
     documents: documents::Documents,
     trusted: trusted::TrustedDocuments,
+    /// Where every request is counted and timed; `None` when metrics are off.
+    metrics: Option<RequestMetrics>,
+    /// The operation names of the registered documents.
+    registered: Vec<String>,
+}
+
+/// The request instruments and the closed set of operation labels.
+#[derive(Debug)]
+struct RequestMetrics {
+    instruments: crate::metrics::GraphqlMetrics,
+    operations: crate::metrics::operation::OperationNames,
 }
 
 impl std::fmt::Debug for Executor {
@@ -132,6 +144,7 @@ impl Executor {
     ) -> Self {
         let trusted =
             trusted::TrustedDocuments::new(trusted_documents, production, services.store.clone());
+        let registered = registered_operation_names(trusted_documents);
         let build = || {
             Schema::build(
                 Query::default(),
@@ -148,13 +161,72 @@ impl Executor {
             limits,
             documents: documents::Documents::default(),
             trusted,
+            metrics: None,
+            registered,
         }
+    }
+
+    /// The executor counting and timing every request in `instruments`, labelled with
+    /// operation names from the schema's root fields and the registered documents.
+    pub fn with_metrics(mut self, instruments: crate::metrics::GraphqlMetrics) -> Self {
+        let operations = crate::metrics::operation::OperationNames::new(
+            &self.sdl(),
+            self.registered.iter().map(String::as_str),
+        );
+        self.metrics = Some(RequestMetrics {
+            instruments,
+            operations,
+        });
+        self
+    }
+
+    /// Every `operation` label a request may be counted under (none when metrics are off).
+    pub fn operation_labels(&self) -> Vec<String> {
+        self.metrics
+            .as_ref()
+            .map(|metrics| {
+                metrics
+                    .operations
+                    .all()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Runs one request: its persisted document resolved and the trusted-documents rule
     /// applied ([`Executor::admit`]), refused with `QUERY_TOO_COMPLEX` when over a limit
     /// (nothing runs), and every error of the answer carries a code.
     pub async fn execute(&self, request: Request) -> Response {
+        let Some(metrics) = &self.metrics else {
+            return self.execute_labelled(request, None).await;
+        };
+        let started = Instant::now();
+        let mut operation = None;
+        let response = self
+            .execute_labelled(request, Some((&metrics.operations, &mut operation)))
+            .await;
+        let code = error::ErrorCode::of_response(&response)
+            .map_or(crate::metrics::OK, error::ErrorCode::as_str);
+        metrics.instruments.record(
+            operation.unwrap_or_else(|| metrics.operations.other()),
+            code,
+            started,
+        );
+        response
+    }
+
+    /// [`Executor::execute`], writing the request's operation label into `label` once its
+    /// document is known, when asked to.
+    async fn execute_labelled(
+        &self,
+        request: Request,
+        label: Option<(
+            &crate::metrics::operation::OperationNames,
+            &mut Option<Arc<str>>,
+        )>,
+    ) -> Response {
         let trusted::Admitted {
             mut request,
             registered,
@@ -170,7 +242,18 @@ impl Executor {
                 .is_validated(&(hash, request.operation_name.clone())),
             None => self.documents.attach(&mut request) == documents::Attached::Validated,
         };
-        let mut response = match limits::prepare(request, &self.limits) {
+        let mut prepared = limits::prepare(request, &self.limits);
+        if let (Ok(request), Some((operations, label))) = (&mut prepared, label) {
+            let operation_name = request.operation_name.clone();
+            if let Ok(document) = request.parsed_query() {
+                *label = Some(operations.label(
+                    document,
+                    operation_name.as_deref(),
+                    registered.is_some(),
+                ));
+            }
+        }
+        let mut response = match prepared {
             Ok(request) if fast => self.prevalidated.execute(request).await,
             Ok(mut request) => {
                 let remember = match registered {
@@ -257,6 +340,27 @@ impl Executor {
             })
             .boxed()
     }
+}
+
+/// The names of the operations the trusted-documents manifest registers.
+fn registered_operation_names(
+    manifest: Option<&icecone_core::trusted_documents::Manifest>,
+) -> Vec<String> {
+    let mut names: Vec<String> = manifest
+        .into_iter()
+        .flat_map(|manifest| manifest.iter())
+        .filter_map(|(_, text)| async_graphql::parser::parse_query(text).ok())
+        .flat_map(|document| match document.operations {
+            async_graphql::parser::types::DocumentOperations::Single(_) => Vec::new(),
+            async_graphql::parser::types::DocumentOperations::Multiple(operations) => operations
+                .into_keys()
+                .map(|name| name.to_string())
+                .collect(),
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// Where a request's passing full validation is remembered.

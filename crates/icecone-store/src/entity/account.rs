@@ -21,6 +21,7 @@ pub struct Model {
     pub policy_notified_version: String,
     pub subprocessors_notified_version: i32,
     pub minimize_prompts: bool,
+    pub history_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
