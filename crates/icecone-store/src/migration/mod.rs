@@ -31,6 +31,7 @@ mod m20261207_000040_legal_disclosures;
 mod m20261207_000060_subprocessor_versions;
 mod m20261207_000100_prompt_minimisation;
 mod m20261207_000120_analytics;
+mod m20261207_000200_billing;
 
 pub(crate) struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000060_subprocessor_versions::Migration),
             Box::new(m20261207_000100_prompt_minimisation::Migration),
             Box::new(m20261207_000120_analytics::Migration),
+            Box::new(m20261207_000200_billing::Migration),
         ]
     }
 }
