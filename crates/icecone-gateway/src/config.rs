@@ -27,6 +27,7 @@ use icecone_app::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpS
 use icecone_app::subprocessors::SubprocessorsConfig;
 use icecone_app::transparency::DpoContact;
 use icecone_core::analytics::MinGroup;
+use icecone_core::billing::webhook::SigningSecret;
 use icecone_core::analytics::noise::Epsilon;
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::consent::policy::PolicyHistory;
@@ -388,6 +389,31 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "how long a month's usage counters are kept after the month ended: a number with s, m, h or d",
     },
     SettingDoc {
+        key: "billing_record_retention",
+        default: Some("10y"),
+        help: "how long an invoice record is kept after it was issued, after an erasure too (without its link to the account; GDPR Art. 17(3)(b)), then deleted: a number with s, m, h, d or y (365 days)",
+    },
+    SettingDoc {
+        key: "stripe_secret_key",
+        default: None,
+        help: "Stripe's secret (or restricted) API key, a secret, write-only; unset: billing is off and startCheckout and billingPortal answer BILLING_UNAVAILABLE",
+    },
+    SettingDoc {
+        key: "stripe_webhook_secret",
+        default: None,
+        help: "the signing secret (`whsec_...`) of the Stripe webhook endpoint at <public_url>/webhooks/stripe, a secret; two separated by a comma while one is rolled; required with stripe_secret_key",
+    },
+    SettingDoc {
+        key: "stripe_price_pro",
+        default: None,
+        help: "the Stripe price (`price_...`) of the PRO plan's subscription; required with stripe_secret_key",
+    },
+    SettingDoc {
+        key: "stripe_base_url",
+        default: Some("https://api.stripe.com"),
+        help: "Stripe's API base URL (a local mock in tests); https in production",
+    },
+    SettingDoc {
         key: "text_default_max_tokens",
         default: Some("1024"),
         help: "the completion limit of a text generation that names no `maxTokens`: sent to the provider and reserved from the quota before the call",
@@ -552,6 +578,18 @@ pub struct Settings {
     pub data_request_retention: String,
     /// See [`RetentionConfig::usage`] (`400d`).
     pub usage_retention: String,
+    /// See [`RetentionConfig::billing_records`] (`10y`).
+    pub billing_record_retention: String,
+    /// Stripe's secret key; unset: billing is off.
+    #[serde(serialize_with = "redacted")]
+    pub stripe_secret_key: Option<SecretString>,
+    /// The Stripe webhook endpoint's signing secrets (comma-separated).
+    #[serde(serialize_with = "redacted")]
+    pub stripe_webhook_secret: Option<SecretString>,
+    /// The Stripe price of `PRO`.
+    pub stripe_price_pro: Option<String>,
+    /// Stripe's API base URL.
+    pub stripe_base_url: String,
     /// See [`GenerationsConfig::default_max_tokens`].
     pub text_default_max_tokens: u32,
     /// Job workers per instance.
@@ -630,6 +668,11 @@ impl Default for Settings {
             privacy_ticket_retention: "1095d".to_owned(),
             data_request_retention: "1095d".to_owned(),
             usage_retention: "400d".to_owned(),
+            billing_record_retention: "10y".to_owned(),
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_price_pro: None,
+            stripe_base_url: icecone_billing_stripe::DEFAULT_BASE_URL.to_owned(),
             text_default_max_tokens: 1_024,
             job_workers: 2,
             job_poll_interval_ms: 1_000,
@@ -993,7 +1036,18 @@ impl Settings {
                 &self.data_request_retention,
             )?,
             usage: positive_duration("usage_retention", &self.usage_retention)?,
+            billing_records: positive_duration(
+                "billing_record_retention",
+                &self.billing_record_retention,
+            )?,
         };
+        let billing = billing_settings(
+            self.env,
+            self.stripe_secret_key.as_ref(),
+            self.stripe_webhook_secret.as_ref(),
+            self.stripe_price_pro.as_deref(),
+            &self.stripe_base_url,
+        )?;
         if self.job_poll_interval_ms == 0
             || self.job_lease_seconds == 0
             || self.max_output_bytes == 0
@@ -1102,8 +1156,74 @@ impl Settings {
             policy: PolicyHistory::published(),
             policy_notice_interval: icecone_app::policy_notice::NOTICE_INTERVAL,
             subprocessors,
+            billing,
         })
     }
+}
+
+/// Billing through Stripe, when a secret key is set (then the webhook secret and the
+/// price are required). Errors name the setting, never its value.
+fn billing_settings(
+    env: Environment,
+    secret_key: Option<&SecretString>,
+    webhook_secret: Option<&SecretString>,
+    price_pro: Option<&str>,
+    base_url: &str,
+) -> Result<Option<BillingSettings>, ConfigError> {
+    let Some(secret_key) = secret_key.filter(|key| !key.expose_secret().trim().is_empty()) else {
+        return Ok(None);
+    };
+    let webhook_secrets: Vec<SigningSecret> = webhook_secret
+        .map(|secrets| {
+            secrets
+                .expose_secret()
+                .split(',')
+                .filter_map(SigningSecret::new)
+                .collect()
+        })
+        .unwrap_or_default();
+    if webhook_secrets.is_empty() {
+        return Err(ConfigError::Invalid(
+            "stripe_webhook_secret (ICECONE_STRIPE_WEBHOOK_SECRET) is required with stripe_secret_key"
+                .to_owned(),
+        ));
+    }
+    let price_pro = price_pro
+        .map(str::trim)
+        .filter(|price| price.starts_with("price_") && price.len() > 6 && price.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .ok_or_else(|| {
+            ConfigError::Invalid(
+                "stripe_price_pro (ICECONE_STRIPE_PRICE_PRO) must be a Stripe price id (`price_...`) when stripe_secret_key is set"
+                    .to_owned(),
+            )
+        })?;
+    let base_url = base_url.trim().trim_end_matches('/');
+    let https = base_url.starts_with("https://");
+    if !(https || base_url.starts_with("http://")) || (env == Environment::Production && !https) {
+        return Err(ConfigError::Invalid(
+            "stripe_base_url (ICECONE_STRIPE_BASE_URL) must be an https:// URL (http:// only for a local mock in development)"
+                .to_owned(),
+        ));
+    }
+    Ok(Some(BillingSettings {
+        secret_key: secret_key.clone(),
+        webhook_secrets,
+        price_pro: price_pro.to_owned(),
+        base_url: base_url.to_owned(),
+    }))
+}
+
+/// Billing through Stripe as configured.
+#[derive(Debug, Clone)]
+pub struct BillingSettings {
+    /// Stripe's secret key (write-only: never shown, never logged).
+    pub secret_key: SecretString,
+    /// The webhook endpoint's signing secrets.
+    pub webhook_secrets: Vec<SigningSecret>,
+    /// The price of `PRO`.
+    pub price_pro: String,
+    /// Stripe's API base URL.
+    pub base_url: String,
 }
 
 /// The mail settings: a malformed value stops the start naming the setting, never its
@@ -1230,6 +1350,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         'm' => 60,
         'h' => 3_600,
         'd' => 86_400,
+        'y' => 365 * 86_400,
         _ => return None,
     };
     let digits = &text[..text.len() - unit.len_utf8()];
@@ -1347,6 +1468,8 @@ pub struct Config {
     /// The operator's subprocessors, the notice period of a change, and how often this
     /// instance looks for accounts to tell of one.
     pub subprocessors: SubprocessorsConfig,
+    /// Billing through Stripe; `None`: billing is off.
+    pub billing: Option<BillingSettings>,
 }
 
 /// Reads the persisted-operations manifest of `trusted_documents_file`; any fault stops

@@ -97,6 +97,7 @@ fn fallback(default: &str) -> Duration {
         "s" => 1,
         "m" => 60,
         "h" => 3_600,
+        "y" => 365 * 86_400,
         _ => 86_400,
     };
     Duration::from_secs(digits.parse::<u64>().unwrap_or(0).saturating_mul(unit))
