@@ -27,8 +27,8 @@ use icecone_app::settings::{MailConfig, MailDelivery, MailFrom, PublicUrl, SmtpS
 use icecone_app::subprocessors::SubprocessorsConfig;
 use icecone_app::transparency::DpoContact;
 use icecone_core::analytics::MinGroup;
-use icecone_core::billing::webhook::SigningSecret;
 use icecone_core::analytics::noise::Epsilon;
+use icecone_core::billing::webhook::SigningSecret;
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::crypto::aead::Algorithm;

@@ -21,6 +21,7 @@ use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
 use crate::tls;
 use icecone_app::analytics::{Analytics, ratings};
+use icecone_app::billing::{Billing, BillingConfig};
 use icecone_app::generation::{Generations, video};
 use icecone_app::jobs::Runner;
 use icecone_app::keys::vault::{CacheLimits, Vault};
@@ -35,11 +36,10 @@ use icecone_app::providers::{
 use icecone_app::retention;
 use icecone_app::rights;
 use icecone_app::settings::MailDelivery;
+use icecone_app::settings::PublicUrl;
 use icecone_app::subprocessors;
 use icecone_app::tokens::TokenSigner;
 use icecone_app::transparency;
-use icecone_app::billing::{Billing, BillingConfig};
-use icecone_app::settings::PublicUrl;
 use icecone_billing_stripe::StripeConfig;
 use icecone_core::crypto::keys::KeyProvider;
 

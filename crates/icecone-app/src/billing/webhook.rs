@@ -156,6 +156,12 @@ impl Billing {
         let event: Event = serde_json::from_slice(body).map_err(|_| WebhookError::Malformed)?;
         let id = checked(&event.id)?;
         let as_of = time(event.created)?;
+        // A delivery of an event applied before asks Stripe nothing (the store's
+        // transaction still decides, for deliveries that race).
+        if self.store.billing_event_processed(&id).await? {
+            tracing::info!(kind = %event.kind, outcome = "duplicate", "Stripe event");
+            return Ok(Handled::Applied(Applied::Duplicate));
+        }
         let read = match event.kind.as_str() {
             "checkout.session.completed" => self.completed_checkout(&event, as_of).await?,
             "customer.subscription.created"
@@ -300,14 +306,23 @@ fn invoice_event(invoice: Invoice, paid: bool, as_of: DateTime<Utc>) -> Result<R
         },
         currency,
         issued_at: time(invoice.created)?,
-        status: checked(invoice.status.as_deref().unwrap_or(if paid { "paid" } else { "open" }))?,
+        status: checked(
+            invoice
+                .status
+                .as_deref()
+                .unwrap_or(if paid { "paid" } else { "open" }),
+        )?,
         held_since: None,
     };
     let observed = subscription.map(|id| {
         (
             id,
             Observed {
-                status: if paid { Status::Active } else { Status::PastDue },
+                status: if paid {
+                    Status::Active
+                } else {
+                    Status::PastDue
+                },
                 // A failed renewal says nothing new about the period paid for.
                 period_end: if paid { period_end } else { None },
                 as_of,

@@ -123,7 +123,10 @@ impl ErasureJobs {
             Some(billing) => match billing.delete_customer(account.id).await {
                 Ok(_) => return Ok(None),
                 Err((_, error)) if error.is_transient() && may_retry => {
-                    tracing::info!(code = error.code(), "the Stripe customer could not be deleted yet: retried");
+                    tracing::info!(
+                        code = error.code(),
+                        "the Stripe customer could not be deleted yet: retried"
+                    );
                     return Ok(Some(Outcome::Retry { code: error.code() }));
                 }
                 Err((customer, error)) => Some((customer, error.code())),
@@ -136,7 +139,10 @@ impl ErasureJobs {
                 .map(|customer| (customer, "BILLING_UNAVAILABLE")),
         };
         if let Some((customer, code)) = failure {
-            tracing::warn!(code, "the Stripe customer could not be deleted: recorded for DPO follow-up");
+            tracing::warn!(
+                code,
+                "the Stripe customer could not be deleted: recorded for DPO follow-up"
+            );
             self.store
                 .record_erasure_followup(&ErasureFollowup {
                     tombstone: request.id,

@@ -18,11 +18,11 @@ use icecone_core::provider::routing::Missing;
 use icecone_app::analytics::QueryError as AnalyticsQueryError;
 use icecone_app::analytics::ratings::RateError;
 use icecone_app::auth::login::LogInError;
-use icecone_app::billing::BillingError;
 use icecone_app::auth::mfa::MfaError;
 use icecone_app::auth::profile::ProfileError;
 use icecone_app::auth::sign_up::SignUpError;
 use icecone_app::auth::staff::StaffError;
+use icecone_app::billing::BillingError;
 use icecone_app::campaigns::{CampaignError, SuppressionError};
 use icecone_app::disclosures::DisclosureError;
 use icecone_app::erasure::ErasureError;
@@ -346,7 +346,9 @@ impl From<BillingError> for ApiError {
             }
             BillingError::Stripe(stripe) if stripe.is_transient() => {
                 tracing::warn!(code = stripe.code(), "Stripe could not be reached");
-                Self::BillingUnavailable("the payment provider cannot be reached now: try again later")
+                Self::BillingUnavailable(
+                    "the payment provider cannot be reached now: try again later",
+                )
             }
             BillingError::Stripe(stripe) => Self::Internal(anyhow::Error::new(stripe)),
             BillingError::Store(error) => Self::Internal(error.into()),
