@@ -1817,7 +1817,7 @@ mod tests {
         let defaults = settings("").expect("defaults").resolve().expect("valid");
         assert_eq!(defaults.retention, RetentionConfig::default());
         let config = settings(
-            "session_retention = \"2d\"\nnotification_retention = \"3d\"\nprivacy_ticket_retention = \"4d\"\ndata_request_retention = \"5d\"\nusage_retention = \"6d\"\ngeneration_retention = \"7d\"",
+            "session_retention = \"2d\"\nnotification_retention = \"3d\"\nprivacy_ticket_retention = \"4d\"\ndata_request_retention = \"5d\"\nusage_retention = \"6d\"\ngeneration_retention = \"7d\"\nbilling_record_retention = \"8y\"",
         )
         .expect("parses")
         .resolve()
@@ -1834,6 +1834,7 @@ mod tests {
                 privacy_tickets: days(4),
                 data_requests: days(5),
                 usage: days(6),
+                billing_records: days(8 * 365),
             }
         );
         for key in [
@@ -1842,6 +1843,7 @@ mod tests {
             "privacy_ticket_retention",
             "data_request_retention",
             "usage_retention",
+            "billing_record_retention",
         ] {
             for bad in ["0s", "soon", "-1d"] {
                 let error = settings(&format!("{key} = \"{bad}\""))
@@ -2535,6 +2537,61 @@ mod tests {
         assert!(serialized.contains("[redacted]"), "{serialized}");
         let config = settings.resolve().expect("valid");
         assert!(!format!("{config:?}").contains("sk-sentinel"));
+    }
+
+    #[test]
+    fn billing_is_off_without_a_key_and_a_key_needs_its_webhook_secret_and_price() {
+        let off = settings("").expect("defaults").resolve().expect("valid");
+        assert!(off.billing.is_none());
+        assert_eq!(
+            off.retention.billing_records,
+            Duration::from_secs(10 * 365 * 86_400)
+        );
+        let key = "stripe_secret_key = \"sk_test_sentinel\"\n";
+        let hook = "stripe_webhook_secret = \"whsec_old_sentinel, whsec_new_sentinel\"\n";
+        let price = "stripe_price_pro = \"price_pro\"\n";
+        let cases = [
+            (format!("{key}{price}"), Some("stripe_webhook_secret")),
+            (format!("{key}{hook}"), Some("stripe_price_pro")),
+            (
+                format!("{key}{hook}stripe_price_pro = \"prod_x\""),
+                Some("stripe_price_pro"),
+            ),
+            (
+                format!("{key}{hook}{price}stripe_base_url = \"ftp://stripe.example\""),
+                Some("stripe_base_url"),
+            ),
+            (
+                format!("{key}{hook}{price}billing_record_retention = \"0y\""),
+                Some("billing_record_retention"),
+            ),
+            (format!("{hook}{price}"), None),
+            (format!("{key}{hook}{price}"), None),
+        ];
+        for (toml, refused) in cases {
+            let resolved = settings(&toml).expect("parses").resolve();
+            match refused {
+                Some(setting) => {
+                    let error = resolved.expect_err(&toml).to_string();
+                    assert!(error.contains(setting), "{error}");
+                    assert!(!error.contains("sentinel"), "{error}");
+                }
+                None => assert!(resolved.is_ok(), "{toml}"),
+            }
+        }
+        let on = settings(&format!("{key}{hook}{price}"))
+            .expect("parses")
+            .resolve()
+            .expect("valid");
+        let billing = on.billing.as_ref().expect("on");
+        assert_eq!(billing.webhook_secrets.len(), 2, "a rolled secret");
+        assert_eq!(billing.base_url, "https://api.stripe.com");
+        let shown = format!(
+            "{on:?} {}",
+            serde_json::to_string(&settings(&format!("{key}{hook}{price}")).expect("parses"))
+                .expect("serializable")
+        );
+        assert!(!shown.contains("sentinel"), "{shown}");
     }
 
     #[test]
