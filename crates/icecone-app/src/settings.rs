@@ -509,3 +509,22 @@ impl Default for AnalyticsConfig {
         }
     }
 }
+
+/// A duration in the largest whole unit that fits: `3 years`, `90 days`, `12 hours`.
+pub fn duration_text(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    let units: [(u64, &str, &str); 5] = [
+        (365 * 86_400, "year", "years"),
+        (86_400, "day", "days"),
+        (3_600, "hour", "hours"),
+        (60, "minute", "minutes"),
+        (1, "second", "seconds"),
+    ];
+    for (size, one, many) in units {
+        if seconds >= size && seconds.is_multiple_of(size) {
+            let count = seconds / size;
+            return format!("{count} {}", if count == 1 { one } else { many });
+        }
+    }
+    format!("{seconds} seconds")
+}

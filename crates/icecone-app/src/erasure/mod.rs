@@ -274,7 +274,7 @@ pub async fn request(
             cx.vault,
             (account.id, account.subject),
             NotificationKind::BillingRecordsKept,
-            &crate::retention::schedule::duration_text(billing_records),
+            &crate::settings::duration_text(billing_records),
         )
         .await
         .map_err(anyhow::Error::new)?;

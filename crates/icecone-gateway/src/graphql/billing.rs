@@ -108,6 +108,7 @@ impl BillingMutation {
     /// Stripe cannot be reached now); `BAD_USER_INPUT` for `FREE`; `FAILED_PRECONDITION`
     /// while a subscription is running (manage it with `billingPortal`). Stripe is told
     /// only a random billing reference, never who the person is.
+    #[graphql(directive = essential::apply(PurposeValue::ServiceProvision))]
     async fn start_checkout(&self, ctx: &Context<'_>, plan: PlanValue) -> Result<String, ApiError> {
         let (_, account) = viewer_account(ctx).await?;
         let billing = services(ctx)?.billing.clone();
@@ -118,6 +119,7 @@ impl BillingMutation {
     /// subscription, payment details and invoices (a mutation: it opens a portal session).
     /// `BILLING_UNAVAILABLE` when billing is off; `FAILED_PRECONDITION` before the first
     /// checkout.
+    #[graphql(directive = essential::apply(PurposeValue::ServiceProvision))]
     async fn billing_portal(&self, ctx: &Context<'_>) -> Result<String, ApiError> {
         let (_, account) = viewer_account(ctx).await?;
         let billing = services(ctx)?.billing.clone();
