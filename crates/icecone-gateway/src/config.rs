@@ -1199,7 +1199,8 @@ fn billing_settings(
         })?;
     let base_url = base_url.trim().trim_end_matches('/');
     let https = base_url.starts_with("https://");
-    if !(https || base_url.starts_with("http://")) || (env == Environment::Production && !https) {
+    let local_mock = base_url.starts_with("http://") && env != Environment::Production;
+    if !(https || local_mock) {
         return Err(ConfigError::Invalid(
             "stripe_base_url (ICECONE_STRIPE_BASE_URL) must be an https:// URL (http:// only for a local mock in development)"
                 .to_owned(),
