@@ -499,6 +499,7 @@ mod tests {
             Purge::FinishedJobs => 11,
             Purge::OldUsageCounters => 12,
             Purge::StaleAnalyticsEvents => 13,
+            Purge::ExpiredInvoices => 14,
         };
         for (position, purge) in Purge::ALL.iter().enumerate() {
             assert_eq!(index(*purge), position, "{purge:?}");
