@@ -6,6 +6,7 @@ mod accounts;
 mod analytics;
 mod audit;
 mod bedrock;
+mod billing;
 mod binary;
 mod browser;
 mod campaigns;

@@ -118,6 +118,26 @@ fn the_crates_keep_their_dependency_rules() {
                     );
                 }
             }
+            "icecone-billing-stripe" => {
+                check(
+                    name,
+                    dependencies,
+                    WEB,
+                    "the billing adapter knows Stripe's wire format, not ours",
+                );
+                check(
+                    name,
+                    dependencies,
+                    DATABASE,
+                    "the billing adapter stores nothing",
+                );
+                for dependency in dependencies {
+                    assert!(
+                        !dependency.starts_with("icecone-") || dependency == "icecone-core",
+                        "{name} depends on {dependency}: the billing adapter depends on core only"
+                    );
+                }
+            }
             provider if provider.starts_with("icecone-provider-") => {
                 check(
                     name,

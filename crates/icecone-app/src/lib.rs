@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod campaigns;
 pub mod consent;
 pub mod context;

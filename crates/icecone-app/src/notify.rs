@@ -120,11 +120,15 @@ pub enum NotificationKind {
     /// The list of subprocessors changes: carries the version, the day it takes effect and
     /// who is added, removed or changed (see [`crate::subprocessors::Notice`]).
     SubprocessorsChanged,
+    /// The person asked to delete their account, and invoice records of theirs are kept
+    /// under the statutory retention of accounting records (GDPR Art. 17(3)(b)): carries
+    /// how long (`10 years`).
+    BillingRecordsKept,
 }
 
 impl NotificationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::NewSignIn,
         Self::MfaChanged,
         Self::PasswordChanged,
@@ -142,6 +146,7 @@ impl NotificationKind {
         Self::ServiceAnnouncement,
         Self::LegalDisclosure,
         Self::SubprocessorsChanged,
+        Self::BillingRecordsKept,
     ];
 
     /// What the notification processes the recipient's address for: delivery asks the
@@ -161,7 +166,9 @@ impl NotificationKind {
             | Self::AccountSuspended => Purpose::Security,
             // Answering a data subject's request is a legal obligation (GDPR Art. 12).
             Self::DataRequestExtended | Self::DataExportReady => Purpose::LegalCompliance,
-            Self::AccountDeletionRequested | Self::ErasureHeld => Purpose::LegalCompliance,
+            Self::AccountDeletionRequested | Self::ErasureHeld | Self::BillingRecordsKept => {
+                Purpose::LegalCompliance
+            }
             // Informing people of changes to how their data is processed (GDPR Art. 12-14):
             // it reaches accounts that restricted processing, too.
             Self::PolicyChanged => Purpose::LegalCompliance,
@@ -195,6 +202,7 @@ impl NotificationKind {
             Self::ServiceAnnouncement => "service_announcement",
             Self::LegalDisclosure => "legal_disclosure",
             Self::SubprocessorsChanged => "subprocessors_changed",
+            Self::BillingRecordsKept => "billing_records_kept",
         }
     }
 

@@ -49,6 +49,9 @@ pub struct RetentionConfig {
     pub data_requests: Duration,
     /// `usage_retention`: how long a month's usage counters are kept after the month ended.
     pub usage: Duration,
+    /// `billing_record_retention`: how long an invoice record is kept after it was issued
+    /// (after an erasure too, without its link to the account).
+    pub billing_records: Duration,
 }
 
 impl RetentionConfig {
@@ -63,10 +66,16 @@ impl RetentionConfig {
             "privacy_ticket_retention" => self.privacy_tickets,
             "data_request_retention" => self.data_requests,
             "usage_retention" => self.usage,
+            "billing_record_retention" => self.billing_records,
             _ => return None,
         })
     }
 }
+
+/// The default billing record retention in years (`10y`): the longest statutory period
+/// for accounting records in the EU member states IceCone's operators are in (Germany's
+/// § 147 AO and § 257 HGB, ten years for invoices and their records).
+pub const BILLING_RECORD_YEARS: u64 = 10;
 
 impl Default for RetentionConfig {
     fn default() -> Self {
@@ -80,6 +89,7 @@ impl Default for RetentionConfig {
             privacy_tickets: Duration::from_secs(1_095 * DAY),
             data_requests: Duration::from_secs(1_095 * DAY),
             usage: Duration::from_secs(400 * DAY),
+            billing_records: Duration::from_secs(BILLING_RECORD_YEARS * 365 * DAY),
         }
     }
 }
@@ -498,4 +508,23 @@ impl Default for AnalyticsConfig {
             interval: Duration::from_secs(3_600),
         }
     }
+}
+
+/// A duration in the largest whole unit that fits: `3 years`, `90 days`, `12 hours`.
+pub fn duration_text(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    let units: [(u64, &str, &str); 5] = [
+        (365 * 86_400, "year", "years"),
+        (86_400, "day", "days"),
+        (3_600, "hour", "hours"),
+        (60, "minute", "minutes"),
+        (1, "second", "seconds"),
+    ];
+    for (size, one, many) in units {
+        if seconds >= size && seconds.is_multiple_of(size) {
+            let count = seconds / size;
+            return format!("{count} {}", if count == 1 { one } else { many });
+        }
+    }
+    format!("{seconds} seconds")
 }

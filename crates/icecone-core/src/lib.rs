@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod billing;
 pub mod campaign;
 pub mod client_address;
 pub mod consent;

@@ -28,6 +28,7 @@ use icecone_app::subprocessors::SubprocessorsConfig;
 use icecone_app::transparency::DpoContact;
 use icecone_core::analytics::MinGroup;
 use icecone_core::analytics::noise::Epsilon;
+use icecone_core::billing::webhook::SigningSecret;
 use icecone_core::client_address::TrustedProxies;
 use icecone_core::consent::policy::PolicyHistory;
 use icecone_core::crypto::aead::Algorithm;
@@ -393,6 +394,31 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "how long a month's usage counters are kept after the month ended: a number with s, m, h or d",
     },
     SettingDoc {
+        key: "billing_record_retention",
+        default: Some("10y"),
+        help: "how long an invoice record is kept after it was issued, after an erasure too (without its link to the account; GDPR Art. 17(3)(b)), then deleted: a number with s, m, h, d or y (365 days)",
+    },
+    SettingDoc {
+        key: "stripe_secret_key",
+        default: None,
+        help: "Stripe's secret (or restricted) API key, a secret, write-only; unset: billing is off and startCheckout and billingPortal answer BILLING_UNAVAILABLE",
+    },
+    SettingDoc {
+        key: "stripe_webhook_secret",
+        default: None,
+        help: "the signing secret (`whsec_...`) of the Stripe webhook endpoint at <public_url>/webhooks/stripe, a secret; two separated by a comma while one is rolled; required with stripe_secret_key",
+    },
+    SettingDoc {
+        key: "stripe_price_pro",
+        default: None,
+        help: "the Stripe price (`price_...`) of the PRO plan's subscription; required with stripe_secret_key",
+    },
+    SettingDoc {
+        key: "stripe_base_url",
+        default: Some("https://api.stripe.com"),
+        help: "Stripe's API base URL (a local mock in tests); https in production",
+    },
+    SettingDoc {
         key: "text_default_max_tokens",
         default: Some("1024"),
         help: "the completion limit of a text generation that names no `maxTokens`: sent to the provider and reserved from the quota before the call",
@@ -559,6 +585,18 @@ pub struct Settings {
     pub data_request_retention: String,
     /// See [`RetentionConfig::usage`] (`400d`).
     pub usage_retention: String,
+    /// See [`RetentionConfig::billing_records`] (`10y`).
+    pub billing_record_retention: String,
+    /// Stripe's secret key; unset: billing is off.
+    #[serde(serialize_with = "redacted")]
+    pub stripe_secret_key: Option<SecretString>,
+    /// The Stripe webhook endpoint's signing secrets (comma-separated).
+    #[serde(serialize_with = "redacted")]
+    pub stripe_webhook_secret: Option<SecretString>,
+    /// The Stripe price of `PRO`.
+    pub stripe_price_pro: Option<String>,
+    /// Stripe's API base URL.
+    pub stripe_base_url: String,
     /// See [`GenerationsConfig::default_max_tokens`].
     pub text_default_max_tokens: u32,
     /// Job workers per instance.
@@ -638,6 +676,11 @@ impl Default for Settings {
             privacy_ticket_retention: "1095d".to_owned(),
             data_request_retention: "1095d".to_owned(),
             usage_retention: "400d".to_owned(),
+            billing_record_retention: "10y".to_owned(),
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_price_pro: None,
+            stripe_base_url: icecone_billing_stripe::DEFAULT_BASE_URL.to_owned(),
             text_default_max_tokens: 1_024,
             job_workers: 2,
             job_poll_interval_ms: 1_000,
@@ -1001,7 +1044,18 @@ impl Settings {
                 &self.data_request_retention,
             )?,
             usage: positive_duration("usage_retention", &self.usage_retention)?,
+            billing_records: positive_duration(
+                "billing_record_retention",
+                &self.billing_record_retention,
+            )?,
         };
+        let billing = billing_settings(
+            self.env,
+            self.stripe_secret_key.as_ref(),
+            self.stripe_webhook_secret.as_ref(),
+            self.stripe_price_pro.as_deref(),
+            &self.stripe_base_url,
+        )?;
         if self.job_poll_interval_ms == 0
             || self.job_lease_seconds == 0
             || self.max_output_bytes == 0
@@ -1117,8 +1171,75 @@ impl Settings {
             policy: PolicyHistory::published(),
             policy_notice_interval: icecone_app::policy_notice::NOTICE_INTERVAL,
             subprocessors,
+            billing,
         })
     }
+}
+
+/// Billing through Stripe, when a secret key is set (then the webhook secret and the
+/// price are required). Errors name the setting, never its value.
+fn billing_settings(
+    env: Environment,
+    secret_key: Option<&SecretString>,
+    webhook_secret: Option<&SecretString>,
+    price_pro: Option<&str>,
+    base_url: &str,
+) -> Result<Option<BillingSettings>, ConfigError> {
+    let Some(secret_key) = secret_key.filter(|key| !key.expose_secret().trim().is_empty()) else {
+        return Ok(None);
+    };
+    let webhook_secrets: Vec<SigningSecret> = webhook_secret
+        .map(|secrets| {
+            secrets
+                .expose_secret()
+                .split(',')
+                .filter_map(SigningSecret::new)
+                .collect()
+        })
+        .unwrap_or_default();
+    if webhook_secrets.is_empty() {
+        return Err(ConfigError::Invalid(
+            "stripe_webhook_secret (ICECONE_STRIPE_WEBHOOK_SECRET) is required with stripe_secret_key"
+                .to_owned(),
+        ));
+    }
+    let price_pro = price_pro
+        .map(str::trim)
+        .filter(|price| price.starts_with("price_") && price.len() > 6 && price.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .ok_or_else(|| {
+            ConfigError::Invalid(
+                "stripe_price_pro (ICECONE_STRIPE_PRICE_PRO) must be a Stripe price id (`price_...`) when stripe_secret_key is set"
+                    .to_owned(),
+            )
+        })?;
+    let base_url = base_url.trim().trim_end_matches('/');
+    let https = base_url.starts_with("https://");
+    let local_mock = base_url.starts_with("http://") && env != Environment::Production;
+    if !(https || local_mock) {
+        return Err(ConfigError::Invalid(
+            "stripe_base_url (ICECONE_STRIPE_BASE_URL) must be an https:// URL (http:// only for a local mock in development)"
+                .to_owned(),
+        ));
+    }
+    Ok(Some(BillingSettings {
+        secret_key: secret_key.clone(),
+        webhook_secrets,
+        price_pro: price_pro.to_owned(),
+        base_url: base_url.to_owned(),
+    }))
+}
+
+/// Billing through Stripe as configured.
+#[derive(Debug, Clone)]
+pub struct BillingSettings {
+    /// Stripe's secret key (write-only: never shown, never logged).
+    pub secret_key: SecretString,
+    /// The webhook endpoint's signing secrets.
+    pub webhook_secrets: Vec<SigningSecret>,
+    /// The price of `PRO`.
+    pub price_pro: String,
+    /// Stripe's API base URL.
+    pub base_url: String,
 }
 
 /// The mail settings: a malformed value stops the start naming the setting, never its
@@ -1245,6 +1366,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         'm' => 60,
         'h' => 3_600,
         'd' => 86_400,
+        'y' => 365 * 86_400,
         _ => return None,
     };
     let digits = &text[..text.len() - unit.len_utf8()];
@@ -1364,6 +1486,8 @@ pub struct Config {
     /// The operator's subprocessors, the notice period of a change, and how often this
     /// instance looks for accounts to tell of one.
     pub subprocessors: SubprocessorsConfig,
+    /// Billing through Stripe; `None`: billing is off.
+    pub billing: Option<BillingSettings>,
 }
 
 /// Reads the persisted-operations manifest of `trusted_documents_file`; any fault stops
@@ -1711,7 +1835,7 @@ mod tests {
         let defaults = settings("").expect("defaults").resolve().expect("valid");
         assert_eq!(defaults.retention, RetentionConfig::default());
         let config = settings(
-            "session_retention = \"2d\"\nnotification_retention = \"3d\"\nprivacy_ticket_retention = \"4d\"\ndata_request_retention = \"5d\"\nusage_retention = \"6d\"\ngeneration_retention = \"7d\"",
+            "session_retention = \"2d\"\nnotification_retention = \"3d\"\nprivacy_ticket_retention = \"4d\"\ndata_request_retention = \"5d\"\nusage_retention = \"6d\"\ngeneration_retention = \"7d\"\nbilling_record_retention = \"8y\"",
         )
         .expect("parses")
         .resolve()
@@ -1728,6 +1852,7 @@ mod tests {
                 privacy_tickets: days(4),
                 data_requests: days(5),
                 usage: days(6),
+                billing_records: days(8 * 365),
             }
         );
         for key in [
@@ -1736,6 +1861,7 @@ mod tests {
             "privacy_ticket_retention",
             "data_request_retention",
             "usage_retention",
+            "billing_record_retention",
         ] {
             for bad in ["0s", "soon", "-1d"] {
                 let error = settings(&format!("{key} = \"{bad}\""))
@@ -2429,6 +2555,61 @@ mod tests {
         assert!(serialized.contains("[redacted]"), "{serialized}");
         let config = settings.resolve().expect("valid");
         assert!(!format!("{config:?}").contains("sk-sentinel"));
+    }
+
+    #[test]
+    fn billing_is_off_without_a_key_and_a_key_needs_its_webhook_secret_and_price() {
+        let off = settings("").expect("defaults").resolve().expect("valid");
+        assert!(off.billing.is_none());
+        assert_eq!(
+            off.retention.billing_records,
+            Duration::from_secs(10 * 365 * 86_400)
+        );
+        let key = "stripe_secret_key = \"sk_test_sentinel\"\n";
+        let hook = "stripe_webhook_secret = \"whsec_old_sentinel, whsec_new_sentinel\"\n";
+        let price = "stripe_price_pro = \"price_pro\"\n";
+        let cases = [
+            (format!("{key}{price}"), Some("stripe_webhook_secret")),
+            (format!("{key}{hook}"), Some("stripe_price_pro")),
+            (
+                format!("{key}{hook}stripe_price_pro = \"prod_x\""),
+                Some("stripe_price_pro"),
+            ),
+            (
+                format!("{key}{hook}{price}stripe_base_url = \"ftp://stripe.example\""),
+                Some("stripe_base_url"),
+            ),
+            (
+                format!("{key}{hook}{price}billing_record_retention = \"0y\""),
+                Some("billing_record_retention"),
+            ),
+            (format!("{hook}{price}"), None),
+            (format!("{key}{hook}{price}"), None),
+        ];
+        for (toml, refused) in cases {
+            let resolved = settings(&toml).expect("parses").resolve();
+            match refused {
+                Some(setting) => {
+                    let error = resolved.expect_err(&toml).to_string();
+                    assert!(error.contains(setting), "{error}");
+                    assert!(!error.contains("sentinel"), "{error}");
+                }
+                None => assert!(resolved.is_ok(), "{toml}"),
+            }
+        }
+        let on = settings(&format!("{key}{hook}{price}"))
+            .expect("parses")
+            .resolve()
+            .expect("valid");
+        let billing = on.billing.as_ref().expect("on");
+        assert_eq!(billing.webhook_secrets.len(), 2, "a rolled secret");
+        assert_eq!(billing.base_url, "https://api.stripe.com");
+        let shown = format!(
+            "{on:?} {}",
+            serde_json::to_string(&settings(&format!("{key}{hook}{price}")).expect("parses"))
+                .expect("serializable")
+        );
+        assert!(!shown.contains("sentinel"), "{shown}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::http::{self, AppState};
 use crate::metrics::{self, Metrics};
 use crate::tls;
 use icecone_app::analytics::{Analytics, ratings};
+use icecone_app::billing::{Billing, BillingConfig};
 use icecone_app::generation::{Generations, video};
 use icecone_app::jobs::Runner;
 use icecone_app::keys::vault::{CacheLimits, Vault};
@@ -36,9 +37,11 @@ use icecone_app::providers::{
 use icecone_app::retention;
 use icecone_app::rights;
 use icecone_app::settings::MailDelivery;
+use icecone_app::settings::PublicUrl;
 use icecone_app::subprocessors;
 use icecone_app::tokens::TokenSigner;
 use icecone_app::transparency;
+use icecone_billing_stripe::StripeConfig;
 use icecone_core::crypto::keys::KeyProvider;
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -111,6 +114,7 @@ impl Application {
             ranking,
             runner,
             applied_keys,
+            billing,
         } = Components::build_with_metrics(&config, metrics.as_deref()).await?;
         let background = (store.clone(), vault.clone(), router.clone());
         let http_vault = vault.clone();
@@ -138,6 +142,8 @@ impl Application {
                 generations: generations.clone(),
                 analytics: analytics.clone(),
                 erasure_grace: config.jobs.erasure_grace,
+                billing_records: config.retention.billing_records,
+                billing: billing.clone(),
                 policy: config.policy,
                 transparency: transparency.clone(),
             },
@@ -167,6 +173,7 @@ impl Application {
             policy: config.policy,
             origins: Arc::new(config.cors.clone()),
             transparency,
+            billing: billing.clone(),
         });
 
         let listener = TcpListener::bind(config.listen)
@@ -260,6 +267,12 @@ impl Application {
         }));
         if let Some(queues) = queues {
             tasks.push(queues.spawn(store.clone()));
+        }
+        if billing.is_some() {
+            tasks.push(icecone_app::billing::spawn_lapse(
+                store.clone(),
+                icecone_app::billing::LAPSE_INTERVAL,
+            ));
         }
         tasks.push(credentials::spawn_refresh(
             store,
@@ -384,6 +397,8 @@ pub struct Components {
     pub runner: Runner,
     /// The provider keys applied from the store, which the refresh task starts from.
     pub applied_keys: HashMap<String, String>,
+    /// Billing through Stripe, when it is configured.
+    pub billing: Option<Arc<Billing>>,
 }
 
 impl Components {
@@ -436,8 +451,23 @@ impl Components {
                 "AI provider adapter"
             );
         }
+        let billing = billing(config, &store)?;
+        // Stripe is a subprocessor while billing is on (unless the operator lists it).
+        let mut operator = config.subprocessors.operator.clone();
+        if billing.is_some()
+            && !operator
+                .iter()
+                .any(|entry| entry.name().as_str() == icecone_billing_stripe::SUBPROCESSOR.name)
+        {
+            operator.push(
+                icecone_core::subprocessor::Subprocessor::parse(
+                    icecone_billing_stripe::SUBPROCESSOR,
+                )
+                .context("Stripe's subprocessor entry")?,
+            );
+        }
         // A bad list or a change announced too late stops the start, before anything serves.
-        let subprocessors = subprocessors::registry(router.entries(), &config.subprocessors.operator)
+        let subprocessors = subprocessors::registry(router.entries(), &operator)
             .context("subprocessors_file (ICECONE_SUBPROCESSORS_FILE): an entry is named like an AI provider, which is always listed")?;
         subprocessors::publish(
             &store,
@@ -498,11 +528,14 @@ impl Components {
                     router.clone(),
                     config.rights,
                 )),
-                Arc::new(icecone_app::erasure::job::ErasureJobs::new(
-                    store.clone(),
-                    vault.clone(),
-                    router.clone(),
-                )),
+                Arc::new(
+                    icecone_app::erasure::job::ErasureJobs::new(
+                        store.clone(),
+                        vault.clone(),
+                        router.clone(),
+                    )
+                    .with_billing(billing.clone()),
+                ),
             ],
             config.jobs,
         )?
@@ -517,8 +550,40 @@ impl Components {
             ranking,
             runner,
             applied_keys,
+            billing,
         })
     }
+}
+
+/// Billing through Stripe when a secret key is configured, with Stripe sending the person
+/// back to the public URL (the listen address in development).
+fn billing(config: &Config, store: &Store) -> anyhow::Result<Option<Arc<Billing>>> {
+    let Some(settings) = &config.billing else {
+        tracing::info!("billing is off: no Stripe secret key (ICECONE_STRIPE_SECRET_KEY)");
+        return Ok(None);
+    };
+    let public = config
+        .mail
+        .public_url
+        .clone()
+        .unwrap_or_else(|| PublicUrl::of_address(config.listen, config.tls.is_some()));
+    let billing = Billing::new(
+        store.clone(),
+        BillingConfig {
+            stripe: StripeConfig {
+                secret_key: settings.secret_key.clone(),
+                base_url: settings.base_url.clone(),
+                timeout: config.providers.timeout,
+            },
+            webhook_secrets: settings.webhook_secrets.clone(),
+            price_pro: settings.price_pro.clone(),
+            success_url: public.join("/billing/success"),
+            return_url: public.join("/billing"),
+        },
+    )
+    .context("cannot set up billing (ICECONE_STRIPE_BASE_URL)")?;
+    tracing::info!("billing is on: Stripe");
+    Ok(Some(Arc::new(billing)))
 }
 
 /// Opens the configured root key provider, announcing loudly when it is the development key.

@@ -608,6 +608,21 @@ impl Store {
             let Entry::Personal(personal) = entry else {
                 continue;
             };
+            if let Erase::KeepUnlinked { held_since, .. } = personal.erase {
+                let Owner::Account(column) = personal.owner else {
+                    return Err(StoreError::OutOfRange(
+                        "a registry entry unlinking rows not owned by an account column",
+                    ));
+                };
+                let unlink = Query::update()
+                    .table(table(personal.table))
+                    .value(col(column), Expr::value(Option::<Uuid>::None))
+                    .value(col(held_since), Expr::value(now))
+                    .and_where(owned_by(personal.owner, account, subject, &email_bucket))
+                    .to_owned();
+                txn.execute(&unlink).await.map_err(StoreError::Query)?;
+                continue;
+            }
             if !matches!(personal.erase, Erase::DeleteRows) {
                 continue;
             }

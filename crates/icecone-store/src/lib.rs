@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod attempts;
 pub mod audit_log;
+pub mod billing;
 pub mod campaigns;
 pub mod consent;
 mod convert;

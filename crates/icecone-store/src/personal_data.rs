@@ -71,6 +71,15 @@ pub enum Erase {
         /// Why they are kept (the legal basis).
         why: &'static str,
     },
+    /// Keep them, with the column tying them to the person cleared and `held_since` set to
+    /// the time of the erasure: a legal obligation requires the records themselves, not
+    /// whose they were.
+    KeepUnlinked {
+        /// The column set to now when the link is cleared.
+        held_since: &'static str,
+        /// Why they are kept (the legal basis).
+        why: &'static str,
+    },
 }
 
 /// Where an export (Art. 15 and 20) puts a person's rows of a table.
@@ -482,6 +491,34 @@ pub const REGISTRY: &[Entry] = &[
         "to run the deletion when its grace period ends, or show that you cancelled it",
     ),
     personal(
+        "billing_customers",
+        Owner::Account("account_id"),
+        Export::Section("billing"),
+        WHILE_ACCOUNT,
+        "your plan's subscription at Stripe: a random billing reference, Stripe's customer and subscription ids, the subscription's status and the end of the period paid for — never a card number, name or address",
+        "to give you the plan you pay for and let you manage it; the customer at Stripe is deleted when your account is erased",
+    ),
+    Entry::Personal(Personal {
+        table: "billing_invoices",
+        owner: Owner::Account("account_id"),
+        erase: Erase::KeepUnlinked {
+            held_since: "held_since",
+            why: "GDPR Art. 17(3)(b): tax and commercial law require accounting records to be \
+                  kept for a statutory period. On erasure only the invoice itself is kept \
+                  (Stripe's id, amount, currency, date, status); the link to the account is \
+                  cleared, and the record is deleted when the billing record retention ends",
+        },
+        export: Export::Section("billing"),
+        retention: Retention::Period {
+            setting: "billing_record_retention",
+            default: "10y",
+            from: "the invoice was issued (kept that long after an erasure too, without the link to your account, as tax law requires)",
+            purged_by: Purge::ExpiredInvoices,
+        },
+        what: "your invoices: Stripe's invoice id, amount, currency, date and status",
+        why: "tax and commercial law require accounting records to be kept for a statutory period (GDPR Art. 6(1)(c) and 17(3)(b)); no longer",
+    }),
+    personal(
         "attempt_counters",
         Owner::AttemptBuckets,
         Export::Excluded("throttling counters, kept at most a day after the last attempt"),
@@ -570,6 +607,10 @@ pub const REGISTRY: &[Entry] = &[
         why: "aggregates of at least the minimum group of people (ICECONE_ANALYTICS_MIN_GROUP), smaller cells suppressed also against differencing; made after the day's key was destroyed, they refer to no one",
     },
     Entry::NotPersonal {
+        table: "billing_events",
+        why: "the ids and types of the Stripe webhook events already applied, and when: Stripe's event ids resolve to no one here",
+    },
+    Entry::NotPersonal {
         table: "erasure_tombstones",
         why: "a random id (the deletion request's) and two dates; nothing links it to a person once the erasure ran",
     },
@@ -648,7 +689,7 @@ mod tests {
                     assert!(!setting.is_empty() && !from.is_empty(), "{table}");
                     let (digits, unit) = default.split_at(default.len() - 1);
                     assert!(
-                        matches!(unit, "s" | "m" | "h" | "d")
+                        matches!(unit, "s" | "m" | "h" | "d" | "y")
                             && digits.parse::<u64>().is_ok_and(|n| n > 0),
                         "{table}: the default {default} is a positive duration"
                     );

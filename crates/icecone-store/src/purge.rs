@@ -71,11 +71,13 @@ pub enum Purge {
     /// Raw analytics events older than 48 hours (a day not aggregated in time), with the
     /// pseudonymisation keys of their days.
     StaleAnalyticsEvents,
+    /// Invoice records issued longer ago than `billing_record_retention` (kept or not).
+    ExpiredInvoices,
 }
 
 impl Purge {
     /// Every purge.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::ExpiredGenerations,
         Self::ExpiredExports,
         Self::UnverifiedAccounts,
@@ -90,6 +92,7 @@ impl Purge {
         Self::FinishedJobs,
         Self::OldUsageCounters,
         Self::StaleAnalyticsEvents,
+        Self::ExpiredInvoices,
     ];
 
     /// Its name in logs (`task`).
@@ -109,6 +112,7 @@ impl Purge {
             Self::FinishedJobs => "job purge",
             Self::OldUsageCounters => "usage counter purge",
             Self::StaleAnalyticsEvents => "analytics event purge",
+            Self::ExpiredInvoices => "invoice record purge",
         }
     }
 }
@@ -495,6 +499,7 @@ mod tests {
             Purge::FinishedJobs => 11,
             Purge::OldUsageCounters => 12,
             Purge::StaleAnalyticsEvents => 13,
+            Purge::ExpiredInvoices => 14,
         };
         for (position, purge) in Purge::ALL.iter().enumerate() {
             assert_eq!(index(*purge), position, "{purge:?}");

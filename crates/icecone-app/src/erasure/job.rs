@@ -6,7 +6,7 @@
 //! | --- | --- | --- |
 //! | `start` | reads the request (the job's subject is its id — the job row names no account); cancelled, superseded or already erased: done; a legal hold in force: the request is held, the person told the ground, done (releasing the hold queues a new job); else the request is `running` | read again |
 //! | `revoke_sessions` | revokes every session and cancels every job acting for the account (a video in progress) | revokes again (no-op) |
-//! | `remote_copies` | asks each provider to delete its copy of the person's generations (`ProviderAdapter::delete_remote`) and records what became of it on the generation; a transient failure is retried by the runner with backoff up to [`REMOTE_ATTEMPTS`] claims; then, or on a permanent failure, the copy is recorded in `erasure_followups` for DPO staff and the erasure goes on — a provider never blocks local erasure | only copies not settled yet are asked again |
+//! | `remote_copies` | asks each provider to delete its copy of the person's generations (`ProviderAdapter::delete_remote`) and records what became of it on the generation, then deletes the person's Stripe customer (`Billing::delete_customer`; a customer already gone counts as deleted); a transient failure is retried by the runner with backoff up to [`REMOTE_ATTEMPTS`] claims; then, or on a permanent failure, the copy or customer is recorded in `erasure_followups` for DPO staff and the erasure goes on — neither a provider nor Stripe blocks local erasure | only copies not settled yet are asked again; deleting a deleted customer is harmless |
 //! | `anonymous_traces` | deletes what names the person without their account id, which only their address finds: the anonymous messages to the DPO sent from their verified address with their history, the DPO's replies queued or sent to that address, and that address's rate-limit windows (`rights::tickets::forget_anonymous`), and their analytics events of every day whose key still lives, found by their pseudonym (`analytics::forget`) — before the key is shredded, while the address can be read | deletes again (no-op) |
 //! | `shred_key` | destroys the person's data key (crypto-shredding): from here every ciphertext of theirs is unreadable, in the database and in every backup | destroying twice is harmless |
 //! | `delete_rows` | deletes every row of the person, table by table as the personal-data registry orders them, and writes the tombstone — one transaction (`Store::erase_account`) | the account is gone: done |
@@ -17,6 +17,7 @@ use futures_util::future::BoxFuture;
 use icecone_core::consent::Purpose;
 use icecone_core::consent::background::StepUse;
 use icecone_core::generation::RemoteCopy;
+use icecone_core::provider::ProviderId;
 use icecone_core::provider::adapter::JobHandle;
 use icecone_store::Store;
 use icecone_store::accounts::AccountRecord;
@@ -25,6 +26,7 @@ use icecone_store::jobs::JobRecord;
 use uuid::Uuid;
 
 use super::now;
+use crate::billing::Billing;
 use crate::generation::remote::{self, CopyDeletion};
 use crate::generation::video::code_of;
 use crate::jobs::{JobHandler, Leased, Outcome, Step};
@@ -73,6 +75,8 @@ pub const STEPS: &[Step] = &[
         uses: StepUse::Process(Purpose::LegalCompliance),
     },
 ];
+/// The follow-up's provider name of a Stripe customer left to delete.
+pub const STRIPE: &str = "stripe";
 /// Claims without progress before the job fails for good (a store that keeps failing).
 pub const MAX_ATTEMPTS: u32 = 10;
 /// Claims of the `remote_copies` step before a provider that keeps failing is recorded
@@ -85,6 +89,7 @@ pub struct ErasureJobs {
     store: Store,
     vault: Arc<Vault>,
     router: Arc<Router>,
+    billing: Option<Arc<Billing>>,
 }
 
 impl ErasureJobs {
@@ -94,7 +99,61 @@ impl ErasureJobs {
             store,
             vault,
             router,
+            billing: None,
         }
+    }
+
+    /// Deletes the person's Stripe customer too, through `billing`.
+    pub fn with_billing(mut self, billing: Option<Arc<Billing>>) -> Self {
+        self.billing = billing;
+        self
+    }
+
+    /// Deletes the person's Stripe customer (Stripe cancels their subscription with it). A
+    /// transient failure is retried like a provider's; a lasting one, or billing turned
+    /// off with a customer left, is recorded in `erasure_followups` (provider `stripe`,
+    /// the customer's id) for DPO staff, and the erasure goes on.
+    async fn stripe_customer(
+        &self,
+        request: &AccountDeletion,
+        account: &AccountRecord,
+        may_retry: bool,
+    ) -> anyhow::Result<Option<Outcome>> {
+        let failure = match &self.billing {
+            Some(billing) => match billing.delete_customer(account.id).await {
+                Ok(_) => return Ok(None),
+                Err((_, error)) if error.is_transient() && may_retry => {
+                    tracing::info!(
+                        code = error.code(),
+                        "the Stripe customer could not be deleted yet: retried"
+                    );
+                    return Ok(Some(Outcome::Retry { code: error.code() }));
+                }
+                Err((customer, error)) => Some((customer, error.code())),
+            },
+            None => self
+                .store
+                .billing_customer(account.id)
+                .await?
+                .and_then(|customer| customer.customer_id)
+                .map(|customer| (customer, "BILLING_UNAVAILABLE")),
+        };
+        if let Some((customer, code)) = failure {
+            tracing::warn!(
+                code,
+                "the Stripe customer could not be deleted: recorded for DPO follow-up"
+            );
+            self.store
+                .record_erasure_followup(&ErasureFollowup {
+                    tombstone: request.id,
+                    provider: ProviderId::parse(STRIPE)?,
+                    remote_ref: customer,
+                    error_code: code.to_owned(),
+                    recorded_at: now(),
+                })
+                .await?;
+        }
+        Ok(None)
     }
 
     /// The request and its account; `None` when there is nothing (more) to erase.
@@ -212,6 +271,9 @@ impl ErasureJobs {
             self.store
                 .record_remote_copy(account.id, copy.generation, settled)
                 .await?;
+        }
+        if let Some(outcome) = self.stripe_customer(request, account, may_retry).await? {
+            return Ok(outcome);
         }
         if !job.advance(ANONYMOUS_TRACES).await? {
             return Ok(Outcome::Done);

@@ -221,6 +221,7 @@ pub async fn request(
     password: String,
     code: Option<&str>,
     grace: std::time::Duration,
+    billing_records: std::time::Duration,
 ) -> Result<AccountDeletion, ErasureError> {
     reauthenticate(cx, account, password, code).await?;
     if let Some(open) = cx.store.open_account_deletion(account.id).await? {
@@ -266,6 +267,18 @@ pub async fn request(
     )
     .await
     .map_err(anyhow::Error::new)?;
+    if !cx.store.billing_invoices(account.id).await?.is_empty() {
+        // The person is told which records outlive the erasure, and why (Art. 12(1), 17(3)(b)).
+        notify::enqueue_with_token(
+            cx.store,
+            cx.vault,
+            (account.id, account.subject),
+            NotificationKind::BillingRecordsKept,
+            &crate::settings::duration_text(billing_records),
+        )
+        .await
+        .map_err(anyhow::Error::new)?;
+    }
     let holds = cx.store.active_legal_holds(account.id).await?;
     if !holds.is_empty() {
         cx.store

@@ -226,6 +226,19 @@ pub fn render(
                 ],
             )
         }
+        NotificationKind::BillingRecordsKept => (
+            "Your invoices are kept as tax law requires",
+            vec![
+                text(
+                    "You asked us to delete your IceCone account. Everything will be deleted except the records of your invoices: tax and commercial law oblige us to keep accounting records for a statutory period (GDPR Art. 17(3)(b)). We keep only what that law needs: each invoice's number, amount, currency, date and status, without any link to your account. Your customer record at our payment provider, Stripe, is deleted.",
+                ),
+                Block::Text(format!(
+                    "The invoice records are deleted {} after each invoice was issued.",
+                    payload.unwrap_or_default()
+                )),
+                text("Our Data Protection Officer can tell you more."),
+            ],
+        ),
         NotificationKind::ErasureHeld => (
             "The deletion of your IceCone account is on hold",
             vec![

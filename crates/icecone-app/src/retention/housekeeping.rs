@@ -95,6 +95,11 @@ pub async fn run(
                 .purge_stale_analytics_events(now - STALE_ANALYTICS_EVENT)
                 .await?
         }
+        Purge::ExpiredInvoices => {
+            store
+                .purge_expired_invoices(before(now, retention.billing_records))
+                .await?
+        }
     })
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use icecone_store::personal_data::{Entry, REGISTRY, Retention};
 
-use crate::settings::RetentionConfig;
+use crate::settings::{RetentionConfig, duration_text};
 
 /// How long a kind of data is kept, with this deployment's periods resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +97,7 @@ fn fallback(default: &str) -> Duration {
         "s" => 1,
         "m" => 60,
         "h" => 3_600,
+        "y" => 365 * 86_400,
         _ => 86_400,
     };
     Duration::from_secs(digits.parse::<u64>().unwrap_or(0).saturating_mul(unit))
@@ -110,25 +111,6 @@ fn how_long(kept: &Kept) -> String {
         Kept::Until { event } => format!("until {event}"),
         Kept::Legal { period, .. } => (*period).to_owned(),
     }
-}
-
-/// A duration in the largest whole unit that fits: `3 years`, `90 days`, `12 hours`.
-pub fn duration_text(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    let units: [(u64, &str, &str); 5] = [
-        (365 * 86_400, "year", "years"),
-        (86_400, "day", "days"),
-        (3_600, "hour", "hours"),
-        (60, "minute", "minutes"),
-        (1, "second", "seconds"),
-    ];
-    for (size, one, many) in units {
-        if seconds >= size && seconds.is_multiple_of(size) {
-            let count = seconds / size;
-            return format!("{count} {}", if count == 1 { one } else { many });
-        }
-    }
-    format!("{seconds} seconds")
 }
 
 #[cfg(test)]

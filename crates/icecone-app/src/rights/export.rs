@@ -738,6 +738,32 @@ impl ExportJobs {
             })
             .collect();
 
+        // Billing: the plan, the subscription as last observed, the invoices. Stripe's
+        // customer and subscription ids are included: they are the person's references
+        // at Stripe, where the rest of their payment data is (its Customer Portal).
+        let overview = crate::billing::overview(store, owner.id, owner.plan).await?;
+        let customer = store.billing_customer(owner.id).await?;
+        let billing = json!({
+            "plan": owner.plan.as_str(),
+            "stripeCustomerId": customer.as_ref().and_then(|customer| customer.customer_id.clone()),
+            "subscriptionId": customer.as_ref().and_then(|customer| customer.subscription_id.clone()),
+            "status": overview.status.map(|status| status.as_str()),
+            "renewsOn": time_opt(overview.renews_on),
+            "invoices": overview
+                .invoices
+                .iter()
+                .map(|invoice| {
+                    json!({
+                        "id": invoice.id,
+                        "amount": invoice.amount,
+                        "currency": invoice.currency,
+                        "issuedAt": time(invoice.issued_at),
+                        "status": invoice.status,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        });
+
         // Written as it goes, a key at a time: the generations and the providers' share
         // of them are read in pages between the other sections.
         let head = [
@@ -771,6 +797,7 @@ impl ExportJobs {
             ("legalDisclosures", Value::Array(legal_disclosures)),
             ("analytics", analytics),
             ("ratings", Value::Array(ratings)),
+            ("billing", billing),
         ];
         for (key, value) in tail {
             packer.write(b",").await?;

@@ -10,6 +10,7 @@ use icecone_core::consent::Purpose;
 use icecone_core::generation::GenerationKind;
 use icecone_core::personalization::Profile;
 
+use super::billing::{BillingInfo, billing_of};
 use super::caller::{services, viewer_account};
 use super::classification::essential;
 use super::consent::{
@@ -156,6 +157,12 @@ impl Account {
     /// included (`grantPartnerAccess`, `revokePartnerAccess`).
     async fn partner_grants(&self, ctx: &Context<'_>) -> Result<Vec<PartnerGrant>, ApiError> {
         grants_of(ctx, self.record.id).await
+    }
+
+    /// The account's plan, its subscription and its invoices (`startCheckout`,
+    /// `billingPortal`).
+    async fn billing(&self, ctx: &Context<'_>) -> Result<BillingInfo, ApiError> {
+        billing_of(ctx, &self.record).await
     }
 
     /// This month's generation usage against the quota of the account's plan.

@@ -52,12 +52,14 @@ impl ErasureMutation {
     ) -> Result<DataRequest, ApiError> {
         let (_, account) = viewer_account(ctx).await?;
         let grace = services(ctx)?.erasure_grace;
+        let billing_records = services(ctx)?.billing_records;
         let deletion = erasure::request(
             login_context(ctx)?,
             &account,
             password,
             code.as_deref(),
             grace,
+            billing_records,
         )
         .await
         .map_err(ApiError::from)?;

@@ -22,6 +22,7 @@ use icecone_app::auth::mfa::MfaError;
 use icecone_app::auth::profile::ProfileError;
 use icecone_app::auth::sign_up::SignUpError;
 use icecone_app::auth::staff::StaffError;
+use icecone_app::billing::BillingError;
 use icecone_app::campaigns::{CampaignError, SuppressionError};
 use icecone_app::disclosures::DisclosureError;
 use icecone_app::erasure::ErasureError;
@@ -75,6 +76,8 @@ pub enum ErrorCode {
     ExportLinkUsed,
     /// `GET /exports/{token}`: the download link has expired.
     ExportLinkExpired,
+    /// Billing is off on this deployment, or Stripe cannot be reached now.
+    BillingUnavailable,
 }
 
 impl ErrorCode {
@@ -143,6 +146,7 @@ impl ErrorCode {
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::ExportLinkUsed => "EXPORT_LINK_USED",
             Self::ExportLinkExpired => "EXPORT_LINK_EXPIRED",
+            Self::BillingUnavailable => "BILLING_UNAVAILABLE",
         }
     }
 }
@@ -190,6 +194,8 @@ pub enum ApiError {
     TrustedDocumentRequired,
     /// The persisted document named by its hash is not registered.
     PersistedQueryNotFound,
+    /// Billing is off, or Stripe cannot be reached now; the message says which.
+    BillingUnavailable(&'static str),
     /// An unexpected failure: logged with its cause chain, shown as [`INTERNAL_MESSAGE`].
     Internal(anyhow::Error),
 }
@@ -276,6 +282,7 @@ impl ApiError {
             Self::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             Self::TrustedDocumentRequired => ErrorCode::TrustedDocumentRequired,
             Self::PersistedQueryNotFound => ErrorCode::PersistedQueryNotFound,
+            Self::BillingUnavailable(_) => ErrorCode::BillingUnavailable,
             Self::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -362,6 +369,32 @@ impl From<ErasureError> for ApiError {
             ErasureError::LogIn(error) => error.into(),
             ErasureError::Store(error) => Self::Internal(error.into()),
             ErasureError::Other(error) => Self::Internal(error),
+        }
+    }
+}
+
+impl From<BillingError> for ApiError {
+    /// Billing: off (or Stripe unreachable now) is `BILLING_UNAVAILABLE`; buying `FREE`
+    /// is `BAD_USER_INPUT`; checking out with a running subscription, or opening the portal
+    /// before any checkout, `FAILED_PRECONDITION`; Stripe refusing the key or the request
+    /// is the deployment's fault: internal, logged with Stripe's code only.
+    fn from(error: BillingError) -> Self {
+        match error {
+            BillingError::Unavailable => {
+                Self::BillingUnavailable("billing is not available on this deployment")
+            }
+            BillingError::NotForSale => Self::BadUserInput(error_message(&error)),
+            BillingError::AlreadySubscribed | BillingError::NoCustomer => {
+                Self::FailedPrecondition(error_message(&error))
+            }
+            BillingError::Stripe(stripe) if stripe.is_transient() => {
+                tracing::warn!(code = stripe.code(), "Stripe could not be reached");
+                Self::BillingUnavailable(
+                    "the payment provider cannot be reached now: try again later",
+                )
+            }
+            BillingError::Stripe(stripe) => Self::Internal(anyhow::Error::new(stripe)),
+            BillingError::Store(error) => Self::Internal(error.into()),
         }
     }
 }
@@ -684,7 +717,9 @@ impl From<ApiError> for async_graphql::Error {
                 .to_owned(),
             // The message Apollo clients match on to send the document itself.
             ApiError::PersistedQueryNotFound => "PersistedQueryNotFound".to_owned(),
-            ApiError::Unauthenticated(message) | ApiError::Forbidden(message) => message.to_owned(),
+            ApiError::Unauthenticated(message)
+            | ApiError::Forbidden(message)
+            | ApiError::BillingUnavailable(message) => message.to_owned(),
             ApiError::MfaRequired => {
                 "this needs a second factor: log in again and complete it".to_owned()
             }

@@ -20,6 +20,7 @@ use futures_util::stream::BoxStream;
 mod account;
 mod arguments;
 mod auth;
+mod billing;
 mod caller;
 mod classification;
 mod consent;
@@ -58,6 +59,7 @@ pub struct Query(
 #[derive(MergedObject, Default, Debug)]
 pub struct Mutation(
     auth::AuthMutation,
+    billing::BillingMutation,
     consent::ConsentMutation,
     erasure::ErasureMutation,
     generation::GenerationMutation,
@@ -95,6 +97,10 @@ pub struct Services {
     pub analytics: Arc<icecone_app::analytics::Analytics>,
     /// How long after `requestAccountDeletion` the erasure runs.
     pub erasure_grace: std::time::Duration,
+    /// How long invoice records are kept (`billing_record_retention`).
+    pub billing_records: std::time::Duration,
+    /// Billing through Stripe; `None`: billing is off.
+    pub billing: Option<Arc<icecone_app::billing::Billing>>,
     /// The privacy policy versions the gateway runs with (the last in force).
     pub policy: icecone_core::consent::policy::PolicyHistory,
     /// What the privacy page, `privacy.json` and `privacyPolicy` publish.

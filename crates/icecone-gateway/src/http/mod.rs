@@ -22,6 +22,7 @@ pub(crate) mod security_headers;
 mod session;
 mod unsubscribe;
 mod verify_email;
+mod webhooks;
 mod websocket;
 
 pub(crate) use crate::request::{ClientAddress, RequestId};
@@ -54,6 +55,8 @@ pub(crate) struct AppState {
     pub(crate) origins: std::sync::Arc<icecone_core::origins::AllowedOrigins>,
     /// What the privacy page and `privacy.json` publish.
     pub(crate) transparency: std::sync::Arc<icecone_app::transparency::Sources>,
+    /// Billing through Stripe (`/webhooks/stripe`); `None`: billing is off.
+    pub(crate) billing: Option<std::sync::Arc<icecone_app::billing::Billing>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -94,6 +97,7 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
                 .route(web::get().to(unsubscribe::get))
                 .route(web::post().to(unsubscribe::post)),
         )
+        .route("/webhooks/stripe", web::post().to(webhooks::stripe))
         .route("/media/{id}", web::get().to(media::get))
         .route("/exports/{token}", web::get().to(exports::get))
         .route("/schemas/export-v1.json", web::get().to(exports::schema))

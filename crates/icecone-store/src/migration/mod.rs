@@ -31,6 +31,7 @@ mod m20261207_000040_legal_disclosures;
 mod m20261207_000060_subprocessor_versions;
 mod m20261207_000100_prompt_minimisation;
 mod m20261207_000120_analytics;
+mod m20261207_000200_billing;
 mod m20261207_000220_generation_history_version;
 
 pub(crate) struct Migrator;
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000060_subprocessor_versions::Migration),
             Box::new(m20261207_000100_prompt_minimisation::Migration),
             Box::new(m20261207_000120_analytics::Migration),
+            Box::new(m20261207_000200_billing::Migration),
             Box::new(m20261207_000220_generation_history_version::Migration),
         ]
     }

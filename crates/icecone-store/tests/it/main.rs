@@ -5,6 +5,7 @@ mod accounts;
 mod analytics;
 mod attempts;
 mod audit_log;
+mod billing;
 mod campaigns;
 mod consent;
 mod data_requests;

@@ -1,7 +1,7 @@
 use icecone_store::testing::TestDatabase;
 
 /// Every table the migrations create, sorted.
-const ALL_TABLES: [&str; 42] = [
+const ALL_TABLES: [&str; 45] = [
     "account_deletions",
     "accounts",
     "analytics_cells",
@@ -9,6 +9,9 @@ const ALL_TABLES: [&str; 42] = [
     "analytics_events",
     "attempt_counters",
     "audit_log",
+    "billing_customers",
+    "billing_events",
+    "billing_invoices",
     "consent_ledger",
     "data_export_chunks",
     "data_exports",

@@ -35,20 +35,25 @@ async fn every_table_of_the_database_is_in_the_personal_data_registry() {
     );
     let stale: Vec<_> = registered.difference(&actual).collect();
     assert!(stale.is_empty(), "registry entries for no table: {stale:?}");
-    // Only the audit trail and the links of disclosures required by law are kept,
-    // pseudonymised, and each says why.
+    // Only the invoice records (unlinked), the audit trail and the links of disclosures
+    // required by law are kept, and each says why.
     let kept: Vec<_> = REGISTRY
         .iter()
         .filter_map(|entry| match entry {
             Entry::Personal(personal) => match personal.erase {
-                Erase::KeepPseudonymised { why } => Some((personal.table, why)),
+                Erase::KeepPseudonymised { why } | Erase::KeepUnlinked { why, .. } => {
+                    Some((personal.table, why))
+                }
                 Erase::DeleteRows => None,
             },
             Entry::NotPersonal { .. } => None,
         })
         .collect();
     let tables: Vec<_> = kept.iter().map(|(table, _)| *table).collect();
-    assert_eq!(tables, ["legal_disclosure_accounts", "audit_log"]);
+    assert_eq!(
+        tables,
+        ["billing_invoices", "legal_disclosure_accounts", "audit_log"]
+    );
     assert!(kept.iter().all(|(_, why)| why.contains("Art. 17(3)")));
 }
 
