@@ -72,7 +72,16 @@ pub(crate) struct Partner {
 pub(crate) struct Revoked {
     pub(crate) credential: Credential,
     pub(crate) secret: String,
+    /// When the revocation was answered (committed to the database).
+    pub(crate) at: Instant,
 }
+
+/// How long after its revocation reached the database a credential may still be honoured
+/// by an instance other than the one that revoked it: the gateway's read cache serves a
+/// session row it read for up to two seconds (`icecone_store::read_cache::READ_CACHE_TTL`,
+/// documented in ARCHITECTURE.md). Revoked credentials are used only once this has passed,
+/// so an honoured use is a revocation that did not hold.
+pub(crate) const REVOCATION_SPREADS_WITHIN: Duration = Duration::from_secs(2);
 
 /// A generation request as sent and answered.
 #[derive(Debug, Clone)]
@@ -231,17 +240,27 @@ impl World {
 
     /// Records an acknowledged revocation.
     pub(crate) fn revoked(&self, credential: Credential, secret: String) {
-        lock(&self.revoked).push(Revoked { credential, secret });
+        lock(&self.revoked).push(Revoked {
+            credential,
+            secret,
+            at: Instant::now(),
+        });
     }
 
-    /// A random revoked credential.
+    /// A random credential revoked at least [`REVOCATION_SPREADS_WITHIN`] ago.
     pub(crate) fn some_revoked(&self) -> Option<Revoked> {
         let draw = self.below(usize::MAX);
         let revoked = lock(&self.revoked);
-        if revoked.is_empty() {
+        let settled: Vec<&Revoked> = revoked
+            .iter()
+            .filter(|revoked| revoked.at.elapsed() >= REVOCATION_SPREADS_WITHIN)
+            .collect();
+        if settled.is_empty() {
             return None;
         }
-        revoked.get(draw % revoked.len()).cloned()
+        settled
+            .get(draw % settled.len())
+            .map(|revoked| (*revoked).clone())
     }
 
     /// Records the end of one operation.
