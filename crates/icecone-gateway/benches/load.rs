@@ -73,11 +73,18 @@ const ME_TARGET: f64 = 0.40;
 /// The same selection as [`ME_QUERY`] in a document the manifest does not hold: parsed
 /// once and cached by text, validated in full once (it has no variables).
 const ME_UNREGISTERED_QUERY: &str = "query Unregistered { me { id email } }";
-/// The consent-gated field of issue #5, against the same account's `{ me { id } }`.
 /// The providers `{ providers { id } }` lists, in its order: every adapter the gateway is
 /// built with (`docs/providers.md`).
-const PROVIDERS: [&str; 6] = ["local", "openai", "stability", "luma", "runway", "heygen"];
-
+const PROVIDERS: [&str; 7] = [
+    "local",
+    "openai",
+    "stability",
+    "luma",
+    "runway",
+    "heygen",
+    "bedrock",
+];
+/// The consent-gated field of issue #5, against the same account's `{ me { id } }`.
 const PERSONALIZATION_QUERY: &str =
     "{ me { id personalization { favouriteKinds suggestedPrompts preferredProviders } } }";
 /// `{ me { id } }`: the baseline of the consent check.
@@ -681,8 +688,10 @@ impl Report<'_> {
             "- **the consent check**: the same signed-in account (which consented to \
              `PERSONALIZATION` at sign-up) asking `{PERSONALIZATION_QUERY}` — the \
              `@requiresConsent` guard takes the person's consent state from the store's read \
-             cache once per request and asks the decision function, then the field reads the \
-             person's last 50 generations to derive its lists — against `{ME_ID_QUERY}`;"
+             cache once per request and asks the decision function, then the field serves \
+             the profile derived from the person's last 50 generations from the in-memory \
+             cache of profiles, kept for the account's generation-history version — against \
+             `{ME_ID_QUERY}`;"
         ));
         line("");
         line("and it reads the resident memory of the `icecone` binary when idle.");
@@ -862,9 +871,9 @@ impl Report<'_> {
         line(&format!(
             "The consent-gated `personalization` costs {:.1} % of `{ME_ID_QUERY}`'s throughput \
              (target ≤ {:.0} %: {}): {:.1} µs against {:.1} µs of server CPU per request — the \
-             consent state (read cache) and the decision, then the field itself: one query of \
-             the person's last 50 generations, which no cache holds (a round trip to an SQLite \
-             connection's thread), and three list fields.",
+             consent state (read cache) and the decision, then the field itself: the profile \
+             from the cache of profiles (derived again only when the account's \
+             generation-history version moved) and three list fields.",
             consent_cost * 100.0,
             CONSENT_TARGET * 100.0,
             verdict(consent_cost <= CONSENT_TARGET),
